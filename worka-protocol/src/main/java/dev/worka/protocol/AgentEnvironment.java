@@ -1,0 +1,20 @@
+package dev.worka.protocol;
+
+import java.util.List;
+
+/** The environment variables a worker is started with (DESIGN §5), and nothing else. */
+public final class AgentEnvironment {
+  public static final String GATEWAY_URL = "WORKA_GATEWAY_URL";
+  public static final String TOKEN = "WORKA_TOKEN";
+  public static final String TOKEN_FILE = "WORKA_TOKEN_FILE";
+  public static final String RUN_ID = "WORKA_RUN_ID";
+  public static final String STEP_ID = "WORKA_STEP_ID";
+  public static final String AGENT = "WORKA_AGENT";
+  public static final String TRACEPARENT = "TRACEPARENT";
+
+  /** Every name a worker environment may contain. */
+  public static final List<String> ALL =
+      List.of(GATEWAY_URL, TOKEN, TOKEN_FILE, RUN_ID, STEP_ID, AGENT, TRACEPARENT);
+
+  private AgentEnvironment() {}
+}
