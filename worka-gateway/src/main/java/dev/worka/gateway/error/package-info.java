@@ -1,0 +1,6 @@
+/**
+ * The one unchecked root of Worka's real failures ({@link dev.worka.gateway.error.WorkaException}).
+ * Expected outcomes (a deny, a lost race, an invalid plan) are values in their own packages, never
+ * exceptions from here. Depends on nothing.
+ */
+package dev.worka.gateway.error;

@@ -1,0 +1,142 @@
+package dev.worka.gateway.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class StoreTest {
+  @RegisterExtension static TestDatabase db = new TestDatabase();
+
+  @Test
+  void migrationsCreateEveryDesignTable() {
+    List<String> tables =
+        List.of(
+            "runs", "plans", "steps", "gates", "burns", "evals", "skill_invocations",
+            "policy_manifests", "artifacts", "run_events", "tasks", "policy_activations");
+    for (String table : tables) {
+      int found =
+          Transactions.withConnection(
+              db.dataSource(),
+              c -> {
+                try (PreparedStatement ps =
+                    c.prepareStatement(
+                        "select count(*) from information_schema.tables where table_name = ?")) {
+                  ps.setString(1, table);
+                  try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getInt(1);
+                  }
+                }
+              });
+      assertEquals(1, found, "table " + table);
+    }
+    assertTrue(db.database().migrationsApplied());
+    assertTrue(db.database().reachable());
+  }
+
+  @Test
+  void theDatabaseRefusesToChangeAuditRows() {
+    UUID gate = UUID.randomUUID();
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          try (Statement s = c.createStatement()) {
+            s.execute(
+                "insert into gates (id, action, status, subject, reason) values ('"
+                    + gate
+                    + "', 'skill.invoke', 'deny', 'ernest', 'test')");
+            UUID manifest = UUID.randomUUID();
+            UUID run = UUID.randomUUID();
+            s.execute(
+                "insert into policy_manifests (id, version, sha256, source_text, compiled,"
+                    + " created_by) values ('"
+                    + manifest
+                    + "', 1, 'x', 'agents: {}', '{}', 'test')");
+            s.execute(
+                "insert into runs (id, status, source, text, trace_id, policy_manifest_id)"
+                    + " values ('"
+                    + run
+                    + "', 'received', 'api', 'hi', 't', '"
+                    + manifest
+                    + "')");
+            s.execute(
+                "insert into run_events (run_id, entity, to_status, actor) values ('"
+                    + run
+                    + "', 'run', 'received', 'test')");
+            s.execute(
+                "insert into burns (id, run_id, kind, reason) values (gen_random_uuid(), '"
+                    + run
+                    + "', 'crash', 'test')");
+            return null;
+          }
+        });
+    for (String sql :
+        List.of(
+            "update gates set status = 'allow'",
+            "delete from gates",
+            "truncate burns",
+            "update burns set reason = 'x'",
+            "delete from run_events",
+            "update policy_manifests set version = 9",
+            "truncate run_events")) {
+      StoreException e =
+          assertThrows(
+              StoreException.class,
+              () ->
+                  Transactions.inTransaction(
+                      db.dataSource(),
+                      c -> {
+                        try (Statement s = c.createStatement()) {
+                          return s.execute(sql);
+                        }
+                      }),
+              sql);
+      assertTrue(e.getMessage().contains("append-only"), sql + ": " + e.getMessage());
+    }
+    String status =
+        Transactions.withConnection(
+            db.dataSource(),
+            c -> {
+              try (Statement s = c.createStatement();
+                  ResultSet rs = s.executeQuery("select status from gates")) {
+                rs.next();
+                return rs.getString(1);
+              }
+            });
+    assertEquals("deny", status);
+  }
+
+  @Test
+  void databaseUrlsInBothForms() {
+    DatabaseUrl supabase =
+        DatabaseUrl.parse(
+            "postgresql://postgres.abc:s%40cret@aws-0-eu.pooler.supabase.com:6543/postgres?sslmode=require",
+            null,
+            null);
+    assertEquals(
+        "jdbc:postgresql://aws-0-eu.pooler.supabase.com:6543/postgres?sslmode=require",
+        supabase.jdbcUrl());
+    assertEquals("postgres.abc", supabase.user());
+    assertEquals("s@cret", supabase.password());
+    assertTrue(!supabase.toString().contains("s@cret"));
+
+    DatabaseUrl jdbc = DatabaseUrl.parse("jdbc:postgresql://db:5432/worka", "worka", "pw");
+    assertEquals("jdbc:postgresql://db:5432/worka", jdbc.jdbcUrl());
+    assertEquals("worka", jdbc.user());
+
+    DatabaseUrl noPort = DatabaseUrl.parse("postgres://u@h/d", null, null);
+    assertEquals("jdbc:postgresql://h:5432/d", noPort.jdbcUrl());
+    assertNull(noPort.password());
+
+    assertThrows(IllegalArgumentException.class, () -> DatabaseUrl.parse("mysql://x", null, null));
+  }
+}
