@@ -1,10 +1,9 @@
 package dev.worka.gateway.store;
 
 import java.sql.Connection;
-import java.sql.SQLException;
 
 /** Work done on one connection inside a transaction. */
 @FunctionalInterface
 public interface SqlWork<T> {
-  T apply(Connection connection) throws SQLException;
+  T apply(Connection connection) throws Exception;
 }

@@ -1,5 +1,6 @@
 package dev.worka.gateway.store;
 
+import dev.worka.gateway.error.WorkaException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import javax.sql.DataSource;
@@ -22,6 +23,9 @@ public final class Transactions {
       } catch (SQLException | RuntimeException | Error e) {
         rollbackQuietly(connection, e);
         throw e;
+      } catch (Exception e) {
+        rollbackQuietly(connection, e);
+        throw new WorkaException("transaction failed: " + e.getMessage(), e);
       } finally {
         connection.setAutoCommit(autoCommit);
       }
@@ -36,6 +40,10 @@ public final class Transactions {
       return work.apply(connection);
     } catch (SQLException e) {
       throw new StoreException("database call failed", e);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new WorkaException("database call failed: " + e.getMessage(), e);
     }
   }
 

@@ -72,12 +72,19 @@ public final class TestDatabase implements BeforeEachCallback, AfterEachCallback
     try (Database admin = Database.connect(server().url("postgres"), 1, "test-admin");
         Connection c = admin.dataSource().getConnection();
         Statement s = c.createStatement()) {
-      int open;
-      try (ResultSet rs =
-          s.executeQuery(
-              "select count(*) from pg_stat_activity where datname = '" + name + "'")) {
-        rs.next();
-        open = rs.getInt(1);
+      // Backends exit asynchronously after their client closed the socket: allow them 3 s.
+      int open = 0;
+      for (int i = 0; i < 60; i++) {
+        try (ResultSet rs =
+            s.executeQuery(
+                "select count(*) from pg_stat_activity where datname = '" + name + "'")) {
+          rs.next();
+          open = rs.getInt(1);
+        }
+        if (open == 0) {
+          break;
+        }
+        s.execute("select pg_sleep(0.05)");
       }
       s.execute("drop database " + name + " with (force)");
       if (open > 0) {

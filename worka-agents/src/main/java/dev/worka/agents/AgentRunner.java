@@ -1,0 +1,191 @@
+package dev.worka.agents;
+
+import dev.worka.agents.scripted.ScriptedModel;
+import dev.worka.protocol.StepEnvelope;
+import dev.worka.protocol.StepResult;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+
+/**
+ * One step attempt, from the environment to the exit code: read the environment, fetch the
+ * envelope, run the agent with heartbeats, post exactly one result.
+ *
+ * <p>Exit codes: {@link #RESULT_ACCEPTED} once the Gateway accepted a result (a failed one too: the
+ * failure is then on record), {@link #RESULT_NOT_DELIVERED} when no result could be delivered,
+ * {@link #UNUSABLE_ENVIRONMENT} when the environment or arguments cannot be used. Tests call {@link
+ * #run} directly with their own environment; only {@link AgentMain} exits.
+ */
+final class AgentRunner {
+  static final int RESULT_ACCEPTED = 0;
+  static final int RESULT_NOT_DELIVERED = 1;
+  static final int UNUSABLE_ENVIRONMENT = 2;
+
+  static final Duration HEARTBEAT_EVERY = Duration.ofSeconds(10);
+
+  /**
+   * Longest summary or error posted. The Gateway refuses longer ones, and a refused result is a
+   * lost one, so a longer text is cut here instead.
+   */
+  static final int MAX_RESULT_TEXT = 4000;
+
+  private static final String USAGE =
+      "usage: worka-agent [NAME]   (NAME: hari, ernest or daneel; default $WORKA_AGENT)";
+
+  private final Map<String, Agent> agents;
+  private final Duration heartbeatEvery;
+  private final Pause pause;
+  private final PrintStream err;
+
+  AgentRunner(Map<String, Agent> agents, Duration heartbeatEvery, Pause pause, PrintStream err) {
+    this.agents = Map.copyOf(agents);
+    this.heartbeatEvery = Objects.requireNonNull(heartbeatEvery, "heartbeatEvery");
+    this.pause = Objects.requireNonNull(pause, "pause");
+    this.err = Objects.requireNonNull(err, "err");
+  }
+
+  /** The built-in agents on the scripted model, heartbeats every 10 s, real pauses. */
+  static AgentRunner standard(PrintStream err) {
+    return new AgentRunner(
+        BuiltInAgents.using(new ScriptedModel()), HEARTBEAT_EVERY, Pause.SLEEP, err);
+  }
+
+  /** Runs one step attempt and returns the process exit code. */
+  int run(Map<String, String> env, String[] args) {
+    if (args.length > 1 || (args.length == 1 && args[0].startsWith("-"))) {
+      boolean help = args.length == 1 && (args[0].equals("-h") || args[0].equals("--help"));
+      err.println(help ? USAGE : "worka-agent: unexpected arguments\n" + USAGE);
+      return help ? 0 : UNUSABLE_ENVIRONMENT;
+    }
+    String argument = args.length == 1 ? args[0] : null;
+
+    WorkerEnvironment environment;
+    switch (WorkerEnvironment.read(env, argument)) {
+      case WorkerEnvironment.Reading.Unusable unusable -> {
+        err.println("worka-agent: " + unusable.message());
+        return UNUSABLE_ENVIRONMENT;
+      }
+      case WorkerEnvironment.Reading.Usable usable -> {
+        environment = usable.environment();
+        usable.notice().ifPresent(notice -> err.println("worka-agent: " + notice));
+      }
+    }
+    Agent agent = agents.get(environment.agent());
+    if (agent == null) {
+      err.println(
+          "worka-agent: there is no built-in agent named '"
+              + environment.agent()
+              + "' (built in: "
+              + String.join(", ", new TreeSet<>(agents.keySet()))
+              + ")");
+      return UNUSABLE_ENVIRONMENT;
+    }
+
+    ProgressLog log = new ProgressLog(err, environment.agent());
+    log.line(
+        "starting for run "
+            + orUnknown(environment.runId())
+            + ", step "
+            + orUnknown(environment.stepId())
+            + " at "
+            + environment.gatewayUrl());
+    try (GatewayClient gateway = new GatewayClient(environment, pause, log)) {
+      StepResult result =
+          switch (gateway.context()) {
+            case ContextOutcome.Received received -> {
+              checkIdentity(environment, received.step(), log);
+              yield work(agent, received.step(), gateway, log);
+            }
+            case ContextOutcome.Failed failed ->
+                StepResult.failed(
+                    "could not fetch the step context: " + failed.error().describe(),
+                    failed.error().retryable());
+          };
+      log.line(
+          StepResult.SUCCEEDED.equals(result.status())
+              ? "succeeded: " + result.summary()
+              : "failed: " + result.error());
+      return switch (gateway.postResult(bounded(result))) {
+        case ResultOutcome.Accepted accepted -> {
+          log.line("result accepted by the Gateway");
+          yield RESULT_ACCEPTED;
+        }
+        case ResultOutcome.Failed failed -> {
+          log.line("the result could not be delivered: " + failed.error().describe());
+          yield RESULT_NOT_DELIVERED;
+        }
+      };
+    }
+  }
+
+  /** Runs the agent with heartbeats; an exception or a missing result becomes a failed result. */
+  private StepResult work(Agent agent, StepEnvelope step, GatewayClient gateway, ProgressLog log) {
+    HeartbeatLoop heartbeats = HeartbeatLoop.start(gateway, heartbeatEvery, log);
+    try {
+      StepResult result = agent.run(step, gateway);
+      if (result == null) {
+        return new StepResult(
+            StepResult.FAILED, null, null, "the agent ended without a result (a bug in it)", null);
+      }
+      return result;
+    } catch (RuntimeException e) {
+      // A bug, not an expected outcome: reported, and whether to retry is the Gateway's call.
+      e.printStackTrace(err);
+      return new StepResult(
+          StepResult.FAILED, null, null, "the agent stopped with an unexpected error: " + e, null);
+    } finally {
+      heartbeats.close();
+    }
+  }
+
+  static StepResult bounded(StepResult result) {
+    return new StepResult(
+        result.status(),
+        result.output(),
+        cut(result.summary()),
+        cut(result.error()),
+        result.retryable());
+  }
+
+  private static String cut(String text) {
+    if (text == null || text.codePointCount(0, text.length()) <= MAX_RESULT_TEXT) {
+      return text;
+    }
+    return text.substring(0, text.offsetByCodePoints(0, MAX_RESULT_TEXT - 1)) + "…";
+  }
+
+  /** The token is the authority; the informational variables should agree with it. */
+  private static void checkIdentity(
+      WorkerEnvironment environment, StepEnvelope step, ProgressLog log) {
+    log.line(
+        "received step "
+            + orUnknown(step.stepId())
+            + " (attempt "
+            + step.attempt()
+            + ", agent "
+            + orUnknown(step.agent())
+            + ")");
+    if (environment.stepId() != null && !environment.stepId().equals(step.stepId())) {
+      log.line(
+          "note: WORKA_STEP_ID is "
+              + environment.stepId()
+              + " but the token is for step "
+              + step.stepId()
+              + "; working on the token's step");
+    }
+    if (step.agent() != null && !step.agent().equals(environment.agent())) {
+      log.line(
+          "note: started as "
+              + environment.agent()
+              + " but the token names agent "
+              + step.agent()
+              + "; the Gateway will check every call against the token");
+    }
+  }
+
+  private static String orUnknown(String value) {
+    return value == null ? "(unknown)" : value;
+  }
+}

@@ -1,0 +1,238 @@
+package dev.worka.gateway;
+
+import dev.worka.gateway.agent.AgentApi;
+import dev.worka.gateway.agent.InvocationStore;
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.config.WorkaConfig;
+import dev.worka.gateway.control.Dispatcher;
+import dev.worka.gateway.control.RunService;
+import dev.worka.gateway.control.RunningWorkers;
+import dev.worka.gateway.error.WorkaException;
+import dev.worka.gateway.http.HttpServer;
+import dev.worka.gateway.http.Router;
+import dev.worka.gateway.ingress.api.OperatorApi;
+import dev.worka.gateway.ingress.api.RunStory;
+import dev.worka.gateway.plan.PlanStore;
+import dev.worka.gateway.plan.PlanValidator;
+import dev.worka.gateway.plan.SkillDirectory;
+import dev.worka.gateway.policy.BuiltinPolicy;
+import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.StoredPolicy;
+import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.runtime.process.ProcessRuntime;
+import dev.worka.gateway.skill.GitHubProvider;
+import dev.worka.gateway.skill.SideEffectMode;
+import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.skill.SlackProvider;
+import dev.worka.gateway.store.Database;
+import dev.worka.gateway.store.DatabaseUrl;
+import dev.worka.gateway.store.EmbeddedDatabase;
+import dev.worka.gateway.token.SigningKeys;
+import dev.worka.gateway.token.TokenIssuer;
+import dev.worka.gateway.token.TokenVerifier;
+import dev.worka.protocol.Json;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A running Worka Gateway: the database, the policy, the task loops and the HTTP API. */
+public final class Gateway implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+  static final String ISSUER = "worka-gateway";
+
+  private final WorkaConfig config;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final Database database;
+  private final HttpServer http;
+  private final Dispatcher dispatcher;
+  private final String operatorToken;
+  private final StoredPolicy policy;
+
+  private Gateway(WorkaConfig config, Map<String, String> environment, InstantSource clock, boolean startLoops) {
+    this.config = config;
+    try {
+      prepareHome(config.home());
+      DatabaseUrl url;
+      if (config.database().isPresent()) {
+        url = config.database().get();
+      } else {
+        EmbeddedDatabase embedded = EmbeddedDatabase.start(config.home().resolve("postgres"));
+        closeables.add(embedded);
+        url = embedded.url("postgres");
+      }
+      database = Database.connect(url, 40, "worka");
+      closeables.add(0, database);
+      database.migrate();
+
+      SkillRegistry skills = new SkillRegistry(
+          List.of(GitHubProvider.fromEnvironment(environment), SlackProvider.fromEnvironment(environment)),
+          SideEffectMode.parse(config.sideEffects()));
+      PolicyStore policies = new PolicyStore(database.dataSource(), clock);
+      String source = config.policyFile().isPresent() ? Files.readString(config.policyFile().get()) : BuiltinPolicy.source();
+      policy = policies.activate(source, config.policyFile().map(p -> "file:" + p).orElse("built-in"));
+      Set<String> unknown = new java.util.TreeSet<>(policy.policy().referencedSkills());
+      skills.all().forEach(d -> unknown.remove(d.name()));
+      if (!unknown.isEmpty()) {
+        throw new WorkaException("the policy (v" + policy.version() + ") names skills this Gateway does not know: "
+            + unknown + "; known skills: " + skills.all().stream().map(d -> d.name()).toList());
+      }
+      log.info("policy v{} active ({}), sha256 {}", policy.version(),
+          config.policyFile().map(Path::toString).orElse("built-in"), policy.sha256().substring(0, 12));
+
+      SigningKeys keys = SigningKeys.loadOrCreate(config.home());
+      operatorToken = config.operatorToken().orElseGet(() -> loadOrCreateOperatorToken(config.home()));
+
+      AuditLog audit = new AuditLog(clock);
+      RunStore runs = new RunStore(clock);
+      StepStore steps = new StepStore(clock);
+      PlanStore plans = new PlanStore(clock, steps);
+      InvocationStore invocations = new InvocationStore(clock);
+      String owner = "gw-" + hostname() + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
+      TaskQueue queue = new TaskQueue(database.dataSource(), clock, owner, config.leaseDuration());
+      RunningWorkers workers = new RunningWorkers();
+      RunService service = new RunService(database.dataSource(), runs, steps, policies, queue, workers, audit, clock);
+      PlanValidator validator = new PlanValidator(new SkillDirectory() {
+        @Override
+        public boolean exists(String skill) {
+          return skills.find(skill).isPresent();
+        }
+
+        @Override
+        public Optional<String> unavailableReason(String skill) {
+          return skills.unavailableReason(skill);
+        }
+      });
+
+      Router router = new Router();
+      new OperatorApi(database, operatorToken, service, runs, steps,
+          new RunStory(database.dataSource(), runs, steps, plans, audit, invocations, policies),
+          skills, policies, new Metrics(database.dataSource(), workers)::render).register(router);
+      new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), runs, steps, plans, validator,
+          policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN, clock).register(router);
+      http = new HttpServer(config.bindAddress(), config.httpPort(), router, Json.STRICT);
+      http.start();
+      closeables.add(0, http);
+      String gatewayUrl = config.gatewayUrl().orElse("http://127.0.0.1:" + http.port());
+
+      dispatcher = new Dispatcher(database.dataSource(), runs, steps, policies, queue,
+          new TokenIssuer(keys, ISSUER, clock), new ProcessRuntime(config.installDir(), clock), workers, audit,
+          clock, () -> gatewayUrl, config.maxConcurrentSteps(), config.leaseDuration());
+      closeables.add(0, dispatcher);
+      if (startLoops) {
+        dispatcher.start();
+      }
+      log.info("Worka Gateway listening on http://{}:{} (side effects: {}, model: {}, workers reach it at {})",
+          config.bindAddress(), http.port(), config.sideEffects(), config.model(), gatewayUrl);
+    } catch (IOException e) {
+      close();
+      throw new WorkaException("could not start the Gateway: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** Starts a Gateway with its task loops running. */
+  public static Gateway start(WorkaConfig config, Map<String, String> environment, InstantSource clock) {
+    return new Gateway(config, environment, clock, true);
+  }
+
+  /** Starts a Gateway whose task loops are driven by hand through {@link #dispatcher()} (tests). */
+  public static Gateway startWithoutLoops(WorkaConfig config, Map<String, String> environment, InstantSource clock) {
+    return new Gateway(config, environment, clock, false);
+  }
+
+  public int port() {
+    return http.port();
+  }
+
+  public String operatorToken() {
+    return operatorToken;
+  }
+
+  public Database database() {
+    return database;
+  }
+
+  public Dispatcher dispatcher() {
+    return dispatcher;
+  }
+
+  public StoredPolicy policy() {
+    return policy;
+  }
+
+  public WorkaConfig config() {
+    return config;
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable c : closeables) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.getMessage());
+      }
+    }
+    closeables.clear();
+  }
+
+  private static void prepareHome(Path home) throws IOException {
+    Files.createDirectories(home);
+    try {
+      Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
+    } catch (UnsupportedOperationException e) {
+      log.debug("cannot set permissions on {}", home);
+    }
+  }
+
+  /** The operator token file under WORKA_HOME: read, or created (0600) on first start. */
+  public static String loadOrCreateOperatorToken(Path home) {
+    Path file = home.resolve("operator-token");
+    try {
+      if (Files.exists(file)) {
+        String token = Files.readString(file).trim();
+        if (token.length() >= 16) {
+          return token;
+        }
+      }
+      byte[] bytes = new byte[32];
+      new SecureRandom().nextBytes(bytes);
+      String token = "wk_" + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+      Files.createDirectories(home);
+      Path tmp = Files.createTempFile(home, ".operator-token", ".tmp",
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(tmp, token + "\n");
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      log.info("generated an operator token in {} (the CLI reads it from there)", file);
+      return token;
+    } catch (IOException e) {
+      throw new WorkaException("could not read or create the operator token at " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String hostname() {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      return "localhost";
+    }
+  }
+}

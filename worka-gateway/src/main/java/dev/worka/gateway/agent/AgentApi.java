@@ -1,0 +1,326 @@
+package dev.worka.gateway.agent;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.control.TaskKinds;
+import dev.worka.gateway.http.ApiException;
+import dev.worka.gateway.http.ApiRequest;
+import dev.worka.gateway.http.ApiResponse;
+import dev.worka.gateway.http.Router;
+import dev.worka.gateway.plan.PlanStore;
+import dev.worka.gateway.plan.PlanValidation;
+import dev.worka.gateway.plan.PlanValidator;
+import dev.worka.gateway.policy.AgentPolicy;
+import dev.worka.gateway.policy.AgentRole;
+import dev.worka.gateway.policy.CompiledPolicy;
+import dev.worka.gateway.policy.Decision;
+import dev.worka.gateway.policy.Permissions;
+import dev.worka.gateway.policy.PolicyDecider;
+import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunStatus;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.run.Step;
+import dev.worka.gateway.run.StepRole;
+import dev.worka.gateway.run.StepStatus;
+import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.run.Transition;
+import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.token.TokenVerifier;
+import dev.worka.protocol.DependencyOutput;
+import dev.worka.protocol.ErrorBody;
+import dev.worka.protocol.ErrorCodes;
+import dev.worka.protocol.Json;
+import dev.worka.protocol.PlanAccepted;
+import dev.worka.protocol.PlanningContext;
+import dev.worka.protocol.RequestContext;
+import dev.worka.protocol.StepEnvelope;
+import dev.worka.protocol.StepResult;
+import java.nio.charset.StandardCharsets;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.sql.DataSource;
+
+/** The {@code /v1/agent/*} endpoints. */
+public final class AgentApi {
+  static final long MAX_RESULT_BYTES = 1024 * 1024;
+  static final long MAX_PLAN_BYTES = 512 * 1024;
+  static final long MAX_SKILL_CALL_BYTES = 1024 * 1024;
+  private static final int MAX_TEXT = 8000;
+
+  private final DataSource dataSource;
+  private final Authenticator auth;
+  private final RunStore runs;
+  private final StepStore steps;
+  private final PlanStore plans;
+  private final PlanValidator validator;
+  private final SkillRegistry skills;
+  private final SkillMediator mediator;
+  private final AuditLog audit;
+  private final TaskQueue queue;
+  private final OutputCleaner cleaner = new OutputCleaner();
+
+  public AgentApi(
+      DataSource dataSource,
+      TokenVerifier verifier,
+      RunStore runs,
+      StepStore steps,
+      PlanStore plans,
+      PlanValidator validator,
+      PolicyStore policies,
+      SkillRegistry skills,
+      InvocationStore invocations,
+      AuditLog audit,
+      TaskQueue queue,
+      boolean dryRun,
+      InstantSource clock) {
+    this.dataSource = dataSource;
+    this.auth = new Authenticator(dataSource, verifier, runs, steps, policies, audit);
+    this.runs = runs;
+    this.steps = steps;
+    this.plans = plans;
+    this.validator = validator;
+    this.skills = skills;
+    this.mediator = new SkillMediator(dataSource, skills, invocations, audit, cleaner, dryRun);
+    this.audit = audit;
+    this.queue = queue;
+  }
+
+  public void register(Router router) {
+    router.add("GET", "/v1/agent/context", this::context);
+    router.add("POST", "/v1/agent/plan", MAX_PLAN_BYTES, this::plan);
+    router.add("POST", "/v1/agent/skills/{skill}", MAX_SKILL_CALL_BYTES, this::skill);
+    router.add("POST", "/v1/agent/result", MAX_RESULT_BYTES, this::result);
+    router.add("POST", "/v1/agent/heartbeat", this::heartbeat);
+  }
+
+  private ApiResponse context(ApiRequest request) throws Exception {
+    Caller caller = auth.authenticate(request, "context", false);
+    auth.checkIdentity(request, caller, "context", null);
+    Step step = caller.step();
+    Run run = caller.run();
+    CompiledPolicy policy = caller.policy().policy();
+    List<DependencyOutput> dependencies = new ArrayList<>();
+    if (!step.dependsOn().isEmpty()) {
+      List<Step> all = Transactions.withConnection(dataSource, c -> steps.ofRun(c, run.id()));
+      for (Step s : all) {
+        if (step.dependsOn().contains(s.id())) {
+          dependencies.add(new DependencyOutput(s.id().toString(), s.stepRef(), s.agent(), s.summary(),
+              s.outputJson() == null ? null : Json.LENIENT.readTree(s.outputJson())));
+        }
+      }
+    }
+    PlanningContext planning = null;
+    if (step.role() == StepRole.PLANNER) {
+      List<PlanningContext.AgentOffer> offers = new ArrayList<>();
+      for (AgentPolicy a : policy.agents().values()) {
+        if (a.enabled() && a.role() == AgentRole.WORKER) {
+          offers.add(new PlanningContext.AgentOffer(a.name(), a.description(), a.skills()));
+        }
+      }
+      planning = new PlanningContext(offers, policy.limits().maxSteps());
+    }
+    JsonNode instruction = Json.LENIENT.readTree(step.instructionJson());
+    StepEnvelope envelope =
+        new StepEnvelope(
+            run.id().toString(),
+            step.id().toString(),
+            step.stepRef(),
+            step.attempt(),
+            step.agent(),
+            step.role() == StepRole.PLANNER ? StepEnvelope.ROLE_PLANNER : StepEnvelope.ROLE_WORKER,
+            instruction.path("objective").asText(),
+            new RequestContext(run.text(), run.source(), run.requester(), run.slackChannel(), run.slackThreadTs()),
+            skills.specs(step.allowedSkills()),
+            dependencies,
+            List.of(),
+            step.deadline() == null ? null : step.deadline().toString(),
+            planning);
+    return ApiResponse.ok(envelope);
+  }
+
+  private ApiResponse plan(ApiRequest request) throws Exception {
+    Caller caller = auth.authenticate(request, "plan", false);
+    request.requireJson();
+    String raw = request.bodyText();
+    JsonNode tree = tryParse(raw);
+    if (tree != null) {
+      JsonNode stripped = auth.checkIdentity(request, caller, GateActions.PLAN_SUBMIT, tree);
+      if (stripped != tree) {
+        raw = Json.STRICT.writeValueAsString(stripped);
+      }
+    } else {
+      auth.checkIdentity(request, caller, GateActions.PLAN_SUBMIT, null);
+    }
+    CompiledPolicy policy = caller.policy().policy();
+    String refusal = null;
+    if (PolicyDecider.permission(policy, caller.agent(), Permissions.PLAN_SUBMIT) instanceof Decision.Deny d) {
+      refusal = d.reason();
+    } else if (caller.step().role() != StepRole.PLANNER) {
+      refusal = "step " + caller.step().stepRef() + " is a worker step; only the run's planning step may submit a plan";
+    }
+    if (refusal != null) {
+      Gate gate = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.PLAN_SUBMIT, null, refusal);
+      throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED, refusal, gate.id().toString(), refusal, null));
+    }
+    PlanValidation validation = validator.validate(raw, policy);
+    String rawPlan = raw;
+    return Transactions.inTransaction(dataSource, c -> {
+      Run run = runs.lock(c, caller.run().id()).orElseThrow();
+      if (run.status() != RunStatus.PLANNING) {
+        throw new ApiException(409, ErrorCodes.CONFLICT, "run " + run.id() + " is " + run.status().sql() + ", not planning");
+      }
+      if (plans.acceptedOf(c, run.id()).isPresent()) {
+        throw new ApiException(409, ErrorCodes.CONFLICT, "a plan was already accepted for run " + run.id());
+      }
+      switch (validation) {
+        case PlanValidation.Accepted a -> {
+          PlanStore.Stored stored = plans.storeAccepted(c, run.id(), caller.step().id(), caller.agent(), rawPlan, a,
+              policy.limits().maxAttempts(), run.traceId());
+          audit.recordGate(c, new AuditLog.Decision(GateActions.PLAN_SUBMIT, GateStatus.ALLOW, caller.agent(),
+              run.id(), caller.step().id(), caller.claims().attempt(), null,
+              "plan " + a.planHash().substring(0, 12) + " accepted: " + a.plan().steps().size()
+                  + " step(s) valid under policy v" + caller.policy().version(),
+              run.policyManifestId(), run.traceId()));
+          Map<String, String> refs = new LinkedHashMap<>();
+          stored.stepIds().forEach((ref, id) -> refs.put(ref, id.toString()));
+          return ApiResponse.status(201, new PlanAccepted(stored.planId().toString(), a.planHash(), refs));
+        }
+        case PlanValidation.Rejected r -> {
+          plans.storeRejected(c, run.id(), caller.step().id(), caller.agent(), rawPlan, r.reasons());
+          String why = "plan rejected: " + String.join("; ", r.reasons());
+          Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.PLAN_SUBMIT, GateStatus.DENY,
+              caller.agent(), run.id(), caller.step().id(), caller.claims().attempt(), null, why,
+              run.policyManifestId(), run.traceId()));
+          audit.recordBurn(c, run.id(), caller.step().id(), caller.agent(), caller.claims().attempt(),
+              Burn.POLICY, why, Json.STRICT.writeValueAsString(Map.of("violations", r.reasons())));
+          runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.REJECTED, "gateway", why, why, null);
+          return ApiResponse.status(422, new ErrorBody(ErrorCodes.INVALID_PLAN, why, gate.id().toString(), why, r.reasons()));
+        }
+      }
+    });
+  }
+
+  private ApiResponse skill(ApiRequest request) throws Exception {
+    String skill = request.pathVariable("skill");
+    Caller caller = auth.authenticate(request, "skills/" + skill, false);
+    request.requireJson();
+    JsonNode body = parse(request);
+    body = auth.checkIdentity(request, caller, GateActions.SKILL_INVOKE, body);
+    if (!(body instanceof ObjectNode o) || !o.path("input").isObject()) {
+      throw invalid("the body must be {\"input\": {...}, \"idempotency_key\": \"optional\"}");
+    }
+    List<String> unknown = new ArrayList<>();
+    o.fieldNames().forEachRemaining(f -> { if (!f.equals("input") && !f.equals("idempotency_key")) unknown.add(f); });
+    if (!unknown.isEmpty()) {
+      throw invalid("unknown field(s) " + unknown + " (allowed: input, idempotency_key)");
+    }
+    String key = null;
+    if (o.has("idempotency_key") && !o.get("idempotency_key").isNull()) {
+      key = o.get("idempotency_key").asText();
+      if (!o.get("idempotency_key").isTextual() || !key.matches("[A-Za-z0-9._:@/+=-]{1,200}")) {
+        throw invalid("idempotency_key must be 1-200 characters of A-Z a-z 0-9 . _ : @ / + = -");
+      }
+    }
+    return ApiResponse.ok(mediator.call(caller, skill, o.get("input"), key));
+  }
+
+  private ApiResponse result(ApiRequest request) throws Exception {
+    Caller caller = auth.authenticate(request, "result", true);
+    request.requireJson();
+    JsonNode body = auth.checkIdentity(request, caller, "agent.result", parse(request));
+    StepResult result;
+    try {
+      result = Json.STRICT.treeToValue(body, StepResult.class);
+    } catch (JsonProcessingException e) {
+      throw invalid("the body is not a result: " + e.getOriginalMessage());
+    }
+    List<String> violations = new ArrayList<>();
+    boolean succeeded = StepResult.SUCCEEDED.equals(result.status());
+    if (!succeeded && !StepResult.FAILED.equals(result.status())) {
+      violations.add("status must be \"succeeded\" or \"failed\"");
+    }
+    if (result.output() != null && !result.output().isObject() && !result.output().isNull()) {
+      violations.add("output must be a JSON object");
+    }
+    if (result.summary() != null && result.summary().length() > MAX_TEXT) {
+      violations.add("summary is longer than " + MAX_TEXT + " characters");
+    }
+    if (result.error() != null && result.error().length() > MAX_TEXT) {
+      violations.add("error is longer than " + MAX_TEXT + " characters");
+    }
+    if (!violations.isEmpty()) {
+      throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, "invalid result: " + String.join("; ", violations), null, null, violations));
+    }
+    OutputCleaner.Cleaned output = cleaner.clean(result.output() == null || result.output().isNull()
+        ? Json.STRICT.createObjectNode() : result.output());
+    String summary = cleaner.cleanText(result.summary());
+    String error = succeeded ? null : cleaner.cleanText(result.error() == null ? "the agent reported a failure without a reason" : result.error());
+    Step step = caller.step();
+    String actor = "agent:" + caller.agent() + "#" + caller.claims().attempt();
+    Transition t = Transactions.inTransaction(dataSource, c -> {
+      Transition moved = steps.transition(c, step.id(), StepStatus.RUNNING,
+          succeeded ? StepStatus.SUCCEEDED : StepStatus.FAILED, caller.claims().attempt(),
+          new StepStore.Change(Json.STRICT.writeValueAsString(output.value()), summary, error, null, false),
+          actor, succeeded ? summary : error);
+      if (moved.applied()) {
+        if (!succeeded) {
+          audit.recordBurn(c, step.runId(), step.id(), caller.agent(), caller.claims().attempt(), Burn.FAILED,
+              error, Json.STRICT.writeValueAsString(Map.of("retryable", result.retryable() == null ? "unspecified" : result.retryable())));
+        }
+        queue.enqueue(c, TaskKinds.ADVANCE_RUN, step.runId(), step.id(),
+            TaskKinds.advanceKey(step.runId(), step.id(), caller.claims().attempt()), null);
+      }
+      return moved;
+    });
+    if (!t.applied()) {
+      throw new ApiException(409, ErrorCodes.CONFLICT, "step " + step.id() + " is no longer running: " + t);
+    }
+    queue.wakeUp();
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("status", succeeded ? "succeeded" : "failed");
+    answer.put("cleaned_strings", output.changedStrings());
+    return ApiResponse.ok(answer);
+  }
+
+  private ApiResponse heartbeat(ApiRequest request) throws Exception {
+    Caller caller = auth.authenticate(request, "heartbeat", false);
+    JsonNode body = request.body().length == 0 ? null : parse(request);
+    auth.checkIdentity(request, caller, "heartbeat", body);
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("step_id", caller.step().id().toString());
+    answer.put("deadline", caller.step().deadline() == null ? null : caller.step().deadline().toString());
+    return ApiResponse.ok(answer);
+  }
+
+  private static JsonNode parse(ApiRequest request) {
+    try {
+      return Json.STRICT.readTree(new String(request.body(), StandardCharsets.UTF_8));
+    } catch (JsonProcessingException e) {
+      throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
+    }
+  }
+
+  private static JsonNode tryParse(String raw) {
+    try {
+      return Json.STRICT.readTree(raw);
+    } catch (JsonProcessingException e) {
+      return null;
+    }
+  }
+
+  private static ApiException invalid(String message) {
+    return new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, message, null, null, List.of(message)));
+  }
+}

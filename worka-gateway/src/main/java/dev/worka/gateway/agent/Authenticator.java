@@ -1,0 +1,163 @@
+package dev.worka.gateway.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.http.ApiException;
+import dev.worka.gateway.http.ApiRequest;
+import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.run.Step;
+import dev.worka.gateway.run.StepStatus;
+import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.token.TokenVerifier;
+import dev.worka.gateway.token.Verification;
+import dev.worka.gateway.token.WorkerClaims;
+import dev.worka.protocol.ErrorBody;
+import dev.worka.protocol.ErrorCodes;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns a request into a {@link Caller} or refuses it: {@code 401} for a missing, forged or
+ * expired token or one whose step attempt is no longer running (the latter recorded as a deny
+ * gate), {@code 403} with a deny gate when a body or query names another run, step, attempt or
+ * agent than the token.
+ */
+final class Authenticator {
+  private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
+  private static final List<String> IDENTITY_FIELDS = List.of("run_id", "step_id", "agent", "attempt");
+
+  private final DataSource dataSource;
+  private final TokenVerifier verifier;
+  private final RunStore runs;
+  private final StepStore steps;
+  private final PolicyStore policies;
+  private final AuditLog audit;
+
+  Authenticator(DataSource dataSource, TokenVerifier verifier, RunStore runs, StepStore steps, PolicyStore policies, AuditLog audit) {
+    this.dataSource = dataSource;
+    this.verifier = verifier;
+    this.runs = runs;
+    this.steps = steps;
+    this.policies = policies;
+    this.audit = audit;
+  }
+
+  /** The caller of {@code action}; a result post to an attempt that already reported is {@code 409}. */
+  Caller authenticate(ApiRequest request, String action, boolean isResult) {
+    WorkerClaims claims =
+        switch (verifier.verify(request.authorization())) {
+          case Verification.Verified v -> v.claims();
+          case Verification.Rejected r -> {
+            log.info("agent call {} {} refused from {}: {}", request.method(), request.path(), request.remoteAddress(), r.reason());
+            throw new ApiException(401, r.code(), r.reason());
+          }
+        };
+    record Loaded(Optional<Step> step, Optional<Run> run, boolean agentReported) {}
+    Loaded loaded =
+        Transactions.withConnection(
+            dataSource,
+            c -> {
+              Optional<Step> step = steps.find(c, claims.stepId());
+              Optional<Run> run = runs.find(c, claims.runId());
+              boolean reported = false;
+              if (isResult && step.isPresent()) {
+                try (PreparedStatement ps =
+                    c.prepareStatement(
+                        "select 1 from run_events where step_id = ? and entity = 'step' and from_status = 'running'"
+                            + " and actor = ? limit 1")) {
+                  ps.setObject(1, claims.stepId());
+                  ps.setString(2, "agent:" + claims.agent() + "#" + claims.attempt());
+                  try (ResultSet rs = ps.executeQuery()) {
+                    reported = rs.next();
+                  }
+                }
+              }
+              return new Loaded(step, run, reported);
+            });
+    if (loaded.step().isEmpty() || loaded.run().isEmpty()
+        || !loaded.step().get().runId().equals(claims.runId())
+        || !loaded.step().get().agent().equals(claims.agent())) {
+      throw new ApiException(401, ErrorCodes.TOKEN_INVALID, "the token names a step that does not exist");
+    }
+    Step step = loaded.step().get();
+    Run run = loaded.run().get();
+    if (step.status() != StepStatus.RUNNING || step.attempt() != claims.attempt()) {
+      if (isResult && loaded.agentReported()) {
+        throw new ApiException(409, ErrorCodes.RESULT_ALREADY_SUBMITTED,
+            "a result was already recorded for attempt " + claims.attempt() + " of step " + step.id());
+      }
+      String why = "step " + step.id() + " attempt " + claims.attempt() + " is no longer running (step is "
+          + step.status().sql() + ", attempt " + step.attempt() + ")";
+      Gate gate = deny(run, step, claims, GateActions.TOKEN_USE, null, action + ": " + why);
+      throw new ApiException(401, new ErrorBody(ErrorCodes.STEP_NOT_RUNNING, why, gate.id().toString(), why, null));
+    }
+    return new Caller(claims, run, step, policies.byId(run.policyManifestId()));
+  }
+
+  /**
+   * Refuses (403 + deny gate) a request whose query or top-level body fields name another run,
+   * step, attempt or agent than the token; returns the body with matching identity fields removed.
+   */
+  JsonNode checkIdentity(ApiRequest request, Caller caller, String action, JsonNode body) {
+    List<String> mismatches = new ArrayList<>();
+    for (String field : IDENTITY_FIELDS) {
+      String q = request.query(field);
+      if (q != null && !matches(caller, field, q)) {
+        mismatches.add("query " + field + "=" + clip(q));
+      }
+      if (body instanceof ObjectNode o && o.has(field)) {
+        JsonNode v = o.get(field);
+        if (!v.isValueNode() || !matches(caller, field, v.asText())) {
+          mismatches.add("body " + field + "=" + clip(v.toString()));
+        }
+      }
+    }
+    if (!mismatches.isEmpty()) {
+      String why = "the request names " + String.join(", ", mismatches) + " but the token is for run "
+          + caller.claims().runId() + " step " + caller.claims().stepId() + " attempt "
+          + caller.claims().attempt() + " agent " + caller.agent();
+      Gate gate = deny(caller.run(), caller.step(), caller.claims(), GateActions.IDENTITY, null, action + ": " + why);
+      throw new ApiException(403, new ErrorBody(ErrorCodes.IDENTITY_MISMATCH, why, gate.id().toString(), why, null));
+    }
+    if (body instanceof ObjectNode o) {
+      ObjectNode copy = o.deepCopy();
+      IDENTITY_FIELDS.forEach(copy::remove);
+      return copy;
+    }
+    return body;
+  }
+
+  Gate deny(Run run, Step step, WorkerClaims claims, String action, String skill, String reason) {
+    return Transactions.inTransaction(
+        dataSource,
+        c -> audit.recordGate(c, new AuditLog.Decision(action, GateStatus.DENY, claims.agent(), run.id(),
+            step.id(), claims.attempt(), skill, reason, run.policyManifestId(), run.traceId())));
+  }
+
+  private static boolean matches(Caller caller, String field, String value) {
+    return switch (field) {
+      case "run_id" -> value.equals(caller.claims().runId().toString());
+      case "step_id" -> value.equals(caller.claims().stepId().toString());
+      case "agent" -> value.equals(caller.agent());
+      case "attempt" -> value.equals(Integer.toString(caller.claims().attempt()));
+      default -> false;
+    };
+  }
+
+  private static String clip(String s) {
+    return s.length() > 80 ? s.substring(0, 80) + "…" : s;
+  }
+}

@@ -1,0 +1,146 @@
+package dev.worka.gateway.agent;
+
+import dev.worka.gateway.store.Sql;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The {@code skill_invocations} table: one row per mediated call, unique per (step, skill,
+ * idempotency key). Its input and identity never change; only its outcome is filled in.
+ */
+public final class InvocationStore {
+  private final InstantSource clock;
+
+  public InvocationStore(InstantSource clock) {
+    this.clock = clock;
+  }
+
+  /** A recorded invocation. */
+  public record Invocation(
+      UUID id,
+      UUID runId,
+      UUID stepId,
+      int attempt,
+      String agent,
+      String skill,
+      String idempotencyKey,
+      UUID gateId,
+      String policyStatus,
+      String lockStatus,
+      String inputJson,
+      String outputJson,
+      String upstreamRef,
+      boolean dryRun,
+      String status,
+      String error) {}
+
+  void insertStarted(Connection c, Invocation i) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into skill_invocations (id, run_id, step_id, attempt, agent, skill,"
+                + " idempotency_key, gate_id, policy_status, lock_status, input, dry_run, status,"
+                + " created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'acquired', ?, ?, 'started', ?)")) {
+      ps.setObject(1, i.id());
+      ps.setObject(2, i.runId());
+      ps.setObject(3, i.stepId());
+      ps.setInt(4, i.attempt());
+      ps.setString(5, i.agent());
+      ps.setString(6, i.skill());
+      ps.setString(7, i.idempotencyKey());
+      ps.setObject(8, i.gateId());
+      ps.setString(9, i.policyStatus());
+      Sql.setJson(ps, 10, i.inputJson());
+      ps.setBoolean(11, i.dryRun());
+      Sql.setInstant(ps, 12, clock.instant());
+      ps.executeUpdate();
+    }
+  }
+
+  void finish(Connection c, UUID id, String status, String outputJson, String upstreamRef, String error)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update skill_invocations set status = ?, output = ?, upstream_ref = ?, error = ?,"
+                + " lock_status = 'released', completed_at = ? where id = ? and status = 'started'")) {
+      ps.setString(1, status);
+      Sql.setJson(ps, 2, outputJson);
+      ps.setString(3, upstreamRef);
+      ps.setString(4, error);
+      Sql.setInstant(ps, 5, clock.instant());
+      ps.setObject(6, id);
+      ps.executeUpdate();
+    }
+  }
+
+  Optional<Invocation> find(Connection c, UUID stepId, String skill, String key) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select * from skill_invocations where step_id = ? and skill = ? and idempotency_key = ?")) {
+      ps.setObject(1, stepId);
+      ps.setString(2, skill);
+      ps.setString(3, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  int countForStep(Connection c, UUID stepId) throws SQLException {
+    return count(c, "select count(*) from skill_invocations where step_id = ?", stepId);
+  }
+
+  int countForRun(Connection c, UUID runId) throws SQLException {
+    return count(c, "select count(*) from skill_invocations where run_id = ?", runId);
+  }
+
+  private static int count(Connection c, String sql, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setObject(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+
+  public List<Invocation> ofRun(Connection c, UUID runId) throws SQLException {
+    List<Invocation> out = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement("select * from skill_invocations where run_id = ? order by created_at, id")) {
+      ps.setObject(1, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(read(rs));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static Invocation read(ResultSet rs) throws SQLException {
+    return new Invocation(
+        Sql.getUuid(rs, "id"),
+        Sql.getUuid(rs, "run_id"),
+        Sql.getUuid(rs, "step_id"),
+        rs.getInt("attempt"),
+        rs.getString("agent"),
+        rs.getString("skill"),
+        rs.getString("idempotency_key"),
+        Sql.getUuid(rs, "gate_id"),
+        rs.getString("policy_status"),
+        rs.getString("lock_status"),
+        rs.getString("input"),
+        rs.getString("output"),
+        rs.getString("upstream_ref"),
+        rs.getBoolean("dry_run"),
+        rs.getString("status"),
+        rs.getString("error"));
+  }
+}

@@ -1,0 +1,218 @@
+package dev.worka.gateway.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.http.ApiException;
+import dev.worka.gateway.policy.CompiledPolicy;
+import dev.worka.gateway.policy.Decision;
+import dev.worka.gateway.policy.Permissions;
+import dev.worka.gateway.policy.PolicyDecider;
+import dev.worka.gateway.skill.InvocationContext;
+import dev.worka.gateway.skill.SkillDefinition;
+import dev.worka.gateway.skill.SkillFailedException;
+import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.skill.SkillUnavailableException;
+import dev.worka.gateway.store.StoreException;
+import dev.worka.gateway.store.Transactions;
+import dev.worka.protocol.ErrorBody;
+import dev.worka.protocol.ErrorCodes;
+import dev.worka.protocol.Json;
+import dev.worka.protocol.SkillCallResult;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.SQLException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.erdtman.jcs.JsonCanonicalizer;
+
+/**
+ * A worker's skill call, mediated: decide (permission, the agent's allowlist, the step's accepted
+ * skills, availability, the input schema, the call limits), record the decision as a gate — an
+ * allow gate and the invocation row commit before the effect starts — then perform the call with
+ * the Gateway's credentials, clean its output and record the outcome. A call repeating a recorded
+ * idempotency key returns the recorded output without a second effect.
+ */
+final class SkillMediator {
+  static final int MAX_OUTPUT_BYTES = 1024 * 1024;
+
+  private final DataSource dataSource;
+  private final SkillRegistry skills;
+  private final InvocationStore invocations;
+  private final AuditLog audit;
+  private final OutputCleaner cleaner;
+  private final boolean dryRun;
+
+  SkillMediator(DataSource dataSource, SkillRegistry skills, InvocationStore invocations, AuditLog audit,
+      OutputCleaner cleaner, boolean dryRun) {
+    this.dataSource = dataSource;
+    this.skills = skills;
+    this.invocations = invocations;
+    this.audit = audit;
+    this.cleaner = cleaner;
+    this.dryRun = dryRun;
+  }
+
+  /** What the decision transaction found. */
+  private sealed interface Begun {
+    record Replay(InvocationStore.Invocation recorded) implements Begun {}
+
+    record Limited(Gate gate) implements Begun {}
+
+    record Started(Gate gate) implements Begun {}
+  }
+
+  SkillCallResult call(Caller caller, String skill, JsonNode input, String idempotencyKey) {
+    CompiledPolicy policy = caller.policy().policy();
+    Optional<SkillDefinition> definition = skills.find(skill);
+
+    String refusal = refusal(caller, policy, skill, definition);
+    if (refusal != null) {
+      throw denied(caller, skill, refusal, 403, ErrorCodes.POLICY_DENIED, null);
+    }
+    Optional<String> unavailable = skills.unavailableReason(skill);
+    if (unavailable.isPresent()) {
+      throw denied(caller, skill, "skill " + skill + " is unavailable: " + unavailable.get(), 403,
+          ErrorCodes.SKILL_UNAVAILABLE, null);
+    }
+    List<String> violations = skills.validateInput(skill, input);
+    if (!violations.isEmpty()) {
+      throw denied(caller, skill, "input does not match " + skill + "'s schema: " + String.join("; ", violations),
+          422, ErrorCodes.INVALID_BODY, violations);
+    }
+
+    String key = idempotencyKey != null ? "key:" + idempotencyKey
+        : definition.get().sideEffect() ? "derived:" + canonicalHash(input) : "call:" + UUID.randomUUID();
+    UUID invocationId = UUID.randomUUID();
+    Begun begun;
+    try {
+      begun = Transactions.inTransaction(dataSource, c -> {
+        Optional<InvocationStore.Invocation> existing = invocations.find(c, caller.step().id(), skill, key);
+        if (existing.isPresent()) {
+          return new Begun.Replay(existing.get());
+        }
+        int perStep = invocations.countForStep(c, caller.step().id());
+        int perRun = invocations.countForRun(c, caller.run().id());
+        String limit = perStep >= policy.limits().maxSkillCallsPerStep()
+            ? "this step already made " + perStep + " skill calls, the policy's max_skill_calls_per_step"
+            : perRun >= policy.limits().maxSkillCallsPerRun()
+                ? "this run already made " + perRun + " skill calls, the policy's max_skill_calls_per_run" : null;
+        if (limit != null) {
+          return new Begun.Limited(gate(c, caller, skill, GateStatus.DENY, limit));
+        }
+        Gate gate = gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill));
+        invocations.insertStarted(c, new InvocationStore.Invocation(invocationId, caller.run().id(),
+            caller.step().id(), caller.claims().attempt(), caller.agent(), skill, key, gate.id(), "allow",
+            "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null));
+        return new Begun.Started(gate);
+      });
+    } catch (StoreException e) {
+      if (e.getCause() instanceof SQLException s && "23505".equals(s.getSQLState())) {
+        throw new ApiException(409, ErrorCodes.CONFLICT,
+            "an identical call to " + skill + " (same idempotency key) is in progress");
+      }
+      throw e;
+    }
+    switch (begun) {
+      case Begun.Replay r -> {
+        return replay(skill, r.recorded());
+      }
+      case Begun.Limited l -> throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED,
+          l.gate().reason(), l.gate().id().toString(), l.gate().reason(), null));
+      case Begun.Started s -> { }
+    }
+
+    // The allow gate and the invocation are committed: now, and only now, the effect.
+    JsonNode output;
+    try {
+      output = skills.invoke(skill, input, new InvocationContext(caller.run().id(), caller.step().id(),
+          caller.agent(), invocationId, key));
+    } catch (SkillUnavailableException | SkillFailedException e) {
+      finish(invocationId, "failed", null, e.getMessage());
+      throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + e.getMessage());
+    } catch (RuntimeException e) {
+      finish(invocationId, "unknown", null, e.toString());
+      throw e;
+    }
+    JsonNode cleaned = cleaner.clean(output).value();
+    String outputJson = write(cleaned);
+    if (outputJson.getBytes(StandardCharsets.UTF_8).length > MAX_OUTPUT_BYTES) {
+      finish(invocationId, "failed", null, "output larger than " + MAX_OUTPUT_BYTES + " bytes");
+      throw new ApiException(502, ErrorCodes.TOO_LARGE, skill + " returned more than " + MAX_OUTPUT_BYTES + " bytes");
+    }
+    finish(invocationId, "succeeded", outputJson, null);
+    return new SkillCallResult(invocationId.toString(), cleaned, false);
+  }
+
+  private String refusal(Caller caller, CompiledPolicy policy, String skill, Optional<SkillDefinition> definition) {
+    if (PolicyDecider.permission(policy, caller.agent(), Permissions.SKILL_INVOKE) instanceof Decision.Deny d) {
+      return d.reason();
+    }
+    if (PolicyDecider.skill(policy, caller.agent(), caller.step().allowedSkills(), skill) instanceof Decision.Deny d) {
+      return d.reason();
+    }
+    if (definition.isEmpty()) {
+      return "skill " + skill + " is not known to this Gateway";
+    }
+    return null;
+  }
+
+  private String allowReason(Caller caller, String skill) {
+    return "agent " + caller.agent() + " holds skill.invoke, " + skill + " is on its allowlist and among the"
+        + " step's accepted skills (policy v" + caller.policy().version() + ")" + (dryRun ? "; dry-run" : "");
+  }
+
+  private ApiException denied(Caller caller, String skill, String reason, int status, String code, List<String> violations) {
+    Gate gate = Transactions.inTransaction(dataSource, c -> gate(c, caller, skill, GateStatus.DENY, reason));
+    return new ApiException(status, new ErrorBody(code, reason, gate.id().toString(), reason, violations));
+  }
+
+  private Gate gate(java.sql.Connection c, Caller caller, String skill, GateStatus status, String reason)
+      throws SQLException {
+    return audit.recordGate(c, new AuditLog.Decision(GateActions.SKILL_INVOKE, status, caller.agent(),
+        caller.run().id(), caller.step().id(), caller.claims().attempt(), skill, reason,
+        caller.policy().id(), caller.run().traceId()));
+  }
+
+  private SkillCallResult replay(String skill, InvocationStore.Invocation recorded) {
+    if (!"succeeded".equals(recorded.status())) {
+      throw new ApiException(409, ErrorCodes.CONFLICT, "the call to " + skill + " with this idempotency key is "
+          + recorded.status() + (recorded.error() == null ? "" : ": " + recorded.error()));
+    }
+    try {
+      return new SkillCallResult(recorded.id().toString(), Json.LENIENT.readTree(recorded.outputJson()), true);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("recorded output of invocation " + recorded.id() + " is not JSON", e);
+    }
+  }
+
+  private void finish(UUID id, String status, String outputJson, String error) {
+    Transactions.inTransaction(dataSource, c -> {
+      invocations.finish(c, id, status, outputJson, null, error);
+      return null;
+    });
+  }
+
+  static String canonicalHash(JsonNode input) {
+    try {
+      String canonical = new JsonCanonicalizer(Json.STRICT.writeValueAsString(input)).getEncodedString();
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.io.IOException | NoSuchAlgorithmException e) {
+      throw new IllegalStateException("cannot hash a skill input", e);
+    }
+  }
+
+  private static String write(JsonNode node) {
+    try {
+      return Json.STRICT.writeValueAsString(node);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("cannot write JSON", e);
+    }
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The Gateway's side of the agent protocol (DESIGN §5): {@code /v1/agent/context}, {@code plan},
+ * {@code skills/{skill}}, {@code result} and {@code heartbeat}.
+ *
+ * <p>Everything here treats the caller as hostile. Identity comes only from a verified step token
+ * whose step attempt is still running; any id in a body or query that disagrees with the token is
+ * refused and recorded as a deny gate. Every allow/deny decision is a gate row committed before the
+ * side effect or the refusal. Outputs are bounded and cleaned before they are stored.
+ *
+ * <p>Sits above {@code control}, {@code plan}, {@code skill}, {@code policy}, {@code token}; uses
+ * {@code http} for transport.
+ */
+package dev.worka.gateway.agent;

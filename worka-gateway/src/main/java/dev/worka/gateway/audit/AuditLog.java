@@ -1,0 +1,167 @@
+package dev.worka.gateway.audit;
+
+import dev.worka.gateway.store.Sql;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/** Writes and reads gates and burns. Writes go on the caller's connection (its transaction). */
+public final class AuditLog {
+  private final InstantSource clock;
+
+  public AuditLog(InstantSource clock) {
+    this.clock = clock;
+  }
+
+  /** The facts of a decision; {@link #recordGate} stamps id and time. */
+  public record Decision(
+      String action,
+      GateStatus status,
+      String subject,
+      UUID runId,
+      UUID stepId,
+      Integer attempt,
+      String skill,
+      String reason,
+      UUID policyManifestId,
+      String traceId) {}
+
+  public Gate recordGate(Connection c, Decision d) throws SQLException {
+    Gate gate =
+        new Gate(
+            UUID.randomUUID(),
+            d.action(),
+            d.status(),
+            d.subject(),
+            d.runId(),
+            d.stepId(),
+            d.attempt(),
+            d.skill(),
+            truncate(d.reason(), 4000),
+            d.policyManifestId(),
+            d.traceId(),
+            clock.instant());
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into gates (id, action, status, subject, run_id, step_id, attempt, skill,"
+                + " reason, policy_manifest_id, trace_id, created_at)"
+                + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      ps.setObject(1, gate.id());
+      ps.setString(2, gate.action());
+      ps.setString(3, gate.status().sql());
+      ps.setString(4, truncate(gate.subject(), 200));
+      ps.setObject(5, gate.runId());
+      ps.setObject(6, gate.stepId());
+      ps.setObject(7, gate.attempt());
+      ps.setString(8, gate.skill() == null ? null : truncate(gate.skill(), 200));
+      ps.setString(9, gate.reason());
+      ps.setObject(10, gate.policyManifestId());
+      ps.setString(11, gate.traceId());
+      Sql.setInstant(ps, 12, gate.createdAt());
+      ps.executeUpdate();
+    }
+    return gate;
+  }
+
+  public Burn recordBurn(
+      Connection c,
+      UUID runId,
+      UUID stepId,
+      String agent,
+      Integer attempt,
+      String kind,
+      String reason,
+      String diagnosticsJson)
+      throws SQLException {
+    Burn burn =
+        new Burn(
+            UUID.randomUUID(),
+            runId,
+            stepId,
+            agent,
+            attempt,
+            kind,
+            truncate(reason, 4000),
+            diagnosticsJson,
+            clock.instant());
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into burns (id, run_id, step_id, agent, attempt, kind, reason, diagnostics,"
+                + " created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      ps.setObject(1, burn.id());
+      ps.setObject(2, burn.runId());
+      ps.setObject(3, burn.stepId());
+      ps.setString(4, burn.agent());
+      ps.setObject(5, burn.attempt());
+      ps.setString(6, burn.kind());
+      ps.setString(7, burn.reason());
+      Sql.setJson(ps, 8, burn.diagnosticsJson());
+      Sql.setInstant(ps, 9, burn.createdAt());
+      ps.executeUpdate();
+    }
+    return burn;
+  }
+
+  public List<Gate> gatesOfRun(Connection c, UUID runId) throws SQLException {
+    List<Gate> gates = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement("select * from gates where run_id = ? order by seq")) {
+      ps.setObject(1, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          gates.add(
+              new Gate(
+                  Sql.getUuid(rs, "id"),
+                  rs.getString("action"),
+                  GateStatus.valueOf(rs.getString("status").toUpperCase(java.util.Locale.ROOT)),
+                  rs.getString("subject"),
+                  Sql.getUuid(rs, "run_id"),
+                  Sql.getUuid(rs, "step_id"),
+                  (Integer) rs.getObject("attempt"),
+                  rs.getString("skill"),
+                  rs.getString("reason"),
+                  Sql.getUuid(rs, "policy_manifest_id"),
+                  rs.getString("trace_id"),
+                  Sql.getInstant(rs, "created_at")));
+        }
+      }
+    }
+    return gates;
+  }
+
+  public List<Burn> burnsOfRun(Connection c, UUID runId) throws SQLException {
+    List<Burn> burns = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement("select * from burns where run_id = ? order by created_at, id")) {
+      ps.setObject(1, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          burns.add(
+              new Burn(
+                  Sql.getUuid(rs, "id"),
+                  Sql.getUuid(rs, "run_id"),
+                  Sql.getUuid(rs, "step_id"),
+                  rs.getString("agent"),
+                  (Integer) rs.getObject("attempt"),
+                  rs.getString("kind"),
+                  rs.getString("reason"),
+                  rs.getString("diagnostics"),
+                  Sql.getInstant(rs, "created_at")));
+        }
+      }
+    }
+    return burns;
+  }
+
+  static String truncate(String s, int max) {
+    if (s == null) {
+      return "";
+    }
+    return s.length() <= max ? s : s.substring(0, max - 1) + "…";
+  }
+}

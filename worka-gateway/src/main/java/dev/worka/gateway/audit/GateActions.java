@@ -1,0 +1,17 @@
+package dev.worka.gateway.audit;
+
+/** The actions a gate decides about. Stable: they appear in the operator API. */
+public final class GateActions {
+  /** A planner submitted a plan. */
+  public static final String PLAN_SUBMIT = "plan.submit";
+  /** A worker asked for a skill. */
+  public static final String SKILL_INVOKE = "skill.invoke";
+  /** A worker's request named a run, step or agent other than its token's. */
+  public static final String IDENTITY = "agent.identity";
+  /** A worker used a token whose step attempt is no longer running. */
+  public static final String TOKEN_USE = "agent.token";
+  /** A worker asked for its context, posted a result or heartbeat without the right. */
+  public static final String AGENT_CALL = "agent.call";
+
+  private GateActions() {}
+}

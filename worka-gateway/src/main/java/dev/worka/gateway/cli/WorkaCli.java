@@ -1,0 +1,319 @@
+package dev.worka.gateway.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.Gateway;
+import dev.worka.gateway.config.WorkaConfig;
+import dev.worka.gateway.error.WorkaException;
+import dev.worka.gateway.policy.Compilation;
+import dev.worka.gateway.policy.PolicyCompiler;
+import dev.worka.gateway.skill.GitHubProvider;
+import dev.worka.gateway.skill.SideEffectMode;
+import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.skill.SlackProvider;
+import dev.worka.gateway.store.Database;
+import dev.worka.gateway.store.EmbeddedDatabase;
+import dev.worka.protocol.Json;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The {@code worka} command. */
+@Command(
+    name = "worka",
+    mixinStandardHelpOptions = true,
+    version = "worka 0.1.0",
+    description = "Worka: a security-first control plane for AI agents.",
+    subcommands = {
+      WorkaCli.Serve.class,
+      WorkaCli.Migrate.class,
+      WorkaCli.RunCommand.class,
+      WorkaCli.Runs.class,
+      WorkaCli.Policy.class,
+      CommandLine.HelpCommand.class
+    })
+public final class WorkaCli implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(execute(System.getenv(), args));
+  }
+
+  /** Runs the CLI with this environment; returns the exit status. */
+  public static int execute(Map<String, String> env, String... args) {
+    CommandLine cli = new CommandLine(new WorkaCli(), new EnvFactory(env));
+    cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof WorkaException) {
+        cmd.getErr().println("worka: " + e.getMessage());
+        return 2;
+      }
+      throw e;
+    });
+    return cli.execute(args);
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** Gives commands the environment they run in (tests pass their own). */
+  record EnvFactory(Map<String, String> env) implements CommandLine.IFactory {
+    @Override
+    public <K> K create(Class<K> cls) throws Exception {
+      K instance = CommandLine.defaultFactory().create(cls);
+      if (instance instanceof NeedsEnv n) {
+        n.env(env);
+      }
+      return instance;
+    }
+  }
+
+  interface NeedsEnv {
+    void env(Map<String, String> env);
+  }
+
+  abstract static class EnvCommand implements NeedsEnv, Callable<Integer> {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+    Map<String, String> env = Map.of();
+
+    @Override
+    public void env(Map<String, String> env) {
+      this.env = env;
+    }
+
+    PrintWriter out() {
+      return spec.commandLine().getOut();
+    }
+
+    PrintWriter err() {
+      return spec.commandLine().getErr();
+    }
+  }
+
+  @Command(name = "serve", description = "Run the Gateway (embedded PostgreSQL unless WORKA_DATABASE_URL is set).")
+  static final class Serve extends EnvCommand {
+    @Override
+    public Integer call() throws Exception {
+      WorkaConfig config = WorkaConfig.fromEnvironment(env);
+      Gateway gateway = Gateway.start(config, env, InstantSource.system());
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        gateway.close();
+        stopped.countDown();
+      }, "worka-shutdown"));
+      out().printf("Worka is running at http://%s:%d (policy v%d, side effects: %s)%n", config.bindAddress(),
+          gateway.port(), gateway.policy().version(), config.sideEffects());
+      out().printf("Operator token: %s%n", config.operatorToken().isPresent() ? "from WORKA_OPERATOR_TOKEN"
+          : config.home().resolve("operator-token").toString());
+      out().println("Try, in another terminal:  bin/worka run \"open an issue in acme/widgets titled 'Login test is flaky'\"");
+      out().println("Stop with Ctrl-C.");
+      out().flush();
+      stopped.await();
+      return 0;
+    }
+  }
+
+  @Command(name = "migrate", description = "Apply the database migrations and exit.")
+  static final class Migrate extends EnvCommand {
+    @Override
+    public Integer call() {
+      WorkaConfig config = WorkaConfig.fromEnvironment(env);
+      EmbeddedDatabase embedded = config.database().isPresent() ? null : EmbeddedDatabase.start(config.home().resolve("postgres"));
+      try (Database db = Database.connect(config.database().orElseGet(() -> embedded.url("postgres")), 2, "worka-migrate")) {
+        int applied = db.migrate();
+        out().println(applied == 0 ? "the schema is up to date" : "applied " + applied + " migration(s)");
+        return 0;
+      } finally {
+        if (embedded != null) {
+          embedded.close();
+        }
+      }
+    }
+  }
+
+  @Command(name = "run", description = "Submit a request, follow it live, print the result. Exits 0 only if the run succeeded.")
+  static final class RunCommand extends EnvCommand {
+    @Parameters(arity = "1..*", paramLabel = "TEXT", description = "The request, in words.")
+    List<String> words;
+
+    @Option(names = "--requester", description = "Who is asking (default: $USER).")
+    String requester;
+
+    @Option(names = "--idempotency-key", description = "Submitting again with the same key returns the same run.")
+    String key;
+
+    @Option(names = "--detach", description = "Print the run id and return without waiting.")
+    boolean detach;
+
+    @Override
+    public Integer call() {
+      GatewayClient client = GatewayClient.fromEnvironment(env);
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("text", String.join(" ", words));
+      body.put("requester", requester != null ? requester : env.getOrDefault("USER", "cli"));
+      body.put("source", "cli");
+      GatewayClient.Answer created = client.post("/v1/runs", body, key == null ? Map.of() : Map.of("Idempotency-Key", key));
+      if (!created.ok()) {
+        err().println("worka: the Gateway refused the request: " + created.error());
+        return 2;
+      }
+      String runId = created.body().path("run_id").asText();
+      out().println("run " + runId + "  (trace " + created.body().path("trace_id").asText() + ")");
+      out().flush();
+      if (detach) {
+        return 0;
+      }
+      client.stream("/v1/runs/" + runId + "/events", (event, data) -> {
+        if (event.equals("transition")) {
+          out().println(Story.transition(data));
+          out().flush();
+        }
+      });
+      GatewayClient.Answer story = client.get("/v1/runs/" + runId);
+      if (!story.ok()) {
+        err().println("worka: could not read the run: " + story.error());
+        return 2;
+      }
+      JsonNode run = story.body();
+      String status = run.path("status").asText();
+      out().println();
+      if (status.equals("succeeded")) {
+        out().println("succeeded: " + run.path("result").path("summary").asText(""));
+        JsonNode output = run.path("result").path("output");
+        if (!output.isMissingNode() && !output.isNull()) {
+          out().println("output: " + Story.compact(output));
+        }
+      } else {
+        out().println(status + ": " + run.path("error").asText("(no reason recorded)"));
+        for (JsonNode gate : run.path("gates")) {
+          if (gate.path("status").asText().equals("deny")) {
+            out().println("  denied by gate " + gate.path("gate_id").asText() + ": " + gate.path("reason").asText());
+          }
+        }
+      }
+      out().println("run id: " + runId + "   (the whole story: bin/worka runs show " + runId + ")");
+      return status.equals("succeeded") ? 0 : 1;
+    }
+  }
+
+  @Command(name = "runs", description = "List runs or show one.", subcommands = {Runs.ListRuns.class, Runs.Show.class})
+  static final class Runs implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "list", description = "Newest runs first.")
+    static final class ListRuns extends EnvCommand {
+      @Option(names = "--status", description = "Only runs in this status.")
+      String status;
+
+      @Option(names = "--limit", defaultValue = "20", description = "How many (default ${DEFAULT-VALUE}).")
+      int limit;
+
+      @Override
+      public Integer call() {
+        GatewayClient client = GatewayClient.fromEnvironment(env);
+        GatewayClient.Answer answer = client.get("/v1/runs?limit=" + limit + (status == null ? "" : "&status=" + status));
+        if (!answer.ok()) {
+          err().println("worka: " + answer.error());
+          return 2;
+        }
+        if (answer.body().path("runs").isEmpty()) {
+          out().println("no runs yet");
+        }
+        for (JsonNode r : answer.body().path("runs")) {
+          out().printf("%s  %-10s  %-6s  %s  %s%n", r.path("run_id").asText(), r.path("status").asText(),
+              r.path("source").asText(), r.path("created_at").asText(), Story.clip(r.path("text").asText(), 70));
+        }
+        return 0;
+      }
+    }
+
+    @Command(name = "show", description = "The whole story of a run: plan, steps, gates, burns, skill calls, events.")
+    static final class Show extends EnvCommand {
+      @Parameters(paramLabel = "RUN_ID")
+      String runId;
+
+      @Option(names = "--json", description = "Print the raw JSON of GET /v1/runs/{id}.")
+      boolean json;
+
+      @Override
+      public Integer call() throws Exception {
+        GatewayClient client = GatewayClient.fromEnvironment(env);
+        GatewayClient.Answer answer = client.get("/v1/runs/" + runId);
+        if (!answer.ok()) {
+          err().println("worka: " + answer.error());
+          return answer.status() == 404 ? 1 : 2;
+        }
+        if (json) {
+          out().println(Json.STRICT.writerWithDefaultPrettyPrinter().writeValueAsString(answer.body()));
+        } else {
+          Story.print(answer.body(), out());
+        }
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "policy", description = "Work with policy manifests.", subcommands = {Policy.Check.class})
+  static final class Policy implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "check", description = "Validate and compile a manifest without applying it. Exit 1 if invalid.")
+    static final class Check extends EnvCommand {
+      @Parameters(paramLabel = "FILE")
+      Path file;
+
+      @Override
+      public Integer call() throws Exception {
+        if (!Files.isReadable(file)) {
+          err().println("worka: cannot read " + file);
+          return 2;
+        }
+        Compilation compilation = PolicyCompiler.compile(Files.readString(file));
+        switch (compilation) {
+          case Compilation.Invalid invalid -> {
+            out().println(file + " is invalid:");
+            invalid.errors().forEach(e -> out().println("  - " + e));
+            return 1;
+          }
+          case Compilation.Compiled compiled -> {
+            SkillRegistry skills = new SkillRegistry(
+                List.of(GitHubProvider.fromEnvironment(env), SlackProvider.fromEnvironment(env)), SideEffectMode.DRY_RUN);
+            TreeSet<String> unknown = new TreeSet<>(compiled.policy().referencedSkills());
+            skills.all().forEach(d -> unknown.remove(d.name()));
+            if (!unknown.isEmpty()) {
+              out().println(file + " is invalid:");
+              unknown.forEach(s -> out().println("  - skill " + s + " is not known to this Gateway"));
+              return 1;
+            }
+            out().println(file + " is valid.");
+            compiled.policy().agents().values().forEach(a -> out().printf("  agent %-10s %-8s %-8s permissions %s, skills %s%n",
+                a.name(), a.role().wireName(), a.runtime().kind().wireName(), a.permissions(), a.skills()));
+            out().println("  limits " + compiled.policy().limits());
+            return 0;
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,220 @@
+package dev.worka.gateway.control;
+
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.queue.Task;
+import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.runtime.WorkerRuntime;
+import dev.worka.gateway.token.TokenIssuer;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.Semaphore;
+import java.util.function.Supplier;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This Gateway's task loops: one claims control tasks (start, advance, deliver — short database
+ * work), one claims step executions up to {@code maxConcurrentSteps} at a time (each waits for a
+ * worker), and one reaps expired leases. A task whose handler throws is retried with exponential
+ * backoff and full jitter. {@link #tick()} runs one round by hand (tests).
+ */
+public final class Dispatcher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+  private static final int MAX_TASK_ATTEMPTS = 10;
+
+  private final TaskQueue queue;
+  private final InstantSource clock;
+  private final Map<String, TaskHandler> handlers;
+  private final Semaphore executionSlots;
+  private final RunningWorkers workers;
+  private final Duration lease;
+  private volatile boolean running;
+  private Thread controlLoop;
+  private Thread executionLoop;
+  private Thread reaperLoop;
+
+  public Dispatcher(
+      DataSource dataSource,
+      RunStore runs,
+      StepStore steps,
+      PolicyStore policies,
+      TaskQueue queue,
+      TokenIssuer tokens,
+      WorkerRuntime runtime,
+      RunningWorkers workers,
+      AuditLog audit,
+      InstantSource clock,
+      Supplier<String> gatewayUrl,
+      int maxConcurrentSteps,
+      Duration lease) {
+    this.queue = queue;
+    this.clock = clock;
+    this.workers = workers;
+    this.lease = lease;
+    this.executionSlots = new Semaphore(maxConcurrentSteps);
+    Duration watchEvery = lease.dividedBy(3).compareTo(Duration.ofSeconds(1)) < 0 ? lease.dividedBy(3) : Duration.ofSeconds(1);
+    this.handlers =
+        Map.of(
+            TaskKinds.START_RUN, new StartRun(dataSource, runs, steps, policies, queue),
+            TaskKinds.EXECUTE_STEP,
+                new ExecuteStep(dataSource, runs, steps, policies, queue, tokens, runtime, workers,
+                    audit, clock, gatewayUrl, watchEvery),
+            TaskKinds.ADVANCE_RUN, new AdvanceRun(dataSource, runs, steps, policies, queue, workers),
+            TaskKinds.DELIVER_RUN, new DeliverRun(dataSource, runs, steps, queue));
+  }
+
+  public synchronized void start() {
+    if (running) {
+      return;
+    }
+    running = true;
+    controlLoop = Thread.ofPlatform().name("worka-control").daemon().start(this::controlLoop);
+    executionLoop = Thread.ofPlatform().name("worka-execution").daemon().start(this::executionLoop);
+    reaperLoop = Thread.ofPlatform().name("worka-reaper").daemon().start(this::reaperLoop);
+  }
+
+  /** One round by hand: reap, then run every claimable control task (not executions). */
+  public int tick() {
+    queue.reapExpired();
+    int n = 0;
+    for (Task t : queue.claim(TaskKinds.CONTROL, 100)) {
+      run(t);
+      n++;
+    }
+    return n;
+  }
+
+  private void controlLoop() {
+    while (running) {
+      try {
+        long seen = queue.wakeups();
+        List<Task> tasks = queue.claim(TaskKinds.CONTROL, 16);
+        for (Task t : tasks) {
+          run(t);
+        }
+        if (tasks.isEmpty()) {
+          queue.awaitWork(seen, Duration.ofMillis(500));
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        pauseAfter(e);
+      }
+    }
+  }
+
+  private void executionLoop() {
+    while (running) {
+      try {
+        long seen = queue.wakeups();
+        executionSlots.acquire();
+        List<Task> tasks;
+        try {
+          tasks = queue.claim(TaskKinds.EXECUTION, 1 + executionSlots.availablePermits());
+        } catch (RuntimeException e) {
+          executionSlots.release();
+          throw e;
+        }
+        if (tasks.isEmpty()) {
+          executionSlots.release();
+          queue.awaitWork(seen, Duration.ofMillis(500));
+          continue;
+        }
+        // One permit is held; take one more for each further task (they are available).
+        for (int i = 1; i < tasks.size(); i++) {
+          executionSlots.acquire();
+        }
+        for (Task t : tasks) {
+          Thread.ofVirtual().name("execute-" + t.stepId()).start(() -> {
+            try {
+              run(t);
+            } finally {
+              executionSlots.release();
+            }
+          });
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        pauseAfter(e);
+      }
+    }
+  }
+
+  private void reaperLoop() {
+    while (running) {
+      try {
+        Thread.sleep(lease.dividedBy(2));
+        int reaped = queue.reapExpired();
+        if (reaped > 0) {
+          log.info("reclaimed {} task(s) whose lease expired", reaped);
+          queue.wakeUp();
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        pauseAfter(e);
+      }
+    }
+  }
+
+  private void run(Task task) {
+    try {
+      handlers.get(task.kind()).handle(task);
+      queue.complete(task.id());
+    } catch (Exception e) {
+      boolean giveUp = task.attempts() >= MAX_TASK_ATTEMPTS;
+      Instant retryAt = giveUp ? null : clock.instant().plus(backoff(task.attempts()));
+      log.warn("task {} {} (run {}, step {}) failed on attempt {}{}: {}", task.kind(), task.id(),
+          task.runId(), task.stepId(), task.attempts(), giveUp ? ", giving up" : ", will retry", e.toString());
+      try {
+        queue.release(task.id(), e.toString(), retryAt);
+      } catch (RuntimeException releaseFailed) {
+        log.warn("could not release task {} (its lease will expire): {}", task.id(), releaseFailed.getMessage());
+      }
+    }
+  }
+
+  /** Exponential backoff with full jitter: a random delay in [0, min(60s, 250ms·2^attempt)). */
+  static Duration backoff(int attempt) {
+    long cap = Math.min(60_000L, 250L << Math.min(attempt, 16));
+    return Duration.ofMillis(ThreadLocalRandom.current().nextLong(Math.max(1, cap)));
+  }
+
+  private void pauseAfter(RuntimeException e) {
+    log.warn("task loop error (retrying in 1s): {}", e.toString());
+    try {
+      Thread.sleep(1_000);
+    } catch (InterruptedException interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    for (Thread t : new Thread[] {controlLoop, executionLoop, reaperLoop}) {
+      if (t != null) {
+        t.interrupt();
+      }
+    }
+    workers.stopAll("the Gateway is shutting down");
+    for (Thread t : new Thread[] {controlLoop, executionLoop, reaperLoop}) {
+      if (t != null) {
+        try {
+          t.join(5_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+}

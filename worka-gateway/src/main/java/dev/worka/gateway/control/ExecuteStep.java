@@ -1,0 +1,279 @@
+package dev.worka.gateway.control;
+
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.policy.AgentPolicy;
+import dev.worka.gateway.policy.CompiledPolicy;
+import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.RuntimeKind;
+import dev.worka.gateway.queue.Task;
+import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.run.Step;
+import dev.worka.gateway.run.StepStatus;
+import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.run.Transition;
+import dev.worka.gateway.runtime.AttemptOutcome;
+import dev.worka.gateway.runtime.WorkerHandle;
+import dev.worka.gateway.runtime.WorkerLaunch;
+import dev.worka.gateway.runtime.WorkerRuntime;
+import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.token.IssuedToken;
+import dev.worka.gateway.token.TokenIssuer;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one step attempt: queued → running (a new attempt, a deadline, a fresh token), starts the
+ * worker in its runtime, keeps the task's lease alive while it runs (and stops it if the step
+ * stops being this attempt's, e.g. cancelled), then records what happened if the worker did not
+ * post a result: a timeout, a crash, a failure to start — each a burn with diagnostics.
+ */
+final class ExecuteStep implements TaskHandler {
+  private static final Logger log = LoggerFactory.getLogger(ExecuteStep.class);
+
+  private final DataSource dataSource;
+  private final RunStore runs;
+  private final StepStore steps;
+  private final PolicyStore policies;
+  private final TaskQueue queue;
+  private final TokenIssuer tokens;
+  private final WorkerRuntime processRuntime;
+  private final RunningWorkers workers;
+  private final AuditLog audit;
+  private final InstantSource clock;
+  private final Supplier<String> gatewayUrl;
+  private final Duration watchEvery;
+
+  ExecuteStep(
+      DataSource dataSource,
+      RunStore runs,
+      StepStore steps,
+      PolicyStore policies,
+      TaskQueue queue,
+      TokenIssuer tokens,
+      WorkerRuntime processRuntime,
+      RunningWorkers workers,
+      AuditLog audit,
+      InstantSource clock,
+      Supplier<String> gatewayUrl,
+      Duration watchEvery) {
+    this.dataSource = dataSource;
+    this.runs = runs;
+    this.steps = steps;
+    this.policies = policies;
+    this.queue = queue;
+    this.tokens = tokens;
+    this.processRuntime = processRuntime;
+    this.workers = workers;
+    this.audit = audit;
+    this.clock = clock;
+    this.gatewayUrl = gatewayUrl;
+    this.watchEvery = watchEvery;
+  }
+
+  /** What the start transaction decided. */
+  private sealed interface Start {
+    record Launch(Run run, Step step, int attempt, Instant deadline, AgentPolicy agent) implements Start {}
+
+    record Nothing() implements Start {}
+  }
+
+  @Override
+  public void handle(Task task) throws Exception {
+    Start start =
+        Transactions.inTransaction(
+            dataSource,
+            c -> {
+              Optional<Step> found = steps.find(c, task.stepId());
+              Optional<Run> run = runs.find(c, task.runId());
+              if (found.isEmpty() || run.isEmpty()) {
+                return new Start.Nothing();
+              }
+              Step step = found.get();
+              if (step.status() == StepStatus.RUNNING) {
+                // A Gateway ran this attempt and lost its lease (it died or stalled).
+                String why = "the Gateway running attempt " + step.attempt() + " stopped (its lease expired)";
+                if (steps.transition(c, step.id(), StepStatus.RUNNING, StepStatus.FAILED, step.attempt(),
+                        StepStore.Change.error(why), "gateway", why).applied()) {
+                  audit.recordBurn(c, step.runId(), step.id(), step.agent(), step.attempt(), Burn.LOST, why, "{}");
+                  advance(c, step, step.attempt());
+                }
+                return new Start.Nothing();
+              }
+              if (step.status() != StepStatus.QUEUED) {
+                return new Start.Nothing();
+              }
+              if (run.get().status().terminal()) {
+                steps.transition(c, step.id(), StepStatus.QUEUED, StepStatus.CANCELLED, null,
+                    StepStore.Change.error("run " + run.get().status().sql()), "gateway", null);
+                return new Start.Nothing();
+              }
+              CompiledPolicy policy = policies.byId(run.get().policyManifestId()).policy();
+              Instant now = clock.instant();
+              Instant deadline = now.plus(policy.limits().stepTimeout());
+              if (run.get().deadline() != null && run.get().deadline().isBefore(deadline)) {
+                deadline = run.get().deadline();
+              }
+              Optional<AgentPolicy> agent = policy.agent(step.agent());
+              if (!deadline.isAfter(now) || agent.isEmpty()) {
+                String why = agent.isEmpty()
+                    ? "agent " + step.agent() + " is not declared in the run's policy"
+                    : "the run's deadline passed before the step could start";
+                steps.transition(c, step.id(), StepStatus.QUEUED,
+                    agent.isEmpty() ? StepStatus.FAILED : StepStatus.TIMED_OUT, null,
+                    StepStore.Change.error(why), "gateway", why);
+                audit.recordBurn(c, step.runId(), step.id(), step.agent(), step.attempt(),
+                    agent.isEmpty() ? Burn.DISPATCH : Burn.TIMEOUT, why, "{}");
+                advance(c, step, step.attempt());
+                return new Start.Nothing();
+              }
+              Transition t = steps.transition(c, step.id(), StepStatus.QUEUED, StepStatus.RUNNING,
+                  step.attempt(), new StepStore.Change(null, null, null, deadline, true), "gateway",
+                  "attempt " + (step.attempt() + 1) + " on " + queue.owner());
+              if (!t.applied()) {
+                return new Start.Nothing();
+              }
+              return new Start.Launch(run.get(), step, step.attempt() + 1, deadline, agent.get());
+            });
+    if (start instanceof Start.Launch launch) {
+      run(task, launch);
+    }
+  }
+
+  private void run(Task task, Start.Launch l) throws Exception {
+    Step step = l.step();
+    AttemptOutcome outcome;
+    if (l.agent().runtime().kind() != RuntimeKind.PROCESS) {
+      outcome = new AttemptOutcome.FailedToStart(
+          "runtime " + l.agent().runtime().kind().wireName()
+              + " is not available in this version (only process); change agent "
+              + step.agent() + "'s runtime in the policy");
+    } else {
+      IssuedToken token = tokens.mint(step.agent(), step.runId(), step.id(), l.attempt(), l.deadline());
+      WorkerLaunch launch =
+          new WorkerLaunch(step.runId(), step.id(), l.attempt(), step.agent(),
+              l.agent().runtime().command(), gatewayUrl.get(), token.token(),
+              traceparent(l.run().traceId()), l.deadline());
+      WorkerHandle handle = processRuntime.start(launch);
+      workers.started(step.id(), handle);
+      Thread watcher = Thread.ofVirtual().name("watch-" + step.id()).start(() -> watch(task, step, l.attempt(), handle));
+      try {
+        outcome = handle.await();
+      } finally {
+        watcher.interrupt();
+        workers.ended(step.id());
+      }
+    }
+    AttemptOutcome finalOutcome = outcome;
+    Transactions.inTransaction(
+        dataSource,
+        c -> {
+          Step now = steps.find(c, step.id()).orElseThrow();
+          if (now.status() != StepStatus.RUNNING || now.attempt() != l.attempt()) {
+            return null; // the worker posted its result, or the step was cancelled
+          }
+          Map<String, Object> diagnostics = new LinkedHashMap<>();
+          StepStatus to;
+          String kind;
+          String why;
+          switch (finalOutcome) {
+            case AttemptOutcome.Exited e -> {
+              to = StepStatus.FAILED;
+              kind = Burn.CRASH;
+              why = "agent " + step.agent() + " exited with status " + e.exitCode() + " without posting a result";
+              diagnostics.put("exit_code", e.exitCode());
+              diagnostics.put("last_lines", e.lastLines());
+              diagnostics.put("ran_ms", e.ran().toMillis());
+            }
+            case AttemptOutcome.TimedOut t -> {
+              to = StepStatus.TIMED_OUT;
+              kind = Burn.TIMEOUT;
+              why = "agent " + step.agent() + " was still running at its deadline after "
+                  + t.ran().toSeconds() + "s; its process tree was killed";
+              diagnostics.put("last_lines", t.lastLines());
+              diagnostics.put("ran_ms", t.ran().toMillis());
+            }
+            case AttemptOutcome.Stopped s -> {
+              to = StepStatus.FAILED;
+              kind = Burn.CRASH;
+              why = "agent " + step.agent() + " was stopped: " + s.reason();
+              diagnostics.put("last_lines", s.lastLines());
+            }
+            case AttemptOutcome.FailedToStart f -> {
+              to = StepStatus.FAILED;
+              kind = Burn.DISPATCH;
+              why = "agent " + step.agent() + " could not be started: " + f.reason();
+            }
+          }
+          if (steps.transition(c, step.id(), StepStatus.RUNNING, to, l.attempt(),
+              StepStore.Change.error(why), "gateway", why).applied()) {
+            audit.recordBurn(c, step.runId(), step.id(), step.agent(), l.attempt(), kind, why,
+                Jsons.write(diagnostics));
+            advance(c, step, l.attempt());
+          }
+          return null;
+        });
+    queue.wakeUp();
+  }
+
+  /**
+   * While the worker runs: extend the task's lease, and stop the worker once its step attempt is
+   * no longer running (cancelled, or the result is in and it lingers) or the lease was lost.
+   */
+  private void watch(Task task, Step step, int attempt, WorkerHandle handle) {
+    Instant resultSeenAt = null;
+    try {
+      while (!Thread.currentThread().isInterrupted()) {
+        Thread.sleep(watchEvery);
+        if (!queue.heartbeat(task.id())) {
+          handle.stop("this Gateway lost the task's lease");
+          return;
+        }
+        Optional<Step> now = Transactions.withConnection(dataSource, c -> steps.find(c, step.id()));
+        boolean stillOurs = now.isPresent() && now.get().status() == StepStatus.RUNNING && now.get().attempt() == attempt;
+        if (!stillOurs) {
+          if (now.isPresent() && now.get().status() == StepStatus.CANCELLED) {
+            handle.stop("step cancelled");
+            return;
+          }
+          if (resultSeenAt == null) {
+            resultSeenAt = clock.instant();
+          } else if (Duration.between(resultSeenAt, clock.instant()).compareTo(Duration.ofSeconds(10)) > 0) {
+            handle.stop("the step's result was recorded but the worker did not exit");
+            return;
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      log.warn("watching step {} failed: {}", step.id(), e.getMessage());
+    }
+  }
+
+  private void advance(java.sql.Connection c, Step step, int attempt) throws java.sql.SQLException {
+    queue.enqueue(c, TaskKinds.ADVANCE_RUN, step.runId(), step.id(),
+        TaskKinds.advanceKey(step.runId(), step.id(), attempt), null);
+  }
+
+  /** A W3C traceparent for the step (the run's trace id, a fresh span id). */
+  static String traceparent(String traceId) {
+    if (traceId == null || !traceId.matches("[0-9a-f]{32}")) {
+      return null;
+    }
+    String span = String.format("%016x", java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L);
+    return "00-" + traceId + "-" + span + "-01";
+  }
+
+}

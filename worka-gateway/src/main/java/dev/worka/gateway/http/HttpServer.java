@@ -1,0 +1,183 @@
+package dev.worka.gateway.http;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.worka.gateway.error.WorkaException;
+import dev.worka.protocol.ErrorBody;
+import dev.worka.protocol.ErrorCodes;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.FutureCallback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The Gateway's HTTP server: Jetty 12 core handlers on virtual threads, dispatching to a router. */
+public final class HttpServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
+
+  private final Server server;
+  private final ServerConnector connector;
+
+  /**
+   * @param unavailable decides whether a failure means the store is down (answered {@code 503}
+   *     with {@code Retry-After}) rather than a bug ({@code 500})
+   */
+  public HttpServer(String host, int port, Router router, ObjectMapper json) {
+    QueuedThreadPool threads = new QueuedThreadPool(200, 8);
+    threads.setName("worka-http");
+    threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    server = new Server(threads);
+    connector = new ServerConnector(server);
+    connector.setHost(host);
+    connector.setPort(port);
+    server.addConnector(connector);
+    server.setHandler(new Dispatch(router, json));
+    server.setStopTimeout(2_000);
+  }
+
+  public void start() {
+    try {
+      server.start();
+    } catch (Exception e) {
+      throw new WorkaException(
+          "could not listen on " + connector.getHost() + ":" + connector.getPort()
+              + " (is another Worka or program using it? set WORKA_HTTP_PORT)", e);
+    }
+  }
+
+  /** The port actually bound (useful when configured with 0). */
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.stop();
+    } catch (Exception e) {
+      log.warn("HTTP server did not stop cleanly: {}", e.getMessage());
+    }
+  }
+
+  private static final class Dispatch extends Handler.Abstract {
+    private final Router router;
+    private final ObjectMapper json;
+
+    Dispatch(Router router, ObjectMapper json) {
+      this.router = router;
+      this.json = json;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+      String path = Request.getPathInContext(request);
+      String method = request.getMethod();
+      response.getHeaders().put("X-Content-Type-Options", "nosniff");
+      response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+      try {
+        boolean[] known = new boolean[1];
+        var match = router.match(method, path, known);
+        if (match.isEmpty()) {
+          throw known[0]
+              ? new ApiException(405, ErrorCodes.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
+              : new ApiException(404, ErrorCodes.NOT_FOUND, "no such endpoint: " + method + " " + path);
+        }
+        var m = match.get();
+        ApiResponse answer = m.route().handle(new ApiRequest(request, m.variables(), m.maxBodyBytes()));
+        write(request, response, callback, answer);
+      } catch (ApiException e) {
+        writeError(response, callback, e.status(), e.body(), Map.of());
+      } catch (Throwable e) {
+        if (isStoreDown(e)) {
+          log.warn("{} {}: the database is unavailable: {}", method, path, e.getMessage());
+          writeError(
+              response, callback, 503,
+              ErrorBody.of(ErrorCodes.UNAVAILABLE, "the database is unavailable; retry shortly"),
+              Map.of("Retry-After", "5"));
+        } else {
+          log.error("{} {} failed", method, path, e);
+          writeError(
+              response, callback, 500,
+              ErrorBody.of(ErrorCodes.INTERNAL, "internal error; see the Gateway log"), Map.of());
+        }
+      }
+      return true;
+    }
+
+    private static boolean isStoreDown(Throwable e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof WorkaException w && w.retryable()) {
+          return true;
+        }
+        if (t instanceof java.sql.SQLTransientConnectionException) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private void write(Request request, Response response, Callback callback, ApiResponse answer)
+        throws Exception {
+      switch (answer) {
+        case ApiResponse.Json j -> {
+          j.headers().forEach((k, v) -> response.getHeaders().put(k, v));
+          response.setStatus(j.status());
+          if (j.body() == null) {
+            callback.succeeded();
+            return;
+          }
+          response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+          response.write(true, ByteBuffer.wrap(json.writeValueAsBytes(j.body())), callback);
+        }
+        case ApiResponse.Text t -> {
+          response.setStatus(t.status());
+          response.getHeaders().put(HttpHeader.CONTENT_TYPE, t.contentType());
+          Content.Sink.write(response, true, t.body(), callback);
+        }
+        case ApiResponse.Streaming s -> {
+          response.setStatus(s.status());
+          response.getHeaders().put(HttpHeader.CONTENT_TYPE, s.contentType());
+          response.getHeaders().put("X-Accel-Buffering", "no");
+          try {
+            s.body()
+                .writeTo(
+                    chunk -> {
+                      FutureCallback written = new FutureCallback();
+                      response.write(false, ByteBuffer.wrap(chunk.getBytes(StandardCharsets.UTF_8)), written);
+                      written.get();
+                    });
+            response.write(true, null, callback);
+          } catch (Exception e) {
+            callback.failed(e);
+          }
+        }
+      }
+    }
+
+    private void writeError(
+        Response response, Callback callback, int status, ErrorBody body, Map<String, String> headers) {
+      try {
+        if (response.isCommitted()) {
+          callback.failed(new IllegalStateException("response already committed"));
+          return;
+        }
+        response.setStatus(status);
+        headers.forEach((k, v) -> response.getHeaders().put(k, v));
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.write(true, ByteBuffer.wrap(json.writeValueAsBytes(body)), callback);
+      } catch (Exception e) {
+        callback.failed(e);
+      }
+    }
+  }
+}

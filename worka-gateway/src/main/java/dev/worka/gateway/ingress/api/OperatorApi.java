@@ -1,0 +1,327 @@
+package dev.worka.gateway.ingress.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.control.RunService;
+import dev.worka.gateway.http.ApiException;
+import dev.worka.gateway.http.ApiRequest;
+import dev.worka.gateway.http.ApiResponse;
+import dev.worka.gateway.http.Router;
+import dev.worka.gateway.policy.InvalidPolicyException;
+import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.StoredPolicy;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunEvent;
+import dev.worka.gateway.run.RunEvents;
+import dev.worka.gateway.run.RunStatus;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.run.Step;
+import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.skill.SkillDefinition;
+import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.store.Database;
+import dev.worka.gateway.store.Transactions;
+import dev.worka.protocol.ErrorBody;
+import dev.worka.protocol.ErrorCodes;
+import dev.worka.protocol.Json;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Supplier;
+import javax.sql.DataSource;
+
+/** The {@code /v1/runs}, {@code /v1/skills}, {@code /v1/policy} and health endpoints. */
+public final class OperatorApi {
+  private static final int MAX_TEXT = 8000;
+  private static final Duration EVENT_POLL = Duration.ofMillis(150);
+  private static final Duration EVENT_KEEPALIVE = Duration.ofSeconds(15);
+
+  private final DataSource dataSource;
+  private final Database database;
+  private final OperatorAuth auth;
+  private final RunService service;
+  private final RunStore runs;
+  private final StepStore steps;
+  private final RunStory story;
+  private final SkillRegistry skills;
+  private final PolicyStore policies;
+  private final Supplier<String> metrics;
+
+  public OperatorApi(Database database, String operatorToken, RunService service, RunStore runs, StepStore steps,
+      RunStory story, SkillRegistry skills, PolicyStore policies, Supplier<String> metrics) {
+    this.dataSource = database.dataSource();
+    this.database = database;
+    this.auth = new OperatorAuth(operatorToken);
+    this.service = service;
+    this.runs = runs;
+    this.steps = steps;
+    this.story = story;
+    this.skills = skills;
+    this.policies = policies;
+    this.metrics = metrics;
+  }
+
+  public void register(Router router) {
+    router.add("GET", "/healthz", r -> ApiResponse.ok(Map.of("status", "ok")));
+    router.add("GET", "/readyz", this::ready);
+    router.add("GET", "/metrics", r -> { auth.require(r); return new ApiResponse.Text(200, "text/plain; version=0.0.4", metrics.get()); });
+    router.add("POST", "/v1/runs", this::create);
+    router.add("GET", "/v1/runs", this::list);
+    router.add("GET", "/v1/runs/{id}", this::show);
+    router.add("GET", "/v1/runs/{id}/events", this::events);
+    router.add("POST", "/v1/runs/{id}/cancel", this::cancel);
+    router.add("GET", "/v1/skills", this::skills);
+    router.add("GET", "/v1/policy", this::policy);
+    router.add("PUT", "/v1/policy", 1024 * 1024, this::putPolicy);
+  }
+
+  private ApiResponse ready(ApiRequest r) {
+    boolean reachable = database.reachable();
+    boolean migrated = reachable && database.migrationsApplied();
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", reachable && migrated ? "ready" : "not_ready");
+    body.put("database", reachable ? "reachable" : "unreachable");
+    body.put("migrations", !reachable ? "unknown" : migrated ? "applied" : "pending");
+    return reachable && migrated ? ApiResponse.ok(body) : ApiResponse.withHeader(503, body, "Retry-After", "5");
+  }
+
+  private ApiResponse create(ApiRequest r) {
+    auth.require(r);
+    r.requireJson();
+    JsonNode body;
+    try {
+      body = Json.STRICT.readTree(r.bodyText());
+    } catch (JsonProcessingException e) {
+      throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
+    }
+    if (body == null || !body.isObject()) {
+      throw invalid("the body must be a JSON object {\"text\": \"...\", \"requester\": \"optional\"}");
+    }
+    List<String> problems = new ArrayList<>();
+    body.fieldNames().forEachRemaining(f -> {
+      if (!f.equals("text") && !f.equals("requester") && !f.equals("source")) {
+        problems.add("unknown field " + f);
+      }
+    });
+    String text = body.path("text").isTextual() ? body.get("text").asText().strip() : null;
+    if (text == null || text.isEmpty()) {
+      problems.add("text is required: the request, in words");
+    } else if (text.length() > MAX_TEXT) {
+      problems.add("text is longer than " + MAX_TEXT + " characters");
+    }
+    String requester = body.path("requester").isTextual() ? body.get("requester").asText() : null;
+    if (body.has("requester") && !body.get("requester").isTextual() && !body.get("requester").isNull()) {
+      problems.add("requester must be a string");
+    }
+    if (requester != null && requester.length() > 200) {
+      problems.add("requester is longer than 200 characters");
+    }
+    String source = body.path("source").asText("api");
+    if (!source.equals("api") && !source.equals("cli")) {
+      problems.add("source must be api or cli here (slack and github runs come through their own ingress)");
+    }
+    String key = r.header("Idempotency-Key");
+    if (key != null && !key.matches("[\\x21-\\x7e]{1,200}")) {
+      problems.add("Idempotency-Key must be 1-200 visible ASCII characters");
+    }
+    if (!problems.isEmpty()) {
+      throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, String.join("; ", problems), null, null, problems));
+    }
+    RunService.Creation creation = service.create(new RunService.Request(source, text, requester, null, null, null, null,
+        key == null ? null : "api:" + key));
+    return switch (creation) {
+      case RunService.Creation.Created c -> {
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("run_id", c.run().id().toString());
+        answer.put("status", c.run().status().sql());
+        answer.put("trace_id", c.run().traceId());
+        answer.put("replayed", c.replayed());
+        yield ApiResponse.status(202, answer);
+      }
+      case RunService.Creation.KeyConflict k -> throw new ApiException(409, ErrorCodes.IDEMPOTENCY_CONFLICT,
+          "Idempotency-Key was already used for run " + k.existingRunId() + " with a different body");
+    };
+  }
+
+  private ApiResponse list(ApiRequest r) {
+    auth.require(r);
+    RunStatus status = null;
+    if (r.query("status") != null && !r.query("status").isBlank()) {
+      try {
+        status = RunStatus.fromSql(r.query("status").trim());
+      } catch (IllegalArgumentException e) {
+        throw invalid("status must be one of " + java.util.Arrays.stream(RunStatus.values()).map(RunStatus::sql).toList());
+      }
+    }
+    int limit = 50;
+    if (r.query("limit") != null) {
+      try {
+        limit = Integer.parseInt(r.query("limit"));
+      } catch (NumberFormatException e) {
+        throw invalid("limit must be a whole number");
+      }
+      if (limit < 1 || limit > 1000) {
+        throw invalid("limit must be between 1 and 1000");
+      }
+    }
+    RunStatus filter = status;
+    int n = limit;
+    List<Map<String, Object>> views = Transactions.withConnection(dataSource, c -> runs.list(c, filter, n))
+        .stream().map(RunStory::summary).toList();
+    return ApiResponse.ok(Map.of("runs", views));
+  }
+
+  private ApiResponse show(ApiRequest r) {
+    auth.require(r);
+    UUID id = runId(r);
+    return ApiResponse.ok(story.of(id).orElseThrow(() -> notFound(id)));
+  }
+
+  private ApiResponse cancel(ApiRequest r) {
+    auth.require(r);
+    UUID id = runId(r);
+    String reason = null;
+    if (r.body().length > 0) {
+      r.requireJson();
+      try {
+        reason = Json.STRICT.readTree(r.bodyText()).path("reason").asText(null);
+      } catch (JsonProcessingException e) {
+        throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
+      }
+    }
+    return switch (service.cancel(id, "operator", reason)) {
+      case RunService.Cancellation.Cancelled c -> ApiResponse.ok(RunStory.summary(c.run()));
+      case RunService.Cancellation.AlreadyEnded a -> throw new ApiException(409, ErrorCodes.ILLEGAL_STATE,
+          "run " + id + " already ended (" + a.run().status().sql() + ")");
+      case RunService.Cancellation.NotFound n -> throw notFound(id);
+    };
+  }
+
+  /** Server-sent events: every transition of the run as it happens, then {@code end}. */
+  private ApiResponse events(ApiRequest r) {
+    auth.require(r);
+    UUID id = runId(r);
+    if (Transactions.withConnection(dataSource, c -> runs.find(c, id)).isEmpty()) {
+      throw notFound(id);
+    }
+    long from = 0;
+    String last = r.header("Last-Event-ID");
+    if (last != null) {
+      try {
+        from = Long.parseLong(last.trim());
+      } catch (NumberFormatException e) {
+        throw invalid("Last-Event-ID must be an event id");
+      }
+    }
+    long start = from;
+    return new ApiResponse.Streaming(200, "text/event-stream; charset=utf-8", out -> {
+      long after = start;
+      long lastWrite = System.nanoTime();
+      Map<UUID, String> refs = new HashMap<>();
+      out.write(": worka run " + id + "\n\n");
+      while (true) {
+        long cursor = after;
+        record Batch(List<RunEvent> events, Optional<Run> run, List<Step> steps) {}
+        Batch batch = Transactions.withConnection(dataSource, c ->
+            new Batch(RunEvents.of(c, id, cursor, 500), runs.find(c, id), steps.ofRun(c, id)));
+        batch.steps().forEach(s -> refs.put(s.id(), s.stepRef()));
+        for (RunEvent e : batch.events()) {
+          out.write("id: " + e.id() + "\nevent: transition\ndata: "
+              + Json.STRICT.writeValueAsString(RunStory.event(e, refs.get(e.stepId()))) + "\n\n");
+          after = e.id();
+          lastWrite = System.nanoTime();
+        }
+        if (batch.events().isEmpty() && batch.run().map(run -> run.status().terminal()).orElse(true)) {
+          Map<String, Object> end = new LinkedHashMap<>();
+          end.put("run_id", id.toString());
+          end.put("status", batch.run().map(run -> run.status().sql()).orElse("missing"));
+          out.write("event: end\ndata: " + Json.STRICT.writeValueAsString(end) + "\n\n");
+          return;
+        }
+        if (batch.events().isEmpty()) {
+          if (System.nanoTime() - lastWrite > EVENT_KEEPALIVE.toNanos()) {
+            out.write(": keep-alive\n\n");
+            lastWrite = System.nanoTime();
+          }
+          Thread.sleep(EVENT_POLL);
+        }
+      }
+    });
+  }
+
+  private ApiResponse skills(ApiRequest r) {
+    auth.require(r);
+    List<Map<String, Object>> list = new ArrayList<>();
+    for (SkillDefinition d : skills.all()) {
+      Map<String, Object> v = new LinkedHashMap<>();
+      Optional<String> unavailable = skills.unavailableReason(d.name());
+      v.put("name", d.name());
+      v.put("provider", d.provider());
+      v.put("description", d.description());
+      v.put("side_effect", d.sideEffect());
+      v.put("available", unavailable.isEmpty());
+      v.put("unavailable_reason", unavailable.orElse(null));
+      v.put("input_schema", d.inputSchema());
+      list.add(v);
+    }
+    return ApiResponse.ok(Map.of("skills", list));
+  }
+
+  private ApiResponse policy(ApiRequest r) {
+    auth.require(r);
+    StoredPolicy active = policies.active().orElseThrow(() -> new ApiException(404, ErrorCodes.NOT_FOUND, "no policy is active"));
+    return ApiResponse.ok(policyView(active));
+  }
+
+  private ApiResponse putPolicy(ApiRequest r) {
+    auth.require(r);
+    String source = r.bodyText();
+    try {
+      Optional<StoredPolicy> before = policies.active();
+      StoredPolicy stored = policies.activate(source, "operator");
+      Map<String, Object> view = policyView(stored);
+      boolean changed = before.isEmpty() || !before.get().id().equals(stored.id());
+      view.put("changed", changed);
+      return ApiResponse.status(changed ? 201 : 200, view);
+    } catch (InvalidPolicyException e) {
+      throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_POLICY,
+          "the manifest is invalid: " + String.join("; ", e.errors()), null, null, e.errors()));
+    }
+  }
+
+  static Map<String, Object> policyView(StoredPolicy p) {
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("id", p.id().toString());
+    v.put("version", p.version());
+    v.put("sha256", p.sha256());
+    v.put("created_at", p.createdAt().toString());
+    v.put("source", p.source());
+    try {
+      v.put("compiled", Json.LENIENT.readTree(p.policy().toJson()));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("compiled policy is not JSON", e);
+    }
+    return v;
+  }
+
+  private static UUID runId(ApiRequest r) {
+    try {
+      return UUID.fromString(r.pathVariable("id"));
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(404, ErrorCodes.NOT_FOUND, "no run " + r.pathVariable("id") + " (run ids are UUIDs)");
+    }
+  }
+
+  private static ApiException notFound(UUID id) {
+    return new ApiException(404, ErrorCodes.NOT_FOUND, "no run " + id);
+  }
+
+  private static ApiException invalid(String message) {
+    return new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, message, null, null, List.of(message)));
+  }
+}

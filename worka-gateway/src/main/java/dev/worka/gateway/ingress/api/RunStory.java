@@ -1,0 +1,247 @@
+package dev.worka.gateway.ingress.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.agent.InvocationStore;
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.plan.PlanStore;
+import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.StoredPolicy;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunEvent;
+import dev.worka.gateway.run.RunEvents;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.run.Step;
+import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Transactions;
+import dev.worka.protocol.Json;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The whole story of a run as {@code GET /v1/runs/{id}} tells it (DESIGN §10): the request, the
+ * pinned policy, the plan, the steps with their outputs, every gate, burn and skill invocation,
+ * the artifacts and every transition — read in one repeatable-read snapshot.
+ */
+public final class RunStory {
+  private final DataSource dataSource;
+  private final RunStore runs;
+  private final StepStore steps;
+  private final PlanStore plans;
+  private final AuditLog audit;
+  private final InvocationStore invocations;
+  private final PolicyStore policies;
+
+  public RunStory(DataSource dataSource, RunStore runs, StepStore steps, PlanStore plans, AuditLog audit,
+      InvocationStore invocations, PolicyStore policies) {
+    this.dataSource = dataSource;
+    this.runs = runs;
+    this.steps = steps;
+    this.plans = plans;
+    this.audit = audit;
+    this.invocations = invocations;
+    this.policies = policies;
+  }
+
+  /** The run's story, or empty if there is no such run. */
+  public Optional<Map<String, Object>> of(UUID runId) {
+    return Transactions.inTransaction(dataSource, c -> {
+      c.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
+      Optional<Run> found = runs.find(c, runId);
+      if (found.isEmpty()) {
+        return Optional.empty();
+      }
+      Run run = found.get();
+      List<Step> allSteps = steps.ofRun(c, runId);
+      Map<UUID, String> refs = new HashMap<>();
+      allSteps.forEach(s -> refs.put(s.id(), s.stepRef()));
+
+      Map<String, Object> story = summary(run);
+      StoredPolicy policy = policies.byId(run.policyManifestId());
+      story.put("policy_manifest", Map.of("id", policy.id().toString(), "version", policy.version(), "sha256", policy.sha256()));
+      story.put("result", json(run.resultJson()));
+      story.put("error", run.error());
+
+      List<PlanStore.StoredPlan> proposed = plans.ofRun(c, runId);
+      Optional<PlanStore.StoredPlan> shown = proposed.stream().filter(p -> p.status().equals("accepted")).findFirst()
+          .or(() -> proposed.isEmpty() ? Optional.empty() : Optional.of(proposed.get(proposed.size() - 1)));
+      if (shown.isPresent()) {
+        PlanStore.StoredPlan p = shown.get();
+        Map<String, Object> plan = new LinkedHashMap<>();
+        plan.put("plan_id", p.id().toString());
+        plan.put("status", p.status());
+        plan.put("created_by", p.createdBy());
+        plan.put("plan_hash", p.planHash());
+        JsonNode normalized = json(p.normalizedPlanJson());
+        plan.put("summary", normalized == null ? null : normalized.path("summary").asText(null));
+        plan.put("steps", normalized == null ? List.of() : normalized.path("steps"));
+        plan.put("rejection_reasons", p.rejectionReasons());
+        if (p.status().equals("rejected")) {
+          plan.put("raw_plan", p.rawPlan().length() > 20_000 ? p.rawPlan().substring(0, 20_000) + "…" : p.rawPlan());
+        }
+        story.put("plan", plan);
+      } else {
+        story.put("plan", null);
+      }
+      story.put("plans_proposed", proposed.size());
+
+      List<Map<String, Object>> stepViews = new ArrayList<>();
+      for (Step s : allSteps) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("step_id", s.id().toString());
+        v.put("step_ref", s.stepRef());
+        v.put("role", s.role().sql());
+        v.put("agent", s.agent());
+        v.put("status", s.status().sql());
+        v.put("attempt", s.attempt());
+        v.put("objective", json(s.instructionJson()).path("objective").asText(null));
+        v.put("skills", s.allowedSkills());
+        v.put("depends_on", s.dependsOn().stream().map(d -> refs.getOrDefault(d, d.toString())).toList());
+        v.put("depends_on_ids", s.dependsOn().stream().map(UUID::toString).toList());
+        v.put("summary", s.summary());
+        v.put("output", json(s.outputJson()));
+        v.put("error", s.error());
+        v.put("started_at", str(s.startedAt()));
+        v.put("completed_at", str(s.completedAt()));
+        stepViews.add(v);
+      }
+      story.put("steps", stepViews);
+
+      List<Map<String, Object>> gates = new ArrayList<>();
+      for (Gate g : audit.gatesOfRun(c, runId)) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("gate_id", g.id().toString());
+        v.put("action", g.action());
+        v.put("skill", g.skill());
+        v.put("status", g.status().sql());
+        v.put("subject", g.subject());
+        v.put("step_id", g.stepId() == null ? null : g.stepId().toString());
+        v.put("step_ref", g.stepId() == null ? null : refs.get(g.stepId()));
+        v.put("attempt", g.attempt());
+        v.put("reason", g.reason());
+        v.put("policy_manifest_id", g.policyManifestId() == null ? null : g.policyManifestId().toString());
+        v.put("at", str(g.createdAt()));
+        gates.add(v);
+      }
+      story.put("gates", gates);
+
+      List<Map<String, Object>> burns = new ArrayList<>();
+      for (Burn b : audit.burnsOfRun(c, runId)) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("burn_id", b.id().toString());
+        v.put("kind", b.kind());
+        v.put("step_id", b.stepId() == null ? null : b.stepId().toString());
+        v.put("step_ref", b.stepId() == null ? null : refs.get(b.stepId()));
+        v.put("agent", b.agent());
+        v.put("attempt", b.attempt());
+        v.put("reason", b.reason());
+        v.put("diagnostics", json(b.diagnosticsJson()));
+        v.put("at", str(b.createdAt()));
+        burns.add(v);
+      }
+      story.put("burns", burns);
+
+      List<Map<String, Object>> calls = new ArrayList<>();
+      for (InvocationStore.Invocation i : invocations.ofRun(c, runId)) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("invocation_id", i.id().toString());
+        v.put("skill", i.skill());
+        v.put("agent", i.agent());
+        v.put("step_id", i.stepId().toString());
+        v.put("step_ref", refs.get(i.stepId()));
+        v.put("gate_id", i.gateId().toString());
+        v.put("status", i.status());
+        v.put("policy_status", i.policyStatus());
+        v.put("lock_status", i.lockStatus());
+        v.put("idempotency_key", i.idempotencyKey());
+        v.put("dry_run", i.dryRun());
+        v.put("input", json(i.inputJson()));
+        v.put("output", json(i.outputJson()));
+        v.put("error", i.error());
+        calls.add(v);
+      }
+      story.put("skill_invocations", calls);
+
+      List<Map<String, Object>> artifacts = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "select id, step_id, kind, name, uri, sha256 from artifacts where run_id = ? order by created_at")) {
+        ps.setObject(1, runId);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("artifact_id", rs.getString("id"));
+            v.put("step_id", rs.getString("step_id"));
+            v.put("kind", rs.getString("kind"));
+            v.put("name", rs.getString("name"));
+            v.put("uri", rs.getString("uri"));
+            v.put("sha256", rs.getString("sha256"));
+            artifacts.add(v);
+          }
+        }
+      }
+      story.put("artifacts", artifacts);
+
+      List<Map<String, Object>> events = new ArrayList<>();
+      for (RunEvent e : RunEvents.of(c, runId, 0, 10_000)) {
+        events.add(event(e, refs.get(e.stepId())));
+      }
+      story.put("events", events);
+      return Optional.of(story);
+    });
+  }
+
+  /** The short form used by the run list. */
+  public static Map<String, Object> summary(Run run) {
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("run_id", run.id().toString());
+    v.put("status", run.status().sql());
+    v.put("source", run.source());
+    v.put("text", run.text());
+    v.put("requester", run.requester());
+    v.put("trace_id", run.traceId());
+    v.put("created_at", str(run.createdAt()));
+    v.put("updated_at", str(run.updatedAt()));
+    v.put("completed_at", str(run.completedAt()));
+    return v;
+  }
+
+  /** One transition as the story and the event stream show it. */
+  public static Map<String, Object> event(RunEvent e, String stepRef) {
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("id", e.id());
+    v.put("entity", e.entity());
+    v.put("step_id", e.stepId() == null ? null : e.stepId().toString());
+    v.put("step_ref", stepRef);
+    v.put("from", e.from());
+    v.put("to", e.to());
+    v.put("actor", e.actor());
+    v.put("detail", e.detail());
+    v.put("at", str(e.at()));
+    return v;
+  }
+
+  private static String str(Object o) {
+    return o == null ? null : o.toString();
+  }
+
+  private static JsonNode json(String s) {
+    if (s == null) {
+      return null;
+    }
+    try {
+      return Json.LENIENT.readTree(s);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("stored JSON is unreadable", e);
+    }
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * The operator API (DESIGN §10): create, list, inspect, follow and cancel runs; list skills; read
+ * and replace the policy; health, readiness and metrics. Every call but health needs the operator
+ * bearer token, compared in constant time. The run detail ({@link
+ * dev.worka.gateway.ingress.api.RunStory}) tells the whole story of a run from the database.
+ */
+package dev.worka.gateway.ingress.api;

@@ -1,0 +1,115 @@
+package dev.worka.gateway.policy;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * An immutable, validated policy: the agents in manifest order, the named lists, what the
+ * manifest says about skills, and the limits. It holds exactly one enabled planner.
+ *
+ * <p>Stored in {@code policy_manifests.compiled} as RFC 8785 canonical JSON ({@link #toJson()},
+ * {@link #fromJson(String)}); a run pinned to a version reads it back from there, never by
+ * recompiling the source with a newer compiler.
+ */
+public record CompiledPolicy(
+    Map<String, AgentPolicy> agents,
+    Map<String, List<String>> lists,
+    Map<String, SkillPolicy> skills,
+    Limits limits) {
+
+  public CompiledPolicy {
+    agents = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(agents)));
+    agents.forEach(
+        (name, agent) -> {
+          if (!name.equals(agent.name())) {
+            throw new IllegalArgumentException(
+                "agent keyed " + name + " is named " + agent.name());
+          }
+        });
+    Map<String, List<String>> listCopy = new LinkedHashMap<>();
+    Objects.requireNonNull(lists)
+        .forEach(
+            (name, values) -> {
+              if (!Names.isAgentName(name)) {
+                throw new IllegalArgumentException(
+                    "list name " + Names.shown(name) + " does not match " + Names.AGENT_PATTERN_TEXT);
+              }
+              listCopy.put(name, List.copyOf(values));
+            });
+    lists = Collections.unmodifiableMap(listCopy);
+    skills = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(skills)));
+    skills.forEach(
+        (name, skill) -> {
+          if (!name.equals(skill.name())) {
+            throw new IllegalArgumentException("skill keyed " + name + " is named " + skill.name());
+          }
+        });
+    Objects.requireNonNull(limits, "limits");
+    long planners =
+        agents.values().stream().filter(a -> a.enabled() && a.role() == AgentRole.PLANNER).count();
+    if (planners != 1) {
+      throw new IllegalArgumentException(
+          "a policy has exactly one enabled planner agent, this one has " + planners);
+    }
+  }
+
+  /** The agent named {@code name}, if the policy declares it (enabled or not). */
+  public Optional<AgentPolicy> agent(String name) {
+    return name == null ? Optional.empty() : Optional.ofNullable(agents.get(name));
+  }
+
+  /** The one enabled planner: the agent that plans every run under this policy. */
+  public AgentPolicy planner() {
+    for (AgentPolicy agent : agents.values()) {
+      if (agent.enabled() && agent.role() == AgentRole.PLANNER) {
+        return agent;
+      }
+    }
+    throw new IllegalStateException("a compiled policy without an enabled planner");
+  }
+
+  /**
+   * Every skill the policy names, on an allowlist or under {@code skills:}, sorted. The
+   * composition root checks that each exists in the skill catalog.
+   */
+  public Set<String> referencedSkills() {
+    Set<String> names = new TreeSet<>(skills.keySet());
+    for (AgentPolicy agent : agents.values()) {
+      names.addAll(agent.skills());
+    }
+    return Collections.unmodifiableSet(names);
+  }
+
+  /** The agents of a role, in manifest order (enabled or not). */
+  public List<AgentPolicy> agentsWithRole(AgentRole role) {
+    List<AgentPolicy> out = new ArrayList<>();
+    for (AgentPolicy agent : agents.values()) {
+      if (agent.role() == role) {
+        out.add(agent);
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  /** RFC 8785 canonical JSON; {@link #fromJson(String)} reads it back into an equal policy. */
+  public String toJson() {
+    return CompiledPolicyJson.write(this);
+  }
+
+  /**
+   * Reads JSON written by {@link #toJson()} (in any key order or spacing, as PostgreSQL's jsonb
+   * returns it).
+   *
+   * @throws IllegalArgumentException if the JSON is not a compiled policy of a known format
+   */
+  public static CompiledPolicy fromJson(String json) {
+    return CompiledPolicyJson.read(json);
+  }
+}

@@ -1,0 +1,241 @@
+package dev.worka.gateway.policy;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.worka.protocol.Json;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.erdtman.jcs.JsonCanonicalizer;
+
+/**
+ * The stored form of a {@link CompiledPolicy}. Agents are an array (their manifest order is kept
+ * through canonicalization); durations are ISO-8601 ({@code PT2M}). {@code format} is bumped
+ * when the shape changes, so an old row is never misread by a newer Gateway.
+ */
+final class CompiledPolicyJson {
+  static final int FORMAT = 1;
+
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+  static String write(CompiledPolicy policy) {
+    ObjectNode root = NODES.objectNode();
+    root.put("format", FORMAT);
+    ArrayNode agents = root.putArray("agents");
+    for (AgentPolicy agent : policy.agents().values()) {
+      ObjectNode a = agents.addObject();
+      a.put("name", agent.name());
+      a.put("role", agent.role().wireName());
+      a.put("description", agent.description());
+      a.put("enabled", agent.enabled());
+      ObjectNode runtime = a.putObject("runtime");
+      RuntimeSpec spec = agent.runtime();
+      runtime.put("kind", spec.kind().wireName());
+      switch (spec.kind()) {
+        case PROCESS -> spec.command().forEach(runtime.putArray("command")::add);
+        case KUBERNETES -> runtime.put("image", spec.image());
+        case WASM -> runtime.put("module", spec.module());
+      }
+      agent.permissions().forEach(a.putArray("permissions")::add);
+      agent.skills().forEach(a.putArray("skills")::add);
+    }
+    ObjectNode lists = root.putObject("lists");
+    policy.lists().forEach((name, values) -> values.forEach(lists.putArray(name)::add));
+    ObjectNode skills = root.putObject("skills");
+    policy.skills().forEach((name, skill) -> skills.putObject(name).put("side_effect", skill.sideEffect()));
+    Limits limits = policy.limits();
+    ObjectNode l = root.putObject("limits");
+    l.put("max_steps", limits.maxSteps());
+    l.put("max_skill_calls_per_step", limits.maxSkillCallsPerStep());
+    l.put("max_skill_calls_per_run", limits.maxSkillCallsPerRun());
+    l.put("step_timeout", limits.stepTimeout().toString());
+    l.put("max_attempts", limits.maxAttempts());
+    l.put("run_deadline", limits.runDeadline().toString());
+    l.put("max_concurrent_steps", limits.maxConcurrentSteps());
+    try {
+      return new JsonCanonicalizer(Json.STRICT.writeValueAsString(root)).getEncodedString();
+    } catch (IOException e) {
+      throw new IllegalStateException("could not canonicalize a compiled policy", e);
+    }
+  }
+
+  static CompiledPolicy read(String json) {
+    if (json == null) {
+      throw new IllegalArgumentException("compiled policy JSON is null");
+    }
+    JsonNode root;
+    try {
+      root = Json.STRICT.readTree(json);
+    } catch (JacksonException e) {
+      throw new IllegalArgumentException(
+          "compiled policy JSON does not parse: " + e.getOriginalMessage(), e);
+    }
+    try {
+      return readRoot(object(root, "compiled policy"));
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new IllegalArgumentException("compiled policy JSON is invalid: " + e.getMessage(), e);
+    }
+  }
+
+  private static CompiledPolicy readRoot(ObjectNode root) {
+    only(root, "compiled policy", "format", "agents", "lists", "skills", "limits");
+    int format = integer(root, "format");
+    if (format != FORMAT) {
+      throw new IllegalArgumentException(
+          "format " + format + " is not known to this version (it reads format " + FORMAT + ")");
+    }
+    Map<String, AgentPolicy> agents = new LinkedHashMap<>();
+    for (JsonNode node : array(root.get("agents"), "agents")) {
+      AgentPolicy agent = readAgent(object(node, "agent"));
+      if (agents.put(agent.name(), agent) != null) {
+        throw new IllegalArgumentException("agent " + agent.name() + " appears twice");
+      }
+    }
+    Map<String, List<String>> lists = new LinkedHashMap<>();
+    ObjectNode listsNode = object(root.get("lists"), "lists");
+    for (Map.Entry<String, JsonNode> e : listsNode.properties()) {
+      lists.put(e.getKey(), strings(e.getValue(), "lists." + e.getKey()));
+    }
+    Map<String, SkillPolicy> skills = new LinkedHashMap<>();
+    ObjectNode skillsNode = object(root.get("skills"), "skills");
+    for (Map.Entry<String, JsonNode> e : skillsNode.properties()) {
+      String where = "skills." + e.getKey();
+      ObjectNode s = object(e.getValue(), where);
+      only(s, where, "side_effect");
+      skills.put(e.getKey(), new SkillPolicy(e.getKey(), bool(s, "side_effect", where)));
+    }
+    ObjectNode l = object(root.get("limits"), "limits");
+    only(
+        l,
+        "limits",
+        "max_steps",
+        "max_skill_calls_per_step",
+        "max_skill_calls_per_run",
+        "step_timeout",
+        "max_attempts",
+        "run_deadline",
+        "max_concurrent_steps");
+    Limits limits =
+        new Limits(
+            integer(l, "max_steps"),
+            integer(l, "max_skill_calls_per_step"),
+            integer(l, "max_skill_calls_per_run"),
+            duration(l, "step_timeout"),
+            integer(l, "max_attempts"),
+            duration(l, "run_deadline"),
+            integer(l, "max_concurrent_steps"));
+    return new CompiledPolicy(agents, lists, skills, limits);
+  }
+
+  private static AgentPolicy readAgent(ObjectNode a) {
+    only(a, "agent", "name", "role", "description", "enabled", "runtime", "permissions", "skills");
+    String name = text(a, "name", "agent");
+    String where = "agent " + Names.shown(name);
+    AgentRole role =
+        AgentRole.fromWireName(text(a, "role", where))
+            .orElseThrow(() -> new IllegalArgumentException(where + ": unknown role"));
+    ObjectNode r = object(a.get("runtime"), where + " runtime");
+    only(r, where + " runtime", "kind", "command", "image", "module");
+    RuntimeKind kind =
+        RuntimeKind.fromWireName(text(r, "kind", where))
+            .orElseThrow(() -> new IllegalArgumentException(where + ": unknown runtime kind"));
+    RuntimeSpec runtime =
+        new RuntimeSpec(
+            kind,
+            r.has("command") ? strings(r.get("command"), where + " command") : List.of(),
+            r.has("image") ? text(r, "image", where) : null,
+            r.has("module") ? text(r, "module", where) : null);
+    Set<String> permissions =
+        new LinkedHashSet<>(strings(a.get("permissions"), where + " permissions"));
+    return new AgentPolicy(
+        name,
+        role,
+        text(a, "description", where),
+        bool(a, "enabled", where),
+        runtime,
+        permissions,
+        strings(a.get("skills"), where + " skills"));
+  }
+
+  private static ObjectNode object(JsonNode node, String where) {
+    if (node instanceof ObjectNode o) {
+      return o;
+    }
+    throw new IllegalArgumentException(where + " is not an object");
+  }
+
+  private static ArrayNode array(JsonNode node, String where) {
+    if (node instanceof ArrayNode a) {
+      return a;
+    }
+    throw new IllegalArgumentException(where + " is not an array");
+  }
+
+  private static void only(ObjectNode node, String where, String... fields) {
+    Set<String> allowed = Set.of(fields);
+    for (Map.Entry<String, JsonNode> property : node.properties()) {
+      String field = property.getKey();
+      if (!allowed.contains(field)) {
+        throw new IllegalArgumentException(where + " has unknown field " + Names.shown(field));
+      }
+    }
+  }
+
+  private static String text(ObjectNode node, String field, String where) {
+    JsonNode value = node.get(field);
+    if (value == null || !value.isTextual()) {
+      throw new IllegalArgumentException(where + "." + field + " is not a string");
+    }
+    return value.textValue();
+  }
+
+  private static boolean bool(ObjectNode node, String field, String where) {
+    JsonNode value = node.get(field);
+    if (value == null || !value.isBoolean()) {
+      throw new IllegalArgumentException(where + "." + field + " is not a boolean");
+    }
+    return value.booleanValue();
+  }
+
+  private static int integer(ObjectNode node, String field) {
+    JsonNode value = node.get(field);
+    if (value == null || !value.canConvertToInt() || !value.isIntegralNumber()) {
+      throw new IllegalArgumentException(field + " is not an integer");
+    }
+    return value.intValue();
+  }
+
+  private static Duration duration(ObjectNode node, String field) {
+    JsonNode value = node.get(field);
+    if (value == null || !value.isTextual()) {
+      throw new IllegalArgumentException(field + " is not an ISO-8601 duration string");
+    }
+    try {
+      return Duration.parse(value.textValue());
+    } catch (DateTimeParseException e) {
+      throw new IllegalArgumentException(field + " is not an ISO-8601 duration", e);
+    }
+  }
+
+  private static List<String> strings(JsonNode node, String where) {
+    List<String> out = new ArrayList<>();
+    for (JsonNode item : array(node, where)) {
+      if (!item.isTextual()) {
+        throw new IllegalArgumentException(where + " holds a non-string");
+      }
+      out.add(item.textValue());
+    }
+    return out;
+  }
+
+  private CompiledPolicyJson() {}
+}

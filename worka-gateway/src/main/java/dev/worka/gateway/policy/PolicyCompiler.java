@@ -1,0 +1,575 @@
+package dev.worka.gateway.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Compiles a manifest (YAML, DESIGN §7) into a {@link CompiledPolicy}, or lists every error in it.
+ * Each error names the manifest path and the problem, e.g. {@code agents.ernest.runtime: unknown
+ * runtime 'docker' (expected process, kubernetes or wasm)}.
+ *
+ * <p>Strict on purpose: an unknown key at any level, an unknown permission, a value of the wrong
+ * type or a limit out of bounds is an error, because a manifest is a complete policy and a typo
+ * must not silently widen or narrow it.
+ */
+public final class PolicyCompiler {
+  private static final List<String> TOP_KEYS = List.of("agents", "lists", "skills", "limits");
+  private static final List<String> AGENT_KEYS =
+      List.of(
+          "role", "description", "enabled", "runtime", "command", "image", "module", "permissions",
+          "skills");
+  private static final List<String> SKILL_KEYS = List.of("side_effect", "when");
+  private static final List<String> LIMIT_KEYS =
+      List.of(
+          "max_steps",
+          "max_skill_calls_per_step",
+          "max_skill_calls_per_run",
+          "step_timeout",
+          "max_attempts",
+          "run_deadline",
+          "max_concurrent_steps");
+
+  static final int MAX_DESCRIPTION = 2000;
+  static final int MAX_COMMAND_ARGS = 256;
+  static final int MAX_ARG_LENGTH = 4096;
+  static final int MAX_LIST_ITEMS = 10_000;
+  static final int MAX_LIST_ITEM_LENGTH = 1024;
+
+  private final List<String> errors = new ArrayList<>();
+
+  private PolicyCompiler() {}
+
+  /** Compiles {@code yamlSource}; never throws for any input. */
+  public static Compilation compile(String yamlSource) {
+    if (yamlSource == null) {
+      return new Compilation.Invalid(List.of("manifest: no source given"));
+    }
+    PolicyCompiler compiler = new PolicyCompiler();
+    Optional<CompiledPolicy> policy =
+        ManifestYaml.read(yamlSource, compiler.errors).flatMap(compiler::root);
+    if (!compiler.errors.isEmpty() || policy.isEmpty()) {
+      if (compiler.errors.isEmpty()) {
+        compiler.errors.add("manifest: could not be compiled");
+      }
+      return new Compilation.Invalid(compiler.errors);
+    }
+    return new Compilation.Compiled(policy.get());
+  }
+
+  private Optional<CompiledPolicy> root(JsonNode tree) {
+    if (!(tree instanceof ObjectNode root)) {
+      errors.add(
+          "manifest: expected a mapping with the keys "
+              + String.join(", ", TOP_KEYS)
+              + ", found "
+              + kind(tree));
+      return Optional.empty();
+    }
+    unknownKeys(root, "", TOP_KEYS);
+    Map<String, AgentPolicy> agents = agents(root.get("agents"));
+    Map<String, List<String>> lists = lists(root.get("lists"));
+    Map<String, SkillPolicy> skills = skills(root.get("skills"));
+    Optional<Limits> limits = limits(root.get("limits"));
+    if (!errors.isEmpty() || limits.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new CompiledPolicy(agents, lists, skills, limits.get()));
+    } catch (IllegalArgumentException e) {
+      // Every invariant of the records is checked above with a precise message; reaching this is
+      // a gap in those checks, still reported as an invalid manifest rather than a crash.
+      errors.add("manifest: " + e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  // --- agents ---------------------------------------------------------------------------------
+
+  private Map<String, AgentPolicy> agents(JsonNode node) {
+    Map<String, AgentPolicy> agents = new LinkedHashMap<>();
+    if (node == null || node.isNull()) {
+      errors.add("agents: required; a manifest declares every agent it allows, one of them the planner");
+      return agents;
+    }
+    if (!(node instanceof ObjectNode map)) {
+      errors.add("agents: expected a mapping of agent name to agent, found " + kind(node));
+      return agents;
+    }
+    List<String> enabledPlanners = new ArrayList<>();
+    boolean allAgentsRead = true;
+    for (Map.Entry<String, JsonNode> entry : map.properties()) {
+      String name = entry.getKey();
+      String path = "agents." + Names.shown(name);
+      if (!Names.isAgentName(name)) {
+        errors.add(path + ": invalid agent name (expected " + Names.AGENT_PATTERN_TEXT + ")");
+      }
+      Optional<AgentPolicy> agent = agent(name, path, entry.getValue());
+      if (agent.isPresent()) {
+        agents.put(name, agent.get());
+        if (agent.get().enabled() && agent.get().role() == AgentRole.PLANNER) {
+          enabledPlanners.add(name);
+        }
+      } else {
+        allAgentsRead = false;
+      }
+    }
+    if (allAgentsRead && enabledPlanners.isEmpty()) {
+      errors.add("agents: no enabled planner; exactly one agent must have role: planner");
+    } else if (enabledPlanners.size() > 1) {
+      errors.add(
+          "agents: "
+              + enabledPlanners.size()
+              + " enabled planners ("
+              + String.join(", ", enabledPlanners)
+              + "); exactly one is allowed (disable the others with enabled: false)");
+    }
+    return agents;
+  }
+
+  private Optional<AgentPolicy> agent(String name, String path, JsonNode node) {
+    if (!(node instanceof ObjectNode agent)) {
+      errors.add(path + ": expected a mapping (role, runtime, permissions, ...), found " + kind(node));
+      return Optional.empty();
+    }
+    int before = errors.size();
+    unknownKeys(agent, path + ".", AGENT_KEYS);
+
+    AgentRole role = AgentRole.WORKER;
+    JsonNode roleNode = agent.get("role");
+    if (roleNode != null) {
+      Optional<String> roleName = text(roleNode, path + ".role");
+      if (roleName.isPresent()) {
+        Optional<AgentRole> parsed = AgentRole.fromWireName(roleName.get());
+        if (parsed.isPresent()) {
+          role = parsed.get();
+        } else {
+          errors.add(
+              path + ".role: unknown role " + Names.quoted(roleName.get()) + " (expected planner or worker)");
+        }
+      }
+    }
+
+    String description = "";
+    JsonNode descriptionNode = agent.get("description");
+    if (descriptionNode != null && !descriptionNode.isNull()) {
+      description = text(descriptionNode, path + ".description").orElse("");
+      if (description.length() > MAX_DESCRIPTION) {
+        errors.add(
+            path + ".description: is " + description.length() + " characters; at most "
+                + MAX_DESCRIPTION + " are allowed");
+      }
+    }
+
+    boolean enabled = true;
+    JsonNode enabledNode = agent.get("enabled");
+    if (enabledNode != null) {
+      if (enabledNode.isBoolean()) {
+        enabled = enabledNode.booleanValue();
+      } else {
+        errors.add(path + ".enabled: expected true or false, found " + kind(enabledNode));
+      }
+    }
+
+    Optional<RuntimeSpec> runtime = runtime(name, path, agent);
+    Set<String> permissions = permissions(path + ".permissions", agent.get("permissions"));
+    List<String> skills = skillList(path + ".skills", agent.get("skills"));
+
+    switch (role) {
+      case PLANNER -> {
+        if (!permissions.contains(Permissions.PLAN_SUBMIT)) {
+          errors.add(path + ".permissions: a planner needs plan.submit");
+        }
+        if (permissions.contains(Permissions.SKILL_INVOKE)) {
+          errors.add(
+              path + ".permissions: a planner may not hold skill.invoke (planners propose plans; workers invoke skills)");
+        }
+        if (!skills.isEmpty()) {
+          errors.add(
+              path + ".skills: a planner has no skills (it proposes plans; workers invoke skills)");
+        }
+      }
+      case WORKER -> {
+        if (permissions.contains(Permissions.PLAN_SUBMIT)) {
+          errors.add(path + ".permissions: plan.submit is only for the planner (role: planner)");
+        }
+        if (!skills.isEmpty() && !permissions.contains(Permissions.SKILL_INVOKE)) {
+          errors.add(path + ".permissions: skill.invoke is required for an agent with skills");
+        }
+      }
+    }
+    if (errors.size() > before || runtime.isEmpty() || !Names.isAgentName(name)) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new AgentPolicy(name, role, description, enabled, runtime.get(), permissions, skills));
+  }
+
+  private Optional<RuntimeSpec> runtime(String name, String path, ObjectNode agent) {
+    JsonNode kindNode = agent.get("runtime");
+    if (kindNode == null || kindNode.isNull()) {
+      errors.add(path + ".runtime: required (process, kubernetes or wasm)");
+      return Optional.empty();
+    }
+    Optional<String> kindName = text(kindNode, path + ".runtime");
+    if (kindName.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<RuntimeKind> kind = RuntimeKind.fromWireName(kindName.get());
+    if (kind.isEmpty()) {
+      errors.add(
+          path + ".runtime: unknown runtime " + Names.quoted(kindName.get())
+              + " (expected process, kubernetes or wasm)");
+      return Optional.empty();
+    }
+    int before = errors.size();
+    JsonNode command = agent.get("command");
+    JsonNode image = agent.get("image");
+    JsonNode module = agent.get("module");
+    String runtimeName = kind.get().wireName();
+    if (command != null && kind.get() != RuntimeKind.PROCESS) {
+      errors.add(path + ".command: only used with runtime process (this agent's runtime is " + runtimeName + ")");
+    }
+    if (image != null && kind.get() != RuntimeKind.KUBERNETES) {
+      errors.add(path + ".image: only used with runtime kubernetes (this agent's runtime is " + runtimeName + ")");
+    }
+    if (module != null && kind.get() != RuntimeKind.WASM) {
+      errors.add(path + ".module: only used with runtime wasm (this agent's runtime is " + runtimeName + ")");
+    }
+    return switch (kind.get()) {
+      case PROCESS -> {
+        if (command == null || command.isNull()) {
+          errors.add(
+              path + ".command: required for runtime process (an argv list, e.g. [bin/worka-agent, "
+                  + Names.shown(name) + "])");
+          yield Optional.empty();
+        }
+        if (command.isTextual()) {
+          errors.add(
+              path + ".command: expected an argv list such as [bin/worka-agent, name], not a single string"
+                  + " (no shell parses it)");
+          yield Optional.empty();
+        }
+        List<String> argv = strings(path + ".command", command, MAX_COMMAND_ARGS, MAX_ARG_LENGTH);
+        if (argv.isEmpty() && errors.size() == before) {
+          errors.add(path + ".command: is empty; it needs at least the program to run");
+        }
+        yield errors.size() > before ? Optional.empty() : Optional.of(RuntimeSpec.process(argv));
+      }
+      case KUBERNETES ->
+          single(path + ".image", image, "a container image reference", true)
+              .filter(x -> errors.size() == before)
+              .map(RuntimeSpec::kubernetes);
+      case WASM ->
+          single(path + ".module", module, "the path of a WASI module", false)
+              .filter(x -> errors.size() == before)
+              .map(RuntimeSpec::wasm);
+    };
+  }
+
+  private Optional<String> single(String path, JsonNode node, String what, boolean noSpaces) {
+    if (node == null || node.isNull()) {
+      errors.add(path + ": required for this runtime (" + what + ")");
+      return Optional.empty();
+    }
+    Optional<String> value = text(node, path);
+    if (value.isEmpty()) {
+      return Optional.empty();
+    }
+    String v = value.get();
+    if (v.isBlank()) {
+      errors.add(path + ": is empty; expected " + what);
+      return Optional.empty();
+    }
+    if (v.length() > MAX_ARG_LENGTH || (noSpaces && v.chars().anyMatch(Character::isWhitespace))
+        || v.chars().anyMatch(Character::isISOControl)) {
+      errors.add(path + ": " + Names.quoted(v) + " is not " + what);
+      return Optional.empty();
+    }
+    return value;
+  }
+
+  private Set<String> permissions(String path, JsonNode node) {
+    Set<String> out = new LinkedHashSet<>();
+    if (node == null || node.isNull()) {
+      return out;
+    }
+    List<String> names = strings(path, node, 64, 128);
+    for (int i = 0; i < names.size(); i++) {
+      String name = names.get(i);
+      if (!Permissions.isKnown(name)) {
+        errors.add(
+            path + "[" + i + "]: unknown permission " + Names.quoted(name) + " (expected one of "
+                + String.join(", ", Permissions.ALL) + ")");
+      } else if (!out.add(name)) {
+        errors.add(path + "[" + i + "]: " + name + " is listed twice");
+      }
+    }
+    return out;
+  }
+
+  private List<String> skillList(String path, JsonNode node) {
+    List<String> out = new ArrayList<>();
+    if (node == null || node.isNull()) {
+      return out;
+    }
+    List<String> names = strings(path, node, 1024, Names.MAX_SKILL_NAME + 1);
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < names.size(); i++) {
+      String name = names.get(i);
+      if (!Names.isSkillName(name)) {
+        errors.add(
+            path + "[" + i + "]: invalid skill name " + Names.quoted(name) + " (expected provider.action, "
+                + Names.SKILL_PATTERN_TEXT + ")");
+      } else if (!seen.add(name)) {
+        errors.add(path + "[" + i + "]: " + name + " is listed twice");
+      } else {
+        out.add(name);
+      }
+    }
+    return out;
+  }
+
+  // --- lists ----------------------------------------------------------------------------------
+
+  private Map<String, List<String>> lists(JsonNode node) {
+    Map<String, List<String>> lists = new LinkedHashMap<>();
+    if (node == null || node.isNull()) {
+      return lists;
+    }
+    if (!(node instanceof ObjectNode map)) {
+      errors.add("lists: expected a mapping of list name to a list of strings, found " + kind(node));
+      return lists;
+    }
+    for (Map.Entry<String, JsonNode> entry : map.properties()) {
+      String path = "lists." + Names.shown(entry.getKey());
+      if (!Names.isAgentName(entry.getKey())) {
+        errors.add(path + ": invalid list name (expected " + Names.AGENT_PATTERN_TEXT + ")");
+        continue;
+      }
+      if (entry.getValue() == null || entry.getValue().isNull()) {
+        errors.add(path + ": expected a list of strings, found nothing (write [] for an empty list)");
+        continue;
+      }
+      lists.put(
+          entry.getKey(),
+          strings(path, entry.getValue(), MAX_LIST_ITEMS, MAX_LIST_ITEM_LENGTH));
+    }
+    return lists;
+  }
+
+  // --- skills ---------------------------------------------------------------------------------
+
+  private Map<String, SkillPolicy> skills(JsonNode node) {
+    Map<String, SkillPolicy> skills = new LinkedHashMap<>();
+    if (node == null || node.isNull()) {
+      return skills;
+    }
+    if (!(node instanceof ObjectNode map)) {
+      errors.add("skills: expected a mapping of skill name to its settings, found " + kind(node));
+      return skills;
+    }
+    for (Map.Entry<String, JsonNode> entry : map.properties()) {
+      String name = entry.getKey();
+      String path = "skills." + Names.shown(name);
+      boolean valid = true;
+      if (!Names.isSkillName(name)) {
+        errors.add(
+            path + ": invalid skill name (expected provider.action, " + Names.SKILL_PATTERN_TEXT + ")");
+        valid = false;
+      }
+      JsonNode value = entry.getValue();
+      boolean sideEffect = false;
+      if (value != null && !value.isNull()) {
+        if (!(value instanceof ObjectNode settings)) {
+          errors.add(path + ": expected a mapping (side_effect, when), found " + kind(value));
+          continue;
+        }
+        unknownKeys(settings, path + ".", SKILL_KEYS);
+        JsonNode sideEffectNode = settings.get("side_effect");
+        if (sideEffectNode != null) {
+          if (sideEffectNode.isBoolean()) {
+            sideEffect = sideEffectNode.booleanValue();
+          } else {
+            errors.add(path + ".side_effect: expected true or false, found " + kind(sideEffectNode));
+            valid = false;
+          }
+        }
+        if (settings.has("when")) {
+          errors.add(
+              path + ".when: conditions are not supported by this version yet; remove it"
+                  + " (a condition that is not enforced would silently allow)");
+          valid = false;
+        }
+      }
+      if (valid) {
+        skills.put(name, new SkillPolicy(name, sideEffect));
+      }
+    }
+    return skills;
+  }
+
+  // --- limits ---------------------------------------------------------------------------------
+
+  private Optional<Limits> limits(JsonNode node) {
+    Limits d = Limits.DEFAULTS;
+    if (node == null || node.isNull()) {
+      return Optional.of(d);
+    }
+    if (!(node instanceof ObjectNode map)) {
+      errors.add("limits: expected a mapping (" + String.join(", ", LIMIT_KEYS) + "), found " + kind(node));
+      return Optional.empty();
+    }
+    int before = errors.size();
+    unknownKeys(map, "limits.", LIMIT_KEYS);
+    int maxSteps = count(map, "max_steps", d.maxSteps(), Limits.MAX_STEPS);
+    int perStep = count(map, "max_skill_calls_per_step", d.maxSkillCallsPerStep(), Limits.MAX_SKILL_CALLS_PER_STEP);
+    int perRun = count(map, "max_skill_calls_per_run", d.maxSkillCallsPerRun(), Limits.MAX_SKILL_CALLS_PER_RUN);
+    Duration stepTimeout = duration(map, "step_timeout", d.stepTimeout(), Limits.MAX_STEP_TIMEOUT);
+    int attempts = count(map, "max_attempts", d.maxAttempts(), Limits.MAX_ATTEMPTS);
+    Duration runDeadline = duration(map, "run_deadline", d.runDeadline(), Limits.MAX_RUN_DEADLINE);
+    int concurrent = count(map, "max_concurrent_steps", d.maxConcurrentSteps(), Limits.MAX_CONCURRENT_STEPS);
+    if (errors.size() > before) {
+      return Optional.empty();
+    }
+    if (perStep > perRun) {
+      errors.add(
+          "limits.max_skill_calls_per_step: " + perStep + " exceeds limits.max_skill_calls_per_run "
+              + perRun);
+    }
+    if (stepTimeout.compareTo(runDeadline) > 0) {
+      errors.add(
+          "limits.step_timeout: " + DurationText.format(stepTimeout)
+              + " is longer than limits.run_deadline " + DurationText.format(runDeadline));
+    }
+    if (errors.size() > before) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new Limits(maxSteps, perStep, perRun, stepTimeout, attempts, runDeadline, concurrent));
+  }
+
+  private int count(ObjectNode map, String key, int fallback, int max) {
+    JsonNode node = map.get(key);
+    if (node == null) {
+      return fallback;
+    }
+    String path = "limits." + key;
+    if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+      errors.add(path + ": expected a whole number from 1 to " + max + ", found " + kind(node));
+      return fallback;
+    }
+    int value = node.intValue();
+    if (value < 1 || value > max) {
+      errors.add(path + ": " + value + " is out of bounds (1 to " + max + ")");
+      return fallback;
+    }
+    return value;
+  }
+
+  private Duration duration(ObjectNode map, String key, Duration fallback, Duration max) {
+    JsonNode node = map.get(key);
+    if (node == null) {
+      return fallback;
+    }
+    String path = "limits." + key;
+    if (!node.isTextual()) {
+      errors.add(
+          path + ": expected a duration with a unit, such as 120s, 2m or 1h30m, found " + kind(node)
+              + (node.isNumber() ? " (a bare number is ambiguous)" : ""));
+      return fallback;
+    }
+    Optional<Duration> parsed = DurationText.parse(node.textValue());
+    if (parsed.isEmpty()) {
+      errors.add(
+          path + ": " + Names.quoted(node.textValue())
+              + " is not a duration (expected e.g. 120s, 2m, 1h30m; units ms, s, m, h, d)");
+      return fallback;
+    }
+    Duration value = parsed.get();
+    if (value.compareTo(Limits.MIN_DURATION) < 0 || value.compareTo(max) > 0) {
+      errors.add(
+          path + ": " + DurationText.format(value) + " is out of bounds (" + DurationText.format(Limits.MIN_DURATION)
+              + " to " + DurationText.format(max) + ")");
+      return fallback;
+    }
+    return value;
+  }
+
+  // --- shared ---------------------------------------------------------------------------------
+
+  private void unknownKeys(ObjectNode map, String prefix, List<String> known) {
+    for (Map.Entry<String, JsonNode> entry : map.properties()) {
+      if (!known.contains(entry.getKey())) {
+        errors.add(
+            prefix + Names.shown(entry.getKey()) + ": unknown key (expected "
+                + String.join(", ", known) + ")");
+      }
+    }
+  }
+
+  private Optional<String> text(JsonNode node, String path) {
+    if (node != null && node.isTextual()) {
+      return Optional.of(node.textValue());
+    }
+    errors.add(path + ": expected a string, found " + kind(node));
+    return Optional.empty();
+  }
+
+  /** A list of strings; numbers and booleans must be quoted so YAML does not reinterpret them. */
+  private List<String> strings(String path, JsonNode node, int maxItems, int maxLength) {
+    List<String> out = new ArrayList<>();
+    if (node == null || !node.isArray()) {
+      errors.add(path + ": expected a list, found " + kind(node));
+      return out;
+    }
+    if (node.size() > maxItems) {
+      errors.add(path + ": has " + node.size() + " items; at most " + maxItems + " are allowed");
+      return out;
+    }
+    for (int i = 0; i < node.size(); i++) {
+      JsonNode item = node.get(i);
+      String itemPath = path + "[" + i + "]";
+      if (!item.isTextual()) {
+        errors.add(
+            itemPath + ": expected a string, found " + kind(item)
+                + (item.isValueNode() && !item.isNull() ? " (quote it)" : ""));
+      } else if (item.textValue().isEmpty()) {
+        errors.add(itemPath + ": is empty");
+      } else if (item.textValue().length() > maxLength) {
+        errors.add(
+            itemPath + ": is " + item.textValue().length() + " characters; at most " + maxLength
+                + " are allowed");
+      } else {
+        out.add(item.textValue());
+      }
+    }
+    return out;
+  }
+
+  private static String kind(JsonNode node) {
+    if (node == null || node.isMissingNode() || node.isNull()) {
+      return "nothing";
+    }
+    if (node.isObject()) {
+      return "a mapping";
+    } else if (node.isArray()) {
+      return "a list";
+    } else if (node.isBoolean()) {
+      return "the boolean " + node.asText();
+    } else if (node.isNumber()) {
+      return "the number " + node.asText();
+    } else if (node.isTextual()) {
+      return "the string " + Names.quoted(node.textValue());
+    }
+    return "a " + node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+  }
+}

@@ -1,0 +1,95 @@
+package dev.worka.gateway.policy;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The policy's answers, pure and fast (no I/O, no memory, no clock): deny by default, allow only
+ * what the policy grants. Each {@link Decision} carries a reason that stands on its own in a gate
+ * row or a 403 body. Names that reach a reason are shown bounded and escaped, since a skill name
+ * may come from a request path.
+ *
+ * <p>Conditions ({@code when}) are not part of this version; a manifest with one does not compile,
+ * so no decision here ever skips one.
+ */
+public final class PolicyDecider {
+  private PolicyDecider() {}
+
+  /** May {@code agent} use {@code permission} (e.g. {@link Permissions#PLAN_SUBMIT})? */
+  public static Decision permission(CompiledPolicy policy, String agent, String permission) {
+    Objects.requireNonNull(policy, "policy");
+    Optional<Decision.Deny> denied = usableAgent(policy, agent);
+    if (denied.isPresent()) {
+      return denied.get();
+    }
+    if (!Permissions.isKnown(permission)) {
+      return new Decision.Deny("permission " + Names.shown(permission) + " is not a known permission");
+    }
+    AgentPolicy a = policy.agents().get(agent);
+    if (!a.hasPermission(permission)) {
+      return new Decision.Deny("agent " + agent + " is not granted permission " + permission);
+    }
+    return new Decision.Allow("agent " + agent + " is granted permission " + permission);
+  }
+
+  /**
+   * May {@code agent} invoke {@code skill} in a step that accepts {@code stepAcceptedSkills}? Yes
+   * only if the agent is declared and enabled, holds {@code skill.invoke}, has the skill on its
+   * allowlist, and the skill is among the step's accepted skills.
+   */
+  public static Decision skill(
+      CompiledPolicy policy, String agent, List<String> stepAcceptedSkills, String skill) {
+    Objects.requireNonNull(policy, "policy");
+    Optional<Decision.Deny> denied = usableAgent(policy, agent);
+    if (denied.isPresent()) {
+      return denied.get();
+    }
+    AgentPolicy a = policy.agents().get(agent);
+    if (!a.hasPermission(Permissions.SKILL_INVOKE)) {
+      return new Decision.Deny(
+          "agent " + agent + " is not granted permission " + Permissions.SKILL_INVOKE);
+    }
+    if (skill == null || skill.isEmpty()) {
+      return new Decision.Deny("no skill was named");
+    }
+    if (!a.allowsSkill(skill)) {
+      return new Decision.Deny("agent " + agent + " is not granted skill " + Names.shown(skill));
+    }
+    List<String> accepted = stepAcceptedSkills == null ? List.of() : stepAcceptedSkills;
+    if (!accepted.contains(skill)) {
+      return new Decision.Deny(
+          "skill " + skill + " is not among the step's accepted skills " + shownList(accepted));
+    }
+    return new Decision.Allow(
+        "agent " + agent + " is granted skill " + skill
+            + " and it is among the step's accepted skills");
+  }
+
+  private static Optional<Decision.Deny> usableAgent(CompiledPolicy policy, String agent) {
+    if (agent == null || agent.isEmpty()) {
+      return Optional.of(new Decision.Deny("no agent was named"));
+    }
+    AgentPolicy a = policy.agents().get(agent);
+    if (a == null) {
+      return Optional.of(
+          new Decision.Deny("agent " + Names.quoted(agent) + " is not declared in the policy"));
+    }
+    if (!a.enabled()) {
+      return Optional.of(new Decision.Deny("agent " + agent + " is disabled in the policy"));
+    }
+    return Optional.empty();
+  }
+
+  private static String shownList(List<String> names) {
+    StringBuilder out = new StringBuilder("[");
+    for (int i = 0; i < names.size(); i++) {
+      if (i == 16) {
+        out.append(", … ").append(names.size() - i).append(" more");
+        break;
+      }
+      out.append(i == 0 ? "" : ", ").append(Names.shown(names.get(i)));
+    }
+    return out.append(']').toString();
+  }
+}

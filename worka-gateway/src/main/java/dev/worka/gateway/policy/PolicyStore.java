@@ -1,0 +1,218 @@
+package dev.worka.gateway.policy;
+
+import dev.worka.gateway.store.Sql;
+import dev.worka.gateway.store.Transactions;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+
+/**
+ * Policy versions in {@code policy_manifests} and which one is active in {@code
+ * policy_activations}. Both tables are append-only (the database refuses UPDATE and DELETE): a
+ * new manifest is a new row with the next version, and activating it is a new activation row.
+ * The active policy is the manifest of the latest activation.
+ *
+ * <p>Manifest rows never change, so they are cached by id once read.
+ */
+public final class PolicyStore {
+  private static final String COLUMNS =
+      "m.id, m.version, m.sha256, m.source_text, m.compiled, m.created_at";
+
+  private final DataSource dataSource;
+  private final InstantSource clock;
+  private final Map<UUID, StoredPolicy> byId = new ConcurrentHashMap<>();
+
+  public PolicyStore(DataSource dataSource, InstantSource clock) {
+    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * Compiles {@code yamlSource} and makes it the active policy. If its SHA-256 equals the active
+   * manifest's, the active one is returned unchanged (no new version); otherwise a new version
+   * (the highest so far + 1) is stored and activated in one transaction. Concurrent activations
+   * are serialized by a table lock.
+   *
+   * @param actor who asked (an operator, {@code "startup"}), recorded in both rows
+   * @throws InvalidPolicyException with every compiler error; nothing is stored
+   */
+  public StoredPolicy activate(String yamlSource, String actor) {
+    if (actor == null || actor.isBlank()) {
+      throw new IllegalArgumentException("activating a policy needs an actor, got " + actor);
+    }
+    CompiledPolicy policy =
+        switch (PolicyCompiler.compile(yamlSource)) {
+          case Compilation.Compiled c -> c.policy();
+          case Compilation.Invalid i -> throw new InvalidPolicyException(i.errors());
+        };
+    String sha256 = sha256(yamlSource);
+    StoredPolicy stored =
+        Transactions.inTransaction(
+            dataSource,
+            c -> {
+              try (Statement s = c.createStatement()) {
+                s.execute("lock table policy_activations in exclusive mode");
+              }
+              Optional<StoredPolicy> active = activeRow(c);
+              if (active.isPresent() && active.get().sha256().equals(sha256)) {
+                return active.get();
+              }
+              int version = nextVersion(c);
+              StoredPolicy created =
+                  new StoredPolicy(
+                      UUID.randomUUID(), version, sha256, yamlSource, policy, clock.instant());
+              insertManifest(c, created, actor);
+              insertActivation(c, created.id(), actor);
+              return created;
+            });
+    return cache(stored);
+  }
+
+  /** The policy of the latest activation, or empty before the first activation. */
+  public Optional<StoredPolicy> active() {
+    return Transactions.withConnection(dataSource, PolicyStore::activeRow)
+        .map(this::cache);
+  }
+
+  /**
+   * The manifest version {@code id} (cached: rows are immutable).
+   *
+   * @throws IllegalStateException if no manifest has that id (runs reference manifests by a
+   *     foreign key, so a missing one is a broken invariant)
+   */
+  public StoredPolicy byId(UUID id) {
+    Objects.requireNonNull(id, "id");
+    StoredPolicy cached = byId.get(id);
+    if (cached != null) {
+      return cached;
+    }
+    StoredPolicy row =
+        Transactions.withConnection(
+                dataSource,
+                c -> {
+                  try (PreparedStatement ps =
+                      c.prepareStatement(
+                          "select " + COLUMNS + " from policy_manifests m where m.id = ?")) {
+                    ps.setObject(1, id);
+                    try (ResultSet rs = ps.executeQuery()) {
+                      return rs.next() ? Optional.of(row(rs)) : Optional.<StoredPolicy>empty();
+                    }
+                  }
+                })
+            .orElseThrow(
+                () -> new IllegalStateException("policy manifest " + id + " does not exist"));
+    return cache(row);
+  }
+
+  /** Every stored version, oldest first. */
+  public List<StoredPolicy> versions() {
+    return Transactions.withConnection(
+        dataSource,
+        c -> {
+          List<StoredPolicy> out = new ArrayList<>();
+          try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "select " + COLUMNS + " from policy_manifests m order by m.version");
+              ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              StoredPolicy cached = byId.get(Sql.getUuid(rs, "id"));
+              out.add(cached != null ? cached : cache(row(rs)));
+            }
+          }
+          return List.copyOf(out);
+        });
+  }
+
+  /** Hex SHA-256 of the UTF-8 source text, as stored in {@code policy_manifests.sha256}. */
+  static String sha256(String source) {
+    try {
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(source.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+    }
+  }
+
+  private static Optional<StoredPolicy> activeRow(Connection c) throws SQLException {
+    try (PreparedStatement ps =
+            c.prepareStatement(
+                "select "
+                    + COLUMNS
+                    + " from policy_activations a join policy_manifests m on m.id = a.manifest_id"
+                    + " order by a.id desc limit 1");
+        ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(row(rs)) : Optional.empty();
+    }
+  }
+
+  private static int nextVersion(Connection c) throws SQLException {
+    try (PreparedStatement ps =
+            c.prepareStatement("select coalesce(max(version), 0) + 1 from policy_manifests");
+        ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  private static void insertManifest(Connection c, StoredPolicy p, String actor)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into policy_manifests"
+                + " (id, version, sha256, source_text, compiled, created_by, created_at)"
+                + " values (?, ?, ?, ?, ?, ?, ?)")) {
+      ps.setObject(1, p.id());
+      ps.setInt(2, p.version());
+      ps.setString(3, p.sha256());
+      ps.setString(4, p.source());
+      Sql.setJson(ps, 5, p.policy().toJson());
+      ps.setString(6, actor);
+      Sql.setInstant(ps, 7, p.createdAt());
+      ps.executeUpdate();
+    }
+  }
+
+  private void insertActivation(Connection c, UUID manifestId, String actor) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into policy_activations (manifest_id, activated_by, activated_at)"
+                + " values (?, ?, ?)")) {
+      ps.setObject(1, manifestId);
+      ps.setString(2, actor);
+      Sql.setInstant(ps, 3, clock.instant());
+      ps.executeUpdate();
+    }
+  }
+
+  private static StoredPolicy row(ResultSet rs) throws SQLException {
+    return new StoredPolicy(
+        Sql.getUuid(rs, "id"),
+        rs.getInt("version"),
+        rs.getString("sha256"),
+        rs.getString("source_text"),
+        CompiledPolicy.fromJson(rs.getString("compiled")),
+        Sql.getInstant(rs, "created_at"));
+  }
+
+  /** The cached instance for this row's id (the first one read wins; they are equal anyway). */
+  private StoredPolicy cache(StoredPolicy row) {
+    StoredPolicy earlier = byId.putIfAbsent(row.id(), row);
+    return earlier != null ? earlier : row;
+  }
+}

@@ -1,0 +1,74 @@
+package dev.worka.gateway.policy;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How to start an agent: a {@code process} with an argv {@code command}, a {@code kubernetes}
+ * Job from an {@code image}, or a {@code wasm} {@code module}. Exactly the field of its kind is set;
+ * the others are empty ({@code command}) or null.
+ */
+public record RuntimeSpec(RuntimeKind kind, List<String> command, String image, String module) {
+
+  public RuntimeSpec {
+    Objects.requireNonNull(kind, "runtime kind");
+    command = command == null ? List.of() : List.copyOf(command);
+    switch (kind) {
+      case PROCESS -> {
+        if (command.isEmpty()) {
+          throw new IllegalArgumentException("runtime process needs a command (an argv list)");
+        }
+        for (String arg : command) {
+          if (arg.isEmpty() || arg.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("command argument is empty or holds NUL: " + command);
+          }
+        }
+        requireAbsent(image, "image", kind);
+        requireAbsent(module, "module", kind);
+      }
+      case KUBERNETES -> {
+        requireText(image, "image", kind);
+        requireNoCommand(command, kind);
+        requireAbsent(module, "module", kind);
+      }
+      case WASM -> {
+        requireText(module, "module", kind);
+        requireNoCommand(command, kind);
+        requireAbsent(image, "image", kind);
+      }
+    }
+  }
+
+  public static RuntimeSpec process(List<String> command) {
+    return new RuntimeSpec(RuntimeKind.PROCESS, command, null, null);
+  }
+
+  public static RuntimeSpec kubernetes(String image) {
+    return new RuntimeSpec(RuntimeKind.KUBERNETES, List.of(), image, null);
+  }
+
+  public static RuntimeSpec wasm(String module) {
+    return new RuntimeSpec(RuntimeKind.WASM, List.of(), null, module);
+  }
+
+  private static void requireText(String value, String field, RuntimeKind kind) {
+    if (value == null || value.isBlank()) {
+      throw new IllegalArgumentException(
+          "runtime " + kind.wireName() + " needs a non-blank " + field + ", got " + value);
+    }
+  }
+
+  private static void requireAbsent(String value, String field, RuntimeKind kind) {
+    if (value != null) {
+      throw new IllegalArgumentException(
+          field + " is not used by runtime " + kind.wireName() + ", got " + value);
+    }
+  }
+
+  private static void requireNoCommand(List<String> command, RuntimeKind kind) {
+    if (!command.isEmpty()) {
+      throw new IllegalArgumentException(
+          "command is not used by runtime " + kind.wireName() + ", got " + command);
+    }
+  }
+}

@@ -1,0 +1,206 @@
+package dev.worka.gateway.queue;
+
+import dev.worka.gateway.store.Sql;
+import dev.worka.gateway.store.Transactions;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/** The {@code tasks} table: enqueue, claim with a lease, heartbeat, complete, retry, reap. */
+public final class TaskQueue {
+  private final DataSource dataSource;
+  private final InstantSource clock;
+  private final String owner;
+  private final Duration lease;
+  private final Object wakeLock = new Object();
+  private long wakeups;
+
+  /**
+   * @param owner this Gateway's identity in leases (unique per process)
+   * @param lease how long a claim holds without a heartbeat
+   */
+  public TaskQueue(DataSource dataSource, InstantSource clock, String owner, Duration lease) {
+    this.dataSource = dataSource;
+    this.clock = clock;
+    this.owner = owner;
+    this.lease = lease;
+  }
+
+  /**
+   * Adds a task on the caller's transaction, runnable from {@code runAt}. Returns false if a task
+   * with this idempotency key already exists (nothing is added). Call {@link #wakeUp()} after the
+   * transaction commits so local claimers look at once.
+   */
+  public boolean enqueue(
+      Connection c, String kind, UUID runId, UUID stepId, String idempotencyKey, Instant runAt)
+      throws SQLException {
+    Instant now = clock.instant();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into tasks (id, kind, run_id, step_id, idempotency_key, status, run_at,"
+                + " created_at, updated_at) values (?, ?, ?, ?, ?, 'ready', ?, ?, ?)"
+                + " on conflict (idempotency_key) do nothing")) {
+      ps.setObject(1, UUID.randomUUID());
+      ps.setString(2, kind);
+      ps.setObject(3, runId);
+      ps.setObject(4, stepId);
+      ps.setString(5, idempotencyKey);
+      Sql.setInstant(ps, 6, runAt == null ? now : runAt);
+      Sql.setInstant(ps, 7, now);
+      Sql.setInstant(ps, 8, now);
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  /** Claims up to {@code max} ready tasks of the given kinds, oldest first, in one statement. */
+  public List<Task> claim(Collection<String> kinds, int max) {
+    if (max <= 0) {
+      return List.of();
+    }
+    Instant now = clock.instant();
+    return Transactions.withConnection(
+        dataSource,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "update tasks set status = 'claimed', lease_owner = ?, lease_until = ?,"
+                      + " attempts = attempts + 1, updated_at = ?"
+                      + " where id in (select id from tasks where status = 'ready' and run_at <= ?"
+                      + " and kind = any(?) order by run_at, created_at limit ?"
+                      + " for update skip locked)"
+                      + " returning id, kind, run_id, step_id, idempotency_key, attempts,"
+                      + " lease_owner, lease_until")) {
+            ps.setString(1, owner);
+            Sql.setInstant(ps, 2, now.plus(lease));
+            Sql.setInstant(ps, 3, now);
+            Sql.setInstant(ps, 4, now);
+            ps.setArray(5, Sql.textArray(c, kinds));
+            ps.setInt(6, max);
+            List<Task> tasks = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                tasks.add(
+                    new Task(
+                        Sql.getUuid(rs, "id"),
+                        rs.getString("kind"),
+                        Sql.getUuid(rs, "run_id"),
+                        Sql.getUuid(rs, "step_id"),
+                        rs.getString("idempotency_key"),
+                        rs.getInt("attempts"),
+                        rs.getString("lease_owner"),
+                        Sql.getInstant(rs, "lease_until")));
+              }
+            }
+            return tasks;
+          }
+        });
+  }
+
+  /** Extends the lease of a task this Gateway holds; false if it is no longer ours. */
+  public boolean heartbeat(UUID taskId) {
+    Instant now = clock.instant();
+    return Transactions.withConnection(
+        dataSource,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "update tasks set lease_until = ?, updated_at = ? where id = ? and status ="
+                      + " 'claimed' and lease_owner = ?")) {
+            Sql.setInstant(ps, 1, now.plus(lease));
+            Sql.setInstant(ps, 2, now);
+            ps.setObject(3, taskId);
+            ps.setString(4, owner);
+            return ps.executeUpdate() == 1;
+          }
+        });
+  }
+
+  /** Marks a task this Gateway holds as done; false if the claim had been lost. */
+  public boolean complete(UUID taskId) {
+    return finish(taskId, "done", null, null);
+  }
+
+  /** Gives the task up with an error; it runs again from {@code retryAt}, or never if null. */
+  public boolean release(UUID taskId, String error, Instant retryAt) {
+    return retryAt == null
+        ? finish(taskId, "failed", error, null)
+        : finish(taskId, "ready", error, retryAt);
+  }
+
+  private boolean finish(UUID taskId, String status, String error, Instant runAt) {
+    Instant now = clock.instant();
+    return Transactions.withConnection(
+        dataSource,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "update tasks set status = ?, last_error = coalesce(?, last_error),"
+                      + " run_at = coalesce(?, run_at), lease_owner = null, lease_until = null,"
+                      + " updated_at = ? where id = ? and status = 'claimed' and lease_owner = ?")) {
+            ps.setString(1, status);
+            ps.setString(2, error);
+            Sql.setInstant(ps, 3, runAt);
+            Sql.setInstant(ps, 4, now);
+            ps.setObject(5, taskId);
+            ps.setString(6, owner);
+            return ps.executeUpdate() == 1;
+          }
+        });
+  }
+
+  /** Returns tasks whose lease expired (their holder died or stalled) to the queue. */
+  public int reapExpired() {
+    Instant now = clock.instant();
+    return Transactions.withConnection(
+        dataSource,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "update tasks set status = 'ready', lease_owner = null, lease_until = null,"
+                      + " last_error = 'lease of ' || lease_owner || ' expired', updated_at = ?"
+                      + " where id in (select id from tasks where status = 'claimed' and"
+                      + " lease_until < ? for update skip locked)")) {
+            Sql.setInstant(ps, 1, now);
+            Sql.setInstant(ps, 2, now);
+            return ps.executeUpdate();
+          }
+        });
+  }
+
+  /** Wakes local claimers waiting in {@link #awaitWork}. */
+  public void wakeUp() {
+    synchronized (wakeLock) {
+      wakeups++;
+      wakeLock.notifyAll();
+    }
+  }
+
+  /** Waits until {@link #wakeUp()} is called or {@code max} passes (other Gateways' work). */
+  public void awaitWork(long seenWakeups, Duration max) throws InterruptedException {
+    synchronized (wakeLock) {
+      if (wakeups == seenWakeups) {
+        wakeLock.wait(Math.max(1, max.toMillis()));
+      }
+    }
+  }
+
+  /** The wake-up counter, read before claiming so no wake-up is missed. */
+  public long wakeups() {
+    synchronized (wakeLock) {
+      return wakeups;
+    }
+  }
+
+  public String owner() {
+    return owner;
+  }
+}

@@ -1,0 +1,197 @@
+package dev.worka.gateway.run;
+
+import dev.worka.gateway.store.Sql;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The {@code steps} table. Status changes are compare-and-set on (status, and where given the
+ * attempt), written with their {@code run_events} row on the caller's connection.
+ */
+public final class StepStore {
+  private final InstantSource clock;
+
+  public StepStore(InstantSource clock) {
+    this.clock = clock;
+  }
+
+  /** What a new step is made of; it starts {@code pending}. */
+  public record NewStep(
+      UUID id,
+      UUID runId,
+      UUID planId,
+      String stepRef,
+      StepRole role,
+      String agent,
+      int sequence,
+      String instructionJson,
+      List<String> allowedSkills,
+      List<UUID> dependsOn,
+      int maxAttempts) {}
+
+  /** Data written together with a move; null fields are left as they are. */
+  public record Change(
+      String outputJson,
+      String summary,
+      String error,
+      Instant deadline,
+      boolean newAttempt) {
+    public static final Change NONE = new Change(null, null, null, null, false);
+
+    public static Change error(String error) {
+      return new Change(null, null, error, null, false);
+    }
+  }
+
+  public void insert(Connection c, NewStep s, String actor, String traceId) throws SQLException {
+    Instant now = clock.instant();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into steps (id, run_id, plan_id, step_ref, role, agent_name, sequence,"
+                + " instruction, allowed_skills, depends_on, status, max_attempts, created_at,"
+                + " updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)")) {
+      ps.setObject(1, s.id());
+      ps.setObject(2, s.runId());
+      ps.setObject(3, s.planId());
+      ps.setString(4, s.stepRef());
+      ps.setString(5, s.role().sql());
+      ps.setString(6, s.agent());
+      ps.setInt(7, s.sequence());
+      Sql.setJson(ps, 8, s.instructionJson());
+      ps.setArray(9, Sql.textArray(c, s.allowedSkills()));
+      ps.setArray(10, Sql.uuidArray(c, s.dependsOn()));
+      ps.setInt(11, s.maxAttempts());
+      Sql.setInstant(ps, 12, now);
+      Sql.setInstant(ps, 13, now);
+      ps.executeUpdate();
+    }
+    RunEvents.append(
+        c, s.runId(), s.id(), "step", null, StepStatus.PENDING.sql(), actor,
+        s.role().sql() + " step " + s.stepRef() + " for " + s.agent(), traceId, now);
+  }
+
+  /**
+   * Moves a step from {@code from} to {@code to} if it is still there (and, when {@code
+   * expectedAttempt} is non-null, still on that attempt).
+   */
+  public Transition transition(
+      Connection c,
+      UUID stepId,
+      StepStatus from,
+      StepStatus to,
+      Integer expectedAttempt,
+      Change change,
+      String actor,
+      String detail)
+      throws SQLException {
+    if (!StepStatus.MACHINE.allows(from, to)) {
+      return new Transition.Illegal(from.sql(), to.sql());
+    }
+    Instant now = clock.instant();
+    UUID runId;
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update steps set status = ?, version = version + 1, updated_at = ?,"
+                + " attempt = attempt + ?,"
+                + " output = coalesce(?::jsonb, output), summary = coalesce(?, summary),"
+                + " error = coalesce(?, error), deadline = coalesce(?, deadline),"
+                + " started_at = case when ? then ? else started_at end,"
+                + " completed_at = case when ? then ? else completed_at end"
+                + " where id = ? and status = ? and (?::int is null or attempt = ?::int)"
+                + " returning run_id")) {
+      int i = 1;
+      ps.setString(i++, to.sql());
+      Sql.setInstant(ps, i++, now);
+      ps.setInt(i++, change.newAttempt() ? 1 : 0);
+      ps.setString(i++, change.outputJson());
+      ps.setString(i++, change.summary());
+      ps.setString(i++, change.error());
+      Sql.setInstant(ps, i++, change.deadline());
+      ps.setBoolean(i++, to == StepStatus.RUNNING);
+      Sql.setInstant(ps, i++, now);
+      ps.setBoolean(i++, to.terminal());
+      Sql.setInstant(ps, i++, now);
+      ps.setObject(i++, stepId);
+      ps.setString(i++, from.sql());
+      ps.setObject(i++, expectedAttempt);
+      ps.setObject(i++, expectedAttempt);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return new Transition.LostRace(
+              find(c, stepId).map(s -> s.status().sql() + "#" + s.attempt()).orElse("missing"));
+        }
+        runId = Sql.getUuid(rs, "run_id");
+      }
+    }
+    String traceId = null;
+    try (PreparedStatement ps = c.prepareStatement("select trace_id from runs where id = ?")) {
+      ps.setObject(1, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          traceId = rs.getString(1);
+        }
+      }
+    }
+    long event =
+        RunEvents.append(c, runId, stepId, "step", from.sql(), to.sql(), actor, detail, traceId, now);
+    return new Transition.Applied(event);
+  }
+
+  public Optional<Step> find(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select * from steps where id = ?")) {
+      ps.setObject(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  /** The steps of a run, planner first, then in plan order. */
+  public List<Step> ofRun(Connection c, UUID runId) throws SQLException {
+    List<Step> steps = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select * from steps where run_id = ? order by case role when 'planner' then 0 else 1"
+                + " end, sequence, created_at")) {
+      ps.setObject(1, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          steps.add(read(rs));
+        }
+      }
+    }
+    return steps;
+  }
+
+  private static Step read(ResultSet rs) throws SQLException {
+    return new Step(
+        Sql.getUuid(rs, "id"),
+        Sql.getUuid(rs, "run_id"),
+        Sql.getUuid(rs, "plan_id"),
+        rs.getString("step_ref"),
+        StepRole.valueOf(rs.getString("role").toUpperCase(java.util.Locale.ROOT)),
+        rs.getString("agent_name"),
+        rs.getInt("sequence"),
+        rs.getString("instruction"),
+        Sql.getStrings(rs, "allowed_skills"),
+        Sql.getUuids(rs, "depends_on"),
+        StepStatus.fromSql(rs.getString("status")),
+        rs.getInt("attempt"),
+        rs.getInt("max_attempts"),
+        Sql.getInstant(rs, "deadline"),
+        rs.getString("output"),
+        rs.getString("summary"),
+        rs.getString("error"),
+        Sql.getInstant(rs, "created_at"),
+        Sql.getInstant(rs, "started_at"),
+        Sql.getInstant(rs, "completed_at"));
+  }
+}

@@ -1,0 +1,64 @@
+package dev.worka.gateway.runtime;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How a worker of one step attempt ended. {@code lastLines} are the last lines the worker wrote to
+ * stdout/stderr (bounded, cleaned of control characters), for burn diagnostics; {@code ran} is how
+ * long it ran by the runtime's clock.
+ */
+public sealed interface AttemptOutcome
+    permits AttemptOutcome.Exited,
+        AttemptOutcome.TimedOut,
+        AttemptOutcome.Stopped,
+        AttemptOutcome.FailedToStart {
+
+  /** The worker exited by itself with {@code exitCode} (its leftover children were killed). */
+  record Exited(int exitCode, List<String> lastLines, Duration ran) implements AttemptOutcome {
+    public Exited {
+      lastLines = lines(lastLines);
+      ran = duration(ran);
+    }
+  }
+
+  /** The deadline passed; the worker and everything it started were killed. */
+  record TimedOut(List<String> lastLines, Duration ran) implements AttemptOutcome {
+    public TimedOut {
+      lastLines = lines(lastLines);
+      ran = duration(ran);
+    }
+  }
+
+  /** The worker was stopped on request (run cancelled, Gateway shutting down). */
+  record Stopped(String reason, List<String> lastLines, Duration ran) implements AttemptOutcome {
+    public Stopped {
+      Objects.requireNonNull(reason, "reason");
+      lastLines = lines(lastLines);
+      ran = duration(ran);
+    }
+  }
+
+  /** The worker never ran; {@code reason} says why in words an operator can act on. */
+  record FailedToStart(String reason) implements AttemptOutcome {
+    public FailedToStart {
+      Objects.requireNonNull(reason, "reason");
+      if (reason.isBlank()) {
+        throw new IllegalArgumentException("reason must not be blank");
+      }
+    }
+  }
+
+  private static List<String> lines(List<String> lines) {
+    return List.copyOf(Objects.requireNonNull(lines, "lastLines"));
+  }
+
+  private static Duration duration(Duration ran) {
+    Objects.requireNonNull(ran, "ran");
+    if (ran.isNegative()) {
+      throw new IllegalArgumentException("ran must not be negative, was " + ran);
+    }
+    return ran;
+  }
+}

@@ -1,0 +1,186 @@
+package dev.worka.gateway.runtime.process;
+
+import dev.worka.gateway.runtime.AttemptOutcome;
+import dev.worka.gateway.runtime.WorkerHandle;
+import dev.worka.gateway.runtime.WorkerLaunch;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The handle of one running worker process: waits for it, kills its tree, cleans up after it. */
+final class ProcessWorker implements WorkerHandle {
+  private static final Logger log = LoggerFactory.getLogger(ProcessWorker.class);
+
+  /** How long to wait for the output reader after the process tree is gone. */
+  private static final Duration OUTPUT_WAIT = Duration.ofSeconds(2);
+
+  private final WorkerLaunch launch;
+  private final Process process;
+  private final ProcessTree tree;
+  private final WorkDirectory directory;
+  private final OutputTail tail;
+  private final Thread reader;
+  private final InstantSource clock;
+  private final Instant started;
+  private final AtomicReference<String> stopReason = new AtomicReference<>();
+  private final ReentrantLock awaiting = new ReentrantLock();
+  private volatile AttemptOutcome outcome;
+
+  ProcessWorker(
+      WorkerLaunch launch,
+      Process process,
+      boolean ownSession,
+      WorkDirectory directory,
+      InstantSource clock,
+      Instant started) {
+    this.launch = launch;
+    this.process = process;
+    this.tree = new ProcessTree(process, ownSession);
+    this.directory = directory;
+    this.clock = clock;
+    this.started = started;
+    this.tail = new OutputTail(launch.token());
+    this.reader =
+        Thread.ofPlatform()
+            .daemon()
+            .name("worka-worker-output-" + process.pid())
+            .start(() -> readOutput(process.getInputStream()));
+  }
+
+  @Override
+  public long pid() {
+    return process.pid();
+  }
+
+  @Override
+  public void stop(String reason) {
+    Objects.requireNonNull(reason, "reason");
+    if (outcome != null || !stopReason.compareAndSet(null, reason)) {
+      return;
+    }
+    log.info(
+        "stopping worker pid {} (run {} step {} attempt {}): {}",
+        process.pid(),
+        launch.runId(),
+        launch.stepId(),
+        launch.attempt(),
+        reason);
+    tree.kill();
+  }
+
+  @Override
+  public AttemptOutcome await() {
+    awaiting.lock();
+    try {
+      if (outcome == null) {
+        outcome = runToEnd();
+      }
+      return outcome;
+    } finally {
+      awaiting.unlock();
+    }
+  }
+
+  private AttemptOutcome runToEnd() {
+    boolean exited = false;
+    boolean interrupted = false;
+    try {
+      Duration left = Duration.between(clock.instant(), launch.deadline());
+      if (left.isPositive()) {
+        exited = process.waitFor(left.toNanos(), TimeUnit.NANOSECONDS);
+      } else {
+        exited = !process.isAlive();
+      }
+    } catch (InterruptedException e) {
+      interrupted = true;
+      stopReason.compareAndSet(null, "interrupted while waiting for the worker");
+    }
+    Integer exitCode = exited ? process.exitValue() : null;
+    // In every outcome: nothing the worker started outlives it (leftovers of a clean exit too).
+    int leftovers = tree.kill();
+    String stopped = stopReason.get();
+    joinReader();
+    Duration ran = Duration.between(started, clock.instant());
+    if (ran.isNegative()) {
+      ran = Duration.ZERO;
+    }
+    directory.delete();
+
+    AttemptOutcome result;
+    if (stopped != null) {
+      result = new AttemptOutcome.Stopped(stopped, tail.lastLines(), ran);
+    } else if (exitCode != null) {
+      result = new AttemptOutcome.Exited(exitCode, tail.lastLines(), ran);
+    } else {
+      result = new AttemptOutcome.TimedOut(tail.lastLines(), ran);
+    }
+    log.info(
+        "worker pid {} (run {} step {} attempt {}, agent {}) ended: {} after {}{}",
+        process.pid(),
+        launch.runId(),
+        launch.stepId(),
+        launch.attempt(),
+        launch.agent(),
+        switch (result) {
+          case AttemptOutcome.Exited e -> "exited with " + e.exitCode();
+          case AttemptOutcome.TimedOut t -> "killed at its deadline " + launch.deadline();
+          case AttemptOutcome.Stopped s -> "stopped (" + s.reason() + ")";
+          case AttemptOutcome.FailedToStart f -> "failed to start (" + f.reason() + ")";
+        },
+        ran,
+        leftovers > 0 ? "; killed " + leftovers + " process(es) it left behind" : "");
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    return result;
+  }
+
+  private void joinReader() {
+    try {
+      if (!reader.join(OUTPUT_WAIT)) {
+        // Someone outside the tree still holds the pipe; the tail read so far is what we report.
+        log.warn(
+            "output of worker pid {} (run {} step {}) did not end within {} of its exit",
+            process.pid(),
+            launch.runId(),
+            launch.stepId(),
+            OUTPUT_WAIT);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void readOutput(InputStream output) {
+    try (output) {
+      tail.drain(
+          output,
+          line -> {
+            if (log.isDebugEnabled()) {
+              log.debug(
+                  "worker output run {} step {} attempt {}: {}",
+                  launch.runId(),
+                  launch.stepId(),
+                  launch.attempt(),
+                  line);
+            }
+          });
+    } catch (IOException e) {
+      log.debug("output of worker pid {} closed: {}", process.pid(), e.toString());
+    }
+  }
+
+  /** The working directory this handle deletes (for tests). */
+  Path directory() {
+    return directory.path();
+  }
+}

@@ -1,0 +1,34 @@
+package dev.worka.gateway.skill;
+
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Who invokes a skill and under which recorded invocation: run, step, agent (from the verified
+ * token), the {@code skill_invocations} row id, and the idempotency key a provider passes upstream
+ * where the upstream supports one (null when the worker sent none).
+ */
+public record InvocationContext(
+    UUID runId, UUID stepId, String agent, UUID invocationId, String idempotencyKey) {
+
+  static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+  public InvocationContext {
+    Objects.requireNonNull(runId, "runId");
+    Objects.requireNonNull(stepId, "stepId");
+    Objects.requireNonNull(agent, "agent");
+    if (agent.isBlank()) {
+      throw new IllegalArgumentException("agent must not be blank");
+    }
+    Objects.requireNonNull(invocationId, "invocationId");
+    if (idempotencyKey != null
+        && (idempotencyKey.isBlank()
+            || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY_LENGTH
+            || idempotencyKey.chars().anyMatch(Character::isISOControl))) {
+      throw new IllegalArgumentException(
+          "idempotencyKey must be 1 to "
+              + MAX_IDEMPOTENCY_KEY_LENGTH
+              + " characters without control characters");
+    }
+  }
+}

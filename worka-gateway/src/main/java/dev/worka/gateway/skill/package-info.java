@@ -1,0 +1,22 @@
+/**
+ * Skills: the tools a worker may ask the Gateway to use on its behalf (DESIGN §7). A {@link
+ * dev.worka.gateway.skill.SkillDefinition} names a skill ({@code provider.action}), says what it
+ * does, whether it has side effects, and holds its input's JSON Schema (draft 2020-12, no unknown
+ * fields, every string bounded), whose parameters mirror the upstream tool it stands for. A {@link
+ * dev.worka.gateway.skill.SkillProvider} (GitHub, Slack, later memory and model) owns a family of
+ * skills and talks to its upstream. The {@link dev.worka.gateway.skill.SkillRegistry} is what the
+ * rest of the Gateway uses: find a skill, validate an input, say whether it can run, invoke it.
+ *
+ * <p>{@link dev.worka.gateway.skill.SideEffectMode#DRY_RUN} (the default) never reaches a
+ * provider's live call: the registry answers with an output that says it is a dry run. In {@link
+ * dev.worka.gateway.skill.SideEffectMode#LIVE} a provider that cannot run says why and the skill is
+ * reported unavailable, never faked. The live GitHub (MCP) and Slack (Web API) clients are not
+ * built yet, so both providers are honestly unavailable in live mode for now.
+ *
+ * <p>Invoking here is the last step of the policy path, not a substitute for it: callers check the
+ * token, the policy and commit the allow gate first (DESIGN §2.4). May touch: {@code
+ * dev.worka.protocol}, {@code dev.worka.gateway.error}, and (later) the upstream clients. Must not
+ * depend on {@code runtime}, {@code run}, {@code plan}, {@code queue} or the API, and never reads
+ * policy or memory.
+ */
+package dev.worka.gateway.skill;

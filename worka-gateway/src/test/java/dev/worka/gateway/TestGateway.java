@@ -1,0 +1,175 @@
+package dev.worka.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.config.WorkaConfig;
+import dev.worka.gateway.policy.BuiltinPolicy;
+import dev.worka.gateway.store.DatabaseUrl;
+import dev.worka.protocol.Json;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * A real Gateway for a test: its own WORKA_HOME, a database (the test's, or embedded under the
+ * home), a policy file, and the built-in agents run as real child processes from the test
+ * classpath ({@code java -cp <worka-agents + deps> dev.worka.agents.AgentMain NAME}).
+ */
+public final class TestGateway implements AutoCloseable {
+  public static final String OPERATOR_TOKEN = "test-operator-token-0123456789";
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  public final Path home;
+  public final Gateway gateway;
+  public final String baseUrl;
+
+  private TestGateway(Path home, Gateway gateway) {
+    this.home = home;
+    this.gateway = gateway;
+    this.baseUrl = "http://127.0.0.1:" + gateway.port();
+  }
+
+  /** Starts a Gateway on {@code database} (null = embedded under {@code home}) with {@code policyYaml}. */
+  public static TestGateway start(Path home, DatabaseUrl database, String policyYaml) throws IOException {
+    Files.createDirectories(home);
+    Path policy = home.resolve("policy.yaml");
+    Files.writeString(policy, policyYaml);
+    WorkaConfig config = new WorkaConfig(home, Optional.ofNullable(database), 0, "127.0.0.1", Optional.of(policy),
+        Optional.of(OPERATOR_TOKEN), "scripted", "dry-run", Path.of("..").toAbsolutePath().normalize(),
+        Optional.empty(), 4, Duration.ofSeconds(10));
+    return new TestGateway(home, Gateway.start(config, Map.of(), InstantSource.system()));
+  }
+
+  /** The built-in policy with each {@code bin/worka-agent NAME} command replaced by the test classpath's agent. */
+  public static String builtinPolicyForTests() {
+    Matcher m = Pattern.compile("\\[bin/worka-agent, ([a-z]+)\\]").matcher(BuiltinPolicy.source());
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      m.appendReplacement(out, Matcher.quoteReplacement(agentCommand(m.group(1))));
+    }
+    m.appendTail(out);
+    return out.toString();
+  }
+
+  /** A flow-style YAML argv running a built-in agent from the test classpath. */
+  public static String agentCommand(String agent) {
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String classpath = Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+        .filter(e -> e.contains("worka-agents") || e.contains("worka-protocol") || e.contains("jackson"))
+        .collect(Collectors.joining(java.io.File.pathSeparator));
+    return yamlList(List.of(javaBin, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-cp", classpath,
+        "dev.worka.agents.AgentMain", agent));
+  }
+
+  public static String yamlList(List<String> items) {
+    return items.stream().map(s -> "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
+        .collect(Collectors.joining(", ", "[", "]"));
+  }
+
+  /** An HTTP answer. */
+  public record Answer(int status, JsonNode body, HttpResponse<String> raw) {}
+
+  public Answer call(String method, String path, String body, Map<String, String> headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(60));
+    headers.forEach(b::header);
+    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    try {
+      HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      JsonNode node = r.body().isEmpty() ? Json.LENIENT.createObjectNode()
+          : r.headers().firstValue("content-type").orElse("").startsWith("application/json")
+              ? Json.LENIENT.readTree(r.body()) : Json.LENIENT.createObjectNode();
+      return new Answer(r.statusCode(), node, r);
+    } catch (IOException | InterruptedException e) {
+      throw new AssertionError("HTTP " + method + " " + path + " failed", e);
+    }
+  }
+
+  public Answer operator(String method, String path, String body) {
+    return call(method, path, body, body == null
+        ? Map.of("Authorization", "Bearer " + OPERATOR_TOKEN)
+        : Map.of("Authorization", "Bearer " + OPERATOR_TOKEN, "Content-Type", "application/json"));
+  }
+
+  /** Creates a run and returns its id. */
+  public String submit(String text) {
+    Answer a = operator("POST", "/v1/runs", Json.LENIENT.createObjectNode().put("text", text).toString());
+    if (a.status() != 202) {
+      throw new AssertionError("run not accepted: " + a.status() + " " + a.raw().body());
+    }
+    return a.body().path("run_id").asText();
+  }
+
+  /** Follows the run's event stream until it ends; returns the transitions seen. */
+  public List<JsonNode> follow(String runId) {
+    return followUntil(runId, e -> false);
+  }
+
+  /** Follows the run's event stream until an event matches or the stream ends. */
+  public List<JsonNode> followUntil(String runId, Predicate<JsonNode> stop) {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/v1/runs/" + runId + "/events"))
+        .header("Authorization", "Bearer " + OPERATOR_TOKEN).timeout(Duration.ofSeconds(120)).GET().build();
+    List<JsonNode> events = new ArrayList<>();
+    try {
+      HttpResponse<java.io.InputStream> r = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      if (r.statusCode() != 200) {
+        throw new AssertionError("event stream answered " + r.statusCode());
+      }
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+        String event = null;
+        for (String line; (line = in.readLine()) != null; ) {
+          if (line.startsWith("event:")) {
+            event = line.substring(6).trim();
+          } else if (line.startsWith("data:")) {
+            JsonNode data = Json.LENIENT.readTree(line.substring(5).trim());
+            if ("end".equals(event)) {
+              return events;
+            }
+            events.add(data);
+            if (stop.test(data)) {
+              return events;
+            }
+          }
+        }
+      }
+    } catch (IOException | InterruptedException e) {
+      throw new AssertionError("following run " + runId + " failed", e);
+    }
+    return events;
+  }
+
+  /** Waits for the run to end and returns its story. */
+  public JsonNode finish(String runId) {
+    follow(runId);
+    return story(runId);
+  }
+
+  public JsonNode story(String runId) {
+    Answer a = operator("GET", "/v1/runs/" + runId, null);
+    if (a.status() != 200) {
+      throw new AssertionError("run " + runId + ": " + a.status() + " " + a.raw().body());
+    }
+    return a.body();
+  }
+
+  @Override
+  public void close() {
+    gateway.close();
+  }
+}

@@ -1,0 +1,474 @@
+package dev.worka.gateway.runtime.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.worka.gateway.runtime.AttemptOutcome;
+import dev.worka.gateway.runtime.AttemptOutcome.Exited;
+import dev.worka.gateway.runtime.AttemptOutcome.FailedToStart;
+import dev.worka.gateway.runtime.AttemptOutcome.Stopped;
+import dev.worka.gateway.runtime.AttemptOutcome.TimedOut;
+import dev.worka.gateway.runtime.WorkerHandle;
+import dev.worka.gateway.runtime.WorkerLaunch;
+import dev.worka.protocol.AgentEnvironment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ProcessRuntimeTest {
+  static final String TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJlcm5lc3QifQ.c2lnbmF0dXJl";
+  static final String TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+  @TempDir Path install;
+  @TempDir Path temporaryRoot;
+
+  final InstantSource clock = InstantSource.system();
+  final UUID runId = UUID.randomUUID();
+  final UUID stepId = UUID.randomUUID();
+
+  ProcessRuntime runtime() {
+    return new ProcessRuntime(install, clock, temporaryRoot, Optional.empty());
+  }
+
+  ProcessRuntime runtimeWithSessions() {
+    Optional<Path> setsid =
+        List.of(Path.of("/usr/bin/setsid"), Path.of("/bin/setsid")).stream()
+            .filter(Files::isExecutable)
+            .findFirst();
+    assumeTrue(setsid.isPresent(), "setsid is not installed");
+    return new ProcessRuntime(install, clock, temporaryRoot, setsid);
+  }
+
+  WorkerLaunch launch(List<String> command, Duration timeout, String traceparent) {
+    return new WorkerLaunch(
+        runId,
+        stepId,
+        1,
+        "ernest",
+        command,
+        "http://127.0.0.1:8080",
+        TOKEN,
+        traceparent,
+        clock.instant().plus(timeout));
+  }
+
+  WorkerLaunch launch(List<String> command, Duration timeout) {
+    return launch(command, timeout, TRACEPARENT);
+  }
+
+  Path script(String name, String body) throws Exception {
+    Path file = install.resolve(name);
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return file;
+  }
+
+  static Map<String, String> environmentOf(List<String> lines) {
+    return lines.stream()
+        .filter(line -> line.contains("="))
+        .collect(
+            Collectors.toMap(
+                line -> line.substring(0, line.indexOf('=')),
+                line -> line.substring(line.indexOf('=') + 1)));
+  }
+
+  /** Bounded polling for a condition, not a sleep on a guess. */
+  static void eventually(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting until " + what);
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(5).toNanos());
+    }
+  }
+
+  /**
+   * Whether {@code pid} no longer runs. A killed orphan stays a zombie until init reaps it (this
+   * container's init does so only every couple of seconds); a zombie runs nothing.
+   */
+  static boolean gone(long pid) {
+    if (ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true)) {
+      return true;
+    }
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      return stat.substring(stat.lastIndexOf(')') + 1).trim().startsWith("Z");
+    } catch (java.io.IOException e) {
+      return true;
+    }
+  }
+
+  static long pidAfter(String prefix, List<String> lines) {
+    return lines.stream()
+        .filter(line -> line.startsWith(prefix))
+        .map(line -> Long.parseLong(line.substring(prefix.length()).trim()))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no '" + prefix + "' line in " + lines));
+  }
+
+  @AfterEach
+  void noWorkerDirectoryLeftBehind() throws Exception {
+    try (var left = Files.list(temporaryRoot)) {
+      assertEquals(List.of(), left.toList(), "worker directories left behind");
+    }
+  }
+
+  @Test
+  void environmentIsExactlyTheAgentProtocolVariables() throws Exception {
+    AttemptOutcome outcome =
+        runtime().start(launch(List.of("/usr/bin/env"), Duration.ofSeconds(30))).await();
+
+    Exited exited = assertInstanceOf(Exited.class, outcome);
+    assertEquals(0, exited.exitCode());
+    Map<String, String> env = environmentOf(exited.lastLines());
+    assertEquals(
+        Set.of(
+            AgentEnvironment.GATEWAY_URL,
+            AgentEnvironment.TOKEN_FILE,
+            AgentEnvironment.RUN_ID,
+            AgentEnvironment.STEP_ID,
+            AgentEnvironment.AGENT,
+            AgentEnvironment.TRACEPARENT),
+        env.keySet());
+    assertEquals("http://127.0.0.1:8080", env.get(AgentEnvironment.GATEWAY_URL));
+    assertEquals(runId.toString(), env.get(AgentEnvironment.RUN_ID));
+    assertEquals(stepId.toString(), env.get(AgentEnvironment.STEP_ID));
+    assertEquals("ernest", env.get(AgentEnvironment.AGENT));
+    assertEquals(TRACEPARENT, env.get(AgentEnvironment.TRACEPARENT));
+    assertTrue(AgentEnvironment.ALL.containsAll(env.keySet()));
+    assertFalse(env.containsKey(AgentEnvironment.TOKEN), "the token goes in a file, not the env");
+    assertFalse(String.join("\n", exited.lastLines()).contains(TOKEN));
+
+    Path tokenFile = Path.of(env.get(AgentEnvironment.TOKEN_FILE));
+    assertTrue(tokenFile.getParent().startsWith(temporaryRoot), tokenFile.toString());
+    assertFalse(Files.exists(tokenFile.getParent()), "the worker directory is deleted");
+  }
+
+  @Test
+  void withoutTraceContextThereIsNoTraceparent() throws Exception {
+    AttemptOutcome outcome =
+        runtime().start(launch(List.of("/usr/bin/env"), Duration.ofSeconds(30), null)).await();
+
+    Map<String, String> env = environmentOf(assertInstanceOf(Exited.class, outcome).lastLines());
+    assertEquals(
+        Set.of(
+            AgentEnvironment.GATEWAY_URL,
+            AgentEnvironment.TOKEN_FILE,
+            AgentEnvironment.RUN_ID,
+            AgentEnvironment.STEP_ID,
+            AgentEnvironment.AGENT),
+        env.keySet());
+  }
+
+  @Test
+  void shellScriptSeesNothingOfTheGatewayEnvironment() throws Exception {
+    assertNotEquals(null, System.getenv("PATH"), "the test JVM itself has a PATH");
+    script("bin/agent", "/usr/bin/env; echo \"cwd=$(pwd)\"");
+
+    AttemptOutcome outcome =
+        runtime().start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await();
+
+    Exited exited = assertInstanceOf(Exited.class, outcome);
+    Map<String, String> env = environmentOf(exited.lastLines());
+    // dash exports PWD itself; nothing else may appear that the runtime did not set.
+    Set<String> names = new java.util.TreeSet<>(env.keySet());
+    names.removeAll(Set.of("PWD", "cwd"));
+    assertEquals(
+        new java.util.TreeSet<>(
+            Set.of(
+                AgentEnvironment.GATEWAY_URL,
+                AgentEnvironment.TOKEN_FILE,
+                AgentEnvironment.RUN_ID,
+                AgentEnvironment.STEP_ID,
+                AgentEnvironment.AGENT,
+                AgentEnvironment.TRACEPARENT)),
+        names);
+    for (String leak : List.of("PATH", "HOME", "USER", "JAVA_HOME", "MAVEN_OPTS", "LANG")) {
+      assertFalse(env.containsKey(leak), leak + " leaked into the worker");
+    }
+    Path workDir = Path.of(env.get("cwd"));
+    assertEquals(workDir, Path.of(env.get(AgentEnvironment.TOKEN_FILE)).getParent());
+    assertTrue(workDir.getFileName().toString().startsWith("worka-step-"));
+    assertFalse(Files.exists(workDir));
+  }
+
+  @Test
+  void tokenFileIsOwnerOnlyAndHoldsTheToken() throws Exception {
+    script(
+        "bin/agent",
+        """
+        echo "dir=$(stat -c %a .)"
+        echo "mode=$(stat -c %a "$WORKA_TOKEN_FILE")"
+        echo "sha=$(sha256sum "$WORKA_TOKEN_FILE" | cut -d ' ' -f 1)"
+        cat "$WORKA_TOKEN_FILE"; echo
+        """);
+
+    AttemptOutcome outcome =
+        runtime().start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await();
+
+    Exited exited = assertInstanceOf(Exited.class, outcome);
+    Map<String, String> lines = environmentOf(exited.lastLines());
+    assertEquals("700", lines.get("dir"));
+    assertEquals("600", lines.get("mode"));
+    String expected =
+        HexFormat.of()
+            .formatHex(
+                MessageDigest.getInstance("SHA-256")
+                    .digest(TOKEN.getBytes(StandardCharsets.US_ASCII)));
+    assertEquals(expected, lines.get("sha"));
+    // A worker printing its token does not get it into logs or burn rows.
+    assertTrue(exited.lastLines().contains("<token>"), exited.lastLines().toString());
+    assertFalse(String.join("\n", exited.lastLines()).contains(TOKEN));
+  }
+
+  @Test
+  void exitCodeAndLastLinesOfStdoutAndStderrAreCaptured() throws Exception {
+    script("bin/agent", "echo one; echo two >&2; printf 'no newline at the end'; exit 3");
+
+    AttemptOutcome outcome =
+        runtime().start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await();
+
+    Exited exited = assertInstanceOf(Exited.class, outcome);
+    assertEquals(3, exited.exitCode());
+    assertEquals(List.of("one", "two", "no newline at the end"), exited.lastLines());
+    assertFalse(exited.ran().isNegative());
+  }
+
+  @Test
+  void argumentsArePassedAndRelativeCommandsResolveAgainstTheInstallation() throws Exception {
+    script("bin/agent", "echo \"args=$1|$2\"");
+
+    AttemptOutcome outcome =
+        runtime()
+            .start(launch(List.of("bin/agent", "ernest", "two words"), Duration.ofSeconds(30)))
+            .await();
+
+    assertEquals(
+        List.of("args=ernest|two words"), assertInstanceOf(Exited.class, outcome).lastLines());
+  }
+
+  @Test
+  void outputIsBoundedToTheLastFortyShortLines() throws Exception {
+    script(
+        "bin/agent",
+        """
+        i=0
+        while [ $i -lt 10000 ]; do echo "line $i"; i=$((i+1)); done
+        /usr/bin/head -c 1000000 /dev/zero | /usr/bin/tr '\\0' 'x'
+        echo
+        echo last
+        """);
+
+    AttemptOutcome outcome =
+        runtime().start(launch(List.of("bin/agent"), Duration.ofSeconds(60))).await();
+
+    List<String> lines = assertInstanceOf(Exited.class, outcome).lastLines();
+    assertEquals(OutputTail.MAX_LINES, lines.size());
+    assertEquals("line 9962", lines.get(0));
+    assertEquals("line 9999", lines.get(37));
+    assertEquals(OutputTail.MAX_LINE_CHARS, lines.get(38).length());
+    assertTrue(lines.get(38).endsWith("…"));
+    assertEquals("last", lines.get(39));
+  }
+
+  @Test
+  void deadlineKillsTheWholeTreeIncludingABackgroundGrandchild() throws Exception {
+    script(
+        "bin/agent",
+        """
+        /bin/sleep 1000 &
+        echo "grandchild $!"
+        echo "worker $$"
+        /bin/sleep 1000
+        """);
+    WorkerHandle handle = runtime().start(launch(List.of("bin/agent"), Duration.ofSeconds(2)));
+
+    AttemptOutcome outcome = handle.await();
+
+    TimedOut timedOut = assertInstanceOf(TimedOut.class, outcome);
+    long grandchild = pidAfter("grandchild ", timedOut.lastLines());
+    assertEquals(handle.pid(), pidAfter("worker ", timedOut.lastLines()));
+    eventually("the grandchild is gone", () -> gone(grandchild));
+    assertTrue(gone(handle.pid()));
+    assertTrue(timedOut.ran().compareTo(Duration.ofSeconds(1)) > 0, timedOut.ran().toString());
+    assertEquals(outcome, handle.await(), "await is idempotent");
+  }
+
+  @Test
+  void inItsOwnSessionEvenOrphansAreKilledAtTheDeadline() throws Exception {
+    script(
+        "bin/agent",
+        """
+        /bin/sh -c '/bin/sleep 1000 & echo "orphan $!"'
+        echo "worker $$"
+        /bin/sleep 1000
+        """);
+    WorkerHandle handle =
+        runtimeWithSessions().start(launch(List.of("bin/agent"), Duration.ofSeconds(2)));
+
+    TimedOut timedOut = assertInstanceOf(TimedOut.class, handle.await());
+
+    long orphan = pidAfter("orphan ", timedOut.lastLines());
+    assertEquals(handle.pid(), pidAfter("worker ", timedOut.lastLines()), "setsid did not fork");
+    eventually("the orphan is gone", () -> gone(orphan));
+    assertTrue(gone(handle.pid()));
+  }
+
+  @Test
+  void leftoversOfACleanExitAreKilledToo() throws Exception {
+    script(
+        "bin/agent",
+        """
+        /bin/sleep 1000 > /dev/null 2>&1 &
+        echo "grandchild $!"
+        exit 0
+        """);
+    WorkerHandle handle =
+        runtimeWithSessions().start(launch(List.of("bin/agent"), Duration.ofSeconds(30)));
+
+    Exited exited = assertInstanceOf(Exited.class, handle.await());
+
+    assertEquals(0, exited.exitCode());
+    long grandchild = pidAfter("grandchild ", exited.lastLines());
+    eventually("the grandchild is gone", () -> gone(grandchild));
+  }
+
+  @Test
+  void stopKillsTheTreeAndIsReportedAsStopped() throws Exception {
+    script("bin/agent", "/bin/sleep 1000 &\n/bin/sleep 1000");
+    WorkerHandle handle = runtime().start(launch(List.of("bin/agent"), Duration.ofSeconds(60)));
+    ProcessHandle worker = ProcessHandle.of(handle.pid()).orElseThrow();
+    eventually("both sleeps run", () -> worker.descendants().count() >= 2);
+    List<ProcessHandle> children = worker.descendants().toList();
+
+    handle.stop("run cancelled by operator");
+    AttemptOutcome outcome = handle.await();
+
+    Stopped stopped = assertInstanceOf(Stopped.class, outcome);
+    assertEquals("run cancelled by operator", stopped.reason());
+    assertTrue(stopped.ran().compareTo(Duration.ofSeconds(30)) < 0);
+    for (ProcessHandle child : children) {
+      eventually("child " + child.pid() + " is gone", () -> gone(child.pid()));
+    }
+    assertTrue(gone(handle.pid()));
+    handle.stop("again"); // no-op
+    assertEquals(outcome, handle.await());
+  }
+
+  @Test
+  void stopFromAnotherThreadEndsAnAwait() throws Exception {
+    script("bin/agent", "/bin/sleep 1000");
+    WorkerHandle handle = runtime().start(launch(List.of("bin/agent"), Duration.ofSeconds(60)));
+    Thread stopper =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  ProcessHandle worker = ProcessHandle.of(handle.pid()).orElseThrow();
+                  eventually("the sleep runs", () -> worker.descendants().count() >= 1);
+                  handle.stop("gateway shutting down");
+                });
+
+    AttemptOutcome outcome = handle.await();
+    stopper.join();
+
+    assertEquals("gateway shutting down", assertInstanceOf(Stopped.class, outcome).reason());
+  }
+
+  @Test
+  void stopAfterTheEndChangesNothing() throws Exception {
+    script("bin/agent", "exit 0");
+    WorkerHandle handle = runtime().start(launch(List.of("bin/agent"), Duration.ofSeconds(30)));
+    AttemptOutcome outcome = handle.await();
+    handle.stop("too late");
+    assertEquals(outcome, handle.await());
+    assertInstanceOf(Exited.class, outcome);
+  }
+
+  @Test
+  void missingOrNonExecutableCommandFailsToStart() throws Exception {
+    FailedToStart missing =
+        assertInstanceOf(
+            FailedToStart.class,
+            runtime().start(launch(List.of("bin/nope"), Duration.ofSeconds(30))).await());
+    assertTrue(missing.reason().contains(install.resolve("bin/nope").toString()), missing.reason());
+    assertTrue(missing.reason().contains("does not exist"), missing.reason());
+
+    Path plain = install.resolve("bin/plain");
+    Files.createDirectories(plain.getParent());
+    Files.writeString(plain, "#!/bin/sh\n");
+    FailedToStart notExecutable =
+        assertInstanceOf(
+            FailedToStart.class,
+            runtime().start(launch(List.of(plain.toString()), Duration.ofSeconds(30))).await());
+    assertTrue(notExecutable.reason().contains("not an executable"), notExecutable.reason());
+
+    FailedToStart directory =
+        assertInstanceOf(
+            FailedToStart.class,
+            runtime().start(launch(List.of("bin"), Duration.ofSeconds(30))).await());
+    assertTrue(directory.reason().contains("not an executable"), directory.reason());
+
+    WorkerHandle handle =
+        runtime().start(launch(List.of("/nonexistent/agent"), Duration.ofSeconds(5)));
+    assertEquals(-1, handle.pid());
+    handle.stop("nothing to stop");
+    assertInstanceOf(FailedToStart.class, handle.await());
+  }
+
+  @Test
+  void aDeadlineInThePastFailsToStart() throws Exception {
+    script("bin/agent", "exit 0");
+    WorkerLaunch late =
+        new WorkerLaunch(
+            runId,
+            stepId,
+            2,
+            "ernest",
+            List.of("bin/agent"),
+            "http://127.0.0.1:8080",
+            TOKEN,
+            null,
+            Instant.parse("2020-01-01T00:00:00Z"));
+
+    FailedToStart failed = assertInstanceOf(FailedToStart.class, runtime().start(late).await());
+    assertTrue(failed.reason().contains("deadline"), failed.reason());
+  }
+
+  @Test
+  void launchNeverPrintsItsToken() {
+    String text = launch(List.of("bin/agent"), Duration.ofSeconds(1)).toString();
+    assertFalse(text.contains(TOKEN));
+    assertTrue(text.contains("<redacted>"));
+  }
+
+  @Test
+  void publicConstructorFindsItsOwnWay() throws Exception {
+    script("bin/agent", "echo ok");
+    ProcessRuntime runtime = new ProcessRuntime(install, clock);
+    AttemptOutcome outcome =
+        runtime.start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await();
+    assertEquals(List.of("ok"), assertInstanceOf(Exited.class, outcome).lastLines());
+  }
+}
