@@ -59,13 +59,27 @@ public final class TestGateway implements AutoCloseable {
 
   /** The built-in policy with each {@code bin/worka-agent NAME} command replaced by the test classpath's agent. */
   public static String builtinPolicyForTests() {
+    return policyWith(Map.of(), null);
+  }
+
+  /**
+   * The built-in policy for tests, with some agents' commands replaced by {@code commands} (agent
+   * name → argv) and, if non-null, another {@code step_timeout}.
+   */
+  public static String policyWith(Map<String, List<String>> commands, String stepTimeout) {
     Matcher m = Pattern.compile("\\[bin/worka-agent, ([a-z]+)\\]").matcher(BuiltinPolicy.source());
     StringBuilder out = new StringBuilder();
     while (m.find()) {
-      m.appendReplacement(out, Matcher.quoteReplacement(agentCommand(m.group(1))));
+      String agent = m.group(1);
+      String argv = commands.containsKey(agent) ? yamlList(commands.get(agent)) : agentCommand(agent);
+      m.appendReplacement(out, Matcher.quoteReplacement(argv));
     }
     m.appendTail(out);
-    return out.toString();
+    String policy = out.toString();
+    if (stepTimeout != null) {
+      policy = policy.replaceAll("step_timeout: *[0-9a-z]+", "step_timeout: " + stepTimeout);
+    }
+    return policy;
   }
 
   /** A flow-style YAML argv running a built-in agent from the test classpath. */

@@ -10,8 +10,8 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Finds dependency cycles among steps: each strongly connected group of steps (Tarjan) is one
- * cycle to report, shown as its shortest loop through the earliest proposed member, plus any other
+ * Finds dependency cycles among steps: each strongly connected group of steps (Tarjan) is one cycle
+ * to report, shown as its shortest loop through the earliest proposed member, plus any other
  * members caught in the group. Steps without a usable step_ref, later duplicates of a step_ref,
  * self dependencies and dangling dependencies are ignored here (they are reported elsewhere).
  */
@@ -65,7 +65,8 @@ final class DependencyCycles {
   }
 
   /** Breadth-first from {@code start} back to it, inside the group. */
-  private static List<Integer> shortestLoop(int start, List<Integer> group, List<List<Integer>> edges) {
+  private static List<Integer> shortestLoop(
+      int start, List<Integer> group, List<List<Integer>> edges) {
     int[] previous = new int[edges.size()];
     Arrays.fill(previous, -1);
     Deque<Integer> queue = new ArrayDeque<>();

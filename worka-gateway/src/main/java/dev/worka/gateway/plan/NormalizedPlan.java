@@ -7,8 +7,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * An accepted plan: its normalized summary and its steps in dependency order (every step after
- * the steps it depends on; among steps that are ready together, the planner's order).
+ * An accepted plan: its normalized summary and its steps in dependency order (every step after the
+ * steps it depends on; among steps that are ready together, the planner's order).
  */
 public record NormalizedPlan(String summary, List<NormalizedStep> steps) {
 
@@ -20,7 +20,12 @@ public record NormalizedPlan(String summary, List<NormalizedStep> steps) {
       NormalizedStep step = steps.get(i);
       if (step.sequence() != i + 1) {
         throw new IllegalArgumentException(
-            "step " + step.stepRef() + " has sequence " + step.sequence() + " at position " + (i + 1));
+            "step "
+                + step.stepRef()
+                + " has sequence "
+                + step.sequence()
+                + " at position "
+                + (i + 1));
       }
       for (String dependency : step.dependsOn()) {
         if (!seen.contains(dependency)) {

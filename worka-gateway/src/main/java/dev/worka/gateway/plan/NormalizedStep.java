@@ -24,7 +24,8 @@ public record NormalizedStep(
     skills = List.copyOf(skills);
     dependsOn = List.copyOf(dependsOn);
     if (sequence < 1) {
-      throw new IllegalArgumentException("sequence of step " + stepRef + " must be >= 1, got " + sequence);
+      throw new IllegalArgumentException(
+          "sequence of step " + stepRef + " must be >= 1, got " + sequence);
     }
   }
 }

@@ -37,7 +37,8 @@ final class PlanSchema {
             .build();
     try (InputStream in = Plan.class.getResourceAsStream(Plan.SCHEMA_RESOURCE)) {
       if (in == null) {
-        throw new IllegalStateException("the plan schema " + Plan.SCHEMA_RESOURCE + " is not on the classpath");
+        throw new IllegalStateException(
+            "the plan schema " + Plan.SCHEMA_RESOURCE + " is not on the classpath");
       }
       JsonSchema schema =
           JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(in, config);

@@ -5,9 +5,9 @@ import java.text.Normalizer;
 /**
  * How free text of a plan (summary, objective) is normalized before it is checked, hashed and
  * stored: unpaired surrogates become U+FFFD, control characters are removed (newline and tab are
- * kept where {@code multiline}), as are the bidirectional embedding, override and isolate
- * controls (U+202A–U+202E, U+2066–U+2069) that make text display differently from how it reads;
- * then Unicode NFC, then trimmed. Applying it twice gives the same text.
+ * kept where {@code multiline}), as are the bidirectional embedding, override and isolate controls
+ * (U+202A–U+202E, U+2066–U+2069) that make text display differently from how it reads; then Unicode
+ * NFC, then trimmed. Applying it twice gives the same text.
  */
 final class PlanText {
 

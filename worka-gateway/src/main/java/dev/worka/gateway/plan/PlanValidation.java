@@ -18,7 +18,8 @@ public sealed interface PlanValidation permits PlanValidation.Accepted, PlanVali
     public Accepted {
       Objects.requireNonNull(plan, "plan");
       if (planHash == null || !planHash.matches("[0-9a-f]{64}")) {
-        throw new IllegalArgumentException("planHash must be 64 lowercase hex digits, got " + planHash);
+        throw new IllegalArgumentException(
+            "planHash must be 64 lowercase hex digits, got " + planHash);
       }
       Objects.requireNonNull(canonicalJson, "canonicalJson");
     }

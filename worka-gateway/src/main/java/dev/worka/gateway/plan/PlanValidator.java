@@ -29,12 +29,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Decides whether a planner's proposal may become steps (DESIGN §6, the plan schema's
- * description). Every violation is collected, in this order of checks: body size, JSON syntax
- * (strict: duplicate keys, trailing content and nesting beyond {@value Json#MAX_NESTING_DEPTH}
- * are errors), the JSON Schema, text normalization, then the plan against the run's policy and
- * the skill directory: step count, duplicate, dangling and self dependencies, cycles, agents,
- * skills and their availability.
+ * Decides whether a planner's proposal may become steps (DESIGN §6, the plan schema's description).
+ * Every violation is collected, in this order of checks: body size, JSON syntax (strict: duplicate
+ * keys, trailing content and nesting beyond {@value Json#MAX_NESTING_DEPTH} are errors), the JSON
+ * Schema, text normalization, then the plan against the run's policy and the skill directory: step
+ * count, duplicate, dangling and self dependencies, cycles, agents, skills and their availability.
  *
  * <p>Never throws for any input string: an unexpected failure inside is logged and the plan is
  * rejected (fail closed).
@@ -87,7 +86,9 @@ public final class PlanValidator {
       List<String> dependsOn) {
 
     String label() {
-      return stepRef == null ? "steps[" + index + "]" : "step '" + stepRef + "' (steps[" + index + "])";
+      return stepRef == null
+          ? "steps[" + index + "]"
+          : "step '" + stepRef + "' (steps[" + index + "])";
     }
   }
 
@@ -106,7 +107,11 @@ public final class PlanValidator {
     try {
       root = Json.STRICT.readTree(rawJson);
     } catch (JacksonException e) {
-      v.add("the plan body is not valid JSON" + at(e.getLocation()) + ": " + firstLine(e.getOriginalMessage()));
+      v.add(
+          "the plan body is not valid JSON"
+              + at(e.getLocation())
+              + ": "
+              + firstLine(e.getOriginalMessage()));
       return v.rejected();
     }
     if (root == null || root.isMissingNode()) {
@@ -127,7 +132,8 @@ public final class PlanValidator {
     JsonNode summaryNode = plan.get("summary");
     if (summaryNode != null && summaryNode.isTextual()) {
       summary = PlanText.normalize(summaryNode.textValue(), true);
-      if (summary.codePointCount(0, summary.length()) > MAX_SUMMARY && !flagged.contains("$.summary")) {
+      if (summary.codePointCount(0, summary.length()) > MAX_SUMMARY
+          && !flagged.contains("$.summary")) {
         v.add("$.summary: must be at most " + MAX_SUMMARY + " characters long after normalization");
       }
     }
@@ -139,7 +145,10 @@ public final class PlanValidator {
     int maxSteps = policy.limits().maxSteps();
     if (stepsArray.size() > maxSteps) {
       v.add(
-          "the plan has " + stepsArray.size() + " steps; the policy allows at most " + maxSteps
+          "the plan has "
+              + stepsArray.size()
+              + " steps; the policy allows at most "
+              + maxSteps
               + " (limits.max_steps)");
     }
     if (stepsArray.size() > MAX_STEPS_CHECKED) {
@@ -163,7 +172,8 @@ public final class PlanValidator {
 
   private static Proposed proposed(int i, ObjectNode step, Violations v, Set<String> flagged) {
     String path = "$.steps[" + i + "]";
-    String stepRef = identifier(step.get("step_ref"), path + ".step_ref", NAME, NAME_PATTERN, v, flagged);
+    String stepRef =
+        identifier(step.get("step_ref"), path + ".step_ref", NAME, NAME_PATTERN, v, flagged);
     String agent = identifier(step.get("agent"), path + ".agent", NAME, NAME_PATTERN, v, flagged);
     String objective = null;
     JsonNode objectiveNode = step.get("objective");
@@ -173,17 +183,24 @@ public final class PlanValidator {
       if (!flagged.contains(objectivePath)) {
         if (objective.isEmpty()) {
           v.add(
-              objectivePath + ": is empty after normalization (control characters removed,"
+              objectivePath
+                  + ": is empty after normalization (control characters removed,"
                   + " whitespace trimmed)");
           objective = null;
         } else if (objective.codePointCount(0, objective.length()) > MAX_OBJECTIVE) {
-          v.add(objectivePath + ": must be at most " + MAX_OBJECTIVE + " characters long after normalization");
+          v.add(
+              objectivePath
+                  + ": must be at most "
+                  + MAX_OBJECTIVE
+                  + " characters long after normalization");
           objective = null;
         }
       }
     }
-    List<String> skillNames = identifiers(step.get("skills"), path + ".skills", SKILL, SKILL_PATTERN, v, flagged);
-    List<String> dependsOn = identifiers(step.get("depends_on"), path + ".depends_on", NAME, NAME_PATTERN, v, flagged);
+    List<String> skillNames =
+        identifiers(step.get("skills"), path + ".skills", SKILL, SKILL_PATTERN, v, flagged);
+    List<String> dependsOn =
+        identifiers(step.get("depends_on"), path + ".depends_on", NAME, NAME_PATTERN, v, flagged);
     return new Proposed(i, stepRef, agent, objective, skillNames, dependsOn);
   }
 
@@ -192,7 +209,12 @@ public final class PlanValidator {
    * violation unless the schema already reported this path.
    */
   private static String identifier(
-      JsonNode node, String path, Pattern pattern, String patternText, Violations v, Set<String> flagged) {
+      JsonNode node,
+      String path,
+      Pattern pattern,
+      String patternText,
+      Violations v,
+      Set<String> flagged) {
     if (node == null || !node.isTextual()) {
       return null; // missing or wrong type: the schema reported it
     }
@@ -207,11 +229,17 @@ public final class PlanValidator {
   }
 
   private static List<String> identifiers(
-      JsonNode node, String path, Pattern pattern, String patternText, Violations v, Set<String> flagged) {
+      JsonNode node,
+      String path,
+      Pattern pattern,
+      String patternText,
+      Violations v,
+      Set<String> flagged) {
     List<String> out = new ArrayList<>();
     if (node instanceof ArrayNode array) {
       for (int i = 0; i < array.size(); i++) {
-        String value = identifier(array.get(i), path + "[" + i + "]", pattern, patternText, v, flagged);
+        String value =
+            identifier(array.get(i), path + "[" + i + "]", pattern, patternText, v, flagged);
         if (value != null && !out.contains(value)) {
           out.add(value);
         }
@@ -229,8 +257,13 @@ public final class PlanValidator {
         Integer first = firstIndex.putIfAbsent(step.stepRef(), step.index());
         if (first != null) {
           v.add(
-              "$.steps[" + step.index() + "].step_ref: '" + step.stepRef() + "' is already the step_ref of steps["
-                  + first + "]; step_refs must be unique");
+              "$.steps["
+                  + step.index()
+                  + "].step_ref: '"
+                  + step.stepRef()
+                  + "' is already the step_ref of steps["
+                  + first
+                  + "]; step_refs must be unique");
         }
       }
     }
@@ -240,7 +273,9 @@ public final class PlanValidator {
           v.add(step.label() + ": depends on itself");
         } else if (!firstIndex.containsKey(dependency)) {
           v.add(
-              step.label() + ": depends_on names '" + dependency
+              step.label()
+                  + ": depends_on names '"
+                  + dependency
                   + "', which is not a step_ref of this plan");
         }
       }
@@ -267,7 +302,8 @@ public final class PlanValidator {
     }
   }
 
-  // --- agents and skills against the policy -------------------------------------------------------
+  // --- agents and skills against the policy
+  // -------------------------------------------------------
 
   private void checkAgentsAndSkills(List<Proposed> steps, CompiledPolicy policy, Violations v) {
     for (Proposed step : steps) {
@@ -278,7 +314,9 @@ public final class PlanValidator {
           v.add(step.label() + ": agent '" + step.agent() + "' is not declared in the policy");
         } else if (declared.get().role() == AgentRole.PLANNER) {
           v.add(
-              step.label() + ": agent '" + step.agent()
+              step.label()
+                  + ": agent '"
+                  + step.agent()
                   + "' is a planner; plan steps are assigned to workers");
         } else {
           agent = declared.get();
@@ -321,7 +359,8 @@ public final class PlanValidator {
     String canonical;
     byte[] canonicalBytes;
     try {
-      JsonCanonicalizer canonicalizer = new JsonCanonicalizer(Json.STRICT.writeValueAsString(normalized));
+      JsonCanonicalizer canonicalizer =
+          new JsonCanonicalizer(Json.STRICT.writeValueAsString(normalized));
       canonical = canonicalizer.getEncodedString();
       canonicalBytes = canonical.getBytes(StandardCharsets.UTF_8);
     } catch (IOException e) {
@@ -332,7 +371,11 @@ public final class PlanValidator {
     for (Proposed step : order) {
       normalizedSteps.add(
           new NormalizedStep(
-              step.stepRef(), step.agent(), step.objective(), step.skills(), step.dependsOn(),
+              step.stepRef(),
+              step.agent(),
+              step.objective(),
+              step.skills(),
+              step.dependsOn(),
               normalizedSteps.size() + 1));
     }
     return new PlanValidation.Accepted(

@@ -12,8 +12,8 @@ public interface SkillDirectory {
   boolean exists(String skill);
 
   /**
-   * Why an existing skill cannot be used now (e.g. its provider is not configured in live mode),
-   * or empty when it is available.
+   * Why an existing skill cannot be used now (e.g. its provider is not configured in live mode), or
+   * empty when it is available.
    */
   Optional<String> unavailableReason(String skill);
 }

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The reasons a plan is rejected, collected in the order found. They are stored and returned to
- * the planner, so each is bounded in length with control characters escaped, and their number is
+ * The reasons a plan is rejected, collected in the order found. They are stored and returned to the
+ * planner, so each is bounded in length with control characters escaped, and their number is
  * bounded too (the rest are counted in a last reason).
  */
 final class Violations {
@@ -53,8 +53,10 @@ final class Violations {
     StringBuilder out = null;
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
-      boolean escape = Character.isISOControl(c) || PlanText.isBidiControl(c)
-          || (Character.isSurrogate(c) && !pairedAt(text, i));
+      boolean escape =
+          Character.isISOControl(c)
+              || PlanText.isBidiControl(c)
+              || (Character.isSurrogate(c) && !pairedAt(text, i));
       if (escape && out == null) {
         out = new StringBuilder(text.length() + 16).append(text, 0, i);
       }

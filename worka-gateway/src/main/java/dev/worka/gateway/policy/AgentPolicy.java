@@ -9,8 +9,8 @@ import java.util.TreeSet;
 
 /**
  * One agent as the policy declares it: its role, how it runs, its permissions and its skill
- * allowlist. The invariants the compiler reports with precise messages hold here too, so a
- * policy read back from the database cannot be wider than one the compiler accepted.
+ * allowlist. The invariants the compiler reports with precise messages hold here too, so a policy
+ * read back from the database cannot be wider than one the compiler accepted.
  */
 public record AgentPolicy(
     String name,
@@ -48,7 +48,8 @@ public record AgentPolicy(
     }
     switch (role) {
       case PLANNER -> {
-        if (!permissions.contains(Permissions.PLAN_SUBMIT) || !skills.isEmpty()
+        if (!permissions.contains(Permissions.PLAN_SUBMIT)
+            || !skills.isEmpty()
             || permissions.contains(Permissions.SKILL_INVOKE)) {
           throw new IllegalArgumentException(
               "planner " + name + " must hold plan.submit, no skill.invoke and no skills");

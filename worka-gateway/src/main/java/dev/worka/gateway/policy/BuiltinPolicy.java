@@ -35,7 +35,8 @@ public final class BuiltinPolicy {
     private static String load() {
       try (InputStream in = BuiltinPolicy.class.getResourceAsStream(RESOURCE)) {
         if (in == null) {
-          throw new IllegalStateException("the built-in policy " + RESOURCE + " is not on the classpath");
+          throw new IllegalStateException(
+              "the built-in policy " + RESOURCE + " is not on the classpath");
         }
         return new String(in.readAllBytes(), StandardCharsets.UTF_8);
       } catch (IOException e) {

@@ -11,8 +11,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * An immutable, validated policy: the agents in manifest order, the named lists, what the
- * manifest says about skills, and the limits. It holds exactly one enabled planner.
+ * An immutable, validated policy: the agents in manifest order, the named lists, what the manifest
+ * says about skills, and the limits. It holds exactly one enabled planner.
  *
  * <p>Stored in {@code policy_manifests.compiled} as RFC 8785 canonical JSON ({@link #toJson()},
  * {@link #fromJson(String)}); a run pinned to a version reads it back from there, never by
@@ -29,8 +29,7 @@ public record CompiledPolicy(
     agents.forEach(
         (name, agent) -> {
           if (!name.equals(agent.name())) {
-            throw new IllegalArgumentException(
-                "agent keyed " + name + " is named " + agent.name());
+            throw new IllegalArgumentException("agent keyed " + name + " is named " + agent.name());
           }
         });
     Map<String, List<String>> listCopy = new LinkedHashMap<>();
@@ -39,7 +38,10 @@ public record CompiledPolicy(
             (name, values) -> {
               if (!Names.isAgentName(name)) {
                 throw new IllegalArgumentException(
-                    "list name " + Names.shown(name) + " does not match " + Names.AGENT_PATTERN_TEXT);
+                    "list name "
+                        + Names.shown(name)
+                        + " does not match "
+                        + Names.AGENT_PATTERN_TEXT);
               }
               listCopy.put(name, List.copyOf(values));
             });
@@ -76,8 +78,8 @@ public record CompiledPolicy(
   }
 
   /**
-   * Every skill the policy names, on an allowlist or under {@code skills:}, sorted. The
-   * composition root checks that each exists in the skill catalog.
+   * Every skill the policy names, on an allowlist or under {@code skills:}, sorted. The composition
+   * root checks that each exists in the skill catalog.
    */
   public Set<String> referencedSkills() {
     Set<String> names = new TreeSet<>(skills.keySet());

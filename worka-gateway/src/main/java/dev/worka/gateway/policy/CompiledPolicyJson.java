@@ -19,8 +19,8 @@ import org.erdtman.jcs.JsonCanonicalizer;
 
 /**
  * The stored form of a {@link CompiledPolicy}. Agents are an array (their manifest order is kept
- * through canonicalization); durations are ISO-8601 ({@code PT2M}). {@code format} is bumped
- * when the shape changes, so an old row is never misread by a newer Gateway.
+ * through canonicalization); durations are ISO-8601 ({@code PT2M}). {@code format} is bumped when
+ * the shape changes, so an old row is never misread by a newer Gateway.
  */
 final class CompiledPolicyJson {
   static final int FORMAT = 1;
@@ -51,7 +51,9 @@ final class CompiledPolicyJson {
     ObjectNode lists = root.putObject("lists");
     policy.lists().forEach((name, values) -> values.forEach(lists.putArray(name)::add));
     ObjectNode skills = root.putObject("skills");
-    policy.skills().forEach((name, skill) -> skills.putObject(name).put("side_effect", skill.sideEffect()));
+    policy
+        .skills()
+        .forEach((name, skill) -> skills.putObject(name).put("side_effect", skill.sideEffect()));
     Limits limits = policy.limits();
     ObjectNode l = root.putObject("limits");
     l.put("max_steps", limits.maxSteps());

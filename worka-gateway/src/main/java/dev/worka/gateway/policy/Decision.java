@@ -3,8 +3,8 @@ package dev.worka.gateway.policy;
 import java.util.Objects;
 
 /**
- * The outcome of a policy question. Both carry a self-contained reason that is recorded in the
- * gate row and, for a deny, returned to the agent.
+ * The outcome of a policy question. Both carry a self-contained reason that is recorded in the gate
+ * row and, for a deny, returned to the agent.
  */
 public sealed interface Decision permits Decision.Allow, Decision.Deny {
 

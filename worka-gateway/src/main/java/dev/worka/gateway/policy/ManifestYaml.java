@@ -23,8 +23,8 @@ import org.yaml.snakeyaml.LoaderOptions;
  * type from the document: it is read as data (maps, lists, scalars) only.
  *
  * <p>Aliases are refused rather than expanded: Jackson's YAML reader would otherwise read {@code
- * *name} as the string {@code "name"}, silently changing what the operator wrote, and refusing
- * them also removes any alias-expansion ("billion laughs") concern.
+ * *name} as the string {@code "name"}, silently changing what the operator wrote, and refusing them
+ * also removes any alias-expansion ("billion laughs") concern.
  */
 final class ManifestYaml {
   static final int MAX_CHARS = 1024 * 1024;
@@ -86,7 +86,11 @@ final class ManifestYaml {
       }
       return Optional.of(tree);
     } catch (JacksonException e) {
-      errors.add("manifest" + at(e.getLocation()) + ": not readable YAML: " + oneLine(e.getOriginalMessage()));
+      errors.add(
+          "manifest"
+              + at(e.getLocation())
+              + ": not readable YAML: "
+              + oneLine(e.getOriginalMessage()));
       return Optional.empty();
     } catch (IOException | RuntimeException e) {
       // SnakeYAML reports some problems (bad indentation, special characters) as its own

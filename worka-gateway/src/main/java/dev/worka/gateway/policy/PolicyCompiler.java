@@ -25,7 +25,14 @@ public final class PolicyCompiler {
   private static final List<String> TOP_KEYS = List.of("agents", "lists", "skills", "limits");
   private static final List<String> AGENT_KEYS =
       List.of(
-          "role", "description", "enabled", "runtime", "command", "image", "module", "permissions",
+          "role",
+          "description",
+          "enabled",
+          "runtime",
+          "command",
+          "image",
+          "module",
+          "permissions",
           "skills");
   private static final List<String> SKILL_KEYS = List.of("side_effect", "when");
   private static final List<String> LIMIT_KEYS =
@@ -97,7 +104,8 @@ public final class PolicyCompiler {
   private Map<String, AgentPolicy> agents(JsonNode node) {
     Map<String, AgentPolicy> agents = new LinkedHashMap<>();
     if (node == null || node.isNull()) {
-      errors.add("agents: required; a manifest declares every agent it allows, one of them the planner");
+      errors.add(
+          "agents: required; a manifest declares every agent it allows, one of them the planner");
       return agents;
     }
     if (!(node instanceof ObjectNode map)) {
@@ -137,7 +145,8 @@ public final class PolicyCompiler {
 
   private Optional<AgentPolicy> agent(String name, String path, JsonNode node) {
     if (!(node instanceof ObjectNode agent)) {
-      errors.add(path + ": expected a mapping (role, runtime, permissions, ...), found " + kind(node));
+      errors.add(
+          path + ": expected a mapping (role, runtime, permissions, ...), found " + kind(node));
       return Optional.empty();
     }
     int before = errors.size();
@@ -153,7 +162,10 @@ public final class PolicyCompiler {
           role = parsed.get();
         } else {
           errors.add(
-              path + ".role: unknown role " + Names.quoted(roleName.get()) + " (expected planner or worker)");
+              path
+                  + ".role: unknown role "
+                  + Names.quoted(roleName.get())
+                  + " (expected planner or worker)");
         }
       }
     }
@@ -164,8 +176,12 @@ public final class PolicyCompiler {
       description = text(descriptionNode, path + ".description").orElse("");
       if (description.length() > MAX_DESCRIPTION) {
         errors.add(
-            path + ".description: is " + description.length() + " characters; at most "
-                + MAX_DESCRIPTION + " are allowed");
+            path
+                + ".description: is "
+                + description.length()
+                + " characters; at most "
+                + MAX_DESCRIPTION
+                + " are allowed");
       }
     }
 
@@ -190,7 +206,9 @@ public final class PolicyCompiler {
         }
         if (permissions.contains(Permissions.SKILL_INVOKE)) {
           errors.add(
-              path + ".permissions: a planner may not hold skill.invoke (planners propose plans; workers invoke skills)");
+              path
+                  + ".permissions: a planner may not hold skill.invoke (planners propose plans;"
+                  + " workers invoke skills)");
         }
         if (!skills.isEmpty()) {
           errors.add(
@@ -226,7 +244,9 @@ public final class PolicyCompiler {
     Optional<RuntimeKind> kind = RuntimeKind.fromWireName(kindName.get());
     if (kind.isEmpty()) {
       errors.add(
-          path + ".runtime: unknown runtime " + Names.quoted(kindName.get())
+          path
+              + ".runtime: unknown runtime "
+              + Names.quoted(kindName.get())
               + " (expected process, kubernetes or wasm)");
       return Optional.empty();
     }
@@ -236,26 +256,41 @@ public final class PolicyCompiler {
     JsonNode module = agent.get("module");
     String runtimeName = kind.get().wireName();
     if (command != null && kind.get() != RuntimeKind.PROCESS) {
-      errors.add(path + ".command: only used with runtime process (this agent's runtime is " + runtimeName + ")");
+      errors.add(
+          path
+              + ".command: only used with runtime process (this agent's runtime is "
+              + runtimeName
+              + ")");
     }
     if (image != null && kind.get() != RuntimeKind.KUBERNETES) {
-      errors.add(path + ".image: only used with runtime kubernetes (this agent's runtime is " + runtimeName + ")");
+      errors.add(
+          path
+              + ".image: only used with runtime kubernetes (this agent's runtime is "
+              + runtimeName
+              + ")");
     }
     if (module != null && kind.get() != RuntimeKind.WASM) {
-      errors.add(path + ".module: only used with runtime wasm (this agent's runtime is " + runtimeName + ")");
+      errors.add(
+          path
+              + ".module: only used with runtime wasm (this agent's runtime is "
+              + runtimeName
+              + ")");
     }
     return switch (kind.get()) {
       case PROCESS -> {
         if (command == null || command.isNull()) {
           errors.add(
-              path + ".command: required for runtime process (an argv list, e.g. [bin/worka-agent, "
-                  + Names.shown(name) + "])");
+              path
+                  + ".command: required for runtime process (an argv list, e.g. [bin/worka-agent, "
+                  + Names.shown(name)
+                  + "])");
           yield Optional.empty();
         }
         if (command.isTextual()) {
           errors.add(
-              path + ".command: expected an argv list such as [bin/worka-agent, name], not a single string"
-                  + " (no shell parses it)");
+              path
+                  + ".command: expected an argv list such as [bin/worka-agent, name], not a single"
+                  + " string (no shell parses it)");
           yield Optional.empty();
         }
         List<String> argv = strings(path + ".command", command, MAX_COMMAND_ARGS, MAX_ARG_LENGTH);
@@ -289,7 +324,8 @@ public final class PolicyCompiler {
       errors.add(path + ": is empty; expected " + what);
       return Optional.empty();
     }
-    if (v.length() > MAX_ARG_LENGTH || (noSpaces && v.chars().anyMatch(Character::isWhitespace))
+    if (v.length() > MAX_ARG_LENGTH
+        || (noSpaces && v.chars().anyMatch(Character::isWhitespace))
         || v.chars().anyMatch(Character::isISOControl)) {
       errors.add(path + ": " + Names.quoted(v) + " is not " + what);
       return Optional.empty();
@@ -307,8 +343,14 @@ public final class PolicyCompiler {
       String name = names.get(i);
       if (!Permissions.isKnown(name)) {
         errors.add(
-            path + "[" + i + "]: unknown permission " + Names.quoted(name) + " (expected one of "
-                + String.join(", ", Permissions.ALL) + ")");
+            path
+                + "["
+                + i
+                + "]: unknown permission "
+                + Names.quoted(name)
+                + " (expected one of "
+                + String.join(", ", Permissions.ALL)
+                + ")");
       } else if (!out.add(name)) {
         errors.add(path + "[" + i + "]: " + name + " is listed twice");
       }
@@ -327,8 +369,14 @@ public final class PolicyCompiler {
       String name = names.get(i);
       if (!Names.isSkillName(name)) {
         errors.add(
-            path + "[" + i + "]: invalid skill name " + Names.quoted(name) + " (expected provider.action, "
-                + Names.SKILL_PATTERN_TEXT + ")");
+            path
+                + "["
+                + i
+                + "]: invalid skill name "
+                + Names.quoted(name)
+                + " (expected provider.action, "
+                + Names.SKILL_PATTERN_TEXT
+                + ")");
       } else if (!seen.add(name)) {
         errors.add(path + "[" + i + "]: " + name + " is listed twice");
       } else {
@@ -346,7 +394,8 @@ public final class PolicyCompiler {
       return lists;
     }
     if (!(node instanceof ObjectNode map)) {
-      errors.add("lists: expected a mapping of list name to a list of strings, found " + kind(node));
+      errors.add(
+          "lists: expected a mapping of list name to a list of strings, found " + kind(node));
       return lists;
     }
     for (Map.Entry<String, JsonNode> entry : map.properties()) {
@@ -356,12 +405,12 @@ public final class PolicyCompiler {
         continue;
       }
       if (entry.getValue() == null || entry.getValue().isNull()) {
-        errors.add(path + ": expected a list of strings, found nothing (write [] for an empty list)");
+        errors.add(
+            path + ": expected a list of strings, found nothing (write [] for an empty list)");
         continue;
       }
       lists.put(
-          entry.getKey(),
-          strings(path, entry.getValue(), MAX_LIST_ITEMS, MAX_LIST_ITEM_LENGTH));
+          entry.getKey(), strings(path, entry.getValue(), MAX_LIST_ITEMS, MAX_LIST_ITEM_LENGTH));
     }
     return lists;
   }
@@ -383,7 +432,10 @@ public final class PolicyCompiler {
       boolean valid = true;
       if (!Names.isSkillName(name)) {
         errors.add(
-            path + ": invalid skill name (expected provider.action, " + Names.SKILL_PATTERN_TEXT + ")");
+            path
+                + ": invalid skill name (expected provider.action, "
+                + Names.SKILL_PATTERN_TEXT
+                + ")");
         valid = false;
       }
       JsonNode value = entry.getValue();
@@ -399,13 +451,15 @@ public final class PolicyCompiler {
           if (sideEffectNode.isBoolean()) {
             sideEffect = sideEffectNode.booleanValue();
           } else {
-            errors.add(path + ".side_effect: expected true or false, found " + kind(sideEffectNode));
+            errors.add(
+                path + ".side_effect: expected true or false, found " + kind(sideEffectNode));
             valid = false;
           }
         }
         if (settings.has("when")) {
           errors.add(
-              path + ".when: conditions are not supported by this version yet; remove it"
+              path
+                  + ".when: conditions are not supported by this version yet; remove it"
                   + " (a condition that is not enforced would silently allow)");
           valid = false;
         }
@@ -425,30 +479,49 @@ public final class PolicyCompiler {
       return Optional.of(d);
     }
     if (!(node instanceof ObjectNode map)) {
-      errors.add("limits: expected a mapping (" + String.join(", ", LIMIT_KEYS) + "), found " + kind(node));
+      errors.add(
+          "limits: expected a mapping ("
+              + String.join(", ", LIMIT_KEYS)
+              + "), found "
+              + kind(node));
       return Optional.empty();
     }
     int before = errors.size();
     unknownKeys(map, "limits.", LIMIT_KEYS);
     int maxSteps = count(map, "max_steps", d.maxSteps(), Limits.MAX_STEPS);
-    int perStep = count(map, "max_skill_calls_per_step", d.maxSkillCallsPerStep(), Limits.MAX_SKILL_CALLS_PER_STEP);
-    int perRun = count(map, "max_skill_calls_per_run", d.maxSkillCallsPerRun(), Limits.MAX_SKILL_CALLS_PER_RUN);
+    int perStep =
+        count(
+            map,
+            "max_skill_calls_per_step",
+            d.maxSkillCallsPerStep(),
+            Limits.MAX_SKILL_CALLS_PER_STEP);
+    int perRun =
+        count(
+            map,
+            "max_skill_calls_per_run",
+            d.maxSkillCallsPerRun(),
+            Limits.MAX_SKILL_CALLS_PER_RUN);
     Duration stepTimeout = duration(map, "step_timeout", d.stepTimeout(), Limits.MAX_STEP_TIMEOUT);
     int attempts = count(map, "max_attempts", d.maxAttempts(), Limits.MAX_ATTEMPTS);
     Duration runDeadline = duration(map, "run_deadline", d.runDeadline(), Limits.MAX_RUN_DEADLINE);
-    int concurrent = count(map, "max_concurrent_steps", d.maxConcurrentSteps(), Limits.MAX_CONCURRENT_STEPS);
+    int concurrent =
+        count(map, "max_concurrent_steps", d.maxConcurrentSteps(), Limits.MAX_CONCURRENT_STEPS);
     if (errors.size() > before) {
       return Optional.empty();
     }
     if (perStep > perRun) {
       errors.add(
-          "limits.max_skill_calls_per_step: " + perStep + " exceeds limits.max_skill_calls_per_run "
+          "limits.max_skill_calls_per_step: "
+              + perStep
+              + " exceeds limits.max_skill_calls_per_run "
               + perRun);
     }
     if (stepTimeout.compareTo(runDeadline) > 0) {
       errors.add(
-          "limits.step_timeout: " + DurationText.format(stepTimeout)
-              + " is longer than limits.run_deadline " + DurationText.format(runDeadline));
+          "limits.step_timeout: "
+              + DurationText.format(stepTimeout)
+              + " is longer than limits.run_deadline "
+              + DurationText.format(runDeadline));
     }
     if (errors.size() > before) {
       return Optional.empty();
@@ -483,22 +556,32 @@ public final class PolicyCompiler {
     String path = "limits." + key;
     if (!node.isTextual()) {
       errors.add(
-          path + ": expected a duration with a unit, such as 120s, 2m or 1h30m, found " + kind(node)
+          path
+              + ": expected a duration with a unit, such as 120s, 2m or 1h30m, found "
+              + kind(node)
               + (node.isNumber() ? " (a bare number is ambiguous)" : ""));
       return fallback;
     }
     Optional<Duration> parsed = DurationText.parse(node.textValue());
     if (parsed.isEmpty()) {
       errors.add(
-          path + ": " + Names.quoted(node.textValue())
+          path
+              + ": "
+              + Names.quoted(node.textValue())
               + " is not a duration (expected e.g. 120s, 2m, 1h30m; units ms, s, m, h, d)");
       return fallback;
     }
     Duration value = parsed.get();
     if (value.compareTo(Limits.MIN_DURATION) < 0 || value.compareTo(max) > 0) {
       errors.add(
-          path + ": " + DurationText.format(value) + " is out of bounds (" + DurationText.format(Limits.MIN_DURATION)
-              + " to " + DurationText.format(max) + ")");
+          path
+              + ": "
+              + DurationText.format(value)
+              + " is out of bounds ("
+              + DurationText.format(Limits.MIN_DURATION)
+              + " to "
+              + DurationText.format(max)
+              + ")");
       return fallback;
     }
     return value;
@@ -510,8 +593,11 @@ public final class PolicyCompiler {
     for (Map.Entry<String, JsonNode> entry : map.properties()) {
       if (!known.contains(entry.getKey())) {
         errors.add(
-            prefix + Names.shown(entry.getKey()) + ": unknown key (expected "
-                + String.join(", ", known) + ")");
+            prefix
+                + Names.shown(entry.getKey())
+                + ": unknown key (expected "
+                + String.join(", ", known)
+                + ")");
       }
     }
   }
@@ -540,13 +626,19 @@ public final class PolicyCompiler {
       String itemPath = path + "[" + i + "]";
       if (!item.isTextual()) {
         errors.add(
-            itemPath + ": expected a string, found " + kind(item)
+            itemPath
+                + ": expected a string, found "
+                + kind(item)
                 + (item.isValueNode() && !item.isNull() ? " (quote it)" : ""));
       } else if (item.textValue().isEmpty()) {
         errors.add(itemPath + ": is empty");
       } else if (item.textValue().length() > maxLength) {
         errors.add(
-            itemPath + ": is " + item.textValue().length() + " characters; at most " + maxLength
+            itemPath
+                + ": is "
+                + item.textValue().length()
+                + " characters; at most "
+                + maxLength
                 + " are allowed");
       } else {
         out.add(item.textValue());

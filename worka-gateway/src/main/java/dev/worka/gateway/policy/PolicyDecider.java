@@ -24,7 +24,8 @@ public final class PolicyDecider {
       return denied.get();
     }
     if (!Permissions.isKnown(permission)) {
-      return new Decision.Deny("permission " + Names.shown(permission) + " is not a known permission");
+      return new Decision.Deny(
+          "permission " + Names.shown(permission) + " is not a known permission");
     }
     AgentPolicy a = policy.agents().get(agent);
     if (!a.hasPermission(permission)) {
@@ -62,7 +63,10 @@ public final class PolicyDecider {
           "skill " + skill + " is not among the step's accepted skills " + shownList(accepted));
     }
     return new Decision.Allow(
-        "agent " + agent + " is granted skill " + skill
+        "agent "
+            + agent
+            + " is granted skill "
+            + skill
             + " and it is among the step's accepted skills");
   }
 

@@ -23,9 +23,9 @@ import javax.sql.DataSource;
 
 /**
  * Policy versions in {@code policy_manifests} and which one is active in {@code
- * policy_activations}. Both tables are append-only (the database refuses UPDATE and DELETE): a
- * new manifest is a new row with the next version, and activating it is a new activation row.
- * The active policy is the manifest of the latest activation.
+ * policy_activations}. Both tables are append-only (the database refuses UPDATE and DELETE): a new
+ * manifest is a new row with the next version, and activating it is a new activation row. The
+ * active policy is the manifest of the latest activation.
  *
  * <p>Manifest rows never change, so they are cached by id once read.
  */
@@ -44,9 +44,9 @@ public final class PolicyStore {
 
   /**
    * Compiles {@code yamlSource} and makes it the active policy. If its SHA-256 equals the active
-   * manifest's, the active one is returned unchanged (no new version); otherwise a new version
-   * (the highest so far + 1) is stored and activated in one transaction. Concurrent activations
-   * are serialized by a table lock.
+   * manifest's, the active one is returned unchanged (no new version); otherwise a new version (the
+   * highest so far + 1) is stored and activated in one transaction. Concurrent activations are
+   * serialized by a table lock.
    *
    * @param actor who asked (an operator, {@code "startup"}), recorded in both rows
    * @throws InvalidPolicyException with every compiler error; nothing is stored
@@ -85,15 +85,25 @@ public final class PolicyStore {
 
   /** The policy of the latest activation, or empty before the first activation. */
   public Optional<StoredPolicy> active() {
-    return Transactions.withConnection(dataSource, PolicyStore::activeRow)
-        .map(this::cache);
+    Optional<UUID> id =
+        Transactions.withConnection(
+            dataSource,
+            c -> {
+              try (PreparedStatement ps =
+                      c.prepareStatement(
+                          "select manifest_id from policy_activations order by id desc limit 1");
+                  ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(Sql.getUuid(rs, "manifest_id")) : Optional.empty();
+              }
+            });
+    return id.map(this::byId);
   }
 
   /**
    * The manifest version {@code id} (cached: rows are immutable).
    *
-   * @throws IllegalStateException if no manifest has that id (runs reference manifests by a
-   *     foreign key, so a missing one is a broken invariant)
+   * @throws IllegalStateException if no manifest has that id (runs reference manifests by a foreign
+   *     key, so a missing one is a broken invariant)
    */
   public StoredPolicy byId(UUID id) {
     Objects.requireNonNull(id, "id");

@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * How to start an agent: a {@code process} with an argv {@code command}, a {@code kubernetes}
- * Job from an {@code image}, or a {@code wasm} {@code module}. Exactly the field of its kind is set;
+ * How to start an agent: a {@code process} with an argv {@code command}, a {@code kubernetes} Job
+ * from an {@code image}, or a {@code wasm} {@code module}. Exactly the field of its kind is set;
  * the others are empty ({@code command}) or null.
  */
 public record RuntimeSpec(RuntimeKind kind, List<String> command, String image, String module) {
@@ -20,7 +20,8 @@ public record RuntimeSpec(RuntimeKind kind, List<String> command, String image, 
         }
         for (String arg : command) {
           if (arg.isEmpty() || arg.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("command argument is empty or holds NUL: " + command);
+            throw new IllegalArgumentException(
+                "command argument is empty or holds NUL: " + command);
           }
         }
         requireAbsent(image, "image", kind);

@@ -1,8 +1,8 @@
 package dev.worka.gateway.policy;
 
 /**
- * What the manifest's {@code skills:} section says about one skill. Conditions ({@code when})
- * are not part of this version: a manifest holding one is invalid, so none is silently ignored.
+ * What the manifest's {@code skills:} section says about one skill. Conditions ({@code when}) are
+ * not part of this version: a manifest holding one is invalid, so none is silently ignored.
  *
  * @param sideEffect the operator's declaration that the skill changes the world
  */

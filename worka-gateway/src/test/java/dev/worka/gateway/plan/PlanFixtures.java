@@ -1,8 +1,8 @@
 package dev.worka.gateway.plan;
 
 import dev.worka.gateway.policy.BuiltinPolicy;
-import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.Compilation;
+import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.PolicyCompiler;
 import java.util.Map;
 import java.util.Optional;
@@ -30,7 +30,10 @@ final class PlanFixtures {
         case Compilation.Invalid i -> throw new IllegalStateException(i.errors().toString());
       };
 
-  /** Every skill of the built-in policy plus github.delete_repository; slack.post_message is unavailable. */
+  /**
+   * Every skill of the built-in policy plus github.delete_repository; slack.post_message is
+   * unavailable.
+   */
   static final SkillDirectory SKILLS =
       new SkillDirectory() {
         private final Set<String> known =

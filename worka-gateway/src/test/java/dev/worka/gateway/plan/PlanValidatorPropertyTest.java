@@ -20,21 +20,50 @@ import org.junit.jupiter.api.Test;
 class PlanValidatorPropertyTest {
   private static final PlanValidator VALIDATOR = new PlanValidator(SKILLS);
   private static final String ALPHABET =
-      "{}[]:,\"\\ \n\t0123456789abcdefghijklmnopqrstuvwxyz_-.eE+truefalsn\u0000\u0001\u00e9\u0301\u202E\uD800\uDC00";
+      "{}[]:,\"\\ \n"
+          + "\t0123456789abcdefghijklmnopqrstuvwxyz_-.eE+truefalsn\u0000\u0001\u00e9\u0301\u202E\uD800\uDC00";
   private static final List<String> FRAGMENTS =
       List.of(
-          "\"step_ref\"", "\"agent\"", "\"objective\"", "\"skills\"", "\"depends_on\"", "\"summary\"",
-          "\"steps\"", "\"ernest\"", "\"daneel\"", "\"hari\"", "\"zed\"", "\"read\"", "\"file\"",
-          "\"github.create_issue\"", "\"github.delete_repository\"", "\"slack.post_message\"",
-          "[]", "{}", "[\"read\"]", "null", "true", "1", "-0.5e3", "\"\\u0000\"", "\"\\ud800\"",
-          ",", ":", "[", "]", "{", "}");
+          "\"step_ref\"",
+          "\"agent\"",
+          "\"objective\"",
+          "\"skills\"",
+          "\"depends_on\"",
+          "\"summary\"",
+          "\"steps\"",
+          "\"ernest\"",
+          "\"daneel\"",
+          "\"hari\"",
+          "\"zed\"",
+          "\"read\"",
+          "\"file\"",
+          "\"github.create_issue\"",
+          "\"github.delete_repository\"",
+          "\"slack.post_message\"",
+          "[]",
+          "{}",
+          "[\"read\"]",
+          "null",
+          "true",
+          "1",
+          "-0.5e3",
+          "\"\\u0000\"",
+          "\"\\ud800\"",
+          ",",
+          ":",
+          "[",
+          "]",
+          "{",
+          "}");
 
   private static void check(String input) {
     PlanValidation outcome = VALIDATOR.validate(input, POLICY);
     assertNotNull(outcome);
     switch (outcome) {
       case PlanValidation.Rejected r -> {
-        assertFalse(r.reasons().contains(PlanValidator.INTERNAL_ERROR), () -> "internal error for " + input);
+        assertFalse(
+            r.reasons().contains(PlanValidator.INTERNAL_ERROR),
+            () -> "internal error for " + input);
         for (String reason : r.reasons()) {
           assertTrue(reason.length() <= Violations.MAX_REASON_LENGTH + 1);
           assertTrue(reason.chars().noneMatch(Character::isISOControl), reason);
@@ -42,7 +71,9 @@ class PlanValidatorPropertyTest {
       }
       case PlanValidation.Accepted a -> {
         PlanValidation again = VALIDATOR.validate(a.canonicalJson(), POLICY);
-        assertTrue(again instanceof PlanValidation.Accepted, () -> "re-validation of " + a.canonicalJson() + ": " + again);
+        assertTrue(
+            again instanceof PlanValidation.Accepted,
+            () -> "re-validation of " + a.canonicalJson() + ": " + again);
         assertEquals(a.planHash(), ((PlanValidation.Accepted) again).planHash());
         assertEquals(a.canonicalJson(), ((PlanValidation.Accepted) again).canonicalJson());
       }

@@ -24,7 +24,8 @@ class PlanValidatorTest {
 
   // --- building plans -------------------------------------------------------------------------
 
-  static ObjectNode step(String ref, String agent, String objective, List<String> skills, String... dependsOn) {
+  static ObjectNode step(
+      String ref, String agent, String objective, List<String> skills, String... dependsOn) {
     ObjectNode step = NODES.objectNode();
     step.put("step_ref", ref);
     step.put("agent", agent);
@@ -51,7 +52,8 @@ class PlanValidatorTest {
   static PlanValidation.Accepted accepted(String json) {
     return switch (VALIDATOR.validate(json, POLICY)) {
       case PlanValidation.Accepted a -> a;
-      case PlanValidation.Rejected r -> fail("expected the plan to be accepted, got " + r.reasons());
+      case PlanValidation.Rejected r ->
+          fail("expected the plan to be accepted, got " + r.reasons());
     };
   }
 
@@ -64,7 +66,8 @@ class PlanValidatorTest {
 
   static void assertReason(String json, String expected) {
     List<String> reasons = rejected(json);
-    assertTrue(reasons.contains(expected), () -> "expected reason\n  " + expected + "\nin\n  " + reasons);
+    assertTrue(
+        reasons.contains(expected), () -> "expected reason\n  " + expected + "\nin\n  " + reasons);
   }
 
   static void assertReasonContaining(String json, String expected) {
@@ -82,16 +85,28 @@ class PlanValidatorTest {
     assertEquals("Summarize the thread and file an issue", a.plan().summary());
     assertEquals(
         List.of(
-            new NormalizedStep("read", "daneel", "Summarize this thread", List.of("slack.read_thread"), List.of(), 1),
             new NormalizedStep(
-                "file", "ernest", "Open an issue with the summary", List.of("github.create_issue"), List.of("read"), 2)),
+                "read",
+                "daneel",
+                "Summarize this thread",
+                List.of("slack.read_thread"),
+                List.of(),
+                1),
+            new NormalizedStep(
+                "file",
+                "ernest",
+                "Open an issue with the summary",
+                List.of("github.create_issue"),
+                List.of("read"),
+                2)),
         a.plan().steps());
     String canonical =
-        "{\"steps\":[{\"agent\":\"daneel\",\"depends_on\":[],\"objective\":\"Summarize this thread\","
-            + "\"skills\":[\"slack.read_thread\"],\"step_ref\":\"read\"},{\"agent\":\"ernest\","
-            + "\"depends_on\":[\"read\"],\"objective\":\"Open an issue with the summary\","
-            + "\"skills\":[\"github.create_issue\"],\"step_ref\":\"file\"}],"
-            + "\"summary\":\"Summarize the thread and file an issue\"}";
+        "{\"steps\":[{\"agent\":\"daneel\",\"depends_on\":[],\"objective\":\"Summarize this"
+            + " thread\","
+            + "\"skills\":[\"slack.read_thread\"],\"step_ref\":\"read\"},{\"agent\":\"ernest\",\"depends_on\":[\"read\"],\"objective\":\"Open"
+            + " an issue with the summary\","
+            + "\"skills\":[\"github.create_issue\"],\"step_ref\":\"file\"}],\"summary\":\"Summarize"
+            + " the thread and file an issue\"}";
     assertEquals(canonical, a.canonicalJson());
     assertEquals(PlanValidator.sha256(canonical.getBytes(StandardCharsets.UTF_8)), a.planHash());
     assertEquals(Optional.of(a.plan().steps().get(1)), a.plan().step("file"));
@@ -112,12 +127,15 @@ class PlanValidatorTest {
     assertEquals(original, accepted(DESIGN_EXAMPLE.replace("\n", "\r\n  ")).planHash());
     assertEquals(
         original,
-        accepted(DESIGN_EXAMPLE.replace("Summarize this thread", "  Summarize this thread\\u0007 ")).planHash(),
+        accepted(DESIGN_EXAMPLE.replace("Summarize this thread", "  Summarize this thread\\u0007 "))
+            .planHash(),
         "the hash is over normalized text");
-    assertNotEquals(original, accepted(DESIGN_EXAMPLE.replace("this thread", "that thread")).planHash());
+    assertNotEquals(
+        original, accepted(DESIGN_EXAMPLE.replace("this thread", "that thread")).planHash());
     assertNotEquals(
         original,
-        accepted(DESIGN_EXAMPLE.replace("\"depends_on\": [\"read\"]", "\"depends_on\": []")).planHash());
+        accepted(DESIGN_EXAMPLE.replace("\"depends_on\": [\"read\"]", "\"depends_on\": []"))
+            .planHash());
   }
 
   @Test
@@ -132,10 +150,19 @@ class PlanValidatorTest {
                 List.of("github.get_issue")));
     PlanValidation.Accepted a = accepted(raw);
     assertEquals("evil Summary\n\tline two", a.plan().summary());
-    assertEquals("Caf\u00e9 report\n\tdone \u200Bzero-width kept\uFFFD", a.plan().steps().get(0).objective());
+    assertEquals(
+        "Caf\u00e9 report\n\tdone \u200Bzero-width kept\uFFFD",
+        a.plan().steps().get(0).objective());
     assertEquals(
         a.planHash(),
-        accepted(plan(a.plan().summary(), step("a", "ernest", a.plan().steps().get(0).objective(), List.of("github.get_issue"))))
+        accepted(
+                plan(
+                    a.plan().summary(),
+                    step(
+                        "a",
+                        "ernest",
+                        a.plan().steps().get(0).objective(),
+                        List.of("github.get_issue"))))
             .planHash(),
         "normalizing is idempotent and the hash follows the normalized text");
   }
@@ -151,9 +178,12 @@ class PlanValidatorTest {
     assertEquals(List.of("a1", "b2", "c3", "d4"), order);
     assertEquals(List.of("a", "b"), a.plan().step("c").orElseThrow().dependsOn());
     // the canonical JSON (and so the hash) keeps the steps as proposed
-    assertTrue(a.canonicalJson().indexOf("\"step_ref\":\"c\"") < a.canonicalJson().indexOf("\"step_ref\":\"a\""));
+    assertTrue(
+        a.canonicalJson().indexOf("\"step_ref\":\"c\"")
+            < a.canonicalJson().indexOf("\"step_ref\":\"a\""));
 
-    PlanValidation.Accepted independent = accepted(plan("s", ernest("z"), ernest("y"), ernest("x")));
+    PlanValidation.Accepted independent =
+        accepted(plan("s", ernest("z"), ernest("y"), ernest("x")));
     assertEquals(
         List.of("z", "y", "x"),
         independent.plan().steps().stream().map(NormalizedStep::stepRef).toList());
@@ -177,7 +207,8 @@ class PlanValidatorTest {
     assertEquals(List.of("the plan body is larger than 262144 bytes (256 KiB)"), rejected(tooLong));
     String tooManyBytes = plan("\u00e9".repeat(140_000), ernest("a")); // fewer chars, more bytes
     assertTrue(tooManyBytes.length() < PlanValidator.MAX_BODY_BYTES);
-    assertEquals(List.of("the plan body is larger than 262144 bytes (256 KiB)"), rejected(tooManyBytes));
+    assertEquals(
+        List.of("the plan body is larger than 262144 bytes (256 KiB)"), rejected(tooManyBytes));
 
     for (String malformed :
         List.of(
@@ -191,7 +222,8 @@ class PlanValidatorTest {
             "[1, 2",
             "\u0000",
             "{\"summary\": \"\u0001\"}",
-            "{\"summary\": 1e999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999}")) {
+            "{\"summary\":"
+                + " 1e999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999}")) {
       List<String> reasons = rejected(malformed);
       assertEquals(1, reasons.size(), reasons::toString);
       assertTrue(reasons.get(0).startsWith("the plan body is not valid JSON"), reasons::toString);
@@ -206,16 +238,19 @@ class PlanValidatorTest {
   void rejectsWhatTheSchemaForbids() {
     assertEquals(List.of("$: array found, object expected"), rejected("[]"));
     assertEquals(List.of("$: null found, object expected"), rejected("null"));
-    assertReason("{\"steps\": [], \"summary\": \"s\"}", "$.steps: must have at least 1 items but found 0");
+    assertReason(
+        "{\"steps\": [], \"summary\": \"s\"}", "$.steps: must have at least 1 items but found 0");
     assertReason("{\"summary\": \"s\"}", "$: required property 'steps' not found");
     ObjectNode extraStepField = ernest("a");
     extraStepField.put("run_id", "x");
     assertReason(
         plan("s", extraStepField),
-        "$.steps[0]: property 'run_id' is not defined in the schema and the schema does not allow additional properties");
+        "$.steps[0]: property 'run_id' is not defined in the schema and the schema does not allow"
+            + " additional properties");
     assertReason(
         "{\"summary\": \"s\", \"steps\": [" + ernest("a") + "], \"priority\": 1}",
-        "$: property 'priority' is not defined in the schema and the schema does not allow additional properties");
+        "$: property 'priority' is not defined in the schema and the schema does not allow"
+            + " additional properties");
     ObjectNode missing = ernest("a");
     missing.remove("depends_on");
     assertReason(plan("s", missing), "$.steps[0]: required property 'depends_on' not found");
@@ -227,21 +262,26 @@ class PlanValidatorTest {
         "$.steps[0].step_ref: does not match the regex pattern ^[a-z][a-z0-9_-]{0,63}$");
     assertReason(
         plan("s", step("a", "ernest", "o", List.of("GitHub.get_issue"))),
-        "$.steps[0].skills[0]: does not match the regex pattern ^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$");
+        "$.steps[0].skills[0]: does not match the regex pattern"
+            + " ^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$");
     assertReason(
         plan("s", step("a", "ernest", "o", List.of("github.get_issue", "github.get_issue"))),
         "$.steps[0].skills: must have only unique items in the array");
-    assertReason(plan("x".repeat(2001), ernest("a")), "$.summary: must be at most 2,000 characters long");
+    assertReason(
+        plan("x".repeat(2001), ernest("a")), "$.summary: must be at most 2,000 characters long");
     assertReason(
         plan("s", step("a", "ernest", "o".repeat(4001), List.of())),
         "$.steps[0].objective: must be at most 4,000 characters long");
-    assertReason(plan("s", step("a", "ernest", "", List.of())), "$.steps[0].objective: must be at least 1 characters long");
+    assertReason(
+        plan("s", step("a", "ernest", "", List.of())),
+        "$.steps[0].objective: must be at least 1 characters long");
     ObjectNode[] many = new ObjectNode[65];
     for (int i = 0; i < many.length; i++) {
       many[i] = ernest("s" + i);
     }
     List<String> reasons = rejected(plan("s", many));
-    assertTrue(reasons.contains("$.steps: must have at most 64 items but found 65"), reasons::toString);
+    assertTrue(
+        reasons.contains("$.steps: must have at most 64 items but found 65"), reasons::toString);
     assertTrue(
         reasons.contains("the plan has 65 steps; the policy allows at most 8 (limits.max_steps)"),
         reasons::toString);
@@ -251,14 +291,16 @@ class PlanValidatorTest {
   void identifiersMustMatchExactlyNotJustUpToATrailingNewline() {
     // java.util.regex's $ matches before a final line break; the schema validator uses it.
     assertEquals(
-        List.of("$.steps[0].step_ref: 'read\\u000a' does not match ^[a-z][a-z0-9_-]{0,63}$ exactly"),
+        List.of(
+            "$.steps[0].step_ref: 'read\\u000a' does not match ^[a-z][a-z0-9_-]{0,63}$ exactly"),
         rejected(plan("s", step("read\n", "ernest", "o", List.of()))));
     assertEquals(
         List.of("$.steps[0].agent: 'ernest\\u000a' does not match ^[a-z][a-z0-9_-]{0,63}$ exactly"),
         rejected(plan("s", step("read", "ernest\n", "o", List.of()))));
     assertReason(
         plan("s", step("read", "ernest", "o", List.of("github.get_issue\n"))),
-        "$.steps[0].skills[0]: 'github.get_issue\\u000a' does not match ^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$ exactly");
+        "$.steps[0].skills[0]: 'github.get_issue\\u000a' does not match"
+            + " ^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$ exactly");
     assertReason(
         plan("s", ernest("a"), ernest("b", "a\n")),
         "$.steps[1].depends_on[0]: 'a\\u000a' does not match ^[a-z][a-z0-9_-]{0,63}$ exactly");
@@ -268,7 +310,8 @@ class PlanValidatorTest {
   void rejectsAnObjectiveThatNormalizesToNothing() {
     assertEquals(
         List.of(
-            "$.steps[0].objective: is empty after normalization (control characters removed, whitespace trimmed)"),
+            "$.steps[0].objective: is empty after normalization (control characters removed,"
+                + " whitespace trimmed)"),
         rejected(plan("s", step("a", "ernest", " \u0001\u202E \t\n", List.of()))));
   }
 
@@ -289,13 +332,18 @@ class PlanValidatorTest {
   @Test
   void rejectsDuplicateDanglingAndSelfReferences() {
     assertEquals(
-        List.of("$.steps[1].step_ref: 'read' is already the step_ref of steps[0]; step_refs must be unique"),
+        List.of(
+            "$.steps[1].step_ref: 'read' is already the step_ref of steps[0]; step_refs must be"
+                + " unique"),
         rejected(plan("s", ernest("read"), ernest("read"))));
     assertEquals(
-        List.of("step 'file' (steps[1]): depends_on names 'reed', which is not a step_ref of this plan"),
+        List.of(
+            "step 'file' (steps[1]): depends_on names 'reed', which is not a step_ref of this"
+                + " plan"),
         rejected(plan("s", ernest("read"), ernest("file", "reed"))));
     assertEquals(
-        List.of("step 'file' (steps[0]): depends on itself"), rejected(plan("s", ernest("file", "file"))));
+        List.of("step 'file' (steps[0]): depends on itself"),
+        rejected(plan("s", ernest("file", "file"))));
   }
 
   @Test
@@ -305,7 +353,8 @@ class PlanValidatorTest {
         rejected(plan("s", ernest("a", "b"), ernest("b", "a"), ernest("c", "a"))));
     assertEquals(
         List.of(
-            "dependency cycle: step 'x' depends on 'y', step 'y' depends on 'z', step 'z' depends on 'x'",
+            "dependency cycle: step 'x' depends on 'y', step 'y' depends on 'z', step 'z' depends"
+                + " on 'x'",
             "dependency cycle: step 'p' depends on 'q', step 'q' depends on 'p'"),
         rejected(
             plan(
@@ -318,7 +367,8 @@ class PlanValidatorTest {
                 ernest("q", "p"))));
     assertEquals(
         List.of(
-            "dependency cycle: step 'a' depends on 'b', step 'b' depends on 'a' (also caught in it: 'c')"),
+            "dependency cycle: step 'a' depends on 'b', step 'b' depends on 'a' (also caught in it:"
+                + " 'c')"),
         rejected(plan("s", ernest("a", "b"), ernest("b", "a", "c"), ernest("c", "a"))));
   }
 
@@ -331,7 +381,8 @@ class PlanValidatorTest {
         List.of("step 'x' (steps[0]): agent 'sleepy' is disabled in the policy"),
         rejected(plan("s", step("x", "sleepy", "o", List.of("github.get_issue")))));
     assertEquals(
-        List.of("step 'x' (steps[0]): agent 'hari' is a planner; plan steps are assigned to workers"),
+        List.of(
+            "step 'x' (steps[0]): agent 'hari' is a planner; plan steps are assigned to workers"),
         rejected(plan("s", step("x", "hari", "o", List.of()))));
   }
 
@@ -341,17 +392,22 @@ class PlanValidatorTest {
         List.of("step 'x' (steps[0]): skill 'github.nope' does not exist"),
         rejected(plan("s", step("x", "ernest", "o", List.of("github.nope")))));
     assertEquals(
-        List.of("step 'wreck' (steps[0]): agent ernest is not allowed skill github.delete_repository"),
+        List.of(
+            "step 'wreck' (steps[0]): agent ernest is not allowed skill github.delete_repository"),
         rejected(plan("s", step("wreck", "ernest", "o", List.of("github.delete_repository")))));
     assertEquals(
         List.of(
-            "step 'x' (steps[0]): skill slack.post_message is unavailable: provider slack is not configured (live mode)"),
+            "step 'x' (steps[0]): skill slack.post_message is unavailable: provider slack is not"
+                + " configured (live mode)"),
         rejected(plan("s", step("x", "daneel", "o", List.of("slack.post_message")))));
     assertEquals(
         List.of(
             "step 'x' (steps[0]): agent daneel is not allowed skill github.get_issue",
             "step 'x' (steps[0]): agent daneel is not allowed skill github.create_issue"),
-        rejected(plan("s", step("x", "daneel", "o", List.of("github.get_issue", "github.create_issue")))));
+        rejected(
+            plan(
+                "s",
+                step("x", "daneel", "o", List.of("github.get_issue", "github.create_issue")))));
   }
 
   @Test
@@ -369,8 +425,10 @@ class PlanValidatorTest {
                 ernest("c", "c")));
     assertEquals(
         List.of(
-            "$.steps[0]: property 'priority' is not defined in the schema and the schema does not allow additional properties",
-            "$.steps[3].step_ref: 'wreck' is already the step_ref of steps[1]; step_refs must be unique",
+            "$.steps[0]: property 'priority' is not defined in the schema and the schema does not"
+                + " allow additional properties",
+            "$.steps[3].step_ref: 'wreck' is already the step_ref of steps[1]; step_refs must be"
+                + " unique",
             "step 'b' (steps[2]): depends_on names 'nowhere', which is not a step_ref of this plan",
             "step 'c' (steps[4]): depends on itself",
             "step 'wreck' (steps[1]): agent ernest is not allowed skill github.delete_repository",
@@ -384,7 +442,9 @@ class PlanValidatorTest {
     evil.put("x\u0000\n" + "y".repeat(10_000), 1);
     List<String> reasons = rejected(plan("s", evil));
     assertEquals(1, reasons.size());
-    assertTrue(reasons.get(0).length() <= Violations.MAX_REASON_LENGTH + 1, () -> "" + reasons.get(0).length());
+    assertTrue(
+        reasons.get(0).length() <= Violations.MAX_REASON_LENGTH + 1,
+        () -> "" + reasons.get(0).length());
     assertTrue(reasons.get(0).chars().noneMatch(Character::isISOControl), reasons.get(0));
 
     ObjectNode[] many = new ObjectNode[60];
@@ -393,7 +453,8 @@ class PlanValidatorTest {
     }
     List<String> lots = rejected(plan("s", many));
     assertEquals(Violations.MAX_REASONS + 1, lots.size());
-    assertTrue(lots.get(lots.size() - 1).matches("… and \\d+ more violations"), lots.get(lots.size() - 1));
+    assertTrue(
+        lots.get(lots.size() - 1).matches("… and \\d+ more violations"), lots.get(lots.size() - 1));
   }
 
   @Test

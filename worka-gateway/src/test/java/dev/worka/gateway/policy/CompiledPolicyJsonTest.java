@@ -80,7 +80,8 @@ class CompiledPolicyJsonTest {
     ObjectNode newer = (ObjectNode) Json.STRICT.readTree(json);
     newer.put("format", 2);
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> CompiledPolicy.fromJson(newer.toString()));
+        assertThrows(
+            IllegalArgumentException.class, () -> CompiledPolicy.fromJson(newer.toString()));
     assertTrue(e.getMessage().contains("format 2 is not known"), e.getMessage());
 
     ObjectNode extra = (ObjectNode) Json.STRICT.readTree(json);
@@ -89,7 +90,8 @@ class CompiledPolicyJsonTest {
 
     ObjectNode noPlanner = (ObjectNode) Json.STRICT.readTree(json);
     ((ObjectNode) noPlanner.get("agents").get(0)).put("enabled", false);
-    assertThrows(IllegalArgumentException.class, () -> CompiledPolicy.fromJson(noPlanner.toString()));
+    assertThrows(
+        IllegalArgumentException.class, () -> CompiledPolicy.fromJson(noPlanner.toString()));
 
     ObjectNode widened = (ObjectNode) Json.STRICT.readTree(json);
     ((ObjectNode) widened.get("agents").get(1)).putArray("permissions").add("root");
@@ -111,12 +113,16 @@ class CompiledPolicyJsonTest {
         IllegalArgumentException.class,
         () ->
             new AgentPolicy(
-                "w", AgentRole.WORKER, "", true, RuntimeSpec.wasm("m"), java.util.Set.of(),
+                "w",
+                AgentRole.WORKER,
+                "",
+                true,
+                RuntimeSpec.wasm("m"),
+                java.util.Set.of(),
                 List.of("github.get_issue")));
     assertThrows(
         IllegalArgumentException.class,
-        () ->
-            new Limits(8, 50, 200, Duration.ofSeconds(120), 3, Duration.ofMinutes(15), 0));
+        () -> new Limits(8, 50, 200, Duration.ofSeconds(120), 3, Duration.ofMinutes(15), 0));
     assertThrows(
         IllegalArgumentException.class,
         () -> new Limits(8, 500, 200, Duration.ofSeconds(120), 3, Duration.ofMinutes(15), 4));

@@ -43,7 +43,8 @@ class PolicyCompilerTest {
 
   static void assertError(String yaml, String expected) {
     List<String> errors = errors(yaml);
-    assertTrue(errors.contains(expected), () -> "expected error\n  " + expected + "\nin\n  " + errors);
+    assertTrue(
+        errors.contains(expected), () -> "expected error\n  " + expected + "\nin\n  " + errors);
   }
 
   static void assertErrorContaining(String yaml, String expected) {
@@ -157,15 +158,19 @@ class PolicyCompilerTest {
                 """);
     assertEquals("hari", policy.planner().name());
     assertFalse(policy.agent("old_planner").orElseThrow().enabled());
-    assertEquals(RuntimeSpec.kubernetes("ghcr.io/acme/agent:1.2"), policy.agent("kube").orElseThrow().runtime());
+    assertEquals(
+        RuntimeSpec.kubernetes("ghcr.io/acme/agent:1.2"),
+        policy.agent("kube").orElseThrow().runtime());
     assertEquals("runs in a cluster", policy.agent("kube").orElseThrow().description());
-    assertEquals(RuntimeSpec.wasm("agents/tiny.wasm"), policy.agent("tiny").orElseThrow().runtime());
+    assertEquals(
+        RuntimeSpec.wasm("agents/tiny.wasm"), policy.agent("tiny").orElseThrow().runtime());
     assertEquals(List.of(), policy.agent("tiny").orElseThrow().skills());
     assertEquals(List.of("C123", "0042"), policy.lists().get("channels"));
     assertFalse(policy.skills().get("github.get_issue").sideEffect());
     assertFalse(policy.skills().get("slack.read_thread").sideEffect());
     assertEquals(
-        new Limits(12, 10, 100, Duration.ofMinutes(90), 1, Duration.ofHours(2), 2), policy.limits());
+        new Limits(12, 10, 100, Duration.ofMinutes(90), 1, Duration.ofHours(2), 2),
+        policy.limits());
     assertEquals(
         Set.of("github.get_issue", "github.create_issue", "slack.read_thread"),
         policy.referencedSkills());
@@ -177,24 +182,33 @@ class PolicyCompilerTest {
   @Test
   void unknownRuntimeIsNamedWithItsPath() {
     assertEquals(
-        List.of("agents.ernest.runtime: unknown runtime 'docker' (expected process, kubernetes or wasm)"),
+        List.of(
+            "agents.ernest.runtime: unknown runtime 'docker' (expected process, kubernetes or"
+                + " wasm)"),
         errors(withWorker("runtime: docker\nimage: x")));
   }
 
   @Test
   void runtimeIsRequired() {
     assertError(
-        withWorker("permissions: []"), "agents.ernest.runtime: required (process, kubernetes or wasm)");
+        withWorker("permissions: []"),
+        "agents.ernest.runtime: required (process, kubernetes or wasm)");
   }
 
   @Test
   void runtimeFieldsMustMatchTheKind() {
     assertError(
         withWorker("runtime: process"),
-        "agents.ernest.command: required for runtime process (an argv list, e.g. [bin/worka-agent, ernest])");
-    assertErrorContaining(withWorker("runtime: process\ncommand: bin/worka-agent ernest"), "agents.ernest.command: expected an argv list");
-    assertError(withWorker("runtime: process\ncommand: []"), "agents.ernest.command: is empty; it needs at least the program to run");
-    assertError(withWorker("runtime: process\ncommand: [bin/a, '']"), "agents.ernest.command[1]: is empty");
+        "agents.ernest.command: required for runtime process (an argv list, e.g. [bin/worka-agent,"
+            + " ernest])");
+    assertErrorContaining(
+        withWorker("runtime: process\ncommand: bin/worka-agent ernest"),
+        "agents.ernest.command: expected an argv list");
+    assertError(
+        withWorker("runtime: process\ncommand: []"),
+        "agents.ernest.command: is empty; it needs at least the program to run");
+    assertError(
+        withWorker("runtime: process\ncommand: [bin/a, '']"), "agents.ernest.command[1]: is empty");
     assertError(
         withWorker("runtime: process\ncommand: [bin/a, 7]"),
         "agents.ernest.command[1]: expected a string, found the number 7 (quote it)");
@@ -209,7 +223,8 @@ class PolicyCompilerTest {
         "agents.ernest.image: 'a b' is not a container image reference");
     assertError(
         withWorker("runtime: kubernetes\nimage: x\ncommand: [a]"),
-        "agents.ernest.command: only used with runtime process (this agent's runtime is kubernetes)");
+        "agents.ernest.command: only used with runtime process (this agent's runtime is"
+            + " kubernetes)");
     assertError(
         withWorker("runtime: wasm"),
         "agents.ernest.module: required for this runtime (the path of a WASI module)");
@@ -222,7 +237,8 @@ class PolicyCompilerTest {
   void unknownAndDuplicatePermissionsAreErrors() {
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermissions: [skill.invoke, skills.invoke]"),
-        "agents.ernest.permissions[1]: unknown permission 'skills.invoke' (expected one of memory.search, model.invoke, plan.submit, skill.invoke)");
+        "agents.ernest.permissions[1]: unknown permission 'skills.invoke' (expected one of"
+            + " memory.search, model.invoke, plan.submit, skill.invoke)");
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermissions: [memory.search, memory.search]"),
         "agents.ernest.permissions[1]: memory.search is listed twice");
@@ -253,14 +269,17 @@ class PolicyCompilerTest {
             skills: [github.get_issue]
         """;
     List<String> errors = errors(planner);
-    assertTrue(errors.contains("agents.hari.permissions: a planner needs plan.submit"), errors::toString);
+    assertTrue(
+        errors.contains("agents.hari.permissions: a planner needs plan.submit"), errors::toString);
     assertTrue(
         errors.contains(
-            "agents.hari.permissions: a planner may not hold skill.invoke (planners propose plans; workers invoke skills)"),
+            "agents.hari.permissions: a planner may not hold skill.invoke (planners propose plans;"
+                + " workers invoke skills)"),
         errors::toString);
     assertTrue(
         errors.contains(
-            "agents.hari.skills: a planner has no skills (it proposes plans; workers invoke skills)"),
+            "agents.hari.skills: a planner has no skills (it proposes plans; workers invoke"
+                + " skills)"),
         errors::toString);
   }
 
@@ -273,9 +292,16 @@ class PolicyCompilerTest {
         PLANNER.replace("role: planner", "role: planner\n    enabled: false"),
         "agents: no enabled planner; exactly one agent must have role: planner");
     assertError(
-        PLANNER + "  hari2:\n    role: planner\n    runtime: wasm\n    module: m.wasm\n    permissions: [plan.submit]\n",
-        "agents: 2 enabled planners (hari, hari2); exactly one is allowed (disable the others with enabled: false)");
-    assertError("agents: {}\n", "agents: no enabled planner; exactly one agent must have role: planner");
+        PLANNER
+            + "  hari2:\n"
+            + "    role: planner\n"
+            + "    runtime: wasm\n"
+            + "    module: m.wasm\n"
+            + "    permissions: [plan.submit]\n",
+        "agents: 2 enabled planners (hari, hari2); exactly one is allowed (disable the others with"
+            + " enabled: false)");
+    assertError(
+        "agents: {}\n", "agents: no enabled planner; exactly one agent must have role: planner");
     assertError(
         "lists: {}\n",
         "agents: required; a manifest declares every agent it allows, one of them the planner");
@@ -292,39 +318,66 @@ class PolicyCompilerTest {
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\ndescription: [a]"),
         "agents.ernest.description: expected a string, found a list");
-    assertError(PLANNER + "  ernest: wasm\n", "agents.ernest: expected a mapping (role, runtime, permissions, ...), found the string 'wasm'");
     assertError(
-        withWorker("runtime: wasm\nmodule: m.wasm\nskills: [github.get_issue, GitHub.x, github.get_issue]\npermissions: [skill.invoke]"),
-        "agents.ernest.skills[1]: invalid skill name 'GitHub.x' (expected provider.action, ^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$)");
+        PLANNER + "  ernest: wasm\n",
+        "agents.ernest: expected a mapping (role, runtime, permissions, ...), found the string"
+            + " 'wasm'");
     assertError(
-        withWorker("runtime: wasm\nmodule: m.wasm\nskills: [github.get_issue, github.get_issue]\npermissions: [skill.invoke]"),
+        withWorker(
+            "runtime: wasm\n"
+                + "module: m.wasm\n"
+                + "skills: [github.get_issue, GitHub.x, github.get_issue]\n"
+                + "permissions: [skill.invoke]"),
+        "agents.ernest.skills[1]: invalid skill name 'GitHub.x' (expected provider.action,"
+            + " ^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$)");
+    assertError(
+        withWorker(
+            "runtime: wasm\n"
+                + "module: m.wasm\n"
+                + "skills: [github.get_issue, github.get_issue]\n"
+                + "permissions: [skill.invoke]"),
         "agents.ernest.skills[1]: github.get_issue is listed twice");
   }
 
   @Test
   void unknownKeysAtEveryLevelAreErrors() {
-    assertError(PLANNER + "agent: {}\n", "agent: unknown key (expected agents, lists, skills, limits)");
+    assertError(
+        PLANNER + "agent: {}\n", "agent: unknown key (expected agents, lists, skills, limits)");
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermisions: [skill.invoke]"),
-        "agents.ernest.permisions: unknown key (expected role, description, enabled, runtime, command, image, module, permissions, skills)");
+        "agents.ernest.permisions: unknown key (expected role, description, enabled, runtime,"
+            + " command, image, module, permissions, skills)");
     assertError(
         PLANNER + "skills:\n  github.get_issue: {side_effects: true}\n",
         "skills.github.get_issue.side_effects: unknown key (expected side_effect, when)");
     assertError(
         PLANNER + "limits:\n  max_step: 3\n",
-        "limits.max_step: unknown key (expected max_steps, max_skill_calls_per_step, max_skill_calls_per_run, step_timeout, max_attempts, run_deadline, max_concurrent_steps)");
+        "limits.max_step: unknown key (expected max_steps, max_skill_calls_per_step,"
+            + " max_skill_calls_per_run, step_timeout, max_attempts, run_deadline,"
+            + " max_concurrent_steps)");
   }
 
   // --- lists and skills -----------------------------------------------------------------------
 
   @Test
   void listsAreNamedListsOfStrings() {
-    assertError(PLANNER + "lists:\n  Repos: [a]\n", "lists.Repos: invalid list name (expected ^[a-z][a-z0-9_-]{0,63}$)");
-    assertError(PLANNER + "lists:\n  repos: a\n", "lists.repos: expected a list, found the string 'a'");
-    assertError(PLANNER + "lists:\n  repos:\n", "lists.repos: expected a list of strings, found nothing (write [] for an empty list)");
-    assertError(PLANNER + "lists:\n  ports: [80, true]\n", "lists.ports[0]: expected a string, found the number 80 (quote it)");
-    assertError(PLANNER + "lists:\n  ports: [80, true]\n", "lists.ports[1]: expected a string, found the boolean true (quote it)");
-    assertError(PLANNER + "lists: [a]\n", "lists: expected a mapping of list name to a list of strings, found a list");
+    assertError(
+        PLANNER + "lists:\n  Repos: [a]\n",
+        "lists.Repos: invalid list name (expected ^[a-z][a-z0-9_-]{0,63}$)");
+    assertError(
+        PLANNER + "lists:\n  repos: a\n", "lists.repos: expected a list, found the string 'a'");
+    assertError(
+        PLANNER + "lists:\n  repos:\n",
+        "lists.repos: expected a list of strings, found nothing (write [] for an empty list)");
+    assertError(
+        PLANNER + "lists:\n  ports: [80, true]\n",
+        "lists.ports[0]: expected a string, found the number 80 (quote it)");
+    assertError(
+        PLANNER + "lists:\n  ports: [80, true]\n",
+        "lists.ports[1]: expected a string, found the boolean true (quote it)");
+    assertError(
+        PLANNER + "lists: [a]\n",
+        "lists: expected a mapping of list name to a list of strings, found a list");
   }
 
   @Test
@@ -337,21 +390,27 @@ class PolicyCompilerTest {
             PLANNER
                 + "skills:\n  github.create_issue:\n    side_effect: true\n"
                 + "    when: 'input.owner + \"/\" + input.repo in lists.github_repos'\n"));
-    assertErrorContaining(PLANNER + "skills:\n  slack.read_thread: {when: ''}\n", "skills.slack.read_thread.when: conditions are not supported");
-    assertErrorContaining(PLANNER + "skills:\n  slack.read_thread: {when: }\n", "skills.slack.read_thread.when: conditions are not supported");
+    assertErrorContaining(
+        PLANNER + "skills:\n  slack.read_thread: {when: ''}\n",
+        "skills.slack.read_thread.when: conditions are not supported");
+    assertErrorContaining(
+        PLANNER + "skills:\n  slack.read_thread: {when: }\n",
+        "skills.slack.read_thread.when: conditions are not supported");
   }
 
   @Test
   void skillsSectionIsChecked() {
     assertError(
         PLANNER + "skills:\n  delete_everything: {}\n",
-        "skills.delete_everything: invalid skill name (expected provider.action, ^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$)");
+        "skills.delete_everything: invalid skill name (expected provider.action,"
+            + " ^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$)");
     assertError(
         PLANNER + "skills:\n  github.create_issue: {side_effect: sure}\n",
         "skills.github.create_issue.side_effect: expected true or false, found the string 'sure'");
     assertError(
         PLANNER + "skills:\n  github.create_issue: true\n",
-        "skills.github.create_issue: expected a mapping (side_effect, when), found the boolean true");
+        "skills.github.create_issue: expected a mapping (side_effect, when), found the boolean"
+            + " true");
   }
 
   // --- limits ---------------------------------------------------------------------------------
@@ -377,15 +436,18 @@ class PolicyCompilerTest {
   void badDurationsAreErrors() {
     assertError(
         PLANNER + "limits:\n  step_timeout: 120\n",
-        "limits.step_timeout: expected a duration with a unit, such as 120s, 2m or 1h30m, found the number 120 (a bare number is ambiguous)");
+        "limits.step_timeout: expected a duration with a unit, such as 120s, 2m or 1h30m, found the"
+            + " number 120 (a bare number is ambiguous)");
     assertError(
         PLANNER + "limits:\n  step_timeout: 2 minutes\n",
-        "limits.step_timeout: '2 minutes' is not a duration (expected e.g. 120s, 2m, 1h30m; units ms, s, m, h, d)");
+        "limits.step_timeout: '2 minutes' is not a duration (expected e.g. 120s, 2m, 1h30m; units"
+            + " ms, s, m, h, d)");
     assertError(
         PLANNER + "limits:\n  step_timeout: 500ms\n",
         "limits.step_timeout: 500ms is out of bounds (1s to 1d)");
     assertError(
-        PLANNER + "limits:\n  run_deadline: 8d\n", "limits.run_deadline: 8d is out of bounds (1s to 7d)");
+        PLANNER + "limits:\n  run_deadline: 8d\n",
+        "limits.run_deadline: 8d is out of bounds (1s to 7d)");
     assertError(
         PLANNER + "limits:\n  step_timeout: 20m\n",
         "limits.step_timeout: 20m is longer than limits.run_deadline 15m");
@@ -393,9 +455,13 @@ class PolicyCompilerTest {
 
   @Test
   void countsAreBounded() {
-    assertError(PLANNER + "limits:\n  max_steps: 0\n", "limits.max_steps: 0 is out of bounds (1 to 64)");
-    assertError(PLANNER + "limits:\n  max_steps: 65\n", "limits.max_steps: 65 is out of bounds (1 to 64)");
-    assertError(PLANNER + "limits:\n  max_attempts: -1\n", "limits.max_attempts: -1 is out of bounds (1 to 10)");
+    assertError(
+        PLANNER + "limits:\n  max_steps: 0\n", "limits.max_steps: 0 is out of bounds (1 to 64)");
+    assertError(
+        PLANNER + "limits:\n  max_steps: 65\n", "limits.max_steps: 65 is out of bounds (1 to 64)");
+    assertError(
+        PLANNER + "limits:\n  max_attempts: -1\n",
+        "limits.max_attempts: -1 is out of bounds (1 to 10)");
     assertError(
         PLANNER + "limits:\n  max_steps: '8'\n",
         "limits.max_steps: expected a whole number from 1 to 64, found the string '8'");
@@ -404,11 +470,16 @@ class PolicyCompilerTest {
         "limits.max_steps: expected a whole number from 1 to 64, found the number 2.5");
     assertError(
         PLANNER + "limits:\n  max_concurrent_steps: 99999999999\n",
-        "limits.max_concurrent_steps: expected a whole number from 1 to 64, found the number 99999999999");
+        "limits.max_concurrent_steps: expected a whole number from 1 to 64, found the number"
+            + " 99999999999");
     assertError(
         PLANNER + "limits:\n  max_skill_calls_per_step: 300\n",
         "limits.max_skill_calls_per_step: 300 exceeds limits.max_skill_calls_per_run 200");
-    assertError(PLANNER + "limits: 5\n", "limits: expected a mapping (max_steps, max_skill_calls_per_step, max_skill_calls_per_run, step_timeout, max_attempts, run_deadline, max_concurrent_steps), found the number 5");
+    assertError(
+        PLANNER + "limits: 5\n",
+        "limits: expected a mapping (max_steps, max_skill_calls_per_step, max_skill_calls_per_run,"
+            + " step_timeout, max_attempts, run_deadline, max_concurrent_steps), found the number"
+            + " 5");
   }
 
   // --- reading YAML safely --------------------------------------------------------------------
@@ -416,21 +487,29 @@ class PolicyCompilerTest {
   @Test
   void unreadableOrUnsafeYamlIsAnErrorNotACrash() {
     assertEquals(List.of("manifest: no source given"), errors(null));
-    assertEquals(List.of("manifest: is empty (a manifest declares at least its agents)"), errors(""));
-    assertEquals(List.of("manifest: is empty (a manifest declares at least its agents)"), errors("# nothing\n"));
     assertEquals(
-        List.of("manifest: expected a mapping with the keys agents, lists, skills, limits, found a list"),
+        List.of("manifest: is empty (a manifest declares at least its agents)"), errors(""));
+    assertEquals(
+        List.of("manifest: is empty (a manifest declares at least its agents)"),
+        errors("# nothing\n"));
+    assertEquals(
+        List.of(
+            "manifest: expected a mapping with the keys agents, lists, skills, limits, found a"
+                + " list"),
         errors("- a\n- b\n"));
     assertErrorContaining(PLANNER + "agents: {}\n", "duplicate key 'agents'");
     assertErrorContaining(PLANNER + "---\nagents: {}\n", "holds a second YAML document");
     assertErrorContaining(
-        PLANNER + "lists:\n  a: &repos [x, y]\n  b: *repos\n", "YAML aliases (*repos) are not supported");
+        PLANNER + "lists:\n  a: &repos [x, y]\n  b: *repos\n",
+        "YAML aliases (*repos) are not supported");
     assertErrorContaining(PLANNER + "lists:\n  a: !!binary aGVsbG8=\n", "explicit YAML tags");
     assertErrorContaining(PLANNER + "lists: !!python/object:os.system {}\n", "explicit YAML tags");
     assertErrorContaining("agents: [\n", "not readable YAML");
     assertErrorContaining("agents:\n  hari: {\n", "not readable YAML");
     assertEquals(List.of("manifest: contains a NUL character"), errors(PLANNER + "# \0\n"));
-    assertErrorContaining("a: " + "x".repeat(ManifestYaml.MAX_CHARS), "characters long; at most 1048576 are accepted");
+    assertErrorContaining(
+        "a: " + "x".repeat(ManifestYaml.MAX_CHARS),
+        "characters long; at most 1048576 are accepted");
     assertErrorContaining("a: " + "[".repeat(100) + "]".repeat(100), "not readable YAML");
   }
 
@@ -439,7 +518,11 @@ class PolicyCompilerTest {
     StringBuilder yaml = new StringBuilder("lol0: &a0 [lol]\n");
     for (int i = 1; i < 30; i++) {
       String ref = "*a" + (i - 1);
-      yaml.append("lol").append(i).append(": &a").append(i).append(" [")
+      yaml.append("lol")
+          .append(i)
+          .append(": &a")
+          .append(i)
+          .append(" [")
           .append(String.join(", ", List.of(ref, ref, ref, ref, ref, ref, ref, ref, ref, ref)))
           .append("]\n");
     }
@@ -487,7 +570,8 @@ class PolicyCompilerTest {
       }
       Compilation result = PolicyCompiler.compile(s.toString());
       switch (result) {
-        case Compilation.Compiled c -> assertEquals(c.policy(), CompiledPolicy.fromJson(c.policy().toJson()));
+        case Compilation.Compiled c ->
+            assertEquals(c.policy(), CompiledPolicy.fromJson(c.policy().toJson()));
         case Compilation.Invalid i -> assertFalse(i.errors().isEmpty());
       }
     }

@@ -61,7 +61,9 @@ class PolicyDeciderTest {
     deny(
         PolicyDecider.permission(POLICY, "ernest", "root"),
         "permission root is not a known permission");
-    deny(PolicyDecider.permission(POLICY, "ernest", null), "permission (none) is not a known permission");
+    deny(
+        PolicyDecider.permission(POLICY, "ernest", null),
+        "permission (none) is not a known permission");
     deny(PolicyDecider.permission(POLICY, null, Permissions.SKILL_INVOKE), "no agent was named");
     deny(PolicyDecider.permission(POLICY, "", Permissions.SKILL_INVOKE), "no agent was named");
   }
@@ -70,7 +72,8 @@ class PolicyDeciderTest {
   void skillAllowedOnlyWhenEveryCheckPasses() {
     allow(
         PolicyDecider.skill(POLICY, "ernest", STEP, "github.create_issue"),
-        "agent ernest is granted skill github.create_issue and it is among the step's accepted skills");
+        "agent ernest is granted skill github.create_issue and it is among the step's accepted"
+            + " skills");
   }
 
   @Test
@@ -95,7 +98,8 @@ class PolicyDeciderTest {
         "agent daneel is not granted skill github.get_issue");
     deny(
         PolicyDecider.skill(POLICY, "ernest", STEP, "github.search_issues"),
-        "skill github.search_issues is not among the step's accepted skills [github.get_issue, github.create_issue]");
+        "skill github.search_issues is not among the step's accepted skills [github.get_issue,"
+            + " github.create_issue]");
     deny(
         PolicyDecider.skill(POLICY, "ernest", null, "github.get_issue"),
         "skill github.get_issue is not among the step's accepted skills []");

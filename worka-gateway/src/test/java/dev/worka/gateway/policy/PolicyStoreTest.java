@@ -30,7 +30,9 @@ class PolicyStoreTest {
   private static final Instant T0 = Instant.parse("2026-11-22T10:15:30.123456Z");
   private static final String BUILTIN = BuiltinPolicy.source();
   private static final String NARROWER =
-      BUILTIN.replace("      - slack.post_message\n", "").replace("  slack.post_message:\n    side_effect: true\n", "");
+      BUILTIN
+          .replace("      - slack.post_message\n", "")
+          .replace("  slack.post_message:\n    side_effect: true\n", "");
 
   private PolicyStore store() {
     return new PolicyStore(db.dataSource(), InstantSource.fixed(T0));
@@ -98,11 +100,14 @@ class PolicyStoreTest {
     InvalidPolicyException e =
         assertThrows(
             InvalidPolicyException.class,
-            () -> store.activate(BUILTIN.replace("runtime: process", "runtime: docker"), "operator"));
+            () ->
+                store.activate(BUILTIN.replace("runtime: process", "runtime: docker"), "operator"));
     assertEquals(3, e.errors().size(), e.errors()::toString);
     assertTrue(
         e.errors()
-            .contains("agents.hari.runtime: unknown runtime 'docker' (expected process, kubernetes or wasm)"));
+            .contains(
+                "agents.hari.runtime: unknown runtime 'docker' (expected process, kubernetes or"
+                    + " wasm)"));
     assertTrue(e.getMessage().startsWith("invalid policy manifest: "));
     assertEquals(0, count("policy_manifests"));
     assertEquals(0, count("policy_activations"));

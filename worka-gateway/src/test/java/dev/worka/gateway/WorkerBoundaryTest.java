@@ -1,0 +1,225 @@
+package dev.worka.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.store.TestDatabase;
+import dev.worka.gateway.token.SigningKeys;
+import dev.worka.gateway.token.TokenIssuer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a worker process gets and what happens at its edges: deadlines kill the whole process tree,
+ * crashes are burns with diagnostics, the environment holds only the protocol variables, and a
+ * step token is refused when forged, expired, stale, or used to name another step. Daneel (who
+ * takes the "answer" step of any unrecognized request) is replaced by small shell scripts.
+ */
+class WorkerBoundaryTest {
+  @RegisterExtension static TestDatabase db = new TestDatabase();
+  @TempDir Path home;
+  @TempDir Path scratch;
+  TestGateway gw;
+
+  @AfterEach
+  void stop() {
+    if (gw != null) {
+      gw.close();
+    }
+  }
+
+  private void startWithDaneel(List<String> command, String stepTimeout) throws Exception {
+    gw = TestGateway.start(home, db.url(), TestGateway.policyWith(Map.of("daneel", command), stepTimeout));
+  }
+
+  private static List<String> sh(String script) {
+    return List.of("/bin/sh", "-c", script);
+  }
+
+  @Test
+  void aWorkerPastItsDeadlineIsKilledWithItsChildrenAndRecorded() throws Exception {
+    Path pids = scratch.resolve("pids");
+    startWithDaneel(sh("echo started; sleep 600 & echo $$ $! > " + pids + "; echo waiting; wait"), "5s");
+    JsonNode run = gw.finish(gw.submit("what is on the roadmap?"));
+
+    assertEquals("failed", run.path("status").asText(), run.toPrettyString());
+    JsonNode step = GovernedRunTest.find(run.path("steps"), "answer");
+    assertEquals("timed_out", step.path("status").asText());
+    JsonNode burn = run.path("burns").get(0);
+    assertEquals("timeout", burn.path("kind").asText());
+    assertEquals(step.path("step_id").asText(), burn.path("step_id").asText());
+    assertTrue(burn.path("diagnostics").path("last_lines").toString().contains("waiting"), burn.toString());
+    assertTrue(run.path("error").asText().contains("timed_out"), run.path("error").asText());
+    for (String pid : Files.readString(pids).trim().split(" ")) {
+      assertFalse(running(Long.parseLong(pid)), "process " + pid + " of the killed worker tree is still running");
+    }
+  }
+
+  @Test
+  void aWorkerThatExitsWithoutAResultIsACrashBurnWithItsOutput() throws Exception {
+    startWithDaneel(sh("echo 'connecting to the gateway'; echo 'boom: something broke' >&2; exit 3"), null);
+    JsonNode run = gw.finish(gw.submit("tell me a joke"));
+    assertEquals("failed", run.path("status").asText());
+    JsonNode burn = run.path("burns").get(0);
+    assertEquals("crash", burn.path("kind").asText());
+    assertEquals(3, burn.path("diagnostics").path("exit_code").asInt());
+    assertTrue(burn.path("diagnostics").path("last_lines").toString().contains("boom: something broke"));
+    assertTrue(burn.path("reason").asText().contains("exited with status 3"));
+  }
+
+  @Test
+  void aWorkerEnvironmentHoldsOnlyTheProtocolVariables() throws Exception {
+    Path envFile = scratch.resolve("env");
+    Path tokenCopy = scratch.resolve("token");
+    startWithDaneel(sh("env > " + envFile + "; cat \"$WORKA_TOKEN_FILE\" > " + tokenCopy + "; exit 0"), null);
+    gw.finish(gw.submit("anything at all"));
+    Set<String> names = new TreeSet<>();
+    for (String line : Files.readAllLines(envFile)) {
+      names.add(line.substring(0, line.indexOf('=')));
+    }
+    names.removeAll(Set.of("PWD", "SHLVL", "_", "OLDPWD")); // set by /bin/sh itself
+    assertEquals(new TreeSet<>(Set.of("WORKA_GATEWAY_URL", "WORKA_TOKEN_FILE", "WORKA_RUN_ID", "WORKA_STEP_ID",
+        "WORKA_AGENT", "TRACEPARENT")), names);
+    String token = Files.readString(tokenCopy).trim();
+    assertEquals(3, token.split("\\.").length, "the token file holds a JWT");
+  }
+
+  @Test
+  void stepTokensAreRefusedWhenForgedExpiredStaleOrNamingAnotherStep() throws Exception {
+    startWithDaneel(sh("sleep 120"), "60s");
+    String runId = gw.submit("please do something unusual");
+    gw.followUntil(runId, e -> "answer".equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
+    JsonNode step = GovernedRunTest.find(gw.story(runId).path("steps"), "answer");
+    UUID run = UUID.fromString(runId);
+    UUID stepId = UUID.fromString(step.path("step_id").asText());
+    SigningKeys keys = SigningKeys.loadOrCreate(home);
+    TokenIssuer issuer = new TokenIssuer(keys, Gateway.ISSUER, InstantSource.system());
+    Instant later = Instant.now().plus(Duration.ofMinutes(1));
+    String valid = issuer.mint("daneel", run, stepId, 1, later).token();
+
+    TestGateway.Answer ok = agent("GET", "/v1/agent/context", valid, null);
+    assertEquals(200, ok.status(), ok.raw().body());
+    assertEquals(stepId.toString(), ok.body().path("step_id").asText());
+    assertTrue(ok.body().path("objective").asText().startsWith("Answer:"));
+
+    TestGateway.Answer none = agent("GET", "/v1/agent/context", null, null);
+    assertEquals(401, none.status());
+
+    String expired = new TokenIssuer(keys, Gateway.ISSUER, InstantSource.fixed(Instant.now().minus(Duration.ofHours(2))))
+        .mint("daneel", run, stepId, 1, Instant.now().minus(Duration.ofHours(1))).token();
+    assertRefused(agent("GET", "/v1/agent/context", expired, null), 401, "token_expired");
+
+    String foreign = new TokenIssuer(SigningKeys.generate(), Gateway.ISSUER, InstantSource.system())
+        .mint("daneel", run, stepId, 1, later).token();
+    assertRefused(agent("GET", "/v1/agent/context", foreign, null), 401, "token_invalid");
+
+    String stale = issuer.mint("daneel", run, stepId, 2, later).token();
+    TestGateway.Answer staleAnswer = agent("GET", "/v1/agent/context", stale, null);
+    assertRefused(staleAnswer, 401, "step_not_running");
+    assertTrue(staleAnswer.body().has("gate_id"));
+
+    UUID otherStep = UUID.randomUUID();
+    TestGateway.Answer mismatch = agent("POST", "/v1/agent/heartbeat", valid, "{\"step_id\": \"" + otherStep + "\"}");
+    assertRefused(mismatch, 403, "identity_mismatch");
+    assertRefused(agent("GET", "/v1/agent/context?run_id=" + UUID.randomUUID(), valid, null), 403, "identity_mismatch");
+    assertRefused(agent("POST", "/v1/agent/result", valid,
+        "{\"status\": \"succeeded\", \"agent\": \"hari\", \"summary\": \"x\"}"), 403, "identity_mismatch");
+
+    TestGateway.Answer offList = agent("POST", "/v1/agent/skills/github.create_issue", valid,
+        "{\"input\": {\"owner\": \"acme\", \"repo\": \"widgets\", \"title\": \"x\"}}");
+    assertRefused(offList, 403, "policy_denied");
+    TestGateway.Answer plan = agent("POST", "/v1/agent/plan", valid,
+        "{\"summary\": \"mine\", \"steps\": [{\"step_ref\": \"a\", \"agent\": \"ernest\", \"objective\": \"x\","
+            + " \"skills\": [], \"depends_on\": []}]}");
+    assertRefused(plan, 403, "policy_denied");
+
+    TestGateway.Answer first = agent("POST", "/v1/agent/result", valid, "{\"status\": \"succeeded\", \"summary\": \"done\", \"output\": {}}");
+    assertEquals(200, first.status(), first.raw().body());
+    assertRefused(agent("POST", "/v1/agent/result", valid, "{\"status\": \"succeeded\", \"summary\": \"again\"}"),
+        409, "result_already_submitted");
+    assertRefused(agent("GET", "/v1/agent/context", valid, null), 401, "step_not_running");
+
+    JsonNode story = gw.finish(runId);
+    assertEquals("succeeded", story.path("status").asText(), story.toPrettyString());
+    assertEquals("done", GovernedRunTest.find(story.path("steps"), "answer").path("summary").asText());
+    List<String> denies = new java.util.ArrayList<>();
+    story.path("gates").forEach(g -> {
+      if (g.path("status").asText().equals("deny")) {
+        denies.add(g.path("action").asText());
+      }
+    });
+    assertEquals(List.of("agent.token", "agent.identity", "agent.identity", "agent.identity", "skill.invoke",
+        "plan.submit", "agent.token"), denies);
+    assertTrue(story.path("skill_invocations").isEmpty(), "no denied call reached a provider");
+  }
+
+  @Test
+  void cancellingARunStopsItsWorkerAndRefusesItsToken() throws Exception {
+    Path pids = scratch.resolve("pids");
+    startWithDaneel(sh("echo $$ > " + pids + "; sleep 120"), "60s");
+    String runId = gw.submit("an unusual request");
+    gw.followUntil(runId, e -> "answer".equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
+    TestGateway.Answer cancelled = gw.operator("POST", "/v1/runs/" + runId + "/cancel", "{\"reason\": \"changed my mind\"}");
+    assertEquals(200, cancelled.status(), cancelled.raw().body());
+    assertEquals("cancelled", cancelled.body().path("status").asText());
+    JsonNode run = gw.finish(runId);
+    assertEquals("cancelled", run.path("status").asText());
+    assertTrue(run.path("error").asText().contains("changed my mind"));
+    for (JsonNode s : run.path("steps")) {
+      assertTrue(Set.of("succeeded", "cancelled").contains(s.path("status").asText()), s.toString());
+    }
+    assertEquals("cancelled", GovernedRunTest.find(run.path("steps"), "answer").path("status").asText());
+    long pid = Long.parseLong(Files.readString(pids).trim());
+    assertFalse(running(pid), "the worker was stopped");
+    assertEquals(409, gw.operator("POST", "/v1/runs/" + runId + "/cancel", null).status());
+  }
+
+  /**
+   * Whether a process is running: present and not a zombie. (A killed orphan stays a zombie until
+   * PID 1 reaps it, which some container inits do only every few seconds.)
+   */
+  static boolean running(long pid) throws java.io.IOException {
+    Path stat = Path.of("/proc", Long.toString(pid), "stat");
+    if (!Files.exists(stat)) {
+      return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+    try {
+      String s = Files.readString(stat);
+      char state = s.charAt(s.lastIndexOf(')') + 2);
+      return state != 'Z' && state != 'X';
+    } catch (java.nio.file.NoSuchFileException gone) {
+      return false;
+    }
+  }
+
+  private TestGateway.Answer agent(String method, String path, String token, String body) {
+    Map<String, String> headers = new java.util.HashMap<>();
+    if (token != null) {
+      headers.put("Authorization", "Bearer " + token);
+    }
+    if (body != null) {
+      headers.put("Content-Type", "application/json");
+    }
+    return gw.call(method, path, body, headers);
+  }
+
+  private static void assertRefused(TestGateway.Answer a, int status, String code) {
+    assertEquals(status, a.status(), a.raw().body());
+    assertEquals(code, a.body().path("error").asText(), a.raw().body());
+    assertFalse(a.body().path("message").asText().isEmpty());
+  }
+}
