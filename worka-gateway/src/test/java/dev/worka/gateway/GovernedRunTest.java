@@ -201,6 +201,46 @@ class GovernedRunTest {
     assertEquals(422, gw.operator("GET", "/v1/runs?status=bogus", null).status());
   }
 
+  @Test
+  void eachRunKeepsThePolicyVersionItWasCreatedUnder() {
+    String before = gw.submit("open an issue in acme/widgets titled 'first'");
+    gw.finish(before);
+    String stricter = TestGateway.builtinPolicyForTests().replace("      - github.create_issue\n", "");
+    TestGateway.Answer put = gw.call("PUT", "/v1/policy", stricter,
+        Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN, "Content-Type", "application/yaml"));
+    assertEquals(201, put.status(), put.raw().body());
+    assertEquals(2, put.body().path("version").asInt());
+    assertEquals(2, gw.operator("GET", "/v1/policy", null).body().path("version").asInt());
+
+    JsonNode after = gw.finish(gw.submit("open an issue in acme/widgets titled 'second'"));
+    assertEquals(2, after.path("policy_manifest").path("version").asInt());
+    assertEquals("rejected", after.path("status").asText(), "v2 no longer grants github.create_issue");
+    assertEquals(1, gw.story(before).path("policy_manifest").path("version").asInt());
+    assertEquals("succeeded", gw.story(before).path("status").asText());
+
+    TestGateway.Answer invalid = gw.call("PUT", "/v1/policy", "agents: {}\nbogus: 1\n",
+        Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN));
+    assertEquals(422, invalid.status());
+    assertEquals("invalid_policy", invalid.body().path("error").asText());
+    assertTrue(invalid.body().path("violations").size() > 0);
+    assertEquals(2, gw.operator("GET", "/v1/policy", null).body().path("version").asInt(), "nothing stored");
+  }
+
+  @Test
+  void everySkillIsListedWithItsSchemaAndAvailability() {
+    JsonNode skills = gw.operator("GET", "/v1/skills", null).body().path("skills");
+    JsonNode create = null;
+    for (JsonNode s : skills) {
+      if (s.path("name").asText().equals("github.create_issue")) {
+        create = s;
+      }
+    }
+    assertTrue(create != null, skills.toString());
+    assertTrue(create.path("side_effect").asBoolean());
+    assertTrue(create.path("available").asBoolean(), "dry-run makes every skill available");
+    assertEquals("object", create.path("input_schema").path("type").asText());
+  }
+
   static JsonNode find(JsonNode steps, String ref) {
     for (JsonNode s : steps) {
       if (s.path("step_ref").asText().equals(ref)) {

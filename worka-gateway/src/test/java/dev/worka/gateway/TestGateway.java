@@ -48,11 +48,17 @@ public final class TestGateway implements AutoCloseable {
 
   /** Starts a Gateway on {@code database} (null = embedded under {@code home}) with {@code policyYaml}. */
   public static TestGateway start(Path home, DatabaseUrl database, String policyYaml) throws IOException {
+    return start(home, database, policyYaml, "dry-run");
+  }
+
+  /** As {@link #start(Path, DatabaseUrl, String)}, with {@code WORKA_SIDE_EFFECTS} = {@code sideEffects}. */
+  public static TestGateway start(Path home, DatabaseUrl database, String policyYaml, String sideEffects)
+      throws IOException {
     Files.createDirectories(home);
     Path policy = home.resolve("policy.yaml");
     Files.writeString(policy, policyYaml);
     WorkaConfig config = new WorkaConfig(home, Optional.ofNullable(database), 0, "127.0.0.1", Optional.of(policy),
-        Optional.of(OPERATOR_TOKEN), "scripted", "dry-run", Path.of("..").toAbsolutePath().normalize(),
+        Optional.of(OPERATOR_TOKEN), "scripted", sideEffects, Path.of("..").toAbsolutePath().normalize(),
         Optional.empty(), 4, Duration.ofSeconds(10));
     return new TestGateway(home, Gateway.start(config, Map.of(), InstantSource.system()));
   }

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.text.Normalizer;
-import java.util.Iterator;
 import java.util.Map;
 
 /**
@@ -40,8 +39,7 @@ final class OutputCleaner {
     }
     if (node.isObject()) {
       ObjectNode out = JsonNodeFactory.instance.objectNode();
-      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
+      for (Map.Entry<String, JsonNode> e : node.properties()) {
         String key = text(e.getKey());
         if (!key.equals(e.getKey())) {
           changed[0]++;

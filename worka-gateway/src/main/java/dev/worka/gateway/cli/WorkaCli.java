@@ -51,7 +51,14 @@ public final class WorkaCli implements Runnable {
 
   /** Runs the CLI with this environment; returns the exit status. */
   public static int execute(Map<String, String> env, String... args) {
+    return execute(env, new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+  }
+
+  /** Runs the CLI with this environment and these streams; returns the exit status. */
+  public static int execute(Map<String, String> env, PrintWriter out, PrintWriter err, String... args) {
     CommandLine cli = new CommandLine(new WorkaCli(), new EnvFactory(env));
+    cli.setOut(out);
+    cli.setErr(err);
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof WorkaException) {
         cmd.getErr().println("worka: " + e.getMessage());

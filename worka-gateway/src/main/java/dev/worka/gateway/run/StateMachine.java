@@ -55,13 +55,17 @@ public final class StateMachine<S extends Enum<S>> {
       return this;
     }
 
-    Builder<S> terminal(S... states) {
-      terminal.addAll(Set.of(states));
+    @SafeVarargs
+    final Builder<S> terminal(S... states) {
+      for (S state : states) {
+        terminal.add(state);
+      }
       return this;
     }
 
     /** From every non-terminal state to each of {@code targets}. */
-    Builder<S> fromAnyNonTerminal(S... targets) {
+    @SafeVarargs
+    final Builder<S> fromAnyNonTerminal(S... targets) {
       for (S from : type.getEnumConstants()) {
         if (!terminal.contains(from)) {
           for (S to : targets) {

@@ -1,0 +1,105 @@
+package dev.worka.gateway.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.worka.gateway.TestGateway;
+import dev.worka.gateway.policy.BuiltinPolicy;
+import dev.worka.gateway.store.TestDatabase;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The worka command against a real Gateway: what a person sees, and its exit statuses. */
+class CliTest {
+  @RegisterExtension static TestDatabase db = new TestDatabase();
+  @TempDir Path home;
+  TestGateway gw;
+  Map<String, String> env;
+
+  @BeforeEach
+  void start() throws Exception {
+    gw = TestGateway.start(home, db.url(), TestGateway.builtinPolicyForTests());
+    env = Map.of("WORKA_URL", gw.baseUrl, "WORKA_OPERATOR_TOKEN", TestGateway.OPERATOR_TOKEN, "USER", "alice");
+  }
+
+  @AfterEach
+  void stop() {
+    gw.close();
+  }
+
+  record Result(int status, String out, String err) {}
+
+  Result worka(Map<String, String> environment, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int status = WorkaCli.execute(environment, new PrintWriter(out, true), new PrintWriter(err, true), args);
+    return new Result(status, out.toString(), err.toString());
+  }
+
+  @Test
+  void runPrintsEachTransitionThenTheResultAndSucceeds() {
+    Result r = worka(env, "run", "open an issue in acme/widgets titled 'Login test is flaky'");
+    assertEquals(0, r.status(), r.out() + r.err());
+    assertTrue(r.out().contains("received → planning"), r.out());
+    assertTrue(r.out().contains("step file"), r.out());
+    assertTrue(r.out().contains("delivering → succeeded"), r.out());
+    assertTrue(r.out().contains("succeeded: Opened issue 'Login test is flaky' in acme/widgets (dry run"), r.out());
+    assertTrue(r.out().contains("run id: "), r.out());
+  }
+
+  @Test
+  void aRefusedRunExitsNonZeroAndShowsWhy() {
+    Result r = worka(env, "run", "delete the repository acme/widgets");
+    assertEquals(1, r.status());
+    assertTrue(r.out().contains("rejected: plan rejected"), r.out());
+    assertTrue(r.out().contains("github.delete_repository"), r.out());
+    assertTrue(r.out().contains("denied by gate"), r.out());
+  }
+
+  @Test
+  void runsListAndShowTellTheStory() {
+    worka(env, "run", "comment on acme/widgets#7: shipped");
+    Result list = worka(env, "runs", "list");
+    assertEquals(0, list.status());
+    assertTrue(list.out().contains("succeeded") && list.out().contains("comment on acme/widgets#7"), list.out());
+    String runId = list.out().split(" ")[0];
+    Result show = worka(env, "runs", "show", runId);
+    assertEquals(0, show.status(), show.err());
+    for (String section : new String[] {"plan ", "steps:", "gates:", "ALLOW skill.invoke", "github.add_issue_comment",
+        "burns:", "skill invocations:", "events:", "requester alice"}) {
+      assertTrue(show.out().contains(section), section + " missing from\n" + show.out());
+    }
+    Result json = worka(env, "runs", "show", "--json", runId);
+    assertTrue(json.out().contains("\"skill_invocations\""));
+    assertEquals(1, worka(env, "runs", "show", "00000000-0000-4000-8000-000000000000").status());
+  }
+
+  @Test
+  void policyCheckSaysWhatIsWrong(@TempDir Path dir) throws Exception {
+    Path good = dir.resolve("good.yaml");
+    Files.writeString(good, BuiltinPolicy.source());
+    Result ok = worka(env, "policy", "check", good.toString());
+    assertEquals(0, ok.status(), ok.out());
+    assertTrue(ok.out().contains("is valid"));
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, BuiltinPolicy.source().replace("github.get_issue", "github.get_issu"));
+    Result invalid = worka(env, "policy", "check", bad.toString());
+    assertEquals(1, invalid.status());
+    assertTrue(invalid.out().contains("github.get_issu is not known"), invalid.out());
+  }
+
+  @Test
+  void withoutAGatewayTheClientSaysHowToStartOne() {
+    Result r = worka(Map.of("WORKA_URL", "http://127.0.0.1:1", "WORKA_OPERATOR_TOKEN", "x".repeat(20)), "runs", "list");
+    assertEquals(2, r.status());
+    assertTrue(r.err().contains("bin/worka serve"), r.err());
+  }
+}
