@@ -22,10 +22,9 @@ import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.runtime.process.ProcessRuntime;
-import dev.worka.gateway.skill.GitHubProvider;
+import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
-import dev.worka.gateway.skill.SlackProvider;
 import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.DatabaseUrl;
 import dev.worka.gateway.store.EmbeddedDatabase;
@@ -81,7 +80,7 @@ public final class Gateway implements AutoCloseable {
       database.migrate();
 
       SkillRegistry skills = new SkillRegistry(
-          List.of(GitHubProvider.fromEnvironment(environment), SlackProvider.fromEnvironment(environment)),
+          CatalogOnlyProvider.builtIn(environment),
           SideEffectMode.parse(config.sideEffects()));
       PolicyStore policies = new PolicyStore(database.dataSource(), clock);
       String source = config.policyFile().isPresent() ? Files.readString(config.policyFile().get()) : BuiltinPolicy.source();

@@ -1,8 +1,10 @@
 package dev.worka.protocol;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -38,6 +40,31 @@ public final class Json {
                 .maxNumberLength(100)
                 .build());
     return factory;
+  }
+
+  /** JSON text of a value the caller built; a value that cannot be written is a bug. */
+  public static String write(Object value) {
+    try {
+      return STRICT.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write " + value.getClass().getSimpleName() + " as JSON", e);
+    }
+  }
+
+  /**
+   * Reads JSON text that was written by this side (e.g. a stored column), leniently; null stays
+   * null. Text that does not parse is a bug, not bad input — parse outside input with {@link
+   * #STRICT} and handle its errors.
+   */
+  public static JsonNode parse(String json) {
+    if (json == null) {
+      return null;
+    }
+    try {
+      return LENIENT.readTree(json);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("stored JSON is unreadable: " + e.getOriginalMessage(), e);
+    }
   }
 
   private Json() {}

@@ -141,7 +141,7 @@ final class SkillMediator {
       throw e;
     }
     JsonNode cleaned = cleaner.clean(output).value();
-    String outputJson = write(cleaned);
+    String outputJson = Json.write(cleaned);
     if (outputJson.getBytes(StandardCharsets.UTF_8).length > MAX_OUTPUT_BYTES) {
       finish(invocationId, "failed", null, "output larger than " + MAX_OUTPUT_BYTES + " bytes");
       throw new ApiException(502, ErrorCodes.TOO_LARGE, skill + " returned more than " + MAX_OUTPUT_BYTES + " bytes");
@@ -185,11 +185,7 @@ final class SkillMediator {
       throw new ApiException(409, ErrorCodes.CONFLICT, "the call to " + skill + " with this idempotency key is "
           + recorded.status() + (recorded.error() == null ? "" : ": " + recorded.error()));
     }
-    try {
-      return new SkillCallResult(recorded.id().toString(), Json.LENIENT.readTree(recorded.outputJson()), true);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalStateException("recorded output of invocation " + recorded.id() + " is not JSON", e);
-    }
+    return new SkillCallResult(recorded.id().toString(), Json.parse(recorded.outputJson()), true);
   }
 
   private void finish(UUID id, String status, String outputJson, String error) {
@@ -208,11 +204,4 @@ final class SkillMediator {
     }
   }
 
-  private static String write(JsonNode node) {
-    try {
-      return Json.STRICT.writeValueAsString(node);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalStateException("cannot write JSON", e);
-    }
-  }
 }

@@ -6,10 +6,9 @@ import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.error.WorkaException;
 import dev.worka.gateway.policy.Compilation;
 import dev.worka.gateway.policy.PolicyCompiler;
-import dev.worka.gateway.skill.GitHubProvider;
+import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
-import dev.worka.gateway.skill.SlackProvider;
 import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.EmbeddedDatabase;
 import dev.worka.protocol.Json;
@@ -305,7 +304,7 @@ public final class WorkaCli implements Runnable {
           }
           case Compilation.Compiled compiled -> {
             SkillRegistry skills = new SkillRegistry(
-                List.of(GitHubProvider.fromEnvironment(env), SlackProvider.fromEnvironment(env)), SideEffectMode.DRY_RUN);
+                CatalogOnlyProvider.builtIn(env), SideEffectMode.DRY_RUN);
             TreeSet<String> unknown = new TreeSet<>(compiled.policy().referencedSkills());
             skills.all().forEach(d -> unknown.remove(d.name()));
             if (!unknown.isEmpty()) {

@@ -1,5 +1,6 @@
 package dev.worka.gateway.control;
 
+import dev.worka.protocol.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.queue.Task;
 import dev.worka.gateway.queue.TaskQueue;
@@ -55,17 +56,17 @@ final class DeliverRun implements TaskHandler {
               .filter(s -> !s.isBlank()).collect(Collectors.joining("\n"));
           JsonNode output;
           if (finals.size() == 1) {
-            output = Jsons.read(finals.get(0).outputJson());
+            output = Json.parse(finals.get(0).outputJson());
           } else {
             Map<String, JsonNode> byRef = new LinkedHashMap<>();
-            finals.forEach(s -> byRef.put(s.stepRef(), Jsons.read(s.outputJson())));
-            output = dev.worka.protocol.Json.STRICT.valueToTree(byRef);
+            finals.forEach(s -> byRef.put(s.stepRef(), Json.parse(s.outputJson())));
+            output = Json.STRICT.valueToTree(byRef);
           }
           Map<String, Object> result = new LinkedHashMap<>();
           result.put("summary", summary);
           result.put("output", output);
           runs.transition(c, task.runId(), RunStatus.DELIVERING, RunStatus.SUCCEEDED, "gateway",
-              "result delivered", null, Jsons.write(result));
+              "result delivered", null, Json.write(result));
           return null;
         });
     queue.wakeUp();

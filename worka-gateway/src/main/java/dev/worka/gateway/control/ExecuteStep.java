@@ -1,5 +1,6 @@
 package dev.worka.gateway.control;
 
+import dev.worka.protocol.Json;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.policy.AgentPolicy;
@@ -219,7 +220,7 @@ final class ExecuteStep implements TaskHandler {
           if (steps.transition(c, step.id(), StepStatus.RUNNING, to, l.attempt(),
               StepStore.Change.error(why), "gateway", why).applied()) {
             audit.recordBurn(c, step.runId(), step.id(), step.agent(), l.attempt(), kind, why,
-                Jsons.write(diagnostics));
+                Json.write(diagnostics));
             advance(c, step, l.attempt());
           }
           return null;

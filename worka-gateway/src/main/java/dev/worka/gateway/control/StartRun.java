@@ -1,5 +1,6 @@
 package dev.worka.gateway.control;
 
+import dev.worka.protocol.Json;
 import dev.worka.gateway.policy.AgentPolicy;
 import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.PolicyStore;
@@ -53,7 +54,7 @@ final class StartRun implements TaskHandler {
               "planner " + planner.name(), null, null);
           UUID stepId = UUID.randomUUID();
           String instruction =
-              Jsons.write(Map.of("objective", "Plan the request: " + run.text()));
+              Json.write(Map.of("objective", "Plan the request: " + run.text()));
           steps.insert(
               c,
               new StepStore.NewStep(

@@ -83,7 +83,7 @@ public final class PlanStore {
           c,
           new StepStore.NewStep(
               ids.get(s.stepRef()), runId, planId, s.stepRef(), StepRole.WORKER, s.agent(),
-              s.sequence(), json(instruction), s.skills(), deps, maxAttempts),
+              s.sequence(), Json.write(instruction), s.skills(), deps, maxAttempts),
           "gateway",
           traceId);
     }
@@ -150,17 +150,10 @@ public final class PlanStore {
       ps.setString(6, hash);
       ps.setString(7, raw.length() > 300_000 ? raw.substring(0, 300_000) : raw.replace("\u0000", ""));
       Sql.setJson(ps, 8, normalizedJson);
-      Sql.setJson(ps, 9, json(reasons));
+      Sql.setJson(ps, 9, Json.write(reasons));
       Sql.setInstant(ps, 10, clock.instant());
       ps.executeUpdate();
     }
   }
 
-  private static String json(Object value) {
-    try {
-      return Json.STRICT.writeValueAsString(value);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot write JSON", e);
-    }
-  }
 }

@@ -79,7 +79,7 @@ class SkillRegistryTest {
 
   SkillRegistry registry(SideEffectMode mode, SkillProvider... extra) {
     List<SkillProvider> providers =
-        new java.util.ArrayList<>(List.of(new GitHubProvider(false), new SlackProvider(true)));
+        new java.util.ArrayList<>(List.of(CatalogOnlyProvider.github(false), CatalogOnlyProvider.slack(true)));
     providers.add(counting);
     providers.addAll(List.of(extra));
     return new SkillRegistry(providers, mode);
@@ -194,8 +194,8 @@ class SkillRegistryTest {
 
   @Test
   void configuredGitHubIsHonestAboutTheMissingClient() {
-    GitHubProvider configured =
-        GitHubProvider.fromEnvironment(Map.of("GITHUB_MCP_URL", "http://127.0.0.1:9/mcp"));
+    SkillProvider configured =
+        CatalogOnlyProvider.builtIn(Map.of("GITHUB_MCP_URL", "http://127.0.0.1:9/mcp")).get(0);
     String reason =
         assertInstanceOf(Availability.Unavailable.class, configured.availability()).reason();
     assertEquals(
@@ -206,20 +206,20 @@ class SkillRegistryTest {
         reason,
         assertInstanceOf(
                 Availability.Unavailable.class,
-                GitHubProvider.fromEnvironment(
-                        Map.of("GITHUB_MCP_COMMAND", "github-mcp-server stdio"))
+                CatalogOnlyProvider.builtIn(Map.of("GITHUB_MCP_COMMAND", "github-mcp-server stdio"))
+                    .get(0)
                     .availability())
             .reason());
     assertTrue(
         assertInstanceOf(
                 Availability.Unavailable.class,
-                GitHubProvider.fromEnvironment(Map.of("GITHUB_MCP_URL", " ")).availability())
+                CatalogOnlyProvider.builtIn(Map.of("GITHUB_MCP_URL", " ")).get(0).availability())
             .reason()
             .contains("not configured"));
     assertTrue(
         assertInstanceOf(
                 Availability.Unavailable.class,
-                SlackProvider.fromEnvironment(Map.of()).availability())
+                CatalogOnlyProvider.builtIn(Map.of()).get(1).availability())
             .reason()
             .contains("set SLACK_BOT_TOKEN"));
   }
@@ -322,7 +322,7 @@ class SkillRegistryTest {
         IllegalArgumentException.class,
         () ->
             new SkillRegistry(
-                List.of(new GitHubProvider(false), new GitHubProvider(true)),
+                List.of(CatalogOnlyProvider.github(false), CatalogOnlyProvider.github(true)),
                 SideEffectMode.DRY_RUN));
 
     SkillProvider liar =

@@ -1,6 +1,5 @@
 package dev.worka.gateway.ingress.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.agent.InvocationStore;
 import dev.worka.gateway.audit.AuditLog;
@@ -69,7 +68,7 @@ public final class RunStory {
       Map<String, Object> story = summary(run);
       StoredPolicy policy = policies.byId(run.policyManifestId());
       story.put("policy_manifest", Map.of("id", policy.id().toString(), "version", policy.version(), "sha256", policy.sha256()));
-      story.put("result", json(run.resultJson()));
+      story.put("result", Json.parse(run.resultJson()));
       story.put("error", run.error());
 
       List<PlanStore.StoredPlan> proposed = plans.ofRun(c, runId);
@@ -82,7 +81,7 @@ public final class RunStory {
         plan.put("status", p.status());
         plan.put("created_by", p.createdBy());
         plan.put("plan_hash", p.planHash());
-        JsonNode normalized = json(p.normalizedPlanJson());
+        JsonNode normalized = Json.parse(p.normalizedPlanJson());
         plan.put("summary", normalized == null ? null : normalized.path("summary").asText(null));
         plan.put("steps", normalized == null ? List.of() : normalized.path("steps"));
         plan.put("rejection_reasons", p.rejectionReasons());
@@ -104,12 +103,12 @@ public final class RunStory {
         v.put("agent", s.agent());
         v.put("status", s.status().sql());
         v.put("attempt", s.attempt());
-        v.put("objective", json(s.instructionJson()).path("objective").asText(null));
+        v.put("objective", Json.parse(s.instructionJson()).path("objective").asText(null));
         v.put("skills", s.allowedSkills());
         v.put("depends_on", s.dependsOn().stream().map(d -> refs.getOrDefault(d, d.toString())).toList());
         v.put("depends_on_ids", s.dependsOn().stream().map(UUID::toString).toList());
         v.put("summary", s.summary());
-        v.put("output", json(s.outputJson()));
+        v.put("output", Json.parse(s.outputJson()));
         v.put("error", s.error());
         v.put("started_at", str(s.startedAt()));
         v.put("completed_at", str(s.completedAt()));
@@ -145,7 +144,7 @@ public final class RunStory {
         v.put("agent", b.agent());
         v.put("attempt", b.attempt());
         v.put("reason", b.reason());
-        v.put("diagnostics", json(b.diagnosticsJson()));
+        v.put("diagnostics", Json.parse(b.diagnosticsJson()));
         v.put("at", str(b.createdAt()));
         burns.add(v);
       }
@@ -165,8 +164,8 @@ public final class RunStory {
         v.put("lock_status", i.lockStatus());
         v.put("idempotency_key", i.idempotencyKey());
         v.put("dry_run", i.dryRun());
-        v.put("input", json(i.inputJson()));
-        v.put("output", json(i.outputJson()));
+        v.put("input", Json.parse(i.inputJson()));
+        v.put("output", Json.parse(i.outputJson()));
         v.put("error", i.error());
         calls.add(v);
       }
@@ -234,14 +233,4 @@ public final class RunStory {
     return o == null ? null : o.toString();
   }
 
-  private static JsonNode json(String s) {
-    if (s == null) {
-      return null;
-    }
-    try {
-      return Json.LENIENT.readTree(s);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("stored JSON is unreadable", e);
-    }
-  }
 }
