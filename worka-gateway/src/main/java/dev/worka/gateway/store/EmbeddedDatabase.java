@@ -4,23 +4,42 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The embedded PostgreSQL server Worka uses when no {@code WORKA_DATABASE_URL} is set: a real
  * PostgreSQL whose data lives under {@code WORKA_HOME/postgres} and survives restarts. When the
- * process runs as root (as CI machines do) the server still runs, inside a user namespace.
+ * process runs as root (as CI machines do) the server still runs, inside a user namespace. It
+ * listens on loopback only, and every connection needs a generated password kept beside the data
+ * directory ({@code postgres.password}, mode 0600): no other local process may connect freely.
  */
 public final class EmbeddedDatabase implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedDatabase.class);
 
+  private static final String HBA =
+      """
+      # Written by Worka: every connection needs the password in the .password file beside this
+      # data directory (mode 0600). Nothing on this machine may connect without it.
+      local   all   all                  scram-sha-256
+      host    all   all   127.0.0.1/32   scram-sha-256
+      host    all   all   ::1/128        scram-sha-256
+      """;
+
   private final EmbeddedPostgres postgres;
   private final Path dataDirectory;
+  private final String password;
 
-  private EmbeddedDatabase(EmbeddedPostgres postgres, Path dataDirectory) {
+  private EmbeddedDatabase(EmbeddedPostgres postgres, Path dataDirectory, String password) {
     this.postgres = postgres;
     this.dataDirectory = dataDirectory;
+    this.password = password;
   }
 
   /** Starts (initializing on first use) the server whose data is in {@code dataDirectory}. */
@@ -32,17 +51,70 @@ public final class EmbeddedDatabase implements AutoCloseable {
           "starting embedded PostgreSQL (data: {}{})",
           dataDirectory,
           fresh ? ", first start: initializing, this takes a few seconds" : "");
+      String password = loadOrCreatePassword(passwordFile(dataDirectory));
       EmbeddedPostgres postgres =
           EmbeddedPostgres.builder()
               .setDataDirectory(dataDirectory)
               .setCleanDataDirectory(false)
               .setServerConfig("max_connections", "200")
               .setServerConfig("fsync", "on")
+              .setServerConfig("password_encryption", "scram-sha-256")
+              .setConnectConfig("password", password)
               .start();
-      return new EmbeddedDatabase(postgres, dataDirectory);
-    } catch (IOException | RuntimeException e) {
+      try {
+        requirePassword(postgres, dataDirectory, password);
+      } catch (IOException | SQLException | RuntimeException e) {
+        postgres.close();
+        throw e;
+      }
+      return new EmbeddedDatabase(postgres, dataDirectory, password);
+    } catch (IOException | SQLException | RuntimeException e) {
       throw new StoreException(explain(dataDirectory), e);
     }
+  }
+
+  /**
+   * A fresh cluster trusts local connections (that is how initdb leaves it): give the superuser
+   * the generated password and require it from every connection from now on.
+   */
+  private static void requirePassword(EmbeddedPostgres postgres, Path dataDirectory, String password)
+      throws IOException, SQLException {
+    try (Connection c = postgres.getPostgresDatabase().getConnection();
+        Statement s = c.createStatement()) {
+      // The password is [A-Za-z0-9] only, so it cannot break out of the literal.
+      s.execute("alter role postgres with password '" + password + "'");
+      Path hba = dataDirectory.resolve("pg_hba.conf");
+      if (!Files.readString(hba).equals(HBA)) {
+        Files.writeString(hba, HBA);
+        s.execute("select pg_reload_conf()");
+      }
+    }
+  }
+
+  static Path passwordFile(Path dataDirectory) {
+    return dataDirectory.resolveSibling(dataDirectory.getFileName() + ".password");
+  }
+
+  private static String loadOrCreatePassword(Path file) throws IOException {
+    if (Files.exists(file)) {
+      String existing = Files.readString(file).trim();
+      if (existing.matches("[A-Za-z0-9]{32,}")) {
+        return existing;
+      }
+      throw new IOException(file + " does not hold a password Worka wrote; remove it only together"
+          + " with the data directory beside it");
+    }
+    SecureRandom random = new SecureRandom();
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    StringBuilder password = new StringBuilder();
+    for (int i = 0; i < 40; i++) {
+      password.append(alphabet.charAt(random.nextInt(alphabet.length())));
+    }
+    Path tmp = Files.createTempFile(file.getParent(), ".pg-password", ".tmp",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tmp, password + "\n");
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    return password.toString();
   }
 
   private static String explain(Path dataDirectory) {
@@ -77,7 +149,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
   /** A URL for the given database on this server, as the {@code postgres} superuser. */
   public DatabaseUrl url(String database) {
-    return new DatabaseUrl(postgres.getJdbcUrl("postgres", database), "postgres", null);
+    return new DatabaseUrl(postgres.getJdbcUrl("postgres", database), "postgres", password);
   }
 
   public Path dataDirectory() {

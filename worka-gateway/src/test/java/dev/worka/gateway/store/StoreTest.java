@@ -116,6 +116,19 @@ class StoreTest {
   }
 
   @Test
+  void theEmbeddedServerRefusesConnectionsWithoutItsPassword() throws Exception {
+    String url = db.url().jdbcUrl();
+    java.sql.SQLException refused =
+        assertThrows(
+            java.sql.SQLException.class,
+            () -> java.sql.DriverManager.getConnection(url, "postgres", "wrong-password").close());
+    assertTrue(refused.getSQLState().startsWith("28"), refused.getSQLState() + " " + refused.getMessage());
+    assertThrows(
+        java.sql.SQLException.class, () -> java.sql.DriverManager.getConnection(url, "postgres", "").close());
+    java.sql.DriverManager.getConnection(url, "postgres", db.url().password()).close();
+  }
+
+  @Test
   void databaseUrlsInBothForms() {
     DatabaseUrl supabase =
         DatabaseUrl.parse(
