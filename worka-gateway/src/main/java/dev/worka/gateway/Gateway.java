@@ -83,8 +83,7 @@ public final class Gateway implements AutoCloseable {
           CatalogOnlyProvider.builtIn(environment),
           SideEffectMode.parse(config.sideEffects()));
       PolicyStore policies = new PolicyStore(database.dataSource(), clock);
-      String source = config.policyFile().isPresent() ? Files.readString(config.policyFile().get()) : BuiltinPolicy.source();
-      policy = policies.activate(source, config.policyFile().map(p -> "file:" + p).orElse("built-in"));
+      policy = activatePolicyAtStart(policies, config);
       Set<String> unknown = new java.util.TreeSet<>(policy.policy().referencedSkills());
       skills.all().forEach(d -> unknown.remove(d.name()));
       if (!unknown.isEmpty()) {
@@ -146,6 +145,34 @@ public final class Gateway implements AutoCloseable {
       throw e;
     }
   }
+
+  /**
+   * The policy a starting Gateway uses. {@code WORKA_POLICY_FILE} is the operator's declared
+   * configuration and becomes active (a new version if it differs). Without it, the built-in
+   * manifest is applied only while no operator has activated another one (by {@code PUT
+   * /v1/policy}): a restart never silently undoes an operator's policy change.
+   */
+  private static StoredPolicy activatePolicyAtStart(PolicyStore policies, WorkaConfig config) throws IOException {
+    Optional<StoredPolicy> active = policies.active();
+    Optional<String> actor = policies.activeActor();
+    if (config.policyFile().isPresent()) {
+      Path file = config.policyFile().get();
+      StoredPolicy stored = policies.activate(Files.readString(file), "file:" + file);
+      if (active.isPresent() && !active.get().id().equals(stored.id())) {
+        log.warn("WORKA_POLICY_FILE {} replaced the active policy v{} (activated by {}) with v{}", file,
+            active.get().version(), actor.orElse("?"), stored.version());
+      }
+      return stored;
+    }
+    if (active.isEmpty() || actor.orElse("").equals(BUILT_IN)) {
+      return policies.activate(BuiltinPolicy.source(), BUILT_IN);
+    }
+    log.info("keeping policy v{} activated by {}; the built-in manifest is not applied over it", active.get().version(),
+        actor.orElse("?"));
+    return active.get();
+  }
+
+  private static final String BUILT_IN = "built-in";
 
   /** Starts a Gateway with its task loops running. */
   public static Gateway start(WorkaConfig config, Map<String, String> environment, InstantSource clock) {

@@ -13,6 +13,21 @@ class RestartTest {
   @TempDir Path home;
 
   @Test
+  void aRestartDoesNotUndoAnOperatorsPolicyChange() throws Exception {
+    String stricter = dev.worka.gateway.policy.BuiltinPolicy.source().replace("      - github.create_issue\n", "");
+    try (TestGateway gw = TestGateway.start(home, null, null)) {
+      assertEquals(1, gw.gateway.policy().version());
+      TestGateway.Answer put = gw.call("PUT", "/v1/policy", stricter,
+          java.util.Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN));
+      assertEquals(201, put.status(), put.raw().body());
+    }
+    try (TestGateway gw = TestGateway.start(home, null, null)) {
+      assertEquals(2, gw.gateway.policy().version(), "the operator's v2 stays active");
+      assertEquals(2, gw.operator("GET", "/v1/policy", null).body().path("version").asInt());
+    }
+  }
+
+  @Test
   void aRestartWithTheSameHomeKeepsEveryRun() throws Exception {
     String policy = TestGateway.builtinPolicyForTests();
     String done;

@@ -46,7 +46,10 @@ public final class TestGateway implements AutoCloseable {
     this.baseUrl = "http://127.0.0.1:" + gateway.port();
   }
 
-  /** Starts a Gateway on {@code database} (null = embedded under {@code home}) with {@code policyYaml}. */
+  /**
+   * Starts a Gateway on {@code database} (null = embedded under {@code home}) with {@code
+   * policyYaml} as its WORKA_POLICY_FILE (null = no file: the built-in manifest).
+   */
   public static TestGateway start(Path home, DatabaseUrl database, String policyYaml) throws IOException {
     return start(home, database, policyYaml, "dry-run");
   }
@@ -55,9 +58,12 @@ public final class TestGateway implements AutoCloseable {
   public static TestGateway start(Path home, DatabaseUrl database, String policyYaml, String sideEffects)
       throws IOException {
     Files.createDirectories(home);
-    Path policy = home.resolve("policy.yaml");
-    Files.writeString(policy, policyYaml);
-    WorkaConfig config = new WorkaConfig(home, Optional.ofNullable(database), 0, "127.0.0.1", Optional.of(policy),
+    Optional<Path> policy = Optional.empty();
+    if (policyYaml != null) {
+      policy = Optional.of(home.resolve("policy.yaml"));
+      Files.writeString(policy.get(), policyYaml);
+    }
+    WorkaConfig config = new WorkaConfig(home, Optional.ofNullable(database), 0, "127.0.0.1", policy,
         Optional.of(OPERATOR_TOKEN), "scripted", sideEffects, Path.of("..").toAbsolutePath().normalize(),
         Optional.empty(), 4, Duration.ofSeconds(10));
     return new TestGateway(home, Gateway.start(config, Map.of(), InstantSource.system()));

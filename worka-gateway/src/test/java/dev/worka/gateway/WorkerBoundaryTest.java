@@ -168,6 +168,51 @@ class WorkerBoundaryTest {
   }
 
   @Test
+  void aWorkerThatKeepsBeingDeniedHasItsAttemptEndedAndHostileInputsAreRefusedCleanly() throws Exception {
+    startWithDaneel(sh("sleep 120"), "60s");
+    String runId = gw.submit("please do something unusual");
+    gw.followUntil(runId, e -> "answer".equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
+    JsonNode step = GovernedRunTest.find(gw.story(runId).path("steps"), "answer");
+    String token = new TokenIssuer(SigningKeys.loadOrCreate(home), Gateway.ISSUER, InstantSource.system())
+        .mint("daneel", UUID.fromString(runId), UUID.fromString(step.path("step_id").asText()), 1,
+            Instant.now().plus(Duration.ofMinutes(1))).token();
+
+    // Hostile values are refused with their status and a recorded gate, never a 500.
+    TestGateway.Answer nul = agent("POST", "/v1/agent/skills/slack.post_message", token,
+        "{\"input\": {\"channel\": \"C123\", \"text\": \"a\\u0000b\"}}");
+    assertEquals(403, nul.status(), nul.raw().body()); // not on this step's accepted skills: policy first
+    assertRefused(agent("GET", "/v1/agent/context?run_id=%00", token, null), 403, "identity_mismatch");
+    StringBuilder deep = new StringBuilder();
+    for (int i = 0; i < 40; i++) {
+      deep.append("{\"a\":");
+    }
+    deep.append("1").append("}".repeat(40));
+    assertRefused(agent("POST", "/v1/agent/result", token, "{\"status\": \"succeeded\", \"output\": " + deep + "}"),
+        422, "invalid_body");
+
+    int denied = 2; // the two refusals above
+    while (denied < 25) {
+      TestGateway.Answer a = agent("POST", "/v1/agent/skills/github.create_issue", token,
+          "{\"input\": {\"owner\": \"acme\", \"repo\": \"widgets\", \"title\": \"x\"}}");
+      assertEquals(403, a.status());
+      denied++;
+    }
+    assertRefused(agent("GET", "/v1/agent/context", token, null), 401, "step_not_running");
+    assertRefused(agent("GET", "/v1/agent/context", token, null), 401, "step_not_running");
+    JsonNode run = gw.finish(runId);
+    assertEquals("failed", run.path("status").asText(), run.toPrettyString());
+    JsonNode answer = GovernedRunTest.find(run.path("steps"), "answer");
+    assertEquals("failed", answer.path("status").asText());
+    assertTrue(answer.path("error").asText().contains("25 requests that were denied"), answer.toString());
+    assertTrue(run.path("burns").toString().contains("\"policy\""), run.path("burns").toString());
+    long tokenGates = 0;
+    for (JsonNode g : run.path("gates")) {
+      tokenGates += g.path("action").asText().equals("agent.token") ? 1 : 0;
+    }
+    assertEquals(1, tokenGates, "an ended token's refusals are recorded once");
+  }
+
+  @Test
   void cancellingARunStopsItsWorkerAndRefusesItsToken() throws Exception {
     Path pids = scratch.resolve("pids");
     startWithDaneel(sh("echo $$ > " + pids + "; sleep 120"), "60s");

@@ -50,6 +50,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import javax.sql.DataSource;
 
 /** The {@code /v1/agent/*} endpoints. */
@@ -58,6 +59,8 @@ public final class AgentApi {
   static final long MAX_PLAN_BYTES = 512 * 1024;
   static final long MAX_SKILL_CALL_BYTES = 1024 * 1024;
   private static final int MAX_TEXT = 8000;
+  /** Deepest output accepted: well under the JSON reader's limit, so stored results stay readable. */
+  static final int MAX_OUTPUT_DEPTH = 32;
 
   private final DataSource dataSource;
   private final Authenticator auth;
@@ -86,13 +89,14 @@ public final class AgentApi {
       boolean dryRun,
       InstantSource clock) {
     this.dataSource = dataSource;
-    this.auth = new Authenticator(dataSource, verifier, runs, steps, policies, audit);
+    Denials denials = new Denials(audit, steps, queue);
+    this.auth = new Authenticator(dataSource, verifier, runs, steps, policies, denials);
     this.runs = runs;
     this.steps = steps;
     this.plans = plans;
     this.validator = validator;
     this.skills = skills;
-    this.mediator = new SkillMediator(dataSource, skills, invocations, audit, cleaner, dryRun);
+    this.mediator = new SkillMediator(dataSource, skills, invocations, audit, auth, denials, cleaner, dryRun);
     this.audit = audit;
     this.queue = queue;
   }
@@ -176,8 +180,13 @@ public final class AgentApi {
     }
     PlanValidation validation = validator.validate(raw, policy);
     String rawPlan = raw;
-    return Transactions.inTransaction(dataSource, c -> {
-      Run run = runs.lock(c, caller.run().id()).orElseThrow();
+    record Decided(ApiResponse response, String endedWhy) {}
+    Decided decided = Transactions.inTransaction(dataSource, c -> {
+      Optional<String> ended = auth.lockStillRunning(c, caller);
+      if (ended.isPresent()) {
+        return new Decided(null, ended.get());
+      }
+      Run run = runs.find(c, caller.run().id()).orElseThrow();
       if (run.status() != RunStatus.PLANNING) {
         throw new ApiException(409, ErrorCodes.CONFLICT, "run " + run.id() + " is " + run.status().sql() + ", not planning");
       }
@@ -195,7 +204,7 @@ public final class AgentApi {
               run.policyManifestId(), run.traceId()));
           Map<String, String> refs = new LinkedHashMap<>();
           stored.stepIds().forEach((ref, id) -> refs.put(ref, id.toString()));
-          return ApiResponse.status(201, new PlanAccepted(stored.planId().toString(), a.planHash(), refs));
+          return new Decided(ApiResponse.status(201, new PlanAccepted(stored.planId().toString(), a.planHash(), refs)), null);
         }
         case PlanValidation.Rejected r -> {
           plans.storeRejected(c, run.id(), caller.step().id(), caller.agent(), rawPlan, r.reasons());
@@ -206,10 +215,15 @@ public final class AgentApi {
           audit.recordBurn(c, run.id(), caller.step().id(), caller.agent(), caller.claims().attempt(),
               Burn.POLICY, why, Json.STRICT.writeValueAsString(Map.of("violations", r.reasons())));
           runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.REJECTED, "gateway", why, why, null);
-          return ApiResponse.status(422, new ErrorBody(ErrorCodes.INVALID_PLAN, why, gate.id().toString(), why, r.reasons()));
+          return new Decided(ApiResponse.status(422, new ErrorBody(ErrorCodes.INVALID_PLAN, why, gate.id().toString(), why,
+              r.reasons())), null);
         }
       }
     });
+    if (decided.endedWhy() != null) {
+      throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "plan", decided.endedWhy());
+    }
+    return decided.response();
   }
 
   private ApiResponse skill(ApiRequest request) throws Exception {
@@ -253,6 +267,9 @@ public final class AgentApi {
     }
     if (result.output() != null && !result.output().isObject() && !result.output().isNull()) {
       violations.add("output must be a JSON object");
+    }
+    if (result.output() != null && depth(result.output()) > MAX_OUTPUT_DEPTH) {
+      violations.add("output is nested deeper than " + MAX_OUTPUT_DEPTH + " levels");
     }
     if (result.summary() != null && result.summary().length() > MAX_TEXT) {
       violations.add("summary is longer than " + MAX_TEXT + " characters");
@@ -302,6 +319,14 @@ public final class AgentApi {
     answer.put("step_id", caller.step().id().toString());
     answer.put("deadline", caller.step().deadline() == null ? null : caller.step().deadline().toString());
     return ApiResponse.ok(answer);
+  }
+
+  private static int depth(JsonNode node) {
+    int deepest = 0;
+    for (JsonNode child : node) {
+      deepest = Math.max(deepest, depth(child));
+    }
+    return node.isContainerNode() ? deepest + 1 : 0;
   }
 
   private static JsonNode parse(ApiRequest request) {

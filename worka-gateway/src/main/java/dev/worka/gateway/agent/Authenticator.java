@@ -2,10 +2,8 @@ package dev.worka.gateway.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateActions;
-import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.policy.PolicyStore;
@@ -44,15 +42,15 @@ final class Authenticator {
   private final RunStore runs;
   private final StepStore steps;
   private final PolicyStore policies;
-  private final AuditLog audit;
+  private final Denials denials;
 
-  Authenticator(DataSource dataSource, TokenVerifier verifier, RunStore runs, StepStore steps, PolicyStore policies, AuditLog audit) {
+  Authenticator(DataSource dataSource, TokenVerifier verifier, RunStore runs, StepStore steps, PolicyStore policies, Denials denials) {
     this.dataSource = dataSource;
     this.verifier = verifier;
     this.runs = runs;
     this.steps = steps;
     this.policies = policies;
-    this.audit = audit;
+    this.denials = denials;
   }
 
   /** The caller of {@code action}; a result post to an attempt that already reported is {@code 409}. */
@@ -101,10 +99,31 @@ final class Authenticator {
       }
       String why = "step " + step.id() + " attempt " + claims.attempt() + " is no longer running (step is "
           + step.status().sql() + ", attempt " + step.attempt() + ")";
-      Gate gate = deny(run, step, claims, GateActions.TOKEN_USE, null, action + ": " + why);
-      throw new ApiException(401, new ErrorBody(ErrorCodes.STEP_NOT_RUNNING, why, gate.id().toString(), why, null));
+      throw staleToken(run, step.id(), claims, action, why);
     }
     return new Caller(claims, run, step, policies.byId(run.policyManifestId()));
+  }
+
+  /**
+   * Inside a transaction that is about to decide on the caller's behalf: locks the run, then the
+   * step (always in that order), and says why the caller may no longer act — its attempt ended or
+   * its run ended since it authenticated — or empty if it still may. Holding these locks until
+   * commit serializes the decision with cancellation, results and the caller's other calls.
+   */
+  Optional<String> lockStillRunning(java.sql.Connection c, Caller caller) throws java.sql.SQLException {
+    Optional<Run> run = runs.lock(c, caller.run().id());
+    Optional<Step> step = steps.lock(c, caller.step().id());
+    if (run.isEmpty() || step.isEmpty()) {
+      return Optional.of("the run or step no longer exists");
+    }
+    if (run.get().status().terminal()) {
+      return Optional.of("run " + run.get().id() + " is " + run.get().status().sql());
+    }
+    if (step.get().status() != StepStatus.RUNNING || step.get().attempt() != caller.claims().attempt()) {
+      return Optional.of("step " + step.get().id() + " attempt " + caller.claims().attempt()
+          + " is no longer running (step is " + step.get().status().sql() + ", attempt " + step.get().attempt() + ")");
+    }
+    return Optional.empty();
   }
 
   /**
@@ -140,11 +159,25 @@ final class Authenticator {
     return body;
   }
 
+  /** Records a deny gate in its own transaction. */
   Gate deny(Run run, Step step, WorkerClaims claims, String action, String skill, String reason) {
-    return Transactions.inTransaction(
-        dataSource,
-        c -> audit.recordGate(c, new AuditLog.Decision(action, GateStatus.DENY, claims.agent(), run.id(),
-            step.id(), claims.attempt(), skill, reason, run.policyManifestId(), run.traceId())));
+    return Transactions.inTransaction(dataSource,
+        c -> denials.record(c, run, step.id(), claims.attempt(), claims.agent(), action, skill, reason));
+  }
+
+  /**
+   * The 401 for a token whose attempt is no longer running. Its first use is recorded as a deny
+   * gate; repeats of the same token are only logged, so an ended worker cannot flood the audit.
+   */
+  ApiException staleToken(Run run, java.util.UUID stepId, WorkerClaims claims, String action, String why) {
+    String gateId = null;
+    if (denials.firstStaleUse(claims.jti())) {
+      gateId = Transactions.inTransaction(dataSource, c -> denials.record(c, run, stepId, claims.attempt(),
+          claims.agent(), GateActions.TOKEN_USE, null, action + ": " + why)).id().toString();
+    } else {
+      log.info("refused another use of ended token {} of step {} ({}): {}", claims.jti(), stepId, action, why);
+    }
+    return new ApiException(401, new ErrorBody(ErrorCodes.STEP_NOT_RUNNING, why, gateId, why, null));
   }
 
   private static boolean matches(Caller caller, String field, String value) {

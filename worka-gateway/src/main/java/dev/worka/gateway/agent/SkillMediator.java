@@ -46,15 +46,19 @@ final class SkillMediator {
   private final SkillRegistry skills;
   private final InvocationStore invocations;
   private final AuditLog audit;
+  private final Authenticator auth;
+  private final Denials denials;
   private final OutputCleaner cleaner;
   private final boolean dryRun;
 
   SkillMediator(DataSource dataSource, SkillRegistry skills, InvocationStore invocations, AuditLog audit,
-      OutputCleaner cleaner, boolean dryRun) {
+      Authenticator auth, Denials denials, OutputCleaner cleaner, boolean dryRun) {
     this.dataSource = dataSource;
     this.skills = skills;
     this.invocations = invocations;
     this.audit = audit;
+    this.auth = auth;
+    this.denials = denials;
     this.cleaner = cleaner;
     this.dryRun = dryRun;
   }
@@ -64,6 +68,9 @@ final class SkillMediator {
     record Replay(InvocationStore.Invocation recorded) implements Begun {}
 
     record Limited(Gate gate) implements Begun {}
+
+    /** The attempt or run ended since the caller authenticated. */
+    record Ended(String why) implements Begun {}
 
     record Started(Gate gate) implements Begun {}
   }
@@ -81,7 +88,10 @@ final class SkillMediator {
       throw denied(caller, skill, "skill " + skill + " is unavailable: " + unavailable.get(), 403,
           ErrorCodes.SKILL_UNAVAILABLE, null);
     }
-    List<String> violations = skills.validateInput(skill, input);
+    List<String> violations = new java.util.ArrayList<>(skills.validateInput(skill, input));
+    if (Json.write(input).contains("\\u0000")) {
+      violations.add("the input contains a NUL character (\\u0000), which no skill accepts");
+    }
     if (!violations.isEmpty()) {
       throw denied(caller, skill, "input does not match " + skill + "'s schema: " + String.join("; ", violations),
           422, ErrorCodes.INVALID_BODY, violations);
@@ -93,6 +103,10 @@ final class SkillMediator {
     Begun begun;
     try {
       begun = Transactions.inTransaction(dataSource, c -> {
+        Optional<String> ended = auth.lockStillRunning(c, caller);
+        if (ended.isPresent()) {
+          return new Begun.Ended(ended.get());
+        }
         Optional<InvocationStore.Invocation> existing = invocations.find(c, caller.step().id(), skill, key);
         if (existing.isPresent()) {
           return new Begun.Replay(existing.get());
@@ -104,7 +118,8 @@ final class SkillMediator {
             : perRun >= policy.limits().maxSkillCallsPerRun()
                 ? "this run already made " + perRun + " skill calls, the policy's max_skill_calls_per_run" : null;
         if (limit != null) {
-          return new Begun.Limited(gate(c, caller, skill, GateStatus.DENY, limit));
+          return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
+              caller.agent(), GateActions.SKILL_INVOKE, skill, limit));
         }
         Gate gate = gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill));
         invocations.insertStarted(c, new InvocationStore.Invocation(invocationId, caller.run().id(),
@@ -125,6 +140,8 @@ final class SkillMediator {
       }
       case Begun.Limited l -> throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED,
           l.gate().reason(), l.gate().id().toString(), l.gate().reason(), null));
+      case Begun.Ended e -> throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(),
+          "skills/" + skill, e.why());
       case Begun.Started s -> { }
     }
 
@@ -169,7 +186,7 @@ final class SkillMediator {
   }
 
   private ApiException denied(Caller caller, String skill, String reason, int status, String code, List<String> violations) {
-    Gate gate = Transactions.inTransaction(dataSource, c -> gate(c, caller, skill, GateStatus.DENY, reason));
+    Gate gate = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.SKILL_INVOKE, skill, reason);
     return new ApiException(status, new ErrorBody(code, reason, gate.id().toString(), reason, violations));
   }
 

@@ -35,9 +35,9 @@ public final class AuditLog {
     Gate gate =
         new Gate(
             UUID.randomUUID(),
-            d.action(),
+            truncate(d.action(), 100),
             d.status(),
-            d.subject(),
+            truncate(d.subject(), 200),
             d.runId(),
             d.stepId(),
             d.attempt(),
@@ -54,7 +54,7 @@ public final class AuditLog {
       ps.setObject(1, gate.id());
       ps.setString(2, gate.action());
       ps.setString(3, gate.status().sql());
-      ps.setString(4, truncate(gate.subject(), 200));
+      ps.setString(4, gate.subject());
       ps.setObject(5, gate.runId());
       ps.setObject(6, gate.stepId());
       ps.setObject(7, gate.attempt());
@@ -83,7 +83,7 @@ public final class AuditLog {
             UUID.randomUUID(),
             runId,
             stepId,
-            agent,
+            agent == null ? null : truncate(agent, 200),
             attempt,
             kind,
             truncate(reason, 4000),
@@ -158,10 +158,27 @@ public final class AuditLog {
     return burns;
   }
 
+  /**
+   * Bounded, storable text: NUL (which PostgreSQL text cannot hold) is removed and other control
+   * characters but newline and tab are shown as a backslash-u escape, so a hostile value can neither
+   * break the insert nor forge lines in what an operator reads.
+   */
   static String truncate(String s, int max) {
     if (s == null) {
       return "";
     }
-    return s.length() <= max ? s : s.substring(0, max - 1) + "…";
+    StringBuilder b = new StringBuilder(Math.min(s.length(), max + 16));
+    for (int i = 0; i < s.length() && b.length() < max; i++) {
+      char ch = s.charAt(i);
+      if (ch == 0) {
+        continue;
+      }
+      if (Character.isISOControl(ch) && ch != '\n' && ch != '\t') {
+        b.append(String.format("\\u%04x", (int) ch));
+      } else {
+        b.append(ch);
+      }
+    }
+    return b.length() < max || s.length() <= max ? b.toString() : b.substring(0, max - 1) + "…";
   }
 }

@@ -74,6 +74,7 @@ final class AdvanceRun implements TaskHandler {
       if (p.status() != StepStatus.SUCCEEDED) {
         String why = "planning failed: " + p.agent() + " " + p.status().sql()
             + (p.error() == null ? "" : ": " + p.error());
+        toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
         runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
         return null;
       }
@@ -97,15 +98,7 @@ final class AdvanceRun implements TaskHandler {
       Step f = failed.get();
       String why = "step " + f.stepRef() + " (" + f.agent() + ") " + f.status().sql()
           + (f.error() == null ? "" : ": " + f.error());
-      for (Step s : work) {
-        if (!s.status().terminal()) {
-          if (s.status() == StepStatus.RUNNING) {
-            toStop.add(s.id());
-          }
-          steps.transition(c, s.id(), s.status(), StepStatus.CANCELLED, null,
-              StepStore.Change.error("run failed: " + why), "gateway", "run failed");
-        }
-      }
+      toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
       runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
       return null;
     }

@@ -36,6 +36,7 @@ public final class Dispatcher implements AutoCloseable {
   private final Semaphore executionSlots;
   private final RunningWorkers workers;
   private final Duration lease;
+  private final EnforceRunDeadlines deadlines;
   private volatile boolean running;
   private Thread controlLoop;
   private Thread executionLoop;
@@ -60,6 +61,7 @@ public final class Dispatcher implements AutoCloseable {
     this.workers = workers;
     this.lease = lease;
     this.executionSlots = new Semaphore(maxConcurrentSteps);
+    this.deadlines = new EnforceRunDeadlines(dataSource, runs, steps, audit, workers, clock, lease);
     Duration watchEvery = lease.dividedBy(3).compareTo(Duration.ofSeconds(1)) < 0 ? lease.dividedBy(3) : Duration.ofSeconds(1);
     this.handlers =
         Map.of(
@@ -81,9 +83,10 @@ public final class Dispatcher implements AutoCloseable {
     reaperLoop = Thread.ofPlatform().name("worka-reaper").daemon().start(this::reaperLoop);
   }
 
-  /** One round by hand: reap, then run every claimable control task (not executions). */
+  /** One round by hand: reap, end overdue runs, then run every claimable control task (not executions). */
   public int tick() {
     queue.reapExpired();
+    deadlines.sweep();
     int n = 0;
     for (Task t : queue.claim(TaskKinds.CONTROL, 100)) {
       run(t);
@@ -157,6 +160,10 @@ public final class Dispatcher implements AutoCloseable {
         if (reaped > 0) {
           log.info("reclaimed {} task(s) whose lease expired", reaped);
           queue.wakeUp();
+        }
+        int overdue = deadlines.sweep();
+        if (overdue > 0) {
+          log.warn("failed {} run(s) still open past their deadline", overdue);
         }
       } catch (InterruptedException e) {
         return;

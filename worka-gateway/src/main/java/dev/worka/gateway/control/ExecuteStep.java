@@ -194,7 +194,7 @@ final class ExecuteStep implements TaskHandler {
               kind = Burn.CRASH;
               why = "agent " + step.agent() + " exited with status " + e.exitCode() + " without posting a result";
               diagnostics.put("exit_code", e.exitCode());
-              diagnostics.put("last_lines", e.lastLines());
+              diagnostics.put("last_lines", storable(e.lastLines()));
               diagnostics.put("ran_ms", e.ran().toMillis());
             }
             case AttemptOutcome.TimedOut t -> {
@@ -202,14 +202,14 @@ final class ExecuteStep implements TaskHandler {
               kind = Burn.TIMEOUT;
               why = "agent " + step.agent() + " was still running at its deadline after "
                   + t.ran().toSeconds() + "s; its process tree was killed";
-              diagnostics.put("last_lines", t.lastLines());
+              diagnostics.put("last_lines", storable(t.lastLines()));
               diagnostics.put("ran_ms", t.ran().toMillis());
             }
             case AttemptOutcome.Stopped s -> {
               to = StepStatus.FAILED;
               kind = Burn.CRASH;
               why = "agent " + step.agent() + " was stopped: " + s.reason();
-              diagnostics.put("last_lines", s.lastLines());
+              diagnostics.put("last_lines", storable(s.lastLines()));
             }
             case AttemptOutcome.FailedToStart f -> {
               to = StepStatus.FAILED;
@@ -234,8 +234,8 @@ final class ExecuteStep implements TaskHandler {
    */
   private void watch(Task task, Step step, int attempt, WorkerHandle handle) {
     Instant resultSeenAt = null;
-    try {
-      while (!Thread.currentThread().isInterrupted()) {
+    while (!Thread.currentThread().isInterrupted()) {
+      try {
         Thread.sleep(watchEvery);
         if (!queue.heartbeat(task.id())) {
           handle.stop("this Gateway lost the task's lease");
@@ -255,17 +255,24 @@ final class ExecuteStep implements TaskHandler {
             return;
           }
         }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (RuntimeException e) {
+        // A transient failure (e.g. the database is briefly unreachable) must not end the watch:
+        // the lease would lapse and a healthy step be taken for lost.
+        log.warn("watching step {} hit an error, still watching: {}", step.id(), e.getMessage());
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
-      log.warn("watching step {} failed: {}", step.id(), e.getMessage());
     }
   }
 
   private void advance(java.sql.Connection c, Step step, int attempt) throws java.sql.SQLException {
     queue.enqueue(c, TaskKinds.ADVANCE_RUN, step.runId(), step.id(),
         TaskKinds.advanceKey(step.runId(), step.id(), attempt), null);
+  }
+
+  /** Worker output lines as PostgreSQL can store them in jsonb (no NUL). */
+  private static List<String> storable(List<String> lines) {
+    return lines.stream().map(l -> l.replace("\u0000", "")).toList();
   }
 
   /** A W3C traceparent for the step (the run's trace id, a fresh span id). */

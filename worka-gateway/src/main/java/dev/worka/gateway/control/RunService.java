@@ -8,8 +8,6 @@ import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
-import dev.worka.gateway.run.Step;
-import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.run.Transition;
 import dev.worka.gateway.store.StoreException;
@@ -155,16 +153,7 @@ public final class RunService {
                 return new Cancellation.AlreadyEnded(run);
               }
               String why = "cancelled by " + actor + (reason == null || reason.isBlank() ? "" : ": " + reason);
-              for (Step step : steps.ofRun(c, runId)) {
-                if (!step.status().terminal()) {
-                  if (step.status() == StepStatus.RUNNING) {
-                    wereRunning.add(step.id());
-                  }
-                  steps.transition(
-                      c, step.id(), step.status(), StepStatus.CANCELLED, null,
-                      StepStore.Change.error(why), actor, why);
-                }
-              }
+              wereRunning.addAll(OpenSteps.cancel(c, steps, steps.ofRun(c, runId), why, actor));
               Transition t =
                   runs.transition(c, runId, run.status(), RunStatus.CANCELLED, actor, why, why, null);
               if (!t.applied()) {

@@ -148,7 +148,8 @@ public final class PlanStore {
       ps.setString(4, agent);
       ps.setString(5, status);
       ps.setString(6, hash);
-      ps.setString(7, raw.length() > 300_000 ? raw.substring(0, 300_000) : raw.replace("\u0000", ""));
+      String storable = raw.replace("\u0000", "");
+      ps.setString(7, storable.length() > 300_000 ? storable.substring(0, 300_000) : storable);
       Sql.setJson(ps, 8, normalizedJson);
       Sql.setJson(ps, 9, Json.write(reasons));
       Sql.setInstant(ps, 10, clock.instant());

@@ -83,6 +83,20 @@ public final class PolicyStore {
     return cache(stored);
   }
 
+  /** Who made the latest activation (e.g. {@code built-in}, {@code operator}), or empty before the first. */
+  public Optional<String> activeActor() {
+    return Transactions.withConnection(
+        dataSource,
+        c -> {
+          try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "select activated_by from policy_activations order by id desc limit 1");
+              ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
+          }
+        });
+  }
+
   /** The policy of the latest activation, or empty before the first activation. */
   public Optional<StoredPolicy> active() {
     Optional<UUID> id =

@@ -154,6 +154,16 @@ public final class StepStore {
     }
   }
 
+  /** Locks the step's row for the rest of the transaction. */
+  public Optional<Step> lock(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select * from steps where id = ? for update")) {
+      ps.setObject(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+      }
+    }
+  }
+
   /** The steps of a run, planner first, then in plan order. */
   public List<Step> ofRun(Connection c, UUID runId) throws SQLException {
     List<Step> steps = new ArrayList<>();

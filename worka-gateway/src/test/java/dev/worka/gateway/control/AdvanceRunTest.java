@@ -143,6 +143,25 @@ class AdvanceRunTest {
     assertEquals(RunStatus.FAILED, run().status(), "advancing an ended run changes nothing");
   }
 
+  @Test
+  void aRunStillOpenPastItsDeadlineIsFailedAndItsStepsCancelled() {
+    Map<String, UUID> ids = plan();
+    tick();
+    RunningWorkers workers = new RunningWorkers();
+    EnforceRunDeadlines sweeper = new EnforceRunDeadlines(db.dataSource(), runs, steps, new AuditLog(clock), workers,
+        clock, Duration.ofSeconds(30));
+    assertEquals(0, sweeper.sweep(), "not overdue yet");
+    clock.advance(Duration.ofMinutes(15)); // the built-in run_deadline
+    assertEquals(0, sweeper.sweep(), "within the grace");
+    clock.advance(Duration.ofSeconds(31));
+    assertEquals(1, sweeper.sweep());
+    assertEquals(RunStatus.FAILED, run().status());
+    assertTrue(run().error().contains("deadline"), run().error());
+    assertTrue(statuses().values().stream().allMatch(st -> st == StepStatus.CANCELLED), statuses().toString());
+    assertEquals(0, sweeper.sweep(), "an ended run is not swept twice");
+    assertEquals(ids.size(), statuses().size());
+  }
+
   private Run run() {
     return Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId)).orElseThrow();
   }

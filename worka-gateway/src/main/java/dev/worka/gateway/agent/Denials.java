@@ -1,0 +1,83 @@
+package dev.worka.gateway.agent;
+
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.control.TaskKinds;
+import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.StepStatus;
+import dev.worka.gateway.run.StepStore;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Records deny gates for workers, and keeps a hostile worker from turning refusals into an
+ * unbounded stream of audit rows: an attempt that collects {@link #MAX_DENIES_PER_ATTEMPT} denials
+ * is ended (failed, with a {@code policy} burn), after which its token stops working; and a token
+ * whose attempt has ended gets its refusal recorded once, then only logged.
+ */
+final class Denials {
+  static final int MAX_DENIES_PER_ATTEMPT = 25;
+  private static final int REMEMBERED_STALE_TOKENS = 10_000;
+
+  private final AuditLog audit;
+  private final StepStore steps;
+  private final TaskQueue queue;
+  private final Set<String> staleTokens =
+      Collections.synchronizedSet(Collections.newSetFromMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+          return size() > REMEMBERED_STALE_TOKENS;
+        }
+      }));
+
+  Denials(AuditLog audit, StepStore steps, TaskQueue queue) {
+    this.audit = audit;
+    this.steps = steps;
+    this.queue = queue;
+  }
+
+  /** Records a deny on the caller's connection; ends the attempt once it has too many. */
+  Gate record(Connection c, Run run, UUID stepId, int attempt, String agent, String action, String skill, String reason)
+      throws SQLException {
+    Gate gate = audit.recordGate(c, new AuditLog.Decision(action, GateStatus.DENY, agent, run.id(), stepId, attempt,
+        skill, reason, run.policyManifestId(), run.traceId()));
+    if (!action.equals(GateActions.TOKEN_USE) && deniesOf(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {
+      String why = "agent " + agent + " made " + MAX_DENIES_PER_ATTEMPT
+          + " requests that were denied; the Gateway ended its attempt " + attempt;
+      if (steps.transition(c, stepId, StepStatus.RUNNING, StepStatus.FAILED, attempt, StepStore.Change.error(why),
+          "gateway", why).applied()) {
+        audit.recordBurn(c, run.id(), stepId, agent, attempt, Burn.POLICY, why, "{}");
+        queue.enqueue(c, TaskKinds.ADVANCE_RUN, run.id(), stepId, TaskKinds.advanceKey(run.id(), stepId, attempt), null);
+      }
+    }
+    return gate;
+  }
+
+  /** Whether this is the first refused use of a token whose attempt ended (only that one is recorded). */
+  boolean firstStaleUse(String jti) {
+    return staleTokens.add(jti);
+  }
+
+  private static int deniesOf(Connection c, UUID stepId, int attempt) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "select count(*) from gates where step_id = ? and attempt = ? and status = 'deny'")) {
+      ps.setObject(1, stepId);
+      ps.setInt(2, attempt);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+}

@@ -1,0 +1,156 @@
+package dev.worka.gateway.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.SettableClock;
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.control.RunService;
+import dev.worka.gateway.control.RunningWorkers;
+import dev.worka.gateway.http.ApiException;
+import dev.worka.gateway.policy.BuiltinPolicy;
+import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.StoredPolicy;
+import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunStatus;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.run.Step;
+import dev.worka.gateway.run.StepRole;
+import dev.worka.gateway.run.StepStatus;
+import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.skill.CatalogOnlyProvider;
+import dev.worka.gateway.skill.SideEffectMode;
+import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.store.TestDatabase;
+import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.token.SigningKeys;
+import dev.worka.gateway.token.TokenVerifier;
+import dev.worka.gateway.token.WorkerClaims;
+import dev.worka.protocol.Json;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The mediated call path against the database: re-checks under locks, limits under races, hostile input. */
+class SkillMediatorTest {
+  @RegisterExtension static TestDatabase db = new TestDatabase();
+
+  private final SettableClock clock = new SettableClock();
+  private final RunStore runs = new RunStore(clock);
+  private final StepStore steps = new StepStore(clock);
+  private final AuditLog audit = new AuditLog(clock);
+  private PolicyStore policies;
+  private RunService service;
+  private SkillMediator mediator;
+  private Caller caller;
+
+  @BeforeEach
+  void setUp() {
+    policies = new PolicyStore(db.dataSource(), clock);
+    StoredPolicy policy = policies.activate(
+        BuiltinPolicy.source().replaceAll("max_skill_calls_per_step: *\\d+", "max_skill_calls_per_step: 5"), "test");
+    TaskQueue queue = new TaskQueue(db.dataSource(), clock, "test", Duration.ofSeconds(30));
+    service = new RunService(db.dataSource(), runs, steps, policies, queue, new RunningWorkers(), audit, clock);
+    Denials denials = new Denials(audit, steps, queue);
+    Authenticator auth = new Authenticator(db.dataSource(),
+        new TokenVerifier(SigningKeys.generate(), "test", clock), runs, steps, policies, denials);
+    mediator = new SkillMediator(db.dataSource(),
+        new SkillRegistry(CatalogOnlyProvider.builtIn(Map.of()), SideEffectMode.DRY_RUN),
+        new InvocationStore(clock), audit, auth, denials, new OutputCleaner(), true);
+
+    Run run = ((RunService.Creation.Created) service.create(
+        new RunService.Request("api", "t", null, null, null, null, null, null))).run();
+    UUID stepId = UUID.randomUUID();
+    Step step = Transactions.inTransaction(db.dataSource(), c -> {
+      runs.transition(c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null);
+      runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null);
+      steps.insert(c, new StepStore.NewStep(stepId, run.id(), null, "file", StepRole.WORKER, "ernest", 1,
+          "{\"objective\": \"x\"}", List.of("github.create_issue"), List.of(), 1), "t", run.traceId());
+      steps.transition(c, stepId, StepStatus.PENDING, StepStatus.QUEUED, null, StepStore.Change.NONE, "t", null);
+      steps.transition(c, stepId, StepStatus.QUEUED, StepStatus.RUNNING, 0,
+          new StepStore.Change(null, null, null, clock.instant().plusSeconds(60), true), "t", null);
+      return steps.find(c, stepId).orElseThrow();
+    });
+    caller = new Caller(new WorkerClaims("ernest", run.id(), stepId, 1, UUID.randomUUID().toString(),
+        clock.instant(), clock.instant().plusSeconds(60)), run, step, policy);
+  }
+
+  private static JsonNode issue(String title) {
+    return Json.STRICT.createObjectNode().put("owner", "acme").put("repo", "widgets").put("title", title);
+  }
+
+  @Test
+  void anAttemptThatEndedAfterAuthenticationGetsNoEffect() {
+    service.cancel(caller.run().id(), "operator", "stop");
+    ApiException e = assertThrows(ApiException.class, () -> mediator.call(caller, "github.create_issue", issue("late"), null));
+    assertEquals(401, e.status());
+    assertEquals("step_not_running", e.body().error());
+    assertTrue(e.body().message().contains("cancelled"), e.body().message());
+    assertEquals(0, invocations());
+    assertEquals("agent.token", gates().get(gates().size() - 1).action());
+  }
+
+  @Test
+  void concurrentCallsNeverExceedTheStepLimit() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<Integer>> results = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      String title = "issue " + i;
+      results.add(pool.submit(() -> {
+        try {
+          mediator.call(caller, "github.create_issue", issue(title), null);
+          return 200;
+        } catch (ApiException e) {
+          return e.status();
+        }
+      }));
+    }
+    int allowed = 0;
+    for (Future<Integer> f : results) {
+      allowed += f.get() == 200 ? 1 : 0;
+    }
+    pool.shutdown();
+    assertEquals(5, allowed, "max_skill_calls_per_step is 5");
+    assertEquals(5, invocations());
+  }
+
+  @Test
+  void aNulInTheInputIsRefusedWithAGateNotAServerError() {
+    ApiException e = assertThrows(ApiException.class,
+        () -> mediator.call(caller, "github.create_issue", issue("a\u0000b"), null));
+    assertEquals(422, e.status());
+    assertTrue(e.body().message().contains("NUL"), e.body().message());
+    assertEquals("deny", gates().get(gates().size() - 1).status().sql());
+    assertEquals(0, invocations());
+  }
+
+  @Test
+  void aReplayedKeyReturnsTheRecordedOutputWithoutASecondInvocation() {
+    var first = mediator.call(caller, "github.create_issue", issue("once"), "k-1");
+    var again = mediator.call(caller, "github.create_issue", issue("once"), "k-1");
+    assertEquals(first.invocationId(), again.invocationId());
+    assertTrue(again.replayed());
+    assertEquals(first.output(), again.output());
+    assertEquals(1, invocations());
+  }
+
+  private int invocations() {
+    return Transactions.withConnection(db.dataSource(), c -> new InvocationStore(clock).ofRun(c, caller.run().id())).size();
+  }
+
+  private List<Gate> gates() {
+    return Transactions.withConnection(db.dataSource(), c -> audit.gatesOfRun(c, caller.run().id()));
+  }
+}
