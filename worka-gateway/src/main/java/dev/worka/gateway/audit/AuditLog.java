@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -31,8 +32,23 @@ public final class AuditLog {
       UUID policyManifestId,
       String traceId) {}
 
+  /**
+   * Appends a gate to the chain on the caller's transaction: locks the chain head (serializing
+   * appends), hashes the gate's content with the previous hash, inserts it and moves the head.
+   */
   public Gate recordGate(Connection c, Decision d) throws SQLException {
-    Gate gate =
+    long length;
+    String prevHash;
+    try (PreparedStatement ps =
+            c.prepareStatement("select length, head_hash from audit_chain where id = 1 for update");
+        ResultSet rs = ps.executeQuery()) {
+      if (!rs.next()) {
+        throw new IllegalStateException("the audit chain head is missing (migration V3 not applied?)");
+      }
+      length = rs.getLong(1);
+      prevHash = rs.getString(2);
+    }
+    Gate unhashed =
         new Gate(
             UUID.randomUUID(),
             truncate(d.action(), 100),
@@ -41,16 +57,20 @@ public final class AuditLog {
             d.runId(),
             d.stepId(),
             d.attempt(),
-            d.skill(),
+            d.skill() == null ? null : truncate(d.skill(), 200),
             truncate(d.reason(), 4000),
             d.policyManifestId(),
             d.traceId(),
-            clock.instant());
+            clock.instant().truncatedTo(ChronoUnit.MICROS),
+            length + 1,
+            prevHash,
+            null);
+    Gate gate = withHash(unhashed, GateChain.hash(unhashed));
     try (PreparedStatement ps =
         c.prepareStatement(
             "insert into gates (id, action, status, subject, run_id, step_id, attempt, skill,"
-                + " reason, policy_manifest_id, trace_id, created_at)"
-                + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                + " reason, policy_manifest_id, trace_id, created_at, chain_index, prev_hash, hash)"
+                + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setObject(1, gate.id());
       ps.setString(2, gate.action());
       ps.setString(3, gate.status().sql());
@@ -58,14 +78,28 @@ public final class AuditLog {
       ps.setObject(5, gate.runId());
       ps.setObject(6, gate.stepId());
       ps.setObject(7, gate.attempt());
-      ps.setString(8, gate.skill() == null ? null : truncate(gate.skill(), 200));
+      ps.setString(8, gate.skill());
       ps.setString(9, gate.reason());
       ps.setObject(10, gate.policyManifestId());
       ps.setString(11, gate.traceId());
       Sql.setInstant(ps, 12, gate.createdAt());
+      ps.setLong(13, gate.chainIndex());
+      ps.setString(14, gate.prevHash());
+      ps.setString(15, gate.hash());
+      ps.executeUpdate();
+    }
+    try (PreparedStatement ps =
+        c.prepareStatement("update audit_chain set length = ?, head_hash = ? where id = 1")) {
+      ps.setLong(1, gate.chainIndex());
+      ps.setString(2, gate.hash());
       ps.executeUpdate();
     }
     return gate;
+  }
+
+  private static Gate withHash(Gate g, String hash) {
+    return new Gate(g.id(), g.action(), g.status(), g.subject(), g.runId(), g.stepId(), g.attempt(), g.skill(),
+        g.reason(), g.policyManifestId(), g.traceId(), g.createdAt(), g.chainIndex(), g.prevHash(), hash);
   }
 
   public Burn recordBurn(
@@ -114,8 +148,16 @@ public final class AuditLog {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          gates.add(
-              new Gate(
+          gates.add(readGate(rs));
+        }
+      }
+    }
+    return gates;
+  }
+
+  static Gate readGate(ResultSet rs) throws SQLException {
+    Object index = rs.getObject("chain_index");
+    return new Gate(
                   Sql.getUuid(rs, "id"),
                   rs.getString("action"),
                   GateStatus.valueOf(rs.getString("status").toUpperCase(java.util.Locale.ROOT)),
@@ -127,11 +169,10 @@ public final class AuditLog {
                   rs.getString("reason"),
                   Sql.getUuid(rs, "policy_manifest_id"),
                   rs.getString("trace_id"),
-                  Sql.getInstant(rs, "created_at")));
-        }
-      }
-    }
-    return gates;
+                  Sql.getInstant(rs, "created_at"),
+                  index == null ? 0 : ((Number) index).longValue(),
+                  rs.getString("prev_hash"),
+                  rs.getString("hash"));
   }
 
   public List<Burn> burnsOfRun(Connection c, UUID runId) throws SQLException {

@@ -17,7 +17,10 @@ public record Gate(
     String reason,
     UUID policyManifestId,
     String traceId,
-    Instant createdAt) {
+    Instant createdAt,
+    long chainIndex,
+    String prevHash,
+    String hash) {
 
   public Gate {
     Objects.requireNonNull(id, "id");

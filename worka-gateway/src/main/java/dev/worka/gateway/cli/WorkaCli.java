@@ -39,6 +39,7 @@ import picocli.CommandLine.Parameters;
       WorkaCli.RunCommand.class,
       WorkaCli.Runs.class,
       WorkaCli.Policy.class,
+      WorkaCli.Audit.class,
       CommandLine.HelpCommand.class
     })
 public final class WorkaCli implements Runnable {
@@ -271,6 +272,38 @@ public final class WorkaCli implements Runnable {
           Story.print(answer.body(), out());
         }
         return 0;
+      }
+    }
+  }
+
+  @Command(name = "audit", description = "Check the audit trail.", subcommands = {Audit.Verify.class})
+  static final class Audit implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "verify", description = "Walk the gates' hash chain; name the first row edited, removed or"
+        + " inserted out of order. Exit 1 if the chain is broken.")
+    static final class Verify extends EnvCommand {
+      @Override
+      public Integer call() {
+        GatewayClient.Answer answer = GatewayClient.fromEnvironment(env).get("/v1/audit/verify");
+        if (!answer.ok()) {
+          err().println("worka: " + answer.error());
+          return 2;
+        }
+        JsonNode v = answer.body();
+        if (v.path("intact").asBoolean()) {
+          out().printf("the audit chain is intact: %d gate(s), head %s%n", v.path("gates").asLong(),
+              v.path("head_hash").asText());
+          return 0;
+        }
+        out().println("the audit chain is BROKEN at gate #" + v.path("chain_index").asLong() + ": "
+            + v.path("problem").asText());
+        return 1;
       }
     }
   }

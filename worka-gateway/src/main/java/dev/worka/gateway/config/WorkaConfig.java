@@ -26,7 +26,7 @@ import java.util.Optional;
  * @param gatewayUrl {@code WORKA_GATEWAY_URL} given to workers; empty = http://127.0.0.1:port
  * @param maxConcurrentSteps {@code WORKA_MAX_CONCURRENT_STEPS}: worker processes this Gateway runs
  *     at once (default 4)
- * @param leaseDuration {@code WORKA_LEASE}: how long a claimed task is this Gateway's without a
+ * @param leaseDuration {@code WORKA_LEASE_SECONDS}: how long a claimed task is this Gateway's without a
  *     heartbeat (default 30s)
  */
 public record WorkaConfig(

@@ -58,6 +58,10 @@ public final class EmbeddedDatabase implements AutoCloseable {
               .setCleanDataDirectory(false)
               .setServerConfig("max_connections", "200")
               .setServerConfig("fsync", "on")
+              // zonky's default is off (fast tests); a gate acknowledged as committed must survive
+              // a crash, so commits wait for the write-ahead log.
+              .setServerConfig("synchronous_commit", "on")
+              .setServerConfig("full_page_writes", "on")
               .setServerConfig("password_encryption", "scram-sha-256")
               .setConnectConfig("password", password)
               .start();

@@ -97,6 +97,15 @@ class CliTest {
   }
 
   @Test
+  void auditVerifyReportsAnIntactChainAfterRealRuns() {
+    worka(env, "run", "open an issue in acme/widgets titled 'chained'");
+    worka(env, "run", "delete the repository acme/widgets");
+    Result r = worka(env, "audit", "verify");
+    assertEquals(0, r.status(), r.out() + r.err());
+    assertTrue(r.out().contains("the audit chain is intact: 3 gate(s)"), r.out());
+  }
+
+  @Test
   void withoutAGatewayTheClientSaysHowToStartOne() {
     Result r = worka(Map.of("WORKA_URL", "http://127.0.0.1:1", "WORKA_OPERATOR_TOKEN", "x".repeat(20)), "runs", "list");
     assertEquals(2, r.status());

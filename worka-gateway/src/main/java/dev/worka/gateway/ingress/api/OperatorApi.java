@@ -2,6 +2,7 @@ package dev.worka.gateway.ingress.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.audit.GateChain;
 import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
@@ -76,6 +77,7 @@ public final class OperatorApi {
     router.add("GET", "/v1/runs/{id}/events", this::events);
     router.add("POST", "/v1/runs/{id}/cancel", this::cancel);
     router.add("GET", "/v1/skills", this::skills);
+    router.add("GET", "/v1/audit/verify", this::verifyAudit);
     router.add("GET", "/v1/policy", this::policy);
     router.add("PUT", "/v1/policy", 1024 * 1024, this::putPolicy);
   }
@@ -270,6 +272,30 @@ public final class OperatorApi {
       list.add(v);
     }
     return ApiResponse.ok(Map.of("skills", list));
+  }
+
+  /** Walks the gates' hash chain; 200 either way, the body says intact or where it breaks. */
+  private ApiResponse verifyAudit(ApiRequest r) {
+    auth.require(r);
+    GateChain.Verification v = Transactions.inTransaction(dataSource, c -> {
+      c.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
+      return GateChain.verify(c);
+    });
+    Map<String, Object> body = new LinkedHashMap<>();
+    switch (v) {
+      case GateChain.Verification.Intact i -> {
+        body.put("intact", true);
+        body.put("gates", i.length());
+        body.put("head_hash", i.headHash());
+      }
+      case GateChain.Verification.Broken b -> {
+        body.put("intact", false);
+        body.put("chain_index", b.chainIndex());
+        body.put("gate_id", b.gateId());
+        body.put("problem", b.problem());
+      }
+    }
+    return ApiResponse.ok(body);
   }
 
   private ApiResponse policy(ApiRequest r) {
