@@ -122,7 +122,8 @@ public final class Gateway implements AutoCloseable {
           new RunStory(database.dataSource(), runs, steps, plans, audit, invocations, policies),
           skills, policies, new Metrics(database.dataSource(), workers)::render).register(router);
       new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), runs, steps, plans, validator,
-          policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN, clock).register(router);
+          policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN,
+          secretsToRedact(config, operatorToken), clock).register(router);
       http = new HttpServer(config.bindAddress(), config.httpPort(), router, Json.STRICT);
       http.start();
       closeables.add(0, http);
@@ -173,6 +174,13 @@ public final class Gateway implements AutoCloseable {
   }
 
   private static final String BUILT_IN = "built-in";
+
+  /** Every credential this Gateway holds, to be redacted from outputs wherever it appears. */
+  private static List<String> secretsToRedact(WorkaConfig config, String operatorToken) {
+    List<String> secrets = new ArrayList<>(config.secrets());
+    secrets.add(operatorToken);
+    return secrets;
+  }
 
   /** Starts a Gateway with its task loops running. */
   public static Gateway start(WorkaConfig config, Map<String, String> environment, InstantSource clock) {

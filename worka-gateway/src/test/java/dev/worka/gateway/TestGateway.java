@@ -65,7 +65,7 @@ public final class TestGateway implements AutoCloseable {
     }
     WorkaConfig config = new WorkaConfig(home, Optional.ofNullable(database), 0, "127.0.0.1", policy,
         Optional.of(OPERATOR_TOKEN), "scripted", sideEffects, Path.of("..").toAbsolutePath().normalize(),
-        Optional.empty(), 4, Duration.ofSeconds(10));
+        Optional.empty(), 4, Duration.ofSeconds(10), List.of());
     return new TestGateway(home, Gateway.start(config, Map.of(), InstantSource.system()));
   }
 

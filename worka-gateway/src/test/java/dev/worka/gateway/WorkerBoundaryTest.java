@@ -147,15 +147,23 @@ class WorkerBoundaryTest {
             + " \"skills\": [], \"depends_on\": []}]}");
     assertRefused(plan, 403, "policy_denied");
 
-    TestGateway.Answer first = agent("POST", "/v1/agent/result", valid, "{\"status\": \"succeeded\", \"summary\": \"done\", \"output\": {}}");
+    String leaky = "{\"status\": \"succeeded\", \"summary\": \"done <!channel> " + TestGateway.OPERATOR_TOKEN + "\","
+        + " \"output\": {\"note\": \"@here the key is ghp_" + "a".repeat(36) + "\"}}";
+    TestGateway.Answer first = agent("POST", "/v1/agent/result", valid, leaky);
     assertEquals(200, first.status(), first.raw().body());
+    assertEquals(2, first.body().path("cleaned").path("secrets").asInt(), first.raw().body());
+    assertEquals(2, first.body().path("cleaned").path("broadcast_mentions").asInt(), first.raw().body());
     assertRefused(agent("POST", "/v1/agent/result", valid, "{\"status\": \"succeeded\", \"summary\": \"again\"}"),
         409, "result_already_submitted");
     assertRefused(agent("GET", "/v1/agent/context", valid, null), 401, "step_not_running");
 
     JsonNode story = gw.finish(runId);
     assertEquals("succeeded", story.path("status").asText(), story.toPrettyString());
-    assertEquals("done", GovernedRunTest.find(story.path("steps"), "answer").path("summary").asText());
+    JsonNode answerStep = GovernedRunTest.find(story.path("steps"), "answer");
+    assertEquals("done ＠channel [redacted]", answerStep.path("summary").asText());
+    assertEquals("＠here the key is [redacted]", answerStep.path("output").path("note").asText());
+    assertFalse(story.toString().contains(TestGateway.OPERATOR_TOKEN), "no secret in the story");
+    assertEquals(2, answerStep.path("cleaned").path("secrets").asInt());
     List<String> denies = new java.util.ArrayList<>();
     story.path("gates").forEach(g -> {
       if (g.path("status").asText().equals("deny")) {

@@ -72,7 +72,7 @@ public final class AgentApi {
   private final SkillMediator mediator;
   private final AuditLog audit;
   private final TaskQueue queue;
-  private final OutputCleaner cleaner = new OutputCleaner();
+  private final OutputCleaner cleaner;
 
   public AgentApi(
       DataSource dataSource,
@@ -87,7 +87,9 @@ public final class AgentApi {
       AuditLog audit,
       TaskQueue queue,
       boolean dryRun,
+      java.util.Collection<String> secrets,
       InstantSource clock) {
+    this.cleaner = new OutputCleaner(secrets);
     this.dataSource = dataSource;
     Denials denials = new Denials(audit, steps, queue);
     this.auth = new Authenticator(dataSource, verifier, runs, steps, policies, denials);
@@ -282,14 +284,17 @@ public final class AgentApi {
     }
     OutputCleaner.Cleaned output = cleaner.clean(result.output() == null || result.output().isNull()
         ? Json.STRICT.createObjectNode() : result.output());
-    String summary = cleaner.cleanText(result.summary());
-    String error = succeeded ? null : cleaner.cleanText(result.error() == null ? "the agent reported a failure without a reason" : result.error());
+    Map<String, Integer> cleaning = new java.util.TreeMap<>(output.changes());
+    String summary = cleaner.cleanText(result.summary(), cleaning);
+    String error = succeeded ? null : cleaner.cleanText(
+        result.error() == null ? "the agent reported a failure without a reason" : result.error(), cleaning);
     Step step = caller.step();
     String actor = "agent:" + caller.agent() + "#" + caller.claims().attempt();
     Transition t = Transactions.inTransaction(dataSource, c -> {
       Transition moved = steps.transition(c, step.id(), StepStatus.RUNNING,
           succeeded ? StepStatus.SUCCEEDED : StepStatus.FAILED, caller.claims().attempt(),
-          new StepStore.Change(Json.STRICT.writeValueAsString(output.value()), summary, error, null, false),
+          new StepStore.Change(Json.STRICT.writeValueAsString(output.value()), summary, error, null, false,
+              Json.write(cleaning)),
           actor, succeeded ? summary : error);
       if (moved.applied()) {
         if (!succeeded) {
@@ -307,7 +312,7 @@ public final class AgentApi {
     queue.wakeUp();
     Map<String, Object> answer = new LinkedHashMap<>();
     answer.put("status", succeeded ? "succeeded" : "failed");
-    answer.put("cleaned_strings", output.changedStrings());
+    answer.put("cleaned", cleaning);
     return ApiResponse.ok(answer);
   }
 

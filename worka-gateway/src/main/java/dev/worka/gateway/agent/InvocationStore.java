@@ -39,7 +39,8 @@ public final class InvocationStore {
       String upstreamRef,
       boolean dryRun,
       String status,
-      String error) {}
+      String error,
+      String cleaningJson) {}
 
   void insertStarted(Connection c, Invocation i) throws SQLException {
     try (PreparedStatement ps =
@@ -63,18 +64,20 @@ public final class InvocationStore {
     }
   }
 
-  void finish(Connection c, UUID id, String status, String outputJson, String upstreamRef, String error)
-      throws SQLException {
+  void finish(Connection c, UUID id, String status, String outputJson, String upstreamRef, String error,
+      String cleaningJson) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "update skill_invocations set status = ?, output = ?, upstream_ref = ?, error = ?,"
-                + " lock_status = 'released', completed_at = ? where id = ? and status = 'started'")) {
+                + " cleaning = coalesce(?::jsonb, cleaning), lock_status = 'released', completed_at = ?"
+                + " where id = ? and status = 'started'")) {
       ps.setString(1, status);
       Sql.setJson(ps, 2, outputJson);
       ps.setString(3, upstreamRef);
       ps.setString(4, error);
-      Sql.setInstant(ps, 5, clock.instant());
-      ps.setObject(6, id);
+      ps.setString(5, cleaningJson);
+      Sql.setInstant(ps, 6, clock.instant());
+      ps.setObject(7, id);
       ps.executeUpdate();
     }
   }
@@ -141,6 +144,7 @@ public final class InvocationStore {
         rs.getString("upstream_ref"),
         rs.getBoolean("dry_run"),
         rs.getString("status"),
-        rs.getString("error"));
+        rs.getString("error"),
+        rs.getString("cleaning"));
   }
 }

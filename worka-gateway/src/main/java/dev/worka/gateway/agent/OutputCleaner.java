@@ -6,57 +6,140 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.text.Normalizer;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Cleans untrusted output before it is stored or delivered: strings are NFC-normalized and
- * stripped of control characters (newline and tab kept) and Unicode format characters (zero-width
- * and bidirectional overrides, which can hide text). Returns what it changed so callers can
- * record it. Secret redaction and broadcast-mention neutralization belong here too (they arrive
- * with the policy-layer work; see docs/security-model.md).
+ * Cleans untrusted output before it is stored or delivered (DESIGN §2.6). Every string, and every
+ * object key, is:
+ *
+ * <ol>
+ *   <li>NFC-normalized, stripped of control characters (newline and tab kept) and of Unicode format
+ *       characters (zero-width and bidirectional overrides, which can hide text);
+ *   <li>redacted of secrets: the Gateway's own configured credentials wherever they appear, and
+ *       common token formats (Slack, GitHub, Anthropic/OpenAI keys, AWS access keys, JWTs — worker
+ *       tokens included — and PEM private keys), each replaced by {@code [redacted]};
+ *   <li>rid of Slack broadcast mentions: {@code <!channel>}, {@code <!here>}, {@code <!everyone>},
+ *       {@code <!subteam^…>} and bare {@code @channel}/{@code @here}/{@code @everyone} become
+ *       {@code ＠channel} etc. (a full-width at sign: readable, notifies nobody).
+ * </ol>
+ *
+ * <p>It reports what it changed, by kind, so the step or invocation can record it.
  */
 final class OutputCleaner {
-  /** The cleaned value and how many strings were changed. */
-  record Cleaned(JsonNode value, int changedStrings) {}
+  static final String REDACTED = "[redacted]";
+  private static final int MIN_SECRET_LENGTH = 8;
+
+  private static final List<Pattern> TOKEN_FORMATS = List.of(
+      Pattern.compile("-----BEGIN [A-Z ]*PRIVATE KEY-----[\\s\\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+      Pattern.compile("\\bxox[abposre]-[A-Za-z0-9-]{10,}"),
+      Pattern.compile("\\bxapp-[0-9]-[A-Za-z0-9-]{10,}"),
+      Pattern.compile("\\bgh[pousr]_[A-Za-z0-9]{30,}"),
+      Pattern.compile("\\bgithub_pat_[A-Za-z0-9_]{22,}"),
+      Pattern.compile("\\bsk-ant-[A-Za-z0-9_-]{20,}"),
+      Pattern.compile("\\bsk-[A-Za-z0-9_-]{32,}"),
+      Pattern.compile("\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b"),
+      Pattern.compile("\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}"),
+      Pattern.compile("\\bwk_[A-Za-z0-9_-]{32,}"));
+  private static final Pattern SLACK_BROADCAST = Pattern.compile("<!(channel|here|everyone)(?:\\|[^>]*)?>");
+  private static final Pattern SLACK_GROUP = Pattern.compile("<!subteam\\^[A-Z0-9]+(?:\\|([^>]*))?>");
+  private static final Pattern BARE_BROADCAST = Pattern.compile("(?<!\\w)@(channel|here|everyone)\\b");
+
+  private final List<String> secrets;
+
+  /** @param secrets the Gateway's configured credentials; each is redacted wherever it appears */
+  OutputCleaner(Collection<String> secrets) {
+    this.secrets = secrets.stream()
+        .filter(s -> s != null && s.length() >= MIN_SECRET_LENGTH)
+        .distinct()
+        .sorted(Comparator.comparingInt(String::length).reversed())
+        .toList();
+  }
+
+  /** The cleaned value and what was changed, by kind (e.g. {@code "secrets": 1}). */
+  record Cleaned(JsonNode value, Map<String, Integer> changes) {
+    boolean changed() {
+      return !changes.isEmpty();
+    }
+  }
 
   Cleaned clean(JsonNode node) {
-    int[] changed = new int[1];
-    JsonNode value = node == null ? null : walk(node, changed);
-    return new Cleaned(value, changed[0]);
+    Map<String, Integer> changes = new LinkedHashMap<>();
+    JsonNode value = node == null ? null : walk(node, changes);
+    return new Cleaned(value, Map.copyOf(changes));
   }
 
-  String cleanText(String s) {
-    return s == null ? null : text(s);
+  /** Cleans one text; counts into {@code changes}. */
+  String cleanText(String s, Map<String, Integer> changes) {
+    if (s == null) {
+      return null;
+    }
+    String visible = visible(s);
+    if (!visible.equals(s)) {
+      changes.merge("invisible_characters", 1, Integer::sum);
+    }
+    String unsecret = redact(visible);
+    if (!unsecret.equals(visible)) {
+      changes.merge("secrets", 1, Integer::sum);
+    }
+    String quiet = neutralize(unsecret);
+    if (!quiet.equals(unsecret)) {
+      changes.merge("broadcast_mentions", 1, Integer::sum);
+    }
+    return quiet;
   }
 
-  private JsonNode walk(JsonNode node, int[] changed) {
+  private JsonNode walk(JsonNode node, Map<String, Integer> changes) {
     if (node.isTextual()) {
-      String cleaned = text(node.asText());
-      if (!cleaned.equals(node.asText())) {
-        changed[0]++;
-      }
-      return TextNode.valueOf(cleaned);
+      return TextNode.valueOf(cleanText(node.asText(), changes));
     }
     if (node.isObject()) {
       ObjectNode out = JsonNodeFactory.instance.objectNode();
       for (Map.Entry<String, JsonNode> e : node.properties()) {
-        String key = text(e.getKey());
-        if (!key.equals(e.getKey())) {
-          changed[0]++;
+        String key = cleanText(e.getKey(), changes);
+        while (out.has(key)) { // two keys that clean to the same text both survive
+          key = key + "_";
         }
-        out.set(key, walk(e.getValue(), changed));
+        out.set(key, walk(e.getValue(), changes));
       }
       return out;
     }
     if (node.isArray()) {
       ArrayNode out = JsonNodeFactory.instance.arrayNode();
-      node.forEach(n -> out.add(walk(n, changed)));
+      node.forEach(n -> out.add(walk(n, changes)));
       return out;
     }
     return node;
   }
 
-  static String text(String s) {
+  private String redact(String s) {
+    String out = s;
+    for (String secret : secrets) {
+      if (out.contains(secret)) {
+        out = out.replace(secret, REDACTED);
+      }
+    }
+    for (Pattern p : TOKEN_FORMATS) {
+      Matcher m = p.matcher(out);
+      if (m.find()) {
+        out = m.replaceAll(REDACTED);
+      }
+    }
+    return out;
+  }
+
+  static String neutralize(String s) {
+    String out = SLACK_BROADCAST.matcher(s).replaceAll("＠$1");
+    out = SLACK_GROUP.matcher(out).replaceAll(m -> "＠" + (m.group(1) == null ? "group" : Matcher.quoteReplacement(m.group(1).replaceFirst("^@", ""))));
+    return BARE_BROADCAST.matcher(out).replaceAll("＠$1");
+  }
+
+  static String visible(String s) {
     String n = Normalizer.normalize(s, Normalizer.Form.NFC);
     StringBuilder b = new StringBuilder(n.length());
     n.codePoints()

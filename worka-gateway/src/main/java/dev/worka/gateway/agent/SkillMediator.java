@@ -124,7 +124,7 @@ final class SkillMediator {
         Gate gate = gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill));
         invocations.insertStarted(c, new InvocationStore.Invocation(invocationId, caller.run().id(),
             caller.step().id(), caller.claims().attempt(), caller.agent(), skill, key, gate.id(), "allow",
-            "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null));
+            "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null, null));
         return new Begun.Started(gate);
       });
     } catch (StoreException e) {
@@ -151,20 +151,20 @@ final class SkillMediator {
       output = skills.invoke(skill, input, new InvocationContext(caller.run().id(), caller.step().id(),
           caller.agent(), invocationId, key));
     } catch (SkillUnavailableException | SkillFailedException e) {
-      finish(invocationId, "failed", null, e.getMessage());
+      finish(invocationId, "failed", null, e.getMessage(), null);
       throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + e.getMessage());
     } catch (RuntimeException e) {
-      finish(invocationId, "unknown", null, e.toString());
+      finish(invocationId, "unknown", null, e.toString(), null);
       throw e;
     }
-    JsonNode cleaned = cleaner.clean(output).value();
-    String outputJson = Json.write(cleaned);
+    OutputCleaner.Cleaned cleaned = cleaner.clean(output);
+    String outputJson = Json.write(cleaned.value());
     if (outputJson.getBytes(StandardCharsets.UTF_8).length > MAX_OUTPUT_BYTES) {
-      finish(invocationId, "failed", null, "output larger than " + MAX_OUTPUT_BYTES + " bytes");
+      finish(invocationId, "failed", null, "output larger than " + MAX_OUTPUT_BYTES + " bytes", null);
       throw new ApiException(502, ErrorCodes.TOO_LARGE, skill + " returned more than " + MAX_OUTPUT_BYTES + " bytes");
     }
-    finish(invocationId, "succeeded", outputJson, null);
-    return new SkillCallResult(invocationId.toString(), cleaned, false);
+    finish(invocationId, "succeeded", outputJson, null, Json.write(cleaned.changes()));
+    return new SkillCallResult(invocationId.toString(), cleaned.value(), false);
   }
 
   private String refusal(Caller caller, CompiledPolicy policy, String skill, Optional<SkillDefinition> definition) {
@@ -205,9 +205,9 @@ final class SkillMediator {
     return new SkillCallResult(recorded.id().toString(), Json.parse(recorded.outputJson()), true);
   }
 
-  private void finish(UUID id, String status, String outputJson, String error) {
+  private void finish(UUID id, String status, String outputJson, String error, String cleaningJson) {
     Transactions.inTransaction(dataSource, c -> {
-      invocations.finish(c, id, status, outputJson, null, error);
+      invocations.finish(c, id, status, outputJson, null, error, cleaningJson);
       return null;
     });
   }

@@ -28,6 +28,8 @@ import java.util.Optional;
  *     at once (default 4)
  * @param leaseDuration {@code WORKA_LEASE_SECONDS}: how long a claimed task is this Gateway's without a
  *     heartbeat (default 30s)
+ * @param secrets the values of {@link #SECRET_VARIABLES} that are set (and the database password):
+ *     redacted from every output; never printed
  */
 public record WorkaConfig(
     Path home,
@@ -41,9 +43,17 @@ public record WorkaConfig(
     Path installDir,
     Optional<String> gatewayUrl,
     int maxConcurrentSteps,
-    Duration leaseDuration) {
+    Duration leaseDuration,
+    List<String> secrets) {
+
+  /** Environment variables whose values are credentials: redacted wherever they appear in outputs. */
+  public static final List<String> SECRET_VARIABLES = List.of(
+      "WORKA_OPERATOR_TOKEN", "WORKA_DATABASE_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
+      "SLACK_APP_TOKEN", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "ANTHROPIC_API_KEY", "MEM0_API_KEY",
+      "LANGFUSE_SECRET_KEY");
 
   public WorkaConfig {
+    secrets = secrets == null ? List.of() : List.copyOf(secrets);
     policyFile = policyFile == null ? Optional.empty() : policyFile;
     database = database == null ? Optional.empty() : database;
     operatorToken = operatorToken == null ? Optional.empty() : operatorToken;
@@ -114,6 +124,11 @@ public record WorkaConfig(
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
+    List<String> secrets = new ArrayList<>();
+    for (String name : SECRET_VARIABLES) {
+      value(env, name).ifPresent(secrets::add);
+    }
+    database.map(DatabaseUrl::password).filter(p -> !p.isBlank()).ifPresent(secrets::add);
     return new WorkaConfig(
         home,
         database,
@@ -126,7 +141,8 @@ public record WorkaConfig(
         installDir,
         gatewayUrl,
         concurrent,
-        Duration.ofSeconds(leaseSeconds));
+        Duration.ofSeconds(leaseSeconds),
+        secrets);
   }
 
   private static Optional<String> value(Map<String, String> env, String name) {
@@ -156,7 +172,7 @@ public record WorkaConfig(
   public WorkaConfig withHttpPort(int port) {
     return new WorkaConfig(
         home, database, port, bindAddress, policyFile, operatorToken, model, sideEffects,
-        installDir, gatewayUrl, maxConcurrentSteps, leaseDuration);
+        installDir, gatewayUrl, maxConcurrentSteps, leaseDuration, secrets);
   }
 
   @Override

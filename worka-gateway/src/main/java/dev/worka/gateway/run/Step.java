@@ -23,6 +23,7 @@ public record Step(
     String outputJson,
     String summary,
     String error,
+    String cleaningJson,
     Instant createdAt,
     Instant startedAt,
     Instant completedAt) {

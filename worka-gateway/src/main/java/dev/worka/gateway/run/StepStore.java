@@ -43,8 +43,13 @@ public final class StepStore {
       String summary,
       String error,
       Instant deadline,
-      boolean newAttempt) {
+      boolean newAttempt,
+      String cleaningJson) {
     public static final Change NONE = new Change(null, null, null, null, false);
+
+    public Change(String outputJson, String summary, String error, Instant deadline, boolean newAttempt) {
+      this(outputJson, summary, error, deadline, newAttempt, null);
+    }
 
     public static Change error(String error) {
       return new Change(null, null, error, null, false);
@@ -103,6 +108,7 @@ public final class StepStore {
                 + " attempt = attempt + ?,"
                 + " output = coalesce(?::jsonb, output), summary = coalesce(?, summary),"
                 + " error = coalesce(?, error), deadline = coalesce(?, deadline),"
+                + " cleaning = coalesce(?::jsonb, cleaning),"
                 + " started_at = case when ? then ? else started_at end,"
                 + " completed_at = case when ? then ? else completed_at end"
                 + " where id = ? and status = ? and (?::int is null or attempt = ?::int)"
@@ -115,6 +121,7 @@ public final class StepStore {
       ps.setString(i++, change.summary());
       ps.setString(i++, change.error());
       Sql.setInstant(ps, i++, change.deadline());
+      ps.setString(i++, change.cleaningJson());
       ps.setBoolean(i++, to == StepStatus.RUNNING);
       Sql.setInstant(ps, i++, now);
       ps.setBoolean(i++, to.terminal());
@@ -200,6 +207,7 @@ public final class StepStore {
         rs.getString("output"),
         rs.getString("summary"),
         rs.getString("error"),
+        rs.getString("cleaning"),
         Sql.getInstant(rs, "created_at"),
         Sql.getInstant(rs, "started_at"),
         Sql.getInstant(rs, "completed_at"));

@@ -68,7 +68,7 @@ class SkillMediatorTest {
         new TokenVerifier(SigningKeys.generate(), "test", clock), runs, steps, policies, denials);
     mediator = new SkillMediator(db.dataSource(),
         new SkillRegistry(CatalogOnlyProvider.builtIn(Map.of()), SideEffectMode.DRY_RUN),
-        new InvocationStore(clock), audit, auth, denials, new OutputCleaner(), true);
+        new InvocationStore(clock), audit, auth, denials, new OutputCleaner(List.of()), true);
 
     Run run = ((RunService.Creation.Created) service.create(
         new RunService.Request("api", "t", null, null, null, null, null, null))).run();

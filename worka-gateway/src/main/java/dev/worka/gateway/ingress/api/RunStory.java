@@ -110,6 +110,7 @@ public final class RunStory {
         v.put("summary", s.summary());
         v.put("output", Json.parse(s.outputJson()));
         v.put("error", s.error());
+        v.put("cleaned", Json.parse(s.cleaningJson()));
         v.put("started_at", str(s.startedAt()));
         v.put("completed_at", str(s.completedAt()));
         stepViews.add(v);
@@ -167,6 +168,7 @@ public final class RunStory {
         v.put("input", Json.parse(i.inputJson()));
         v.put("output", Json.parse(i.outputJson()));
         v.put("error", i.error());
+        v.put("cleaned", Json.parse(i.cleaningJson()));
         calls.add(v);
       }
       story.put("skill_invocations", calls);
