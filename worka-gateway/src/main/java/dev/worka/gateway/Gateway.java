@@ -45,7 +45,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,14 +81,8 @@ public final class Gateway implements AutoCloseable {
       SkillRegistry skills = new SkillRegistry(
           CatalogOnlyProvider.builtIn(environment),
           SideEffectMode.parse(config.sideEffects()));
-      PolicyStore policies = new PolicyStore(database.dataSource(), clock);
+      PolicyStore policies = new PolicyStore(database.dataSource(), clock, skills.policyFields());
       policy = activatePolicyAtStart(policies, config);
-      Set<String> unknown = new java.util.TreeSet<>(policy.policy().referencedSkills());
-      skills.all().forEach(d -> unknown.remove(d.name()));
-      if (!unknown.isEmpty()) {
-        throw new WorkaException("the policy (v" + policy.version() + ") names skills this Gateway does not know: "
-            + unknown + "; known skills: " + skills.all().stream().map(d -> d.name()).toList());
-      }
       log.info("policy v{} active ({}), sha256 {}", policy.version(),
           config.policyFile().map(Path::toString).orElse("built-in"), policy.sha256().substring(0, 12));
 
@@ -129,8 +122,13 @@ public final class Gateway implements AutoCloseable {
       closeables.add(0, http);
       String gatewayUrl = config.gatewayUrl().orElse("http://127.0.0.1:" + http.port());
 
+      // Workers never see WORKA_HOME (keys, operator token, database) nor the policy file.
+      List<Path> hiddenFromWorkers = new ArrayList<>(List.of(config.home()));
+      config.policyFile().ifPresent(hiddenFromWorkers::add);
+      ProcessRuntime processRuntime = new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers);
+      log.info("worker isolation: {}", processRuntime.isolation());
       dispatcher = new Dispatcher(database.dataSource(), runs, steps, policies, queue,
-          new TokenIssuer(keys, ISSUER, clock), new ProcessRuntime(config.installDir(), clock), workers, audit,
+          new TokenIssuer(keys, ISSUER, clock), processRuntime, workers, audit,
           clock, () -> gatewayUrl, config.maxConcurrentSteps(), config.leaseDuration());
       closeables.add(0, dispatcher);
       if (startLoops) {

@@ -125,6 +125,25 @@ class GovernedRunTest {
   }
 
   @Test
+  void aCallWhoseArgumentsTheConditionForbidsIsDeniedAndRecorded() {
+    String runId = gw.submit("open an issue in acme/secret-plans titled 'Leak'");
+    JsonNode run = gw.finish(runId);
+    assertEquals("failed", run.path("status").asText(), run.toPrettyString());
+    assertEquals("accepted", run.path("plan").path("status").asText(), "the plan is allowed; the arguments are not");
+    JsonNode deny = null;
+    for (JsonNode g : run.path("gates")) {
+      if (g.path("action").asText().equals("skill.invoke")) {
+        deny = g;
+      }
+    }
+    assertTrue(deny != null && deny.path("status").asText().equals("deny"), run.path("gates").toString());
+    assertTrue(deny.path("reason").asText().contains("condition of github.create_issue does not hold"),
+        deny.path("reason").asText());
+    assertTrue(run.path("skill_invocations").isEmpty(), "a denied call reaches no provider");
+    assertTrue(find(run.path("steps"), "file").path("error").asText().contains("denied by policy"));
+  }
+
+  @Test
   void theEventStreamShowsEachTransitionInOrderThenEnds() {
     String runId = gw.submit("comment on acme/widgets#12: the fix is deployed");
     List<JsonNode> events = gw.follow(runId);

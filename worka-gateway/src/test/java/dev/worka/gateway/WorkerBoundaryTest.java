@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -32,7 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
 class WorkerBoundaryTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
   @TempDir Path home;
-  @TempDir Path scratch;
   TestGateway gw;
 
   @AfterEach
@@ -52,9 +52,10 @@ class WorkerBoundaryTest {
 
   @Test
   void aWorkerPastItsDeadlineIsKilledWithItsChildrenAndRecorded() throws Exception {
-    Path pids = scratch.resolve("pids");
-    startWithDaneel(sh("echo started; sleep 600 & echo $$ $! > " + pids + "; echo waiting; wait"), "5s");
-    JsonNode run = gw.finish(gw.submit("what is on the roadmap?"));
+    startWithDaneel(sh("echo started; sleep 600 & echo waiting; wait"), "5s");
+    String runId = gw.submit("what is on the roadmap?");
+    List<ProcessHandle> tree = workerTreeRunning("600");
+    JsonNode run = gw.finish(runId);
 
     assertEquals("failed", run.path("status").asText(), run.toPrettyString());
     JsonNode step = GovernedRunTest.find(run.path("steps"), "answer");
@@ -64,8 +65,8 @@ class WorkerBoundaryTest {
     assertEquals(step.path("step_id").asText(), burn.path("step_id").asText());
     assertTrue(burn.path("diagnostics").path("last_lines").toString().contains("waiting"), burn.toString());
     assertTrue(run.path("error").asText().contains("timed_out"), run.path("error").asText());
-    for (String pid : Files.readString(pids).trim().split(" ")) {
-      assertFalse(running(Long.parseLong(pid)), "process " + pid + " of the killed worker tree is still running");
+    for (ProcessHandle p : tree) {
+      assertFalse(running(p.pid()), "process " + p.pid() + " of the killed worker tree is still running");
     }
   }
 
@@ -83,19 +84,24 @@ class WorkerBoundaryTest {
 
   @Test
   void aWorkerEnvironmentHoldsOnlyTheProtocolVariables() throws Exception {
-    Path envFile = scratch.resolve("env");
-    Path tokenCopy = scratch.resolve("token");
-    startWithDaneel(sh("env > " + envFile + "; cat \"$WORKA_TOKEN_FILE\" > " + tokenCopy + "; exit 0"), null);
-    gw.finish(gw.submit("anything at all"));
+    // The worker reports through its output (kept in the crash burn): it may not write elsewhere.
+    startWithDaneel(sh("env; echo \"token_dots=$(tr -cd . < \"$WORKA_TOKEN_FILE\" | wc -c)\"; exit 3"), null);
+    JsonNode run = gw.finish(gw.submit("anything at all"));
+    JsonNode lastLines = run.path("burns").get(0).path("diagnostics").path("last_lines");
     Set<String> names = new TreeSet<>();
-    for (String line : Files.readAllLines(envFile)) {
-      names.add(line.substring(0, line.indexOf('=')));
+    String tokenDots = null;
+    for (JsonNode node : lastLines) {
+      String line = node.asText();
+      if (line.startsWith("token_dots=")) {
+        tokenDots = line.substring("token_dots=".length()).trim();
+      } else {
+        names.add(line.substring(0, line.indexOf('=')));
+      }
     }
     names.removeAll(Set.of("PWD", "SHLVL", "_", "OLDPWD")); // set by /bin/sh itself
     assertEquals(new TreeSet<>(Set.of("WORKA_GATEWAY_URL", "WORKA_TOKEN_FILE", "WORKA_RUN_ID", "WORKA_STEP_ID",
-        "WORKA_AGENT", "TRACEPARENT")), names);
-    String token = Files.readString(tokenCopy).trim();
-    assertEquals(3, token.split("\\.").length, "the token file holds a JWT");
+        "WORKA_AGENT", "TRACEPARENT")), names, lastLines.toString());
+    assertEquals("2", tokenDots, "the token file holds a JWT: " + lastLines);
   }
 
   @Test
@@ -222,10 +228,10 @@ class WorkerBoundaryTest {
 
   @Test
   void cancellingARunStopsItsWorkerAndRefusesItsToken() throws Exception {
-    Path pids = scratch.resolve("pids");
-    startWithDaneel(sh("echo $$ > " + pids + "; sleep 120"), "60s");
+    startWithDaneel(sh("sleep 120"), "60s");
     String runId = gw.submit("an unusual request");
     gw.followUntil(runId, e -> "answer".equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
+    List<ProcessHandle> tree = workerTreeRunning("120");
     TestGateway.Answer cancelled = gw.operator("POST", "/v1/runs/" + runId + "/cancel", "{\"reason\": \"changed my mind\"}");
     assertEquals(200, cancelled.status(), cancelled.raw().body());
     assertEquals("cancelled", cancelled.body().path("status").asText());
@@ -236,9 +242,66 @@ class WorkerBoundaryTest {
       assertTrue(Set.of("succeeded", "cancelled").contains(s.path("status").asText()), s.toString());
     }
     assertEquals("cancelled", GovernedRunTest.find(run.path("steps"), "answer").path("status").asText());
-    long pid = Long.parseLong(Files.readString(pids).trim());
-    assertFalse(running(pid), "the worker was stopped");
+    for (ProcessHandle p : tree) {
+      assertFalse(running(p.pid()), "process " + p.pid() + " of the stopped worker is still running");
+    }
     assertEquals(409, gw.operator("POST", "/v1/runs/" + runId + "/cancel", null).status());
+  }
+
+  @Test
+  void aSandboxedWorkerCannotReadWorkaHomeOrTheGatewayProcess() throws Exception {
+    // WORKA_HOME inside the installation directory, which workers see: it must still be hidden.
+    Path install = Path.of("..").toAbsolutePath().normalize();
+    String isolation = new dev.worka.gateway.runtime.process.ProcessRuntime(install, InstantSource.system()).isolation();
+    org.junit.jupiter.api.Assumptions.assumeTrue(isolation.equals("bubblewrap"),
+        () -> "workers are not sandboxed here: " + isolation + " (apt-get install bubblewrap)");
+    Path insideHome = Files.createTempDirectory(install, "worka-home-test-");
+    try {
+      long gateway = ProcessHandle.current().pid();
+      gw = TestGateway.start(insideHome, db.url(), TestGateway.policyWith(Map.of("daneel", sh(
+          "cat " + insideHome + "/keys/gateway-signing.jwk " + insideHome + "/operator-token"
+              + " /proc/" + gateway + "/environ; echo \"entries=$(ls -A " + insideHome + " | wc -l)\"; exit 3")), null));
+      JsonNode run = gw.finish(gw.submit("anything at all"));
+      String lines = run.path("burns").get(0).path("diagnostics").path("last_lines").toString();
+      assertTrue(lines.contains("entries=0"), lines);
+      assertFalse(lines.contains("kty") || lines.contains(TestGateway.OPERATOR_TOKEN) || lines.contains("PATH="), lines);
+      assertTrue(Files.exists(insideHome.resolve("keys/gateway-signing.jwk")), "the Gateway itself still has its key");
+    } finally {
+      if (gw != null) {
+        gw.close();
+        gw = null;
+      }
+      try (var walk = Files.walk(insideHome)) {
+        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  /**
+   * The host's view of the worker running {@code sleep <seconds>}, once it runs: the child of this
+   * JVM it descends from (setsid/sh, or bwrap when sandboxed) and all that one's descendants. The
+   * worker cannot report its own pids: in a sandbox they are those of its own PID namespace.
+   */
+  static List<ProcessHandle> workerTreeRunning(String seconds) throws InterruptedException {
+    long self = ProcessHandle.current().pid();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      Optional<ProcessHandle> sleep = ProcessHandle.current().descendants()
+          .filter(h -> h.info().command().orElse("").endsWith("/sleep"))
+          .filter(h -> List.of(h.info().arguments().orElse(new String[0])).equals(List.of(seconds)))
+          .findFirst();
+      if (sleep.isPresent()) {
+        ProcessHandle root = sleep.get();
+        while (root.parent().map(p -> p.pid() != self).orElse(false)) {
+          root = root.parent().get();
+        }
+        List<ProcessHandle> tree = new java.util.ArrayList<>(root.descendants().toList());
+        tree.add(root);
+        return tree;
+      }
+      Thread.sleep(10);
+    }
+    throw new AssertionError("no worker running sleep " + seconds + " appeared within 30 s");
   }
 
   /**

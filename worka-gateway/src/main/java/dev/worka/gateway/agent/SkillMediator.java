@@ -7,6 +7,7 @@ import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.policy.CompiledPolicy;
+import dev.worka.gateway.policy.ConditionContext;
 import dev.worka.gateway.policy.Decision;
 import dev.worka.gateway.policy.Permissions;
 import dev.worka.gateway.policy.PolicyDecider;
@@ -96,6 +97,9 @@ final class SkillMediator {
       throw denied(caller, skill, "input does not match " + skill + "'s schema: " + String.join("; ", violations),
           422, ErrorCodes.INVALID_BODY, violations);
     }
+    if (PolicyDecider.condition(policy, skill, conditionContext(caller, input)) instanceof Decision.Deny d) {
+      throw denied(caller, skill, d.reason(), 403, ErrorCodes.POLICY_DENIED, null);
+    }
 
     String key = idempotencyKey != null ? "key:" + idempotencyKey
         : definition.get().sideEffect() ? "derived:" + canonicalHash(input) : "call:" + UUID.randomUUID();
@@ -180,9 +184,20 @@ final class SkillMediator {
     return null;
   }
 
+  /** The facts a skill's {@code when} condition may read. */
+  private static ConditionContext conditionContext(Caller caller, JsonNode input) {
+    var run = caller.run();
+    var step = caller.step();
+    return new ConditionContext(input,
+        new ConditionContext.Run(run.id().toString(), run.source(), run.text(), run.requester(), run.slackChannel(),
+            run.slackThreadTs()),
+        new ConditionContext.Step(step.id().toString(), step.stepRef(), step.agent(), step.allowedSkills()));
+  }
+
   private String allowReason(Caller caller, String skill) {
     return "agent " + caller.agent() + " holds skill.invoke, " + skill + " is on its allowlist and among the"
-        + " step's accepted skills (policy v" + caller.policy().version() + ")" + (dryRun ? "; dry-run" : "");
+        + " step's accepted skills, and its condition holds (policy v" + caller.policy().version() + ")"
+        + (dryRun ? "; dry-run" : "");
   }
 
   private ApiException denied(Caller caller, String skill, String reason, int status, String code, List<String> violations) {

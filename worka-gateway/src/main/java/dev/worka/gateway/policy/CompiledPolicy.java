@@ -12,11 +12,14 @@ import java.util.TreeSet;
 
 /**
  * An immutable, validated policy: the agents in manifest order, the named lists, what the manifest
- * says about skills, and the limits. It holds exactly one enabled planner.
+ * says about skills (with their compiled conditions), and the limits. It holds exactly one enabled
+ * planner. Safe to share between threads, conditions included.
  *
  * <p>Stored in {@code policy_manifests.compiled} as RFC 8785 canonical JSON ({@link #toJson()},
  * {@link #fromJson(String)}); a run pinned to a version reads it back from there, never by
- * recompiling the source with a newer compiler.
+ * recompiling the manifest's YAML with a newer compiler. The one exception is a condition: it is
+ * stored as its CEL text and compiled again when read (a CEL program has no stored form), with the
+ * same checks except the input field names, which were checked when the manifest was activated.
  */
 public record CompiledPolicy(
     Map<String, AgentPolicy> agents,
@@ -47,11 +50,27 @@ public record CompiledPolicy(
             });
     lists = Collections.unmodifiableMap(listCopy);
     skills = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(skills)));
+    Map<String, List<String>> declaredLists = lists;
     skills.forEach(
         (name, skill) -> {
           if (!name.equals(skill.name())) {
             throw new IllegalArgumentException("skill keyed " + name + " is named " + skill.name());
           }
+          skill
+              .when()
+              .ifPresent(
+                  condition -> {
+                    for (String list : condition.referencedLists()) {
+                      if (!declaredLists.containsKey(list)) {
+                        throw new IllegalArgumentException(
+                            "the condition of skill "
+                                + name
+                                + " reads lists."
+                                + Names.shown(list)
+                                + ", which the policy does not declare");
+                      }
+                    }
+                  });
         });
     Objects.requireNonNull(limits, "limits");
     long planners =

@@ -14,13 +14,19 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.erdtman.jcs.JsonCanonicalizer;
 
 /**
  * The stored form of a {@link CompiledPolicy}. Agents are an array (their manifest order is kept
- * through canonicalization); durations are ISO-8601 ({@code PT2M}). {@code format} is bumped when
- * the shape changes, so an old row is never misread by a newer Gateway.
+ * through canonicalization); durations are ISO-8601 ({@code PT2M}); a skill's condition is its CEL
+ * text ({@code "when"}, present only when the skill has one), compiled again when read. {@code
+ * format} is bumped when the shape changes, so an old row is never misread by a newer Gateway.
+ *
+ * <p>{@code "when"} did not bump the format: a row without it means what it always meant, and a
+ * Gateway from before conditions refuses a row with it (an unknown field), so no version ever reads
+ * a condition it would not enforce.
  */
 final class CompiledPolicyJson {
   static final int FORMAT = 1;
@@ -53,7 +59,11 @@ final class CompiledPolicyJson {
     ObjectNode skills = root.putObject("skills");
     policy
         .skills()
-        .forEach((name, skill) -> skills.putObject(name).put("side_effect", skill.sideEffect()));
+        .forEach(
+            (name, skill) -> {
+              ObjectNode s = skills.putObject(name).put("side_effect", skill.sideEffect());
+              skill.when().ifPresent(condition -> s.put("when", condition.expression()));
+            });
     Limits limits = policy.limits();
     ObjectNode l = root.putObject("limits");
     l.put("max_steps", limits.maxSteps());
@@ -112,8 +122,12 @@ final class CompiledPolicyJson {
     for (Map.Entry<String, JsonNode> e : skillsNode.properties()) {
       String where = "skills." + e.getKey();
       ObjectNode s = object(e.getValue(), where);
-      only(s, where, "side_effect");
-      skills.put(e.getKey(), new SkillPolicy(e.getKey(), bool(s, "side_effect", where)));
+      only(s, where, "side_effect", "when");
+      Optional<SkillCondition> when =
+          s.has("when")
+              ? Optional.of(condition(e.getKey(), text(s, "when", where), lists.keySet()))
+              : Optional.empty();
+      skills.put(e.getKey(), new SkillPolicy(e.getKey(), bool(s, "side_effect", where), when));
     }
     ObjectNode l = object(root.get("limits"), "limits");
     only(
@@ -166,6 +180,22 @@ final class CompiledPolicyJson {
         runtime,
         permissions,
         strings(a.get("skills"), where + " skills"));
+  }
+
+  /**
+   * Compiles a stored condition again. Its input field names were checked against the skill catalog
+   * when the manifest was activated; the catalog is not known here.
+   */
+  private static SkillCondition condition(String skill, String expression, Set<String> lists) {
+    return switch (ConditionCompiler.compile(skill, expression, lists, Optional.empty())) {
+      case ConditionCompiler.Compiled c -> c.condition();
+      case ConditionCompiler.Failed f ->
+          throw new IllegalArgumentException(
+              "skills."
+                  + Names.shown(skill)
+                  + ".when does not compile: "
+                  + String.join("; ", f.problems()));
+    };
   }
 
   private static ObjectNode object(JsonNode node, String where) {

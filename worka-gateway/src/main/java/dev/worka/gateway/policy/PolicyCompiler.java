@@ -20,6 +20,12 @@ import java.util.Set;
  * <p>Strict on purpose: an unknown key at any level, an unknown permission, a value of the wrong
  * type or a limit out of bounds is an error, because a manifest is a complete policy and a typo
  * must not silently widen or narrow it.
+ *
+ * <p>A skill's condition ({@code when}) is compiled here, with the manifest: an expression that
+ * does not parse, names an unknown variable, field, list or function, or is not of type {@code
+ * bool} makes the whole manifest invalid, e.g. {@code skills.github.create_issue.when: 'input.ownr
+ * == "x"': input has no field 'ownr' (github.create_issue takes owner, repo, title, body, labels,
+ * assignees)}. Input field names are checked only with {@link #compile(String, SkillFields)}.
  */
 public final class PolicyCompiler {
   private static final List<String> TOP_KEYS = List.of("agents", "lists", "skills", "limits");
@@ -52,15 +58,32 @@ public final class PolicyCompiler {
   static final int MAX_LIST_ITEM_LENGTH = 1024;
 
   private final List<String> errors = new ArrayList<>();
+  private final SkillFields skillFields;
 
-  private PolicyCompiler() {}
+  private PolicyCompiler(SkillFields skillFields) {
+    this.skillFields = skillFields;
+  }
 
-  /** Compiles {@code yamlSource}; never throws for any input. */
+  /**
+   * Compiles {@code yamlSource}; never throws for any input. Conditions may read any field of
+   * {@code input} (they are not checked against the skills' input schemas; see {@link
+   * #compile(String, SkillFields)}).
+   */
   public static Compilation compile(String yamlSource) {
+    return compile(yamlSource, SkillFields.unknown());
+  }
+
+  /**
+   * Compiles {@code yamlSource}, checking that each condition reads only fields of {@code input}
+   * that the skill's input has, for the skills {@code skillFields} knows; never throws for any
+   * input.
+   */
+  public static Compilation compile(String yamlSource, SkillFields skillFields) {
     if (yamlSource == null) {
       return new Compilation.Invalid(List.of("manifest: no source given"));
     }
-    PolicyCompiler compiler = new PolicyCompiler();
+    PolicyCompiler compiler =
+        new PolicyCompiler(skillFields == null ? SkillFields.unknown() : skillFields);
     Optional<CompiledPolicy> policy =
         ManifestYaml.read(yamlSource, compiler.errors).flatMap(compiler::root);
     if (!compiler.errors.isEmpty() || policy.isEmpty()) {
@@ -83,10 +106,27 @@ public final class PolicyCompiler {
     }
     unknownKeys(root, "", TOP_KEYS);
     Map<String, AgentPolicy> agents = agents(root.get("agents"));
+    int beforeLists = errors.size();
     Map<String, List<String>> lists = lists(root.get("lists"));
-    Map<String, SkillPolicy> skills = skills(root.get("skills"));
+    boolean listsRead = errors.size() == beforeLists;
+    Map<String, SkillPolicy> skills = skills(root.get("skills"), lists.keySet(), listsRead);
     Optional<Limits> limits = limits(root.get("limits"));
     if (!errors.isEmpty() || limits.isEmpty()) {
+      return Optional.empty();
+    }
+    for (AgentPolicy agent : agents.values()) {
+      for (String skill : agent.skills()) {
+        if (!skillFields.knows(skill)) {
+          errors.add("agents." + agent.name() + ".skills: skill " + skill + " is not known to this Gateway");
+        }
+      }
+    }
+    for (String skill : skills.keySet()) {
+      if (!skillFields.knows(skill)) {
+        errors.add("skills." + skill + ": skill " + skill + " is not known to this Gateway");
+      }
+    }
+    if (!errors.isEmpty()) {
       return Optional.empty();
     }
     try {
@@ -417,7 +457,12 @@ public final class PolicyCompiler {
 
   // --- skills ---------------------------------------------------------------------------------
 
-  private Map<String, SkillPolicy> skills(JsonNode node) {
+  /**
+   * @param lists the names of the lists the manifest declares
+   * @param listsRead whether the lists section was read without errors; if not, a condition that
+   *     names a list the section failed to declare is not reported a second time
+   */
+  private Map<String, SkillPolicy> skills(JsonNode node, Set<String> lists, boolean listsRead) {
     Map<String, SkillPolicy> skills = new LinkedHashMap<>();
     if (node == null || node.isNull()) {
       return skills;
@@ -440,6 +485,7 @@ public final class PolicyCompiler {
       }
       JsonNode value = entry.getValue();
       boolean sideEffect = false;
+      Optional<SkillCondition> when = Optional.empty();
       if (value != null && !value.isNull()) {
         if (!(value instanceof ObjectNode settings)) {
           errors.add(path + ": expected a mapping (side_effect, when), found " + kind(value));
@@ -457,18 +503,77 @@ public final class PolicyCompiler {
           }
         }
         if (settings.has("when")) {
-          errors.add(
-              path
-                  + ".when: conditions are not supported by this version yet; remove it"
-                  + " (a condition that is not enforced would silently allow)");
-          valid = false;
+          when = condition(name, path + ".when", settings.get("when"), lists, listsRead);
+          valid &= when.isPresent();
         }
       }
       if (valid) {
-        skills.put(name, new SkillPolicy(name, sideEffect));
+        skills.put(name, new SkillPolicy(name, sideEffect, when));
       }
     }
     return skills;
+  }
+
+  /**
+   * Compiles a skill's {@code when}; errors read {@code skills.NAME.when: 'EXPRESSION': PROBLEM}. A
+   * skill with an invalid name is not compiled (its name error is already reported).
+   */
+  private Optional<SkillCondition> condition(
+      String skill, String path, JsonNode node, Set<String> lists, boolean listsRead) {
+    if (node == null || node.isNull()) {
+      errors.add(
+          path
+              + ": expected a CEL expression that is true or false, found nothing (remove when for"
+              + " no condition)");
+      return Optional.empty();
+    }
+    if (!node.isTextual()) {
+      errors.add(
+          path
+              + ": expected a CEL expression as a string, found "
+              + kind(node)
+              + (node.isValueNode() ? " (quote it)" : ""));
+      return Optional.empty();
+    }
+    if (!Names.isSkillName(skill)) {
+      return Optional.empty();
+    }
+    String expression = node.textValue();
+    Optional<Set<String>> inputFields = inputFields(skill);
+    return switch (ConditionCompiler.compile(skill, expression, lists, inputFields)) {
+      case ConditionCompiler.Compiled c -> Optional.of(c.condition());
+      case ConditionCompiler.Failed f -> {
+        String shown =
+            expression.isBlank() || expression.length() > ConditionCompiler.MAX_LENGTH
+                ? ""
+                : " '" + ConditionCompiler.oneLine(expression, 120) + "'";
+        for (String problem : f.problems()) {
+          // With errors in the lists section, a list it failed to declare is already reported.
+          if (listsRead || !problem.startsWith("lists has no list ")) {
+            errors.add(path + ":" + shown + (shown.isEmpty() ? " " : ": ") + problem);
+          }
+        }
+        yield Optional.empty();
+      }
+    };
+  }
+
+  /** The skill's input field names from {@link SkillFields}; a failing lookup checks nothing. */
+  private Optional<Set<String>> inputFields(String skill) {
+    try {
+      Optional<Set<String>> fields = skillFields.inputFields(skill);
+      return fields == null ? Optional.empty() : fields.map(LinkedHashSet::new);
+    } catch (RuntimeException e) {
+      errors.add(
+          "skills."
+              + skill
+              + ".when: the input fields of "
+              + skill
+              + " could not be looked up ("
+              + ManifestYaml.oneLine(e.getMessage())
+              + ")");
+      return Optional.empty();
+    }
   }
 
   // --- limits ---------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ import java.util.Optional;
  * row or a 403 body. Names that reach a reason are shown bounded and escaped, since a skill name
  * may come from a request path.
  *
- * <p>Conditions ({@code when}) are not part of this version; a manifest with one does not compile,
- * so no decision here ever skips one.
+ * <p>A skill call is allowed only if both {@link #skill(CompiledPolicy, String, List, String)} (the
+ * grants) and {@link #condition} (the skill's {@code when}, over the call's input) allow it; {@link
+ * #skill(CompiledPolicy, String, List, String, ConditionContext)} asks both in that order.
  */
 public final class PolicyDecider {
   private PolicyDecider() {}
@@ -68,6 +69,55 @@ public final class PolicyDecider {
             + " is granted skill "
             + skill
             + " and it is among the step's accepted skills");
+  }
+
+  /**
+   * Does the condition of {@code skill} hold for this call? A skill without one (or not named under
+   * {@code skills:}) is allowed here, since the grants are decided by {@link #skill(CompiledPolicy,
+   * String, List, String)}; a condition that holds allows, one that does not denies, and one that
+   * cannot be evaluated (a field missing from the input, a type error, an input that is not an
+   * object, the iteration budget spent) denies with the error as the reason.
+   *
+   * <p>Never throws for any skill or context (a null policy is a programming error, as in every
+   * decision here). Evaluate it after the input was validated against the skill's input schema, so
+   * a condition sees well-formed input.
+   */
+  public static Decision condition(CompiledPolicy policy, String skill, ConditionContext context) {
+    Objects.requireNonNull(policy, "policy");
+    if (skill == null || skill.isEmpty()) {
+      return new Decision.Deny("no skill was named");
+    }
+    SkillPolicy settings = policy.skills().get(skill);
+    if (settings == null || settings.when().isEmpty()) {
+      return new Decision.Allow("skill " + Names.shown(skill) + " has no condition");
+    }
+    if (context == null) {
+      return new Decision.Deny(
+          "condition of " + skill + " could not be evaluated: no call context was given");
+    }
+    return settings.when().get().evaluate(context, policy.lists());
+  }
+
+  /**
+   * The whole policy decision on a skill call: {@link #skill(CompiledPolicy, String, List, String)}
+   * and, if that allows, {@link #condition}. The first deny is the answer; an allow says both
+   * passed.
+   */
+  public static Decision skill(
+      CompiledPolicy policy,
+      String agent,
+      List<String> stepAcceptedSkills,
+      String skill,
+      ConditionContext context) {
+    Decision granted = skill(policy, agent, stepAcceptedSkills, skill);
+    if (!granted.allowed()) {
+      return granted;
+    }
+    Decision condition = condition(policy, skill, context);
+    if (!condition.allowed()) {
+      return condition;
+    }
+    return new Decision.Allow(granted.reason() + "; " + condition.reason());
   }
 
   private static Optional<Decision.Deny> usableAgent(CompiledPolicy policy, String agent) {

@@ -35,11 +35,22 @@ public final class PolicyStore {
 
   private final DataSource dataSource;
   private final InstantSource clock;
+  private final SkillFields skillFields;
   private final Map<UUID, StoredPolicy> byId = new ConcurrentHashMap<>();
 
+  /** A store whose activations do not check conditions' input fields (no skill catalog known). */
   public PolicyStore(DataSource dataSource, InstantSource clock) {
+    this(dataSource, clock, SkillFields.unknown());
+  }
+
+  /**
+   * A store whose activations compile with {@link PolicyCompiler#compile(String, SkillFields)}: a
+   * condition that reads an input field its skill does not have makes the manifest invalid.
+   */
+  public PolicyStore(DataSource dataSource, InstantSource clock, SkillFields skillFields) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.skillFields = Objects.requireNonNull(skillFields, "skillFields");
   }
 
   /**
@@ -56,7 +67,7 @@ public final class PolicyStore {
       throw new IllegalArgumentException("activating a policy needs an actor, got " + actor);
     }
     CompiledPolicy policy =
-        switch (PolicyCompiler.compile(yamlSource)) {
+        switch (PolicyCompiler.compile(yamlSource, skillFields)) {
           case Compilation.Compiled c -> c.policy();
           case Compilation.Invalid i -> throw new InvalidPolicyException(i.errors());
         };
@@ -83,7 +94,10 @@ public final class PolicyStore {
     return cache(stored);
   }
 
-  /** Who made the latest activation (e.g. {@code built-in}, {@code operator}), or empty before the first. */
+  /**
+   * Who made the latest activation (e.g. {@code built-in}, {@code operator}), or empty before the
+   * first.
+   */
   public Optional<String> activeActor() {
     return Transactions.withConnection(
         dataSource,

@@ -1,16 +1,31 @@
 package dev.worka.gateway.policy;
 
+import java.util.Objects;
+import java.util.Optional;
+
 /**
- * What the manifest's {@code skills:} section says about one skill. Conditions ({@code when}) are
- * not part of this version: a manifest holding one is invalid, so none is silently ignored.
+ * What the manifest's {@code skills:} section says about one skill.
  *
  * @param sideEffect the operator's declaration that the skill changes the world
+ * @param when the skill's condition (a CEL expression over {@code input}, {@code run}, {@code
+ *     step}, {@code agent} and {@code lists}, DESIGN §7), compiled; a call is allowed only if it
+ *     holds ({@link PolicyDecider#condition})
  */
-public record SkillPolicy(String name, boolean sideEffect) {
+public record SkillPolicy(String name, boolean sideEffect, Optional<SkillCondition> when) {
   public SkillPolicy {
     if (!Names.isSkillName(name)) {
       throw new IllegalArgumentException(
           "skill name " + Names.shown(name) + " does not match " + Names.SKILL_PATTERN_TEXT);
     }
+    Objects.requireNonNull(when, "when");
+    if (when.isPresent() && !when.get().skill().equals(name)) {
+      throw new IllegalArgumentException(
+          "skill " + name + " holds the condition of " + when.get().skill());
+    }
+  }
+
+  /** A skill without a condition. */
+  public SkillPolicy(String name, boolean sideEffect) {
+    this(name, sideEffect, Optional.empty());
   }
 }

@@ -98,6 +98,28 @@ public final class SkillRegistry {
     return mode;
   }
 
+  /**
+   * What the policy compiler checks a manifest against: the skills this Gateway knows and the
+   * top-level input fields of each (so a condition reading {@code input.ownr} fails at load).
+   */
+  public dev.worka.gateway.policy.SkillFields policyFields() {
+    return new dev.worka.gateway.policy.SkillFields() {
+      @Override
+      public Optional<java.util.Set<String>> inputFields(String skill) {
+        return find(skill).map(d -> {
+          java.util.Set<String> names = new java.util.LinkedHashSet<>();
+          d.inputSchema().path("properties").fieldNames().forEachRemaining(names::add);
+          return names;
+        });
+      }
+
+      @Override
+      public boolean knows(String skill) {
+        return find(skill).isPresent();
+      }
+    };
+  }
+
   /** Every skill, by name. */
   public List<SkillDefinition> all() {
     return entries.values().stream().map(Entry::definition).toList();

@@ -92,6 +92,18 @@ class PolicyCompilerTest {
     assertTrue(policy.skills().get("github.create_issue").sideEffect());
     assertTrue(policy.skills().get("github.add_issue_comment").sideEffect());
     assertTrue(policy.skills().get("slack.post_message").sideEffect());
+    assertEquals(
+        "input.owner + \"/\" + input.repo in lists.github_repos && size(input.title) <= 200",
+        policy.skills().get("github.create_issue").when().orElseThrow().expression());
+    assertEquals(
+        "input.channel == run.slack_channel",
+        policy.skills().get("slack.read_thread").when().orElseThrow().expression());
+    assertTrue(
+        policy.skills().values().stream()
+            .filter(s -> !s.name().equals("github.search_issues"))
+            .allMatch(s -> s.when().isPresent()),
+        "every built-in skill but the search has a condition");
+    assertFalse(policy.skills().containsKey("github.search_issues"));
     assertEquals(Limits.DEFAULTS, policy.limits());
     assertEquals(
         Set.of(
@@ -381,24 +393,6 @@ class PolicyCompilerTest {
   }
 
   @Test
-  void aConditionIsRefusedUntilConditionsAreEnforced() {
-    assertEquals(
-        List.of(
-            "skills.github.create_issue.when: conditions are not supported by this version yet;"
-                + " remove it (a condition that is not enforced would silently allow)"),
-        errors(
-            PLANNER
-                + "skills:\n  github.create_issue:\n    side_effect: true\n"
-                + "    when: 'input.owner + \"/\" + input.repo in lists.github_repos'\n"));
-    assertErrorContaining(
-        PLANNER + "skills:\n  slack.read_thread: {when: ''}\n",
-        "skills.slack.read_thread.when: conditions are not supported");
-    assertErrorContaining(
-        PLANNER + "skills:\n  slack.read_thread: {when: }\n",
-        "skills.slack.read_thread.when: conditions are not supported");
-  }
-
-  @Test
   void skillsSectionIsChecked() {
     assertError(
         PLANNER + "skills:\n  delete_everything: {}\n",
@@ -538,7 +532,7 @@ class PolicyCompilerTest {
               hari: {role: planner, runtime: process, command: [x], permissions: [plan.submit]}
               ernest: {runtime: docker, permissions: [root]}
             skills:
-              github.create_issue: {when: 'true'}
+              github.create_issue: {when: 'input.title +'}
             limits: {max_steps: 100, step_timeout: forever}
             extra: 1
             """);

@@ -2,6 +2,7 @@ package dev.worka.gateway.policy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,7 +33,10 @@ class PolicyStoreTest {
   private static final String NARROWER =
       BUILTIN
           .replace("      - slack.post_message\n", "")
-          .replace("  slack.post_message:\n    side_effect: true\n", "");
+          .replace(
+              "  slack.post_message:\n    side_effect: true\n"
+                  + "    when: 'input.channel == run.slack_channel'\n",
+              "");
 
   private PolicyStore store() {
     return new PolicyStore(db.dataSource(), InstantSource.fixed(T0));
@@ -92,6 +96,45 @@ class PolicyStoreTest {
     assertEquals(Optional.of(v3), store.active());
     assertEquals(List.of(1, 2, 3), store.versions().stream().map(StoredPolicy::version).toList());
     assertEquals(3, count("policy_activations"));
+  }
+
+  @Test
+  void conditionsWorkOnAPolicyReadBackFromTheDatabase() {
+    StoredPolicy stored = store().activate(BUILTIN, "startup");
+    // a fresh store has nothing cached: it reads the row and compiles the conditions again
+    CompiledPolicy read = store().byId(stored.id()).policy();
+    assertNotSame(stored.policy(), read);
+    assertEquals(stored.policy(), read);
+    ConditionContext widgets = ConditionTest.issueIn("acme", "widgets");
+    ConditionContext secret = ConditionTest.issueIn("acme", "secret");
+    assertTrue(PolicyDecider.condition(read, "github.create_issue", widgets).allowed());
+    assertEquals(
+        "condition of github.create_issue does not hold: input.owner + \"/\" + input.repo in"
+            + " lists.github_repos && size(input.title) <= 200",
+        PolicyDecider.condition(read, "github.create_issue", secret).reason());
+  }
+
+  @Test
+  void aStoreWithSkillFieldsChecksTheInputFieldsOfConditions() throws SQLException {
+    PolicyStore store =
+        new PolicyStore(
+            db.dataSource(),
+            InstantSource.fixed(T0),
+            skill ->
+                skill.startsWith("github.")
+                    ? Optional.of(Set.of("owner", "repo", "title", "issue_number", "body"))
+                    : Optional.empty());
+    store.activate(BUILTIN, "startup");
+    InvalidPolicyException e =
+        assertThrows(
+            InvalidPolicyException.class,
+            () -> store.activate(BUILTIN.replace("input.owner + ", "input.ownr + "), "operator"));
+    assertEquals(3, e.errors().size(), e.errors()::toString);
+    assertTrue(
+        e.errors().get(0).startsWith("skills.github.get_issue.when: 'input.ownr + "),
+        e.errors()::toString);
+    assertTrue(e.errors().get(0).contains(": input has no field 'ownr' (github.get_issue takes "));
+    assertEquals(1, count("policy_manifests"));
   }
 
   @Test

@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -28,29 +30,91 @@ public final class ProcessRuntime implements WorkerRuntime {
   private static final List<Path> SETSID_CANDIDATES =
       List.of(Path.of("/usr/bin/setsid"), Path.of("/bin/setsid"));
 
+  private static final Path ENV = Path.of("/usr/bin/env");
+
   private final Path installDir;
   private final InstantSource clock;
   private final Path temporaryRoot;
   private final Optional<Path> setsid;
+  private final Isolation isolation;
+  private final List<Path> hiddenPaths;
 
   /**
-   * @param installDir what a relative {@code command[0]} is resolved against (the Worka
-   *     installation, where {@code bin/worka-agent} lives)
-   * @param clock the clock deadlines are measured with
+   * A runtime with no hidden paths; see {@link #ProcessRuntime(Path, InstantSource, Collection)}.
    */
   public ProcessRuntime(Path installDir, InstantSource clock) {
-    this(installDir, clock, null, findSetsid());
+    this(installDir, clock, List.of());
   }
 
-  ProcessRuntime(Path installDir, InstantSource clock, Path temporaryRoot, Optional<Path> setsid) {
+  /**
+   * A runtime that sandboxes workers with bubblewrap when this host has a working {@code bwrap}
+   * (detected once per JVM), and otherwise runs them unconfined after logging a warning that says
+   * so and how to fix it. {@link #isolation()} tells which.
+   *
+   * @param installDir what a relative {@code command[0]} is resolved against (the Worka
+   *     installation, where {@code bin/worka-agent} lives); visible to sandboxed workers, read-only
+   * @param clock the clock deadlines are measured with
+   * @param hiddenPaths files or directories a sandboxed worker must not see even where they lie
+   *     under a directory it is given (pass {@code WORKA_HOME}: signing key, operator token,
+   *     database files and password)
+   */
+  public ProcessRuntime(Path installDir, InstantSource clock, Collection<Path> hiddenPaths) {
+    this(installDir, clock, null, findSetsid(), Isolation.detected(), hiddenPaths);
+    if (isolation instanceof Isolation.None none) {
+      log.warn(
+          "WORKERS ARE NOT SANDBOXED: {}. Each worker runs as this Gateway's OS user and sees the"
+              + " host as the Gateway does: it can read WORKA_HOME (the token signing key, the"
+              + " operator token, the embedded database and its password), other workers' token"
+              + " files and the Gateway's /proc/<pid>/environ. Run only agents you trust as code,"
+              + " or fix it: install bubblewrap: apt-get install bubblewrap (on a host with user"
+              + " namespaces enabled), and restart.",
+          none.reason());
+    } else {
+      Path home = Path.of(System.getProperty("user.home", "/")).toAbsolutePath().normalize();
+      if (home.startsWith(this.installDir)) {
+        log.warn(
+            "the installation directory {} contains the home directory {}: sandboxed workers can"
+                + " read all of it (ssh keys, cloud credentials, …) except the hidden paths {}; set"
+                + " WORKA_INSTALL_DIR to the Worka installation itself",
+            this.installDir,
+            home,
+            this.hiddenPaths);
+      }
+      log.info(
+          "workers are sandboxed with bubblewrap ({}); hidden from them: {}",
+          ((Isolation.Bubblewrap) isolation).executable(),
+          this.hiddenPaths.isEmpty() ? "nothing beyond the sandbox's limits" : this.hiddenPaths);
+    }
+  }
+
+  ProcessRuntime(
+      Path installDir,
+      InstantSource clock,
+      Path temporaryRoot,
+      Optional<Path> setsid,
+      Isolation isolation,
+      Collection<Path> hiddenPaths) {
     this.installDir = Objects.requireNonNull(installDir, "installDir").toAbsolutePath().normalize();
     this.clock = Objects.requireNonNull(clock, "clock");
     this.temporaryRoot = temporaryRoot;
     this.setsid = Objects.requireNonNull(setsid, "setsid");
+    this.isolation = Objects.requireNonNull(isolation, "isolation");
+    this.hiddenPaths =
+        Objects.requireNonNull(hiddenPaths, "hiddenPaths").stream()
+            .map(p -> p.toAbsolutePath().normalize())
+            .toList();
   }
 
   private static Optional<Path> findSetsid() {
     return SETSID_CANDIDATES.stream().filter(Files::isExecutable).findFirst();
+  }
+
+  /**
+   * How workers are isolated, for the Gateway to report: {@code "bubblewrap"}, or {@code "none
+   * (<why>)"} when they run unconfined.
+   */
+  public String isolation() {
+    return isolation.describe();
   }
 
   @Override
@@ -89,39 +153,82 @@ public final class ProcessRuntime implements WorkerRuntime {
       return notStarted(launch, "cannot write the worker's token file in " + directory + ": " + e);
     }
 
-    List<String> argv = new ArrayList<>(launch.command().size() + 1);
+    Map<String, String> protocol = new LinkedHashMap<>();
+    protocol.put(AgentEnvironment.GATEWAY_URL, launch.gatewayUrl());
+    protocol.put(AgentEnvironment.TOKEN_FILE, tokenFile.toString());
+    protocol.put(AgentEnvironment.RUN_ID, launch.runId().toString());
+    protocol.put(AgentEnvironment.STEP_ID, launch.stepId().toString());
+    protocol.put(AgentEnvironment.AGENT, launch.agent());
+    if (launch.traceparent() != null) {
+      protocol.put(AgentEnvironment.TRACEPARENT, launch.traceparent());
+    }
+    List<String> arguments = launch.command().subList(1, launch.command().size());
+
+    List<String> argv = new ArrayList<>();
     setsid.ifPresent(path -> argv.add(path.toString()));
+    if (isolation instanceof Isolation.Bubblewrap bubblewrap) {
+      SandboxLayout layout =
+          SandboxLayout.of(
+              installDir,
+              program,
+              Path.of(launch.command().get(0)).isAbsolute(),
+              arguments,
+              directory.path(),
+              hiddenPaths);
+      for (String refusal : layout.refusals()) {
+        log.warn(
+            "run {} step {} attempt {}: not visible in the worker's sandbox: {}",
+            launch.runId(),
+            launch.stepId(),
+            launch.attempt(),
+            refusal);
+      }
+      argv.add(bubblewrap.executable().toString());
+      argv.addAll(bubblewrap.flags());
+      protocol.forEach((name, value) -> argv.addAll(List.of("--setenv", name, value)));
+      argv.addAll(layout.arguments());
+      argv.addAll(List.of("--chdir", directory.path().toString(), "--"));
+      if (Files.isExecutable(ENV) && !program.toString().contains("=")) {
+        // bwrap sets PWD after --clearenv; the worker gets the protocol's variables, no more.
+        argv.addAll(List.of(ENV.toString(), "-u", "PWD"));
+      }
+    }
     argv.add(program.toString());
-    argv.addAll(launch.command().subList(1, launch.command().size()));
+    argv.addAll(arguments);
+    if (log.isDebugEnabled()) {
+      log.debug(
+          "worker of run {} step {} attempt {}: {}",
+          launch.runId(),
+          launch.stepId(),
+          launch.attempt(),
+          argv);
+    }
     ProcessBuilder builder =
         new ProcessBuilder(argv).directory(directory.path().toFile()).redirectErrorStream(true);
     Map<String, String> environment = builder.environment();
     environment.clear();
-    environment.put(AgentEnvironment.GATEWAY_URL, launch.gatewayUrl());
-    environment.put(AgentEnvironment.TOKEN_FILE, tokenFile.toString());
-    environment.put(AgentEnvironment.RUN_ID, launch.runId().toString());
-    environment.put(AgentEnvironment.STEP_ID, launch.stepId().toString());
-    environment.put(AgentEnvironment.AGENT, launch.agent());
-    if (launch.traceparent() != null) {
-      environment.put(AgentEnvironment.TRACEPARENT, launch.traceparent());
+    if (!(isolation instanceof Isolation.Bubblewrap)) {
+      environment.putAll(protocol); // sandboxed: bwrap itself gets nothing, the worker --setenv
     }
     builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
 
     Process process;
     try {
-      process = builder.start();
+      process = Launcher.start(builder);
     } catch (IOException | RuntimeException e) {
       directory.delete();
       return notStarted(launch, "cannot start " + program + ": " + e.getMessage());
     }
     log.info(
-        "started worker pid {} for run {} step {} attempt {} (agent {}, deadline {}): {}",
+        "started worker pid {} for run {} step {} attempt {} (agent {}, deadline {}, isolation"
+            + " {}): {}",
         process.pid(),
         launch.runId(),
         launch.stepId(),
         launch.attempt(),
         launch.agent(),
         launch.deadline(),
+        isolation.describe(),
         launch.command());
     return new ProcessWorker(launch, process, setsid.isPresent(), directory, clock, now);
   }
@@ -154,6 +261,8 @@ public final class ProcessRuntime implements WorkerRuntime {
         + installDir
         + ", session="
         + setsid.map(Path::toString).orElse("shared (no setsid)")
+        + ", isolation="
+        + isolation.describe()
         + "]";
   }
 }

@@ -18,7 +18,9 @@ import org.slf4j.LoggerFactory;
  * A worker process and everything it started. {@link #kill()} snapshots the descendants, kills them
  * (children before the worker), then the worker, and repeats once to catch late forks; when the
  * worker leads its own session (started through {@code setsid}) it also kills every process still
- * in that session, which finds children that were re-parented when their parent died.
+ * in that session, which finds children that were re-parented when their parent died. A sandboxed
+ * worker's root is {@code bwrap}, whose descendants include the first process of the worker's PID
+ * namespace; killing that one makes the kernel kill everything left in the namespace.
  */
 final class ProcessTree {
   private static final Logger log = LoggerFactory.getLogger(ProcessTree.class);

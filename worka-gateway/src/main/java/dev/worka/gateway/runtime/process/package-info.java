@@ -1,20 +1,74 @@
 /**
- * The {@code process} runtime, the local default (DESIGN §8): one child process per step attempt.
- * {@link dev.worka.gateway.runtime.process.ProcessRuntime} resolves the agent's command against the
- * installation directory, creates the attempt's own temporary directory (0700) with the token in a
- * 0600 file inside it, clears the environment and sets exactly the agent protocol's variables
- * ({@code WORKA_TOKEN_FILE}, never {@code WORKA_TOKEN}: environment variables leak through {@code
- * /proc}), merges stdout and stderr into a bounded tail of the last lines, kills the whole process
- * tree at the deadline or on stop, and deletes the directory in every outcome.
+ * The {@code process} runtime, the local default (DESIGN §8): one child process per step attempt,
+ * in a bubblewrap sandbox where the host allows it.
  *
- * <p>Where the host has {@code setsid} the worker starts in its own session, so that processes it
- * leaves behind (even re-parented ones) are found through their session id and killed too. This is
- * housekeeping, not a sandbox: the worker runs as the Gateway's user, with its file system and
- * network. Namespace isolation (bubblewrap: its own user, network and mount namespaces, an empty
- * root) and resource limits (cgroups/rlimits) are a later step; the Kubernetes runtime is the
- * isolated option until then.
+ * <p>{@link dev.worka.gateway.runtime.process.ProcessRuntime} resolves the agent's command against
+ * the installation directory, creates the attempt's own temporary directory (0700) with the token
+ * in a 0600 file inside it, gives the worker exactly the agent protocol's variables ({@code
+ * WORKA_TOKEN_FILE}, never {@code WORKA_TOKEN}: environment variables leak through {@code /proc})
+ * and nothing of the Gateway's environment, merges stdout and stderr into a bounded tail of the
+ * last lines, kills the whole process tree at the deadline or on stop, and deletes the directory in
+ * every outcome. Where the host has {@code setsid} the worker starts in its own session, so that
+ * processes it leaves behind (even re-parented ones) are found through their session id too.
  *
- * <p>May touch: {@code dev.worka.gateway.runtime}, the operating system's processes and the
- * temporary directory. Must not depend on tokens, skills, runs, plans, the queue or the API.
+ * <h2>Isolation</h2>
+ *
+ * <p>When {@code bwrap} (Debian package {@code bubblewrap}) is on the PATH or in {@code /usr/bin}
+ * and a trial sandbox starts, checked once per JVM ({@code Isolation}), every worker runs inside
+ * one; {@link dev.worka.gateway.runtime.process.ProcessRuntime#isolation()} then says {@code
+ * "bubblewrap"}. What the sandbox isolates:
+ *
+ * <ul>
+ *   <li><b>Files.</b> The root is an empty tmpfs, read-only once set up. The worker sees read-only:
+ *       {@code /usr}, {@code /opt}, {@code /bin}, {@code /sbin}, {@code /lib*}, a fixed list of
+ *       {@code /etc} entries (users, name resolution, dynamic linker, time zone, CA certificates,
+ *       alternatives, {@code java*}; not the rest of {@code /etc}), the installation directory, the
+ *       installation prefix of an absolute command and the absolute paths its arguments name (each
+ *       jar of a class path alone). Read-write: only its own work directory, bound at the same path
+ *       so {@code WORKA_TOKEN_FILE} is valid inside. {@code /tmp} is a fresh tmpfs, so the other
+ *       attempts' directories and token files, and everything else in the host's {@code /tmp} (e.g.
+ *       database sockets), are not there; nor are {@code /home}, {@code /root}, {@code /var},
+ *       {@code /srv}, {@code /run}, {@code /sys} and the host's {@code /proc}, except for paths
+ *       bound as above (e.g. the jars of a class path under {@code ~/.m2}). The hidden paths the
+ *       Gateway passes ({@code WORKA_HOME}: signing key, operator token, embedded database and its
+ *       password) are covered by an empty tmpfs (a file by {@code /dev/null}) wherever a bound
+ *       directory would show them, and an argument path inside one is not bound (logged). See
+ *       {@code SandboxLayout}.
+ *   <li><b>Processes.</b> A PID namespace with its own {@code /proc}: the worker cannot see, signal
+ *       or read the {@code environ} of the Gateway or any other host process. When the namespace's
+ *       first process is killed, the kernel kills every process in it, so nothing escapes the
+ *       deadline by re-parenting or {@code setsid}; {@code --die-with-parent} kills the sandbox
+ *       when the Gateway's JVM dies (hence {@code Launcher}).
+ *   <li><b>Privileges.</b> A user namespace with every capability dropped, no nested user
+ *       namespaces (bubblewrap ≥ 0.8), a new session (no {@code TIOCSTI} into the Gateway's
+ *       terminal), and its own IPC, UTS and (where available) cgroup namespaces.
+ * </ul>
+ *
+ * <p>What the sandbox does <b>not</b> isolate, yet:
+ *
+ * <ul>
+ *   <li><b>The network is shared</b> (workers reach the Gateway on {@code 127.0.0.1}): every
+ *       loopback service is reachable, including the embedded PostgreSQL port (which still demands
+ *       the password kept in the hidden {@code WORKA_HOME}) and abstract Unix sockets, and so is
+ *       any address the host can reach. An egress filter that allows only the Gateway needs a
+ *       network namespace with a forwarder, or the Kubernetes runtime's NetworkPolicy.
+ *   <li><b>No resource limits</b>: no cgroup CPU, memory or process-count limits and no rlimits; a
+ *       worker can exhaust memory (also through its tmpfs {@code /tmp}) or fork until the deadline
+ *       kills it.
+ *   <li><b>Same kernel, same file owner</b>: the worker's files are the Gateway user's on the host,
+ *       and what is visible (the installation directory, system files) is readable as far as that
+ *       user can read it. If the installation directory contains the home directory, all of it is
+ *       visible (a warning says so).
+ * </ul>
+ *
+ * <p><b>Fallback.</b> Without a working bubblewrap (not installed, user namespaces disabled, an old
+ * kernel), workers run unconfined as the Gateway's user with its file system, {@code /proc} and
+ * network, and {@link dev.worka.gateway.runtime.process.ProcessRuntime#isolation()} says {@code
+ * "none (<why>)"}; the runtime logs a warning naming the risk and the fix ({@code apt-get install
+ * bubblewrap}) when it is created. Only the scrubbed environment, the token file, the deadline and
+ * the tree kill hold then; the Kubernetes runtime is the isolated alternative.
+ *
+ * <p>May touch: {@code dev.worka.gateway.runtime}, the operating system's processes, bubblewrap and
+ * the temporary directory. Must not depend on tokens, skills, runs, plans, the queue or the API.
  */
 package dev.worka.gateway.runtime.process;

@@ -35,7 +35,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * The process runtime without a sandbox (the fallback when bubblewrap is missing), and what holds
+ * in both modes. The sandbox itself is {@link BubblewrapSandboxTest}.
+ */
 class ProcessRuntimeTest {
+  static final Isolation UNSANDBOXED = new Isolation.None("unsandboxed on purpose in this test");
+
   static final String TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJlcm5lc3QifQ.c2lnbmF0dXJl";
   static final String TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
@@ -47,7 +53,8 @@ class ProcessRuntimeTest {
   final UUID stepId = UUID.randomUUID();
 
   ProcessRuntime runtime() {
-    return new ProcessRuntime(install, clock, temporaryRoot, Optional.empty());
+    return new ProcessRuntime(
+        install, clock, temporaryRoot, Optional.empty(), UNSANDBOXED, List.of());
   }
 
   ProcessRuntime runtimeWithSessions() {
@@ -56,7 +63,7 @@ class ProcessRuntimeTest {
             .filter(Files::isExecutable)
             .findFirst();
     assumeTrue(setsid.isPresent(), "setsid is not installed");
-    return new ProcessRuntime(install, clock, temporaryRoot, setsid);
+    return new ProcessRuntime(install, clock, temporaryRoot, setsid, UNSANDBOXED, List.of());
   }
 
   WorkerLaunch launch(List<String> command, Duration timeout, String traceparent) {
@@ -467,6 +474,7 @@ class ProcessRuntimeTest {
   void publicConstructorFindsItsOwnWay() throws Exception {
     script("bin/agent", "echo ok");
     ProcessRuntime runtime = new ProcessRuntime(install, clock);
+    assertEquals(Isolation.detected().describe(), runtime.isolation());
     AttemptOutcome outcome =
         runtime.start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await();
     assertEquals(List.of("ok"), assertInstanceOf(Exited.class, outcome).lastLines());

@@ -1,0 +1,272 @@
+package dev.worka.gateway.runtime.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The mounts a sandboxed worker gets, without running bubblewrap. */
+class SandboxLayoutTest {
+  @TempDir Path install;
+  @TempDir Path workRoot;
+  @TempDir Path outside;
+
+  Path work() throws Exception {
+    return Files.createDirectories(workRoot.resolve("worka-step-123"));
+  }
+
+  List<String> layout(List<String> arguments, Path... hidden) throws Exception {
+    return SandboxLayout.of(
+            install, install.resolve("bin/agent"), false, arguments, work(), List.of(hidden))
+        .arguments();
+  }
+
+  /** The index of {@code option target…} in {@code args}, or -1. */
+  static int indexOf(List<String> args, String... sequence) {
+    return Collections.indexOfSubList(args, List.of(sequence));
+  }
+
+  @Test
+  void theSystemPartIsReadOnlyWithItsOwnProcDevAndTmp() {
+    List<String> args = SandboxLayout.system().arguments();
+
+    assertTrue(indexOf(args, "--ro-bind", "/usr", "/usr") >= 0, args.toString());
+    assertTrue(indexOf(args, "--proc", "/proc") >= 0, args.toString());
+    assertTrue(indexOf(args, "--dev", "/dev") >= 0, args.toString());
+    assertTrue(indexOf(args, "--tmpfs", "/tmp") >= 0, args.toString());
+    assertEquals(List.of("--remount-ro", "/"), args.subList(args.size() - 2, args.size()));
+    // Only chosen parts of /etc: not the whole of it (shadow, ssh keys, service secrets).
+    assertEquals(-1, indexOf(args, "--ro-bind", "/etc", "/etc"), args.toString());
+    assertFalse(args.contains("/etc/shadow"), args.toString());
+    if (Files.exists(Path.of("/etc/passwd"))) {
+      assertTrue(indexOf(args, "--ro-bind", "/etc/passwd", "/etc/passwd") >= 0, args.toString());
+    }
+    assertFalse(args.contains("/sys"), args.toString());
+    assertFalse(args.contains("/home") || args.contains("/root"), args.toString());
+    assertFalse(args.contains("--bind"), "nothing of the host is writable: " + args);
+  }
+
+  @Test
+  void theInstallationIsReadOnlyAndTheWorkDirectoryWritableBelowTheFreshTmp() throws Exception {
+    List<String> args = layout(List.of());
+    String work = work().toString();
+
+    int tmp = indexOf(args, "--tmpfs", "/tmp");
+    int installBind = indexOf(args, "--ro-bind", install.toString(), install.toString());
+    int workBind = indexOf(args, "--bind", work, work);
+    assertTrue(tmp >= 0 && installBind > tmp && workBind > tmp, args.toString());
+    assertEquals(-1, indexOf(args, "--bind", install.toString(), install.toString()));
+    assertEquals(-1, indexOf(args, "--ro-bind", workRoot.toString(), workRoot.toString()));
+  }
+
+  @Test
+  void aHiddenPathUnderABoundDirectoryIsCoveredAfterItAndMadeReadOnlyAtTheEnd() throws Exception {
+    Path home = Files.createDirectories(install.resolve("home"));
+    Path token = Files.writeString(install.resolve("operator-token"), "x");
+
+    List<String> args = layout(List.of(), home, token);
+
+    int installBind = indexOf(args, "--ro-bind", install.toString(), install.toString());
+    int mask = indexOf(args, "--tmpfs", home.toString());
+    int fileMask = indexOf(args, "--ro-bind", "/dev/null", token.toString());
+    int remount = indexOf(args, "--remount-ro", home.toString());
+    assertTrue(installBind >= 0 && mask > installBind, args.toString());
+    assertTrue(fileMask > installBind, args.toString());
+    assertTrue(remount > mask, args.toString());
+    assertEquals(List.of("--remount-ro", "/"), args.subList(args.size() - 2, args.size()));
+  }
+
+  @Test
+  void aHiddenPathInsideAnotherIsCoveredByTheOuterMaskAlone() throws Exception {
+    // WORKA_HOME and the policy file inside it: one empty tmpfs, no /dev/null file inside it.
+    Path home = Files.createDirectories(install.resolve("home"));
+    Path policy = Files.writeString(home.resolve("policy.yaml"), "x");
+
+    List<String> args = layout(List.of(), home, policy);
+
+    assertTrue(indexOf(args, "--tmpfs", home.toString()) >= 0, args.toString());
+    assertFalse(args.contains(policy.toString()), args.toString());
+  }
+
+  @Test
+  void aHiddenPathInsideAnInstallationInsideAHiddenHomeIsCoveredToo() throws Exception {
+    Path home = Files.createDirectories(outside.resolve("home"));
+    Path app = Files.createDirectories(home.resolve("app"));
+    Path secret = Files.writeString(app.resolve("secret.env"), "x");
+
+    List<String> args =
+        SandboxLayout.of(
+                app, app.resolve("bin/agent"), false, List.of(), work(), List.of(home, secret))
+            .arguments();
+
+    int appBind = indexOf(args, "--ro-bind", app.toString(), app.toString());
+    int secretMask = indexOf(args, "--ro-bind", "/dev/null", secret.toString());
+    assertTrue(appBind >= 0 && secretMask > appBind, args.toString());
+  }
+
+  @Test
+  void aHiddenPathNothingExposesNeedsNoMask() throws Exception {
+    Path home = Files.createDirectories(outside.resolve("home"));
+
+    List<String> args = layout(List.of(), home);
+
+    assertFalse(args.contains(home.toString()), args.toString());
+  }
+
+  @Test
+  void anInstallationInsideTheHiddenHomeIsBoundAfterTheMaskAndBeforeItsRemount() throws Exception {
+    // WORKA_HOME=/opt/x, installation /opt/x/app: the mask must not leave the app invisible, and
+    // the app's mount point must be made before the mask turns read-only.
+    Path home = Files.createDirectories(outside.resolve("home"));
+    Path app = Files.createDirectories(home.resolve("app"));
+    Files.writeString(home.resolve("operator-token"), "x");
+    SandboxLayout layout =
+        SandboxLayout.of(app, app.resolve("bin/agent"), false, List.of(), work(), List.of(home));
+
+    List<String> args = layout.arguments();
+    assertTrue(indexOf(args, "--ro-bind", app.toString(), app.toString()) >= 0, args.toString());
+    assertEquals(List.of(), layout.refusals());
+
+    // And when the home's parent is bound too (an argument names it), the home is masked first.
+    SandboxLayout exposed =
+        SandboxLayout.of(
+            app,
+            app.resolve("bin/agent"),
+            false,
+            List.of(outside.toString()),
+            work(),
+            List.of(home));
+    List<String> more = exposed.arguments();
+    int parent = indexOf(more, "--ro-bind", outside.toString(), outside.toString());
+    int mask = indexOf(more, "--tmpfs", home.toString());
+    int appBind = indexOf(more, "--ro-bind", app.toString(), app.toString());
+    int remount = indexOf(more, "--remount-ro", home.toString());
+    assertTrue(
+        parent >= 0 && parent < mask && mask < appBind && appBind < remount, more.toString());
+  }
+
+  @Test
+  void anInstallationHoldingTheWorkDirectoriesShowsOnlyTheOwnOne() throws Exception {
+    Path tmp = Files.createDirectories(install.resolve("tmp"));
+    Path own = Files.createDirectories(tmp.resolve("worka-step-own"));
+
+    List<String> args =
+        SandboxLayout.of(install, install.resolve("bin/agent"), false, List.of(), own, List.of())
+            .arguments();
+
+    int installBind = indexOf(args, "--ro-bind", install.toString(), install.toString());
+    int mask = indexOf(args, "--tmpfs", tmp.toString());
+    int ownBind = indexOf(args, "--bind", own.toString(), own.toString());
+    assertTrue(installBind >= 0 && installBind < mask && mask < ownBind, args.toString());
+  }
+
+  @Test
+  void argumentPathsAreBoundOneByOneIncludingClassPathEntries() throws Exception {
+    Path a = Files.writeString(outside.resolve("a.jar"), "a");
+    Path b = Files.createDirectories(outside.resolve("classes"));
+    Path lib = Files.createDirectories(outside.resolve("lib"));
+
+    List<String> args =
+        layout(
+            List.of(
+                "-cp",
+                a + File.pathSeparator + b + File.pathSeparator + lib + "/*",
+                "--config=" + a,
+                "relative/path",
+                "/does/not/exist"));
+
+    assertTrue(indexOf(args, "--ro-bind", a.toString(), a.toString()) >= 0, args.toString());
+    assertTrue(indexOf(args, "--ro-bind", b.toString(), b.toString()) >= 0, args.toString());
+    assertTrue(indexOf(args, "--ro-bind", lib.toString(), lib.toString()) >= 0, args.toString());
+    assertEquals(-1, indexOf(args, "--ro-bind", outside.toString(), outside.toString()));
+    assertFalse(args.contains("/does/not/exist"), args.toString());
+  }
+
+  @Test
+  void anAbsoluteCommandBringsItsInstallationPrefix() throws Exception {
+    Path jdk = Files.createDirectories(outside.resolve("jdk"));
+    Files.createDirectories(jdk.resolve("lib"));
+    Path java = Files.createDirectories(jdk.resolve("bin")).resolve("java");
+    Files.writeString(java, "");
+    // A bin directory without a lib beside it (say ~/bin) brings only itself.
+    Path tools = Files.createDirectories(outside.resolve("tools/bin"));
+    Path tool = Files.writeString(tools.resolve("tool"), "");
+
+    List<String> withJdk =
+        SandboxLayout.of(install, java, true, List.of(), work(), List.of()).arguments();
+    List<String> withTool =
+        SandboxLayout.of(install, tool, true, List.of(), work(), List.of()).arguments();
+
+    assertTrue(
+        indexOf(withJdk, "--ro-bind", jdk.toString(), jdk.toString()) >= 0, withJdk.toString());
+    assertTrue(indexOf(withTool, "--ro-bind", tools.toString(), tools.toString()) >= 0);
+    String toolsParent = tools.getParent().toString();
+    assertEquals(-1, indexOf(withTool, "--ro-bind", toolsParent, toolsParent), withTool.toString());
+    // System programs are visible already and bring nothing more.
+    List<String> sh =
+        SandboxLayout.of(install, Path.of("/bin/sh"), true, List.of(), work(), List.of())
+            .arguments();
+    assertEquals(layout(List.of()), sh);
+  }
+
+  @Test
+  void dangerousArgumentPathsAreRefusedWithTheReason() throws Exception {
+    Path home = Files.createDirectories(outside.resolve("home"));
+    Path key = Files.writeString(home.resolve("gateway-signing.jwk"), "k");
+    Path other = Files.createDirectories(workRoot.resolve("worka-step-other"));
+    Path otherToken = Files.writeString(other.resolve("token"), "t");
+    List<String> arguments =
+        new ArrayList<>(
+            List.of(
+                "/",
+                "/proc/1/environ",
+                "/sys/kernel",
+                workRoot.toString(),
+                workRoot.getParent().toString(),
+                otherToken.toString(),
+                key.toString()));
+
+    SandboxLayout layout =
+        SandboxLayout.of(
+            install, install.resolve("bin/agent"), false, arguments, work(), List.of(home));
+
+    List<String> args = layout.arguments();
+    for (String refused : arguments) {
+      assertEquals(-1, indexOf(args, "--ro-bind", refused, refused), refused + " in " + args);
+    }
+    String refusals = String.join("\n", layout.refusals());
+    assertEquals(arguments.size(), layout.refusals().size(), refusals);
+    assertTrue(refusals.contains("the whole file system"), refusals);
+    assertTrue(refusals.contains("under /proc"), refusals);
+    assertTrue(refusals.contains("work directories of all attempts"), refusals);
+    assertTrue(refusals.contains("inside the work directory of an attempt"), refusals);
+    assertTrue(refusals.contains("inside a hidden path"), refusals);
+  }
+
+  @Test
+  void aSymlinkedArgumentIsBoundAtItsRealPathAndAtTheNameGiven() throws Exception {
+    Path real = Files.writeString(outside.resolve("real.jar"), "r");
+    Path links = Files.createDirectories(install.getParent().resolve(install.getFileName() + "-l"));
+    try {
+      Path link = Files.createSymbolicLink(links.resolve("link.jar"), real);
+
+      List<String> args = layout(List.of(link.toString()));
+
+      assertTrue(
+          indexOf(args, "--ro-bind", real.toString(), real.toString()) >= 0, args.toString());
+      assertTrue(
+          indexOf(args, "--ro-bind", real.toString(), link.toString()) >= 0, args.toString());
+    } finally {
+      Files.deleteIfExists(links.resolve("link.jar"));
+      Files.deleteIfExists(links);
+    }
+  }
+}
