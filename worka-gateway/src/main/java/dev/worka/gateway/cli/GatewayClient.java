@@ -71,6 +71,12 @@ final class GatewayClient {
     return send(b);
   }
 
+  Answer put(String path, String body) {
+    return send(HttpRequest.newBuilder(uri(path))
+        .header("Content-Type", "application/yaml")
+        .PUT(HttpRequest.BodyPublishers.ofString(body)));
+  }
+
   /** Follows a server-sent event stream, calling {@code onEvent(event, data)} until it ends. */
   void stream(String path, BiConsumer<String, JsonNode> onEvent) {
     HttpRequest request = HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + token)

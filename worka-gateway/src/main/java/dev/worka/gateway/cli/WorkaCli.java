@@ -5,6 +5,7 @@ import dev.worka.gateway.Gateway;
 import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.error.WorkaException;
 import dev.worka.gateway.policy.Compilation;
+import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.PolicyCompiler;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
@@ -307,13 +308,88 @@ public final class WorkaCli implements Runnable {
     }
   }
 
-  @Command(name = "policy", description = "Work with policy manifests.", subcommands = {Policy.Check.class})
+  @Command(name = "policy", description = "Work with policy manifests.",
+      subcommands = {Policy.Check.class, Policy.Diff.class, Policy.Apply.class})
   static final class Policy implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
       spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Reads and compiles a manifest file against this Gateway's skills; null (with the errors printed) if invalid. */
+    static CompiledPolicy compileFile(Path file, Map<String, String> env, PrintWriter out) throws java.io.IOException {
+      SkillRegistry skills = new SkillRegistry(CatalogOnlyProvider.builtIn(env), SideEffectMode.DRY_RUN);
+      return switch (PolicyCompiler.compile(Files.readString(file), skills.policyFields())) {
+        case Compilation.Compiled c -> c.policy();
+        case Compilation.Invalid invalid -> {
+          out.println(file + " is invalid:");
+          invalid.errors().forEach(e -> out.println("  - " + e));
+          yield null;
+        }
+      };
+    }
+
+    @Command(name = "diff", description = "What applying FILE would change: what each agent gains and loses,"
+        + " conditions, lists and limits, against the Gateway's active policy. Exit 1 if FILE is invalid.")
+    static final class Diff extends EnvCommand {
+      @Parameters(paramLabel = "FILE")
+      Path file;
+
+      @Override
+      public Integer call() throws Exception {
+        CompiledPolicy proposed = compileFile(file, env, out());
+        if (proposed == null) {
+          return 1;
+        }
+        GatewayClient.Answer active = GatewayClient.fromEnvironment(env).get("/v1/policy");
+        if (!active.ok()) {
+          err().println("worka: " + active.error());
+          return 2;
+        }
+        CompiledPolicy current = switch (PolicyCompiler.compile(active.body().path("source").asText())) {
+          case Compilation.Compiled c -> c.policy();
+          case Compilation.Invalid i -> throw new WorkaException("the active policy does not compile here: " + i.errors());
+        };
+        List<String> lines = PolicyDiff.between(current, proposed);
+        out().println("policy v" + active.body().path("version").asInt() + " (active) → " + file + ":");
+        if (lines.isEmpty()) {
+          out().println("  no changes");
+        }
+        lines.forEach(l -> out().println("  " + l));
+        return 0;
+      }
+    }
+
+    @Command(name = "apply", description = "Upload FILE as a new immutable policy version (PUT /v1/policy)."
+        + " New runs use it; running ones keep theirs.")
+    static final class Apply extends EnvCommand {
+      @Parameters(paramLabel = "FILE")
+      Path file;
+
+      @Override
+      public Integer call() throws Exception {
+        if (!Files.isReadable(file)) {
+          err().println("worka: cannot read " + file);
+          return 2;
+        }
+        GatewayClient.Answer answer = GatewayClient.fromEnvironment(env).put("/v1/policy", Files.readString(file));
+        if (answer.status() == 422) {
+          out().println(file + " was refused:");
+          answer.body().path("violations").forEach(v -> out().println("  - " + v.asText()));
+          return 1;
+        }
+        if (!answer.ok()) {
+          err().println("worka: " + answer.error());
+          return 2;
+        }
+        out().println(answer.body().path("changed").asBoolean()
+            ? "policy v" + answer.body().path("version").asInt() + " is now active (sha256 "
+                + answer.body().path("sha256").asText().substring(0, 12) + ")"
+            : "no change: " + file + " is already the active policy (v" + answer.body().path("version").asInt() + ")");
+        return 0;
+      }
     }
 
     @Command(name = "check", description = "Validate and compile a manifest without applying it. Exit 1 if invalid.")
@@ -327,22 +403,17 @@ public final class WorkaCli implements Runnable {
           err().println("worka: cannot read " + file);
           return 2;
         }
-        SkillRegistry skills = new SkillRegistry(CatalogOnlyProvider.builtIn(env), SideEffectMode.DRY_RUN);
-        Compilation compilation = PolicyCompiler.compile(Files.readString(file), skills.policyFields());
-        switch (compilation) {
-          case Compilation.Invalid invalid -> {
-            out().println(file + " is invalid:");
-            invalid.errors().forEach(e -> out().println("  - " + e));
-            return 1;
-          }
-          case Compilation.Compiled compiled -> {
-            out().println(file + " is valid.");
-            compiled.policy().agents().values().forEach(a -> out().printf("  agent %-10s %-8s %-8s permissions %s, skills %s%n",
-                a.name(), a.role().wireName(), a.runtime().kind().wireName(), a.permissions(), a.skills()));
-            out().println("  limits " + compiled.policy().limits());
-            return 0;
-          }
+        CompiledPolicy policy = compileFile(file, env, out());
+        if (policy == null) {
+          return 1;
         }
+        out().println(file + " is valid.");
+        policy.agents().values().forEach(a -> out().printf("  agent %-10s %-8s %-8s permissions %s, skills %s%n",
+            a.name(), a.role().wireName(), a.runtime().kind().wireName(), a.permissions(), a.skills()));
+        policy.skills().values().forEach(k -> k.when().ifPresent(w -> out().printf("  skill %-26s when %s%n",
+            k.name(), w.expression())));
+        out().println("  limits " + policy.limits());
+        return 0;
       }
     }
   }

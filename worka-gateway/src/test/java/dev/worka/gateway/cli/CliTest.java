@@ -106,6 +106,27 @@ class CliTest {
   }
 
   @Test
+  void policyDiffShowsWhatAnAgentWouldLoseAndApplyMakesItTheActiveVersion(@TempDir Path dir) throws Exception {
+    Path stricter = dir.resolve("stricter.yaml");
+    Files.writeString(stricter, TestGateway.builtinPolicyForTests().replace("      - github.create_issue\n", ""));
+    Result diff = worka(env, "policy", "diff", stricter.toString());
+    assertEquals(0, diff.status(), diff.out() + diff.err());
+    assertTrue(diff.out().contains("policy v1 (active)"), diff.out());
+    assertTrue(diff.out().contains("agent ernest: loses skills [github.create_issue]"), diff.out());
+
+    Result apply = worka(env, "policy", "apply", stricter.toString());
+    assertEquals(0, apply.status(), apply.out() + apply.err());
+    assertTrue(apply.out().contains("policy v2 is now active"), apply.out());
+    assertTrue(worka(env, "policy", "apply", stricter.toString()).out().contains("no change"));
+    assertTrue(worka(env, "policy", "diff", stricter.toString()).out().contains("no changes"));
+
+    Path broken = dir.resolve("broken.yaml");
+    Files.writeString(broken, "agents: {}\n");
+    assertEquals(1, worka(env, "policy", "apply", broken.toString()).status());
+    assertEquals(1, worka(env, "policy", "diff", broken.toString()).status());
+  }
+
+  @Test
   void withoutAGatewayTheClientSaysHowToStartOne() {
     Result r = worka(Map.of("WORKA_URL", "http://127.0.0.1:1", "WORKA_OPERATOR_TOKEN", "x".repeat(20)), "runs", "list");
     assertEquals(2, r.status());

@@ -1,0 +1,40 @@
+package dev.worka.gateway.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.worka.gateway.policy.BuiltinPolicy;
+import dev.worka.gateway.policy.Compilation;
+import dev.worka.gateway.policy.CompiledPolicy;
+import dev.worka.gateway.policy.PolicyCompiler;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PolicyDiffTest {
+  private static CompiledPolicy compile(String yaml) {
+    return switch (PolicyCompiler.compile(yaml)) {
+      case Compilation.Compiled c -> c.policy();
+      case Compilation.Invalid i -> throw new AssertionError(i.errors());
+    };
+  }
+
+  @Test
+  void theSamePolicyHasNoChanges() {
+    assertEquals(List.of(), PolicyDiff.between(BuiltinPolicy.compiled(), compile(BuiltinPolicy.source())));
+  }
+
+  @Test
+  void eachAgentsGainsAndLossesConditionsListsAndLimitsAreNamed() {
+    String changed = BuiltinPolicy.source()
+        .replace("      - github.create_issue\n", "")
+        .replace("    - acme/docs\n", "    - acme/site\n")
+        .replace("max_steps: 8", "max_steps: 5")
+        .replace("input.channel == run.slack_channel", "input.channel == \"C0123\"");
+    List<String> lines = PolicyDiff.between(BuiltinPolicy.compiled(), compile(changed));
+    assertEquals(List.of(
+        "agent ernest: loses skills [github.create_issue]",
+        "skill slack.post_message: condition changed: input.channel == run.slack_channel → input.channel == \"C0123\"",
+        "skill slack.read_thread: condition changed: input.channel == run.slack_channel → input.channel == \"C0123\"",
+        "list github_repos: gains items [acme/site]; loses items [acme/docs]",
+        "limit max_steps: 8 → 5"), lines);
+  }
+}
