@@ -47,7 +47,7 @@ final class OutputCleaner {
       Pattern.compile("\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}"),
       Pattern.compile("\\bwk_[A-Za-z0-9_-]{32,}"));
   private static final Pattern SLACK_BROADCAST = Pattern.compile("<!(channel|here|everyone)(?:\\|[^>]*)?>");
-  private static final Pattern SLACK_GROUP = Pattern.compile("<!subteam\\^[A-Z0-9]+(?:\\|([^>]*))?>");
+  private static final Pattern SLACK_GROUP = Pattern.compile("<!subteam\\^[^>|]*(?:\\|([^>]*))?>");
   private static final Pattern BARE_BROADCAST = Pattern.compile("(?<!\\w)@(channel|here|everyone)\\b");
 
   private final List<String> secrets;
@@ -133,18 +133,42 @@ final class OutputCleaner {
     return out;
   }
 
+  /**
+   * Neutralizes broadcast and group mentions until none is left: a replacement must not be able to
+   * complete a new mention with the text around it, so labels keep only letters, digits and
+   * {@code _.-}, and the passes repeat until nothing changes.
+   */
   static String neutralize(String s) {
-    String out = SLACK_BROADCAST.matcher(s).replaceAll("＠$1");
-    out = SLACK_GROUP.matcher(out).replaceAll(m -> "＠" + (m.group(1) == null ? "group" : Matcher.quoteReplacement(m.group(1).replaceFirst("^@", ""))));
-    return BARE_BROADCAST.matcher(out).replaceAll("＠$1");
+    String out = s;
+    for (int pass = 0; pass < 16; pass++) {
+      String next = SLACK_BROADCAST.matcher(out).replaceAll("＠$1");
+      next = SLACK_GROUP.matcher(next).replaceAll(m -> "＠" + groupLabel(m.group(1)));
+      next = BARE_BROADCAST.matcher(next).replaceAll("＠$1");
+      if (next.equals(out)) {
+        return out;
+      }
+      out = next;
+    }
+    // Unreachable in practice (each pass removes a '<!' or '@' it matched); refuse to return a
+    // possibly live mention.
+    return out.replace("<!", "‹!").replace("@", "＠");
   }
 
+  private static String groupLabel(String label) {
+    String safe = label == null ? "" : label.replaceAll("[^\\p{L}\\p{N}_.-]", "");
+    return safe.isEmpty() ? "group" : safe;
+  }
+
+  /**
+   * Removes control and format characters, then NFC-normalizes — in that order: removing a
+   * character can bring a base and a combining mark together, which only a normalization after it
+   * composes (NFC itself never introduces a control or format character), so the result is stable.
+   */
   static String visible(String s) {
-    String n = Normalizer.normalize(s, Normalizer.Form.NFC);
-    StringBuilder b = new StringBuilder(n.length());
-    n.codePoints()
+    StringBuilder b = new StringBuilder(s.length());
+    s.codePoints()
         .filter(cp -> cp == '\n' || cp == '\t' || !(Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT))
         .forEach(b::appendCodePoint);
-    return b.toString();
+    return Normalizer.normalize(b, Normalizer.Form.NFC);
   }
 }

@@ -21,7 +21,7 @@ class OutputCleanerFuzzTest {
   private static final List<String> SECRETS = List.of("xoxb-configured-secret-value", "CONFIGURED-S3CRET-0123");
   private static final OutputCleaner CLEANER = new OutputCleaner(SECRETS);
   private static final Pattern BROADCAST =
-      Pattern.compile("<!(channel|here|everyone)(\\|[^>]*)?>|(?<!\\w)@(channel|here|everyone)\\b|<!subteam\\^");
+      Pattern.compile("<!(channel|here|everyone)(\\|[^>]*)?>|(?<!\\w)@(channel|here|everyone)\\b|<!subteam\\^[^>]*>");
 
   @FuzzTest(maxDuration = "10s")
   void cleanedOutputHoldsNoSecretNoBroadcastAndIsStable(FuzzedDataProvider data) {
@@ -43,7 +43,7 @@ class OutputCleanerFuzzTest {
     object.put(text, text);
     JsonNode out = CLEANER.clean(object).value();
     out.properties().forEach(e -> {
-      assertEquals(cleaned, e.getKey().replaceAll("_+$", ""));
+      assertEquals(cleaned, e.getKey()); // one key: no collision suffix
       assertEquals(cleaned, e.getValue().asText());
     });
   }

@@ -40,6 +40,8 @@ class OutputCleanerTest {
     assertEquals("hey ＠channel and ＠here and ＠everyone", clean("hey <!channel> and <!here|here> and <!everyone>"));
     assertEquals("＠channel ＠here ＠everyone", clean("@channel @here @everyone"));
     assertEquals("ping ＠oncall", clean("ping <!subteam^S012ABC|@oncall>"));
+    assertEquals("ping ＠group", clean("ping <!subteam^weird-id>"));
+    assertEquals("not a mention: <!subteam^ unclosed", clean("not a mention: <!subteam^ unclosed"));
     assertEquals("mail me at ops@channel.example and ＠＠here", clean("mail me at ops@channel.example and ＠@here"));
     assertEquals("@＠channel", clean("@@channel"));
     assertEquals("the channel is #general; here it is", clean("the channel is #general; here it is"));
