@@ -42,6 +42,38 @@ public final class InvocationStore {
       String error,
       String cleaningJson) {}
 
+  /** Appends a lock event of an invocation (acquired, replayed, conflict, released). */
+  void lockEvent(Connection c, Invocation i, String lockStatus, UUID gateId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key, lock_status,"
+            + " gate_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
+      ps.setObject(1, i.id());
+      ps.setObject(2, i.runId());
+      ps.setObject(3, i.stepId());
+      ps.setString(4, i.skill());
+      ps.setString(5, i.idempotencyKey());
+      ps.setString(6, lockStatus);
+      ps.setObject(7, gateId);
+      Sql.setInstant(ps, 8, clock.instant());
+      ps.executeUpdate();
+    }
+  }
+
+  /** The lock events of a run's invocations, by invocation id, oldest first. */
+  public java.util.Map<UUID, List<String>> lockEventsOfRun(Connection c, UUID runId) throws SQLException {
+    java.util.Map<UUID, List<String>> events = new java.util.LinkedHashMap<>();
+    try (PreparedStatement ps = c.prepareStatement(
+        "select invocation_id, lock_status from invocation_lock_events where run_id = ? order by id")) {
+      ps.setObject(1, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          events.computeIfAbsent(Sql.getUuid(rs, "invocation_id"), k -> new ArrayList<>()).add(rs.getString(2));
+        }
+      }
+    }
+    return events;
+  }
+
   void insertStarted(Connection c, Invocation i) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
@@ -79,6 +111,15 @@ public final class InvocationStore {
       Sql.setInstant(ps, 6, clock.instant());
       ps.setObject(7, id);
       ps.executeUpdate();
+    }
+  }
+
+  Optional<Invocation> byId(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select * from skill_invocations where id = ?")) {
+      ps.setObject(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+      }
     }
   }
 

@@ -113,7 +113,16 @@ final class SkillMediator {
         }
         Optional<InvocationStore.Invocation> existing = invocations.find(c, caller.step().id(), skill, key);
         if (existing.isPresent()) {
-          return new Begun.Replay(existing.get());
+          InvocationStore.Invocation recorded = existing.get();
+          boolean finished = "succeeded".equals(recorded.status());
+          Gate gate = finished
+              ? gate(c, caller, skill, GateStatus.ALLOW, "replay of invocation " + recorded.id()
+                  + " (same idempotency key): its recorded output is returned, no second effect")
+              : denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
+                  GateActions.SKILL_INVOKE, skill, "the call with this idempotency key is " + recorded.status()
+                      + "; it is not performed again");
+          invocations.lockEvent(c, recorded, finished ? "replayed" : "conflict", gate.id());
+          return new Begun.Replay(recorded);
         }
         int perStep = invocations.countForStep(c, caller.step().id());
         int perRun = invocations.countForRun(c, caller.run().id());
@@ -126,15 +135,27 @@ final class SkillMediator {
               caller.agent(), GateActions.SKILL_INVOKE, skill, limit));
         }
         Gate gate = gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill));
-        invocations.insertStarted(c, new InvocationStore.Invocation(invocationId, caller.run().id(),
+        InvocationStore.Invocation started = new InvocationStore.Invocation(invocationId, caller.run().id(),
             caller.step().id(), caller.claims().attempt(), caller.agent(), skill, key, gate.id(), "allow",
-            "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null, null));
+            "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null, null);
+        invocations.insertStarted(c, started);
+        invocations.lockEvent(c, started, "acquired", gate.id());
         return new Begun.Started(gate);
       });
     } catch (StoreException e) {
       if (e.getCause() instanceof SQLException s && "23505".equals(s.getSQLState())) {
-        throw new ApiException(409, ErrorCodes.CONFLICT,
-            "an identical call to " + skill + " (same idempotency key) is in progress");
+        Gate gate = Transactions.inTransaction(dataSource, c -> {
+          Optional<InvocationStore.Invocation> first = invocations.find(c, caller.step().id(), skill, key);
+          Gate deny = denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
+              GateActions.SKILL_INVOKE, skill, "an identical call (same idempotency key) is in progress");
+          if (first.isPresent()) {
+            invocations.lockEvent(c, first.get(), "conflict", deny.id());
+          }
+          return deny;
+        });
+        throw new ApiException(409, new ErrorBody(ErrorCodes.CONFLICT,
+            "an identical call to " + skill + " (same idempotency key) is in progress", gate.id().toString(),
+            gate.reason(), null));
       }
       throw e;
     }
@@ -223,6 +244,8 @@ final class SkillMediator {
   private void finish(UUID id, String status, String outputJson, String error, String cleaningJson) {
     Transactions.inTransaction(dataSource, c -> {
       invocations.finish(c, id, status, outputJson, null, error, cleaningJson);
+      InvocationStore.Invocation done = invocations.byId(c, id).orElseThrow();
+      invocations.lockEvent(c, done, "released", done.gateId());
       return null;
     });
   }

@@ -144,6 +144,39 @@ class SkillMediatorTest {
     assertTrue(again.replayed());
     assertEquals(first.output(), again.output());
     assertEquals(1, invocations());
+    assertEquals(List.of("acquired", "released", "replayed"), lockEvents().get(UUID.fromString(first.invocationId())));
+    assertEquals("allow", gates().get(gates().size() - 1).status().sql());
+    assertTrue(gates().get(gates().size() - 1).reason().contains("no second effect"));
+  }
+
+  @Test
+  void concurrentIdenticalCallsMakeOneInvocationAndRecordTheOthers() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<String>> results = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      results.add(pool.submit(() -> {
+        try {
+          return mediator.call(caller, "github.create_issue", issue("same"), "same-key").replayed() ? "replayed" : "new";
+        } catch (ApiException e) {
+          return Integer.toString(e.status());
+        }
+      }));
+    }
+    List<String> outcomes = new ArrayList<>();
+    for (Future<String> f : results) {
+      outcomes.add(f.get());
+    }
+    pool.shutdown();
+    assertEquals(1, outcomes.stream().filter("new"::equals).count(), outcomes.toString());
+    assertTrue(outcomes.stream().allMatch(o -> o.equals("new") || o.equals("replayed") || o.equals("409")), outcomes.toString());
+    assertEquals(1, invocations());
+    List<String> events = lockEvents().values().iterator().next();
+    assertEquals(List.of("acquired", "released"), events.stream().filter(e -> e.equals("acquired") || e.equals("released")).toList());
+    assertEquals(7, events.stream().filter(e -> e.equals("replayed") || e.equals("conflict")).count(), events.toString());
+  }
+
+  private Map<UUID, List<String>> lockEvents() {
+    return Transactions.withConnection(db.dataSource(), c -> new InvocationStore(clock).lockEventsOfRun(c, caller.run().id()));
   }
 
   private int invocations() {

@@ -152,6 +152,7 @@ public final class RunStory {
       story.put("burns", burns);
 
       List<Map<String, Object>> calls = new ArrayList<>();
+      Map<UUID, List<String>> lockEvents = invocations.lockEventsOfRun(c, runId);
       for (InvocationStore.Invocation i : invocations.ofRun(c, runId)) {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("invocation_id", i.id().toString());
@@ -163,6 +164,7 @@ public final class RunStory {
         v.put("status", i.status());
         v.put("policy_status", i.policyStatus());
         v.put("lock_status", i.lockStatus());
+        v.put("lock_events", lockEvents.getOrDefault(i.id(), List.of()));
         v.put("idempotency_key", i.idempotencyKey());
         v.put("dry_run", i.dryRun());
         v.put("input", Json.parse(i.inputJson()));
