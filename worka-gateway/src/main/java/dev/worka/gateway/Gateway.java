@@ -69,14 +69,22 @@ public final class Gateway implements AutoCloseable {
       DatabaseUrl url;
       if (config.database().isPresent()) {
         url = config.database().get();
+        database = Database.connect(url, 40, "worka");
+        closeables.add(0, database);
+        database.migrate();
       } else {
+        // The embedded database is Worka's own: migrate as its owner, then run as a role that may
+        // insert audit rows but can neither change them nor switch off the triggers that guard them.
         EmbeddedDatabase embedded = EmbeddedDatabase.start(config.home().resolve("postgres"));
         closeables.add(embedded);
-        url = embedded.url("postgres");
+        try (Database owner = Database.connect(embedded.url("postgres"), 2, "worka-owner")) {
+          owner.migrate();
+          owner.grantApplicationRole(Database.APPLICATION_ROLE);
+        }
+        url = embedded.applicationUrl("postgres");
+        database = Database.connect(url, 40, "worka");
+        closeables.add(0, database);
       }
-      database = Database.connect(url, 40, "worka");
-      closeables.add(0, database);
-      database.migrate();
 
       SkillRegistry skills = new SkillRegistry(
           CatalogOnlyProvider.builtIn(environment),

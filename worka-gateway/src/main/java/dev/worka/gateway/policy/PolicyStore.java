@@ -57,7 +57,7 @@ public final class PolicyStore {
    * Compiles {@code yamlSource} and makes it the active policy. If its SHA-256 equals the active
    * manifest's, the active one is returned unchanged (no new version); otherwise a new version (the
    * highest so far + 1) is stored and activated in one transaction. Concurrent activations are
-   * serialized by a table lock.
+   * serialized by a transaction-scoped advisory lock.
    *
    * @param actor who asked (an operator, {@code "startup"}), recorded in both rows
    * @throws InvalidPolicyException with every compiler error; nothing is stored
@@ -76,8 +76,10 @@ public final class PolicyStore {
         Transactions.inTransaction(
             dataSource,
             c -> {
+              // Serializes activations across Gateways without needing UPDATE on the table (the
+              // application role may only insert into it).
               try (Statement s = c.createStatement()) {
-                s.execute("lock table policy_activations in exclusive mode");
+                s.execute("select pg_advisory_xact_lock(hashtext('worka.policy_activations'))");
               }
               Optional<StoredPolicy> active = activeRow(c);
               if (active.isPresent() && active.get().sha256().equals(sha256)) {

@@ -52,6 +52,33 @@ public final class Database implements AutoCloseable {
     return result.migrationsExecuted;
   }
 
+  /** The role the Gateway runs as when it manages its database (the embedded one). */
+  public static final String APPLICATION_ROLE = "worka_app";
+
+  /**
+   * Tables whose rows the application changes after inserting them. Every other table — the
+   * audit tables among them — is insert-only for the application role.
+   */
+  static final java.util.List<String> MUTABLE_TABLES =
+      java.util.List.of("runs", "steps", "tasks", "skill_invocations", "audit_chain");
+
+  /**
+   * Grants {@code role} what the Gateway needs and nothing more: read and insert everywhere,
+   * update only {@link #MUTABLE_TABLES}, no delete or truncate anywhere. Run as the owner after
+   * migrating; idempotent.
+   */
+  public void grantApplicationRole(String role) {
+    try (Connection c = dataSource.getConnection();
+        java.sql.Statement s = c.createStatement()) {
+      s.execute("grant usage on schema public to " + role);
+      s.execute("grant select, insert on all tables in schema public to " + role);
+      s.execute("grant usage, select on all sequences in schema public to " + role);
+      s.execute("grant update on " + String.join(", ", MUTABLE_TABLES) + " to " + role);
+    } catch (SQLException e) {
+      throw new StoreException("could not grant the application role " + role, e);
+    }
+  }
+
   /** Whether every known migration has been applied (for readiness). */
   public boolean migrationsApplied() {
     return flyway(dataSource).info().pending().length == 0;

@@ -35,11 +35,13 @@ public final class EmbeddedDatabase implements AutoCloseable {
   private final EmbeddedPostgres postgres;
   private final Path dataDirectory;
   private final String password;
+  private final String appPassword;
 
-  private EmbeddedDatabase(EmbeddedPostgres postgres, Path dataDirectory, String password) {
+  private EmbeddedDatabase(EmbeddedPostgres postgres, Path dataDirectory, String password, String appPassword) {
     this.postgres = postgres;
     this.dataDirectory = dataDirectory;
     this.password = password;
+    this.appPassword = appPassword;
   }
 
   /** Starts (initializing on first use) the server whose data is in {@code dataDirectory}. */
@@ -65,13 +67,15 @@ public final class EmbeddedDatabase implements AutoCloseable {
               .setServerConfig("password_encryption", "scram-sha-256")
               .setConnectConfig("password", password)
               .start();
+      String appPassword = loadOrCreatePassword(dataDirectory.resolveSibling(dataDirectory.getFileName() + ".app-password"));
       try {
         requirePassword(postgres, dataDirectory, password);
+        ensureApplicationRole(postgres, appPassword);
       } catch (IOException | SQLException | RuntimeException e) {
         postgres.close();
         throw e;
       }
-      return new EmbeddedDatabase(postgres, dataDirectory, password);
+      return new EmbeddedDatabase(postgres, dataDirectory, password, appPassword);
     } catch (IOException | SQLException | RuntimeException e) {
       throw new StoreException(explain(dataDirectory), e);
     }
@@ -92,6 +96,19 @@ public final class EmbeddedDatabase implements AutoCloseable {
         Files.writeString(hba, HBA);
         s.execute("select pg_reload_conf()");
       }
+    }
+  }
+
+  /** The login role the Gateway runs as: no superuser, owns nothing, holds only its grants. */
+  private static void ensureApplicationRole(EmbeddedPostgres postgres, String appPassword) throws SQLException {
+    try (Connection c = postgres.getPostgresDatabase().getConnection();
+        Statement s = c.createStatement()) {
+      // The password is [A-Za-z0-9] only, so it cannot break out of the literal.
+      s.execute("do $$ begin"
+          + " if not exists (select from pg_roles where rolname = '" + Database.APPLICATION_ROLE + "') then"
+          + " create role " + Database.APPLICATION_ROLE + " login nosuperuser nocreatedb nocreaterole;"
+          + " end if; end $$");
+      s.execute("alter role " + Database.APPLICATION_ROLE + " with login password '" + appPassword + "'");
     }
   }
 
@@ -149,6 +166,16 @@ public final class EmbeddedDatabase implements AutoCloseable {
       }
     }
     return false;
+  }
+
+  /**
+   * A URL for the given database as the application role ({@link Database#APPLICATION_ROLE}),
+   * which may insert audit rows but never change them; grant it with {@link
+   * Database#grantApplicationRole} after migrating.
+   */
+  public DatabaseUrl applicationUrl(String database) {
+    return new DatabaseUrl(postgres.getJdbcUrl(Database.APPLICATION_ROLE, database), Database.APPLICATION_ROLE,
+        appPassword);
   }
 
   /** A URL for the given database on this server, as the {@code postgres} superuser. */

@@ -129,6 +129,36 @@ class StoreTest {
   }
 
   @Test
+  void theApplicationRoleMayInsertAuditRowsButNeverChangeThemNorTheirGuards() throws Exception {
+    DatabaseUrl app = db.applicationUrl();
+    try (Database asApp = Database.connect(app, 2, "test-app")) {
+      dev.worka.gateway.audit.AuditLog audit = new dev.worka.gateway.audit.AuditLog(java.time.InstantSource.system());
+      Transactions.inTransaction(asApp.dataSource(), c -> audit.recordGate(c, new dev.worka.gateway.audit.AuditLog.Decision(
+          "skill.invoke", dev.worka.gateway.audit.GateStatus.DENY, "ernest", null, null, 1, null, "x", null, null)));
+      for (String sql : List.of(
+          "update gates set reason = 'y'",
+          "delete from gates",
+          "alter table gates disable trigger gates_append_only",
+          "drop trigger gates_append_only on gates",
+          "delete from tasks",
+          "update policy_manifests set version = 2",
+          "truncate run_events")) {
+        java.sql.SQLException e = assertThrows(java.sql.SQLException.class, () -> {
+          try (java.sql.Connection c = asApp.dataSource().getConnection(); Statement s = c.createStatement()) {
+            s.execute(sql);
+          }
+        }, sql);
+        assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+      }
+      Transactions.withConnection(asApp.dataSource(), c -> {
+        try (Statement s = c.createStatement()) {
+          return s.executeUpdate("update tasks set attempts = attempts where false");
+        }
+      });
+    }
+  }
+
+  @Test
   void databaseUrlsInBothForms() {
     DatabaseUrl supabase =
         DatabaseUrl.parse(

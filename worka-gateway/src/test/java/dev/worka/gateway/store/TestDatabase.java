@@ -43,6 +43,7 @@ public final class TestDatabase implements BeforeEachCallback, AfterEachCallback
         }
         try (Database template = Database.connect(server.url(TEMPLATE), 2, "test-template")) {
           template.migrate();
+          template.grantApplicationRole(Database.APPLICATION_ROLE);
         }
         EmbeddedDatabase started = server;
         Runtime.getRuntime().addShutdownHook(new Thread(started::close));
@@ -100,6 +101,11 @@ public final class TestDatabase implements BeforeEachCallback, AfterEachCallback
 
   public Database database() {
     return database;
+  }
+
+  /** This test's database as the application role (what an embedded Gateway runs as). */
+  public DatabaseUrl applicationUrl() {
+    return server().applicationUrl(name);
   }
 
   /** The URL of this test's database, e.g. for a Gateway started by the test. */
