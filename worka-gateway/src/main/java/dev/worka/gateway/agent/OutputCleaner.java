@@ -83,15 +83,29 @@ final class OutputCleaner {
     if (!visible.equals(s)) {
       changes.merge("invisible_characters", 1, Integer::sum);
     }
-    String unsecret = redact(visible);
-    if (!unsecret.equals(visible)) {
+    // Neutralizing a mention joins the text around it, and that can complete a secret; redacting
+    // can join text too. So both run until neither changes anything (each pass only shrinks what
+    // they match, so a few passes suffice).
+    String out = visible;
+    boolean redacted = false;
+    boolean quieted = false;
+    for (int pass = 0; pass < 8; pass++) {
+      String quiet = neutralize(out);
+      quieted |= !quiet.equals(out);
+      String unsecret = redact(quiet);
+      redacted |= !unsecret.equals(quiet);
+      if (unsecret.equals(out)) {
+        break;
+      }
+      out = unsecret;
+    }
+    if (redacted) {
       changes.merge("secrets", 1, Integer::sum);
     }
-    String quiet = neutralize(unsecret);
-    if (!quiet.equals(unsecret)) {
+    if (quieted) {
       changes.merge("broadcast_mentions", 1, Integer::sum);
     }
-    return quiet;
+    return out;
   }
 
   private JsonNode walk(JsonNode node, Map<String, Integer> changes) {

@@ -8,6 +8,7 @@ import com.networknt.schema.PathType;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import dev.worka.gateway.policy.SkillFields;
 import dev.worka.gateway.error.WorkaException;
 import dev.worka.protocol.Json;
 import dev.worka.protocol.SkillSpec;
@@ -102,8 +103,8 @@ public final class SkillRegistry {
    * What the policy compiler checks a manifest against: the skills this Gateway knows and the
    * top-level input fields of each (so a condition reading {@code input.ownr} fails at load).
    */
-  public dev.worka.gateway.policy.SkillFields policyFields() {
-    return new dev.worka.gateway.policy.SkillFields() {
+  public SkillFields policyFields() {
+    return new SkillFields() {
       @Override
       public Optional<java.util.Set<String>> inputFields(String skill) {
         return find(skill).map(d -> {

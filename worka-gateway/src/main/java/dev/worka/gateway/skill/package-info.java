@@ -11,12 +11,14 @@
  * provider's live call: the registry answers with an output that says it is a dry run. In {@link
  * dev.worka.gateway.skill.SideEffectMode#LIVE} a provider that cannot run says why and the skill is
  * reported unavailable, never faked. The live GitHub (MCP) and Slack (Web API) clients are not
- * built yet, so both providers are honestly unavailable in live mode for now.
+ * built yet: {@link dev.worka.gateway.skill.CatalogOnlyProvider} knows their skills and is honestly
+ * unavailable in live mode for now.
  *
  * <p>Invoking here is the last step of the policy path, not a substitute for it: callers check the
  * token, the policy and commit the allow gate first (DESIGN §2.4). May touch: {@code
- * dev.worka.protocol}, {@code dev.worka.gateway.error}, and (later) the upstream clients. Must not
- * depend on {@code runtime}, {@code run}, {@code plan}, {@code queue} or the API, and never reads
- * policy or memory.
+ * dev.worka.protocol}, {@code dev.worka.gateway.error}, {@code policy.SkillFields} (the registry
+ * describes its catalog to the policy compiler, which sits below it), and (later) the upstream
+ * clients. Must not depend on {@code runtime}, {@code run}, {@code plan}, {@code queue} or the API,
+ * and never makes a policy decision or reads memory.
  */
 package dev.worka.gateway.skill;

@@ -36,6 +36,13 @@ class OutputCleanerTest {
   }
 
   @Test
+  void neutralizingAMentionCannotReassembleASecret() {
+    String split = "<!subteam^S0|@x" + CONFIGURED.substring(0, 10) + ">" + CONFIGURED.substring(10);
+    String out = clean(split);
+    assertFalse(out.contains(CONFIGURED), out);
+  }
+
+  @Test
   void slackBroadcastsAreNeutralizedButOrdinaryTextIsNot() {
     assertEquals("hey ＠channel and ＠here and ＠everyone", clean("hey <!channel> and <!here|here> and <!everyone>"));
     assertEquals("＠channel ＠here ＠everyone", clean("@channel @here @everyone"));

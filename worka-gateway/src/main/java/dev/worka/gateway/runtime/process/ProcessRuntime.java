@@ -174,7 +174,8 @@ public final class ProcessRuntime implements WorkerRuntime {
               Path.of(launch.command().get(0)).isAbsolute(),
               arguments,
               directory.path(),
-              hiddenPaths);
+              hiddenPaths,
+              List.of(Path.of(System.getProperty("java.home"))));
       for (String refusal : layout.refusals()) {
         log.warn(
             "run {} step {} attempt {}: not visible in the worker's sandbox: {}",

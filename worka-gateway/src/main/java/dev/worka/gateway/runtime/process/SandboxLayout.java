@@ -131,6 +131,17 @@ final class SandboxLayout {
     return layout;
   }
 
+  /** The layout of one attempt with no further read-only paths. */
+  static SandboxLayout of(
+      Path installDir,
+      Path program,
+      boolean absoluteCommand,
+      List<String> arguments,
+      Path workDirectory,
+      Collection<Path> hiddenPaths) {
+    return of(installDir, program, absoluteCommand, arguments, workDirectory, hiddenPaths, List.of());
+  }
+
   /**
    * The layout of one attempt.
    *
@@ -140,6 +151,8 @@ final class SandboxLayout {
    * @param arguments {@code command[1..]}
    * @param workDirectory the attempt's own directory (bound read-write)
    * @param hiddenPaths paths the worker must not see
+   * @param alsoReadOnly further paths workers need read-only (the Gateway's own JDK, which
+   *     {@code bin/worka-agent} uses), unless hidden
    */
   static SandboxLayout of(
       Path installDir,
@@ -147,7 +160,8 @@ final class SandboxLayout {
       boolean absoluteCommand,
       List<String> arguments,
       Path workDirectory,
-      Collection<Path> hiddenPaths) {
+      Collection<Path> hiddenPaths,
+      Collection<Path> alsoReadOnly) {
     SandboxLayout layout = system();
     layout.workRoot = normalize(workDirectory).getParent();
     for (Path path : hiddenPaths) {
@@ -156,6 +170,7 @@ final class SandboxLayout {
       layout.hidden.add(real(given));
     }
     layout.add(installDir, true);
+    alsoReadOnly.forEach(p -> layout.add(p, false));
     if (absoluteCommand) {
       layout.add(prefixOf(normalize(program)), false);
       layout.add(prefixOf(real(normalize(program))), false);

@@ -113,6 +113,19 @@ class SandboxLayoutTest {
   }
 
   @Test
+  void theGatewaysOwnJdkIsBoundReadOnlyUnlessItIsHidden() throws Exception {
+    Path install = Files.createDirectories(outside.resolve("install"));
+    Path jdk = Files.createDirectories(outside.resolve("user-home/.sdkman/candidates/java/25"));
+    List<String> args = SandboxLayout.of(install, install.resolve("bin/worka-agent"), false, List.of(), work(),
+        List.of(), List.of(jdk)).arguments();
+    assertTrue(indexOf(args, "--ro-bind", jdk.toString(), jdk.toString()) >= 0, args.toString());
+
+    List<String> hidden = SandboxLayout.of(install, install.resolve("bin/worka-agent"), false, List.of(), work(),
+        List.of(outside.resolve("user-home")), List.of(jdk)).arguments();
+    assertTrue(indexOf(hidden, "--ro-bind", jdk.toString(), jdk.toString()) < 0, hidden.toString());
+  }
+
+  @Test
   void aHiddenPathNothingExposesNeedsNoMask() throws Exception {
     Path home = Files.createDirectories(outside.resolve("home"));
 
