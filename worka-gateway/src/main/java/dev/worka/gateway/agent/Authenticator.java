@@ -133,9 +133,11 @@ final class Authenticator {
   JsonNode checkIdentity(ApiRequest request, Caller caller, String action, JsonNode body) {
     List<String> mismatches = new ArrayList<>();
     for (String field : IDENTITY_FIELDS) {
-      String q = request.query(field);
-      if (q != null && !matches(caller, field, q)) {
-        mismatches.add("query " + field + "=" + clip(q));
+      List<String> values = request.queryParameters().getValues(field);
+      for (String q : values == null ? List.<String>of() : values) {
+        if (!matches(caller, field, q)) {
+          mismatches.add("query " + field + "=" + clip(q));
+        }
       }
       if (body instanceof ObjectNode o && o.has(field)) {
         JsonNode v = o.get(field);
@@ -159,10 +161,17 @@ final class Authenticator {
     return body;
   }
 
-  /** Records a deny gate in its own transaction. */
+  /**
+   * Records a deny gate in its own transaction. If the attempt ended meanwhile (e.g. its denials
+   * reached the cap in a concurrent request), the caller gets the 401 of an ended attempt instead.
+   */
   Gate deny(Run run, Step step, WorkerClaims claims, String action, String skill, String reason) {
-    return Transactions.inTransaction(dataSource,
-        c -> denials.record(c, run, step.id(), claims.attempt(), claims.agent(), action, skill, reason));
+    try {
+      return Transactions.inTransaction(dataSource,
+          c -> denials.record(c, run, step.id(), claims.attempt(), claims.agent(), action, skill, reason));
+    } catch (Denials.AttemptEnded ended) {
+      throw staleToken(run, step.id(), claims, action, ended.getMessage());
+    }
   }
 
   /**

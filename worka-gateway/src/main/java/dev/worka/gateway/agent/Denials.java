@@ -47,9 +47,28 @@ final class Denials {
     this.queue = queue;
   }
 
-  /** Records a deny on the caller's connection; ends the attempt once it has too many. */
+  /** The attempt a deny was about to be recorded for is no longer running. */
+  static final class AttemptEnded extends RuntimeException {
+    AttemptEnded(String why) {
+      super(why, null, false, false);
+    }
+  }
+
+  /**
+   * Records a deny on the caller's connection; ends the attempt once it has too many. Denials of
+   * one step are serialized by its row lock, so the cap holds under concurrent requests.
+   *
+   * @throws AttemptEnded if the attempt is no longer running (nothing is recorded)
+   */
   Gate record(Connection c, Run run, UUID stepId, int attempt, String agent, String action, String skill, String reason)
       throws SQLException {
+    if (!action.equals(GateActions.TOKEN_USE)) {
+      var step = steps.lock(c, stepId);
+      if (step.isEmpty() || step.get().status() != StepStatus.RUNNING || step.get().attempt() != attempt) {
+        throw new AttemptEnded("step " + stepId + " attempt " + attempt + " is no longer running (step is "
+            + step.map(x -> x.status().sql() + ", attempt " + x.attempt()).orElse("missing") + ")");
+      }
+    }
     Gate gate = audit.recordGate(c, new AuditLog.Decision(action, GateStatus.DENY, agent, run.id(), stepId, attempt,
         skill, reason, run.policyManifestId(), run.traceId()));
     if (!action.equals(GateActions.TOKEN_USE) && deniesOf(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {

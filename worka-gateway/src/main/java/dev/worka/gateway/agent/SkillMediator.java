@@ -66,7 +66,7 @@ final class SkillMediator {
 
   /** What the decision transaction found. */
   private sealed interface Begun {
-    record Replay(InvocationStore.Invocation recorded) implements Begun {}
+    record Replay(InvocationStore.Invocation recorded, Gate gate) implements Begun {}
 
     record Limited(Gate gate) implements Begun {}
 
@@ -122,7 +122,7 @@ final class SkillMediator {
                   GateActions.SKILL_INVOKE, skill, "the call with this idempotency key is " + recorded.status()
                       + "; it is not performed again");
           invocations.lockEvent(c, recorded, finished ? "replayed" : "conflict", gate.id());
-          return new Begun.Replay(recorded);
+          return new Begun.Replay(recorded, gate);
         }
         int perStep = invocations.countForStep(c, caller.step().id());
         int perRun = invocations.countForRun(c, caller.run().id());
@@ -144,7 +144,9 @@ final class SkillMediator {
       });
     } catch (StoreException e) {
       if (e.getCause() instanceof SQLException s && "23505".equals(s.getSQLState())) {
-        Gate gate = Transactions.inTransaction(dataSource, c -> {
+        Gate gate;
+        try {
+          gate = Transactions.inTransaction(dataSource, c -> {
           Optional<InvocationStore.Invocation> first = invocations.find(c, caller.step().id(), skill, key);
           Gate deny = denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
               GateActions.SKILL_INVOKE, skill, "an identical call (same idempotency key) is in progress");
@@ -152,7 +154,10 @@ final class SkillMediator {
             invocations.lockEvent(c, first.get(), "conflict", deny.id());
           }
           return deny;
-        });
+          });
+        } catch (Denials.AttemptEnded ended) {
+          throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, ended.getMessage());
+        }
         throw new ApiException(409, new ErrorBody(ErrorCodes.CONFLICT,
             "an identical call to " + skill + " (same idempotency key) is in progress", gate.id().toString(),
             gate.reason(), null));
@@ -161,7 +166,7 @@ final class SkillMediator {
     }
     switch (begun) {
       case Begun.Replay r -> {
-        return replay(skill, r.recorded());
+        return replay(skill, r.recorded(), r.gate());
       }
       case Begun.Limited l -> throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED,
           l.gate().reason(), l.gate().id().toString(), l.gate().reason(), null));
@@ -233,10 +238,11 @@ final class SkillMediator {
         caller.policy().id(), caller.run().traceId()));
   }
 
-  private SkillCallResult replay(String skill, InvocationStore.Invocation recorded) {
+  private SkillCallResult replay(String skill, InvocationStore.Invocation recorded, Gate gate) {
     if (!"succeeded".equals(recorded.status())) {
-      throw new ApiException(409, ErrorCodes.CONFLICT, "the call to " + skill + " with this idempotency key is "
-          + recorded.status() + (recorded.error() == null ? "" : ": " + recorded.error()));
+      String why = "the call to " + skill + " with this idempotency key is " + recorded.status()
+          + (recorded.error() == null ? "" : ": " + recorded.error());
+      throw new ApiException(409, new ErrorBody(ErrorCodes.CONFLICT, why, gate.id().toString(), gate.reason(), null));
     }
     return new SkillCallResult(recorded.id().toString(), Json.parse(recorded.outputJson()), true);
   }

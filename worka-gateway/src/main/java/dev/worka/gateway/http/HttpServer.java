@@ -173,6 +173,10 @@ public final class HttpServer implements AutoCloseable {
         }
         response.setStatus(status);
         headers.forEach((k, v) -> response.getHeaders().put(k, v));
+        if (status == 413) {
+          // The rest of the body was not read: the connection cannot carry another request.
+          response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        }
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
         response.write(true, ByteBuffer.wrap(json.writeValueAsBytes(body)), callback);
       } catch (Exception e) {
