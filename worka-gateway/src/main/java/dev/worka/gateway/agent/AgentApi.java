@@ -92,7 +92,7 @@ public final class AgentApi {
     this.cleaner = new OutputCleaner(secrets);
     this.dataSource = dataSource;
     Denials denials = new Denials(audit, steps, queue);
-    this.auth = new Authenticator(dataSource, verifier, runs, steps, policies, denials);
+    this.auth = new Authenticator(dataSource, verifier, runs, steps, policies, denials, clock);
     this.runs = runs;
     this.steps = steps;
     this.plans = plans;

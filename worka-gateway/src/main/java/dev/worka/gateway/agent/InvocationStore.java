@@ -136,22 +136,32 @@ public final class InvocationStore {
     }
   }
 
-  int countForStep(Connection c, UUID stepId) throws SQLException {
-    return count(c, "select count(*) from skill_invocations where step_id = ?", stepId);
-  }
-
-  int countForRun(Connection c, UUID runId) throws SQLException {
-    return count(c, "select count(*) from skill_invocations where run_id = ?", runId);
-  }
-
-  private static int count(Connection c, String sql, UUID id) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setObject(1, id);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getInt(1);
+  /**
+   * Counts one more call against the run's and the step's limits, on rows the caller has locked;
+   * says which limit is reached instead (and counts nothing).
+   */
+  Optional<String> countCall(Connection c, UUID runId, UUID stepId, int maxPerRun, int maxPerStep)
+      throws SQLException {
+    try (PreparedStatement run = c.prepareStatement(
+            "update runs set skill_calls = skill_calls + 1 where id = ? and skill_calls < ?");
+        PreparedStatement step = c.prepareStatement(
+            "update steps set skill_calls = skill_calls + 1 where id = ? and skill_calls < ?")) {
+      step.setObject(1, stepId);
+      step.setInt(2, maxPerStep);
+      if (step.executeUpdate() == 0) {
+        return Optional.of("this step already made " + maxPerStep + " skill calls, the policy's max_skill_calls_per_step");
+      }
+      run.setObject(1, runId);
+      run.setInt(2, maxPerRun);
+      if (run.executeUpdate() == 0) {
+        try (PreparedStatement undo = c.prepareStatement("update steps set skill_calls = skill_calls - 1 where id = ?")) {
+          undo.setObject(1, stepId);
+          undo.executeUpdate();
+        }
+        return Optional.of("this run already made " + maxPerRun + " skill calls, the policy's max_skill_calls_per_run");
       }
     }
+    return Optional.empty();
   }
 
   public List<Invocation> ofRun(Connection c, UUID runId) throws SQLException {

@@ -124,23 +124,21 @@ final class SkillMediator {
           invocations.lockEvent(c, recorded, finished ? "replayed" : "conflict", gate.id());
           return new Begun.Replay(recorded, gate);
         }
-        int perStep = invocations.countForStep(c, caller.step().id());
-        int perRun = invocations.countForRun(c, caller.run().id());
-        String limit = perStep >= policy.limits().maxSkillCallsPerStep()
-            ? "this step already made " + perStep + " skill calls, the policy's max_skill_calls_per_step"
-            : perRun >= policy.limits().maxSkillCallsPerRun()
-                ? "this run already made " + perRun + " skill calls, the policy's max_skill_calls_per_run" : null;
-        if (limit != null) {
+        Optional<String> limit = invocations.countCall(c, caller.run().id(), caller.step().id(),
+            policy.limits().maxSkillCallsPerRun(), policy.limits().maxSkillCallsPerStep());
+        if (limit.isPresent()) {
           return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
-              caller.agent(), GateActions.SKILL_INVOKE, skill, limit));
+              caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get()));
         }
-        Gate gate = gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill));
+        // The invocation and its lock event first, the allow gate last: the gate chain's lock is
+        // then held only for the gate and the commit (the references are checked at commit).
+        UUID gateId = UUID.randomUUID();
         InvocationStore.Invocation started = new InvocationStore.Invocation(invocationId, caller.run().id(),
-            caller.step().id(), caller.claims().attempt(), caller.agent(), skill, key, gate.id(), "allow",
+            caller.step().id(), caller.claims().attempt(), caller.agent(), skill, key, gateId, "allow",
             "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null, null);
         invocations.insertStarted(c, started);
-        invocations.lockEvent(c, started, "acquired", gate.id());
-        return new Begun.Started(gate);
+        invocations.lockEvent(c, started, "acquired", gateId);
+        return new Begun.Started(gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill), gateId));
       });
     } catch (StoreException e) {
       if (e.getCause() instanceof SQLException s && "23505".equals(s.getSQLState())) {
@@ -233,9 +231,14 @@ final class SkillMediator {
 
   private Gate gate(java.sql.Connection c, Caller caller, String skill, GateStatus status, String reason)
       throws SQLException {
+    return gate(c, caller, skill, status, reason, UUID.randomUUID());
+  }
+
+  private Gate gate(java.sql.Connection c, Caller caller, String skill, GateStatus status, String reason, UUID id)
+      throws SQLException {
     return audit.recordGate(c, new AuditLog.Decision(GateActions.SKILL_INVOKE, status, caller.agent(),
         caller.run().id(), caller.step().id(), caller.claims().attempt(), skill, reason,
-        caller.policy().id(), caller.run().traceId()));
+        caller.policy().id(), caller.run().traceId()), id);
   }
 
   private SkillCallResult replay(String skill, InvocationStore.Invocation recorded, Gate gate) {

@@ -37,6 +37,15 @@ public final class AuditLog {
    * appends), hashes the gate's content with the previous hash, inserts it and moves the head.
    */
   public Gate recordGate(Connection c, Decision d) throws SQLException {
+    return recordGate(c, d, UUID.randomUUID());
+  }
+
+  /**
+   * As {@link #recordGate(Connection, Decision)}, with the gate's id chosen by the caller (who
+   * wrote rows referring to it earlier in the same transaction). Call it last before commit: it
+   * takes the chain head's lock, which every gate in every run waits for.
+   */
+  public Gate recordGate(Connection c, Decision d, UUID id) throws SQLException {
     long length;
     String prevHash;
     try (PreparedStatement ps =
@@ -50,7 +59,7 @@ public final class AuditLog {
     }
     Gate unhashed =
         new Gate(
-            UUID.randomUUID(),
+            id,
             truncate(d.action(), 100),
             d.status(),
             truncate(d.subject(), 200),

@@ -65,7 +65,7 @@ class SkillMediatorTest {
     service = new RunService(db.dataSource(), runs, steps, policies, queue, new RunningWorkers(), audit, clock);
     Denials denials = new Denials(audit, steps, queue);
     Authenticator auth = new Authenticator(db.dataSource(),
-        new TokenVerifier(SigningKeys.generate(), "test", clock), runs, steps, policies, denials);
+        new TokenVerifier(SigningKeys.generate(), "test", clock), runs, steps, policies, denials, clock);
     mediator = new SkillMediator(db.dataSource(),
         new SkillRegistry(CatalogOnlyProvider.builtIn(Map.of()), SideEffectMode.DRY_RUN),
         new InvocationStore(clock), audit, auth, denials, new OutputCleaner(List.of()), true);
