@@ -318,6 +318,23 @@ public final class WorkaCli implements Runnable {
       spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /** A command on a manifest FILE: refuses an unreadable file (exit 2) before doing anything. */
+    abstract static class ManifestCommand extends EnvCommand {
+      @Parameters(paramLabel = "FILE")
+      Path file;
+
+      @Override
+      public final Integer call() throws Exception {
+        if (!Files.isReadable(file)) {
+          err().println("worka: cannot read " + file);
+          return 2;
+        }
+        return onReadable();
+      }
+
+      abstract Integer onReadable() throws Exception;
+    }
+
     /** Reads and compiles a manifest file against this Gateway's skills; null (with the errors printed) if invalid. */
     static CompiledPolicy compileFile(Path file, Map<String, String> env, PrintWriter out) throws java.io.IOException {
       SkillRegistry skills = new SkillRegistry(CatalogOnlyProvider.builtIn(env), SideEffectMode.DRY_RUN);
@@ -333,12 +350,9 @@ public final class WorkaCli implements Runnable {
 
     @Command(name = "diff", description = "What applying FILE would change: what each agent gains and loses,"
         + " conditions, lists and limits, against the Gateway's active policy. Exit 1 if FILE is invalid.")
-    static final class Diff extends EnvCommand {
-      @Parameters(paramLabel = "FILE")
-      Path file;
-
+    static final class Diff extends ManifestCommand {
       @Override
-      public Integer call() throws Exception {
+      Integer onReadable() throws Exception {
         CompiledPolicy proposed = compileFile(file, env, out());
         if (proposed == null) {
           return 1;
@@ -364,16 +378,9 @@ public final class WorkaCli implements Runnable {
 
     @Command(name = "apply", description = "Upload FILE as a new immutable policy version (PUT /v1/policy)."
         + " New runs use it; running ones keep theirs.")
-    static final class Apply extends EnvCommand {
-      @Parameters(paramLabel = "FILE")
-      Path file;
-
+    static final class Apply extends ManifestCommand {
       @Override
-      public Integer call() throws Exception {
-        if (!Files.isReadable(file)) {
-          err().println("worka: cannot read " + file);
-          return 2;
-        }
+      Integer onReadable() throws Exception {
         GatewayClient.Answer answer = GatewayClient.fromEnvironment(env).put("/v1/policy", Files.readString(file));
         if (answer.status() == 422) {
           out().println(file + " was refused:");
@@ -393,16 +400,9 @@ public final class WorkaCli implements Runnable {
     }
 
     @Command(name = "check", description = "Validate and compile a manifest without applying it. Exit 1 if invalid.")
-    static final class Check extends EnvCommand {
-      @Parameters(paramLabel = "FILE")
-      Path file;
-
+    static final class Check extends ManifestCommand {
       @Override
-      public Integer call() throws Exception {
-        if (!Files.isReadable(file)) {
-          err().println("worka: cannot read " + file);
-          return 2;
-        }
+      Integer onReadable() throws Exception {
         CompiledPolicy policy = compileFile(file, env, out());
         if (policy == null) {
           return 1;
