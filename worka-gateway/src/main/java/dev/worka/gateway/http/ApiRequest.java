@@ -79,19 +79,50 @@ public final class ApiRequest {
     }
   }
 
+  /**
+   * How much of a refused body is read and discarded before answering 413, so that a client still
+   * uploading it can finish and read the answer (answering mid-upload makes many clients see a
+   * reset instead). Beyond it the answer goes out at once and the connection is closed.
+   */
+  static final long DRAIN_LIMIT = 8L * 1024 * 1024;
+
   private byte[] readBounded() {
     long declared = request.getLength();
-    if (declared > maxBodyBytes) {
-      throw tooLarge();
-    }
     try (InputStream in = Content.Source.asInputStream(request)) {
+      if (declared > maxBodyBytes) {
+        drain(in);
+        throw tooLarge();
+      }
       byte[] data = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
       if (data.length > maxBodyBytes) {
+        drain(in);
         throw tooLarge();
       }
       return data;
     } catch (IOException e) {
       throw new ApiException(400, ErrorCodes.INVALID_BODY, "could not read the request body: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Reads and discards whatever of the request's body is still unread (up to {@link
+   * #DRAIN_LIMIT}); false if some is left, in which case the connection cannot carry another
+   * request and the answer must say {@code Connection: close}.
+   */
+  static boolean discardUnread(Request request) {
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      drain(in);
+      return in.read() == -1;
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static void drain(InputStream in) throws IOException {
+    byte[] buffer = new byte[64 * 1024];
+    long budget = DRAIN_LIMIT;
+    for (int n; budget > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, budget))) != -1; ) {
+      budget -= n;
     }
   }
 

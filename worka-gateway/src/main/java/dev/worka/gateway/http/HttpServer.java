@@ -94,6 +94,7 @@ public final class HttpServer implements AutoCloseable {
         }
         var m = match.get();
         ApiResponse answer = m.route().handle(new ApiRequest(request, m.variables(), m.maxBodyBytes()));
+        finishReading(request, response);
         write(request, response, callback, answer);
       } catch (ApiException e) {
         writeError(response, callback, e.status(), e.body(), Map.of());
@@ -164,6 +165,17 @@ public final class HttpServer implements AutoCloseable {
       }
     }
 
+    /**
+     * A body the route did not read (a refusal decided from the headers) is read and discarded
+     * before answering, so the client can finish sending and reuse the connection; if too much is
+     * left, the answer says the connection closes instead of leaving the client to find out.
+     */
+    private static void finishReading(Request request, Response response) {
+      if (!ApiRequest.discardUnread(request)) {
+        response.getHeaders().put(HttpHeader.CONNECTION, "close");
+      }
+    }
+
     private void writeError(
         Response response, Callback callback, int status, ErrorBody body, Map<String, String> headers) {
       try {
@@ -171,10 +183,11 @@ public final class HttpServer implements AutoCloseable {
           callback.failed(new IllegalStateException("response already committed"));
           return;
         }
+        finishReading(response.getRequest(), response);
         response.setStatus(status);
         headers.forEach((k, v) -> response.getHeaders().put(k, v));
         if (status == 413) {
-          // The rest of the body was not read: the connection cannot carry another request.
+          // A refused body over the drain limit is never read whole: this connection is done.
           response.getHeaders().put(HttpHeader.CONNECTION, "close");
         }
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
