@@ -13,6 +13,9 @@ public record InvocationContext(
 
   static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
+  /** The prefix of {@link #marker()}. */
+  public static final String MARKER_PREFIX = "worka-invocation:";
+
   public InvocationContext {
     Objects.requireNonNull(runId, "runId");
     Objects.requireNonNull(stepId, "stepId");
@@ -30,5 +33,14 @@ public record InvocationContext(
               + MAX_IDEMPOTENCY_KEY_LENGTH
               + " characters without control characters");
     }
+  }
+
+  /**
+   * The text a side-effecting call carries in what it creates upstream (e.g. in an issue's body,
+   * as an HTML comment), so that {@link SkillProvider#reconcile} can find the effect of this
+   * invocation after a crash: {@code worka-invocation:<invocation id>}.
+   */
+  public String marker() {
+    return MARKER_PREFIX + invocationId;
   }
 }

@@ -41,4 +41,44 @@ public interface SkillProvider {
   default JsonNode dryRunShape(SkillDefinition skill) {
     return JsonNodeFactory.instance.objectNode();
   }
+
+  /**
+   * Whether {@code skill} can be called live now; by default the provider's {@link
+   * #availability()}. A provider whose upstream lacks the tool behind one skill says so here.
+   */
+  default Availability availability(SkillDefinition skill) {
+    return availability();
+  }
+
+  /**
+   * The upstream's reference of what a successful call created or read (an issue's URL, a
+   * message's timestamp), recorded with the invocation; empty when there is none.
+   */
+  default java.util.Optional<String> upstreamRef(SkillDefinition skill, JsonNode output) {
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * Asks the upstream whether an earlier live call of {@code skill} with this {@code input} and
+   * invocation ({@code ctx.invocationId()}, whose {@link InvocationContext#marker() marker} a
+   * side-effecting call carries in what it creates) took effect, when the Gateway never recorded
+   * its outcome (it died, or the call's fate was lost). Read-only: it must never perform the
+   * effect. By default the provider cannot tell.
+   */
+  default Reconciliation reconcile(SkillDefinition skill, JsonNode input, InvocationContext ctx) {
+    return new Reconciliation.Unknown(
+        upstream() + " offers no way to look up an earlier call of " + skill.name());
+  }
+
+  /** What the upstream shows of an invocation whose outcome the Gateway never recorded. */
+  sealed interface Reconciliation {
+    /** The effect exists upstream: {@code output} is what the call would have returned. */
+    record Performed(JsonNode output, String upstreamRef) implements Reconciliation {}
+
+    /** The upstream was asked and has no trace of the effect; {@code evidence} says how it looked. */
+    record NotPerformed(String evidence) implements Reconciliation {}
+
+    /** The upstream could not be asked or cannot tell; {@code why} says which. */
+    record Unknown(String why) implements Reconciliation {}
+  }
 }

@@ -142,7 +142,7 @@ public final class SkillRegistry {
     return switch (mode) {
       case DRY_RUN -> Optional.empty();
       case LIVE ->
-          switch (entry.provider().availability()) {
+          switch (entry.provider().availability(entry.definition())) {
             case Availability.Available available -> Optional.empty();
             case Availability.Unavailable unavailable -> Optional.of(unavailable.reason());
           };
@@ -186,6 +186,42 @@ public final class SkillRegistry {
       case DRY_RUN -> dryRun(entry, input);
       case LIVE -> live(entry, input, ctx);
     };
+  }
+
+  /**
+   * Asks the provider whether an earlier call of {@code name} under {@code ctx} took effect
+   * upstream (see {@link SkillProvider#reconcile}). A dry-run call never reaches an upstream, so in
+   * {@link SideEffectMode#DRY_RUN} the answer is always {@link
+   * SkillProvider.Reconciliation.NotPerformed}.
+   */
+  public SkillProvider.Reconciliation reconcile(String name, JsonNode input, InvocationContext ctx) {
+    Objects.requireNonNull(ctx, "ctx");
+    Entry entry = name == null ? null : entries.get(name);
+    if (entry == null) {
+      return new SkillProvider.Reconciliation.Unknown("unknown skill " + name);
+    }
+    if (mode == SideEffectMode.DRY_RUN) {
+      return new SkillProvider.Reconciliation.NotPerformed("dry-run calls never reach an upstream");
+    }
+    try {
+      SkillProvider.Reconciliation answer =
+          entry.provider().reconcile(entry.definition(), input.deepCopy(), ctx);
+      return answer == null
+          ? new SkillProvider.Reconciliation.Unknown("provider returned no answer")
+          : answer;
+    } catch (RuntimeException e) {
+      return new SkillProvider.Reconciliation.Unknown(
+          "asking " + entry.provider().upstream() + " failed: " + e.getMessage());
+    }
+  }
+
+  /** The provider's upstream reference for a live output of {@code name}, if it has one. */
+  public Optional<String> upstreamRef(String name, JsonNode output) {
+    Entry entry = name == null ? null : entries.get(name);
+    if (entry == null || mode == SideEffectMode.DRY_RUN || output == null) {
+      return Optional.empty();
+    }
+    return entry.provider().upstreamRef(entry.definition(), output);
   }
 
   /** The envelope form of skills {@code names}, in that order. */
@@ -238,7 +274,8 @@ public final class SkillRegistry {
 
   private static JsonNode live(Entry entry, JsonNode input, InvocationContext ctx) {
     String name = entry.definition().name();
-    if (entry.provider().availability() instanceof Availability.Unavailable unavailable) {
+    if (entry.provider().availability(entry.definition())
+        instanceof Availability.Unavailable unavailable) {
       throw new SkillUnavailableException(name, unavailable.reason());
     }
     JsonNode output;
