@@ -184,7 +184,7 @@ public final class AgentApi {
     String rawPlan = raw;
     record Decided(ApiResponse response, String endedWhy) {}
     Decided decided = Transactions.inTransaction(dataSource, c -> {
-      Optional<String> ended = auth.lockStillRunning(c, caller);
+      Optional<String> ended = auth.lockStillRunning(c, caller, true);
       if (ended.isPresent()) {
         return new Decided(null, ended.get());
       }

@@ -142,9 +142,14 @@ final class Authenticator {
    * step (always in that order), and says why the caller may no longer act — its attempt ended or
    * its run ended since it authenticated — or empty if it still may. Holding these locks until
    * commit serializes the decision with cancellation, results and the caller's other calls.
+   *
+   * @param updatesRun whether the transaction may change the run's row: then the run is locked
+   *     FOR UPDATE; otherwise FOR SHARE, so decisions of the run's other steps proceed alongside
+   *     (a status change of the run still waits for them)
    */
-  Optional<String> lockStillRunning(java.sql.Connection c, Caller caller) throws java.sql.SQLException {
-    Optional<Run> run = runs.lock(c, caller.run().id());
+  Optional<String> lockStillRunning(java.sql.Connection c, Caller caller, boolean updatesRun)
+      throws java.sql.SQLException {
+    Optional<Run> run = updatesRun ? runs.lock(c, caller.run().id()) : runs.lockShared(c, caller.run().id());
     Optional<Step> step = steps.lock(c, caller.step().id());
     if (run.isEmpty() || step.isEmpty()) {
       return Optional.of("the run or step no longer exists");

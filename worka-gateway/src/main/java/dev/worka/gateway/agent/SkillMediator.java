@@ -107,7 +107,7 @@ final class SkillMediator {
     Begun begun;
     try {
       begun = Transactions.inTransaction(dataSource, c -> {
-        Optional<String> ended = auth.lockStillRunning(c, caller);
+        Optional<String> ended = auth.lockStillRunning(c, caller, false);
         if (ended.isPresent()) {
           return new Begun.Ended(ended.get());
         }
@@ -124,8 +124,15 @@ final class SkillMediator {
           invocations.lockEvent(c, recorded, finished ? "replayed" : "conflict", gate.id());
           return new Begun.Replay(recorded, gate);
         }
-        Optional<String> limit = invocations.countCall(c, caller.run().id(), caller.step().id(),
-            policy.limits().maxSkillCallsPerRun(), policy.limits().maxSkillCallsPerStep());
+        // The step's count on its locked row; the run's count last before the writes, on a row
+        // of its own that calls of the run's other steps wait for only until this commits.
+        Optional<String> limit = invocations.countStepCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep());
+        if (limit.isEmpty()) {
+          limit = invocations.countRunCall(c, caller.run().id(), policy.limits().maxSkillCallsPerRun());
+          if (limit.isPresent()) {
+            invocations.uncountStepCall(c, caller.step().id());
+          }
+        }
         if (limit.isPresent()) {
           return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
               caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get()));

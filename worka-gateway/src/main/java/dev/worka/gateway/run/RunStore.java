@@ -133,6 +133,20 @@ public final class RunStore {
     }
   }
 
+  /**
+   * Locks the run's row FOR SHARE for the rest of the transaction: its status cannot change (a
+   * cancellation waits) while other transactions that share it proceed. Never update a row
+   * locked this way in the same transaction: two sharers upgrading would deadlock.
+   */
+  public Optional<Run> lockShared(Connection c, UUID id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select * from runs where id = ? for share")) {
+      ps.setObject(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+      }
+    }
+  }
+
   public Optional<Run> findByIdempotencyKey(Connection c, String key) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("select * from runs where idempotency_key = ?")) {
       ps.setString(1, key);

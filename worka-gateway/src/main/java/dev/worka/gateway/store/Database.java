@@ -60,7 +60,8 @@ public final class Database implements AutoCloseable {
    * audit tables among them — is insert-only for the application role.
    */
   static final java.util.List<String> MUTABLE_TABLES =
-      java.util.List.of("runs", "steps", "tasks", "skill_invocations", "audit_chain");
+      java.util.List.of(
+          "runs", "steps", "tasks", "skill_invocations", "audit_chain", "run_call_counts");
 
   /**
    * Grants {@code role} what the Gateway needs and nothing more: read and insert everywhere,

@@ -60,7 +60,8 @@ class SkillMediatorTest {
   void setUp() {
     policies = new PolicyStore(db.dataSource(), clock);
     StoredPolicy policy = policies.activate(
-        BuiltinPolicy.source().replaceAll("max_skill_calls_per_step: *\\d+", "max_skill_calls_per_step: 5"), "test");
+        BuiltinPolicy.source().replaceAll("max_skill_calls_per_step: *\\d+", "max_skill_calls_per_step: 5")
+            .replaceAll("max_skill_calls_per_run: *\\d+", "max_skill_calls_per_run: 7"), "test");
     TaskQueue queue = new TaskQueue(db.dataSource(), clock, "test", Duration.ofSeconds(30));
     service = new RunService(db.dataSource(), runs, steps, policies, queue, new RunningWorkers(), audit, clock);
     Denials denials = new Denials(audit, steps, queue);
@@ -70,20 +71,30 @@ class SkillMediatorTest {
         new SkillRegistry(CatalogOnlyProvider.builtIn(Map.of()), SideEffectMode.DRY_RUN),
         new InvocationStore(clock), audit, auth, denials, new OutputCleaner(List.of()), true);
 
+    this.policy = policy;
     Run run = ((RunService.Creation.Created) service.create(
         new RunService.Request("api", "t", null, null, null, null, null, null))).run();
+    Transactions.inTransaction(db.dataSource(), c -> {
+      runs.transition(c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null);
+      return runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null);
+    });
+    caller = runningStep(run, 1);
+  }
+
+  private StoredPolicy policy;
+
+  /** A running Ernest step of {@code run} (sequence {@code sequence}) and its caller. */
+  private Caller runningStep(Run run, int sequence) {
     UUID stepId = UUID.randomUUID();
     Step step = Transactions.inTransaction(db.dataSource(), c -> {
-      runs.transition(c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null);
-      runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null);
-      steps.insert(c, new StepStore.NewStep(stepId, run.id(), null, "file", StepRole.WORKER, "ernest", 1,
-          "{\"objective\": \"x\"}", List.of("github.create_issue"), List.of(), 1), "t", run.traceId());
+      steps.insert(c, new StepStore.NewStep(stepId, run.id(), null, "file-" + sequence, StepRole.WORKER, "ernest",
+          sequence, "{\"objective\": \"x\"}", List.of("github.create_issue"), List.of(), 1), "t", run.traceId());
       steps.transition(c, stepId, StepStatus.PENDING, StepStatus.QUEUED, null, StepStore.Change.NONE, "t", null);
       steps.transition(c, stepId, StepStatus.QUEUED, StepStatus.RUNNING, 0,
           new StepStore.Change(null, null, null, clock.instant().plusSeconds(60), true), "t", null);
       return steps.find(c, stepId).orElseThrow();
     });
-    caller = new Caller(new WorkerClaims("ernest", run.id(), stepId, 1, UUID.randomUUID().toString(),
+    return new Caller(new WorkerClaims("ernest", run.id(), stepId, 1, UUID.randomUUID().toString(),
         clock.instant(), clock.instant().plusSeconds(60)), run, step, policy);
   }
 
@@ -124,6 +135,59 @@ class SkillMediatorTest {
     pool.shutdown();
     assertEquals(5, allowed, "max_skill_calls_per_step is 5");
     assertEquals(5, invocations());
+  }
+
+  @Test
+  void concurrentCallsOfSeveralStepsNeverExceedTheRunLimitAndRefusedCallsAreNotCounted() throws Exception {
+    List<Caller> callers = List.of(caller, runningStep(caller.run(), 2), runningStep(caller.run(), 3));
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<ApiException>> results = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      Caller who = callers.get(i % callers.size());
+      String title = "issue " + i;
+      results.add(pool.submit(() -> {
+        try {
+          mediator.call(who, "github.create_issue", issue(title), null);
+          return null;
+        } catch (ApiException e) {
+          return e;
+        }
+      }));
+    }
+    int allowed = 0;
+    for (Future<ApiException> f : results) {
+      ApiException refused = f.get();
+      if (refused == null) {
+        allowed++;
+      } else {
+        assertEquals(403, refused.status());
+        assertTrue(refused.body().message().contains("max_skill_calls_per"), refused.body().message());
+      }
+    }
+    pool.shutdown();
+    assertEquals(7, allowed, "max_skill_calls_per_run is 7");
+    assertEquals(7, invocations());
+    assertEquals(7, (int) Transactions.withConnection(db.dataSource(), c -> {
+      try (var ps = c.prepareStatement("select sum(skill_calls) from steps where run_id = ?")) {
+        ps.setObject(1, caller.run().id());
+        try (var rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getInt(1);
+        }
+      }
+    }), "the steps' counters hold exactly the allowed calls");
+    assertEquals(7, runCount(), "the run's counter holds exactly the allowed calls");
+  }
+
+  private int runCount() {
+    return Transactions.withConnection(db.dataSource(), c -> {
+      try (var ps = c.prepareStatement("select skill_calls from run_call_counts where run_id = ?")) {
+        ps.setObject(1, caller.run().id());
+        try (var rs = ps.executeQuery()) {
+          return rs.next() ? rs.getInt(1) : 0;
+        }
+      }
+    });
   }
 
   @Test
