@@ -3,6 +3,7 @@ package dev.worka.gateway;
 import dev.worka.gateway.agent.AgentApi;
 import dev.worka.gateway.agent.InvocationStore;
 import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.config.ConfigException;
 import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.control.Dispatcher;
 import dev.worka.gateway.control.RunService;
@@ -67,11 +68,32 @@ public final class Gateway implements AutoCloseable {
     try {
       prepareHome(config.home());
       DatabaseUrl url;
-      if (config.database().isPresent()) {
+      if (config.database().isPresent() && config.applicationDatabase().isPresent()) {
+        // Migrate as the configured (owning) user, then run as a login that may insert audit rows
+        // but neither change them nor switch off the triggers that guard them.
+        url = config.applicationDatabase().get();
+        try (Database owner = Database.connect(config.database().get(), 2, "worka-owner")) {
+          owner.migrate();
+          owner.ensureApplicationLogin(url.user(), url.password());
+        }
+        database = Database.connect(url, 40, "worka");
+        closeables.add(0, database);
+        List<String> gaps = database.auditProtectionGaps();
+        if (!gaps.isEmpty()) {
+          throw new ConfigException(List.of("WORKA_DATABASE_APP_USER=" + url.user() + " could change audit rows: "
+              + String.join("; ", gaps) + " — give the Gateway a role without these rights"));
+        }
+      } else if (config.database().isPresent()) {
         url = config.database().get();
         database = Database.connect(url, 40, "worka");
         closeables.add(0, database);
         database.migrate();
+        List<String> gaps = database.auditProtectionGaps();
+        if (!gaps.isEmpty()) {
+          log.warn("audit rows are guarded by triggers only: {}; set WORKA_DATABASE_APP_USER and"
+              + " WORKA_DATABASE_APP_PASSWORD so the Gateway runs as a role that cannot change them"
+              + " (see docs/security-model.md)", String.join("; ", gaps));
+        }
       } else {
         // The embedded database is Worka's own: migrate as its owner, then run as a role that may
         // insert audit rows but can neither change them nor switch off the triggers that guard them.

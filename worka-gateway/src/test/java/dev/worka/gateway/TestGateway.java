@@ -69,6 +69,11 @@ public final class TestGateway implements AutoCloseable {
     return new TestGateway(home, Gateway.start(config, Map.of(), InstantSource.system()));
   }
 
+  /** Starts a Gateway on {@code config} as it is (its home must exist). */
+  public static TestGateway start(WorkaConfig config) {
+    return new TestGateway(config.home(), Gateway.start(config, Map.of(), InstantSource.system()));
+  }
+
   /** The built-in policy with each {@code bin/worka-agent NAME} command replaced by the test classpath's agent. */
   public static String builtinPolicyForTests() {
     return policyWith(Map.of(), null);

@@ -30,6 +30,9 @@ import java.util.Optional;
  *     heartbeat (default 30s)
  * @param secrets the values of {@link #SECRET_VARIABLES} that are set (and the database password):
  *     redacted from every output; never printed
+ * @param applicationDatabase with an external database, {@code WORKA_DATABASE_APP_USER} (+ {@code
+ *     _APP_PASSWORD}) on the same database: the role the Gateway runs as after migrating as the
+ *     {@code WORKA_DATABASE_URL} user; empty = it runs as that user
  */
 public record WorkaConfig(
     Path home,
@@ -44,11 +47,20 @@ public record WorkaConfig(
     Optional<String> gatewayUrl,
     int maxConcurrentSteps,
     Duration leaseDuration,
-    List<String> secrets) {
+    List<String> secrets,
+    Optional<DatabaseUrl> applicationDatabase) {
+
+  /** A configuration whose Gateway runs as the {@code database} user (no separate login). */
+  public WorkaConfig(Path home, Optional<DatabaseUrl> database, int httpPort, String bindAddress,
+      Optional<Path> policyFile, Optional<String> operatorToken, String model, String sideEffects, Path installDir,
+      Optional<String> gatewayUrl, int maxConcurrentSteps, Duration leaseDuration, List<String> secrets) {
+    this(home, database, httpPort, bindAddress, policyFile, operatorToken, model, sideEffects, installDir,
+        gatewayUrl, maxConcurrentSteps, leaseDuration, secrets, Optional.empty());
+  }
 
   /** Environment variables whose values are credentials: redacted wherever they appear in outputs. */
   public static final List<String> SECRET_VARIABLES = List.of(
-      "WORKA_OPERATOR_TOKEN", "WORKA_DATABASE_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
+      "WORKA_OPERATOR_TOKEN", "WORKA_DATABASE_PASSWORD", "WORKA_DATABASE_APP_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
       "SLACK_APP_TOKEN", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "ANTHROPIC_API_KEY", "MEM0_API_KEY",
       "LANGFUSE_SECRET_KEY");
 
@@ -56,6 +68,10 @@ public record WorkaConfig(
     secrets = secrets == null ? List.of() : List.copyOf(secrets);
     policyFile = policyFile == null ? Optional.empty() : policyFile;
     database = database == null ? Optional.empty() : database;
+    applicationDatabase = applicationDatabase == null ? Optional.empty() : applicationDatabase;
+    if (applicationDatabase.isPresent() && database.isEmpty()) {
+      throw new IllegalArgumentException("an application database login needs an external database");
+    }
     operatorToken = operatorToken == null ? Optional.empty() : operatorToken;
     gatewayUrl = gatewayUrl == null ? Optional.empty() : gatewayUrl;
   }
@@ -82,6 +98,24 @@ public record WorkaConfig(
                     env.get("WORKA_DATABASE_PASSWORD")));
       } catch (IllegalArgumentException e) {
         problems.add(e.getMessage());
+      }
+    }
+
+    Optional<DatabaseUrl> applicationDatabase = Optional.empty();
+    Optional<String> appUser = value(env, "WORKA_DATABASE_APP_USER");
+    if (appUser.isPresent()) {
+      Optional<String> appPassword = value(env, "WORKA_DATABASE_APP_PASSWORD");
+      if (database.isEmpty()) {
+        problems.add("WORKA_DATABASE_APP_USER applies only with WORKA_DATABASE_URL (the embedded database has"
+            + " its own application role): unset it or set WORKA_DATABASE_URL");
+      } else if (!appUser.get().matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
+        problems.add("WORKA_DATABASE_APP_USER must be a plain role name (letters, digits, _; at most 63)");
+      } else if (appUser.get().equals(database.get().user())) {
+        problems.add("WORKA_DATABASE_APP_USER must differ from the WORKA_DATABASE_URL user, which owns the tables");
+      } else if (appPassword.isEmpty()) {
+        problems.add("WORKA_DATABASE_APP_USER needs WORKA_DATABASE_APP_PASSWORD");
+      } else {
+        applicationDatabase = Optional.of(database.get().withLogin(appUser.get(), appPassword.get()));
       }
     }
 
@@ -142,7 +176,8 @@ public record WorkaConfig(
         gatewayUrl,
         concurrent,
         Duration.ofSeconds(leaseSeconds),
-        secrets);
+        secrets,
+        applicationDatabase);
   }
 
   private static Optional<String> value(Map<String, String> env, String name) {
@@ -172,7 +207,7 @@ public record WorkaConfig(
   public WorkaConfig withHttpPort(int port) {
     return new WorkaConfig(
         home, database, port, bindAddress, policyFile, operatorToken, model, sideEffects,
-        installDir, gatewayUrl, maxConcurrentSteps, leaseDuration, secrets);
+        installDir, gatewayUrl, maxConcurrentSteps, leaseDuration, secrets, applicationDatabase);
   }
 
   @Override
@@ -181,6 +216,7 @@ public record WorkaConfig(
         + home
         + ", database="
         + database.map(DatabaseUrl::toString).orElse("embedded")
+        + applicationDatabase.map(a -> ", runsAs=" + a.user()).orElse("")
         + ", http="
         + bindAddress
         + ":"

@@ -80,6 +80,97 @@ public final class Database implements AutoCloseable {
     }
   }
 
+  /**
+   * Makes sure a login role {@code role} exists (creating it with {@code password} when it does
+   * not and this connection may create roles), then grants it the application's privileges. Run
+   * as the owner after migrating; an existing role's password is left as it is.
+   *
+   * @throws StoreException when the role is missing and cannot be created, saying what to run
+   */
+  public void ensureApplicationLogin(String role, String password) {
+    try (Connection c = dataSource.getConnection()) {
+      boolean exists;
+      try (var ps = c.prepareStatement("select 1 from pg_roles where rolname = ?")) {
+        ps.setString(1, role);
+        try (var rs = ps.executeQuery()) {
+          exists = rs.next();
+        }
+      }
+      if (!exists) {
+        String create;
+        try (var ps = c.prepareStatement(
+            "select format('create role %I login nosuperuser nocreatedb nocreaterole password %L', ?, ?)")) {
+          ps.setString(1, role);
+          ps.setString(2, password);
+          try (var rs = ps.executeQuery()) {
+            rs.next();
+            create = rs.getString(1);
+          }
+        }
+        try (java.sql.Statement s = c.createStatement()) {
+          s.execute(create);
+        } catch (SQLException e) {
+          throw new StoreException("the application role " + role + " does not exist and the configured database"
+              + " user cannot create it (" + e.getMessage() + "); create it yourself: CREATE ROLE " + role
+              + " LOGIN PASSWORD '…'; then start again", e);
+        }
+        log.info("created the application login role {}", role);
+      }
+    } catch (SQLException e) {
+      throw new StoreException("could not look up the application role " + role, e);
+    }
+    grantApplicationRole(quoted(role));
+  }
+
+  private static String quoted(String identifier) {
+    return "\"" + identifier.replace("\"", "\"\"") + "\"";
+  }
+
+  /**
+   * What lets the role this pool logs in as change or remove audit rows, each as a sentence; empty
+   * when it can only read and insert them. A superuser, a member of the audit tables' owner (who
+   * may disable their guarding triggers) or a role granted UPDATE, DELETE or TRUNCATE on them can.
+   */
+  public java.util.List<String> auditProtectionGaps() {
+    java.util.List<String> gaps = new java.util.ArrayList<>();
+    try (Connection c = dataSource.getConnection();
+        var ps = c.prepareStatement(
+            "select current_user, r.rolsuper, t.tablename, pg_has_role(current_user, t.tableowner, 'USAGE'),"
+                + " has_table_privilege(t.schemaname || '.' || t.tablename, 'UPDATE'),"
+                + " has_table_privilege(t.schemaname || '.' || t.tablename, 'DELETE'),"
+                + " has_table_privilege(t.schemaname || '.' || t.tablename, 'TRUNCATE')"
+                + " from pg_roles r, pg_tables t where r.rolname = current_user and t.schemaname = current_schema()"
+                + " and t.tablename = any(?) order by t.tablename")) {
+      ps.setArray(1, c.createArrayOf("text", AUDIT_TABLES.toArray()));
+      try (var rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String user = rs.getString(1);
+          String table = rs.getString(3);
+          if (rs.getBoolean(2)) {
+            gaps.add("role " + user + " is a superuser");
+            break;
+          }
+          if (rs.getBoolean(4)) {
+            gaps.add("role " + user + " owns (or is a member of the owner of) " + table + " and may disable its triggers");
+            continue;
+          }
+          for (int i = 5; i <= 7; i++) {
+            if (rs.getBoolean(i)) {
+              gaps.add("role " + user + " may " + java.util.List.of("UPDATE", "DELETE", "TRUNCATE").get(i - 5) + " " + table);
+            }
+          }
+        }
+      }
+    } catch (SQLException e) {
+      throw new StoreException("could not check the database role's privileges on the audit tables", e);
+    }
+    return gaps;
+  }
+
+  /** The append-only tables (DESIGN §2.9): the application may insert and read them, nothing else. */
+  static final java.util.List<String> AUDIT_TABLES = java.util.List.of(
+      "gates", "burns", "run_events", "policy_manifests", "policy_activations", "invocation_lock_events");
+
   /** Whether every known migration has been applied (for readiness). */
   public boolean migrationsApplied() {
     return flyway(dataSource).info().pending().length == 0;
