@@ -1,0 +1,129 @@
+package dev.worka.gateway.skill.github;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.PathType;
+import com.networknt.schema.SchemaValidatorsConfig;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import dev.worka.protocol.Json;
+import io.modelcontextprotocol.json.schema.JsonSchemaValidator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A JSON Schema an MCP server sent (a tool's {@code inputSchema}), compiled with the validator the
+ * Gateway already uses for skill inputs (networknt, Jackson 2). A schema that refers outside itself
+ * ({@code $id}, a remote {@code $ref}) is refused rather than followed: a server must not make the
+ * Gateway fetch URLs.
+ */
+final class ToolSchema {
+  private static final JsonSchemaFactory SCHEMAS =
+      JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+  private static final SchemaValidatorsConfig CONFIG =
+      SchemaValidatorsConfig.builder().pathType(PathType.JSON_PATH).build();
+
+  private final JsonNode source;
+  private final JsonSchema schema;
+
+  private ToolSchema(JsonNode source, JsonSchema schema) {
+    this.source = source;
+    this.schema = schema;
+  }
+
+  /**
+   * Compiles {@code schema}.
+   *
+   * @throws IllegalArgumentException saying why it cannot be used
+   */
+  static ToolSchema compile(Map<String, Object> schema) {
+    JsonNode node = schema == null ? Json.STRICT.createObjectNode() : Json.STRICT.valueToTree(schema);
+    return compile(node);
+  }
+
+  static ToolSchema compile(JsonNode node) {
+    Optional<String> outside = refersOutside(node);
+    if (outside.isPresent()) {
+      throw new IllegalArgumentException("it refers outside itself (" + outside.get() + ")");
+    }
+    try {
+      JsonSchema compiled = SCHEMAS.getSchema(node, CONFIG);
+      compiled.initializeValidators();
+      return new ToolSchema(node, compiled);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("it does not compile: " + e.getMessage(), e);
+    }
+  }
+
+  /** The violations of {@code instance}, each as {@code "<path>: <what is wrong>"}, sorted; empty when valid. */
+  List<String> violations(JsonNode instance) {
+    return schema.validate(instance).stream().map(ToolSchema::describe).sorted().distinct().toList();
+  }
+
+  /** Whether the schema declares a top-level property {@code name}. */
+  boolean hasProperty(String name) {
+    return source.path("properties").has(name);
+  }
+
+  /** The {@code enum} of top-level property {@code name}, or an empty list. */
+  List<String> enumOf(String name) {
+    JsonNode values = source.path("properties").path(name).path("enum");
+    return values.isArray()
+        ? java.util.stream.StreamSupport.stream(values.spliterator(), false).map(JsonNode::asText).toList()
+        : List.of();
+  }
+
+  private static String describe(ValidationMessage message) {
+    String location = message.getInstanceLocation().toString();
+    String text = message.getMessage();
+    return text.startsWith(location) ? text : location + ": " + text;
+  }
+
+  private static Optional<String> refersOutside(JsonNode node) {
+    if (node.isObject()) {
+      for (Map.Entry<String, JsonNode> field : node.properties()) {
+        String key = field.getKey();
+        JsonNode value = field.getValue();
+        if (key.equals("$id")
+            || ((key.equals("$ref") || key.equals("$dynamicRef"))
+                && !(value.isTextual() && value.asText().startsWith("#")))) {
+          return Optional.of(key + " " + value);
+        }
+        Optional<String> inner = refersOutside(value);
+        if (inner.isPresent()) {
+          return inner;
+        }
+      }
+    } else if (node.isArray()) {
+      for (JsonNode item : node) {
+        Optional<String> inner = refersOutside(item);
+        if (inner.isPresent()) {
+          return inner;
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * The MCP SDK's schema validator (it checks a tool result's {@code structuredContent} against the
+   * tool's {@code outputSchema}) backed by this class. The SDK's own default needs networknt 3.x,
+   * whose package collides with the 1.5 the Gateway uses, so the SDK is always given this one.
+   */
+  static final class ForMcp implements JsonSchemaValidator {
+    @Override
+    public ValidationResponse validate(Map<String, Object> schema, Object structuredContent) {
+      try {
+        JsonNode instance = Json.STRICT.valueToTree(structuredContent);
+        List<String> violations = compile(schema).violations(instance);
+        return violations.isEmpty()
+            ? ValidationResponse.asValid(Json.STRICT.writeValueAsString(instance))
+            : ValidationResponse.asInvalid("does not match the output schema: " + violations);
+      } catch (IllegalArgumentException | com.fasterxml.jackson.core.JsonProcessingException e) {
+        return ValidationResponse.asInvalid("the output schema cannot be used: " + e.getMessage());
+      }
+    }
+  }
+}
