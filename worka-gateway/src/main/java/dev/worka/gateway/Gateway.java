@@ -26,6 +26,8 @@ import dev.worka.gateway.runtime.process.ProcessRuntime;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.skill.SkillProvider;
+import dev.worka.gateway.skill.github.McpGithubProvider;
 import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.DatabaseUrl;
 import dev.worka.gateway.store.EmbeddedDatabase;
@@ -46,7 +48,9 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.UUID;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +67,8 @@ public final class Gateway implements AutoCloseable {
   private final String operatorToken;
   private final StoredPolicy policy;
 
-  private Gateway(WorkaConfig config, Map<String, String> environment, InstantSource clock, boolean startLoops) {
+  private Gateway(WorkaConfig config, Map<String, String> environment, InstantSource clock, RandomGenerator random,
+      boolean startLoops) {
     this.config = config;
     try {
       prepareHome(config.home());
@@ -108,9 +113,8 @@ public final class Gateway implements AutoCloseable {
         closeables.add(0, database);
       }
 
-      SkillRegistry skills = new SkillRegistry(
-          CatalogOnlyProvider.builtIn(environment),
-          SideEffectMode.parse(config.sideEffects()));
+      SideEffectMode sideEffects = SideEffectMode.parse(config.sideEffects());
+      SkillRegistry skills = new SkillRegistry(skillProviders(environment, sideEffects, clock), sideEffects);
       PolicyStore policies = new PolicyStore(database.dataSource(), clock, skills.policyFields());
       policy = activatePolicyAtStart(policies, config);
       log.info("policy v{} active ({}), sha256 {}", policy.version(),
@@ -146,7 +150,7 @@ public final class Gateway implements AutoCloseable {
           skills, policies, new Metrics(database.dataSource(), workers)::render).register(router);
       new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), runs, steps, plans, validator,
           policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN,
-          secretsToRedact(config, operatorToken), clock).register(router);
+          secretsToRedact(config, operatorToken), clock, random).register(router);
       http = new HttpServer(config.bindAddress(), config.httpPort(), router, Json.STRICT);
       http.start();
       closeables.add(0, http);
@@ -159,7 +163,7 @@ public final class Gateway implements AutoCloseable {
       log.info("worker isolation: {}", processRuntime.isolation());
       dispatcher = new Dispatcher(database.dataSource(), runs, steps, policies, queue,
           new TokenIssuer(keys, ISSUER, clock), processRuntime, workers, audit,
-          clock, () -> gatewayUrl, config.maxConcurrentSteps(), config.leaseDuration());
+          clock, () -> gatewayUrl, config.maxConcurrentSteps(), config.leaseDuration(), random);
       closeables.add(0, dispatcher);
       if (startLoops) {
         dispatcher.start();
@@ -203,6 +207,28 @@ public final class Gateway implements AutoCloseable {
 
   private static final String BUILT_IN = "built-in";
 
+  /**
+   * The built-in skill providers. In live mode with {@code GITHUB_MCP_URL} or {@code
+   * GITHUB_MCP_COMMAND} set, GitHub is the live MCP provider (closed with the Gateway: its session
+   * ends and a stdio server process is killed); otherwise the catalog-only one (dry-run never
+   * reaches a provider, so it neither connects nor starts a server process).
+   */
+  private List<SkillProvider> skillProviders(Map<String, String> environment, SideEffectMode sideEffects,
+      InstantSource clock) {
+    List<SkillProvider> providers = new ArrayList<>(CatalogOnlyProvider.builtIn(environment));
+    if (sideEffects == SideEffectMode.LIVE) {
+      providers.replaceAll(p -> {
+        if (!p.name().equals(CatalogOnlyProvider.GITHUB)) {
+          return p;
+        }
+        Optional<McpGithubProvider> live = McpGithubProvider.fromEnvironment(environment, p, clock);
+        live.ifPresent(github -> closeables.add(0, github));
+        return live.<SkillProvider>map(github -> github).orElse(p);
+      });
+    }
+    return providers;
+  }
+
   /** Every credential this Gateway holds, to be redacted from outputs wherever it appears. */
   private static List<String> secretsToRedact(WorkaConfig config, String operatorToken) {
     List<String> secrets = new ArrayList<>(config.secrets());
@@ -212,12 +238,18 @@ public final class Gateway implements AutoCloseable {
 
   /** Starts a Gateway with its task loops running. */
   public static Gateway start(WorkaConfig config, Map<String, String> environment, InstantSource clock) {
-    return new Gateway(config, environment, clock, true);
+    return start(config, environment, clock, new Random());
+  }
+
+  /** Starts a Gateway with its task loops running, drawing retry jitter from {@code random}. */
+  public static Gateway start(WorkaConfig config, Map<String, String> environment, InstantSource clock,
+      RandomGenerator random) {
+    return new Gateway(config, environment, clock, random, true);
   }
 
   /** Starts a Gateway whose task loops are driven by hand through {@link #dispatcher()} (tests). */
   public static Gateway startWithoutLoops(WorkaConfig config, Map<String, String> environment, InstantSource clock) {
-    return new Gateway(config, environment, clock, false);
+    return new Gateway(config, environment, clock, new Random(), false);
   }
 
   public int port() {

@@ -57,6 +57,26 @@ public final class TestGateway implements AutoCloseable {
   /** As {@link #start(Path, DatabaseUrl, String)}, with {@code WORKA_SIDE_EFFECTS} = {@code sideEffects}. */
   public static TestGateway start(Path home, DatabaseUrl database, String policyYaml, String sideEffects)
       throws IOException {
+    return start(home, database, policyYaml, sideEffects, InstantSource.system(), new java.util.Random());
+  }
+
+  /**
+   * As {@link #start(Path, DatabaseUrl, String, String)}, on {@code clock} (a {@link SettableClock}
+   * lets a test move time) with retry jitter drawn from {@code random}.
+   */
+  public static TestGateway start(Path home, DatabaseUrl database, String policyYaml, String sideEffects,
+      InstantSource clock, java.util.random.RandomGenerator random) throws IOException {
+    return new TestGateway(home, Gateway.start(config(home, database, policyYaml, sideEffects), Map.of(), clock, random));
+  }
+
+  /** As {@link #start(Path, DatabaseUrl, String)} on {@code clock}, its task loops driven by hand (its dispatcher's tick). */
+  public static TestGateway startWithoutLoops(Path home, DatabaseUrl database, String policyYaml, InstantSource clock)
+      throws IOException {
+    return new TestGateway(home, Gateway.startWithoutLoops(config(home, database, policyYaml, "dry-run"), Map.of(), clock));
+  }
+
+  private static WorkaConfig config(Path home, DatabaseUrl database, String policyYaml, String sideEffects)
+      throws IOException {
     Files.createDirectories(home);
     Optional<Path> policy = Optional.empty();
     if (policyYaml != null) {
@@ -66,12 +86,42 @@ public final class TestGateway implements AutoCloseable {
     WorkaConfig config = new WorkaConfig(home, Optional.ofNullable(database), 0, "127.0.0.1", policy,
         Optional.of(OPERATOR_TOKEN), "scripted", sideEffects, Path.of("..").toAbsolutePath().normalize(),
         Optional.empty(), 4, Duration.ofSeconds(10), List.of());
-    return new TestGateway(home, Gateway.start(config, Map.of(), InstantSource.system()));
+    return config;
   }
 
   /** Starts a Gateway on {@code config} as it is (its home must exist). */
   public static TestGateway start(WorkaConfig config) {
     return new TestGateway(config.home(), Gateway.start(config, Map.of(), InstantSource.system()));
+  }
+
+  /**
+   * Starts a Gateway configured the way {@code worka} configures one: {@link
+   * WorkaConfig#fromEnvironment} over the settings of {@link #start(Path, DatabaseUrl, String,
+   * String)} plus {@code environment} (e.g. {@code GITHUB_MCP_URL}, {@code GITHUB_TOKEN}), which the
+   * Gateway also receives as its environment; so its secrets are redacted as in production.
+   */
+  public static TestGateway startWithEnvironment(Path home, DatabaseUrl database, String policyYaml,
+      String sideEffects, Map<String, String> environment) throws IOException {
+    Files.createDirectories(home);
+    Map<String, String> env = new java.util.HashMap<>(environment);
+    env.put("WORKA_HOME", home.toString());
+    env.put("WORKA_HTTP_PORT", "0");
+    env.put("WORKA_BIND_ADDRESS", "127.0.0.1");
+    env.put("WORKA_OPERATOR_TOKEN", OPERATOR_TOKEN);
+    env.put("WORKA_SIDE_EFFECTS", sideEffects);
+    env.put("WORKA_INSTALL_DIR", Path.of("..").toAbsolutePath().normalize().toString());
+    env.put("WORKA_LEASE_SECONDS", "10");
+    if (database != null) {
+      env.put("WORKA_DATABASE_URL", database.jdbcUrl());
+      env.put("WORKA_DATABASE_USER", database.user());
+      env.put("WORKA_DATABASE_PASSWORD", database.password());
+    }
+    if (policyYaml != null) {
+      Path policy = home.resolve("policy.yaml");
+      Files.writeString(policy, policyYaml);
+      env.put("WORKA_POLICY_FILE", policy.toString());
+    }
+    return new TestGateway(home, Gateway.start(WorkaConfig.fromEnvironment(env), env, InstantSource.system()));
   }
 
   /** The built-in policy with each {@code bin/worka-agent NAME} command replaced by the test classpath's agent. */
@@ -97,6 +147,21 @@ public final class TestGateway implements AutoCloseable {
       policy = policy.replaceAll("step_timeout: *[0-9a-z]+", "step_timeout: " + stepTimeout);
     }
     return policy;
+  }
+
+  /**
+   * {@code policy} with {@code limits.<name>} set to {@code value}: replaced where the manifest
+   * states it, added to its {@code limits:} otherwise.
+   */
+  public static String withLimit(String policy, String name, String value) {
+    Matcher stated = Pattern.compile("(?m)^([ \\t]+)" + Pattern.quote(name) + ": *[^\\s#]+").matcher(policy);
+    if (stated.find()) {
+      return stated.replaceFirst(Matcher.quoteReplacement(stated.group(1) + name + ": " + value));
+    }
+    if (!policy.contains("\nlimits:\n")) {
+      throw new IllegalArgumentException("the policy has no block-style limits: section");
+    }
+    return policy.replace("\nlimits:\n", "\nlimits:\n  " + name + ": " + value + "\n");
   }
 
   /** A flow-style YAML argv running a built-in agent from the test classpath. */

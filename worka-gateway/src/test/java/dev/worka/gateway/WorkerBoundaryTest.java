@@ -42,8 +42,10 @@ class WorkerBoundaryTest {
     }
   }
 
+  /** One attempt per step: these tests look at a single attempt's edges (RetryTest covers retries). */
   private void startWithDaneel(List<String> command, String stepTimeout) throws Exception {
-    gw = TestGateway.start(home, db.url(), TestGateway.policyWith(Map.of("daneel", command), stepTimeout));
+    gw = TestGateway.start(home, db.url(), TestGateway.withLimit(
+        TestGateway.policyWith(Map.of("daneel", command), stepTimeout), "max_attempts", "1"));
   }
 
   private static List<String> sh(String script) {

@@ -8,6 +8,7 @@ import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.control.EndFailedAttempt;
 import dev.worka.gateway.control.TaskKinds;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
@@ -51,6 +52,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.random.RandomGenerator;
 import javax.sql.DataSource;
 
 /** The {@code /v1/agent/*} endpoints. */
@@ -73,6 +75,7 @@ public final class AgentApi {
   private final AuditLog audit;
   private final TaskQueue queue;
   private final OutputCleaner cleaner;
+  private final EndFailedAttempt failures;
 
   public AgentApi(
       DataSource dataSource,
@@ -88,7 +91,8 @@ public final class AgentApi {
       TaskQueue queue,
       boolean dryRun,
       java.util.Collection<String> secrets,
-      InstantSource clock) {
+      InstantSource clock,
+      RandomGenerator random) {
     this.cleaner = new OutputCleaner(secrets);
     this.dataSource = dataSource;
     Denials denials = new Denials(audit, steps, queue);
@@ -101,6 +105,7 @@ public final class AgentApi {
     this.mediator = new SkillMediator(dataSource, skills, invocations, audit, auth, denials, cleaner, dryRun);
     this.audit = audit;
     this.queue = queue;
+    this.failures = new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random);
   }
 
   public void register(Router router) {
@@ -290,24 +295,31 @@ public final class AgentApi {
         result.error() == null ? "the agent reported a failure without a reason" : result.error(), cleaning);
     Step step = caller.step();
     String actor = "agent:" + caller.agent() + "#" + caller.claims().attempt();
-    Transition t = Transactions.inTransaction(dataSource, c -> {
-      Transition moved = steps.transition(c, step.id(), StepStatus.RUNNING,
-          succeeded ? StepStatus.SUCCEEDED : StepStatus.FAILED, caller.claims().attempt(),
-          new StepStore.Change(Json.STRICT.writeValueAsString(output.value()), summary, error, null, false,
-              Json.write(cleaning)),
-          actor, succeeded ? summary : error);
-      if (moved.applied()) {
-        if (!succeeded) {
-          audit.recordBurn(c, step.runId(), step.id(), caller.agent(), caller.claims().attempt(), Burn.FAILED,
-              error, Json.STRICT.writeValueAsString(Map.of("retryable", result.retryable() == null ? "unspecified" : result.retryable())));
+    StepStore.Change written = new StepStore.Change(Json.STRICT.writeValueAsString(output.value()), summary, error,
+        null, false, Json.write(cleaning));
+    int attempt = caller.claims().attempt();
+    String refused = Transactions.inTransaction(dataSource, c -> {
+      if (!succeeded) {
+        // A failed result is a failed attempt: retried unless the worker said it is not retryable.
+        EndFailedAttempt.Failure failure = EndFailedAttempt.Failure.of(Burn.FAILED, StepStatus.FAILED, error,
+            Map.of("retryable", result.retryable() == null ? "unspecified" : result.retryable())).writing(written);
+        if (Boolean.FALSE.equals(result.retryable())) {
+          failure = failure.notRetryable("agent " + caller.agent() + " said its failure is not retryable");
         }
-        queue.enqueue(c, TaskKinds.ADVANCE_RUN, step.runId(), step.id(),
-            TaskKinds.advanceKey(step.runId(), step.id(), caller.claims().attempt()), null);
+        return failures.end(c, step, attempt, failure, actor) instanceof EndFailedAttempt.Ending.LostRace lost
+            ? lost.actual() : null;
       }
-      return moved;
+      Transition moved = steps.transition(c, step.id(), StepStatus.RUNNING, StepStatus.SUCCEEDED, attempt, written,
+          actor, summary);
+      if (moved.applied()) {
+        queue.enqueue(c, TaskKinds.ADVANCE_RUN, step.runId(), step.id(),
+            TaskKinds.advanceKey(step.runId(), step.id(), attempt), null);
+        return null;
+      }
+      return moved.toString();
     });
-    if (!t.applied()) {
-      throw new ApiException(409, ErrorCodes.CONFLICT, "step " + step.id() + " is no longer running: " + t);
+    if (refused != null) {
+      throw new ApiException(409, ErrorCodes.CONFLICT, "step " + step.id() + " is no longer running: " + refused);
     }
     queue.wakeUp();
     Map<String, Object> answer = new LinkedHashMap<>();

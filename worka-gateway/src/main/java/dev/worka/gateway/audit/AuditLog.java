@@ -150,6 +150,21 @@ public final class AuditLog {
     return burn;
   }
 
+  /** Whether the Gateway denied any request of this step attempt (a deny gate names it). */
+  public boolean deniedDuring(Connection c, UUID stepId, int attempt) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select exists (select 1 from gates where step_id = ? and attempt = ? and status ="
+                + " 'deny')")) {
+      ps.setObject(1, stepId);
+      ps.setInt(2, attempt);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
   public List<Gate> gatesOfRun(Connection c, UUID runId) throws SQLException {
     List<Gate> gates = new ArrayList<>();
     try (PreparedStatement ps =

@@ -83,6 +83,8 @@ final class PolicyDiff {
     limits.put("max_attempts", Limits::maxAttempts);
     limits.put("run_deadline", Limits::runDeadline);
     limits.put("max_concurrent_steps", Limits::maxConcurrentSteps);
+    limits.put("retry_backoff", Limits::retryBackoff);
+    limits.put("retry_backoff_max", Limits::retryBackoffMax);
     limits.forEach((name, get) -> {
       Object a = get.apply(before.limits());
       Object b = get.apply(after.limits());

@@ -27,8 +27,10 @@ import javax.sql.DataSource;
 /**
  * Decides what a run does next after one of its steps finished, holding the run's row lock so
  * concurrent finishes decide one at a time: planning ends when the planner step ends; a failed
- * worker step fails the run and cancels the rest; ready steps (every dependency succeeded) are
- * queued up to the policy's concurrency limit; when every step succeeded the run is delivered.
+ * worker step (one that ended, its retries spent or not allowed) fails the run with a reason that
+ * names the step, its attempts and the last failure, and cancels the rest; ready steps (every
+ * dependency succeeded) are queued up to the policy's concurrency limit, a step waiting to retry
+ * keeping its slot; when every step succeeded the run is delivered.
  */
 final class AdvanceRun implements TaskHandler {
   private final DataSource dataSource;
@@ -72,8 +74,8 @@ final class AdvanceRun implements TaskHandler {
       }
       Step p = planner.get();
       if (p.status() != StepStatus.SUCCEEDED) {
-        String why = "planning failed: " + p.agent() + " " + p.status().sql()
-            + (p.error() == null ? "" : ": " + p.error());
+        String why = "planning failed: " + p.agent() + " " + p.status().sql() + attempts(p)
+            + (p.error() == null ? "no reason was recorded" : p.error()) + burnsOf(runId, p);
         toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
         runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
         return null;
@@ -96,8 +98,8 @@ final class AdvanceRun implements TaskHandler {
             .findFirst();
     if (failed.isPresent()) {
       Step f = failed.get();
-      String why = "step " + f.stepRef() + " (" + f.agent() + ") " + f.status().sql()
-          + (f.error() == null ? "" : ": " + f.error());
+      String why = "step " + f.stepRef() + " (" + f.agent() + ") " + f.status().sql() + attempts(f)
+          + (f.error() == null ? "no reason was recorded" : f.error()) + burnsOf(runId, f);
       toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
       runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
       return null;
@@ -111,7 +113,9 @@ final class AdvanceRun implements TaskHandler {
 
     CompiledPolicy policy = policies.byId(run.policyManifestId()).policy();
     Map<UUID, Step> byId = work.stream().collect(Collectors.toMap(Step::id, Function.identity()));
-    long active = work.stream().filter(s -> s.status() == StepStatus.QUEUED || s.status() == StepStatus.RUNNING).count();
+    // A step waiting to retry keeps its slot: its next attempt is coming.
+    long active = work.stream().filter(s -> s.status() == StepStatus.QUEUED || s.status() == StepStatus.RUNNING
+        || s.status() == StepStatus.RETRY_WAIT).count();
     long slots = policy.limits().maxConcurrentSteps() - active;
     for (Step s : work) {
       if (slots <= 0) {
@@ -126,6 +130,16 @@ final class AdvanceRun implements TaskHandler {
       }
     }
     return null;
+  }
+
+  /** ": " after one attempt, " after N attempts; last attempt: " after several. */
+  private static String attempts(Step s) {
+    return s.attempt() > 1 ? " after " + s.attempt() + " attempts; last attempt: " : ": ";
+  }
+
+  /** Where a person finds each attempt's diagnostics, when the step ran at all. */
+  private static String burnsOf(UUID runId, Step s) {
+    return s.attempt() >= 1 && s.status() != StepStatus.CANCELLED ? " — see the burns of run " + runId : "";
   }
 
   private static boolean dependenciesSucceeded(Step s, Map<UUID, Step> byId) {

@@ -16,13 +16,14 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.Semaphore;
 import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This Gateway's task loops: one claims control tasks (start, advance, deliver — short database
- * work), one claims step executions up to {@code maxConcurrentSteps} at a time (each waits for a
+ * This Gateway's task loops: one claims control tasks (start, advance, deliver, requeue a step
+ * whose retry backoff is over — short database work), one claims step executions up to {@code maxConcurrentSteps} at a time (each waits for a
  * worker), and one reaps expired leases. A task whose handler throws is retried with exponential
  * backoff and full jitter. {@link #tick()} runs one round by hand (tests).
  */
@@ -55,7 +56,8 @@ public final class Dispatcher implements AutoCloseable {
       InstantSource clock,
       Supplier<String> gatewayUrl,
       int maxConcurrentSteps,
-      Duration lease) {
+      Duration lease,
+      RandomGenerator random) {
     this.queue = queue;
     this.clock = clock;
     this.workers = workers;
@@ -68,9 +70,11 @@ public final class Dispatcher implements AutoCloseable {
             TaskKinds.START_RUN, new StartRun(dataSource, runs, steps, policies, queue),
             TaskKinds.EXECUTE_STEP,
                 new ExecuteStep(dataSource, runs, steps, policies, queue, tokens, runtime, workers,
-                    audit, clock, gatewayUrl, watchEvery),
+                    audit, new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random),
+                    clock, gatewayUrl, watchEvery),
             TaskKinds.ADVANCE_RUN, new AdvanceRun(dataSource, runs, steps, policies, queue, workers),
-            TaskKinds.DELIVER_RUN, new DeliverRun(dataSource, runs, steps, queue));
+            TaskKinds.DELIVER_RUN, new DeliverRun(dataSource, runs, steps, queue),
+            TaskKinds.RETRY_STEP, new RequeueStep(dataSource, runs, steps, queue));
   }
 
   public synchronized void start() {

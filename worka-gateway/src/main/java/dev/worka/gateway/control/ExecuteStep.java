@@ -1,6 +1,5 @@
 package dev.worka.gateway.control;
 
-import dev.worka.protocol.Json;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.policy.AgentPolicy;
@@ -38,7 +37,10 @@ import org.slf4j.LoggerFactory;
  * Runs one step attempt: queued → running (a new attempt, a deadline, a fresh token), starts the
  * worker in its runtime, keeps the task's lease alive while it runs (and stops it if the step
  * stops being this attempt's, e.g. cancelled), then records what happened if the worker did not
- * post a result: a timeout, a crash, a failure to start — each a burn with diagnostics.
+ * post a result: a timeout, a crash, a failure to start, or (found when the task comes back after
+ * its lease expired) a lost Gateway — each a burn with diagnostics, and another attempt or the
+ * end of the step as {@link EndFailedAttempt} decides. A step that cannot start at all (its agent
+ * is not declared, the run's deadline passed) ends at once.
  */
 final class ExecuteStep implements TaskHandler {
   private static final Logger log = LoggerFactory.getLogger(ExecuteStep.class);
@@ -52,6 +54,7 @@ final class ExecuteStep implements TaskHandler {
   private final WorkerRuntime processRuntime;
   private final RunningWorkers workers;
   private final AuditLog audit;
+  private final EndFailedAttempt failures;
   private final InstantSource clock;
   private final Supplier<String> gatewayUrl;
   private final Duration watchEvery;
@@ -66,6 +69,7 @@ final class ExecuteStep implements TaskHandler {
       WorkerRuntime processRuntime,
       RunningWorkers workers,
       AuditLog audit,
+      EndFailedAttempt failures,
       InstantSource clock,
       Supplier<String> gatewayUrl,
       Duration watchEvery) {
@@ -78,6 +82,7 @@ final class ExecuteStep implements TaskHandler {
     this.processRuntime = processRuntime;
     this.workers = workers;
     this.audit = audit;
+    this.failures = failures;
     this.clock = clock;
     this.gatewayUrl = gatewayUrl;
     this.watchEvery = watchEvery;
@@ -102,14 +107,12 @@ final class ExecuteStep implements TaskHandler {
                 return new Start.Nothing();
               }
               Step step = found.get();
-              if (step.status() == StepStatus.RUNNING) {
+              if (step.status() == StepStatus.RUNNING && step.attempt() == TaskKinds.attemptOf(task.idempotencyKey())) {
                 // A Gateway ran this attempt and lost its lease (it died or stalled).
-                String why = "the Gateway running attempt " + step.attempt() + " stopped (its lease expired)";
-                if (steps.transition(c, step.id(), StepStatus.RUNNING, StepStatus.FAILED, step.attempt(),
-                        StepStore.Change.error(why), "gateway", why).applied()) {
-                  audit.recordBurn(c, step.runId(), step.id(), step.agent(), step.attempt(), Burn.LOST, why, "{}");
-                  advance(c, step, step.attempt());
-                }
+                String why = "the Gateway running attempt " + step.attempt() + " of agent " + step.agent()
+                    + " stopped (its lease expired)";
+                failures.end(c, step, step.attempt(),
+                    EndFailedAttempt.Failure.of(Burn.LOST, StepStatus.FAILED, why, Map.of()), "gateway");
                 return new Start.Nothing();
               }
               if (step.status() != StepStatus.QUEUED) {
@@ -155,7 +158,8 @@ final class ExecuteStep implements TaskHandler {
   private void run(Task task, Start.Launch l) throws Exception {
     Step step = l.step();
     AttemptOutcome outcome;
-    if (l.agent().runtime().kind() != RuntimeKind.PROCESS) {
+    boolean runtimeUnsupported = l.agent().runtime().kind() != RuntimeKind.PROCESS;
+    if (runtimeUnsupported) {
       outcome = new AttemptOutcome.FailedToStart(
           "runtime " + l.agent().runtime().kind().wireName()
               + " is not available in this version (only process); change agent "
@@ -217,12 +221,11 @@ final class ExecuteStep implements TaskHandler {
               why = "agent " + step.agent() + " could not be started: " + f.reason();
             }
           }
-          if (steps.transition(c, step.id(), StepStatus.RUNNING, to, l.attempt(),
-              StepStore.Change.error(why), "gateway", why).applied()) {
-            audit.recordBurn(c, step.runId(), step.id(), step.agent(), l.attempt(), kind, why,
-                Json.write(diagnostics));
-            advance(c, step, l.attempt());
+          EndFailedAttempt.Failure failure = EndFailedAttempt.Failure.of(kind, to, why, diagnostics);
+          if (runtimeUnsupported) {
+            failure = failure.notRetryable("the runtime is not available; every attempt would fail the same way");
           }
+          failures.end(c, now, l.attempt(), failure, "gateway");
           return null;
         });
     queue.wakeUp();

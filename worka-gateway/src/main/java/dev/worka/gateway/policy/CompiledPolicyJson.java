@@ -27,6 +27,10 @@ import org.erdtman.jcs.JsonCanonicalizer;
  * <p>{@code "when"} did not bump the format: a row without it means what it always meant, and a
  * Gateway from before conditions refuses a row with it (an unknown field), so no version ever reads
  * a condition it would not enforce.
+ *
+ * <p>{@code limits.retry_backoff} and {@code limits.retry_backoff_max} follow the same rule: written
+ * only when they differ from the defaults (so every manifest from before them compiles to the same
+ * row), read as the defaults when absent, and refused by a Gateway from before them.
  */
 final class CompiledPolicyJson {
   static final int FORMAT = 1;
@@ -73,6 +77,13 @@ final class CompiledPolicyJson {
     l.put("max_attempts", limits.maxAttempts());
     l.put("run_deadline", limits.runDeadline().toString());
     l.put("max_concurrent_steps", limits.maxConcurrentSteps());
+    // Written only when not the default, like "when": see the class comment.
+    if (!limits.retryBackoff().equals(Limits.DEFAULT_RETRY_BACKOFF)) {
+      l.put("retry_backoff", limits.retryBackoff().toString());
+    }
+    if (!limits.retryBackoffMax().equals(Limits.DEFAULT_RETRY_BACKOFF_MAX)) {
+      l.put("retry_backoff_max", limits.retryBackoffMax().toString());
+    }
     try {
       return new JsonCanonicalizer(Json.STRICT.writeValueAsString(root)).getEncodedString();
     } catch (IOException e) {
@@ -139,7 +150,9 @@ final class CompiledPolicyJson {
         "step_timeout",
         "max_attempts",
         "run_deadline",
-        "max_concurrent_steps");
+        "max_concurrent_steps",
+        "retry_backoff",
+        "retry_backoff_max");
     Limits limits =
         new Limits(
             integer(l, "max_steps"),
@@ -148,7 +161,11 @@ final class CompiledPolicyJson {
             duration(l, "step_timeout"),
             integer(l, "max_attempts"),
             duration(l, "run_deadline"),
-            integer(l, "max_concurrent_steps"));
+            integer(l, "max_concurrent_steps"),
+            l.has("retry_backoff") ? duration(l, "retry_backoff") : Limits.DEFAULT_RETRY_BACKOFF,
+            l.has("retry_backoff_max")
+                ? duration(l, "retry_backoff_max")
+                : Limits.DEFAULT_RETRY_BACKOFF_MAX);
     return new CompiledPolicy(agents, lists, skills, limits);
   }
 

@@ -5,7 +5,9 @@ import java.util.Objects;
 
 /**
  * The manifest's {@code limits:}. Every value is bounded on both sides, so a typo cannot turn a
- * limit off.
+ * limit off. {@code retryBackoff} and {@code retryBackoffMax} shape the wait before another
+ * attempt of a failed step: a random delay in [0, min(retryBackoffMax, retryBackoff·2^(n-1))]
+ * after attempt n (exponential backoff with full jitter).
  */
 public record Limits(
     int maxSteps,
@@ -14,7 +16,9 @@ public record Limits(
     Duration stepTimeout,
     int maxAttempts,
     Duration runDeadline,
-    int maxConcurrentSteps) {
+    int maxConcurrentSteps,
+    Duration retryBackoff,
+    Duration retryBackoffMax) {
 
   static final int MAX_STEPS = 64; // the plan schema's maxItems
   static final int MAX_SKILL_CALLS_PER_STEP = 10_000;
@@ -24,11 +28,31 @@ public record Limits(
   static final Duration MIN_DURATION = Duration.ofSeconds(1);
   static final Duration MAX_STEP_TIMEOUT = Duration.ofHours(24);
   static final Duration MAX_RUN_DEADLINE = Duration.ofDays(7);
+  static final Duration MIN_RETRY_BACKOFF = Duration.ofMillis(1);
+  static final Duration MAX_RETRY_BACKOFF = Duration.ofHours(1);
+  /** The first retry waits up to this long (full jitter), each next one up to twice as long. */
+  public static final Duration DEFAULT_RETRY_BACKOFF = Duration.ofSeconds(1);
+  /** No retry waits longer than this. */
+  public static final Duration DEFAULT_RETRY_BACKOFF_MAX = Duration.ofSeconds(60);
 
   // after the bounds above: static fields initialize in order
   /** The limits of a manifest that does not state them. */
   public static final Limits DEFAULTS =
-      new Limits(8, 50, 200, Duration.ofSeconds(120), 3, Duration.ofMinutes(15), 4);
+      new Limits(8, 50, 200, Duration.ofSeconds(120), 3, Duration.ofMinutes(15), 4,
+          DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BACKOFF_MAX);
+
+  /** The limits before retry backoff could be stated: it takes the defaults. */
+  public Limits(
+      int maxSteps,
+      int maxSkillCallsPerStep,
+      int maxSkillCallsPerRun,
+      Duration stepTimeout,
+      int maxAttempts,
+      Duration runDeadline,
+      int maxConcurrentSteps) {
+    this(maxSteps, maxSkillCallsPerStep, maxSkillCallsPerRun, stepTimeout, maxAttempts, runDeadline,
+        maxConcurrentSteps, DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BACKOFF_MAX);
+  }
 
   public Limits {
     between("max_steps", maxSteps, MAX_STEPS);
@@ -38,6 +62,12 @@ public record Limits(
     between("max_concurrent_steps", maxConcurrentSteps, MAX_CONCURRENT_STEPS);
     between("step_timeout", stepTimeout, MAX_STEP_TIMEOUT);
     between("run_deadline", runDeadline, MAX_RUN_DEADLINE);
+    between("retry_backoff", retryBackoff, MIN_RETRY_BACKOFF, MAX_RETRY_BACKOFF);
+    between("retry_backoff_max", retryBackoffMax, MIN_RETRY_BACKOFF, MAX_RETRY_BACKOFF);
+    if (retryBackoff.compareTo(retryBackoffMax) > 0) {
+      throw new IllegalArgumentException(
+          "retry_backoff " + retryBackoff + " is longer than retry_backoff_max " + retryBackoffMax);
+    }
     if (maxSkillCallsPerStep > maxSkillCallsPerRun) {
       throw new IllegalArgumentException(
           "max_skill_calls_per_step "
@@ -58,10 +88,14 @@ public record Limits(
   }
 
   private static void between(String field, Duration value, Duration max) {
+    between(field, value, MIN_DURATION, max);
+  }
+
+  private static void between(String field, Duration value, Duration min, Duration max) {
     Objects.requireNonNull(value, field);
-    if (value.compareTo(MIN_DURATION) < 0 || value.compareTo(max) > 0) {
+    if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
       throw new IllegalArgumentException(
-          field + " must be between " + MIN_DURATION + " and " + max + ", got " + value);
+          field + " must be between " + min + " and " + max + ", got " + value);
     }
   }
 }

@@ -49,7 +49,9 @@ public final class PolicyCompiler {
           "step_timeout",
           "max_attempts",
           "run_deadline",
-          "max_concurrent_steps");
+          "max_concurrent_steps",
+          "retry_backoff",
+          "retry_backoff_max");
 
   static final int MAX_DESCRIPTION = 2000;
   static final int MAX_COMMAND_ARGS = 256;
@@ -611,6 +613,11 @@ public final class PolicyCompiler {
     Duration runDeadline = duration(map, "run_deadline", d.runDeadline(), Limits.MAX_RUN_DEADLINE);
     int concurrent =
         count(map, "max_concurrent_steps", d.maxConcurrentSteps(), Limits.MAX_CONCURRENT_STEPS);
+    Duration backoff =
+        duration(map, "retry_backoff", d.retryBackoff(), Limits.MIN_RETRY_BACKOFF, Limits.MAX_RETRY_BACKOFF);
+    Duration backoffMax =
+        duration(
+            map, "retry_backoff_max", d.retryBackoffMax(), Limits.MIN_RETRY_BACKOFF, Limits.MAX_RETRY_BACKOFF);
     if (errors.size() > before) {
       return Optional.empty();
     }
@@ -628,11 +635,20 @@ public final class PolicyCompiler {
               + " is longer than limits.run_deadline "
               + DurationText.format(runDeadline));
     }
+    if (backoff.compareTo(backoffMax) > 0) {
+      errors.add(
+          "limits.retry_backoff: "
+              + DurationText.format(backoff)
+              + " is longer than limits.retry_backoff_max "
+              + DurationText.format(backoffMax));
+    }
     if (errors.size() > before) {
       return Optional.empty();
     }
     return Optional.of(
-        new Limits(maxSteps, perStep, perRun, stepTimeout, attempts, runDeadline, concurrent));
+        new Limits(
+            maxSteps, perStep, perRun, stepTimeout, attempts, runDeadline, concurrent, backoff,
+            backoffMax));
   }
 
   private int count(ObjectNode map, String key, int fallback, int max) {
@@ -654,6 +670,11 @@ public final class PolicyCompiler {
   }
 
   private Duration duration(ObjectNode map, String key, Duration fallback, Duration max) {
+    return duration(map, key, fallback, Limits.MIN_DURATION, max);
+  }
+
+  private Duration duration(
+      ObjectNode map, String key, Duration fallback, Duration min, Duration max) {
     JsonNode node = map.get(key);
     if (node == null) {
       return fallback;
@@ -677,13 +698,13 @@ public final class PolicyCompiler {
       return fallback;
     }
     Duration value = parsed.get();
-    if (value.compareTo(Limits.MIN_DURATION) < 0 || value.compareTo(max) > 0) {
+    if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
       errors.add(
           path
               + ": "
               + DurationText.format(value)
               + " is out of bounds ("
-              + DurationText.format(Limits.MIN_DURATION)
+              + DurationText.format(min)
               + " to "
               + DurationText.format(max)
               + ")");

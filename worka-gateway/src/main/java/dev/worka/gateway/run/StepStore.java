@@ -37,7 +37,10 @@ public final class StepStore {
       List<UUID> dependsOn,
       int maxAttempts) {}
 
-  /** Data written together with a move; null fields are left as they are. */
+  /**
+   * Data written together with a move; null fields are left as they are, except that a new attempt
+   * starts without the output, summary and error of the one before (its burn keeps them).
+   */
   public record Change(
       String outputJson,
       String summary,
@@ -106,8 +109,10 @@ public final class StepStore {
         c.prepareStatement(
             "update steps set status = ?, version = version + 1, updated_at = ?,"
                 + " attempt = attempt + ?,"
-                + " output = coalesce(?::jsonb, output), summary = coalesce(?, summary),"
-                + " error = coalesce(?, error), deadline = coalesce(?, deadline),"
+                + " output = coalesce(?::jsonb, case when ? then null else output end),"
+                + " summary = coalesce(?, case when ? then null else summary end),"
+                + " error = coalesce(?, case when ? then null else error end),"
+                + " deadline = coalesce(?, deadline),"
                 + " cleaning = coalesce(?::jsonb, cleaning),"
                 + " started_at = case when ? then ? else started_at end,"
                 + " completed_at = case when ? then ? else completed_at end"
@@ -118,8 +123,11 @@ public final class StepStore {
       Sql.setInstant(ps, i++, now);
       ps.setInt(i++, change.newAttempt() ? 1 : 0);
       ps.setString(i++, change.outputJson());
+      ps.setBoolean(i++, change.newAttempt());
       ps.setString(i++, change.summary());
+      ps.setBoolean(i++, change.newAttempt());
       ps.setString(i++, change.error());
+      ps.setBoolean(i++, change.newAttempt());
       Sql.setInstant(ps, i++, change.deadline());
       ps.setString(i++, change.cleaningJson());
       ps.setBoolean(i++, to == StepStatus.RUNNING);

@@ -2,6 +2,7 @@ package dev.worka.gateway.policy;
 
 import static dev.worka.gateway.policy.PolicyCompilerTest.compiled;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,6 +65,20 @@ class CompiledPolicyJsonTest {
     assertEquals("PT1.5S", json.get("limits").get("step_timeout").textValue());
     assertEquals("PT1H", json.get("limits").get("run_deadline").textValue());
     assertTrue(json.get("skills").get("slack.post_message").get("side_effect").booleanValue());
+  }
+
+  @Test
+  void retryBackoffIsStoredOnlyWhenNotTheDefault() throws Exception {
+    JsonNode builtin = Json.STRICT.readTree(BuiltinPolicy.compiled().toJson());
+    assertFalse(builtin.get("limits").has("retry_backoff"), "a manifest without it compiles as before");
+    assertFalse(builtin.get("limits").has("retry_backoff_max"));
+    CompiledPolicy stated =
+        compiled(RICH.replace("run_deadline: 1h}", "run_deadline: 1h, retry_backoff: 500ms, retry_backoff_max: 20s}"));
+    JsonNode json = Json.STRICT.readTree(stated.toJson());
+    assertEquals("PT0.5S", json.get("limits").get("retry_backoff").textValue());
+    assertEquals("PT20S", json.get("limits").get("retry_backoff_max").textValue());
+    assertEquals(stated, CompiledPolicy.fromJson(stated.toJson()));
+    assertEquals(Duration.ofMillis(500), CompiledPolicy.fromJson(stated.toJson()).limits().retryBackoff());
   }
 
   @Test

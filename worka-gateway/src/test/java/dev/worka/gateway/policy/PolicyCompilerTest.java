@@ -366,7 +366,7 @@ class PolicyCompilerTest {
         PLANNER + "limits:\n  max_step: 3\n",
         "limits.max_step: unknown key (expected max_steps, max_skill_calls_per_step,"
             + " max_skill_calls_per_run, step_timeout, max_attempts, run_deadline,"
-            + " max_concurrent_steps)");
+            + " max_concurrent_steps, retry_backoff, retry_backoff_max)");
   }
 
   // --- lists and skills -----------------------------------------------------------------------
@@ -448,6 +448,26 @@ class PolicyCompilerTest {
   }
 
   @Test
+  void retryBackoffIsOptionalBoundedAndNotAboveItsCap() {
+    assertEquals(Duration.ofSeconds(1), compiled(PLANNER).limits().retryBackoff());
+    assertEquals(Duration.ofSeconds(60), compiled(PLANNER).limits().retryBackoffMax());
+    Limits stated =
+        compiled(PLANNER + "limits:\n  retry_backoff: 250ms\n  retry_backoff_max: 10s\n").limits();
+    assertEquals(Duration.ofMillis(250), stated.retryBackoff());
+    assertEquals(Duration.ofSeconds(10), stated.retryBackoffMax());
+    assertError(
+        PLANNER + "limits:\n  retry_backoff: 2h\n",
+        "limits.retry_backoff: 2h is out of bounds (1ms to 1h)");
+    assertError(
+        PLANNER + "limits:\n  retry_backoff: 5\n",
+        "limits.retry_backoff: expected a duration with a unit, such as 120s, 2m or 1h30m, found the"
+            + " number 5 (a bare number is ambiguous)");
+    assertError(
+        PLANNER + "limits:\n  retry_backoff: 30s\n  retry_backoff_max: 10s\n",
+        "limits.retry_backoff: 30s is longer than limits.retry_backoff_max 10s");
+  }
+
+  @Test
   void countsAreBounded() {
     assertError(
         PLANNER + "limits:\n  max_steps: 0\n", "limits.max_steps: 0 is out of bounds (1 to 64)");
@@ -472,8 +492,8 @@ class PolicyCompilerTest {
     assertError(
         PLANNER + "limits: 5\n",
         "limits: expected a mapping (max_steps, max_skill_calls_per_step, max_skill_calls_per_run,"
-            + " step_timeout, max_attempts, run_deadline, max_concurrent_steps), found the number"
-            + " 5");
+            + " step_timeout, max_attempts, run_deadline, max_concurrent_steps, retry_backoff,"
+            + " retry_backoff_max), found the number 5");
   }
 
   // --- reading YAML safely --------------------------------------------------------------------
