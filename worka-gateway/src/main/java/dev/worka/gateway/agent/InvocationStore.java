@@ -40,7 +40,8 @@ public final class InvocationStore {
       boolean dryRun,
       String status,
       String error,
-      String cleaningJson) {}
+      String cleaningJson,
+      java.time.Instant createdAt) {}
 
   /** Appends a lock event of an invocation (acquired, replayed, conflict, released). */
   void lockEvent(Connection c, Invocation i, String lockStatus, UUID gateId) throws SQLException {
@@ -110,6 +111,64 @@ public final class InvocationStore {
       ps.setString(5, cleaningJson);
       Sql.setInstant(ps, 6, clock.instant());
       ps.setObject(7, id);
+      ps.executeUpdate();
+    }
+  }
+
+  /** Whether {@code i} was started longer than {@code callTimeout} ago (no call can still be waiting on it). */
+  boolean olderThan(Invocation i, java.time.Duration callTimeout) {
+    return i.createdAt() != null && i.createdAt().plus(callTimeout).isBefore(clock.instant());
+  }
+
+  /**
+   * {@code started} → {@code unknown}: the call's outcome was never recorded and no Gateway is still
+   * waiting on it. Returns whether this call made the change.
+   */
+  boolean markUnknown(Connection c, UUID id, String why) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "update skill_invocations set status = 'unknown', error = ?, lock_status = 'released', completed_at = ?"
+            + " where id = ? and status = 'started'")) {
+      ps.setString(1, why);
+      Sql.setInstant(ps, 2, clock.instant());
+      ps.setObject(3, id);
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  /** {@code unknown} → {@code started} under {@code attempt}: reconciliation found no effect, it is performed now. */
+  boolean restart(Connection c, UUID id, int attempt, String why) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "update skill_invocations set status = 'started', attempt = ?, error = ?, lock_status = 'acquired',"
+            + " completed_at = null where id = ? and status = 'unknown'")) {
+      ps.setInt(1, attempt);
+      ps.setString(2, why);
+      ps.setObject(3, id);
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  /** {@code unknown} → {@code succeeded}: reconciliation found the effect upstream. */
+  boolean resolvePerformed(Connection c, UUID id, String outputJson, String upstreamRef, String cleaningJson, String why)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "update skill_invocations set status = 'succeeded', output = ?, upstream_ref = ?, error = ?,"
+            + " cleaning = coalesce(?::jsonb, cleaning), completed_at = ? where id = ? and status = 'unknown'")) {
+      Sql.setJson(ps, 1, outputJson);
+      ps.setString(2, upstreamRef);
+      ps.setString(3, why);
+      ps.setString(4, cleaningJson);
+      Sql.setInstant(ps, 5, clock.instant());
+      ps.setObject(6, id);
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  /** Notes on an {@code unknown} invocation what its last reconciliation found (it stays unknown). */
+  void noteUnresolved(Connection c, UUID id, String why) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "update skill_invocations set error = ? where id = ? and status = 'unknown'")) {
+      ps.setString(1, why);
+      ps.setObject(2, id);
       ps.executeUpdate();
     }
   }
@@ -211,6 +270,7 @@ public final class InvocationStore {
         rs.getBoolean("dry_run"),
         rs.getString("status"),
         rs.getString("error"),
-        rs.getString("cleaning"));
+        rs.getString("cleaning"),
+        Sql.getInstant(rs, "created_at"));
   }
 }

@@ -14,6 +14,8 @@ import dev.worka.gateway.policy.PolicyDecider;
 import dev.worka.gateway.skill.InvocationContext;
 import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillFailedException;
+import dev.worka.gateway.skill.SkillOutcomeUnknownException;
+import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.SkillUnavailableException;
 import dev.worka.gateway.store.StoreException;
@@ -74,6 +76,9 @@ final class SkillMediator {
     record Ended(String why) implements Begun {}
 
     record Started(Gate gate) implements Begun {}
+
+    /** An earlier call with this key never recorded its outcome: ask the upstream before anything. */
+    record Reconcile(InvocationStore.Invocation recorded) implements Begun {}
   }
 
   SkillCallResult call(Caller caller, String skill, JsonNode input, String idempotencyKey) {
@@ -114,6 +119,13 @@ final class SkillMediator {
         Optional<InvocationStore.Invocation> existing = invocations.find(c, caller.step().id(), skill, key);
         if (existing.isPresent()) {
           InvocationStore.Invocation recorded = existing.get();
+          if (reconcilable(recorded, skill)) {
+            if ("started".equals(recorded.status())) {
+              invocations.markUnknown(c, recorded.id(), "the outcome of this call was never recorded (attempt "
+                  + recorded.attempt() + "'s Gateway stopped, or lost the answer); it is reconciled before any retry");
+            }
+            return new Begun.Reconcile(recorded);
+          }
           boolean finished = "succeeded".equals(recorded.status());
           Gate gate = finished
               ? gate(c, caller, skill, GateStatus.ALLOW, "replay of invocation " + recorded.id()
@@ -142,7 +154,7 @@ final class SkillMediator {
         UUID gateId = UUID.randomUUID();
         InvocationStore.Invocation started = new InvocationStore.Invocation(invocationId, caller.run().id(),
             caller.step().id(), caller.claims().attempt(), caller.agent(), skill, key, gateId, "allow",
-            "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null, null);
+            "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null, null, null);
         invocations.insertStarted(c, started);
         invocations.lockEvent(c, started, "acquired", gateId);
         return new Begun.Started(gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill), gateId));
@@ -177,29 +189,153 @@ final class SkillMediator {
           l.gate().reason(), l.gate().id().toString(), l.gate().reason(), null));
       case Begun.Ended e -> throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(),
           "skills/" + skill, e.why());
+      case Begun.Reconcile r -> {
+        return reconcile(caller, policy, skill, r.recorded());
+      }
       case Begun.Started s -> { }
     }
+    return perform(caller, skill, input, invocationId, key);
+  }
 
-    // The allow gate and the invocation are committed: now, and only now, the effect.
+  /**
+   * Whether a recorded call's outcome must be asked of the upstream: it is {@code unknown}, or it
+   * is still {@code started} although no call can be waiting on it any more (older than its
+   * provider's call timeout: its Gateway died, or lost the answer).
+   */
+  private boolean reconcilable(InvocationStore.Invocation recorded, String skill) {
+    return "unknown".equals(recorded.status())
+        || ("started".equals(recorded.status()) && invocations.olderThan(recorded, skills.callTimeout(skill)));
+  }
+
+  /** The allow gate and the invocation are committed: now, and only now, the effect. */
+  private SkillCallResult perform(Caller caller, String skill, JsonNode input, UUID invocationId, String key) {
     JsonNode output;
     try {
       output = skills.invoke(skill, input, new InvocationContext(caller.run().id(), caller.step().id(),
           caller.agent(), invocationId, key));
+    } catch (SkillOutcomeUnknownException e) {
+      finish(invocationId, "unknown", null, e.getMessage(), null, null);
+      throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + e.getMessage()
+          + "; a retry with the same input (or idempotency key) is reconciled first, never performed blindly");
     } catch (SkillUnavailableException | SkillFailedException e) {
-      finish(invocationId, "failed", null, e.getMessage(), null);
+      finish(invocationId, "failed", null, e.getMessage(), null, null);
       throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + e.getMessage());
     } catch (RuntimeException e) {
-      finish(invocationId, "unknown", null, e.toString(), null);
+      finish(invocationId, "unknown", null, e.toString(), null, null);
       throw e;
     }
     OutputCleaner.Cleaned cleaned = cleaner.clean(output);
     String outputJson = Json.write(cleaned.value());
     if (outputJson.getBytes(StandardCharsets.UTF_8).length > MAX_OUTPUT_BYTES) {
-      finish(invocationId, "failed", null, "output larger than " + MAX_OUTPUT_BYTES + " bytes", null);
+      finish(invocationId, "failed", null, "output larger than " + MAX_OUTPUT_BYTES + " bytes", null, null);
       throw new ApiException(502, ErrorCodes.TOO_LARGE, skill + " returned more than " + MAX_OUTPUT_BYTES + " bytes");
     }
-    finish(invocationId, "succeeded", outputJson, null, Json.write(cleaned.changes()));
+    finish(invocationId, "succeeded", outputJson, null, Json.write(cleaned.changes()),
+        skills.upstreamRef(skill, output).orElse(null));
     return new SkillCallResult(invocationId.toString(), cleaned.value(), false);
+  }
+
+  /**
+   * An earlier call with this key has no recorded outcome: the upstream is asked (read-only)
+   * whether its effect exists. Found: its output is recorded and returned, no second effect. Not
+   * found: the call is performed now, under the same invocation (and marker), after a new allow
+   * gate. Cannot tell: refused (409) and left {@code unknown} until a later call or sweep can tell.
+   */
+  private SkillCallResult reconcile(Caller caller, CompiledPolicy policy, String skill, InvocationStore.Invocation recorded) {
+    JsonNode recordedInput = Json.parse(recorded.inputJson());
+    UUID id = recorded.id();
+    SkillProvider.Reconciliation answer = skills.reconcile(skill, recordedInput,
+        new InvocationContext(caller.run().id(), caller.step().id(), caller.agent(), id, recorded.idempotencyKey()));
+    switch (answer) {
+      case SkillProvider.Reconciliation.Performed p -> {
+        OutputCleaner.Cleaned cleaned = cleaner.clean(p.output());
+        String outputJson = Json.write(cleaned.value());
+        String ref = p.upstreamRef();
+        decideAgain(caller, skill, c -> {
+          String why = "reconciled: the effect exists upstream" + (ref == null ? "" : " (" + ref + ")");
+          if (!invocations.resolvePerformed(c, id, outputJson, ref, Json.write(cleaned.changes()), why)) {
+            throw conflict(skill, "invocation " + id + " was resolved by another call meanwhile; call again");
+          }
+          Gate gate = gate(c, caller, skill, GateStatus.ALLOW, "invocation " + id + "'s outcome was not recorded;"
+              + " reconciliation found its effect upstream" + (ref == null ? "" : " (" + ref + ")")
+              + ": its output is returned, no second effect");
+          invocations.lockEvent(c, invocations.byId(c, id).orElseThrow(), "replayed", gate.id());
+          return new Begun.Replay(invocations.byId(c, id).orElseThrow(), gate);
+        });
+        return new SkillCallResult(id.toString(), cleaned.value(), true);
+      }
+      case SkillProvider.Reconciliation.NotPerformed n -> {
+        Begun again = decideAgain(caller, skill, c -> {
+          InvocationStore.Invocation now = invocations.byId(c, id).orElseThrow();
+          if (!"unknown".equals(now.status())) {
+            throw conflict(skill, "invocation " + id + " is " + now.status() + " now; call again");
+          }
+          Optional<String> limit = invocations.countStepCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep());
+          if (limit.isEmpty()) {
+            limit = invocations.countRunCall(c, caller.run().id(), policy.limits().maxSkillCallsPerRun());
+            if (limit.isPresent()) {
+              invocations.uncountStepCall(c, caller.step().id());
+            }
+          }
+          if (limit.isPresent()) {
+            return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
+                caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get()));
+          }
+          String why = "reconciliation found no effect upstream (" + n.evidence() + "): performed again as attempt "
+              + caller.claims().attempt();
+          if (!invocations.restart(c, id, caller.claims().attempt(), why)) {
+            throw conflict(skill, "invocation " + id + " changed meanwhile; call again");
+          }
+          UUID gateId = UUID.randomUUID();
+          invocations.lockEvent(c, invocations.byId(c, id).orElseThrow(), "acquired", gateId);
+          return new Begun.Started(gate(c, caller, skill, GateStatus.ALLOW, "invocation " + id + "'s outcome was not"
+              + " recorded and reconciliation found no effect upstream (" + n.evidence() + "); "
+              + allowReason(caller, skill), gateId));
+        });
+        if (again instanceof Begun.Limited l) {
+          throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED, l.gate().reason(), l.gate().id().toString(),
+              l.gate().reason(), null));
+        }
+        return perform(caller, skill, recordedInput, id, recorded.idempotencyKey());
+      }
+      case SkillProvider.Reconciliation.Unknown u -> {
+        String why = "the outcome of invocation " + id + " is unknown and could not be reconciled: " + u.why()
+            + "; it is not performed again until it is";
+        Begun refused = decideAgain(caller, skill, c -> {
+          invocations.noteUnresolved(c, id, "reconciliation could not tell: " + u.why());
+          Gate deny = denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
+              GateActions.SKILL_INVOKE, skill, why);
+          invocations.lockEvent(c, invocations.byId(c, id).orElseThrow(), "conflict", deny.id());
+          return new Begun.Limited(deny);
+        });
+        Gate gate = ((Begun.Limited) refused).gate();
+        throw new ApiException(409, new ErrorBody(ErrorCodes.CONFLICT, why, gate.id().toString(), why, null));
+      }
+    }
+  }
+
+  /**
+   * A further decision transaction for the caller: its run and step locked and still running
+   * (else the stale-token refusal), then {@code work}.
+   */
+  private Begun decideAgain(Caller caller, String skill, dev.worka.gateway.store.SqlWork<Begun> work) {
+    Begun begun;
+    try {
+      begun = Transactions.inTransaction(dataSource, c -> {
+        Optional<String> ended = auth.lockStillRunning(c, caller, false);
+        return ended.isPresent() ? new Begun.Ended(ended.get()) : work.apply(c);
+      });
+    } catch (Denials.AttemptEnded ended) {
+      begun = new Begun.Ended(ended.getMessage());
+    }
+    if (begun instanceof Begun.Ended e) {
+      throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, e.why());
+    }
+    return begun;
+  }
+
+  private static ApiException conflict(String skill, String why) {
+    return new ApiException(409, ErrorCodes.CONFLICT, "the call to " + skill + " cannot go on: " + why);
   }
 
   private String refusal(Caller caller, CompiledPolicy policy, String skill, Optional<SkillDefinition> definition) {
@@ -257,9 +393,9 @@ final class SkillMediator {
     return new SkillCallResult(recorded.id().toString(), Json.parse(recorded.outputJson()), true);
   }
 
-  private void finish(UUID id, String status, String outputJson, String error, String cleaningJson) {
+  private void finish(UUID id, String status, String outputJson, String error, String cleaningJson, String upstreamRef) {
     Transactions.inTransaction(dataSource, c -> {
-      invocations.finish(c, id, status, outputJson, null, error, cleaningJson);
+      invocations.finish(c, id, status, outputJson, upstreamRef, error, cleaningJson);
       InvocationStore.Invocation done = invocations.byId(c, id).orElseThrow();
       invocations.lockEvent(c, done, "released", done.gateId());
       return null;

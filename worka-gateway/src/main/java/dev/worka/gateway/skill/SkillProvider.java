@@ -43,6 +43,15 @@ public interface SkillProvider {
   }
 
   /**
+   * The longest a live call of this provider may take (its client gives up after it). Once an
+   * invocation is older than this, no Gateway is still waiting on it: if its outcome was not
+   * recorded, it may be reconciled.
+   */
+  default java.time.Duration callTimeout() {
+    return java.time.Duration.ofSeconds(30);
+  }
+
+  /**
    * Whether {@code skill} can be called live now; by default the provider's {@link
    * #availability()}. A provider whose upstream lacks the tool behind one skill says so here.
    */

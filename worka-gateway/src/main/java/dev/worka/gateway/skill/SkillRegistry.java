@@ -215,6 +215,12 @@ public final class SkillRegistry {
     }
   }
 
+  /** How long a live call of {@code name} may take at most ({@link SkillProvider#callTimeout}). */
+  public java.time.Duration callTimeout(String name) {
+    Entry entry = name == null ? null : entries.get(name);
+    return entry == null ? java.time.Duration.ZERO : entry.provider().callTimeout();
+  }
+
   /** The provider's upstream reference for a live output of {@code name}, if it has one. */
   public Optional<String> upstreamRef(String name, JsonNode output) {
     Entry entry = name == null ? null : entries.get(name);

@@ -64,8 +64,8 @@ class SkillMediatorTest {
             .replaceAll("max_skill_calls_per_run: *\\d+", "max_skill_calls_per_run: 7"), "test");
     TaskQueue queue = new TaskQueue(db.dataSource(), clock, "test", Duration.ofSeconds(30));
     service = new RunService(db.dataSource(), runs, steps, policies, queue, new RunningWorkers(), audit, clock);
-    Denials denials = new Denials(audit, steps, queue);
-    Authenticator auth = new Authenticator(db.dataSource(),
+    denials = new Denials(audit, steps, queue);
+    auth = new Authenticator(db.dataSource(),
         new TokenVerifier(SigningKeys.generate(), "test", clock), runs, steps, policies, denials, clock);
     mediator = new SkillMediator(db.dataSource(),
         new SkillRegistry(CatalogOnlyProvider.builtIn(Map.of()), SideEffectMode.DRY_RUN),
@@ -82,6 +82,163 @@ class SkillMediatorTest {
   }
 
   private StoredPolicy policy;
+  private Denials denials;
+  private Authenticator auth;
+  private final Upstream upstream = new Upstream();
+
+  /** A mediator whose github provider is {@link #upstream}, in live mode. */
+  private SkillMediator live() {
+    return new SkillMediator(db.dataSource(), new SkillRegistry(List.of(upstream), SideEffectMode.LIVE),
+        new InvocationStore(clock), audit, auth, denials, new OutputCleaner(List.of()), false);
+  }
+
+  /** Thrown where the Gateway would die: nothing after it in the mediator runs (it is not caught there). */
+  static final class GatewayDied extends Error {
+    GatewayDied() {
+      super("the Gateway died here", null, false, false);
+    }
+  }
+
+  /**
+   * An upstream that creates issues carrying their invocation's marker, counts its effects, and
+   * can "kill the Gateway" before or after the effect, or be unreachable for reconciliation.
+   */
+  static final class Upstream implements dev.worka.gateway.skill.SkillProvider {
+    final List<String> created = java.util.Collections.synchronizedList(new ArrayList<>());
+    final java.util.concurrent.atomic.AtomicInteger lookups = new java.util.concurrent.atomic.AtomicInteger();
+    volatile String dieNext; // "before" or "after" the effect
+    volatile boolean unreachable;
+    private final dev.worka.gateway.skill.SkillProvider catalog = CatalogOnlyProvider.github(true);
+
+    @Override public String name() { return "github"; }
+    @Override public List<dev.worka.gateway.skill.SkillDefinition> skills() { return catalog.skills(); }
+    @Override public dev.worka.gateway.skill.Availability availability() { return new dev.worka.gateway.skill.Availability.Available(); }
+
+    @Override
+    public JsonNode invoke(dev.worka.gateway.skill.SkillDefinition skill, JsonNode input,
+        dev.worka.gateway.skill.InvocationContext ctx) {
+      String die = dieNext;
+      dieNext = null;
+      if ("before".equals(die)) {
+        throw new GatewayDied();
+      }
+      created.add(input.path("title").asText() + " <!-- " + ctx.marker() + " -->");
+      if ("after".equals(die)) {
+        throw new GatewayDied();
+      }
+      return Json.STRICT.createObjectNode().put("number", created.size()).put("html_url", "https://example/" + created.size());
+    }
+
+    @Override
+    public Reconciliation reconcile(dev.worka.gateway.skill.SkillDefinition skill, JsonNode input,
+        dev.worka.gateway.skill.InvocationContext ctx) {
+      lookups.incrementAndGet();
+      if (unreachable) {
+        return new Reconciliation.Unknown("the upstream did not answer");
+      }
+      synchronized (created) {
+        for (int i = 0; i < created.size(); i++) {
+          if (created.get(i).contains(ctx.marker())) {
+            return new Reconciliation.Performed(
+                Json.STRICT.createObjectNode().put("number", i + 1).put("html_url", "https://example/" + (i + 1)),
+                "https://example/" + (i + 1));
+          }
+        }
+      }
+      return new Reconciliation.NotPerformed("none of " + created.size() + " issues carries " + ctx.marker());
+    }
+
+    @Override
+    public java.util.Optional<String> upstreamRef(dev.worka.gateway.skill.SkillDefinition skill, JsonNode output) {
+      return java.util.Optional.of(output.path("html_url").asText());
+    }
+  }
+
+  private InvocationStore.Invocation onlyInvocation() {
+    List<InvocationStore.Invocation> all =
+        Transactions.withConnection(db.dataSource(), c -> new InvocationStore(clock).ofRun(c, caller.run().id()));
+    assertEquals(1, all.size(), all.toString());
+    return all.get(0);
+  }
+
+  @Test
+  void aCallWhoseGatewayDiedAfterTheEffectIsFoundUpstreamAndNeverPerformedTwice() {
+    SkillMediator mediator = live();
+    upstream.dieNext = "after";
+    assertThrows(GatewayDied.class, () -> mediator.call(caller, "github.create_issue", issue("crash"), null));
+    assertEquals("started", onlyInvocation().status(), "the outcome was never recorded");
+
+    ApiException early = assertThrows(ApiException.class,
+        () -> mediator.call(caller, "github.create_issue", issue("crash"), null));
+    assertEquals(409, early.status(), "within the call timeout the first call may still be under way");
+    assertEquals(0, upstream.lookups.get());
+
+    clock.advance(Duration.ofSeconds(31));
+    var again = mediator.call(caller, "github.create_issue", issue("crash"), null);
+    assertTrue(again.replayed());
+    assertEquals(1, upstream.created.size(), "one effect");
+    assertEquals(1, upstream.lookups.get());
+    InvocationStore.Invocation i = onlyInvocation();
+    assertEquals("succeeded", i.status());
+    assertEquals("https://example/1", i.upstreamRef());
+    assertEquals(i.id().toString(), again.invocationId());
+    assertEquals(List.of("acquired", "conflict", "replayed"), lockEvents().get(i.id()));
+    Gate last = gates().get(gates().size() - 1);
+    assertEquals("allow", last.status().sql());
+    assertTrue(last.reason().contains("reconciliation found its effect upstream"), last.reason());
+  }
+
+  @Test
+  void aCallWhoseGatewayDiedBeforeTheEffectIsPerformedOnceUnderTheSameInvocation() {
+    SkillMediator mediator = live();
+    upstream.dieNext = "before";
+    assertThrows(GatewayDied.class, () -> mediator.call(caller, "github.create_issue", issue("late"), null));
+    UUID id = onlyInvocation().id();
+    clock.advance(Duration.ofSeconds(31));
+
+    var again = mediator.call(caller, "github.create_issue", issue("late"), null);
+    assertTrue(!again.replayed());
+    assertEquals(id.toString(), again.invocationId());
+    assertEquals(List.of("late <!-- worka-invocation:" + id + " -->"), upstream.created, "one effect, with the marker");
+    assertEquals("succeeded", onlyInvocation().status());
+    assertEquals(List.of("acquired", "acquired", "released"), lockEvents().get(id));
+    List<Gate> allows = gates().stream().filter(g -> g.status().sql().equals("allow")).toList();
+    assertEquals(2, allows.size(), "the original allow gate and the one before the effect now");
+    assertTrue(allows.get(1).reason().contains("found no effect upstream"), allows.get(1).reason());
+
+    var replay = mediator.call(caller, "github.create_issue", issue("late"), null);
+    assertTrue(replay.replayed());
+    assertEquals(1, upstream.created.size());
+  }
+
+  @Test
+  void anOutcomeTheUpstreamCannotTellStaysUnknownAndIsNotPerformedUntilItCan() {
+    SkillMediator mediator = live();
+    upstream.dieNext = "after";
+    assertThrows(GatewayDied.class, () -> mediator.call(caller, "github.create_issue", issue("dark"), null));
+    clock.advance(Duration.ofSeconds(31));
+    upstream.unreachable = true;
+
+    ApiException e = assertThrows(ApiException.class, () -> mediator.call(caller, "github.create_issue", issue("dark"), null));
+    assertEquals(409, e.status());
+    assertTrue(e.body().message().contains("could not be reconciled"), e.body().message());
+    assertEquals("unknown", onlyInvocation().status());
+    assertTrue(onlyInvocation().error().contains("did not answer"), onlyInvocation().error());
+    assertEquals("deny", gates().get(gates().size() - 1).status().sql());
+
+    upstream.unreachable = false;
+    var found = mediator.call(caller, "github.create_issue", issue("dark"), null);
+    assertTrue(found.replayed());
+    assertEquals(1, upstream.created.size());
+    assertEquals("succeeded", onlyInvocation().status());
+  }
+
+  @Test
+  void aLiveOutputRecordsItsUpstreamReference() {
+    var first = live().call(caller, "github.create_issue", issue("ref"), null);
+    assertTrue(!first.replayed());
+    assertEquals("https://example/1", onlyInvocation().upstreamRef());
+  }
 
   /** A running Ernest step of {@code run} (sequence {@code sequence}) and its caller. */
   private Caller runningStep(Run run, int sequence) {
