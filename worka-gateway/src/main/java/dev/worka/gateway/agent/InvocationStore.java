@@ -116,6 +116,10 @@ public final class InvocationStore {
   }
 
   /** Whether {@code i} was started longer than {@code callTimeout} ago (no call can still be waiting on it). */
+  java.time.Instant now() {
+    return clock.instant();
+  }
+
   boolean olderThan(Invocation i, java.time.Duration callTimeout) {
     return i.createdAt() != null && i.createdAt().plus(callTimeout).isBefore(clock.instant());
   }
@@ -163,12 +167,13 @@ public final class InvocationStore {
     }
   }
 
-  /** Notes on an {@code unknown} invocation what its last reconciliation found (it stays unknown). */
+  /** Notes on an {@code unknown} invocation what its last reconciliation found, and when (it stays unknown). */
   void noteUnresolved(Connection c, UUID id, String why) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
-        "update skill_invocations set error = ? where id = ? and status = 'unknown'")) {
+        "update skill_invocations set error = ?, reconciled_at = ? where id = ? and status = 'unknown'")) {
       ps.setString(1, why);
-      ps.setObject(2, id);
+      Sql.setInstant(ps, 2, clock.instant());
+      ps.setObject(3, id);
       ps.executeUpdate();
     }
   }
@@ -252,7 +257,7 @@ public final class InvocationStore {
     return out;
   }
 
-  private static Invocation read(ResultSet rs) throws SQLException {
+  static Invocation read(ResultSet rs) throws SQLException {
     return new Invocation(
         Sql.getUuid(rs, "id"),
         Sql.getUuid(rs, "run_id"),

@@ -234,6 +234,43 @@ class SkillMediatorTest {
   }
 
   @Test
+  void theSweepRecordsAbandonedCallsAsUnknownAndResolvesThoseFoundUpstream() {
+    SkillMediator mediator = live();
+    upstream.dieNext = "after";
+    assertThrows(GatewayDied.class, () -> mediator.call(caller, "github.create_issue", issue("done"), null));
+    var other = runningStep(caller.run(), 2);
+    upstream.dieNext = "before";
+    assertThrows(GatewayDied.class, () -> mediator.call(other, "github.create_issue", issue("never"), null));
+    ReconcileInvocations sweep = new ReconcileInvocations(db.dataSource(),
+        new SkillRegistry(List.of(upstream), SideEffectMode.LIVE), new InvocationStore(clock), new OutputCleaner(List.of()));
+
+    clock.advance(Duration.ofSeconds(31));
+    assertEquals(new ReconcileInvocations.Swept(0, 0, 0), sweep.sweep(), "their attempts still run: they may call again");
+    Transactions.inTransaction(db.dataSource(), c -> {
+      for (Caller ended : List.of(caller, other)) {
+        steps.transition(c, ended.step().id(), StepStatus.RUNNING, StepStatus.FAILED, 1,
+            StepStore.Change.error("the Gateway died"), "gateway", null);
+      }
+      return null;
+    });
+    assertEquals(new ReconcileInvocations.Swept(2, 1, 1), sweep.sweep());
+    Map<String, InvocationStore.Invocation> byTitle = new java.util.HashMap<>();
+    Transactions.withConnection(db.dataSource(), c -> new InvocationStore(clock).ofRun(c, caller.run().id()))
+        .forEach(i -> byTitle.put(Json.parse(i.inputJson()).path("title").asText(), i));
+    assertEquals("succeeded", byTitle.get("done").status());
+    assertEquals("https://example/1", byTitle.get("done").upstreamRef());
+    assertEquals("unknown", byTitle.get("never").status());
+    assertTrue(byTitle.get("never").error().contains("no effect upstream"), byTitle.get("never").error());
+    assertEquals(1, upstream.created.size());
+
+    int asked = upstream.lookups.get();
+    assertEquals(new ReconcileInvocations.Swept(0, 0, 0), sweep.sweep(), "an answered invocation is not asked again at once");
+    assertEquals(asked, upstream.lookups.get());
+    clock.advance(ReconcileInvocations.ASK_AGAIN_AFTER.plusSeconds(1));
+    assertEquals(new ReconcileInvocations.Swept(0, 0, 1), sweep.sweep());
+  }
+
+  @Test
   void aLiveOutputRecordsItsUpstreamReference() {
     var first = live().call(caller, "github.create_issue", issue("ref"), null);
     assertTrue(!first.replayed());
