@@ -38,6 +38,7 @@ public final class ProcessRuntime implements WorkerRuntime {
   private final Optional<Path> setsid;
   private final Isolation isolation;
   private final List<Path> hiddenPaths;
+  private volatile WorkerRecords records;
 
   /**
    * A runtime with no hidden paths; see {@link #ProcessRuntime(Path, InstantSource, Collection)}.
@@ -103,6 +104,21 @@ public final class ProcessRuntime implements WorkerRuntime {
         Objects.requireNonNull(hiddenPaths, "hiddenPaths").stream()
             .map(p -> p.toAbsolutePath().normalize())
             .toList();
+  }
+
+  /**
+   * From now on records each worker in {@code directory} while it runs, after killing the workers
+   * (and all they started) that a Gateway which stopped without ending them left recorded there.
+   * Call once, at start, before any step is dispatched, with a directory only this Gateway uses
+   * (under its {@code WORKA_HOME}).
+   *
+   * @return how many such leftover workers were still running
+   */
+  public int killWorkersLeftIn(Path directory) {
+    WorkerRecords found = new WorkerRecords(directory);
+    int killed = found.killLeftovers();
+    records = found;
+    return killed;
   }
 
   private static Optional<Path> findSetsid() {
@@ -231,7 +247,13 @@ public final class ProcessRuntime implements WorkerRuntime {
         launch.deadline(),
         isolation.describe(),
         launch.command());
-    return new ProcessWorker(launch, process, setsid.isPresent(), directory, clock, now);
+    WorkerRecords recording = records;
+    Runnable ended = () -> { };
+    if (recording != null) {
+      recording.started(process, launch, directory.path());
+      ended = () -> recording.ended(process.pid());
+    }
+    return new ProcessWorker(launch, process, setsid.isPresent(), directory, clock, now, ended);
   }
 
   private Path resolve(String command) {

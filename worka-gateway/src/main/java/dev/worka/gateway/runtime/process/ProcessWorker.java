@@ -34,6 +34,7 @@ final class ProcessWorker implements WorkerHandle {
   private final AtomicReference<String> stopReason = new AtomicReference<>();
   private final ReentrantLock awaiting = new ReentrantLock();
   private volatile AttemptOutcome outcome;
+  private final Runnable ended;
 
   ProcessWorker(
       WorkerLaunch launch,
@@ -41,7 +42,9 @@ final class ProcessWorker implements WorkerHandle {
       boolean ownSession,
       WorkDirectory directory,
       InstantSource clock,
-      Instant started) {
+      Instant started,
+      Runnable ended) {
+    this.ended = ended;
     this.launch = launch;
     this.process = process;
     this.tree = new ProcessTree(process, ownSession);
@@ -114,6 +117,7 @@ final class ProcessWorker implements WorkerHandle {
       ran = Duration.ZERO;
     }
     directory.delete();
+    ended.run();
 
     AttemptOutcome result;
     if (stopped != null) {

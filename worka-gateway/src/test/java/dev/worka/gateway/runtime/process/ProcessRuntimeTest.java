@@ -344,6 +344,57 @@ class ProcessRuntimeTest {
   }
 
   @Test
+  void workersLeftByAGatewayThatStoppedAreKilledByTheNextOneWithAllTheyStarted(@TempDir Path records) throws Exception {
+    script(
+        "bin/agent",
+        """
+        /bin/sh -c '/bin/sleep 1000 & echo "orphan $!"'
+        echo "worker $$"
+        /bin/sleep 1000
+        """);
+    ProcessRuntime dead = runtimeWithSessions();
+    assertEquals(0, dead.killWorkersLeftIn(records));
+    WorkerHandle handle = dead.start(launch(List.of("bin/agent"), Duration.ofSeconds(60)));
+    ProcessHandle worker = ProcessHandle.of(handle.pid()).orElseThrow();
+    long session = handle.pid();
+    eventually("the worker and its detached child run", () -> ProcessHandle.allProcesses()
+        .filter(h -> h.pid() != session && ProcessTree.sessionOf(h.pid()) == session).count() >= 2);
+    List<ProcessHandle> started = ProcessHandle.allProcesses()
+        .filter(h -> h.pid() == session || ProcessTree.sessionOf(h.pid()) == session).toList();
+    assertEquals(1, Files.list(records).count(), "the running worker is recorded");
+    assertEquals(1, Files.list(temporaryRoot).count(), "its work directory");
+
+    // The Gateway that started it is gone without ending it; the next one starts on the same home.
+    int killed = runtimeWithSessions().killWorkersLeftIn(records);
+
+    assertEquals(1, killed);
+    for (ProcessHandle p : started) {
+      eventually("process " + p.pid() + " is gone", () -> gone(p.pid()));
+    }
+    assertTrue(!worker.isAlive() || gone(worker.pid()));
+    assertEquals(0, Files.list(records).count(), "its record is removed");
+    assertEquals(0, Files.list(temporaryRoot).count(), "its work directory is removed");
+  }
+
+  @Test
+  void aRecordWhosePidNowNamesAnotherProcessKillsNothing(@TempDir Path records) throws Exception {
+    long self = ProcessHandle.current().pid();
+    Files.writeString(records.resolve(self + ".worker"), "{\"pid\": " + self + ", \"started\": \"2001-01-01T00:00:00Z\","
+        + " \"run_id\": \"r\", \"step_id\": \"s\", \"attempt\": 1}");
+    assertEquals(0, runtime().killWorkersLeftIn(records), "the pid was reused: not the recorded worker");
+    assertEquals(0, Files.list(records).count());
+  }
+
+  @Test
+  void aWorkerThatEndsRemovesItsRecord(@TempDir Path records) throws Exception {
+    script("bin/agent", "echo done");
+    ProcessRuntime runtime = runtime();
+    runtime.killWorkersLeftIn(records);
+    assertInstanceOf(Exited.class, runtime.start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await());
+    assertEquals(0, Files.list(records).count());
+  }
+
+  @Test
   void leftoversOfACleanExitAreKilledToo() throws Exception {
     script(
         "bin/agent",
