@@ -9,11 +9,11 @@ import java.util.regex.Pattern;
  * Durations as operators write them: one or more number+unit parts, {@code 120s}, {@code 2m},
  * {@code 1h30m}, {@code 500ms}; units {@code ms}, {@code s}, {@code m}, {@code h}, {@code d}.
  */
-final class DurationText {
+public final class DurationText {
   private static final Pattern WHOLE = Pattern.compile("(?:[0-9]{1,9}(?:ms|s|m|h|d)){1,5}");
   private static final Pattern PART = Pattern.compile("([0-9]{1,9})(ms|s|m|h|d)");
 
-  static Optional<Duration> parse(String text) {
+  public static Optional<Duration> parse(String text) {
     if (text == null || !WHOLE.matcher(text).matches()) {
       return Optional.empty();
     }

@@ -7,6 +7,6 @@ package dev.worka.gateway.skill;
  */
 public class SkillOutcomeUnknownException extends SkillFailedException {
   public SkillOutcomeUnknownException(String skill, String message, Throwable cause) {
-    super(skill, message + " (whether it took effect upstream is unknown)", false, cause);
+    super(skill, message, false, cause);
   }
 }

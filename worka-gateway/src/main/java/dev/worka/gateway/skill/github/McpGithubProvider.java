@@ -8,6 +8,7 @@ import dev.worka.gateway.skill.Availability;
 import dev.worka.gateway.skill.InvocationContext;
 import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillFailedException;
+import dev.worka.gateway.skill.SkillOutcomeUnknownException;
 import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.SkillUnavailableException;
 import dev.worka.protocol.Json;
@@ -167,8 +168,31 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
   public static Optional<McpGithubProvider> fromEnvironment(
       Map<String, String> environment, SkillProvider catalog, InstantSource clock) {
     Optional<GithubMcpEndpoint> endpoint = endpointFrom(environment);
+    Duration callTimeout = callTimeoutFrom(environment);
     return endpoint.map(e ->
-        new McpGithubProvider(catalog, e, DEFAULT_CONNECT_TIMEOUT, DEFAULT_CALL_TIMEOUT, clock));
+        new McpGithubProvider(catalog, e, DEFAULT_CONNECT_TIMEOUT, callTimeout, clock));
+  }
+
+  /**
+   * {@code WORKA_SKILL_TIMEOUT} (e.g. {@code 30s}, 1 s to 10 min): how long a live call may take.
+   * It also bounds how long a call without a recorded outcome counts as still under way.
+   */
+  static Duration callTimeoutFrom(Map<String, String> environment) {
+    String text = value(environment, "WORKA_SKILL_TIMEOUT");
+    if (text == null) {
+      return DEFAULT_CALL_TIMEOUT;
+    }
+    Optional<Duration> parsed = dev.worka.gateway.policy.DurationText.parse(text);
+    if (parsed.isEmpty() || parsed.get().compareTo(Duration.ofSeconds(1)) < 0
+        || parsed.get().compareTo(Duration.ofMinutes(10)) > 0) {
+      throw new IllegalArgumentException("WORKA_SKILL_TIMEOUT=" + text + " must be a duration from 1s to 10m, e.g. 30s");
+    }
+    return parsed.get();
+  }
+
+  @Override
+  public Duration callTimeout() {
+    return callTimeout;
   }
 
   static Optional<GithubMcpEndpoint> endpointFrom(Map<String, String> environment) {
@@ -530,11 +554,11 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
       boolean refused = code != null && code >= -32602 && code <= -32600;
       String text = "GitHub MCP tool " + tool + " answered with JSON-RPC error "
           + (code == null ? "" : code + " ") + clip(redact(String.valueOf(error.get().getMessage())), 500);
-      return safeFailure(name, refused ? text : text + unknown, !refused, e);
+      return refused ? safeFailure(name, text, false, e) : uncertain(skill, text + unknown, e);
     }
     if (find(e, TimeoutException.class).isPresent() || chainMentions(e, "Did not observe any item")) {
-      return safeFailure(name, "GitHub MCP tool " + tool + " did not answer within "
-          + callTimeout.toSeconds() + "s" + unknown, true, e);
+      return uncertain(skill, "GitHub MCP tool " + tool + " did not answer within "
+          + callTimeout.toSeconds() + "s" + unknown, e);
     }
     if (find(e, ConnectException.class).isPresent()) {
       drop(s, "cannot be reached (connection refused)");
@@ -543,9 +567,21 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
           true, e);
     }
     drop(s, "broke the session (" + e.getClass().getSimpleName() + ")");
-    return safeFailure(name, "calling GitHub MCP tool " + tool + " failed ("
+    return uncertain(skill, "calling GitHub MCP tool " + tool + " failed ("
         + e.getClass().getSimpleName() + ": " + clip(redact(String.valueOf(e.getMessage())), 300) + ")"
-        + unknown, true, e);
+        + unknown, e);
+  }
+
+  /**
+   * A call that went out and got no usable answer: for a side-effecting skill the effect may exist,
+   * so the failure says the outcome is unknown (the mediator then reconciles before any repeat);
+   * a read may simply be retried.
+   */
+  private SkillFailedException uncertain(SkillDefinition skill, String message, Throwable cause) {
+    if (!skill.sideEffect()) {
+      return safeFailure(skill.name(), message, true, cause);
+    }
+    return new SkillOutcomeUnknownException(skill.name(), redact(message), mentionsToken(cause) ? null : cause);
   }
 
   /** A failure whose cause is kept only when no message in the cause chain holds the token. */

@@ -239,7 +239,9 @@ class McpGithubProviderTest {
     } finally {
       block.release();
     }
-    assertTrue(e.retryable());
+    assertInstanceOf(dev.worka.gateway.skill.SkillOutcomeUnknownException.class, e,
+        "not a plain failure: the mediator must reconcile before any repeat");
+    assertTrue(!e.retryable(), "never repeated blindly");
     assertTrue(e.getMessage().contains("outcome is unknown") && e.getMessage().contains(ctx.marker()), e.getMessage());
     assertEquals(1, server.effects("create_issue"));
 
