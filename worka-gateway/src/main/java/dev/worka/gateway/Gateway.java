@@ -1,6 +1,7 @@
 package dev.worka.gateway;
 
 import dev.worka.gateway.agent.AgentApi;
+import dev.worka.gateway.agent.ReconcileInvocations;
 import dev.worka.gateway.agent.InvocationStore;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.config.ConfigException;
@@ -161,12 +162,29 @@ public final class Gateway implements AutoCloseable {
       config.policyFile().ifPresent(hiddenFromWorkers::add);
       ProcessRuntime processRuntime = new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers);
       log.info("worker isolation: {}", processRuntime.isolation());
+      int leftovers = processRuntime.killWorkersLeftIn(config.home().resolve("workers"));
+      if (leftovers > 0) {
+        log.warn("killed {} worker process(es) a Gateway that stopped had left running; their steps are retried"
+            + " or failed when their leases expire", leftovers);
+      }
       dispatcher = new Dispatcher(database.dataSource(), runs, steps, policies, queue,
           new TokenIssuer(keys, ISSUER, clock), processRuntime, workers, audit,
           clock, () -> gatewayUrl, config.maxConcurrentSteps(), config.leaseDuration(), random);
       closeables.add(0, dispatcher);
       if (startLoops) {
         dispatcher.start();
+        ReconcileInvocations reconcile = new ReconcileInvocations(database.dataSource(), skills, invocations,
+            secretsToRedact(config, operatorToken));
+        java.util.concurrent.ScheduledExecutorService sweeper = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(Thread.ofVirtual().name("reconcile-invocations").factory());
+        sweeper.scheduleWithFixedDelay(() -> {
+          try {
+            reconcile.sweep();
+          } catch (RuntimeException e) {
+            log.warn("reconciling skill invocations failed (tried again in a minute): {}", e.toString());
+          }
+        }, 5, 60, java.util.concurrent.TimeUnit.SECONDS);
+        closeables.add(0, sweeper::shutdownNow);
       }
       log.info("Worka Gateway listening on http://{}:{} (side effects: {}, model: {}, workers reach it at {})",
           config.bindAddress(), http.port(), config.sideEffects(), config.model(), gatewayUrl);

@@ -34,12 +34,13 @@ public final class ReconcileInvocations {
   private final InvocationStore invocations;
   private final OutputCleaner cleaner;
 
+  /** @param secrets the credentials redacted from a found output, as from every output */
   public ReconcileInvocations(DataSource dataSource, SkillRegistry skills, InvocationStore invocations,
-      OutputCleaner cleaner) {
+      java.util.Collection<String> secrets) {
     this.dataSource = dataSource;
     this.skills = skills;
     this.invocations = invocations;
-    this.cleaner = cleaner;
+    this.cleaner = new OutputCleaner(secrets);
   }
 
   /** What one sweep did. */

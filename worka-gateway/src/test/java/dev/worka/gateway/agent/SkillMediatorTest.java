@@ -242,7 +242,7 @@ class SkillMediatorTest {
     upstream.dieNext = "before";
     assertThrows(GatewayDied.class, () -> mediator.call(other, "github.create_issue", issue("never"), null));
     ReconcileInvocations sweep = new ReconcileInvocations(db.dataSource(),
-        new SkillRegistry(List.of(upstream), SideEffectMode.LIVE), new InvocationStore(clock), new OutputCleaner(List.of()));
+        new SkillRegistry(List.of(upstream), SideEffectMode.LIVE), new InvocationStore(clock), List.of());
 
     clock.advance(Duration.ofSeconds(31));
     assertEquals(new ReconcileInvocations.Swept(0, 0, 0), sweep.sweep(), "their attempts still run: they may call again");
