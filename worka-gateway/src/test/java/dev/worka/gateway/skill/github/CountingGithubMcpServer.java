@@ -95,6 +95,17 @@ public final class CountingGithubMcpServer implements AutoCloseable {
       released.countDown();
     }
 
+    /**
+     * Ends the held call without an effect (a call held before its effect fails instead of
+     * performing it): what happens when the request never got as far as the effect.
+     */
+    public void abort() {
+      aborted = true;
+      released.countDown();
+    }
+
+    private volatile boolean aborted;
+
     void hold() {
       blocked.countDown();
       try {
@@ -111,10 +122,10 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     }
   }
 
-  record Issue(long id, String owner, String repo, long number, String title, String body,
+  public record Issue(long id, String owner, String repo, long number, String title, String body,
       List<String> labels, Instant createdAt) {}
 
-  record Comment(long id, String owner, String repo, long issueNumber, String body, Instant createdAt) {}
+  public record Comment(long id, String owner, String repo, long issueNumber, String body, Instant createdAt) {}
 
   private final String baseUrl = "https://github.test";
   private final Set<String> offered;
@@ -279,6 +290,9 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     Block block = nextBlocks.remove(tool);
     if (block != null && block.phase == Phase.BEFORE_EFFECT) {
       block.hold();
+      if (block.aborted) {
+        throw new IllegalStateException("the held call was aborted before its effect");
+      }
     }
     McpSchema.CallToolResult result;
     try {

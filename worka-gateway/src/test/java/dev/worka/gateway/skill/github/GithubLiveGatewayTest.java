@@ -61,10 +61,7 @@ class GithubLiveGatewayTest {
       assertTrue(server.authorizationHeaders().stream().allMatch(h -> h.equals("Bearer " + TOKEN)));
       assertFalse(run.toString().contains(TOKEN));
 
-      // The mediator records the provider's upstream reference once it asks for it; until then
-      // the column stays empty, never wrong.
-      String ref = upstreamRef(UUID.fromString(invocationId));
-      assertTrue(ref == null || ref.equals(url), "upstream_ref " + ref);
+      assertEquals(url, upstreamRef(UUID.fromString(invocationId)), "the invocation records the issue's URL");
     }
   }
 
