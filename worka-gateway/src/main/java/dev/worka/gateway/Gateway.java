@@ -1,6 +1,9 @@
 package dev.worka.gateway;
 
 import dev.worka.gateway.agent.AgentApi;
+import dev.worka.gateway.control.NotifyRuns;
+import dev.worka.gateway.delivery.RunNotifier;
+import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.agent.ReconcileInvocations;
 import dev.worka.gateway.agent.InvocationStore;
 import dev.worka.gateway.audit.AuditLog;
@@ -132,6 +135,8 @@ public final class Gateway implements AutoCloseable {
       String owner = "gw-" + hostname() + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
       TaskQueue queue = new TaskQueue(database.dataSource(), clock, owner, config.leaseDuration());
       RunningWorkers workers = new RunningWorkers();
+      // Who answers runs where their requests came from (Slack, GitHub), by source.
+      List<RunNotifier> notifiers = new ArrayList<>();
       RunService service = new RunService(database.dataSource(), runs, steps, policies, queue, workers, audit, clock);
       PlanValidator validator = new PlanValidator(new SkillDirectory() {
         @Override
@@ -185,6 +190,10 @@ public final class Gateway implements AutoCloseable {
           }
         }, 5, 60, java.util.concurrent.TimeUnit.SECONDS);
         closeables.add(0, sweeper::shutdownNow);
+        NotifyRuns notify = new NotifyRuns(database.dataSource(), runs, new RunNotifications(clock), audit,
+            notifiers, clock, random, owner);
+        notify.start();
+        closeables.add(0, notify);
       }
       log.info("Worka Gateway listening on http://{}:{} (side effects: {}, model: {}, workers reach it at {})",
           config.bindAddress(), http.port(), config.sideEffects(), config.model(), gatewayUrl);

@@ -66,6 +66,7 @@ public final class RunStore {
       ps.executeUpdate();
     }
     RunEvents.append(c, id, null, "run", null, RunStatus.RECEIVED.sql(), actor, "run created", n.traceId(), now);
+    RunNotifications.owe(c, id, RunNotifications.ACK, n.source(), now);
     return find(c, id).orElseThrow();
   }
 
@@ -93,7 +94,7 @@ public final class RunStore {
             "update runs set status = ?, version = version + 1, updated_at = ?,"
                 + " error = coalesce(?, error), result = coalesce(?::jsonb, result),"
                 + " completed_at = case when ? then ? else completed_at end"
-                + " where id = ? and status = ? returning trace_id")) {
+                + " where id = ? and status = ? returning trace_id, source")) {
       ps.setString(1, to.sql());
       Sql.setInstant(ps, 2, now);
       ps.setString(3, error);
@@ -107,6 +108,9 @@ public final class RunStore {
           return new Transition.LostRace(find(c, runId).map(r -> r.status().sql()).orElse("missing"));
         }
         traceId = rs.getString(1);
+        if (to.terminal()) {
+          RunNotifications.owe(c, runId, RunNotifications.RESULT, rs.getString(2), now);
+        }
       }
     }
     long event =

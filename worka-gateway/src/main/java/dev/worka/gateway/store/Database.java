@@ -61,7 +61,8 @@ public final class Database implements AutoCloseable {
    */
   static final java.util.List<String> MUTABLE_TABLES =
       java.util.List.of(
-          "runs", "steps", "tasks", "skill_invocations", "audit_chain", "run_call_counts");
+          "runs", "steps", "tasks", "skill_invocations", "audit_chain", "run_call_counts",
+          "run_notifications");
 
   /**
    * Grants {@code role} what the Gateway needs and nothing more: read and insert everywhere,

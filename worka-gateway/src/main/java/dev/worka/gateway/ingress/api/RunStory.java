@@ -11,6 +11,7 @@ import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunEvent;
 import dev.worka.gateway.run.RunEvents;
+import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStore;
@@ -170,10 +171,25 @@ public final class RunStory {
         v.put("input", Json.parse(i.inputJson()));
         v.put("output", Json.parse(i.outputJson()));
         v.put("error", i.error());
+        v.put("upstream_ref", i.upstreamRef());
         v.put("cleaned", Json.parse(i.cleaningJson()));
         calls.add(v);
       }
       story.put("skill_invocations", calls);
+
+      List<Map<String, Object>> answered = new ArrayList<>();
+      for (RunNotifications.Notification n : new RunNotifications(java.time.InstantSource.system()).ofRun(c, runId)) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("kind", n.kind());
+        v.put("to", n.source());
+        v.put("status", n.status());
+        v.put("attempts", n.attempts());
+        v.put("upstream_ref", n.upstreamRef());
+        v.put("last_error", n.lastError());
+        v.put("sent_at", str(n.sentAt()));
+        answered.add(v);
+      }
+      story.put("notifications", answered);
 
       List<Map<String, Object>> artifacts = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement(

@@ -1,0 +1,174 @@
+package dev.worka.gateway.control;
+
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.delivery.NotificationFailedException;
+import dev.worka.gateway.delivery.RunNotifier;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunNotifications;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.store.StoreException;
+import dev.worka.gateway.store.Transactions;
+import dev.worka.protocol.Json;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.random.RandomGenerator;
+import java.util.stream.Collectors;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends what runs owe the places their requests came from ({@code run_notifications}): claims due
+ * acknowledgements and results, hands each to its source's {@link RunNotifier}, and records the
+ * outcome. A failure is tried again after a growing delay (with jitter) up to {@link
+ * #MAX_ATTEMPTS}; after the last, or at once when it is not retryable, the notification is
+ * {@code failed} and a {@code delivery} burn says why. A Gateway that dies while sending leaves
+ * its claim to expire, so the next one sends again: an answer may then be posted twice, never lost.
+ */
+public final class NotifyRuns implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NotifyRuns.class);
+  static final int MAX_ATTEMPTS = 6;
+  static final Duration FIRST_RETRY = Duration.ofSeconds(1);
+  static final Duration MAX_RETRY = Duration.ofMinutes(2);
+  private static final Duration CLAIM = Duration.ofMinutes(2);
+  private static final Duration IDLE_POLL = Duration.ofMillis(500);
+
+  private final DataSource dataSource;
+  private final RunStore runs;
+  private final RunNotifications notifications;
+  private final AuditLog audit;
+  private final Map<String, RunNotifier> notifiers;
+  private final InstantSource clock;
+  private final RandomGenerator random;
+  private final String owner;
+  private final Semaphore wake = new Semaphore(0);
+  private volatile Thread loop;
+  private volatile boolean stopping;
+
+  public NotifyRuns(DataSource dataSource, RunStore runs, RunNotifications notifications, AuditLog audit,
+      Collection<RunNotifier> notifiers, InstantSource clock, RandomGenerator random, String owner) {
+    this.dataSource = dataSource;
+    this.runs = runs;
+    this.notifications = notifications;
+    this.audit = audit;
+    this.notifiers = notifiers.stream().collect(Collectors.toUnmodifiableMap(RunNotifier::source, Function.identity()));
+    this.clock = clock;
+    this.random = random;
+    this.owner = owner;
+  }
+
+  public void start() {
+    loop = Thread.ofVirtual().name("notify-runs").start(() -> {
+      while (!stopping) {
+        try {
+          if (sendDue(16) == 0) {
+            wake.tryAcquire(IDLE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+          }
+        } catch (InterruptedException e) {
+          return;
+        } catch (StoreException e) {
+          log.warn("sending run notifications: the database failed ({}); trying again shortly", e.getMessage());
+          sleepQuietly();
+        } catch (RuntimeException e) {
+          log.error("sending run notifications failed; trying again shortly", e);
+          sleepQuietly();
+        }
+      }
+    });
+  }
+
+  /** Asks the loop to look for due notifications now (e.g. a run just ended). */
+  public void wakeUp() {
+    wake.release();
+  }
+
+  /** Claims and sends up to {@code max} due notifications; returns how many were handled. */
+  public int sendDue(int max) {
+    List<RunNotifications.Notification> due =
+        Transactions.inTransaction(dataSource, c -> notifications.claim(c, owner, max, CLAIM));
+    for (RunNotifications.Notification n : due) {
+      send(n);
+    }
+    return due.size();
+  }
+
+  private void send(RunNotifications.Notification n) {
+    Run run = Transactions.withConnection(dataSource, c -> runs.find(c, n.runId())).orElseThrow();
+    RunNotifier notifier = notifiers.get(n.source());
+    String error;
+    boolean retryable;
+    if (notifier == null) {
+      error = "no " + n.source() + " connection is configured on this Gateway to answer there";
+      retryable = true; // another Gateway, or this one after a restart, may have it
+    } else {
+      try {
+        Optional<String> ref = RunNotifications.ACK.equals(n.kind()) ? notifier.acknowledge(run) : notifier.deliver(run);
+        Transactions.inTransaction(dataSource, c -> notifications.sent(c, n.runId(), n.kind(), owner, ref.orElse(null)));
+        log.info("run {}: {} sent to {}{}", n.runId(), n.kind(), n.source(), ref.map(r -> " (" + r + ")").orElse(""));
+        return;
+      } catch (NotificationFailedException e) {
+        error = e.getMessage();
+        retryable = e.retryable();
+      } catch (RuntimeException e) {
+        error = e.toString();
+        retryable = true;
+      }
+    }
+    int attempt = n.attempts() + 1;
+    Instant next = retryable && attempt < MAX_ATTEMPTS ? clock.instant().plus(delay(attempt)) : null;
+    String why = error;
+    Transactions.inTransaction(dataSource, c -> {
+      if (notifications.attemptFailed(c, n.runId(), n.kind(), owner, why, next) && next == null) {
+        audit.recordBurn(c, n.runId(), null, null, null, Burn.DELIVERY,
+            "the " + n.kind() + " to " + n.source() + " could not be sent after " + attempt + " attempt(s): " + why,
+            Json.write(Map.of("kind", n.kind(), "source", n.source(), "attempts", attempt, "retryable", retryable)));
+      }
+      return null;
+    });
+    if (next == null) {
+      log.warn("run {}: the {} to {} failed for good after {} attempt(s): {}", n.runId(), n.kind(), n.source(),
+          attempt, why);
+    } else {
+      log.info("run {}: the {} to {} failed (attempt {}), trying again at {}: {}", n.runId(), n.kind(), n.source(),
+          attempt, next, why);
+    }
+  }
+
+  /** Full jitter over an exponential cap: uniform in [0, min(MAX_RETRY, FIRST_RETRY·2^(attempt-1))]. */
+  private Duration delay(int attempt) {
+    long cap = Math.min(MAX_RETRY.toMillis(), FIRST_RETRY.toMillis() << Math.min(attempt - 1, 20));
+    return Duration.ofMillis(random.nextLong(cap + 1));
+  }
+
+  private void sleepQuietly() {
+    try {
+      Thread.sleep(IDLE_POLL.toMillis() * 4);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      stopping = true;
+    }
+  }
+
+  @Override
+  public void close() {
+    stopping = true;
+    Thread t = loop;
+    if (t != null) {
+      t.interrupt();
+      try {
+        t.join(5_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -1,0 +1,182 @@
+package dev.worka.gateway.control;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.worka.gateway.SettableClock;
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.delivery.NotificationFailedException;
+import dev.worka.gateway.delivery.RunNotifier;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunNotifications;
+import dev.worka.gateway.run.RunStatus;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.store.TestDatabase;
+import dev.worka.gateway.store.Transactions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** What runs owe the places their requests came from, sent by the notification loop, against the database. */
+class NotifyRunsTest {
+  @RegisterExtension static TestDatabase db = new TestDatabase();
+
+  private final SettableClock clock = new SettableClock();
+  private final RunStore runs = new RunStore(clock);
+  private final RunNotifications notifications = new RunNotifications(clock);
+  private final AuditLog audit = new AuditLog(clock);
+
+  /** A notifier that records what it was asked to send and fails as told. */
+  static final class Recording implements RunNotifier {
+    final List<String> sent = Collections.synchronizedList(new ArrayList<>());
+    volatile int failuresLeft;
+    volatile boolean retryable = true;
+
+    @Override
+    public String source() {
+      return "slack";
+    }
+
+    @Override
+    public Optional<String> acknowledge(Run run) {
+      return send("ack " + run.id());
+    }
+
+    @Override
+    public Optional<String> deliver(Run run) {
+      return send("result " + run.status().sql() + " " + run.id());
+    }
+
+    private Optional<String> send(String what) {
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw new NotificationFailedException("chat.postMessage answered ratelimited", retryable);
+      }
+      sent.add(what);
+      return Optional.of("ts-" + sent.size());
+    }
+  }
+
+  private NotifyRuns loop(RunNotifier notifier, String owner) {
+    return new NotifyRuns(db.dataSource(), runs, notifications, audit, List.of(notifier), clock,
+        new SplittableRandom(7), owner);
+  }
+
+  private java.util.UUID policy;
+
+  private Run run(String source) {
+    if (policy == null) {
+      policy = new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
+          .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test").id();
+    }
+    return Transactions.inTransaction(db.dataSource(), c -> runs.insert(c, new RunStore.NewRun(source, "hello",
+        "U1", source.equals("slack") ? "C1" : null, null, null, null, null, null, "trace", policy, null), "test"));
+  }
+
+  private void end(Run run, RunStatus via) {
+    Transactions.inTransaction(db.dataSource(), c -> {
+      runs.transition(c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+      return runs.transition(c, run.id(), RunStatus.PLANNING, via, "test", null, "refused: no", null);
+    });
+  }
+
+  private List<RunNotifications.Notification> of(Run run) {
+    return Transactions.withConnection(db.dataSource(), c -> notifications.ofRun(c, run.id()));
+  }
+
+  @Test
+  void aSlackRunIsAcknowledgedAndAnsweredWhenItEndsAndAnApiRunOwesNothing() {
+    Recording slack = new Recording();
+    NotifyRuns loop = loop(slack, "gw-1");
+    Run fromSlack = run("slack");
+    Run fromApi = run("api");
+    assertEquals(1, loop.sendDue(10));
+    assertEquals(List.of("ack " + fromSlack.id()), slack.sent);
+    assertEquals(0, loop.sendDue(10), "sent once");
+
+    end(fromSlack, RunStatus.REJECTED);
+    end(fromApi, RunStatus.REJECTED);
+    assertEquals(1, loop.sendDue(10));
+    assertEquals("result rejected " + fromSlack.id(), slack.sent.get(1));
+    assertEquals(List.of(), of(fromApi));
+    List<RunNotifications.Notification> owed = of(fromSlack);
+    assertEquals(List.of("ack", "result"), owed.stream().map(RunNotifications.Notification::kind).toList());
+    assertTrue(owed.stream().allMatch(n -> n.status().equals("sent") && n.attempts() == 1), owed.toString());
+    assertEquals("ts-2", owed.get(1).upstreamRef());
+  }
+
+  @Test
+  void aFailedSendIsTriedAgainAfterItsBackoffAndAfterTheLastAttemptIsABurn() {
+    Recording slack = new Recording();
+    slack.failuresLeft = 100;
+    NotifyRuns loop = loop(slack, "gw-1");
+    Run run = run("slack");
+    for (int attempt = 1; attempt <= NotifyRuns.MAX_ATTEMPTS; attempt++) {
+      assertEquals(1, loop.sendDue(10), "attempt " + attempt);
+      assertEquals(0, loop.sendDue(10), "not again before its backoff");
+      clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
+    }
+    assertEquals(0, loop.sendDue(10), "no attempt after the last");
+    RunNotifications.Notification ack = of(run).get(0);
+    assertEquals("failed", ack.status());
+    assertEquals(NotifyRuns.MAX_ATTEMPTS, ack.attempts());
+    assertTrue(ack.lastError().contains("ratelimited"), ack.lastError());
+    List<Burn> burns = Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
+    assertEquals(1, burns.size());
+    assertEquals(Burn.DELIVERY, burns.get(0).kind());
+    assertTrue(burns.get(0).reason().contains("after " + NotifyRuns.MAX_ATTEMPTS + " attempt(s)"), burns.get(0).reason());
+  }
+
+  @Test
+  void aFailureThatIsNotRetryableFailsAtOnceAndOneThatIsSucceedsLater() {
+    Recording slack = new Recording();
+    slack.failuresLeft = 1;
+    NotifyRuns loop = loop(slack, "gw-1");
+    Run once = run("slack");
+    loop.sendDue(10);
+    clock.advance(NotifyRuns.FIRST_RETRY.plusMillis(1));
+    assertEquals(1, loop.sendDue(10));
+    assertEquals("sent", of(once).get(0).status());
+    assertEquals(2, of(once).get(0).attempts());
+
+    slack.failuresLeft = 1;
+    slack.retryable = false;
+    Run never = run("slack");
+    loop.sendDue(10);
+    assertEquals("failed", of(never).get(0).status());
+    assertEquals(1, of(never).get(0).attempts());
+  }
+
+  @Test
+  void aClaimedNotificationIsNotSentByAnotherGatewayUntilTheClaimExpires() {
+    Run run = run("slack");
+    List<RunNotifications.Notification> claimed =
+        Transactions.inTransaction(db.dataSource(), c -> notifications.claim(c, "gw-dead", 10, Duration.ofMinutes(2)));
+    assertEquals(1, claimed.size(), "the dead Gateway claimed it and never answered");
+    Recording slack = new Recording();
+    NotifyRuns other = loop(slack, "gw-2");
+    assertEquals(0, other.sendDue(10));
+    clock.advance(Duration.ofMinutes(2).plusSeconds(1));
+    assertEquals(1, other.sendDue(10));
+    assertEquals(List.of("ack " + run.id()), slack.sent);
+    assertTrue(!Transactions.inTransaction(db.dataSource(),
+        c -> notifications.sent(c, run.id(), RunNotifications.ACK, "gw-dead", null)), "the stale claim records nothing");
+  }
+
+  @Test
+  void withoutANotifierForItsSourceTheNotificationWaitsAndFailsWithAReasonEventually() {
+    NotifyRuns loop = new NotifyRuns(db.dataSource(), runs, notifications, audit, List.of(), clock,
+        new SplittableRandom(7), "gw-1");
+    Run run = run("github");
+    loop.sendDue(10);
+    RunNotifications.Notification ack = of(run).get(0);
+    assertEquals("pending", ack.status());
+    assertTrue(ack.lastError().contains("no github connection"), ack.lastError());
+  }
+}
