@@ -2,6 +2,8 @@ package dev.worka.gateway;
 
 import dev.worka.gateway.agent.AgentApi;
 import dev.worka.gateway.control.NotifyRuns;
+import dev.worka.gateway.ingress.github.GithubWebhook;
+import dev.worka.gateway.skill.github.GithubNotifier;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.agent.ReconcileInvocations;
@@ -118,7 +120,8 @@ public final class Gateway implements AutoCloseable {
       }
 
       SideEffectMode sideEffects = SideEffectMode.parse(config.sideEffects());
-      SkillRegistry skills = new SkillRegistry(skillProviders(environment, sideEffects, clock), sideEffects);
+      List<SkillProvider> providers = skillProviders(environment, sideEffects, clock);
+      SkillRegistry skills = new SkillRegistry(providers, sideEffects);
       PolicyStore policies = new PolicyStore(database.dataSource(), clock, skills.policyFields());
       policy = activatePolicyAtStart(policies, config);
       log.info("policy v{} active ({}), sha256 {}", policy.version(),
@@ -157,6 +160,17 @@ public final class Gateway implements AutoCloseable {
       new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), runs, steps, plans, validator,
           policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN,
           secretsToRedact(config, operatorToken), clock, random).register(router);
+      Optional<GithubWebhook> githubWebhook = GithubWebhook.fromEnvironment(environment, service);
+      if (githubWebhook.isPresent()) {
+        githubWebhook.get().register(router);
+        McpGithubProvider liveGithub = providers.stream().filter(McpGithubProvider.class::isInstance)
+            .map(McpGithubProvider.class::cast).findFirst().orElse(null);
+        notifiers.add(new GithubNotifier(liveGithub, sideEffects == SideEffectMode.DRY_RUN));
+        log.info("GitHub webhook on POST /github/webhook: comments mentioning @{} start runs{}",
+            githubWebhook.get().handle(), sideEffects == SideEffectMode.DRY_RUN
+                ? " (dry-run: answers are recorded, not posted)"
+                : liveGithub == null ? " — but GitHub MCP is not configured, so answers cannot be posted" : "");
+      }
       http = new HttpServer(config.bindAddress(), config.httpPort(), router, Json.STRICT);
       http.start();
       closeables.add(0, http);

@@ -3,6 +3,8 @@ package dev.worka.protocol;
 /** Stable error codes of the {@code "error"} field of every error body. Never renamed. */
 public final class ErrorCodes {
   public static final String UNAUTHORIZED = "unauthorized";
+  /** A webhook's signature (GitHub's X-Hub-Signature-256, Slack's v0) is missing, wrong or stale. */
+  public static final String SIGNATURE_INVALID = "signature_invalid";
   public static final String TOKEN_EXPIRED = "token_expired";
   public static final String TOKEN_INVALID = "token_invalid";
   public static final String STEP_NOT_RUNNING = "step_not_running";

@@ -65,7 +65,30 @@ public final class RunService {
       String slackUser,
       String slackThreadTs,
       String deliveryJson,
-      String idempotencyKey) {}
+      String idempotencyKey,
+      String traceId) {
+
+    /** A request whose run starts a trace of its own. */
+    public Request(String source, String text, String requester, String slackChannel, String slackUser,
+        String slackThreadTs, String deliveryJson, String idempotencyKey) {
+      this(source, text, requester, slackChannel, slackUser, slackThreadTs, deliveryJson, idempotencyKey, null);
+    }
+
+    /**
+     * @param traceId the W3C trace id the ingress started for this request (32 lowercase hex,
+     *     not all zero), which the run continues; null = a new one
+     */
+    public Request {
+      if (traceId != null && !isTraceId(traceId)) {
+        throw new IllegalArgumentException("traceId must be 32 lowercase hex digits, not all zero");
+      }
+    }
+  }
+
+  /** Whether {@code id} is a valid W3C trace id. */
+  public static boolean isTraceId(String id) {
+    return id != null && id.matches("[0-9a-f]{32}") && !id.equals("0".repeat(32));
+  }
 
   /** The outcome of {@link #create}. */
   public sealed interface Creation {
@@ -109,7 +132,7 @@ public final class RunService {
                               r.deliveryJson(),
                               r.idempotencyKey(),
                               requestHash,
-                              newTraceId(),
+                              r.traceId() != null ? r.traceId() : newTraceId(),
                               policy.id(),
                               clock.instant().plus(policy.policy().limits().runDeadline())),
                           "requester:" + (r.requester() == null ? r.source() : r.requester()));
@@ -184,7 +207,7 @@ public final class RunService {
   }
 
   /** A W3C trace id: 16 random bytes, hex. */
-  static String newTraceId() {
+  public static String newTraceId() {
     UUID u = UUID.randomUUID();
     return String.format("%016x%016x", u.getMostSignificantBits(), u.getLeastSignificantBits());
   }

@@ -4,9 +4,11 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * Who invokes a skill and under which recorded invocation: run, step, agent (from the verified
- * token), the {@code skill_invocations} row id, and the idempotency key a provider passes upstream
- * where the upstream supports one (null when the worker sent none).
+ * Who invokes a skill and under which recorded invocation: run, step (null for the Gateway's own
+ * calls, e.g. answering a GitHub comment), agent (from the verified token, or {@code gateway}),
+ * the {@code skill_invocations} row id (for the Gateway's own calls, an id derived from what it
+ * answers), and the idempotency key a provider passes upstream where the upstream supports one
+ * (null when the worker sent none).
  */
 public record InvocationContext(
     UUID runId, UUID stepId, String agent, UUID invocationId, String idempotencyKey) {
@@ -18,7 +20,6 @@ public record InvocationContext(
 
   public InvocationContext {
     Objects.requireNonNull(runId, "runId");
-    Objects.requireNonNull(stepId, "stepId");
     Objects.requireNonNull(agent, "agent");
     if (agent.isBlank()) {
       throw new IllegalArgumentException("agent must not be blank");

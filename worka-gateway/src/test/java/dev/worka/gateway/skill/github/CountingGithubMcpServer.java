@@ -270,6 +270,14 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   }
 
   /** The issues of {@code owner/repo}, oldest first. */
+  /** The comments on issue {@code number} of owner/repo, oldest first. */
+  public List<Comment> comments(String owner, String repo, long number) {
+    synchronized (comments) {
+      return comments.stream()
+          .filter(c -> c.owner().equals(owner) && c.repo().equals(repo) && c.issueNumber() == number).toList();
+    }
+  }
+
   public List<Issue> issues(String owner, String repo) {
     synchronized (issues) {
       return issues.stream().filter(i -> i.owner().equals(owner) && i.repo().equals(repo)).toList();

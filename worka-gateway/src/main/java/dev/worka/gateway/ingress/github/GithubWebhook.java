@@ -1,0 +1,216 @@
+package dev.worka.gateway.ingress.github;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.control.RunService;
+import dev.worka.gateway.http.ApiException;
+import dev.worka.gateway.http.ApiRequest;
+import dev.worka.gateway.http.ApiResponse;
+import dev.worka.gateway.http.Router;
+import dev.worka.protocol.ErrorCodes;
+import dev.worka.protocol.Json;
+import java.nio.charset.StandardCharsets;
+import java.security.InvalidKeyException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /github/webhook}: GitHub's deliveries. The {@code X-Hub-Signature-256} HMAC of the
+ * raw body is checked first (constant-time) — a missing or wrong one is {@code 401} and leaves
+ * nothing but a log line. {@code ping} is answered. A new issue or pull-request comment (also a
+ * review comment) that mentions Worka's handle ({@code @worka} by default) starts a run with the
+ * rest of the comment as its request; its answer is posted back as comments on the same issue
+ * (see {@code skill.github.GithubNotifier}). A redelivery ({@code X-GitHub-Delivery} seen before)
+ * returns the same run. The run continues the trace this delivery started: an incoming {@code
+ * traceparent} header's trace id, or a new one, returned as {@code trace_id}. Everything else is
+ * acknowledged and ignored, saying why.
+ */
+public final class GithubWebhook {
+  private static final Logger log = LoggerFactory.getLogger(GithubWebhook.class);
+  static final String PATH = "/github/webhook";
+  private static final long MAX_BODY = 2 * 1024 * 1024;
+  private static final Pattern TRACEPARENT = Pattern.compile("00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}");
+  private static final Pattern DELIVERY = Pattern.compile("[A-Za-z0-9-]{1,100}");
+  private static final Pattern HANDLE = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})");
+  /** What the Gateway's own comments carry (see the notifier): never answered, so Worka never talks to itself. */
+  private static final String OWN_MARKER = "worka-invocation:";
+  private static final int MAX_TEXT = 4000;
+
+  private final RunService runs;
+  private final SecretKeySpec secret;
+  private final String handle;
+  private final Pattern mention;
+
+  GithubWebhook(RunService runs, String secret, String handle) {
+    this.runs = runs;
+    this.secret = new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
+    this.handle = handle;
+    this.mention = Pattern.compile("(?<![A-Za-z0-9_/@.-])@" + Pattern.quote(handle) + "(?![A-Za-z0-9_-])",
+        Pattern.CASE_INSENSITIVE);
+  }
+
+  /**
+   * The webhook when {@code GITHUB_WEBHOOK_SECRET} is set (with {@code WORKA_GITHUB_HANDLE},
+   * default {@code worka}); empty when it is not (then GitHub deliveries are not accepted).
+   *
+   * @throws IllegalArgumentException for a handle that is not a GitHub login
+   */
+  public static Optional<GithubWebhook> fromEnvironment(Map<String, String> env, RunService runs) {
+    String secret = env.get("GITHUB_WEBHOOK_SECRET");
+    if (secret == null || secret.isBlank()) {
+      return Optional.empty();
+    }
+    String handle = Optional.ofNullable(env.get("WORKA_GITHUB_HANDLE")).map(String::strip)
+        .filter(h -> !h.isEmpty()).map(h -> h.startsWith("@") ? h.substring(1) : h).orElse("worka");
+    if (!HANDLE.matcher(handle).matches()) {
+      throw new IllegalArgumentException("WORKA_GITHUB_HANDLE=" + handle + " is not a GitHub login (letters,"
+          + " digits and single hyphens, at most 39)");
+    }
+    return Optional.of(new GithubWebhook(runs, secret, handle));
+  }
+
+  public void register(Router router) {
+    router.add("POST", PATH, MAX_BODY, this::handle);
+  }
+
+  public String handle() {
+    return handle;
+  }
+
+  private ApiResponse handle(ApiRequest r) {
+    String delivery = r.header("X-GitHub-Delivery");
+    String event = r.header("X-GitHub-Event");
+    if (!signed(r.body(), r.header("X-Hub-Signature-256"))) {
+      log.warn("GitHub delivery {} ({}) from {} refused: missing or wrong X-Hub-Signature-256", clip(delivery),
+          clip(event), r.remoteAddress());
+      throw new ApiException(401, ErrorCodes.SIGNATURE_INVALID,
+          "X-Hub-Signature-256 is missing or does not match: check that GITHUB_WEBHOOK_SECRET equals the"
+              + " webhook's secret on GitHub");
+    }
+    if (delivery == null || !DELIVERY.matcher(delivery).matches() || event == null || event.isBlank()) {
+      throw new ApiException(400, ErrorCodes.INVALID_BODY, "X-GitHub-Delivery and X-GitHub-Event are required");
+    }
+    JsonNode body;
+    try {
+      body = Json.STRICT.readTree(r.bodyText());
+    } catch (Exception e) {
+      throw new ApiException(400, ErrorCodes.INVALID_BODY, "the delivery is not JSON");
+    }
+    if (event.equals("ping")) {
+      return ApiResponse.ok(Map.of("pong", true, "handle", handle));
+    }
+    Optional<Comment> comment = comment(event, body);
+    if (comment.isEmpty()) {
+      return ignored(delivery, event, "not a new issue or pull-request comment");
+    }
+    Comment c = comment.get();
+    if ("Bot".equalsIgnoreCase(c.authorType()) || c.body().contains(OWN_MARKER)) {
+      return ignored(delivery, event, "written by a bot or by Worka itself");
+    }
+    Matcher m = mention.matcher(c.body());
+    if (!m.find()) {
+      return ignored(delivery, event, "it does not mention @" + handle);
+    }
+    String text = mention.matcher(c.body()).replaceAll("").replaceAll("\\s+", " ").strip();
+    if (text.isEmpty()) {
+      return ignored(delivery, event, "it mentions @" + handle + " but asks nothing");
+    }
+    if (text.length() > MAX_TEXT) {
+      text = text.substring(0, MAX_TEXT);
+    }
+    String traceId = traceId(r.header("traceparent"));
+    Map<String, Object> where = new LinkedHashMap<>();
+    where.put("owner", c.owner());
+    where.put("repo", c.repo());
+    where.put("issue_number", c.number());
+    where.put("comment_url", c.url());
+    where.put("github_delivery", delivery);
+    RunService.Creation creation = runs.create(new RunService.Request("github", text, c.author(), null, null, null,
+        Json.write(where), "github:" + delivery, traceId));
+    return switch (creation) {
+      case RunService.Creation.Created created -> {
+        log.info("GitHub delivery {} ({} by {} on {}/{}#{}) {} run {} (trace {})", delivery, event, c.author(),
+            c.owner(), c.repo(), c.number(), created.replayed() ? "repeats" : "started", created.run().id(),
+            created.run().traceId());
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("run_id", created.run().id().toString());
+        answer.put("trace_id", created.run().traceId());
+        answer.put("replayed", created.replayed());
+        yield ApiResponse.status(202, answer);
+      }
+      case RunService.Creation.KeyConflict conflict -> throw new ApiException(409, ErrorCodes.IDEMPOTENCY_CONFLICT,
+          "delivery " + delivery + " was seen before with another comment (run " + conflict.existingRunId() + ")");
+    };
+  }
+
+  /** A comment that may be a request: where it is, who wrote it, what it says. */
+  record Comment(String owner, String repo, long number, String author, String authorType, String body, String url) {}
+
+  static Optional<Comment> comment(String event, JsonNode body) {
+    if (!body.path("action").asText().equals("created")) {
+      return Optional.empty();
+    }
+    JsonNode target = switch (event) {
+      case "issue_comment" -> body.path("issue");
+      case "pull_request_review_comment" -> body.path("pull_request");
+      default -> null;
+    };
+    JsonNode comment = body.path("comment");
+    JsonNode repository = body.path("repository");
+    if (target == null || !target.path("number").canConvertToLong() || !comment.path("body").isTextual()
+        || !repository.path("name").isTextual() || !repository.path("owner").path("login").isTextual()) {
+      return Optional.empty();
+    }
+    return Optional.of(new Comment(repository.path("owner").path("login").asText(), repository.path("name").asText(),
+        target.path("number").asLong(), comment.path("user").path("login").asText(null),
+        comment.path("user").path("type").asText(""), comment.path("body").asText(),
+        comment.path("html_url").asText(null)));
+  }
+
+  private boolean signed(byte[] body, String header) {
+    if (header == null || !header.startsWith("sha256=")) {
+      return false;
+    }
+    byte[] claimed;
+    try {
+      claimed = HexFormat.of().parseHex(header.substring(7).strip());
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(secret);
+      return MessageDigest.isEqual(mac.doFinal(body), claimed);
+    } catch (NoSuchAlgorithmException | InvalidKeyException e) {
+      throw new IllegalStateException("HMAC-SHA256 is not available", e);
+    }
+  }
+
+  private static String traceId(String traceparent) {
+    if (traceparent != null) {
+      Matcher m = TRACEPARENT.matcher(traceparent.strip());
+      if (m.matches() && RunService.isTraceId(m.group(1))) {
+        return m.group(1);
+      }
+    }
+    return RunService.newTraceId();
+  }
+
+  private static ApiResponse ignored(String delivery, String event, String why) {
+    log.info("GitHub delivery {} ({}) ignored: {}", delivery, event, why);
+    return ApiResponse.status(202, Map.of("ignored", why));
+  }
+
+  private static String clip(String s) {
+    return s == null ? null : s.length() > 100 ? s.substring(0, 100) + "…" : s.replaceAll("[\\p{Cntrl}]", "?");
+  }
+}
