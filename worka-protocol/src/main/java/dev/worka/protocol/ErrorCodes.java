@@ -19,6 +19,8 @@ public final class ErrorCodes {
   public static final String TOO_LARGE = "too_large";
   public static final String INVALID_BODY = "invalid_body";
   public static final String INVALID_PLAN = "invalid_plan";
+  /** An upstream's answer does not match the skill's output schema (it is not passed on). */
+  public static final String INVALID_OUTPUT = "invalid_output";
   public static final String INVALID_POLICY = "invalid_policy";
   public static final String SKILL_UNAVAILABLE = "skill_unavailable";
   public static final String UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type";

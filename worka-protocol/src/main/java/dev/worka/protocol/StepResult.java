@@ -16,6 +16,9 @@ public record StepResult(
     @JsonProperty("error") String error,
     @JsonProperty("retryable") Boolean retryable) {
 
+  /** The JSON Schema of a result body, on the classpath. */
+  public static final String SCHEMA_RESOURCE = "/dev/worka/protocol/result.schema.json";
+
   public static final String SUCCEEDED = "succeeded";
   public static final String FAILED = "failed";
 

@@ -60,9 +60,10 @@ public final class AgentApi {
   static final long MAX_RESULT_BYTES = 1024 * 1024;
   static final long MAX_PLAN_BYTES = 512 * 1024;
   static final long MAX_SKILL_CALL_BYTES = 1024 * 1024;
-  private static final int MAX_TEXT = 8000;
   /** Deepest output accepted: well under the JSON reader's limit, so stored results stay readable. */
   static final int MAX_OUTPUT_DEPTH = 32;
+  private static final dev.worka.gateway.plan.ProtocolSchema RESULT_SCHEMA =
+      dev.worka.gateway.plan.ProtocolSchema.load(StepResult.SCHEMA_RESOURCE);
 
   private final DataSource dataSource;
   private final Authenticator auth;
@@ -261,32 +262,25 @@ public final class AgentApi {
     Caller caller = auth.authenticate(request, "result", true);
     request.requireJson();
     JsonNode body = auth.checkIdentity(request, caller, "agent.result", parse(request));
-    StepResult result;
-    try {
-      result = Json.STRICT.treeToValue(body, StepResult.class);
-    } catch (JsonProcessingException e) {
-      throw invalid("the body is not a result: " + e.getOriginalMessage());
+    // The protocol's result schema first (worka-protocol result.schema.json), then what a schema
+    // cannot say (nesting depth).
+    List<String> violations = new ArrayList<>(RESULT_SCHEMA.check(body).stream().map(Object::toString).toList());
+    if (body.path("output").isContainerNode() && depth(body.path("output")) > MAX_OUTPUT_DEPTH) {
+      violations.add("$.output: nested deeper than " + MAX_OUTPUT_DEPTH + " levels");
     }
-    List<String> violations = new ArrayList<>();
-    boolean succeeded = StepResult.SUCCEEDED.equals(result.status());
-    if (!succeeded && !StepResult.FAILED.equals(result.status())) {
-      violations.add("status must be \"succeeded\" or \"failed\"");
-    }
-    if (result.output() != null && !result.output().isObject() && !result.output().isNull()) {
-      violations.add("output must be a JSON object");
-    }
-    if (result.output() != null && depth(result.output()) > MAX_OUTPUT_DEPTH) {
-      violations.add("output is nested deeper than " + MAX_OUTPUT_DEPTH + " levels");
-    }
-    if (result.summary() != null && result.summary().length() > MAX_TEXT) {
-      violations.add("summary is longer than " + MAX_TEXT + " characters");
-    }
-    if (result.error() != null && result.error().length() > MAX_TEXT) {
-      violations.add("error is longer than " + MAX_TEXT + " characters");
+    StepResult parsed = null;
+    if (violations.isEmpty()) {
+      try {
+        parsed = Json.STRICT.treeToValue(body, StepResult.class);
+      } catch (JsonProcessingException e) {
+        violations.add("the body is not a result: " + e.getOriginalMessage());
+      }
     }
     if (!violations.isEmpty()) {
       throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, "invalid result: " + String.join("; ", violations), null, null, violations));
     }
+    StepResult result = parsed;
+    boolean succeeded = StepResult.SUCCEEDED.equals(result.status());
     OutputCleaner.Cleaned output = cleaner.clean(result.output() == null || result.output().isNull()
         ? Json.STRICT.createObjectNode() : result.output());
     Map<String, Integer> cleaning = new java.util.TreeMap<>(output.changes());

@@ -15,6 +15,7 @@ import dev.worka.gateway.skill.InvocationContext;
 import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillFailedException;
 import dev.worka.gateway.skill.SkillOutcomeUnknownException;
+import dev.worka.gateway.skill.SkillOutputInvalidException;
 import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.SkillUnavailableException;
@@ -217,6 +218,10 @@ final class SkillMediator {
       finish(invocationId, "unknown", null, e.getMessage(), null, null);
       throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + e.getMessage()
           + "; a retry with the same input (or idempotency key) is reconciled first, never performed blindly");
+    } catch (SkillOutputInvalidException e) {
+      finish(invocationId, "failed", null, e.getMessage(), null, e.upstreamRef());
+      throw new ApiException(502, new ErrorBody(ErrorCodes.INVALID_OUTPUT, skill + " failed: " + e.getMessage(), null,
+          null, e.violations()));
     } catch (SkillUnavailableException | SkillFailedException e) {
       finish(invocationId, "failed", null, e.getMessage(), null, null);
       throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + e.getMessage());

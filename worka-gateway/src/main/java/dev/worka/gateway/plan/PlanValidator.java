@@ -39,6 +39,9 @@ import org.slf4j.LoggerFactory;
  * rejected (fail closed).
  */
 public final class PlanValidator {
+  /** The protocol's plan schema, loaded with the class (a broken one fails at start). */
+  private static final ProtocolSchema PLAN_SCHEMA = ProtocolSchema.load(dev.worka.protocol.Plan.SCHEMA_RESOURCE);
+
   /** Largest plan body accepted, in UTF-8 bytes; larger bodies are rejected before parsing. */
   public static final int MAX_BODY_BYTES = 256 * 1024;
 
@@ -59,7 +62,6 @@ public final class PlanValidator {
 
   public PlanValidator(SkillDirectory skills) {
     this.skills = Objects.requireNonNull(skills, "skills");
-    PlanSchema.ensureLoaded();
   }
 
   /**
@@ -120,7 +122,7 @@ public final class PlanValidator {
     }
 
     Set<String> flagged = new HashSet<>();
-    for (PlanSchema.Violation violation : PlanSchema.check(root)) {
+    for (ProtocolSchema.Violation violation : PLAN_SCHEMA.check(root)) {
       v.add(violation.message());
       flagged.add(violation.path());
     }

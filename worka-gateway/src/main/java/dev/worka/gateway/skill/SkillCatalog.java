@@ -42,7 +42,8 @@ record SkillCatalog(String provider, List<SkillDefinition> skills, Map<String, J
               provider,
               skill.path("description").asText(""),
               skill.path("input_schema"),
-              skill.path("side_effect").asBoolean(false));
+              skill.path("side_effect").asBoolean(false),
+              skill.has("output_schema") ? skill.get("output_schema") : null);
       skills.add(definition);
       dryRun.put(definition.name(), skill.path("dry_run_output").deepCopy());
     }

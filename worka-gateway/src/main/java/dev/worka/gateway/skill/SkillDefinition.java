@@ -11,7 +11,13 @@ import java.util.regex.Pattern;
  * definition cannot be changed after it is made.
  */
 public record SkillDefinition(
-    String name, String provider, String description, JsonNode inputSchema, boolean sideEffect) {
+    String name, String provider, String description, JsonNode inputSchema, boolean sideEffect,
+    JsonNode outputSchema) {
+
+  /** A skill whose live output must only be a JSON object (no output schema of its own). */
+  public SkillDefinition(String name, String provider, String description, JsonNode inputSchema, boolean sideEffect) {
+    this(name, provider, description, inputSchema, sideEffect, null);
+  }
 
   /** Skill names as plans and policies spell them. */
   static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*");
@@ -44,6 +50,22 @@ public record SkillDefinition(
               + " must be an object schema with \"additionalProperties\": false");
     }
     inputSchema = inputSchema.deepCopy();
+    if (outputSchema != null && (outputSchema.isNull() || outputSchema.isMissingNode())) {
+      outputSchema = null;
+    }
+    if (outputSchema != null && (!outputSchema.isObject() || !"object".equals(outputSchema.path("type").asText()))) {
+      throw new IllegalArgumentException("output schema of skill " + name + " must be an object schema");
+    }
+    outputSchema = outputSchema == null ? null : outputSchema.deepCopy();
+  }
+
+  /**
+   * What a live output of this skill must look like (JSON Schema draft 2020-12), or null when any
+   * object will do. Dry-run outputs are the Gateway's own and are not checked against it.
+   */
+  @Override
+  public JsonNode outputSchema() {
+    return outputSchema == null ? null : outputSchema.deepCopy();
   }
 
   /** The input schema (a copy: changing it changes nothing here). */

@@ -39,6 +39,7 @@ public final class SkillRegistry {
       SkillDefinition definition,
       SkillProvider provider,
       JsonSchema schema,
+      JsonSchema outputSchema,
       JsonNode dryRunShape) {}
 
   private final Map<String, Entry> entries;
@@ -84,12 +85,23 @@ public final class SkillRegistry {
           throw new IllegalArgumentException(
               "input schema of skill " + skill.name() + " does not compile: " + e.getMessage(), e);
         }
+        JsonSchema outputSchema = null;
+        if (skill.outputSchema() != null) {
+          requireSelfContained(skill.name(), skill.outputSchema());
+          try {
+            outputSchema = SCHEMAS.getSchema(skill.outputSchema(), config);
+            outputSchema.initializeValidators();
+          } catch (RuntimeException e) {
+            throw new IllegalArgumentException(
+                "output schema of skill " + skill.name() + " does not compile: " + e.getMessage(), e);
+          }
+        }
         JsonNode shape = provider.dryRunShape(skill);
         if (shape == null || !shape.isObject()) {
           throw new IllegalArgumentException(
               "dry-run shape of skill " + skill.name() + " must be a JSON object");
         }
-        byName.put(skill.name(), new Entry(skill, provider, schema, shape.deepCopy()));
+        byName.put(skill.name(), new Entry(skill, provider, schema, outputSchema, shape.deepCopy()));
       }
     }
     this.entries = Collections.unmodifiableMap(byName);
@@ -305,6 +317,14 @@ public final class SkillRegistry {
     if (output == null) {
       throw new SkillFailedException(
           name, "provider " + entry.provider().name() + " returned no output", false);
+    }
+    List<String> wrong = !output.isObject() ? List.of("$: must be a JSON object")
+        : entry.outputSchema() == null ? List.of()
+        : entry.outputSchema().validate(output).stream().map(SkillRegistry::describe).sorted().distinct().toList();
+    if (!wrong.isEmpty()) {
+      throw new SkillOutputInvalidException(name, entry.provider().upstream(), wrong,
+          entry.definition().sideEffect() && output.isObject()
+              ? entry.provider().upstreamRef(entry.definition(), output).orElse(null) : null);
     }
     return output;
   }

@@ -108,6 +108,7 @@ class SkillMediatorTest {
     final java.util.concurrent.atomic.AtomicInteger lookups = new java.util.concurrent.atomic.AtomicInteger();
     volatile String dieNext; // "before" or "after" the effect
     volatile boolean unreachable;
+    volatile boolean badOutput;
     private final dev.worka.gateway.skill.SkillProvider catalog = CatalogOnlyProvider.github(true);
 
     @Override public String name() { return "github"; }
@@ -125,6 +126,9 @@ class SkillMediatorTest {
       created.add(input.path("title").asText() + " <!-- " + ctx.marker() + " -->");
       if ("after".equals(die)) {
         throw new GatewayDied();
+      }
+      if (badOutput) {
+        return Json.STRICT.createObjectNode().put("number", "seven").put("html_url", "https://example/" + created.size());
       }
       return Json.STRICT.createObjectNode().put("number", created.size()).put("html_url", "https://example/" + created.size());
     }
@@ -268,6 +272,25 @@ class SkillMediatorTest {
     assertEquals(asked, upstream.lookups.get());
     clock.advance(ReconcileInvocations.ASK_AGAIN_AFTER.plusSeconds(1));
     assertEquals(new ReconcileInvocations.Swept(0, 0, 1), sweep.sweep());
+  }
+
+  @Test
+  void anOutputThatDoesNotMatchTheSkillsOutputSchemaIsNotPassedOnAndNeverRepeated() {
+    SkillMediator mediator = live();
+    upstream.badOutput = true;
+    ApiException e = assertThrows(ApiException.class, () -> mediator.call(caller, "github.create_issue", issue("odd"), null));
+    assertEquals(502, e.status());
+    assertEquals("invalid_output", e.body().error());
+    assertTrue(e.body().violations().stream().anyMatch(v -> v.contains("$.number")), e.body().violations().toString());
+    InvocationStore.Invocation i = onlyInvocation();
+    assertEquals("failed", i.status());
+    assertEquals(null, i.outputJson(), "the unchecked answer is not stored");
+    assertEquals("https://example/1", i.upstreamRef(), "the effect it made is still named");
+
+    upstream.badOutput = false;
+    ApiException again = assertThrows(ApiException.class, () -> mediator.call(caller, "github.create_issue", issue("odd"), null));
+    assertEquals(409, again.status());
+    assertEquals(1, upstream.created.size(), "no second effect");
   }
 
   @Test
