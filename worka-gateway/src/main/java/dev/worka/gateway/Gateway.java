@@ -28,6 +28,7 @@ import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.runtime.process.ProcessRuntime;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
@@ -74,7 +75,7 @@ public final class Gateway implements AutoCloseable {
   private final StoredPolicy policy;
 
   private Gateway(WorkaConfig config, Map<String, String> environment, InstantSource clock, RandomGenerator random,
-      boolean startLoops) {
+      boolean startLoops, WorkerRuntime agentRuntime) {
     this.config = config;
     try {
       prepareHome(config.home());
@@ -187,7 +188,7 @@ public final class Gateway implements AutoCloseable {
             + " or failed when their leases expire", leftovers);
       }
       dispatcher = new Dispatcher(database.dataSource(), runs, steps, policies, queue,
-          new TokenIssuer(keys, ISSUER, clock), processRuntime, workers, audit,
+          new TokenIssuer(keys, ISSUER, clock), agentRuntime != null ? agentRuntime : processRuntime, workers, audit,
           clock, () -> gatewayUrl, config.maxConcurrentSteps(), config.leaseDuration(), random);
       closeables.add(0, dispatcher);
       if (startLoops) {
@@ -285,12 +286,22 @@ public final class Gateway implements AutoCloseable {
   /** Starts a Gateway with its task loops running, drawing retry jitter from {@code random}. */
   public static Gateway start(WorkaConfig config, Map<String, String> environment, InstantSource clock,
       RandomGenerator random) {
-    return new Gateway(config, environment, clock, random, true);
+    return new Gateway(config, environment, clock, random, true, null);
+  }
+
+  /**
+   * Starts a Gateway whose {@code process} agents run in {@code agentRuntime} instead of child
+   * processes — for the benchmark that measures the control plane's own cost per step with agents
+   * that speak the real protocol over HTTP from inside this JVM. Never used by {@code worka serve}.
+   */
+  public static Gateway startWithAgentRuntime(WorkaConfig config, Map<String, String> environment,
+      InstantSource clock, WorkerRuntime agentRuntime) {
+    return new Gateway(config, environment, clock, new Random(), true, java.util.Objects.requireNonNull(agentRuntime));
   }
 
   /** Starts a Gateway whose task loops are driven by hand through {@link #dispatcher()} (tests). */
   public static Gateway startWithoutLoops(WorkaConfig config, Map<String, String> environment, InstantSource clock) {
-    return new Gateway(config, environment, clock, new Random(), false);
+    return new Gateway(config, environment, clock, new Random(), false, null);
   }
 
   public int port() {
