@@ -139,13 +139,7 @@ final class SkillMediator {
         }
         // The step's count on its locked row; the run's count last before the writes, on a row
         // of its own that calls of the run's other steps wait for only until this commits.
-        Optional<String> limit = invocations.countStepCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep());
-        if (limit.isEmpty()) {
-          limit = invocations.countRunCall(c, caller.run().id(), policy.limits().maxSkillCallsPerRun());
-          if (limit.isPresent()) {
-            invocations.uncountStepCall(c, caller.step().id());
-          }
-        }
+        Optional<String> limit = countCall(c, caller, policy);
         if (limit.isPresent()) {
           return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
               caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get()));
@@ -196,6 +190,21 @@ final class SkillMediator {
       case Begun.Started s -> { }
     }
     return perform(caller, skill, input, invocationId, key);
+  }
+
+  /**
+   * Counts one more call against the step's limit (its row is locked) and then the run's (its count
+   * row stays locked until commit: take it late), or says which limit is reached and counts nothing.
+   */
+  private Optional<String> countCall(java.sql.Connection c, Caller caller, CompiledPolicy policy) throws SQLException {
+    Optional<String> limit = invocations.countStepCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep());
+    if (limit.isEmpty()) {
+      limit = invocations.countRunCall(c, caller.run().id(), policy.limits().maxSkillCallsPerRun());
+      if (limit.isPresent()) {
+        invocations.uncountStepCall(c, caller.step().id());
+      }
+    }
+    return limit;
   }
 
   /**
@@ -275,13 +284,7 @@ final class SkillMediator {
           if (!"unknown".equals(now.status())) {
             throw conflict(skill, "invocation " + id + " is " + now.status() + " now; call again");
           }
-          Optional<String> limit = invocations.countStepCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep());
-          if (limit.isEmpty()) {
-            limit = invocations.countRunCall(c, caller.run().id(), policy.limits().maxSkillCallsPerRun());
-            if (limit.isPresent()) {
-              invocations.uncountStepCall(c, caller.step().id());
-            }
-          }
+          Optional<String> limit = countCall(c, caller, policy);
           if (limit.isPresent()) {
             return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
                 caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get()));
