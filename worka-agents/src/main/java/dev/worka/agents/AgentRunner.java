@@ -1,6 +1,8 @@
 package dev.worka.agents;
 
+import dev.worka.agents.anthropic.AnthropicModel;
 import dev.worka.agents.scripted.ScriptedModel;
+import dev.worka.protocol.ModelOffer;
 import dev.worka.protocol.StepEnvelope;
 import dev.worka.protocol.StepResult;
 import java.io.PrintStream;
@@ -35,21 +37,48 @@ final class AgentRunner {
       "usage: worka-agent [NAME]   (NAME: hari, ernest or daneel; default $WORKA_AGENT)";
 
   private final Map<String, Agent> agents;
+  private final ModelAgents modelAgents;
   private final Duration heartbeatEvery;
   private final Pause pause;
   private final PrintStream err;
 
+  /**
+   * The built-in agents deciding with the model a step's envelope offers ({@code "model"}, an
+   * extension of the envelope); absent means the scripted model.
+   */
+  interface ModelAgents {
+    /** The agents deciding with {@code offer}, or empty when this agent does not know its provider. */
+    java.util.Optional<Map<String, Agent>> using(WorkerEnvironment environment, ModelOffer offer, ProgressLog log);
+
+    /** Claude through the Gateway's model route, with the official SDK. */
+    ModelAgents ANTHROPIC = (environment, offer, log) ->
+        ModelOffer.ANTHROPIC.equals(offer.provider())
+            ? java.util.Optional.of(BuiltInAgents.using(AnthropicModel.through(environment.gatewayUrl(),
+                environment.token(), environment.traceparent(), offer, log::line)))
+            : java.util.Optional.empty();
+  }
+
+  /** Agents that always decide with {@code agents}' own model, whatever the envelope offers. */
   AgentRunner(Map<String, Agent> agents, Duration heartbeatEvery, Pause pause, PrintStream err) {
+    this(agents, null, heartbeatEvery, pause, err);
+  }
+
+  AgentRunner(Map<String, Agent> agents, ModelAgents modelAgents, Duration heartbeatEvery, Pause pause,
+      PrintStream err) {
     this.agents = Map.copyOf(agents);
+    this.modelAgents = modelAgents;
     this.heartbeatEvery = Objects.requireNonNull(heartbeatEvery, "heartbeatEvery");
     this.pause = Objects.requireNonNull(pause, "pause");
     this.err = Objects.requireNonNull(err, "err");
   }
 
-  /** The built-in agents on the scripted model, heartbeats every 10 s, real pauses. */
+  /**
+   * The built-in agents on the scripted model, or on the model the envelope offers (Anthropic,
+   * through the Gateway); heartbeats every 10 s, real pauses.
+   */
   static AgentRunner standard(PrintStream err) {
     return new AgentRunner(
-        BuiltInAgents.using(new ScriptedModel()), HEARTBEAT_EVERY, Pause.SLEEP, err);
+        BuiltInAgents.using(new ScriptedModel()), ModelAgents.ANTHROPIC, HEARTBEAT_EVERY, Pause.SLEEP, err);
   }
 
   /** Runs one step attempt and returns the process exit code. */
@@ -96,7 +125,17 @@ final class AgentRunner {
           switch (gateway.context()) {
             case ContextOutcome.Received received -> {
               checkIdentity(environment, received.step(), log);
-              yield work(agent, received.step(), gateway, log);
+              ModelOffer offer = received.step().model();
+              if (offer == null || modelAgents == null) {
+                yield work(agent, received.step(), gateway, log);
+              }
+              java.util.Optional<Map<String, Agent>> offered = modelAgents.using(environment, offer, log);
+              if (offered.isEmpty() || !offered.get().containsKey(environment.agent())) {
+                yield StepResult.failed("the step offers model provider '" + offer.provider()
+                    + "', which this agent does not know", false);
+              }
+              log.line("deciding with " + offer.provider() + " model " + offer.name() + " through the Gateway");
+              yield work(offered.get().get(environment.agent()), received.step(), gateway, log);
             }
             case ContextOutcome.Failed failed ->
                 StepResult.failed(

@@ -4,6 +4,10 @@ import dev.worka.gateway.agent.AgentApi;
 import dev.worka.gateway.control.NotifyRuns;
 import dev.worka.gateway.ingress.github.GithubWebhook;
 import dev.worka.gateway.skill.github.GithubNotifier;
+import dev.worka.gateway.config.SlackSettings;
+import dev.worka.gateway.ingress.slack.SlackIngress;
+import dev.worka.gateway.skill.slack.SlackNotifier;
+import dev.worka.gateway.skill.slack.SlackProvider;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.agent.ReconcileInvocations;
@@ -35,6 +39,7 @@ import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.github.McpGithubProvider;
+import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.DatabaseUrl;
 import dev.worka.gateway.store.EmbeddedDatabase;
@@ -160,7 +165,7 @@ public final class Gateway implements AutoCloseable {
           skills, policies, new Metrics(database.dataSource(), workers)::render).register(router);
       new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), runs, steps, plans, validator,
           policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN,
-          secretsToRedact(config, operatorToken), clock, random).register(router);
+          secretsToRedact(config, operatorToken), clock, random, modelFrom(environment, config)).register(router);
       Optional<GithubWebhook> githubWebhook = GithubWebhook.fromEnvironment(environment, service);
       if (githubWebhook.isPresent()) {
         githubWebhook.get().register(router);
@@ -172,9 +177,31 @@ public final class Gateway implements AutoCloseable {
                 ? " (dry-run: answers are recorded, not posted)"
                 : liveGithub == null ? " — but GitHub MCP is not configured, so answers cannot be posted" : "");
       }
+      SlackSettings slackSettings = SlackSettings.fromEnvironment(environment);
+      SlackIngress slackIngress = null;
+      if (slackSettings.configured()) {
+        com.slack.api.methods.MethodsClient slackMethods = slackClient(slackSettings).methods(slackSettings.botToken().get());
+        notifiers.add(new SlackNotifier(slackMethods, sideEffects == SideEffectMode.DRY_RUN));
+        if (slackSettings.ingress() != SlackSettings.Ingress.NONE) {
+          slackIngress = new SlackIngress(service, slackClient(slackSettings), slackSettings.botToken().get(),
+              slackSettings.signingSecret().orElse(null), clock);
+          closeables.add(0, slackIngress);
+          if (slackSettings.ingress() == SlackSettings.Ingress.HTTP) {
+            slackIngress.register(router);
+          }
+        }
+        log.info("Slack: answers runs in their threads; requests arrive {}", switch (slackSettings.ingress()) {
+          case HTTP -> "over HTTP at " + SlackIngress.EVENTS + ", " + SlackIngress.COMMANDS + ", " + SlackIngress.INTERACTIVITY;
+          case SOCKET_MODE -> "over Socket Mode (SLACK_APP_TOKEN)";
+          case NONE -> "nowhere: set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode) to take requests";
+        });
+      }
       http = new HttpServer(config.bindAddress(), config.httpPort(), router, Json.STRICT);
       http.start();
       closeables.add(0, http);
+      if (slackIngress != null && slackSettings.ingress() == SlackSettings.Ingress.SOCKET_MODE) {
+        slackIngress.startSocketMode(slackSettings.appToken().get());
+      }
       String gatewayUrl = config.gatewayUrl().orElse("http://127.0.0.1:" + http.port());
 
       // Workers never see WORKA_HOME (keys, operator token, database) nor the policy file.
@@ -267,8 +294,50 @@ public final class Gateway implements AutoCloseable {
         live.ifPresent(github -> closeables.add(0, github));
         return live.<SkillProvider>map(github -> github).orElse(p);
       });
+      SlackSettings slackSettings = SlackSettings.fromEnvironment(environment);
+      if (slackSettings.configured()) {
+        // SLACK_BOT_TOKEN set: slack.* through the Web API (SLACK_API_URL) instead of catalog-only.
+        providers.replaceAll(p -> p.name().equals(CatalogOnlyProvider.SLACK)
+            ? new SlackProvider(p, slackClient(slackSettings).methods(slackSettings.botToken().get()), SLACK_CALL_TIMEOUT)
+            : p);
+      }
     }
     return providers;
+  }
+
+  /** How long one Slack Web API call may take (the SDK client gives up after it). */
+  private static final java.time.Duration SLACK_CALL_TIMEOUT = java.time.Duration.ofSeconds(30);
+
+  /**
+   * The one Slack SDK client of this Gateway (Web API at {@code SLACK_API_URL}), shared by the
+   * Slack skills, the answers and the ingress; made on first use, closed with the Gateway.
+   */
+  private com.slack.api.Slack slackClient(SlackSettings settings) {
+    if (slack == null) {
+      com.slack.api.SlackConfig sdk = new com.slack.api.SlackConfig();
+      sdk.setMethodsEndpointUrlPrefix(settings.apiUrl().toString());
+      sdk.setHttpClientCallTimeoutMillis((int) SLACK_CALL_TIMEOUT.toMillis());
+      sdk.setPrettyResponseLoggingEnabled(false);
+      slack = com.slack.api.Slack.getInstance(sdk);
+      closeables.add(0, slack);
+    }
+    return slack;
+  }
+
+  private com.slack.api.Slack slack;
+
+  /**
+   * The model {@code /v1/agent/model/v1/messages} proxies to: with {@code WORKA_MODEL=anthropic},
+   * the Messages API at {@code ANTHROPIC_BASE_URL} with {@code ANTHROPIC_API_KEY}; none otherwise.
+   */
+  private static Optional<AnthropicMessages> modelFrom(Map<String, String> environment, WorkaConfig config) {
+    try {
+      Optional<AnthropicMessages> model = AnthropicMessages.fromEnvironment(environment, config.model());
+      model.ifPresent(m -> log.info("model calls of workers go to {} as {}", m.endpoint(), m.model()));
+      return model;
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(List.of(e.getMessage()));
+    }
   }
 
   /** Every credential this Gateway holds, to be redacted from outputs wherever it appears. */

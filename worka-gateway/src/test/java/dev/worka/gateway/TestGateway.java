@@ -164,11 +164,21 @@ public final class TestGateway implements AutoCloseable {
     return policy.replace("\nlimits:\n", "\nlimits:\n  " + name + ": " + value + "\n");
   }
 
+  /**
+   * The official Anthropic SDK and what it runs on (Kotlin, OkHttp, OpenTelemetry's API, …): the
+   * built-in agents' dependencies besides Jackson, for WORKA_MODEL=anthropic. The Gateway's own
+   * libraries stay off the workers' classpath.
+   */
+  private static final Pattern AGENT_SDK_JARS = Pattern.compile("/(com/anthropic|org/jetbrains|com/squareup"
+      + "|io/opentelemetry|com/github/victools|com/fasterxml/classmate|io/swagger|com/standardwebhooks"
+      + "|com/google/errorprone|org/slf4j/slf4j-api)/");
+
   /** A flow-style YAML argv running a built-in agent from the test classpath. */
   public static String agentCommand(String agent) {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String classpath = Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-        .filter(e -> e.contains("worka-agents") || e.contains("worka-protocol") || e.contains("jackson"))
+        .filter(e -> e.contains("worka-agents") || e.contains("worka-protocol") || e.contains("jackson")
+            || AGENT_SDK_JARS.matcher(e.replace('\\', '/')).find())
         .collect(Collectors.joining(java.io.File.pathSeparator));
     return yamlList(List.of(javaBin, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-cp", classpath,
         "dev.worka.agents.AgentMain", agent));

@@ -34,12 +34,14 @@ import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.run.Transition;
 import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.protocol.DependencyOutput;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
+import dev.worka.protocol.ModelOffer;
 import dev.worka.protocol.PlanAccepted;
 import dev.worka.protocol.PlanningContext;
 import dev.worka.protocol.RequestContext;
@@ -77,7 +79,11 @@ public final class AgentApi {
   private final TaskQueue queue;
   private final OutputCleaner cleaner;
   private final EndFailedAttempt failures;
+  private final McpSkillServer mcp;
+  private final ModelProxy model;
+  private final ModelOffer modelOffer;
 
+  /** The agent API of a Gateway without a model to proxy ({@code WORKA_MODEL=scripted}). */
   public AgentApi(
       DataSource dataSource,
       TokenVerifier verifier,
@@ -94,6 +100,31 @@ public final class AgentApi {
       java.util.Collection<String> secrets,
       InstantSource clock,
       RandomGenerator random) {
+    this(dataSource, verifier, runs, steps, plans, validator, policies, skills, invocations, audit, queue, dryRun,
+        secrets, clock, random, Optional.empty());
+  }
+
+  /**
+   * The agent API; {@code model} is the model {@code /v1/agent/model/v1/messages} proxies to, which
+   * every step envelope then offers (empty: the route answers 503 and envelopes offer none).
+   */
+  public AgentApi(
+      DataSource dataSource,
+      TokenVerifier verifier,
+      RunStore runs,
+      StepStore steps,
+      PlanStore plans,
+      PlanValidator validator,
+      PolicyStore policies,
+      SkillRegistry skills,
+      InvocationStore invocations,
+      AuditLog audit,
+      TaskQueue queue,
+      boolean dryRun,
+      java.util.Collection<String> secrets,
+      InstantSource clock,
+      RandomGenerator random,
+      Optional<AnthropicMessages> model) {
     this.cleaner = new OutputCleaner(secrets);
     this.dataSource = dataSource;
     Denials denials = new Denials(audit, steps, queue);
@@ -107,6 +138,9 @@ public final class AgentApi {
     this.audit = audit;
     this.queue = queue;
     this.failures = new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random);
+    this.mcp = new McpSkillServer(auth, mediator, skills);
+    this.model = new ModelProxy(dataSource, auth, denials, audit, new ModelUsageStore(), model, clock);
+    this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
   }
 
   public void register(Router router) {
@@ -115,6 +149,9 @@ public final class AgentApi {
     router.add("POST", "/v1/agent/skills/{skill}", MAX_SKILL_CALL_BYTES, this::skill);
     router.add("POST", "/v1/agent/result", MAX_RESULT_BYTES, this::result);
     router.add("POST", "/v1/agent/heartbeat", this::heartbeat);
+    router.add("POST", ModelProxy.PATH, ModelProxy.MAX_REQUEST_BYTES, model::messages);
+    // MCP streamable HTTP, stateless: POST only (a GET for a server stream is 405, as MCP allows).
+    router.add("POST", McpSkillServer.PATH, MAX_SKILL_CALL_BYTES, mcp::handle);
   }
 
   private ApiResponse context(ApiRequest request) throws Exception {
@@ -158,7 +195,8 @@ public final class AgentApi {
             dependencies,
             List.of(),
             step.deadline() == null ? null : step.deadline().toString(),
-            planning);
+            planning,
+            modelOffer);
     return ApiResponse.ok(envelope);
   }
 
@@ -198,8 +236,25 @@ public final class AgentApi {
       if (run.status() != RunStatus.PLANNING) {
         throw new ApiException(409, ErrorCodes.CONFLICT, "run " + run.id() + " is " + run.status().sql() + ", not planning");
       }
-      if (plans.acceptedOf(c, run.id()).isPresent()) {
-        throw new ApiException(409, ErrorCodes.CONFLICT, "a plan was already accepted for run " + run.id());
+      Optional<PlanStore.StoredPlan> earlier = plans.acceptedOf(c, run.id());
+      if (earlier.isPresent()) {
+        // A run has one planning step, and it is still running: an earlier attempt of it had this
+        // plan accepted, then ended before its result was recorded (its worker crashed, or its
+        // Gateway died). That plan is the run's plan: answer with it, store no second one, so the
+        // retried planner can finish instead of failing the run on a conflict.
+        Map<String, String> refs = new LinkedHashMap<>();
+        for (Step s : steps.ofRun(c, run.id())) {
+          if (earlier.get().id().equals(s.planId())) {
+            refs.put(s.stepRef(), s.id().toString());
+          }
+        }
+        audit.recordGate(c, new AuditLog.Decision(GateActions.PLAN_SUBMIT, GateStatus.ALLOW, caller.agent(),
+            run.id(), caller.step().id(), caller.claims().attempt(), null,
+            "plan " + earlier.get().planHash().substring(0, 12) + " was already accepted for this run (an earlier"
+                + " attempt of this step); answered with it, no second plan stored",
+            run.policyManifestId(), run.traceId()));
+        return new Decided(ApiResponse.ok(new PlanAccepted(earlier.get().id().toString(), earlier.get().planHash(), refs)),
+            null);
       }
       switch (validation) {
         case PlanValidation.Accepted a -> {

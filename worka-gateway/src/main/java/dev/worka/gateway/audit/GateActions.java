@@ -6,6 +6,8 @@ public final class GateActions {
   public static final String PLAN_SUBMIT = "plan.submit";
   /** A worker asked for a skill. */
   public static final String SKILL_INVOKE = "skill.invoke";
+  /** A worker called the model through the Gateway's proxy ({@code /v1/agent/model/v1/messages}). */
+  public static final String MODEL_INVOKE = "model.invoke";
   /** A worker's request named a run, step or agent other than its token's. */
   public static final String IDENTITY = "agent.identity";
   /** A worker used a token whose step attempt is no longer running. */

@@ -19,7 +19,9 @@ import java.util.Optional;
  * @param bindAddress {@code WORKA_BIND_ADDRESS}, default {@code 127.0.0.1}
  * @param policyFile {@code WORKA_POLICY_FILE}; empty = the built-in manifest
  * @param operatorToken {@code WORKA_OPERATOR_TOKEN}; empty = generated under {@code home}
- * @param model {@code WORKA_MODEL}: {@code scripted} (offline) or {@code anthropic}
+ * @param model {@code WORKA_MODEL}: {@code scripted} (offline) or {@code anthropic} (then {@code
+ *     ANTHROPIC_API_KEY}, optional {@code ANTHROPIC_BASE_URL} and {@code WORKA_ANTHROPIC_MODEL}
+ *     are checked here and read by the Gateway from its environment)
  * @param sideEffects {@code WORKA_SIDE_EFFECTS}: {@code dry-run} (default) or {@code live}
  * @param installDir where {@code bin/worka-agent} and the jars are ({@code WORKA_INSTALL_DIR}, set
  *     by {@code bin/worka}); relative agent commands resolve against it
@@ -137,9 +139,20 @@ public record WorkaConfig(
     if (!model.equals("scripted") && !model.equals("anthropic")) {
       problems.add("WORKA_MODEL=" + model + " is not known (use scripted or anthropic)");
     } else if (model.equals("anthropic")) {
-      problems.add(
-          "WORKA_MODEL=anthropic is not available in this version yet (the Anthropic-backed agents"
-              + " arrive with the model integration); use WORKA_MODEL=scripted");
+      // The key stays in the Gateway: workers call the model through /v1/agent/model (docs/models.md).
+      if (value(env, "ANTHROPIC_API_KEY").isEmpty()) {
+        problems.add("WORKA_MODEL=anthropic needs ANTHROPIC_API_KEY (the Gateway's key; workers never get it)");
+      }
+      value(env, "ANTHROPIC_BASE_URL").ifPresent(base -> {
+        if (!base.matches("(?i)https?://[^\\s/?#]+(/[^\\s?#]*)?")) {
+          problems.add("ANTHROPIC_BASE_URL=" + base + " is not an http(s) URL such as https://api.anthropic.com");
+        }
+      });
+      value(env, "WORKA_ANTHROPIC_MODEL").ifPresent(name -> {
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}")) {
+          problems.add("WORKA_ANTHROPIC_MODEL=" + name + " is not a model name (letters, digits, . _ : @ / -)");
+        }
+      });
     }
 
     String sideEffects = value(env, "WORKA_SIDE_EFFECTS").orElse("dry-run");

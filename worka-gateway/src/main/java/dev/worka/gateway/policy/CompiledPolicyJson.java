@@ -28,7 +28,8 @@ import org.erdtman.jcs.JsonCanonicalizer;
  * Gateway from before conditions refuses a row with it (an unknown field), so no version ever reads
  * a condition it would not enforce.
  *
- * <p>{@code limits.retry_backoff} and {@code limits.retry_backoff_max} follow the same rule: written
+ * <p>{@code limits.retry_backoff}, {@code limits.retry_backoff_max} and {@code
+ * limits.max_model_tokens_per_run} follow the same rule: written
  * only when they differ from the defaults (so every manifest from before them compiles to the same
  * row), read as the defaults when absent, and refused by a Gateway from before them.
  */
@@ -83,6 +84,9 @@ final class CompiledPolicyJson {
     }
     if (!limits.retryBackoffMax().equals(Limits.DEFAULT_RETRY_BACKOFF_MAX)) {
       l.put("retry_backoff_max", limits.retryBackoffMax().toString());
+    }
+    if (limits.maxModelTokensPerRun() != Limits.DEFAULT_MAX_MODEL_TOKENS_PER_RUN) {
+      l.put("max_model_tokens_per_run", limits.maxModelTokensPerRun());
     }
     try {
       return new JsonCanonicalizer(Json.STRICT.writeValueAsString(root)).getEncodedString();
@@ -152,7 +156,8 @@ final class CompiledPolicyJson {
         "run_deadline",
         "max_concurrent_steps",
         "retry_backoff",
-        "retry_backoff_max");
+        "retry_backoff_max",
+        "max_model_tokens_per_run");
     Limits limits =
         new Limits(
             integer(l, "max_steps"),
@@ -165,7 +170,10 @@ final class CompiledPolicyJson {
             l.has("retry_backoff") ? duration(l, "retry_backoff") : Limits.DEFAULT_RETRY_BACKOFF,
             l.has("retry_backoff_max")
                 ? duration(l, "retry_backoff_max")
-                : Limits.DEFAULT_RETRY_BACKOFF_MAX);
+                : Limits.DEFAULT_RETRY_BACKOFF_MAX,
+            l.has("max_model_tokens_per_run")
+                ? integer(l, "max_model_tokens_per_run")
+                : Limits.DEFAULT_MAX_MODEL_TOKENS_PER_RUN);
     return new CompiledPolicy(agents, lists, skills, limits);
   }
 

@@ -18,7 +18,8 @@ public record Limits(
     Duration runDeadline,
     int maxConcurrentSteps,
     Duration retryBackoff,
-    Duration retryBackoffMax) {
+    Duration retryBackoffMax,
+    int maxModelTokensPerRun) {
 
   static final int MAX_STEPS = 64; // the plan schema's maxItems
   static final int MAX_SKILL_CALLS_PER_STEP = 10_000;
@@ -30,6 +31,12 @@ public record Limits(
   static final Duration MAX_RUN_DEADLINE = Duration.ofDays(7);
   static final Duration MIN_RETRY_BACKOFF = Duration.ofMillis(1);
   static final Duration MAX_RETRY_BACKOFF = Duration.ofHours(1);
+  static final int MAX_MODEL_TOKENS_PER_RUN = 1_000_000_000;
+  /**
+   * Model tokens (input + output, as the provider's {@code usage} counts them) all steps of a run
+   * may spend through the Gateway's model route, unless the manifest says otherwise.
+   */
+  public static final int DEFAULT_MAX_MODEL_TOKENS_PER_RUN = 200_000;
   /** The first retry waits up to this long (full jitter), each next one up to twice as long. */
   public static final Duration DEFAULT_RETRY_BACKOFF = Duration.ofSeconds(1);
   /** No retry waits longer than this. */
@@ -39,7 +46,22 @@ public record Limits(
   /** The limits of a manifest that does not state them. */
   public static final Limits DEFAULTS =
       new Limits(8, 50, 200, Duration.ofSeconds(120), 3, Duration.ofMinutes(15), 4,
-          DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BACKOFF_MAX);
+          DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BACKOFF_MAX, DEFAULT_MAX_MODEL_TOKENS_PER_RUN);
+
+  /** The limits before the model token budget could be stated: it takes the default. */
+  public Limits(
+      int maxSteps,
+      int maxSkillCallsPerStep,
+      int maxSkillCallsPerRun,
+      Duration stepTimeout,
+      int maxAttempts,
+      Duration runDeadline,
+      int maxConcurrentSteps,
+      Duration retryBackoff,
+      Duration retryBackoffMax) {
+    this(maxSteps, maxSkillCallsPerStep, maxSkillCallsPerRun, stepTimeout, maxAttempts, runDeadline,
+        maxConcurrentSteps, retryBackoff, retryBackoffMax, DEFAULT_MAX_MODEL_TOKENS_PER_RUN);
+  }
 
   /** The limits before retry backoff could be stated: it takes the defaults. */
   public Limits(
@@ -60,6 +82,7 @@ public record Limits(
     between("max_skill_calls_per_run", maxSkillCallsPerRun, MAX_SKILL_CALLS_PER_RUN);
     between("max_attempts", maxAttempts, MAX_ATTEMPTS);
     between("max_concurrent_steps", maxConcurrentSteps, MAX_CONCURRENT_STEPS);
+    between("max_model_tokens_per_run", maxModelTokensPerRun, MAX_MODEL_TOKENS_PER_RUN);
     between("step_timeout", stepTimeout, MAX_STEP_TIMEOUT);
     between("run_deadline", runDeadline, MAX_RUN_DEADLINE);
     between("retry_backoff", retryBackoff, MIN_RETRY_BACKOFF, MAX_RETRY_BACKOFF);

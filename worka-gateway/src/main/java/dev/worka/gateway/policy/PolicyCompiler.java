@@ -51,7 +51,8 @@ public final class PolicyCompiler {
           "run_deadline",
           "max_concurrent_steps",
           "retry_backoff",
-          "retry_backoff_max");
+          "retry_backoff_max",
+          "max_model_tokens_per_run");
 
   static final int MAX_DESCRIPTION = 2000;
   static final int MAX_COMMAND_ARGS = 256;
@@ -618,6 +619,12 @@ public final class PolicyCompiler {
     Duration backoffMax =
         duration(
             map, "retry_backoff_max", d.retryBackoffMax(), Limits.MIN_RETRY_BACKOFF, Limits.MAX_RETRY_BACKOFF);
+    int modelTokens =
+        count(
+            map,
+            "max_model_tokens_per_run",
+            d.maxModelTokensPerRun(),
+            Limits.MAX_MODEL_TOKENS_PER_RUN);
     if (errors.size() > before) {
       return Optional.empty();
     }
@@ -648,7 +655,7 @@ public final class PolicyCompiler {
     return Optional.of(
         new Limits(
             maxSteps, perStep, perRun, stepTimeout, attempts, runDeadline, concurrent, backoff,
-            backoffMax));
+            backoffMax, modelTokens));
   }
 
   private int count(ObjectNode map, String key, int fallback, int max) {

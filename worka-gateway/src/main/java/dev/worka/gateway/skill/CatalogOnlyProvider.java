@@ -58,8 +58,7 @@ public final class CatalogOnlyProvider implements SkillProvider {
   public static CatalogOnlyProvider slack(boolean botTokenConfigured) {
     return new CatalogOnlyProvider(SLACK, "Slack", "slack.skills.json",
         botTokenConfigured
-            ? "Slack live calls need the Slack Web API client, which is not built yet;"
-                + " use WORKA_SIDE_EFFECTS=dry-run"
+            ? "Slack is configured, but live Slack calls are made only with WORKA_SIDE_EFFECTS=live"
             : "Slack is not configured: set SLACK_BOT_TOKEN (and SLACK_API_URL for a"
                 + " non-default endpoint); or use WORKA_SIDE_EFFECTS=dry-run");
   }

@@ -10,9 +10,9 @@
  * <p>{@link dev.worka.gateway.skill.SideEffectMode#DRY_RUN} (the default) never reaches a
  * provider's live call: the registry answers with an output that says it is a dry run. In {@link
  * dev.worka.gateway.skill.SideEffectMode#LIVE} a provider that cannot run says why and the skill is
- * reported unavailable, never faked. The live GitHub (MCP) and Slack (Web API) clients are not
- * built yet: {@link dev.worka.gateway.skill.CatalogOnlyProvider} knows their skills and is honestly
- * unavailable in live mode for now.
+ * reported unavailable, never faked. The live clients are {@code skill.github} (MCP) and {@code
+ * skill.slack} (Web API); {@link dev.worka.gateway.skill.CatalogOnlyProvider} knows their skills
+ * and stands in, honestly unavailable in live mode, when their upstream is not configured.
  *
  * <p>Invoking here is the last step of the policy path, not a substitute for it: callers check the
  * token, the policy and commit the allow gate first (DESIGN §2.4). May touch: {@code

@@ -58,6 +58,18 @@ class PolicyCompilerTest {
     return PLANNER + "  ernest:\n" + workerBody.indent(4);
   }
 
+  @Test
+  void theModelTokenBudgetIsReadAndStoredOnlyWhenStated() {
+    CompiledPolicy stated = compiled(PLANNER + "limits:\n  max_model_tokens_per_run: 1234\n");
+    assertEquals(1234, stated.limits().maxModelTokensPerRun());
+    assertTrue(stated.toJson().contains("\"max_model_tokens_per_run\":1234"), stated.toJson());
+    assertEquals(stated, CompiledPolicy.fromJson(stated.toJson()));
+    CompiledPolicy unstated = compiled(PLANNER);
+    assertEquals(Limits.DEFAULT_MAX_MODEL_TOKENS_PER_RUN, unstated.limits().maxModelTokensPerRun());
+    assertFalse(unstated.toJson().contains("max_model_tokens_per_run"), "a default is not stored");
+    assertEquals(unstated, CompiledPolicy.fromJson(unstated.toJson()));
+  }
+
   // --- the built-in manifest ------------------------------------------------------------------
 
   @Test
@@ -68,14 +80,14 @@ class PolicyCompilerTest {
     assertEquals("hari", hari.name());
     assertEquals(AgentRole.PLANNER, hari.role());
     assertEquals(RuntimeSpec.process(List.of("bin/worka-agent", "hari")), hari.runtime());
-    assertEquals(Set.of(Permissions.PLAN_SUBMIT), hari.permissions());
+    assertEquals(Set.of(Permissions.PLAN_SUBMIT, Permissions.MODEL_INVOKE), hari.permissions());
     assertTrue(hari.skills().isEmpty());
 
     AgentPolicy ernest = policy.agent("ernest").orElseThrow();
     assertEquals(AgentRole.WORKER, ernest.role());
     assertTrue(ernest.enabled());
     assertEquals(List.of("bin/worka-agent", "ernest"), ernest.runtime().command());
-    assertEquals(Set.of(Permissions.SKILL_INVOKE), ernest.permissions());
+    assertEquals(Set.of(Permissions.SKILL_INVOKE, Permissions.MODEL_INVOKE), ernest.permissions());
     assertEquals(
         List.of(
             "github.search_issues",
@@ -366,7 +378,7 @@ class PolicyCompilerTest {
         PLANNER + "limits:\n  max_step: 3\n",
         "limits.max_step: unknown key (expected max_steps, max_skill_calls_per_step,"
             + " max_skill_calls_per_run, step_timeout, max_attempts, run_deadline,"
-            + " max_concurrent_steps, retry_backoff, retry_backoff_max)");
+            + " max_concurrent_steps, retry_backoff, retry_backoff_max, max_model_tokens_per_run)");
   }
 
   // --- lists and skills -----------------------------------------------------------------------
@@ -487,13 +499,16 @@ class PolicyCompilerTest {
         "limits.max_concurrent_steps: expected a whole number from 1 to 64, found the number"
             + " 99999999999");
     assertError(
+        PLANNER + "limits:\n  max_model_tokens_per_run: 0\n",
+        "limits.max_model_tokens_per_run: 0 is out of bounds (1 to 1000000000)");
+    assertError(
         PLANNER + "limits:\n  max_skill_calls_per_step: 300\n",
         "limits.max_skill_calls_per_step: 300 exceeds limits.max_skill_calls_per_run 200");
     assertError(
         PLANNER + "limits: 5\n",
         "limits: expected a mapping (max_steps, max_skill_calls_per_step, max_skill_calls_per_run,"
             + " step_timeout, max_attempts, run_deadline, max_concurrent_steps, retry_backoff,"
-            + " retry_backoff_max), found the number 5");
+            + " retry_backoff_max, max_model_tokens_per_run), found the number 5");
   }
 
   // --- reading YAML safely --------------------------------------------------------------------

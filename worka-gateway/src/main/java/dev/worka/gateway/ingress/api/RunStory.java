@@ -2,6 +2,7 @@ package dev.worka.gateway.ingress.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.agent.InvocationStore;
+import dev.worka.gateway.agent.ModelUsageStore;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.Gate;
@@ -51,6 +52,40 @@ public final class RunStory {
     this.audit = audit;
     this.invocations = invocations;
     this.policies = policies;
+  }
+
+  /**
+   * An extension of the story: the model calls the Gateway proxied for the run's steps, their
+   * tokens, and the run's budget ({@code limits.max_model_tokens_per_run} of its pinned policy).
+   */
+  private static Map<String, Object> modelUsage(java.sql.Connection c, UUID runId, Map<UUID, String> refs,
+      StoredPolicy policy) throws java.sql.SQLException {
+    long input = 0;
+    long output = 0;
+    List<Map<String, Object>> calls = new ArrayList<>();
+    for (ModelUsageStore.Usage u : new ModelUsageStore().ofRun(c, runId)) {
+      input += u.inputTokens();
+      output += u.outputTokens();
+      Map<String, Object> v = new LinkedHashMap<>();
+      v.put("step_id", u.stepId().toString());
+      v.put("step_ref", refs.get(u.stepId()));
+      v.put("agent", u.agent());
+      v.put("attempt", u.attempt());
+      v.put("gate_id", u.gateId().toString());
+      v.put("model", u.model());
+      v.put("upstream_status", u.upstreamStatus());
+      v.put("input_tokens", u.inputTokens());
+      v.put("output_tokens", u.outputTokens());
+      v.put("at", u.at().toString());
+      calls.add(v);
+    }
+    Map<String, Object> usage = new LinkedHashMap<>();
+    usage.put("input_tokens", input);
+    usage.put("output_tokens", output);
+    usage.put("total_tokens", input + output);
+    usage.put("budget_tokens", policy.policy().limits().maxModelTokensPerRun());
+    usage.put("calls", calls);
+    return usage;
   }
 
   /** The run's story, or empty if there is no such run. */
@@ -176,6 +211,7 @@ public final class RunStory {
         calls.add(v);
       }
       story.put("skill_invocations", calls);
+      story.put("model_usage", modelUsage(c, runId, refs, policy));
 
       List<Map<String, Object>> answered = new ArrayList<>();
       for (RunNotifications.Notification n : new RunNotifications(java.time.InstantSource.system()).ofRun(c, runId)) {

@@ -19,7 +19,7 @@ import java.util.Optional;
  * ({@code $id}, a remote {@code $ref}) is refused rather than followed: a server must not make the
  * Gateway fetch URLs.
  */
-final class ToolSchema {
+public final class ToolSchema {
   private static final JsonSchemaFactory SCHEMAS =
       JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
   private static final SchemaValidatorsConfig CONFIG =
@@ -110,9 +110,10 @@ final class ToolSchema {
   /**
    * The MCP SDK's schema validator (it checks a tool result's {@code structuredContent} against the
    * tool's {@code outputSchema}) backed by this class. The SDK's own default needs networknt 3.x,
-   * whose package collides with the 1.5 the Gateway uses, so the SDK is always given this one.
+   * whose package collides with the 1.5 the Gateway uses, so the SDK is always given this one (by
+   * this package's client and by the agent package's MCP server).
    */
-  static final class ForMcp implements JsonSchemaValidator {
+  public static final class ForMcp implements JsonSchemaValidator {
     @Override
     public ValidationResponse validate(Map<String, Object> schema, Object structuredContent) {
       try {

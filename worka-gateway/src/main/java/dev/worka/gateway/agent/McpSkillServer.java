@@ -1,0 +1,326 @@
+package dev.worka.gateway.agent;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.http.ApiException;
+import dev.worka.gateway.http.ApiRequest;
+import dev.worka.gateway.http.ApiResponse;
+import dev.worka.gateway.policy.PolicyDecider;
+import dev.worka.gateway.skill.SkillDefinition;
+import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.skill.github.ToolSchema;
+import dev.worka.protocol.ErrorBody;
+import dev.worka.protocol.ErrorCodes;
+import dev.worka.protocol.Json;
+import dev.worka.protocol.SkillCallResult;
+import io.modelcontextprotocol.common.McpTransportContext;
+import io.modelcontextprotocol.json.McpJsonDefaults;
+import io.modelcontextprotocol.json.McpJsonMapper;
+import io.modelcontextprotocol.json.TypeRef;
+import io.modelcontextprotocol.server.McpServer;
+import io.modelcontextprotocol.server.McpStatelessServerFeatures.SyncToolSpecification;
+import io.modelcontextprotocol.server.McpStatelessServerHandler;
+import io.modelcontextprotocol.server.McpStatelessSyncServer;
+import io.modelcontextprotocol.spec.McpSchema;
+import io.modelcontextprotocol.spec.McpStatelessServerTransport;
+import java.io.IOException;
+import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code /v1/agent/mcp}: the caller's step's skills as an MCP server (streamable HTTP, stateless
+ * mode: no session, every request carries the step token), so an agent that speaks MCP can do a
+ * worker's job without knowing the {@code /v1/agent/skills} route.
+ *
+ * <p>The MCP Java SDK's stateless server does the protocol (initialize and version negotiation,
+ * ping, tools/list, tools/call, errors for everything else); this class is its transport on the
+ * Gateway's own router, so the route keeps what every agent route has: the token check of {@link
+ * Authenticator} (401, and the deny gate of an ended attempt), the body limit, the error body.
+ * The SDK's servlet transports are not used: they would need a servlet container beside the
+ * router, whose body limits, error answers and 503s would differ from every other route's.
+ *
+ * <ul>
+ *   <li><b>tools/list</b> shows exactly the skills the step could call: those {@link
+ *       PolicyDecider#skill(dev.worka.gateway.policy.CompiledPolicy, String, List, String)} grants
+ *       (the agent holds {@code skill.invoke}, the skill is on its allowlist and among the step's
+ *       accepted skills), each with its description and input schema. A planner step sees none.
+ *   <li><b>tools/call</b> is {@link SkillMediator#call}, the path of {@code POST
+ *       /v1/agent/skills/{skill}}: the same checks, gates, invocation records, limits and output
+ *       cleaning. Allowed: the cleaned output as {@code structuredContent} and as JSON text, with
+ *       {@code _meta} {@value #META_INVOCATION_ID} and {@value #META_REPLAYED}. Refused (denied,
+ *       invalid input, unavailable, conflict, upstream failure): a result with {@code isError}
+ *       whose text is the REST error body ({@code error}, {@code message}, {@code gate_id}, {@code
+ *       reason}, {@code violations}), so the agent can read why. A token that stops working
+ *       mid-call (its attempt ended) is an HTTP 401, as on every route.
+ *   <li>An idempotency key goes in the request's {@code _meta} as {@value #META_IDEMPOTENCY_KEY}
+ *       (the REST body's {@code idempotency_key}, same characters and length).
+ * </ul>
+ *
+ * <p>A request carrying an {@code Origin} other than the Gateway's own (a browser page) is refused
+ * (403 and a deny gate), as the MCP transport asks of servers against DNS rebinding.
+ */
+final class McpSkillServer {
+  static final String PATH = "/v1/agent/mcp";
+  static final String META_IDEMPOTENCY_KEY = "dev.worka/idempotency_key";
+  static final String META_INVOCATION_ID = "dev.worka/invocation_id";
+  static final String META_REPLAYED = "dev.worka/replayed";
+  private static final String EXCHANGE = "dev.worka/exchange";
+  private static final String KEY_PATTERN = "[A-Za-z0-9._:@/+=-]{1,200}";
+
+  private final Authenticator auth;
+  private final SkillMediator mediator;
+  private final McpJsonMapper json = McpJsonDefaults.getMapper();
+  private final RouterTransport transport = new RouterTransport();
+  private final Set<String> tools;
+  private final McpStatelessSyncServer server;
+
+  McpSkillServer(Authenticator auth, SkillMediator mediator, SkillRegistry skills) {
+    this.auth = auth;
+    this.mediator = mediator;
+    List<SyncToolSpecification> specs = skills.all().stream().map(this::tool).toList();
+    this.tools = specs.stream().map(s -> s.tool().name()).collect(Collectors.toUnmodifiableSet());
+    this.server = McpServer.sync(transport)
+        .serverInfo("worka-gateway", "0.1.0")
+        .instructions("The tools are the skills of your step. Every call is checked against the Worka policy and"
+            + " recorded; a refused call returns isError with the reason and gate_id. Put an idempotency key in"
+            + " the call's _meta as \"" + META_IDEMPOTENCY_KEY + "\" to make a repeat return the recorded output."
+            + " Report your step's result with POST /v1/agent/result.")
+        .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
+        .jsonMapper(json)
+        .jsonSchemaValidator(new ToolSchema.ForMcp())
+        // The mediator validates input against the skill's schema and records the refusal as a gate.
+        .validateToolInputs(false)
+        // Handlers run on the request's own (virtual) thread.
+        .immediateExecution(true)
+        .addToolFilter((context, tool) -> visible(exchange(context).caller, tool.name()))
+        .tools(specs)
+        .build();
+  }
+
+  /** {@code POST /v1/agent/mcp}: one JSON-RPC request or notification, answered with JSON. */
+  ApiResponse handle(ApiRequest request) throws Exception {
+    Caller caller = auth.authenticate(request, "mcp", false);
+    auth.checkIdentity(request, caller, "mcp", null);
+    checkOrigin(request, caller);
+    request.requireJson();
+    String accept = request.header("Accept");
+    if (accept != null && !accept.isBlank() && !acceptsJson(accept)) {
+      throw new ApiException(406, ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+          "this endpoint answers application/json; send Accept: application/json, text/event-stream");
+    }
+    String version = request.header("MCP-Protocol-Version");
+    if (version != null && !transport.protocolVersions().contains(version)) {
+      return rpcError(400, McpSchema.ErrorCodes.INVALID_REQUEST, "unsupported MCP-Protocol-Version " + clip(version)
+          + " (supported: " + String.join(", ", transport.protocolVersions()) + ")");
+    }
+    String body = request.bodyText();
+    try {
+      // The parse every agent body gets (duplicate keys, depth, sizes), before the SDK's own.
+      Json.STRICT.readTree(body);
+    } catch (JsonProcessingException e) {
+      return rpcError(400, McpSchema.ErrorCodes.PARSE_ERROR, "the body is not valid JSON: " + e.getOriginalMessage());
+    }
+    McpSchema.JSONRPCMessage message;
+    try {
+      message = McpSchema.deserializeJsonRpcMessage(json, body);
+    } catch (IOException | RuntimeException e) {
+      return rpcError(400, McpSchema.ErrorCodes.INVALID_REQUEST,
+          "the body is not one JSON-RPC 2.0 request or notification (batches are not accepted)");
+    }
+    Exchange exchange = new Exchange(caller);
+    McpTransportContext context = McpTransportContext.create(Map.of(EXCHANGE, exchange));
+    if (message instanceof McpSchema.JSONRPCRequest r) {
+      McpSchema.JSONRPCResponse response;
+      if (McpSchema.METHOD_TOOLS_CALL.equals(r.method()) && !tools.contains(toolName(r))) {
+        // Not a skill this Gateway knows: still the mediator's refusal (and deny gate), as on REST.
+        response = unknownTool(context, r);
+      } else {
+        response = transport.handler.handleRequest(context, r)
+            .contextWrite(c -> c.put(McpTransportContext.KEY, context))
+            .block();
+      }
+      exchange.rethrow();
+      return new ApiResponse.Text(200, "application/json", json.writeValueAsString(response));
+    }
+    if (message instanceof McpSchema.JSONRPCNotification n) {
+      transport.handler.handleNotification(context, n)
+          .contextWrite(c -> c.put(McpTransportContext.KEY, context))
+          .block();
+      exchange.rethrow();
+      return ApiResponse.status(202, null);
+    }
+    return rpcError(400, McpSchema.ErrorCodes.INVALID_REQUEST,
+        "this server sends no requests, so it accepts no responses: send a request or a notification");
+  }
+
+  /** Whether {@code caller}'s step could call {@code skill} (its condition aside, which needs the input). */
+  private static boolean visible(Caller caller, String skill) {
+    return PolicyDecider.skill(caller.policy().policy(), caller.agent(), caller.step().allowedSkills(), skill)
+        .allowed();
+  }
+
+  private SyncToolSpecification tool(SkillDefinition skill) {
+    Map<String, Object> schema = Json.STRICT.convertValue(skill.inputSchema(),
+        new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {});
+    McpSchema.Tool tool = McpSchema.Tool.builder(skill.name(), schema)
+        .description(skill.description())
+        .annotations(McpSchema.ToolAnnotations.builder().readOnlyHint(!skill.sideEffect()).build())
+        .build();
+    return SyncToolSpecification.builder().tool(tool).callHandler(this::call).build();
+  }
+
+  /** A tools/call: the mediated skill call of REST, its answer as a tool result. */
+  private McpSchema.CallToolResult call(McpTransportContext context, McpSchema.CallToolRequest request) {
+    Exchange exchange = exchange(context);
+    Object key = request.meta() == null ? null : request.meta().get(META_IDEMPOTENCY_KEY);
+    if (key != null && !(key instanceof String s && s.matches(KEY_PATTERN))) {
+      String why = META_IDEMPOTENCY_KEY + " must be 1-200 characters of A-Z a-z 0-9 . _ : @ / + = -";
+      return failure(new ErrorBody(ErrorCodes.INVALID_BODY, why, null, null, List.of(why)));
+    }
+    JsonNode input = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
+    try {
+      SkillCallResult result = mediator.call(exchange.caller, request.name(), input, (String) key);
+      Map<String, Object> meta = new LinkedHashMap<>();
+      meta.put(META_INVOCATION_ID, result.invocationId());
+      meta.put(META_REPLAYED, result.replayed());
+      Object output = Json.STRICT.convertValue(result.output(), Object.class);
+      return McpSchema.CallToolResult.builder()
+          .addTextContent(Json.write(result.output()))
+          .structuredContent(output)
+          .isError(false)
+          .meta(meta)
+          .build();
+    } catch (ApiException e) {
+      if (e.status() == 401) {
+        return exchange.refuse(e);
+      }
+      return failure(e.body());
+    } catch (RuntimeException e) {
+      return exchange.refuse(e);
+    }
+  }
+
+  private McpSchema.JSONRPCResponse unknownTool(McpTransportContext context, McpSchema.JSONRPCRequest r) {
+    McpSchema.CallToolRequest call;
+    try {
+      call = json.convertValue(r.params(), new TypeRef<McpSchema.CallToolRequest>() {});
+    } catch (RuntimeException e) {
+      call = null;
+    }
+    if (call == null || call.name() == null) {
+      return McpSchema.JSONRPCResponse.error(r.id(), new McpSchema.JSONRPCResponse.JSONRPCError(
+          McpSchema.ErrorCodes.INVALID_PARAMS, "tools/call needs params with a tool name", null));
+    }
+    return McpSchema.JSONRPCResponse.result(r.id(), call(context, call));
+  }
+
+  private McpSchema.CallToolResult failure(ErrorBody body) {
+    Map<String, Object> meta = new LinkedHashMap<>();
+    meta.put("dev.worka/error", body.error());
+    if (body.gateId() != null) {
+      meta.put("dev.worka/gate_id", body.gateId());
+    }
+    return McpSchema.CallToolResult.builder().addTextContent(Json.write(body)).isError(true).meta(meta).build();
+  }
+
+  /**
+   * Refuses (403 and a deny gate) a request whose {@code Origin} is not the Gateway's own address:
+   * a web page the worker's browser opened must not reach the agent protocol (DNS rebinding).
+   */
+  private void checkOrigin(ApiRequest request, Caller caller) {
+    String origin = request.header("Origin");
+    if (origin == null) {
+      return;
+    }
+    String host = request.header("Host");
+    String originHost;
+    try {
+      URI uri = URI.create(origin.trim());
+      originHost = uri.getRawAuthority();
+    } catch (IllegalArgumentException e) {
+      originHost = null;
+    }
+    if (originHost != null && originHost.equalsIgnoreCase(host)) {
+      return;
+    }
+    String why = "an MCP request from origin " + clip(origin) + " (not the Gateway's own) is refused";
+    Gate gate = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.AGENT_CALL, null, "mcp: " + why);
+    throw new ApiException(403, new ErrorBody(ErrorCodes.FORBIDDEN, why, gate.id().toString(), why, null));
+  }
+
+  private static boolean acceptsJson(String accept) {
+    String a = accept.toLowerCase(Locale.ROOT);
+    return a.contains("application/json") || a.contains("*/*") || a.contains("application/*");
+  }
+
+  private static String toolName(McpSchema.JSONRPCRequest r) {
+    return r.params() instanceof Map<?, ?> params && params.get("name") instanceof String name ? name : null;
+  }
+
+  /** A JSON-RPC error answer to a message that could not be read, so has no id ({@code "id": null}). */
+  private static ApiResponse rpcError(int status, int code, String message) {
+    Map<String, Object> error = new LinkedHashMap<>();
+    error.put("code", code);
+    error.put("message", message);
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("jsonrpc", McpSchema.JSONRPC_VERSION);
+    answer.put("id", null);
+    answer.put("error", error);
+    return new ApiResponse.Text(status, "application/json", Json.write(answer));
+  }
+
+  private static Exchange exchange(McpTransportContext context) {
+    return (Exchange) context.get(EXCHANGE);
+  }
+
+  private static String clip(String s) {
+    return s.length() > 80 ? s.substring(0, 80) + "…" : s;
+  }
+
+  /**
+   * One HTTP request's caller, and what must end the request as an HTTP error instead of a
+   * JSON-RPC answer: a token refused mid-call (401), a failure the Gateway answers 500/503.
+   */
+  private static final class Exchange {
+    final Caller caller;
+    private RuntimeException refusal;
+
+    Exchange(Caller caller) {
+      this.caller = caller;
+    }
+
+    McpSchema.CallToolResult refuse(RuntimeException e) {
+      refusal = e;
+      return McpSchema.CallToolResult.builder().addTextContent("refused").isError(true).build();
+    }
+
+    void rethrow() {
+      if (refusal != null) {
+        throw refusal;
+      }
+    }
+  }
+
+  /** The SDK server's transport: the route hands it each message; it keeps the server's handler. */
+  private static final class RouterTransport implements McpStatelessServerTransport {
+    private volatile McpStatelessServerHandler handler;
+
+    @Override
+    public void setMcpHandler(McpStatelessServerHandler handler) {
+      this.handler = handler;
+    }
+
+    @Override
+    public Mono<Void> closeGracefully() {
+      return Mono.empty();
+    }
+  }
+}

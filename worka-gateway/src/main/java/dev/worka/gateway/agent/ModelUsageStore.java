@@ -1,0 +1,86 @@
+package dev.worka.gateway.agent;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The {@code model_usage} table (append-only): one row per model call the Gateway proxied, with
+ * the tokens the provider's {@code usage} counted. A run's token budget is checked against the sum
+ * of its rows.
+ */
+public final class ModelUsageStore {
+
+  /** One proxied call. {@code upstreamStatus} is 0 when the provider could not be reached. */
+  public record Usage(
+      UUID id,
+      UUID runId,
+      UUID stepId,
+      int attempt,
+      String agent,
+      UUID gateId,
+      String model,
+      int upstreamStatus,
+      long inputTokens,
+      long outputTokens,
+      Instant at) {
+    public long totalTokens() {
+      return inputTokens + outputTokens;
+    }
+  }
+
+  void record(Connection c, Usage u) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "insert into model_usage (id, run_id, step_id, attempt, agent, gate_id, model, upstream_status,"
+            + " input_tokens, output_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      ps.setObject(1, u.id());
+      ps.setObject(2, u.runId());
+      ps.setObject(3, u.stepId());
+      ps.setInt(4, u.attempt());
+      ps.setString(5, u.agent());
+      ps.setObject(6, u.gateId());
+      ps.setString(7, u.model());
+      ps.setInt(8, u.upstreamStatus());
+      ps.setLong(9, u.inputTokens());
+      ps.setLong(10, u.outputTokens());
+      ps.setTimestamp(11, Timestamp.from(u.at()));
+      ps.executeUpdate();
+    }
+  }
+
+  /** Input plus output tokens of every recorded call of the run. */
+  long tokensOfRun(Connection c, UUID runId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where run_id = ?")) {
+      ps.setObject(1, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  /** Every recorded call of the run, oldest first. */
+  public List<Usage> ofRun(Connection c, UUID runId) throws SQLException {
+    List<Usage> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(
+        "select id, run_id, step_id, attempt, agent, gate_id, model, upstream_status, input_tokens, output_tokens,"
+            + " created_at from model_usage where run_id = ? order by created_at, id")) {
+      ps.setObject(1, runId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Usage(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getObject(3, UUID.class),
+              rs.getInt(4), rs.getString(5), rs.getObject(6, UUID.class), rs.getString(7), rs.getInt(8),
+              rs.getLong(9), rs.getLong(10), rs.getTimestamp(11).toInstant()));
+        }
+      }
+    }
+    return out;
+  }
+}

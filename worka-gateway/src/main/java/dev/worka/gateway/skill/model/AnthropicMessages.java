@@ -1,0 +1,170 @@
+package dev.worka.gateway.skill.model;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The Anthropic Messages API ({@code POST $ANTHROPIC_BASE_URL/v1/messages}) as the Gateway's model
+ * route reaches it: a request body in, the provider's status and body out.
+ *
+ * <p>Why the JDK's {@link HttpClient} and not the official SDK here (the workers do use the SDK):
+ * this is a proxy. It must pass the worker's request through as it was written — including fields
+ * newer than whatever SDK version the Gateway was built with — and hand back the provider's answer
+ * as the provider wrote it, usage and all. The SDK's typed {@code MessageCreateParams} and {@code
+ * Message} would parse and re-serialize both, dropping or reshaping what they do not model; the
+ * route already checks the request's fields itself. It also keeps the SDK's 52 MB of jars out of
+ * the Gateway.
+ *
+ * <p>The key goes as {@code x-api-key}, the header the Messages API documents for API keys and the
+ * one Messages-compatible endpoints accept. (The official Java SDK 3.12 itself sends a key as
+ * {@code Authorization: Bearer}; the workers' SDK does so with their step token, which is how the
+ * Gateway's route reads it.)
+ */
+public final class AnthropicMessages {
+  /** Where requests go when {@code ANTHROPIC_BASE_URL} is not set. */
+  public static final String DEFAULT_BASE_URL = "https://api.anthropic.com";
+
+  /** The model every call is sent to when {@code WORKA_ANTHROPIC_MODEL} is not set. */
+  public static final String DEFAULT_MODEL = "claude-sonnet-4-5";
+
+  /** The {@code anthropic-version} sent when the worker's request names none usable. */
+  static final String DEFAULT_VERSION = "2023-06-01";
+
+  /** What a model name may look like ({@code WORKA_ANTHROPIC_MODEL}). */
+  public static final Pattern MODEL_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}");
+
+  private static final Pattern VERSION = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
+  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(5);
+  /** Largest answer read from the provider; a larger one is refused, not cut. */
+  static final int MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+  private final URI endpoint;
+  private final String apiKey;
+  private final String model;
+  private final HttpClient http;
+
+  /**
+   * @param baseUrl the API's base URL, e.g. {@code https://api.anthropic.com} (requests go to its
+   *     {@code /v1/messages})
+   * @param apiKey the real key; never logged or returned
+   * @param model the model every request is sent to, whatever the worker named
+   */
+  public AnthropicMessages(String baseUrl, String apiKey, String model) {
+    Objects.requireNonNull(baseUrl, "baseUrl");
+    if (apiKey == null || apiKey.isBlank()) {
+      throw new IllegalArgumentException("the Anthropic API key is empty");
+    }
+    if (model == null || !MODEL_NAME.matcher(model).matches()) {
+      throw new IllegalArgumentException("model name '" + model + "' is not usable");
+    }
+    this.endpoint = URI.create(baseUrl.replaceAll("/+$", "") + "/v1/messages");
+    this.apiKey = apiKey;
+    this.model = model;
+    this.http =
+        HttpClient.newBuilder()
+            .connectTimeout(CONNECT_TIMEOUT)
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
+  }
+
+  /**
+   * The client {@code WORKA_MODEL=anthropic} asks for ({@code ANTHROPIC_API_KEY}, optional {@code
+   * ANTHROPIC_BASE_URL} and {@code WORKA_ANTHROPIC_MODEL}), or empty for any other model. The
+   * values were validated with the rest of the configuration ({@code WorkaConfig}).
+   */
+  public static Optional<AnthropicMessages> fromEnvironment(Map<String, String> environment, String workaModel) {
+    if (!"anthropic".equals(workaModel)) {
+      return Optional.empty();
+    }
+    String key = value(environment, "ANTHROPIC_API_KEY");
+    if (key == null) {
+      throw new IllegalArgumentException("WORKA_MODEL=anthropic needs ANTHROPIC_API_KEY");
+    }
+    String base = value(environment, "ANTHROPIC_BASE_URL");
+    String name = value(environment, "WORKA_ANTHROPIC_MODEL");
+    return Optional.of(new AnthropicMessages(base == null ? DEFAULT_BASE_URL : base, key,
+        name == null ? DEFAULT_MODEL : name));
+  }
+
+  /** The model every request goes to. */
+  public String model() {
+    return model;
+  }
+
+  /** Where requests go (no secret in it). */
+  public URI endpoint() {
+    return endpoint;
+  }
+
+  /** What the provider answered, or that it could not be reached. */
+  public sealed interface Answer {
+    /** The provider's status and body, the key redacted from it should it appear. */
+    record Reply(int status, String body) implements Answer {}
+
+    /** No usable answer: not reached, timed out, or an answer too large to read. */
+    record Unreachable(String why) implements Answer {}
+  }
+
+  /**
+   * Sends {@code body} (a complete Messages request, its model already forced) with {@code
+   * anthropicVersion} (the worker's, when it looks like a version date).
+   */
+  public Answer send(byte[] body, String anthropicVersion) {
+    String version =
+        anthropicVersion != null && VERSION.matcher(anthropicVersion).matches()
+            ? anthropicVersion
+            : DEFAULT_VERSION;
+    HttpRequest request =
+        HttpRequest.newBuilder(endpoint)
+            .timeout(REQUEST_TIMEOUT)
+            .header("x-api-key", apiKey)
+            .header("anthropic-version", version)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .header("user-agent", "worka-gateway")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build();
+    try {
+      HttpResponse<java.io.InputStream> response =
+          http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      byte[] bytes;
+      try (java.io.InputStream in = response.body()) {
+        bytes = in.readNBytes(MAX_ANSWER_BYTES + 1);
+      }
+      if (bytes.length > MAX_ANSWER_BYTES) {
+        return new Answer.Unreachable("the model provider's answer is larger than " + MAX_ANSWER_BYTES + " bytes");
+      }
+      return new Answer.Reply(response.statusCode(), redacted(new String(bytes, StandardCharsets.UTF_8)));
+    } catch (IOException e) {
+      return new Answer.Unreachable("the model provider at " + endpoint + " could not be reached: "
+          + redacted(String.valueOf(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Answer.Unreachable("the call to the model provider was interrupted");
+    }
+  }
+
+  private String redacted(String text) {
+    return text.replace(apiKey, "[redacted]");
+  }
+
+  private static String value(Map<String, String> environment, String name) {
+    String v = environment.get(name);
+    return v == null || v.isBlank() ? null : v.trim();
+  }
+
+  @Override
+  public String toString() {
+    return "AnthropicMessages[" + endpoint + ", model=" + model + "]";
+  }
+}

@@ -1,0 +1,332 @@
+package dev.worka.gateway.skill.slack;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.slack.api.methods.MethodsClient;
+import com.slack.api.methods.SlackApiException;
+import com.slack.api.methods.SlackApiTextResponse;
+import com.slack.api.methods.response.chat.ChatPostMessageResponse;
+import com.slack.api.methods.response.conversations.ConversationsHistoryResponse;
+import com.slack.api.methods.response.conversations.ConversationsRepliesResponse;
+import com.slack.api.model.Message;
+import dev.worka.gateway.skill.Availability;
+import dev.worka.gateway.skill.InvocationContext;
+import dev.worka.gateway.skill.SkillDefinition;
+import dev.worka.gateway.skill.SkillFailedException;
+import dev.worka.gateway.skill.SkillOutcomeUnknownException;
+import dev.worka.gateway.skill.SkillProvider;
+import dev.worka.gateway.skill.SkillUnavailableException;
+import dev.worka.protocol.Json;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code slack.*} skills, live, through Slack's Web API with the official SDK's {@link
+ * MethodsClient} and the Gateway's bot token (which goes only into the client's {@code
+ * Authorization} header, never into a message or an output):
+ *
+ * <ul>
+ *   <li>{@code slack.read_thread} → {@code conversations.replies}: the thread's messages (parent
+ *       first), paged up to {@code limit} (default {@link #DEFAULT_READ_LIMIT}); output {@code
+ *       {"messages": [{ts, thread_ts, user, username, bot_id, subtype, text}], "has_more"}}.
+ *   <li>{@code slack.post_message} → {@code chat.postMessage} with {@code link_names=false}, {@code
+ *       parse=none}, no unfurls, and broadcast markup ({@code <!channel>}, {@code <!here>}, {@code
+ *       <!everyone>}, user-group mentions) neutralized; output {@code {"channel", "ts", "message":
+ *       {ts, thread_ts, text}}}. The message carries the invocation in its metadata ({@code
+ *       event_type} {@value #METADATA_EVENT_TYPE}, {@code event_payload: {"invocation": id}}), so
+ *       {@link #reconcile} can find it in the conversation's history after a crash.
+ * </ul>
+ *
+ * <p>Failures say whether to try again ({@link SlackErrors}): a post whose answer was lost, or that
+ * Slack says may have partly happened, is {@link SkillOutcomeUnknownException}.
+ */
+public final class SlackProvider implements SkillProvider {
+  public static final String PROVIDER = "slack";
+  public static final String METADATA_EVENT_TYPE = "worka_invocation";
+
+  static final int DEFAULT_READ_LIMIT = 1000;
+  static final int PAGE_SIZE = 200;
+  /** How many pages of {@link #PAGE_SIZE} messages {@link #reconcile} reads at most. */
+  static final int RECONCILE_PAGES = 5;
+
+  private static final Pattern BROADCAST =
+      Pattern.compile("<!(channel|here|everyone|group)(?:\\|[^>]*)?>", Pattern.CASE_INSENSITIVE);
+  private static final Pattern GROUP_MENTION = Pattern.compile("<!subteam\\^[^>|]*(?:\\|@?([^>]*))?>");
+
+  private final SkillProvider catalog;
+  private final MethodsClient methods;
+  private final Duration callTimeout;
+
+  /**
+   * @param catalog the catalog-only Slack provider whose skills this one offers live
+   * @param methods the Web API client, bound to the bot token (and {@code SLACK_API_URL})
+   * @param callTimeout how long one call may take (the client's own timeout)
+   */
+  public SlackProvider(SkillProvider catalog, MethodsClient methods, Duration callTimeout) {
+    this.catalog = Objects.requireNonNull(catalog, "catalog");
+    if (!PROVIDER.equals(catalog.name())) {
+      throw new IllegalArgumentException("the catalog must be the slack one, was " + catalog.name());
+    }
+    this.methods = Objects.requireNonNull(methods, "methods");
+    this.callTimeout = Objects.requireNonNull(callTimeout, "callTimeout");
+  }
+
+  @Override
+  public String name() {
+    return PROVIDER;
+  }
+
+  @Override
+  public String upstream() {
+    return "Slack";
+  }
+
+  @Override
+  public List<SkillDefinition> skills() {
+    return catalog.skills();
+  }
+
+  @Override
+  public JsonNode dryRunShape(SkillDefinition skill) {
+    return catalog.dryRunShape(skill);
+  }
+
+  @Override
+  public Availability availability() {
+    return new Availability.Available();
+  }
+
+  @Override
+  public Duration callTimeout() {
+    return callTimeout;
+  }
+
+  @Override
+  public JsonNode invoke(SkillDefinition skill, JsonNode input, InvocationContext ctx) {
+    Objects.requireNonNull(ctx, "ctx");
+    return switch (action(skill)) {
+      case "read_thread" -> readThread(skill, input);
+      case "post_message" -> postMessage(skill, input, ctx);
+      default -> throw new SkillUnavailableException(skill.name(), "Worka's Slack client has no " + skill.name());
+    };
+  }
+
+  @Override
+  public Optional<String> upstreamRef(SkillDefinition skill, JsonNode output) {
+    if (output != null && output.path("channel").isTextual() && output.path("ts").isTextual()) {
+      return Optional.of(output.get("channel").asText() + "/" + output.get("ts").asText());
+    }
+    return Optional.empty();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // read_thread
+
+  private JsonNode readThread(SkillDefinition skill, JsonNode input) {
+    String channel = input.path("channel").asText();
+    String ts = input.path("ts").asText();
+    int limit = input.path("limit").canConvertToInt() ? input.get("limit").asInt() : DEFAULT_READ_LIMIT;
+    ObjectNode output = Json.STRICT.createObjectNode();
+    ArrayNode messages = output.putArray("messages");
+    String cursor = null;
+    boolean more;
+    do {
+      String page = cursor;
+      int size = Math.min(PAGE_SIZE, limit - messages.size());
+      ConversationsRepliesResponse r = call(skill, false, () -> methods.conversationsReplies(b -> b
+          .channel(channel).ts(ts).limit(size).cursor(page)));
+      for (Message m : r.getMessages() == null ? List.<Message>of() : r.getMessages()) {
+        if (messages.size() < limit) {
+          messages.add(message(m));
+        }
+      }
+      cursor = r.getResponseMetadata() == null ? null : r.getResponseMetadata().getNextCursor();
+      more = r.isHasMore() && cursor != null && !cursor.isEmpty();
+    } while (more && messages.size() < limit);
+    output.put("has_more", more);
+    return output;
+  }
+
+  private static ObjectNode message(Message m) {
+    ObjectNode node = Json.STRICT.createObjectNode();
+    putIfSet(node, "ts", m.getTs());
+    putIfSet(node, "thread_ts", m.getThreadTs());
+    putIfSet(node, "user", m.getUser());
+    putIfSet(node, "username", m.getUsername());
+    putIfSet(node, "bot_id", m.getBotId());
+    putIfSet(node, "subtype", m.getSubtype());
+    node.put("text", m.getText() == null ? "" : m.getText());
+    return node;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // post_message
+
+  private JsonNode postMessage(SkillDefinition skill, JsonNode input, InvocationContext ctx) {
+    String channel = input.path("channel").asText();
+    String threadTs = input.path("thread_ts").isTextual() ? input.get("thread_ts").asText() : null;
+    String text = withoutBroadcasts(input.path("text").asText());
+    ChatPostMessageResponse r = call(skill, true, () -> methods.chatPostMessage(b -> b
+        .channel(channel)
+        .threadTs(threadTs)
+        .text(text)
+        .parse("none")
+        .linkNames(false)
+        .unfurlLinks(false)
+        .unfurlMedia(false)
+        .metadata(Message.Metadata.builder()
+            .eventType(METADATA_EVENT_TYPE)
+            .eventPayload(Map.of("invocation", ctx.invocationId().toString()))
+            .build())));
+    return posted(r.getChannel() != null ? r.getChannel() : channel, r.getTs(), r.getMessage(), threadTs, text);
+  }
+
+  private static ObjectNode posted(String channel, String ts, Message message, String threadTs, String text) {
+    ObjectNode output = Json.STRICT.createObjectNode();
+    output.put("channel", channel);
+    putIfSet(output, "ts", ts);
+    ObjectNode m = output.putObject("message");
+    putIfSet(m, "ts", message != null && message.getTs() != null ? message.getTs() : ts);
+    putIfSet(m, "thread_ts", message != null && message.getThreadTs() != null ? message.getThreadTs() : threadTs);
+    m.put("text", message != null && message.getText() != null ? message.getText() : text);
+    return output;
+  }
+
+  /** Broadcast and user-group mentions become plain, inert text ({@code @\u200bchannel}). */
+  static String withoutBroadcasts(String text) {
+    String t = BROADCAST.matcher(text).replaceAll(m -> "@\u200b" + m.group(1).toLowerCase());
+    return GROUP_MENTION.matcher(t).replaceAll(m -> "@\u200b"
+        + java.util.regex.Matcher.quoteReplacement(m.group(1) == null ? "group" : m.group(1)));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // reconcile
+
+  /**
+   * Looks, read-only, for the message an earlier {@code slack.post_message} under {@code ctx}
+   * posted: a message whose metadata names the invocation, in the thread it was posted to ({@code
+   * conversations.replies}, oldest first) or, for a top-level post, among the channel's newest
+   * messages ({@code conversations.history}), with {@code include_all_metadata}. Reads need no
+   * reconciling: repeating them is harmless.
+   */
+  @Override
+  public Reconciliation reconcile(SkillDefinition skill, JsonNode input, InvocationContext ctx) {
+    if (!skill.sideEffect()) {
+      return new Reconciliation.NotPerformed(skill.name() + " has no side effect upstream: repeating it is harmless");
+    }
+    if (!action(skill).equals("post_message")) {
+      return new Reconciliation.Unknown(skill.name() + " leaves no marker in Slack to look for");
+    }
+    String channel = input.path("channel").asText();
+    String threadTs = input.path("thread_ts").isTextual() ? input.get("thread_ts").asText() : null;
+    String invocation = ctx.invocationId().toString();
+    String cursor = null;
+    int seen = 0;
+    try {
+      for (int page = 0; page < RECONCILE_PAGES; page++) {
+        String pageCursor = cursor;
+        List<Message> messages;
+        boolean more;
+        String next;
+        if (threadTs != null) {
+          ConversationsRepliesResponse r = call(skill, false, () -> methods.conversationsReplies(b -> b
+              .channel(channel).ts(threadTs).limit(PAGE_SIZE).cursor(pageCursor).includeAllMetadata(true)));
+          messages = r.getMessages();
+          more = r.isHasMore();
+          next = r.getResponseMetadata() == null ? null : r.getResponseMetadata().getNextCursor();
+        } else {
+          ConversationsHistoryResponse r = call(skill, false, () -> methods.conversationsHistory(b -> b
+              .channel(channel).limit(PAGE_SIZE).cursor(pageCursor).includeAllMetadata(true)));
+          messages = r.getMessages();
+          more = r.isHasMore();
+          next = r.getResponseMetadata() == null ? null : r.getResponseMetadata().getNextCursor();
+        }
+        for (Message m : messages == null ? List.<Message>of() : messages) {
+          seen++;
+          if (carries(m, invocation)) {
+            return new Reconciliation.Performed(posted(channel, m.getTs(), m, threadTs, m.getText()),
+                channel + "/" + m.getTs());
+          }
+        }
+        if (!more || next == null || next.isEmpty()) {
+          return new Reconciliation.NotPerformed("no message in " + where(channel, threadTs) + " carries invocation "
+              + invocation + " in its metadata (all " + seen + " read)");
+        }
+        cursor = next;
+      }
+    } catch (SkillFailedException e) {
+      return new Reconciliation.Unknown("Slack could not be asked: " + e.getMessage());
+    }
+    return new Reconciliation.Unknown(where(channel, threadTs) + " has more than " + seen + " messages; the "
+        + seen + " read do not carry invocation " + invocation + " and the rest were not read");
+  }
+
+  private static boolean carries(Message m, String invocation) {
+    Message.Metadata metadata = m.getMetadata();
+    return metadata != null && METADATA_EVENT_TYPE.equals(metadata.getEventType())
+        && metadata.getEventPayload() != null
+        && invocation.equals(String.valueOf(metadata.getEventPayload().get("invocation")));
+  }
+
+  private static String where(String channel, String threadTs) {
+    return threadTs == null ? "channel " + channel : "thread " + threadTs + " of " + channel;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Calls
+
+  @FunctionalInterface
+  private interface Call<T extends SlackApiTextResponse> {
+    T run() throws IOException, SlackApiException;
+  }
+
+  /** Makes one Web API call; a failure says whether to retry and, for a side effect, if it may have happened. */
+  private <T extends SlackApiTextResponse> T call(SkillDefinition skill, boolean effect, Call<T> call) {
+    SlackErrors.Kind kind;
+    String why;
+    Throwable cause = null;
+    try {
+      T response = call.run();
+      if (response.isOk()) {
+        return response;
+      }
+      kind = SlackErrors.ofError(response.getError());
+      why = "Slack answered " + response.getError()
+          + (response.getNeeded() != null ? " (needs scope " + response.getNeeded() + ")" : "");
+    } catch (SlackApiException e) {
+      kind = SlackErrors.ofStatus(e.getResponse().code());
+      why = "Slack answered " + SlackErrors.describe(e);
+      cause = e;
+    } catch (IOException e) {
+      kind = SlackErrors.ofIo(e);
+      why = SlackErrors.describe(e);
+      cause = e;
+    }
+    if (effect && kind == SlackErrors.Kind.MAYBE_DONE) {
+      throw new SkillOutcomeUnknownException(skill.name(), why + "; the message may or may not have been posted",
+          cause);
+    }
+    throw new SkillFailedException(skill.name(), why, kind != SlackErrors.Kind.PERMANENT, cause);
+  }
+
+  private static String action(SkillDefinition skill) {
+    return skill.name().substring(skill.name().indexOf('.') + 1);
+  }
+
+  private static void putIfSet(ObjectNode node, String field, String value) {
+    if (value != null) {
+      node.put(field, value);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SlackProvider[live]";
+  }
+}
