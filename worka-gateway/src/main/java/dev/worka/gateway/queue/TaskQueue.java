@@ -11,7 +11,9 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -21,6 +23,7 @@ public final class TaskQueue {
   private final InstantSource clock;
   private final String owner;
   private final Duration lease;
+  private final CompleteTogether completions = new CompleteTogether(this::completeAll, 1, 500);
   private final Object wakeLock = new Object();
   private long wakeups;
 
@@ -124,9 +127,41 @@ public final class TaskQueue {
         });
   }
 
-  /** Marks a task this Gateway holds as done; false if the claim had been lost. */
+  /**
+   * Marks a task this Gateway holds as done; false if the claim had been lost. Durable when it
+   * returns. Completions made at the same time by several threads share one statement and commit
+   * ({@link CompleteTogether}); each caller still learns about its own task only.
+   */
   public boolean complete(UUID taskId) {
-    return finish(taskId, "done", null, null);
+    return completions.complete(taskId);
+  }
+
+  /** Completes those of {@code taskIds} this Gateway still holds, in one statement. */
+  private Set<UUID> completeAll(Collection<UUID> taskIds) {
+    Instant now = clock.instant();
+    return Transactions.withConnection(
+        dataSource,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "update tasks set status = 'done', lease_owner = null, lease_until = null,"
+                      + " updated_at = ? where id = any(?) and status = 'claimed' and lease_owner = ?"
+                      + " returning id")) {
+            Sql.setInstant(ps, 1, now);
+            // Two Gateways' batches share a row only after a lease expired and the task was claimed
+            // again; it matches the new holder's alone. Both read the ids in primary-key order
+            // (an index scan sorts the array), so such batches cannot wait on each other in a cycle.
+            ps.setArray(2, Sql.uuidArray(c, taskIds));
+            ps.setString(3, owner);
+            Set<UUID> done = new HashSet<>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                done.add(Sql.getUuid(rs, "id"));
+              }
+            }
+            return done;
+          }
+        });
   }
 
   /** Gives the task up with an error; it runs again from {@code retryAt}, or never if null. */
