@@ -46,6 +46,14 @@ public final class EmbeddedDatabase implements AutoCloseable {
 
   /** Starts (initializing on first use) the server whose data is in {@code dataDirectory}. */
   public static EmbeddedDatabase start(Path dataDirectory) {
+    return start(dataDirectory, 0);
+  }
+
+  /**
+   * As {@link #start(Path)}, listening on {@code port} (0: any free port). Tests stop a server
+   * and start it again on the same data and port, where its clients look for it.
+   */
+  static EmbeddedDatabase start(Path dataDirectory, int port) {
     try {
       Files.createDirectories(dataDirectory.getParent());
       boolean fresh = !Files.exists(dataDirectory.resolve("PG_VERSION"));
@@ -58,6 +66,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
           EmbeddedPostgres.builder()
               .setDataDirectory(dataDirectory)
               .setCleanDataDirectory(false)
+              .setPort(port)
               .setServerConfig("max_connections", "200")
               .setServerConfig("fsync", "on")
               // zonky's default is off (fast tests); a gate acknowledged as committed must survive
@@ -181,6 +190,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
   /** A URL for the given database on this server, as the {@code postgres} superuser. */
   public DatabaseUrl url(String database) {
     return new DatabaseUrl(postgres.getJdbcUrl("postgres", database), "postgres", password);
+  }
+
+  /** The port the server listens on (loopback). */
+  int port() {
+    return postgres.getPort();
   }
 
   public Path dataDirectory() {

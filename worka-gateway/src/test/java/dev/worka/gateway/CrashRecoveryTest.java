@@ -1,0 +1,158 @@
+package dev.worka.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.worka.gateway.skill.github.CountingGithubMcpServer;
+import dev.worka.gateway.store.TestDatabase;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Gateway killed (SIGKILL) at distinct moments of a live run — while its planner runs, while
+ * its worker runs, in the middle of delivering its result — and started again on the same home
+ * and database: the run succeeds, the killed Gateway's (sandboxed) workers died with it, no two
+ * attempts of a step overlapped, no event is missing, and the one issue the run asks for exists
+ * once, after an allow gate.
+ *
+ * <p>Unsandboxed workers do not die with their Gateway; the next Gateway kills them from their
+ * records under WORKA_HOME/workers: {@code ProcessRuntimeTest
+ * .workersLeftByAGatewayThatStoppedAreKilledByTheNextOneWithAllTheyStarted} shows that.
+ */
+class CrashRecoveryTest {
+  @RegisterExtension static TestDatabase db = new TestDatabase();
+
+  @TempDir Path home;
+
+  @Test
+  void killedWhileThePlannerRunsTheRunStillSucceeds() throws Exception {
+    killAndRecover("Killed planning", "planning", "planner", null);
+  }
+
+  @Test
+  void killedWhileTheWorkerRunsTheRunStillSucceeds() throws Exception {
+    killAndRecover("Killed working", "running", "worker", null);
+  }
+
+  @Test
+  void killedInTheMiddleOfDeliveryTheRunStillSucceeds() throws Exception {
+    holdUpdates("runs", "new.status = 'succeeded'");
+    killAndRecover("Killed delivering", "delivering", null, "runs");
+  }
+
+  @Test
+  void killedAfterThePlanWasAcceptedBeforeThePlannersResultTheRunStillSucceeds() throws Exception {
+    holdUpdates("steps", "new.status = 'succeeded' and new.role = 'planner'");
+    killAndRecover("Killed planned", "planning", null, "steps");
+  }
+
+  /**
+   * Test instrumentation on this test's own database: an update of {@code table} matching {@code
+   * when} waits while kill_hold has a row, so the Gateway can be killed inside that transaction.
+   */
+  private static void holdUpdates(String table, String when) throws Exception {
+    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+      s.execute("create table kill_hold (held boolean)");
+      s.execute("insert into kill_hold values (true)");
+      s.execute("create function kill_hold_wait() returns trigger language plpgsql as $$ begin"
+          + " while exists (select 1 from kill_hold) loop perform pg_sleep(0.05); end loop; return new; end $$");
+      s.execute("create trigger kill_hold_update before update on " + table + " for each row"
+          + " when (" + when + ") execute function kill_hold_wait()");
+    }
+  }
+
+  /**
+   * Runs one live run on a first Gateway, kills it once the run is in {@code runStatus} with a
+   * {@code runningRole} step running (if not null) or with an update of {@code heldTable} waiting
+   * in {@link #holdUpdates} (if not null), starts a second Gateway on the same home and checks the
+   * run's story.
+   */
+  private void killAndRecover(String title, String runStatus, String runningRole, String heldTable) throws Exception {
+    RunLedger ledger = new RunLedger(db.dataSource());
+    try (CountingGithubMcpServer server = CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
+      Map<String, String> env = RunLedger.environment(home, db.url(), server,
+          RunLedger.quickRetryPolicy(TestGateway.builtinPolicyForTests()));
+      String runId;
+      try (GatewayProcess first = GatewayProcess.start(home, env)) {
+        runId = RunLedger.submit(first, "open an issue in acme/widgets titled '" + title + "'");
+        awaitMoment(runId, runStatus, runningRole, heldTable,
+            () -> runningRole == null || !first.descendants().isEmpty(),
+            Duration.ofSeconds(90));
+        List<ProcessHandle> workers = first.descendants();
+        if (runningRole != null) {
+          assertTrue(!workers.isEmpty(), "a worker process runs at the moment of the kill");
+        }
+        first.kill();
+        awaitGone(workers, Duration.ofSeconds(10));
+      }
+      if (heldTable != null) {
+        assertEquals(runStatus, ledger.statuses(List.of(runId)).get(runId), "killed before the held update committed");
+        try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+          s.execute("delete from kill_hold");
+        }
+      }
+
+      try (GatewayProcess second = GatewayProcess.start(home, env)) {
+        assertEquals(List.of(), ledger.awaitTerminal(List.of(runId), Duration.ofSeconds(120)));
+      }
+      assertEquals(List.of(), ledger.notSucceeded(List.of(runId)));
+      assertEquals(1, server.effects("create_issue"), "one issue");
+      assertEquals(List.of(), ledger.issueProblems(server, List.of(runId)));
+      assertEquals(List.of(), ledger.overlappingAttempts(List.of(runId)));
+      assertEquals(List.of(), ledger.brokenEventChains(List.of(runId)));
+      assertEquals(List.of(), ledger.ungatedInvocations(List.of(runId)));
+      if (runningRole != null || "steps".equals(heldTable)) {
+        assertEquals(Map.of("lost", 1L), ledger.burnsByKind(List.of(runId)),
+            "the killed attempt is recorded lost, once, and retried");
+        assertEquals(3, ledger.attempts(List.of(runId)).size(), "two steps, one of them twice");
+      } else {
+        assertEquals(Map.of(), ledger.burnsByKind(List.of(runId)), "no attempt was running");
+      }
+    }
+  }
+
+  /** Waits (bounded) for the moment to kill at. */
+  private static void awaitMoment(String runId, String runStatus, String runningRole, String heldTable,
+      java.util.function.BooleanSupplier workerStarted, Duration max) throws Exception {
+    String sql = runningRole != null
+        ? "select count(*) from runs r join steps s on s.run_id = r.id where r.id = '" + runId + "'::uuid"
+            + " and r.status = '" + runStatus + "' and s.role = '" + runningRole + "' and s.status = 'running'"
+        // the held update waits in kill_hold_wait, its transaction open
+        : "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep'"
+            + " and query ilike 'update " + heldTable + "%'";
+    long deadline = System.nanoTime() + max.toNanos();
+    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+      while (System.nanoTime() < deadline) {
+        try (ResultSet rs = s.executeQuery(sql)) {
+          rs.next();
+          if (rs.getInt(1) > 0 && workerStarted.getAsBoolean()) {
+            return;
+          }
+        }
+        Thread.sleep(10);
+      }
+    }
+    throw new AssertionError("run " + runId + " never reached " + runStatus + " with a " + runningRole + " step running");
+  }
+
+  /** Waits (bounded) until every one of {@code processes} has exited. */
+  static void awaitGone(List<ProcessHandle> processes, Duration max) throws InterruptedException {
+    long deadline = System.nanoTime() + max.toNanos();
+    while (processes.stream().anyMatch(ProcessHandle::isAlive)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("processes outlived their Gateway: "
+            + processes.stream().filter(ProcessHandle::isAlive).map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList());
+      }
+      Thread.sleep(20);
+    }
+  }
+}
