@@ -23,18 +23,23 @@ import org.slf4j.LoggerFactory;
 
 /**
  * This Gateway's task loops: one claims control tasks (start, advance, deliver, requeue a step
- * whose retry backoff is over — short database work), one claims step executions up to {@code maxConcurrentSteps} at a time (each waits for a
- * worker), and one reaps expired leases. A task whose handler throws is retried with exponential
+ * whose retry backoff is over — short database work) and runs up to {@link #CONTROL_CONCURRENCY}
+ * of them at once, one claims step executions up to {@code maxConcurrentSteps} at a time (each
+ * waits for a worker), and one reaps expired leases. Tasks of one run may run at once (here as on
+ * several Gateways): their handlers serialize on the run's and steps' rows and compare-and-set. A task whose handler throws is retried with exponential
  * backoff and full jitter. {@link #tick()} runs one round by hand (tests).
  */
 public final class Dispatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
   private static final int MAX_TASK_ATTEMPTS = 10;
+  /** Control tasks one Gateway runs at once (each is a few short transactions). */
+  static final int CONTROL_CONCURRENCY = 16;
 
   private final TaskQueue queue;
   private final InstantSource clock;
   private final Map<String, TaskHandler> handlers;
   private final Semaphore executionSlots;
+  private final Semaphore controlSlots = new Semaphore(CONTROL_CONCURRENCY);
   private final RunningWorkers workers;
   private final Duration lease;
   private final EnforceRunDeadlines deadlines;
@@ -100,51 +105,44 @@ public final class Dispatcher implements AutoCloseable {
   }
 
   private void controlLoop() {
-    while (running) {
-      try {
-        long seen = queue.wakeups();
-        List<Task> tasks = queue.claim(TaskKinds.CONTROL, 16);
-        for (Task t : tasks) {
-          run(t);
-        }
-        if (tasks.isEmpty()) {
-          queue.awaitWork(seen, Duration.ofMillis(500));
-        }
-      } catch (InterruptedException e) {
-        return;
-      } catch (RuntimeException e) {
-        pauseAfter(e);
-      }
-    }
+    claimLoop(TaskKinds.CONTROL, controlSlots);
   }
 
   private void executionLoop() {
+    claimLoop(TaskKinds.EXECUTION, executionSlots);
+  }
+
+  /**
+   * Claims tasks of {@code kinds} while {@code slots} has permits, one permit per task, and runs
+   * each on a virtual thread that gives its permit back; waits for a wake-up when none is due.
+   */
+  private void claimLoop(List<String> kinds, Semaphore slots) {
     while (running) {
       try {
         long seen = queue.wakeups();
-        executionSlots.acquire();
+        slots.acquire();
         List<Task> tasks;
         try {
-          tasks = queue.claim(TaskKinds.EXECUTION, 1 + executionSlots.availablePermits());
+          tasks = queue.claim(kinds, 1 + slots.availablePermits());
         } catch (RuntimeException e) {
-          executionSlots.release();
+          slots.release();
           throw e;
         }
         if (tasks.isEmpty()) {
-          executionSlots.release();
+          slots.release();
           queue.awaitWork(seen, Duration.ofMillis(500));
           continue;
         }
         // One permit is held; take one more for each further task (they are available).
         for (int i = 1; i < tasks.size(); i++) {
-          executionSlots.acquire();
+          slots.acquire();
         }
         for (Task t : tasks) {
-          Thread.ofVirtual().name("execute-" + t.stepId()).start(() -> {
+          Thread.ofVirtual().name("task-" + t.kind() + "-" + t.id()).start(() -> {
             try {
               run(t);
             } finally {
-              executionSlots.release();
+              slots.release();
             }
           });
         }
@@ -226,6 +224,14 @@ public final class Dispatcher implements AutoCloseable {
           Thread.currentThread().interrupt();
         }
       }
+    }
+    // Control tasks under way finish their (short) transactions before the pool closes.
+    try {
+      if (!controlSlots.tryAcquire(CONTROL_CONCURRENCY, 10, java.util.concurrent.TimeUnit.SECONDS)) {
+        log.warn("control tasks still running at shutdown; their leases expire and another Gateway takes them");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }
