@@ -5,19 +5,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A provider that knows its skills (names, input schemas, side effects) but has no live client
- * yet, so every live call is unavailable and says why. Dry-run calls never reach a provider, so
- * these serve dry-run mode fully. The live clients arrive as providers of their own.
+ * A provider that knows its skills (names, input schemas, side effects) but makes no live call,
+ * so every live call is unavailable and says why. Dry-run calls never reach a provider, so these
+ * serve dry-run mode fully; in live mode with the upstream configured the Gateway uses the live
+ * providers instead ({@code skill.github.McpGithubProvider}, {@code skill.slack.SlackProvider}),
+ * which take their skills from these catalogs.
  *
  * <ul>
  *   <li>{@link #github}: inputs are the GitHub MCP server's tool parameters — {@code
  *       github.search_issues}, {@code get_issue}, {@code create_issue}, {@code add_issue_comment},
  *       and {@code delete_repository} (dangerous: known so that a policy can refuse it by name).
- *       Its live client will be an MCP client of a server at {@code GITHUB_MCP_URL} or started from
- *       {@code GITHUB_MCP_COMMAND}.
+ *       Live, through an MCP server at {@code GITHUB_MCP_URL} or started from {@code
+ *       GITHUB_MCP_COMMAND}.
  *   <li>{@link #slack}: inputs are the Slack Web API's parameters — {@code slack.read_thread}
  *       ({@code conversations.replies}) and {@code slack.post_message} ({@code chat.postMessage}).
- *       Its live client will use {@code SLACK_BOT_TOKEN}.
+ *       Live, through the Web API with {@code SLACK_BOT_TOKEN}.
  * </ul>
  */
 public final class CatalogOnlyProvider implements SkillProvider {
@@ -47,8 +49,7 @@ public final class CatalogOnlyProvider implements SkillProvider {
   public static CatalogOnlyProvider github(boolean mcpConfigured) {
     return new CatalogOnlyProvider(GITHUB, "GitHub", "github.skills.json",
         mcpConfigured
-            ? "GitHub live calls need the GitHub MCP client, which is not built yet;"
-                + " use WORKA_SIDE_EFFECTS=dry-run"
+            ? "GitHub is configured, but live GitHub calls are made only with WORKA_SIDE_EFFECTS=live"
             : "GitHub is not configured: set GITHUB_MCP_URL (a GitHub MCP server's URL) or"
                 + " GITHUB_MCP_COMMAND (a command that starts one on stdio), and GITHUB_TOKEN;"
                 + " or use WORKA_SIDE_EFFECTS=dry-run");

@@ -177,9 +177,7 @@ class SkillRegistryTest {
 
     String slack = registry.unavailableReason("slack.post_message").orElseThrow();
     assertEquals(
-        "Slack live calls need the Slack Web API client, which is not built yet;"
-            + " use WORKA_SIDE_EFFECTS=dry-run",
-        slack);
+        "Slack is configured, but live Slack calls are made only with WORKA_SIDE_EFFECTS=live", slack);
 
     SkillUnavailableException e =
         assertThrows(
@@ -193,14 +191,13 @@ class SkillRegistryTest {
   }
 
   @Test
-  void configuredGitHubIsHonestAboutTheMissingClient() {
+  void configuredGitHubOutsideLiveModeSaysLiveModeIsWhatMakesCalls() {
     SkillProvider configured =
         CatalogOnlyProvider.builtIn(Map.of("GITHUB_MCP_URL", "http://127.0.0.1:9/mcp")).get(0);
     String reason =
         assertInstanceOf(Availability.Unavailable.class, configured.availability()).reason();
     assertEquals(
-        "GitHub live calls need the GitHub MCP client, which is not built yet;"
-            + " use WORKA_SIDE_EFFECTS=dry-run",
+        "GitHub is configured, but live GitHub calls are made only with WORKA_SIDE_EFFECTS=live",
         reason);
     assertEquals(
         reason,
