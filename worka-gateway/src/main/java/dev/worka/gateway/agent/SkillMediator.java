@@ -45,6 +45,15 @@ import org.erdtman.jcs.JsonCanonicalizer;
  */
 final class SkillMediator {
   static final int MAX_OUTPUT_BYTES = 1024 * 1024;
+  /**
+   * Mediated calls doing database work at once. More would only wait on the same rows and locks
+   * while holding pooled connections, until the pool ran out and the outcomes of calls already
+   * made could not be recorded; beyond this, calls wait here (holding nothing) and, after {@link
+   * #ADMISSION_WAIT}, are refused {@code 503} with {@code Retry-After} before any decision.
+   */
+  static final int ADMITTED = 16;
+  static final java.time.Duration ADMISSION_WAIT = java.time.Duration.ofSeconds(5);
+  final java.util.concurrent.Semaphore admission = new java.util.concurrent.Semaphore(ADMITTED, true);
 
   private final DataSource dataSource;
   private final SkillRegistry skills;
@@ -83,6 +92,23 @@ final class SkillMediator {
   }
 
   SkillCallResult call(Caller caller, String skill, JsonNode input, String idempotencyKey) {
+    try {
+      if (!admission.tryAcquire(ADMISSION_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        throw new ApiException(503, ErrorBody.of(ErrorCodes.UNAVAILABLE, "the Gateway is at capacity for skill calls;"
+            + " nothing was decided or done: retry shortly"), java.util.Map.of("Retry-After", "1"));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(503, ErrorCodes.UNAVAILABLE, "interrupted while waiting to be admitted");
+    }
+    try {
+      return admitted(caller, skill, input, idempotencyKey);
+    } finally {
+      admission.release();
+    }
+  }
+
+  private SkillCallResult admitted(Caller caller, String skill, JsonNode input, String idempotencyKey) {
     CompiledPolicy policy = caller.policy().policy();
     Optional<SkillDefinition> definition = skills.find(skill);
 
@@ -220,9 +246,22 @@ final class SkillMediator {
   /** The allow gate and the invocation are committed: now, and only now, the effect. */
   private SkillCallResult perform(Caller caller, String skill, JsonNode input, UUID invocationId, String key) {
     JsonNode output;
+    // A live upstream call holds no admission (it may take WORKA_SKILL_TIMEOUT); recording its
+    // outcome takes one again, waiting as long as it must: that write must not be refused. A
+    // dry-run answer is immediate and keeps its admission.
+    boolean live = skills.mode() == dev.worka.gateway.skill.SideEffectMode.LIVE;
+    if (live) {
+      admission.release();
+    }
     try {
-      output = skills.invoke(skill, input, new InvocationContext(caller.run().id(), caller.step().id(),
-          caller.agent(), invocationId, key));
+      try {
+        output = skills.invoke(skill, input, new InvocationContext(caller.run().id(), caller.step().id(),
+            caller.agent(), invocationId, key));
+      } finally {
+        if (live) {
+          admission.acquireUninterruptibly();
+        }
+      }
     } catch (SkillOutcomeUnknownException e) {
       finish(invocationId, "unknown", null, e.getMessage(), null, null);
       throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + e.getMessage()

@@ -7,11 +7,18 @@ import dev.worka.protocol.ErrorBody;
 public final class ApiException extends WorkaException {
   private final int status;
   private final ErrorBody body;
+  private final java.util.Map<String, String> headers;
 
   public ApiException(int status, ErrorBody body) {
+    this(status, body, java.util.Map.of());
+  }
+
+  /** An error answer with response headers (e.g. {@code Retry-After} on a {@code 503}). */
+  public ApiException(int status, ErrorBody body, java.util.Map<String, String> headers) {
     super(status + " " + body.error() + ": " + body.message());
     this.status = status;
     this.body = body;
+    this.headers = java.util.Map.copyOf(headers);
   }
 
   public ApiException(int status, String code, String message) {
@@ -24,5 +31,9 @@ public final class ApiException extends WorkaException {
 
   public ErrorBody body() {
     return body;
+  }
+
+  public java.util.Map<String, String> headers() {
+    return headers;
   }
 }

@@ -97,7 +97,7 @@ public final class HttpServer implements AutoCloseable {
         finishReading(request, response);
         write(request, response, callback, answer);
       } catch (ApiException e) {
-        writeError(response, callback, e.status(), e.body(), Map.of());
+        writeError(response, callback, e.status(), e.body(), e.headers());
       } catch (Throwable e) {
         if (isStoreDown(e)) {
           log.warn("{} {}: the database is unavailable: {}", method, path, e.getMessage());

@@ -294,6 +294,26 @@ class SkillMediatorTest {
   }
 
   @Test
+  void atCapacityACallWaitsThenIsRefusedWithRetryAfterBeforeAnythingIsDecided() throws Exception {
+    int gatesBefore = gates().size();
+    mediator.admission.acquire(SkillMediator.ADMITTED);
+    try {
+      long t0 = System.nanoTime();
+      ApiException e = assertThrows(ApiException.class, () -> mediator.call(caller, "github.create_issue", issue("full"), null));
+      assertTrue(System.nanoTime() - t0 >= SkillMediator.ADMISSION_WAIT.toNanos(), "it waited for a place first");
+      assertEquals(503, e.status());
+      assertEquals("unavailable", e.body().error());
+      assertEquals("1", e.headers().get("Retry-After"));
+    } finally {
+      mediator.admission.release(SkillMediator.ADMITTED);
+    }
+    assertEquals(gatesBefore, gates().size(), "nothing was decided");
+    assertEquals(0, invocations());
+    mediator.call(caller, "github.create_issue", issue("full"), null);
+    assertEquals(1, invocations(), "with a place free the same call goes through");
+  }
+
+  @Test
   void aLiveOutputRecordsItsUpstreamReference() {
     var first = live().call(caller, "github.create_issue", issue("ref"), null);
     assertTrue(!first.replayed());
