@@ -161,6 +161,7 @@ public final class GovernedRunLoad {
       List<String> measured = new ArrayList<>();
       Histogram runLatency = new Histogram(3_600_000_000L, 3);
       AtomicInteger failed = new AtomicInteger();
+      Map<String, Integer> reasons = new ConcurrentHashMap<>();
       long warmupEnd = System.nanoTime() + Duration.ofSeconds(o.warmupSeconds()).toNanos();
       long end = warmupEnd + Duration.ofSeconds(o.durationSeconds()).toNanos();
       Semaphore inFlight = new Semaphore(o.concurrency());
@@ -174,8 +175,9 @@ public final class GovernedRunLoad {
               long t0 = System.nanoTime();
               String runId = submitAndWait(base);
               long t1 = System.nanoTime();
-              if (runId == null) {
+              if (runId.startsWith("!")) {
                 failed.incrementAndGet();
+                reasons.merge(runId.substring(1), 1, Integer::sum);
               } else if (t0 >= warmupEnd && t1 <= end) {
                 synchronized (measured) {
                   measured.add(runId);
@@ -187,6 +189,7 @@ public final class GovernedRunLoad {
               return;
             } catch (Exception e) {
               failed.incrementAndGet();
+              reasons.merge(e.getClass().getSimpleName() + ": " + e.getMessage(), 1, Integer::sum);
             } finally {
               inFlight.release();
             }
@@ -219,8 +222,8 @@ public final class GovernedRunLoad {
         }
         return null;
       });
-      System.out.printf(Locale.ROOT, "runs: %d completed in the %d s window = %.1f runs/s; %d failed%n",
-          completedInWindow.get(), o.durationSeconds(), perSecond, failed.get());
+      System.out.printf(Locale.ROOT, "runs: %d completed in the %d s window = %.1f runs/s; %d failed %s%n",
+          completedInWindow.get(), o.durationSeconds(), perSecond, failed.get(), reasons.isEmpty() ? "" : reasons);
       print("run latency (submit → succeeded)", runLatency);
       print("step: queued → succeeded", stepTotal);
       print("step: control-plane overhead (minus the agent's own time)", stepOverhead);
@@ -229,11 +232,11 @@ public final class GovernedRunLoad {
     deleteTree(home);
   }
 
-  /** Submits a run and follows it to its end; returns its id when it succeeded, else null. */
+  /** Submits a run and follows it to its end; returns its id when it succeeded, else "!" and why. */
   private static String submitAndWait(String base) throws Exception {
     HttpResponse<String> created = send(base, "POST", "/v1/runs", OPERATOR_TOKEN, "{\"text\": \"say hello\"}");
     if (created.statusCode() != 202) {
-      return null;
+      return "!create answered " + created.statusCode();
     }
     String runId = Json.parse(created.body()).path("run_id").asText();
     HttpRequest follow = HttpRequest.newBuilder(URI.create(base + "/v1/runs/" + runId + "/events"))
@@ -250,7 +253,7 @@ public final class GovernedRunLoad {
         }
       }
     }
-    return "succeeded".equals(last) ? runId : null;
+    return "succeeded".equals(last) ? runId : "!run ended " + last;
   }
 
   /** How long starting (and ending) a worker process takes through the process runtime. */

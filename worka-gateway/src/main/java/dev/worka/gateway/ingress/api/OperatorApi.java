@@ -205,6 +205,9 @@ public final class OperatorApi {
   }
 
   /** Server-sent events: every transition of the run as it happens, then {@code end}. */
+  /** The most events one run's stream reads per poll. */
+  private static final int MAX_STREAMED_EVENTS = 10_000;
+
   private ApiResponse events(ApiRequest r) {
     auth.require(r);
     UUID id = runId(r);
@@ -222,30 +225,39 @@ public final class OperatorApi {
     }
     long start = from;
     return new ApiResponse.Streaming(200, "text/event-stream; charset=utf-8", out -> {
-      long after = start;
       long lastWrite = System.nanoTime();
       Map<UUID, String> refs = new HashMap<>();
+      // Event ids are taken when a transaction inserts, not when it commits: two transactions of
+      // one run can commit out of id order, so every poll reads all of the run's events after
+      // `start` and sends those not sent yet (a cursor would skip the late one for good). The run
+      // is read first: once it is terminal, every event of it was committed before that read.
+      java.util.Set<Long> sent = new java.util.HashSet<>();
       out.write(": worka run " + id + "\n\n");
       while (true) {
-        long cursor = after;
-        record Batch(List<RunEvent> events, Optional<Run> run, List<Step> steps) {}
-        Batch batch = Transactions.withConnection(dataSource, c ->
-            new Batch(RunEvents.of(c, id, cursor, 500), runs.find(c, id), steps.ofRun(c, id)));
+        record Batch(Optional<Run> run, List<RunEvent> events, List<Step> steps) {}
+        Batch batch = Transactions.withConnection(dataSource, c -> {
+          Optional<Run> run = runs.find(c, id);
+          return new Batch(run, RunEvents.of(c, id, start, MAX_STREAMED_EVENTS), steps.ofRun(c, id));
+        });
         batch.steps().forEach(s -> refs.put(s.id(), s.stepRef()));
+        boolean wrote = false;
         for (RunEvent e : batch.events()) {
+          if (!sent.add(e.id())) {
+            continue;
+          }
           out.write("id: " + e.id() + "\nevent: transition\ndata: "
               + Json.STRICT.writeValueAsString(RunStory.event(e, refs.get(e.stepId()))) + "\n\n");
-          after = e.id();
           lastWrite = System.nanoTime();
+          wrote = true;
         }
-        if (batch.events().isEmpty() && batch.run().map(run -> run.status().terminal()).orElse(true)) {
+        if (!wrote && batch.run().map(run -> run.status().terminal()).orElse(true)) {
           Map<String, Object> end = new LinkedHashMap<>();
           end.put("run_id", id.toString());
           end.put("status", batch.run().map(run -> run.status().sql()).orElse("missing"));
           out.write("event: end\ndata: " + Json.STRICT.writeValueAsString(end) + "\n\n");
           return;
         }
-        if (batch.events().isEmpty()) {
+        if (!wrote) {
           if (System.nanoTime() - lastWrite > EVENT_KEEPALIVE.toNanos()) {
             out.write(": keep-alive\n\n");
             lastWrite = System.nanoTime();
