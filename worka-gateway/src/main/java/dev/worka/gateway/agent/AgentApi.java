@@ -138,7 +138,7 @@ public final class AgentApi {
     this.audit = audit;
     this.queue = queue;
     this.failures = new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random);
-    this.mcp = new McpSkillServer(auth, mediator, skills);
+    this.mcp = new McpSkillServer(auth, mediator, skills, this::submitResult);
     this.model = new ModelProxy(dataSource, auth, denials, audit, new ModelUsageStore(), model, clock);
     this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
   }
@@ -317,7 +317,18 @@ public final class AgentApi {
     Caller caller = auth.authenticate(request, "result", true);
     request.requireJson();
     JsonNode body = auth.checkIdentity(request, caller, "agent.result", parse(request));
-    // The protocol's result schema first (worka-protocol result.schema.json), then what a schema
+    return ApiResponse.ok(submitResult(caller, body));
+  }
+
+  /**
+   * The attempt's result, as {@code POST /v1/agent/result} and the MCP tool {@code
+   * worka.submit_result} take it: checked against the result schema, cleaned, recorded (a failed
+   * result ends the attempt like any failure: retried unless it says it is not). Returns the
+   * answer: the status recorded and what was cleaned.
+   *
+   * @throws ApiException 422 for an invalid result, 409 when the attempt is no longer running
+   */
+  Map<String, Object> submitResult(Caller caller, JsonNode body) throws Exception {    // The protocol's result schema first (worka-protocol result.schema.json), then what a schema
     // cannot say (nesting depth).
     List<String> violations = new ArrayList<>(RESULT_SCHEMA.check(body).stream().map(Object::toString).toList());
     if (body.path("output").isContainerNode() && depth(body.path("output")) > MAX_OUTPUT_DEPTH) {
@@ -374,7 +385,7 @@ public final class AgentApi {
     Map<String, Object> answer = new LinkedHashMap<>();
     answer.put("status", succeeded ? "succeeded" : "failed");
     answer.put("cleaned", cleaning);
-    return ApiResponse.ok(answer);
+    return answer;
   }
 
   private ApiResponse heartbeat(ApiRequest request) throws Exception {

@@ -75,24 +75,35 @@ final class McpSkillServer {
   private static final String EXCHANGE = "dev.worka/exchange";
   private static final String KEY_PATTERN = "[A-Za-z0-9._:@/+=-]{1,200}";
 
+  /** The tool that ends the step: the result of {@code POST /v1/agent/result}, as a tool call. */
+  static final String SUBMIT_RESULT = "worka.submit_result";
+
+  /** Records an attempt's result ({@code AgentApi.submitResult}). */
+  interface ResultSink {
+    Map<String, Object> submit(Caller caller, JsonNode body) throws Exception;
+  }
+
   private final Authenticator auth;
   private final SkillMediator mediator;
+  private final ResultSink results;
   private final McpJsonMapper json = McpJsonDefaults.getMapper();
   private final RouterTransport transport = new RouterTransport();
   private final Set<String> tools;
   private final McpStatelessSyncServer server;
 
-  McpSkillServer(Authenticator auth, SkillMediator mediator, SkillRegistry skills) {
+  McpSkillServer(Authenticator auth, SkillMediator mediator, SkillRegistry skills, ResultSink results) {
     this.auth = auth;
     this.mediator = mediator;
-    List<SyncToolSpecification> specs = skills.all().stream().map(this::tool).toList();
+    this.results = results;
+    List<SyncToolSpecification> specs = new java.util.ArrayList<>(skills.all().stream().map(this::tool).toList());
+    specs.add(submitResultTool());
     this.tools = specs.stream().map(s -> s.tool().name()).collect(Collectors.toUnmodifiableSet());
     this.server = McpServer.sync(transport)
         .serverInfo("worka-gateway", "0.1.0")
         .instructions("The tools are the skills of your step. Every call is checked against the Worka policy and"
             + " recorded; a refused call returns isError with the reason and gate_id. Put an idempotency key in"
             + " the call's _meta as \"" + META_IDEMPOTENCY_KEY + "\" to make a repeat return the recorded output."
-            + " Report your step's result with POST /v1/agent/result.")
+            + " End your step with the tool " + SUBMIT_RESULT + " (or POST /v1/agent/result).")
         .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
         .jsonMapper(json)
         .jsonSchemaValidator(new ToolSchema.ForMcp())
@@ -163,6 +174,9 @@ final class McpSkillServer {
 
   /** Whether {@code caller}'s step could call {@code skill} (its condition aside, which needs the input). */
   private static boolean visible(Caller caller, String skill) {
+    if (SUBMIT_RESULT.equals(skill)) {
+      return true;
+    }
     return PolicyDecider.skill(caller.policy().policy(), caller.agent(), caller.step().allowedSkills(), skill)
         .allowed();
   }
@@ -175,6 +189,49 @@ final class McpSkillServer {
         .annotations(McpSchema.ToolAnnotations.builder().readOnlyHint(!skill.sideEffect()).build())
         .build();
     return SyncToolSpecification.builder().tool(tool).callHandler(this::call).build();
+  }
+
+  /**
+   * {@value #SUBMIT_RESULT}: every step has it, so an agent that speaks only MCP can finish its
+   * step. Its input is the result body of {@code POST /v1/agent/result} (the protocol's result
+   * schema); it is recorded through the same code, once per attempt.
+   */
+  private SyncToolSpecification submitResultTool() {
+    Map<String, Object> schema = new LinkedHashMap<>();
+    schema.put("type", "object");
+    schema.put("additionalProperties", false);
+    schema.put("required", List.of("status"));
+    schema.put("properties", Map.of(
+        "status", Map.of("enum", List.of("succeeded", "failed"), "description", "how the step ended"),
+        "summary", Map.of("type", "string", "maxLength", 8000, "description", "a sentence or two for people"),
+        "output", Map.of("type", "object", "description", "what the step produced, for the steps after it"),
+        "error", Map.of("type", "string", "maxLength", 8000, "description", "for a failure: what went wrong"),
+        "retryable", Map.of("type", "boolean", "description", "false: a retry of this step cannot help")));
+    McpSchema.Tool tool = McpSchema.Tool.builder(SUBMIT_RESULT, schema)
+        .description("End this step with its result: call it once, last. Succeeded with a summary (and an output"
+            + " object for the steps after this one), or failed with an error.")
+        .annotations(McpSchema.ToolAnnotations.builder().readOnlyHint(false).build())
+        .build();
+    return SyncToolSpecification.builder().tool(tool).callHandler(this::submit).build();
+  }
+
+  private McpSchema.CallToolResult submit(McpTransportContext context, McpSchema.CallToolRequest request) {
+    Exchange exchange = exchange(context);
+    JsonNode body = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
+    try {
+      Map<String, Object> answer = results.submit(exchange.caller, body);
+      return McpSchema.CallToolResult.builder().addTextContent(Json.write(answer))
+          .structuredContent(answer).isError(false).build();
+    } catch (ApiException e) {
+      if (e.status() == 401) {
+        return exchange.refuse(e);
+      }
+      return failure(e.body());
+    } catch (RuntimeException e) {
+      return exchange.refuse(e);
+    } catch (Exception e) {
+      return exchange.refuse(new IllegalStateException(e));
+    }
   }
 
   /** A tools/call: the mediated skill call of REST, its answer as a tool result. */

@@ -3,14 +3,8 @@ package dev.worka.gateway.agent;
 import io.modelcontextprotocol.client.McpClient;
 import io.modelcontextprotocol.client.McpSyncClient;
 import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
-import io.modelcontextprotocol.json.McpJsonDefaults;
-import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.json.schema.JsonSchemaValidator;
 import io.modelcontextprotocol.spec.McpSchema;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,8 +15,8 @@ import java.util.Map;
 /**
  * A worker that does its step's work through MCP only: the official MCP Java SDK's client against
  * {@code $WORKA_GATEWAY_URL/v1/agent/mcp} with its token as a bearer header — initialize,
- * tools/list, one tools/call — and nothing of the agent protocol but the one thing MCP has no
- * word for, its result ({@code POST /v1/agent/result}, with the JDK's HTTP client).
+ * tools/list, one tools/call of its skill, and its result through the tool {@code
+ * worka.submit_result} — nothing of the agent protocol but MCP.
  *
  * <p>Its step must accept {@code github.create_issue}; it files the issue titled {@code argv[0]}
  * in acme/widgets and reports the tools it saw, the tool result's invocation id and output.
@@ -33,7 +27,6 @@ public final class McpOnlyWorker {
     String gateway = System.getenv("WORKA_GATEWAY_URL").replaceAll("/+$", "");
     String tokenFile = System.getenv("WORKA_TOKEN_FILE");
     String token = (tokenFile != null ? Files.readString(Path.of(tokenFile)) : System.getenv("WORKA_TOKEN")).strip();
-    McpJsonMapper json = McpJsonDefaults.getMapper();
 
     HttpClientStreamableHttpTransport transport = HttpClientStreamableHttpTransport.builder(gateway)
         .endpoint("/v1/agent/mcp")
@@ -62,15 +55,10 @@ public final class McpOnlyWorker {
       if (Boolean.TRUE.equals(call.isError())) {
         result.put("error", ((McpSchema.TextContent) call.content().get(0)).text());
       }
+      McpSchema.CallToolResult submitted = client.callTool(
+          McpSchema.CallToolRequest.builder("worka.submit_result").arguments(result).build());
+      System.err.println("result: " + submitted);
+      System.exit(Boolean.TRUE.equals(submitted.isError()) ? 1 : 0);
     }
-    HttpResponse<String> posted = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create(gateway + "/v1/agent/result"))
-            .header("Authorization", "Bearer " + token)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(result)))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
-    System.err.println("result: " + posted.statusCode() + " " + posted.body());
-    System.exit(posted.statusCode() == 200 ? 0 : 1);
   }
 }

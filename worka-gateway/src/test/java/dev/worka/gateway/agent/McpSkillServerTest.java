@@ -161,7 +161,7 @@ class McpSkillServerTest {
     client.ping();
 
     List<McpSchema.Tool> tools = client.listTools().tools();
-    assertEquals(List.of("github.create_issue"), tools.stream().map(McpSchema.Tool::name).toList());
+    assertEquals(List.of("github.create_issue", "worka.submit_result"), tools.stream().map(McpSchema.Tool::name).toList());
     JsonNode envelope = gw.call("GET", "/v1/agent/context", null, Map.of("Authorization", "Bearer " + step.token()))
         .body();
     JsonNode spec = envelope.path("skills").get(0);
@@ -181,7 +181,8 @@ class McpSkillServerTest {
     Step planner = runningStep(runId, "plan", "hari"); // StartRun's step_ref of the planning step
     McpSyncClient client = client(planner.token());
     client.initialize();
-    assertEquals(List.of(), client.listTools().tools());
+    assertEquals(List.of("worka.submit_result"), client.listTools().tools().stream().map(McpSchema.Tool::name).toList(),
+        "a planner's step has no skills, only the way to end it");
 
     McpSchema.CallToolResult refused = call(client, "github.create_issue", issue("from the planner"), null);
     assertTrue(refused.isError());
@@ -386,7 +387,7 @@ class McpSkillServerTest {
 
   /** A worker that speaks MCP for its skills (and posts its result) completes a governed step. */
   @Test
-  void aWorkerThatUsesOnlyMcpForItsSkillsCompletesItsStep() throws Exception {
+  void aWorkerThatSpeaksOnlyMcpCompletesItsStep() throws Exception {
     startGateway(Map.of("ernest", mcpWorkerCommand("Filed over MCP")));
     String runId = gw.submit("open an issue in acme/widgets titled 'Filed over MCP'");
     JsonNode run = gw.finish(runId);
@@ -398,7 +399,9 @@ class McpSkillServerTest {
     assertEquals("Filed over MCP", call.path("input").path("title").asText());
     JsonNode output = stepOf(run, "file").path("output");
     assertEquals("worka-gateway", output.path("server").asText(), output.toString());
-    assertEquals("[\"github.create_issue\"]", output.path("tools").toString());
+    assertEquals("[\"github.create_issue\",\"worka.submit_result\"]", output.path("tools").toString());
+    assertTrue(run.path("events").toString().contains("agent:ernest#1"),
+        "the result was recorded for the worker's attempt, through the MCP tool: " + run.path("events"));
     assertEquals(call.path("invocation_id").asText(), output.path("invocation_id").asText());
     assertEquals(call.path("output"), output.path("issue"));
     assertTrue(run.path("burns").isEmpty(), run.path("burns").toString());
