@@ -83,27 +83,6 @@ public final class AgentApi {
   private final ModelProxy model;
   private final ModelOffer modelOffer;
 
-  /** The agent API of a Gateway without a model to proxy ({@code WORKA_MODEL=scripted}). */
-  public AgentApi(
-      DataSource dataSource,
-      TokenVerifier verifier,
-      RunStore runs,
-      StepStore steps,
-      PlanStore plans,
-      PlanValidator validator,
-      PolicyStore policies,
-      SkillRegistry skills,
-      InvocationStore invocations,
-      AuditLog audit,
-      TaskQueue queue,
-      boolean dryRun,
-      java.util.Collection<String> secrets,
-      InstantSource clock,
-      RandomGenerator random) {
-    this(dataSource, verifier, runs, steps, plans, validator, policies, skills, invocations, audit, queue, dryRun,
-        secrets, clock, random, Optional.empty());
-  }
-
   /**
    * The agent API; {@code model} is the model {@code /v1/agent/model/v1/messages} proxies to, which
    * every step envelope then offers (empty: the route answers 503 and envelopes offer none).

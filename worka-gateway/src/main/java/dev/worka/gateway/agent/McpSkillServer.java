@@ -218,15 +218,23 @@ final class McpSkillServer {
   private McpSchema.CallToolResult submit(McpTransportContext context, McpSchema.CallToolRequest request) {
     Exchange exchange = exchange(context);
     JsonNode body = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
-    try {
+    return answer(exchange, () -> {
       Map<String, Object> answer = results.submit(exchange.caller, body);
       return McpSchema.CallToolResult.builder().addTextContent(Json.write(answer))
           .structuredContent(answer).isError(false).build();
+    });
+  }
+
+  /**
+   * The tool result of {@code work}: a refusal the REST route would answer (403, 409, 422, …) as an
+   * {@code isError} result with the REST error body; a stale token (401) or an unexpected failure
+   * ends the HTTP request instead.
+   */
+  private McpSchema.CallToolResult answer(Exchange exchange, java.util.concurrent.Callable<McpSchema.CallToolResult> work) {
+    try {
+      return work.call();
     } catch (ApiException e) {
-      if (e.status() == 401) {
-        return exchange.refuse(e);
-      }
-      return failure(e.body());
+      return e.status() == 401 ? exchange.refuse(e) : failure(e.body());
     } catch (RuntimeException e) {
       return exchange.refuse(e);
     } catch (Exception e) {
@@ -243,7 +251,7 @@ final class McpSkillServer {
       return failure(new ErrorBody(ErrorCodes.INVALID_BODY, why, null, null, List.of(why)));
     }
     JsonNode input = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
-    try {
+    return answer(exchange, () -> {
       SkillCallResult result = mediator.call(exchange.caller, request.name(), input, (String) key);
       Map<String, Object> meta = new LinkedHashMap<>();
       meta.put(META_INVOCATION_ID, result.invocationId());
@@ -255,14 +263,7 @@ final class McpSkillServer {
           .isError(false)
           .meta(meta)
           .build();
-    } catch (ApiException e) {
-      if (e.status() == 401) {
-        return exchange.refuse(e);
-      }
-      return failure(e.body());
-    } catch (RuntimeException e) {
-      return exchange.refuse(e);
-    }
+    });
   }
 
   private McpSchema.JSONRPCResponse unknownTool(McpTransportContext context, McpSchema.JSONRPCRequest r) {
