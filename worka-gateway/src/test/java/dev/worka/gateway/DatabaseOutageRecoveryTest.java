@@ -61,9 +61,9 @@ class DatabaseOutageRecoveryTest {
           String body = Json.LENIENT.createObjectNode()
               .put("text", "open an issue in acme/widgets titled 'During the outage " + i + "'").toString();
           HttpResponse<String> create = send(gateway, "POST", "/v1/runs", body, key);
-          assertUnavailable(create);
+          assertUnavailable(create, gateway);
           refused.put(key, body);
-          assertUnavailable(send(gateway, "GET", "/v1/runs/" + runs.get(0), null, null));
+          assertUnavailable(send(gateway, "GET", "/v1/runs/" + runs.get(0), null, null), gateway);
           HttpResponse<String> ready = send(gateway, "GET", "/readyz", null, null);
           assertEquals(503, ready.statusCode(), ready.body());
           assertEquals("not_ready", Json.LENIENT.readTree(ready.body()).path("status").asText());
@@ -105,8 +105,13 @@ class DatabaseOutageRecoveryTest {
     }
   }
 
-  /** 503, Retry-After, the stable error JSON, and no stack trace. */
-  private static void assertUnavailable(HttpResponse<String> r) throws Exception {
+  /** 503, Retry-After, the stable error JSON, and no stack trace (else the Gateway's last log lines say why). */
+  private static void assertUnavailable(HttpResponse<String> r, GatewayProcess gateway) throws Exception {
+    if (r.statusCode() != 503) {
+      List<String> lines = java.nio.file.Files.readAllLines(gateway.log());
+      System.out.println("Gateway log before the unexpected answer:\n"
+          + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size())));
+    }
     assertEquals(503, r.statusCode(), r.body());
     assertEquals("5", r.headers().firstValue("Retry-After").orElse(""));
     assertEquals("unavailable", Json.LENIENT.readTree(r.body()).path("error").asText(), r.body());

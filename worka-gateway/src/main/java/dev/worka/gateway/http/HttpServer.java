@@ -123,6 +123,11 @@ public final class HttpServer implements AutoCloseable {
         if (t instanceof java.sql.SQLTransientConnectionException) {
           return true;
         }
+        // However it was wrapped: a connection failure (08…) or the server shutting down (57P…).
+        if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null
+            && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
+          return true;
+        }
       }
       return false;
     }
