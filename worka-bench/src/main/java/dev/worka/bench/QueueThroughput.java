@@ -6,7 +6,8 @@ import com.github.kagkarlsson.scheduler.event.AbstractSchedulerListener;
 import com.github.kagkarlsson.scheduler.task.ExecutionComplete;
 import com.github.kagkarlsson.scheduler.task.helper.OneTimeTask;
 import com.github.kagkarlsson.scheduler.task.helper.Tasks;
-import dev.worka.gateway.queue.Task;
+import dev.worka.gateway.control.Dispatcher;
+import dev.worka.gateway.queue.ClaimLoop;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.DatabaseUrl;
@@ -46,31 +47,33 @@ import java.util.stream.Stream;
  * The two take turns within each round, so noise from other work on the machine falls on both;
  * the report is each one's median round and the ratio of the medians.
  *
- * <p>Both get {@code --threads} executing threads, their own connection pool of {@code --threads
- * + 2} ({@link Database#connect}; each on its own database of the same server), and the same loop
- * around the queue — db-scheduler's lock-and-fetch polling: one poller fetches (locks and returns,
- * in one statement) when at most {@code --lower × threads} tasks are in flight, up to {@code
- * --upper × threads} minus those in flight, and hands each task to the thread pool, which runs it
- * and completes it.
+ * <p>Both get {@code --threads} executing threads and their own connection pool of {@code --threads
+ * + 2} ({@link Database#connect}; each on its own database of the same server); each runs as it is
+ * built to run:
  *
  * <ul>
- *   <li><b>db-scheduler</b> is built with {@code threads(n).pollUsingLockAndFetch(lower, upper)};
- *       its tasks are {@link OneTimeTask}s, deleted when they complete. A round ends at the last
- *       {@code onExecutionComplete}, which db-scheduler calls after that delete.
- *   <li><b>Worka</b> runs the same policy around {@link TaskQueue#claim} and {@link
- *       TaskQueue#complete} ({@link PollerLoop}) — also the shape of the Gateway's execution loop:
- *       one thread claims, others run — so the difference is the queue. A round ends when the last
- *       {@code complete} returns.
+ *   <li><b>db-scheduler</b> is built with {@code threads(n).pollUsingLockAndFetch(lower, upper)}
+ *       (defaults 0.5 and 3.0, its own: one poller fetches — locks and returns, in one statement —
+ *       when at most {@code lower × threads} executions are in flight, up to {@code upper ×
+ *       threads} minus those); its tasks are {@link OneTimeTask}s, each deleted by the thread that
+ *       ran it when it completes. A round ends at the last {@code onExecutionComplete}, which
+ *       db-scheduler calls after that delete.
+ *   <li><b>Worka</b> runs the Gateway's own {@link ClaimLoop} with the Gateway's settings for control
+ *       tasks: {@code threads} at once, up to {@link Dispatcher#CONTROL_PREFETCH} claimed ahead
+ *       ({@code --prefetch}), and each task's thread asks for its completion with {@link
+ *       TaskQueue#completeLater} and takes the next task, as the Dispatcher does — completions are
+ *       written together, one statement and one commit for many. A round ends when the last
+ *       completion is durable.
  * </ul>
  *
  * <pre>{@code
- * worka-bench/queue-throughput [--tasks N] [--threads N] [--lower F] [--upper F] [--rounds N]
- *                              [--warmup-rounds N]
+ * worka-bench/queue-throughput [--tasks N] [--threads N] [--lower F] [--upper F] [--prefetch N]
+ *                              [--rounds N] [--warmup-rounds N]
  * }</pre>
  *
  * or, once built, {@code java -cp "worka-bench/target/worka-bench-0.1.0-SNAPSHOT.jar:
  * worka-bench/target/lib/*" dev.worka.bench.QueueThroughput [options]}. Defaults: 10,000 tasks, 8
- * threads, limits 0.5 and 3.0 (db-scheduler's default fetch limits), 15 timed rounds after one
+ * threads, db-scheduler's limits 0.5 and 3.0, Worka's prefetch 64, 15 timed rounds after one
  * untimed warm-up round. It prints every round, then each side's median round, the ratio of the
  * medians and the median of each round's ratio (the two sides of a round ran back to back, so
  * that one is less disturbed by other work), and how much of the machine other work took.
@@ -79,6 +82,7 @@ public final class QueueThroughput {
   private static final String WORKA_DB = "bench_worka_queue";
   private static final String SCHEDULER_DB = "bench_db_scheduler";
   private static final String KIND = "bench";
+  private static final Duration LEASE = Duration.ofMinutes(5);
 
   private QueueThroughput() {}
 
@@ -108,19 +112,11 @@ public final class QueueThroughput {
     Round round(Options o) throws Exception;
   }
 
-  record Options(int tasks, int threads, double lower, double upper, int rounds, int warmupRounds) {
+  record Options(int tasks, int threads, double lower, double upper, int prefetch, int rounds, int warmupRounds) {
     Options {
       if (lower >= upper || upper < 1) {
         throw new IllegalArgumentException("need --lower < --upper and --upper >= 1, got " + lower + ", " + upper);
       }
-    }
-
-    int lowerLimit() {
-      return (int) (lower * threads);
-    }
-
-    int upperLimit() {
-      return (int) (upper * threads);
     }
 
     static Options parse(String[] args) {
@@ -128,6 +124,7 @@ public final class QueueThroughput {
       int threads = 8;
       double lower = 0.5;
       double upper = 3.0;
+      int prefetch = Dispatcher.CONTROL_PREFETCH;
       int rounds = 15;
       int warmup = 1;
       for (int i = 0; i < args.length; i++) {
@@ -137,15 +134,16 @@ public final class QueueThroughput {
           case "--threads" -> threads = positive(a, args, ++i);
           case "--lower" -> lower = Double.parseDouble(args[++i]);
           case "--upper" -> upper = Double.parseDouble(args[++i]);
+          case "--prefetch" -> prefetch = Integer.parseInt(args[++i]);
           case "--rounds" -> rounds = positive(a, args, ++i);
           case "--warmup-rounds" -> warmup = Integer.parseInt(args[++i]);
           default ->
               throw new IllegalArgumentException(
-                  "unknown option " + a + " (options: --tasks N --threads N --lower F --upper F --rounds N"
+                  "unknown option " + a + " (options: --tasks N --threads N --lower F --upper F --prefetch N --rounds N"
                       + " --warmup-rounds N)");
         }
       }
-      return new Options(tasks, threads, lower, upper, rounds, warmup);
+      return new Options(tasks, threads, lower, upper, prefetch, rounds, warmup);
     }
 
     private static int positive(String name, String[] args, int i) {
@@ -178,13 +176,15 @@ public final class QueueThroughput {
         worka.migrate();
         createSchedulerTable(scheduler);
         List<Contestant> contestants = List.of(
-            new Contestant("Worka `TaskQueue`", o2 -> workaRound(worka, data, o2)),
+            new Contestant("Worka `TaskQueue` + `ClaimLoop`", o2 -> workaRound(worka, data, o2)),
             new Contestant("db-scheduler " + schedulerVersion(), o2 -> schedulerRound(scheduler, data, o2)));
         System.out.printf(
             Locale.ROOT,
-            "%,d tasks a round, %d threads and %d connections each, lock-and-fetch limits %s × threads;"
-                + " %d warm-up + %d timed rounds, taking turns%n",
-            o.tasks(), o.threads(), poolSize, o.lower() + " / " + o.upper(), o.warmupRounds(), o.rounds());
+            "%,d tasks a round, %d threads and %d connections each; db-scheduler's lock-and-fetch limits %s"
+                + " × threads, Worka's ClaimLoop claiming up to %d ahead; %d warm-up + %d timed rounds,"
+                + " taking turns%n",
+            o.tasks(), o.threads(), poolSize, o.lower() + " / " + o.upper(), o.prefetch(), o.warmupRounds(),
+            o.rounds());
         List<List<Round>> rounds = new ArrayList<>();
         for (int i = 0; i < contestants.size(); i++) {
           rounds.add(new ArrayList<>());
@@ -232,8 +232,9 @@ public final class QueueThroughput {
   // ---------------------------------------------------------------------------------------- Worka
 
   private static Round workaRound(Database db, Path data, Options o) throws Exception {
-    TaskQueue queue = new TaskQueue(db.dataSource(), InstantSource.system(), "bench-gateway", Duration.ofMinutes(5));
+    TaskQueue queue = new TaskQueue(db.dataSource(), InstantSource.system(), "bench-gateway", LEASE);
     sql(db, "delete from tasks");
+    sql(db, "delete from task_keys");
     Transactions.inTransaction(db.dataSource(), c -> {
       Instant due = Instant.now().minusSeconds(1);
       for (int i = 0; i < o.tasks(); i++) {
@@ -244,10 +245,10 @@ public final class QueueThroughput {
     settle(db, "tasks");
     CpuUse before = CpuUse.now(data);
     long start = System.nanoTime();
-    new PollerLoop(queue, o).runToEnd();
+    claimLoopToEnd(queue, o);
     long end = System.nanoTime();
     Round round = Round.between(before, CpuUse.now(data), start, end, o.tasks());
-    long left = count(db, "select count(*) from tasks where status <> 'done'");
+    long left = count(db, "select count(*) from tasks");
     if (left != 0) {
       throw new IllegalStateException("worka round ended with " + left + " task(s) not done");
     }
@@ -255,83 +256,36 @@ public final class QueueThroughput {
   }
 
   /**
-   * db-scheduler's lock-and-fetch policy around {@link TaskQueue#claim}: one thread claims while
-   * at most {@code lower} tasks are in flight, up to {@code upper} minus those in flight, and hands
-   * each task to a fixed pool of {@code threads} that runs it (a no-op) and completes it.
+   * Runs every task through the Gateway's own {@link ClaimLoop}: {@code threads} at once, {@code
+   * prefetch × threads} claimed ahead; each task (a no-op) is completed by its handler. Returns
+   * once all {@code tasks} completed.
    */
-  static final class PollerLoop {
-    private final TaskQueue queue;
-    private final int threads;
-    private final int lower;
-    private final int upper;
-    private final int expected;
-    private final Object monitor = new Object();
-    private int inFlight;
-    private int completed;
-    private RuntimeException failure;
-
-    PollerLoop(TaskQueue queue, Options o) {
-      this.queue = queue;
-      this.threads = o.threads();
-      this.lower = o.lowerLimit();
-      this.upper = o.upperLimit();
-      this.expected = o.tasks();
-    }
-
-    void runToEnd() throws InterruptedException {
-      Set<String> kinds = Set.of(KIND);
-      try (ExecutorService executor = Executors.newFixedThreadPool(threads)) {
-        boolean more = true;
-        while (true) {
-          int room;
-          synchronized (monitor) {
-            while (failure == null && completed < expected && (inFlight > lower || !more && inFlight > 0)) {
-              monitor.wait();
+  private static void claimLoopToEnd(TaskQueue queue, Options o) throws InterruptedException {
+    CountDownLatch done = new CountDownLatch(o.tasks());
+    java.util.concurrent.atomic.AtomicReference<RuntimeException> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    try (ClaimLoop loop = new ClaimLoop("bench-claims", queue, List.of(KIND), o.threads(),
+        o.prefetch(), InstantSource.system(), LEASE,
+        Thread.ofPlatform().name("bench-task-", 1).daemon().factory(), t -> {
+          // As the Gateway's Dispatcher does: the task's thread asks for the completion and takes
+          // the next task; the round ends when every completion is durable.
+          queue.completeLater(t.id()).whenComplete((completed, e) -> {
+            if (e != null) {
+              failure.compareAndSet(null, new IllegalStateException("completing task " + t.id() + " failed", e));
+            } else if (!completed) {
+              failure.compareAndSet(null, new IllegalStateException("lost the claim of task " + t.id()));
             }
-            if (failure != null) {
-              throw failure;
-            }
-            if (completed >= expected) {
-              break;
-            }
-            room = upper - inFlight;
-          }
-          List<Task> claimed = queue.claim(kinds, room);
-          more = claimed.size() == room;
-          if (claimed.isEmpty()) {
-            synchronized (monitor) {
-              if (inFlight == 0 && completed < expected) {
-                throw new IllegalStateException(
-                    "nothing left to claim but only " + completed + " of " + expected + " tasks completed");
-              }
-            }
-            continue;
-          }
-          synchronized (monitor) {
-            inFlight += claimed.size();
-          }
-          for (Task t : claimed) {
-            executor.execute(() -> {
-              RuntimeException failed = null;
-              try {
-                if (!queue.complete(t.id())) {
-                  failed = new IllegalStateException("lost the claim of task " + t.id());
-                }
-              } catch (RuntimeException e) {
-                failed = e;
-              }
-              synchronized (monitor) {
-                inFlight--;
-                completed++;
-                if (failed != null && failure == null) {
-                  failure = failed;
-                }
-                monitor.notifyAll();
-              }
-            });
-          }
+            done.countDown();
+          });
+        })) {
+      loop.start();
+      while (!done.await(100, TimeUnit.MILLISECONDS)) {
+        if (failure.get() != null) {
+          throw failure.get();
         }
       }
+    }
+    if (failure.get() != null) {
+      throw failure.get();
     }
   }
 

@@ -33,7 +33,7 @@ final class Metrics {
           out.append("worka_gates_total{status=\"").append(rs.getString(1)).append("\"} ").append(rs.getLong(2)).append('\n');
         }
       }
-      out.append("# HELP worka_tasks Queue tasks by status.\n# TYPE worka_tasks gauge\n");
+      out.append("# HELP worka_tasks Queue tasks not yet done, by status (a done task is removed).\n# TYPE worka_tasks gauge\n");
       try (Statement s = c.createStatement();
           ResultSet rs = s.executeQuery("select status, count(*) from tasks group by status order by status")) {
         while (rs.next()) {

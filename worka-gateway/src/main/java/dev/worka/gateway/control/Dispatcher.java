@@ -2,6 +2,7 @@ package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.queue.ClaimLoop;
 import dev.worka.gateway.queue.Task;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.RunStore;
@@ -13,8 +14,8 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.Semaphore;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import javax.sql.DataSource;
@@ -22,10 +23,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This Gateway's task loops: one claims control tasks (start, advance, deliver, requeue a step
- * whose retry backoff is over — short database work) and runs up to {@link #CONTROL_CONCURRENCY}
- * of them at once, one claims step executions up to {@code maxConcurrentSteps} at a time (each
- * waits for a worker), and one reaps expired leases. Tasks of one run may run at once (here as on
+ * This Gateway's task loops ({@link ClaimLoop}s): one claims control tasks (start, advance,
+ * deliver, requeue a step whose retry backoff is over — short database work) and runs up to {@link
+ * #CONTROL_CONCURRENCY} of them at once, claiming up to {@link #CONTROL_PREFETCH} ahead; one claims
+ * step executions up to {@code maxConcurrentSteps} at a time (each waits for a worker; none ahead);
+ * and one reaps expired leases. Tasks of one run may run at once (here as on
  * several Gateways): their handlers serialize on the run's and steps' rows and compare-and-set. A task whose handler throws is retried with exponential
  * backoff and full jitter. {@link #tick()} runs one round by hand (tests).
  */
@@ -33,19 +35,23 @@ public final class Dispatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
   private static final int MAX_TASK_ATTEMPTS = 10;
   /** Control tasks one Gateway runs at once (each is a few short transactions). */
-  static final int CONTROL_CONCURRENCY = 16;
+  public static final int CONTROL_CONCURRENCY = 16;
+  /**
+   * Control tasks one Gateway claims ahead of a free slot, so that its next claim overlaps with the
+   * running ones (see {@link ClaimLoop}). Step executions are never claimed ahead.
+   */
+  public static final int CONTROL_PREFETCH = 64;
 
   private final TaskQueue queue;
   private final InstantSource clock;
   private final Map<String, TaskHandler> handlers;
-  private final Semaphore executionSlots;
-  private final Semaphore controlSlots = new Semaphore(CONTROL_CONCURRENCY);
   private final RunningWorkers workers;
   private final Duration lease;
   private final EnforceRunDeadlines deadlines;
   private volatile boolean running;
-  private Thread controlLoop;
-  private Thread executionLoop;
+  private final int maxConcurrentSteps;
+  private ClaimLoop controlLoop;
+  private ClaimLoop executionLoop;
   private Thread reaperLoop;
 
   public Dispatcher(
@@ -67,7 +73,7 @@ public final class Dispatcher implements AutoCloseable {
     this.clock = clock;
     this.workers = workers;
     this.lease = lease;
-    this.executionSlots = new Semaphore(maxConcurrentSteps);
+    this.maxConcurrentSteps = maxConcurrentSteps;
     this.deadlines = new EnforceRunDeadlines(dataSource, runs, steps, audit, workers, clock, lease);
     Duration watchEvery = lease.dividedBy(3).compareTo(Duration.ofSeconds(1)) < 0 ? lease.dividedBy(3) : Duration.ofSeconds(1);
     this.handlers =
@@ -87,8 +93,12 @@ public final class Dispatcher implements AutoCloseable {
       return;
     }
     running = true;
-    controlLoop = Thread.ofPlatform().name("worka-control").daemon().start(this::controlLoop);
-    executionLoop = Thread.ofPlatform().name("worka-execution").daemon().start(this::executionLoop);
+    controlLoop =
+        new ClaimLoop("worka-control", queue, TaskKinds.CONTROL, CONTROL_CONCURRENCY, CONTROL_PREFETCH,
+            clock, lease, Thread.ofPlatform().name("worka-control-", 1).daemon().factory(), t -> run(t)).start();
+    executionLoop =
+        new ClaimLoop("worka-execution", queue, TaskKinds.EXECUTION, maxConcurrentSteps, 0, clock, lease,
+            Thread.ofVirtual().name("worka-step-", 1).factory(), t -> run(t)).start();
     reaperLoop = Thread.ofPlatform().name("worka-reaper").daemon().start(this::reaperLoop);
   }
 
@@ -98,60 +108,11 @@ public final class Dispatcher implements AutoCloseable {
     deadlines.sweep();
     int n = 0;
     for (Task t : queue.claim(TaskKinds.CONTROL, 100)) {
-      run(t);
+      // By hand, each completion is durable before the next task (as tests expect).
+      run(t).exceptionally(e -> null).join();
       n++;
     }
     return n;
-  }
-
-  private void controlLoop() {
-    claimLoop(TaskKinds.CONTROL, controlSlots);
-  }
-
-  private void executionLoop() {
-    claimLoop(TaskKinds.EXECUTION, executionSlots);
-  }
-
-  /**
-   * Claims tasks of {@code kinds} while {@code slots} has permits, one permit per task, and runs
-   * each on a virtual thread that gives its permit back; waits for a wake-up when none is due.
-   */
-  private void claimLoop(List<String> kinds, Semaphore slots) {
-    while (running) {
-      try {
-        long seen = queue.wakeups();
-        slots.acquire();
-        List<Task> tasks;
-        try {
-          tasks = queue.claim(kinds, 1 + slots.availablePermits());
-        } catch (RuntimeException e) {
-          slots.release();
-          throw e;
-        }
-        if (tasks.isEmpty()) {
-          slots.release();
-          queue.awaitWork(seen, Duration.ofMillis(500));
-          continue;
-        }
-        // One permit is held; take one more for each further task (they are available).
-        for (int i = 1; i < tasks.size(); i++) {
-          slots.acquire();
-        }
-        for (Task t : tasks) {
-          Thread.ofVirtual().name("task-" + t.kind() + "-" + t.id()).start(() -> {
-            try {
-              run(t);
-            } finally {
-              slots.release();
-            }
-          });
-        }
-      } catch (InterruptedException e) {
-        return;
-      } catch (RuntimeException e) {
-        pauseAfter(e);
-      }
-    }
   }
 
   private void reaperLoop() {
@@ -175,10 +136,10 @@ public final class Dispatcher implements AutoCloseable {
     }
   }
 
-  private void run(Task task) {
+  /** Runs a task's handler; the answer is its completion's (already there if the handler failed). */
+  private CompletableFuture<?> run(Task task) {
     try {
       handlers.get(task.kind()).handle(task);
-      queue.complete(task.id());
     } catch (Exception e) {
       boolean giveUp = task.attempts() >= MAX_TASK_ATTEMPTS;
       Instant retryAt = giveUp ? null : clock.instant().plus(backoff(task.attempts()));
@@ -189,7 +150,18 @@ public final class Dispatcher implements AutoCloseable {
       } catch (RuntimeException releaseFailed) {
         log.warn("could not release task {} (its lease will expire): {}", task.id(), releaseFailed.getMessage());
       }
+      return CompletableFuture.completedFuture(null);
     }
+    // The handler's work is committed; the completion is written together with others' while this
+    // thread takes the next task. Lost to a crash, it only makes the (idempotent) handler run again.
+    return queue.completeLater(task.id()).whenComplete((done, failure) -> {
+      if (failure != null) {
+        log.warn("could not complete task {} {} (it runs again once its lease expires): {}", task.kind(), task.id(),
+            failure.toString());
+      } else if (!done) {
+        log.info("task {} {} was done, but its lease had passed to another claimer", task.kind(), task.id());
+      }
+    });
   }
 
   /** Exponential backoff with full jitter: a random delay in [0, min(60s, 250ms·2^attempt)). */
@@ -210,24 +182,21 @@ public final class Dispatcher implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    for (Thread t : new Thread[] {controlLoop, executionLoop, reaperLoop}) {
-      if (t != null) {
-        t.interrupt();
+    for (ClaimLoop loop : new ClaimLoop[] {controlLoop, executionLoop}) {
+      if (loop != null) {
+        loop.close();
       }
+    }
+    if (reaperLoop != null) {
+      reaperLoop.interrupt();
     }
     workers.stopAll("the Gateway is shutting down");
-    for (Thread t : new Thread[] {controlLoop, executionLoop, reaperLoop}) {
-      if (t != null) {
-        try {
-          t.join(5_000);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-    }
-    // Control tasks under way finish their (short) transactions before the pool closes.
     try {
-      if (!controlSlots.tryAcquire(CONTROL_CONCURRENCY, 10, java.util.concurrent.TimeUnit.SECONDS)) {
+      if (reaperLoop != null) {
+        reaperLoop.join(5_000);
+      }
+      // Control tasks under way finish their (short) transactions before the pool closes.
+      if (controlLoop != null && !controlLoop.awaitIdle(Duration.ofSeconds(10))) {
         log.warn("control tasks still running at shutdown; their leases expire and another Gateway takes them");
       }
     } catch (InterruptedException e) {

@@ -6,27 +6,23 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Group commit for {@link TaskQueue#complete}: callers that complete tasks while completions are
- * being written are written together in a following statement, one transaction (one WAL flush)
- * for all of them, instead of one each. Up to {@code maxWriters} statements run at once, so a
- * caller that finds a writer free writes at once (nothing waits for a batch to fill); one that
- * finds them all busy waits for one of those statements, then is written in the next.
+ * Group commit for {@link TaskQueue#complete}: completions asked for while a statement is being
+ * written go together into the next one, one transaction (one WAL flush) for all of them, instead
+ * of one each. One statement is written at a time, by a writer thread that runs while completions
+ * are pending (a lone completion is written at once: nothing waits for a batch to fill), up to
+ * {@code maxBatch} per statement. A caller either waits for its answer ({@link #complete}) or goes
+ * on and reads it later ({@link #completeLater}) — so a thread that finished a task can take the
+ * next one while its completion is written with others'.
  *
- * <p>Each writing caller leads: it takes the completions waiting (its own first), writes them with
- * {@code write}, hands each caller its own answer (or the failure, which every caller of that
- * batch then throws), writes a few more batches if callers are still waiting, then passes the lead
- * to the oldest caller still waiting, if any. A caller's
- * answer is whether its own task was completed, exactly as if it had written alone. Batches never
- * share a task unless the same task is completed twice at once (only one of those callers gets
- * true), so concurrent statements do not wait on each other's rows.
- *
- * <p>Waiting callers park ({@link LockSupport}), each woken alone when its answer is in or the lead
- * is its turn; no monitor is held while waiting, so virtual threads (the Dispatcher runs executions
- * on them) do not pin their carrier.
+ * <p>A caller's answer is whether its own task was completed, exactly as if it had written alone;
+ * a failed statement fails every completion in it, and the next ones are written afresh.
  */
 final class CompleteTogether {
   /** Completes the given tasks in one statement; returns the ids it completed. */
@@ -35,165 +31,88 @@ final class CompleteTogether {
     Set<UUID> complete(Collection<UUID> taskIds);
   }
 
-  private static final int WAITING = 0;
-  private static final int LEADING = 1;
-  private static final int ANSWERED = 2;
-  /** Batches a leader writes for others after its own before it passes the lead on. */
-  static final int EXTRA_BATCHES = 3;
+  /**
+   * Writer threads, shared by every queue of this JVM: one runs per {@code CompleteTogether} while
+   * it has completions pending; idle ones end after a minute. Platform threads: a blocking JDBC
+   * round trip costs less on one than on a virtual thread.
+   */
+  private static final ExecutorService WRITERS =
+      Executors.newCachedThreadPool(Thread.ofPlatform().name("worka-completions-", 1).daemon().factory());
 
-  private static final class Waiter {
-    final UUID taskId;
-    final Thread thread = Thread.currentThread();
-    boolean completed;
-    RuntimeException failure;
-    /** Written last, after the answer, by the thread that wakes this one. */
-    volatile int state = WAITING;
-
-    Waiter(UUID taskId) {
-      this.taskId = taskId;
-    }
-  }
+  private record Pending(UUID taskId, CompletableFuture<Boolean> answer) {}
 
   private final Write write;
-  private final int maxWriters;
   private final int maxBatch;
   private final ReentrantLock lock = new ReentrantLock();
-  private List<Waiter> waiting = new ArrayList<>();
-  private int leaders;
+  private List<Pending> pending = new ArrayList<>();
+  private boolean writing;
 
-  CompleteTogether(Write write, int maxWriters, int maxBatch) {
+  CompleteTogether(Write write, int maxBatch) {
     this.write = write;
-    this.maxWriters = maxWriters;
     this.maxBatch = maxBatch;
   }
 
+  /** Completes the task and waits for the answer (whether it was still this claimer's). */
   boolean complete(UUID taskId) {
-    Waiter me = new Waiter(taskId);
-    lock.lock();
     try {
-      if (leaders < maxWriters) {
-        leaders++;
-        me.state = LEADING;
-      } else {
-        waiting.add(me);
-      }
-    } finally {
-      lock.unlock();
-    }
-    // Each waiter is woken alone (no herd): when answered, or when handed the lead.
-    boolean interrupted = false;
-    while (me.state == WAITING) {
-      LockSupport.park(this);
-      if (Thread.interrupted()) {
-        // The completion is on its way to the database: wait for its answer, keep the interrupt.
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-    if (me.state == LEADING) {
-      lead(me);
-    }
-    if (me.failure != null) {
-      throw me.failure;
-    }
-    return me.completed;
-  }
-
-  /**
-   * Writes the leader's batch (its own completion first in it) and answers it; then, while callers
-   * are waiting, writes up to {@link #EXTRA_BATCHES} more batches for them — the leader is running
-   * already, a waiting caller handed the lead would first have to be scheduled, and under a busy
-   * CPU that wait would hold up everyone behind it — and finally passes the lead on or gives the
-   * writer up. After a failed write it stops serving others: each then tries for itself.
-   */
-  private void lead(Waiter me) {
-    List<Waiter> batch;
-    lock.lock();
-    try {
-      batch = take(me);
-    } finally {
-      lock.unlock();
-    }
-    for (int extra = 0; ; extra++) {
-      boolean failed = writeAndAnswer(batch);
-      lock.lock();
-      try {
-        if (waiting.isEmpty()) {
-          leaders--;
-          return;
-        }
-        if (failed || extra == EXTRA_BATCHES) {
-          // Out of the list at once, so that no other writer hands the lead to it too.
-          Waiter next = waiting.remove(0);
-          next.state = LEADING;
-          LockSupport.unpark(next.thread);
-          return;
-        }
-        batch = take(null);
-      } finally {
-        lock.unlock();
-      }
-    }
-  }
-
-  /** Writes a batch and answers each of its callers; true if the write failed. */
-  private boolean writeAndAnswer(List<Waiter> batch) {
-    Set<UUID> completed = Set.of();
-    RuntimeException failure = null;
-    try {
-      completed = write.complete(batch.stream().map(w -> w.taskId).toList());
-    } catch (RuntimeException e) {
-      failure = e;
-    } catch (Error e) {
-      answer(batch, Set.of(), new IllegalStateException("completing tasks failed: " + e, e));
-      lock.lock();
-      try {
-        if (waiting.isEmpty()) {
-          leaders--;
-        } else {
-          Waiter next = waiting.remove(0);
-          next.state = LEADING;
-          LockSupport.unpark(next.thread);
-        }
-      } finally {
-        lock.unlock();
+      return completeLater(taskId).join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
       }
       throw e;
     }
-    answer(batch, completed, failure);
-    return failure != null;
   }
 
-  /**
-   * The leader and up to {@code maxBatch - 1} waiting callers, oldest first. A leader is never in
-   * the waiting list: it either found a writer free, or was taken out of the list when handed the
-   * lead — so no completion is ever in two batches.
-   */
-  private List<Waiter> take(Waiter leader) {
-    int others = Math.min(waiting.size(), leader == null ? maxBatch : maxBatch - 1);
-    List<Waiter> batch = new ArrayList<>(others + 1);
-    if (leader != null) {
-      batch.add(leader);
+  /** Asks for the task's completion; the answer comes once it is durable (or failed). */
+  CompletableFuture<Boolean> completeLater(UUID taskId) {
+    Pending p = new Pending(taskId, new CompletableFuture<>());
+    boolean startWriter;
+    lock.lock();
+    try {
+      pending.add(p);
+      startWriter = !writing;
+      writing = true;
+    } finally {
+      lock.unlock();
     }
-    batch.addAll(waiting.subList(0, others));
-    waiting = new ArrayList<>(waiting.subList(others, waiting.size()));
-    return batch;
+    if (startWriter) {
+      WRITERS.execute(this::writeWhilePending);
+    }
+    return p.answer();
   }
 
-  private static void answer(List<Waiter> batch, Set<UUID> completed, RuntimeException failure) {
-    Set<UUID> answeredTrue = new HashSet<>();
-    for (Waiter w : batch) {
-      w.failure = failure;
-      // The same task twice in one batch: only one caller completed it.
-      w.completed = failure == null && completed.contains(w.taskId) && answeredTrue.add(w.taskId);
-    }
-    Thread self = Thread.currentThread();
-    for (Waiter w : batch) {
-      w.state = ANSWERED;
-      if (w.thread != self) {
-        LockSupport.unpark(w.thread);
+  /** Writes batches, oldest first, until none is pending. */
+  private void writeWhilePending() {
+    while (true) {
+      List<Pending> batch;
+      lock.lock();
+      try {
+        if (pending.isEmpty()) {
+          writing = false;
+          return;
+        }
+        int n = Math.min(pending.size(), maxBatch);
+        batch = new ArrayList<>(pending.subList(0, n));
+        pending = new ArrayList<>(pending.subList(n, pending.size()));
+      } finally {
+        lock.unlock();
+      }
+      Set<UUID> completed;
+      try {
+        completed = write.complete(batch.stream().map(Pending::taskId).toList());
+      } catch (RuntimeException e) {
+        batch.forEach(p -> p.answer().completeExceptionally(e));
+        continue;
+      } catch (Error e) {
+        IllegalStateException failed = new IllegalStateException("completing tasks failed: " + e, e);
+        batch.forEach(p -> p.answer().completeExceptionally(failed));
+        continue;
+      }
+      Set<UUID> answeredTrue = new HashSet<>();
+      for (Pending p : batch) {
+        // The same task twice in one batch: only one caller completed it.
+        p.answer().complete(completed.contains(p.taskId()) && answeredTrue.add(p.taskId()));
       }
     }
   }

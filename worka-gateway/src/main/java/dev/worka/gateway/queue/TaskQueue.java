@@ -15,15 +15,20 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import javax.sql.DataSource;
 
-/** The {@code tasks} table: enqueue, claim with a lease, heartbeat, complete, retry, reap. */
+/**
+ * The {@code tasks} table: enqueue, claim with a lease, heartbeat, complete, retry, reap. It holds
+ * only work not yet done; a completed task's row is deleted, its idempotency key kept in {@code
+ * task_keys}.
+ */
 public final class TaskQueue {
   private final DataSource dataSource;
   private final InstantSource clock;
   private final String owner;
   private final Duration lease;
-  private final CompleteTogether completions = new CompleteTogether(this::completeAll, 1, 500);
+  private final CompleteTogether completions = new CompleteTogether(this::completeAll, 500);
   private final Object wakeLock = new Object();
   private long wakeups;
 
@@ -40,7 +45,8 @@ public final class TaskQueue {
 
   /**
    * Adds a task on the caller's transaction, runnable from {@code runAt}. Returns false if a task
-   * with this idempotency key already exists (nothing is added). Call {@link #wakeUp()} after the
+   * with this idempotency key was ever added, done or not (nothing is added; keys are kept in
+   * {@code task_keys} for ever). Call {@link #wakeUp()} after the
    * transaction commits so local claimers look at once.
    */
   public boolean enqueue(
@@ -49,17 +55,20 @@ public final class TaskQueue {
     Instant now = clock.instant();
     try (PreparedStatement ps =
         c.prepareStatement(
-            "insert into tasks (id, kind, run_id, step_id, idempotency_key, status, run_at,"
-                + " created_at, updated_at) values (?, ?, ?, ?, ?, 'ready', ?, ?, ?)"
-                + " on conflict (idempotency_key) do nothing")) {
-      ps.setObject(1, UUID.randomUUID());
-      ps.setString(2, kind);
-      ps.setObject(3, runId);
-      ps.setObject(4, stepId);
-      ps.setString(5, idempotencyKey);
-      Sql.setInstant(ps, 6, runAt == null ? now : runAt);
-      Sql.setInstant(ps, 7, now);
-      Sql.setInstant(ps, 8, now);
+            "with key as (insert into task_keys (idempotency_key, task_id, created_at) values (?, ?, ?)"
+                + " on conflict (idempotency_key) do nothing returning task_id)"
+                + " insert into tasks (id, kind, run_id, step_id, idempotency_key, status, run_at,"
+                + " created_at, updated_at) select task_id, ?, ?, ?, ?, 'ready', ?, ?, ? from key")) {
+      ps.setString(1, idempotencyKey);
+      ps.setObject(2, UUID.randomUUID());
+      Sql.setInstant(ps, 3, now);
+      ps.setString(4, kind);
+      ps.setObject(5, runId);
+      ps.setObject(6, stepId);
+      ps.setString(7, idempotencyKey);
+      Sql.setInstant(ps, 8, runAt == null ? now : runAt);
+      Sql.setInstant(ps, 9, now);
+      Sql.setInstant(ps, 10, now);
       return ps.executeUpdate() == 1;
     }
   }
@@ -129,30 +138,39 @@ public final class TaskQueue {
 
   /**
    * Marks a task this Gateway holds as done; false if the claim had been lost. Durable when it
-   * returns. Completions made at the same time by several threads share one statement and commit
-   * ({@link CompleteTogether}); each caller still learns about its own task only.
+   * returns. Completions asked for at the same time share one statement and commit ({@link
+   * CompleteTogether}); each caller still learns about its own task only.
    */
   public boolean complete(UUID taskId) {
     return completions.complete(taskId);
   }
 
-  /** Completes those of {@code taskIds} this Gateway still holds, in one statement. */
+  /**
+   * {@link #complete} without waiting: the answer (true if the task was still this Gateway's and is
+   * now done, false if the claim had been lost) arrives once the completion is durable, or fails
+   * with the database error. A task whose completion is lost to a crash runs again after its lease.
+   */
+  public CompletableFuture<Boolean> completeLater(UUID taskId) {
+    return completions.completeLater(taskId);
+  }
+
+  /**
+   * Completes those of {@code taskIds} this Gateway still holds, in one statement: a done task's
+   * row is deleted (its key stays in {@code task_keys}, so it is never enqueued again).
+   */
   private Set<UUID> completeAll(Collection<UUID> taskIds) {
-    Instant now = clock.instant();
     return Transactions.withConnection(
         dataSource,
         c -> {
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "update tasks set status = 'done', lease_owner = null, lease_until = null,"
-                      + " updated_at = ? where id = any(?) and status = 'claimed' and lease_owner = ?"
+                  "delete from tasks where id = any(?) and status = 'claimed' and lease_owner = ?"
                       + " returning id")) {
-            Sql.setInstant(ps, 1, now);
             // Two Gateways' batches share a row only after a lease expired and the task was claimed
             // again; it matches the new holder's alone. Both read the ids in primary-key order
             // (an index scan sorts the array), so such batches cannot wait on each other in a cycle.
-            ps.setArray(2, Sql.uuidArray(c, taskIds));
-            ps.setString(3, owner);
+            ps.setArray(1, Sql.uuidArray(c, taskIds));
+            ps.setString(2, owner);
             Set<UUID> done = new HashSet<>();
             try (ResultSet rs = ps.executeQuery()) {
               while (rs.next()) {

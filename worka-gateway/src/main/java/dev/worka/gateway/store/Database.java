@@ -66,7 +66,7 @@ public final class Database implements AutoCloseable {
 
   /**
    * Grants {@code role} what the Gateway needs and nothing more: read and insert everywhere,
-   * update only {@link #MUTABLE_TABLES}, no delete or truncate anywhere. Run as the owner after
+   * update only {@link #MUTABLE_TABLES}, delete only done queue tasks, truncate nowhere. Run as the owner after
    * migrating; idempotent.
    */
   public void grantApplicationRole(String role) {
@@ -76,6 +76,8 @@ public final class Database implements AutoCloseable {
       s.execute("grant select, insert on all tables in schema public to " + role);
       s.execute("grant usage, select on all sequences in schema public to " + role);
       s.execute("grant update on " + String.join(", ", MUTABLE_TABLES) + " to " + role);
+      // A completed task's row is deleted (its idempotency key stays in task_keys).
+      s.execute("grant delete on tasks to " + role);
     } catch (SQLException e) {
       throw new StoreException("could not grant the application role " + role, e);
     }

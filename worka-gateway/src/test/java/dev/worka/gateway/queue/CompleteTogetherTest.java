@@ -47,7 +47,6 @@ class CompleteTogetherTest {
                 writing.decrementAndGet();
               }
             },
-            2,
             50);
     int callers = 16;
     int each = 2_000;
@@ -77,7 +76,7 @@ class CompleteTogetherTest {
     }
     assertEquals(callers * each, written.size());
     assertTrue(written.values().stream().allMatch(n -> n == 1), "no completion written twice");
-    assertTrue(mostAtOnce.get() <= 2, "at most two statements at once, saw " + mostAtOnce.get());
+    assertEquals(1, mostAtOnce.get(), "one statement at a time");
     assertTrue(batches.get() < callers * each, "completions shared statements");
   }
 
@@ -93,10 +92,47 @@ class CompleteTogetherTest {
               }
               return Set.copyOf(ids);
             },
-            1,
             10);
     assertSame(down, assertThrows(IllegalStateException.class, () -> together.complete(UUID.randomUUID())));
-    assertTrue(together.complete(UUID.randomUUID()), "after a failure the next caller leads again");
-    assertFalse(new CompleteTogether(ids -> Set.of(), 1, 10).complete(UUID.randomUUID()));
+    assertTrue(together.complete(UUID.randomUUID()), "after a failure the next completion is written again");
+    assertFalse(new CompleteTogether(ids -> Set.of(), 10).complete(UUID.randomUUID()));
+  }
+
+  @Test
+  void aCallerThatDoesNotWaitGetsItsAnswerOnceTheBatchIsWritten() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+    List<List<UUID>> statements = java.util.Collections.synchronizedList(new ArrayList<>());
+    CompleteTogether together =
+        new CompleteTogether(
+            ids -> {
+              statements.add(List.copyOf(ids));
+              writing.countDown();
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+              }
+              return Set.copyOf(ids);
+            },
+            500);
+    UUID first = UUID.randomUUID();
+    var firstAnswer = together.completeLater(first);
+    assertTrue(writing.await(10, TimeUnit.SECONDS), "a lone completion is written at once");
+    // While the first statement is held, later completions pile up for the next one.
+    List<java.util.concurrent.CompletableFuture<Boolean>> later = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      later.add(together.completeLater(UUID.randomUUID()));
+    }
+    assertFalse(firstAnswer.isDone(), "answered before its statement was written");
+    assertTrue(later.stream().noneMatch(java.util.concurrent.CompletableFuture::isDone));
+    release.countDown();
+    assertTrue(firstAnswer.get(10, TimeUnit.SECONDS));
+    for (var f : later) {
+      assertTrue(f.get(10, TimeUnit.SECONDS));
+    }
+    assertEquals(List.of(first), statements.get(0));
+    assertEquals(2, statements.size(), "the hundred that waited shared one statement: " + statements.size());
+    assertEquals(100, statements.get(1).size());
   }
 }
