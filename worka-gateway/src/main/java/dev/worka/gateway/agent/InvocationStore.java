@@ -75,12 +75,20 @@ public final class InvocationStore {
     return events;
   }
 
+  /**
+   * Inserts a call's invocation as {@code started} (lock {@code acquired}) and its {@code acquired}
+   * lock event, in one statement.
+   */
   void insertStarted(Connection c, Invocation i) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "insert into skill_invocations (id, run_id, step_id, attempt, agent, skill,"
+            "with started as (insert into skill_invocations (id, run_id, step_id, attempt, agent, skill,"
                 + " idempotency_key, gate_id, policy_status, lock_status, input, dry_run, status,"
-                + " created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'acquired', ?, ?, 'started', ?)")) {
+                + " created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'acquired', ?, ?, 'started', ?)"
+                + " returning id, run_id, step_id, skill, idempotency_key, gate_id, created_at)"
+                + " insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key,"
+                + " lock_status, gate_id, created_at) select id, run_id, step_id, skill, idempotency_key,"
+                + " 'acquired', gate_id, created_at from started")) {
       ps.setObject(1, i.id());
       ps.setObject(2, i.runId());
       ps.setObject(3, i.stepId());
@@ -97,13 +105,22 @@ public final class InvocationStore {
     }
   }
 
+  /**
+   * Records a started call's outcome and releases its lock (the {@code released} lock event), in
+   * one statement: called on a connection in auto-commit, it is durable in one round trip. Does
+   * nothing if the invocation is no longer {@code started}.
+   */
   void finish(Connection c, UUID id, String status, String outputJson, String upstreamRef, String error,
       String cleaningJson) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "update skill_invocations set status = ?, output = ?, upstream_ref = ?, error = ?,"
+            "with done as (update skill_invocations set status = ?, output = ?, upstream_ref = ?, error = ?,"
                 + " cleaning = coalesce(?::jsonb, cleaning), lock_status = 'released', completed_at = ?"
-                + " where id = ? and status = 'started'")) {
+                + " where id = ? and status = 'started'"
+                + " returning id, run_id, step_id, skill, idempotency_key, gate_id, completed_at)"
+                + " insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key,"
+                + " lock_status, gate_id, created_at) select id, run_id, step_id, skill, idempotency_key,"
+                + " 'released', gate_id, completed_at from done")) {
       ps.setString(1, status);
       Sql.setJson(ps, 2, outputJson);
       ps.setString(3, upstreamRef);

@@ -177,7 +177,6 @@ final class SkillMediator {
             caller.step().id(), caller.claims().attempt(), caller.agent(), skill, key, gateId, "allow",
             "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null, null, null);
         invocations.insertStarted(c, started);
-        invocations.lockEvent(c, started, "acquired", gateId);
         return new Begun.Started(gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill), gateId));
       });
     } catch (StoreException e) {
@@ -440,11 +439,10 @@ final class SkillMediator {
     return new SkillCallResult(recorded.id().toString(), Json.parse(recorded.outputJson()), true);
   }
 
+  /** The outcome and the released lock event: one statement, one round trip, durable on return. */
   private void finish(UUID id, String status, String outputJson, String error, String cleaningJson, String upstreamRef) {
-    Transactions.inTransaction(dataSource, c -> {
+    Transactions.withConnection(dataSource, c -> {
       invocations.finish(c, id, status, outputJson, upstreamRef, error, cleaningJson);
-      InvocationStore.Invocation done = invocations.byId(c, id).orElseThrow();
-      invocations.lockEvent(c, done, "released", done.gateId());
       return null;
     });
   }

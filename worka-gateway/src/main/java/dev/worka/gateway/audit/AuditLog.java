@@ -75,11 +75,14 @@ public final class AuditLog {
             prevHash,
             null);
     Gate gate = withHash(unhashed, GateChain.hash(unhashed));
+    // The gate and the chain's new head in one statement (one round trip under the head's lock).
     try (PreparedStatement ps =
         c.prepareStatement(
-            "insert into gates (id, action, status, subject, run_id, step_id, attempt, skill,"
+            "with gate as (insert into gates (id, action, status, subject, run_id, step_id, attempt, skill,"
                 + " reason, policy_manifest_id, trace_id, created_at, chain_index, prev_hash, hash)"
-                + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning chain_index, hash)"
+                + " update audit_chain set length = gate.chain_index, head_hash = gate.hash from gate"
+                + " where audit_chain.id = 1")) {
       ps.setObject(1, gate.id());
       ps.setString(2, gate.action());
       ps.setString(3, gate.status().sql());
@@ -95,13 +98,9 @@ public final class AuditLog {
       ps.setLong(13, gate.chainIndex());
       ps.setString(14, gate.prevHash());
       ps.setString(15, gate.hash());
-      ps.executeUpdate();
-    }
-    try (PreparedStatement ps =
-        c.prepareStatement("update audit_chain set length = ?, head_hash = ? where id = 1")) {
-      ps.setLong(1, gate.chainIndex());
-      ps.setString(2, gate.hash());
-      ps.executeUpdate();
+      if (ps.executeUpdate() != 1) {
+        throw new IllegalStateException("the audit chain head is missing (migration V3 not applied?)");
+      }
     }
     return gate;
   }
