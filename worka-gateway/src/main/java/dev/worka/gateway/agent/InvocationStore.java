@@ -218,44 +218,41 @@ public final class InvocationStore {
   }
 
   /**
-   * Counts one more call against the step's limit, on the step row the caller has locked; says
-   * that the limit is reached instead (and counts nothing).
+   * Counts one more call against the step's limit (on the step's row, which the caller has locked)
+   * and the run's (on the run's count row, which stays locked until the caller commits: call it
+   * late), in one statement; or says which limit is reached and counts nothing. The run is counted
+   * only if the step could be.
    */
-  Optional<String> countStepCall(Connection c, UUID stepId, int maxPerStep) throws SQLException {
-    try (PreparedStatement step = c.prepareStatement(
-        "update steps set skill_calls = skill_calls + 1 where id = ? and skill_calls < ?")) {
-      step.setObject(1, stepId);
-      step.setInt(2, maxPerStep);
-      if (step.executeUpdate() == 0) {
-        return Optional.of("this step already made " + maxPerStep + " skill calls, the policy's max_skill_calls_per_step");
+  Optional<String> countCall(Connection c, UUID stepId, int maxPerStep, UUID runId, int maxPerRun) throws SQLException {
+    boolean stepCounted;
+    boolean runCounted;
+    try (PreparedStatement ps = c.prepareStatement(
+        "with step as (update steps set skill_calls = skill_calls + 1 where id = ? and skill_calls < ? returning 1),"
+            + " run as (insert into run_call_counts as k (run_id, skill_calls) select ?, 1"
+            + " where ? >= 1 and exists (select 1 from step)"
+            + " on conflict (run_id) do update set skill_calls = k.skill_calls + 1 where k.skill_calls < ?"
+            + " returning 1)"
+            + " select exists (select 1 from step), exists (select 1 from run)")) {
+      ps.setObject(1, stepId);
+      ps.setInt(2, maxPerStep);
+      ps.setObject(3, runId);
+      ps.setInt(4, maxPerRun);
+      ps.setInt(5, maxPerRun);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        stepCounted = rs.getBoolean(1);
+        runCounted = rs.getBoolean(2);
       }
     }
-    return Optional.empty();
-  }
-
-  /** Takes back a call {@link #countStepCall} counted (the run's limit refused it). */
-  void uncountStepCall(Connection c, UUID stepId) throws SQLException {
-    try (PreparedStatement undo = c.prepareStatement("update steps set skill_calls = skill_calls - 1 where id = ?")) {
-      undo.setObject(1, stepId);
-      undo.executeUpdate();
+    if (!stepCounted) {
+      return Optional.of("this step already made " + maxPerStep + " skill calls, the policy's max_skill_calls_per_step");
     }
-  }
-
-  /**
-   * Counts one more call against the run's limit, or says that it is reached (and counts nothing).
-   * One statement on the run's own count row, which stays locked until the caller commits: take
-   * it as late as possible, so calls of the run's other steps wait for it only briefly.
-   */
-  Optional<String> countRunCall(Connection c, UUID runId, int maxPerRun) throws SQLException {
-    try (PreparedStatement run = c.prepareStatement(
-        "insert into run_call_counts as k (run_id, skill_calls) select ?, 1 where ? >= 1"
-            + " on conflict (run_id) do update set skill_calls = k.skill_calls + 1 where k.skill_calls < ?")) {
-      run.setObject(1, runId);
-      run.setInt(2, maxPerRun);
-      run.setInt(3, maxPerRun);
-      if (run.executeUpdate() == 0) {
-        return Optional.of("this run already made " + maxPerRun + " skill calls, the policy's max_skill_calls_per_run");
+    if (!runCounted) {
+      try (PreparedStatement undo = c.prepareStatement("update steps set skill_calls = skill_calls - 1 where id = ?")) {
+        undo.setObject(1, stepId);
+        undo.executeUpdate();
       }
+      return Optional.of("this run already made " + maxPerRun + " skill calls, the policy's max_skill_calls_per_run");
     }
     return Optional.empty();
   }

@@ -217,19 +217,10 @@ final class SkillMediator {
     return perform(caller, skill, input, invocationId, key);
   }
 
-  /**
-   * Counts one more call against the step's limit (its row is locked) and then the run's (its count
-   * row stays locked until commit: take it late), or says which limit is reached and counts nothing.
-   */
+  /** Counts one more call against the step's and the run's limits, or says which is reached. */
   private Optional<String> countCall(java.sql.Connection c, Caller caller, CompiledPolicy policy) throws SQLException {
-    Optional<String> limit = invocations.countStepCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep());
-    if (limit.isEmpty()) {
-      limit = invocations.countRunCall(c, caller.run().id(), policy.limits().maxSkillCallsPerRun());
-      if (limit.isPresent()) {
-        invocations.uncountStepCall(c, caller.step().id());
-      }
-    }
-    return limit;
+    return invocations.countCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep(), caller.run().id(),
+        policy.limits().maxSkillCallsPerRun());
   }
 
   /**
