@@ -265,7 +265,7 @@ public final class QueueThroughput {
     java.util.concurrent.atomic.AtomicReference<RuntimeException> failure = new java.util.concurrent.atomic.AtomicReference<>();
     try (ClaimLoop loop = new ClaimLoop("bench-claims", queue, List.of(KIND), o.threads(),
         o.prefetch(), InstantSource.system(), LEASE,
-        Thread.ofPlatform().name("bench-task-", 1).daemon().factory(), t -> {
+        Dispatcher.CONTROL_THREADS, t -> {
           // As the Gateway's Dispatcher does: the task's thread asks for the completion and takes
           // the next task; the round ends when every completion is durable.
           queue.completeLater(t.id()).whenComplete((completed, e) -> {

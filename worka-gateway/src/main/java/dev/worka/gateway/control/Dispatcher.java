@@ -41,6 +41,13 @@ public final class Dispatcher implements AutoCloseable {
    * running ones (see {@link ClaimLoop}). Step executions are never claimed ahead.
    */
   public static final int CONTROL_PREFETCH = 64;
+  /**
+   * The threads control tasks run on: virtual. (Platform threads made the queue alone faster while
+   * each task waited for its completion — a blocking JDBC round trip costs less on one — but with
+   * completions written in the background {@code QueueThroughput} measures the same on both, and
+   * {@code GovernedRunLoad} showed no difference beyond its noise.)
+   */
+  public static final java.util.concurrent.ThreadFactory CONTROL_THREADS = Thread.ofVirtual().name("worka-control-", 1).factory();
 
   private final TaskQueue queue;
   private final InstantSource clock;
@@ -95,7 +102,7 @@ public final class Dispatcher implements AutoCloseable {
     running = true;
     controlLoop =
         new ClaimLoop("worka-control", queue, TaskKinds.CONTROL, CONTROL_CONCURRENCY, CONTROL_PREFETCH,
-            clock, lease, Thread.ofPlatform().name("worka-control-", 1).daemon().factory(), t -> run(t)).start();
+            clock, lease, CONTROL_THREADS, t -> run(t)).start();
     executionLoop =
         new ClaimLoop("worka-execution", queue, TaskKinds.EXECUTION, maxConcurrentSteps, 0, clock, lease,
             Thread.ofVirtual().name("worka-step-", 1).factory(), t -> run(t)).start();

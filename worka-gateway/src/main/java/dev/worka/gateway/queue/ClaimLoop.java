@@ -56,9 +56,7 @@ public final class ClaimLoop implements AutoCloseable {
    * @param name names the claiming thread
    * @param lease the queue's lease (a task waiting here half of it is given back)
    * @param threads makes the (at most {@code concurrency}) threads that run tasks, each running
-   *     waiting tasks one after the other: platform threads for short database work (they make a
-   *     blocking JDBC round trip cheaper than a virtual thread does), virtual ones for tasks that
-   *     mostly wait
+   *     waiting tasks one after the other
    */
   public ClaimLoop(
       String name,
