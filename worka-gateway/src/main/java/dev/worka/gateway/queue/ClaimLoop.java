@@ -16,8 +16,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Claims tasks of some kinds from a {@link TaskQueue} and runs them, at most {@code concurrency} at
- * once. Up to {@code prefetch} more may be claimed ahead and wait here for
- * a free slot, so that the next claim (one statement for many tasks) overlaps with running the
+ * once. Up to {@code prefetch} more may be claimed ahead and wait here for a free slot, so that the next claim (one statement for many tasks) overlaps with running the
  * previous ones instead of starting only once they are done: the loop claims again as soon as the
  * tasks in hand (running or waiting) fall to {@code concurrency + prefetch / 2}, up to {@code
  * concurrency + prefetch}. With {@code prefetch = 0} it claims whenever a slot is free, as many
@@ -25,8 +24,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A task that waited here for longer than half its lease before a slot freed is given back to
  * the queue (due at once) instead of run, so a task is never started on a lease that may be about
- * to expire and be taken over by another Gateway. {@link #close()} gives back every waiting task
- * the same way, then waits for the running ones.
+ * to expire and be taken over by another Gateway (this rare path writes while holding the loop's
+ * lock). {@link #close()} gives back every waiting task the same way; {@link #awaitIdle} then waits
+ * for the running ones.
  *
  * <p>When nothing is due, the loop sleeps until {@link TaskQueue#wakeUp()} or half a second
  * (other Gateways' work). What a task does, and what happens when it fails, is the handler's
@@ -114,12 +114,21 @@ public final class ClaimLoop implements AutoCloseable {
           queue.awaitWork(seen, IDLE_WAIT);
           continue;
         }
+        boolean closed;
         lock.lock();
         try {
-          waiting.addAll(claimed);
-          startWaiting();
+          closed = !open;
+          if (!closed) {
+            waiting.addAll(claimed);
+            startWaiting();
+          }
         } finally {
           lock.unlock();
+        }
+        if (closed) {
+          // Closed while this claim was under way: what it took goes back at once.
+          claimed.forEach(t -> giveBack(t, null));
+          return;
         }
       } catch (InterruptedException e) {
         return;
