@@ -47,6 +47,15 @@ class ClaimLoopTest {
         Thread.ofVirtual().factory(), handler);
   }
 
+  /** A handler's wait for the test to let it finish. */
+  private static void awaitGo(CountDownLatch go) {
+    try {
+      go.await();
+    } catch (InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Tasks of {@code kind} still in the table, by status. */
   private static Map<String, Integer> statuses(String kind) {
     return Transactions.withConnection(db.dataSource(), c -> {
@@ -77,11 +86,7 @@ class ClaimLoopTest {
       most.accumulateAndGet(now.incrementAndGet(), Math::max);
       runs.merge(t.id(), 1, Integer::sum);
       threeStarted.countDown();
-      try {
-        go.await();
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
+      awaitGo(go);
       now.decrementAndGet();
       queue.completeLater(t.id()).thenRun(allDone::countDown);
     })) {
@@ -110,11 +115,7 @@ class ClaimLoopTest {
     try (ClaimLoop loop = loop(kind, 1, 5, t -> {
       attempts.merge(t.id(), t.attempts(), Math::max);
       firstStarted.countDown();
-      try {
-        go.await();
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
+      awaitGo(go);
       queue.completeLater(t.id()).thenRun(allDone::countDown);
     })) {
       loop.start();
@@ -140,11 +141,7 @@ class ClaimLoopTest {
     ClaimLoop loop = loop(kind, 1, 5, t -> {
       ran.incrementAndGet();
       started.countDown();
-      try {
-        go.await();
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
+      awaitGo(go);
       queue.complete(t.id());
     });
     loop.start();
