@@ -12,6 +12,7 @@ import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.agent.ReconcileInvocations;
 import dev.worka.gateway.agent.InvocationStore;
+import dev.worka.gateway.agent.ResolveInvocation;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.config.ConfigException;
 import dev.worka.gateway.config.WorkaConfig;
@@ -162,7 +163,8 @@ public final class Gateway implements AutoCloseable {
       Router router = new Router();
       new OperatorApi(database, operatorToken, service, runs, steps,
           new RunStory(database.dataSource(), runs, steps, plans, audit, invocations, policies),
-          skills, policies, new Metrics(database.dataSource(), workers)::render).register(router);
+          skills, policies, new Metrics(database.dataSource(), workers)::render,
+          new ResolveInvocation(database.dataSource(), invocations, runs, audit)).register(router);
       new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), runs, steps, plans, validator,
           policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN,
           secretsToRedact(config, operatorToken), clock, random, modelFrom(environment, config)).register(router);

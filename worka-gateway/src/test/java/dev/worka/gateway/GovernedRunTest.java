@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -85,6 +86,32 @@ class GovernedRunTest {
       }
     });
     assertEquals(List.of("received", "planning", "running", "delivering", "succeeded"), runMoves);
+  }
+
+  @Test
+  void onlyAnUnknownInvocationCanBeResolvedByAnOperatorAndTheRouteChecksWhatItIsGiven() {
+    String runId = gw.submit("open an issue in acme/widgets titled 'resolve me'");
+    JsonNode run = gw.finish(runId);
+    String invocation = run.path("skill_invocations").get(0).path("invocation_id").asText();
+    String path = "/v1/invocations/" + invocation + "/resolve";
+    String performed = "{\"outcome\": \"performed\", \"reason\": \"saw it upstream\"}";
+
+    assertEquals(401, gw.call("POST", path, performed, Map.of("Content-Type", "application/json")).status());
+    TestGateway.Answer succeeded = gw.operator("POST", path, performed);
+    assertEquals(409, succeeded.status(), succeeded.raw().body());
+    assertTrue(succeeded.body().path("message").asText().contains("is succeeded"), succeeded.raw().body());
+    assertEquals(404, gw.operator("POST", "/v1/invocations/" + UUID.randomUUID() + "/resolve", performed).status());
+    assertEquals(404, gw.operator("POST", "/v1/invocations/nope/resolve", performed).status());
+    for (String bad : List.of("{}", "[]", "{\"outcome\": \"maybe\", \"reason\": \"x\"}",
+        "{\"outcome\": \"performed\"}", "{\"outcome\": \"performed\", \"reason\": \" \"}",
+        "{\"outcome\": \"performed\", \"reason\": \"x\", \"extra\": 1}",
+        "{\"outcome\": \"not_performed\", \"reason\": \"x\", \"upstream_ref\": \"https://x\"}")) {
+      TestGateway.Answer refused = gw.operator("POST", path, bad);
+      assertEquals(422, refused.status(), bad + " -> " + refused.raw().body());
+      assertEquals("invalid_body", refused.body().path("error").asText(), refused.raw().body());
+    }
+    assertEquals("succeeded", gw.story(runId).path("skill_invocations").get(0).path("status").asText(),
+        "nothing changed by the refused requests");
   }
 
   @Test

@@ -184,6 +184,17 @@ public final class InvocationStore {
     }
   }
 
+  /** {@code unknown} → {@code failed}: an operator found no effect upstream; it is not performed again. */
+  boolean resolveNotPerformed(Connection c, UUID id, String why) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "update skill_invocations set status = 'failed', error = ?, completed_at = ? where id = ? and status = 'unknown'")) {
+      ps.setString(1, why);
+      Sql.setInstant(ps, 2, clock.instant());
+      ps.setObject(3, id);
+      return ps.executeUpdate() == 1;
+    }
+  }
+
   /** Notes on an {@code unknown} invocation what its last reconciliation found, and when (it stays unknown). */
   void noteUnresolved(Connection c, UUID id, String why) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(

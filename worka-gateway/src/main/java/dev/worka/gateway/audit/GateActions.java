@@ -15,5 +15,8 @@ public final class GateActions {
   /** A worker asked for its context, posted a result or heartbeat without the right. */
   public static final String AGENT_CALL = "agent.call";
 
+  /** An operator resolved a skill call whose outcome was unknown ({@code POST /v1/invocations/{id}/resolve}). */
+  public static final String INVOCATION_RESOLVE = "invocation.resolve";
+
   private GateActions() {}
 }

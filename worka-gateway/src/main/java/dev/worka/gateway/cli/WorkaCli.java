@@ -40,6 +40,7 @@ import picocli.CommandLine.Parameters;
       WorkaCli.Runs.class,
       WorkaCli.Policy.class,
       WorkaCli.Audit.class,
+      WorkaCli.Invocations.class,
       CommandLine.HelpCommand.class
     })
 public final class WorkaCli implements Runnable {
@@ -271,6 +272,61 @@ public final class WorkaCli implements Runnable {
         } else {
           Story.print(answer.body(), out());
         }
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "invocations", description = "Skill calls.", subcommands = {Invocations.Resolve.class})
+  static final class Invocations implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "resolve", description = "Settle a skill call whose outcome is unknown (the Gateway could not"
+        + " reconcile it), after looking upstream: performed (a retry with its key replays your statement) or"
+        + " not-performed (it is refused; the agent must call again with a new key). Recorded as a gate.")
+    static final class Resolve extends EnvCommand {
+      @Parameters(index = "0", paramLabel = "INVOCATION_ID", description = "its invocation_id (worka runs show RUN_ID)")
+      String invocationId;
+
+      @Parameters(index = "1", paramLabel = "OUTCOME", description = "performed | not-performed")
+      String outcome;
+
+      @Option(names = "--reason", required = true, description = "what you found upstream (recorded in the gate)")
+      String reason;
+
+      @Option(names = "--upstream-ref", description = "where the effect is upstream (performed only), e.g. an issue URL")
+      String upstreamRef;
+
+      @Override
+      public Integer call() {
+        String wire = switch (outcome) {
+          case "performed" -> "performed";
+          case "not-performed", "not_performed" -> "not_performed";
+          default -> null;
+        };
+        if (wire == null) {
+          err().println("worka: OUTCOME must be performed or not-performed, not " + outcome);
+          return 2;
+        }
+        Map<String, String> body = new java.util.LinkedHashMap<>();
+        body.put("outcome", wire);
+        body.put("reason", reason);
+        if (upstreamRef != null) {
+          body.put("upstream_ref", upstreamRef);
+        }
+        GatewayClient.Answer answer = GatewayClient.fromEnvironment(env)
+            .post("/v1/invocations/" + invocationId + "/resolve", body, Map.of());
+        if (!answer.ok()) {
+          err().println("worka: " + answer.error());
+          return answer.status() == 404 || answer.status() == 409 ? 1 : 2;
+        }
+        out().printf("invocation %s is now %s (gate %s)%n", answer.body().path("invocation_id").asText(),
+            answer.body().path("status").asText(), answer.body().path("gate_id").asText());
         return 0;
       }
     }

@@ -238,6 +238,62 @@ class SkillMediatorTest {
   }
 
   @Test
+  void anOperatorResolvesAnUnknownOutcomeWithAGateAndTheKeyThenReplaysOrRefusesNeverPerforms() {
+    SkillMediator mediator = live();
+    ResolveInvocation resolver = new ResolveInvocation(db.dataSource(), new InvocationStore(clock), runs, audit);
+    // Two calls whose Gateway died after the effect, left unknown because the upstream cannot tell.
+    for (String title : List.of("seen", "not-seen")) {
+      upstream.dieNext = "after";
+      assertThrows(GatewayDied.class, () -> mediator.call(caller, "github.create_issue", issue(title), "k-" + title));
+    }
+    clock.advance(Duration.ofSeconds(31));
+    upstream.unreachable = true;
+    for (String title : List.of("seen", "not-seen")) {
+      assertEquals(409, assertThrows(ApiException.class,
+          () -> mediator.call(caller, "github.create_issue", issue(title), "k-" + title)).status());
+    }
+    Map<String, InvocationStore.Invocation> byKey = new java.util.HashMap<>();
+    Transactions.withConnection(db.dataSource(), c -> new InvocationStore(clock).ofRun(c, caller.run().id()))
+        .forEach(i -> byKey.put(i.idempotencyKey(), i));
+    UUID seen = byKey.get("key:k-seen").id();
+    UUID notSeen = byKey.get("key:k-not-seen").id();
+    int created = upstream.created.size();
+
+    var performed = (ResolveInvocation.Result.Resolved) resolver.resolve(seen, ResolveInvocation.Outcome.PERFORMED,
+        "found it in the tracker", "https://example/42");
+    assertEquals("succeeded", performed.status());
+    Gate gate = gates().get(gates().size() - 1);
+    assertEquals(performed.gateId(), gate.id());
+    assertEquals("invocation.resolve", gate.action());
+    assertEquals("operator", gate.subject());
+    assertEquals("allow", gate.status().sql());
+    assertTrue(gate.reason().contains("performed (https://example/42): found it in the tracker"), gate.reason());
+    var notPerformed = (ResolveInvocation.Result.Resolved) resolver.resolve(notSeen,
+        ResolveInvocation.Outcome.NOT_PERFORMED, "no such issue upstream", null);
+    assertEquals("failed", notPerformed.status());
+    assertEquals(new ResolveInvocation.Result.NotUnknown("failed"),
+        resolver.resolve(notSeen, ResolveInvocation.Outcome.PERFORMED, "changed my mind", null), "resolved once only");
+    assertEquals(new ResolveInvocation.Result.NotFound(),
+        resolver.resolve(UUID.randomUUID(), ResolveInvocation.Outcome.PERFORMED, "x", null));
+
+    // The same keys again: the performed one replays the operator's statement, the other is refused;
+    // neither reaches the upstream.
+    upstream.unreachable = false;
+    var replay = mediator.call(caller, "github.create_issue", issue("seen"), "k-seen");
+    assertTrue(replay.replayed());
+    assertEquals("operator", replay.output().path("resolved_by").asText());
+    assertEquals("https://example/42", replay.output().path("upstream_ref").asText());
+    assertEquals(409, assertThrows(ApiException.class,
+        () -> mediator.call(caller, "github.create_issue", issue("not-seen"), "k-not-seen")).status());
+    assertEquals(created, upstream.created.size(), "no effect performed by a resolution or after it");
+    Map<UUID, List<String>> events = Transactions.withConnection(db.dataSource(),
+        c -> new InvocationStore(clock).lockEventsOfRun(c, caller.run().id()));
+    // Died before any outcome was recorded, each had no "released" until the operator's resolution.
+    assertEquals(1, java.util.Collections.frequency(events.get(seen), "released"), events.get(seen).toString());
+    assertEquals(1, java.util.Collections.frequency(events.get(notSeen), "released"), events.get(notSeen).toString());
+  }
+
+  @Test
   void theSweepRecordsAbandonedCallsAsUnknownAndResolvesThoseFoundUpstream() {
     SkillMediator mediator = live();
     upstream.dieNext = "after";

@@ -97,6 +97,24 @@ class CliTest {
   }
 
   @Test
+  void invocationsResolveRefusesWhatIsNotUnknownAndAnOutcomeItDoesNotKnow() {
+    Result run = worka(env, "run", "open an issue in acme/widgets titled 'resolved?'");
+    assertEquals(0, run.status(), run.out() + run.err());
+    String runId = run.out().substring(run.out().indexOf("run id: ") + 8).split("\\s")[0];
+    Result json = worka(env, "runs", "show", "--json", runId);
+    String invocation = dev.worka.protocol.Json.parse(json.out()).path("skill_invocations").get(0)
+        .path("invocation_id").asText();
+
+    Result succeeded = worka(env, "invocations", "resolve", invocation, "performed", "--reason", "saw it");
+    assertEquals(1, succeeded.status(), succeeded.out() + succeeded.err());
+    assertTrue(succeeded.err().contains("only an unknown outcome can be resolved"), succeeded.err());
+    Result badOutcome = worka(env, "invocations", "resolve", invocation, "maybe", "--reason", "x");
+    assertEquals(2, badOutcome.status());
+    assertTrue(badOutcome.err().contains("performed or not-performed"), badOutcome.err());
+    assertEquals(2, worka(env, "invocations", "resolve", invocation, "performed").status(), "--reason is required");
+  }
+
+  @Test
   void auditVerifyReportsAnIntactChainAfterRealRuns() {
     worka(env, "run", "open an issue in acme/widgets titled 'chained'");
     worka(env, "run", "delete the repository acme/widgets");

@@ -2,6 +2,7 @@ package dev.worka.gateway.ingress.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.agent.ResolveInvocation;
 import dev.worka.gateway.audit.GateChain;
 import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.http.ApiException;
@@ -52,9 +53,12 @@ public final class OperatorApi {
   private final SkillRegistry skills;
   private final PolicyStore policies;
   private final Supplier<String> metrics;
+  private final ResolveInvocation resolver;
 
   public OperatorApi(Database database, String operatorToken, RunService service, RunStore runs, StepStore steps,
-      RunStory story, SkillRegistry skills, PolicyStore policies, Supplier<String> metrics) {
+      RunStory story, SkillRegistry skills, PolicyStore policies, Supplier<String> metrics,
+      ResolveInvocation resolver) {
+    this.resolver = resolver;
     this.dataSource = database.dataSource();
     this.database = database;
     this.auth = new OperatorAuth(operatorToken);
@@ -76,6 +80,7 @@ public final class OperatorApi {
     router.add("GET", "/v1/runs/{id}", this::show);
     router.add("GET", "/v1/runs/{id}/events", this::events);
     router.add("POST", "/v1/runs/{id}/cancel", this::cancel);
+    router.add("POST", "/v1/invocations/{id}/resolve", this::resolveInvocation);
     router.add("GET", "/v1/skills", this::skills);
     router.add("GET", "/v1/audit/verify", this::verifyAudit);
     router.add("GET", "/v1/policy", this::policy);
@@ -201,6 +206,64 @@ public final class OperatorApi {
       case RunService.Cancellation.AlreadyEnded a -> throw new ApiException(409, ErrorCodes.ILLEGAL_STATE,
           "run " + id + " already ended (" + a.run().status().sql() + ")");
       case RunService.Cancellation.NotFound n -> throw notFound(id);
+    };
+  }
+
+  /**
+   * Settles an {@code unknown} skill call: {@code {"outcome": "performed"|"not_performed", "reason":
+   * "...", "upstream_ref": "..."}} (see {@link ResolveInvocation}).
+   */
+  private ApiResponse resolveInvocation(ApiRequest r) {
+    auth.require(r);
+    UUID id;
+    try {
+      id = UUID.fromString(r.pathVariable("id"));
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(404, ErrorCodes.NOT_FOUND, "no invocation " + r.pathVariable("id"));
+    }
+    r.requireJson();
+    JsonNode body;
+    try {
+      body = Json.STRICT.readTree(r.bodyText());
+    } catch (JsonProcessingException e) {
+      throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
+    }
+    if (body == null || !body.isObject()) {
+      throw invalid("the body must be {\"outcome\": \"performed\"|\"not_performed\", \"reason\": \"...\","
+          + " \"upstream_ref\": \"optional\"}");
+    }
+    List<String> unknown = new ArrayList<>();
+    body.fieldNames().forEachRemaining(f -> {
+      if (!List.of("outcome", "reason", "upstream_ref").contains(f)) {
+        unknown.add(f);
+      }
+    });
+    if (!unknown.isEmpty()) {
+      throw invalid("unknown field(s) " + unknown + " (allowed: outcome, reason, upstream_ref)");
+    }
+    ResolveInvocation.Outcome outcome = switch (body.path("outcome").asText("")) {
+      case "performed" -> ResolveInvocation.Outcome.PERFORMED;
+      case "not_performed" -> ResolveInvocation.Outcome.NOT_PERFORMED;
+      default -> throw invalid("outcome must be \"performed\" or \"not_performed\" (what you found upstream)");
+    };
+    JsonNode reason = body.path("reason");
+    if (!reason.isTextual() || reason.asText().isBlank() || reason.asText().length() > 2000) {
+      throw invalid("reason must say, in 1-2000 characters, what you found upstream (it is recorded in the gate)");
+    }
+    JsonNode ref = body.path("upstream_ref");
+    if (!ref.isMissingNode() && !ref.isNull() && (!ref.isTextual() || ref.asText().length() > 500)) {
+      throw invalid("upstream_ref must be a string of at most 500 characters");
+    }
+    String upstreamRef = ref.isTextual() ? ref.asText() : null;
+    if (upstreamRef != null && outcome == ResolveInvocation.Outcome.NOT_PERFORMED) {
+      throw invalid("upstream_ref names the effect upstream: only with outcome \"performed\"");
+    }
+    return switch (resolver.resolve(id, outcome, reason.asText(), upstreamRef)) {
+      case ResolveInvocation.Result.Resolved res -> ApiResponse.ok(Map.of(
+          "invocation_id", res.invocationId().toString(), "status", res.status(), "gate_id", res.gateId().toString()));
+      case ResolveInvocation.Result.NotFound n -> throw new ApiException(404, ErrorCodes.NOT_FOUND, "no invocation " + id);
+      case ResolveInvocation.Result.NotUnknown n -> throw new ApiException(409, ErrorCodes.ILLEGAL_STATE,
+          "invocation " + id + " is " + n.status() + ": only an unknown outcome can be resolved");
     };
   }
 
