@@ -85,9 +85,9 @@ public final class ResolveInvocation {
       Run run = runs.find(c, i.runId()).orElseThrow();
       Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.INVOCATION_RESOLVE, GateStatus.ALLOW,
           "operator", i.runId(), i.stepId(), i.attempt(), i.skill(), why, run.policyManifestId(), run.traceId()));
-      InvocationStore.Invocation resolved = invocations.byId(c, id).orElseThrow();
-      invocations.lockEvent(c, resolved, "released", gate.id());
-      return new Result.Resolved(id, resolved.status(), gate.id());
+      // The lock event needs only the invocation's identity, which a resolution does not change.
+      invocations.lockEvent(c, i, "released", gate.id());
+      return new Result.Resolved(id, outcome == Outcome.PERFORMED ? "succeeded" : "failed", gate.id());
     });
   }
 }
