@@ -47,6 +47,7 @@ import dev.worka.gateway.store.EmbeddedDatabase;
 import dev.worka.gateway.token.SigningKeys;
 import dev.worka.gateway.token.TokenIssuer;
 import dev.worka.gateway.token.TokenVerifier;
+import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.protocol.Json;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -165,7 +166,8 @@ public final class Gateway implements AutoCloseable {
           new RunStory(database.dataSource(), runs, steps, plans, audit, invocations, policies),
           skills, policies, new Metrics(database.dataSource(), workers)::render,
           new ResolveInvocation(database.dataSource(), invocations, runs, audit)).register(router);
-      new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), runs, steps, plans, validator,
+      VerifiedTokens verifiedTokens = new VerifiedTokens(clock);
+      new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), verifiedTokens, runs, steps, plans, validator,
           policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN,
           secretsToRedact(config, operatorToken), clock, random, modelFrom(environment, config)).register(router);
       Optional<GithubWebhook> githubWebhook = GithubWebhook.fromEnvironment(environment, service);
@@ -217,7 +219,7 @@ public final class Gateway implements AutoCloseable {
             + " or failed when their leases expire", leftovers);
       }
       dispatcher = new Dispatcher(database.dataSource(), runs, steps, policies, queue,
-          new TokenIssuer(keys, ISSUER, clock), agentRuntime != null ? agentRuntime : processRuntime, workers, audit,
+          new TokenIssuer(keys, ISSUER, clock, verifiedTokens), agentRuntime != null ? agentRuntime : processRuntime, workers, audit,
           clock, () -> gatewayUrl, config.maxConcurrentSteps(), config.leaseDuration(), random);
       closeables.add(0, dispatcher);
       if (startLoops) {

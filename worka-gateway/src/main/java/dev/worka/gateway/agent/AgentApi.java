@@ -37,6 +37,7 @@ import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.TokenVerifier;
+import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.protocol.DependencyOutput;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
@@ -85,11 +86,13 @@ public final class AgentApi {
 
   /**
    * The agent API; {@code model} is the model {@code /v1/agent/model/v1/messages} proxies to, which
-   * every step envelope then offers (empty: the route answers 503 and envelopes offer none).
+   * every step envelope then offers (empty: the route answers 503 and envelopes offer none);
+   * {@code verified} the tokens known good (minted by this Gateway's issuer or verified before).
    */
   public AgentApi(
       DataSource dataSource,
       TokenVerifier verifier,
+      VerifiedTokens verified,
       RunStore runs,
       StepStore steps,
       PlanStore plans,
@@ -107,7 +110,7 @@ public final class AgentApi {
     this.cleaner = new OutputCleaner(secrets);
     this.dataSource = dataSource;
     Denials denials = new Denials(audit, steps, queue);
-    this.auth = new Authenticator(dataSource, verifier, runs, steps, policies, denials, clock);
+    this.auth = new Authenticator(dataSource, verifier, verified, runs, steps, policies, denials);
     this.runs = runs;
     this.steps = steps;
     this.plans = plans;

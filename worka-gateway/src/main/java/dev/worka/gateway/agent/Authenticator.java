@@ -15,6 +15,7 @@ import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.Verification;
+import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.gateway.token.WorkerClaims;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
@@ -22,10 +23,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import java.time.InstantSource;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,18 +45,12 @@ final class Authenticator {
   private final PolicyStore policies;
   private final Denials denials;
 
-  /**
-   * Tokens whose signature and claims verified, by their exact text, until they expire: an ES256
-   * check costs about a third of a millisecond and a worker repeats its token on every call. What
-   * the cache never skips is the check that the token's step attempt is still running.
-   */
-  private final Map<String, WorkerClaims> verified = new ConcurrentHashMap<>();
-  private static final int MAX_VERIFIED = 10_000;
-  private final InstantSource clock;
+  /** Tokens minted or verified before; the check that the step attempt is still running is never skipped. */
+  private final VerifiedTokens verified;
 
-  Authenticator(DataSource dataSource, TokenVerifier verifier, RunStore runs, StepStore steps, PolicyStore policies,
-      Denials denials, InstantSource clock) {
-    this.clock = clock;
+  Authenticator(DataSource dataSource, TokenVerifier verifier, VerifiedTokens verified, RunStore runs, StepStore steps,
+      PolicyStore policies, Denials denials) {
+    this.verified = verified;
     this.dataSource = dataSource;
     this.verifier = verifier;
     this.runs = runs;
@@ -115,22 +107,17 @@ final class Authenticator {
     String header = request.authorization();
     String token = header == null ? null
         : header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : header.trim();
-    WorkerClaims cached = token == null ? null : verified.get(token);
-    if (cached != null && cached.expiresAt().isAfter(clock.instant())) {
-      return cached;
+    Optional<WorkerClaims> known = verified.find(token);
+    if (known.isPresent()) {
+      return known.get();
     }
     return switch (verifier.verify(header)) {
       case Verification.Verified v -> {
-        if (verified.size() >= MAX_VERIFIED) {
-          verified.clear();
-        }
-        verified.put(token, v.claims());
+        verified.remember(token, v.claims());
         yield v.claims();
       }
       case Verification.Rejected r -> {
-        if (token != null) {
-          verified.remove(token);
-        }
+        verified.forget(token);
         log.info("agent call {} {} refused from {}: {}", request.method(), request.path(), request.remoteAddress(), r.reason());
         throw new ApiException(401, r.code(), r.reason());
       }

@@ -25,8 +25,18 @@ public final class TokenIssuer {
   private final String issuer;
   private final InstantSource clock;
   private final JWSHeader header;
+  private final VerifiedTokens known;
 
   public TokenIssuer(SigningKeys keys, String issuer, InstantSource clock) {
+    this(keys, issuer, clock, null);
+  }
+
+  /**
+   * An issuer that also tells {@code known} (when not null) of every token it mints, so that this
+   * Gateway's own agent API accepts them without checking their signature again.
+   */
+  public TokenIssuer(SigningKeys keys, String issuer, InstantSource clock, VerifiedTokens known) {
+    this.known = known;
     this.keys = Objects.requireNonNull(keys, "keys");
     this.issuer = Objects.requireNonNull(issuer, "issuer");
     if (issuer.isBlank()) {
@@ -86,7 +96,11 @@ public final class TokenIssuer {
       throw new WorkaException(
           "cannot sign the worker token for run " + runId + " step " + stepId + ": " + e, e);
     }
-    return new IssuedToken(jwt.serialize(), jti, expires);
+    String token = jwt.serialize();
+    if (known != null) {
+      known.remember(token, new WorkerClaims(agent, runId, stepId, attempt, jti, issuedAt, expires));
+    }
+    return new IssuedToken(token, jti, expires);
   }
 
   @Override

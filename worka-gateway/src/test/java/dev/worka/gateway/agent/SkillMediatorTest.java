@@ -29,6 +29,7 @@ import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.SigningKeys;
 import dev.worka.gateway.token.TokenVerifier;
+import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.gateway.token.WorkerClaims;
 import dev.worka.protocol.Json;
 import java.time.Duration;
@@ -66,7 +67,8 @@ class SkillMediatorTest {
     service = new RunService(db.dataSource(), runs, steps, policies, queue, new RunningWorkers(), audit, clock);
     denials = new Denials(audit, steps, queue);
     auth = new Authenticator(db.dataSource(),
-        new TokenVerifier(SigningKeys.generate(), "test", clock), runs, steps, policies, denials, clock);
+        new TokenVerifier(SigningKeys.generate(), "test", clock), new VerifiedTokens(clock), runs, steps, policies,
+        denials);
     mediator = new SkillMediator(db.dataSource(),
         new SkillRegistry(CatalogOnlyProvider.builtIn(Map.of()), SideEffectMode.DRY_RUN),
         new InvocationStore(clock), audit, auth, denials, new OutputCleaner(List.of()), true);

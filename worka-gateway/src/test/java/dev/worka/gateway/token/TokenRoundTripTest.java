@@ -44,6 +44,29 @@ class TokenRoundTripTest {
   }
 
   @Test
+  void aMintedTokenIsKnownWithTheClaimsTheVerifierReadsUntilItExpiresAndOnlyByItsExactText() {
+    VerifiedTokens known = new VerifiedTokens(clock);
+    TokenIssuer remembering = new TokenIssuer(keys, ISSUER, clock, known);
+    IssuedToken issued = remembering.mint("ernest", runId, stepId, 3, START.plusSeconds(60));
+
+    WorkerClaims verified = assertInstanceOf(Verified.class, verifier.verify(issued.token())).claims();
+    assertEquals(verified, known.find(issued.token()).orElseThrow());
+    String lastCharChanged = issued.token().substring(0, issued.token().length() - 1)
+        + (issued.token().endsWith("A") ? "B" : "A");
+    assertTrue(known.find(lastCharChanged).isEmpty());
+    assertTrue(known.find(null).isEmpty());
+    assertTrue(known.find(issuer.mint("ernest", runId, stepId, 3, START.plusSeconds(60)).token()).isEmpty(),
+        "an issuer without the cache tells it nothing");
+
+    clock.advance(Duration.ofSeconds(60));
+    assertTrue(known.find(issued.token()).isEmpty(), "gone at its exp");
+    known.remember(issued.token(), verified);
+    known.forget(issued.token());
+    clock.set(START);
+    assertTrue(known.find(issued.token()).isEmpty(), "forgotten");
+  }
+
+  @Test
   void bearerPrefixIsAcceptedInAnyCase() {
     String token = issuer.mint("ernest", runId, stepId, 1, START.plusSeconds(60)).token();
 
