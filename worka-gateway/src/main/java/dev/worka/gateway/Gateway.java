@@ -200,7 +200,9 @@ public final class Gateway implements AutoCloseable {
           case NONE -> "nowhere: set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode) to take requests";
         });
       }
-      http = new HttpServer(config.bindAddress(), config.httpPort(), router, Json.STRICT);
+      database.watch(java.time.Duration.ofSeconds(1));
+      http = new HttpServer(config.bindAddress(), config.httpPort(), router, Json.STRICT, database::down,
+          database::check);
       http.start();
       closeables.add(0, http);
       if (slackIngress != null && slackSettings.ingress() == SlackSettings.Ingress.SOCKET_MODE) {

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -28,11 +29,20 @@ public final class HttpServer implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
 
-  /**
-   * @param unavailable decides whether a failure means the store is down (answered {@code 503}
-   *     with {@code Retry-After}) rather than a bug ({@code 500})
-   */
   public HttpServer(String host, int port, Router router, ObjectMapper json) {
+    this(host, port, router, json, () -> false, () -> {});
+  }
+
+  /**
+   * @param storeDown whether the database is known to be down right now: then every request but
+   *     {@link #WITHOUT_STORE}'s is answered {@code 503} with {@code Retry-After} at once, instead of
+   *     after waiting for a connection. (A request that fails on the store is answered the same
+   *     way whatever this says; failures that are not the store's are {@code 500}.)
+   * @param storeFailed told when a request failed because the store is unavailable (so whoever
+   *     answers {@code storeDown} can check again now)
+   */
+  public HttpServer(String host, int port, Router router, ObjectMapper json, BooleanSupplier storeDown,
+      Runnable storeFailed) {
     QueuedThreadPool threads = new QueuedThreadPool(200, 8);
     threads.setName("worka-http");
     threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -41,7 +51,7 @@ public final class HttpServer implements AutoCloseable {
     connector.setHost(host);
     connector.setPort(port);
     server.addConnector(connector);
-    server.setHandler(new Dispatch(router, json));
+    server.setHandler(new Dispatch(router, json, storeDown, storeFailed));
     server.setStopTimeout(2_000);
   }
 
@@ -69,13 +79,20 @@ public final class HttpServer implements AutoCloseable {
     }
   }
 
+  /** Paths answered without the database: liveness and readiness. */
+  public static final java.util.Set<String> WITHOUT_STORE = java.util.Set.of("/healthz", "/readyz");
+
   private static final class Dispatch extends Handler.Abstract {
     private final Router router;
     private final ObjectMapper json;
+    private final BooleanSupplier storeDown;
+    private final Runnable storeFailed;
 
-    Dispatch(Router router, ObjectMapper json) {
+    Dispatch(Router router, ObjectMapper json, BooleanSupplier storeDown, Runnable storeFailed) {
       this.router = router;
       this.json = json;
+      this.storeDown = storeDown;
+      this.storeFailed = storeFailed;
     }
 
     @Override
@@ -93,6 +110,10 @@ public final class HttpServer implements AutoCloseable {
               : new ApiException(404, ErrorCodes.NOT_FOUND, "no such endpoint: " + method + " " + path);
         }
         var m = match.get();
+        if (storeDown.getAsBoolean() && !WITHOUT_STORE.contains(path)) {
+          writeUnavailable(response, callback);
+          return true;
+        }
         ApiResponse answer = m.route().handle(new ApiRequest(request, m.variables(), m.maxBodyBytes()));
         finishReading(request, response);
         write(request, response, callback, answer);
@@ -101,10 +122,8 @@ public final class HttpServer implements AutoCloseable {
       } catch (Throwable e) {
         if (isStoreDown(e)) {
           log.warn("{} {}: the database is unavailable: {}", method, path, e.getMessage());
-          writeError(
-              response, callback, 503,
-              ErrorBody.of(ErrorCodes.UNAVAILABLE, "the database is unavailable; retry shortly"),
-              Map.of("Retry-After", "5"));
+          writeUnavailable(response, callback);
+          storeFailed.run();
         } else {
           log.error("{} {} failed", method, path, e);
           writeError(
@@ -113,6 +132,12 @@ public final class HttpServer implements AutoCloseable {
         }
       }
       return true;
+    }
+
+    private void writeUnavailable(Response response, Callback callback) {
+      writeError(response, callback, 503,
+          ErrorBody.of(ErrorCodes.UNAVAILABLE, "the database is unavailable; retry shortly"),
+          Map.of("Retry-After", "5"));
     }
 
     private static boolean isStoreDown(Throwable e) {

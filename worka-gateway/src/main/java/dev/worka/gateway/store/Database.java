@@ -16,9 +16,22 @@ public final class Database implements AutoCloseable {
   public static final String MIGRATIONS = "classpath:db/migration";
 
   private final HikariDataSource dataSource;
+  private final DatabaseUrl url;
 
-  private Database(HikariDataSource dataSource) {
+  /** Set by {@link #watch}: the database did not answer its last check; cleared when it does. */
+  private volatile boolean down;
+  private volatile Thread watcher;
+  private final java.util.concurrent.locks.ReentrantLock probeLock = new java.util.concurrent.locks.ReentrantLock();
+  private Connection probe; // guarded by probeLock
+  /**
+   * How long a check waits for the database: generous, so that a database slowed by load is not
+   * taken for one that is down (a stopped server refuses or breaks the connection at once).
+   */
+  private static final int PROBE_TIMEOUT_SECONDS = 5;
+
+  private Database(HikariDataSource dataSource, DatabaseUrl url) {
     this.dataSource = dataSource;
+    this.url = url;
   }
 
   /** Opens a pool of at most {@code maxConnections} to {@code url}. */
@@ -40,7 +53,102 @@ public final class Database implements AutoCloseable {
     config.setInitializationFailTimeout(-1);
     config.addDataSourceProperty("ApplicationName", "worka");
     config.addDataSourceProperty("reWriteBatchedInserts", "true");
-    return new Database(new HikariDataSource(config));
+    return new Database(new HikariDataSource(config), url);
+  }
+
+  /**
+   * Checks every {@code every} whether the database answers, on a connection of its own outside
+   * the pool (so an exhausted pool is not mistaken for an outage, nor an outage noticed only when
+   * a request has waited the pool's 10 s): while it does not, {@link #down()} is true — the API
+   * then answers {@code 503} at once and readiness says not ready without waiting for the pool.
+   * One extra connection to the database while up; a new attempt each {@code every} while down.
+   */
+  public void watch(java.time.Duration every) {
+    if (watcher != null) {
+      return;
+    }
+    watcher = Thread.ofVirtual().name("database-watch").start(() -> {
+      while (!Thread.currentThread().isInterrupted()) {
+        check();
+        try {
+          Thread.sleep(every);
+        } catch (InterruptedException e) {
+          break;
+        }
+      }
+      probeLock.lock();
+      try {
+        closeQuietly(probe);
+        probe = null;
+      } finally {
+        probeLock.unlock();
+      }
+    });
+  }
+
+  /**
+   * Checks now whether the database answers (on the watch's own connection) and records it in
+   * {@link #down()}; for when a request just failed on the store. Returns whether it answered.
+   * When a check is under way already, its outcome is left to it and this returns at once.
+   */
+  public boolean check() {
+    if (!probeLock.tryLock()) {
+      return !down;
+    }
+    try {
+      try {
+        if (probe == null) {
+          probe = probeConnection();
+        }
+        if (!probe.isValid(PROBE_TIMEOUT_SECONDS)) {
+          throw new SQLException("no answer to a validity check", "08006");
+        }
+        if (down) {
+          log.info("the database answers again");
+          down = false;
+        }
+        return true;
+      } catch (SQLException e) {
+        closeQuietly(probe);
+        probe = null;
+        if (!down) {
+          log.warn("the database does not answer ({}); requests are answered 503 until it does", e.getMessage());
+          down = true;
+        }
+        return false;
+      }
+    } finally {
+      probeLock.unlock();
+    }
+  }
+
+  private Connection probeConnection() throws SQLException {
+    java.util.Properties properties = new java.util.Properties();
+    if (url.user() != null) {
+      properties.setProperty("user", url.user());
+    }
+    if (url.password() != null) {
+      properties.setProperty("password", url.password());
+    }
+    properties.setProperty("connectTimeout", Integer.toString(PROBE_TIMEOUT_SECONDS));
+    properties.setProperty("socketTimeout", Integer.toString(2 * PROBE_TIMEOUT_SECONDS));
+    properties.setProperty("ApplicationName", "worka-watch");
+    return java.sql.DriverManager.getConnection(url.jdbcUrl(), properties);
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // it is broken already
+      }
+    }
+  }
+
+  /** Whether the watch ({@link #watch}) found the database not answering at its last check. */
+  public boolean down() {
+    return down;
   }
 
   /** Applies every pending migration; returns how many were applied. */
@@ -179,8 +287,14 @@ public final class Database implements AutoCloseable {
     return flyway(dataSource).info().pending().length == 0;
   }
 
-  /** Whether the database answers a trivial query within a second. */
+  /**
+   * Whether the database answers: what the watch found at its last check when it runs ({@link
+   * #watch}), else whether a pooled connection answers a trivial query within a second.
+   */
   public boolean reachable() {
+    if (watcher != null) {
+      return !down;
+    }
     try (Connection c = dataSource.getConnection()) {
       return c.isValid(1);
     } catch (SQLException e) {
@@ -202,6 +316,17 @@ public final class Database implements AutoCloseable {
 
   @Override
   public void close() {
+    Thread w = watcher;
+    if (w != null) {
+      w.interrupt();
+    }
+    probeLock.lock();
+    try {
+      closeQuietly(probe);
+      probe = null;
+    } finally {
+      probeLock.unlock();
+    }
     dataSource.close();
   }
 }

@@ -89,7 +89,15 @@ public final class OperatorApi {
 
   private ApiResponse ready(ApiRequest r) {
     boolean reachable = database.reachable();
-    boolean migrated = reachable && database.migrationsApplied();
+    boolean migrated = false;
+    if (reachable) {
+      try {
+        migrated = database.migrationsApplied();
+      } catch (RuntimeException e) { // it went away between the two checks
+        reachable = false;
+        database.check();
+      }
+    }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("status", reachable && migrated ? "ready" : "not_ready");
     body.put("database", reachable ? "reachable" : "unreachable");
