@@ -140,6 +140,14 @@ class WorkerBoundaryTest {
     assertRefused(staleAnswer, 401, "step_not_running");
     assertTrue(staleAnswer.body().has("gate_id"));
 
+    Instant beforeBeat = Instant.now();
+    TestGateway.Answer beat = agent("POST", "/v1/agent/heartbeat", valid, null);
+    assertEquals(200, beat.status(), beat.raw().body());
+    assertEquals(stepId.toString(), beat.body().path("step_id").asText());
+    Instant leaseUntil = Instant.parse(beat.body().path("lease_until").asText());
+    assertFalse(leaseUntil.isBefore(beforeBeat.plusSeconds(10)),
+        "the step's lease runs at least a lease (WORKA_LEASE_SECONDS=10) from the heartbeat: " + beat.raw().body());
+
     UUID otherStep = UUID.randomUUID();
     TestGateway.Answer mismatch = agent("POST", "/v1/agent/heartbeat", valid, "{\"step_id\": \"" + otherStep + "\"}");
     assertRefused(mismatch, 403, "identity_mismatch");

@@ -49,6 +49,7 @@ import dev.worka.protocol.RequestContext;
 import dev.worka.protocol.StepEnvelope;
 import dev.worka.protocol.StepResult;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -374,9 +375,15 @@ public final class AgentApi {
     Caller caller = auth.authenticate(request, "heartbeat", false);
     JsonNode body = request.body().length == 0 ? null : parse(request);
     auth.checkIdentity(request, caller, "heartbeat", body);
+    // The step's lease: the claim on the task that runs this attempt, held by the Gateway that
+    // supervises the worker (which extends it too). The worker's word keeps it from being taken
+    // for lost, e.g. while that Gateway stalls; the attempt's deadline still ends it.
+    Optional<Instant> lease =
+        queue.extendClaimed(TaskKinds.executeKey(caller.step().id(), caller.claims().attempt()));
     Map<String, Object> answer = new LinkedHashMap<>();
     answer.put("step_id", caller.step().id().toString());
     answer.put("deadline", caller.step().deadline() == null ? null : caller.step().deadline().toString());
+    answer.put("lease_until", lease.map(Instant::toString).orElse(null));
     return ApiResponse.ok(answer);
   }
 

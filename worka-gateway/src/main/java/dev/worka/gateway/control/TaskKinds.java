@@ -23,7 +23,7 @@ public final class TaskKinds {
     return "start:" + run;
   }
 
-  static String executeKey(UUID step, int attempt) {
+  public static String executeKey(UUID step, int attempt) {
     return "execute:" + step + ":" + attempt;
   }
 

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -132,6 +133,32 @@ public final class TaskQueue {
             ps.setObject(3, taskId);
             ps.setString(4, owner);
             return ps.executeUpdate() == 1;
+          }
+        });
+  }
+
+  /**
+   * Extends the lease of the claimed task with idempotency key {@code key}, whichever Gateway holds
+   * it, to at least a lease from now: the worker doing that task's work says it is alive (a worker
+   * heartbeat), so its attempt is not taken for lost while it works. Never shortens a lease.
+   *
+   * @return the task's lease end after the call, or empty when no claimed task has that key
+   */
+  public Optional<Instant> extendClaimed(String key) {
+    Instant now = clock.instant();
+    return Transactions.withConnection(
+        dataSource,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "update tasks set lease_until = greatest(lease_until, ?), updated_at = ?"
+                      + " where status = 'claimed' and idempotency_key = ? returning lease_until")) {
+            Sql.setInstant(ps, 1, now.plus(lease));
+            Sql.setInstant(ps, 2, now);
+            ps.setString(3, key);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? Optional.of(Sql.getInstant(rs, "lease_until")) : Optional.<Instant>empty();
+            }
           }
         });
   }

@@ -75,6 +75,40 @@ class TaskQueueTest {
   }
 
   @Test
+  void aWorkersHeartbeatExtendsTheClaimWhoeverHoldsItNeverShortensItAndFindsNoUnclaimedTask() {
+    TaskQueue a = queue("a");
+    TaskQueue other = queue("another-gateway");
+    enqueue(a, "execute:1");
+    Task claimed = a.claim(Set.of("work"), 1).get(0);
+    enqueue(a, "waiting");
+    assertEquals(java.util.Optional.empty(), other.extendClaimed("waiting"), "a task nobody claimed has no lease");
+    assertEquals("execute:1", claimed.idempotencyKey());
+    java.time.Instant claimedUntil = claimed.leaseUntil();
+
+    clock.advance(Duration.ofSeconds(20));
+    assertEquals(java.util.Optional.of(clock.instant().plusSeconds(30)), other.extendClaimed("execute:1"),
+        "extended to a lease from now, though another Gateway holds it");
+    assertTrue(clock.instant().plusSeconds(30).isAfter(claimedUntil));
+    clock.advance(Duration.ofSeconds(15));
+    assertEquals(0, other.reapExpired(), "past the first lease, but kept by the heartbeat");
+    assertTrue(a.complete(claimed.id()), "still the holder's to complete");
+
+    Task waiting = a.claim(Set.of("work"), 1).get(0);
+    assertEquals("waiting", waiting.idempotencyKey());
+    assertTrue(a.complete(waiting.id()));
+    enqueue(a, "execute:2");
+    Task second = a.claim(Set.of("work"), 1).get(0);
+    assertTrue(a.heartbeat(second.id()));
+    java.time.Instant held = clock.instant().plusSeconds(30);
+    clock.set(clock.instant().minusSeconds(10)); // a worker whose clock view is behind
+    assertEquals(java.util.Optional.of(held), a.extendClaimed("execute:2"), "never shortened");
+
+    assertEquals(java.util.Optional.empty(), a.extendClaimed("no-such-task"));
+    assertTrue(a.complete(second.id()));
+    assertEquals(java.util.Optional.empty(), a.extendClaimed("execute:2"), "a done task has no lease");
+  }
+
+  @Test
   void aReleasedTaskRunsAgainAtItsRetryTime() {
     TaskQueue q = queue("a");
     enqueue(q, "k");
