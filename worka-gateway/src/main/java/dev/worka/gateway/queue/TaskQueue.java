@@ -139,8 +139,10 @@ public final class TaskQueue {
 
   /**
    * Extends the lease of the claimed task with idempotency key {@code key}, whichever Gateway holds
-   * it, to at least a lease from now: the worker doing that task's work says it is alive (a worker
-   * heartbeat), so its attempt is not taken for lost while it works. Never shortens a lease.
+   * it, to a lease from now: the worker doing that task's work says it is alive (a worker
+   * heartbeat), so its attempt is not taken for lost while it works. Written only once less than
+   * half a lease is left, so a worker that heartbeats often costs reads, not writes; never
+   * shortens a lease.
    *
    * @return the task's lease end after the call, or empty when no claimed task has that key
    */
@@ -151,13 +153,19 @@ public final class TaskQueue {
         c -> {
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "update tasks set lease_until = greatest(lease_until, ?), updated_at = ?"
-                      + " where status = 'claimed' and idempotency_key = ? returning lease_until")) {
-            Sql.setInstant(ps, 1, now.plus(lease));
-            Sql.setInstant(ps, 2, now);
-            ps.setString(3, key);
+                  "with held as (select id, lease_until from tasks where status = 'claimed' and idempotency_key = ?),"
+                      + " extended as (update tasks set lease_until = ?, updated_at = ? from held"
+                      + " where tasks.id = held.id and tasks.status = 'claimed' and tasks.lease_until < ?"
+                      + " returning tasks.lease_until)"
+                      + " select coalesce((select lease_until from extended), (select lease_until from held))"
+                      + " as lease_until")) {
+            ps.setString(1, key);
+            Sql.setInstant(ps, 2, now.plus(lease));
+            Sql.setInstant(ps, 3, now);
+            Sql.setInstant(ps, 4, now.plus(lease.dividedBy(2)));
             try (ResultSet rs = ps.executeQuery()) {
-              return rs.next() ? Optional.of(Sql.getInstant(rs, "lease_until")) : Optional.<Instant>empty();
+              rs.next();
+              return Optional.ofNullable(Sql.getInstant(rs, "lease_until"));
             }
           }
         });

@@ -75,7 +75,7 @@ class TaskQueueTest {
   }
 
   @Test
-  void aWorkersHeartbeatExtendsTheClaimWhoeverHoldsItNeverShortensItAndFindsNoUnclaimedTask() {
+  void aWorkersHeartbeatExtendsTheClaimWhoeverHoldsItOnceHalfALeasePassedNeverShorteningIt() {
     TaskQueue a = queue("a");
     TaskQueue other = queue("another-gateway");
     enqueue(a, "execute:1");
@@ -84,6 +84,8 @@ class TaskQueueTest {
     assertEquals(java.util.Optional.empty(), other.extendClaimed("waiting"), "a task nobody claimed has no lease");
     assertEquals("execute:1", claimed.idempotencyKey());
     java.time.Instant claimedUntil = claimed.leaseUntil();
+    assertEquals(java.util.Optional.of(claimedUntil), other.extendClaimed("execute:1"),
+        "more than half a lease left: not written again");
 
     clock.advance(Duration.ofSeconds(20));
     assertEquals(java.util.Optional.of(clock.instant().plusSeconds(30)), other.extendClaimed("execute:1"),
