@@ -32,7 +32,9 @@ import org.slf4j.LoggerFactory;
  * outcome. A failure is tried again after a growing delay (with jitter) up to {@link
  * #MAX_ATTEMPTS}; after the last, or at once when it is not retryable, the notification is
  * {@code failed} and a {@code delivery} burn says why. A Gateway that dies while sending leaves
- * its claim to expire, so the next one sends again: an answer may then be posted twice, never lost.
+ * its claim to expire, so the next one sends again; a notifier told that an earlier attempt may
+ * have posted looks for that answer first (GitHub and Slack answers carry a marker), so it is
+ * posted once, never lost.
  */
 public final class NotifyRuns implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NotifyRuns.class);
@@ -111,7 +113,8 @@ public final class NotifyRuns implements AutoCloseable {
       retryable = true; // another Gateway, or this one after a restart, may have it
     } else {
       try {
-        Optional<String> ref = RunNotifications.ACK.equals(n.kind()) ? notifier.acknowledge(run) : notifier.deliver(run);
+        Optional<String> ref = RunNotifications.ACK.equals(n.kind())
+            ? notifier.acknowledge(run, n.maybeSentBefore()) : notifier.deliver(run, n.maybeSentBefore());
         Transactions.inTransaction(dataSource, c -> notifications.sent(c, n.runId(), n.kind(), owner, ref.orElse(null)));
         log.info("run {}: {} sent to {}{}", n.runId(), n.kind(), n.source(), ref.map(r -> " (" + r + ")").orElse(""));
         return;

@@ -17,17 +17,21 @@ public interface RunNotifier {
   /**
    * Tells the requester the run was accepted (e.g. its id, and that work is under way).
    *
+   * @param maybeSentBefore an earlier attempt may have posted it (it failed, perhaps after the
+   *     upstream took it, or its Gateway died while sending): look for it before posting again,
+   *     where the upstream allows
    * @return the upstream's reference of what was posted (a message timestamp, a comment URL)
    * @throws NotificationFailedException when it could not be sent, saying whether to try again
    */
-  Optional<String> acknowledge(Run run);
+  Optional<String> acknowledge(Run run, boolean maybeSentBefore);
 
   /**
    * Tells the requester how the run ended: its cleaned result when it succeeded; otherwise what
    * was refused or failed, and why ({@link Run#status()}, {@link Run#error()}).
    *
+   * @param maybeSentBefore as for {@link #acknowledge}
    * @return the upstream's reference of what was posted
    * @throws NotificationFailedException when it could not be sent, saying whether to try again
    */
-  Optional<String> deliver(Run run);
+  Optional<String> deliver(Run run, boolean maybeSentBefore);
 }

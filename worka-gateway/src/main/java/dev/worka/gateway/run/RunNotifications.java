@@ -33,9 +33,18 @@ public final class RunNotifications {
     this.clock = clock;
   }
 
-  /** One notification row. */
+  /**
+   * One notification row; {@code interrupted} (for a claimed one): a claim before this one ended
+   * without an outcome (its Gateway died or stalled while sending), so it may have been sent.
+   */
   public record Notification(UUID runId, String kind, String source, String status, int attempts,
-      Instant nextAttemptAt, String lastError, String upstreamRef, Instant sentAt) {}
+      Instant nextAttemptAt, String lastError, String upstreamRef, Instant sentAt, boolean interrupted) {
+
+    /** Whether an earlier attempt may have reached the upstream: it failed (perhaps after sending) or was cut off. */
+    public boolean maybeSentBefore() {
+      return attempts > 0 || interrupted;
+    }
+  }
 
   /** Records that run {@code runId} owes a {@code kind} notification to {@code source}, if it is answered there. */
   static void owe(Connection c, UUID runId, String kind, String source, Instant now) throws SQLException {
@@ -62,10 +71,12 @@ public final class RunNotifications {
     Instant now = clock.instant();
     List<Notification> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
-        "update run_notifications n set claimed_by = ?, claimed_until = ? from (select run_id, kind"
+        "update run_notifications n set claimed_by = ?, claimed_until = ? from (select run_id, kind,"
+            + " claimed_until as previous_claim"
             + " from run_notifications where status = 'pending' and next_attempt_at <= ?"
             + " and (claimed_until is null or claimed_until < ?) order by next_attempt_at limit ?"
-            + " for update skip locked) due where n.run_id = due.run_id and n.kind = due.kind returning n.*")) {
+            + " for update skip locked) due where n.run_id = due.run_id and n.kind = due.kind"
+            + " returning n.*, due.previous_claim is not null as interrupted")) {
       ps.setString(1, owner);
       Sql.setInstant(ps, 2, now.plus(lease));
       Sql.setInstant(ps, 3, now);
@@ -73,7 +84,7 @@ public final class RunNotifications {
       ps.setInt(5, max);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          out.add(read(rs));
+          out.add(read(rs, rs.getBoolean("interrupted")));
         }
       }
     }
@@ -123,16 +134,16 @@ public final class RunNotifications {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          out.add(read(rs));
+          out.add(read(rs, false));
         }
       }
     }
     return out;
   }
 
-  private static Notification read(ResultSet rs) throws SQLException {
+  private static Notification read(ResultSet rs, boolean interrupted) throws SQLException {
     return new Notification(Sql.getUuid(rs, "run_id"), rs.getString("kind"), rs.getString("source"),
         rs.getString("status"), rs.getInt("attempts"), Sql.getInstant(rs, "next_attempt_at"),
-        rs.getString("last_error"), rs.getString("upstream_ref"), Sql.getInstant(rs, "sent_at"));
+        rs.getString("last_error"), rs.getString("upstream_ref"), Sql.getInstant(rs, "sent_at"), interrupted);
   }
 }

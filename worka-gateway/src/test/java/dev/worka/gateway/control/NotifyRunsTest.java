@@ -1,6 +1,7 @@
 package dev.worka.gateway.control;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.gateway.SettableClock;
@@ -35,6 +36,8 @@ class NotifyRunsTest {
   /** A notifier that records what it was asked to send and fails as told. */
   static final class Recording implements RunNotifier {
     final List<String> sent = Collections.synchronizedList(new ArrayList<>());
+    /** Per call: whether the loop said an earlier attempt may have posted it. */
+    final List<Boolean> maybeSentBefore = Collections.synchronizedList(new ArrayList<>());
     volatile int failuresLeft;
     volatile boolean retryable = true;
 
@@ -44,12 +47,14 @@ class NotifyRunsTest {
     }
 
     @Override
-    public Optional<String> acknowledge(Run run) {
+    public Optional<String> acknowledge(Run run, boolean maybeSentBefore) {
+      this.maybeSentBefore.add(maybeSentBefore);
       return send("ack " + run.id());
     }
 
     @Override
-    public Optional<String> deliver(Run run) {
+    public Optional<String> deliver(Run run, boolean maybeSentBefore) {
+      this.maybeSentBefore.add(maybeSentBefore);
       return send("result " + run.status().sql() + " " + run.id());
     }
 
@@ -109,6 +114,7 @@ class NotifyRunsTest {
     assertEquals(List.of("ack", "result"), owed.stream().map(RunNotifications.Notification::kind).toList());
     assertTrue(owed.stream().allMatch(n -> n.status().equals("sent") && n.attempts() == 1), owed.toString());
     assertEquals("ts-2", owed.get(1).upstreamRef());
+    assertEquals(List.of(false, false), slack.maybeSentBefore, "first attempts: nothing to look for");
   }
 
   @Test
@@ -144,6 +150,7 @@ class NotifyRunsTest {
     assertEquals(1, loop.sendDue(10));
     assertEquals("sent", of(once).get(0).status());
     assertEquals(2, of(once).get(0).attempts());
+    assertEquals(List.of(false, true), slack.maybeSentBefore, "a failed attempt may have reached Slack");
 
     slack.failuresLeft = 1;
     slack.retryable = false;
@@ -159,12 +166,14 @@ class NotifyRunsTest {
     List<RunNotifications.Notification> claimed =
         Transactions.inTransaction(db.dataSource(), c -> notifications.claim(c, "gw-dead", 10, Duration.ofMinutes(2)));
     assertEquals(1, claimed.size(), "the dead Gateway claimed it and never answered");
+    assertFalse(claimed.get(0).maybeSentBefore());
     Recording slack = new Recording();
     NotifyRuns other = loop(slack, "gw-2");
     assertEquals(0, other.sendDue(10));
     clock.advance(Duration.ofMinutes(2).plusSeconds(1));
     assertEquals(1, other.sendDue(10));
     assertEquals(List.of("ack " + run.id()), slack.sent);
+    assertEquals(List.of(true), slack.maybeSentBefore, "the dead Gateway may have posted it before dying");
     assertTrue(!Transactions.inTransaction(db.dataSource(),
         c -> notifications.sent(c, run.id(), RunNotifications.ACK, "gw-dead", null)), "the stale claim records nothing");
   }

@@ -147,4 +147,52 @@ class SlackDeliveryTest {
     assertTrue(burns.get(0).reason().contains("not_in_channel"), burns.get(0).reason());
     assertTrue(burns.get(0).reason().contains("/invite"), burns.get(0).reason());
   }
+
+  @Test
+  void anAnswerPostedByAGatewayThatDiedBeforeRecordingItIsFoundByItsMarkAndNotPostedAgain() {
+    for (String threadTs : java.util.Arrays.asList("1700000002.000001", null)) {
+      Run run = run("C0DEV", threadTs);
+      // The Gateway that died: it claimed the acknowledgement and posted it, and recorded nothing.
+      assertEquals(1, Transactions.inTransaction(db.dataSource(),
+          c -> new RunNotifications(clock).claim(c, "gw-dead", 10, java.time.Duration.ofMinutes(2))).size());
+      new SlackNotifier(sdk.methods(TOKEN), false).acknowledge(run, false);
+      SlackApiStandIn.Message posted = slack.posts().get(slack.posts().size() - 1);
+      assertEquals(SlackNotifier.METADATA_EVENT_TYPE, posted.metadata().path("event_type").asText());
+      assertEquals(run.id().toString(), posted.metadata().path("event_payload").path("run").asText());
+      assertEquals("ack", posted.metadata().path("event_payload").path("kind").asText());
+      int posts = slack.posts().size();
+
+      clock.advance(java.time.Duration.ofMinutes(2).plusSeconds(1));
+      assertEquals(1, loop.sendDue(10), "its claim expired: this Gateway takes it over");
+      assertEquals(posts, slack.posts().size(), "found by its mark, not posted again");
+      List<SlackApiStandIn.Call> looks = slack.calls(threadTs == null ? "conversations.history" : "conversations.replies");
+      assertEquals(1, looks.size(), "one look at the " + (threadTs == null ? "channel" : "thread"));
+      assertTrue(List.of("true", "1").contains(looks.get(0).params().get("include_all_metadata")), looks.toString());
+      RunNotifications.Notification ack =
+          Transactions.withConnection(db.dataSource(), c -> new RunNotifications(clock).ofRun(c, run.id())).get(0);
+      assertEquals("sent", ack.status());
+      assertEquals("C0DEV/" + posted.ts(), ack.upstreamRef());
+
+      refuse(run, "no");
+      assertEquals(1, loop.sendDue(10));
+      assertEquals(posts + 1, slack.posts().size(), "the result, a first attempt, is posted without looking");
+    }
+  }
+
+  @Test
+  void aSlackThatCannotBeAskedWhetherTheAnswerIsThereDelaysItRatherThanRiskingASecond() {
+    slack.seed("C0DEV", "1700000003.000001", null, "U1", "the request");
+    slack.fail("chat.postMessage", SlackApiStandIn.Failure.status(503), 1);
+    Run run = run("C0DEV", "1700000003.000001");
+    assertEquals(1, loop.sendDue(10));
+    assertTrue(slack.posts().stream().noneMatch(m -> m.metadata() != null), "the 503: nothing posted");
+    slack.fail("conversations.replies", SlackApiStandIn.Failure.status(500), 1);
+    clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
+    assertEquals(1, loop.sendDue(10));
+    assertEquals(1, slack.calls("chat.postMessage").size(), "not posted while Slack could not be asked");
+    clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
+    assertEquals(1, loop.sendDue(10));
+    assertEquals(1, slack.posts().stream().filter(m -> m.metadata() != null).count(), "then posted, once");
+    assertTrue(burns(run).isEmpty());
+  }
 }

@@ -21,8 +21,9 @@ import java.util.UUID;
  * acknowledgement with the run id, then the result, or what was refused or failed and why —
  * through the Gateway's GitHub MCP session ({@code add_issue_comment}), with the Gateway's token.
  *
- * <p>Each answer carries a marker derived from the run and its kind, and is looked up before it is
- * posted, so an answer whose sending was interrupted (the Gateway died) is not posted twice. In
+ * <p>Each answer carries a marker derived from the run and its kind, and is looked up before every
+ * post (whether or not an earlier attempt may have posted it), so an answer whose sending was
+ * interrupted (the Gateway died) is not posted twice. In
  * dry-run mode nothing is posted; the notification records that it was not.
  */
 public final class GithubNotifier implements RunNotifier {
@@ -49,12 +50,12 @@ public final class GithubNotifier implements RunNotifier {
   }
 
   @Override
-  public Optional<String> acknowledge(Run run) {
+  public Optional<String> acknowledge(Run run, boolean maybeSentBefore) {
     return comment(run, "ack", "Worka accepted this request as run `" + run.id() + "`; it will answer here.");
   }
 
   @Override
-  public Optional<String> deliver(Run run) {
+  public Optional<String> deliver(Run run, boolean maybeSentBefore) {
     StringBuilder text = new StringBuilder("Worka run `").append(run.id()).append("` ");
     if (run.status() == RunStatus.SUCCEEDED) {
       text.append("succeeded.");

@@ -1,6 +1,7 @@
 package dev.worka.gateway.skill.slack;
 
 import com.slack.api.methods.SlackApiException;
+import com.slack.api.methods.SlackApiTextResponse;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
@@ -32,6 +33,44 @@ final class SlackErrors {
     MAYBE_DONE,
     /** Trying again will fail the same way (a wrong channel, token or scope). */
     PERMANENT
+  }
+
+  /** One Web API call through the SDK. */
+  interface Call<T extends SlackApiTextResponse> {
+    T run() throws IOException, SlackApiException;
+  }
+
+  /** A call that did not answer {@code ok}: how it ended, in a sentence, and the exception if any. */
+  static final class Failed extends RuntimeException {
+    final Kind kind;
+    /** Slack's error code ({@code not_in_channel}), when it named one. */
+    final String error;
+
+    Failed(Kind kind, String error, String why, Throwable cause) {
+      super(why, cause);
+      this.kind = kind;
+      this.error = error;
+    }
+  }
+
+  /**
+   * Makes {@code call}; its answer when {@code ok}, else {@link Failed} saying whether trying again
+   * may work (a missing scope is named).
+   */
+  static <T extends SlackApiTextResponse> T ok(Call<T> call) {
+    try {
+      T response = call.run();
+      if (response.isOk()) {
+        return response;
+      }
+      throw new Failed(ofError(response.getError()), response.getError(), "Slack answered " + response.getError()
+          + (response.getNeeded() != null ? " (needs scope " + response.getNeeded() + ")" : ""), null);
+    } catch (SlackApiException e) {
+      throw new Failed(ofStatus(e.getResponse().code()),
+          e.getError() != null ? e.getError().getError() : null, "Slack answered " + describe(e), e);
+    } catch (IOException e) {
+      throw new Failed(ofIo(e), null, describe(e), e);
+    }
   }
 
   /** A Slack {@code error} code answered with {@code ok: false}. */

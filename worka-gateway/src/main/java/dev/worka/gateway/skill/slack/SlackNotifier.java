@@ -2,16 +2,17 @@ package dev.worka.gateway.skill.slack;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.slack.api.methods.MethodsClient;
-import com.slack.api.methods.SlackApiException;
 import com.slack.api.methods.response.chat.ChatPostMessageResponse;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.protocol.Json;
-import java.io.IOException;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Answers runs that came from Slack in the conversation they came from, with {@code
@@ -27,6 +28,13 @@ import java.util.Optional;
  * is the Gateway's delivery, not an agent's side effect); the acknowledgement then says that it is
  * a dry run.
  *
+ * <p>Each answer is marked (message metadata {@value #METADATA_EVENT_TYPE}, {@code {"run": …,
+ * "kind": "ack"|"result"}}). When an earlier attempt may have posted it — it failed, perhaps
+ * after Slack took it, or its Gateway died while sending — the conversation is searched for the
+ * mark first ({@code conversations.replies} / {@code conversations.history}) and a found answer is
+ * not posted again; if Slack cannot be asked the attempt fails and is tried again later, except
+ * when the app may not read the conversation (a missing scope), when it is posted again.
+ *
  * <p>Failures carry whether to try again: rate limits, Slack's transient errors and 5xx are
  * retryable; {@code channel_not_found}, {@code not_in_channel}, {@code invalid_auth} and every
  * other error Slack names are not.
@@ -34,6 +42,11 @@ import java.util.Optional;
 public final class SlackNotifier implements RunNotifier {
   /** Slack truncates longer messages; answers are cut well before. */
   static final int MAX_TEXT = 3500;
+
+  /** The mark on Worka's answers (message metadata), with {@code {"run": id, "kind": "ack"|"result"}}. */
+  public static final String METADATA_EVENT_TYPE = "worka_run_answer";
+
+  private static final Logger log = LoggerFactory.getLogger(SlackNotifier.class);
 
   private final MethodsClient methods;
   private final boolean dryRun;
@@ -53,15 +66,15 @@ public final class SlackNotifier implements RunNotifier {
   }
 
   @Override
-  public Optional<String> acknowledge(Run run) {
+  public Optional<String> acknowledge(Run run, boolean maybeSentBefore) {
     String where = run.slackThreadTs() == null ? "in this conversation" : "in this thread";
-    return post(run, "Worka accepted this request as run `" + run.id() + "`; it will answer " + where + "."
+    return post(run, "ack", maybeSentBefore, "Worka accepted this request as run `" + run.id() + "`; it will answer " + where + "."
         + (dryRun ? " (Dry run: Worka changes nothing outside itself.)" : ""));
   }
 
   @Override
-  public Optional<String> deliver(Run run) {
-    return post(run, resultText(run));
+  public Optional<String> deliver(Run run, boolean maybeSentBefore) {
+    return post(run, "result", maybeSentBefore, resultText(run));
   }
 
   /** The answer for a run that ended: its summary, or what was refused or failed and why. */
@@ -90,35 +103,71 @@ public final class SlackNotifier implements RunNotifier {
     return clip(text.toString(), run);
   }
 
-  private Optional<String> post(Run run, String text) {
-    if (run.slackChannel() == null || run.slackChannel().isBlank()) {
+  /**
+   * Posts {@code text} where the run came from, marked with the run and {@code kind}; when an
+   * earlier attempt may have posted it, looks for that message first and posts nothing if found.
+   */
+  private Optional<String> post(Run run, String kind, boolean maybeSentBefore, String text) {
+    String channel = run.slackChannel();
+    if (channel == null || channel.isBlank()) {
       throw new NotificationFailedException("run " + run.id() + " does not say which Slack conversation it came from",
           false);
     }
+    String runId = run.id().toString();
+    if (maybeSentBefore) {
+      Optional<String> earlier = earlier(channel, run.slackThreadTs(), runId, kind);
+      if (earlier.isPresent()) {
+        return earlier;
+      }
+    }
     ChatPostMessageResponse response;
     try {
-      response = methods.chatPostMessage(b -> b
-          .channel(run.slackChannel())
+      response = SlackErrors.ok(() -> methods.chatPostMessage(b -> b
+          .channel(channel)
           .threadTs(run.slackThreadTs())
           .text(text)
           .parse("none")
           .linkNames(false)
           .unfurlLinks(false)
-          .unfurlMedia(false));
-    } catch (SlackApiException e) {
-      SlackErrors.Kind kind = SlackErrors.ofStatus(e.getResponse().code());
-      throw new NotificationFailedException("chat.postMessage to " + run.slackChannel() + " failed: "
-          + SlackErrors.describe(e), kind != SlackErrors.Kind.PERMANENT, e);
-    } catch (IOException e) {
-      throw new NotificationFailedException("chat.postMessage to " + run.slackChannel() + " failed: "
-          + SlackErrors.describe(e), true, e);
+          .unfurlMedia(false)
+          .metadata(MarkedMessages.mark(METADATA_EVENT_TYPE, Map.of("run", runId, "kind", kind)))));
+    } catch (SlackErrors.Failed e) {
+      throw new NotificationFailedException("chat.postMessage to " + channel
+          + (e.getCause() == null ? " answered " + e.error + hint(e.error) : " failed: " + e.getMessage()),
+          e.kind != SlackErrors.Kind.PERMANENT, e.getCause());
     }
-    if (!response.isOk()) {
-      throw new NotificationFailedException("chat.postMessage to " + run.slackChannel() + " answered "
-          + response.getError() + hint(response.getError()),
-          SlackErrors.ofError(response.getError()) != SlackErrors.Kind.PERMANENT);
+    return Optional.ofNullable(response.getTs()).map(ts -> channel + "/" + ts);
+  }
+
+  /**
+   * The reference of the {@code kind} answer of the run already in the conversation, if an earlier
+   * attempt posted it. When Slack cannot be asked the attempt fails (to be tried again) rather than
+   * risk a second answer — unless the app may not read the conversation at all (a missing scope),
+   * when looking can never work and the answer is posted again.
+   */
+  private Optional<String> earlier(String channel, String threadTs, String runId, String kind) {
+    MarkedMessages.Search search;
+    try {
+      search = MarkedMessages.search(methods, channel, threadTs, m -> MarkedMessages.marked(m, METADATA_EVENT_TYPE,
+          "run", runId) && MarkedMessages.marked(m, METADATA_EVENT_TYPE, "kind", kind));
+    } catch (SlackErrors.Failed e) {
+      if (e.kind == SlackErrors.Kind.PERMANENT) {
+        log.warn("run {}: cannot look for an earlier {} in {} ({}); posting it again", runId, kind,
+            MarkedMessages.where(channel, threadTs), e.getMessage());
+        return Optional.empty();
+      }
+      throw new NotificationFailedException("cannot tell whether the " + kind + " was already posted in "
+          + MarkedMessages.where(channel, threadTs) + ": " + e.getMessage(), true, e.getCause());
     }
-    return Optional.ofNullable(response.getTs()).map(ts -> run.slackChannel() + "/" + ts);
+    return switch (search) {
+      case MarkedMessages.Found f -> Optional.of(channel + "/" + f.message().getTs());
+      case MarkedMessages.Absent a -> Optional.empty();
+      case MarkedMessages.NotAllRead n -> {
+        log.warn("run {}: an earlier {} is not among the {} newest messages of {} read; posting it again", runId, kind,
+            n.seen(), MarkedMessages.where(channel, threadTs));
+        yield Optional.empty();
+      }
+    };
   }
 
   private static String hint(String error) {

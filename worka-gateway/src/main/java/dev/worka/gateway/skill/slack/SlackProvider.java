@@ -51,9 +51,7 @@ public final class SlackProvider implements SkillProvider {
   public static final String METADATA_EVENT_TYPE = "worka_invocation";
 
   static final int DEFAULT_READ_LIMIT = 1000;
-  static final int PAGE_SIZE = 200;
-  /** How many pages of {@link #PAGE_SIZE} messages {@link #reconcile} reads at most. */
-  static final int RECONCILE_PAGES = 5;
+  static final int PAGE_SIZE = MarkedMessages.PAGE_SIZE;
 
   private static final Pattern BROADCAST =
       Pattern.compile("<!(channel|here|everyone|group)(?:\\|[^>]*)?>", Pattern.CASE_INSENSITIVE);
@@ -180,10 +178,7 @@ public final class SlackProvider implements SkillProvider {
         .linkNames(false)
         .unfurlLinks(false)
         .unfurlMedia(false)
-        .metadata(Message.Metadata.builder()
-            .eventType(METADATA_EVENT_TYPE)
-            .eventPayload(Map.of("invocation", ctx.invocationId().toString()))
-            .build())));
+        .metadata(MarkedMessages.mark(METADATA_EVENT_TYPE, Map.of("invocation", ctx.invocationId().toString())))));
     return posted(r.getChannel() != null ? r.getChannel() : channel, r.getTs(), r.getMessage(), threadTs, text);
   }
 
@@ -226,93 +221,39 @@ public final class SlackProvider implements SkillProvider {
     String channel = input.path("channel").asText();
     String threadTs = input.path("thread_ts").isTextual() ? input.get("thread_ts").asText() : null;
     String invocation = ctx.invocationId().toString();
-    String cursor = null;
-    int seen = 0;
+    String where = MarkedMessages.where(channel, threadTs);
+    MarkedMessages.Search search;
     try {
-      for (int page = 0; page < RECONCILE_PAGES; page++) {
-        String pageCursor = cursor;
-        List<Message> messages;
-        boolean more;
-        String next;
-        if (threadTs != null) {
-          ConversationsRepliesResponse r = call(skill, false, () -> methods.conversationsReplies(b -> b
-              .channel(channel).ts(threadTs).limit(PAGE_SIZE).cursor(pageCursor).includeAllMetadata(true)));
-          messages = r.getMessages();
-          more = r.isHasMore();
-          next = r.getResponseMetadata() == null ? null : r.getResponseMetadata().getNextCursor();
-        } else {
-          ConversationsHistoryResponse r = call(skill, false, () -> methods.conversationsHistory(b -> b
-              .channel(channel).limit(PAGE_SIZE).cursor(pageCursor).includeAllMetadata(true)));
-          messages = r.getMessages();
-          more = r.isHasMore();
-          next = r.getResponseMetadata() == null ? null : r.getResponseMetadata().getNextCursor();
-        }
-        for (Message m : messages == null ? List.<Message>of() : messages) {
-          seen++;
-          if (carries(m, invocation)) {
-            return new Reconciliation.Performed(posted(channel, m.getTs(), m, threadTs, m.getText()),
-                channel + "/" + m.getTs());
-          }
-        }
-        if (!more || next == null || next.isEmpty()) {
-          return new Reconciliation.NotPerformed("no message in " + where(channel, threadTs) + " carries invocation "
-              + invocation + " in its metadata (all " + seen + " read)");
-        }
-        cursor = next;
-      }
-    } catch (SkillFailedException e) {
-      return new Reconciliation.Unknown("Slack could not be asked: " + e.getMessage());
+      search = MarkedMessages.search(methods, channel, threadTs,
+          m -> MarkedMessages.marked(m, METADATA_EVENT_TYPE, "invocation", invocation));
+    } catch (SlackErrors.Failed e) {
+      return new Reconciliation.Unknown("Slack could not be asked: " + skill.name() + ": " + e.getMessage());
     }
-    return new Reconciliation.Unknown(where(channel, threadTs) + " has more than " + seen + " messages; the "
-        + seen + " read do not carry invocation " + invocation + " and the rest were not read");
-  }
-
-  private static boolean carries(Message m, String invocation) {
-    Message.Metadata metadata = m.getMetadata();
-    return metadata != null && METADATA_EVENT_TYPE.equals(metadata.getEventType())
-        && metadata.getEventPayload() != null
-        && invocation.equals(String.valueOf(metadata.getEventPayload().get("invocation")));
-  }
-
-  private static String where(String channel, String threadTs) {
-    return threadTs == null ? "channel " + channel : "thread " + threadTs + " of " + channel;
+    return switch (search) {
+      case MarkedMessages.Found f -> new Reconciliation.Performed(
+          posted(channel, f.message().getTs(), f.message(), threadTs, f.message().getText()),
+          channel + "/" + f.message().getTs());
+      case MarkedMessages.Absent a -> new Reconciliation.NotPerformed("no message in " + where + " carries invocation "
+          + invocation + " in its metadata (all " + a.seen() + " read)");
+      case MarkedMessages.NotAllRead n -> new Reconciliation.Unknown(where + " has more than " + n.seen()
+          + " messages; the " + n.seen() + " read do not carry invocation " + invocation + " and the rest were not read");
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
   // Calls
 
-  @FunctionalInterface
-  private interface Call<T extends SlackApiTextResponse> {
-    T run() throws IOException, SlackApiException;
-  }
-
   /** Makes one Web API call; a failure says whether to retry and, for a side effect, if it may have happened. */
-  private <T extends SlackApiTextResponse> T call(SkillDefinition skill, boolean effect, Call<T> call) {
-    SlackErrors.Kind kind;
-    String why;
-    Throwable cause = null;
+  private <T extends SlackApiTextResponse> T call(SkillDefinition skill, boolean effect, SlackErrors.Call<T> call) {
     try {
-      T response = call.run();
-      if (response.isOk()) {
-        return response;
+      return SlackErrors.ok(call);
+    } catch (SlackErrors.Failed f) {
+      if (effect && f.kind == SlackErrors.Kind.MAYBE_DONE) {
+        throw new SkillOutcomeUnknownException(skill.name(),
+            f.getMessage() + "; the message may or may not have been posted", f.getCause());
       }
-      kind = SlackErrors.ofError(response.getError());
-      why = "Slack answered " + response.getError()
-          + (response.getNeeded() != null ? " (needs scope " + response.getNeeded() + ")" : "");
-    } catch (SlackApiException e) {
-      kind = SlackErrors.ofStatus(e.getResponse().code());
-      why = "Slack answered " + SlackErrors.describe(e);
-      cause = e;
-    } catch (IOException e) {
-      kind = SlackErrors.ofIo(e);
-      why = SlackErrors.describe(e);
-      cause = e;
+      throw new SkillFailedException(skill.name(), f.getMessage(), f.kind != SlackErrors.Kind.PERMANENT, f.getCause());
     }
-    if (effect && kind == SlackErrors.Kind.MAYBE_DONE) {
-      throw new SkillOutcomeUnknownException(skill.name(), why + "; the message may or may not have been posted",
-          cause);
-    }
-    throw new SkillFailedException(skill.name(), why, kind != SlackErrors.Kind.PERMANENT, cause);
   }
 
   private static String action(SkillDefinition skill) {
