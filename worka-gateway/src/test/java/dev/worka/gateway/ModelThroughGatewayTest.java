@@ -147,6 +147,58 @@ class ModelThroughGatewayTest {
   }
 
   @Test
+  void callsOfOneRunUnderWayShareTheRemainingBudgetInsteadOfEachSpendingIt() throws Exception {
+    java.util.concurrent.CountDownLatch releaseFirst = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    stub = StubMessagesApi.start(KEY, request -> {
+      if (calls.incrementAndGet() == 1) {
+        try {
+          releaseFirst.await(); // the first call stays under way until the test lets it finish
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+        return StubMessagesApi.toolUse(request, "t", Json.LENIENT.createObjectNode(), 10, 100);
+      }
+      return StubMessagesApi.toolUse(request, "t", Json.LENIENT.createObjectNode(), 10, 20);
+    });
+    String policy = TestGateway.withLimit(TestGateway.withLimit(
+        TestGateway.policyWith(Map.of("hari", List.of("/bin/sh", "-c", "sleep 120")), null),
+        "max_model_tokens_per_run", "1000"), "max_attempts", "1");
+    gw = TestGateway.startWithEnvironment(home, db.url(), policy, "dry-run", Map.of(
+        "WORKA_MODEL", "anthropic", "ANTHROPIC_API_KEY", KEY, "ANTHROPIC_BASE_URL", stub.baseUrl(),
+        "WORKA_ANTHROPIC_MODEL", MODEL));
+    String runId = gw.submit("plan something");
+    gw.followUntil(runId, e -> "running".equals(e.path("to").asText()) && e.path("step_ref").isTextual());
+    JsonNode plan = gw.story(runId).path("steps").get(0);
+    String token = new dev.worka.gateway.token.TokenIssuer(dev.worka.gateway.token.SigningKeys.loadOrCreate(home),
+        Gateway.ISSUER, java.time.InstantSource.system()).mint("hari", java.util.UUID.fromString(runId),
+            java.util.UUID.fromString(plan.path("step_id").asText()), 1,
+            java.time.Instant.now().plus(java.time.Duration.ofMinutes(1))).token();
+    Map<String, String> headers = Map.of("Authorization", "Bearer " + token, "Content-Type", "application/json",
+        "anthropic-version", "2023-06-01");
+    String ask = "{\"model\": \"any\", \"max_tokens\": %d, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}";
+
+    java.util.concurrent.CompletableFuture<TestGateway.Answer> first = java.util.concurrent.CompletableFuture
+        .supplyAsync(() -> gw.call("POST", "/v1/agent/model/v1/messages", ask.formatted(800), headers));
+    for (long deadline = System.nanoTime() + 30_000_000_000L; stub.received().isEmpty(); ) {
+      assertTrue(System.nanoTime() < deadline, "the first call reached the provider");
+      Thread.sleep(20);
+    }
+    TestGateway.Answer second = gw.call("POST", "/v1/agent/model/v1/messages", ask.formatted(800), headers);
+    assertEquals(200, second.status(), second.raw().body());
+    releaseFirst.countDown();
+    assertEquals(200, first.get(30, java.util.concurrent.TimeUnit.SECONDS).status());
+    // Now 30 + 110 tokens are used and nothing is reserved.
+    TestGateway.Answer third = gw.call("POST", "/v1/agent/model/v1/messages", ask.formatted(5000), headers);
+    assertEquals(200, third.status(), third.raw().body());
+
+    List<Long> sent = stub.received().stream().map(r -> r.body().path("max_tokens").asLong()).toList();
+    assertEquals(List.of(800L, 200L, 860L), sent,
+        "the second call got what the first had not reserved; the third what both left");
+    gw.operator("POST", "/v1/runs/" + runId + "/cancel", "{\"reason\": \"test over\"}");
+  }
+
+  @Test
   void aManifestThatDoesNotGrantModelInvokeDeniesTheRoute() throws Exception {
     String policy = TestGateway.builtinPolicyForTests()
         .replace("permissions: [plan.submit, model.invoke]", "permissions: [plan.submit]");

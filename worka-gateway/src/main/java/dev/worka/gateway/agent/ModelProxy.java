@@ -19,6 +19,7 @@ import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,9 +52,12 @@ import org.slf4j.LoggerFactory;
  * fields this route does not know. {@code anthropic-beta} headers are not passed on, for the same
  * reason.
  *
- * <p>The budget is checked before each call, from the calls recorded so far: a call's own input
- * can take the run past it (its output cannot, being cut to what is left), and steps of one run
- * calling at the same moment may each see the same remainder. The next call then is denied.
+ * <p>The budget is checked before each call, one call of the run at a time, against the tokens its
+ * recorded calls used plus those reserved by its calls under way: an allowed call reserves its
+ * {@code max_tokens}, cut to what is left, until its usage is recorded, so calls of several steps
+ * at the same moment share the remainder instead of each spending it. A call's own input can still
+ * take the run past the budget (its size is known only from the provider's answer); the next call
+ * then is denied.
  */
 final class ModelProxy {
   private static final Logger log = LoggerFactory.getLogger(ModelProxy.class);
@@ -111,6 +115,7 @@ final class ModelProxy {
     int budget = caller.policy().policy().limits().maxModelTokensPerRun();
     int policyVersion = caller.policy().version();
 
+    long asked = message.get("max_tokens").longValue();
     Decided decided;
     try {
       decided = Transactions.inTransaction(dataSource, c -> {
@@ -118,19 +123,26 @@ final class ModelProxy {
         if (ended.isPresent()) {
           return new Ended(ended.get());
         }
+        usage.lockBudget(c, caller.run().id());
+        Instant now = clock.instant();
         long used = usage.tokensOfRun(c, caller.run().id());
-        if (used >= budget) {
-          String why = "the run's model token budget is spent: " + used + " of " + budget
-              + " tokens used (limits.max_model_tokens_per_run, policy v" + policyVersion + ")";
+        long reserved = usage.reservedTokens(c, caller.run().id(), now);
+        if (used + reserved >= budget) {
+          String why = "the run's model token budget is spent: " + used + " of " + budget + " tokens used"
+              + (reserved > 0 ? " and " + reserved + " reserved by its calls under way" : "")
+              + " (limits.max_model_tokens_per_run, policy v" + policyVersion + ")";
           return new Denied(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), agent,
               GateActions.MODEL_INVOKE, null, why), why);
         }
+        long granted = Math.min(asked, budget - used - reserved);
         Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.MODEL_INVOKE, GateStatus.ALLOW, agent,
             caller.run().id(), caller.step().id(), caller.claims().attempt(), null,
             "agent " + agent + " holds model.invoke; model " + upstream.model() + ", " + used + " of " + budget
-                + " tokens of the run used (policy v" + policyVersion + ")",
+                + " tokens of the run used" + (reserved > 0 ? ", " + reserved + " reserved by its calls under way" : "")
+                + "; this call may use " + granted + " output tokens (policy v" + policyVersion + ")",
             caller.run().policyManifestId(), caller.run().traceId()));
-        return new Allowed(gate, budget - used);
+        usage.reserve(c, gate.id(), caller.run().id(), granted, now);
+        return new Allowed(gate, granted);
       });
     } catch (Denials.AttemptEnded e) {
       throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "model", e.getMessage());
@@ -143,7 +155,7 @@ final class ModelProxy {
     };
 
     message.put("model", upstream.model());
-    message.put("max_tokens", Math.min(message.get("max_tokens").longValue(), allowed.remaining()));
+    message.put("max_tokens", allowed.granted());
     AnthropicMessages.Answer answer =
         upstream.send(Json.STRICT.writeValueAsBytes(message), request.header("anthropic-version"));
 
@@ -195,7 +207,7 @@ final class ModelProxy {
   /** What the decision in the transaction came to. */
   private sealed interface Decided {}
 
-  private record Allowed(Gate gate, long remaining) implements Decided {}
+  private record Allowed(Gate gate, long granted) implements Decided {}
 
   private record Denied(Gate gate, String why) implements Decided {}
 

@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,10 +13,59 @@ import java.util.UUID;
 
 /**
  * The {@code model_usage} table (append-only): one row per model call the Gateway proxied, with
- * the tokens the provider's {@code usage} counted. A run's token budget is checked against the sum
- * of its rows.
+ * the tokens the provider's {@code usage} counted; and {@code model_reservations} (append-only):
+ * the output tokens each call under way may still use. A run's token budget is checked against the
+ * sum of its usage rows plus the reservations of its calls under way, one decision of the run at a
+ * time ({@link #lockBudget}).
  */
 public final class ModelUsageStore {
+  /**
+   * How long a reservation counts without its usage row: longer than a model call can take
+   * (connect + request timeouts of {@code AnthropicMessages}), so only a call whose Gateway died
+   * mid-call stops counting, and only once it would have ended anyway.
+   */
+  static final Duration RESERVATION_LIFETIME = Duration.ofMinutes(6);
+
+  /** The class of the advisory locks that serialize the model-budget decisions of one run. */
+  private static final int BUDGET_LOCK_CLASS = 0x574b_4d42; // "WKMB"
+
+  /**
+   * In the caller's transaction, until it ends: waits for, then holds, the right to decide on the
+   * model budget of run {@code runId}, so two calls of the run never both spend the same remainder.
+   */
+  void lockBudget(Connection c, UUID runId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select pg_advisory_xact_lock(?, hashtext(?::text))")) {
+      ps.setInt(1, BUDGET_LOCK_CLASS);
+      ps.setObject(2, runId);
+      ps.execute();
+    }
+  }
+
+  /** Tokens reserved by calls of the run under way at {@code now} (no usage recorded yet, not expired). */
+  long reservedTokens(Connection c, UUID runId, Instant now) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "select coalesce(sum(r.tokens), 0) from model_reservations r where r.run_id = ? and r.created_at > ?"
+            + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
+      ps.setObject(1, runId);
+      ps.setTimestamp(2, Timestamp.from(now.minus(RESERVATION_LIFETIME)));
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  /** Sets {@code tokens} aside for the call allowed by {@code gateId} until its usage is recorded. */
+  void reserve(Connection c, UUID gateId, UUID runId, long tokens, Instant now) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "insert into model_reservations (gate_id, run_id, tokens, created_at) values (?, ?, ?, ?)")) {
+      ps.setObject(1, gateId);
+      ps.setObject(2, runId);
+      ps.setLong(3, tokens);
+      ps.setTimestamp(4, Timestamp.from(now));
+      ps.executeUpdate();
+    }
+  }
 
   /** One proxied call. {@code upstreamStatus} is 0 when the provider could not be reached. */
   public record Usage(
