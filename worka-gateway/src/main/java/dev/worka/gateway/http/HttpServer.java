@@ -120,10 +120,9 @@ public final class HttpServer implements AutoCloseable {
       } catch (ApiException e) {
         writeError(response, callback, e.status(), e.body(), e.headers());
       } catch (Throwable e) {
-        if (isStoreDown(e)) {
+        if (isStoreOutage(e)) {
           log.warn("{} {}: the database is unavailable: {}", method, path, e.getMessage());
           writeUnavailable(response, callback);
-          storeFailed.run();
         } else {
           log.error("{} {} failed", method, path, e);
           writeError(
@@ -138,6 +137,32 @@ public final class HttpServer implements AutoCloseable {
       writeError(response, callback, 503,
           ErrorBody.of(ErrorCodes.UNAVAILABLE, "the database is unavailable; retry shortly"),
           Map.of("Retry-After", "5"));
+    }
+
+    /**
+     * Whether {@code e} is the store's outage: a failure that says so (and the store is then
+     * checked again at once), or another failure of the store — a pooled connection closed under
+     * the request says only "Connection is closed" — while the database does not answer.
+     */
+    private boolean isStoreOutage(Throwable e) {
+      if (isStoreDown(e)) {
+        storeFailed.run();
+        return true;
+      }
+      if (involvesStore(e)) {
+        storeFailed.run();
+        return storeDown.getAsBoolean();
+      }
+      return false;
+    }
+
+    private static boolean involvesStore(Throwable e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof java.sql.SQLException) {
+          return true;
+        }
+      }
+      return false;
     }
 
     private static boolean isStoreDown(Throwable e) {

@@ -28,6 +28,8 @@ public final class Database implements AutoCloseable {
    * taken for one that is down (a stopped server refuses or breaks the connection at once).
    */
   private static final int PROBE_TIMEOUT_SECONDS = 5;
+  /** When the last check began (System.nanoTime), guarded by probeLock. */
+  private long checkStarted = System.nanoTime();
 
   private Database(HikariDataSource dataSource, DatabaseUrl url) {
     this.dataSource = dataSource;
@@ -89,13 +91,24 @@ public final class Database implements AutoCloseable {
   /**
    * Checks now whether the database answers (on the watch's own connection) and records it in
    * {@link #down()}; for when a request just failed on the store. Returns whether it answered.
-   * When a check is under way already, its outcome is left to it and this returns at once.
+   * When a check is under way already, this waits for it; one that began after this call was made
+   * answers for both.
    */
   public boolean check() {
-    if (!probeLock.tryLock()) {
+    long asked = System.nanoTime();
+    try {
+      if (!probeLock.tryLock(2L * PROBE_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+        return !down;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       return !down;
     }
     try {
+      if (checkStarted - asked > 0) {
+        return !down; // a check that began after this call was made (it waited for it) answers for it
+      }
+      checkStarted = System.nanoTime();
       try {
         if (probe == null) {
           probe = probeConnection();

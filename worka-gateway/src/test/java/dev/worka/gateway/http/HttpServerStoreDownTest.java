@@ -48,4 +48,36 @@ class HttpServerStoreDownTest {
     return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).build(),
         HttpResponse.BodyHandlers.ofString());
   }
+
+  @Test
+  void aStoreFailureThatDoesNotSayOutageIsA503OnlyIfTheCheckItTriggersFindsTheDatabaseDown() throws Exception {
+    AtomicBoolean down = new AtomicBoolean(false);
+    AtomicBoolean databaseAnswers = new AtomicBoolean(true);
+    AtomicInteger checks = new AtomicInteger();
+    Router router = new Router()
+        .add("GET", "/v1/runs", r -> {
+          throw new IllegalStateException("database transaction failed",
+              new java.sql.SQLException("Connection is closed"));
+        })
+        .add("GET", "/v1/bug", r -> {
+          throw new IllegalStateException("a bug");
+        });
+    Runnable check = () -> {
+      checks.incrementAndGet();
+      down.set(!databaseAnswers.get());
+    };
+    try (HttpServer server = new HttpServer("127.0.0.1", 0, router, Json.STRICT, down::get, check)) {
+      server.start();
+      assertEquals(500, get(server, "/v1/runs").statusCode(), "the database answers: a bug");
+      assertEquals(1, checks.get(), "the failure made it check");
+      assertEquals(500, get(server, "/v1/bug").statusCode());
+      assertEquals(1, checks.get(), "a failure that is not the store's checks nothing");
+
+      databaseAnswers.set(false);
+      HttpResponse<String> outage = get(server, "/v1/runs");
+      assertEquals(503, outage.statusCode(), "the check found it down: the outage's");
+      assertEquals("5", outage.headers().firstValue("Retry-After").orElse(""));
+      assertEquals(2, checks.get());
+    }
+  }
 }
