@@ -8,6 +8,7 @@ import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.runtime.process.ProcessRuntime;
+import dev.worka.gateway.runtime.process.WorkerNetwork;
 import dev.worka.gateway.store.DatabaseUrl;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
@@ -315,25 +316,29 @@ public final class GovernedRunLoad {
       return;
     }
     Path install = Path.of("").toAbsolutePath();
-    ProcessRuntime runtime = new ProcessRuntime(install, InstantSource.system(), List.of());
-    System.out.printf(Locale.ROOT, "process workers (isolation: %s), %d samples each:%n", runtime.isolation(), samples);
-    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    for (List<String> command : List.of(List.of("/bin/true"),
-        List.of(javaBin, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-version"))) {
-      Histogram h = new Histogram(3_600_000_000L, 3);
-      for (int i = 0; i < samples; i++) {
-        WorkerLaunch launch = new WorkerLaunch(java.util.UUID.randomUUID(), java.util.UUID.randomUUID(), 1, "bench",
-            command, "http://127.0.0.1:9", "bench.token.value", null, Instant.now().plusSeconds(60));
-        long t0 = System.nanoTime();
-        AttemptOutcome outcome = runtime.start(launch).await();
-        long micros = (System.nanoTime() - t0) / 1000;
-        if (!(outcome instanceof AttemptOutcome.Exited e) || e.exitCode() != 0) {
-          System.out.println("  " + command.get(0) + ": " + outcome);
-          break;
+    for (WorkerNetwork network : WorkerNetwork.values()) {
+      ProcessRuntime runtime = new ProcessRuntime(install, InstantSource.system(), List.of(), network);
+      System.out.printf(Locale.ROOT, "process workers (isolation: %s, WORKA_WORKER_NETWORK=%s), %d samples each:%n",
+          runtime.isolation(), network.name().toLowerCase(Locale.ROOT), samples);
+      String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      for (List<String> command : List.of(List.of("/bin/true"),
+          List.of(javaBin, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-version"))) {
+        Histogram h = new Histogram(3_600_000_000L, 3);
+        for (int i = 0; i < samples; i++) {
+          WorkerLaunch launch = new WorkerLaunch(java.util.UUID.randomUUID(), java.util.UUID.randomUUID(), 1,
+              "bench", command, "http://127.0.0.1:9999", "bench.token.value", null, Instant.now().plusSeconds(60));
+          long t0 = System.nanoTime();
+          AttemptOutcome outcome = runtime.start(launch).await();
+          long micros = (System.nanoTime() - t0) / 1000;
+          if (!(outcome instanceof AttemptOutcome.Exited e) || e.exitCode() != 0) {
+            System.out.println("  " + command.get(0) + ": " + outcome);
+            break;
+          }
+          h.recordValue(micros);
         }
-        h.recordValue(micros);
+        print("  start → exit of " + (command.size() == 1 ? command.get(0) : "a JVM (java -version)"), h);
       }
-      print("  start → exit of " + (command.size() == 1 ? command.get(0) : "a JVM (java -version)"), h);
+      runtime.close();
     }
   }
 

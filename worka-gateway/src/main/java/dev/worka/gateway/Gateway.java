@@ -35,6 +35,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.runtime.process.ProcessRuntime;
+import dev.worka.gateway.runtime.process.WorkerNetwork;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
@@ -213,7 +214,14 @@ public final class Gateway implements AutoCloseable {
       // Workers never see WORKA_HOME (keys, operator token, database) nor the policy file.
       List<Path> hiddenFromWorkers = new ArrayList<>(List.of(config.home()));
       config.policyFile().ifPresent(hiddenFromWorkers::add);
-      ProcessRuntime processRuntime = new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers);
+      WorkerNetwork workerNetwork;
+      try {
+        workerNetwork = WorkerNetwork.fromEnvironment(environment);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(List.of(e.getMessage()));
+      }
+      ProcessRuntime processRuntime = new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers, workerNetwork);
+      closeables.add(0, processRuntime::close);
       log.info("worker isolation: {}", processRuntime.isolation());
       int leftovers = processRuntime.killWorkersLeftIn(config.home().resolve("workers"));
       if (leftovers > 0) {

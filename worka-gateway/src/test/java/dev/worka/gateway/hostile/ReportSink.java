@@ -22,7 +22,8 @@ import java.util.concurrent.TimeoutException;
  * board ({@code PUT /kv/KEY} sets, {@code GET /kv/KEY?wait=SECONDS} waits for it). The test leaks
  * "intel" to an attacker through it (a victim's ids, an expired token), workers report what they
  * could not put in a result (calls after their step ended), and a waiting victim is released. A
- * worker reaches it as it reaches the Gateway: sandboxed workers share the host's network.
+ * worker reaches it as it reaches the Gateway: the suite's workers share the host's network
+ * ({@code WORKA_WORKER_NETWORK=host}).
  */
 final class ReportSink implements AutoCloseable {
   private static final int MAX_VALUE_BYTES = 4 * 1024 * 1024;

@@ -28,10 +28,18 @@ sealed interface Isolation {
   /** {@code "bubblewrap"}, or {@code "none (<why>)"}. */
   String describe();
 
-  /** Workers run inside {@code bwrap} at {@code executable}. */
-  record Bubblewrap(Path executable, boolean disableUserns) implements Isolation {
+  /**
+   * Workers run inside {@code bwrap} at {@code executable}; {@code ownNetwork}: it can also give
+   * a worker a network namespace of its own ({@code --unshare-net}, proven by a trial), so that
+   * the worker reaches only the Gateway ({@link GatewayRelay}).
+   */
+  record Bubblewrap(Path executable, boolean disableUserns, boolean ownNetwork) implements Isolation {
     public Bubblewrap {
       Objects.requireNonNull(executable, "executable");
+    }
+
+    Bubblewrap(Path executable, boolean disableUserns) {
+      this(executable, disableUserns, false);
     }
 
     @Override
@@ -41,8 +49,8 @@ sealed interface Isolation {
 
     /**
      * The namespace and privilege flags, in order: a new user, PID, IPC, UTS (and, where the kernel
-     * has it, cgroup) namespace; the network namespace is shared so that the worker reaches the
-     * Gateway on loopback. No capabilities, no nested user namespaces (where bwrap can forbid
+     * has it, cgroup) namespace — the network namespace is decided per worker ({@code
+     * --unshare-net} with a {@link GatewayRelay}, or the host's). No capabilities, no nested user namespaces (where bwrap can forbid
      * them), a new session (no TIOCSTI into the Gateway's terminal), killed when the Gateway is,
      * and an empty environment that {@code --setenv} fills with the protocol variables.
      */
@@ -150,7 +158,14 @@ sealed interface Isolation {
       argv.addAll(List.of("--chdir", "/", "--", trueProgram.toString()));
       String failure = trial(argv);
       if (failure == null) {
-        return candidate;
+        List<String> withNetwork = new ArrayList<>(argv);
+        withNetwork.add(1, "--unshare-net");
+        String networkFailure = trial(withNetwork);
+        if (networkFailure != null) {
+          LoggerFactory.getLogger(Isolation.class).warn("bubblewrap cannot give workers a network of their own"
+              + " here ({}): they share the host's network", networkFailure);
+        }
+        return new Bubblewrap(bwrap, disableUserns, networkFailure == null);
       }
       if (firstFailure == null) {
         firstFailure = failure;

@@ -38,6 +38,10 @@ public final class ProcessRuntime implements WorkerRuntime {
   private final Optional<Path> setsid;
   private final Isolation isolation;
   private final List<Path> hiddenPaths;
+  private final WorkerNetwork network;
+  /** The Gateway's halves of the relays of workers without a network, by the Gateway port they reach. */
+  private final Map<Integer, Path> relaySockets = new java.util.HashMap<>();
+  private final List<GatewayRelay> relays = new ArrayList<>();
   private volatile WorkerRecords records;
 
   /**
@@ -60,7 +64,15 @@ public final class ProcessRuntime implements WorkerRuntime {
    *     database files and password)
    */
   public ProcessRuntime(Path installDir, InstantSource clock, Collection<Path> hiddenPaths) {
-    this(installDir, clock, null, findSetsid(), Isolation.detected(), hiddenPaths);
+    this(installDir, clock, hiddenPaths, WorkerNetwork.GATEWAY);
+  }
+
+  /**
+   * As {@link #ProcessRuntime(Path, InstantSource, Collection)}, with the network sandboxed workers
+   * get ({@code WORKA_WORKER_NETWORK}).
+   */
+  public ProcessRuntime(Path installDir, InstantSource clock, Collection<Path> hiddenPaths, WorkerNetwork network) {
+    this(installDir, clock, null, findSetsid(), Isolation.detected(), hiddenPaths, network);
     if (isolation instanceof Isolation.None none) {
       log.warn(
           "WORKERS ARE NOT SANDBOXED: {}. Each worker runs as this Gateway's OS user and sees the"
@@ -81,10 +93,14 @@ public final class ProcessRuntime implements WorkerRuntime {
             home,
             this.hiddenPaths);
       }
+      Isolation.Bubblewrap bubblewrap = (Isolation.Bubblewrap) isolation;
       log.info(
-          "workers are sandboxed with bubblewrap ({}); hidden from them: {}",
-          ((Isolation.Bubblewrap) isolation).executable(),
-          this.hiddenPaths.isEmpty() ? "nothing beyond the sandbox's limits" : this.hiddenPaths);
+          "workers are sandboxed with bubblewrap ({}); hidden from them: {}; their network: {}",
+          bubblewrap.executable(),
+          this.hiddenPaths.isEmpty() ? "nothing beyond the sandbox's limits" : this.hiddenPaths,
+          network == WorkerNetwork.HOST ? "the host's (WORKA_WORKER_NETWORK=host)"
+              : bubblewrap.ownNetwork() ? "their own, reaching only the Gateway"
+              : "the host's (bubblewrap cannot unshare the network here)");
     }
   }
 
@@ -95,6 +111,18 @@ public final class ProcessRuntime implements WorkerRuntime {
       Optional<Path> setsid,
       Isolation isolation,
       Collection<Path> hiddenPaths) {
+    this(installDir, clock, temporaryRoot, setsid, isolation, hiddenPaths, WorkerNetwork.GATEWAY);
+  }
+
+  ProcessRuntime(
+      Path installDir,
+      InstantSource clock,
+      Path temporaryRoot,
+      Optional<Path> setsid,
+      Isolation isolation,
+      Collection<Path> hiddenPaths,
+      WorkerNetwork network) {
+    this.network = Objects.requireNonNull(network, "network");
     this.installDir = Objects.requireNonNull(installDir, "installDir").toAbsolutePath().normalize();
     this.clock = Objects.requireNonNull(clock, "clock");
     this.temporaryRoot = temporaryRoot;
@@ -119,6 +147,65 @@ public final class ProcessRuntime implements WorkerRuntime {
     int killed = found.killLeftovers();
     records = found;
     return killed;
+  }
+
+  /** Where {@link GatewayRelay} is loaded from (a jar or a classes directory), for the sandbox's JVM. */
+  private static final Path RELAY_CLASS_PATH = codeLocation();
+
+  private static Path codeLocation() {
+    try {
+      return Path.of(GatewayRelay.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    } catch (java.net.URISyntaxException | RuntimeException e) {
+      throw new IllegalStateException("cannot tell where the Gateway's classes are", e);
+    }
+  }
+
+  /**
+   * The port of {@code url} when it names this host's loopback over plain HTTP at a port a worker
+   * without capabilities may listen on (1024 and up); else empty, and the worker keeps the host's
+   * network.
+   */
+  static Optional<Integer> loopbackPort(String url) {
+    try {
+      java.net.URI uri = java.net.URI.create(url);
+      String host = uri.getHost();
+      boolean loopback = "127.0.0.1".equals(host) || "localhost".equalsIgnoreCase(host);
+      return "http".equalsIgnoreCase(uri.getScheme()) && loopback && uri.getPort() >= 1024
+          ? Optional.of(uri.getPort()) : Optional.empty();
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The Unix socket relayed to the Gateway's {@code port}, opened on first use. */
+  private synchronized Path relaySocket(int port) throws IOException {
+    Path socket = relaySockets.get(port);
+    if (socket == null) {
+      Path directory = Files.createTempDirectory("worka-relay-",
+          java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+              java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+      socket = directory.resolve("gateway.sock");
+      relays.add(GatewayRelay.serve(socket, port));
+      socket.toFile().deleteOnExit();
+      directory.toFile().deleteOnExit();
+      relaySockets.put(port, socket);
+    }
+    return socket;
+  }
+
+  /** Stops the relays to the Gateway (workers without a network can no longer reach it). */
+  public synchronized void close() {
+    relays.forEach(GatewayRelay::close);
+    relays.clear();
+    for (Path socket : relaySockets.values()) {
+      try {
+        Files.deleteIfExists(socket);
+        Files.deleteIfExists(socket.getParent());
+      } catch (IOException ignored) {
+        // a temporary directory left behind
+      }
+    }
+    relaySockets.clear();
   }
 
   private static Optional<Path> findSetsid() {
@@ -191,7 +278,9 @@ public final class ProcessRuntime implements WorkerRuntime {
               arguments,
               directory.path(),
               hiddenPaths,
-              List.of(Path.of(System.getProperty("java.home"))));
+              network == WorkerNetwork.GATEWAY && bubblewrap.ownNetwork()
+                  ? List.of(Path.of(System.getProperty("java.home")), RELAY_CLASS_PATH)
+                  : List.of(Path.of(System.getProperty("java.home"))));
       for (String refusal : layout.refusals()) {
         log.warn(
             "run {} step {} attempt {}: not visible in the worker's sandbox: {}",
@@ -200,11 +289,32 @@ public final class ProcessRuntime implements WorkerRuntime {
             launch.attempt(),
             refusal);
       }
+      Optional<Integer> gatewayPort = network == WorkerNetwork.GATEWAY && bubblewrap.ownNetwork()
+          ? loopbackPort(launch.gatewayUrl()) : Optional.empty();
+      Path socket = null;
+      if (gatewayPort.isPresent()) {
+        try {
+          socket = relaySocket(gatewayPort.get());
+        } catch (IOException | RuntimeException e) {
+          directory.delete();
+          return notStarted(launch, "cannot open the relay to the Gateway for a worker without a network: " + e);
+        }
+        layout.bindSocket(socket);
+      }
       argv.add(bubblewrap.executable().toString());
       argv.addAll(bubblewrap.flags());
+      if (socket != null) {
+        argv.add("--unshare-net");
+      }
       protocol.forEach((name, value) -> argv.addAll(List.of("--setenv", name, value)));
       argv.addAll(layout.arguments());
       argv.addAll(List.of("--chdir", directory.path().toString(), "--"));
+      if (socket != null) {
+        argv.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Xshare:auto", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xmx24m",
+            "-cp", RELAY_CLASS_PATH.toString(), GatewayRelay.class.getName(),
+            Integer.toString(gatewayPort.get()), socket.toString()));
+      }
       if (Files.isExecutable(ENV) && !program.toString().contains("=")) {
         // bwrap sets PWD after --clearenv; the worker gets the protocol's variables, no more.
         argv.addAll(List.of(ENV.toString(), "-u", "PWD"));

@@ -186,6 +186,12 @@ final class SandboxLayout {
     return layout;
   }
 
+  /** Makes the Unix socket {@code socket} visible at its own path (to connect to; read-only). */
+  void bindSocket(Path socket) {
+    Path s = normalize(socket);
+    mounts.add(new Mount(s, List.of("--ro-bind", s.toString(), s.toString()), false));
+  }
+
   /**
    * The bwrap arguments: every mount, parents before children; then the masks and the root made
    * read-only (only after everything inside them is mounted: a mount point cannot be created on a

@@ -42,16 +42,25 @@
  *   <li><b>Privileges.</b> A user namespace with every capability dropped, no nested user
  *       namespaces (bubblewrap ≥ 0.8), a new session (no {@code TIOCSTI} into the Gateway's
  *       terminal), and its own IPC, UTS and (where available) cgroup namespaces.
+ *   <li><b>Network</b> ({@link dev.worka.gateway.runtime.process.WorkerNetwork}, default {@code
+ *       gateway}). A network namespace of its own with only a loopback, where {@link
+ *       dev.worka.gateway.runtime.process.GatewayRelay} — a small JVM in front of the worker, which
+ *       it starts as its child — listens at the Gateway's port and carries each connection through
+ *       a Unix socket (mounted read-only; a file system socket crosses network namespaces) to the
+ *       Gateway's own relay, which connects it to the Gateway's HTTP port: the worker's {@code
+ *       WORKA_GATEWAY_URL} works and nothing else is reachable. Needs a bubblewrap that can
+ *       unshare the network (probed) and a Gateway URL on {@code 127.0.0.1}/{@code localhost} at
+ *       a port of 1024 or more; otherwise, or with {@code host}, the worker shares the host's
+ *       network.
  * </ul>
  *
  * <p>What the sandbox does <b>not</b> isolate, yet:
  *
  * <ul>
- *   <li><b>The network is shared</b> (workers reach the Gateway on {@code 127.0.0.1}): every
- *       loopback service is reachable, including the embedded PostgreSQL port (which still demands
- *       the password kept in the hidden {@code WORKA_HOME}) and abstract Unix sockets, and so is
- *       any address the host can reach. An egress filter that allows only the Gateway needs a
- *       network namespace with a forwarder, or the Kubernetes runtime's NetworkPolicy.
+ *   <li><b>The network, where it is shared</b> (see above): then every loopback service is
+ *       reachable, including the embedded PostgreSQL port (which still demands the password kept
+ *       in the hidden {@code WORKA_HOME}) and abstract Unix sockets, and so is any address the
+ *       host can reach.
  *   <li><b>No resource limits</b>: no cgroup CPU, memory or process-count limits and no rlimits; a
  *       worker can exhaust memory (also through its tmpfs {@code /tmp}) or fork until the deadline
  *       kills it.

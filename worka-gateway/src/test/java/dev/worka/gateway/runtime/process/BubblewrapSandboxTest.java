@@ -18,6 +18,7 @@ import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.protocol.AgentEnvironment;
 import java.io.File;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -88,13 +89,17 @@ class BubblewrapSandboxTest {
   }
 
   WorkerLaunch launch(List<String> command, Duration timeout) {
+    return launch(command, timeout, "http://127.0.0.1:8080");
+  }
+
+  WorkerLaunch launch(List<String> command, Duration timeout, String gatewayUrl) {
     return new WorkerLaunch(
         runId,
         stepId,
         1,
         "ernest",
         command,
-        "http://127.0.0.1:8080",
+        gatewayUrl,
         TOKEN,
         ProcessRuntimeTest.TRACEPARENT,
         clock.instant().plus(timeout));
@@ -352,48 +357,88 @@ class BubblewrapSandboxTest {
                     .split(" "))
             .map(Long::parseLong)
             .toList();
-    assertTrue(pids.size() <= 6, "only the sandbox's own processes: " + pids);
+    // bubblewrap's reaper (1), the relay to the Gateway (2, when the worker has no network of its
+    // own), the script and the commands of its pipeline.
+    assertTrue(pids.size() <= 8, "only the sandbox's own processes: " + pids);
     assertTrue(pids.stream().allMatch(p -> p < 100), "namespace-local pids: " + pids);
     assertFalse(gateway >= 100 && pids.contains(gateway), out);
-    assertTrue(exited.lastLines().contains("self=2"), "pid 1 is bubblewrap's reaper: " + out);
+    assertFalse(exited.lastLines().contains("self=1"), "pid 1 is bubblewrap's reaper: " + out);
   }
 
   @Test
-  void theGatewayOnLoopbackIsStillReachable() throws Exception {
+  void theGatewayIsReachableAndNothingElseOnLoopbackOrBeyond() throws Exception {
     assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "/bin/bash is needed for /dev/tcp");
     String answer = "pong-" + UUID.randomUUID();
     List<String> seen = new CopyOnWriteArrayList<>();
-    HttpServer server =
-        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.createContext(
-        "/v1/agent/heartbeat",
-        exchange -> {
-          seen.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
-          byte[] body = answer.getBytes(StandardCharsets.UTF_8);
-          exchange.sendResponseHeaders(200, body.length);
-          exchange.getResponseBody().write(body);
-          exchange.close();
-        });
-    server.start();
+    HttpServer gateway = server("/v1/agent/heartbeat", answer, seen);
+    List<String> elsewhere = new CopyOnWriteArrayList<>();
+    HttpServer other = server("/", "other", elsewhere);
     try {
       script(
           "bin/agent",
           "/bin/bash",
           """
-          exec 3<>/dev/tcp/127.0.0.1/$1 || exit 9
-          printf 'POST /v1/agent/heartbeat HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nContent-Length: 0\\r\\n\\r\\n' >&3
-          cat <&3
+          # The Gateway, by the URL the worker was given, twice (keep-alive is not needed).
+          for i in 1 2; do
+            exec 3<>/dev/tcp/127.0.0.1/$1 || exit 9
+            printf 'POST /v1/agent/heartbeat HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nContent-Length: 0\\r\\n\\r\\n' >&3
+            cat <&3
+            echo
+            exec 3<&-
+          done
+          # Another service on the host's loopback, and an address beyond the host.
+          (exec 4<>/dev/tcp/127.0.0.1/$2) 2>/dev/null && echo "REACHED loopback $2" || echo "refused loopback"
+          (exec 5<>/dev/tcp/192.0.2.1/80) 2>/dev/null && echo "REACHED 192.0.2.1" || echo "no route"
           """);
-
-      Exited exited =
-          run(runtime(), List.of("bin/agent", Integer.toString(server.getAddress().getPort())));
+      int port = gateway.getAddress().getPort();
+      AttemptOutcome outcome = runtime().start(launch(
+          List.of("bin/agent", Integer.toString(port), Integer.toString(other.getAddress().getPort())),
+          Duration.ofSeconds(60), "http://127.0.0.1:" + port)).await();
+      Exited exited = assertInstanceOf(Exited.class, outcome, () -> outcome.toString());
 
       assertEquals(0, exited.exitCode(), text(exited));
-      assertTrue(exited.lastLines().contains(answer), text(exited));
-      assertEquals(List.of("POST /v1/agent/heartbeat"), seen);
+      assertEquals(2, exited.lastLines().stream().filter(answer::equals).count(), text(exited));
+      assertEquals(List.of("POST /v1/agent/heartbeat", "POST /v1/agent/heartbeat"), seen);
+      if (bubblewrap.ownNetwork()) {
+        assertTrue(exited.lastLines().contains("refused loopback"), text(exited));
+        assertTrue(exited.lastLines().contains("no route"), text(exited));
+        assertEquals(List.of(), elsewhere, "the other loopback service saw nothing");
+      }
     } finally {
-      server.stop(0);
+      gateway.stop(0);
+      other.stop(0);
     }
+  }
+
+  @Test
+  void withTheHostNetworkTheWorkerReachesOtherLoopbackServicesToo() throws Exception {
+    assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "/bin/bash is needed for /dev/tcp");
+    List<String> elsewhere = new CopyOnWriteArrayList<>();
+    HttpServer other = server("/", "other", elsewhere);
+    try {
+      script("bin/agent", "/bin/bash", """
+          (exec 4<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && echo "reached loopback" || echo "refused loopback"
+          """);
+      ProcessRuntime hostNetwork = new ProcessRuntime(install, clock, temporaryRoot, Optional.empty(), bubblewrap,
+          List.of(), WorkerNetwork.HOST);
+      Exited exited = run(hostNetwork, List.of("bin/agent", Integer.toString(other.getAddress().getPort())));
+      assertTrue(exited.lastLines().contains("reached loopback"), text(exited));
+    } finally {
+      other.stop(0);
+    }
+  }
+
+  private static HttpServer server(String path, String answer, List<String> seen) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.createContext(path, exchange -> {
+      seen.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
+      byte[] body = answer.getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    server.start();
+    return server;
   }
 
   @Test
