@@ -161,7 +161,7 @@ public final class ProcessRuntime implements WorkerRuntime {
   }
 
   /**
-   * The port of {@code url} when it names this host's loopback over plain HTTP at a port a worker
+   * The port of {@code url} when it names this host's loopback (HTTP or HTTPS) at a port a worker
    * without capabilities may listen on (1024 and up); else empty, and the worker keeps the host's
    * network.
    */
@@ -170,7 +170,8 @@ public final class ProcessRuntime implements WorkerRuntime {
       java.net.URI uri = java.net.URI.create(url);
       String host = uri.getHost();
       boolean loopback = "127.0.0.1".equals(host) || "localhost".equalsIgnoreCase(host);
-      return "http".equalsIgnoreCase(uri.getScheme()) && loopback && uri.getPort() >= 1024
+      boolean web = "http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme());
+      return web && loopback && uri.getPort() >= 1024
           ? Optional.of(uri.getPort()) : Optional.empty();
     } catch (IllegalArgumentException e) {
       return Optional.empty();
