@@ -39,6 +39,7 @@ import java.util.Set;
  */
 public final class GatewayRelay implements AutoCloseable {
   private static final int BUFFER = 16 * 1024;
+  static final String SOCKET_NAME = "gateway.sock";
 
   private final ServerSocketChannel server;
   private final Thread acceptor;
@@ -75,6 +76,59 @@ public final class GatewayRelay implements AutoCloseable {
       }
     });
     return new GatewayRelay(server, acceptor);
+  }
+
+  /**
+   * Deletes the directories named {@code prefix}… in {@code parent} that Gateways which stopped
+   * without cleaning up (killed) left: holding nothing but a {@link #SOCKET_NAME} nobody listens
+   * on any more (a connection is refused), or nothing at all for a minute. A directory of a live
+   * Gateway accepts the connection and stays; one being set up stays. Returns how many went.
+   */
+  static int removeStale(Path parent, String prefix) {
+    int removed = 0;
+    try (var entries = Files.newDirectoryStream(parent, prefix + "*")) {
+      for (Path directory : entries) {
+        // Not this user's: not readable inside (0700), or not deletable (the sticky /tmp).
+        Path socket = directory.resolve(SOCKET_NAME);
+        if (!Files.isDirectory(directory, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        if (Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? listening(socket) : !emptyAndOld(directory)) {
+          continue;
+        }
+        try (var inside = Files.list(directory)) {
+          if (inside.anyMatch(p -> !p.getFileName().toString().equals(SOCKET_NAME))) {
+            continue;
+          }
+          Files.deleteIfExists(socket);
+          Files.deleteIfExists(directory);
+          removed++;
+        } catch (IOException e) {
+          // another Gateway is cleaning it up, or it is not ours to remove
+        }
+      }
+    } catch (IOException e) {
+      return removed;
+    }
+    return removed;
+  }
+
+  /** An empty directory untouched for a minute: not one being set up (that takes milliseconds). */
+  private static boolean emptyAndOld(Path directory) {
+    try (var inside = Files.list(directory)) {
+      return inside.findAny().isEmpty() && Files.getLastModifiedTime(directory).toInstant()
+          .isBefore(java.time.Instant.now().minusSeconds(60));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static boolean listening(Path socket) {
+    try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+      return true;
+    } catch (IOException e) {
+      return !(e instanceof java.net.ConnectException);
+    }
   }
 
   @Override

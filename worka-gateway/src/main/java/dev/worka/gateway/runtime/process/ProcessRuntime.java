@@ -149,6 +149,8 @@ public final class ProcessRuntime implements WorkerRuntime {
     return killed;
   }
 
+  private static final String RELAY_DIRECTORY_PREFIX = "worka-relay-";
+
   /** Where {@link GatewayRelay} is loaded from (a jar or a classes directory), for the sandbox's JVM. */
   private static final Path RELAY_CLASS_PATH = codeLocation();
 
@@ -182,13 +184,18 @@ public final class ProcessRuntime implements WorkerRuntime {
   private synchronized Path relaySocket(int port) throws IOException {
     Path socket = relaySockets.get(port);
     if (socket == null) {
-      Path directory = Files.createTempDirectory("worka-relay-",
+      Path temporary = Path.of(System.getProperty("java.io.tmpdir"));
+      int stale = GatewayRelay.removeStale(temporary, RELAY_DIRECTORY_PREFIX);
+      if (stale > 0) {
+        log.info("removed {} relay socket director(ies) that stopped Gateways left in {}", stale, temporary);
+      }
+      Path directory = Files.createTempDirectory(temporary, RELAY_DIRECTORY_PREFIX,
           java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
               java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-      socket = directory.resolve("gateway.sock");
-      relays.add(GatewayRelay.serve(socket, port));
+      socket = directory.resolve(GatewayRelay.SOCKET_NAME);
+      directory.toFile().deleteOnExit(); // run in reverse order: the socket first, then its directory
       socket.toFile().deleteOnExit();
-      directory.toFile().deleteOnExit();
+      relays.add(GatewayRelay.serve(socket, port));
       relaySockets.put(port, socket);
     }
     return socket;
