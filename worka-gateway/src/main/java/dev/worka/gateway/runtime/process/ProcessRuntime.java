@@ -42,6 +42,8 @@ public final class ProcessRuntime implements WorkerRuntime {
   /** The Gateway's halves of the relays of workers without a network, by the Gateway port they reach. */
   private final Map<Integer, Path> relaySockets = new java.util.HashMap<>();
   private final List<GatewayRelay> relays = new ArrayList<>();
+  private final java.util.concurrent.atomic.AtomicBoolean warnedSharedNetwork =
+      new java.util.concurrent.atomic.AtomicBoolean();
   private volatile WorkerRecords records;
 
   /**
@@ -299,6 +301,12 @@ public final class ProcessRuntime implements WorkerRuntime {
       }
       Optional<Integer> gatewayPort = network == WorkerNetwork.GATEWAY && bubblewrap.ownNetwork()
           ? loopbackPort(launch.gatewayUrl()) : Optional.empty();
+      if (network == WorkerNetwork.GATEWAY && bubblewrap.ownNetwork() && gatewayPort.isEmpty()
+          && warnedSharedNetwork.compareAndSet(false, true)) {
+        log.warn("workers share the host's network: their Gateway URL {} is not http(s)://127.0.0.1 or localhost at a"
+            + " port of 1024 or more, which a worker without a network of its own could reach through the relay",
+            launch.gatewayUrl());
+      }
       Path socket = null;
       if (gatewayPort.isPresent()) {
         try {
