@@ -11,7 +11,7 @@ import java.util.Map;
  *       Gateway ({@link GatewayRelay}); the worker's {@code WORKA_GATEWAY_URL} works as before,
  *       nothing else on the host or beyond is reachable. Needs a bubblewrap that can unshare the
  *       network and a Gateway URL on loopback; otherwise the worker shares the host's network and
- *       the Gateway says why at start.
+ *       the Gateway logs why (at start, or at the first worker).
  *   <li>{@code host}: the host's network, as the Gateway has it.
  * </ul>
  */
