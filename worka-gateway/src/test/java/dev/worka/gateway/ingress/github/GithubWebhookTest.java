@@ -109,7 +109,14 @@ class GithubWebhookTest {
       assertTrue(answers.get(1).body().contains("succeeded"), answers.get(1).body());
       assertFalse(answers.get(1).body().contains("@worka"), "the answer mentions nobody, not even Worka");
       assertEquals(2, server.effects("add_issue_comment"), "each answer posted once");
+      // A comment is visible on GitHub a moment before its notification is recorded as sent.
       JsonNode notifications = gw.story(runId).path("notifications");
+      for (long deadline = System.nanoTime() + 30_000_000_000L; System.nanoTime() < deadline
+          && java.util.stream.StreamSupport.stream(notifications.spliterator(), false)
+              .filter(n -> n.path("status").asText().equals("sent")).count() < 2; ) {
+        Thread.sleep(50);
+        notifications = gw.story(runId).path("notifications");
+      }
       assertEquals(2, notifications.size(), notifications.toString());
       for (JsonNode n : notifications) {
         assertEquals("sent", n.path("status").asText(), n.toString());
