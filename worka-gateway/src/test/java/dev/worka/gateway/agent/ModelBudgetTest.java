@@ -1,0 +1,94 @@
+package dev.worka.gateway.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.worka.gateway.SettableClock;
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.store.TestDatabase;
+import dev.worka.gateway.store.Transactions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The model budget's reservations and the lock that makes a run's decisions one at a time. */
+class ModelBudgetTest {
+  @RegisterExtension static TestDatabase db = new TestDatabase();
+
+  private final SettableClock clock = new SettableClock();
+  private final ModelUsageStore usage = new ModelUsageStore();
+  private final AuditLog audit = new AuditLog(clock);
+  private Run run;
+
+  @BeforeEach
+  void aRun() {
+    UUID policy = new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
+        .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test").id();
+    run = Transactions.inTransaction(db.dataSource(), c -> new RunStore(clock).insert(c,
+        new RunStore.NewRun("api", "t", null, null, null, null, null, null, "hash", "trace", policy, null), "test"));
+  }
+
+  private Gate allowGate(Connection c) throws java.sql.SQLException {
+    return audit.recordGate(c, new AuditLog.Decision(GateActions.MODEL_INVOKE, GateStatus.ALLOW, "hari", run.id(),
+        null, null, null, "test", run.policyManifestId(), "trace"));
+  }
+
+  @Test
+  void aReservationCountsUntilItWouldHaveTimedOut() {
+    Transactions.inTransaction(db.dataSource(), c -> {
+      usage.reserve(c, allowGate(c).id(), run.id(), 800, clock.instant());
+      return null;
+    });
+    assertEquals(800L, (long) Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id(), clock.instant())));
+    clock.advance(ModelUsageStore.RESERVATION_LIFETIME.plusSeconds(1));
+    assertEquals(0L, (long) Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id(), clock.instant())),
+        "a call whose Gateway died mid-call stops holding the budget");
+  }
+
+  @Test
+  void aSecondDecisionOfTheRunWaitsForTheFirstAndSeesItsReservation() throws Exception {
+    try (Connection first = db.dataSource().getConnection()) {
+      first.setAutoCommit(false);
+      usage.lockBudget(first, run.id());
+      usage.reserve(first, allowGate(first).id(), run.id(), 800, clock.instant());
+
+      CompletableFuture<Long> second = CompletableFuture.supplyAsync(() -> Transactions.inTransaction(db.dataSource(),
+          c -> {
+            usage.lockBudget(c, run.id());
+            return usage.reservedTokens(c, run.id(), clock.instant());
+          }));
+      awaitWaitingForAdvisoryLock();
+      first.commit();
+      assertEquals(800L, second.get(30, TimeUnit.SECONDS), "it decided after the first committed, seeing its reservation");
+    }
+  }
+
+  /** Until some backend waits for an advisory lock (the second decision is blocked on the first). */
+  private static void awaitWaitingForAdvisoryLock() throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+      while (true) {
+        try (ResultSet rs = s.executeQuery("select count(*) from pg_locks where locktype = 'advisory' and not granted")) {
+          rs.next();
+          if (rs.getInt(1) > 0) {
+            return;
+          }
+        }
+        assertTrue(System.nanoTime() < deadline, "the second decision never waited for the first");
+        Thread.sleep(20);
+      }
+    }
+  }
+}
