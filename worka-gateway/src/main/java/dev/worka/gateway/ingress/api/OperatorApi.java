@@ -105,8 +105,8 @@ public final class OperatorApi {
     return reachable && migrated ? ApiResponse.ok(body) : ApiResponse.withHeader(503, body, "Retry-After", "5");
   }
 
-  private ApiResponse create(ApiRequest r) {
-    auth.require(r);
+  /** The request's body as a JSON object, or 415/422 saying it must be {@code shape}. */
+  private static JsonNode jsonObject(ApiRequest r, String shape) {
     r.requireJson();
     JsonNode body;
     try {
@@ -115,8 +115,14 @@ public final class OperatorApi {
       throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
     }
     if (body == null || !body.isObject()) {
-      throw invalid("the body must be a JSON object {\"text\": \"...\", \"requester\": \"optional\"}");
+      throw invalid("the body must be " + shape);
     }
+    return body;
+  }
+
+  private ApiResponse create(ApiRequest r) {
+    auth.require(r);
+    JsonNode body = jsonObject(r, "a JSON object {\"text\": \"...\", \"requester\": \"optional\"}");
     List<String> problems = new ArrayList<>();
     body.fieldNames().forEachRemaining(f -> {
       if (!f.equals("text") && !f.equals("requester") && !f.equals("source")) {
@@ -229,17 +235,8 @@ public final class OperatorApi {
     } catch (IllegalArgumentException e) {
       throw new ApiException(404, ErrorCodes.NOT_FOUND, "no invocation " + r.pathVariable("id"));
     }
-    r.requireJson();
-    JsonNode body;
-    try {
-      body = Json.STRICT.readTree(r.bodyText());
-    } catch (JsonProcessingException e) {
-      throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
-    }
-    if (body == null || !body.isObject()) {
-      throw invalid("the body must be {\"outcome\": \"performed\"|\"not_performed\", \"reason\": \"...\","
-          + " \"upstream_ref\": \"optional\"}");
-    }
+    JsonNode body = jsonObject(r, "{\"outcome\": \"performed\"|\"not_performed\", \"reason\": \"...\","
+        + " \"upstream_ref\": \"optional\"}");
     List<String> unknown = new ArrayList<>();
     body.fieldNames().forEachRemaining(f -> {
       if (!List.of("outcome", "reason", "upstream_ref").contains(f)) {
