@@ -55,6 +55,25 @@ public final class ModelUsageStore {
     }
   }
 
+  /**
+   * Calls of step {@code stepId} of run {@code runId} (any attempt) under way at {@code now}: allowed, reservation not
+   * expired, usage not recorded yet.
+   */
+  int callsUnderWay(Connection c, UUID runId, UUID stepId, Instant now) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "select count(*) from model_reservations r join gates g on g.id = r.gate_id"
+            + " where r.run_id = ? and r.created_at > ? and g.step_id = ?"
+            + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
+      ps.setObject(1, runId);
+      ps.setTimestamp(2, Timestamp.from(now.minus(RESERVATION_LIFETIME)));
+      ps.setObject(3, stepId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+
   /** Sets {@code tokens} aside for the call allowed by {@code gateId} until its usage is recorded. */
   void reserve(Connection c, UUID gateId, UUID runId, long tokens, Instant now) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
@@ -67,7 +86,11 @@ public final class ModelUsageStore {
     }
   }
 
-  /** One proxied call. {@code upstreamStatus} is 0 when the provider could not be reached. */
+  /**
+   * One proxied call. {@code upstreamStatus} is 0 when no answer came. {@code counted} is {@code
+   * provider} when the tokens are the provider's {@code usage}, {@code reservation} when the call's
+   * outcome is unknown and it is charged what it had reserved.
+   */
   public record Usage(
       UUID id,
       UUID runId,
@@ -79,7 +102,17 @@ public final class ModelUsageStore {
       int upstreamStatus,
       long inputTokens,
       long outputTokens,
-      Instant at) {
+      Instant at,
+      String counted) {
+    public static final String BY_PROVIDER = "provider";
+    public static final String BY_RESERVATION = "reservation";
+
+    public Usage {
+      if (!BY_PROVIDER.equals(counted) && !BY_RESERVATION.equals(counted)) {
+        throw new IllegalArgumentException("counted must be provider or reservation, got " + counted);
+      }
+    }
+
     public long totalTokens() {
       return inputTokens + outputTokens;
     }
@@ -88,7 +121,7 @@ public final class ModelUsageStore {
   void record(Connection c, Usage u) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "insert into model_usage (id, run_id, step_id, attempt, agent, gate_id, model, upstream_status,"
-            + " input_tokens, output_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            + " input_tokens, output_tokens, created_at, counted) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setObject(1, u.id());
       ps.setObject(2, u.runId());
       ps.setObject(3, u.stepId());
@@ -100,6 +133,7 @@ public final class ModelUsageStore {
       ps.setLong(9, u.inputTokens());
       ps.setLong(10, u.outputTokens());
       ps.setTimestamp(11, Timestamp.from(u.at()));
+      ps.setString(12, u.counted());
       ps.executeUpdate();
     }
   }
@@ -121,13 +155,13 @@ public final class ModelUsageStore {
     List<Usage> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
         "select id, run_id, step_id, attempt, agent, gate_id, model, upstream_status, input_tokens, output_tokens,"
-            + " created_at from model_usage where run_id = ? order by created_at, id")) {
+            + " created_at, counted from model_usage where run_id = ? order by created_at, id")) {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           out.add(new Usage(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getObject(3, UUID.class),
               rs.getInt(4), rs.getString(5), rs.getObject(6, UUID.class), rs.getString(7), rs.getInt(8),
-              rs.getLong(9), rs.getLong(10), rs.getTimestamp(11).toInstant()));
+              rs.getLong(9), rs.getLong(10), rs.getTimestamp(11).toInstant(), rs.getString(12)));
         }
       }
     }

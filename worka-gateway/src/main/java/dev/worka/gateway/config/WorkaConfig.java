@@ -153,6 +153,12 @@ public record WorkaConfig(
           problems.add("WORKA_ANTHROPIC_MODEL=" + name + " is not a model name (letters, digits, . _ : @ / -)");
         }
       });
+      value(env, "WORKA_MODEL_CALLS_PER_STEP").ifPresent(n -> {
+        if (!n.matches("[1-9]|1[0-6]")) {
+          problems.add("WORKA_MODEL_CALLS_PER_STEP=" + n + " must be a whole number from 1 to 16 (model calls of one"
+              + " step under way at once; default 2)");
+        }
+      });
     }
 
     String sideEffects = value(env, "WORKA_SIDE_EFFECTS").orElse("dry-run");
