@@ -71,6 +71,9 @@ final class ModelProxy {
   /** The request fields passed on; anything else is refused. */
   static final Set<String> FIELDS = MessagesAllowlist.FIELDS;
 
+  private static final String RESERVED =
+      " reserved by its calls not yet counted (under way, or cut off without an answer)";
+
   /** Longest part of a provider's own words passed on in a cleaned reason. */
   static final int MAX_UPSTREAM_REASON = 200;
 
@@ -156,7 +159,7 @@ final class ModelProxy {
               GateActions.MODEL_INVOKE, null, why), why);
         }
         long used = usage.tokensOfRun(c, caller.run().id());
-        long reserved = usage.reservedTokens(c, caller.run().id(), now);
+        long reserved = usage.reservedTokens(c, caller.run().id());
         long left = budget - used - reserved;
         if (left - input < 1) {
           String why = (used + reserved >= budget
@@ -164,7 +167,7 @@ final class ModelProxy {
               : "the run's model token budget has no room for this call's input (at most " + input
                   + " tokens, counted from its size) and any output: ")
               + used + " of " + budget + " tokens used"
-              + (reserved > 0 ? " and " + reserved + " reserved by its calls under way" : "")
+              + (reserved > 0 ? " and " + reserved + RESERVED : "")
               + " (limits.max_model_tokens_per_run, policy v" + policyVersion + ")";
           return new Denied(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), agent,
               GateActions.MODEL_INVOKE, null, why), why);
@@ -173,7 +176,7 @@ final class ModelProxy {
         Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.MODEL_INVOKE, GateStatus.ALLOW, agent,
             caller.run().id(), caller.step().id(), caller.claims().attempt(), null,
             "agent " + agent + " holds model.invoke; model " + upstream.model() + ", " + used + " of " + budget
-                + " tokens of the run used" + (reserved > 0 ? ", " + reserved + " reserved by its calls under way" : "")
+                + " tokens of the run used" + (reserved > 0 ? ", " + reserved + RESERVED : "")
                 + "; this call reserves " + (input + granted) + " (input at most " + input + ", output at most "
                 + granted + ") (policy v" + policyVersion + ")",
             caller.run().policyManifestId(), caller.run().traceId()));

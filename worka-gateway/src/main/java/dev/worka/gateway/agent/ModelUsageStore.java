@@ -14,15 +14,17 @@ import java.util.UUID;
 /**
  * The {@code model_usage} table (append-only): one row per model call the Gateway proxied, with
  * the tokens the provider's {@code usage} counted; and {@code model_reservations} (append-only):
- * the output tokens each call under way may still use. A run's token budget is checked against the
- * sum of its usage rows plus the reservations of its calls under way, one decision of the run at a
- * time ({@link #lockBudget}).
+ * the tokens (input ceiling plus max_tokens) each call may still use. A run's token budget is
+ * checked against the sum of its usage rows plus the reservations not yet released by a usage row,
+ * one decision of the run at a time ({@link #lockBudget}).
  */
 public final class ModelUsageStore {
   /**
-   * How long a reservation counts without its usage row: longer than a model call can take
-   * (connect + request timeouts of {@code AnthropicMessages}), so only a call whose Gateway died
-   * mid-call stops counting, and only once it would have ended anyway.
+   * How long a call counts as under way without its usage row (for {@code
+   * WORKA_MODEL_CALLS_PER_STEP}): longer than a model call can take (connect + request timeouts of
+   * {@code AnthropicMessages}), so only a call whose Gateway died mid-call stops being under way,
+   * and only once it would have ended anyway. Its reservation keeps counting against the budget
+   * after that, as spent: the provider may have served and billed it.
    */
   static final Duration RESERVATION_LIFETIME = Duration.ofMinutes(6);
 
@@ -41,13 +43,15 @@ public final class ModelUsageStore {
     }
   }
 
-  /** Tokens reserved by calls of the run under way at {@code now} (no usage recorded yet, not expired). */
-  long reservedTokens(Connection c, UUID runId, Instant now) throws SQLException {
+  /**
+   * Tokens reserved by calls of the run whose usage is not recorded: those under way, and those
+   * whose Gateway died mid-call (never released: their outcome is unknown, so they count as spent).
+   */
+  long reservedTokens(Connection c, UUID runId) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
-        "select coalesce(sum(r.tokens), 0) from model_reservations r where r.run_id = ? and r.created_at > ?"
+        "select coalesce(sum(r.tokens), 0) from model_reservations r where r.run_id = ?"
             + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
       ps.setObject(1, runId);
-      ps.setTimestamp(2, Timestamp.from(now.minus(RESERVATION_LIFETIME)));
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getLong(1);
