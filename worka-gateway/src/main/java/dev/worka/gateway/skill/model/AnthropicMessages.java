@@ -28,9 +28,13 @@ import java.util.regex.Pattern;
  * the Gateway.
  *
  * <p>The key goes as {@code x-api-key}, the header the Messages API documents for API keys and the
- * one Messages-compatible endpoints accept. (The official Java SDK 3.12 itself sends a key as
- * {@code Authorization: Bearer}; the workers' SDK does so with their step token, which is how the
- * Gateway's route reads it.)
+ * one Messages-compatible endpoints accept. (Workers send their step token to the Gateway's route
+ * as {@code Authorization: Bearer} — the Java SDK 3.x and the TypeScript SDK 1.x — or as {@code
+ * x-api-key} — the TypeScript SDK 0.x, the Python SDK; the route reads both.)
+ *
+ * <p>What it says when no answer came is its own words, never an exception's text (which can hold
+ * the URL with its user information, or what the provider sent), and the endpoint it names is
+ * shown without user information or query ({@link #endpoint()}).
  */
 public final class AnthropicMessages {
   /** Where requests go when {@code ANTHROPIC_BASE_URL} is not set. */
