@@ -20,8 +20,9 @@ import java.util.Optional;
  * @param policyFile {@code WORKA_POLICY_FILE}; empty = the built-in manifest
  * @param operatorToken {@code WORKA_OPERATOR_TOKEN}; empty = generated under {@code home}
  * @param model {@code WORKA_MODEL}: {@code scripted} (offline) or {@code anthropic} (then {@code
- *     ANTHROPIC_API_KEY}, optional {@code ANTHROPIC_BASE_URL} and {@code WORKA_ANTHROPIC_MODEL}
- *     are checked here and read by the Gateway from its environment)
+ *     ANTHROPIC_API_KEY}, optional {@code ANTHROPIC_BASE_URL}, {@code WORKA_ANTHROPIC_MODEL} and
+ *     {@code WORKA_MODEL_CALLS_PER_STEP} are checked here and read by the Gateway from its
+ *     environment)
  * @param sideEffects {@code WORKA_SIDE_EFFECTS}: {@code dry-run} (default) or {@code live}
  * @param installDir where {@code bin/worka-agent} and the jars are ({@code WORKA_INSTALL_DIR}, set
  *     by {@code bin/worka}); relative agent commands resolve against it
