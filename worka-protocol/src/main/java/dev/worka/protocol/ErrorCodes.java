@@ -28,5 +28,13 @@ public final class ErrorCodes {
   public static final String UNAVAILABLE = "unavailable";
   public static final String INTERNAL = "internal";
 
+  // The model route (POST /v1/agent/model/v1/messages).
+  /** A model request holds content or fields the Gateway does not pass on (a fetchable source, a server tool, …). */
+  public static final String CONTENT_REFUSED = "content_refused";
+  /** Too many calls of the step are under way at once; retry when one has ended. */
+  public static final String TOO_MANY_REQUESTS = "too_many_requests";
+  /** The upstream refused the request itself as invalid (its cleaned reason is in the message). */
+  public static final String UPSTREAM_REJECTED = "upstream_rejected";
+
   private ErrorCodes() {}
 }

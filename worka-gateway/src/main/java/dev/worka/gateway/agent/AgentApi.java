@@ -122,7 +122,7 @@ public final class AgentApi {
     this.queue = queue;
     this.failures = new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random);
     this.mcp = new McpSkillServer(auth, mediator, skills, this::submitResult);
-    this.model = new ModelProxy(dataSource, auth, denials, audit, new ModelUsageStore(), model, clock);
+    this.model = new ModelProxy(dataSource, auth, denials, audit, new ModelUsageStore(), model, cleaner, clock);
     this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
   }
 

@@ -61,7 +61,20 @@ final class Authenticator {
 
   /** The caller of {@code action}; a result post to an attempt that already reported is {@code 409}. */
   Caller authenticate(ApiRequest request, String action, boolean isResult) {
-    WorkerClaims claims = verifiedClaims(request);
+    return authenticate(request, action, isResult, false);
+  }
+
+  /**
+   * The caller of the model route, whose token may also come as {@code x-api-key} — the header the
+   * official SDKs send a key in — with the same verification; {@code 401} when it and {@code
+   * Authorization} both come and carry different tokens.
+   */
+  Caller authenticateApiKey(ApiRequest request, String action) {
+    return authenticate(request, action, false, true);
+  }
+
+  private Caller authenticate(ApiRequest request, String action, boolean isResult, boolean apiKey) {
+    WorkerClaims claims = verifiedClaims(request, apiKey);
     record Loaded(Optional<Step> step, Optional<Run> run, boolean agentReported) {}
     Loaded loaded =
         Transactions.withConnection(
@@ -103,10 +116,21 @@ final class Authenticator {
     return new Caller(claims, run, step, policies.byId(run.policyManifestId()));
   }
 
-  private WorkerClaims verifiedClaims(ApiRequest request) {
+  private WorkerClaims verifiedClaims(ApiRequest request, boolean apiKeyToo) {
     String header = request.authorization();
     String token = header == null ? null
         : header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : header.trim();
+    String apiKey = apiKeyToo ? request.header("x-api-key") : null;
+    if (apiKey != null && !apiKey.isBlank()) {
+      if (token != null && !token.isEmpty() && !token.equals(apiKey.trim())) {
+        log.info("agent call {} {} refused from {}: x-api-key and Authorization differ", request.method(),
+            request.path(), request.remoteAddress());
+        throw new ApiException(401, ErrorCodes.TOKEN_INVALID, "the request carries two different credentials"
+            + " (x-api-key and Authorization): send the step token in one of them");
+      }
+      token = apiKey.trim();
+      header = token;
+    }
     Optional<WorkerClaims> known = verified.find(token);
     if (known.isPresent()) {
       return known.get();

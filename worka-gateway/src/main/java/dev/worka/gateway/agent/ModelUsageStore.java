@@ -14,15 +14,17 @@ import java.util.UUID;
 /**
  * The {@code model_usage} table (append-only): one row per model call the Gateway proxied, with
  * the tokens the provider's {@code usage} counted; and {@code model_reservations} (append-only):
- * the output tokens each call under way may still use. A run's token budget is checked against the
- * sum of its usage rows plus the reservations of its calls under way, one decision of the run at a
- * time ({@link #lockBudget}).
+ * the tokens (input ceiling plus max_tokens) each call may still use. A run's token budget is
+ * checked against the sum of its usage rows plus the reservations not yet released by a usage row,
+ * one decision of the run at a time ({@link #lockBudget}).
  */
 public final class ModelUsageStore {
   /**
-   * How long a reservation counts without its usage row: longer than a model call can take
-   * (connect + request timeouts of {@code AnthropicMessages}), so only a call whose Gateway died
-   * mid-call stops counting, and only once it would have ended anyway.
+   * How long a call counts as under way without its usage row (for {@code
+   * WORKA_MODEL_CALLS_PER_STEP}): longer than a model call can take (connect + request timeouts of
+   * {@code AnthropicMessages}), so only a call whose Gateway died mid-call stops being under way,
+   * and only once it would have ended anyway. Its reservation keeps counting against the budget
+   * after that, as spent: the provider may have served and billed it.
    */
   static final Duration RESERVATION_LIFETIME = Duration.ofMinutes(6);
 
@@ -41,16 +43,37 @@ public final class ModelUsageStore {
     }
   }
 
-  /** Tokens reserved by calls of the run under way at {@code now} (no usage recorded yet, not expired). */
-  long reservedTokens(Connection c, UUID runId, Instant now) throws SQLException {
+  /**
+   * Tokens reserved by calls of the run whose usage is not recorded: those under way, and those
+   * whose Gateway died mid-call (never released: their outcome is unknown, so they count as spent).
+   */
+  long reservedTokens(Connection c, UUID runId) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
-        "select coalesce(sum(r.tokens), 0) from model_reservations r where r.run_id = ? and r.created_at > ?"
+        "select coalesce(sum(r.tokens), 0) from model_reservations r where r.run_id = ?"
             + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
       ps.setObject(1, runId);
-      ps.setTimestamp(2, Timestamp.from(now.minus(RESERVATION_LIFETIME)));
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getLong(1);
+      }
+    }
+  }
+
+  /**
+   * Calls of step {@code stepId} of run {@code runId} (any attempt) under way at {@code now}: allowed, reservation not
+   * expired, usage not recorded yet.
+   */
+  int callsUnderWay(Connection c, UUID runId, UUID stepId, Instant now) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "select count(*) from model_reservations r join gates g on g.id = r.gate_id"
+            + " where r.run_id = ? and r.created_at > ? and g.step_id = ?"
+            + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
+      ps.setObject(1, runId);
+      ps.setTimestamp(2, Timestamp.from(now.minus(RESERVATION_LIFETIME)));
+      ps.setObject(3, stepId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
       }
     }
   }
@@ -67,7 +90,11 @@ public final class ModelUsageStore {
     }
   }
 
-  /** One proxied call. {@code upstreamStatus} is 0 when the provider could not be reached. */
+  /**
+   * One proxied call. {@code upstreamStatus} is 0 when no answer came. {@code counted} is {@code
+   * provider} when the tokens are the provider's {@code usage}, {@code reservation} when the call's
+   * outcome is unknown and it is charged what it had reserved.
+   */
   public record Usage(
       UUID id,
       UUID runId,
@@ -79,7 +106,17 @@ public final class ModelUsageStore {
       int upstreamStatus,
       long inputTokens,
       long outputTokens,
-      Instant at) {
+      Instant at,
+      String counted) {
+    public static final String BY_PROVIDER = "provider";
+    public static final String BY_RESERVATION = "reservation";
+
+    public Usage {
+      if (!BY_PROVIDER.equals(counted) && !BY_RESERVATION.equals(counted)) {
+        throw new IllegalArgumentException("counted must be provider or reservation, got " + counted);
+      }
+    }
+
     public long totalTokens() {
       return inputTokens + outputTokens;
     }
@@ -88,7 +125,7 @@ public final class ModelUsageStore {
   void record(Connection c, Usage u) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "insert into model_usage (id, run_id, step_id, attempt, agent, gate_id, model, upstream_status,"
-            + " input_tokens, output_tokens, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            + " input_tokens, output_tokens, created_at, counted) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setObject(1, u.id());
       ps.setObject(2, u.runId());
       ps.setObject(3, u.stepId());
@@ -100,6 +137,7 @@ public final class ModelUsageStore {
       ps.setLong(9, u.inputTokens());
       ps.setLong(10, u.outputTokens());
       ps.setTimestamp(11, Timestamp.from(u.at()));
+      ps.setString(12, u.counted());
       ps.executeUpdate();
     }
   }
@@ -121,13 +159,13 @@ public final class ModelUsageStore {
     List<Usage> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
         "select id, run_id, step_id, attempt, agent, gate_id, model, upstream_status, input_tokens, output_tokens,"
-            + " created_at from model_usage where run_id = ? order by created_at, id")) {
+            + " created_at, counted from model_usage where run_id = ? order by created_at, id")) {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           out.add(new Usage(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getObject(3, UUID.class),
               rs.getInt(4), rs.getString(5), rs.getObject(6, UUID.class), rs.getString(7), rs.getInt(8),
-              rs.getLong(9), rs.getLong(10), rs.getTimestamp(11).toInstant()));
+              rs.getLong(9), rs.getLong(10), rs.getTimestamp(11).toInstant(), rs.getString(12)));
         }
       }
     }

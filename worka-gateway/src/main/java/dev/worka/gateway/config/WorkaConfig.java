@@ -20,8 +20,9 @@ import java.util.Optional;
  * @param policyFile {@code WORKA_POLICY_FILE}; empty = the built-in manifest
  * @param operatorToken {@code WORKA_OPERATOR_TOKEN}; empty = generated under {@code home}
  * @param model {@code WORKA_MODEL}: {@code scripted} (offline) or {@code anthropic} (then {@code
- *     ANTHROPIC_API_KEY}, optional {@code ANTHROPIC_BASE_URL} and {@code WORKA_ANTHROPIC_MODEL}
- *     are checked here and read by the Gateway from its environment)
+ *     ANTHROPIC_API_KEY}, optional {@code ANTHROPIC_BASE_URL}, {@code WORKA_ANTHROPIC_MODEL} and
+ *     {@code WORKA_MODEL_CALLS_PER_STEP} are checked here and read by the Gateway from its
+ *     environment)
  * @param sideEffects {@code WORKA_SIDE_EFFECTS}: {@code dry-run} (default) or {@code live}
  * @param installDir where {@code bin/worka-agent} and the jars are ({@code WORKA_INSTALL_DIR}, set
  *     by {@code bin/worka}); relative agent commands resolve against it
@@ -151,6 +152,12 @@ public record WorkaConfig(
       value(env, "WORKA_ANTHROPIC_MODEL").ifPresent(name -> {
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}")) {
           problems.add("WORKA_ANTHROPIC_MODEL=" + name + " is not a model name (letters, digits, . _ : @ / -)");
+        }
+      });
+      value(env, "WORKA_MODEL_CALLS_PER_STEP").ifPresent(n -> {
+        if (!n.matches("[1-9]|1[0-6]")) {
+          problems.add("WORKA_MODEL_CALLS_PER_STEP=" + n + " must be a whole number from 1 to 16 (model calls of one"
+              + " step under way at once; default 2)");
         }
       });
     }

@@ -41,20 +41,30 @@ class ModelBudgetTest {
   }
 
   private Gate allowGate(Connection c) throws java.sql.SQLException {
+    return allowGate(c, null);
+  }
+
+  private Gate allowGate(Connection c, UUID step) throws java.sql.SQLException {
     return audit.recordGate(c, new AuditLog.Decision(GateActions.MODEL_INVOKE, GateStatus.ALLOW, "hari", run.id(),
-        null, null, null, "test", run.policyManifestId(), "trace"));
+        step, step == null ? null : 1, null, "test", run.policyManifestId(), "trace"));
   }
 
   @Test
-  void aReservationCountsUntilItWouldHaveTimedOut() {
+  void aCallWithoutUsageStopsBeingUnderWayAfterItsLifetimeButItsReservationStaysSpent() {
+    UUID step = UUID.randomUUID();
     Transactions.inTransaction(db.dataSource(), c -> {
-      usage.reserve(c, allowGate(c).id(), run.id(), 800, clock.instant());
+      usage.reserve(c, allowGate(c, step).id(), run.id(), 800, clock.instant());
       return null;
     });
-    assertEquals(800L, (long) Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id(), clock.instant())));
+    assertEquals(800L, (long) Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id())));
+    assertEquals(1, (int) Transactions.withConnection(db.dataSource(),
+        c -> usage.callsUnderWay(c, run.id(), step, clock.instant())));
     clock.advance(ModelUsageStore.RESERVATION_LIFETIME.plusSeconds(1));
-    assertEquals(0L, (long) Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id(), clock.instant())),
-        "a call whose Gateway died mid-call stops holding the budget");
+    assertEquals(0, (int) Transactions.withConnection(db.dataSource(),
+        c -> usage.callsUnderWay(c, run.id(), step, clock.instant())),
+        "a call whose Gateway died mid-call no longer holds one of its step's places");
+    assertEquals(800L, (long) Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id())),
+        "but the provider may have served it: its reservation stays spent");
   }
 
   @Test
@@ -67,7 +77,7 @@ class ModelBudgetTest {
       CompletableFuture<Long> second = CompletableFuture.supplyAsync(() -> Transactions.inTransaction(db.dataSource(),
           c -> {
             usage.lockBudget(c, run.id());
-            return usage.reservedTokens(c, run.id(), clock.instant());
+            return usage.reservedTokens(c, run.id());
           }));
       awaitWaitingForAdvisoryLock();
       first.commit();

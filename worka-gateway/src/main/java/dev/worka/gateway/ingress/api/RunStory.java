@@ -76,6 +76,7 @@ public final class RunStory {
       v.put("upstream_status", u.upstreamStatus());
       v.put("input_tokens", u.inputTokens());
       v.put("output_tokens", u.outputTokens());
+      v.put("counted", u.counted());
       v.put("at", u.at().toString());
       calls.add(v);
     }

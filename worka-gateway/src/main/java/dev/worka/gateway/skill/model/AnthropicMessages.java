@@ -1,6 +1,9 @@
 package dev.worka.gateway.skill.model;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,9 +28,13 @@ import java.util.regex.Pattern;
  * the Gateway.
  *
  * <p>The key goes as {@code x-api-key}, the header the Messages API documents for API keys and the
- * one Messages-compatible endpoints accept. (The official Java SDK 3.12 itself sends a key as
- * {@code Authorization: Bearer}; the workers' SDK does so with their step token, which is how the
- * Gateway's route reads it.)
+ * one Messages-compatible endpoints accept. (Workers send their step token to the Gateway's route
+ * as {@code Authorization: Bearer} — the Java SDK 3.x and the TypeScript SDK 1.x — or as {@code
+ * x-api-key} — the TypeScript SDK 0.x, the Python SDK; the route reads both.)
+ *
+ * <p>What it says when no answer came is its own words, never an exception's text (which can hold
+ * the URL with its user information, or what the provider sent), and the endpoint it names is
+ * shown without user information or query ({@link #endpoint()}).
  */
 public final class AnthropicMessages {
   /** Where requests go when {@code ANTHROPIC_BASE_URL} is not set. */
@@ -45,6 +52,12 @@ public final class AnthropicMessages {
   private static final Pattern VERSION = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
   static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(5);
+  /** Calls of one step under way at once when {@code WORKA_MODEL_CALLS_PER_STEP} is not set. */
+  public static final int DEFAULT_CALLS_PER_STEP = 2;
+
+  /** The most {@code WORKA_MODEL_CALLS_PER_STEP} may allow. */
+  public static final int MAX_CALLS_PER_STEP = 16;
+
   /** Largest answer read from the provider; a larger one is refused, not cut. */
   static final int MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
@@ -52,6 +65,7 @@ public final class AnthropicMessages {
   private final String apiKey;
   private final String model;
   private final HttpClient http;
+  private final int callsPerStep;
 
   /**
    * @param baseUrl the API's base URL, e.g. {@code https://api.anthropic.com} (requests go to its
@@ -60,7 +74,20 @@ public final class AnthropicMessages {
    * @param model the model every request is sent to, whatever the worker named
    */
   public AnthropicMessages(String baseUrl, String apiKey, String model) {
+    this(baseUrl, apiKey, model, DEFAULT_CALLS_PER_STEP);
+  }
+
+  /**
+   * @param callsPerStep how many calls of one step may be under way at once ({@code
+   *     WORKA_MODEL_CALLS_PER_STEP}, 1..{@value #MAX_CALLS_PER_STEP})
+   */
+  public AnthropicMessages(String baseUrl, String apiKey, String model, int callsPerStep) {
     Objects.requireNonNull(baseUrl, "baseUrl");
+    if (callsPerStep < 1 || callsPerStep > MAX_CALLS_PER_STEP) {
+      throw new IllegalArgumentException("WORKA_MODEL_CALLS_PER_STEP must be 1.." + MAX_CALLS_PER_STEP + ", got "
+          + callsPerStep);
+    }
+    this.callsPerStep = callsPerStep;
     if (apiKey == null || apiKey.isBlank()) {
       throw new IllegalArgumentException("the Anthropic API key is empty");
     }
@@ -92,8 +119,21 @@ public final class AnthropicMessages {
     }
     String base = value(environment, "ANTHROPIC_BASE_URL");
     String name = value(environment, "WORKA_ANTHROPIC_MODEL");
+    String calls = value(environment, "WORKA_MODEL_CALLS_PER_STEP");
+    int perStep;
+    try {
+      perStep = calls == null ? DEFAULT_CALLS_PER_STEP : Integer.parseInt(calls);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("WORKA_MODEL_CALLS_PER_STEP=" + calls + " is not a whole number (1.."
+          + MAX_CALLS_PER_STEP + ")");
+    }
     return Optional.of(new AnthropicMessages(base == null ? DEFAULT_BASE_URL : base, key,
-        name == null ? DEFAULT_MODEL : name));
+        name == null ? DEFAULT_MODEL : name, perStep));
+  }
+
+  /** How many calls of one step may be under way at once ({@code WORKA_MODEL_CALLS_PER_STEP}). */
+  public int callsPerStep() {
+    return callsPerStep;
   }
 
   /** The model every request goes to. */
@@ -101,9 +141,14 @@ public final class AnthropicMessages {
     return model;
   }
 
-  /** Where requests go (no secret in it). */
-  public URI endpoint() {
-    return endpoint;
+  /** Where requests go, as it may be shown: without user information, query or fragment. */
+  public String endpoint() {
+    return shown(endpoint);
+  }
+
+  private static String shown(URI uri) {
+    return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort())
+        + (uri.getRawPath() == null ? "" : uri.getRawPath());
   }
 
   /** What the provider answered, or that it could not be reached. */
@@ -111,8 +156,13 @@ public final class AnthropicMessages {
     /** The provider's status and body, the key redacted from it should it appear. */
     record Reply(int status, String body) implements Answer {}
 
-    /** No usable answer: not reached, timed out, or an answer too large to read. */
-    record Unreachable(String why) implements Answer {}
+    /**
+     * No usable answer: not reached, timed out, or an answer too large to read. {@code maybeSent}
+     * says whether the request may have reached the provider (then it may have been served, and
+     * billed, without the Gateway learning its usage); a refused or timed-out connection was not.
+     * {@code why} is the Gateway's own words, with no upstream text in it.
+     */
+    record Unreachable(String why, boolean maybeSent) implements Answer {}
   }
 
   /**
@@ -142,15 +192,26 @@ public final class AnthropicMessages {
         bytes = in.readNBytes(MAX_ANSWER_BYTES + 1);
       }
       if (bytes.length > MAX_ANSWER_BYTES) {
-        return new Answer.Unreachable("the model provider's answer is larger than " + MAX_ANSWER_BYTES + " bytes");
+        return new Answer.Unreachable("the model provider's answer is larger than " + MAX_ANSWER_BYTES + " bytes",
+            true);
       }
       return new Answer.Reply(response.statusCode(), redacted(new String(bytes, StandardCharsets.UTF_8)));
+    } catch (HttpConnectTimeoutException e) {
+      return new Answer.Unreachable("the model provider at " + endpoint() + " could not be reached (no connection"
+          + " within " + CONNECT_TIMEOUT.toSeconds() + "s)", false);
+    } catch (ConnectException e) {
+      return new Answer.Unreachable("the model provider at " + endpoint() + " could not be reached (connection"
+          + " refused)", false);
+    } catch (HttpTimeoutException e) {
+      return new Answer.Unreachable("the model provider at " + endpoint() + " did not answer within "
+          + REQUEST_TIMEOUT.toMinutes() + " minutes", true);
     } catch (IOException e) {
-      return new Answer.Unreachable("the model provider at " + endpoint + " could not be reached: "
-          + redacted(String.valueOf(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())));
+      // The exception's own text may hold the URL or what the provider sent: only its kind is told.
+      return new Answer.Unreachable("the call to the model provider at " + endpoint() + " broke off ("
+          + e.getClass().getSimpleName() + ")", true);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return new Answer.Unreachable("the call to the model provider was interrupted");
+      return new Answer.Unreachable("the call to the model provider was interrupted", true);
     }
   }
 
@@ -165,6 +226,6 @@ public final class AnthropicMessages {
 
   @Override
   public String toString() {
-    return "AnthropicMessages[" + endpoint + ", model=" + model + "]";
+    return "AnthropicMessages[" + endpoint() + ", model=" + model + "]";
   }
 }

