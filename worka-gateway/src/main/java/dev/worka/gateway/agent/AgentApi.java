@@ -88,7 +88,8 @@ public final class AgentApi {
   /**
    * The agent API; {@code model} is the model {@code /v1/agent/model/v1/messages} proxies to, which
    * every step envelope then offers (empty: the route answers 503 and envelopes offer none);
-   * {@code verified} the tokens known good (minted by this Gateway's issuer or verified before).
+   * {@code verified} the tokens known good (minted by this Gateway's issuer or verified before);
+   * {@code names} the names {@code /v1/agent/mcp} answers to.
    */
   public AgentApi(
       DataSource dataSource,
@@ -107,7 +108,8 @@ public final class AgentApi {
       java.util.Collection<String> secrets,
       InstantSource clock,
       RandomGenerator random,
-      Optional<AnthropicMessages> model) {
+      Optional<AnthropicMessages> model,
+      GatewayNames names) {
     this.cleaner = new OutputCleaner(secrets);
     this.dataSource = dataSource;
     Denials denials = new Denials(audit, steps, queue);
@@ -121,7 +123,7 @@ public final class AgentApi {
     this.audit = audit;
     this.queue = queue;
     this.failures = new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random);
-    this.mcp = new McpSkillServer(auth, mediator, skills, this::submitResult);
+    this.mcp = new McpSkillServer(auth, mediator, skills, this::submitResult, names);
     this.model = new ModelProxy(dataSource, auth, denials, audit, new ModelUsageStore(), model, clock);
     this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
   }
