@@ -61,7 +61,11 @@ import reactor.core.publisher.Mono;
  *       reason}, {@code violations}), so the agent can read why. A token that stops working
  *       mid-call (its attempt ended) is an HTTP 401, as on every route.
  *   <li>An idempotency key goes in the request's {@code _meta} as {@value #META_IDEMPOTENCY_KEY}
- *       (the REST body's {@code idempotency_key}, same characters and length).
+ *       (the REST body's {@code idempotency_key}, same characters and length, the same rule: a
+ *       key stands for one input).
+ *   <li>{@value #SUBMIT_RESULT} is {@code POST /v1/agent/result}: its arguments pass the same
+ *       identity check ({@link Authenticator#checkIdentity(Caller, String, JsonNode)}) and the
+ *       same recording.
  * </ul>
  *
  * <p>A request whose {@code Host}, or {@code Origin} when present, is not one of the Gateway's own
