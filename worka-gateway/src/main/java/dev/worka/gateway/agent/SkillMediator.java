@@ -209,7 +209,8 @@ final class SkillMediator {
       if (e.getCause() instanceof SQLException s && "23505".equals(s.getSQLState())) {
         // A concurrent call with the same key inserted first: refused, as a conflict of its own
         // kind when its input differs.
-        Begun lost;
+        record Lost(Gate gate, boolean reused) {}
+        Lost lost;
         try {
           lost = Transactions.inTransaction(dataSource, c -> {
             Optional<InvocationStore.Invocation> first = invocations.find(c, caller.step().id(), skill, key);
@@ -220,15 +221,15 @@ final class SkillMediator {
             if (first.isPresent()) {
               invocations.lockEvent(c, first.get(), "conflict", deny.id());
             }
-            return reused ? new Begun.KeyReused(deny) : new Begun.Limited(deny);
+            return new Lost(deny, reused);
           });
         } catch (Denials.AttemptEnded ended) {
           throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, ended.getMessage());
         }
-        if (lost instanceof Begun.KeyReused k) {
-          throw keyConflict(k.gate());
+        if (lost.reused()) {
+          throw keyConflict(lost.gate());
         }
-        Gate gate = ((Begun.Limited) lost).gate();
+        Gate gate = lost.gate();
         throw new ApiException(409, new ErrorBody(ErrorCodes.CONFLICT,
             "an identical call to " + skill + " (same idempotency key) is in progress", gate.id().toString(),
             gate.reason(), null));
