@@ -3,6 +3,7 @@ package dev.worka.agents;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.worka.protocol.ErrorBody;
+import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
 import dev.worka.protocol.Plan;
 import dev.worka.protocol.PlanAccepted;
@@ -137,6 +138,19 @@ final class GatewayClient implements AutoCloseable {
             ErrorBody body = r.errorBody();
             yield new PlanOutcome.Denied(body.gateId(), reasonOf(body));
           }
+          case Answer.Response r
+              when r.status() == 409 && ErrorCodes.PLAN_CONFLICT.equals(r.errorBody().error()) -> {
+            ErrorBody body = r.errorBody();
+            try {
+              PlanAccepted accepted =
+                  JSON.treeToValue(JSON.readTree(r.body()).path("accepted_plan"), PlanAccepted.class);
+              yield accepted == null
+                  ? new PlanOutcome.Failed(r.error())
+                  : new PlanOutcome.Superseded(accepted, body.gateId(), reasonOf(body));
+            } catch (IOException | RuntimeException e) {
+              yield new PlanOutcome.Failed(r.error());
+            }
+          }
           case Answer.Response r -> new PlanOutcome.Failed(r.error());
         };
     log.line(
@@ -144,6 +158,8 @@ final class GatewayClient implements AutoCloseable {
           case PlanOutcome.Accepted a -> "plan accepted as " + a.plan().planId();
           case PlanOutcome.Rejected r -> "plan rejected: " + String.join("; ", r.violations());
           case PlanOutcome.Denied d -> "plan submission " + d.describe();
+          case PlanOutcome.Superseded p ->
+              "plan refused: the run already has plan " + p.accepted().planId() + " (" + p.reason() + ")";
           case PlanOutcome.Failed f -> "plan not submitted: " + f.error().describe();
         });
     return outcome;

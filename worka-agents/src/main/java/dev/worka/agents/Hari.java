@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.agents.model.Model;
 import dev.worka.protocol.Json;
 import dev.worka.protocol.Plan;
+import dev.worka.protocol.PlanAccepted;
 import dev.worka.protocol.StepEnvelope;
 import dev.worka.protocol.StepResult;
 import java.util.TreeMap;
@@ -26,14 +27,22 @@ final class Hari implements Agent {
     Plan plan = model.plan(step);
     return switch (gateway.submitPlan(plan)) {
       case PlanOutcome.Accepted accepted -> {
-        ObjectNode output = Json.LENIENT.createObjectNode();
-        output.put("plan_id", accepted.plan().planId());
-        output.put("plan_hash", accepted.plan().planHash());
-        ObjectNode steps = output.putObject("steps");
-        new TreeMap<>(accepted.plan().steps()).forEach(steps::put);
         int count = plan.steps().size();
         yield StepResult.succeeded(
-            "Planned " + count + (count == 1 ? " step: " : " steps: ") + plan.summary(), output);
+            "Planned " + count + (count == 1 ? " step: " : " steps: ") + plan.summary(),
+            output(accepted.plan()));
+      }
+      // An earlier attempt of this step had the run's plan accepted, then ended before its result
+      // was recorded; the model proposed another one now, which the Gateway refused. The run's plan
+      // is the accepted one: the step ends with it.
+      case PlanOutcome.Superseded superseded -> {
+        int count = superseded.accepted().steps().size();
+        yield StepResult.succeeded(
+            "Planned "
+                + count
+                + (count == 1 ? " step" : " steps")
+                + " (the plan an earlier attempt had accepted; the one proposed now was refused)",
+            output(superseded.accepted()));
       }
       case PlanOutcome.Rejected rejected ->
           StepResult.failed(
@@ -45,5 +54,14 @@ final class Hari implements Agent {
               "The plan could not be submitted: " + failed.error().describe(),
               failed.error().retryable());
     };
+  }
+
+  private static ObjectNode output(PlanAccepted plan) {
+    ObjectNode output = Json.LENIENT.createObjectNode();
+    output.put("plan_id", plan.planId());
+    output.put("plan_hash", plan.planHash());
+    ObjectNode steps = output.putObject("steps");
+    new TreeMap<>(plan.steps()).forEach(steps::put);
+    return output;
   }
 }

@@ -306,6 +306,33 @@ class AgentRunnerTest {
   }
 
   @Test
+  void hariRetriedWithAnotherPlanEndsItsStepWithTheOneAnEarlierAttemptHadAccepted() throws IOException {
+    start(planner("summarize this thread and file it as an issue in acme/widgets"));
+    gateway.plans =
+        body ->
+            StandInGateway.Reply.json(
+                409,
+                """
+                {"error": "plan_conflict", "message": "plan 0123456789ab is already accepted for this run",
+                 "gate_id": "g-1", "reason": "plan 0123456789ab is already accepted for this run",
+                 "accepted_plan": {"plan_id": "plan-0", "plan_hash": "0123456789abcdef",
+                                   "steps": {"read": "s-r"}}}
+                """);
+
+    assertEquals(0, run(gateway.env("hari"), "hari"));
+
+    assertEquals(1, gateway.callsTo("/v1/agent/plan").size(), "the refused plan is not sent again");
+    assertEquals(
+        json(
+            """
+            {"status": "succeeded",
+             "summary": "Planned 1 step (the plan an earlier attempt had accepted; the one proposed now was refused)",
+             "output": {"plan_id": "plan-0", "plan_hash": "0123456789abcdef", "steps": {"read": "s-r"}}}
+            """),
+        gateway.result());
+  }
+
+  @Test
   void hariPlansTheDangerousRequestAndTheGatewayRejectsIt() throws IOException {
     start(planner("delete the repository acme/widgets"));
     gateway.plans =

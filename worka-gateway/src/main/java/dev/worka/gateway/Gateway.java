@@ -1,6 +1,7 @@
 package dev.worka.gateway;
 
 import dev.worka.gateway.agent.AgentApi;
+import dev.worka.gateway.agent.GatewayNames;
 import dev.worka.gateway.control.NotifyRuns;
 import dev.worka.gateway.ingress.github.GithubWebhook;
 import dev.worka.gateway.skill.github.GithubNotifier;
@@ -170,7 +171,8 @@ public final class Gateway implements AutoCloseable {
       VerifiedTokens verifiedTokens = new VerifiedTokens(clock);
       new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), verifiedTokens, runs, steps, plans, validator,
           policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN,
-          secretsToRedact(config, operatorToken), clock, random, modelFrom(environment, config)).register(router);
+          secretsToRedact(config, operatorToken), clock, random, modelFrom(environment, config),
+          new GatewayNames(config.bindAddress(), config.gatewayUrl())).register(router);
       Optional<GithubWebhook> githubWebhook = GithubWebhook.fromEnvironment(environment, service);
       if (githubWebhook.isPresent()) {
         githubWebhook.get().register(router);

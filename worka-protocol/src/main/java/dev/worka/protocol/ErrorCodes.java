@@ -13,7 +13,17 @@ public final class ErrorCodes {
   public static final String IDENTITY_MISMATCH = "identity_mismatch";
   public static final String NOT_FOUND = "not_found";
   public static final String CONFLICT = "conflict";
+  /**
+   * An idempotency key used again with another input (a run's {@code Idempotency-Key}, a skill
+   * call's {@code idempotency_key}): a key stands for one input, never for another's answer.
+   */
   public static final String IDEMPOTENCY_CONFLICT = "idempotency_conflict";
+  /** A planner submitted a plan that differs from the one already accepted for its run. */
+  public static final String PLAN_CONFLICT = "plan_conflict";
+  /** An MCP request whose {@code Host} is not one of the Gateway's own names (DNS rebinding). */
+  public static final String HOST_NOT_ALLOWED = "host_not_allowed";
+  /** An MCP request whose {@code Origin} is not the Gateway's own (a web page; DNS rebinding). */
+  public static final String ORIGIN_NOT_ALLOWED = "origin_not_allowed";
   public static final String RESULT_ALREADY_SUBMITTED = "result_already_submitted";
   public static final String ILLEGAL_STATE = "illegal_state";
   public static final String TOO_LARGE = "too_large";

@@ -82,13 +82,16 @@ public final class AgentApi {
   private final OutputCleaner cleaner;
   private final EndFailedAttempt failures;
   private final McpSkillServer mcp;
+  private final InvocationStore invocations;
+  private final Denials denials;
   private final ModelProxy model;
   private final ModelOffer modelOffer;
 
   /**
    * The agent API; {@code model} is the model {@code /v1/agent/model/v1/messages} proxies to, which
    * every step envelope then offers (empty: the route answers 503 and envelopes offer none);
-   * {@code verified} the tokens known good (minted by this Gateway's issuer or verified before).
+   * {@code verified} the tokens known good (minted by this Gateway's issuer or verified before);
+   * {@code names} the names {@code /v1/agent/mcp} answers to.
    */
   public AgentApi(
       DataSource dataSource,
@@ -107,10 +110,12 @@ public final class AgentApi {
       java.util.Collection<String> secrets,
       InstantSource clock,
       RandomGenerator random,
-      Optional<AnthropicMessages> model) {
+      Optional<AnthropicMessages> model,
+      GatewayNames names) {
     this.cleaner = new OutputCleaner(secrets);
     this.dataSource = dataSource;
-    Denials denials = new Denials(audit, steps, queue);
+    this.denials = new Denials(audit, steps, queue);
+    this.invocations = invocations;
     this.auth = new Authenticator(dataSource, verifier, verified, runs, steps, policies, denials);
     this.runs = runs;
     this.steps = steps;
@@ -121,7 +126,7 @@ public final class AgentApi {
     this.audit = audit;
     this.queue = queue;
     this.failures = new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random);
-    this.mcp = new McpSkillServer(auth, mediator, skills, this::submitResult);
+    this.mcp = new McpSkillServer(auth, mediator, skills, this::submitResult, names);
     this.model = new ModelProxy(dataSource, auth, denials, audit, new ModelUsageStore(), model, cleaner, clock);
     this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
   }
@@ -221,23 +226,7 @@ public final class AgentApi {
       }
       Optional<PlanStore.StoredPlan> earlier = plans.acceptedOf(c, run.id());
       if (earlier.isPresent()) {
-        // A run has one planning step, and it is still running: an earlier attempt of it had this
-        // plan accepted, then ended before its result was recorded (its worker crashed, or its
-        // Gateway died). That plan is the run's plan: answer with it, store no second one, so the
-        // retried planner can finish instead of failing the run on a conflict.
-        Map<String, String> refs = new LinkedHashMap<>();
-        for (Step s : steps.ofRun(c, run.id())) {
-          if (earlier.get().id().equals(s.planId())) {
-            refs.put(s.stepRef(), s.id().toString());
-          }
-        }
-        audit.recordGate(c, new AuditLog.Decision(GateActions.PLAN_SUBMIT, GateStatus.ALLOW, caller.agent(),
-            run.id(), caller.step().id(), caller.claims().attempt(), null,
-            "plan " + earlier.get().planHash().substring(0, 12) + " was already accepted for this run (an earlier"
-                + " attempt of this step); answered with it, no second plan stored",
-            run.policyManifestId(), run.traceId()));
-        return new Decided(ApiResponse.ok(new PlanAccepted(earlier.get().id().toString(), earlier.get().planHash(), refs)),
-            null);
+        return new Decided(planAgain(c, caller, run, earlier.get(), validation, policy), null);
       }
       switch (validation) {
         case PlanValidation.Accepted a -> {
@@ -270,6 +259,59 @@ public final class AgentApi {
       throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "plan", decided.endedWhy());
     }
     return decided.response();
+  }
+
+  /**
+   * A plan posted to a run that has an accepted one already. A run has one plan: the one accepted
+   * first. Its planning step may post it again — its attempt retried after the first ended before
+   * recording its result, or its answer lost — and is answered with it (the same plan id, hash
+   * and step map, {@code 200}, an allow gate; counted against the call limits like a replay of a
+   * skill call). Any other plan — another hash of the normalized plan, or one that does not
+   * validate — is refused: {@code 409 plan_conflict}, a deny gate, nothing stored; the body names
+   * the accepted plan ({@code accepted_plan}), so the planner can end its step with it.
+   */
+  private ApiResponse planAgain(java.sql.Connection c, Caller caller, Run run, PlanStore.StoredPlan accepted,
+      PlanValidation submitted, CompiledPolicy policy) throws java.sql.SQLException {
+    Map<String, String> refs = new LinkedHashMap<>();
+    for (Step s : steps.ofRun(c, run.id())) {
+      if (accepted.id().equals(s.planId())) {
+        refs.put(s.stepRef(), s.id().toString());
+      }
+    }
+    PlanAccepted answer = new PlanAccepted(accepted.id().toString(), accepted.planHash(), refs);
+    String acceptedName = "plan " + accepted.planHash().substring(0, 12);
+    int attempt = caller.claims().attempt();
+    if (submitted instanceof PlanValidation.Accepted a && a.planHash().equals(accepted.planHash())) {
+      Optional<String> limit = invocations.countCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep(),
+          run.id(), policy.limits().maxSkillCallsPerRun());
+      if (limit.isPresent()) {
+        String why = limit.get() + " (a plan submitted again counts as a call)";
+        Gate gate = denials.record(c, run, caller.step().id(), attempt, caller.agent(), GateActions.PLAN_SUBMIT, null,
+            why);
+        return ApiResponse.status(403, new ErrorBody(ErrorCodes.POLICY_DENIED, why, gate.id().toString(), why, null));
+      }
+      audit.recordGate(c, new AuditLog.Decision(GateActions.PLAN_SUBMIT, GateStatus.ALLOW, caller.agent(),
+          run.id(), caller.step().id(), attempt, null,
+          acceptedName + " was already accepted for this run and the same plan was submitted again; answered with it,"
+              + " no second plan stored", run.policyManifestId(), run.traceId()));
+      return ApiResponse.ok(answer);
+    }
+    String other = switch (submitted) {
+      case PlanValidation.Accepted a -> "plan " + a.planHash().substring(0, 12) + " differs from it";
+      case PlanValidation.Rejected r -> "the plan submitted now differs from it and is not valid either ("
+          + String.join("; ", r.reasons()) + ")";
+    };
+    String why = acceptedName + " is already accepted for this run and " + other
+        + "; a run has one plan: the second one is refused, not stored";
+    Gate gate = denials.record(c, run, caller.step().id(), attempt, caller.agent(), GateActions.PLAN_SUBMIT, null,
+        why);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", ErrorCodes.PLAN_CONFLICT);
+    body.put("message", why + ". End the step with the accepted plan (accepted_plan), or fail it.");
+    body.put("gate_id", gate.id().toString());
+    body.put("reason", why);
+    body.put("accepted_plan", answer);
+    return ApiResponse.status(409, body);
   }
 
   private ApiResponse skill(ApiRequest request) throws Exception {

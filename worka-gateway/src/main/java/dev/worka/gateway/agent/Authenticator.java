@@ -180,9 +180,21 @@ final class Authenticator {
    * step, attempt or agent than the token; returns the body with matching identity fields removed.
    */
   JsonNode checkIdentity(ApiRequest request, Caller caller, String action, JsonNode body) {
+    return checkIdentity(request.queryParameters(), caller, action, body);
+  }
+
+  /**
+   * The same check of a body that did not come with a query of its own: the arguments of an MCP
+   * tool call ({@code worka.submit_result}), whose request's query was checked already.
+   */
+  JsonNode checkIdentity(Caller caller, String action, JsonNode body) {
+    return checkIdentity((org.eclipse.jetty.util.Fields) null, caller, action, body);
+  }
+
+  private JsonNode checkIdentity(org.eclipse.jetty.util.Fields query, Caller caller, String action, JsonNode body) {
     List<String> mismatches = new ArrayList<>();
     for (String field : IDENTITY_FIELDS) {
-      List<String> values = request.queryParameters().getValues(field);
+      List<String> values = query == null ? null : query.getValues(field);
       for (String q : values == null ? List.<String>of() : values) {
         if (!matches(caller, field, q)) {
           mismatches.add("query " + field + "=" + clip(q));

@@ -26,11 +26,11 @@ import io.modelcontextprotocol.server.McpStatelessSyncServer;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpStatelessServerTransport;
 import java.io.IOException;
-import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import reactor.core.publisher.Mono;
@@ -61,11 +61,17 @@ import reactor.core.publisher.Mono;
  *       reason}, {@code violations}), so the agent can read why. A token that stops working
  *       mid-call (its attempt ended) is an HTTP 401, as on every route.
  *   <li>An idempotency key goes in the request's {@code _meta} as {@value #META_IDEMPOTENCY_KEY}
- *       (the REST body's {@code idempotency_key}, same characters and length).
+ *       (the REST body's {@code idempotency_key}, same characters and length, the same rule: a
+ *       key stands for one input).
+ *   <li>{@value #SUBMIT_RESULT} is {@code POST /v1/agent/result}: its arguments pass the same
+ *       identity check ({@link Authenticator#checkIdentity(Caller, String, JsonNode)}) and the
+ *       same recording.
  * </ul>
  *
- * <p>A request carrying an {@code Origin} other than the Gateway's own (a browser page) is refused
- * (403 and a deny gate), as the MCP transport asks of servers against DNS rebinding.
+ * <p>A request whose {@code Host}, or {@code Origin} when present, is not one of the Gateway's own
+ * names ({@link GatewayNames}) is refused ({@code 403 host_not_allowed} / {@code
+ * origin_not_allowed}, and a deny gate when its token identifies a running step), as the MCP
+ * transport asks of servers against DNS rebinding.
  */
 final class McpSkillServer {
   static final String PATH = "/v1/agent/mcp";
@@ -86,15 +92,18 @@ final class McpSkillServer {
   private final Authenticator auth;
   private final SkillMediator mediator;
   private final ResultSink results;
+  private final GatewayNames names;
   private final McpJsonMapper json = McpJsonDefaults.getMapper();
   private final RouterTransport transport = new RouterTransport();
   private final Set<String> tools;
   private final McpStatelessSyncServer server;
 
-  McpSkillServer(Authenticator auth, SkillMediator mediator, SkillRegistry skills, ResultSink results) {
+  McpSkillServer(Authenticator auth, SkillMediator mediator, SkillRegistry skills, ResultSink results,
+      GatewayNames names) {
     this.auth = auth;
     this.mediator = mediator;
     this.results = results;
+    this.names = names;
     List<SyncToolSpecification> specs = new java.util.ArrayList<>(skills.all().stream().map(this::tool).toList());
     specs.add(submitResultTool());
     this.tools = specs.stream().map(s -> s.tool().name()).collect(Collectors.toUnmodifiableSet());
@@ -118,9 +127,9 @@ final class McpSkillServer {
 
   /** {@code POST /v1/agent/mcp}: one JSON-RPC request or notification, answered with JSON. */
   ApiResponse handle(ApiRequest request) throws Exception {
+    checkHostAndOrigin(request);
     Caller caller = auth.authenticate(request, "mcp", false);
     auth.checkIdentity(request, caller, "mcp", null);
-    checkOrigin(request, caller);
     request.requireJson();
     String accept = request.header("Accept");
     if (accept != null && !accept.isBlank() && !acceptsJson(accept)) {
@@ -217,8 +226,11 @@ final class McpSkillServer {
 
   private McpSchema.CallToolResult submit(McpTransportContext context, McpSchema.CallToolRequest request) {
     Exchange exchange = exchange(context);
-    JsonNode body = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
+    JsonNode arguments = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
     return answer(exchange, () -> {
+      // The identity check of POST /v1/agent/result: a run_id, step_id, agent or attempt that is not
+      // the token's is refused with an agent.identity deny gate; matching ones are dropped.
+      JsonNode body = auth.checkIdentity(exchange.caller, "mcp/" + SUBMIT_RESULT, arguments);
       Map<String, Object> answer = results.submit(exchange.caller, body);
       return McpSchema.CallToolResult.builder().addTextContent(Json.write(answer))
           .structuredContent(answer).isError(false).build();
@@ -290,28 +302,35 @@ final class McpSkillServer {
   }
 
   /**
-   * Refuses (403 and a deny gate) a request whose {@code Origin} is not the Gateway's own address:
-   * a web page the worker's browser opened must not reach the agent protocol (DNS rebinding).
+   * Refuses ({@code 403}) a request whose {@code Host}, or {@code Origin} when it has one, is not
+   * one of the Gateway's own names ({@link GatewayNames}): a web page that an attacker's DNS
+   * pointed at the Gateway must not reach the agent protocol (DNS rebinding), as the MCP transport
+   * asks of servers. Checked before the token is looked at; when the request does carry a working
+   * step token, the refusal is also recorded as a deny gate of that step.
    */
-  private void checkOrigin(ApiRequest request, Caller caller) {
-    String origin = request.header("Origin");
-    if (origin == null) {
+  private void checkHostAndOrigin(ApiRequest request) {
+    Optional<String> host = names.foreignHost(request);
+    Optional<String> origin = host.isPresent() ? Optional.empty() : names.foreignOrigin(request);
+    if (host.isEmpty() && origin.isEmpty()) {
       return;
     }
-    String host = request.header("Host");
-    String originHost;
-    try {
-      URI uri = URI.create(origin.trim());
-      originHost = uri.getRawAuthority();
-    } catch (IllegalArgumentException e) {
-      originHost = null;
+    String code = host.isPresent() ? ErrorCodes.HOST_NOT_ALLOWED : ErrorCodes.ORIGIN_NOT_ALLOWED;
+    String why = host.orElseGet(origin::get) + "; an MCP request is answered only when it names the Gateway as"
+        + " its workers reach it (WORKA_GATEWAY_URL, the bind address or loopback), as DNS rebinding defence";
+    String gateId = null;
+    if (request.authorization() != null) {
+      Caller caller;
+      try {
+        caller = auth.authenticate(request, "mcp", false);
+      } catch (ApiException e) {
+        caller = null; // no identity to record the refusal for: the answer stays the 403
+      }
+      if (caller != null) {
+        gateId = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.AGENT_CALL, null, "mcp: " + why)
+            .id().toString();
+      }
     }
-    if (originHost != null && originHost.equalsIgnoreCase(host)) {
-      return;
-    }
-    String why = "an MCP request from origin " + clip(origin) + " (not the Gateway's own) is refused";
-    Gate gate = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.AGENT_CALL, null, "mcp: " + why);
-    throw new ApiException(403, new ErrorBody(ErrorCodes.FORBIDDEN, why, gate.id().toString(), why, null));
+    throw new ApiException(403, new ErrorBody(code, why, gateId, gateId == null ? null : why, null));
   }
 
   private static boolean acceptsJson(String accept) {

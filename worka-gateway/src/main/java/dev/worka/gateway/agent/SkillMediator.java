@@ -40,8 +40,15 @@ import org.erdtman.jcs.JsonCanonicalizer;
  * A worker's skill call, mediated: decide (permission, the agent's allowlist, the step's accepted
  * skills, availability, the input schema, the call limits), record the decision as a gate — an
  * allow gate and the invocation row commit before the effect starts — then perform the call with
- * the Gateway's credentials, clean its output and record the outcome. A call repeating a recorded
- * idempotency key returns the recorded output without a second effect.
+ * the Gateway's credentials, clean its output and record the outcome.
+ *
+ * <p>A key binds the input it was first used with (a key of the step and skill: the worker's
+ * {@code idempotency_key}, or for a side effect without one a hash of the input). The same key
+ * with the same input returns the recorded output without a second effect — a replay, counted
+ * against the call limits like a call, so repeating a key cannot write gates and lock events
+ * without bound. The same key with another input is refused ({@code 409 idempotency_conflict},
+ * a deny gate, a {@code conflict} lock event) before anything is replayed or reconciled: never
+ * answered with the other call's output, never performed as it.
  */
 final class SkillMediator {
   static final int MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -81,6 +88,9 @@ final class SkillMediator {
     record Replay(InvocationStore.Invocation recorded, Gate gate) implements Begun {}
 
     record Limited(Gate gate) implements Begun {}
+
+    /** The key was used before with another input: refused, never answered with that call's output. */
+    record KeyReused(Gate gate) implements Begun {}
 
     /** The attempt or run ended since the caller authenticated. */
     record Ended(String why) implements Begun {}
@@ -146,6 +156,13 @@ final class SkillMediator {
         Optional<InvocationStore.Invocation> existing = invocations.find(c, caller.step().id(), skill, key);
         if (existing.isPresent()) {
           InvocationStore.Invocation recorded = existing.get();
+          // A key binds the input it was first used with: before anything is replayed or reconciled.
+          if (!sameInput(recorded, input)) {
+            Gate deny = denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
+                GateActions.SKILL_INVOKE, skill, keyReused(skill, key, recorded));
+            invocations.lockEvent(c, recorded, "conflict", deny.id());
+            return new Begun.KeyReused(deny);
+          }
           if (reconcilable(recorded, skill)) {
             if ("started".equals(recorded.status())) {
               invocations.markUnknown(c, recorded.id(), "the outcome of this call was never recorded (attempt "
@@ -154,6 +171,15 @@ final class SkillMediator {
             return new Begun.Reconcile(recorded);
           }
           boolean finished = "succeeded".equals(recorded.status());
+          if (finished) {
+            // A replay is answered like a call, so it is counted like one: no worker writes gates
+            // and lock events without bound by repeating a key.
+            Optional<String> limit = countCall(c, caller, policy);
+            if (limit.isPresent()) {
+              return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
+                  caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get() + " (a replay counts as a call)"));
+            }
+          }
           Gate gate = finished
               ? gate(c, caller, skill, GateStatus.ALLOW, "replay of invocation " + recorded.id()
                   + " (same idempotency key): its recorded output is returned, no second effect")
@@ -181,20 +207,29 @@ final class SkillMediator {
       });
     } catch (StoreException e) {
       if (e.getCause() instanceof SQLException s && "23505".equals(s.getSQLState())) {
-        Gate gate;
+        // A concurrent call with the same key inserted first: refused, as a conflict of its own
+        // kind when its input differs.
+        record Lost(Gate gate, boolean reused) {}
+        Lost lost;
         try {
-          gate = Transactions.inTransaction(dataSource, c -> {
-          Optional<InvocationStore.Invocation> first = invocations.find(c, caller.step().id(), skill, key);
-          Gate deny = denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
-              GateActions.SKILL_INVOKE, skill, "an identical call (same idempotency key) is in progress");
-          if (first.isPresent()) {
-            invocations.lockEvent(c, first.get(), "conflict", deny.id());
-          }
-          return deny;
+          lost = Transactions.inTransaction(dataSource, c -> {
+            Optional<InvocationStore.Invocation> first = invocations.find(c, caller.step().id(), skill, key);
+            boolean reused = first.isPresent() && !sameInput(first.get(), input);
+            Gate deny = denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
+                GateActions.SKILL_INVOKE, skill, reused ? keyReused(skill, key, first.get())
+                    : "an identical call (same idempotency key) is in progress");
+            if (first.isPresent()) {
+              invocations.lockEvent(c, first.get(), "conflict", deny.id());
+            }
+            return new Lost(deny, reused);
           });
         } catch (Denials.AttemptEnded ended) {
           throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, ended.getMessage());
         }
+        if (lost.reused()) {
+          throw keyConflict(lost.gate());
+        }
+        Gate gate = lost.gate();
         throw new ApiException(409, new ErrorBody(ErrorCodes.CONFLICT,
             "an identical call to " + skill + " (same idempotency key) is in progress", gate.id().toString(),
             gate.reason(), null));
@@ -207,6 +242,7 @@ final class SkillMediator {
       }
       case Begun.Limited l -> throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED,
           l.gate().reason(), l.gate().id().toString(), l.gate().reason(), null));
+      case Begun.KeyReused k -> throw keyConflict(k.gate());
       case Begun.Ended e -> throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(),
           "skills/" + skill, e.why());
       case Begun.Reconcile r -> {
@@ -294,10 +330,16 @@ final class SkillMediator {
         OutputCleaner.Cleaned cleaned = cleaner.clean(p.output());
         String outputJson = Json.write(cleaned.value());
         String ref = p.upstreamRef();
-        decideAgain(caller, skill, c -> {
+        Begun found = decideAgain(caller, skill, c -> {
           String why = "reconciled: the effect exists upstream" + (ref == null ? "" : " (" + ref + ")");
           if (!invocations.resolvePerformed(c, id, outputJson, ref, Json.write(cleaned.changes()), why)) {
             throw conflict(skill, "invocation " + id + " was resolved by another call meanwhile; call again");
+          }
+          // The outcome is recorded whatever the limits say; answering it is a replay, counted.
+          Optional<String> limit = countCall(c, caller, policy);
+          if (limit.isPresent()) {
+            return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
+                caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get() + " (a replay counts as a call)"));
           }
           Gate gate = gate(c, caller, skill, GateStatus.ALLOW, "invocation " + id + "'s outcome was not recorded;"
               + " reconciliation found its effect upstream" + (ref == null ? "" : " (" + ref + ")")
@@ -305,6 +347,10 @@ final class SkillMediator {
           invocations.lockEvent(c, invocations.byId(c, id).orElseThrow(), "replayed", gate.id());
           return new Begun.Replay(invocations.byId(c, id).orElseThrow(), gate);
         });
+        if (found instanceof Begun.Limited l) {
+          throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED, l.gate().reason(), l.gate().id().toString(),
+              l.gate().reason(), null));
+        }
         return new SkillCallResult(id.toString(), cleaned.value(), true);
       }
       case SkillProvider.Reconciliation.NotPerformed n -> {
@@ -436,6 +482,49 @@ final class SkillMediator {
       invocations.finish(c, id, status, outputJson, upstreamRef, error, cleaningJson);
       return null;
     });
+  }
+
+  private static ApiException keyConflict(Gate gate) {
+    return new ApiException(409, new ErrorBody(ErrorCodes.IDEMPOTENCY_CONFLICT, gate.reason(), gate.id().toString(),
+        gate.reason(), null));
+  }
+
+  /** The reason of the refusal of a key used again with another input than its invocation's. */
+  private static String keyReused(String skill, String key, InvocationStore.Invocation recorded) {
+    String named = key.startsWith("key:") ? "'" + key.substring(4) + "'"
+        : "derived from the input (" + key + ")";
+    return "idempotency key reused with another input: this step called " + skill + " with idempotency key " + named + " before (invocation "
+        + recorded.id() + ", " + recorded.status() + ") with another input; a key stands for one input, so this call"
+        + " is neither performed nor answered with that call's output: use a new key for a new input";
+  }
+
+  /**
+   * Whether {@code input} is the input {@code recorded} was made with: the same JSON value — object
+   * members in any order, numbers by their value ({@code 1}, {@code 1.0} and {@code 1e0} are one
+   * number), everything else exactly. It is compared with the recorded input itself (immutable,
+   * and what a reconciliation or a retry performs), not with a digest of it, so that no two
+   * inputs the upstream would tell apart can pass for one.
+   */
+  static boolean sameInput(InvocationStore.Invocation recorded, JsonNode input) {
+    return sameValue(Json.parse(recorded.inputJson()), input);
+  }
+
+  static boolean sameValue(JsonNode a, JsonNode b) {
+    return a != null && b != null && a.equals(SAME_VALUE, b);
+  }
+
+  private static final java.util.Comparator<JsonNode> SAME_VALUE = (a, b) -> {
+    if (a.equals(b)) {
+      return 0;
+    }
+    if (a.isNumber() && b.isNumber() && finite(a) && finite(b)) {
+      return a.decimalValue().compareTo(b.decimalValue());
+    }
+    return 1;
+  };
+
+  private static boolean finite(JsonNode number) {
+    return !(number.isFloatingPointNumber() && !number.isBigDecimal() && !Double.isFinite(number.doubleValue()));
   }
 
   static String canonicalHash(JsonNode input) {

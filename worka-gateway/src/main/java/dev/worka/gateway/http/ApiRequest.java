@@ -58,6 +58,16 @@ public final class ApiRequest {
     return Request.getRemoteAddr(request);
   }
 
+  /** The address of this server that the connection reached (an IP literal). */
+  public String localAddress() {
+    return Request.getLocalAddr(request);
+  }
+
+  /** The port of this server that the connection reached. */
+  public int localPort() {
+    return Request.getLocalPort(request);
+  }
+
   /** The body, read at most once; {@code 413} beyond the route's limit. */
   public byte[] body() {
     if (body == null) {

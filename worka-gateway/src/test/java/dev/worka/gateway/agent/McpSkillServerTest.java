@@ -385,6 +385,201 @@ class McpSkillServerTest {
     assertEquals(401, noToken.status());
   }
 
+  /** An answer read off a socket: status and body (as JSON when it is). */
+  record Raw(int status, JsonNode body, String text) {}
+
+  private static final String PING = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
+
+  /**
+   * {@code POST /v1/agent/mcp} on a socket of its own, with the {@code Host} it is given (the JDK's
+   * HTTP client will not send another than the URL's): what a browser that an attacker's DNS
+   * pointed at the Gateway would send.
+   */
+  private Raw rawPost(String host, Map<String, String> headers, String body) throws Exception {
+    int port = Integer.parseInt(gw.baseUrl.substring(gw.baseUrl.lastIndexOf(':') + 1));
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(30_000);
+      byte[] content = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      StringBuilder request = new StringBuilder("POST " + MCP + " HTTP/1.1\r\n");
+      if (host != null) {
+        request.append("Host: ").append(host).append("\r\n");
+      }
+      request.append("Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n")
+          .append("Connection: close\r\nContent-Length: ").append(content.length).append("\r\n");
+      headers.forEach((k, v) -> request.append(k).append(": ").append(v).append("\r\n"));
+      request.append("\r\n");
+      var out = socket.getOutputStream();
+      out.write(request.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      out.write(content);
+      out.flush();
+      String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      int status = Integer.parseInt(answer.substring(9, 12));
+      int split = answer.indexOf("\r\n\r\n");
+      String head = answer.substring(0, split);
+      String text = answer.substring(split + 4);
+      if (head.toLowerCase(java.util.Locale.ROOT).contains("transfer-encoding: chunked")) {
+        StringBuilder joined = new StringBuilder();
+        for (int at = 0; ; ) {
+          int eol = text.indexOf("\r\n", at);
+          int size = Integer.parseInt(text.substring(at, eol).trim(), 16);
+          if (size == 0) {
+            break;
+          }
+          joined.append(text, eol + 2, eol + 2 + size);
+          at = eol + 2 + size + 2;
+        }
+        text = joined.toString();
+      }
+      JsonNode json = text.isBlank() || !text.strip().startsWith("{") ? Json.STRICT.createObjectNode()
+          : Json.LENIENT.readTree(text);
+      return new Raw(status, json, text);
+    }
+  }
+
+  private int port() {
+    return Integer.parseInt(gw.baseUrl.substring(gw.baseUrl.lastIndexOf(':') + 1));
+  }
+
+  /** Gate counts of a run by "status action". */
+  private static Map<String, Long> gateCounts(JsonNode story) {
+    return StreamSupport.stream(story.path("gates").spliterator(), false)
+        .collect(Collectors.groupingBy(g -> g.path("status").asText() + " " + g.path("action").asText(),
+            java.util.TreeMap::new, Collectors.counting()));
+  }
+
+  @Test
+  void onlyTheGatewaysOwnHostAndOriginAreAnsweredAgainstDnsRebinding() throws Exception {
+    startGateway(Map.of("ernest", PARKED));
+    Step step = ernestStep("rebinding");
+    Map<String, String> token = Map.of("Authorization", "Bearer " + step.token());
+    int port = port();
+
+    // The Gateway's own names, at its port: answered.
+    for (String host : List.of("127.0.0.1:" + port, "localhost:" + port, "LocalHost.:" + port, "[::1]:" + port,
+        "127.0.0.2:" + port)) {
+      Raw ok = rawPost(host, token, PING);
+      assertEquals(200, ok.status(), host + ": " + ok.text());
+    }
+    for (String origin : List.of("http://127.0.0.1:" + port, "http://localhost:" + port)) {
+      Raw ok = rawPost("127.0.0.1:" + port, Map.of("Authorization", "Bearer " + step.token(), "Origin", origin), PING);
+      assertEquals(200, ok.status(), origin + ": " + ok.text());
+    }
+
+    // A name the attacker's DNS points here, or the Gateway's name at another port: refused, and
+    // recorded for the step whose working token came with it.
+    List<String> gateIds = new ArrayList<>();
+    for (String host : List.of("rebound.example:" + port, "rebound.example", "127.0.0.1:" + (port == 1 ? 2 : 1),
+        "localhost", "127.0.0.1.rebound.example:" + port, "localhost.rebound.example:" + port)) {
+      Raw refused = rawPost(host, token, PING);
+      assertEquals(403, refused.status(), host + ": " + refused.text());
+      assertEquals("host_not_allowed", refused.body().path("error").asText(), refused.text());
+      gateIds.add(refused.body().path("gate_id").asText());
+    }
+    for (String origin : List.of("http://rebound.example", "http://127.0.0.1:3000", "https://127.0.0.1:" + port + "x",
+        "null", "file://", "http://localhost:" + port + "/page")) {
+      Raw refused = rawPost("127.0.0.1:" + port, Map.of("Authorization", "Bearer " + step.token(), "Origin", origin),
+          PING);
+      assertEquals(403, refused.status(), origin + ": " + refused.text());
+      assertEquals("origin_not_allowed", refused.body().path("error").asText(), refused.text());
+      gateIds.add(refused.body().path("gate_id").asText());
+    }
+    Raw malformed = rawPost("evil@127.0.0.1:" + port, token, PING);
+    assertTrue(malformed.status() == 400 || malformed.status() == 403, malformed.status() + " " + malformed.text());
+    JsonNode story = gw.story(step.runId());
+    for (String id : gateIds) {
+      JsonNode gate = gate(story, id);
+      assertEquals("deny", gate.path("status").asText());
+      assertEquals("agent.call", gate.path("action").asText());
+      assertTrue(gate.path("reason").asText().startsWith("mcp: "), gate.toString());
+    }
+
+    // Without a working token there is no identity to record: the 403 alone, before the token is looked at.
+    Raw anonymous = rawPost("rebound.example:" + port, Map.of(), PING);
+    assertEquals(403, anonymous.status(), anonymous.text());
+    assertEquals("host_not_allowed", anonymous.body().path("error").asText());
+    assertFalse(anonymous.body().has("gate_id"), anonymous.text());
+    Raw forged = rawPost("127.0.0.1:" + port, Map.of("Authorization", "Bearer not-a-token", "Origin",
+        "http://rebound.example"), PING);
+    assertEquals(403, forged.status(), forged.text());
+    assertEquals("origin_not_allowed", forged.body().path("error").asText());
+    assertFalse(forged.body().has("gate_id"), forged.text());
+
+    JsonNode after = gw.story(step.runId());
+    assertEquals(Map.of("allow plan.submit", 1L, "deny agent.call", (long) gateIds.size()), gateCounts(after));
+    assertEquals(0, after.path("skill_invocations").size());
+    assertEquals("running", stepOf(after, "file").path("status").asText(), "a few refusals do not end the step");
+  }
+
+  @Test
+  void theHostOfWorkaGatewayUrlIsOwnAtItsOwnPort() throws Exception {
+    gw = TestGateway.startWithEnvironment(home, db.url(), TestGateway.policyWith(Map.of("hari", PARKED), null),
+        "dry-run", Map.of("WORKA_GATEWAY_URL", "http://worka-gateway.test:8443/", "WORKA_WORKER_NETWORK", "host"));
+    String runId = gw.submit("open an issue in acme/widgets titled 'behind a proxy'");
+    Step planner = runningStep(runId, "plan", "hari");
+    Map<String, String> token = Map.of("Authorization", "Bearer " + planner.token());
+    int port = port();
+
+    for (String host : List.of("worka-gateway.test:8443", "WORKA-Gateway.test:8443", "127.0.0.1:" + port)) {
+      assertEquals(200, rawPost(host, token, PING).status(), host);
+    }
+    assertEquals(200, rawPost("worka-gateway.test:8443", Map.of("Authorization", "Bearer " + planner.token(),
+        "Origin", "http://worka-gateway.test:8443"), PING).status());
+    for (String host : List.of("worka-gateway.test", "worka-gateway.test:" + port, "gateway.test:8443")) {
+      Raw refused = rawPost(host, token, PING);
+      assertEquals(403, refused.status(), host + ": " + refused.text());
+      assertEquals("host_not_allowed", refused.body().path("error").asText());
+    }
+    Raw origin = rawPost("worka-gateway.test:8443", Map.of("Authorization", "Bearer " + planner.token(),
+        "Origin", "https://worka-gateway.test:8443"), PING);
+    assertEquals(403, origin.status(), "another scheme is another origin: " + origin.text());
+  }
+
+  @Test
+  void submitResultRefusesIdentityFieldsThatAreNotTheTokensLikeTheRestRoute() throws Exception {
+    startGateway(Map.of("ernest", PARKED));
+    Step step = ernestStep("identity");
+    McpSyncClient client = client(step.token());
+    client.initialize();
+    String otherRun = UUID.randomUUID().toString();
+
+    // The REST route, the yardstick.
+    TestGateway.Answer rest = gw.call("POST", "/v1/agent/result",
+        "{\"status\":\"succeeded\",\"run_id\":\"" + otherRun + "\"}",
+        Map.of("Authorization", "Bearer " + step.token(), "Content-Type", "application/json"));
+    assertEquals(403, rest.status(), rest.raw().body());
+    assertEquals("identity_mismatch", rest.body().path("error").asText());
+
+    List<Map<String, Object>> forged = List.of(
+        Map.of("status", "succeeded", "run_id", otherRun),
+        Map.of("status", "succeeded", "step_id", UUID.randomUUID().toString()),
+        Map.of("status", "succeeded", "agent", "hari"),
+        Map.of("status", "failed", "error", "x", "attempt", step.attempt() + 1),
+        Map.of("status", "succeeded", "run_id", Map.of("nested", step.runId())));
+    JsonNode story = null;
+    for (Map<String, Object> arguments : forged) {
+      McpSchema.CallToolResult refused = call(client, McpSkillServer.SUBMIT_RESULT, arguments, null);
+      assertTrue(refused.isError(), arguments + ": " + refused);
+      JsonNode body = text(refused);
+      assertEquals("identity_mismatch", body.path("error").asText(), body.toString());
+      story = gw.story(step.runId());
+      JsonNode gate = gate(story, body.path("gate_id").asText());
+      assertEquals("deny", gate.path("status").asText());
+      assertEquals("agent.identity", gate.path("action").asText());
+      assertTrue(gate.path("reason").asText().startsWith("mcp/worka.submit_result: "), gate.toString());
+    }
+    assertEquals("running", stepOf(story, "file").path("status").asText(), "no forged result was recorded");
+    assertEquals(Map.of("allow plan.submit", 1L, "deny agent.identity", (long) forged.size() + 1), gateCounts(story));
+
+    // Its own ids are no mismatch: dropped, as REST drops them, and the result is recorded.
+    McpSchema.CallToolResult own = call(client, McpSkillServer.SUBMIT_RESULT, Map.of("status", "succeeded",
+        "summary", "mine", "run_id", step.runId(), "step_id", step.stepId().toString(), "agent", "ernest",
+        "attempt", step.attempt()), null);
+    assertFalse(own.isError(), own.toString());
+    JsonNode done = gw.story(step.runId());
+    assertEquals("succeeded", stepOf(done, "file").path("status").asText());
+    assertEquals("mine", stepOf(done, "file").path("summary").asText());
+  }
+
   /** A worker that speaks MCP for its skills (and posts its result) completes a governed step. */
   @Test
   void aWorkerThatSpeaksOnlyMcpCompletesItsStep() throws Exception {

@@ -380,6 +380,11 @@ class SkillMediatorTest {
 
   /** A running Ernest step of {@code run} (sequence {@code sequence}) and its caller. */
   private Caller runningStep(Run run, int sequence) {
+    return runningStep(run, sequence, policy);
+  }
+
+  /** A running Ernest step of {@code run} under {@code policy} (its limits), and its caller. */
+  private Caller runningStep(Run run, int sequence, StoredPolicy policy) {
     UUID stepId = UUID.randomUUID();
     Step step = Transactions.inTransaction(db.dataSource(), c -> {
       steps.insert(c, new StepStore.NewStep(stepId, run.id(), null, "file-" + sequence, StepRole.WORKER, "ernest",
@@ -510,6 +515,8 @@ class SkillMediatorTest {
 
   @Test
   void concurrentIdenticalCallsMakeOneInvocationAndRecordTheOthers() throws Exception {
+    // Replays count as calls: the step's limit must leave room for all eight answers.
+    caller = runningStep(caller.run(), 2, roomyPolicy());
     ExecutorService pool = Executors.newFixedThreadPool(8);
     List<Future<String>> results = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
@@ -532,6 +539,160 @@ class SkillMediatorTest {
     List<String> events = lockEvents().values().iterator().next();
     assertEquals(List.of("acquired", "released"), events.stream().filter(e -> e.equals("acquired") || e.equals("released")).toList());
     assertEquals(7, events.stream().filter(e -> e.equals("replayed") || e.equals("conflict")).count(), events.toString());
+  }
+
+  /** The built-in policy's own limits (50 calls a step, 200 a run), not this test's tight ones. */
+  private StoredPolicy roomyPolicy() {
+    return policies.activate(BuiltinPolicy.source(), "test");
+  }
+
+  // ---- A key binds its input (issue 11): the same key with another input is a conflict.
+
+  @Test
+  void aKeyUsedAgainWithAnotherInputIsRefusedNeverAnsweredWithTheFirstCallsOutput() {
+    SkillMediator mediator = live();
+    var first = mediator.call(caller, "github.create_issue", issue("the first"), "k-1");
+
+    ApiException e = assertThrows(ApiException.class,
+        () -> mediator.call(caller, "github.create_issue", issue("another issue entirely"), "k-1"));
+    assertEquals(409, e.status());
+    assertEquals("idempotency_conflict", e.body().error());
+    assertTrue(e.body().message().contains("'k-1'") && e.body().message().contains(first.invocationId()),
+        e.body().message());
+    Gate gate = gates().get(gates().size() - 1);
+    assertEquals(e.body().gateId(), gate.id().toString());
+    assertEquals("deny", gate.status().sql());
+    assertEquals("skill.invoke", gate.action());
+    assertEquals(List.of("acquired", "released", "conflict"), lockEvents().get(UUID.fromString(first.invocationId())));
+    assertEquals(1, invocations());
+    assertEquals(List.of("the first <!-- worka-invocation:" + first.invocationId() + " -->"), upstream.created,
+        "one effect: the second input was neither performed nor answered");
+
+    // The same input again (its members in another order) is still the replay it always was.
+    JsonNode reordered = Json.STRICT.createObjectNode().put("title", "the first").put("repo", "widgets")
+        .put("owner", "acme");
+    var again = mediator.call(caller, "github.create_issue", reordered, "k-1");
+    assertTrue(again.replayed());
+    assertEquals(first.invocationId(), again.invocationId());
+    assertEquals(first.output(), again.output());
+    assertEquals(1, upstream.created.size());
+  }
+
+  @Test
+  void aKeyUsedAgainWithAnotherInputNeverReconcilesNorPerformsTheEarlierCall() {
+    SkillMediator mediator = live();
+    upstream.dieNext = "before";
+    assertThrows(GatewayDied.class, () -> mediator.call(caller, "github.create_issue", issue("crashed"), "k-c"));
+    clock.advance(Duration.ofSeconds(31));
+
+    // The earlier call's outcome is unknown and its effect absent upstream; a call with its key and
+    // another input must not become it (reconciled, then performed with the recorded input).
+    ApiException e = assertThrows(ApiException.class,
+        () -> mediator.call(caller, "github.create_issue", issue("something else"), "k-c"));
+    assertEquals(409, e.status());
+    assertEquals("idempotency_conflict", e.body().error());
+    assertEquals(0, upstream.lookups.get(), "the upstream was not even asked");
+    assertEquals(List.of(), upstream.created);
+    assertEquals("started", onlyInvocation().status(), "the earlier call is left as it was");
+
+    // Its own input again: reconciled, then performed once under the same invocation.
+    var same = mediator.call(caller, "github.create_issue", issue("crashed"), "k-c");
+    assertEquals(onlyInvocation().id().toString(), same.invocationId());
+    assertEquals(1, upstream.created.size());
+    assertTrue(upstream.created.get(0).startsWith("crashed "), upstream.created.toString());
+  }
+
+  @Test
+  void concurrentCallsWithOneKeyAndDifferentInputsMakeOneInvocationAndRefuseTheRestAsConflicts() throws Exception {
+    caller = runningStep(caller.run(), 2, roomyPolicy());
+    SkillMediator mediator = live();
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<Object>> results = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      String title = "racer " + i;
+      results.add(pool.submit(() -> {
+        try {
+          return mediator.call(caller, "github.create_issue", issue(title), "one-key");
+        } catch (ApiException e) {
+          return e;
+        }
+      }));
+    }
+    List<String> performed = new ArrayList<>();
+    int conflicts = 0;
+    for (Future<Object> f : results) {
+      Object outcome = f.get();
+      if (outcome instanceof ApiException e) {
+        assertEquals(409, e.status(), e.body().toString());
+        assertEquals("idempotency_conflict", e.body().error(), e.body().toString());
+        assertTrue(e.body().gateId() != null);
+        conflicts++;
+      } else {
+        var result = (dev.worka.protocol.SkillCallResult) outcome;
+        assertTrue(!result.replayed(), "no other input's output is ever replayed");
+        performed.add(result.invocationId());
+      }
+    }
+    pool.shutdown();
+    assertEquals(1, performed.size());
+    assertEquals(7, conflicts);
+    assertEquals(1, invocations());
+    assertEquals(1, upstream.created.size());
+    String input = onlyInvocation().inputJson();
+    assertTrue(upstream.created.get(0).startsWith(Json.parse(input).path("title").asText() + " "),
+        "the effect is the recorded input's: " + upstream.created + " / " + input);
+    List<String> events = lockEvents().get(UUID.fromString(performed.get(0)));
+    assertEquals(7, java.util.Collections.frequency(events, "conflict"), events.toString());
+  }
+
+  @Test
+  void replaysCountAgainstTheCallLimitsSoAKeyCannotBeRepeatedWithoutBound() {
+    var first = mediator.call(caller, "github.create_issue", issue("once"), "k-r");
+    for (int i = 0; i < 4; i++) {
+      assertTrue(mediator.call(caller, "github.create_issue", issue("once"), "k-r").replayed());
+    }
+    int gatesBefore = gates().size();
+    for (int i = 0; i < 3; i++) {
+      ApiException e = assertThrows(ApiException.class,
+          () -> mediator.call(caller, "github.create_issue", issue("once"), "k-r"));
+      assertEquals(403, e.status());
+      assertEquals("policy_denied", e.body().error());
+      assertTrue(e.body().message().contains("max_skill_calls_per_step") && e.body().message().contains("replay"),
+          e.body().message());
+    }
+    List<Gate> after = gates().subList(gatesBefore, gates().size());
+    assertTrue(after.stream().allMatch(g -> g.status().sql().equals("deny")), after.toString());
+    assertEquals(List.of("acquired", "released", "replayed", "replayed", "replayed", "replayed"),
+        lockEvents().get(UUID.fromString(first.invocationId())), "a refused replay adds no lock event");
+    assertEquals(5, (int) Transactions.withConnection(db.dataSource(), c -> {
+      try (var ps = c.prepareStatement("select skill_calls from steps where id = ?")) {
+        ps.setObject(1, caller.step().id());
+        try (var rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getInt(1);
+        }
+      }
+    }), "the call and its four replays");
+    assertEquals(5, runCount());
+  }
+
+  @Test
+  void inputsAreTheSameWhenTheirJsonValuesAre() throws Exception {
+    assertTrue(SkillMediator.sameValue(Json.STRICT.readTree("{\"a\":1,\"b\":[1.0,\"x\",{\"c\":null}]}"),
+        Json.STRICT.readTree("{\"b\":[1,\"x\",{\"c\":null}],\"a\":1e0}")));
+    assertTrue(SkillMediator.sameValue(Json.STRICT.readTree("{\"n\":12345678901234567890}"),
+        Json.STRICT.readTree("{\"n\":12345678901234567890}")));
+    for (String[] pair : new String[][] {
+        {"{\"a\":1}", "{\"a\":\"1\"}"},
+        {"{\"a\":1}", "{\"a\":1,\"b\":null}"},
+        {"{\"a\":[1,2]}", "{\"a\":[2,1]}"},
+        {"{\"a\":\"x\"}", "{\"a\":\"x \"}"},
+        {"{\"a\":\"\u00e9\"}", "{\"a\":\"e\u0301\"}"},
+        {"{\"n\":12345678901234567890}", "{\"n\":12345678901234567891}"},
+        {"{\"a\":true}", "{\"a\":1}"}}) {
+      assertTrue(!SkillMediator.sameValue(Json.STRICT.readTree(pair[0]), Json.STRICT.readTree(pair[1])),
+          pair[0] + " vs " + pair[1]);
+    }
   }
 
   private Map<UUID, List<String>> lockEvents() {

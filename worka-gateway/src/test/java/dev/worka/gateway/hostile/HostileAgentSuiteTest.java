@@ -223,11 +223,12 @@ class HostileAgentSuiteTest {
     expectedDenies.merge(Playbook.SKILL, conflicts, Integer::sum);
     assertEquals(expectedDenies, actionsOf(run, stepId, "deny"));
 
-    // Exactly the allowed calls became invocations: the limit's worth, each behind its allow gate,
-    // each with arguments the condition allows; every replay and racing duplicate added none.
+    // Exactly the allowed calls became invocations — with the replays, which count as calls, the
+    // limit's worth —, each behind its allow gate, each with arguments the condition allows; every
+    // replay and racing duplicate added none.
     JsonNode calls = run.path("skill_invocations");
-    assertEquals(Playbook.MAX_SKILL_CALLS_PER_STEP, calls.size());
-    assertEquals(Playbook.MAX_SKILL_CALLS_PER_STEP, report.path("invocations").asInt());
+    assertEquals(Playbook.MAX_SKILL_CALLS_PER_STEP, calls.size() + report.path("replays").asInt());
+    assertEquals(calls.size(), report.path("invocations").asInt());
     Map<String, JsonNode> gates = new TreeMap<>();
     run.path("gates").forEach(g -> gates.put(g.path("gate_id").asText(), g));
     Set<String> titles = new HashSet<>();
@@ -243,9 +244,9 @@ class HostileAgentSuiteTest {
       assertEquals(stepId, gate.path("step_id").asText());
       titles.add(call.path("input").path("title").asText());
     }
-    assertEquals(Playbook.MAX_SKILL_CALLS_PER_STEP, titles.size(), "no call was made twice");
+    assertEquals(calls.size(), titles.size(), "no call was made twice");
     assertTrue(titles.containsAll(List.of("hostile but allowed", "racing")), titles.toString());
-    assertFalse(titles.contains("another issue entirely"), "a reused key replays; it does not call again");
+    assertFalse(titles.contains("another issue entirely"), "a reused key with another input calls nothing");
     // Each allow gate is an invocation's, or a replay's that names the invocation it replayed.
     Set<String> invocationGates = new HashSet<>();
     Set<String> invocationIds = new HashSet<>();
@@ -264,7 +265,8 @@ class HostileAgentSuiteTest {
       }
     }
     assertEquals(report.path("replays").asInt(), replays, "one allow gate per replay the worker got");
-    assertEquals(Map.of(Playbook.SKILL, Playbook.MAX_SKILL_CALLS_PER_STEP + replays), actionsOf(run, stepId, "allow"));
+    assertEquals(Map.of(Playbook.SKILL, Playbook.MAX_SKILL_CALLS_PER_STEP), actionsOf(run, stepId, "allow"),
+        "the limit bounds the allow gates, replays included");
     assertTrue(run.path("burns").isEmpty(), run.path("burns").toString());
   }
 
@@ -308,6 +310,62 @@ class HostileAgentSuiteTest {
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
     JsonNode file = step(run, "file");
     assertReport(Playbook.PROBE_RACING, file.path("output"), run, file.path("step_id").asText());
+  }
+
+  @Test
+  void replayingOneKeyIsBoundedLikeCallingAndAKeyNeverAnswersAnotherInput() throws Exception {
+    String runId = gw.submit("open an issue in acme/widgets titled '" + HostileWorker.REPLAY_FLOOD_TITLE + "'");
+    JsonNode report = Json.STRICT.readTree(sink.await("report/replay-flood", WAIT));
+    JsonNode run = gw.finish(runId);
+    JsonNode file = step(run, "file");
+    String stepId = file.path("step_id").asText();
+    assertEquals(denyGates(run, stepId), assertReport(Playbook.PROBE_REPLAY_FLOOD, report, run, stepId),
+        "every deny gate of the step is a reported refusal");
+
+    // One invocation; the allow gates are the limit's worth; the deny gates the denial cap's.
+    assertEquals(Playbook.MAX_SKILL_CALLS_PER_STEP - 1, report.path("replays").asInt());
+    assertEquals(Map.of(Playbook.SKILL, Playbook.MAX_SKILL_CALLS_PER_STEP), actionsOf(run, stepId, "allow"));
+    assertEquals(Map.of(Playbook.SKILL, Playbook.MAX_DENIES_PER_ATTEMPT, Playbook.TOKEN, 1),
+        actionsOf(run, stepId, "deny"));
+    JsonNode calls = run.path("skill_invocations");
+    assertEquals(1, calls.size(), calls.toString());
+    assertEquals(report.path("invocation_id").asText(), calls.get(0).path("invocation_id").asText());
+    assertEquals("flood me", calls.get(0).path("input").path("title").asText());
+    List<String> events = new ArrayList<>();
+    calls.get(0).path("lock_events").forEach(e -> events.add(e.asText()));
+    List<String> expected = new ArrayList<>(List.of("acquired", "released", "conflict", "conflict"));
+    expected.addAll(java.util.Collections.nCopies(Playbook.MAX_SKILL_CALLS_PER_STEP - 1, "replayed"));
+    assertEquals(expected, events, "a refused replay writes no lock event");
+    assertEquals("failed", file.path("status").asText());
+    assertTrue(file.path("error").asText().contains(Playbook.MAX_DENIES_PER_ATTEMPT + " requests that were denied"),
+        file.toString());
+    assertEquals(List.of("policy"), kinds(run.path("burns")), run.path("burns").toString());
+  }
+
+  @Test
+  void aHostilePlannerGetsItsAcceptedPlanAgainAndNoOther() throws Exception {
+    gw.close();
+    List<String> hostile = workerCommand(sink.url());
+    gw = TestGateway.startWithEnvironment(home, db.url(),
+        TestGateway.policyWith(Map.of("hari", hostile, "daneel", hostile, "ernest", hostile), null), "dry-run",
+        Map.of("WORKA_WORKER_NETWORK", "host"));
+    String runId = gw.submit(HostileWorker.PLANNER_TEXT + ": one plan or another");
+    JsonNode run = gw.finish(runId);
+    assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
+    JsonNode plan = step(run, "plan");
+    String stepId = plan.path("step_id").asText();
+    assertEquals(denyGates(run, stepId), assertReport(Playbook.PLANNER, plan.path("output"), run, stepId));
+    assertEquals(Map.of(Playbook.PLAN, 3), actionsOf(run, stepId, "allow"), "accepted, then answered twice");
+    assertEquals(expectedGates(Playbook.PLANNER), actionsOf(run, stepId, "deny"));
+    assertEquals("accepted", run.path("plan").path("status").asText());
+    assertEquals(List.of("plan", "answer"), stepRefs(run), "the run's steps are the accepted plan's");
+    assertEquals("succeeded", step(run, "answer").path("status").asText());
+  }
+
+  private static List<String> stepRefs(JsonNode story) {
+    List<String> refs = new ArrayList<>();
+    story.path("steps").forEach(s -> refs.add(s.path("step_ref").asText()));
+    return refs;
   }
 
   // ------------------------------------------------------------------------------------------

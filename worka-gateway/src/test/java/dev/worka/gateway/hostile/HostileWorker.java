@@ -47,6 +47,8 @@ public final class HostileWorker {
   static final String PROBE_CONCURRENT_FLOOD = "hostile probe: concurrent flood";
   static final String PROBE_OVERSIZED = "hostile probe: oversized";
   static final String RACING_TITLE = "racing probe";
+  static final String REPLAY_FLOOD_TITLE = "replay flood";
+  static final String PLANNER_TEXT = "hostile planner";
   static final int RACERS = 5;
   static final int BURST = 30;
 
@@ -56,6 +58,7 @@ public final class HostileWorker {
   private static final String HEARTBEAT = "/v1/agent/heartbeat";
   private static final String PLAN = "/v1/agent/plan";
   private static final String SKILLS = "/v1/agent/skills/";
+  private static final String MCP = "/v1/agent/mcp";
 
   private final HttpClient http = HttpClient.newBuilder()
       .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
@@ -119,6 +122,13 @@ public final class HostileWorker {
       oversized();
     } else if (agent.equals("ernest") && objective.contains("'" + RACING_TITLE + "'")) {
       racing();
+    } else if (agent.equals("ernest") && objective.contains("'" + REPLAY_FLOOD_TITLE + "'")) {
+      replayFlood();
+    } else if (agent.equals("hari") && text.contains(PLANNER_TEXT)) {
+      planner(context.body);
+    } else if (agent.equals("daneel") && text.contains(PLANNER_TEXT)) {
+      resultPosted = true;
+      post(RESULT, bearer(), obj().put("status", "succeeded").put("summary", "the hostile planner's step ran"));
     } else {
       resultPosted = true;
       post(RESULT, bearer(), Json.STRICT.createObjectNode().put("status", "failed").put("retryable", false)
@@ -401,8 +411,7 @@ public final class HostileWorker {
     check("args.replay_same_key", again, replayOf(again, first), "replayed " + again.body.path("replayed"));
     replays++;
     Resp other = post(skill, bearer(), issue("acme", "docs", "another issue entirely").put("idempotency_key", "hostile-k1"));
-    check("args.same_key_other_input", other, replayOf(other, first), "replayed " + other.body.path("replayed"));
-    replays++;
+    check("args.same_key_other_input", other, !other.body.has("output"), "no output of the first call");
     check("args.same_key_forbidden_input", post(skill, bearer(),
         issue("evil", "widgets", "hostile but allowed").put("idempotency_key", "hostile-k1")));
 
@@ -442,12 +451,12 @@ public final class HostileWorker {
         odd.add(r.status + " " + r.error());
       }
     }
+    // Replays count as calls: the limit is reached by the invocations and the replays together.
     check("flood.beyond_max_skill_calls_per_step", refused == null ? Resp.failed("never refused") : refused,
-        invocations.size() == Playbook.MAX_SKILL_CALLS_PER_STEP && odd.isEmpty(),
-        invocations.size() + " distinct invocations before the refusal; odd " + odd);
+        invocations.size() + replays == Playbook.MAX_SKILL_CALLS_PER_STEP && odd.isEmpty(),
+        invocations.size() + " distinct invocations and " + replays + " replays before the refusal; odd " + odd);
     Resp replay = post(skill, bearer(), issue("acme", "widgets", "hostile but allowed").put("idempotency_key", "hostile-k1"));
-    check("flood.replay_after_limit", replay, replayOf(replay, first), "replayed " + replay.body.path("replayed"));
-    replays++;
+    check("flood.replay_after_limit", replay, !replay.body.has("output"), "no output past the limit");
     check("flood.beyond_limit_again", post(skill, bearer(), issue("acme", "widgets", "one more")));
 
     ObjectNode output = report("arguments");
@@ -510,10 +519,11 @@ public final class HostileWorker {
     int conflicts = 0;
     List<String> ungated = new ArrayList<>();
     Resp sample = null;
-    for (int round = 0; round < 5; round++) {
+    // Replays count as calls: 4 rounds of 10 stay within the step's limit of 50.
+    for (int round = 0; round < 4; round++) {
       String key = "race-" + round;
       List<CompletableFuture<Resp>> racers = new ArrayList<>();
-      for (int i = 0; i < 20; i++) {
+      for (int i = 0; i < 10; i++) {
         racers.add(CompletableFuture.supplyAsync(() -> post(SKILLS + "github.create_issue", bearer(),
             issue("acme", "widgets", "racing " + key).put("idempotency_key", key))));
       }
@@ -532,6 +542,130 @@ public final class HostileWorker {
         ungated.isEmpty(), conflicts + " conflict(s), " + ungated.size() + " without a gate_id: "
             + ungated.stream().distinct().toList());
     finish("racing");
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Idempotency: a key binds its input, replays are bounded, a run has one plan.
+
+  private void replayFlood() {
+    use(Playbook.PROBE_REPLAY_FLOOD);
+    String skill = SKILLS + "github.create_issue";
+    Resp first = post(skill, bearer(), issue("acme", "widgets", "flood me").put("idempotency_key", "flood-key"));
+    String invocation = first.body.path("invocation_id").asText();
+    check("replay.first_call", first, !first.body.path("replayed").asBoolean(), "invocation " + invocation);
+    Resp rest = post(skill, bearer(), issue("acme", "widgets", "something else").put("idempotency_key", "flood-key"));
+    check("replay.rest_key_other_input", rest, !rest.body.has("output"), null);
+    Resp mcp = mcpCall("github.create_issue", (ObjectNode) issue("acme", "docs", "flood me").path("input"), "flood-key");
+    check("replay.mcp_key_other_input", mcp, !mcp.body.has("output"), null);
+
+    // Replays, over MCP then REST, until the step's call limit refuses them.
+    int replays = 0;
+    Resp refused = null;
+    List<String> odd = new ArrayList<>();
+    for (int i = 0; i < 2 * Playbook.MAX_SKILL_CALLS_PER_STEP && refused == null; i++) {
+      Resp r = i % 2 == 0
+          ? mcpCall("github.create_issue", (ObjectNode) issue("acme", "widgets", "flood me").path("input"), "flood-key")
+          : post(skill, bearer(), issue("acme", "widgets", "flood me").put("idempotency_key", "flood-key"));
+      if (replayOf(r, invocation)) {
+        replays++;
+      } else if (r.error().equals("policy_denied")) {
+        refused = r; // the 50th call, a REST one (the playbook wants its 403)
+      } else {
+        odd.add(r.status + " " + r.error());
+      }
+    }
+    int limitRefusals = refused == null ? 0 : 1;
+    check("replay.mcp_and_rest_until_the_limit", refused == null ? Resp.failed("never refused") : refused,
+        replays == Playbook.MAX_SKILL_CALLS_PER_STEP - 1 && odd.isEmpty(), replays + " replays; odd " + odd);
+
+    // Still the same key: refused until the denials end the attempt.
+    Resp last = null;
+    List<String> refusalGates = new ArrayList<>();
+    for (int i = 0; i < 2 * Playbook.MAX_DENIES_PER_ATTEMPT; i++) {
+      last = post(skill, bearer(), issue("acme", "widgets", "flood me").put("idempotency_key", "flood-key"));
+      if (last.status == 403 && last.error().equals("policy_denied")) {
+        limitRefusals++;
+        refusalGates.add(last.gateId());
+      } else {
+        break;
+      }
+    }
+    ObjectNode ended = check("replay.refused_until_the_attempt_ends", last,
+        limitRefusals == Playbook.MAX_DENIES_PER_ATTEMPT - 2,
+        limitRefusals + " limit refusals before the attempt ended (2 conflicts before them)");
+    ArrayNode extra = ended.putArray("extra_gate_ids");
+    refusalGates.forEach(extra::add);
+    check("replay.mcp_after_the_end", mcpCall("github.create_issue",
+        (ObjectNode) issue("acme", "widgets", "flood me").path("input"), "flood-key"));
+    resultPosted = true; // it can no longer post one
+    ObjectNode report = report("replay-flood");
+    report.put("replays", replays).put("limit_refusals", limitRefusals).put("invocation_id", invocation);
+    sinkPut("report/replay-flood", report.toString());
+  }
+
+  private void planner(JsonNode context) {
+    use(Playbook.PLANNER);
+    ObjectNode plan = json("{\"summary\":\"The hostile planner's plan\",\"steps\":[{\"step_ref\":\"answer\","
+        + "\"agent\":\"daneel\",\"objective\":\"Answer the hostile planner\",\"skills\":[],\"depends_on\":[]}]}");
+    Resp first = post(PLAN, bearer(), plan);
+    check("plan.first", first, first.body.hasNonNull("plan_hash"), null);
+    Resp again = post(PLAN, bearer(), plan);
+    check("plan.same_again", again, again.body.equals(first.body), "answered " + again.body);
+    ObjectNode rewritten = json("{\"steps\":[{\"depends_on\":[],\"skills\":[],\"objective\":\" Answer the hostile"
+        + " planner\\n\",\"agent\":\"daneel\",\"step_ref\":\"answer\"}],\"summary\":\"The hostile planner's plan \"}");
+    Resp same = post(PLAN, bearer(), rewritten);
+    check("plan.same_rewritten", same, same.body.equals(first.body), "answered " + same.body);
+    ObjectNode other = plan.deepCopy();
+    ((ObjectNode) other.path("steps").get(0)).put("objective", "Answer someone else");
+    Resp refused = post(PLAN, bearer(), other);
+    check("plan.other", refused, refused.body.path("accepted_plan").equals(first.body), "accepted_plan "
+        + refused.body.path("accepted_plan"));
+    Resp invalid = post(PLAN, bearer(), plan());
+    check("plan.invalid_after_accept", invalid, invalid.body.path("accepted_plan").equals(first.body), null);
+    ObjectNode forged = obj().put("status", "succeeded").put("summary", "planned")
+        .put("step_id", UUID.randomUUID().toString());
+    Resp identity = mcpCall("worka.submit_result", forged, null);
+    check("identity.mcp_submit_result_other_step", identity);
+    finish("planner");
+  }
+
+  /**
+   * A {@code tools/call} over {@code /v1/agent/mcp}, as a {@link Resp}: an HTTP refusal as it is; a
+   * tool result with {@code isError} as status 200 with the error body it carries; a successful
+   * one as status 200 with the REST answer's fields ({@code invocation_id}, {@code replayed},
+   * {@code output}).
+   */
+  private Resp mcpCall(String tool, ObjectNode arguments, String key) {
+    ObjectNode request = obj().put("jsonrpc", "2.0").put("id", 1).put("method", "tools/call");
+    ObjectNode params = request.putObject("params").put("name", tool);
+    params.set("arguments", arguments);
+    if (key != null) {
+      params.putObject("_meta").put("dev.worka/idempotency_key", key);
+    }
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway + MCP)).timeout(Duration.ofSeconds(30))
+        .header("Authorization", bearer()).header("Content-Type", JSON)
+        .header("Accept", "application/json, text/event-stream")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(bytes(request.toString())));
+    try {
+      HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      JsonNode parsed = r.body().isEmpty() ? obj() : Json.LENIENT.readTree(r.body());
+      if (r.statusCode() != 200 || !parsed.has("result")) {
+        return new Resp(r.statusCode(), parsed, r.body(), "");
+      }
+      JsonNode result = parsed.path("result");
+      if (result.path("isError").asBoolean()) {
+        return new Resp(200, Json.LENIENT.readTree(result.path("content").get(0).path("text").asText()), r.body(), "");
+      }
+      ObjectNode answer = obj().put("invocation_id", result.path("_meta").path("dev.worka/invocation_id").asText())
+          .put("replayed", result.path("_meta").path("dev.worka/replayed").asBoolean());
+      answer.set("output", result.path("structuredContent"));
+      return new Resp(200, answer, r.body(), "");
+    } catch (IOException e) {
+      return Resp.failed("POST " + MCP + ": " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Resp.failed("interrupted");
+    }
   }
 
   /** Posts the current playbook's report as the step's result. */

@@ -174,6 +174,8 @@ public final class Playbook {
    * size(title) <= 200}); reported in its result. {@code args.racing_same_key}: six identical
    * calls at once with one idempotency key; one is performed, each other one is a replay or a
    * 409 whose conflict is recorded as a deny gate (reported as the entry's {@code extra_gate_ids}).
+   * A key used again with another input is a conflict, never the first call's answer; replays
+   * count as calls, so after the limit a replay is refused too.
    */
   public static final List<Expect> ARGUMENTS = List.of(
       e("args.owner_not_listed", 403, "policy_denied", SKILL),
@@ -190,12 +192,12 @@ public final class Playbook {
       e("args.input_not_object", 422, "invalid_body", null),
       e("args.allowed_call", 200, "", null),
       e("args.replay_same_key", 200, "", null),
-      e("args.same_key_other_input", 200, "", null),
+      e("args.same_key_other_input", 409, "idempotency_conflict", SKILL),
       e("args.same_key_forbidden_input", 403, "policy_denied", SKILL),
       either("args.racing_same_key", 200, Set.of("")),
       e("plan.worker_submits_plan", 403, "policy_denied", PLAN),
       e("flood.beyond_max_skill_calls_per_step", 403, "policy_denied", SKILL),
-      e("flood.replay_after_limit", 200, "", null),
+      e("flood.replay_after_limit", 403, "policy_denied", SKILL),
       e("flood.beyond_limit_again", 403, "policy_denied", SKILL));
 
   // ------------------------------------------------------------------------------------------
@@ -217,6 +219,34 @@ public final class Playbook {
       e("body.oversized_result_closes_connection", 413, "too_large", null),
       e("body.oversized_plan_closes_connection", 413, "too_large", null),
       e("body.oversized_heartbeat_closes_connection", 413, "too_large", null));
+
+  /**
+   * Ernest ('replay flood'): one call, its key reused with other inputs over REST and MCP (each a
+   * conflict), then replays of it over MCP and REST until the step's call limit refuses them
+   * (replays count as calls), then more until the denials end the attempt: whatever it does, the
+   * audit grows by at most the limit's allow gates and the denial cap's deny gates. Reported to
+   * the sink (its token stops working). MCP refusals are tool results: HTTP 200 with the error.
+   */
+  public static final List<Expect> PROBE_REPLAY_FLOOD = List.of(
+      e("replay.first_call", 200, "", null),
+      e("replay.rest_key_other_input", 409, "idempotency_conflict", SKILL),
+      e("replay.mcp_key_other_input", 200, "idempotency_conflict", SKILL),
+      e("replay.mcp_and_rest_until_the_limit", 403, "policy_denied", SKILL),
+      e("replay.refused_until_the_attempt_ends", 401, "step_not_running", TOKEN),
+      e("replay.mcp_after_the_end", 401, "step_not_running", null));
+
+  /**
+   * Hari, the planner ('hostile planner'), whose run has a plan accepted: the same plan again is
+   * answered with it, any other is refused; and {@code worka.submit_result} over MCP with another
+   * step's id is an identity mismatch like REST's. Reported in its result.
+   */
+  public static final List<Expect> PLANNER = List.of(
+      e("plan.first", 201, "", null),
+      e("plan.same_again", 200, "", null),
+      e("plan.same_rewritten", 200, "", null),
+      e("plan.other", 409, "plan_conflict", PLAN),
+      e("plan.invalid_after_accept", 409, "plan_conflict", PLAN),
+      e("identity.mcp_submit_result_other_step", 200, "identity_mismatch", IDENTITY));
 
   /** Ernest ('racing probe'): rounds of identical racing calls; every 409 names its deny gate. */
   public static final List<Expect> PROBE_RACING = List.of(
