@@ -22,6 +22,7 @@ import java.util.function.Predicate;
 /**
  * A local stand-in for Slack's Web API, reached by the production clients only through {@code
  * SLACK_API_URL}: it answers {@code auth.test}, {@code chat.postMessage}, {@code
+ * chat.postEphemeral} (kept apart: no one else sees it, nor the history), {@code
  * conversations.replies}, {@code conversations.history} and {@code apps.connections.open} the way
  * Slack does (form-encoded requests, {@code {"ok": …}} answers, cursors), keeps the messages of its
  * conversations, and records every call with its {@code Authorization} header. A method can be told
@@ -176,6 +177,16 @@ public final class SlackApiStandIn implements AutoCloseable {
         return socketModeUrl == null
             ? Json.STRICT.createObjectNode().put("ok", false).put("error", "not_allowed_token_type")
             : ok.put("url", socketModeUrl);
+      }
+      case "chat.postEphemeral" -> {
+        String channel = params.get("channel");
+        if (channel == null || !channel.matches("[CDG][A-Z0-9]+")) {
+          return Json.STRICT.createObjectNode().put("ok", false).put("error", "channel_not_found");
+        }
+        if (params.get("user") == null || params.get("user").isBlank()) {
+          return Json.STRICT.createObjectNode().put("ok", false).put("error", "user_not_in_channel");
+        }
+        return ok.put("message_ts", (++clock) + ".000200");
       }
       case "chat.postMessage" -> {
         String channel = params.get("channel");
