@@ -15,7 +15,9 @@ import java.util.regex.Pattern;
  * <p>Each list is optional: absent ({@link Optional#empty()}) means "no restriction of this kind"
  * except {@code github.author_associations}, which always has a value ({@link
  * Github#DEFAULT_ASSOCIATIONS} when absent), and {@code slack.teams}, whose absence means "only this
- * bot's own workspace". An empty list refuses everyone of that kind.
+ * bot's own workspace". An empty list refuses everyone of that kind. A guest of a Slack workspace
+ * (single- or multi-channel) may ask only when {@code slack.users} lists it: its workspace is the
+ * team's own, so the team list does not keep it out.
  */
 public record IngressPolicy(Github github, Slack slack, Quotas quotas) {
 
@@ -146,6 +148,17 @@ public record IngressPolicy(Github github, Slack slack, Quotas quotas) {
     if (!teams.contains(s.team())) {
       return new Decision.Deny(
           s.subject() + " belongs to workspace " + s.team() + ", not one that may ask: " + whichTeams);
+    }
+    boolean listed = slack.users().isPresent() && slack.users().get().contains(s.user());
+    if (s.guest() == null && !listed) {
+      return new Decision.Deny(
+          "could not tell whether " + s.subject() + " is a guest of workspace " + s.team()
+              + " (Slack's users.info could not be asked; the Gateway log says why)");
+    }
+    if (Boolean.TRUE.equals(s.guest()) && !listed) {
+      return new Decision.Deny(
+          s.subject() + " is a guest of workspace " + s.team() + "; a guest may ask only when listed in"
+              + " ingress.slack.users");
     }
     if (slack.channels().isPresent() && !slack.channels().get().contains(s.channel())) {
       return new Decision.Deny(

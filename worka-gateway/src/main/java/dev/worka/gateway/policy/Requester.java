@@ -70,9 +70,10 @@ public sealed interface Requester {
   /**
    * A Slack user, from the signed request: their user id, the workspace they belong to ({@code
    * team}; null when the request does not say), the workspace this bot is installed in ({@code
-   * botTeam}, from {@code auth.test}) and the conversation they asked in.
+   * botTeam}, from {@code auth.test}), the conversation they asked in, and whether they are a guest
+   * of their workspace ({@code users.info}; null when Slack could not be asked).
    */
-  record SlackUser(String user, String team, String botTeam, String channel) implements Requester {
+  record SlackUser(String user, String team, String botTeam, String channel, Boolean guest) implements Requester {
     public SlackUser {
       Objects.requireNonNull(user, "user");
       Objects.requireNonNull(channel, "channel");

@@ -53,7 +53,8 @@ import org.junit.jupiter.api.io.TempDir;
  * credentials, through the real entry points — signed GitHub deliveries, signed Slack requests (HTTP
  * mode, the Web API stand-in answering Bolt), the operator API and the CLI. Strangers by GitHub
  * author association and by repository; by Slack workspace (another one, a Slack Connect guest in a
- * shared channel, an event that does not say), by channel and by user; floods past the quotas, per
+ * shared channel, an event that does not say), guests of the workspace itself, by channel and by
+ * user; floods past the quotas, per
  * hour and at once, including concurrent requests racing for the last place; a captured GitHub
  * delivery replayed with a new delivery id. Each refusal is checked for its answer, its {@code
  * run.create} deny gate (subject, reason, policy, no run) as the operator sees it ({@code GET
@@ -313,6 +314,20 @@ class HostileRequesterSuiteTest {
       // Another workspace altogether (a request signed for it, not shared).
       assertEquals(200, event(gw, callback("Ev0OTHER", "T0OTHER", false,
           mention("C0ELSEWHERE", "U0STRANGER", null, "1700001000.000300", null, ask)), now, Map.of()).status());
+      // A guest of this very workspace (its team id is the workspace's): single-channel, then multi-channel.
+      slack.guest("U0CONTRACTOR", true);
+      slack.guest("U0VISITOR", false);
+      assertEquals(200, event(gw, callback("Ev0CONTRACTOR", SlackApiStandIn.TEAM, false,
+          mention("C0DEV", "U0CONTRACTOR", SlackApiStandIn.TEAM, "1700001000.000400", null, ask)), now, Map.of())
+          .status());
+      assertEquals(200, event(gw, callback("Ev0VISITOR", SlackApiStandIn.TEAM, false,
+          mention("C0DEV", "U0VISITOR", SlackApiStandIn.TEAM, "1700001000.000500", null, ask)), now, Map.of())
+          .status());
+      // Slack cannot say whether a member is a guest (the app lacks users:read): refused, not guessed.
+      slack.fail("users.info", SlackApiStandIn.Failure.error("missing_scope"), 1);
+      assertEquals(200, event(gw, callback("Ev0NOSCOPE", SlackApiStandIn.TEAM, false,
+          mention("C0DEV", "U0NOSCOPE", SlackApiStandIn.TEAM, "1700001000.000600", null, ask)), now, Map.of())
+          .status());
       // A slash command from another workspace is answered in the command's own reply.
       Map<String, String> command = new LinkedHashMap<>();
       command.put("token", "unused");
@@ -330,13 +345,18 @@ class HostileRequesterSuiteTest {
       assertTrue(reply.path("text").asText().startsWith("Worka does not take requests from you here"), commanded.body());
 
       List<JsonNode> first = refusals(gw);
-      assertEquals(4, first.size(), first.toString());
-      // newest first: command, other workspace, no team, guest
-      assertRefusal(gw, first.get(3).path("gate_id").asText(), "slack:U0GUEST",
+      assertEquals(7, first.size(), first.toString());
+      // newest first: command, no scope, visitor, contractor, other workspace, no team, Slack Connect guest
+      assertRefusal(gw, first.get(6).path("gate_id").asText(), "slack:U0GUEST",
           "belongs to workspace T0PARTNER, not one that may ask: ingress.slack.teams is not set, so only this bot's"
               + " own workspace T0TEST may ask");
-      assertRefusal(gw, first.get(2).path("gate_id").asText(), "slack:U0MASKED", "does not say which workspace");
-      assertRefusal(gw, first.get(1).path("gate_id").asText(), "slack:U0STRANGER", "belongs to workspace T0OTHER");
+      assertRefusal(gw, first.get(5).path("gate_id").asText(), "slack:U0MASKED", "does not say which workspace");
+      assertRefusal(gw, first.get(4).path("gate_id").asText(), "slack:U0STRANGER", "belongs to workspace T0OTHER");
+      assertRefusal(gw, first.get(3).path("gate_id").asText(), "slack:U0CONTRACTOR",
+          "slack:U0CONTRACTOR is a guest of workspace T0TEST; a guest may ask only when listed in ingress.slack.users");
+      assertRefusal(gw, first.get(2).path("gate_id").asText(), "slack:U0VISITOR", "is a guest of workspace T0TEST");
+      assertRefusal(gw, first.get(1).path("gate_id").asText(), "slack:U0NOSCOPE",
+          "could not tell whether slack:U0NOSCOPE is a guest");
       assertRefusal(gw, first.get(0).path("gate_id").asText(), "slack:U0STRANGER", "belongs to workspace T0OTHER");
 
       // The operator lets the partner's workspace in, but only two channels and two people.
@@ -364,7 +384,7 @@ class HostileRequesterSuiteTest {
           .status());
 
       List<JsonNode> all = refusals(gw);
-      assertEquals(7, all.size(), all.toString());
+      assertEquals(10, all.size(), all.toString());
       assertRefusal(gw, all.get(2).path("gate_id").asText(), "slack:U0ALICE",
           "asked in C0RANDOM, which is not in ingress.slack.channels [C0DEV, C0SHARED]");
       assertRefusal(gw, all.get(1).path("gate_id").asText(), "slack:U0MALLORY",
@@ -389,11 +409,11 @@ class HostileRequesterSuiteTest {
           WAIT);
 
       // Each refused event got one answer only its requester sees; the command's was its reply.
-      slack.awaitCalls("chat.postEphemeral", 6, WAIT);
+      slack.awaitCalls("chat.postEphemeral", 9, WAIT);
       List<SlackApiStandIn.Call> privately = slack.calls("chat.postEphemeral");
-      assertEquals(6, privately.size(), privately.toString());
-      assertEquals(Set.of("U0GUEST@C0SHARED", "U0MASKED@C0SHARED", "U0STRANGER@C0ELSEWHERE", "U0ALICE@C0RANDOM",
-              "U0MALLORY@C0DEV", "U0ALICE@D0ALICE"),
+      assertEquals(9, privately.size(), privately.toString());
+      assertEquals(Set.of("U0GUEST@C0SHARED", "U0MASKED@C0SHARED", "U0STRANGER@C0ELSEWHERE", "U0CONTRACTOR@C0DEV",
+              "U0VISITOR@C0DEV", "U0NOSCOPE@C0DEV", "U0ALICE@C0RANDOM", "U0MALLORY@C0DEV", "U0ALICE@D0ALICE"),
           Set.copyOf(privately.stream().map(c -> c.params().get("user") + "@" + c.params().get("channel")).toList()));
       for (SlackApiStandIn.Call c : privately) {
         String text = c.params().get("text");
@@ -408,7 +428,7 @@ class HostileRequesterSuiteTest {
       for (SlackApiStandIn.Call c : slack.calls("chat.postMessage")) {
         assertEquals("C0SHARED", c.params().get("channel"), "nothing public anywhere a stranger asked: " + c);
       }
-      assertEquals(7, count("select count(*) from run_refusals"));
+      assertEquals(10, count("select count(*) from run_refusals"));
     }
   }
 

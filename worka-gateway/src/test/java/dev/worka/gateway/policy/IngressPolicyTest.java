@@ -176,25 +176,40 @@ class IngressPolicyTest {
   @Test
   void slackAdmitsByWorkspaceChannelAndUser() {
     IngressPolicy d = IngressPolicy.DEFAULTS;
-    assertTrue(d.admit(new Requester.SlackUser("U0ALICE", "T0HOME", "T0HOME", "C0DEV")).allowed());
-    Decision guest = d.admit(new Requester.SlackUser("U0GUEST", "T0PARTNER", "T0HOME", "C0SHARED"));
+    assertTrue(d.admit(new Requester.SlackUser("U0ALICE", "T0HOME", "T0HOME", "C0DEV", false)).allowed());
+    Decision guest = d.admit(new Requester.SlackUser("U0GUEST", "T0PARTNER", "T0HOME", "C0SHARED", false));
     assertEquals("slack:U0GUEST belongs to workspace T0PARTNER, not one that may ask: ingress.slack.teams is not"
         + " set, so only this bot's own workspace T0HOME may ask", guest.reason());
     assertFalse(guest.allowed());
-    Decision unknown = d.admit(new Requester.SlackUser("U0GUEST", null, "T0HOME", "C0SHARED"));
+    Decision unknown = d.admit(new Requester.SlackUser("U0GUEST", null, "T0HOME", "C0SHARED", false));
     assertFalse(unknown.allowed(), "a workspace the request does not name is not the bot's");
     assertTrue(unknown.reason().contains("does not say which workspace"), unknown.reason());
-    assertFalse(d.admit(new Requester.SlackUser("U0ALICE", "T0HOME", null, "C0DEV")).allowed(),
+    assertFalse(d.admit(new Requester.SlackUser("U0ALICE", "T0HOME", null, "C0DEV", false)).allowed(),
         "no bot workspace known: nobody's matches");
 
     IngressPolicy listed = ingress("ingress: {slack: {teams: [T0HOME, T0PARTNER], channels: [C0SHARED],"
         + " users: [U0GUEST]}}\n");
-    assertTrue(listed.admit(new Requester.SlackUser("U0GUEST", "T0PARTNER", "T0HOME", "C0SHARED")).allowed());
+    assertTrue(listed.admit(new Requester.SlackUser("U0GUEST", "T0PARTNER", "T0HOME", "C0SHARED", false)).allowed());
     assertEquals("slack:U0GUEST asked in C0DEV, which is not in ingress.slack.channels [C0SHARED]",
-        listed.admit(new Requester.SlackUser("U0GUEST", "T0PARTNER", "T0HOME", "C0DEV")).reason());
+        listed.admit(new Requester.SlackUser("U0GUEST", "T0PARTNER", "T0HOME", "C0DEV", false)).reason());
     assertEquals("slack:U0ALICE is not in ingress.slack.users [U0GUEST]",
-        listed.admit(new Requester.SlackUser("U0ALICE", "T0HOME", "T0HOME", "C0SHARED")).reason());
-    assertFalse(listed.admit(new Requester.SlackUser("U0GUEST", "T0ELSE", "T0HOME", "C0SHARED")).allowed());
+        listed.admit(new Requester.SlackUser("U0ALICE", "T0HOME", "T0HOME", "C0SHARED", false)).reason());
+    assertFalse(listed.admit(new Requester.SlackUser("U0GUEST", "T0ELSE", "T0HOME", "C0SHARED", false)).allowed());
+  }
+
+  @Test
+  void aGuestOfTheWorkspaceAsksOnlyWhenListed() {
+    Decision guest = IngressPolicy.DEFAULTS.admit(new Requester.SlackUser("U0GUEST", "T0HOME", "T0HOME", "C0DEV", true));
+    assertEquals("slack:U0GUEST is a guest of workspace T0HOME; a guest may ask only when listed in"
+        + " ingress.slack.users", guest.reason());
+    assertFalse(guest.allowed());
+    Decision unknown = IngressPolicy.DEFAULTS.admit(new Requester.SlackUser("U0ALICE", "T0HOME", "T0HOME", "C0DEV", null));
+    assertFalse(unknown.allowed(), "Slack could not say: fail closed");
+    assertTrue(unknown.reason().startsWith("could not tell whether slack:U0ALICE is a guest"), unknown.reason());
+    IngressPolicy listed = ingress("ingress: {slack: {users: [U0GUEST]}}\n");
+    assertTrue(listed.admit(new Requester.SlackUser("U0GUEST", "T0HOME", "T0HOME", "C0DEV", true)).allowed(),
+        "an operator lets a guest in by naming it");
+    assertTrue(listed.admit(new Requester.SlackUser("U0GUEST", "T0HOME", "T0HOME", "C0DEV", null)).allowed());
   }
 
   @Test

@@ -13,6 +13,7 @@ import com.slack.api.bolt.request.builtin.EventRequest;
 import com.slack.api.bolt.response.Response;
 import com.slack.api.bolt.socket_mode.SocketModeApp;
 import com.slack.api.bolt.util.SlackRequestParser;
+import com.slack.api.methods.MethodsClient;
 import com.slack.api.model.event.AppMentionEvent;
 import com.slack.api.model.event.MessageEvent;
 import com.slack.api.socket_mode.SocketModeClient;
@@ -67,7 +68,9 @@ import org.slf4j.LoggerFactory;
  * team_id}. Not the payload's {@code team_id} or {@code authorizations} in a shared channel: those
  * name the channel's host workspace and this app's installation, not the user. Without {@code
  * ingress.slack.teams} only this bot's own workspace ({@code auth.test}'s {@code team_id}) may ask,
- * so a Slack Connect user of another company is refused. A refused request starts nothing; its
+ * so a Slack Connect user of another company is refused. A guest of the workspace (Slack's {@code
+ * users.info}: {@code is_restricted}, {@code is_ultra_restricted}; see {@link SlackGuests}) may ask
+ * only when {@code ingress.slack.users} lists it. A refused request starts nothing; its
  * requester gets one short answer only they see (the slash command's ephemeral reply, or {@code
  * chat.postEphemeral} for a mention or direct message), never the reason, which is in the {@code
  * run.create} deny gate and the log.
@@ -92,6 +95,7 @@ public final class SlackIngress implements AutoCloseable {
   private final App app;
   private final SlackRequestParser parser;
   private final SlackSignatureCheck signatures;
+  private final SlackGuests guests;
   private volatile SocketModeApp socketMode;
   private volatile Thread socketModeStarter;
   private volatile boolean closed;
@@ -107,6 +111,7 @@ public final class SlackIngress implements AutoCloseable {
     this.runs = Objects.requireNonNull(runs, "runs");
     Objects.requireNonNull(botToken, "botToken");
     this.signatures = signingSecret == null ? null : new SlackSignatureCheck(signingSecret, clock);
+    this.guests = new SlackGuests(clock);
     // Every value is set here: AppConfig's defaults would read SLACK_* from the process environment.
     AppConfig config = AppConfig.builder()
         .slack(slack)
@@ -133,7 +138,7 @@ public final class SlackIngress implements AutoCloseable {
     app.event(MessageEvent.class, this::onMessage);
     Pattern any = Pattern.compile(".*");
     app.command(any, (req, ctx) -> {
-      String answer = onCommand(req.getPayload(), botTeam(ctx));
+      String answer = onCommand(req.getPayload(), botTeam(ctx), ctx.client());
       return ctx.ack(r -> r.responseType("ephemeral").text(answer)); // only the requester sees it
     });
     app.blockAction(any, (req, ctx) -> {
@@ -274,7 +279,7 @@ public final class SlackIngress implements AutoCloseable {
     return ctx.ack();
   }
 
-  private String onCommand(SlashCommandPayload p, String botTeam) {
+  private String onCommand(SlashCommandPayload p, String botTeam, MethodsClient client) {
     String text = p.getText() == null ? "" : p.getText().strip();
     if (text.isEmpty()) {
       return "Tell Worka what to do, e.g. `" + p.getCommand() + " summarize this thread` or `" + p.getCommand()
@@ -286,7 +291,8 @@ public final class SlackIngress implements AutoCloseable {
     String key = p.getTriggerId() != null ? "slack:command:" + p.getTriggerId() : null;
     // A command's team_id is the workspace it was typed in: the user's (Slack offers an app's
     // commands only to users of a workspace it is installed in).
-    Optional<RunService.Creation> creation = create("slash_command", key, p.getTeamId(), p.getTeamId(), botTeam,
+    Optional<RunService.Creation> creation = create(client, "slash_command", key, p.getTeamId(), p.getTeamId(),
+        botTeam,
         p.getChannelId(), p.getChannelId() != null && p.getChannelId().startsWith("D") ? "im" : "channel",
         p.getUserId(), null, text);
     return creation.map(c -> switch (c) {
@@ -310,8 +316,8 @@ public final class SlackIngress implements AutoCloseable {
       log.warn("slack: {} {} in {} is longer than {} characters; no run", kind, eventId, channel, MAX_TEXT);
       return;
     }
-    Optional<RunService.Creation> creation = create(kind, eventId == null ? null : "slack:event:" + eventId, teamId,
-        ctx.getAdditionalValues().get(REQUESTER_TEAM), botTeam(ctx), channel, channelType, user, threadTs, text);
+    Optional<RunService.Creation> creation = create(ctx.client(), kind, eventId == null ? null : "slack:event:" + eventId,
+        teamId, ctx.getAdditionalValues().get(REQUESTER_TEAM), botTeam(ctx), channel, channelType, user, threadTs, text);
     // A refusal is answered once, to the requester only; a retry of the same event is not answered again.
     creation.filter(c -> c instanceof RunService.Creation.Denied d && !d.replayed()
             || c instanceof RunService.Creation.OverQuota o && !o.replayed())
@@ -357,11 +363,17 @@ public final class SlackIngress implements AutoCloseable {
    * @param userTeam the workspace the requesting user belongs to, null when the request does not say
    * @param botTeam this bot's workspace (auth.test), null when unknown
    */
-  private Optional<RunService.Creation> create(String kind, String key, String teamId, String userTeam,
-      String botTeam, String channel, String channelType, String user, String threadTs, String text) {
+  private Optional<RunService.Creation> create(MethodsClient client, String kind, String key, String teamId,
+      String userTeam, String botTeam, String channel, String channelType, String user, String threadTs,
+      String text) {
     if (channel == null || user == null) {
       log.warn("slack: a {} without {}; no run", kind, channel == null ? "channel" : "user");
       return Optional.empty();
+    }
+    SlackGuests.Guest guest = guests.lookup(client, user);
+    if (guest.guest() == null) {
+      log.warn("slack: could not tell whether {} is a guest of the workspace ({}); the request is refused", user,
+          guest.why());
     }
     Map<String, Object> delivery = new LinkedHashMap<>();
     delivery.put("kind", kind);
@@ -373,7 +385,7 @@ public final class SlackIngress implements AutoCloseable {
     }
     delivery.put("channel_type", channelType);
     RunService.Creation creation = runs.create(new RunService.Request("slack", text, user, channel, user, threadTs,
-        Json.write(delivery), key, null, new Requester.SlackUser(user, userTeam, botTeam, channel)));
+        Json.write(delivery), key, null, new Requester.SlackUser(user, userTeam, botTeam, channel, guest.guest())));
     switch (creation) {
       case RunService.Creation.Created c when c.replayed() ->
           log.info("slack: {} {} was received again (a retry); it is run {}", kind, key, c.run().id());
