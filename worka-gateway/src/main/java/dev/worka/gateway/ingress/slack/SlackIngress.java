@@ -292,8 +292,7 @@ public final class SlackIngress implements AutoCloseable {
     // A command's team_id is the workspace it was typed in: the user's (Slack offers an app's
     // commands only to users of a workspace it is installed in).
     Optional<RunService.Creation> creation = create(client, "slash_command", key, p.getTeamId(), p.getTeamId(),
-        botTeam,
-        p.getChannelId(), p.getChannelId() != null && p.getChannelId().startsWith("D") ? "im" : "channel",
+        botTeam, p.getChannelId(), p.getChannelId() != null && p.getChannelId().startsWith("D") ? "im" : "channel",
         p.getUserId(), null, text);
     return creation.map(c -> switch (c) {
       case RunService.Creation.Created created ->
@@ -319,29 +318,36 @@ public final class SlackIngress implements AutoCloseable {
     Optional<RunService.Creation> creation = create(ctx.client(), kind, eventId == null ? null : "slack:event:" + eventId,
         teamId, ctx.getAdditionalValues().get(REQUESTER_TEAM), botTeam(ctx), channel, channelType, user, threadTs, text);
     // A refusal is answered once, to the requester only; a retry of the same event is not answered again.
-    creation.filter(c -> c instanceof RunService.Creation.Denied d && !d.replayed()
-            || c instanceof RunService.Creation.OverQuota o && !o.replayed())
-        .ifPresent(c -> answerPrivately(ctx, channel, user, askedInThread, refusalAnswer(c)));
+    creation.ifPresent(c -> {
+      switch (c) {
+        case RunService.Creation.Denied d when !d.replayed() ->
+            answerPrivately(ctx, channel, user, askedInThread, refusalAnswer(d));
+        case RunService.Creation.OverQuota o when !o.replayed() ->
+            answerPrivately(ctx, channel, user, askedInThread, refusalAnswer(o));
+        default -> { } // a run (acknowledged in its thread by the notification loop), or answered before
+      }
+    });
   }
 
-  /**
+  /*
    * What a refused requester is told: one short sentence, never the reason (which names the policy's
    * keys, workspaces and counts; it is in the gate). The slash command and the events share it.
    */
-  static String refusalAnswer(RunService.Creation refusal) {
-    return switch (refusal) {
-      case RunService.Creation.Denied d ->
-          "Worka does not take requests from you here, so it started nothing. If you think it should, ask"
-              + " the people who run Worka for your team.";
-      case RunService.Creation.OverQuota o -> o.retryAfter()
-          .map(wait -> "You have asked Worka for as many runs as it takes from one person in an hour; it started"
-              + " nothing. Try again in about " + Math.max(1, (wait.toSeconds() + 59) / 60) + " minute"
-              + ((wait.toSeconds() + 59) / 60 > 1 ? "s" : "") + ".")
-          .orElse("You already have as many Worka runs under way as it takes from one person; it started nothing."
-              + " Try again when one of them has finished.");
-      case RunService.Creation.Created c -> throw new IllegalArgumentException("not a refusal: " + c);
-      case RunService.Creation.KeyConflict c -> throw new IllegalArgumentException("not a refusal: " + c);
-    };
+
+  static String refusalAnswer(RunService.Creation.Denied denied) {
+    return "Worka does not take requests from you here, so it started nothing. If you think it should, ask"
+        + " the people who run Worka for your team.";
+  }
+
+  static String refusalAnswer(RunService.Creation.OverQuota over) {
+    return over.retryAfter()
+        .map(wait -> {
+          long minutes = Math.max(1, (wait.toSeconds() + 59) / 60);
+          return "You have asked Worka for as many runs as it takes from one person in an hour; it started"
+              + " nothing. Try again in about " + minutes + " minute" + (minutes > 1 ? "s" : "") + ".";
+        })
+        .orElse("You already have as many Worka runs under way as it takes from one person; it started nothing."
+            + " Try again when one of them has finished.");
   }
 
   /** Posts {@code text} visible to {@code user} only (chat.postEphemeral), off the acknowledging thread. */
