@@ -102,6 +102,22 @@ public final class TestGateway implements AutoCloseable {
    */
   public static TestGateway startWithEnvironment(Path home, DatabaseUrl database, String policyYaml,
       String sideEffects, Map<String, String> environment) throws IOException {
+    Map<String, String> env = environment(home, database, policyYaml, sideEffects, environment);
+    return new TestGateway(home, Gateway.start(WorkaConfig.fromEnvironment(env), env, InstantSource.system()));
+  }
+
+  /**
+   * As {@link #startWithEnvironment} (dry-run), on {@code clock}, its task loops driven by hand: runs
+   * stay where their creation left them, so a test sees exactly what the ingress decided.
+   */
+  public static TestGateway startWithEnvironmentWithoutLoops(Path home, DatabaseUrl database, String policyYaml,
+      Map<String, String> environment, InstantSource clock) throws IOException {
+    Map<String, String> env = environment(home, database, policyYaml, "dry-run", environment);
+    return new TestGateway(home, Gateway.startWithoutLoops(WorkaConfig.fromEnvironment(env), env, clock));
+  }
+
+  private static Map<String, String> environment(Path home, DatabaseUrl database, String policyYaml,
+      String sideEffects, Map<String, String> environment) throws IOException {
     Files.createDirectories(home);
     Map<String, String> env = new java.util.HashMap<>(environment);
     env.put("WORKA_HOME", home.toString());
@@ -121,7 +137,7 @@ public final class TestGateway implements AutoCloseable {
       Files.writeString(policy, policyYaml);
       env.put("WORKA_POLICY_FILE", policy.toString());
     }
-    return new TestGateway(home, Gateway.start(WorkaConfig.fromEnvironment(env), env, InstantSource.system()));
+    return env;
   }
 
   /** The built-in policy with each {@code bin/worka-agent NAME} command replaced by the test classpath's agent. */

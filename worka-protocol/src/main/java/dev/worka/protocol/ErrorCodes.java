@@ -10,6 +10,16 @@ public final class ErrorCodes {
   public static final String STEP_NOT_RUNNING = "step_not_running";
   public static final String FORBIDDEN = "forbidden";
   public static final String POLICY_DENIED = "policy_denied";
+  /**
+   * A request to start a run came from someone the policy's {@code ingress} section does not let
+   * start runs; no run was created, the refusal is a {@code run.create} deny gate.
+   */
+  public static final String INGRESS_DENIED = "ingress_denied";
+  /**
+   * A requester is over a quota of the policy's {@code ingress.quotas} (runs per hour, runs at once);
+   * no run was created, the refusal is a {@code run.create} deny gate.
+   */
+  public static final String QUOTA_EXCEEDED = "quota_exceeded";
   public static final String IDENTITY_MISMATCH = "identity_mismatch";
   public static final String NOT_FOUND = "not_found";
   public static final String CONFLICT = "conflict";

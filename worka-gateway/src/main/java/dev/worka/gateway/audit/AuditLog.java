@@ -178,6 +178,48 @@ public final class AuditLog {
     return gates;
   }
 
+  /**
+   * The newest gates first, filtered by {@code action}, {@code status} and {@code subject} where
+   * they are not null; at most {@code limit}, older than the gate {@code before} when it is not
+   * null (paging). Gates without a run (refused {@code run.create} requests) are
+   * found only this way.
+   */
+  public static List<Gate> recent(Connection c, String action, GateStatus status, String subject, UUID before,
+      int limit) throws SQLException {
+    StringBuilder sql = new StringBuilder("select * from gates where true");
+    List<Object> params = new ArrayList<>();
+    if (action != null) {
+      sql.append(" and action = ?");
+      params.add(action);
+    }
+    if (status != null) {
+      sql.append(" and status = ?");
+      params.add(status.sql());
+    }
+    if (subject != null) {
+      sql.append(" and subject = ?");
+      params.add(subject);
+    }
+    if (before != null) {
+      sql.append(" and seq < (select seq from gates where id = ?)");
+      params.add(before);
+    }
+    sql.append(" order by seq desc limit ?");
+    params.add(limit);
+    List<Gate> gates = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+      for (int i = 0; i < params.size(); i++) {
+        ps.setObject(i + 1, params.get(i));
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          gates.add(readGate(rs));
+        }
+      }
+    }
+    return gates;
+  }
+
   static Gate readGate(ResultSet rs) throws SQLException {
     Object index = rs.getObject("chain_index");
     return new Gate(

@@ -15,6 +15,14 @@ public final class GateActions {
   /** A worker asked for its context, posted a result or heartbeat without the right. */
   public static final String AGENT_CALL = "agent.call";
 
+  /**
+   * Someone asked for a run (Slack, GitHub, the API or the CLI): the policy's {@code ingress} and
+   * its quotas decide. A refusal is a deny gate with no run id, the requester as subject ({@code
+   * slack:U…}, {@code github:login}, {@code api:name}, {@code cli:name}); an allowed request leaves
+   * no gate, its run row is the record (requester, source, pinned policy manifest).
+   */
+  public static final String RUN_CREATE = "run.create";
+
   /** An operator resolved a skill call whose outcome was unknown ({@code POST /v1/invocations/{id}/resolve}). */
   public static final String INVOCATION_RESOLVE = "invocation.resolve";
 

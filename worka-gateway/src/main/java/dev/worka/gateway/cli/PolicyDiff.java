@@ -2,6 +2,7 @@ package dev.worka.gateway.cli;
 
 import dev.worka.gateway.policy.AgentPolicy;
 import dev.worka.gateway.policy.CompiledPolicy;
+import dev.worka.gateway.policy.IngressPolicy;
 import dev.worka.gateway.policy.Limits;
 import dev.worka.gateway.policy.SkillCondition;
 import dev.worka.gateway.policy.SkillPolicy;
@@ -17,7 +18,8 @@ import java.util.function.Function;
 /**
  * What changes between two policies, for people: which agents appear or go, what each agent
  * gains and loses (skills, permissions, runtime, role), how skill conditions and facts change, what
- * the named lists gain and lose, and which limits move. One line per change, in a stable order.
+ * the named lists gain and lose, which limits move, and who may start a run (the ingress lists and
+ * quotas). One line per change, in a stable order.
  */
 final class PolicyDiff {
   private PolicyDiff() {}
@@ -92,7 +94,56 @@ final class PolicyDiff {
         lines.add("limit " + name + ": " + a + " → " + b);
       }
     });
+    ingress(lines, before.ingress(), after.ingress());
     return lines;
+  }
+
+  /** {@code ingress.*}: each list that gains, loses, appears or goes, and each quota that moves. */
+  private static void ingress(List<String> lines, IngressPolicy before, IngressPolicy after) {
+    ingressList(lines, "github.author_associations", Optional.of(before.github().authorAssociations()),
+        Optional.of(after.github().authorAssociations()), "");
+    ingressList(lines, "github.repositories", before.github().repositories(), after.github().repositories(),
+        "any repository");
+    ingressList(lines, "slack.teams", before.slack().teams(), after.slack().teams(), "this bot's own workspace");
+    ingressList(lines, "slack.channels", before.slack().channels(), after.slack().channels(), "any conversation");
+    ingressList(lines, "slack.users", before.slack().users(), after.slack().users(), "any user");
+    IngressPolicy.Quotas a = before.quotas();
+    IngressPolicy.Quotas b = after.quotas();
+    if (a.runsPerRequesterPerHour() != b.runsPerRequesterPerHour()) {
+      lines.add("ingress quotas.runs_per_requester_per_hour: " + a.runsPerRequesterPerHour() + " → "
+          + b.runsPerRequesterPerHour());
+    }
+    if (a.concurrentRunsPerRequester() != b.concurrentRunsPerRequester()) {
+      lines.add("ingress quotas.concurrent_runs_per_requester: " + a.concurrentRunsPerRequester() + " → "
+          + b.concurrentRunsPerRequester());
+    }
+  }
+
+  /** One ingress list; {@code absent} says what having no such list means. */
+  private static void ingressList(List<String> lines, String name, Optional<List<String>> a,
+      Optional<List<String>> b, String absent) {
+    if (a.equals(b)) {
+      return;
+    }
+    if (a.isEmpty() || b.isEmpty()) {
+      lines.add("ingress " + name + ": " + a.map(Object::toString).orElse(absent) + " → "
+          + b.map(Object::toString).orElse(absent));
+      return;
+    }
+    TreeSet<String> gained = new TreeSet<>(b.get());
+    gained.removeAll(a.get());
+    TreeSet<String> lost = new TreeSet<>(a.get());
+    lost.removeAll(b.get());
+    List<String> changes = new ArrayList<>();
+    if (!gained.isEmpty()) {
+      changes.add("gains " + gained);
+    }
+    if (!lost.isEmpty()) {
+      changes.add("loses " + lost);
+    }
+    if (!changes.isEmpty()) {
+      lines.add("ingress " + name + ": " + String.join("; ", changes));
+    }
   }
 
   private static void gainsAndLosses(List<String> out, String what, java.util.Collection<String> a,

@@ -38,6 +38,7 @@ import picocli.CommandLine.Parameters;
       WorkaCli.Migrate.class,
       WorkaCli.RunCommand.class,
       WorkaCli.Runs.class,
+      WorkaCli.Gates.class,
       WorkaCli.Policy.class,
       WorkaCli.Audit.class,
       WorkaCli.Invocations.class,
@@ -174,6 +175,13 @@ public final class WorkaCli implements Runnable {
       GatewayClient.Answer created = client.post("/v1/runs", body, key == null ? Map.of() : Map.of("Idempotency-Key", key));
       if (!created.ok()) {
         err().println("worka: the Gateway refused the request: " + created.error());
+        if (created.body().hasNonNull("gate_id")) {
+          // 403 ingress_denied, 429 quota_exceeded: no run; the refusal is a gate.
+          err().println("worka: no run was started; the refusal is recorded as gate "
+              + Story.clip(created.body().path("gate_id").asText(), 60)
+              + (created.body().hasNonNull("reason") ? ": " + Story.clip(created.body().path("reason").asText(), 500) : "")
+              + " (worka gates lists refusals)");
+        }
         return 2;
       }
       String runId = created.body().path("run_id").asText();
@@ -274,6 +282,52 @@ public final class WorkaCli implements Runnable {
         }
         return 0;
       }
+    }
+  }
+
+  @Command(name = "gates", description = "Decisions newest first (GET /v1/gates); by default the refused requests"
+      + " to start a run (run.create denials), which have no run to show them.")
+  static final class Gates extends EnvCommand {
+    @Option(names = "--action", defaultValue = "run.create", description = "Only this action (default ${DEFAULT-VALUE};"
+        + " 'any' for all).")
+    String action;
+
+    @Option(names = "--status", defaultValue = "deny", description = "allow, deny or any (default ${DEFAULT-VALUE}).")
+    String status;
+
+    @Option(names = "--subject", description = "Only this subject, e.g. slack:U0123ABCD or github:octocat.")
+    String subject;
+
+    @Option(names = "--limit", defaultValue = "20", description = "How many (default ${DEFAULT-VALUE}).")
+    int limit;
+
+    @Override
+    public Integer call() {
+      GatewayClient client = GatewayClient.fromEnvironment(env);
+      StringBuilder query = new StringBuilder("/v1/gates?limit=" + limit);
+      if (!action.equals("any")) {
+        query.append("&action=").append(java.net.URLEncoder.encode(action, java.nio.charset.StandardCharsets.UTF_8));
+      }
+      if (!status.equals("any")) {
+        query.append("&status=").append(java.net.URLEncoder.encode(status, java.nio.charset.StandardCharsets.UTF_8));
+      }
+      if (subject != null) {
+        query.append("&subject=").append(java.net.URLEncoder.encode(subject, java.nio.charset.StandardCharsets.UTF_8));
+      }
+      GatewayClient.Answer answer = client.get(query.toString());
+      if (!answer.ok()) {
+        err().println("worka: " + answer.error());
+        return 2;
+      }
+      if (answer.body().path("gates").isEmpty()) {
+        out().println("no such gates");
+      }
+      for (JsonNode g : answer.body().path("gates")) {
+        out().printf("%s  %s  %-5s  %-12s  %s  %s%n", g.path("at").asText(), g.path("gate_id").asText(),
+            g.path("status").asText(), g.path("action").asText(), Story.clip(g.path("subject").asText(), 60),
+            Story.clip(g.path("reason").asText(), 200));
+      }
+      return 0;
     }
   }
 

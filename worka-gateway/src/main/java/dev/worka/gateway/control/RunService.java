@@ -1,11 +1,18 @@
 package dev.worka.gateway.control;
 
-import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.policy.Decision;
+import dev.worka.gateway.policy.IngressPolicy;
 import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.Requester;
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunRefusals;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
@@ -15,18 +22,26 @@ import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
-/** Creates runs (idempotently) and cancels them. */
+/**
+ * Creates runs (idempotently), deciding first whether the requester may start one (the policy's
+ * {@code ingress} and its quotas: one decision for every source), and cancels them.
+ */
 public final class RunService {
   private final DataSource dataSource;
   private final RunStore runs;
@@ -56,7 +71,11 @@ public final class RunService {
     this.clock = clock;
   }
 
-  /** A request to start a run. {@code idempotencyKey} may be null. */
+  /**
+   * A request to start a run. {@code idempotencyKey} may be null. {@code who} is the requester with
+   * the facts its ingress verified (what the policy's {@code ingress} decides on); its source and
+   * name are the request's {@code source} and {@code requester}.
+   */
   public record Request(
       String source,
       String text,
@@ -66,9 +85,20 @@ public final class RunService {
       String slackThreadTs,
       String deliveryJson,
       String idempotencyKey,
-      String traceId) {
+      String traceId,
+      Requester who) {
 
-    /** A request whose run starts a trace of its own. */
+    /**
+     * An operator request ({@code api} or {@code cli}): the requester is the body's {@code
+     * requester}, or the operator itself when null.
+     */
+    public Request(String source, String text, String requester, String slackChannel, String slackUser,
+        String slackThreadTs, String deliveryJson, String idempotencyKey, String traceId) {
+      this(source, text, requester, slackChannel, slackUser, slackThreadTs, deliveryJson, idempotencyKey, traceId,
+          new Requester.Operator(source, requester));
+    }
+
+    /** An operator request whose run starts a trace of its own. */
     public Request(String source, String text, String requester, String slackChannel, String slackUser,
         String slackThreadTs, String deliveryJson, String idempotencyKey) {
       this(source, text, requester, slackChannel, slackUser, slackThreadTs, deliveryJson, idempotencyKey, null);
@@ -81,6 +111,11 @@ public final class RunService {
     public Request {
       if (traceId != null && !isTraceId(traceId)) {
         throw new IllegalArgumentException("traceId must be 32 lowercase hex digits, not all zero");
+      }
+      Objects.requireNonNull(who, "who");
+      if (!who.source().equals(source) || !Objects.equals(who.name(), requester)) {
+        throw new IllegalArgumentException("the request of " + source + ":" + requester
+            + " carries the facts of another requester, " + who.subject());
       }
     }
   }
@@ -97,58 +132,141 @@ public final class RunService {
 
     /** The key was used before with a different body. */
     record KeyConflict(UUID existingRunId) implements Creation {}
+
+    /**
+     * The policy's {@code ingress} does not let this requester start runs here; no run. {@code
+     * replayed}: an earlier delivery of the same event was refused already (the same gate).
+     */
+    record Denied(UUID gateId, String reason, boolean replayed) implements Creation {}
+
+    /**
+     * The requester is over a quota of {@code ingress.quotas}; no run. {@code retryAfter}: when a
+     * place frees at the earliest (the hourly quota), empty when it depends on runs ending.
+     */
+    record OverQuota(UUID gateId, String reason, Optional<Duration> retryAfter, boolean replayed)
+        implements Creation {}
   }
 
+  /** Sources whose refusals are remembered by key: a retry or replay of the event gets the same answer. */
+  private static final Set<String> EVENT_SOURCES = Set.of("slack", "github");
+
+  /** The window of {@code ingress.quotas.runs_per_requester_per_hour}. */
+  static final Duration QUOTA_WINDOW = Duration.ofHours(1);
+
+  /**
+   * Decides whether {@code r} may start a run and, if so, creates it: in one transaction, under a
+   * lock per requester (so concurrent requests of one requester are decided one after the other and
+   * cannot race past a quota), a request whose key created a run before gets that run; an event
+   * refused before gets the same refusal; otherwise the active policy's {@code ingress} and then its
+   * quotas decide. A refusal is committed as a {@code run.create} deny gate (no run id) before it is
+   * returned; an allowed request becomes a run pinned to that policy, and writes no gate of its own
+   * (the run row records who asked, from where, under which policy).
+   */
   public Creation create(Request r) {
     String requestHash = requestHash(r);
     for (int tries = 0; ; tries++) {
       try {
-        Creation creation =
-            Transactions.inTransaction(
-                dataSource,
-                c -> {
-                  if (r.idempotencyKey() != null) {
-                    Optional<Run> existing = runs.findByIdempotencyKey(c, r.idempotencyKey());
-                    if (existing.isPresent()) {
-                      return existing.get().requestHash().equals(requestHash)
-                          ? new Creation.Created(existing.get(), true)
-                          : new Creation.KeyConflict(existing.get().id());
-                    }
-                  }
-                  StoredPolicy policy =
-                      policies
-                          .active()
-                          .orElseThrow(() -> new IllegalStateException("no active policy manifest"));
-                  Run run =
-                      runs.insert(
-                          c,
-                          new RunStore.NewRun(
-                              r.source(),
-                              r.text(),
-                              r.requester(),
-                              r.slackChannel(),
-                              r.slackUser(),
-                              r.slackThreadTs(),
-                              r.deliveryJson(),
-                              r.idempotencyKey(),
-                              requestHash,
-                              r.traceId() != null ? r.traceId() : newTraceId(),
-                              policy.id(),
-                              clock.instant().plus(policy.policy().limits().runDeadline())),
-                          "requester:" + (r.requester() == null ? r.source() : r.requester()));
-                  queue.enqueue(c, TaskKinds.START_RUN, run.id(), null, TaskKinds.startKey(run.id()), null);
-                  return new Creation.Created(run, false);
-                });
-        queue.wakeUp();
+        Creation creation = Transactions.inTransaction(dataSource, c -> decide(c, r, requestHash));
+        if (creation instanceof Creation.Created) {
+          queue.wakeUp();
+        }
         return creation;
       } catch (StoreException e) {
-        // Two requests with one new key raced: the loser reads the winner's run.
+        // Two requests with one new key raced: the loser reads the winner's run (or refusal).
         if (tries == 0 && isUniqueViolation(e)) {
           continue;
         }
         throw e;
       }
     }
+  }
+
+  private Creation decide(Connection c, Request r, String requestHash) throws SQLException {
+    Requester who = r.who();
+    if (who.counted()) {
+      runs.lockRequester(c, who.source(), who.name());
+    }
+    String key = r.idempotencyKey();
+    boolean eventKey = key != null && EVENT_SOURCES.contains(r.source());
+    if (key != null) {
+      Optional<Run> existing = runs.findByIdempotencyKey(c, key);
+      if (existing.isPresent()) {
+        return existing.get().requestHash().equals(requestHash)
+            ? new Creation.Created(existing.get(), true)
+            : new Creation.KeyConflict(existing.get().id());
+      }
+      if (eventKey) {
+        Optional<RunRefusals.Refusal> refused = RunRefusals.find(c, key);
+        if (refused.isPresent()) {
+          RunRefusals.Refusal f = refused.get();
+          return switch (f.kind()) {
+            case INGRESS_DENIED -> new Creation.Denied(f.gateId(), f.reason(), true);
+            case QUOTA_EXCEEDED -> new Creation.OverQuota(f.gateId(), f.reason(), Optional.empty(), true);
+          };
+        }
+      }
+    }
+    StoredPolicy policy =
+        policies.active().orElseThrow(() -> new IllegalStateException("no active policy manifest"));
+    IngressPolicy ingress = policy.policy().ingress();
+    if (ingress.admit(who) instanceof Decision.Deny deny) {
+      UUID gate = refuse(c, r, policy, RunRefusals.Kind.INGRESS_DENIED, deny.reason(), eventKey);
+      return new Creation.Denied(gate, deny.reason(), false);
+    }
+    Instant now = clock.instant();
+    if (who.counted()) {
+      IngressPolicy.Quotas quotas = ingress.quotas();
+      RunStore.RequesterRuns mine = runs.requesterRuns(c, who.source(), who.name(), now.minus(QUOTA_WINDOW));
+      if (mine.inWindow() >= quotas.runsPerRequesterPerHour()) {
+        Duration wait = Duration.between(now, mine.oldestInWindow().plus(QUOTA_WINDOW));
+        Duration retryAfter = Duration.ofSeconds(Math.max(1, (wait.toMillis() + 999) / 1000));
+        String reason = who.subject() + " started " + mine.inWindow() + " runs in the last hour;"
+            + " ingress.quotas.runs_per_requester_per_hour is " + quotas.runsPerRequesterPerHour()
+            + " (the next place frees in " + retryAfter.toSeconds() + " s)";
+        UUID gate = refuse(c, r, policy, RunRefusals.Kind.QUOTA_EXCEEDED, reason, eventKey);
+        return new Creation.OverQuota(gate, reason, Optional.of(retryAfter), false);
+      }
+      if (mine.notEnded() >= quotas.concurrentRunsPerRequester()) {
+        String reason = who.subject() + " has " + mine.notEnded() + " runs that have not ended;"
+            + " ingress.quotas.concurrent_runs_per_requester is " + quotas.concurrentRunsPerRequester();
+        UUID gate = refuse(c, r, policy, RunRefusals.Kind.QUOTA_EXCEEDED, reason, eventKey);
+        return new Creation.OverQuota(gate, reason, Optional.empty(), false);
+      }
+    }
+    Run run =
+        runs.insert(
+            c,
+            new RunStore.NewRun(
+                r.source(),
+                r.text(),
+                r.requester(),
+                r.slackChannel(),
+                r.slackUser(),
+                r.slackThreadTs(),
+                r.deliveryJson(),
+                key,
+                requestHash,
+                r.traceId() != null ? r.traceId() : newTraceId(),
+                policy.id(),
+                now.plus(policy.policy().limits().runDeadline())),
+            "requester:" + (r.requester() == null ? r.source() : r.requester()));
+    queue.enqueue(c, TaskKinds.START_RUN, run.id(), null, TaskKinds.startKey(run.id()), null);
+    return new Creation.Created(run, false);
+  }
+
+  /**
+   * Records a refusal: the {@code run.create} deny gate (the requester as subject, no run) and, for
+   * an external event, the refusal by its key. Returns the gate's id.
+   */
+  private UUID refuse(Connection c, Request r, StoredPolicy policy, RunRefusals.Kind kind, String reason,
+      boolean remember) throws SQLException {
+    Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.RUN_CREATE, GateStatus.DENY,
+        r.who().subject(), null, null, null, null, reason, policy.id(),
+        r.traceId() != null ? r.traceId() : newTraceId()));
+    if (remember) {
+      RunRefusals.record(c, r.idempotencyKey(), gate.id(), kind, clock.instant());
+    }
+    return gate.id();
   }
 
   /** The outcome of {@link #cancel}. */

@@ -12,8 +12,9 @@ import java.util.TreeSet;
 
 /**
  * An immutable, validated policy: the agents in manifest order, the named lists, what the manifest
- * says about skills (with their compiled conditions), and the limits. It holds exactly one enabled
- * planner. Safe to share between threads, conditions included.
+ * says about skills (with their compiled conditions), the limits, and who may start a run (its
+ * {@code ingress}). It holds exactly one enabled planner. Safe to share between threads, conditions
+ * included.
  *
  * <p>Stored in {@code policy_manifests.compiled} as RFC 8785 canonical JSON ({@link #toJson()},
  * {@link #fromJson(String)}); a run pinned to a version reads it back from there, never by
@@ -25,7 +26,17 @@ public record CompiledPolicy(
     Map<String, AgentPolicy> agents,
     Map<String, List<String>> lists,
     Map<String, SkillPolicy> skills,
-    Limits limits) {
+    Limits limits,
+    IngressPolicy ingress) {
+
+  /** A policy whose manifest states no {@code ingress:} (it takes {@link IngressPolicy#DEFAULTS}). */
+  public CompiledPolicy(
+      Map<String, AgentPolicy> agents,
+      Map<String, List<String>> lists,
+      Map<String, SkillPolicy> skills,
+      Limits limits) {
+    this(agents, lists, skills, limits, IngressPolicy.DEFAULTS);
+  }
 
   public CompiledPolicy {
     agents = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(agents)));
@@ -73,6 +84,7 @@ public record CompiledPolicy(
                   });
         });
     Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(ingress, "ingress");
     long planners =
         agents.values().stream().filter(a -> a.enabled() && a.role() == AgentRole.PLANNER).count();
     if (planners != 1) {

@@ -88,11 +88,53 @@ final class CompiledPolicyJson {
     if (limits.maxModelTokensPerRun() != Limits.DEFAULT_MAX_MODEL_TOKENS_PER_RUN) {
       l.put("max_model_tokens_per_run", limits.maxModelTokensPerRun());
     }
+    // Written only when not the default, like "when": see the class comment.
+    if (!policy.ingress().equals(IngressPolicy.DEFAULTS)) {
+      writeIngress(root.putObject("ingress"), policy.ingress());
+    }
     try {
       return new JsonCanonicalizer(Json.STRICT.writeValueAsString(root)).getEncodedString();
     } catch (IOException e) {
       throw new IllegalStateException("could not canonicalize a compiled policy", e);
     }
+  }
+
+  private static void writeIngress(ObjectNode node, IngressPolicy ingress) {
+    ObjectNode github = node.putObject("github");
+    ingress.github().authorAssociations().forEach(github.putArray("author_associations")::add);
+    ingress.github().repositories().ifPresent(r -> r.forEach(github.putArray("repositories")::add));
+    ObjectNode slack = node.putObject("slack");
+    ingress.slack().teams().ifPresent(t -> t.forEach(slack.putArray("teams")::add));
+    ingress.slack().channels().ifPresent(c -> c.forEach(slack.putArray("channels")::add));
+    ingress.slack().users().ifPresent(u -> u.forEach(slack.putArray("users")::add));
+    node.putObject("quotas")
+        .put("runs_per_requester_per_hour", ingress.quotas().runsPerRequesterPerHour())
+        .put("concurrent_runs_per_requester", ingress.quotas().concurrentRunsPerRequester());
+  }
+
+  private static IngressPolicy readIngress(ObjectNode node) {
+    only(node, "ingress", "github", "slack", "quotas");
+    ObjectNode github = object(node.get("github"), "ingress.github");
+    only(github, "ingress.github", "author_associations", "repositories");
+    ObjectNode slack = object(node.get("slack"), "ingress.slack");
+    only(slack, "ingress.slack", "teams", "channels", "users");
+    ObjectNode quotas = object(node.get("quotas"), "ingress.quotas");
+    only(quotas, "ingress.quotas", "runs_per_requester_per_hour", "concurrent_runs_per_requester");
+    return new IngressPolicy(
+        new IngressPolicy.Github(
+            strings(github.get("author_associations"), "ingress.github.author_associations"),
+            optionalStrings(github, "repositories", "ingress.github")),
+        new IngressPolicy.Slack(
+            optionalStrings(slack, "teams", "ingress.slack"),
+            optionalStrings(slack, "channels", "ingress.slack"),
+            optionalStrings(slack, "users", "ingress.slack")),
+        new IngressPolicy.Quotas(
+            integer(quotas, "runs_per_requester_per_hour"),
+            integer(quotas, "concurrent_runs_per_requester")));
+  }
+
+  private static Optional<List<String>> optionalStrings(ObjectNode node, String field, String where) {
+    return node.has(field) ? Optional.of(strings(node.get(field), where + "." + field)) : Optional.empty();
   }
 
   static CompiledPolicy read(String json) {
@@ -114,7 +156,7 @@ final class CompiledPolicyJson {
   }
 
   private static CompiledPolicy readRoot(ObjectNode root) {
-    only(root, "compiled policy", "format", "agents", "lists", "skills", "limits");
+    only(root, "compiled policy", "format", "agents", "lists", "skills", "limits", "ingress");
     int format = integer(root, "format");
     if (format != FORMAT) {
       throw new IllegalArgumentException(
@@ -174,7 +216,11 @@ final class CompiledPolicyJson {
             l.has("max_model_tokens_per_run")
                 ? integer(l, "max_model_tokens_per_run")
                 : Limits.DEFAULT_MAX_MODEL_TOKENS_PER_RUN);
-    return new CompiledPolicy(agents, lists, skills, limits);
+    IngressPolicy ingress =
+        root.has("ingress")
+            ? readIngress(object(root.get("ingress"), "ingress"))
+            : IngressPolicy.DEFAULTS;
+    return new CompiledPolicy(agents, lists, skills, limits, ingress);
   }
 
   private static AgentPolicy readAgent(ObjectNode a) {

@@ -28,7 +28,8 @@ import java.util.Set;
  * assignees)}. Input field names are checked only with {@link #compile(String, SkillFields)}.
  */
 public final class PolicyCompiler {
-  private static final List<String> TOP_KEYS = List.of("agents", "lists", "skills", "limits");
+  private static final List<String> TOP_KEYS =
+      List.of("agents", "lists", "skills", "limits", "ingress");
   private static final List<String> AGENT_KEYS =
       List.of(
           "role",
@@ -53,6 +54,12 @@ public final class PolicyCompiler {
           "retry_backoff",
           "retry_backoff_max",
           "max_model_tokens_per_run");
+  private static final List<String> INGRESS_KEYS = List.of("github", "slack", "quotas");
+  private static final List<String> INGRESS_GITHUB_KEYS =
+      List.of("author_associations", "repositories");
+  private static final List<String> INGRESS_SLACK_KEYS = List.of("teams", "channels", "users");
+  private static final List<String> INGRESS_QUOTA_KEYS =
+      List.of("runs_per_requester_per_hour", "concurrent_runs_per_requester");
 
   static final int MAX_DESCRIPTION = 2000;
   static final int MAX_COMMAND_ARGS = 256;
@@ -114,7 +121,8 @@ public final class PolicyCompiler {
     boolean listsRead = errors.size() == beforeLists;
     Map<String, SkillPolicy> skills = skills(root.get("skills"), lists.keySet(), listsRead);
     Optional<Limits> limits = limits(root.get("limits"));
-    if (!errors.isEmpty() || limits.isEmpty()) {
+    Optional<IngressPolicy> ingress = ingress(root.get("ingress"));
+    if (!errors.isEmpty() || limits.isEmpty() || ingress.isEmpty()) {
       return Optional.empty();
     }
     for (AgentPolicy agent : agents.values()) {
@@ -133,7 +141,7 @@ public final class PolicyCompiler {
       return Optional.empty();
     }
     try {
-      return Optional.of(new CompiledPolicy(agents, lists, skills, limits.get()));
+      return Optional.of(new CompiledPolicy(agents, lists, skills, limits.get(), ingress.get()));
     } catch (IllegalArgumentException e) {
       // Every invariant of the records is checked above with a precise message; reaching this is
       // a gap in those checks, still reported as an invalid manifest rather than a crash.
@@ -659,11 +667,15 @@ public final class PolicyCompiler {
   }
 
   private int count(ObjectNode map, String key, int fallback, int max) {
+    return count("limits.", map, key, fallback, max);
+  }
+
+  private int count(String prefix, ObjectNode map, String key, int fallback, int max) {
     JsonNode node = map.get(key);
     if (node == null) {
       return fallback;
     }
-    String path = "limits." + key;
+    String path = prefix + key;
     if (!node.isIntegralNumber() || !node.canConvertToInt()) {
       errors.add(path + ": expected a whole number from 1 to " + max + ", found " + kind(node));
       return fallback;
@@ -718,6 +730,127 @@ public final class PolicyCompiler {
       return fallback;
     }
     return value;
+  }
+
+  // --- ingress --------------------------------------------------------------------------------
+
+  /** {@code ingress:}: who may start a run (absent: {@link IngressPolicy#DEFAULTS}). */
+  private Optional<IngressPolicy> ingress(JsonNode node) {
+    IngressPolicy d = IngressPolicy.DEFAULTS;
+    if (node == null || node.isNull()) {
+      return Optional.of(d);
+    }
+    if (!(node instanceof ObjectNode map)) {
+      errors.add("ingress: expected a mapping (" + String.join(", ", INGRESS_KEYS) + "), found " + kind(node));
+      return Optional.empty();
+    }
+    int before = errors.size();
+    unknownKeys(map, "ingress.", INGRESS_KEYS);
+
+    IngressPolicy.Github github = d.github();
+    ObjectNode g = section(map, "github", INGRESS_GITHUB_KEYS);
+    if (g != null) {
+      List<String> associations = github.authorAssociations();
+      if (g.has("author_associations")) {
+        associations = ids(
+            "ingress.github.author_associations",
+            g.get("author_associations"),
+            IngressPolicy.AUTHOR_ASSOCIATIONS::contains,
+            "an author association (one of " + String.join(", ", IngressPolicy.AUTHOR_ASSOCIATIONS)
+                + ", upper-case as GitHub sends them)");
+      }
+      Optional<List<String>> repositories = Optional.empty();
+      if (g.has("repositories")) {
+        repositories = Optional.of(ids(
+            "ingress.github.repositories",
+            g.get("repositories"),
+            r -> IngressPolicy.REPOSITORY.matcher(r).matches(),
+            "a repository as owner/name (e.g. acme/widgets)"));
+      }
+      if (errors.size() == before) {
+        github = new IngressPolicy.Github(associations, repositories);
+      }
+    }
+
+    IngressPolicy.Slack slack = d.slack();
+    ObjectNode s = section(map, "slack", INGRESS_SLACK_KEYS);
+    if (s != null) {
+      Optional<List<String>> teams = optionalIds(s, "teams", IngressPolicy.SLACK_TEAM,
+          "a Slack workspace (team) id such as T0123ABCD, or an Enterprise Grid organization id (E…)");
+      Optional<List<String>> channels = optionalIds(s, "channels", IngressPolicy.SLACK_CHANNEL,
+          "a Slack conversation id such as C0123ABCD (channels C…, private channels G…, direct messages D…)");
+      Optional<List<String>> users = optionalIds(s, "users", IngressPolicy.SLACK_USER,
+          "a Slack user id such as U0123ABCD (or W… in Enterprise Grid)");
+      if (errors.size() == before) {
+        slack = new IngressPolicy.Slack(teams, channels, users);
+      }
+    }
+
+    IngressPolicy.Quotas quotas = d.quotas();
+    ObjectNode q = section(map, "quotas", INGRESS_QUOTA_KEYS);
+    if (q != null) {
+      int perHour = count("ingress.quotas.", q, "runs_per_requester_per_hour",
+          quotas.runsPerRequesterPerHour(), IngressPolicy.Quotas.MAX_RUNS_PER_HOUR);
+      int concurrent = count("ingress.quotas.", q, "concurrent_runs_per_requester",
+          quotas.concurrentRunsPerRequester(), IngressPolicy.Quotas.MAX_CONCURRENT_RUNS);
+      if (errors.size() == before) {
+        quotas = new IngressPolicy.Quotas(perHour, concurrent);
+      }
+    }
+    if (errors.size() > before) {
+      return Optional.empty();
+    }
+    return Optional.of(new IngressPolicy(github, slack, quotas));
+  }
+
+  /**
+   * {@code ingress.NAME} as a mapping with {@code keys} (unknown ones reported), or null when it is
+   * absent or empty (its defaults) or not a mapping (reported).
+   */
+  private ObjectNode section(ObjectNode ingress, String name, List<String> keys) {
+    JsonNode node = ingress.get(name);
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!(node instanceof ObjectNode map)) {
+      errors.add("ingress." + name + ": expected a mapping (" + String.join(", ", keys) + "), found " + kind(node));
+      return null;
+    }
+    unknownKeys(map, "ingress." + name + ".", keys);
+    return map;
+  }
+
+  private Optional<List<String>> optionalIds(ObjectNode section, String key, java.util.regex.Pattern valid,
+      String what) {
+    if (!section.has(key)) {
+      return Optional.empty();
+    }
+    return Optional.of(ids("ingress.slack." + key, section.get(key), v -> valid.matcher(v).matches(), what));
+  }
+
+  /**
+   * A list of ids, each one {@code valid}, none twice. Absent in the manifest means "no restriction";
+   * a YAML null ({@code key:} with nothing) is refused, since it reads like either.
+   */
+  private List<String> ids(String path, JsonNode node, java.util.function.Predicate<String> valid, String what) {
+    if (node == null || node.isNull()) {
+      errors.add(path + ": expected a list, found nothing (remove the key for no restriction, or write []"
+          + " to refuse everyone)");
+      return List.of();
+    }
+    List<String> values = strings(path, node, MAX_LIST_ITEMS, MAX_LIST_ITEM_LENGTH);
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < values.size(); i++) {
+      String v = values.get(i);
+      if (!valid.test(v)) {
+        errors.add(path + "[" + i + "]: " + Names.quoted(v) + " is not " + what);
+      } else if (out.contains(v)) {
+        errors.add(path + "[" + i + "]: " + v + " is listed twice");
+      } else {
+        out.add(v);
+      }
+    }
+    return out;
   }
 
   // --- shared ---------------------------------------------------------------------------------

@@ -160,6 +160,53 @@ public final class RunStore {
     }
   }
 
+  /** The class of the advisory locks that serialize the run-creation decisions of one requester. */
+  private static final int REQUESTER_LOCK_CLASS = 0x574b_5243; // "WKRC"
+
+  /**
+   * In the caller's transaction, until it ends: waits for, then holds, the right to decide on new
+   * runs of {@code requester} of {@code source} (null: the operator itself), so two requests of one
+   * requester never both take the last place of a quota.
+   */
+  public void lockRequester(Connection c, String source, String requester) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("select pg_advisory_xact_lock(?, hashtext(?))")) {
+      ps.setInt(1, REQUESTER_LOCK_CLASS);
+      ps.setString(2, source + ":" + (requester == null ? "" : requester));
+      ps.execute();
+    }
+  }
+
+  /**
+   * What {@code ingress.quotas} count for one requester of one source: runs created since {@code
+   * since} (and the oldest of them, from which the hourly quota frees a place), and runs that have
+   * not ended. {@code requester} null is the operator acting as itself.
+   */
+  public record RequesterRuns(int inWindow, Instant oldestInWindow, int notEnded) {}
+
+  public RequesterRuns requesterRuns(Connection c, String source, String requester, Instant since)
+      throws SQLException {
+    String who = requester == null ? "" : requester;
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select count(*) filter (where created_at > ?) as in_window,"
+                + " min(created_at) filter (where created_at > ?) as oldest_in_window,"
+                + " count(*) filter (where status in ('received', 'planning', 'running', 'delivering'))"
+                + " as not_ended"
+                + " from runs where source = ? and coalesce(requester, '') = ?"
+                + " and (created_at > ? or status in ('received', 'planning', 'running', 'delivering'))")) {
+      Sql.setInstant(ps, 1, since);
+      Sql.setInstant(ps, 2, since);
+      ps.setString(3, source);
+      ps.setString(4, who);
+      Sql.setInstant(ps, 5, since);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return new RequesterRuns(rs.getInt("in_window"), Sql.getInstant(rs, "oldest_in_window"),
+            rs.getInt("not_ended"));
+      }
+    }
+  }
+
   /** Newest first; {@code status} may be null for all. */
   public List<Run> list(Connection c, RunStatus status, int limit) throws SQLException {
     String sql =

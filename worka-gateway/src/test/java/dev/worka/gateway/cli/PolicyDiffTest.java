@@ -37,4 +37,25 @@ class PolicyDiffTest {
         "list github_repos: gains items [acme/site]; loses items [acme/docs]",
         "limit max_steps: 8 → 5"), lines);
   }
+
+  @Test
+  void whoMayStartARunIsNamedToo() {
+    String changed = BuiltinPolicy.source()
+        .replace("author_associations: [OWNER, MEMBER, COLLABORATOR]", "author_associations: [OWNER, MEMBER]")
+        .replace("# repositories: [acme/widgets, acme/docs]", "repositories: [acme/widgets]")
+        .replace("# teams: [T0123ABCD]", "teams: [T0123ABCD, T0PARTNER]")
+        .replace("runs_per_requester_per_hour: 20", "runs_per_requester_per_hour: 5");
+    String narrowed = changed.replace("teams: [T0123ABCD, T0PARTNER]", "teams: [T0123ABCD]")
+        .replace("# users: [U0123ABCD]", "users: [U0123ABCD]");
+    assertEquals(List.of(
+        "ingress github.author_associations: loses [COLLABORATOR]",
+        "ingress github.repositories: any repository → [acme/widgets]",
+        "ingress slack.teams: this bot's own workspace → [T0123ABCD, T0PARTNER]",
+        "ingress quotas.runs_per_requester_per_hour: 20 → 5"),
+        PolicyDiff.between(BuiltinPolicy.compiled(), compile(changed)));
+    assertEquals(List.of(
+        "ingress slack.teams: loses [T0PARTNER]",
+        "ingress slack.users: any user → [U0123ABCD]"),
+        PolicyDiff.between(compile(changed), compile(narrowed)));
+  }
 }

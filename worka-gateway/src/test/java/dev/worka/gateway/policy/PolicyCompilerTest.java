@@ -366,7 +366,7 @@ class PolicyCompilerTest {
   @Test
   void unknownKeysAtEveryLevelAreErrors() {
     assertError(
-        PLANNER + "agent: {}\n", "agent: unknown key (expected agents, lists, skills, limits)");
+        PLANNER + "agent: {}\n", "agent: unknown key (expected agents, lists, skills, limits, ingress)");
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermisions: [skill.invoke]"),
         "agents.ernest.permisions: unknown key (expected role, description, enabled, runtime,"
@@ -523,7 +523,7 @@ class PolicyCompilerTest {
         errors("# nothing\n"));
     assertEquals(
         List.of(
-            "manifest: expected a mapping with the keys agents, lists, skills, limits, found a"
+            "manifest: expected a mapping with the keys agents, lists, skills, limits, ingress, found a"
                 + " list"),
         errors("- a\n- b\n"));
     assertErrorContaining(PLANNER + "agents: {}\n", "duplicate key 'agents'");

@@ -3,7 +3,10 @@ package dev.worka.gateway.ingress.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.agent.ResolveInvocation;
+import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateChain;
+import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
@@ -37,7 +40,10 @@ import java.util.UUID;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
 
-/** The {@code /v1/runs}, {@code /v1/skills}, {@code /v1/policy} and health endpoints. */
+/**
+ * The {@code /v1/runs}, {@code /v1/gates}, {@code /v1/skills}, {@code /v1/policy} and health
+ * endpoints.
+ */
 public final class OperatorApi {
   private static final int MAX_TEXT = 8000;
   private static final Duration EVENT_POLL = Duration.ofMillis(150);
@@ -83,6 +89,7 @@ public final class OperatorApi {
     router.add("POST", "/v1/invocations/{id}/resolve", this::resolveInvocation);
     router.add("GET", "/v1/skills", this::skills);
     router.add("GET", "/v1/audit/verify", this::verifyAudit);
+    router.add("GET", "/v1/gates", this::gates);
     router.add("GET", "/v1/policy", this::policy);
     router.add("PUT", "/v1/policy", 1024 * 1024, this::putPolicy);
   }
@@ -166,7 +173,88 @@ public final class OperatorApi {
       }
       case RunService.Creation.KeyConflict k -> throw new ApiException(409, ErrorCodes.IDEMPOTENCY_CONFLICT,
           "Idempotency-Key was already used for run " + k.existingRunId() + " with a different body");
+      case RunService.Creation.Denied d -> throw new ApiException(403, new ErrorBody(ErrorCodes.INGRESS_DENIED,
+          "the policy's ingress section does not let this requester start runs; no run was created (the"
+              + " refusal is gate " + d.gateId() + ")", d.gateId().toString(), d.reason(), null));
+      case RunService.Creation.OverQuota q -> throw new ApiException(429, new ErrorBody(ErrorCodes.QUOTA_EXCEEDED,
+          "this requester is over a quota of the policy's ingress.quotas; no run was created (the refusal is gate "
+              + q.gateId() + "); " + q.retryAfter().map(d -> "try again in " + d.toSeconds() + " s")
+                  .orElse("try again when one of its runs has ended"),
+          q.gateId().toString(), q.reason(), null),
+          q.retryAfter().map(d -> Map.of("Retry-After", Long.toString(d.toSeconds()))).orElse(Map.of()));
     };
+  }
+
+  /**
+   * {@code GET /v1/gates?action=&status=&subject=&before=&limit=}: gates newest first — the only
+   * place refused requests ({@code action=run.create}, which have no run) are seen.
+   */
+  private ApiResponse gates(ApiRequest r) {
+    auth.require(r);
+    String action = blankToNull(r.query("action"));
+    if (action != null && !action.matches("[a-z][a-z0-9_.]{0,99}")) {
+      throw invalid("action must be a gate action such as run.create or skill.invoke");
+    }
+    GateStatus status = null;
+    String statusText = blankToNull(r.query("status"));
+    if (statusText != null) {
+      status = switch (statusText) {
+        case "allow" -> GateStatus.ALLOW;
+        case "deny" -> GateStatus.DENY;
+        default -> throw invalid("status must be allow or deny");
+      };
+    }
+    String subject = blankToNull(r.query("subject"));
+    if (subject != null && subject.length() > 200) {
+      throw invalid("subject is longer than 200 characters");
+    }
+    UUID before = null;
+    if (blankToNull(r.query("before")) != null) {
+      try {
+        before = UUID.fromString(r.query("before").strip());
+      } catch (IllegalArgumentException e) {
+        throw invalid("before must be a gate id (a UUID) from an earlier page");
+      }
+    }
+    int limit = 50;
+    if (r.query("limit") != null) {
+      try {
+        limit = Integer.parseInt(r.query("limit"));
+      } catch (NumberFormatException e) {
+        throw invalid("limit must be a whole number");
+      }
+      if (limit < 1 || limit > 1000) {
+        throw invalid("limit must be between 1 and 1000");
+      }
+    }
+    GateStatus s = status;
+    UUID b = before;
+    int n = limit;
+    List<Gate> found = Transactions.withConnection(dataSource, c -> AuditLog.recent(c, action, s, subject, b, n));
+    List<Map<String, Object>> views = new ArrayList<>();
+    for (Gate g : found) {
+      Map<String, Object> v = new LinkedHashMap<>();
+      v.put("gate_id", g.id().toString());
+      v.put("action", g.action());
+      v.put("status", g.status().sql());
+      v.put("subject", g.subject());
+      v.put("run_id", g.runId() == null ? null : g.runId().toString());
+      v.put("step_id", g.stepId() == null ? null : g.stepId().toString());
+      v.put("skill", g.skill());
+      v.put("reason", g.reason());
+      v.put("policy_manifest_id", g.policyManifestId() == null ? null : g.policyManifestId().toString());
+      v.put("trace_id", g.traceId());
+      v.put("at", g.createdAt().toString());
+      views.add(v);
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("gates", views);
+    body.put("next_before", found.size() == n ? found.get(found.size() - 1).id().toString() : null);
+    return ApiResponse.ok(body);
+  }
+
+  private static String blankToNull(String s) {
+    return s == null || s.isBlank() ? null : s.strip();
   }
 
   private ApiResponse list(ApiRequest r) {

@@ -6,6 +6,7 @@ import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.policy.Requester;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
@@ -29,8 +30,21 @@ import org.slf4j.LoggerFactory;
  * nothing but a log line. {@code ping} is answered. A new issue or pull-request comment (also a
  * review comment) that mentions Worka's handle ({@code @worka} by default) starts a run with the
  * rest of the comment as its request; its answer is posted back as comments on the same issue
- * (see {@code skill.github.GithubNotifier}). A redelivery ({@code X-GitHub-Delivery} seen before)
- * returns the same run. The run continues the trace this delivery started: an incoming {@code
+ * (see {@code skill.github.GithubNotifier}).
+ *
+ * <p><b>Who may ask</b> is the policy's {@code ingress.github} (and its quotas), decided by the run
+ * service from the signed body: the comment author's {@code author_association} on the repository
+ * ({@code OWNER}, {@code MEMBER}, {@code COLLABORATOR} by default) and the repository. A refused
+ * comment starts nothing and gets no public answer — a stranger cannot make Worka post — only a log
+ * line, a {@code run.create} deny gate and a {@code 202} to GitHub naming the refusal and its gate
+ * (what the webhook's admins see in its delivery log).
+ *
+ * <p><b>A comment is one run however often it is delivered.</b> The run's idempotency key is the
+ * comment's id from the signed body ({@code github:issue_comment:<id>}, {@code
+ * github:pull_request_review_comment:<id>}), not the unsigned {@code X-GitHub-Delivery} header: a
+ * redelivery (the same delivery id) and a captured delivery replayed with a new delivery id both
+ * find the run (or the refusal) the first one made. The delivery id is kept in the run's delivery
+ * context and the log. The run continues the trace this delivery started: an incoming {@code
  * traceparent} header's trace id, or a new one, returned as {@code trace_id}. Everything else is
  * acknowledged and ignored, saying why.
  */
@@ -127,6 +141,9 @@ public final class GithubWebhook {
     if (text.length() > MAX_TEXT) {
       text = text.substring(0, MAX_TEXT);
     }
+    if (c.author() == null || c.author().isBlank()) {
+      return ignored(delivery, event, "the comment names no author");
+    }
     String traceId = traceId(r.header("traceparent"));
     Map<String, Object> where = new LinkedHashMap<>();
     where.put("owner", c.owner());
@@ -134,8 +151,10 @@ public final class GithubWebhook {
     where.put("issue_number", c.number());
     where.put("comment_url", c.url());
     where.put("github_delivery", delivery);
+    String repository = c.owner() + "/" + c.repo();
     RunService.Creation creation = runs.create(new RunService.Request("github", text, c.author(), null, null, null,
-        Json.write(where), "github:" + delivery, traceId));
+        Json.write(where), "github:" + event + ":" + c.id(), traceId,
+        new Requester.GithubCommenter(c.author(), c.authorAssociation(), repository)));
     return switch (creation) {
       case RunService.Creation.Created created -> {
         log.info("GitHub delivery {} ({} by {} on {}/{}#{}) {} run {} (trace {})", delivery, event, c.author(),
@@ -148,12 +167,32 @@ public final class GithubWebhook {
         yield ApiResponse.status(202, answer);
       }
       case RunService.Creation.KeyConflict conflict -> throw new ApiException(409, ErrorCodes.IDEMPOTENCY_CONFLICT,
-          "delivery " + delivery + " was seen before with another comment (run " + conflict.existingRunId() + ")");
+          "comment " + c.id() + " was seen before with another request (run " + conflict.existingRunId() + ")");
+      // Refused: nothing public (a stranger must not be able to make Worka post); the log and the gate.
+      case RunService.Creation.Denied denied -> refused(delivery, event, c, ErrorCodes.INGRESS_DENIED,
+          denied.gateId(), denied.reason(), denied.replayed());
+      case RunService.Creation.OverQuota over -> refused(delivery, event, c, ErrorCodes.QUOTA_EXCEEDED,
+          over.gateId(), over.reason(), over.replayed());
     };
   }
 
-  /** A comment that may be a request: where it is, who wrote it, what it says. */
-  record Comment(String owner, String repo, long number, String author, String authorType, String body, String url) {}
+  private static ApiResponse refused(String delivery, String event, Comment c, String code, java.util.UUID gateId,
+      String reason, boolean replayed) {
+    log.info("GitHub delivery {} ({} by {} on {}/{}#{}) {}: no run, gate {}: {}", delivery, event, c.author(),
+        c.owner(), c.repo(), c.number(), replayed ? "was refused before" : "refused", gateId, reason);
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("refused", code);
+    answer.put("gate_id", gateId.toString());
+    answer.put("replayed", replayed);
+    return ApiResponse.status(202, answer);
+  }
+
+  /**
+   * A comment that may be a request: its id, where it is, who wrote it (login, account type, and
+   * association with the repository — null when the delivery has none), what it says.
+   */
+  record Comment(long id, String owner, String repo, long number, String author, String authorType,
+      String authorAssociation, String body, String url) {}
 
   static Optional<Comment> comment(String event, JsonNode body) {
     if (!body.path("action").asText().equals("created")) {
@@ -167,13 +206,15 @@ public final class GithubWebhook {
     JsonNode comment = body.path("comment");
     JsonNode repository = body.path("repository");
     if (target == null || !target.path("number").canConvertToLong() || !comment.path("body").isTextual()
+        || !comment.path("id").isIntegralNumber() || !comment.path("id").canConvertToLong()
         || !repository.path("name").isTextual() || !repository.path("owner").path("login").isTextual()) {
       return Optional.empty();
     }
-    return Optional.of(new Comment(repository.path("owner").path("login").asText(), repository.path("name").asText(),
-        target.path("number").asLong(), comment.path("user").path("login").asText(null),
-        comment.path("user").path("type").asText(""), comment.path("body").asText(),
-        comment.path("html_url").asText(null)));
+    return Optional.of(new Comment(comment.path("id").asLong(), repository.path("owner").path("login").asText(),
+        repository.path("name").asText(), target.path("number").asLong(),
+        comment.path("user").path("login").asText(null), comment.path("user").path("type").asText(""),
+        comment.path("author_association").isTextual() ? comment.path("author_association").asText() : null,
+        comment.path("body").asText(), comment.path("html_url").asText(null)));
   }
 
   private boolean signed(byte[] body, String header) {

@@ -1,5 +1,6 @@
 package dev.worka.gateway.ingress.slack;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.slack.api.Slack;
 import com.slack.api.app_backend.events.payload.EventsApiPayload;
 import com.slack.api.app_backend.slash_commands.payload.SlashCommandPayload;
@@ -8,9 +9,11 @@ import com.slack.api.bolt.AppConfig;
 import com.slack.api.bolt.context.builtin.EventContext;
 import com.slack.api.bolt.request.Request;
 import com.slack.api.bolt.request.RequestHeaders;
+import com.slack.api.bolt.request.builtin.EventRequest;
 import com.slack.api.bolt.response.Response;
 import com.slack.api.bolt.socket_mode.SocketModeApp;
 import com.slack.api.bolt.util.SlackRequestParser;
+import com.slack.api.methods.MethodsClient;
 import com.slack.api.model.event.AppMentionEvent;
 import com.slack.api.model.event.MessageEvent;
 import com.slack.api.socket_mode.SocketModeClient;
@@ -18,6 +21,7 @@ import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.policy.Requester;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
@@ -55,6 +59,21 @@ import org.slf4j.LoggerFactory;
  * acknowledgement goes out at once. The run's source is {@code slack}, its requester the Slack user,
  * its channel the conversation, its thread the event's {@code thread_ts} or else its {@code ts}
  * (where answers go), and its text the message with the bot's mention removed.
+ *
+ * <p><b>Who may ask</b> is the policy's {@code ingress.slack} (and its quotas), decided by the run
+ * service on what the signed request says: the user, the conversation, and the workspace the user
+ * belongs to — the event's {@code user_team} (else its {@code team}); for an event in a channel shared
+ * with another organization ({@code is_ext_shared_channel}) that names neither, the workspace is
+ * unknown and the request refused; otherwise the payload's {@code team_id}; a slash command's {@code
+ * team_id}. Not the payload's {@code team_id} or {@code authorizations} in a shared channel: those
+ * name the channel's host workspace and this app's installation, not the user. Without {@code
+ * ingress.slack.teams} only this bot's own workspace ({@code auth.test}'s {@code team_id}) may ask,
+ * so a Slack Connect user of another company is refused. A guest of the workspace (Slack's {@code
+ * users.info}: {@code is_restricted}, {@code is_ultra_restricted}; see {@link SlackGuests}) may ask
+ * only when {@code ingress.slack.users} lists it. A refused request starts nothing; its
+ * requester gets one short answer only they see (the slash command's ephemeral reply, or {@code
+ * chat.postEphemeral} for a mention or direct message), never the reason, which is in the {@code
+ * run.create} deny gate and the log.
  */
 public final class SlackIngress implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SlackIngress.class);
@@ -76,6 +95,7 @@ public final class SlackIngress implements AutoCloseable {
   private final App app;
   private final SlackRequestParser parser;
   private final SlackSignatureCheck signatures;
+  private final SlackGuests guests;
   private volatile SocketModeApp socketMode;
   private volatile Thread socketModeStarter;
   private volatile boolean closed;
@@ -91,6 +111,7 @@ public final class SlackIngress implements AutoCloseable {
     this.runs = Objects.requireNonNull(runs, "runs");
     Objects.requireNonNull(botToken, "botToken");
     this.signatures = signingSecret == null ? null : new SlackSignatureCheck(signingSecret, clock);
+    this.guests = new SlackGuests(clock);
     // Every value is set here: AppConfig's defaults would read SLACK_* from the process environment.
     AppConfig config = AppConfig.builder()
         .slack(slack)
@@ -102,11 +123,22 @@ public final class SlackIngress implements AutoCloseable {
         .build();
     this.app = new App(config);
     this.parser = new SlackRequestParser(config);
+    // The SDK's event models drop user_team (MessageEvent has none): read the requester's workspace
+    // from the signed payload itself, for the handlers.
+    app.use((req, resp, chain) -> {
+      if (req instanceof EventRequest e) {
+        String team = requesterTeam(e.getRequestBodyAsString());
+        if (team != null) {
+          req.getContext().getAdditionalValues().put(REQUESTER_TEAM, team);
+        }
+      }
+      return chain.next(req);
+    });
     app.event(AppMentionEvent.class, this::onMention);
     app.event(MessageEvent.class, this::onMessage);
     Pattern any = Pattern.compile(".*");
     app.command(any, (req, ctx) -> {
-      String answer = onCommand(req.getPayload());
+      String answer = onCommand(req.getPayload(), botTeam(ctx), ctx.client());
       return ctx.ack(r -> r.responseType("ephemeral").text(answer)); // only the requester sees it
     });
     app.blockAction(any, (req, ctx) -> {
@@ -229,8 +261,8 @@ public final class SlackIngress implements AutoCloseable {
     if (e.getBotId() != null || e.getSubtype() != null) {
       return ctx.ack(); // a bot's or an edited message: not a request
     }
-    start("app_mention", payload.getEventId(), payload.getTeamId(), e.getChannel(), "channel", e.getUser(),
-        e.getThreadTs() != null ? e.getThreadTs() : e.getTs(), e.getText(), ctx.getBotUserId());
+    start(ctx, "app_mention", payload.getEventId(), payload.getTeamId(), e.getChannel(), "channel", e.getUser(),
+        e.getThreadTs() != null ? e.getThreadTs() : e.getTs(), e.getThreadTs(), e.getText());
     return ctx.ack();
   }
 
@@ -242,12 +274,12 @@ public final class SlackIngress implements AutoCloseable {
         || e.getUser().equals(ctx.getBotUserId())) {
       return ctx.ack();
     }
-    start("direct_message", payload.getEventId(), payload.getTeamId(), e.getChannel(), "im", e.getUser(),
-        e.getThreadTs() != null ? e.getThreadTs() : e.getTs(), e.getText(), ctx.getBotUserId());
+    start(ctx, "direct_message", payload.getEventId(), payload.getTeamId(), e.getChannel(), "im", e.getUser(),
+        e.getThreadTs() != null ? e.getThreadTs() : e.getTs(), e.getThreadTs(), e.getText());
     return ctx.ack();
   }
 
-  private String onCommand(SlashCommandPayload p) {
+  private String onCommand(SlashCommandPayload p, String botTeam, MethodsClient client) {
     String text = p.getText() == null ? "" : p.getText().strip();
     if (text.isEmpty()) {
       return "Tell Worka what to do, e.g. `" + p.getCommand() + " summarize this thread` or `" + p.getCommand()
@@ -257,19 +289,24 @@ public final class SlackIngress implements AutoCloseable {
       return "That request is longer than " + MAX_TEXT + " characters; Worka did not start a run.";
     }
     String key = p.getTriggerId() != null ? "slack:command:" + p.getTriggerId() : null;
-    Optional<RunService.Creation> creation = create("slash_command", key, p.getTeamId(), p.getChannelId(),
-        p.getChannelId() != null && p.getChannelId().startsWith("D") ? "im" : "channel", p.getUserId(), null, text);
+    // A command's team_id is the workspace it was typed in: the user's (Slack offers an app's
+    // commands only to users of a workspace it is installed in).
+    Optional<RunService.Creation> creation = create(client, "slash_command", key, p.getTeamId(), p.getTeamId(),
+        botTeam, p.getChannelId(), p.getChannelId() != null && p.getChannelId().startsWith("D") ? "im" : "channel",
+        p.getUserId(), null, text);
     return creation.map(c -> switch (c) {
       case RunService.Creation.Created created ->
           "Worka accepted this request as run `" + created.run().id() + "`; it will answer in this conversation.";
       case RunService.Creation.KeyConflict conflict ->
           "Worka could not start this request: its trigger was already used for another request.";
+      case RunService.Creation.Denied denied -> refusalAnswer(denied);
+      case RunService.Creation.OverQuota over -> refusalAnswer(over);
     }).orElse("Worka could not start this request; see the Gateway log.");
   }
 
-  private void start(String kind, String eventId, String teamId, String channel, String channelType, String user,
-      String threadTs, String rawText, String botUserId) {
-    String text = requestText(rawText, botUserId);
+  private void start(EventContext ctx, String kind, String eventId, String teamId, String channel,
+      String channelType, String user, String threadTs, String askedInThread, String rawText) {
+    String text = requestText(rawText, ctx.getBotUserId());
     if (text.isEmpty()) {
       log.info("slack: {} {} in {} has no request text besides the mention; no run", kind, eventId, channel);
       return;
@@ -278,23 +315,83 @@ public final class SlackIngress implements AutoCloseable {
       log.warn("slack: {} {} in {} is longer than {} characters; no run", kind, eventId, channel, MAX_TEXT);
       return;
     }
-    create(kind, eventId == null ? null : "slack:event:" + eventId, teamId, channel, channelType, user, threadTs, text);
+    Optional<RunService.Creation> creation = create(ctx.client(), kind, eventId == null ? null : "slack:event:" + eventId,
+        teamId, ctx.getAdditionalValues().get(REQUESTER_TEAM), botTeam(ctx), channel, channelType, user, threadTs, text);
+    // A refusal is answered once, to the requester only; a retry of the same event is not answered again.
+    creation.ifPresent(c -> {
+      switch (c) {
+        case RunService.Creation.Denied d when !d.replayed() ->
+            answerPrivately(ctx, channel, user, askedInThread, refusalAnswer(d));
+        case RunService.Creation.OverQuota o when !o.replayed() ->
+            answerPrivately(ctx, channel, user, askedInThread, refusalAnswer(o));
+        default -> { } // a run (acknowledged in its thread by the notification loop), or answered before
+      }
+    });
   }
 
-  private Optional<RunService.Creation> create(String kind, String key, String teamId, String channel,
-      String channelType, String user, String threadTs, String text) {
+  /*
+   * What a refused requester is told: one short sentence, never the reason (which names the policy's
+   * keys, workspaces and counts; it is in the gate). The slash command and the events share it.
+   */
+
+  static String refusalAnswer(RunService.Creation.Denied denied) {
+    return "Worka does not take requests from you here, so it started nothing. If you think it should, ask"
+        + " the people who run Worka for your team.";
+  }
+
+  static String refusalAnswer(RunService.Creation.OverQuota over) {
+    return over.retryAfter()
+        .map(wait -> {
+          long minutes = Math.max(1, (wait.toSeconds() + 59) / 60);
+          return "You have asked Worka for as many runs as it takes from one person in an hour; it started"
+              + " nothing. Try again in about " + minutes + " minute" + (minutes > 1 ? "s" : "") + ".";
+        })
+        .orElse("You already have as many Worka runs under way as it takes from one person; it started nothing."
+            + " Try again when one of them has finished.");
+  }
+
+  /** Posts {@code text} visible to {@code user} only (chat.postEphemeral), off the acknowledging thread. */
+  private static void answerPrivately(EventContext ctx, String channel, String user, String threadTs, String text) {
+    Thread.ofVirtual().name("slack-refusal-answer").start(() -> {
+      try {
+        var answer = ctx.client().chatPostEphemeral(r -> r.channel(channel).user(user).threadTs(threadTs).text(text));
+        if (!answer.isOk()) {
+          log.warn("slack: could not tell {} in {} that the request was refused: {}", user, channel, answer.getError());
+        }
+      } catch (Exception e) {
+        log.warn("slack: could not tell {} in {} that the request was refused: {}", user, channel, e.toString());
+      }
+    });
+  }
+
+  /**
+   * @param teamId the payload's team_id (kept in the delivery context)
+   * @param userTeam the workspace the requesting user belongs to, null when the request does not say
+   * @param botTeam this bot's workspace (auth.test), null when unknown
+   */
+  private Optional<RunService.Creation> create(MethodsClient client, String kind, String key, String teamId,
+      String userTeam, String botTeam, String channel, String channelType, String user, String threadTs,
+      String text) {
     if (channel == null || user == null) {
       log.warn("slack: a {} without {}; no run", kind, channel == null ? "channel" : "user");
       return Optional.empty();
+    }
+    SlackGuests.Guest guest = guests.lookup(client, user);
+    if (guest.guest() == null) {
+      log.warn("slack: could not tell whether {} is a guest of the workspace ({}); the request is refused", user,
+          guest.why());
     }
     Map<String, Object> delivery = new LinkedHashMap<>();
     delivery.put("kind", kind);
     if (teamId != null) {
       delivery.put("team_id", teamId);
     }
+    if (userTeam != null) {
+      delivery.put("user_team", userTeam);
+    }
     delivery.put("channel_type", channelType);
     RunService.Creation creation = runs.create(new RunService.Request("slack", text, user, channel, user, threadTs,
-        Json.write(delivery), key));
+        Json.write(delivery), key, null, new Requester.SlackUser(user, userTeam, botTeam, channel, guest.guest())));
     switch (creation) {
       case RunService.Creation.Created c when c.replayed() ->
           log.info("slack: {} {} was received again (a retry); it is run {}", kind, key, c.run().id());
@@ -303,8 +400,52 @@ public final class SlackIngress implements AutoCloseable {
       case RunService.Creation.KeyConflict c ->
           log.warn("slack: {} {} carries the key of run {} with another request; no new run", kind, key,
               c.existingRunId());
+      case RunService.Creation.Denied d ->
+          log.info("slack: {} {} from {} (workspace {}) in {} {}: no run, gate {}: {}", kind, key, user, userTeam,
+              channel, d.replayed() ? "was refused before" : "refused", d.gateId(), d.reason());
+      case RunService.Creation.OverQuota o ->
+          log.info("slack: {} {} from {} in {} {}: no run, gate {}: {}", kind, key, user, channel,
+              o.replayed() ? "was refused before" : "over quota", o.gateId(), o.reason());
     }
     return Optional.of(creation);
+  }
+
+  /** The context key under which the middleware leaves the requesting user's workspace. */
+  private static final String REQUESTER_TEAM = "worka.requester_team";
+
+  /**
+   * The workspace the user who caused an Events API callback belongs to, from its signed JSON: the
+   * event's {@code user_team}, else its {@code team}; else, unless the channel is shared with another
+   * organization ({@code is_ext_shared_channel}; then null: unknown), the callback's {@code team_id}.
+   * Null for a body that is not such a callback.
+   */
+  static String requesterTeam(String callbackJson) {
+    JsonNode root;
+    try {
+      root = Json.STRICT.readTree(callbackJson);
+    } catch (Exception e) {
+      return null;
+    }
+    if (root == null || !root.isObject()) {
+      return null;
+    }
+    JsonNode event = root.path("event");
+    for (String field : List.of("user_team", "team")) {
+      JsonNode v = event.path(field);
+      if (v.isTextual() && !v.asText().isBlank()) {
+        return v.asText();
+      }
+    }
+    if (root.path("is_ext_shared_channel").asBoolean(false)) {
+      return null;
+    }
+    JsonNode team = root.path("team_id");
+    return team.isTextual() && !team.asText().isBlank() ? team.asText() : null;
+  }
+
+  /** This bot's own workspace: auth.test's team_id, which Bolt looked up for the request. */
+  private static String botTeam(com.slack.api.bolt.context.Context ctx) {
+    return ctx.getAuthTestResponse() != null ? ctx.getAuthTestResponse().getTeamId() : null;
   }
 
   private static final Pattern ANY_LEADING_MENTION = Pattern.compile("^\\s*<@[A-Z0-9]+(\\|[^>]*)?>");

@@ -60,6 +60,7 @@ class GithubWebhookTest {
         + " \"comment\": {\"id\": 77, \"body\": " + dev.worka.protocol.Json.write(
             dev.worka.protocol.Json.STRICT.getNodeFactory().textNode(text))
         + ", \"html_url\": \"https://github.test/acme/widgets/issues/" + issue + "#issuecomment-77\","
+        + " \"author_association\": \"MEMBER\","
         + " \"user\": {\"login\": \"octo\", \"type\": \"" + userType + "\"}},"
         + " \"repository\": {\"name\": \"widgets\", \"full_name\": \"acme/widgets\", \"owner\": {\"login\": \"acme\"}},"
         + " \"sender\": {\"login\": \"octo\", \"type\": \"" + userType + "\"}}";

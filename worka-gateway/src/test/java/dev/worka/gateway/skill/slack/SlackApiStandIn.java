@@ -22,6 +22,8 @@ import java.util.function.Predicate;
 /**
  * A local stand-in for Slack's Web API, reached by the production clients only through {@code
  * SLACK_API_URL}: it answers {@code auth.test}, {@code chat.postMessage}, {@code
+ * chat.postEphemeral} (kept apart: no one else sees it, nor the history), {@code users.info}
+ * (every user a full member of {@link #TEAM} unless {@link #guest} says otherwise), {@code
  * conversations.replies}, {@code conversations.history} and {@code apps.connections.open} the way
  * Slack does (form-encoded requests, {@code {"ok": …}} answers, cursors), keeps the messages of its
  * conversations, and records every call with its {@code Authorization} header. A method can be told
@@ -57,6 +59,7 @@ public final class SlackApiStandIn implements AutoCloseable {
   private final Map<String, Integer> failuresLeft = new LinkedHashMap<>();
   private long clock = java.time.Instant.now().getEpochSecond(); // posts come after seeded history
   private volatile String socketModeUrl;
+  private final Map<String, String> guests = new LinkedHashMap<>();
 
   public SlackApiStandIn() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -79,6 +82,11 @@ public final class SlackApiStandIn implements AutoCloseable {
   public synchronized void fail(String method, Failure failure, int times) {
     failing.put(method, failure);
     failuresLeft.put(method, times);
+  }
+
+  /** Makes {@code user} a guest of the workspace: {@code single} a single-channel one, else multi-channel. */
+  public synchronized void guest(String user, boolean single) {
+    guests.put(user, single ? "is_ultra_restricted" : "is_restricted");
   }
 
   /** Adds a message to a conversation (a thread's parent has {@code threadTs} null or equal to its ts). */
@@ -176,6 +184,28 @@ public final class SlackApiStandIn implements AutoCloseable {
         return socketModeUrl == null
             ? Json.STRICT.createObjectNode().put("ok", false).put("error", "not_allowed_token_type")
             : ok.put("url", socketModeUrl);
+      }
+      case "users.info" -> {
+        String user = params.get("user");
+        if (user == null || !user.matches("[UW][A-Z0-9]+")) {
+          return Json.STRICT.createObjectNode().put("ok", false).put("error", "user_not_found");
+        }
+        ObjectNode u = ok.putObject("user").put("id", user).put("team_id", TEAM).put("name", user.toLowerCase())
+            .put("deleted", false).put("is_bot", false).put("is_restricted", false).put("is_ultra_restricted", false);
+        if (guests.containsKey(user)) {
+          u.put(guests.get(user), true);
+        }
+        return ok;
+      }
+      case "chat.postEphemeral" -> {
+        String channel = params.get("channel");
+        if (channel == null || !channel.matches("[CDG][A-Z0-9]+")) {
+          return Json.STRICT.createObjectNode().put("ok", false).put("error", "channel_not_found");
+        }
+        if (params.get("user") == null || params.get("user").isBlank()) {
+          return Json.STRICT.createObjectNode().put("ok", false).put("error", "user_not_in_channel");
+        }
+        return ok.put("message_ts", (++clock) + ".000200");
       }
       case "chat.postMessage" -> {
         String channel = params.get("channel");
