@@ -220,7 +220,12 @@ public final class Gateway implements AutoCloseable {
       } catch (IllegalArgumentException e) {
         throw new ConfigException(List.of(e.getMessage()));
       }
-      ProcessRuntime processRuntime = new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers, workerNetwork);
+      ProcessRuntime processRuntime;
+      try {
+        processRuntime = new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers, workerNetwork);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(List.of(e.getMessage()));
+      }
       closeables.add(0, processRuntime::close);
       log.info("worker isolation: {}", processRuntime.isolation());
       int leftovers = processRuntime.killWorkersLeftIn(config.home().resolve("workers"));
