@@ -55,11 +55,16 @@ public final class WorkaCli implements Runnable {
     return execute(env, new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
   }
 
-  /** Runs the CLI with this environment and these streams; returns the exit status. */
+  /**
+   * Runs the CLI with this environment and these streams; returns the exit status. Everything it
+   * prints is escaped on the way out ({@link TerminalText}): run text, reasons and outputs come from
+   * outside and may hold terminal control sequences.
+   */
   public static int execute(Map<String, String> env, PrintWriter out, PrintWriter err, String... args) {
     CommandLine cli = new CommandLine(new WorkaCli(), new EnvFactory(env));
-    cli.setOut(out);
-    cli.setErr(err);
+    cli.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+    cli.setOut(new PrintWriter(new TerminalText.Escaping(out), true));
+    cli.setErr(new PrintWriter(new TerminalText.Escaping(err), true));
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof WorkaException) {
         cmd.getErr().println("worka: " + e.getMessage());
@@ -197,16 +202,17 @@ public final class WorkaCli implements Runnable {
       String status = run.path("status").asText();
       out().println();
       if (status.equals("succeeded")) {
-        out().println("succeeded: " + run.path("result").path("summary").asText(""));
+        out().println("succeeded: " + TerminalText.oneLine(run.path("result").path("summary").asText("")));
         JsonNode output = run.path("result").path("output");
         if (!output.isMissingNode() && !output.isNull()) {
           out().println("output: " + Story.compact(output));
         }
       } else {
-        out().println(status + ": " + run.path("error").asText("(no reason recorded)"));
+        out().println(status + ": " + TerminalText.oneLine(run.path("error").asText("(no reason recorded)")));
         for (JsonNode gate : run.path("gates")) {
           if (gate.path("status").asText().equals("deny")) {
-            out().println("  denied by gate " + gate.path("gate_id").asText() + ": " + gate.path("reason").asText());
+            out().println("  denied by gate " + gate.path("gate_id").asText() + ": "
+                + TerminalText.oneLine(gate.path("reason").asText()));
           }
         }
       }
@@ -245,7 +251,8 @@ public final class WorkaCli implements Runnable {
         }
         for (JsonNode r : answer.body().path("runs")) {
           out().printf("%s  %-10s  %-6s  %s  %s%n", r.path("run_id").asText(), r.path("status").asText(),
-              r.path("source").asText(), r.path("created_at").asText(), Story.clip(r.path("text").asText(), 70));
+              r.path("source").asText(), r.path("created_at").asText(),
+              Story.clip(TerminalText.oneLine(r.path("text").asText()), 70));
         }
         return 0;
       }
@@ -440,7 +447,7 @@ public final class WorkaCli implements Runnable {
         GatewayClient.Answer answer = GatewayClient.fromEnvironment(env).put("/v1/policy", Files.readString(file));
         if (answer.status() == 422) {
           out().println(file + " was refused:");
-          answer.body().path("violations").forEach(v -> out().println("  - " + v.asText()));
+          answer.body().path("violations").forEach(v -> out().println("  - " + TerminalText.oneLine(v.asText())));
           return 1;
         }
         if (!answer.ok()) {
