@@ -440,14 +440,21 @@ public final class WorkaCli implements Runnable {
     }
 
     @Command(name = "apply", description = "Upload FILE as a new immutable policy version (PUT /v1/policy)."
-        + " New runs use it; running ones keep theirs.")
+        + " New runs use it; running ones keep theirs. Its agents may use only launch specs the host allows"
+        + " (those of the built-in manifest and WORKA_POLICY_FILE, and under WORKA_ALLOWED_LAUNCH). Exit 1 if"
+        + " FILE is invalid or refused.")
     static final class Apply extends ManifestCommand {
       @Override
       Integer onReadable() throws Exception {
         GatewayClient.Answer answer = GatewayClient.fromEnvironment(env).put("/v1/policy", Files.readString(file));
-        if (answer.status() == 422) {
+        if (answer.status() == 422 || answer.status() == 403 && answer.body().path("error").asText()
+            .equals(dev.worka.protocol.ErrorCodes.LAUNCH_NOT_ALLOWED)) {
           out().println(file + " was refused:");
           answer.body().path("violations").forEach(v -> out().println("  - " + TerminalText.oneLine(v.asText())));
+          if (answer.status() == 403) {
+            out().println("  " + TerminalText.oneLine(answer.body().path("message").asText()));
+            out().println("  (denied by gate " + answer.body().path("gate_id").asText() + "; the active policy is unchanged)");
+          }
           return 1;
         }
         if (!answer.ok()) {
