@@ -70,7 +70,7 @@ public final class ApplyPolicy {
         public void activated(Connection c, StoredPolicy activated) throws SQLException {
           Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.POLICY_APPLY, GateStatus.ALLOW, OPERATOR,
               null, null, null, null, "policy v" + activated.version() + " (sha256 " + activated.sha256().substring(0, 12)
-                  + ") activated" + before.map(b -> ", replacing v" + b.version()).orElse("") + "; every launch spec"
+                  + ") activated; every launch spec"
                   + " in it (" + activated.policy().agents().size() + " agent(s)) is one the host allows",
               activated.id(), null));
           allowGate[0] = gate.id();
