@@ -16,19 +16,23 @@ import dev.worka.gateway.agent.InvocationStore;
 import dev.worka.gateway.agent.ResolveInvocation;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.config.ConfigException;
+import dev.worka.gateway.config.HostSettings;
 import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.control.Dispatcher;
+import dev.worka.gateway.control.HostAllowedLaunches;
 import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.control.RunningWorkers;
 import dev.worka.gateway.error.WorkaException;
 import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.ingress.api.ApplyPolicy;
 import dev.worka.gateway.ingress.api.OperatorApi;
 import dev.worka.gateway.ingress.api.RunStory;
 import dev.worka.gateway.plan.PlanStore;
 import dev.worka.gateway.plan.PlanValidator;
 import dev.worka.gateway.plan.SkillDirectory;
 import dev.worka.gateway.policy.BuiltinPolicy;
+import dev.worka.gateway.policy.LaunchAllowance;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.queue.TaskQueue;
@@ -87,6 +91,7 @@ public final class Gateway implements AutoCloseable {
       boolean startLoops, WorkerRuntime agentRuntime) {
     this.config = config;
     try {
+      HostSettings host = HostSettings.fromEnvironment(environment, config.httpPort());
       prepareHome(config.home());
       DatabaseUrl url;
       if (config.database().isPresent() && config.applicationDatabase().isPresent()) {
@@ -136,6 +141,7 @@ public final class Gateway implements AutoCloseable {
       policy = activatePolicyAtStart(policies, config);
       log.info("policy v{} active ({}), sha256 {}", policy.version(),
           config.policyFile().map(Path::toString).orElse("built-in"), policy.sha256().substring(0, 12));
+      LaunchAllowance launches = launchAllowance(config, host, policy);
 
       SigningKeys keys = SigningKeys.loadOrCreate(config.home());
       operatorToken = config.operatorToken().orElseGet(() -> loadOrCreateOperatorToken(config.home()));
@@ -167,7 +173,8 @@ public final class Gateway implements AutoCloseable {
       new OperatorApi(database, operatorToken, service, runs, steps,
           new RunStory(database.dataSource(), runs, steps, plans, audit, invocations, policies),
           skills, policies, new Metrics(database.dataSource(), workers)::render,
-          new ResolveInvocation(database.dataSource(), invocations, runs, audit)).register(router);
+          new ResolveInvocation(database.dataSource(), invocations, runs, audit),
+          new ApplyPolicy(database.dataSource(), policies, launches, audit)).register(router);
       VerifiedTokens verifiedTokens = new VerifiedTokens(clock);
       new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), verifiedTokens, runs, steps, plans, validator,
           policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN,
@@ -204,8 +211,9 @@ public final class Gateway implements AutoCloseable {
         });
       }
       database.watch(java.time.Duration.ofSeconds(1));
-      http = new HttpServer(config.bindAddress(), config.httpPort(), router, Json.STRICT, database::down,
-          database::check);
+      http = new HttpServer(new HttpServer.Address(config.bindAddress(), config.httpPort()),
+          host.ingressPort().stream().mapToObj(p -> new HttpServer.Address(host.ingressBindAddress(), p)).findFirst(),
+          router, Json.STRICT, database::down, database::check);
       http.start();
       closeables.add(0, http);
       if (slackIngress != null && slackSettings.ingress() == SlackSettings.Ingress.SOCKET_MODE) {
@@ -222,7 +230,12 @@ public final class Gateway implements AutoCloseable {
       } catch (IllegalArgumentException e) {
         throw new ConfigException(List.of(e.getMessage()));
       }
-      ProcessRuntime processRuntime = new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers, workerNetwork);
+      ProcessRuntime processRuntime;
+      try {
+        processRuntime = new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers, workerNetwork);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(List.of(e.getMessage()));
+      }
       closeables.add(0, processRuntime::close);
       log.info("worker isolation: {}", processRuntime.isolation());
       int leftovers = processRuntime.killWorkersLeftIn(config.home().resolve("workers"));
@@ -231,7 +244,8 @@ public final class Gateway implements AutoCloseable {
             + " or failed when their leases expire", leftovers);
       }
       dispatcher = new Dispatcher(database.dataSource(), runs, steps, policies, queue,
-          new TokenIssuer(keys, ISSUER, clock, verifiedTokens), agentRuntime != null ? agentRuntime : processRuntime, workers, audit,
+          new TokenIssuer(keys, ISSUER, clock, verifiedTokens),
+          agentRuntime != null ? agentRuntime : new HostAllowedLaunches(processRuntime, launches), workers, audit,
           clock, () -> gatewayUrl, config.maxConcurrentSteps(), config.leaseDuration(), random);
       closeables.add(0, dispatcher);
       if (startLoops) {
@@ -291,6 +305,33 @@ public final class Gateway implements AutoCloseable {
   }
 
   private static final String BUILT_IN = "built-in";
+
+  /**
+   * The launch specs this host allows a manifest uploaded through the API to use: those of the
+   * built-in manifest and of {@code WORKA_POLICY_FILE}, and those under {@code WORKA_ALLOWED_LAUNCH}.
+   * Says at start what that is, and if the active policy (an operator's, kept over a restart) uses
+   * others, whose workers will not start.
+   */
+  private static LaunchAllowance launchAllowance(WorkaConfig config, HostSettings host, StoredPolicy active) {
+    List<dev.worka.gateway.policy.CompiledPolicy> hostManifests = new ArrayList<>(List.of(BuiltinPolicy.compiled()));
+    if (config.policyFile().isPresent()) {
+      hostManifests.add(active.policy()); // activatePolicyAtStart made the file's manifest the active one
+    }
+    LaunchAllowance launches;
+    try {
+      launches = LaunchAllowance.of(config.installDir(), hostManifests, host.allowedLaunch());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(List.of(e.getMessage()));
+    }
+    log.info("launch specs an uploaded manifest may use: {}", launches.describe());
+    List<String> refused = launches.refusals(active.policy());
+    if (!refused.isEmpty()) {
+      log.warn("the active policy v{} uses launch specs this host does not allow; those agents' workers will not"
+          + " start: {}. Upload a manifest without them (worka policy apply), or set WORKA_POLICY_FILE or"
+          + " WORKA_ALLOWED_LAUNCH", active.version(), String.join("; ", refused));
+    }
+    return launches;
+  }
 
   /**
    * The built-in skill providers. In live mode with {@code GITHUB_MCP_URL} or {@code
@@ -391,6 +432,11 @@ public final class Gateway implements AutoCloseable {
 
   public int port() {
     return http.port();
+  }
+
+  /** The port of the public ingress listener ({@code WORKA_INGRESS_PORT}), if there is one. */
+  public java.util.OptionalInt ingressPort() {
+    return http.ingressPort();
   }
 
   public String operatorToken() {

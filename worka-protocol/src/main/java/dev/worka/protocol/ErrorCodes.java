@@ -42,6 +42,8 @@ public final class ErrorCodes {
   /** An upstream's answer does not match the skill's output schema (it is not passed on). */
   public static final String INVALID_OUTPUT = "invalid_output";
   public static final String INVALID_POLICY = "invalid_policy";
+  /** {@code PUT /v1/policy}: the manifest names a launch spec (command, image, module) the host does not allow. */
+  public static final String LAUNCH_NOT_ALLOWED = "launch_not_allowed";
   public static final String SKILL_UNAVAILABLE = "skill_unavailable";
   public static final String UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type";
   public static final String METHOD_NOT_ALLOWED = "method_not_allowed";

@@ -26,5 +26,12 @@ public final class GateActions {
   /** An operator resolved a skill call whose outcome was unknown ({@code POST /v1/invocations/{id}/resolve}). */
   public static final String INVOCATION_RESOLVE = "invocation.resolve";
 
+  /**
+   * A manifest uploaded through the operator API ({@code PUT /v1/policy}, {@code worka policy
+   * apply}): allowed when it became the active version, denied when the host refused it (a launch
+   * spec it does not allow). Subject {@code operator}; no run.
+   */
+  public static final String POLICY_APPLY = "policy.apply";
+
   private GateActions() {}
 }

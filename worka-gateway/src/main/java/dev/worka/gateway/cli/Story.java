@@ -3,7 +3,11 @@ package dev.worka.gateway.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 
-/** Renders a run's story (the JSON of {@code GET /v1/runs/{id}}) for people. */
+/**
+ * Renders a run's story (the JSON of {@code GET /v1/runs/{id}}) for people. Values printed on one
+ * line have their line breaks made spaces; control characters are escaped by the CLI's writer
+ * ({@link TerminalText}).
+ */
 final class Story {
   private Story() {}
 
@@ -19,22 +23,22 @@ final class Story {
     String from = e.path("from").isNull() || e.path("from").isMissingNode() ? "·" : e.path("from").asText();
     String detail = e.path("detail").isNull() ? "" : e.path("detail").asText("");
     return String.format("  %s  %-14s %s → %s%s", time, what, from, e.path("to").asText(),
-        detail.isBlank() ? "" : "   " + clip(detail.replace('\n', ' '), 100));
+        detail.isBlank() ? "" : "   " + clip(TerminalText.oneLine(detail), 100));
   }
 
   static void print(JsonNode run, PrintWriter out) {
     out.printf("run %s  %s%n", run.path("run_id").asText(), run.path("status").asText().toUpperCase());
-    out.printf("  request   %s%n", run.path("text").asText());
+    out.printf("  request   %s%n", TerminalText.oneLine(run.path("text").asText()));
     out.printf("  source    %s  requester %s  trace %s%n", run.path("source").asText(),
-        run.path("requester").asText("-"), run.path("trace_id").asText());
+        TerminalText.oneLine(run.path("requester").asText("-")), run.path("trace_id").asText());
     JsonNode pm = run.path("policy_manifest");
     out.printf("  policy    v%s (sha256 %s)%n", pm.path("version").asText(), clip(pm.path("sha256").asText(), 12));
     if (!run.path("error").isNull() && !run.path("error").asText("").isEmpty()) {
-      out.printf("  error     %s%n", run.path("error").asText());
+      out.printf("  error     %s%n", TerminalText.oneLine(run.path("error").asText()));
     }
     JsonNode result = run.path("result");
     if (!result.isNull() && !result.isMissingNode()) {
-      out.printf("  result    %s%n", result.path("summary").asText());
+      out.printf("  result    %s%n", TerminalText.oneLine(result.path("summary").asText()));
     }
 
     JsonNode plan = run.path("plan");
@@ -45,7 +49,7 @@ final class Story {
       out.printf("plan %s  %s by %s  hash %s%n", plan.path("plan_id").asText(), plan.path("status").asText(),
           plan.path("created_by").asText(), clip(plan.path("plan_hash").asText("-"), 16));
       for (JsonNode reason : plan.path("rejection_reasons")) {
-        out.println("  rejected: " + reason.asText());
+        out.println("  rejected: " + TerminalText.oneLine(reason.asText()));
       }
     }
 
@@ -56,10 +60,10 @@ final class Story {
           s.path("status").asText(), s.path("attempt").asText(), s.path("skills"),
           s.path("depends_on").isEmpty() ? "" : "  after " + s.path("depends_on"));
       if (!s.path("summary").isNull() && !s.path("summary").asText("").isEmpty()) {
-        out.println("           summary: " + clip(s.path("summary").asText().replace('\n', ' '), 160));
+        out.println("           summary: " + clip(TerminalText.oneLine(s.path("summary").asText()), 160));
       }
       if (!s.path("error").isNull() && !s.path("error").asText("").isEmpty()) {
-        out.println("           error:   " + clip(s.path("error").asText(), 160));
+        out.println("           error:   " + clip(TerminalText.oneLine(s.path("error").asText()), 160));
       }
     }
 
@@ -70,7 +74,8 @@ final class Story {
     }
     for (JsonNode g : run.path("gates")) {
       out.printf("  %-5s %-14s %-24s %-7s %s%n", g.path("status").asText().toUpperCase(), g.path("action").asText(),
-          g.path("skill").isNull() ? "" : g.path("skill").asText(), g.path("subject").asText(), g.path("reason").asText());
+          g.path("skill").isNull() ? "" : g.path("skill").asText(), g.path("subject").asText(),
+          TerminalText.oneLine(g.path("reason").asText()));
     }
 
     out.println();
@@ -79,10 +84,11 @@ final class Story {
       out.println("  none");
     }
     for (JsonNode b : run.path("burns")) {
-      out.printf("  %-14s %-8s %s%n", b.path("kind").asText(), b.path("step_ref").asText("-"), b.path("reason").asText());
+      out.printf("  %-14s %-8s %s%n", b.path("kind").asText(), b.path("step_ref").asText("-"),
+          TerminalText.oneLine(b.path("reason").asText()));
       JsonNode lines = b.path("diagnostics").path("last_lines");
       for (int i = Math.max(0, lines.size() - 5); i < lines.size(); i++) {
-        out.println("                 | " + lines.get(i).asText());
+        out.println("                 | " + TerminalText.oneLine(lines.get(i).asText()));
       }
     }
 

@@ -56,11 +56,16 @@ public final class WorkaCli implements Runnable {
     return execute(env, new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
   }
 
-  /** Runs the CLI with this environment and these streams; returns the exit status. */
+  /**
+   * Runs the CLI with this environment and these streams; returns the exit status. Everything it
+   * prints is escaped on the way out ({@link TerminalText}): run text, reasons and outputs come from
+   * outside and may hold terminal control sequences.
+   */
   public static int execute(Map<String, String> env, PrintWriter out, PrintWriter err, String... args) {
     CommandLine cli = new CommandLine(new WorkaCli(), new EnvFactory(env));
-    cli.setOut(out);
-    cli.setErr(err);
+    cli.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+    cli.setOut(new PrintWriter(new TerminalText.Escaping(out), true));
+    cli.setErr(new PrintWriter(new TerminalText.Escaping(err), true));
     cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof WorkaException) {
         cmd.getErr().println("worka: " + e.getMessage());
@@ -205,16 +210,17 @@ public final class WorkaCli implements Runnable {
       String status = run.path("status").asText();
       out().println();
       if (status.equals("succeeded")) {
-        out().println("succeeded: " + run.path("result").path("summary").asText(""));
+        out().println("succeeded: " + TerminalText.oneLine(run.path("result").path("summary").asText("")));
         JsonNode output = run.path("result").path("output");
         if (!output.isMissingNode() && !output.isNull()) {
           out().println("output: " + Story.compact(output));
         }
       } else {
-        out().println(status + ": " + run.path("error").asText("(no reason recorded)"));
+        out().println(status + ": " + TerminalText.oneLine(run.path("error").asText("(no reason recorded)")));
         for (JsonNode gate : run.path("gates")) {
           if (gate.path("status").asText().equals("deny")) {
-            out().println("  denied by gate " + gate.path("gate_id").asText() + ": " + gate.path("reason").asText());
+            out().println("  denied by gate " + gate.path("gate_id").asText() + ": "
+                + TerminalText.oneLine(gate.path("reason").asText()));
           }
         }
       }
@@ -253,7 +259,8 @@ public final class WorkaCli implements Runnable {
         }
         for (JsonNode r : answer.body().path("runs")) {
           out().printf("%s  %-10s  %-6s  %s  %s%n", r.path("run_id").asText(), r.path("status").asText(),
-              r.path("source").asText(), r.path("created_at").asText(), Story.clip(r.path("text").asText(), 70));
+              r.path("source").asText(), r.path("created_at").asText(),
+              Story.clip(TerminalText.oneLine(r.path("text").asText()), 70));
         }
         return 0;
       }
@@ -487,14 +494,21 @@ public final class WorkaCli implements Runnable {
     }
 
     @Command(name = "apply", description = "Upload FILE as a new immutable policy version (PUT /v1/policy)."
-        + " New runs use it; running ones keep theirs.")
+        + " New runs use it; running ones keep theirs. Its agents may use only launch specs the host allows"
+        + " (those of the built-in manifest and WORKA_POLICY_FILE, and under WORKA_ALLOWED_LAUNCH). Exit 1 if"
+        + " FILE is invalid or refused.")
     static final class Apply extends ManifestCommand {
       @Override
       Integer onReadable() throws Exception {
         GatewayClient.Answer answer = GatewayClient.fromEnvironment(env).put("/v1/policy", Files.readString(file));
-        if (answer.status() == 422) {
+        if (answer.status() == 422 || answer.status() == 403 && answer.body().path("error").asText()
+            .equals(dev.worka.protocol.ErrorCodes.LAUNCH_NOT_ALLOWED)) {
           out().println(file + " was refused:");
-          answer.body().path("violations").forEach(v -> out().println("  - " + v.asText()));
+          answer.body().path("violations").forEach(v -> out().println("  - " + TerminalText.oneLine(v.asText())));
+          if (answer.status() == 403) {
+            out().println("  " + TerminalText.oneLine(answer.body().path("message").asText()));
+            out().println("  (denied by gate " + answer.body().path("gate_id").asText() + "; the active policy is unchanged)");
+          }
           return 1;
         }
         if (!answer.ok()) {

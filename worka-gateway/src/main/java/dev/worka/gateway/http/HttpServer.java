@@ -6,6 +6,7 @@ import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
@@ -22,12 +23,22 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The Gateway's HTTP server: Jetty 12 core handlers on virtual threads, dispatching to a router. */
+/**
+ * The Gateway's HTTP server: Jetty 12 core handlers on virtual threads, dispatching to a router. It
+ * listens on one port, or on two: the main one ({@code WORKA_HTTP_PORT}) and an ingress port
+ * ({@code WORKA_INGRESS_PORT}) that serves only the router's {@link Exposure#PUBLIC} and {@link
+ * Exposure#EVERYWHERE} routes, while the main one then serves all but the public ones.
+ */
 public final class HttpServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
 
+  /** Where a listener binds. */
+  public record Address(String host, int port) {}
+
   private final Server server;
   private final ServerConnector connector;
+  private final ServerConnector ingress;
+  private final Router router;
 
   public HttpServer(String host, int port, Router router, ObjectMapper json) {
     this(host, port, router, json, () -> false, () -> {});
@@ -43,31 +54,80 @@ public final class HttpServer implements AutoCloseable {
    */
   public HttpServer(String host, int port, Router router, ObjectMapper json, BooleanSupplier storeDown,
       Runnable storeFailed) {
+    this(new Address(host, port), java.util.Optional.empty(), router, json, storeDown, storeFailed);
+  }
+
+  /**
+   * A server on {@code main} and, if present, an {@code ingress} listener for the public routes
+   * only (see the class doc); otherwise every route is on {@code main}. The other parameters are
+   * those of {@link #HttpServer(String, int, Router, ObjectMapper, BooleanSupplier, Runnable)}.
+   */
+  public HttpServer(Address main, java.util.Optional<Address> ingress, Router router, ObjectMapper json,
+      BooleanSupplier storeDown, Runnable storeFailed) {
     QueuedThreadPool threads = new QueuedThreadPool(200, 8);
     threads.setName("worka-http");
     threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
     server = new Server(threads);
-    connector = new ServerConnector(server);
-    connector.setHost(host);
-    connector.setPort(port);
-    server.addConnector(connector);
-    server.setHandler(new Dispatch(router, json, storeDown, storeFailed));
+    this.router = router;
+    connector = connector(server, main);
+    this.ingress = ingress.map(a -> connector(server, a)).orElse(null);
+    server.setHandler(new Dispatch(router, json, storeDown, storeFailed, this.ingress));
     server.setStopTimeout(2_000);
   }
 
+  private static ServerConnector connector(Server server, Address address) {
+    ServerConnector c = new ServerConnector(server);
+    c.setHost(address.host());
+    c.setPort(address.port());
+    server.addConnector(c);
+    return c;
+  }
+
   public void start() {
+    open(connector, "WORKA_HTTP_PORT");
+    if (ingress != null) {
+      open(ingress, "WORKA_INGRESS_PORT");
+    }
     try {
       server.start();
     } catch (Exception e) {
+      throw new WorkaException("could not start the HTTP server: " + e.getMessage(), e);
+    }
+    if (ingress == null) {
+      List<String> exposed = router.withExposure(Exposure.PUBLIC);
+      if (exposed.isEmpty()) {
+        log.info("HTTP on http://{}:{}: every route (operator API, agent API)", connector.getHost(), port());
+      } else {
+        log.warn("HTTP on http://{}:{}: every route, Slack/GitHub ingress ({}) beside the operator and agent APIs;"
+            + " to expose only the ingress, set WORKA_INGRESS_PORT and expose that port alone (docs/slack.md)",
+            connector.getHost(), port(), String.join(", ", exposed));
+      }
+    } else {
+      log.info("HTTP on http://{}:{}: the operator and agent APIs (not the Slack/GitHub ingress)",
+          connector.getHost(), port());
+      log.info("HTTP ingress on http://{}:{}: only {} — the one port to expose to Slack and GitHub",
+          ingress.getHost(), ingressPort().getAsInt(), String.join(", ", router.served(Exposure.Listener.INGRESS)));
+    }
+  }
+
+  private static void open(ServerConnector c, String variable) {
+    try {
+      c.open();
+    } catch (Exception e) {
       throw new WorkaException(
-          "could not listen on " + connector.getHost() + ":" + connector.getPort()
-              + " (is another Worka or program using it? set WORKA_HTTP_PORT)", e);
+          "could not listen on " + c.getHost() + ":" + c.getPort()
+              + " (is another Worka or program using it? set " + variable + ")", e);
     }
   }
 
   /** The port actually bound (useful when configured with 0). */
   public int port() {
     return connector.getLocalPort();
+  }
+
+  /** The ingress port actually bound, if there is one. */
+  public java.util.OptionalInt ingressPort() {
+    return ingress == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(ingress.getLocalPort());
   }
 
   @Override
@@ -87,12 +147,25 @@ public final class HttpServer implements AutoCloseable {
     private final ObjectMapper json;
     private final BooleanSupplier storeDown;
     private final Runnable storeFailed;
+    private final ServerConnector ingress;
 
-    Dispatch(Router router, ObjectMapper json, BooleanSupplier storeDown, Runnable storeFailed) {
+    Dispatch(Router router, ObjectMapper json, BooleanSupplier storeDown, Runnable storeFailed,
+        ServerConnector ingress) {
       this.router = router;
       this.json = json;
       this.storeDown = storeDown;
       this.storeFailed = storeFailed;
+      this.ingress = ingress;
+    }
+
+    /** Which listener {@code request} came in on. */
+    private Exposure.Listener listener(Request request) {
+      if (ingress == null) {
+        return Exposure.Listener.ONLY;
+      }
+      return request.getConnectionMetaData().getConnector() == ingress
+          ? Exposure.Listener.INGRESS
+          : Exposure.Listener.MAIN;
     }
 
     @Override
@@ -103,7 +176,7 @@ public final class HttpServer implements AutoCloseable {
       response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
       try {
         boolean[] known = new boolean[1];
-        var match = router.match(method, path, known);
+        var match = router.match(method, path, known, listener(request));
         if (match.isEmpty()) {
           throw known[0]
               ? new ApiException(405, ErrorCodes.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)

@@ -8,29 +8,72 @@ import java.util.Optional;
 
 /**
  * Matches {@code METHOD /path/{var}/...} patterns. A trailing {@code {var*}} matches the rest of
- * the path. Patterns are matched in the order they were added.
+ * the path. Patterns are matched in the order they were added. Each route has an {@link Exposure}:
+ * {@link #add} makes it {@link Exposure#PRIVATE} (never on the ingress port), {@link #addPublic}
+ * and {@link #addEverywhere} say otherwise; a route not served on the listener a request came in on
+ * does not exist there ({@code 404}).
  */
 public final class Router {
-  record Entry(String method, String[] segments, Route route, long maxBodyBytes) {}
+  record Entry(String method, String pattern, String[] segments, Route route, long maxBodyBytes, Exposure exposure) {}
 
   record Match(Route route, Map<String, String> variables, long maxBodyBytes) {}
 
   private final List<Entry> entries = new ArrayList<>();
 
-  /** Adds a route whose body may be at most {@code maxBodyBytes}. */
+  /** Adds a {@link Exposure#PRIVATE} route whose body may be at most {@code maxBodyBytes}. */
   public Router add(String method, String pattern, long maxBodyBytes, Route route) {
-    entries.add(new Entry(method, split(pattern), route, maxBodyBytes));
-    return this;
+    return add(Exposure.PRIVATE, method, pattern, maxBodyBytes, route);
   }
 
+  /** Adds a {@link Exposure#PRIVATE} route with a body of at most 64 KiB. */
   public Router add(String method, String pattern, Route route) {
     return add(method, pattern, 64 * 1024, route);
   }
 
-  /** The route for this method and path; empty if none; a path known with other methods is 405. */
+  /**
+   * Adds a {@link Exposure#PUBLIC} route: one the internet must reach (a webhook), served on the
+   * ingress port when there is one.
+   */
+  public Router addPublic(String method, String pattern, long maxBodyBytes, Route route) {
+    return add(Exposure.PUBLIC, method, pattern, maxBodyBytes, route);
+  }
+
+  /** Adds a route served on every port (liveness). */
+  public Router addEverywhere(String method, String pattern, Route route) {
+    return add(Exposure.EVERYWHERE, method, pattern, 64 * 1024, route);
+  }
+
+  private Router add(Exposure exposure, String method, String pattern, long maxBodyBytes, Route route) {
+    entries.add(new Entry(method, pattern, split(pattern), route, maxBodyBytes, exposure));
+    return this;
+  }
+
+  /** {@code METHOD pattern} of every route served on {@code listener}, in the order added. */
+  List<String> served(Exposure.Listener listener) {
+    return entries.stream().filter(e -> e.exposure().servedOn(listener))
+        .map(e -> e.method() + " " + e.pattern()).toList();
+  }
+
+  /** {@code METHOD pattern} of every route of {@code exposure}, in the order added. */
+  List<String> withExposure(Exposure exposure) {
+    return entries.stream().filter(e -> e.exposure() == exposure).map(e -> e.method() + " " + e.pattern()).toList();
+  }
+
+  /** The route for this method and path on any listener (one port); see the other overload. */
   Optional<Match> match(String method, String path, boolean[] pathKnown) {
+    return match(method, path, pathKnown, Exposure.Listener.ONLY);
+  }
+
+  /**
+   * The route for this method and path among those served on {@code listener}; empty if none; a
+   * path known there with other methods is 405.
+   */
+  Optional<Match> match(String method, String path, boolean[] pathKnown, Exposure.Listener listener) {
     String[] parts = split(path);
     for (Entry e : entries) {
+      if (!e.exposure().servedOn(listener)) {
+        continue;
+      }
       Map<String, String> vars = matchSegments(e.segments(), parts);
       if (vars != null) {
         pathKnown[0] = true;

@@ -2,18 +2,15 @@ package dev.worka.gateway.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.PathType;
-import com.networknt.schema.SchemaValidatorsConfig;
-import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import dev.worka.gateway.schema.JsonSchemas;
+import dev.worka.protocol.Json;
 import dev.worka.protocol.Plan;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * One of the agent protocol's JSON Schemas (worka-protocol's resources: the plan, the result),
@@ -36,19 +33,12 @@ public final class ProtocolSchema {
 
   /** The schema at {@code resource} on worka-protocol's classpath. */
   public static ProtocolSchema load(String resource) {
-    SchemaValidatorsConfig config =
-        SchemaValidatorsConfig.builder()
-            .locale(Locale.ENGLISH)
-            .pathType(PathType.JSON_PATH)
-            .failFast(false)
-            .build();
     try (InputStream in = Plan.class.getResourceAsStream(resource)) {
       if (in == null) {
         throw new IllegalStateException("the schema " + resource + " is not on the classpath");
       }
-      JsonSchema schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(in, config);
-      schema.initializeValidators();
-      return new ProtocolSchema(schema);
+      // The Gateway's shared setup: whole-value patterns, nothing fetched (the $id is its own).
+      return new ProtocolSchema(JsonSchemas.compileTrusted(Json.STRICT.readTree(in)));
     } catch (IOException e) {
       throw new UncheckedIOException("could not read the schema " + resource, e);
     }

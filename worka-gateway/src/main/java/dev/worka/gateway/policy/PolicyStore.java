@@ -63,6 +63,40 @@ public final class PolicyStore {
    * @throws InvalidPolicyException with every compiler error; nothing is stored
    */
   public StoredPolicy activate(String yamlSource, String actor) {
+    return activate(yamlSource, actor, ADMIT_ALL);
+  }
+
+  /**
+   * What else must hold for an uploaded manifest to become active, and what is recorded with its
+   * activation (the caller's gate): both run inside {@link #activate(String, String, Admission)}.
+   */
+  public interface Admission {
+    /** Why {@code policy} may not become active; empty when it may. Called before anything is stored. */
+    List<String> refusals(CompiledPolicy policy);
+
+    /** Called in the transaction that stores and activates a new version, after both rows. */
+    void activated(Connection c, StoredPolicy activated) throws SQLException;
+  }
+
+  private static final Admission ADMIT_ALL = new Admission() {
+    @Override
+    public List<String> refusals(CompiledPolicy policy) {
+      return List.of();
+    }
+
+    @Override
+    public void activated(Connection c, StoredPolicy activated) {}
+  };
+
+  /**
+   * As {@link #activate(String, String)}, if {@code admission} has no refusal for the compiled
+   * manifest; {@code admission} also records, in the activating transaction, that a new version
+   * became active (nothing is recorded when the manifest is the active one already).
+   *
+   * @throws InvalidPolicyException with every compiler error; nothing is stored
+   * @throws PolicyRefusedException with {@code admission}'s refusals; nothing is stored
+   */
+  public StoredPolicy activate(String yamlSource, String actor, Admission admission) {
     if (actor == null || actor.isBlank()) {
       throw new IllegalArgumentException("activating a policy needs an actor, got " + actor);
     }
@@ -71,6 +105,10 @@ public final class PolicyStore {
           case Compilation.Compiled c -> c.policy();
           case Compilation.Invalid i -> throw new InvalidPolicyException(i.errors());
         };
+    List<String> refusals = admission.refusals(policy);
+    if (!refusals.isEmpty()) {
+      throw new PolicyRefusedException(refusals);
+    }
     String sha256 = sha256(yamlSource);
     StoredPolicy stored =
         Transactions.inTransaction(
@@ -91,6 +129,7 @@ public final class PolicyStore {
                       UUID.randomUUID(), version, sha256, yamlSource, policy, clock.instant());
               insertManifest(c, created, actor);
               insertActivation(c, created.id(), actor);
+              admission.activated(c, created);
               return created;
             });
     return cache(stored);

@@ -3,13 +3,10 @@ package dev.worka.gateway.skill;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.PathType;
-import com.networknt.schema.SchemaValidatorsConfig;
-import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import dev.worka.gateway.policy.SkillFields;
 import dev.worka.gateway.error.WorkaException;
+import dev.worka.gateway.schema.JsonSchemas;
 import dev.worka.protocol.Json;
 import dev.worka.protocol.SkillSpec;
 import java.util.ArrayList;
@@ -32,9 +29,6 @@ import java.util.TreeMap;
 public final class SkillRegistry {
   private static final Set<String> RESERVED_DRY_RUN_FIELDS =
       Set.of("dry_run", "skill", "provider", "input", "note");
-  private static final JsonSchemaFactory SCHEMAS =
-      JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
-
   private record Entry(
       SkillDefinition definition,
       SkillProvider provider,
@@ -53,8 +47,6 @@ public final class SkillRegistry {
   public SkillRegistry(List<SkillProvider> providers, SideEffectMode mode) {
     Objects.requireNonNull(providers, "providers");
     this.mode = Objects.requireNonNull(mode, "mode");
-    SchemaValidatorsConfig config =
-        SchemaValidatorsConfig.builder().pathType(PathType.JSON_PATH).build();
     Map<String, Entry> byName = new TreeMap<>();
     Set<String> providerNames = new HashSet<>();
     for (SkillProvider provider : providers) {
@@ -75,27 +67,9 @@ public final class SkillRegistry {
         if (byName.containsKey(skill.name())) {
           throw new IllegalArgumentException("two skills are named " + skill.name());
         }
-        JsonNode schemaNode = skill.inputSchema();
-        requireSelfContained(skill.name(), schemaNode);
-        JsonSchema schema;
-        try {
-          schema = SCHEMAS.getSchema(schemaNode, config);
-          schema.initializeValidators();
-        } catch (RuntimeException e) {
-          throw new IllegalArgumentException(
-              "input schema of skill " + skill.name() + " does not compile: " + e.getMessage(), e);
-        }
-        JsonSchema outputSchema = null;
-        if (skill.outputSchema() != null) {
-          requireSelfContained(skill.name(), skill.outputSchema());
-          try {
-            outputSchema = SCHEMAS.getSchema(skill.outputSchema(), config);
-            outputSchema.initializeValidators();
-          } catch (RuntimeException e) {
-            throw new IllegalArgumentException(
-                "output schema of skill " + skill.name() + " does not compile: " + e.getMessage(), e);
-          }
-        }
+        JsonSchema schema = compile(skill.name(), "input", skill.inputSchema());
+        JsonSchema outputSchema =
+            skill.outputSchema() == null ? null : compile(skill.name(), "output", skill.outputSchema());
         JsonNode shape = provider.dryRunShape(skill);
         if (shape == null || !shape.isObject()) {
           throw new IllegalArgumentException(
@@ -329,24 +303,17 @@ public final class SkillRegistry {
     return output;
   }
 
-  /** Schemas may refer only inside themselves: no {@code $id}, no remote {@code $ref}. */
-  private static void requireSelfContained(String skill, JsonNode node) {
-    if (node.isObject()) {
-      for (Map.Entry<String, JsonNode> field : node.properties()) {
-        String key = field.getKey();
-        JsonNode value = field.getValue();
-        if (key.equals("$id")
-            || ((key.equals("$ref") || key.equals("$dynamicRef"))
-                && !(value.isTextual() && value.asText().startsWith("#")))) {
-          throw new IllegalArgumentException(
-              "input schema of skill " + skill + " must be self-contained: " + key + " " + value);
-        }
-        requireSelfContained(skill, value);
-      }
-    } else if (node.isArray()) {
-      for (JsonNode item : node) {
-        requireSelfContained(skill, item);
-      }
+  /**
+   * A skill's schema, compiled with the Gateway's shared setup: self-contained (no {@code $id}, no
+   * remote reference, no foreign {@code $schema}; nothing fetched), patterns matching whole values.
+   */
+  private static JsonSchema compile(String skill, String which, JsonNode schema) {
+    try {
+      return JsonSchemas.compile(schema);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          which + " schema of skill " + skill + " cannot be used (it must be self-contained): "
+              + e.getMessage(), e);
     }
   }
 

@@ -144,6 +144,42 @@ class CliTest {
     assertEquals(1, worka(env, "policy", "diff", broken.toString()).status());
   }
 
+  /** The first character of {@code text} a terminal would obey rather than show, or -1. */
+  static int firstControl(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      if (TerminalText.isUnsafe(text.charAt(i))) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * A requester (a Slack or GitHub stranger, say) puts terminal control sequences in the request:
+   * an OSC window title, a screen clear, a C1 CSI, a bidi override, and a line break followed by a
+   * forged line. Whatever the CLI prints of that run — live, listed, shown, as JSON — shows them as
+   * text and obeys none, and no printed line starts with the forged text.
+   */
+  @Test
+  void controlCharactersFromOutsideAreShownNeverObeyed() throws Exception {
+    String hostile = "open an issue in acme/widgets titled 'Flaky \u001b[2J\u001b]0;pwned\u0007 test"
+        + " \u009b31m \u202egnp.exe'\r\nsucceeded: forged line";
+    Result run = worka(env, "run", hostile);
+    String runId = run.out().lines().filter(l -> l.startsWith("run id: ")).findFirst().orElseThrow()
+        .substring("run id: ".length()).split(" ")[0];
+    Result list = worka(env, "runs", "list");
+    Result show = worka(env, "runs", "show", runId);
+    Result json = worka(env, "runs", "show", "--json", runId);
+    for (Result r : java.util.List.of(run, list, show, json)) {
+      String all = r.out() + r.err();
+      assertEquals(-1, firstControl(all), all);
+      assertTrue(all.lines().noneMatch(l -> l.startsWith("succeeded: forged")), all);
+    }
+    assertTrue(show.out().contains("\\x1b[2J\\x1b]0;pwned\\x07 test \\x9b31m \\u202egnp.exe"), show.out());
+    assertTrue(show.out().contains("gnp.exe' succeeded: forged line"), "the line break is a space: " + show.out());
+    assertTrue(json.out().contains("\\u001B[2J") || json.out().contains("\\u001b[2J"), json.out());
+  }
+
   @Test
   void withoutAGatewayTheClientSaysHowToStartOne() {
     Result r = worka(Map.of("WORKA_URL", "http://127.0.0.1:1", "WORKA_OPERATOR_TOKEN", "x".repeat(20)), "runs", "list");

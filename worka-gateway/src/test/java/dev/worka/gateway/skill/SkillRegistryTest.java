@@ -355,6 +355,28 @@ class SkillRegistryTest {
             IllegalArgumentException.class,
             () -> new SkillRegistry(List.of(remote), SideEffectMode.DRY_RUN));
     assertTrue(notSelfContained.getMessage().contains("self-contained"));
+
+    SkillProvider foreignDialect =
+        new CountingProvider("foreign") {
+          @Override
+          public List<SkillDefinition> skills() {
+            return List.of(
+                new SkillDefinition(
+                    "foreign.fetch",
+                    "foreign",
+                    "Names a meta-schema the validator would have to fetch",
+                    json(
+                        "{'$schema': 'https://schemas.example.com/dialect', 'type': 'object',"
+                            + " 'additionalProperties': false, 'properties': {}}"),
+                    false));
+          }
+        };
+    IllegalArgumentException foreign =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new SkillRegistry(List.of(foreignDialect), SideEffectMode.DRY_RUN));
+    assertTrue(foreign.getMessage().contains("foreign.fetch") && foreign.getMessage().contains("$schema"),
+        foreign.getMessage());
   }
 
   @Test

@@ -12,7 +12,6 @@ import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
-import dev.worka.gateway.policy.InvalidPolicyException;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.run.Run;
@@ -60,11 +59,13 @@ public final class OperatorApi {
   private final PolicyStore policies;
   private final Supplier<String> metrics;
   private final ResolveInvocation resolver;
+  private final ApplyPolicy applyPolicy;
 
   public OperatorApi(Database database, String operatorToken, RunService service, RunStore runs, StepStore steps,
       RunStory story, SkillRegistry skills, PolicyStore policies, Supplier<String> metrics,
-      ResolveInvocation resolver) {
+      ResolveInvocation resolver, ApplyPolicy applyPolicy) {
     this.resolver = resolver;
+    this.applyPolicy = applyPolicy;
     this.dataSource = database.dataSource();
     this.database = database;
     this.auth = new OperatorAuth(operatorToken);
@@ -78,7 +79,7 @@ public final class OperatorApi {
   }
 
   public void register(Router router) {
-    router.add("GET", "/healthz", r -> ApiResponse.ok(Map.of("status", "ok")));
+    router.addEverywhere("GET", "/healthz", r -> ApiResponse.ok(Map.of("status", "ok")));
     router.add("GET", "/readyz", this::ready);
     router.add("GET", "/metrics", r -> { auth.require(r); return new ApiResponse.Text(200, "text/plain; version=0.0.4", metrics.get()); });
     router.add("POST", "/v1/runs", this::create);
@@ -474,18 +475,24 @@ public final class OperatorApi {
 
   private ApiResponse putPolicy(ApiRequest r) {
     auth.require(r);
-    String source = r.bodyText();
-    try {
-      Optional<StoredPolicy> before = policies.active();
-      StoredPolicy stored = policies.activate(source, "operator");
-      Map<String, Object> view = policyView(stored);
-      boolean changed = before.isEmpty() || !before.get().id().equals(stored.id());
-      view.put("changed", changed);
-      return ApiResponse.status(changed ? 201 : 200, view);
-    } catch (InvalidPolicyException e) {
-      throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_POLICY,
-          "the manifest is invalid: " + String.join("; ", e.errors()), null, null, e.errors()));
-    }
+    return switch (applyPolicy.apply(r.bodyText())) {
+      case ApplyPolicy.Outcome.Applied a -> {
+        Map<String, Object> view = policyView(a.policy());
+        view.put("changed", a.changed());
+        if (a.gateId() != null) {
+          view.put("gate_id", a.gateId().toString());
+        }
+        yield ApiResponse.status(a.changed() ? 201 : 200, view);
+      }
+      case ApplyPolicy.Outcome.Refused refused -> throw new ApiException(403, new ErrorBody(
+          ErrorCodes.LAUNCH_NOT_ALLOWED,
+          "the manifest uses a launch spec this host does not allow, so the active policy is unchanged: keep the"
+              + " agents' command/image/module as in the built-in manifest or WORKA_POLICY_FILE, or have whoever"
+              + " runs the host add its directory or image prefix to WORKA_ALLOWED_LAUNCH",
+          refused.gateId().toString(), String.join("; ", refused.reasons()), refused.reasons()));
+      case ApplyPolicy.Outcome.Invalid invalid -> throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_POLICY,
+          "the manifest is invalid: " + String.join("; ", invalid.errors()), null, null, invalid.errors()));
+    };
   }
 
   static Map<String, Object> policyView(StoredPolicy p) {

@@ -93,7 +93,7 @@ public final class GithubWebhook {
   }
 
   public void register(Router router) {
-    router.add("POST", PATH, MAX_BODY, this::handle);
+    router.addPublic("POST", PATH, MAX_BODY, this::handle); // the internet reaches it: WORKA_INGRESS_PORT
   }
 
   public String handle() {

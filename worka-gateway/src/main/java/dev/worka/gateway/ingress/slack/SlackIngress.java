@@ -165,7 +165,7 @@ public final class SlackIngress implements AutoCloseable {
       throw new IllegalStateException("HTTP routes need SLACK_SIGNING_SECRET");
     }
     for (String path : List.of(EVENTS, COMMANDS, INTERACTIVITY)) {
-      router.add("POST", path, MAX_BODY, this::handle);
+      router.addPublic("POST", path, MAX_BODY, this::handle); // the internet reaches it: WORKA_INGRESS_PORT
     }
   }
 

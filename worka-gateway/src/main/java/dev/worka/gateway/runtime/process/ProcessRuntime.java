@@ -72,6 +72,9 @@ public final class ProcessRuntime implements WorkerRuntime {
   /**
    * As {@link #ProcessRuntime(Path, InstantSource, Collection)}, with the network sandboxed workers
    * get ({@code WORKA_WORKER_NETWORK}).
+   *
+   * @throws IllegalArgumentException when workers are sandboxed and {@code installDir} is a home
+   *     directory or a parent of one ({@link HomeDirectories}): every worker would see it whole
    */
   public ProcessRuntime(Path installDir, InstantSource clock, Collection<Path> hiddenPaths, WorkerNetwork network) {
     this(installDir, clock, null, findSetsid(), Isolation.detected(), hiddenPaths, network);
@@ -85,15 +88,13 @@ public final class ProcessRuntime implements WorkerRuntime {
               + " namespaces enabled), and restart.",
           none.reason());
     } else {
-      Path home = Path.of(System.getProperty("user.home", "/")).toAbsolutePath().normalize();
-      if (home.startsWith(this.installDir)) {
-        log.warn(
-            "the installation directory {} contains the home directory {}: sandboxed workers can"
-                + " read all of it (ssh keys, cloud credentials, …) except the hidden paths {}; set"
-                + " WORKA_INSTALL_DIR to the Worka installation itself",
-            this.installDir,
-            home,
-            this.hiddenPaths);
+      Optional<Path> home = HomeDirectories.detected().heldBy(this.installDir);
+      if (home.isPresent()) {
+        // Bound read-only for every worker, it would show them a home (ssh keys, cloud credentials).
+        throw new IllegalArgumentException(
+            "the installation directory " + this.installDir + " is a home directory or a parent of one ("
+                + home.get() + "), which sandboxed workers would see whole; set WORKA_INSTALL_DIR to the"
+                + " Worka installation itself (the directory holding bin/worka-agent)");
       }
       Isolation.Bubblewrap bubblewrap = (Isolation.Bubblewrap) isolation;
       log.info(

@@ -40,6 +40,13 @@ import java.util.stream.Stream;
  * parent when the installation directory contains it. Argument paths inside a hidden path, {@code
  * /}, {@code /proc}, {@code /sys}, the work directories' parent (or anything above it) and other
  * attempts' work directories are never bound; {@link #refusals()} says which were left out and why.
+ *
+ * <p>No home directory, nor a parent of one ({@link HomeDirectories}: {@code /root}, {@code /home},
+ * {@code /home/alice}, …), is ever bound, whatever names it: an argument naming one is refused (a
+ * path inside one, say a jar under {@code ~/.m2}, is bound alone); an absolute command whose
+ * installation prefix or directory is one brings only the narrower of the two that is not, or the
+ * program file alone; a home under a system directory ({@code /opt/alice}) is covered like a hidden
+ * path. {@code ProcessRuntime} refuses an installation directory that is one.
  * Mounts are emitted parents first, so a mount always lands on a tmpfs or an existing directory,
  * never on a missing mount point in a read-only bind.
  */
@@ -75,8 +82,6 @@ final class SandboxLayout {
   static final String WORK_DIRECTORY_PREFIX = "worka-step-";
 
   private static final Path ROOT = Path.of("/");
-  private static final Path HOME =
-      Path.of(System.getProperty("user.home", "/")).toAbsolutePath().normalize();
   private static final Path ETC_DIR = Path.of("/etc");
   private static final Path DEV = Path.of("/dev");
   private static final Path TMP = Path.of("/tmp");
@@ -96,6 +101,7 @@ final class SandboxLayout {
   private final List<Path> symlinked = new ArrayList<>();
   private final List<String> refusals = new ArrayList<>();
   private final Set<Path> hidden = new LinkedHashSet<>();
+  private HomeDirectories homes = HomeDirectories.of(List.of());
   private Path workRoot;
 
   private SandboxLayout() {}
@@ -162,18 +168,40 @@ final class SandboxLayout {
       Path workDirectory,
       Collection<Path> hiddenPaths,
       Collection<Path> alsoReadOnly) {
+    return of(installDir, program, absoluteCommand, arguments, workDirectory, hiddenPaths, alsoReadOnly,
+        HomeDirectories.detected());
+  }
+
+  /** As above, with the host's home directories given (tests). */
+  static SandboxLayout of(
+      Path installDir,
+      Path program,
+      boolean absoluteCommand,
+      List<String> arguments,
+      Path workDirectory,
+      Collection<Path> hiddenPaths,
+      Collection<Path> alsoReadOnly,
+      HomeDirectories homes) {
     SandboxLayout layout = system();
+    layout.homes = homes;
     layout.workRoot = normalize(workDirectory).getParent();
     for (Path path : hiddenPaths) {
       Path given = normalize(path);
       layout.hidden.add(given);
       layout.hidden.add(real(given));
     }
+    // A home inside a system directory the sandbox shows (/opt/alice) is covered like a hidden path.
+    for (Path home : homes.paths()) {
+      if (SYSTEM.stream().anyMatch(home::startsWith)) {
+        layout.hidden.add(home);
+        layout.hidden.add(real(home));
+      }
+    }
     layout.add(installDir, true);
     alsoReadOnly.forEach(p -> layout.add(p, false));
     if (absoluteCommand) {
-      layout.add(prefixOf(normalize(program)), false);
-      layout.add(prefixOf(real(normalize(program))), false);
+      layout.addProgram(normalize(program));
+      layout.addProgram(real(normalize(program)));
     }
     for (String argument : arguments) {
       for (String token : argument.split("[:=]")) {
@@ -243,9 +271,42 @@ final class SandboxLayout {
   }
 
   /**
+   * Binds what an absolute command needs: its installation prefix, unless that is a home directory
+   * or a parent of one, in which case the program's directory, or (that too) the program file
+   * alone; the narrowing is among the {@link #refusals()}.
+   */
+  private void addProgram(Path program) {
+    Path prefix = prefixOf(program);
+    List<Path> narrower = new ArrayList<>(List.of(prefix));
+    if (program.getParent() != null && !program.getParent().equals(prefix)) {
+      narrower.add(program.getParent());
+    }
+    narrower.add(program);
+    for (Path candidate : narrower) {
+      Optional<Path> home = homes.heldBy(candidate);
+      if (home.isEmpty()) {
+        if (!candidate.equals(prefix)) {
+          refusals.add(prefix + " (" + homeReason(home(prefix)) + "; only " + candidate + " is bound)");
+        }
+        add(candidate, false);
+        return;
+      }
+    }
+    refusals.add(program + " (" + homeReason(home(program)) + ")");
+  }
+
+  private Path home(Path path) {
+    return homes.heldBy(path).orElse(path);
+  }
+
+  private static String homeReason(Path home) {
+    return "a home directory or a parent of one (" + home + ")";
+  }
+
+  /**
    * A program's installation: the parent of its {@code bin} directory when that looks like an
-   * installation prefix (it has a {@code lib} directory, as a JDK does, and is not the home
-   * directory or above it), else the program's directory.
+   * installation prefix (it has a {@code lib} directory, as a JDK does), else the program's
+   * directory.
    */
   private static Path prefixOf(Path program) {
     Path dir = program.getParent();
@@ -258,8 +319,7 @@ final class SandboxLayout {
         && fileName.toString().equals("bin")
         && parent != null
         && !parent.equals(ROOT)
-        && Files.isDirectory(parent.resolve("lib"))
-        && !HOME.startsWith(parent)) {
+        && Files.isDirectory(parent.resolve("lib"))) {
       return parent;
     }
     return dir;
@@ -297,6 +357,10 @@ final class SandboxLayout {
       if (path.startsWith(never)) {
         return "under " + never;
       }
+    }
+    Optional<Path> home = homes.heldBy(path);
+    if (home.isPresent()) {
+      return homeReason(home.get());
     }
     if (workRoot != null) {
       if (!trusted && workRoot.startsWith(path)) {

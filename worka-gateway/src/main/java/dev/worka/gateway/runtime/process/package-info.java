@@ -66,8 +66,11 @@
  *       kills it.
  *   <li><b>Same kernel, same file owner</b>: the worker's files are the Gateway user's on the host,
  *       and what is visible (the installation directory, system files) is readable as far as that
- *       user can read it. If the installation directory contains the home directory, all of it is
- *       visible (a warning says so).
+ *       user can read it. No home directory nor a parent of one ({@code /root}, {@code /home},
+ *       {@code /home/alice}, {@code /}) is ever bound: an argument naming one is not bound (logged),
+ *       an absolute command there brings only its own directory or file, and an installation
+ *       directory that is one is refused at start (set {@code WORKA_INSTALL_DIR} to the
+ *       installation itself).
  * </ul>
  *
  * <p><b>Fallback.</b> Without a working bubblewrap (not installed, user namespaces disabled, an old

@@ -2,29 +2,21 @@ package dev.worka.gateway.skill.github;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.PathType;
-import com.networknt.schema.SchemaValidatorsConfig;
-import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import dev.worka.gateway.schema.JsonSchemas;
 import dev.worka.protocol.Json;
 import io.modelcontextprotocol.json.schema.JsonSchemaValidator;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
- * A JSON Schema an MCP server sent (a tool's {@code inputSchema}), compiled with the validator the
- * Gateway already uses for skill inputs (networknt, Jackson 2). A schema that refers outside itself
- * ({@code $id}, a remote {@code $ref}) is refused rather than followed: a server must not make the
- * Gateway fetch URLs.
+ * A JSON Schema an MCP server sent (a tool's {@code inputSchema}), compiled with the Gateway's
+ * shared setup ({@link JsonSchemas}: networknt, Jackson 2). A schema that refers outside itself
+ * ({@code $id}, a remote {@code $ref}, a {@code $schema} that is not a JSON Schema draft) is
+ * refused rather than followed: a server must not make the Gateway fetch URLs. Patterns match whole
+ * values.
  */
 public final class ToolSchema {
-  private static final JsonSchemaFactory SCHEMAS =
-      JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
-  private static final SchemaValidatorsConfig CONFIG =
-      SchemaValidatorsConfig.builder().pathType(PathType.JSON_PATH).build();
-
   private final JsonNode source;
   private final JsonSchema schema;
 
@@ -44,17 +36,7 @@ public final class ToolSchema {
   }
 
   static ToolSchema compile(JsonNode node) {
-    Optional<String> outside = refersOutside(node);
-    if (outside.isPresent()) {
-      throw new IllegalArgumentException("it refers outside itself (" + outside.get() + ")");
-    }
-    try {
-      JsonSchema compiled = SCHEMAS.getSchema(node, CONFIG);
-      compiled.initializeValidators();
-      return new ToolSchema(node, compiled);
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("it does not compile: " + e.getMessage(), e);
-    }
+    return new ToolSchema(node, JsonSchemas.compile(node));
   }
 
   /** The violations of {@code instance}, each as {@code "<path>: <what is wrong>"}, sorted; empty when valid. */
@@ -79,32 +61,6 @@ public final class ToolSchema {
     String location = message.getInstanceLocation().toString();
     String text = message.getMessage();
     return text.startsWith(location) ? text : location + ": " + text;
-  }
-
-  private static Optional<String> refersOutside(JsonNode node) {
-    if (node.isObject()) {
-      for (Map.Entry<String, JsonNode> field : node.properties()) {
-        String key = field.getKey();
-        JsonNode value = field.getValue();
-        if (key.equals("$id")
-            || ((key.equals("$ref") || key.equals("$dynamicRef"))
-                && !(value.isTextual() && value.asText().startsWith("#")))) {
-          return Optional.of(key + " " + value);
-        }
-        Optional<String> inner = refersOutside(value);
-        if (inner.isPresent()) {
-          return inner;
-        }
-      }
-    } else if (node.isArray()) {
-      for (JsonNode item : node) {
-        Optional<String> inner = refersOutside(item);
-        if (inner.isPresent()) {
-          return inner;
-        }
-      }
-    }
-    return Optional.empty();
   }
 
   /**

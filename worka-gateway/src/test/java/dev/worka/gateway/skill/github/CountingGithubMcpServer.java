@@ -139,6 +139,8 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong(1000);
   private final AtomicInteger unauthorized = new AtomicInteger();
   private final List<String> authorizationHeaders = Collections.synchronizedList(new ArrayList<>());
+  /** The input schema each tool is listed with (github-mcp-server's, unless a test replaced some). */
+  private final Map<String, String> schemas = new ConcurrentHashMap<>(SCHEMAS);
 
   private Server jetty;
   private McpSyncServer mcp;
@@ -161,6 +163,22 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   public static CountingGithubMcpServer http(int port, String token, Set<String> without) throws Exception {
     CountingGithubMcpServer server = new CountingGithubMcpServer(without, token);
     server.startHttp(port);
+    return server;
+  }
+
+  /**
+   * As {@link #http(int, String, Set)} on a free port, listing some tools with other input schemas
+   * ({@code tool → schema JSON}): a hostile or broken server.
+   */
+  public static CountingGithubMcpServer httpWithSchemas(String token, Map<String, String> schemas) throws Exception {
+    CountingGithubMcpServer server = new CountingGithubMcpServer(Set.of(), token);
+    schemas.forEach((tool, schema) -> {
+      if (!TOOLS.contains(tool)) {
+        throw new IllegalArgumentException("unknown tool " + tool);
+      }
+      server.schemas.put(tool, schema);
+    });
+    server.startHttp(0);
     return server;
   }
 
@@ -221,7 +239,7 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     List<SyncToolSpecification> tools = new ArrayList<>();
     for (String tool : offered) {
       tools.add(SyncToolSpecification.builder()
-          .tool(McpSchema.Tool.builder(tool, McpJsonDefaults.getMapper(), SCHEMAS.get(tool))
+          .tool(McpSchema.Tool.builder(tool, McpJsonDefaults.getMapper(), schemas.get(tool))
               .description(DESCRIPTIONS.get(tool))
               .build())
           .callHandler((exchange, request) -> handle(tool, request))

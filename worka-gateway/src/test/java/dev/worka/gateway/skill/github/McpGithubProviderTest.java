@@ -210,6 +210,54 @@ class McpGithubProviderTest {
     assertEquals(0, server.calls("get_issue"));
   }
 
+  /**
+   * A hostile server lists tools whose schemas point outside themselves (a foreign {@code $schema},
+   * a remote {@code $ref}): their skills are unavailable, saying why, and nothing is fetched (a local
+   * server counts requests). Its patterns match whole values: an owner with a trailing newline is
+   * refused before the call reaches the server.
+   */
+  @Test
+  void toolSchemasThatReferOutsideAreRefusedWithoutFetchingAndPatternsMatchWholeValues() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger fetches = new java.util.concurrent.atomic.AtomicInteger();
+    com.sun.net.httpserver.HttpServer schemaHost =
+        com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    schemaHost.createContext("/", exchange -> {
+      fetches.incrementAndGet();
+      byte[] body = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    schemaHost.start();
+    toClose.add(() -> schemaHost.stop(0));
+    String host = "http://127.0.0.1:" + schemaHost.getAddress().getPort();
+    CountingGithubMcpServer server = CountingGithubMcpServer.httpWithSchemas(TOKEN, java.util.Map.of(
+        "create_issue", "{\"$schema\":\"" + host + "/meta\",\"type\":\"object\",\"properties\":{}}",
+        "get_issue", "{\"type\":\"object\",\"properties\":{\"owner\":{\"$ref\":\"" + host + "/owner.json\"}}}",
+        "add_issue_comment", "{\"type\":\"object\",\"required\":[\"owner\",\"repo\",\"issue_number\",\"body\"],"
+            + "\"properties\":{\"owner\":{\"type\":\"string\",\"pattern\":\"^[a-z]+$\"},"
+            + "\"repo\":{\"type\":\"string\"},\"issue_number\":{\"type\":\"number\"},\"body\":{\"type\":\"string\"}}}"));
+    toClose.add(server);
+    McpGithubProvider github = provider(server.url(), TOKEN);
+
+    String foreign = reason(github.availability(skill("github.create_issue")));
+    assertTrue(foreign.contains("create_issue") && foreign.contains("refers outside itself")
+        && foreign.contains("$schema"), foreign);
+    String remote = reason(github.availability(skill("github.get_issue")));
+    assertTrue(remote.contains("get_issue") && remote.contains("$ref"), remote);
+    expect(SkillUnavailableException.class, () -> github.invoke(skill("github.create_issue"),
+        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"t\"}"), ctx()));
+    assertInstanceOf(Availability.Available.class, github.availability(skill("github.search_issues")));
+
+    SkillFailedException newline = expect(SkillFailedException.class, () -> github.invoke(
+        skill("github.add_issue_comment"),
+        input("{\"owner\":\"acme\\n\",\"repo\":\"widgets\",\"issue_number\":1,\"body\":\"b\"}"), ctx()));
+    assertTrue(newline.getMessage().contains("$.owner"), newline.getMessage());
+    assertEquals(0, server.calls("add_issue_comment"));
+    assertEquals(0, server.calls("create_issue"));
+    assertEquals(0, fetches.get(), "the Gateway fetched a schema");
+  }
+
   @Test
   void anErrorAnswerFailsTheCallWithoutTheTokenAndRateLimitsAreRetryable() throws Exception {
     CountingGithubMcpServer server = server(Set.of());
