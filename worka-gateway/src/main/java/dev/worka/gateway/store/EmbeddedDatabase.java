@@ -92,6 +92,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
     try {
       Files.createDirectories(dataDirectory.getParent());
       lock = lockDataDirectory(dataDirectory);
+      clearInterruptedUnpackingOnce();
       LeftoverPostgres.clear(dataDirectory);
       Path initializing = sibling(dataDirectory, ".initializing");
       if (Files.exists(initializing)) {
@@ -161,6 +162,16 @@ public final class EmbeddedDatabase implements AutoCloseable {
       List<String> tail = logFrom < 0 ? List.of() : lastLines(logFile, logFrom, 8);
       String said = tail.isEmpty() ? "" : "\n(the server's last words, from " + logFile + ":)\n  " + String.join("\n  ", tail);
       throw new StoreException(explain(dataDirectory), new IOException(e.getMessage() + said, e));
+    }
+  }
+
+  private static boolean unpackingChecked; // guarded by EmbeddedDatabase.class
+
+  /** The first start in this JVM (before any server of it unpacks binaries) looks for a killed unpacking. */
+  private static synchronized void clearInterruptedUnpackingOnce() throws IOException {
+    if (!unpackingChecked) {
+      unpackingChecked = true;
+      LeftoverPostgres.clearInterruptedUnpacking(LeftoverPostgres.zonkyWorkingDirectory());
     }
   }
 

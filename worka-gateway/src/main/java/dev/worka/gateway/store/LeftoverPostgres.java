@@ -91,6 +91,57 @@ final class LeftoverPostgres {
     return done;
   }
 
+  /**
+   * Removes the PostgreSQL binaries a killed process left half unpacked under zonky's working
+   * directory ({@code java.io.tmpdir/embedded-pg}, or {@code ot.epg.working-dir}): a {@code PG-*}
+   * directory without its {@code .exists} mark whose unpacking lock ({@code epg-lock}, deleted once
+   * unpacking is done) is there and held by nobody. zonky would unpack over it again but keep every
+   * file already there, a truncated one included, and mark the directory ready: every later start
+   * would then fail in initdb or postgres. Returns the directories removed.
+   *
+   * <p>Call once per JVM, before any server of this JVM starts (closing a probe releases every lock
+   * this JVM holds on the file).
+   */
+  static List<Path> clearInterruptedUnpacking(Path workingDirectory) throws IOException {
+    List<Path> removed = new ArrayList<>();
+    if (!Files.isDirectory(workingDirectory)) {
+      return removed;
+    }
+    try (Stream<Path> entries = Files.list(workingDirectory)) {
+      for (Path binaries : (Iterable<Path>) entries::iterator) {
+        Path lock = binaries.resolve("epg-lock");
+        if (!binaries.getFileName().toString().startsWith("PG-") || Files.exists(binaries.resolve(".exists"))
+            || !Files.exists(lock)) {
+          continue;
+        }
+        boolean abandoned;
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(lock,
+            java.nio.file.StandardOpenOption.WRITE); java.nio.channels.FileLock probe = channel.tryLock()) {
+          abandoned = probe != null;
+        } catch (java.nio.channels.OverlappingFileLockException | IOException e) {
+          abandoned = false; // being unpacked (or not ours to touch)
+        }
+        if (abandoned) {
+          log.warn("PostgreSQL's binaries in {} were left half unpacked by a process that was killed: removing them to"
+              + " unpack them again", binaries);
+          try (Stream<Path> tree = Files.walk(binaries)) {
+            for (Path p : (Iterable<Path>) tree.sorted(java.util.Comparator.reverseOrder())::iterator) {
+              Files.deleteIfExists(p);
+            }
+          }
+          removed.add(binaries);
+        }
+      }
+    }
+    return removed;
+  }
+
+  /** zonky's working directory, where it unpacks the PostgreSQL binaries (as zonky computes it). */
+  static Path zonkyWorkingDirectory() {
+    String configured = System.getProperty("ot.epg.working-dir");
+    return configured != null ? Path.of(configured) : Path.of(System.getProperty("java.io.tmpdir"), "embedded-pg");
+  }
+
   /** Waits (bounded) until no server process uses the directory; returns those that still do. */
   private static List<Long> awaitGone(Path dataDirectory, Duration max) throws IOException {
     long deadline = System.nanoTime() + max.toNanos();

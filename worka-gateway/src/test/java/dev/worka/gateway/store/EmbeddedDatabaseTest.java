@@ -175,6 +175,29 @@ class EmbeddedDatabaseTest {
     }
   }
 
+  /**
+   * A process killed while unpacking the PostgreSQL binaries (the first start on a machine) leaves
+   * files that may be truncated, and no {@code .exists} mark; zonky would unpack around them and
+   * mark the directory ready. They are removed so that the next start unpacks them whole.
+   */
+  @Test
+  void binariesLeftHalfUnpackedByAKilledStartAreRemovedAndOnlyThose() throws Exception {
+    Path work = home.resolve("embedded-pg");
+    Path killed = work.resolve("PG-killed");
+    Files.createDirectories(killed.resolve("bin"));
+    Files.writeString(killed.resolve("bin").resolve("postgres"), "trunc");
+    Files.writeString(killed.resolve("epg-lock"), "");
+    Path done = work.resolve("PG-done");
+    Files.createDirectories(done.resolve("bin"));
+    Files.writeString(done.resolve(".exists"), "");
+    Path starting = work.resolve("PG-starting"); // made a moment ago, its unpacking lock not yet taken
+    Files.createDirectories(starting);
+
+    assertEquals(List.of(killed), LeftoverPostgres.clearInterruptedUnpacking(work));
+    assertFalse(Files.exists(killed));
+    assertTrue(Files.exists(done.resolve(".exists")) && Files.isDirectory(starting));
+  }
+
   private static String single(Statement s, String sql) throws SQLException {
     try (ResultSet rs = s.executeQuery(sql)) {
       rs.next();
