@@ -125,6 +125,7 @@ public final class Gateway implements AutoCloseable {
         // insert audit rows but can neither change them nor switch off the triggers that guard them.
         EmbeddedDatabase embedded = EmbeddedDatabase.start(config.home().resolve("postgres"));
         closeables.add(embedded);
+        databaseSecrets.addAll(embedded.secrets());
         try (Database owner = Database.connect(embedded.url("postgres"), 2, "worka-owner")) {
           owner.migrate();
           owner.grantApplicationRole(Database.APPLICATION_ROLE);
@@ -132,7 +133,13 @@ public final class Gateway implements AutoCloseable {
         url = embedded.applicationUrl("postgres");
         database = Database.connect(url, 40, "worka");
         closeables.add(0, database);
+        List<String> gaps = database.auditProtectionGaps();
+        if (!gaps.isEmpty()) {
+          throw new IllegalStateException("the embedded application role could change audit rows or the migration"
+              + " history: " + String.join("; ", gaps));
+        }
       }
+      database.migrationsApplied(); // once here: readiness keeps the answer instead of scanning per request
 
       SideEffectMode sideEffects = SideEffectMode.parse(config.sideEffects());
       List<SkillProvider> providers = skillProviders(environment, sideEffects, clock);
@@ -398,11 +405,15 @@ public final class Gateway implements AutoCloseable {
   }
 
   /** Every credential this Gateway holds, to be redacted from outputs wherever it appears. */
-  private static List<String> secretsToRedact(WorkaConfig config, String operatorToken) {
+  private List<String> secretsToRedact(WorkaConfig config, String operatorToken) {
     List<String> secrets = new ArrayList<>(config.secrets());
     secrets.add(operatorToken);
+    secrets.addAll(databaseSecrets);
     return secrets;
   }
+
+  /** The embedded database's passwords (superuser and application role), when it runs one. */
+  private final List<String> databaseSecrets = new ArrayList<>();
 
   /** Starts a Gateway with its task loops running. */
   public static Gateway start(WorkaConfig config, Map<String, String> environment, InstantSource clock) {

@@ -170,8 +170,12 @@ public final class Database implements AutoCloseable {
     if (result.migrationsExecuted > 0) {
       log.info("applied {} database migration(s), schema now at {}", result.migrationsExecuted, result.targetSchemaVersion);
     }
+    migrated = true;
     return result.migrationsExecuted;
   }
+
+  /** Flyway's record of the applied migrations: the owner's to write, never the application's. */
+  static final String MIGRATION_HISTORY = "flyway_schema_history";
 
   /** The role the Gateway runs as when it manages its database (the embedded one). */
   public static final String APPLICATION_ROLE = "worka_app";
@@ -199,6 +203,9 @@ public final class Database implements AutoCloseable {
       s.execute("grant update on " + String.join(", ", MUTABLE_TABLES) + " to " + role);
       // A completed task's row is deleted (its idempotency key stays in task_keys).
       s.execute("grant delete on tasks to " + role);
+      // The migration history only the owner writes: a role that could insert a row there could mark
+      // a migration applied that never ran (say, one that guards audit rows), or make one run again.
+      s.execute("revoke insert, update, delete, truncate on " + MIGRATION_HISTORY + " from " + role);
     } catch (SQLException e) {
       throw new StoreException("could not grant the application role " + role, e);
     }
@@ -251,36 +258,45 @@ public final class Database implements AutoCloseable {
   }
 
   /**
-   * What lets the role this pool logs in as change or remove audit rows, each as a sentence; empty
-   * when it can only read and insert them. A superuser, a member of the audit tables' owner (who
-   * may disable their guarding triggers) or a role granted UPDATE, DELETE or TRUNCATE on them can.
+   * What lets the role this pool logs in as change or remove audit rows or write the migration
+   * history, each as a sentence; empty when it can only read and insert audit rows and only read the
+   * history. A superuser, a member of the audit tables' owner (who may disable their guarding
+   * triggers) or a role granted UPDATE, DELETE or TRUNCATE on them can; and one granted INSERT,
+   * UPDATE, DELETE or TRUNCATE on {@value #MIGRATION_HISTORY}, or owning it, can rewrite which
+   * migrations count as applied.
    */
   public java.util.List<String> auditProtectionGaps() {
     java.util.List<String> gaps = new java.util.ArrayList<>();
     try (Connection c = dataSource.getConnection();
         var ps = c.prepareStatement(
             "select current_user, r.rolsuper, t.tablename, pg_has_role(current_user, t.tableowner, 'USAGE'),"
+                + " has_table_privilege(t.schemaname || '.' || t.tablename, 'INSERT'),"
                 + " has_table_privilege(t.schemaname || '.' || t.tablename, 'UPDATE'),"
                 + " has_table_privilege(t.schemaname || '.' || t.tablename, 'DELETE'),"
                 + " has_table_privilege(t.schemaname || '.' || t.tablename, 'TRUNCATE')"
                 + " from pg_roles r, pg_tables t where r.rolname = current_user and t.schemaname = current_schema()"
                 + " and t.tablename = any(?) order by t.tablename")) {
-      ps.setArray(1, c.createArrayOf("text", AUDIT_TABLES.toArray()));
+      java.util.List<String> tables = new java.util.ArrayList<>(AUDIT_TABLES);
+      tables.add(MIGRATION_HISTORY);
+      ps.setArray(1, c.createArrayOf("text", tables.toArray()));
       try (var rs = ps.executeQuery()) {
         while (rs.next()) {
           String user = rs.getString(1);
           String table = rs.getString(3);
+          boolean history = table.equals(MIGRATION_HISTORY);
           if (rs.getBoolean(2)) {
             gaps.add("role " + user + " is a superuser");
             break;
           }
           if (rs.getBoolean(4)) {
-            gaps.add("role " + user + " owns (or is a member of the owner of) " + table + " and may disable its triggers");
+            gaps.add("role " + user + " owns (or is a member of the owner of) " + table
+                + (history ? " (the migration history) and may rewrite it" : " and may disable its triggers"));
             continue;
           }
-          for (int i = 5; i <= 7; i++) {
+          for (int i = history ? 5 : 6; i <= 8; i++) {
             if (rs.getBoolean(i)) {
-              gaps.add("role " + user + " may " + java.util.List.of("UPDATE", "DELETE", "TRUNCATE").get(i - 5) + " " + table);
+              gaps.add("role " + user + " may " + java.util.List.of("INSERT", "UPDATE", "DELETE", "TRUNCATE").get(i - 5)
+                  + " " + table + (history ? " (the migration history)" : ""));
             }
           }
         }
@@ -295,10 +311,36 @@ public final class Database implements AutoCloseable {
   static final java.util.List<String> AUDIT_TABLES = java.util.List.of(
       "gates", "burns", "run_events", "policy_manifests", "policy_activations", "invocation_lock_events");
 
-  /** Whether every known migration has been applied (for readiness). */
+  /**
+   * Whether every known migration has been applied (for readiness). Once it has — {@link #migrate}
+   * ran on this pool, or a check found nothing pending — the answer is kept: migrations are not
+   * undone under a running Gateway, and readiness, asked by anyone as often as they like, must not
+   * scan the migrations and the history table each time. A "pending" answer is checked again at most
+   * every {@link #RECHECK_PENDING}.
+   */
   public boolean migrationsApplied() {
-    return flyway(dataSource).info().pending().length == 0;
+    if (migrated) {
+      return true;
+    }
+    long now = System.nanoTime();
+    long last = pendingCheckedAt;
+    if (last != 0 && now - last < RECHECK_PENDING.toNanos()) {
+      return false;
+    }
+    boolean applied = flyway(dataSource).info().pending().length == 0;
+    if (applied) {
+      migrated = true;
+    } else {
+      pendingCheckedAt = now == 0 ? 1 : now;
+    }
+    return applied;
   }
+
+  private static final java.time.Duration RECHECK_PENDING = java.time.Duration.ofSeconds(10);
+  /** Set once the schema is known to be current ({@link #migrationsApplied}). */
+  private volatile boolean migrated;
+  /** When a check last found migrations pending (System.nanoTime; 0: never). */
+  private volatile long pendingCheckedAt;
 
   /**
    * Whether the database answers: what the watch found at its last check when it runs ({@link

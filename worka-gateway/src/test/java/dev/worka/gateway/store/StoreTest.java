@@ -161,6 +161,40 @@ class StoreTest {
   }
 
   @Test
+  void theApplicationRoleCannotWriteTheMigrationHistoryAndARightToIsAGap() throws Exception {
+    DatabaseUrl app = db.applicationUrl();
+    try (Database asApp = Database.connect(app, 2, "test-app")) {
+      assertEquals(List.of(), asApp.auditProtectionGaps());
+      for (String sql : List.of(
+          "insert into flyway_schema_history (installed_rank, version, description, type, script, installed_by,"
+              + " execution_time, success) values (999, '999', 'forged', 'SQL', 'V999__forged.sql', 'x', 0, true)",
+          "update flyway_schema_history set success = false",
+          "delete from flyway_schema_history",
+          "truncate flyway_schema_history")) {
+        java.sql.SQLException e = assertThrows(java.sql.SQLException.class, () -> {
+          try (java.sql.Connection c = asApp.dataSource().getConnection(); Statement s = c.createStatement()) {
+            s.execute(sql);
+          }
+        }, sql);
+        assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
+      }
+
+      // A right to write it, granted by hand, is a gap; granting the role again takes it back.
+      Transactions.withConnection(db.dataSource(), c -> {
+        try (Statement s = c.createStatement()) {
+          return s.execute("grant insert, delete on flyway_schema_history to " + Database.APPLICATION_ROLE);
+        }
+      });
+      assertEquals(List.of(
+          "role worka_app may INSERT flyway_schema_history (the migration history)",
+          "role worka_app may DELETE flyway_schema_history (the migration history)"), asApp.auditProtectionGaps());
+      db.database().grantApplicationRole(Database.APPLICATION_ROLE);
+      assertEquals(List.of(), asApp.auditProtectionGaps());
+    }
+    assertTrue(db.database().auditProtectionGaps().stream().anyMatch(g -> g.contains("superuser")));
+  }
+
+  @Test
   void databaseUrlsInBothForms() {
     DatabaseUrl supabase =
         DatabaseUrl.parse(
