@@ -18,5 +18,11 @@ public final class GateActions {
   /** An operator resolved a skill call whose outcome was unknown ({@code POST /v1/invocations/{id}/resolve}). */
   public static final String INVOCATION_RESOLVE = "invocation.resolve";
 
+  /**
+   * Worka posts one of its own answers (an acknowledgement, a result or refusal) to Slack or
+   * GitHub: one gate per attempt to post, before it; subject {@code worka}, the place in the reason.
+   */
+  public static final String DELIVERY_POST = "delivery.post";
+
   private GateActions() {}
 }
