@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
  * can read the thread or the issue — gets only the start of it, cleaned:
  *
  * <ol>
- *   <li>secrets are redacted ({@link Redactor}: the Gateway's credentials and known token formats);
- *   <li>only the first line is kept, and it is cut where an upstream body ({@code {…}}, an HTML or
+ *   <li>secrets are redacted ({@link Redactor}: the Gateway's credentials and known token formats),
+ *       first and again after the steps below (removing characters can join text into one);
+ *   <li>only the first line is kept, without control and format characters, and it is cut where an upstream body ({@code {…}}, an HTML or
  *       XML document), a stack frame ({@code at a.b.C.m(…)}, {@code Caused by:}), an exception
  *       class ({@code java.io.IOException}, {@code PSQLException:}) or SQL ({@code select … from},
  *       {@code insert into}, {@code ERROR:}, {@code SQLSTATE}, a violated constraint) begins;
@@ -48,11 +49,12 @@ public final class PublicReason {
       "(?i:\\bselect\\s.{0,200}?\\sfrom\\s|\\binsert\\s+into\\s|\\bupdate\\s+\\S+\\s+set\\s|\\bdelete\\s+from\\s"
           + "|\\bSQLSTATE\\b|\\bviolates\\s+\\S+(?:\\s+key)?\\s+constraint|\\brelation\\s+\")",
       "\\b(?:ERROR|FATAL|PANIC):\\s")); // PostgreSQL's message severities
-  private static final Pattern URL = Pattern.compile("\\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\\s\"'<>`]+");
+  // Not anchored at a word boundary: a URL glued to a word is found too (its scheme is then longer).
+  private static final Pattern URL = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]{0,20}://[^\\s\"'<>`]+");
   private static final Pattern KEY_VALUE = Pattern.compile(
       "(?i)\\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|authorization|cookie)(\\s*[=:]\\s*)(?!\\[redacted\\]|(?:bearer|basic)\\s)[^\\s,;&]+");
   private static final Pattern BEARER = Pattern.compile("(?i)\\b(bearer|basic)\\s+(?!\\[redacted\\])[A-Za-z0-9._~+/=-]{8,}");
-  private static final Pattern ID = Pattern.compile("\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b");
+  private static final Pattern ID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
   private static final Pattern PATH = Pattern.compile("(?<![\\w.:/~-])(?:~|/(?:[\\w.-]+/)*[\\w.-]+)/[\\w.-]+/?");
   private static final Pattern TRAILING = Pattern.compile("[\\s:;,(\\[{—–-]+$");
 
@@ -70,10 +72,14 @@ public final class PublicReason {
     String t = SEE_BURNS.matcher(redactor.redact(error.strip())).replaceAll("");
     boolean cut = false;
     int newline = t.indexOf('\n');
+    if (newline < 0) {
+      newline = t.indexOf('\r');
+    }
     if (newline >= 0) {
       t = t.substring(0, newline);
       cut = true;
     }
+    t = visible(t);
     Matcher body = CUT.matcher(t);
     if (body.find()) {
       t = t.substring(0, body.start());
@@ -81,10 +87,8 @@ public final class PublicReason {
     }
     t = URL.matcher(t).replaceAll(m -> {
       String url = m.group();
-      int end = url.length();
-      while (end > 0 && ".,:;!?)]}".indexOf(url.charAt(end - 1)) >= 0) {
-        end--; // punctuation after a URL is the sentence's
-      }
+      // One punctuation mark after a URL is the sentence's.
+      int end = ".,:;!?)]}".indexOf(url.charAt(url.length() - 1)) >= 0 ? url.length() - 1 : url.length();
       return Matcher.quoteReplacement(site(url.substring(0, end)) + url.substring(end));
     });
     t = BEARER.matcher(t).replaceAll(m -> Matcher.quoteReplacement(m.group(1) + " " + Redactor.REDACTED));
@@ -92,7 +96,8 @@ public final class PublicReason {
     String own = runId == null ? "" : runId.toString();
     t = ID.matcher(t).replaceAll(m -> m.group().equalsIgnoreCase(own) ? m.group() : "…");
     t = PATH.matcher(t).replaceAll("…");
-    t = TRAILING.matcher(t.strip()).replaceAll("");
+    // Again, last: removing characters above can join what was apart into a secret.
+    t = TRAILING.matcher(redactor.redact(t).strip()).replaceAll("");
     if (t.length() > MAX_LENGTH) {
       int space = t.lastIndexOf(' ', MAX_LENGTH);
       t = TRAILING.matcher(t.substring(0, space > MAX_LENGTH / 2 ? space : MAX_LENGTH)).replaceAll("");
@@ -102,6 +107,19 @@ public final class PublicReason {
       return WITHHELD;
     }
     return cut ? t + " …" : t;
+  }
+
+  /** {@code text} without control and format characters (a tab becomes a space). */
+  private static String visible(String text) {
+    StringBuilder b = new StringBuilder(text.length());
+    text.codePoints().forEach(cp -> {
+      if (cp == '\t') {
+        b.append(' ');
+      } else if (!Character.isISOControl(cp) && Character.getType(cp) != Character.FORMAT) {
+        b.appendCodePoint(cp);
+      }
+    });
+    return b.toString();
   }
 
   /** Scheme and host of {@code url}, with {@code /…} when it had more: no credentials, port, path or query. */
@@ -114,7 +132,9 @@ public final class PublicReason {
     }
     String authority = rest.substring(0, authorityEnd);
     String host = authority.substring(authority.lastIndexOf('@') + 1);
-    if (!host.startsWith("[") && host.indexOf(':') >= 0) {
+    if (host.startsWith("[")) {
+      host = "[…]"; // an IP literal: nothing a requester needs
+    } else if (host.indexOf(':') >= 0) {
       host = host.substring(0, host.indexOf(':'));
     }
     String site = url.substring(0, scheme).toLowerCase(Locale.ROOT) + "://" + host;

@@ -196,4 +196,20 @@ class SlackDeliveryTest {
     assertEquals(1, slack.posts().stream().filter(m -> m.metadata() != null).count(), "then posted, once");
     assertTrue(burns(run).isEmpty());
   }
+
+  @Test
+  void aFailureIsAnsweredWithItsCleanedShortReasonOnly() {
+    Run run = run("C0DEV", "1700000004.000001");
+    assertEquals(1, loop.sendDue(10));
+    String step = UUID.randomUUID().toString();
+    Transactions.inTransaction(db.dataSource(), c -> {
+      runs.transition(c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+      return runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.FAILED, "test", null,
+          "step " + step + " failed: POST https://bot:" + TOKEN + "@slack.example/api/chat.postMessage?x=1: 500 {\"ok\":"
+              + " false}\n\tat com.slack.api.Foo.bar(Foo.java:1) — see the burns of run " + run.id(), null);
+    });
+    assertEquals(1, loop.sendDue(10));
+    String answer = slack.posts().get(1).text();
+    assertEquals("Worka run `" + run.id() + "` failed: step … failed: POST https://slack.example/…: 500 …", answer);
+  }
 }
