@@ -34,12 +34,12 @@ import org.slf4j.LoggerFactory;
  * acknowledgements and results (each claim starts an attempt), records a {@code delivery.post} gate
  * for the attempt before anything is posted ({@link DeliveryPolicy}: only to the place the request
  * came from; a deny fails the notification for good, with a burn), hands it to its source's {@link
- * RunNotifier}, and records the outcome. A failure is tried again after a growing delay (with jitter) up to {@link
- * #MAX_ATTEMPTS} (attempts cut off by a dying Gateway count too); after the last, or at once when it
- * is not retryable, the notification is {@code failed} and a {@code delivery} burn says why. A Gateway that dies while sending leaves
- * its claim to expire, so the next one sends again; a notifier told that an earlier attempt may
- * have posted looks for that answer first (GitHub and Slack answers carry a marker), so it is
- * posted once, never lost.
+ * RunNotifier}, and records the outcome. A failure is tried again after a growing delay (with
+ * jitter) up to {@link #MAX_ATTEMPTS} (attempts cut off by a dying Gateway count too); after the
+ * last, or at once when it is not retryable, the notification is {@code failed} and a {@code
+ * delivery} burn says why. A Gateway that dies while sending leaves its claim to expire, so the
+ * next one sends again; a notifier told that an earlier attempt may have posted looks for that
+ * answer first (GitHub and Slack answers carry a marker), so it is posted once, never lost.
  */
 public final class NotifyRuns implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NotifyRuns.class);
