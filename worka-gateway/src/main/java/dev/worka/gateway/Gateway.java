@@ -54,6 +54,7 @@ import dev.worka.gateway.token.SigningKeys;
 import dev.worka.gateway.token.TokenIssuer;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.VerifiedTokens;
+import dev.worka.gateway.redaction.Redactor;
 import dev.worka.protocol.Json;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -192,7 +193,8 @@ public final class Gateway implements AutoCloseable {
         githubWebhook.get().register(router);
         McpGithubProvider liveGithub = providers.stream().filter(McpGithubProvider.class::isInstance)
             .map(McpGithubProvider.class::cast).findFirst().orElse(null);
-        notifiers.add(new GithubNotifier(liveGithub, sideEffects == SideEffectMode.DRY_RUN));
+        notifiers.add(new GithubNotifier(liveGithub, sideEffects == SideEffectMode.DRY_RUN,
+            new Redactor(secretsToRedact(config, operatorToken))));
         log.info("GitHub webhook on POST /github/webhook: comments mentioning @{} start runs{}",
             githubWebhook.get().handle(), sideEffects == SideEffectMode.DRY_RUN
                 ? " (dry-run: answers are recorded, not posted)"
@@ -202,7 +204,8 @@ public final class Gateway implements AutoCloseable {
       SlackIngress slackIngress = null;
       if (slackSettings.configured()) {
         com.slack.api.methods.MethodsClient slackMethods = slackClient(slackSettings).methods(slackSettings.botToken().get());
-        notifiers.add(new SlackNotifier(slackMethods, sideEffects == SideEffectMode.DRY_RUN));
+        notifiers.add(new SlackNotifier(slackMethods, sideEffects == SideEffectMode.DRY_RUN,
+            new Redactor(secretsToRedact(config, operatorToken))));
         if (slackSettings.ingress() != SlackSettings.Ingress.NONE) {
           slackIngress = new SlackIngress(service, slackClient(slackSettings), slackSettings.botToken().get(),
               slackSettings.signingSecret().orElse(null), clock);

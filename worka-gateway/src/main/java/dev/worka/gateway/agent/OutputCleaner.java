@@ -5,60 +5,53 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.worka.gateway.redaction.Redactor;
 import java.text.Normalizer;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * Cleans untrusted output before it is stored or delivered (DESIGN §2.6). Every string, and every
- * object key, is:
+ * object key, goes through these steps, in this order:
  *
  * <ol>
- *   <li>NFC-normalized, stripped of control characters (newline and tab kept) and of Unicode format
- *       characters (zero-width and bidirectional overrides, which can hide text);
- *   <li>redacted of secrets: the Gateway's own configured credentials wherever they appear, and
- *       common token formats (Slack, GitHub, Anthropic/OpenAI keys, AWS access keys, JWTs — worker
- *       tokens included — and PEM private keys), each replaced by {@code [redacted]};
- *   <li>rid of Slack broadcast mentions: {@code <!channel>}, {@code <!here>}, {@code <!everyone>},
- *       {@code <!subteam^…>} and bare {@code @channel}/{@code @here}/{@code @everyone} become
- *       {@code ＠channel} etc. (a full-width at sign: readable, notifies nobody).
+ *   <li>control characters (newline and tab kept) and Unicode format characters (zero-width and
+ *       bidirectional overrides, which can hide text) are removed, then the text is NFC-normalized;
+ *   <li>Slack broadcast mentions are neutralized: {@code <!channel>}, {@code <!here>}, {@code
+ *       <!everyone>}, {@code <!subteam^…>} and {@code @channel}/{@code @here}/{@code @everyone}
+ *       wherever they appear become {@code ＠channel} etc. (a full-width at sign: readable,
+ *       notifies nobody), repeated until none is left; the text is NFC-normalized again (removing a
+ *       closing {@code >} can bring a letter and a combining mark together);
+ *   <li>secrets are redacted ({@link Redactor}): the Gateway's own configured credentials wherever
+ *       they appear, and tokens of the formats it knows (Slack, GitHub, Anthropic/OpenAI keys, AWS
+ *       access keys, JWTs — worker tokens included —, operator tokens and PEM private keys), also
+ *       when glued to other characters, each replaced by {@code [redacted]}.
  * </ol>
+ *
+ * <p>Redaction runs last, so nothing after it can join text into a secret (neutralizing a mention
+ * removes characters; an earlier order let a rewritten mention complete a configured secret). And
+ * redaction cannot complete a mention: its replacement holds no markup character, a bare broadcast
+ * is neutralized wherever it stands (not only after a non-word character, which a replacement could
+ * change), and after the neutralization no {@code <!…} is followed by the {@code >} that would close
+ * it, which removing text cannot add. So the result holds no secret, no known-format token and no
+ * broadcast, and cleaning it again changes nothing ({@code OutputCleanerFuzzTest}).
  *
  * <p>It reports what it changed, by kind, so the step or invocation can record it.
  */
 final class OutputCleaner {
-  static final String REDACTED = "[redacted]";
-  private static final int MIN_SECRET_LENGTH = 8;
+  static final String REDACTED = Redactor.REDACTED;
 
-  private static final List<Pattern> TOKEN_FORMATS = List.of(
-      Pattern.compile("-----BEGIN [A-Z ]*PRIVATE KEY-----[\\s\\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-      Pattern.compile("\\bxox[abposre]-[A-Za-z0-9-]{10,}"),
-      Pattern.compile("\\bxapp-[0-9]-[A-Za-z0-9-]{10,}"),
-      Pattern.compile("\\bgh[pousr]_[A-Za-z0-9]{30,}"),
-      Pattern.compile("\\bgithub_pat_[A-Za-z0-9_]{22,}"),
-      Pattern.compile("\\bsk-ant-[A-Za-z0-9_-]{20,}"),
-      Pattern.compile("\\bsk-[A-Za-z0-9_-]{32,}"),
-      Pattern.compile("\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b"),
-      Pattern.compile("\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}"),
-      Pattern.compile("\\bwk_[A-Za-z0-9_-]{32,}"));
   private static final Pattern SLACK_BROADCAST = Pattern.compile("<!(channel|here|everyone)(?:\\|[^>]*)?>");
   private static final Pattern SLACK_GROUP = Pattern.compile("<!subteam\\^[^>|]*(?:\\|([^>]*))?>");
-  private static final Pattern BARE_BROADCAST = Pattern.compile("(?<!\\w)@(channel|here|everyone)\\b");
+  private static final Pattern BARE_BROADCAST = Pattern.compile("@(channel|here|everyone)");
 
-  private final List<String> secrets;
+  private final Redactor redactor;
 
   /** @param secrets the Gateway's configured credentials; each is redacted wherever it appears */
   OutputCleaner(Collection<String> secrets) {
-    this.secrets = secrets.stream()
-        .filter(s -> s != null && s.length() >= MIN_SECRET_LENGTH)
-        .distinct()
-        .sorted(Comparator.comparingInt(String::length).reversed())
-        .toList();
+    this.redactor = new Redactor(secrets);
   }
 
   /** The cleaned value and what was changed, by kind (e.g. {@code "secrets": 1}). */
@@ -83,27 +76,14 @@ final class OutputCleaner {
     if (!visible.equals(s)) {
       changes.merge("invisible_characters", 1, Integer::sum);
     }
-    // Neutralizing a mention joins the text around it, and that can complete a secret; redacting
-    // can join text too. So both run until neither changes anything (each pass only shrinks what
-    // they match, so a few passes suffice).
-    String out = visible;
-    boolean redacted = false;
-    boolean quieted = false;
-    for (int pass = 0; pass < 8; pass++) {
-      String quiet = neutralize(out);
-      quieted |= !quiet.equals(out);
-      String unsecret = redact(quiet);
-      redacted |= !unsecret.equals(quiet);
-      if (unsecret.equals(out)) {
-        break;
-      }
-      out = unsecret;
-    }
-    if (redacted) {
-      changes.merge("secrets", 1, Integer::sum);
-    }
-    if (quieted) {
+    String quiet = neutralize(visible);
+    if (!quiet.equals(visible)) {
       changes.merge("broadcast_mentions", 1, Integer::sum);
+      quiet = Normalizer.normalize(quiet, Normalizer.Form.NFC);
+    }
+    String out = redactor.redact(quiet);
+    if (!out.equals(quiet)) {
+      changes.merge("secrets", 1, Integer::sum);
     }
     return out;
   }
@@ -131,26 +111,12 @@ final class OutputCleaner {
     return node;
   }
 
-  private String redact(String s) {
-    String out = s;
-    for (String secret : secrets) {
-      if (out.contains(secret)) {
-        out = out.replace(secret, REDACTED);
-      }
-    }
-    for (Pattern p : TOKEN_FORMATS) {
-      Matcher m = p.matcher(out);
-      if (m.find()) {
-        out = m.replaceAll(REDACTED);
-      }
-    }
-    return out;
-  }
-
   /**
    * Neutralizes broadcast and group mentions until none is left: a replacement must not be able to
    * complete a new mention with the text around it, so labels keep only letters, digits and
-   * {@code _.-}, and the passes repeat until nothing changes.
+   * {@code _.-}, and the passes repeat until nothing changes. A bare {@code @here} is neutralized
+   * wherever it stands: were it only after a non-word character, redacting the word before it
+   * (into {@code [redacted]}) could make it live.
    */
   static String neutralize(String s) {
     String out = s;

@@ -33,5 +33,11 @@ public final class GateActions {
    */
   public static final String POLICY_APPLY = "policy.apply";
 
+  /**
+   * Worka posts one of its own answers (an acknowledgement, a result or refusal) to Slack or
+   * GitHub: one gate per attempt to post, before it; subject {@code worka}, the place in the reason.
+   */
+  public static final String DELIVERY_POST = "delivery.post";
+
   private GateActions() {}
 }

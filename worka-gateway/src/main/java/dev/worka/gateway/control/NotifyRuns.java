@@ -2,6 +2,9 @@ package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.delivery.DeliveryPolicy;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.Run;
@@ -28,13 +31,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sends what runs owe the places their requests came from ({@code run_notifications}): claims due
- * acknowledgements and results, hands each to its source's {@link RunNotifier}, and records the
- * outcome. A failure is tried again after a growing delay (with jitter) up to {@link
- * #MAX_ATTEMPTS}; after the last, or at once when it is not retryable, the notification is
- * {@code failed} and a {@code delivery} burn says why. A Gateway that dies while sending leaves
- * its claim to expire, so the next one sends again; a notifier told that an earlier attempt may
- * have posted looks for that answer first (GitHub and Slack answers carry a marker), so it is
- * posted once, never lost.
+ * acknowledgements and results (each claim starts an attempt), records a {@code delivery.post} gate
+ * for the attempt before anything is posted ({@link DeliveryPolicy}: only to the place the request
+ * came from; a deny fails the notification for good, with a burn), hands it to its source's {@link
+ * RunNotifier}, and records the outcome. A failure is tried again after a growing delay (with
+ * jitter) up to {@link #MAX_ATTEMPTS} (attempts cut off by a dying Gateway count too); after the
+ * last, or at once when it is not retryable, the notification is {@code failed} and a {@code
+ * delivery} burn says why. A Gateway that dies while sending leaves its claim to expire, so the
+ * next one sends again; a notifier told that an earlier attempt may have posted looks for that
+ * answer first (GitHub and Slack answers carry a marker), so it is posted once, never lost.
  */
 public final class NotifyRuns implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NotifyRuns.class);
@@ -108,9 +113,15 @@ public final class NotifyRuns implements AutoCloseable {
     RunNotifier notifier = notifiers.get(n.source());
     String error;
     boolean retryable;
-    if (notifier == null) {
+    if (n.attempts() > MAX_ATTEMPTS) {
+      // The last attempts were cut off (their Gateways died while sending): no more.
+      error = "the last attempt ended without an outcome";
+      retryable = false;
+    } else if (notifier == null) {
       error = "no " + n.source() + " connection is configured on this Gateway to answer there";
       retryable = true; // another Gateway, or this one after a restart, may have it
+    } else if (!gate(run, n, notifier)) {
+      return;
     } else {
       try {
         Optional<String> ref = RunNotifications.ACK.equals(n.kind())
@@ -126,7 +137,7 @@ public final class NotifyRuns implements AutoCloseable {
         retryable = true;
       }
     }
-    int attempt = n.attempts() + 1;
+    int attempt = n.attempts();
     Instant next = retryable && attempt < MAX_ATTEMPTS ? clock.instant().plus(delay(attempt)) : null;
     String why = error;
     Transactions.inTransaction(dataSource, c -> {
@@ -144,6 +155,30 @@ public final class NotifyRuns implements AutoCloseable {
       log.info("run {}: the {} to {} failed (attempt {}), trying again at {}: {}", n.runId(), n.kind(), n.source(),
           attempt, next, why);
     }
+  }
+
+  /**
+   * Records the {@code delivery.post} gate of this attempt before anything is posted ({@link
+   * DeliveryPolicy}): allow — the post may go; deny — the notification fails for good, with a
+   * {@code delivery} burn, in the same transaction. Returns whether to post.
+   */
+  private boolean gate(Run run, RunNotifications.Notification n, RunNotifier notifier) {
+    DeliveryPolicy.Decision decision = DeliveryPolicy.decide(run, n, notifier.source(), notifier.place(run), MAX_ATTEMPTS);
+    boolean allowed = decision instanceof DeliveryPolicy.Decision.Allow;
+    Transactions.inTransaction(dataSource, c -> {
+      if (!allowed && notifications.attemptFailed(c, n.runId(), n.kind(), owner, decision.reason(), null)) {
+        audit.recordBurn(c, n.runId(), null, null, null, Burn.DELIVERY, "the " + n.kind() + " to " + n.source()
+            + " was refused: " + decision.reason(), Json.write(Map.of("kind", n.kind(), "source", n.source(),
+            "attempts", n.attempts(), "retryable", false)));
+      }
+      return audit.recordGate(c, new AuditLog.Decision(GateActions.DELIVERY_POST,
+          allowed ? GateStatus.ALLOW : GateStatus.DENY, DeliveryPolicy.SUBJECT, n.runId(), null, null, null,
+          decision.reason(), run.policyManifestId(), run.traceId()));
+    });
+    if (!allowed) {
+      log.warn("run {}: the {} to {} was refused: {}", n.runId(), n.kind(), n.source(), decision.reason());
+    }
+    return allowed;
   }
 
   /** Full jitter over an exponential cap: uniform in [0, min(MAX_RETRY, FIRST_RETRY·2^(attempt-1))]. */

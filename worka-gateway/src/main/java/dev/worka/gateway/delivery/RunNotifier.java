@@ -5,14 +5,24 @@ import java.util.Optional;
 
 /**
  * Answers the runs of one source where they came from (a Slack thread, a GitHub issue), with the
- * Gateway's credentials for that place. Implementations must be safe to call again for the same
- * run and kind after a failure (the loop retries), and must send only cleaned text: the run's
- * stored result and error are already cleaned; anything else they add is their own wording.
+ * Gateway's credentials for that place. The loop calls it only after a {@code delivery.post} gate
+ * allowed the post ({@link DeliveryPolicy}). Implementations must be safe to call again for the
+ * same run and kind after a failure (the loop retries), and must post only harmless text: a
+ * failure's reason as {@link PublicReason} gives it (never the run's whole error), and everything
+ * made inert for the platform (no mention, no disguised link).
  */
 public interface RunNotifier {
 
   /** The run source this notifier answers ({@code slack}, {@code github}). */
   String source();
+
+  /**
+   * Where this notifier would post {@code run}'s answers: the place the run's row records (its
+   * Slack conversation and thread, its GitHub issue), or why there is none. Pure: reads only the
+   * run. The {@code delivery.post} gate names it, and {@link #acknowledge}/{@link #deliver} post
+   * exactly there.
+   */
+  AnswerPlace place(Run run);
 
   /**
    * Tells the requester the run was accepted (e.g. its id, and that work is under way).

@@ -34,15 +34,21 @@ public final class RunNotifications {
   }
 
   /**
-   * One notification row; {@code interrupted} (for a claimed one): a claim before this one ended
-   * without an outcome (its Gateway died or stalled while sending), so it may have been sent.
+   * One notification row. {@code attempts} counts the attempts started: a claim starts one (so an
+   * attempt whose Gateway died while sending counts too, and attempts stay bounded even when every
+   * one is cut off); for a claimed row it is the number of this attempt. {@code interrupted} (for a
+   * claimed one): a claim before this one ended without an outcome (its Gateway died or stalled
+   * while sending), so it may have been sent.
    */
   public record Notification(UUID runId, String kind, String source, String status, int attempts,
       Instant nextAttemptAt, String lastError, String upstreamRef, Instant sentAt, boolean interrupted) {
 
-    /** Whether an earlier attempt may have reached the upstream: it failed (perhaps after sending) or was cut off. */
+    /**
+     * For a claimed notification: whether an earlier attempt may have reached the upstream (it
+     * failed, perhaps after sending, or was cut off).
+     */
     public boolean maybeSentBefore() {
-      return attempts > 0 || interrupted;
+      return attempts > 1 || interrupted;
     }
   }
 
@@ -65,13 +71,15 @@ public final class RunNotifications {
 
   /**
    * Claims up to {@code max} due notifications for {@code owner} for {@code lease} (another loop
-   * takes them only after the lease ends, e.g. when this Gateway died while sending).
+   * takes them only after the lease ends, e.g. when this Gateway died while sending), starting an
+   * attempt of each ({@code attempts + 1}).
    */
   public List<Notification> claim(Connection c, String owner, int max, Duration lease) throws SQLException {
     Instant now = clock.instant();
     List<Notification> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
-        "update run_notifications n set claimed_by = ?, claimed_until = ? from (select run_id, kind,"
+        "update run_notifications n set claimed_by = ?, claimed_until = ?, attempts = n.attempts + 1"
+            + " from (select run_id, kind,"
             + " claimed_until as previous_claim"
             + " from run_notifications where status = 'pending' and next_attempt_at <= ?"
             + " and (claimed_until is null or claimed_until < ?) order by next_attempt_at limit ?"
@@ -94,7 +102,7 @@ public final class RunNotifications {
   /** The notification was sent: {@code upstreamRef} is what the upstream calls it. */
   public boolean sent(Connection c, UUID runId, String kind, String owner, String upstreamRef) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
-        "update run_notifications set status = 'sent', attempts = attempts + 1, sent_at = ?, upstream_ref = ?,"
+        "update run_notifications set status = 'sent', sent_at = ?, upstream_ref = ?,"
             + " last_error = null, claimed_by = null, claimed_until = null"
             + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?")) {
       Sql.setInstant(ps, 1, clock.instant());
@@ -113,7 +121,7 @@ public final class RunNotifications {
   public boolean attemptFailed(Connection c, UUID runId, String kind, String owner, String error, Instant nextAttemptAt)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
-        "update run_notifications set status = ?, attempts = attempts + 1, last_error = ?,"
+        "update run_notifications set status = ?, last_error = ?,"
             + " next_attempt_at = coalesce(?, next_attempt_at), claimed_by = null, claimed_until = null"
             + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?")) {
       ps.setString(1, nextAttemptAt == null ? "failed" : "pending");

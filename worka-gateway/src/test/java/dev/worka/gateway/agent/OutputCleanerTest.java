@@ -36,10 +36,30 @@ class OutputCleanerTest {
   }
 
   @Test
+  void tokensGluedToOtherCharactersAreRedactedToo() {
+    String slack = "xoxb-1234567890-abcdefghijkl";
+    String github = "ghp_" + "A".repeat(36);
+    String anthropic = "sk-ant-api03-" + "x".repeat(30);
+    String jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJlcm5lc3QifQ.c2lnbmF0dXJlLXZhbHVl";
+    assertEquals("abc[redacted]", clean("abc" + slack));
+    assertEquals("token=[redacted]&x=1", clean("token=" + github + "&x=1"));
+    assertEquals("{\"key\": \"[redacted]\"}", clean("{\"key\": \"" + anthropic + "\"}"));
+    assertEquals("https://x:[redacted]@github.com/acme/widgets.git", clean("https://x:" + github + "@github.com/acme/widgets.git"));
+    assertEquals("https://hooks.example/[redacted]?q=1", clean("https://hooks.example/" + slack + "?q=1"));
+    assertEquals("Bearer[redacted]", clean("Bearer" + jwt));
+    assertEquals("id_[redacted]", clean("id_AKIAABCDEFGHIJKLMNOP"));
+    assertEquals("1[redacted]", clean("1" + "wk_" + "Q".repeat(43)));
+    assertEquals("before [redacted]", clean("before -----BEGIN PRIVATE KEY-----\nMIIEvQ cut off here"),
+        "a key without its END line is redacted to the end");
+  }
+
+  @Test
   void neutralizingAMentionCannotReassembleASecret() {
     String split = "<!subteam^S0|@x" + CONFIGURED.substring(0, 10) + ">" + CONFIGURED.substring(10);
     String out = clean(split);
     assertFalse(out.contains(CONFIGURED), out);
+    // and redacting cannot make a mention live: the word before a bare broadcast is redacted
+    assertEquals("[redacted]＠here [redacted]＠channel", clean(CONFIGURED + "@here " + CONFIGURED + "<!channel>"));
   }
 
   @Test
@@ -49,7 +69,10 @@ class OutputCleanerTest {
     assertEquals("ping ＠oncall", clean("ping <!subteam^S012ABC|@oncall>"));
     assertEquals("ping ＠group", clean("ping <!subteam^weird-id>"));
     assertEquals("not a mention: <!subteam^ unclosed", clean("not a mention: <!subteam^ unclosed"));
-    assertEquals("mail me at ops@channel.example and ＠＠here", clean("mail me at ops@channel.example and ＠@here"));
+    // A bare broadcast is neutralized wherever it stands, even inside a word or an address: were it
+    // only after a non-word character, redacting the word before it could make it live.
+    assertEquals("mail me at ops＠channel.example and ＠＠here", clean("mail me at ops@channel.example and ＠@here"));
+    assertEquals("the ＠hereafter and x＠everyone", clean("the @hereafter and x@everyone"));
     assertEquals("@＠channel", clean("@@channel"));
     assertEquals("the channel is #general; here it is", clean("the channel is #general; here it is"));
   }

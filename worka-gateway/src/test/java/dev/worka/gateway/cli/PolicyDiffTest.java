@@ -32,8 +32,8 @@ class PolicyDiffTest {
     List<String> lines = PolicyDiff.between(BuiltinPolicy.compiled(), compile(changed));
     assertEquals(List.of(
         "agent ernest: loses skills [github.create_issue]",
-        "skill slack.post_message: condition changed: input.channel == run.slack_channel → input.channel == \"C0123\"",
-        "skill slack.read_thread: condition changed: input.channel == run.slack_channel → input.channel == \"C0123\"",
+        "skill slack.post_message: condition changed: input.channel == run.slack_channel && run.slack_thread_ts != \"\" && has(input.thread_ts) && input.thread_ts == run.slack_thread_ts → input.channel == \"C0123\" && run.slack_thread_ts != \"\" && has(input.thread_ts) && input.thread_ts == run.slack_thread_ts",
+        "skill slack.read_thread: condition changed: input.channel == run.slack_channel && input.ts == run.slack_thread_ts → input.channel == \"C0123\" && input.ts == run.slack_thread_ts",
         "list github_repos: gains items [acme/site]; loses items [acme/docs]",
         "limit max_steps: 8 → 5"), lines);
   }

@@ -7,6 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.delivery.DeliveryPolicy;
+import dev.worka.gateway.delivery.AnswerPlace;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.Run;
@@ -40,6 +45,9 @@ class NotifyRunsTest {
     final List<Boolean> maybeSentBefore = Collections.synchronizedList(new ArrayList<>());
     volatile int failuresLeft;
     volatile boolean retryable = true;
+    /** Per call: the delivery.post gates of the run committed when the call came (set by the test). */
+    final List<Long> gatesAtCall = Collections.synchronizedList(new ArrayList<>());
+    volatile java.util.function.ToLongFunction<Run> countGates = r -> -1;
 
     @Override
     public String source() {
@@ -47,14 +55,22 @@ class NotifyRunsTest {
     }
 
     @Override
+    public AnswerPlace place(Run run) {
+      return run.slackChannel() == null ? new AnswerPlace.Nowhere("no channel")
+          : new AnswerPlace.At("slack", "channel " + run.slackChannel());
+    }
+
+    @Override
     public Optional<String> acknowledge(Run run, boolean maybeSentBefore) {
       this.maybeSentBefore.add(maybeSentBefore);
+      gatesAtCall.add(countGates.applyAsLong(run));
       return send("ack " + run.id());
     }
 
     @Override
     public Optional<String> deliver(Run run, boolean maybeSentBefore) {
       this.maybeSentBefore.add(maybeSentBefore);
+      gatesAtCall.add(countGates.applyAsLong(run));
       return send("result " + run.status().sql() + " " + run.id());
     }
 
@@ -75,13 +91,17 @@ class NotifyRunsTest {
 
   private java.util.UUID policy;
 
-  private Run run(String source) {
+  private java.util.UUID policy() {
     if (policy == null) {
       policy = new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
           .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test").id();
     }
+    return policy;
+  }
+
+  private Run run(String source) {
     return Transactions.inTransaction(db.dataSource(), c -> runs.insert(c, new RunStore.NewRun(source, "hello",
-        "U1", source.equals("slack") ? "C1" : null, null, null, null, null, null, "trace", policy, null), "test"));
+        "U1", source.equals("slack") ? "C1" : null, null, null, null, null, null, "trace", policy(), null), "test"));
   }
 
   private void end(Run run, RunStatus via) {
@@ -187,5 +207,94 @@ class NotifyRunsTest {
     RunNotifications.Notification ack = of(run).get(0);
     assertEquals("pending", ack.status());
     assertTrue(ack.lastError().contains("no github connection"), ack.lastError());
+  }
+
+  private List<Gate> deliveryGates(Run run) {
+    return Transactions.withConnection(db.dataSource(), c -> audit.gatesOfRun(c, run.id())).stream()
+        .filter(g -> g.action().equals(GateActions.DELIVERY_POST)).toList();
+  }
+
+  @Test
+  void everyAttemptToPostIsAnAllowGateCommittedBeforeThePostAndNamingThePlace() {
+    Recording slack = new Recording();
+    slack.countGates = r -> deliveryGates(r).size();
+    slack.failuresLeft = 1;
+    NotifyRuns loop = loop(slack, "gw-1");
+    Run run = run("slack");
+    loop.sendDue(10);
+    clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
+    loop.sendDue(10);
+    end(run, RunStatus.REJECTED);
+    loop.sendDue(10);
+
+    assertEquals(List.of(1L, 2L, 3L), slack.gatesAtCall, "each call came after its own gate was committed");
+    List<Gate> gates = deliveryGates(run);
+    assertEquals(3, gates.size(), "one gate per attempt: two for the acknowledgement (one failed), one for the result");
+    for (Gate g : gates) {
+      assertEquals(GateStatus.ALLOW, g.status());
+      assertEquals(DeliveryPolicy.SUBJECT, g.subject());
+      assertEquals(run.id(), g.runId());
+      assertEquals(null, g.stepId());
+      assertTrue(g.reason().contains("to slack channel C1, where the request came from"), g.reason());
+    }
+    assertTrue(gates.get(0).reason().startsWith("the acknowledgement") && gates.get(0).reason().contains("attempt 1 of "),
+        gates.get(0).reason());
+    assertTrue(gates.get(1).reason().contains("attempt 2 of "), gates.get(1).reason());
+    assertTrue(gates.get(2).reason().startsWith("the result"), gates.get(2).reason());
+  }
+
+  @Test
+  void aRunThatRecordsNowhereToAnswerIsADenyGateAndAFailedNotificationWithoutAnyPost() {
+    Recording slack = new Recording();
+    NotifyRuns loop = loop(slack, "gw-1");
+    Run run = Transactions.inTransaction(db.dataSource(), c -> runs.insert(c, new RunStore.NewRun("slack", "hello",
+        "U1", null, null, null, null, null, null, "trace", policy(), null), "test"));
+    assertEquals(1, loop.sendDue(10));
+    assertEquals(List.of(), slack.sent, "nothing posted");
+    List<Gate> gates = deliveryGates(run);
+    assertEquals(1, gates.size());
+    assertEquals(GateStatus.DENY, gates.get(0).status());
+    assertTrue(gates.get(0).reason().contains("has nowhere to go: no channel"), gates.get(0).reason());
+    RunNotifications.Notification ack = of(run).get(0);
+    assertEquals("failed", ack.status());
+    List<Burn> burns = Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
+    assertEquals(1, burns.size());
+    assertTrue(burns.get(0).reason().contains("was refused"), burns.get(0).reason());
+    clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
+    assertEquals(0, loop.sendDue(10), "never tried again");
+  }
+
+  @Test
+  void answersGoOnlyThroughTheNotifierOfTheRunsOwnSource() {
+    RunNotifications.Notification n = new RunNotifications.Notification(java.util.UUID.randomUUID(), "ack", "slack",
+        "pending", 1, null, null, null, null, false);
+    Run fromSlack = run("slack");
+    assertTrue(DeliveryPolicy.decide(fromSlack, n, "slack", new AnswerPlace.At("slack", "channel C1"), 6)
+        instanceof DeliveryPolicy.Decision.Allow);
+    assertTrue(DeliveryPolicy.decide(fromSlack, n, "github", new AnswerPlace.At("github", "acme/widgets#1"), 6)
+        instanceof DeliveryPolicy.Decision.Deny);
+    assertTrue(DeliveryPolicy.decide(fromSlack, n, "slack", new AnswerPlace.At("github", "acme/widgets#1"), 6)
+        instanceof DeliveryPolicy.Decision.Deny);
+    RunNotifications.Notification result = new RunNotifications.Notification(n.runId(), "result", "slack", "pending",
+        1, null, null, null, null, false);
+    assertTrue(DeliveryPolicy.decide(fromSlack, result, "slack", new AnswerPlace.At("slack", "channel C1"), 6)
+        instanceof DeliveryPolicy.Decision.Deny, "a result before the run ended");
+  }
+
+  @Test
+  void attemptsCutOffByDyingGatewaysCountAndEndInAFailureWithoutAnotherPost() {
+    Run run = run("slack");
+    for (int i = 0; i < NotifyRuns.MAX_ATTEMPTS; i++) {
+      Transactions.inTransaction(db.dataSource(), c -> notifications.claim(c, "gw-dead", 10, Duration.ofMinutes(2)));
+      clock.advance(Duration.ofMinutes(2).plusSeconds(1));
+    }
+    Recording slack = new Recording();
+    assertEquals(1, loop(slack, "gw-2").sendDue(10));
+    assertEquals(List.of(), slack.sent, "no attempt beyond the last");
+    assertEquals("failed", of(run).get(0).status());
+    assertEquals(0, deliveryGates(run).size(), "no gate: nothing was attempted");
+    List<Burn> burns = Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
+    assertEquals(1, burns.size());
+    assertTrue(burns.get(0).reason().contains("ended without an outcome"), burns.get(0).reason());
   }
 }

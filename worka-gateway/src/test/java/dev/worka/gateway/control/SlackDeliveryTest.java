@@ -9,6 +9,7 @@ import com.slack.api.SlackConfig;
 import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunStatus;
@@ -50,7 +51,7 @@ class SlackDeliveryTest {
     config.setMethodsEndpointUrlPrefix(slack.url());
     sdk = Slack.getInstance(config);
     loop = new NotifyRuns(db.dataSource(), runs, new RunNotifications(clock), audit,
-        List.of(new SlackNotifier(sdk.methods(TOKEN), false)), clock, new SplittableRandom(3), "gw-test");
+        List.of(new SlackNotifier(sdk.methods(TOKEN), false, new Redactor(List.of(TOKEN)))), clock, new SplittableRandom(3), "gw-test");
     policy = new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
         .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test").id();
   }
@@ -93,7 +94,7 @@ class SlackDeliveryTest {
     }
     String refusal = posts.get(1).text();
     assertTrue(refusal.contains("was refused"), refusal);
-    assertTrue(refusal.contains("github.delete_repository is not allowed for &lt;!channel&gt; &amp; co"), refusal);
+    assertTrue(refusal.contains("github.delete_repository is not allowed for @\u200bchannel &amp; co"), refusal);
     for (SlackApiStandIn.Call c : slack.calls("chat.postMessage")) {
       assertEquals("Bearer " + TOKEN, c.authorization());
       assertEquals("0", c.params().get("link_names"), "link_names off");
@@ -155,7 +156,7 @@ class SlackDeliveryTest {
       // The Gateway that died: it claimed the acknowledgement and posted it, and recorded nothing.
       assertEquals(1, Transactions.inTransaction(db.dataSource(),
           c -> new RunNotifications(clock).claim(c, "gw-dead", 10, java.time.Duration.ofMinutes(2))).size());
-      new SlackNotifier(sdk.methods(TOKEN), false).acknowledge(run, false);
+      new SlackNotifier(sdk.methods(TOKEN), false, new Redactor(List.of(TOKEN))).acknowledge(run, false);
       SlackApiStandIn.Message posted = slack.posts().get(slack.posts().size() - 1);
       assertEquals(SlackNotifier.METADATA_EVENT_TYPE, posted.metadata().path("event_type").asText());
       assertEquals(run.id().toString(), posted.metadata().path("event_payload").path("run").asText());
@@ -194,5 +195,21 @@ class SlackDeliveryTest {
     assertEquals(1, loop.sendDue(10));
     assertEquals(1, slack.posts().stream().filter(m -> m.metadata() != null).count(), "then posted, once");
     assertTrue(burns(run).isEmpty());
+  }
+
+  @Test
+  void aFailureIsAnsweredWithItsCleanedShortReasonOnly() {
+    Run run = run("C0DEV", "1700000004.000001");
+    assertEquals(1, loop.sendDue(10));
+    String step = UUID.randomUUID().toString();
+    Transactions.inTransaction(db.dataSource(), c -> {
+      runs.transition(c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+      return runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.FAILED, "test", null,
+          "step " + step + " failed: POST https://bot:" + TOKEN + "@slack.example/api/chat.postMessage?x=1: 500 {\"ok\":"
+              + " false}\n\tat com.slack.api.Foo.bar(Foo.java:1) — see the burns of run " + run.id(), null);
+    });
+    assertEquals(1, loop.sendDue(10));
+    String answer = slack.posts().get(1).text();
+    assertEquals("Worka run `" + run.id() + "` failed: step … failed: POST https://slack.example/…: 500 …", answer);
   }
 }

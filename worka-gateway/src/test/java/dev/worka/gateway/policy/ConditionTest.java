@@ -178,23 +178,50 @@ class ConditionTest {
         PolicyDecider.condition(BUILTIN, "github.create_issue", context(input, "")).allowed());
   }
 
+  static ConditionContext slackContext(JsonNode input, String slackChannel, String threadTs) {
+    return new ConditionContext(
+        input,
+        new ConditionContext.Run("run-1", "slack", "summarize this thread", "U1", slackChannel, threadTs),
+        new ConditionContext.Step("step-1", "read", "daneel", List.of("slack.read_thread", "slack.post_message")));
+  }
+
   @Test
-  void theBuiltInSlackConditionsAllowOnlyTheChannelTheRequestCameFrom() {
-    JsonNode read = json("{\"channel\": \"C123\", \"ts\": \"1700000000.000100\"}");
+  void theBuiltInSlackConditionsAllowOnlyTheThreadTheRequestCameFrom() {
+    String thread = "1700000000.000100";
+    JsonNode read = json("{\"channel\": \"C123\", \"ts\": \"" + thread + "\"}");
     allow(
-        PolicyDecider.condition(BUILTIN, "slack.read_thread", context(read, "C123")),
-        "condition of slack.read_thread holds: input.channel == run.slack_channel");
+        PolicyDecider.condition(BUILTIN, "slack.read_thread", slackContext(read, "C123", thread)),
+        "condition of slack.read_thread holds: input.channel == run.slack_channel && input.ts == run.slack_thread_ts");
     deny(
-        PolicyDecider.condition(BUILTIN, "slack.read_thread", context(read, "C999")),
-        "condition of slack.read_thread does not hold: input.channel == run.slack_channel");
+        PolicyDecider.condition(BUILTIN, "slack.read_thread", slackContext(read, "C999", thread)),
+        "condition of slack.read_thread does not hold: input.channel == run.slack_channel && input.ts == run.slack_thread_ts");
+    assertFalse(
+        PolicyDecider.condition(BUILTIN, "slack.read_thread", slackContext(read, "C123", "1700000000.000999"))
+            .allowed(), "another thread of the same channel");
+    assertFalse(
+        PolicyDecider.condition(BUILTIN, "slack.read_thread", slackContext(read, "C123", null)).allowed(),
+        "a run without a thread (a slash command) reads none");
     // a run from the API has no Slack channel: it reads and posts in none
     assertFalse(
         PolicyDecider.condition(BUILTIN, "slack.read_thread", context(read, null)).allowed());
-    JsonNode post = json("{\"channel\": \"C123\", \"text\": \"done\"}");
+
+    JsonNode reply = json("{\"channel\": \"C123\", \"thread_ts\": \"" + thread + "\", \"text\": \"done\"}");
     assertTrue(
-        PolicyDecider.condition(BUILTIN, "slack.post_message", context(post, "C123")).allowed());
+        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(reply, "C123", thread)).allowed());
+    JsonNode topLevel = json("{\"channel\": \"C123\", \"text\": \"done\"}");
     assertFalse(
-        PolicyDecider.condition(BUILTIN, "slack.post_message", context(post, "")).allowed());
+        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(topLevel, "C123", thread)).allowed(),
+        "a post without thread_ts would be top-level in the channel");
+    JsonNode otherThread = json("{\"channel\": \"C123\", \"thread_ts\": \"1700000000.000999\", \"text\": \"x\"}");
+    assertFalse(
+        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(otherThread, "C123", thread)).allowed());
+    assertFalse(
+        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(topLevel, "C123", null)).allowed(),
+        "a slash command's run (no thread) posts nothing, not even top-level in its conversation");
+    assertFalse(
+        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(reply, "C999", thread)).allowed());
+    assertFalse(
+        PolicyDecider.condition(BUILTIN, "slack.post_message", context(topLevel, "")).allowed());
   }
 
   @Test
@@ -637,7 +664,7 @@ class ConditionTest {
     String json = BUILTIN.toJson();
     JsonNode tree = Json.STRICT.readTree(json);
     assertEquals(
-        "input.channel == run.slack_channel",
+        "input.channel == run.slack_channel && input.ts == run.slack_thread_ts",
         tree.get("skills").get("slack.read_thread").get("when").textValue());
     assertFalse(
         tree.get("skills").get("github.search_issues") != null,

@@ -108,8 +108,11 @@ class PolicyCompilerTest {
         "input.owner + \"/\" + input.repo in lists.github_repos && size(input.title) <= 200",
         policy.skills().get("github.create_issue").when().orElseThrow().expression());
     assertEquals(
-        "input.channel == run.slack_channel",
+        "input.channel == run.slack_channel && input.ts == run.slack_thread_ts",
         policy.skills().get("slack.read_thread").when().orElseThrow().expression());
+    assertEquals(
+        "input.channel == run.slack_channel && run.slack_thread_ts != \"\" && has(input.thread_ts) && input.thread_ts == run.slack_thread_ts",
+        policy.skills().get("slack.post_message").when().orElseThrow().expression());
     assertTrue(
         policy.skills().values().stream()
             .filter(s -> !s.name().equals("github.search_issues"))

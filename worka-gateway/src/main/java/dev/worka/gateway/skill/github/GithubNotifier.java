@@ -2,8 +2,11 @@ package dev.worka.gateway.skill.github;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.worka.gateway.delivery.AnswerPlace;
 import dev.worka.gateway.delivery.NotificationFailedException;
+import dev.worka.gateway.delivery.PublicReason;
 import dev.worka.gateway.delivery.RunNotifier;
+import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.skill.InvocationContext;
@@ -13,13 +16,22 @@ import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.SkillUnavailableException;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.regex.Pattern;
 
 /**
  * Answers runs started by a GitHub comment with comments on the same issue or pull request: an
  * acknowledgement with the run id, then the result, or what was refused or failed and why —
  * through the Gateway's GitHub MCP session ({@code add_issue_comment}), with the Gateway's token.
+ *
+ * <p>It posts only to the issue {@link #place} names — the one the run's row records from the signed
+ * delivery — after the loop's {@code delivery.post} gate allowed it. A run that did not succeed is
+ * answered with its {@linkplain PublicReason public reason} only, never its whole error. What it
+ * posts goes through the provider's {@code add_issue_comment}, which makes it inert ({@link
+ * GithubText}: no mention — not even of {@code @worka}, so an answer starts no run —, no link whose
+ * text hides its target).
  *
  * <p>Each answer carries a marker derived from the run and its kind, and is looked up before every
  * post (whether or not an earlier attempt may have posted it), so an answer whose sending was
@@ -29,17 +41,23 @@ import java.util.UUID;
 public final class GithubNotifier implements RunNotifier {
   private static final int MAX_BODY = 60_000;
 
+  private static final Pattern OWNER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9-]{0,38}");
+  private static final Pattern REPO = Pattern.compile("(?!\\.{1,2}$)[A-Za-z0-9._-]{1,100}");
+
   private final McpGithubProvider github;
   private final SkillDefinition addComment;
   private final boolean dryRun;
+  private final Redactor redactor;
 
   /**
    * @param github the live GitHub provider; null when there is none
    * @param dryRun whether side effects are dry-run: then nothing is posted
+   * @param redactor the Gateway's secrets, redacted from a failure's public reason
    */
-  public GithubNotifier(McpGithubProvider github, boolean dryRun) {
+  public GithubNotifier(McpGithubProvider github, boolean dryRun, Redactor redactor) {
     this.github = github;
     this.dryRun = dryRun;
+    this.redactor = Objects.requireNonNull(redactor, "redactor");
     this.addComment = github == null ? null : github.skills().stream()
         .filter(s -> s.name().equals("github.add_issue_comment")).findFirst().orElseThrow();
   }
@@ -47,6 +65,34 @@ public final class GithubNotifier implements RunNotifier {
   @Override
   public String source() {
     return "github";
+  }
+
+  /** The issue (or pull request) a GitHub run came from. */
+  private record Where(String owner, String repo, long issueNumber) {}
+
+  @Override
+  public AnswerPlace place(Run run) {
+    return where(run).<AnswerPlace>map(w -> new AnswerPlace.At("github", w.owner() + "/" + w.repo() + "#" + w.issueNumber()))
+        .orElseGet(() -> new AnswerPlace.Nowhere("run " + run.id() + " records no GitHub issue, or one that is not"
+            + " an owner/repo#number"));
+  }
+
+  /** The run's issue, when its delivery context names a well-formed one. */
+  private static Optional<Where> where(Run run) {
+    JsonNode target;
+    try {
+      target = run.deliveryJson() == null ? null : Json.parse(run.deliveryJson());
+    } catch (RuntimeException e) {
+      return Optional.empty();
+    }
+    if (target == null || !target.path("owner").isTextual() || !target.path("repo").isTextual()
+        || !target.path("issue_number").canConvertToLong() || target.path("issue_number").asLong() < 1
+        || !OWNER.matcher(target.get("owner").asText()).matches()
+        || !REPO.matcher(target.get("repo").asText()).matches()) {
+      return Optional.empty();
+    }
+    return Optional.of(new Where(target.get("owner").asText(), target.get("repo").asText(),
+        target.get("issue_number").asLong()));
   }
 
   @Override
@@ -64,20 +110,21 @@ public final class GithubNotifier implements RunNotifier {
         text.append("\n\n").append(summary);
       }
     } else {
-      text.append(run.status() == RunStatus.REJECTED ? "was refused" : "ended " + run.status().sql());
-      if (run.error() != null && !run.error().isBlank()) {
-        text.append(": ").append(run.error());
-      }
+      text.append(switch (run.status()) {
+        case REJECTED -> "was refused";
+        case CANCELLED -> "was cancelled";
+        case FAILED -> "failed";
+        default -> "ended " + run.status().sql();
+      });
+      String reason = PublicReason.of(run, redactor);
+      text.append(reason == null ? "." : ": " + reason);
     }
     return comment(run, "result", text.toString());
   }
 
   private Optional<String> comment(Run run, String kind, String text) {
-    JsonNode target = run.deliveryJson() == null ? null : Json.parse(run.deliveryJson());
-    if (target == null || !target.path("owner").isTextual() || !target.path("repo").isTextual()
-        || !target.path("issue_number").canConvertToLong()) {
-      throw new NotificationFailedException("run " + run.id() + " does not say which GitHub issue it came from", false);
-    }
+    Where target = where(run).orElseThrow(() -> new NotificationFailedException(
+        "run " + run.id() + " does not say which GitHub issue it came from", false));
     if (dryRun) {
       return Optional.of("not posted: WORKA_SIDE_EFFECTS=dry-run");
     }
@@ -86,10 +133,10 @@ public final class GithubNotifier implements RunNotifier {
           + " and GITHUB_TOKEN so Worka can answer on GitHub", false);
     }
     ObjectNode input = Json.STRICT.createObjectNode()
-        .put("owner", target.get("owner").asText())
-        .put("repo", target.get("repo").asText())
-        .put("issue_number", target.get("issue_number").asLong())
-        .put("body", clip(noMentions(text)));
+        .put("owner", target.owner())
+        .put("repo", target.repo())
+        .put("issue_number", target.issueNumber())
+        .put("body", clip(text)); // made inert by the provider's add_issue_comment (GithubText)
     UUID answer = UUID.nameUUIDFromBytes(("worka-answer:" + run.id() + ":" + kind).getBytes(StandardCharsets.UTF_8));
     InvocationContext ctx = new InvocationContext(run.id(), null, "gateway", answer, null);
     switch (github.reconcile(addComment, input, ctx)) {
@@ -109,11 +156,6 @@ public final class GithubNotifier implements RunNotifier {
       throw new NotificationFailedException(e.getMessage(), e.retryable()
           || e instanceof dev.worka.gateway.skill.SkillOutcomeUnknownException, e);
     }
-  }
-
-  /** {@code @name} would notify that user or team on GitHub: answers mention nobody. */
-  static String noMentions(String text) {
-    return text.replaceAll("@(?=[A-Za-z0-9])", "@\u200b");
   }
 
   private static String clip(String text) {

@@ -60,7 +60,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Calls.</b> The final arguments are checked against the tool's own {@code inputSchema}
  * before anything is sent (a violation is a non-retryable failure; the server never sees the
- * call). Side-effecting calls carry {@link InvocationContext#marker()} in what they create — an
+ * call). What {@code create_issue} and {@code add_issue_comment} post is made inert first ({@link
+ * GithubText}: no mention, no link whose text hides its target, no hidden HTML comment, no copy of
+ * the marker). Side-effecting calls carry {@link InvocationContext#marker()} in what they create — an
  * HTML comment at the end of an issue's or comment's body — so that {@link #reconcile} can find the
  * effect of a call whose answer was lost. A timeout of a side-effecting call says that the outcome
  * is unknown.
@@ -284,6 +286,13 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
     }
     ObjectNode arguments = route.arguments(object);
     if (carriesMarker(skill)) {
+      // What is posted mentions nobody and hides no link (GithubText), then carries the marker.
+      if (arguments.path("title").isTextual()) {
+        arguments.put("title", GithubText.inertTitle(arguments.get("title").asText()));
+      }
+      if (arguments.path("body").isTextual()) {
+        arguments.put("body", GithubText.inert(arguments.get("body").asText()));
+      }
       arguments.put("body", withMarker(arguments.path("body"), ctx.marker()));
     }
     List<String> violations = route.schema().violations(arguments);

@@ -3,14 +3,18 @@ package dev.worka.gateway.skill.slack;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.slack.api.methods.MethodsClient;
 import com.slack.api.methods.response.chat.ChatPostMessageResponse;
+import dev.worka.gateway.delivery.AnswerPlace;
 import dev.worka.gateway.delivery.NotificationFailedException;
+import dev.worka.gateway.delivery.PublicReason;
 import dev.worka.gateway.delivery.RunNotifier;
+import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.protocol.Json;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,12 +25,16 @@ import org.slf4j.LoggerFactory;
  * thread ({@link Run#slackThreadTs()}); a run without one (a slash command) is answered in its
  * conversation.
  *
- * <p>Nothing it posts can notify anyone: text from the run (already cleaned of broadcasts when it
- * was stored) is escaped as Slack asks ({@code & < >}), so no {@code <!channel>}, {@code <@U…>} or
- * link markup survives as markup; mentions by name are off ({@code link_names=false}, {@code
- * parse=none}) and so are unfurls. Answers are posted in dry-run mode too (answering the requester
- * is the Gateway's delivery, not an agent's side effect); the acknowledgement then says that it is
- * a dry run.
+ * <p>Nothing it posts can notify anyone or disguise a link: text from the run goes through {@link
+ * SlackText#inert} (broadcasts and user-group mentions become plain {@code @\u200bname}; {@code & <
+ * >} are escaped as Slack asks, so no {@code <@U…>}, {@code <#C…>} or {@code <url|label>} survives
+ * as markup); mentions by name are off ({@code link_names=false}, {@code parse=none}) and so are
+ * unfurls. A run that did not succeed is answered with its {@linkplain PublicReason public reason}
+ * only — never its whole error (upstream bodies, URLs with credentials, stack traces, ids). Answers
+ * are posted in dry-run mode too (answering the requester is the Gateway's delivery, not an agent's
+ * side effect); the acknowledgement then says that it is a dry run. It posts only to the place
+ * {@link #place} names — the conversation and thread the run's row records — after the loop's
+ * {@code delivery.post} gate allowed it.
  *
  * <p>Each answer is marked (message metadata {@value #METADATA_EVENT_TYPE}, {@code {"run": …,
  * "kind": "ack"|"result"}}). When an earlier attempt may have posted it — it failed, perhaps
@@ -48,16 +56,47 @@ public final class SlackNotifier implements RunNotifier {
 
   private static final Logger log = LoggerFactory.getLogger(SlackNotifier.class);
 
+  private static final Pattern CHANNEL = Pattern.compile("[CDG][A-Z0-9]{2,20}");
+  private static final Pattern TS = Pattern.compile("[0-9]{1,12}\\.[0-9]{1,9}");
+
   private final MethodsClient methods;
   private final boolean dryRun;
+  private final Redactor redactor;
 
   /**
    * @param methods the Web API client, bound to the bot token
    * @param dryRun whether {@code WORKA_SIDE_EFFECTS=dry-run} (said in the acknowledgement)
+   * @param redactor the Gateway's secrets, redacted from a failure's public reason
    */
-  public SlackNotifier(MethodsClient methods, boolean dryRun) {
+  public SlackNotifier(MethodsClient methods, boolean dryRun, Redactor redactor) {
     this.methods = Objects.requireNonNull(methods, "methods");
     this.dryRun = dryRun;
+    this.redactor = Objects.requireNonNull(redactor, "redactor");
+  }
+
+  /** The conversation (and thread) of a Slack run. */
+  private record Where(String channel, String threadTs) {}
+
+  @Override
+  public AnswerPlace place(Run run) {
+    return where(run).<AnswerPlace>map(w -> new AnswerPlace.At("slack", "channel " + w.channel()
+            + (w.threadTs() == null ? " (no thread: a slash command's conversation)" : ", thread " + w.threadTs())))
+        .orElseGet(() -> new AnswerPlace.Nowhere("run " + run.id() + " records no Slack conversation, or one that"
+            + " is not a conversation id (" + clipped(run.slackChannel()) + ", thread " + clipped(run.slackThreadTs()) + ")"));
+  }
+
+  /** The run's conversation and thread, when both are well formed (the thread may be absent). */
+  private static Optional<Where> where(Run run) {
+    String channel = run.slackChannel();
+    String thread = run.slackThreadTs();
+    if (channel == null || !CHANNEL.matcher(channel).matches() || (thread != null && !TS.matcher(thread).matches())) {
+      return Optional.empty();
+    }
+    return Optional.of(new Where(channel, thread));
+  }
+
+  private static String clipped(String s) {
+    return s == null ? "none" : s.length() <= 40 ? s : s.substring(0, 40) + "…";
   }
 
   @Override
@@ -74,18 +113,21 @@ public final class SlackNotifier implements RunNotifier {
 
   @Override
   public Optional<String> deliver(Run run, boolean maybeSentBefore) {
-    return post(run, "result", maybeSentBefore, resultText(run));
+    return post(run, "result", maybeSentBefore, resultText(run, redactor));
   }
 
-  /** The answer for a run that ended: its summary, or what was refused or failed and why. */
-  static String resultText(Run run) {
+  /**
+   * The answer for a run that ended: its summary, or what was refused or failed and its public
+   * reason; everything from the run made inert.
+   */
+  static String resultText(Run run, Redactor redactor) {
     StringBuilder text = new StringBuilder("Worka run `").append(run.id()).append("` ");
     if (run.status() == RunStatus.SUCCEEDED) {
       text.append("succeeded.");
       JsonNode result = run.resultJson() == null ? null : Json.parse(run.resultJson());
       String summary = result == null ? "" : result.path("summary").asText("");
       if (!summary.isBlank()) {
-        text.append("\n").append(escape(summary.strip()));
+        text.append("\n").append(SlackText.inert(summary.strip()));
       }
     } else {
       text.append(switch (run.status()) {
@@ -94,8 +136,9 @@ public final class SlackNotifier implements RunNotifier {
         case FAILED -> "failed";
         default -> "ended " + run.status().sql();
       });
-      if (run.error() != null && !run.error().isBlank()) {
-        text.append(": ").append(escape(run.error().strip()));
+      String reason = PublicReason.of(run, redactor);
+      if (reason != null) {
+        text.append(": ").append(SlackText.inert(reason));
       } else {
         text.append('.');
       }
@@ -108,14 +151,12 @@ public final class SlackNotifier implements RunNotifier {
    * earlier attempt may have posted it, looks for that message first and posts nothing if found.
    */
   private Optional<String> post(Run run, String kind, boolean maybeSentBefore, String text) {
-    String channel = run.slackChannel();
-    if (channel == null || channel.isBlank()) {
-      throw new NotificationFailedException("run " + run.id() + " does not say which Slack conversation it came from",
-          false);
-    }
+    Where where = where(run).orElseThrow(() -> new NotificationFailedException(
+        "run " + run.id() + " does not say which Slack conversation it came from", false));
+    String channel = where.channel();
     String runId = run.id().toString();
     if (maybeSentBefore) {
-      Optional<String> earlier = earlier(channel, run.slackThreadTs(), runId, kind);
+      Optional<String> earlier = earlier(channel, where.threadTs(), runId, kind);
       if (earlier.isPresent()) {
         return earlier;
       }
@@ -124,7 +165,7 @@ public final class SlackNotifier implements RunNotifier {
     try {
       response = SlackErrors.ok(() -> methods.chatPostMessage(b -> b
           .channel(channel)
-          .threadTs(run.slackThreadTs())
+          .threadTs(where.threadTs())
           .text(text)
           .parse("none")
           .linkNames(false)
@@ -178,11 +219,6 @@ public final class SlackNotifier implements RunNotifier {
       case "missing_scope" -> " (add the chat:write scope and reinstall the app)";
       default -> "";
     };
-  }
-
-  /** Slack's escaping of the three characters that make markup: {@code & < >}. */
-  static String escape(String text) {
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
   }
 
   private static String clip(String text, Run run) {

@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * The {@code slack.*} skills, live, through Slack's Web API with the official SDK's {@link
@@ -36,8 +35,9 @@ import java.util.regex.Pattern;
  *       first), paged up to {@code limit} (default {@link #DEFAULT_READ_LIMIT}); output {@code
  *       {"messages": [{ts, thread_ts, user, username, bot_id, subtype, text}], "has_more"}}.
  *   <li>{@code slack.post_message} → {@code chat.postMessage} with {@code link_names=false}, {@code
- *       parse=none}, no unfurls, and broadcast markup ({@code <!channel>}, {@code <!here>}, {@code
- *       <!everyone>}, user-group mentions) neutralized; output {@code {"channel", "ts", "message":
+ *       parse=none}, no unfurls, and the text made inert ({@link SlackText#inert}: broadcasts and
+ *       user-group mentions become plain {@code @\u200bname}, every other markup — {@code <@U…>},
+ *       {@code <#C…>}, {@code <url|label>} — is escaped and shows as written); output {@code {"channel", "ts", "message":
  *       {ts, thread_ts, text}}}. The message carries the invocation in its metadata ({@code
  *       event_type} {@value #METADATA_EVENT_TYPE}, {@code event_payload: {"invocation": id}}), so
  *       {@link #reconcile} can find it in the conversation's history after a crash.
@@ -52,10 +52,6 @@ public final class SlackProvider implements SkillProvider {
 
   static final int DEFAULT_READ_LIMIT = 1000;
   static final int PAGE_SIZE = MarkedMessages.PAGE_SIZE;
-
-  private static final Pattern BROADCAST =
-      Pattern.compile("<!(channel|here|everyone|group)(?:\\|[^>]*)?>", Pattern.CASE_INSENSITIVE);
-  private static final Pattern GROUP_MENTION = Pattern.compile("<!subteam\\^[^>|]*(?:\\|@?([^>]*))?>");
 
   private final SkillProvider catalog;
   private final MethodsClient methods;
@@ -169,7 +165,7 @@ public final class SlackProvider implements SkillProvider {
   private JsonNode postMessage(SkillDefinition skill, JsonNode input, InvocationContext ctx) {
     String channel = input.path("channel").asText();
     String threadTs = input.path("thread_ts").isTextual() ? input.get("thread_ts").asText() : null;
-    String text = withoutBroadcasts(input.path("text").asText());
+    String text = SlackText.inert(input.path("text").asText());
     ChatPostMessageResponse r = call(skill, true, () -> methods.chatPostMessage(b -> b
         .channel(channel)
         .threadTs(threadTs)
@@ -191,13 +187,6 @@ public final class SlackProvider implements SkillProvider {
     putIfSet(m, "thread_ts", message != null && message.getThreadTs() != null ? message.getThreadTs() : threadTs);
     m.put("text", message != null && message.getText() != null ? message.getText() : text);
     return output;
-  }
-
-  /** Broadcast and user-group mentions become plain, inert text ({@code @\u200bchannel}). */
-  static String withoutBroadcasts(String text) {
-    String t = BROADCAST.matcher(text).replaceAll(m -> "@\u200b" + m.group(1).toLowerCase());
-    return GROUP_MENTION.matcher(t).replaceAll(m -> "@\u200b"
-        + java.util.regex.Matcher.quoteReplacement(m.group(1) == null ? "group" : m.group(1)));
   }
 
   // ---------------------------------------------------------------------------------------------

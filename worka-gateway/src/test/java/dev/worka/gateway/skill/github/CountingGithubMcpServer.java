@@ -62,6 +62,19 @@ import org.eclipse.jetty.server.ServerConnector;
  */
 public final class CountingGithubMcpServer implements AutoCloseable {
 
+  private final Map<String, String> failing = new ConcurrentHashMap<>();
+  private volatile java.util.function.BiConsumer<String, JsonNode> onCall = (tool, args) -> { };
+
+  /** Makes every call of {@code tool} answer an error result with {@code text}, without an effect. */
+  public void failWith(String tool, String text) {
+    failing.put(tool, text);
+  }
+
+  /** Runs {@code hook} with each call's tool and arguments as it arrives, before it is handled. */
+  public void onCall(java.util.function.BiConsumer<String, JsonNode> hook) {
+    this.onCall = hook;
+  }
+
   /** Where {@link #blockNextCall} holds a call: before the effect, or after it and before answering. */
   public enum Phase { BEFORE_EFFECT, AFTER_EFFECT }
 
@@ -313,6 +326,11 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   private McpSchema.CallToolResult handle(String tool, McpSchema.CallToolRequest request) {
     calls.computeIfAbsent(tool, t -> new AtomicInteger()).incrementAndGet();
     JsonNode args = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
+    onCall.accept(tool, args);
+    String failure = failing.get(tool);
+    if (failure != null) {
+      return error(failure); // as github-mcp-server reports an upstream error: isError, its text
+    }
     Block block = nextBlocks.remove(tool);
     if (block != null && block.phase == Phase.BEFORE_EFFECT) {
       block.hold();

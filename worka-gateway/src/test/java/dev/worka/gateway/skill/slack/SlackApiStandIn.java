@@ -60,6 +60,7 @@ public final class SlackApiStandIn implements AutoCloseable {
   private long clock = java.time.Instant.now().getEpochSecond(); // posts come after seeded history
   private volatile String socketModeUrl;
   private final Map<String, String> guests = new LinkedHashMap<>();
+  private volatile java.util.function.Consumer<Call> onCall = c -> { };
 
   public SlackApiStandIn() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -76,6 +77,14 @@ public final class SlackApiStandIn implements AutoCloseable {
   /** What {@code apps.connections.open} answers (a Socket Mode stand-in's WebSocket URL). */
   public void socketModeUrl(String url) {
     this.socketModeUrl = url;
+  }
+
+  /**
+   * Runs {@code hook} for every call as it arrives, before it is answered (e.g. to look at what
+   * the Gateway had committed when a post reached Slack).
+   */
+  public void onCall(java.util.function.Consumer<Call> hook) {
+    this.onCall = hook;
   }
 
   /** Makes {@code method} fail the next {@code times} calls (or always, with {@link Integer#MAX_VALUE}). */
@@ -147,8 +156,10 @@ public final class SlackApiStandIn implements AutoCloseable {
     }
     int status;
     JsonNode answer;
+    Call call = new Call(method, params, exchange.getRequestHeaders().getFirst("Authorization"));
+    onCall.accept(call);
     synchronized (this) {
-      calls.add(new Call(method, params, exchange.getRequestHeaders().getFirst("Authorization")));
+      calls.add(call);
       Failure failure = failing.get(method);
       if (failure != null && failuresLeft.getOrDefault(method, 0) > 0) {
         failuresLeft.merge(method, -1, Integer::sum);
