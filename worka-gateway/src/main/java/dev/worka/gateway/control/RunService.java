@@ -5,6 +5,7 @@ import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.delivery.DeliveryPolicy;
 import dev.worka.gateway.policy.Decision;
 import dev.worka.gateway.policy.IngressPolicy;
 import dev.worka.gateway.policy.PolicyStore;
@@ -260,11 +261,20 @@ public final class RunService {
    */
   private UUID refuse(Connection c, Request r, StoredPolicy policy, RunRefusals.Kind kind, String reason,
       boolean remember) throws SQLException {
+    String traceId = r.traceId() != null ? r.traceId() : newTraceId();
     Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.RUN_CREATE, GateStatus.DENY,
-        r.who().subject(), null, null, null, null, reason, policy.id(),
-        r.traceId() != null ? r.traceId() : newTraceId()));
+        r.who().subject(), null, null, null, null, reason, policy.id(), traceId));
     if (remember) {
       RunRefusals.record(c, r.idempotencyKey(), gate.id(), kind, clock.instant());
+    }
+    if (r.who() instanceof Requester.SlackUser slack) {
+      // Slack tells the refused requester so, once, privately (SlackIngress): a post of Worka's own,
+      // gated like every other, before it, to the one place the signed request names.
+      audit.recordGate(c, new AuditLog.Decision(GateActions.DELIVERY_POST, GateStatus.ALLOW,
+          DeliveryPolicy.SUBJECT, null, null, null, null,
+          "the refusal (gate " + gate.id() + ") to " + r.who().subject() + " only, in slack channel "
+              + slack.channel() + ", where the request came from",
+          policy.id(), traceId));
     }
     return gate.id();
   }

@@ -429,6 +429,13 @@ class HostileRequesterSuiteTest {
         assertEquals("C0SHARED", c.params().get("channel"), "nothing public anywhere a stranger asked: " + c);
       }
       assertEquals(10, count("select count(*) from run_refusals"));
+      // Telling a refused requester so is a post of Worka's own: each refusal has its delivery.post
+      // gate (no run), committed with the refusal, before the answer, naming the refusal it answers.
+      assertEquals(10, count("select count(*) from gates where action = 'delivery.post' and run_id is null"
+          + " and status = 'allow' and subject = 'worka'"));
+      assertEquals(10, count("select count(*) from gates d join gates g on g.action = 'run.create'"
+          + " and d.reason like 'the refusal (gate ' || g.id || ') to ' || g.subject || ' only, in slack channel %'"
+          + " and g.seq < d.seq where d.action = 'delivery.post' and d.run_id is null"));
     }
   }
 
