@@ -494,11 +494,24 @@ public final class Gateway implements AutoCloseable {
     }
   }
 
-  /** The operator token file under WORKA_HOME: read, or created (0600) on first start. */
+  /**
+   * The operator token file under WORKA_HOME: read, or created (0600) on first start. A file that
+   * users other than its owner may read or change is refused, not used (as the signing key is): the
+   * token is all-powerful over runs and policy.
+   */
   public static String loadOrCreateOperatorToken(Path home) {
     Path file = home.resolve("operator-token");
     try {
       if (Files.exists(file)) {
+        if (Files.getFileStore(file).supportsFileAttributeView("posix")) {
+          var permissions = Files.getPosixFilePermissions(file);
+          if (!PosixFilePermissions.fromString("rw-------").containsAll(permissions)) {
+            throw new WorkaException("refusing to use the operator token " + file + ": its mode is "
+                + PosixFilePermissions.toString(permissions) + ", so users other than its owner may read or"
+                + " change it. Run: chmod 600 " + file + " (and if others may already have read it, delete it"
+                + " and restart the Gateway: a new token is generated, and the CLI reads it from there)");
+          }
+        }
         String token = Files.readString(file).trim();
         if (token.length() >= 16) {
           return token;

@@ -44,6 +44,8 @@ class EmbeddedDefaultTest {
     String policy = TestGateway.withLimit(
         TestGateway.policyWith(Map.of("daneel", List.of("/bin/sh", "-c", "sleep 120")), "60s"), "max_attempts", "1");
     try (TestGateway gw = TestGateway.start(home, null, policy)) {
+      assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(home)),
+          "WORKA_HOME is its owner's only");
       String superuserPassword = Files.readString(home.resolve("postgres.password")).strip();
       String appPassword = Files.readString(home.resolve("postgres.app-password")).strip();
 

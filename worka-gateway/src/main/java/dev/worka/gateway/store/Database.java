@@ -191,12 +191,15 @@ public final class Database implements AutoCloseable {
 
   /**
    * Grants {@code role} what the Gateway needs and nothing more: read and insert everywhere,
-   * update only {@link #MUTABLE_TABLES}, delete only done queue tasks, truncate nowhere. Run as the owner after
-   * migrating; idempotent.
+   * update only {@link #MUTABLE_TABLES}, delete only done queue tasks, truncate nowhere — a right
+   * granted beyond these by hand is taken back. Run as the owner after migrating; idempotent, and
+   * one transaction, so a Gateway already serving as the role never sees it without its rights.
    */
   public void grantApplicationRole(String role) {
     try (Connection c = dataSource.getConnection();
         java.sql.Statement s = c.createStatement()) {
+      c.setAutoCommit(false);
+      s.execute("revoke all on all tables in schema public from " + role);
       s.execute("grant usage on schema public to " + role);
       s.execute("grant select, insert on all tables in schema public to " + role);
       s.execute("grant usage, select on all sequences in schema public to " + role);
@@ -206,6 +209,7 @@ public final class Database implements AutoCloseable {
       // The migration history only the owner writes: a role that could insert a row there could mark
       // a migration applied that never ran (say, one that guards audit rows), or make one run again.
       s.execute("revoke insert, update, delete, truncate on " + MIGRATION_HISTORY + " from " + role);
+      c.commit();
     } catch (SQLException e) {
       throw new StoreException("could not grant the application role " + role, e);
     }
@@ -275,10 +279,13 @@ public final class Database implements AutoCloseable {
                 + " has_table_privilege(t.schemaname || '.' || t.tablename, 'DELETE'),"
                 + " has_table_privilege(t.schemaname || '.' || t.tablename, 'TRUNCATE')"
                 + " from pg_roles r, pg_tables t where r.rolname = current_user and t.schemaname = current_schema()"
-                + " and t.tablename = any(?) order by t.tablename")) {
-      java.util.List<String> tables = new java.util.ArrayList<>(AUDIT_TABLES);
-      tables.add(MIGRATION_HISTORY);
-      ps.setArray(1, c.createArrayOf("text", tables.toArray()));
+                // The audit tables are the ones the migrations guard with an append-only trigger
+                // (<table>_append_only), so a table added later is checked without being listed here.
+                + " and (t.tablename = ? or exists (select from pg_trigger g"
+                + " where g.tgrelid = (quote_ident(t.schemaname) || '.' || quote_ident(t.tablename))::regclass"
+                + " and g.tgname = t.tablename || '_append_only'))"
+                + " order by t.tablename")) {
+      ps.setString(1, MIGRATION_HISTORY);
       try (var rs = ps.executeQuery()) {
         while (rs.next()) {
           String user = rs.getString(1);
@@ -307,9 +314,6 @@ public final class Database implements AutoCloseable {
     return gaps;
   }
 
-  /** The append-only tables (DESIGN §2.9): the application may insert and read them, nothing else. */
-  static final java.util.List<String> AUDIT_TABLES = java.util.List.of(
-      "gates", "burns", "run_events", "policy_manifests", "policy_activations", "invocation_lock_events");
 
   /**
    * Whether every known migration has been applied (for readiness). Once it has — {@link #migrate}

@@ -26,6 +26,7 @@ import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.TestDatabase;
+import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.SigningKeys;
 import dev.worka.gateway.token.TokenVerifier;
@@ -547,6 +548,37 @@ class SkillMediatorTest {
   }
 
   // ---- A key binds its input (issue 11): the same key with another input is a conflict.
+
+  @Test
+  void aRecordedCallsInputAndLockEventsCannotBeChangedOrRemovedEvenByTheOwner() throws Exception {
+    mediator.call(caller, "github.create_issue", issue("recorded"), null);
+    UUID id = onlyInvocation().id();
+    for (String sql : List.of(
+        "update skill_invocations set input = '{}'::jsonb",
+        "update skill_invocations set skill = 'github.delete_repository'",
+        "update skill_invocations set idempotency_key = 'other'",
+        "delete from skill_invocations",
+        "truncate skill_invocations cascade",
+        "update invocation_lock_events set lock_status = 'conflict'",
+        "delete from invocation_lock_events",
+        "truncate invocation_lock_events")) {
+      StoreException refused = assertThrows(StoreException.class, () -> Transactions.inTransaction(db.dataSource(),
+          c -> {
+            try (java.sql.Statement st = c.createStatement()) {
+              return st.execute(sql);
+            }
+          }), sql);
+      assertEquals("42501", ((java.sql.SQLException) refused.getCause()).getSQLState(), sql + ": " + refused.getMessage());
+    }
+    // Its outcome columns are the Gateway's to fill in; its input is what was decided on.
+    Transactions.inTransaction(db.dataSource(), c -> {
+      try (java.sql.Statement st = c.createStatement()) {
+        return st.executeUpdate("update skill_invocations set error = error");
+      }
+    });
+    assertEquals("recorded", Json.STRICT.readTree(onlyInvocation().inputJson()).path("title").asText());
+    assertEquals(List.of("acquired", "released"), lockEvents().get(id));
+  }
 
   @Test
   void aKeyUsedAgainWithAnotherInputIsRefusedNeverAnsweredWithTheFirstCallsOutput() {

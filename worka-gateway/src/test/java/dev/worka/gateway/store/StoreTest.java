@@ -195,6 +195,79 @@ class StoreTest {
   }
 
   @Test
+  void aRightToChangeAnyAppendOnlyTableIsAGapTheLaterOnesToo() throws Exception {
+    DatabaseUrl app = db.applicationUrl();
+    try (Database asApp = Database.connect(app, 2, "test-app")) {
+      assertEquals(List.of(), asApp.auditProtectionGaps());
+      // Every table a migration guards with an append-only trigger, the ones added after the check
+      // was written among them (model usage V12, reservations V15, ingress refusals V16).
+      List<String> guarded = Transactions.withConnection(db.dataSource(), c -> {
+        List<String> tables = new java.util.ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select c.relname from pg_trigger g"
+            + " join pg_class c on c.oid = g.tgrelid where g.tgname = c.relname || '_append_only' order by 1")) {
+          while (rs.next()) {
+            tables.add(rs.getString(1));
+          }
+        }
+        return tables;
+      });
+      assertTrue(guarded.containsAll(List.of("gates", "burns", "run_events", "policy_manifests",
+          "policy_activations", "invocation_lock_events", "model_usage", "model_reservations", "run_refusals")),
+          guarded.toString());
+      Transactions.withConnection(db.dataSource(), c -> {
+        try (Statement s = c.createStatement()) {
+          return s.execute("grant update, delete on " + String.join(", ", guarded) + " to "
+              + Database.APPLICATION_ROLE);
+        }
+      });
+      List<String> gaps = asApp.auditProtectionGaps();
+      for (String table : guarded) {
+        assertTrue(gaps.contains("role worka_app may UPDATE " + table), table + ": " + gaps);
+        assertTrue(gaps.contains("role worka_app may DELETE " + table), table + ": " + gaps);
+      }
+      db.database().grantApplicationRole(Database.APPLICATION_ROLE);
+      assertEquals(List.of(), asApp.auditProtectionGaps());
+    }
+  }
+
+  @Test
+  void everyAppendOnlyTableRefusesUpdateDeleteAndTruncateByTrigger() {
+    // The row triggers run the function theDatabaseRefusesToChangeAuditRows shows refusing; here,
+    // that every table the migrations made append-only has both of its guards, the later ones too.
+    List<String> missing = Transactions.withConnection(db.dataSource(), c -> {
+      List<String> found = new java.util.ArrayList<>();
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("""
+          select c.relname,
+                 exists (select from pg_trigger g join pg_proc p on p.oid = g.tgfoid
+                         where g.tgrelid = c.oid and g.tgname = c.relname || '_append_only'
+                           and p.proname = 'worka_refuse_change' and (g.tgtype & 1) = 1
+                           and (g.tgtype & 2) = 2 and (g.tgtype & 8) = 8 and (g.tgtype & 16) = 16),
+                 exists (select from pg_trigger g join pg_proc p on p.oid = g.tgfoid
+                         where g.tgrelid = c.oid and g.tgname = c.relname || '_no_truncate'
+                           and p.proname = 'worka_refuse_change' and (g.tgtype & 32) = 32)
+          from pg_class c where c.relname = any(array['gates', 'burns', 'run_events', 'policy_manifests',
+            'policy_activations', 'invocation_lock_events', 'model_usage', 'model_reservations', 'run_refusals'])
+          order by 1""")) {
+        int tables = 0;
+        while (rs.next()) {
+          tables++;
+          if (!rs.getBoolean(2)) {
+            found.add(rs.getString(1) + ": no row trigger refusing UPDATE and DELETE before they happen");
+          }
+          if (!rs.getBoolean(3)) {
+            found.add(rs.getString(1) + ": no trigger refusing TRUNCATE");
+          }
+        }
+        if (tables != 9) {
+          found.add("expected 9 append-only tables, found " + tables);
+        }
+      }
+      return found;
+    });
+    assertEquals(List.of(), missing);
+  }
+
+  @Test
   void databaseUrlsInBothForms() {
     DatabaseUrl supabase =
         DatabaseUrl.parse(
