@@ -77,8 +77,6 @@ final class ModelProxy {
   /** Longest part of a provider's own words passed on in a cleaned reason. */
   static final int MAX_UPSTREAM_REASON = 200;
 
-  private static final Pattern URL = Pattern.compile("(?i)\\b[a-z][a-z0-9+.-]*://\\S+");
-  private static final Pattern REQUEST_ID = Pattern.compile("\\breq_[A-Za-z0-9_-]+");
   private static final Pattern ERROR_TYPE = Pattern.compile("[a-z_]{1,40}");
 
   private final DataSource dataSource;
@@ -268,7 +266,7 @@ final class ModelProxy {
     return switch (status) {
       case 400, 413, 422 -> {
         String said = reply == null ? "" : reply.path("error").path("message").asText("");
-        String reason = cleanedReason(said);
+        String reason = cleaner.upstreamReason(said, MAX_UPSTREAM_REASON);
         yield new ApiException(400, ErrorCodes.UPSTREAM_REJECTED, head + ": it refused the request"
             + (reason.isEmpty() ? "" : " (" + reason + ")") + "; change the request before sending it again");
       }
@@ -286,14 +284,6 @@ final class ModelProxy {
     };
   }
 
-  /** A provider's message made safe to show: no secret, URL or request id, one line, short. */
-  private String cleanedReason(String said) {
-    String text = cleaner.cleanText(said, new java.util.HashMap<>());
-    text = URL.matcher(text).replaceAll("[url]");
-    text = REQUEST_ID.matcher(text).replaceAll("[request id]");
-    text = text.replaceAll("\\s+", " ").strip();
-    return text.length() > MAX_UPSTREAM_REASON ? text.substring(0, MAX_UPSTREAM_REASON) + "…" : text;
-  }
 
   /** What the decision in the transaction came to. */
   private sealed interface Decided {}

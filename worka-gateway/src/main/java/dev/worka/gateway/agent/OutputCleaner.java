@@ -46,6 +46,8 @@ final class OutputCleaner {
   private static final Pattern SLACK_BROADCAST = Pattern.compile("<!(channel|here|everyone)(?:\\|[^>]*)?>");
   private static final Pattern SLACK_GROUP = Pattern.compile("<!subteam\\^[^>|]*(?:\\|([^>]*))?>");
   private static final Pattern BARE_BROADCAST = Pattern.compile("@(channel|here|everyone)");
+  private static final Pattern URL = Pattern.compile("(?i)\\b[a-z][a-z0-9+.-]*://\\S+");
+  private static final Pattern REQUEST_ID = Pattern.compile("\\breq_[A-Za-z0-9_-]+");
 
   private final Redactor redactor;
 
@@ -68,6 +70,24 @@ final class OutputCleaner {
   }
 
   /** Cleans one text; counts into {@code changes}. */
+  /**
+   * An upstream's own words about a failure (a provider's error message, a tool's error text) made
+   * safe to show a worker and keep on the record, for every provider alike: cleaned like any output
+   * (secrets, token formats, mentions, invisible characters), every URL (which may carry
+   * credentials or name internal hosts) and provider request id replaced, one line, at most {@code
+   * max} characters.
+   */
+  String upstreamReason(String said, int max) {
+    if (said == null) {
+      return "";
+    }
+    String text = cleanText(said, new java.util.HashMap<>());
+    text = URL.matcher(text).replaceAll("[url]");
+    text = REQUEST_ID.matcher(text).replaceAll("[request id]");
+    text = text.replaceAll("\\s+", " ").strip();
+    return text.length() > max ? text.substring(0, max) + "…" : text;
+  }
+
   String cleanText(String s, Map<String, Integer> changes) {
     if (s == null) {
       return null;

@@ -52,6 +52,9 @@ import org.erdtman.jcs.JsonCanonicalizer;
  */
 final class SkillMediator {
   static final int MAX_OUTPUT_BYTES = 1024 * 1024;
+
+  /** How much of an upstream's own words about a failure a worker is shown and the record keeps. */
+  static final int MAX_UPSTREAM_REASON = 1000;
   /**
    * Mediated calls doing database work at once. More would only wait on the same rows and locks
    * while holding pooled connections, until the pool ran out and the outcomes of calls already
@@ -289,16 +292,18 @@ final class SkillMediator {
         }
       }
     } catch (SkillOutcomeUnknownException e) {
-      finish(invocationId, "unknown", null, e.getMessage(), null, null);
-      throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + e.getMessage()
+      String reason = cleaner.upstreamReason(e.getMessage(), MAX_UPSTREAM_REASON);
+      finish(invocationId, "unknown", null, reason, null, null);
+      throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + reason
           + "; a retry with the same input (or idempotency key) is reconciled first, never performed blindly");
     } catch (SkillOutputInvalidException e) {
       finish(invocationId, "failed", null, e.getMessage(), null, e.upstreamRef());
       throw new ApiException(502, new ErrorBody(ErrorCodes.INVALID_OUTPUT, skill + " failed: " + e.getMessage(), null,
           null, e.violations()));
     } catch (SkillUnavailableException | SkillFailedException e) {
-      finish(invocationId, "failed", null, e.getMessage(), null, null);
-      throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + e.getMessage());
+      String reason = cleaner.upstreamReason(e.getMessage(), MAX_UPSTREAM_REASON);
+      finish(invocationId, "failed", null, reason, null, null);
+      throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + reason);
     } catch (RuntimeException e) {
       finish(invocationId, "unknown", null, e.toString(), null, null);
       throw e;

@@ -1,6 +1,7 @@
 package dev.worka.gateway.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -109,7 +110,8 @@ class SkillMediatorTest {
   static final class Upstream implements dev.worka.gateway.skill.SkillProvider {
     final List<String> created = java.util.Collections.synchronizedList(new ArrayList<>());
     final java.util.concurrent.atomic.AtomicInteger lookups = new java.util.concurrent.atomic.AtomicInteger();
-    volatile String dieNext; // "before" or "after" the effect
+    volatile String dieNext;
+    volatile String failWith; // "before" or "after" the effect
     volatile boolean unreachable;
     volatile boolean badOutput;
     private final dev.worka.gateway.skill.SkillProvider catalog = CatalogOnlyProvider.github(true);
@@ -121,6 +123,9 @@ class SkillMediatorTest {
     @Override
     public JsonNode invoke(dev.worka.gateway.skill.SkillDefinition skill, JsonNode input,
         dev.worka.gateway.skill.InvocationContext ctx) {
+      if (failWith != null) {
+        throw new dev.worka.gateway.skill.SkillFailedException(skill.name(), failWith, false);
+      }
       String die = dieNext;
       dieNext = null;
       if ("before".equals(die)) {
@@ -578,6 +583,26 @@ class SkillMediatorTest {
     });
     assertEquals("recorded", Json.STRICT.readTree(onlyInvocation().inputJson()).path("title").asText());
     assertEquals(List.of("acquired", "released"), lockEvents().get(id));
+  }
+
+  @Test
+  void anUpstreamsErrorReachesTheWorkerAndTheRecordCleanedLikeTheModelRoutes() throws Exception {
+    String secret = "s3cr3t-configured-credential";
+    SkillMediator mediator = new SkillMediator(db.dataSource(), new SkillRegistry(List.of(upstream), SideEffectMode.LIVE),
+        new InvocationStore(clock), audit, auth, denials, new OutputCleaner(List.of(secret)), false);
+    upstream.failWith = "POST https://x-access-token:ghp_" + "Z".repeat(36) + "@api.github.com/repos/acme/widgets"
+        + " answered 422 (req_011CSHoEeqs5C35K2UUqR7Fy): the key " + secret + " is wrong\n\tat Foo.bar(Foo.java:1)";
+    ApiException failed = assertThrows(ApiException.class,
+        () -> mediator.call(caller, "github.create_issue", issue("boom"), null));
+    assertEquals(502, failed.status());
+    String stored = onlyInvocation().error();
+    for (String shown : List.of(failed.getMessage(), stored)) {
+      for (String leak : List.of("ghp_", "x-access-token", "api.github.com", "req_011", secret, "\n")) {
+        assertFalse(shown.contains(leak), leak + " in " + shown);
+      }
+      assertTrue(shown.contains("[url] answered 422 ([request id]): the key [redacted] is wrong"), shown);
+    }
+    assertEquals("failed", onlyInvocation().status());
   }
 
   @Test
