@@ -202,7 +202,7 @@ public final class LaunchAllowance {
   /** Why {@code path} (resolved, {@code ..} removed) is not under a path prefix, or empty. */
   private Optional<String> pathRefusal(Path path) {
     if (pathPrefixes.isEmpty()) {
-      return Optional.of(path + " is not one of the host's own (WORKA_ALLOWED_LAUNCH is not set)");
+      return Optional.of(path + " is not one of the host's own");
     }
     if (pathPrefixes.stream().noneMatch(p -> path.startsWith(p.given()) || path.startsWith(p.real()))) {
       return Optional.of(path + " is not under WORKA_ALLOWED_LAUNCH");
