@@ -217,21 +217,10 @@ public final class OperatorApi {
         throw invalid("before must be a gate id (a UUID) from an earlier page");
       }
     }
-    int limit = 50;
-    if (r.query("limit") != null) {
-      try {
-        limit = Integer.parseInt(r.query("limit"));
-      } catch (NumberFormatException e) {
-        throw invalid("limit must be a whole number");
-      }
-      if (limit < 1 || limit > 1000) {
-        throw invalid("limit must be between 1 and 1000");
-      }
-    }
+    int limit = limit(r);
     GateStatus s = status;
     UUID b = before;
-    int n = limit;
-    List<Gate> found = Transactions.withConnection(dataSource, c -> AuditLog.recent(c, action, s, subject, b, n));
+    List<Gate> found = Transactions.withConnection(dataSource, c -> AuditLog.recent(c, action, s, subject, b, limit));
     List<Map<String, Object>> views = new ArrayList<>();
     for (Gate g : found) {
       Map<String, Object> v = new LinkedHashMap<>();
@@ -250,7 +239,7 @@ public final class OperatorApi {
     }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("gates", views);
-    body.put("next_before", found.size() == n ? found.get(found.size() - 1).id().toString() : null);
+    body.put("next_before", found.size() == limit ? found.get(found.size() - 1).id().toString() : null);
     return ApiResponse.ok(body);
   }
 
@@ -268,20 +257,9 @@ public final class OperatorApi {
         throw invalid("status must be one of " + java.util.Arrays.stream(RunStatus.values()).map(RunStatus::sql).toList());
       }
     }
-    int limit = 50;
-    if (r.query("limit") != null) {
-      try {
-        limit = Integer.parseInt(r.query("limit"));
-      } catch (NumberFormatException e) {
-        throw invalid("limit must be a whole number");
-      }
-      if (limit < 1 || limit > 1000) {
-        throw invalid("limit must be between 1 and 1000");
-      }
-    }
+    int limit = limit(r);
     RunStatus filter = status;
-    int n = limit;
-    List<Map<String, Object>> views = Transactions.withConnection(dataSource, c -> runs.list(c, filter, n))
+    List<Map<String, Object>> views = Transactions.withConnection(dataSource, c -> runs.list(c, filter, limit))
         .stream().map(RunStory::summary).toList();
     return ApiResponse.ok(Map.of("runs", views));
   }
@@ -524,5 +502,22 @@ public final class OperatorApi {
 
   private static ApiException invalid(String message) {
     return new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, message, null, null, List.of(message)));
+  }
+
+  /** A list's {@code ?limit=}: 1 to 1000, 50 when absent. */
+  private static int limit(ApiRequest r) {
+    if (r.query("limit") == null) {
+      return 50;
+    }
+    int limit;
+    try {
+      limit = Integer.parseInt(r.query("limit"));
+    } catch (NumberFormatException e) {
+      throw invalid("limit must be a whole number");
+    }
+    if (limit < 1 || limit > 1000) {
+      throw invalid("limit must be between 1 and 1000");
+    }
+    return limit;
   }
 }
