@@ -1,7 +1,7 @@
 package dev.worka.gateway.control;
 
 import dev.worka.gateway.policy.LaunchAllowance;
-import dev.worka.gateway.runtime.AttemptOutcome;
+import dev.worka.gateway.runtime.NotStarted;
 import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.gateway.runtime.WorkerRuntime;
@@ -30,20 +30,6 @@ public final class HostAllowedLaunches implements WorkerRuntime {
     if (refusal.isEmpty()) {
       return runtime.start(launch);
     }
-    String reason = "the host does not allow it: " + refusal.get();
-    return new WorkerHandle() {
-      @Override
-      public AttemptOutcome await() {
-        return new AttemptOutcome.FailedToStart(reason);
-      }
-
-      @Override
-      public void stop(String why) {}
-
-      @Override
-      public long pid() {
-        return -1;
-      }
-    };
+    return new NotStarted("the host does not allow it: " + refusal.get());
   }
 }

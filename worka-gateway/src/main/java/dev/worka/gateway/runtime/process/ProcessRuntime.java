@@ -1,5 +1,6 @@
 package dev.worka.gateway.runtime.process;
 
+import dev.worka.gateway.runtime.NotStarted;
 import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.gateway.runtime.WorkerRuntime;

@@ -1,12 +1,10 @@
-package dev.worka.gateway.runtime.process;
+package dev.worka.gateway.runtime;
 
-import dev.worka.gateway.runtime.AttemptOutcome;
-import dev.worka.gateway.runtime.WorkerHandle;
 import java.util.Objects;
 
 /** The handle of a worker that could not be started: nothing to wait for, nothing to stop. */
-record NotStarted(String reason) implements WorkerHandle {
-  NotStarted {
+public record NotStarted(String reason) implements WorkerHandle {
+  public NotStarted {
     Objects.requireNonNull(reason, "reason");
   }
 
