@@ -60,6 +60,16 @@ public final class PublicReason {
 
   private PublicReason() {}
 
+  /** How a run that did not succeed ended, as an answer says it: "failed", "was refused", … */
+  public static String ending(Run run) {
+    return switch (run.status()) {
+      case REJECTED -> "was refused";
+      case CANCELLED -> "was cancelled";
+      case FAILED -> "failed";
+      default -> "ended " + run.status().sql();
+    };
+  }
+
   /** The public reason for {@code run}'s outcome, or null when the run recorded none. */
   public static String of(Run run, Redactor redactor) {
     return of(run.error(), run.id(), redactor);

@@ -110,12 +110,7 @@ public final class GithubNotifier implements RunNotifier {
         text.append("\n\n").append(summary);
       }
     } else {
-      text.append(switch (run.status()) {
-        case REJECTED -> "was refused";
-        case CANCELLED -> "was cancelled";
-        case FAILED -> "failed";
-        default -> "ended " + run.status().sql();
-      });
+      text.append(PublicReason.ending(run));
       String reason = PublicReason.of(run, redactor);
       text.append(reason == null ? "." : ": " + reason);
     }

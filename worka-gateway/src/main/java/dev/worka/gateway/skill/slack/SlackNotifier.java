@@ -130,12 +130,7 @@ public final class SlackNotifier implements RunNotifier {
         text.append("\n").append(SlackText.inert(summary.strip()));
       }
     } else {
-      text.append(switch (run.status()) {
-        case REJECTED -> "was refused";
-        case CANCELLED -> "was cancelled";
-        case FAILED -> "failed";
-        default -> "ended " + run.status().sql();
-      });
+      text.append(PublicReason.ending(run));
       String reason = PublicReason.of(run, redactor);
       if (reason != null) {
         text.append(": ").append(SlackText.inert(reason));
