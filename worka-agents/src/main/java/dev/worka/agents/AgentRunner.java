@@ -47,15 +47,25 @@ final class AgentRunner {
    * extension of the envelope); absent means the scripted model.
    */
   interface ModelAgents {
-    /** The agents deciding with {@code offer}, or empty when this agent does not know its provider. */
-    java.util.Optional<Map<String, Agent>> using(WorkerEnvironment environment, ModelOffer offer, ProgressLog log);
+    /**
+     * The agents deciding with {@code offer}, or empty when this agent does not know its provider.
+     */
+    java.util.Optional<Map<String, Agent>> using(
+        WorkerEnvironment environment, ModelOffer offer, ProgressLog log);
 
     /** Claude through the Gateway's model route, with the official SDK. */
-    ModelAgents ANTHROPIC = (environment, offer, log) ->
-        ModelOffer.ANTHROPIC.equals(offer.provider())
-            ? java.util.Optional.of(BuiltInAgents.using(AnthropicModel.through(environment.gatewayUrl(),
-                environment.token(), environment.traceparent(), offer, log::line)))
-            : java.util.Optional.empty();
+    ModelAgents ANTHROPIC =
+        (environment, offer, log) ->
+            ModelOffer.ANTHROPIC.equals(offer.provider())
+                ? java.util.Optional.of(
+                    BuiltInAgents.using(
+                        AnthropicModel.through(
+                            environment.gatewayUrl(),
+                            environment.token(),
+                            environment.traceparent(),
+                            offer,
+                            log::line)))
+                : java.util.Optional.empty();
   }
 
   /** Agents that always decide with {@code agents}' own model, whatever the envelope offers. */
@@ -63,7 +73,11 @@ final class AgentRunner {
     this(agents, null, heartbeatEvery, pause, err);
   }
 
-  AgentRunner(Map<String, Agent> agents, ModelAgents modelAgents, Duration heartbeatEvery, Pause pause,
+  AgentRunner(
+      Map<String, Agent> agents,
+      ModelAgents modelAgents,
+      Duration heartbeatEvery,
+      Pause pause,
       PrintStream err) {
     this.agents = Map.copyOf(agents);
     this.modelAgents = modelAgents;
@@ -78,7 +92,11 @@ final class AgentRunner {
    */
   static AgentRunner standard(PrintStream err) {
     return new AgentRunner(
-        BuiltInAgents.using(new ScriptedModel()), ModelAgents.ANTHROPIC, HEARTBEAT_EVERY, Pause.SLEEP, err);
+        BuiltInAgents.using(new ScriptedModel()),
+        ModelAgents.ANTHROPIC,
+        HEARTBEAT_EVERY,
+        Pause.SLEEP,
+        err);
   }
 
   /** Runs one step attempt and returns the process exit code. */
@@ -129,12 +147,21 @@ final class AgentRunner {
               if (offer == null || modelAgents == null) {
                 yield work(agent, received.step(), gateway, log);
               }
-              java.util.Optional<Map<String, Agent>> offered = modelAgents.using(environment, offer, log);
+              java.util.Optional<Map<String, Agent>> offered =
+                  modelAgents.using(environment, offer, log);
               if (offered.isEmpty() || !offered.get().containsKey(environment.agent())) {
-                yield StepResult.failed("the step offers model provider '" + offer.provider()
-                    + "', which this agent does not know", false);
+                yield StepResult.failed(
+                    "the step offers model provider '"
+                        + offer.provider()
+                        + "', which this agent does not know",
+                    false);
               }
-              log.line("deciding with " + offer.provider() + " model " + offer.name() + " through the Gateway");
+              log.line(
+                  "deciding with "
+                      + offer.provider()
+                      + " model "
+                      + offer.name()
+                      + " through the Gateway");
               yield work(offered.get().get(environment.agent()), received.step(), gateway, log);
             }
             case ContextOutcome.Failed failed ->

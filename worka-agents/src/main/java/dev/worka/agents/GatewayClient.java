@@ -143,7 +143,8 @@ final class GatewayClient implements AutoCloseable {
             ErrorBody body = r.errorBody();
             try {
               PlanAccepted accepted =
-                  JSON.treeToValue(JSON.readTree(r.body()).path("accepted_plan"), PlanAccepted.class);
+                  JSON.treeToValue(
+                      JSON.readTree(r.body()).path("accepted_plan"), PlanAccepted.class);
               yield accepted == null
                   ? new PlanOutcome.Failed(r.error())
                   : new PlanOutcome.Superseded(accepted, body.gateId(), reasonOf(body));
@@ -159,7 +160,11 @@ final class GatewayClient implements AutoCloseable {
           case PlanOutcome.Rejected r -> "plan rejected: " + String.join("; ", r.violations());
           case PlanOutcome.Denied d -> "plan submission " + d.describe();
           case PlanOutcome.Superseded p ->
-              "plan refused: the run already has plan " + p.accepted().planId() + " (" + p.reason() + ")";
+              "plan refused: the run already has plan "
+                  + p.accepted().planId()
+                  + " ("
+                  + p.reason()
+                  + ")";
           case PlanOutcome.Failed f -> "plan not submitted: " + f.error().describe();
         });
     return outcome;
@@ -338,7 +343,6 @@ final class GatewayClient implements AutoCloseable {
     }
     return e instanceof ConnectException ? "connection refused" : e.getClass().getSimpleName();
   }
-
 
   private static String shorten(String text) {
     return text.length() <= MAX_MESSAGE ? text : text.substring(0, MAX_MESSAGE) + "…";

@@ -6,8 +6,8 @@ import java.util.List;
 /**
  * What {@code POST /v1/agent/plan} gave: accepted and stored as steps, rejected as invalid or
  * unauthorized ({@code 422}, every violation listed), denied by policy ({@code 403}), refused
- * because the run already has another accepted plan ({@code 409 plan_conflict}: an earlier
- * attempt of this step had it accepted), or another failure.
+ * because the run already has another accepted plan ({@code 409 plan_conflict}: an earlier attempt
+ * of this step had it accepted), or another failure.
  */
 sealed interface PlanOutcome {
   record Accepted(PlanAccepted plan) implements PlanOutcome {}
@@ -25,7 +25,9 @@ sealed interface PlanOutcome {
     }
   }
 
-  /** The run's plan is {@code accepted}, from an earlier attempt; the one proposed now was refused. */
+  /**
+   * The run's plan is {@code accepted}, from an earlier attempt; the one proposed now was refused.
+   */
   record Superseded(PlanAccepted accepted, String gateId, String reason) implements PlanOutcome {}
 
   record Failed(GatewayError error) implements PlanOutcome {}

@@ -306,7 +306,8 @@ class AgentRunnerTest {
   }
 
   @Test
-  void hariRetriedWithAnotherPlanEndsItsStepWithTheOneAnEarlierAttemptHadAccepted() throws IOException {
+  void hariRetriedWithAnotherPlanEndsItsStepWithTheOneAnEarlierAttemptHadAccepted()
+      throws IOException {
     start(planner("summarize this thread and file it as an issue in acme/widgets"));
     gateway.plans =
         body ->

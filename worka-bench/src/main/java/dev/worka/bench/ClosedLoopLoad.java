@@ -25,11 +25,20 @@ import org.HdrHistogram.Histogram;
  */
 final class ClosedLoopLoad {
   /** What the loop saw: answered calls per second, their latencies (µs) and the failures. */
-  record Result(int callers, double perSecond, long succeeded, Histogram latencyMicros, Map<String, Long> failures) {}
+  record Result(
+      int callers,
+      double perSecond,
+      long succeeded,
+      Histogram latencyMicros,
+      Map<String, Long> failures) {}
 
   private ClosedLoopLoad() {}
 
-  static Result run(HttpClient client, LongFunction<HttpRequest> requests, int callers, Duration time,
+  static Result run(
+      HttpClient client,
+      LongFunction<HttpRequest> requests,
+      int callers,
+      Duration time,
       long maxCalls) {
     Histogram latency = new ConcurrentHistogram(TimeUnit.HOURS.toMicros(1), 3);
     AtomicLong next = new AtomicLong();
@@ -39,25 +48,33 @@ final class ClosedLoopLoad {
     long end = start + time.toNanos();
     try (ExecutorService loop = Executors.newVirtualThreadPerTaskExecutor()) {
       for (int c = 0; c < callers; c++) {
-        loop.execute(() -> {
-          for (long i = next.getAndIncrement(); i < maxCalls && System.nanoTime() < end; i = next.getAndIncrement()) {
-            long t = System.nanoTime();
-            try {
-              HttpResponse<String> r = client.send(requests.apply(i), HttpResponse.BodyHandlers.ofString());
-              if (r.statusCode() == 200) {
-                latency.recordValue((System.nanoTime() - t) / 1000);
-                succeeded.increment();
-              } else {
-                failures.computeIfAbsent("HTTP " + r.statusCode(), k -> new LongAdder()).increment();
+        loop.execute(
+            () -> {
+              for (long i = next.getAndIncrement();
+                  i < maxCalls && System.nanoTime() < end;
+                  i = next.getAndIncrement()) {
+                long t = System.nanoTime();
+                try {
+                  HttpResponse<String> r =
+                      client.send(requests.apply(i), HttpResponse.BodyHandlers.ofString());
+                  if (r.statusCode() == 200) {
+                    latency.recordValue((System.nanoTime() - t) / 1000);
+                    succeeded.increment();
+                  } else {
+                    failures
+                        .computeIfAbsent("HTTP " + r.statusCode(), k -> new LongAdder())
+                        .increment();
+                  }
+                } catch (IOException e) {
+                  failures
+                      .computeIfAbsent(e.getClass().getSimpleName(), k -> new LongAdder())
+                      .increment();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                  return;
+                }
               }
-            } catch (IOException e) {
-              failures.computeIfAbsent(e.getClass().getSimpleName(), k -> new LongAdder()).increment();
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              return;
-            }
-          }
-        });
+            });
       }
     }
     double seconds = (System.nanoTime() - start) / 1e9;

@@ -8,26 +8,41 @@ import java.nio.file.Path;
 /**
  * CPU time spent so far (Linux): by this JVM (the Gateway and the load driver both live in it), by
  * the embedded PostgreSQL (its postmaster, found by its data directory, and every process under
- * it), and by the whole machine. Two snapshots give each one's share of an interval, so a figure can say how much
- * of the machine the other work on it took.
+ * it), and by the whole machine. Two snapshots give each one's share of an interval, so a figure
+ * can say how much of the machine the other work on it took.
  */
-record CpuUse(long nanos, long jvmCpuNanos, long postgresTicks, long machineBusyTicks, long machineTotalTicks) {
+record CpuUse(
+    long nanos,
+    long jvmCpuNanos,
+    long postgresTicks,
+    long machineBusyTicks,
+    long machineTotalTicks) {
   /** The kernel's clock ticks per second for {@code /proc} times (USER_HZ, 100 on Linux). */
   private static final double TICKS_PER_SECOND = 100.0;
 
   /** A snapshot; {@code postgresData} is the embedded server's data directory (null: none). */
   static CpuUse now(Path postgresData) {
-    long jvm = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-        .getProcessCpuTime();
+    long jvm =
+        ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+            .getProcessCpuTime();
     long postgres = 0;
     if (postgresData != null) {
       String marker = postgresData.toString();
-      postgres = ProcessHandle.allProcesses()
-          .filter(p -> p.info().command().map(c -> c.endsWith("/postgres")).orElse(false)
-              && p.info().arguments().map(a -> String.join(" ", a).contains(marker)).orElse(false))
-          .flatMap(p -> java.util.stream.Stream.concat(java.util.stream.Stream.of(p), p.descendants()))
-          .mapToLong(p -> ticks(p.pid()))
-          .sum();
+      postgres =
+          ProcessHandle.allProcesses()
+              .filter(
+                  p ->
+                      p.info().command().map(c -> c.endsWith("/postgres")).orElse(false)
+                          && p.info()
+                              .arguments()
+                              .map(a -> String.join(" ", a).contains(marker))
+                              .orElse(false))
+              .flatMap(
+                  p ->
+                      java.util.stream.Stream.concat(
+                          java.util.stream.Stream.of(p), p.descendants()))
+              .mapToLong(p -> ticks(p.pid()))
+              .sum();
     }
     long busy = 0;
     long total = 0;
@@ -66,7 +81,10 @@ record CpuUse(long nanos, long jvmCpuNanos, long postgresTicks, long machineBusy
     double machineBusy = (double) (later.machineBusyTicks - machineBusyTicks) / totalTicks;
     int cores = Runtime.getRuntime().availableProcessors();
     double oursCores = (jvmMs + pgMs) / 1000 / seconds;
-    return new Interval(jvmMs / Math.max(1, calls), pgMs / Math.max(1, calls), machineBusy,
+    return new Interval(
+        jvmMs / Math.max(1, calls),
+        pgMs / Math.max(1, calls),
+        machineBusy,
         Math.max(0, machineBusy * cores - oursCores) / cores);
   }
 
@@ -76,5 +94,6 @@ record CpuUse(long nanos, long jvmCpuNanos, long postgresTicks, long machineBusy
    * @param machineBusy share of all cores busy over the interval
    * @param othersBusy share of all cores busy with work other than this JVM and its PostgreSQL
    */
-  record Interval(double jvmMsPerCall, double postgresMsPerCall, double machineBusy, double othersBusy) {}
+  record Interval(
+      double jvmMsPerCall, double postgresMsPerCall, double machineBusy, double othersBusy) {}
 }

@@ -17,11 +17,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Where the Gateway's database connections spend a load: {@code pg_stat_activity} sampled on a
  * connection of its own at random moments (exponentially distributed gaps averaging {@code
  * interval}, so the samples cannot lock step with a fixed-rate load and see the same moment of
- * every call), each busy Gateway backend put in a bucket by what it
- * is doing (waiting for a row lock, flushing the write-ahead log, running a statement, or sitting
- * in an open transaction while the Gateway works between statements) and by which statement. The
- * mean count per sample of a bucket is, by Little's law, its share of the load: 1.0 means one
- * connection was in that state all the time.
+ * every call), each busy Gateway backend put in a bucket by what it is doing (waiting for a row
+ * lock, flushing the write-ahead log, running a statement, or sitting in an open transaction while
+ * the Gateway works between statements) and by which statement. The mean count per sample of a
+ * bucket is, by Little's law, its share of the load: 1.0 means one connection was in that state all
+ * the time.
  */
 final class DatabaseWaits implements AutoCloseable {
   private static final String SAMPLE =
@@ -42,11 +42,13 @@ final class DatabaseWaits implements AutoCloseable {
   private DatabaseWaits(Connection connection, long intervalMillis) {
     this.connection = connection;
     this.intervalMillis = intervalMillis;
-    this.sampler = Thread.ofPlatform().daemon().name("bench-db-waits").unstarted(this::sampleUntilClosed);
+    this.sampler =
+        Thread.ofPlatform().daemon().name("bench-db-waits").unstarted(this::sampleUntilClosed);
   }
 
   /** Starts sampling the database at {@code jdbcUrl}. */
-  static DatabaseWaits start(String jdbcUrl, String user, String password, long intervalMillis) throws SQLException {
+  static DatabaseWaits start(String jdbcUrl, String user, String password, long intervalMillis)
+      throws SQLException {
     Properties props = new Properties();
     if (user != null) {
       props.setProperty("user", user);
@@ -55,7 +57,8 @@ final class DatabaseWaits implements AutoCloseable {
       props.setProperty("password", password);
     }
     props.setProperty("ApplicationName", "worka-bench");
-    DatabaseWaits waits = new DatabaseWaits(DriverManager.getConnection(jdbcUrl, props), intervalMillis);
+    DatabaseWaits waits =
+        new DatabaseWaits(DriverManager.getConnection(jdbcUrl, props), intervalMillis);
     waits.sampler.start();
     return waits;
   }
@@ -73,7 +76,9 @@ final class DatabaseWaits implements AutoCloseable {
             seen.forEach(b -> counts.merge(b, 1L, Long::sum));
           }
         }
-        double gap = -Math.log(1 - java.util.concurrent.ThreadLocalRandom.current().nextDouble()) * intervalMillis;
+        double gap =
+            -Math.log(1 - java.util.concurrent.ThreadLocalRandom.current().nextDouble())
+                * intervalMillis;
         TimeUnit.MICROSECONDS.sleep((long) (Math.min(gap, 10.0 * intervalMillis) * 1000));
       }
     } catch (SQLException e) {
@@ -92,7 +97,9 @@ final class DatabaseWaits implements AutoCloseable {
     if (waitType.equals("Lock")) {
       return "waiting for a lock (" + waitEvent + ") in: " + statement;
     }
-    if (waitEvent.startsWith("Wal") || waitEvent.startsWith("WAL") || waitType.equals("IO") && waitEvent.contains("WAL")) {
+    if (waitEvent.startsWith("Wal")
+        || waitEvent.startsWith("WAL")
+        || waitType.equals("IO") && waitEvent.contains("WAL")) {
       return "writing/flushing the WAL (" + waitType + "/" + waitEvent + ") at: " + statement;
     }
     if (waitType.isEmpty()) {
@@ -103,7 +110,10 @@ final class DatabaseWaits implements AutoCloseable {
 
   /** A short name for a statement of the Gateway's. */
   static String statement(String query) {
-    String q = query == null ? "" : query.toLowerCase(java.util.Locale.ROOT).replaceAll("\\s+", " ").strip();
+    String q =
+        query == null
+            ? ""
+            : query.toLowerCase(java.util.Locale.ROOT).replaceAll("\\s+", " ").strip();
     if (q.contains("from audit_chain") && q.contains("for update")) {
       return "lock the gate chain head";
     }

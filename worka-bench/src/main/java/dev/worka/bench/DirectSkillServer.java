@@ -31,14 +31,22 @@ final class DirectSkillServer implements AutoCloseable {
 
   DirectSkillServer(SkillRegistry skills) {
     Router router = new Router();
-    router.add("POST", "/v1/agent/skills/{skill}", 1024 * 1024, request -> {
-      String skill = request.pathVariable("skill");
-      JsonNode body = Json.STRICT.readTree(new String(request.body(), StandardCharsets.UTF_8));
-      UUID invocation = UUID.randomUUID();
-      String key = body.path("idempotency_key").asText(null);
-      JsonNode output = skills.invoke(skill, body.path("input"), new InvocationContext(RUN, STEP, "ernest", invocation, key));
-      return ApiResponse.ok(new SkillCallResult(invocation.toString(), output, false));
-    });
+    router.add(
+        "POST",
+        "/v1/agent/skills/{skill}",
+        1024 * 1024,
+        request -> {
+          String skill = request.pathVariable("skill");
+          JsonNode body = Json.STRICT.readTree(new String(request.body(), StandardCharsets.UTF_8));
+          UUID invocation = UUID.randomUUID();
+          String key = body.path("idempotency_key").asText(null);
+          JsonNode output =
+              skills.invoke(
+                  skill,
+                  body.path("input"),
+                  new InvocationContext(RUN, STEP, "ernest", invocation, key));
+          return ApiResponse.ok(new SkillCallResult(invocation.toString(), output, false));
+        });
     http = new HttpServer("127.0.0.1", 0, router, Json.STRICT);
     http.start();
   }

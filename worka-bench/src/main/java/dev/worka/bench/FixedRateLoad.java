@@ -115,49 +115,65 @@ final class FixedRateLoad {
         }
         long index = i;
         boolean measured = i >= warmupCalls;
-        senders.execute(() -> {
-          int outstanding = inFlight.incrementAndGet();
-          maxInFlight.accumulateAndGet(outstanding, Math::max);
-          if (measured) {
-            sendLag.recordValue(Math.max(0, (System.nanoTime() - due) / 1000));
-          }
-          String failure;
-          try {
-            HttpResponse<String> answer = client.send(requests.apply(index), HttpResponse.BodyHandlers.ofString());
-            failure = answer.statusCode() == 200 ? null : "HTTP " + answer.statusCode() + " " + errorCode(answer.body());
-          } catch (IOException e) {
-            failure = e.getClass().getSimpleName();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failure = "interrupted";
-          } finally {
-            inFlight.decrementAndGet();
-          }
-          long done = System.nanoTime();
-          if (failure == null) {
-            totalSucceeded.increment();
-          }
-          if (!measured) {
-            return;
-          }
-          if (failure != null) {
-            failures.computeIfAbsent(failure, f -> new LongAdder()).increment();
-            return;
-          }
-          long micros = Math.min(HIGHEST_MICROS, (done - due) / 1000);
-          latency.recordValue(micros);
-          int second = (int) Math.min(seconds - 1, (due - measureStart) / 1_000_000_000L);
-          perSecond[second].recordValue(micros);
-          succeeded.increment();
-          lastMeasuredAnswer.accumulateAndGet(done, Math::max);
-        });
+        senders.execute(
+            () -> {
+              int outstanding = inFlight.incrementAndGet();
+              maxInFlight.accumulateAndGet(outstanding, Math::max);
+              if (measured) {
+                sendLag.recordValue(Math.max(0, (System.nanoTime() - due) / 1000));
+              }
+              String failure;
+              try {
+                HttpResponse<String> answer =
+                    client.send(requests.apply(index), HttpResponse.BodyHandlers.ofString());
+                failure =
+                    answer.statusCode() == 200
+                        ? null
+                        : "HTTP " + answer.statusCode() + " " + errorCode(answer.body());
+              } catch (IOException e) {
+                failure = e.getClass().getSimpleName();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failure = "interrupted";
+              } finally {
+                inFlight.decrementAndGet();
+              }
+              long done = System.nanoTime();
+              if (failure == null) {
+                totalSucceeded.increment();
+              }
+              if (!measured) {
+                return;
+              }
+              if (failure != null) {
+                failures.computeIfAbsent(failure, f -> new LongAdder()).increment();
+                return;
+              }
+              long micros = Math.min(HIGHEST_MICROS, (done - due) / 1000);
+              latency.recordValue(micros);
+              int second = (int) Math.min(seconds - 1, (due - measureStart) / 1_000_000_000L);
+              perSecond[second].recordValue(micros);
+              succeeded.increment();
+              lastMeasuredAnswer.accumulateAndGet(done, Math::max);
+            });
       }
     } // close() waits for every call to be answered (or to time out)
     double window = Math.max(1, lastMeasuredAnswer.get() - measureStart) / 1e9;
     Map<String, Long> failed = new TreeMap<>();
     failures.forEach((k, v) -> failed.put(k, v.sum()));
-    return new Result(name, rate, latency, perSecond, sendLag, measuredCalls, succeeded.sum(), failed,
-        succeeded.sum() / window, totalSucceeded.sum(), total, maxInFlight.get());
+    return new Result(
+        name,
+        rate,
+        latency,
+        perSecond,
+        sendLag,
+        measuredCalls,
+        succeeded.sum(),
+        failed,
+        succeeded.sum() / window,
+        totalSucceeded.sum(),
+        total,
+        maxInFlight.get());
   }
 
   /** When call {@code i} is due, in nanoseconds after the start (no drift at any rate). */

@@ -26,11 +26,11 @@ import org.HdrHistogram.Histogram;
  * Gateway's own {@link AuditLog#recordGate} in a scratch database (a fresh one on the same server,
  * schema from the production migrations, dropped afterwards) so the Gateway's audit is not touched.
  *
- * <p>Each append locks the chain head row until its transaction commits, and a commit waits for
- * the write-ahead log to reach the disk ({@code synchronous_commit = on}): so appends are
- * serialized and each holds the lock for at least one WAL flush. The same writers appending an
- * audit row that takes no shared lock ({@link AuditLog#recordBurn}, one insert) show what the
- * disk allows when commits can share a flush (group commit).
+ * <p>Each append locks the chain head row until its transaction commits, and a commit waits for the
+ * write-ahead log to reach the disk ({@code synchronous_commit = on}): so appends are serialized
+ * and each holds the lock for at least one WAL flush. The same writers appending an audit row that
+ * takes no shared lock ({@link AuditLog#recordBurn}, one insert) show what the disk allows when
+ * commits can share a flush (group commit).
  */
 final class GateChainCeiling {
   private static final String SCRATCH = "worka_bench_scratch";
@@ -51,7 +51,8 @@ final class GateChainCeiling {
       s.execute("drop database if exists " + SCRATCH);
       s.execute("create database " + SCRATCH);
     }
-    DatabaseUrl scratchUrl = new DatabaseUrl(withDatabase(serverUrl, SCRATCH), owner.user(), owner.password());
+    DatabaseUrl scratchUrl =
+        new DatabaseUrl(withDatabase(serverUrl, SCRATCH), owner.user(), owner.password());
     List<Measure> out = new ArrayList<>();
     try (Database scratch = Database.connect(scratchUrl, writers + 2, "bench-scratch")) {
       scratch.migrate();
@@ -59,18 +60,31 @@ final class GateChainCeiling {
       UUID run = UUID.randomUUID();
       UUID step = UUID.randomUUID();
       UUID policy = UUID.randomUUID();
-      AuditLog.Decision decision = new AuditLog.Decision("skill.invoke", GateStatus.ALLOW, "ernest", run, step, 1,
-          "github.create_issue", "agent ernest holds skill.invoke, github.create_issue is on its allowlist and among"
-              + " the step's accepted skills, and its condition holds (policy v2); dry-run", policy,
-          "4bf92f3577b34da6a3ce929d0e0e4736");
+      AuditLog.Decision decision =
+          new AuditLog.Decision(
+              "skill.invoke",
+              GateStatus.ALLOW,
+              "ernest",
+              run,
+              step,
+              1,
+              "github.create_issue",
+              "agent ernest holds skill.invoke, github.create_issue is on its allowlist and among"
+                  + " the step's accepted skills, and its condition holds (policy v2); dry-run",
+              policy,
+              "4bf92f3577b34da6a3ce929d0e0e4736");
       Work gate = c -> audit.recordGate(c, decision);
-      Work burn = c -> audit.recordBurn(c, run, step, "ernest", 1, "policy", decision.reason(), "{}");
+      Work burn =
+          c -> audit.recordBurn(c, run, step, "ernest", 1, "policy", decision.reason(), "{}");
       closedLoop(scratch, gate, 1, Duration.ofMillis(500)); // warm-up
       closedLoop(scratch, burn, 1, Duration.ofMillis(500));
       out.add(closedLoop(scratch, gate, 1, each).named("gate append, one writer"));
       out.add(closedLoop(scratch, burn, 1, each).named("unlocked audit insert, one writer"));
-      out.add(closedLoop(scratch, gate, writers, each).named("gate append, " + writers + " writers"));
-      out.add(closedLoop(scratch, burn, writers, each).named("unlocked audit insert, " + writers + " writers"));
+      out.add(
+          closedLoop(scratch, gate, writers, each).named("gate append, " + writers + " writers"));
+      out.add(
+          closedLoop(scratch, burn, writers, each)
+              .named("unlocked audit insert, " + writers + " writers"));
     } finally {
       try (Connection admin = DriverManager.getConnection(serverUrl, credentials(owner));
           Statement s = admin.createStatement()) {
@@ -91,25 +105,32 @@ final class GateChainCeiling {
     }
   }
 
-  /** {@code writers} threads each committing {@code work} in a transaction, back to back, for {@code time}. */
-  private static Partial closedLoop(Database db, Work work, int writers, Duration time) throws InterruptedException {
+  /**
+   * {@code writers} threads each committing {@code work} in a transaction, back to back, for {@code
+   * time}.
+   */
+  private static Partial closedLoop(Database db, Work work, int writers, Duration time)
+      throws InterruptedException {
     Histogram latency = new ConcurrentHistogram(TimeUnit.MINUTES.toMicros(1), 3);
     LongAdder done = new LongAdder();
     long end = System.nanoTime() + time.toNanos();
     long start = System.nanoTime();
     try (ExecutorService pool = Executors.newFixedThreadPool(writers)) {
       for (int w = 0; w < writers; w++) {
-        pool.execute(() -> {
-          while (System.nanoTime() < end) {
-            long t = System.nanoTime();
-            Transactions.inTransaction(db.dataSource(), c -> {
-              work.apply(c);
-              return null;
+        pool.execute(
+            () -> {
+              while (System.nanoTime() < end) {
+                long t = System.nanoTime();
+                Transactions.inTransaction(
+                    db.dataSource(),
+                    c -> {
+                      work.apply(c);
+                      return null;
+                    });
+                latency.recordValue((System.nanoTime() - t) / 1000);
+                done.increment();
+              }
             });
-            latency.recordValue((System.nanoTime() - t) / 1000);
-            done.increment();
-          }
-        });
       }
     }
     double seconds = (System.nanoTime() - start) / 1e9;

@@ -59,17 +59,19 @@ public class PolicyPathBenchmark {
   @Setup
   public void setUp() {
     policy = BuiltinPolicy.compiled();
-    validator = new PlanValidator(new SkillDirectory() {
-      @Override
-      public boolean exists(String skill) {
-        return skill.startsWith("github.") || skill.startsWith("slack.");
-      }
+    validator =
+        new PlanValidator(
+            new SkillDirectory() {
+              @Override
+              public boolean exists(String skill) {
+                return skill.startsWith("github.") || skill.startsWith("slack.");
+              }
 
-      @Override
-      public Optional<String> unavailableReason(String skill) {
-        return Optional.empty();
-      }
-    });
+              @Override
+              public Optional<String> unavailableReason(String skill) {
+                return Optional.empty();
+              }
+            });
     stepSkills = List.of("github.create_issue");
     listedRepository = createIssueIn("widgets");
     unlistedRepository = createIssueIn("secret");
@@ -83,25 +85,29 @@ public class PolicyPathBenchmark {
 
   @Benchmark
   public boolean skillDecision() {
-    return PolicyDecider.skill(policy, "ernest", stepSkills, "github.create_issue") instanceof Decision.Allow;
+    return PolicyDecider.skill(policy, "ernest", stepSkills, "github.create_issue")
+        instanceof Decision.Allow;
   }
 
   @Benchmark
   public boolean skillDenial() {
-    return PolicyDecider.skill(policy, "ernest", stepSkills, "github.delete_repository") instanceof Decision.Deny;
+    return PolicyDecider.skill(policy, "ernest", stepSkills, "github.delete_repository")
+        instanceof Decision.Deny;
   }
 
   /** Allowlist and CEL condition, allowed: the whole decision on a create_issue call. */
   @Benchmark
   public boolean conditionDecision() {
-    return PolicyDecider.skill(policy, "ernest", stepSkills, "github.create_issue", listedRepository)
+    return PolicyDecider.skill(
+            policy, "ernest", stepSkills, "github.create_issue", listedRepository)
         instanceof Decision.Allow;
   }
 
   /** Allowlist and CEL condition, denied by the condition (a repository not on the list). */
   @Benchmark
   public boolean conditionDenial() {
-    return PolicyDecider.skill(policy, "ernest", stepSkills, "github.create_issue", unlistedRepository)
+    return PolicyDecider.skill(
+            policy, "ernest", stepSkills, "github.create_issue", unlistedRepository)
         instanceof Decision.Deny;
   }
 
@@ -113,7 +119,12 @@ public class PolicyPathBenchmark {
     return new ConditionContext(
         input,
         new ConditionContext.Run(
-            "0b8f5a8e-6d3c-4c43-9a57-3f2d3c1e9a10", "api", "open an issue in acme/" + repo, "alice", "", ""),
+            "0b8f5a8e-6d3c-4c43-9a57-3f2d3c1e9a10",
+            "api",
+            "open an issue in acme/" + repo,
+            "alice",
+            "",
+            ""),
         new ConditionContext.Step(
             "5d1c0c4e-2b7a-4f0e-8d51-0a3e4c2b1f77", "file", "ernest", stepSkills));
   }

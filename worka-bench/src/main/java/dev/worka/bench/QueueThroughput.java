@@ -29,11 +29,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -44,8 +40,8 @@ import java.util.stream.Stream;
  *
  * <p>Each round puts {@code --tasks} due tasks in a table (not timed), vacuums it and takes a
  * checkpoint, then times from "start claiming" to "every task completed" with a no-op task body.
- * The two take turns within each round, so noise from other work on the machine falls on both;
- * the report is each one's median round and the ratio of the medians.
+ * The two take turns within each round, so noise from other work on the machine falls on both; the
+ * report is each one's median round and the ratio of the medians.
  *
  * <p>Both get {@code --threads} executing threads and their own connection pool of {@code --threads
  * + 2} ({@link Database#connect}; each on its own database of the same server); each runs as it is
@@ -58,9 +54,9 @@ import java.util.stream.Stream;
  *       threads} minus those); its tasks are {@link OneTimeTask}s, each deleted by the thread that
  *       ran it when it completes. A round ends at the last {@code onExecutionComplete}, which
  *       db-scheduler calls after that delete.
- *   <li><b>Worka</b> runs the Gateway's own {@link ClaimLoop} with the Gateway's settings for control
- *       tasks: {@code threads} at once, up to {@link Dispatcher#CONTROL_PREFETCH} claimed ahead
- *       ({@code --prefetch}), and each task's thread asks for its completion with {@link
+ *   <li><b>Worka</b> runs the Gateway's own {@link ClaimLoop} with the Gateway's settings for
+ *       control tasks: {@code threads} at once, up to {@link Dispatcher#CONTROL_PREFETCH} claimed
+ *       ahead ({@code --prefetch}), and each task's thread asks for its completion with {@link
  *       TaskQueue#completeLater} and takes the next task, as the Dispatcher does — completions are
  *       written together, one statement and one commit for many. A round ends when the last
  *       completion is durable.
@@ -75,8 +71,8 @@ import java.util.stream.Stream;
  * worka-bench/target/lib/*" dev.worka.bench.QueueThroughput [options]}. Defaults: 10,000 tasks, 8
  * threads, db-scheduler's limits 0.5 and 3.0, Worka's prefetch 64, 15 timed rounds after one
  * untimed warm-up round. It prints every round, then each side's median round, the ratio of the
- * medians and the median of each round's ratio (the two sides of a round ran back to back, so
- * that one is less disturbed by other work), and how much of the machine other work took.
+ * medians and the median of each round's ratio (the two sides of a round ran back to back, so that
+ * one is less disturbed by other work), and how much of the machine other work took.
  */
 public final class QueueThroughput {
   private static final String WORKA_DB = "bench_worka_queue";
@@ -87,16 +83,26 @@ public final class QueueThroughput {
   private QueueThroughput() {}
 
   /** One timed round: wall time, CPU per task of this JVM and of PostgreSQL, others' share. */
-  record Round(double seconds, double jvmMicrosPerTask, double postgresMicrosPerTask, double othersBusy) {
+  record Round(
+      double seconds, double jvmMicrosPerTask, double postgresMicrosPerTask, double othersBusy) {
     static Round between(CpuUse before, CpuUse after, long start, long end, int tasks) {
       CpuUse.Interval i = before.until(after, tasks);
-      return new Round((end - start) / 1e9, i.jvmMsPerCall() * 1000, i.postgresMsPerCall() * 1000, i.othersBusy());
+      return new Round(
+          (end - start) / 1e9,
+          i.jvmMsPerCall() * 1000,
+          i.postgresMsPerCall() * 1000,
+          i.othersBusy());
     }
 
     String describe(int tasks) {
-      return String.format(Locale.ROOT,
+      return String.format(
+          Locale.ROOT,
           "%6.3f s %,7.0f tasks/s  CPU/task: JVM %3.0f µs, PostgreSQL %3.0f µs  (others used %2.0f%% of the machine)",
-          seconds, tasks / seconds, jvmMicrosPerTask, postgresMicrosPerTask, othersBusy * 100);
+          seconds,
+          tasks / seconds,
+          jvmMicrosPerTask,
+          postgresMicrosPerTask,
+          othersBusy * 100);
     }
   }
 
@@ -112,10 +118,18 @@ public final class QueueThroughput {
     Round round(Options o) throws Exception;
   }
 
-  record Options(int tasks, int threads, double lower, double upper, int prefetch, int rounds, int warmupRounds) {
+  record Options(
+      int tasks,
+      int threads,
+      double lower,
+      double upper,
+      int prefetch,
+      int rounds,
+      int warmupRounds) {
     Options {
       if (lower >= upper || upper < 1) {
-        throw new IllegalArgumentException("need --lower < --upper and --upper >= 1, got " + lower + ", " + upper);
+        throw new IllegalArgumentException(
+            "need --lower < --upper and --upper >= 1, got " + lower + ", " + upper);
       }
     }
 
@@ -139,7 +153,9 @@ public final class QueueThroughput {
           case "--warmup-rounds" -> warmup = Integer.parseInt(args[++i]);
           default ->
               throw new IllegalArgumentException(
-                  "unknown option " + a + " (options: --tasks N --threads N --lower F --upper F --prefetch N --rounds N"
+                  "unknown option "
+                      + a
+                      + " (options: --tasks N --threads N --lower F --upper F --prefetch N --rounds N"
                       + " --warmup-rounds N)");
         }
       }
@@ -172,18 +188,28 @@ public final class QueueThroughput {
       }
       int poolSize = o.threads() + 2;
       try (Database worka = Database.connect(pg.url(WORKA_DB), poolSize, "bench-worka");
-          Database scheduler = Database.connect(pg.url(SCHEDULER_DB), poolSize, "bench-db-scheduler")) {
+          Database scheduler =
+              Database.connect(pg.url(SCHEDULER_DB), poolSize, "bench-db-scheduler")) {
         worka.migrate();
         createSchedulerTable(scheduler);
-        List<Contestant> contestants = List.of(
-            new Contestant("Worka `TaskQueue` + `ClaimLoop`", o2 -> workaRound(worka, data, o2)),
-            new Contestant("db-scheduler " + schedulerVersion(), o2 -> schedulerRound(scheduler, data, o2)));
+        List<Contestant> contestants =
+            List.of(
+                new Contestant(
+                    "Worka `TaskQueue` + `ClaimLoop`", o2 -> workaRound(worka, data, o2)),
+                new Contestant(
+                    "db-scheduler " + schedulerVersion(),
+                    o2 -> schedulerRound(scheduler, data, o2)));
         System.out.printf(
             Locale.ROOT,
             "%,d tasks a round, %d threads and %d connections each; db-scheduler's lock-and-fetch limits %s"
                 + " × threads, Worka's ClaimLoop claiming up to %d ahead; %d warm-up + %d timed rounds,"
                 + " taking turns%n",
-            o.tasks(), o.threads(), poolSize, o.lower() + " / " + o.upper(), o.prefetch(), o.warmupRounds(),
+            o.tasks(),
+            o.threads(),
+            poolSize,
+            o.lower() + " / " + o.upper(),
+            o.prefetch(),
+            o.warmupRounds(),
             o.rounds());
         List<List<Round>> rounds = new ArrayList<>();
         for (int i = 0; i < contestants.size(); i++) {
@@ -191,25 +217,36 @@ public final class QueueThroughput {
         }
         for (int r = 0; r < o.warmupRounds() + o.rounds(); r++) {
           boolean timed = r >= o.warmupRounds();
-          System.out.printf(Locale.ROOT, "%s %d%n", timed ? "round" : "warm-up", timed ? r - o.warmupRounds() + 1 : r + 1);
+          System.out.printf(
+              Locale.ROOT,
+              "%s %d%n",
+              timed ? "round" : "warm-up",
+              timed ? r - o.warmupRounds() + 1 : r + 1);
           for (int i = 0; i < contestants.size(); i++) {
             Round round = contestants.get(i).round(o);
-            System.out.printf(Locale.ROOT, "  %-40s %s%n", contestants.get(i).name(), round.describe(o.tasks()));
+            System.out.printf(
+                Locale.ROOT, "  %-40s %s%n", contestants.get(i).name(), round.describe(o.tasks()));
             if (timed) {
               rounds.get(i).add(round);
             }
           }
         }
         System.out.println();
-        System.out.println("| queue | median time for " + String.format(Locale.ROOT, "%,d", o.tasks())
-            + " tasks | tasks/s | JVM CPU µs/task | PostgreSQL CPU µs/task |");
+        System.out.println(
+            "| queue | median time for "
+                + String.format(Locale.ROOT, "%,d", o.tasks())
+                + " tasks | tasks/s | JVM CPU µs/task | PostgreSQL CPU µs/task |");
         System.out.println("|---|---:|---:|---:|---:|");
         double[] medians = new double[contestants.size()];
         for (int i = 0; i < contestants.size(); i++) {
           List<Round> rs = rounds.get(i);
           medians[i] = median(rs.stream().map(Round::seconds).toList());
-          System.out.printf(Locale.ROOT, "| %s | %.3f s | %,.0f | %.0f | %.0f |%n", contestants.get(i).name(),
-              medians[i], o.tasks() / medians[i],
+          System.out.printf(
+              Locale.ROOT,
+              "| %s | %.3f s | %,.0f | %.0f | %.0f |%n",
+              contestants.get(i).name(),
+              medians[i],
+              o.tasks() / medians[i],
               median(rs.stream().map(Round::jvmMicrosPerTask).toList()),
               median(rs.stream().map(Round::postgresMicrosPerTask).toList()));
         }
@@ -217,10 +254,16 @@ public final class QueueThroughput {
         for (int r = 0; r < o.rounds(); r++) {
           paired.add(rounds.get(1).get(r).seconds() / rounds.get(0).get(r).seconds());
         }
-        System.out.printf(Locale.ROOT, "%nWorka / db-scheduler throughput: %.2f× (ratio of the median times),"
-            + " %.2f× (median of the rounds' ratios)%n", medians[1] / medians[0], median(paired));
-        System.out.printf(Locale.ROOT, "median share of the machine used by other work: %.0f%% (Worka rounds),"
-            + " %.0f%% (db-scheduler rounds)%n",
+        System.out.printf(
+            Locale.ROOT,
+            "%nWorka / db-scheduler throughput: %.2f× (ratio of the median times),"
+                + " %.2f× (median of the rounds' ratios)%n",
+            medians[1] / medians[0],
+            median(paired));
+        System.out.printf(
+            Locale.ROOT,
+            "median share of the machine used by other work: %.0f%% (Worka rounds),"
+                + " %.0f%% (db-scheduler rounds)%n",
             100 * median(rounds.get(0).stream().map(Round::othersBusy).toList()),
             100 * median(rounds.get(1).stream().map(Round::othersBusy).toList()));
       }
@@ -232,16 +275,19 @@ public final class QueueThroughput {
   // ---------------------------------------------------------------------------------------- Worka
 
   private static Round workaRound(Database db, Path data, Options o) throws Exception {
-    TaskQueue queue = new TaskQueue(db.dataSource(), InstantSource.system(), "bench-gateway", LEASE);
+    TaskQueue queue =
+        new TaskQueue(db.dataSource(), InstantSource.system(), "bench-gateway", LEASE);
     sql(db, "delete from tasks");
     sql(db, "delete from task_keys");
-    Transactions.inTransaction(db.dataSource(), c -> {
-      Instant due = Instant.now().minusSeconds(1);
-      for (int i = 0; i < o.tasks(); i++) {
-        queue.enqueue(c, KIND, null, null, "bench-" + i, due);
-      }
-      return null;
-    });
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          Instant due = Instant.now().minusSeconds(1);
+          for (int i = 0; i < o.tasks(); i++) {
+            queue.enqueue(c, KIND, null, null, "bench-" + i, due);
+          }
+          return null;
+        });
     settle(db, "tasks");
     CpuUse before = CpuUse.now(data);
     long start = System.nanoTime();
@@ -262,21 +308,38 @@ public final class QueueThroughput {
    */
   private static void claimLoopToEnd(TaskQueue queue, Options o) throws InterruptedException {
     CountDownLatch done = new CountDownLatch(o.tasks());
-    java.util.concurrent.atomic.AtomicReference<RuntimeException> failure = new java.util.concurrent.atomic.AtomicReference<>();
-    try (ClaimLoop loop = new ClaimLoop("bench-claims", queue, List.of(KIND), o.threads(),
-        o.prefetch(), InstantSource.system(), LEASE,
-        Dispatcher.CONTROL_THREADS, t -> {
-          // As the Gateway's Dispatcher does: the task's thread asks for the completion and takes
-          // the next task; the round ends when every completion is durable.
-          queue.completeLater(t.id()).whenComplete((completed, e) -> {
-            if (e != null) {
-              failure.compareAndSet(null, new IllegalStateException("completing task " + t.id() + " failed", e));
-            } else if (!completed) {
-              failure.compareAndSet(null, new IllegalStateException("lost the claim of task " + t.id()));
-            }
-            done.countDown();
-          });
-        })) {
+    java.util.concurrent.atomic.AtomicReference<RuntimeException> failure =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    try (ClaimLoop loop =
+        new ClaimLoop(
+            "bench-claims",
+            queue,
+            List.of(KIND),
+            o.threads(),
+            o.prefetch(),
+            InstantSource.system(),
+            LEASE,
+            Dispatcher.CONTROL_THREADS,
+            t -> {
+              // As the Gateway's Dispatcher does: the task's thread asks for the completion and
+              // takes
+              // the next task; the round ends when every completion is durable.
+              queue
+                  .completeLater(t.id())
+                  .whenComplete(
+                      (completed, e) -> {
+                        if (e != null) {
+                          failure.compareAndSet(
+                              null,
+                              new IllegalStateException(
+                                  "completing task " + t.id() + " failed", e));
+                        } else if (!completed) {
+                          failure.compareAndSet(
+                              null, new IllegalStateException("lost the claim of task " + t.id()));
+                        }
+                        done.countDown();
+                      });
+            })) {
       loop.start();
       while (!done.await(100, TimeUnit.MILLISECONDS)) {
         if (failure.get() != null) {
@@ -293,7 +356,9 @@ public final class QueueThroughput {
 
   private static void createSchedulerTable(Database db) throws SQLException {
     // db-scheduler's PostgreSQL schema (db-scheduler/src/test/resources/postgresql_tables.sql).
-    sql(db, """
+    sql(
+        db,
+        """
         create table scheduled_tasks (
           task_name text not null,
           task_instance text not null,
@@ -317,42 +382,48 @@ public final class QueueThroughput {
 
   private static Round schedulerRound(Database db, Path data, Options o) throws Exception {
     sql(db, "delete from scheduled_tasks");
-    Transactions.inTransaction(db.dataSource(), c -> {
-      try (PreparedStatement ps = c.prepareStatement(
-          "insert into scheduled_tasks (task_name, task_instance, task_data, execution_time, picked, version)"
-              + " values (?, ?, null, ?, false, 1)")) {
-        Timestamp due = Timestamp.from(Instant.now().minusSeconds(1));
-        for (int i = 0; i < o.tasks(); i++) {
-          ps.setString(1, KIND);
-          ps.setString(2, "bench-" + i);
-          ps.setTimestamp(3, due);
-          ps.addBatch();
-        }
-        ps.executeBatch();
-      }
-      return null;
-    });
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "insert into scheduled_tasks (task_name, task_instance, task_data, execution_time, picked, version)"
+                      + " values (?, ?, null, ?, false, 1)")) {
+            Timestamp due = Timestamp.from(Instant.now().minusSeconds(1));
+            for (int i = 0; i < o.tasks(); i++) {
+              ps.setString(1, KIND);
+              ps.setString(2, "bench-" + i);
+              ps.setTimestamp(3, due);
+              ps.addBatch();
+            }
+            ps.executeBatch();
+          }
+          return null;
+        });
     settle(db, "scheduled_tasks");
     CountDownLatch done = new CountDownLatch(o.tasks());
     OneTimeTask<Void> task = Tasks.oneTime(KIND).execute((instance, context) -> {});
-    Scheduler scheduler = Scheduler.create(db.dataSource(), task)
-        .threads(o.threads())
-        .pollUsingLockAndFetch(o.lower(), o.upper())
-        .schedulerName(new SchedulerName.Fixed("bench-scheduler"))
-        .addSchedulerListener(new AbstractSchedulerListener() {
-          @Override
-          public void onExecutionComplete(ExecutionComplete complete) {
-            if (complete.getResult() == ExecutionComplete.Result.OK) {
-              done.countDown();
-            }
-          }
-        })
-        .build();
+    Scheduler scheduler =
+        Scheduler.create(db.dataSource(), task)
+            .threads(o.threads())
+            .pollUsingLockAndFetch(o.lower(), o.upper())
+            .schedulerName(new SchedulerName.Fixed("bench-scheduler"))
+            .addSchedulerListener(
+                new AbstractSchedulerListener() {
+                  @Override
+                  public void onExecutionComplete(ExecutionComplete complete) {
+                    if (complete.getResult() == ExecutionComplete.Result.OK) {
+                      done.countDown();
+                    }
+                  }
+                })
+            .build();
     CpuUse before = CpuUse.now(data);
     long start = System.nanoTime();
     scheduler.start();
     if (!done.await(10, TimeUnit.MINUTES)) {
-      throw new IllegalStateException("db-scheduler did not complete " + o.tasks() + " tasks in 10 minutes");
+      throw new IllegalStateException(
+          "db-scheduler did not complete " + o.tasks() + " tasks in 10 minutes");
     }
     long end = System.nanoTime();
     scheduler.stop();
@@ -390,8 +461,9 @@ public final class QueueThroughput {
 
   /** db-scheduler's version, from the pom.properties Maven packs into its jar. */
   private static String schedulerVersion() {
-    try (var in = Scheduler.class.getResourceAsStream(
-        "/META-INF/maven/com.github.kagkarlsson/db-scheduler/pom.properties")) {
+    try (var in =
+        Scheduler.class.getResourceAsStream(
+            "/META-INF/maven/com.github.kagkarlsson/db-scheduler/pom.properties")) {
       java.util.Properties p = new java.util.Properties();
       if (in != null) {
         p.load(in);

@@ -2,32 +2,28 @@ package dev.worka.gateway;
 
 import dev.worka.gateway.agent.AgentApi;
 import dev.worka.gateway.agent.GatewayNames;
-import dev.worka.gateway.control.NotifyRuns;
-import dev.worka.gateway.ingress.github.GithubWebhook;
-import dev.worka.gateway.skill.github.GithubNotifier;
-import dev.worka.gateway.config.SlackSettings;
-import dev.worka.gateway.ingress.slack.SlackIngress;
-import dev.worka.gateway.skill.slack.SlackNotifier;
-import dev.worka.gateway.skill.slack.SlackProvider;
-import dev.worka.gateway.delivery.RunNotifier;
-import dev.worka.gateway.run.RunNotifications;
-import dev.worka.gateway.agent.ReconcileInvocations;
 import dev.worka.gateway.agent.InvocationStore;
+import dev.worka.gateway.agent.ReconcileInvocations;
 import dev.worka.gateway.agent.ResolveInvocation;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.config.ConfigException;
 import dev.worka.gateway.config.HostSettings;
+import dev.worka.gateway.config.SlackSettings;
 import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.control.Dispatcher;
 import dev.worka.gateway.control.HostAllowedLaunches;
+import dev.worka.gateway.control.NotifyRuns;
 import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.control.RunningWorkers;
+import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.error.WorkaException;
 import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.ingress.api.ApplyPolicy;
 import dev.worka.gateway.ingress.api.OperatorApi;
 import dev.worka.gateway.ingress.api.RunStory;
+import dev.worka.gateway.ingress.github.GithubWebhook;
+import dev.worka.gateway.ingress.slack.SlackIngress;
 import dev.worka.gateway.plan.PlanStore;
 import dev.worka.gateway.plan.PlanValidator;
 import dev.worka.gateway.plan.SkillDirectory;
@@ -36,6 +32,8 @@ import dev.worka.gateway.policy.LaunchAllowance;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.redaction.Redactor;
+import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.runtime.WorkerRuntime;
@@ -43,10 +41,13 @@ import dev.worka.gateway.runtime.process.ProcessRuntime;
 import dev.worka.gateway.runtime.process.WorkerNetwork;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
-import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.SkillProvider;
+import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.skill.github.GithubNotifier;
 import dev.worka.gateway.skill.github.McpGithubProvider;
 import dev.worka.gateway.skill.model.AnthropicMessages;
+import dev.worka.gateway.skill.slack.SlackNotifier;
+import dev.worka.gateway.skill.slack.SlackProvider;
 import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.DatabaseUrl;
 import dev.worka.gateway.store.EmbeddedDatabase;
@@ -54,7 +55,6 @@ import dev.worka.gateway.token.SigningKeys;
 import dev.worka.gateway.token.TokenIssuer;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.VerifiedTokens;
-import dev.worka.gateway.redaction.Redactor;
 import dev.worka.protocol.Json;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -88,8 +88,13 @@ public final class Gateway implements AutoCloseable {
   private final String operatorToken;
   private final StoredPolicy policy;
 
-  private Gateway(WorkaConfig config, Map<String, String> environment, InstantSource clock, RandomGenerator random,
-      boolean startLoops, WorkerRuntime agentRuntime) {
+  private Gateway(
+      WorkaConfig config,
+      Map<String, String> environment,
+      InstantSource clock,
+      RandomGenerator random,
+      boolean startLoops,
+      WorkerRuntime agentRuntime) {
     this.config = config;
     try {
       HostSettings host = HostSettings.fromEnvironment(environment, config.httpPort());
@@ -107,8 +112,13 @@ public final class Gateway implements AutoCloseable {
         closeables.add(0, database);
         List<String> gaps = database.auditProtectionGaps();
         if (!gaps.isEmpty()) {
-          throw new ConfigException(List.of("WORKA_DATABASE_APP_USER=" + url.user() + " could change audit rows: "
-              + String.join("; ", gaps) + " — give the Gateway a role without these rights"));
+          throw new ConfigException(
+              List.of(
+                  "WORKA_DATABASE_APP_USER="
+                      + url.user()
+                      + " could change audit rows: "
+                      + String.join("; ", gaps)
+                      + " — give the Gateway a role without these rights"));
         }
       } else if (config.database().isPresent()) {
         url = config.database().get();
@@ -117,13 +127,16 @@ public final class Gateway implements AutoCloseable {
         database.migrate();
         List<String> gaps = database.auditProtectionGaps();
         if (!gaps.isEmpty()) {
-          log.warn("audit rows are guarded by triggers only: {}; set WORKA_DATABASE_APP_USER and"
-              + " WORKA_DATABASE_APP_PASSWORD so the Gateway runs as a role that cannot change them"
-              + " (see docs/security-model.md)", String.join("; ", gaps));
+          log.warn(
+              "audit rows are guarded by triggers only: {}; set WORKA_DATABASE_APP_USER and"
+                  + " WORKA_DATABASE_APP_PASSWORD so the Gateway runs as a role that cannot change them"
+                  + " (see docs/security-model.md)",
+              String.join("; ", gaps));
         }
       } else {
         // The embedded database is Worka's own: migrate as its owner, then run as a role that may
-        // insert audit rows but can neither change them nor switch off the triggers that guard them.
+        // insert audit rows but can neither change them nor switch off the triggers that guard
+        // them.
         EmbeddedDatabase embedded = EmbeddedDatabase.start(config.home().resolve("postgres"));
         closeables.add(embedded);
         databaseSecrets.addAll(embedded.secrets());
@@ -136,94 +149,171 @@ public final class Gateway implements AutoCloseable {
         closeables.add(0, database);
         List<String> gaps = database.auditProtectionGaps();
         if (!gaps.isEmpty()) {
-          throw new IllegalStateException("the embedded application role could change audit rows or the migration"
-              + " history: " + String.join("; ", gaps));
+          throw new IllegalStateException(
+              "the embedded application role could change audit rows or the migration"
+                  + " history: "
+                  + String.join("; ", gaps));
         }
       }
-      database.migrationsApplied(); // once here: readiness keeps the answer instead of scanning per request
+      database.migrationsApplied(); // once here: readiness keeps the answer instead of scanning per
+      // request
 
       SideEffectMode sideEffects = SideEffectMode.parse(config.sideEffects());
       List<SkillProvider> providers = skillProviders(environment, sideEffects, clock);
       SkillRegistry skills = new SkillRegistry(providers, sideEffects);
       PolicyStore policies = new PolicyStore(database.dataSource(), clock, skills.policyFields());
       policy = activatePolicyAtStart(policies, config);
-      log.info("policy v{} active ({}), sha256 {}", policy.version(),
-          config.policyFile().map(Path::toString).orElse("built-in"), policy.sha256().substring(0, 12));
+      log.info(
+          "policy v{} active ({}), sha256 {}",
+          policy.version(),
+          config.policyFile().map(Path::toString).orElse("built-in"),
+          policy.sha256().substring(0, 12));
       LaunchAllowance launches = launchAllowance(config, host, policy);
 
       SigningKeys keys = SigningKeys.loadOrCreate(config.home());
-      operatorToken = config.operatorToken().orElseGet(() -> loadOrCreateOperatorToken(config.home()));
+      operatorToken =
+          config.operatorToken().orElseGet(() -> loadOrCreateOperatorToken(config.home()));
 
       AuditLog audit = new AuditLog(clock);
       RunStore runs = new RunStore(clock);
       StepStore steps = new StepStore(clock);
       PlanStore plans = new PlanStore(clock, steps);
       InvocationStore invocations = new InvocationStore(clock);
-      String owner = "gw-" + hostname() + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
+      String owner =
+          "gw-"
+              + hostname()
+              + "-"
+              + ProcessHandle.current().pid()
+              + "-"
+              + UUID.randomUUID().toString().substring(0, 8);
       TaskQueue queue = new TaskQueue(database.dataSource(), clock, owner, config.leaseDuration());
       RunningWorkers workers = new RunningWorkers();
       // Who answers runs where their requests came from (Slack, GitHub), by source.
       List<RunNotifier> notifiers = new ArrayList<>();
-      RunService service = new RunService(database.dataSource(), runs, steps, policies, queue, workers, audit, clock);
-      PlanValidator validator = new PlanValidator(new SkillDirectory() {
-        @Override
-        public boolean exists(String skill) {
-          return skills.find(skill).isPresent();
-        }
+      RunService service =
+          new RunService(
+              database.dataSource(), runs, steps, policies, queue, workers, audit, clock);
+      PlanValidator validator =
+          new PlanValidator(
+              new SkillDirectory() {
+                @Override
+                public boolean exists(String skill) {
+                  return skills.find(skill).isPresent();
+                }
 
-        @Override
-        public Optional<String> unavailableReason(String skill) {
-          return skills.unavailableReason(skill);
-        }
-      });
+                @Override
+                public Optional<String> unavailableReason(String skill) {
+                  return skills.unavailableReason(skill);
+                }
+              });
 
       Router router = new Router();
-      new OperatorApi(database, operatorToken, service, runs, steps,
-          new RunStory(database.dataSource(), runs, steps, plans, audit, invocations, policies),
-          skills, policies, new Metrics(database.dataSource(), workers)::render,
-          new ResolveInvocation(database.dataSource(), invocations, runs, audit),
-          new ApplyPolicy(database.dataSource(), policies, launches, audit)).register(router);
+      new OperatorApi(
+              database,
+              operatorToken,
+              service,
+              runs,
+              steps,
+              new RunStory(database.dataSource(), runs, steps, plans, audit, invocations, policies),
+              skills,
+              policies,
+              new Metrics(database.dataSource(), workers)::render,
+              new ResolveInvocation(database.dataSource(), invocations, runs, audit),
+              new ApplyPolicy(database.dataSource(), policies, launches, audit))
+          .register(router);
       VerifiedTokens verifiedTokens = new VerifiedTokens(clock);
-      new AgentApi(database.dataSource(), new TokenVerifier(keys, ISSUER, clock), verifiedTokens, runs, steps, plans, validator,
-          policies, skills, invocations, audit, queue, skills.mode() == SideEffectMode.DRY_RUN,
-          secretsToRedact(config, operatorToken), clock, random, modelFrom(environment, config),
-          new GatewayNames(config.bindAddress(), config.gatewayUrl())).register(router);
+      new AgentApi(
+              database.dataSource(),
+              new TokenVerifier(keys, ISSUER, clock),
+              verifiedTokens,
+              runs,
+              steps,
+              plans,
+              validator,
+              policies,
+              skills,
+              invocations,
+              audit,
+              queue,
+              skills.mode() == SideEffectMode.DRY_RUN,
+              secretsToRedact(config, operatorToken),
+              clock,
+              random,
+              modelFrom(environment, config),
+              new GatewayNames(config.bindAddress(), config.gatewayUrl()))
+          .register(router);
       Optional<GithubWebhook> githubWebhook = GithubWebhook.fromEnvironment(environment, service);
       if (githubWebhook.isPresent()) {
         githubWebhook.get().register(router);
-        McpGithubProvider liveGithub = providers.stream().filter(McpGithubProvider.class::isInstance)
-            .map(McpGithubProvider.class::cast).findFirst().orElse(null);
-        notifiers.add(new GithubNotifier(liveGithub, sideEffects == SideEffectMode.DRY_RUN,
-            new Redactor(secretsToRedact(config, operatorToken))));
-        log.info("GitHub webhook on POST /github/webhook: comments mentioning @{} start runs{}",
-            githubWebhook.get().handle(), sideEffects == SideEffectMode.DRY_RUN
+        McpGithubProvider liveGithub =
+            providers.stream()
+                .filter(McpGithubProvider.class::isInstance)
+                .map(McpGithubProvider.class::cast)
+                .findFirst()
+                .orElse(null);
+        notifiers.add(
+            new GithubNotifier(
+                liveGithub,
+                sideEffects == SideEffectMode.DRY_RUN,
+                new Redactor(secretsToRedact(config, operatorToken))));
+        log.info(
+            "GitHub webhook on POST /github/webhook: comments mentioning @{} start runs{}",
+            githubWebhook.get().handle(),
+            sideEffects == SideEffectMode.DRY_RUN
                 ? " (dry-run: answers are recorded, not posted)"
-                : liveGithub == null ? " — but GitHub MCP is not configured, so answers cannot be posted" : "");
+                : liveGithub == null
+                    ? " — but GitHub MCP is not configured, so answers cannot be posted"
+                    : "");
       }
       SlackSettings slackSettings = SlackSettings.fromEnvironment(environment);
       SlackIngress slackIngress = null;
       if (slackSettings.configured()) {
-        com.slack.api.methods.MethodsClient slackMethods = slackClient(slackSettings).methods(slackSettings.botToken().get());
-        notifiers.add(new SlackNotifier(slackMethods, sideEffects == SideEffectMode.DRY_RUN,
-            new Redactor(secretsToRedact(config, operatorToken))));
+        com.slack.api.methods.MethodsClient slackMethods =
+            slackClient(slackSettings).methods(slackSettings.botToken().get());
+        notifiers.add(
+            new SlackNotifier(
+                slackMethods,
+                sideEffects == SideEffectMode.DRY_RUN,
+                new Redactor(secretsToRedact(config, operatorToken))));
         if (slackSettings.ingress() != SlackSettings.Ingress.NONE) {
-          slackIngress = new SlackIngress(service, slackClient(slackSettings), slackSettings.botToken().get(),
-              slackSettings.signingSecret().orElse(null), clock);
+          slackIngress =
+              new SlackIngress(
+                  service,
+                  slackClient(slackSettings),
+                  slackSettings.botToken().get(),
+                  slackSettings.signingSecret().orElse(null),
+                  clock);
           closeables.add(0, slackIngress);
           if (slackSettings.ingress() == SlackSettings.Ingress.HTTP) {
             slackIngress.register(router);
           }
         }
-        log.info("Slack: answers runs in their threads; requests arrive {}", switch (slackSettings.ingress()) {
-          case HTTP -> "over HTTP at " + SlackIngress.EVENTS + ", " + SlackIngress.COMMANDS + ", " + SlackIngress.INTERACTIVITY;
-          case SOCKET_MODE -> "over Socket Mode (SLACK_APP_TOKEN)";
-          case NONE -> "nowhere: set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode) to take requests";
-        });
+        log.info(
+            "Slack: answers runs in their threads; requests arrive {}",
+            switch (slackSettings.ingress()) {
+              case HTTP ->
+                  "over HTTP at "
+                      + SlackIngress.EVENTS
+                      + ", "
+                      + SlackIngress.COMMANDS
+                      + ", "
+                      + SlackIngress.INTERACTIVITY;
+              case SOCKET_MODE -> "over Socket Mode (SLACK_APP_TOKEN)";
+              case NONE ->
+                  "nowhere: set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode) to take requests";
+            });
       }
       database.watch(java.time.Duration.ofSeconds(1));
-      http = new HttpServer(new HttpServer.Address(config.bindAddress(), config.httpPort()),
-          host.ingressPort().stream().mapToObj(p -> new HttpServer.Address(host.ingressBindAddress(), p)).findFirst(),
-          router, Json.STRICT, database::down, database::check);
+      http =
+          new HttpServer(
+              new HttpServer.Address(config.bindAddress(), config.httpPort()),
+              host.ingressPort().stream()
+                  .mapToObj(p -> new HttpServer.Address(host.ingressBindAddress(), p))
+                  .findFirst(),
+              router,
+              Json.STRICT,
+              database::down,
+              database::check);
       http.start();
       closeables.add(0, http);
       if (slackIngress != null && slackSettings.ingress() == SlackSettings.Ingress.SOCKET_MODE) {
@@ -242,7 +332,8 @@ public final class Gateway implements AutoCloseable {
       }
       ProcessRuntime processRuntime;
       try {
-        processRuntime = new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers, workerNetwork);
+        processRuntime =
+            new ProcessRuntime(config.installDir(), clock, hiddenFromWorkers, workerNetwork);
       } catch (IllegalArgumentException e) {
         throw new ConfigException(List.of(e.getMessage()));
       }
@@ -250,35 +341,72 @@ public final class Gateway implements AutoCloseable {
       log.info("worker isolation: {}", processRuntime.isolation());
       int leftovers = processRuntime.killWorkersLeftIn(config.home().resolve("workers"));
       if (leftovers > 0) {
-        log.warn("killed {} worker process(es) a Gateway that stopped had left running; their steps are retried"
-            + " or failed when their leases expire", leftovers);
+        log.warn(
+            "killed {} worker process(es) a Gateway that stopped had left running; their steps are retried"
+                + " or failed when their leases expire",
+            leftovers);
       }
-      dispatcher = new Dispatcher(database.dataSource(), runs, steps, policies, queue,
-          new TokenIssuer(keys, ISSUER, clock, verifiedTokens),
-          agentRuntime != null ? agentRuntime : new HostAllowedLaunches(processRuntime, launches), workers, audit,
-          clock, () -> gatewayUrl, config.maxConcurrentSteps(), config.leaseDuration(), random);
+      dispatcher =
+          new Dispatcher(
+              database.dataSource(),
+              runs,
+              steps,
+              policies,
+              queue,
+              new TokenIssuer(keys, ISSUER, clock, verifiedTokens),
+              agentRuntime != null
+                  ? agentRuntime
+                  : new HostAllowedLaunches(processRuntime, launches),
+              workers,
+              audit,
+              clock,
+              () -> gatewayUrl,
+              config.maxConcurrentSteps(),
+              config.leaseDuration(),
+              random);
       closeables.add(0, dispatcher);
       if (startLoops) {
         dispatcher.start();
-        ReconcileInvocations reconcile = new ReconcileInvocations(database.dataSource(), skills, invocations,
-            secretsToRedact(config, operatorToken));
-        java.util.concurrent.ScheduledExecutorService sweeper = java.util.concurrent.Executors
-            .newSingleThreadScheduledExecutor(Thread.ofVirtual().name("reconcile-invocations").factory());
-        sweeper.scheduleWithFixedDelay(() -> {
-          try {
-            reconcile.sweep();
-          } catch (RuntimeException e) {
-            log.warn("reconciling skill invocations failed (tried again in a minute): {}", e.toString());
-          }
-        }, 5, 60, java.util.concurrent.TimeUnit.SECONDS);
+        ReconcileInvocations reconcile =
+            new ReconcileInvocations(
+                database.dataSource(), skills, invocations, secretsToRedact(config, operatorToken));
+        java.util.concurrent.ScheduledExecutorService sweeper =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                Thread.ofVirtual().name("reconcile-invocations").factory());
+        sweeper.scheduleWithFixedDelay(
+            () -> {
+              try {
+                reconcile.sweep();
+              } catch (RuntimeException e) {
+                log.warn(
+                    "reconciling skill invocations failed (tried again in a minute): {}",
+                    e.toString());
+              }
+            },
+            5,
+            60,
+            java.util.concurrent.TimeUnit.SECONDS);
         closeables.add(0, sweeper::shutdownNow);
-        NotifyRuns notify = new NotifyRuns(database.dataSource(), runs, new RunNotifications(clock), audit,
-            notifiers, clock, random, owner);
+        NotifyRuns notify =
+            new NotifyRuns(
+                database.dataSource(),
+                runs,
+                new RunNotifications(clock),
+                audit,
+                notifiers,
+                clock,
+                random,
+                owner);
         notify.start();
         closeables.add(0, notify);
       }
-      log.info("Worka Gateway listening on http://{}:{} (side effects: {}, model: {}, workers reach it at {})",
-          config.bindAddress(), http.port(), config.sideEffects(), config.model(), gatewayUrl);
+      log.info(
+          "Worka Gateway listening on http://{}:{} (side effects: {}, model: {}, workers reach it at {})",
+          config.bindAddress(),
+          http.port(),
+          config.sideEffects(),
+          config.model(),
+          gatewayUrl);
     } catch (IOException e) {
       close();
       throw new WorkaException("could not start the Gateway: " + e.getMessage(), e);
@@ -294,22 +422,29 @@ public final class Gateway implements AutoCloseable {
    * manifest is applied only while no operator has activated another one (by {@code PUT
    * /v1/policy}): a restart never silently undoes an operator's policy change.
    */
-  private static StoredPolicy activatePolicyAtStart(PolicyStore policies, WorkaConfig config) throws IOException {
+  private static StoredPolicy activatePolicyAtStart(PolicyStore policies, WorkaConfig config)
+      throws IOException {
     Optional<StoredPolicy> active = policies.active();
     Optional<String> actor = policies.activeActor();
     if (config.policyFile().isPresent()) {
       Path file = config.policyFile().get();
       StoredPolicy stored = policies.activate(Files.readString(file), "file:" + file);
       if (active.isPresent() && !active.get().id().equals(stored.id())) {
-        log.warn("WORKA_POLICY_FILE {} replaced the active policy v{} (activated by {}) with v{}", file,
-            active.get().version(), actor.orElse("?"), stored.version());
+        log.warn(
+            "WORKA_POLICY_FILE {} replaced the active policy v{} (activated by {}) with v{}",
+            file,
+            active.get().version(),
+            actor.orElse("?"),
+            stored.version());
       }
       return stored;
     }
     if (active.isEmpty() || actor.orElse("").equals(BUILT_IN)) {
       return policies.activate(BuiltinPolicy.source(), BUILT_IN);
     }
-    log.info("keeping policy v{} activated by {}; the built-in manifest is not applied over it", active.get().version(),
+    log.info(
+        "keeping policy v{} activated by {}; the built-in manifest is not applied over it",
+        active.get().version(),
         actor.orElse("?"));
     return active.get();
   }
@@ -318,14 +453,17 @@ public final class Gateway implements AutoCloseable {
 
   /**
    * The launch specs this host allows a manifest uploaded through the API to use: those of the
-   * built-in manifest and of {@code WORKA_POLICY_FILE}, and those under {@code WORKA_ALLOWED_LAUNCH}.
-   * Says at start what that is, and if the active policy (an operator's, kept over a restart) uses
-   * others, whose workers will not start.
+   * built-in manifest and of {@code WORKA_POLICY_FILE}, and those under {@code
+   * WORKA_ALLOWED_LAUNCH}. Says at start what that is, and if the active policy (an operator's,
+   * kept over a restart) uses others, whose workers will not start.
    */
-  private static LaunchAllowance launchAllowance(WorkaConfig config, HostSettings host, StoredPolicy active) {
-    List<dev.worka.gateway.policy.CompiledPolicy> hostManifests = new ArrayList<>(List.of(BuiltinPolicy.compiled()));
+  private static LaunchAllowance launchAllowance(
+      WorkaConfig config, HostSettings host, StoredPolicy active) {
+    List<dev.worka.gateway.policy.CompiledPolicy> hostManifests =
+        new ArrayList<>(List.of(BuiltinPolicy.compiled()));
     if (config.policyFile().isPresent()) {
-      hostManifests.add(active.policy()); // activatePolicyAtStart made the file's manifest the active one
+      hostManifests.add(
+          active.policy()); // activatePolicyAtStart made the file's manifest the active one
     }
     LaunchAllowance launches;
     try {
@@ -336,9 +474,12 @@ public final class Gateway implements AutoCloseable {
     log.info("launch specs an uploaded manifest may use: {}", launches.describe());
     List<String> refused = launches.refusals(active.policy());
     if (!refused.isEmpty()) {
-      log.warn("the active policy v{} uses launch specs this host does not allow; those agents' workers will not"
-          + " start: {}. Upload a manifest without them (worka policy apply), or set WORKA_POLICY_FILE or"
-          + " WORKA_ALLOWED_LAUNCH", active.version(), String.join("; ", refused));
+      log.warn(
+          "the active policy v{} uses launch specs this host does not allow; those agents' workers will not"
+              + " start: {}. Upload a manifest without them (worka policy apply), or set WORKA_POLICY_FILE or"
+              + " WORKA_ALLOWED_LAUNCH",
+          active.version(),
+          String.join("; ", refused));
     }
     return launches;
   }
@@ -349,24 +490,31 @@ public final class Gateway implements AutoCloseable {
    * ends and a stdio server process is killed); otherwise the catalog-only one (dry-run never
    * reaches a provider, so it neither connects nor starts a server process).
    */
-  private List<SkillProvider> skillProviders(Map<String, String> environment, SideEffectMode sideEffects,
-      InstantSource clock) {
+  private List<SkillProvider> skillProviders(
+      Map<String, String> environment, SideEffectMode sideEffects, InstantSource clock) {
     List<SkillProvider> providers = new ArrayList<>(CatalogOnlyProvider.builtIn(environment));
     if (sideEffects == SideEffectMode.LIVE) {
-      providers.replaceAll(p -> {
-        if (!p.name().equals(CatalogOnlyProvider.GITHUB)) {
-          return p;
-        }
-        Optional<McpGithubProvider> live = McpGithubProvider.fromEnvironment(environment, p, clock);
-        live.ifPresent(github -> closeables.add(0, github));
-        return live.<SkillProvider>map(github -> github).orElse(p);
-      });
+      providers.replaceAll(
+          p -> {
+            if (!p.name().equals(CatalogOnlyProvider.GITHUB)) {
+              return p;
+            }
+            Optional<McpGithubProvider> live =
+                McpGithubProvider.fromEnvironment(environment, p, clock);
+            live.ifPresent(github -> closeables.add(0, github));
+            return live.<SkillProvider>map(github -> github).orElse(p);
+          });
       SlackSettings slackSettings = SlackSettings.fromEnvironment(environment);
       if (slackSettings.configured()) {
         // SLACK_BOT_TOKEN set: slack.* through the Web API (SLACK_API_URL) instead of catalog-only.
-        providers.replaceAll(p -> p.name().equals(CatalogOnlyProvider.SLACK)
-            ? new SlackProvider(p, slackClient(slackSettings).methods(slackSettings.botToken().get()), SLACK_CALL_TIMEOUT)
-            : p);
+        providers.replaceAll(
+            p ->
+                p.name().equals(CatalogOnlyProvider.SLACK)
+                    ? new SlackProvider(
+                        p,
+                        slackClient(slackSettings).methods(slackSettings.botToken().get()),
+                        SLACK_CALL_TIMEOUT)
+                    : p);
       }
     }
     return providers;
@@ -397,10 +545,13 @@ public final class Gateway implements AutoCloseable {
    * The model {@code /v1/agent/model/v1/messages} proxies to: with {@code WORKA_MODEL=anthropic},
    * the Messages API at {@code ANTHROPIC_BASE_URL} with {@code ANTHROPIC_API_KEY}; none otherwise.
    */
-  private static Optional<AnthropicMessages> modelFrom(Map<String, String> environment, WorkaConfig config) {
+  private static Optional<AnthropicMessages> modelFrom(
+      Map<String, String> environment, WorkaConfig config) {
     try {
-      Optional<AnthropicMessages> model = AnthropicMessages.fromEnvironment(environment, config.model());
-      model.ifPresent(m -> log.info("model calls of workers go to {} as {}", m.endpoint(), m.model()));
+      Optional<AnthropicMessages> model =
+          AnthropicMessages.fromEnvironment(environment, config.model());
+      model.ifPresent(
+          m -> log.info("model calls of workers go to {} as {}", m.endpoint(), m.model()));
       return model;
     } catch (IllegalArgumentException e) {
       throw new ConfigException(List.of(e.getMessage()));
@@ -419,12 +570,16 @@ public final class Gateway implements AutoCloseable {
   private final List<String> databaseSecrets = new ArrayList<>();
 
   /** Starts a Gateway with its task loops running. */
-  public static Gateway start(WorkaConfig config, Map<String, String> environment, InstantSource clock) {
+  public static Gateway start(
+      WorkaConfig config, Map<String, String> environment, InstantSource clock) {
     return start(config, environment, clock, new Random());
   }
 
   /** Starts a Gateway with its task loops running, drawing retry jitter from {@code random}. */
-  public static Gateway start(WorkaConfig config, Map<String, String> environment, InstantSource clock,
+  public static Gateway start(
+      WorkaConfig config,
+      Map<String, String> environment,
+      InstantSource clock,
       RandomGenerator random) {
     return new Gateway(config, environment, clock, random, true, null);
   }
@@ -434,13 +589,23 @@ public final class Gateway implements AutoCloseable {
    * processes — for the benchmark that measures the control plane's own cost per step with agents
    * that speak the real protocol over HTTP from inside this JVM. Never used by {@code worka serve}.
    */
-  public static Gateway startWithAgentRuntime(WorkaConfig config, Map<String, String> environment,
-      InstantSource clock, WorkerRuntime agentRuntime) {
-    return new Gateway(config, environment, clock, new Random(), true, java.util.Objects.requireNonNull(agentRuntime));
+  public static Gateway startWithAgentRuntime(
+      WorkaConfig config,
+      Map<String, String> environment,
+      InstantSource clock,
+      WorkerRuntime agentRuntime) {
+    return new Gateway(
+        config,
+        environment,
+        clock,
+        new Random(),
+        true,
+        java.util.Objects.requireNonNull(agentRuntime));
   }
 
   /** Starts a Gateway whose task loops are driven by hand through {@link #dispatcher()} (tests). */
-  public static Gateway startWithoutLoops(WorkaConfig config, Map<String, String> environment, InstantSource clock) {
+  public static Gateway startWithoutLoops(
+      WorkaConfig config, Map<String, String> environment, InstantSource clock) {
     return new Gateway(config, environment, clock, new Random(), false, null);
   }
 
@@ -506,10 +671,16 @@ public final class Gateway implements AutoCloseable {
         if (Files.getFileStore(file).supportsFileAttributeView("posix")) {
           var permissions = Files.getPosixFilePermissions(file);
           if (!PosixFilePermissions.fromString("rw-------").containsAll(permissions)) {
-            throw new WorkaException("refusing to use the operator token " + file + ": its mode is "
-                + PosixFilePermissions.toString(permissions) + ", so users other than its owner may read or"
-                + " change it. Run: chmod 600 " + file + " (and if others may already have read it, delete it"
-                + " and restart the Gateway: a new token is generated, and the CLI reads it from there)");
+            throw new WorkaException(
+                "refusing to use the operator token "
+                    + file
+                    + ": its mode is "
+                    + PosixFilePermissions.toString(permissions)
+                    + ", so users other than its owner may read or"
+                    + " change it. Run: chmod 600 "
+                    + file
+                    + " (and if others may already have read it, delete it"
+                    + " and restart the Gateway: a new token is generated, and the CLI reads it from there)");
           }
         }
         String token = Files.readString(file).trim();
@@ -521,14 +692,19 @@ public final class Gateway implements AutoCloseable {
       new SecureRandom().nextBytes(bytes);
       String token = "wk_" + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
       Files.createDirectories(home);
-      Path tmp = Files.createTempFile(home, ".operator-token", ".tmp",
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Path tmp =
+          Files.createTempFile(
+              home,
+              ".operator-token",
+              ".tmp",
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       Files.writeString(tmp, token + "\n");
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       log.info("generated an operator token in {} (the CLI reads it from there)", file);
       return token;
     } catch (IOException e) {
-      throw new WorkaException("could not read or create the operator token at " + file + ": " + e.getMessage(), e);
+      throw new WorkaException(
+          "could not read or create the operator token at " + file + ": " + e.getMessage(), e);
     }
   }
 

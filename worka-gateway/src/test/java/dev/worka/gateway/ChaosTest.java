@@ -26,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Chaos: live runs (each creates one issue with a title of its own on a GitHub MCP server that
  * counts effects) while the Gateway is SIGKILLed at random moments and started again on the same
- * home and database. At the end every run is terminal, no issue exists twice, every issue maps to
- * a succeeded invocation, every invocation has its allow gate, no step's attempts overlapped, every
+ * home and database. At the end every run is terminal, no issue exists twice, every issue maps to a
+ * succeeded invocation, every invocation has its allow gate, no step's attempts overlapped, every
  * run's and step's events form a complete chain, and no run failed.
  *
  * <p>Sized by system properties: {@code worka.chaos.runs} (200), {@code worka.chaos.kills} (10),
@@ -48,27 +48,35 @@ class ChaosTest {
     long seed = Long.getLong("worka.chaos.seed", System.nanoTime());
     Random random = new Random(seed);
     RunLedger ledger = new RunLedger(db.dataSource());
-    String policy = TestGateway.policyWith(
-        Map.of("hari", ChaosWorker.command("plan"), "ernest", ChaosWorker.command("work")), null);
+    String policy =
+        TestGateway.policyWith(
+            Map.of("hari", ChaosWorker.command("plan"), "ernest", ChaosWorker.command("work")),
+            null);
     policy = TestGateway.withLimit(RunLedger.quickRetryPolicy(policy), "max_attempts", "5");
     long began = System.nanoTime();
     List<String> runs = new ArrayList<>();
     List<Instant> killedAt = new ArrayList<>();
     List<Duration> restarts = new ArrayList<>();
-    try (CountingGithubMcpServer server = CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
+    try (CountingGithubMcpServer server =
+        CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
       Map<String, String> env = RunLedger.environment(home, db.url(), server, policy);
-      env.put("WORKA_MAX_CONCURRENT_STEPS", Integer.toString(Integer.getInteger("worka.chaos.concurrency", 4)));
+      env.put(
+          "WORKA_MAX_CONCURRENT_STEPS",
+          Integer.toString(Integer.getInteger("worka.chaos.concurrency", 4)));
       GatewayProcess gateway = GatewayProcess.start(home, env);
       try {
         for (int i = 0; i < runCount; i++) {
-          runs.add(RunLedger.submit(gateway, "open an issue in acme/widgets titled 'Chaos " + i + "'"));
+          runs.add(
+              RunLedger.submit(gateway, "open an issue in acme/widgets titled 'Chaos " + i + "'"));
         }
         while (killedAt.size() < killCount) {
           Thread.sleep(1_000 + random.nextInt(4_000));
           if (ledger.awaitTerminal(runs, Duration.ZERO).isEmpty()) {
             // Every run ended before all the kills: keep work in flight for the rest.
             for (int i = 0; i < 20; i++) {
-              runs.add(RunLedger.submit(gateway, "open an issue in acme/widgets titled 'Chaos " + runs.size() + "'"));
+              runs.add(
+                  RunLedger.submit(
+                      gateway, "open an issue in acme/widgets titled 'Chaos " + runs.size() + "'"));
             }
             Thread.sleep(random.nextInt(2_000));
           }
@@ -80,7 +88,8 @@ class ChaosTest {
           gateway = GatewayProcess.start(home, env);
           restarts.add(Duration.ofNanos(System.nanoTime() - restarting));
         }
-        List<String> open = ledger.awaitTerminal(runs, Duration.ofSeconds(Math.max(300, runs.size())));
+        List<String> open =
+            ledger.awaitTerminal(runs, Duration.ofSeconds(Math.max(300, runs.size())));
         assertEquals(List.of(), open, "runs still open");
       } finally {
         gateway.close();
@@ -89,11 +98,19 @@ class ChaosTest {
 
       List<String> failed = ledger.notSucceeded(runs);
       List<Duration> recoveries = recoveries(killedAt);
-      System.out.printf("chaos: seed %d, %d runs, %d kills, %d s, %.2f runs/s; restart (kill to listening) ms %s;"
+      System.out.printf(
+          "chaos: seed %d, %d runs, %d kills, %d s, %.2f runs/s; restart (kill to listening) ms %s;"
               + " kill to the next step succeeding ms %s; burns %s; failed %d %s%n",
-          seed, runs.size(), killedAt.size(), took.toSeconds(), runs.size() / (took.toMillis() / 1000.0),
-          restarts.stream().map(Duration::toMillis).toList(), recoveries.stream().map(Duration::toMillis).toList(),
-          ledger.burnsByKind(runs), failed.size(), failed);
+          seed,
+          runs.size(),
+          killedAt.size(),
+          took.toSeconds(),
+          runs.size() / (took.toMillis() / 1000.0),
+          restarts.stream().map(Duration::toMillis).toList(),
+          recoveries.stream().map(Duration::toMillis).toList(),
+          ledger.burnsByKind(runs),
+          failed.size(),
+          failed);
 
       assertTrue(runs.size() >= runCount && killedAt.size() >= killCount);
       assertEquals(List.of(), ledger.issueProblems(server, runs));
@@ -102,18 +119,26 @@ class ChaosTest {
       assertEquals(List.of(), ledger.brokenEventChains(runs));
       assertEquals(List.of(), failed, "every run succeeds (a failed one would have to say why)");
       assertEquals(runs.size(), server.effects("create_issue"), "one issue per run");
-      Map<String, Long> titles = server.issues("acme", "widgets").stream()
-          .collect(Collectors.groupingBy(CountingGithubMcpServer.Issue::title, TreeMap::new, Collectors.counting()));
+      Map<String, Long> titles =
+          server.issues("acme", "widgets").stream()
+              .collect(
+                  Collectors.groupingBy(
+                      CountingGithubMcpServer.Issue::title, TreeMap::new, Collectors.counting()));
       assertEquals(runs.size(), titles.size(), "every run's own issue");
     }
   }
 
-  /** For each kill, how long until a step next succeeded (the restarted Gateway making progress again). */
+  /**
+   * For each kill, how long until a step next succeeded (the restarted Gateway making progress
+   * again).
+   */
   private static List<Duration> recoveries(List<Instant> killedAt) throws Exception {
     List<Duration> out = new ArrayList<>();
     try (Connection c = db.dataSource().getConnection();
-        PreparedStatement ps = c.prepareStatement("select min(created_at) from run_events"
-            + " where entity = 'step' and to_status = 'succeeded' and created_at > ?")) {
+        PreparedStatement ps =
+            c.prepareStatement(
+                "select min(created_at) from run_events"
+                    + " where entity = 'step' and to_status = 'succeeded' and created_at > ?")) {
       for (Instant k : killedAt) {
         ps.setObject(1, java.time.OffsetDateTime.ofInstant(k, java.time.ZoneOffset.UTC));
         try (ResultSet rs = ps.executeQuery()) {

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Gateway killed (SIGKILL) at distinct moments of a live run — while its planner runs, while
- * its worker runs, in the middle of delivering its result — and started again on the same home
- * and database: the run succeeds, the killed Gateway's (sandboxed) workers died with it, no two
+ * its worker runs, in the middle of delivering its result — and started again on the same home and
+ * database: the run succeeds, the killed Gateway's (sandboxed) workers died with it, no two
  * attempts of a step overlapped, no event is missing, and the one issue the run asks for exists
  * once, after an allow gate.
  *
@@ -60,13 +60,20 @@ class CrashRecoveryTest {
    * when} waits while kill_hold has a row, so the Gateway can be killed inside that transaction.
    */
   private static void holdUpdates(String table, String when) throws Exception {
-    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
       s.execute("create table kill_hold (held boolean)");
       s.execute("insert into kill_hold values (true)");
-      s.execute("create function kill_hold_wait() returns trigger language plpgsql as $$ begin"
-          + " while exists (select 1 from kill_hold) loop perform pg_sleep(0.05); end loop; return new; end $$");
-      s.execute("create trigger kill_hold_update before update on " + table + " for each row"
-          + " when (" + when + ") execute function kill_hold_wait()");
+      s.execute(
+          "create function kill_hold_wait() returns trigger language plpgsql as $$ begin"
+              + " while exists (select 1 from kill_hold) loop perform pg_sleep(0.05); end loop; return new; end $$");
+      s.execute(
+          "create trigger kill_hold_update before update on "
+              + table
+              + " for each row"
+              + " when ("
+              + when
+              + ") execute function kill_hold_wait()");
     }
   }
 
@@ -76,15 +83,25 @@ class CrashRecoveryTest {
    * in {@link #holdUpdates} (if not null), starts a second Gateway on the same home and checks the
    * run's story.
    */
-  private void killAndRecover(String title, String runStatus, String runningRole, String heldTable) throws Exception {
+  private void killAndRecover(String title, String runStatus, String runningRole, String heldTable)
+      throws Exception {
     RunLedger ledger = new RunLedger(db.dataSource());
-    try (CountingGithubMcpServer server = CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
-      Map<String, String> env = RunLedger.environment(home, db.url(), server,
-          RunLedger.quickRetryPolicy(TestGateway.builtinPolicyForTests()));
+    try (CountingGithubMcpServer server =
+        CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
+      Map<String, String> env =
+          RunLedger.environment(
+              home,
+              db.url(),
+              server,
+              RunLedger.quickRetryPolicy(TestGateway.builtinPolicyForTests()));
       String runId;
       try (GatewayProcess first = GatewayProcess.start(home, env)) {
         runId = RunLedger.submit(first, "open an issue in acme/widgets titled '" + title + "'");
-        awaitMoment(runId, runStatus, runningRole, heldTable,
+        awaitMoment(
+            runId,
+            runStatus,
+            runningRole,
+            heldTable,
             () -> runningRole == null || !first.descendants().isEmpty(),
             Duration.ofSeconds(90));
         List<ProcessHandle> workers = first.descendants();
@@ -95,8 +112,12 @@ class CrashRecoveryTest {
         awaitGone(workers, Duration.ofSeconds(10));
       }
       if (heldTable != null) {
-        assertEquals(runStatus, ledger.statuses(List.of(runId)).get(runId), "killed before the held update committed");
-        try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+        assertEquals(
+            runStatus,
+            ledger.statuses(List.of(runId)).get(runId),
+            "killed before the held update committed");
+        try (Connection c = db.dataSource().getConnection();
+            Statement s = c.createStatement()) {
           s.execute("delete from kill_hold");
         }
       }
@@ -111,7 +132,9 @@ class CrashRecoveryTest {
       assertEquals(List.of(), ledger.brokenEventChains(List.of(runId)));
       assertEquals(List.of(), ledger.ungatedInvocations(List.of(runId)));
       if (runningRole != null || "steps".equals(heldTable)) {
-        assertEquals(Map.of("lost", 1L), ledger.burnsByKind(List.of(runId)),
+        assertEquals(
+            Map.of("lost", 1L),
+            ledger.burnsByKind(List.of(runId)),
             "the killed attempt is recorded lost, once, and retried");
         assertEquals(3, ledger.attempts(List.of(runId)).size(), "two steps, one of them twice");
       } else {
@@ -121,16 +144,32 @@ class CrashRecoveryTest {
   }
 
   /** Waits (bounded) for the moment to kill at. */
-  private static void awaitMoment(String runId, String runStatus, String runningRole, String heldTable,
-      java.util.function.BooleanSupplier workerStarted, Duration max) throws Exception {
-    String sql = runningRole != null
-        ? "select count(*) from runs r join steps s on s.run_id = r.id where r.id = '" + runId + "'::uuid"
-            + " and r.status = '" + runStatus + "' and s.role = '" + runningRole + "' and s.status = 'running'"
-        // the held update waits in kill_hold_wait, its transaction open
-        : "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep'"
-            + " and query ilike 'update " + heldTable + "%'";
+  private static void awaitMoment(
+      String runId,
+      String runStatus,
+      String runningRole,
+      String heldTable,
+      java.util.function.BooleanSupplier workerStarted,
+      Duration max)
+      throws Exception {
+    String sql =
+        runningRole != null
+            ? "select count(*) from runs r join steps s on s.run_id = r.id where r.id = '"
+                + runId
+                + "'::uuid"
+                + " and r.status = '"
+                + runStatus
+                + "' and s.role = '"
+                + runningRole
+                + "' and s.status = 'running'"
+            // the held update waits in kill_hold_wait, its transaction open
+            : "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep'"
+                + " and query ilike 'update "
+                + heldTable
+                + "%'";
     long deadline = System.nanoTime() + max.toNanos();
-    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
       while (System.nanoTime() < deadline) {
         try (ResultSet rs = s.executeQuery(sql)) {
           rs.next();
@@ -141,7 +180,14 @@ class CrashRecoveryTest {
         Thread.sleep(10);
       }
     }
-    throw new AssertionError("run " + runId + " never reached " + runStatus + " with a " + runningRole + " step running");
+    throw new AssertionError(
+        "run "
+            + runId
+            + " never reached "
+            + runStatus
+            + " with a "
+            + runningRole
+            + " step running");
   }
 
   /** Waits (bounded) until every one of {@code processes} has exited. */
@@ -149,8 +195,12 @@ class CrashRecoveryTest {
     long deadline = System.nanoTime() + max.toNanos();
     while (processes.stream().anyMatch(ProcessHandle::isAlive)) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("processes outlived their Gateway: "
-            + processes.stream().filter(ProcessHandle::isAlive).map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList());
+        throw new AssertionError(
+            "processes outlived their Gateway: "
+                + processes.stream()
+                    .filter(ProcessHandle::isAlive)
+                    .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
+                    .toList());
       }
       Thread.sleep(20);
     }

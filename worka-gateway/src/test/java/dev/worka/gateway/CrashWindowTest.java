@@ -61,12 +61,14 @@ class CrashWindowTest {
   void killedAfterTheEffectTheNextGatewayFindsItUpstreamAndDoesNotRepeatIt() throws Exception {
     try (CountingGithubMcpServer server = CountingGithubMcpServer.http(0, GITHUB_TOKEN, Set.of())) {
       Map<String, String> env = environment(server);
-      CountingGithubMcpServer.Block held = server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.AFTER_EFFECT);
+      CountingGithubMcpServer.Block held =
+          server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.AFTER_EFFECT);
       String runId;
       try (GatewayProcess first = GatewayProcess.start(home, env)) {
         runId = submit(first, "open an issue in acme/widgets titled 'Crash after'");
         assertTrue(held.awaitBlocked(Duration.ofSeconds(90)), "the call reached the server");
-        assertEquals(1, server.effects("create_issue"), "the issue exists; the Gateway has not heard back");
+        assertEquals(
+            1, server.effects("create_issue"), "the issue exists; the Gateway has not heard back");
         first.kill();
         assertEquals(List.of(), first.descendants(), "no worker outlives its Gateway");
       }
@@ -77,12 +79,18 @@ class CrashWindowTest {
         JsonNode story = finish(second, runId);
         assertEquals("succeeded", story.path("status").asText(), story.toPrettyString());
       }
-      assertEquals(1, server.effects("create_issue"), "one issue, although two attempts called create_issue");
-      assertEquals(1, server.calls("create_issue"), "the second attempt looked the issue up instead");
+      assertEquals(
+          1,
+          server.effects("create_issue"),
+          "one issue, although two attempts called create_issue");
+      assertEquals(
+          1, server.calls("create_issue"), "the second attempt looked the issue up instead");
       assertTrue(server.calls("list_issues") >= 1);
       assertEquals("succeeded", invocationStatus(runId));
       assertEquals("https://github.test/acme/widgets/issues/1", single(runId, "upstream_ref"));
-      assertTrue(gateReasons(runId).stream().anyMatch(r -> r.contains("reconciliation found its effect upstream")),
+      assertTrue(
+          gateReasons(runId).stream()
+              .anyMatch(r -> r.contains("reconciliation found its effect upstream")),
           gateReasons(runId).toString());
       assertEquals(List.of("acquired", "replayed"), lockEvents(runId));
       everyEffectFollowsAnAllowGate(runId);
@@ -93,7 +101,8 @@ class CrashWindowTest {
   void killedBeforeTheEffectTheNextGatewayFindsNothingUpstreamAndPerformsItOnce() throws Exception {
     try (CountingGithubMcpServer server = CountingGithubMcpServer.http(0, GITHUB_TOKEN, Set.of())) {
       Map<String, String> env = environment(server);
-      CountingGithubMcpServer.Block held = server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.BEFORE_EFFECT);
+      CountingGithubMcpServer.Block held =
+          server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.BEFORE_EFFECT);
       String runId;
       try (GatewayProcess first = GatewayProcess.start(home, env)) {
         runId = submit(first, "open an issue in acme/widgets titled 'Crash before'");
@@ -110,8 +119,11 @@ class CrashWindowTest {
       assertEquals(1, server.effects("create_issue"), "performed once, by the second Gateway");
       String invocation = single(runId, "id");
       CountingGithubMcpServer.Issue issue = server.issues("acme", "widgets").get(0);
-      assertTrue(issue.body().contains("worka-invocation:" + invocation), "the same invocation, the same marker");
-      assertTrue(gateReasons(runId).stream().anyMatch(r -> r.contains("found no effect upstream")),
+      assertTrue(
+          issue.body().contains("worka-invocation:" + invocation),
+          "the same invocation, the same marker");
+      assertTrue(
+          gateReasons(runId).stream().anyMatch(r -> r.contains("found no effect upstream")),
           gateReasons(runId).toString());
       assertEquals(List.of("acquired", "acquired", "released"), lockEvents(runId));
       everyEffectFollowsAnAllowGate(runId);
@@ -119,9 +131,15 @@ class CrashWindowTest {
   }
 
   private static String submit(GatewayProcess gateway, String text) {
-    TestGateway.Answer a = gateway.call("POST", "/v1/runs",
-        "{\"text\": " + dev.worka.protocol.Json.write(dev.worka.protocol.Json.STRICT.getNodeFactory().textNode(text))
-            + "}", TestGateway.OPERATOR_TOKEN);
+    TestGateway.Answer a =
+        gateway.call(
+            "POST",
+            "/v1/runs",
+            "{\"text\": "
+                + dev.worka.protocol.Json.write(
+                    dev.worka.protocol.Json.STRICT.getNodeFactory().textNode(text))
+                + "}",
+            TestGateway.OPERATOR_TOKEN);
     assertEquals(202, a.status(), a.raw().body());
     return a.body().path("run_id").asText();
   }
@@ -132,12 +150,14 @@ class CrashWindowTest {
     JsonNode story;
     do {
       story = gateway.call("GET", "/v1/runs/" + runId, null, TestGateway.OPERATOR_TOKEN).body();
-      if (Set.of("succeeded", "failed", "rejected", "cancelled").contains(story.path("status").asText())) {
+      if (Set.of("succeeded", "failed", "rejected", "cancelled")
+          .contains(story.path("status").asText())) {
         return story;
       }
       Thread.sleep(200);
     } while (System.nanoTime() < deadline);
-    throw new AssertionError("run " + runId + " did not end within 120 s: " + story.toPrettyString());
+    throw new AssertionError(
+        "run " + runId + " did not end within 120 s: " + story.toPrettyString());
   }
 
   private static String invocationStatus(String runId) throws Exception {
@@ -145,7 +165,8 @@ class CrashWindowTest {
   }
 
   private static String single(String runId, String column) throws Exception {
-    List<String> values = strings("select " + column + "::text from skill_invocations where run_id = ?::uuid", runId);
+    List<String> values =
+        strings("select " + column + "::text from skill_invocations where run_id = ?::uuid", runId);
     assertEquals(1, values.size(), "one invocation: " + values);
     return values.get(0);
   }
@@ -155,19 +176,26 @@ class CrashWindowTest {
   }
 
   private static List<String> lockEvents(String runId) throws Exception {
-    return strings("select lock_status from invocation_lock_events where run_id = ?::uuid order by id", runId);
+    return strings(
+        "select lock_status from invocation_lock_events where run_id = ?::uuid order by id", runId);
   }
 
-  /** Every invocation's effect was preceded by an allow gate for its skill in its run (DESIGN §2.4). */
+  /**
+   * Every invocation's effect was preceded by an allow gate for its skill in its run (DESIGN §2.4).
+   */
   private static void everyEffectFollowsAnAllowGate(String runId) throws Exception {
-    List<String> missing = strings("select i.id::text from skill_invocations i where i.run_id = ?::uuid"
-        + " and not exists (select 1 from gates g where g.id = i.gate_id and g.status = 'allow')", runId);
+    List<String> missing =
+        strings(
+            "select i.id::text from skill_invocations i where i.run_id = ?::uuid"
+                + " and not exists (select 1 from gates g where g.id = i.gate_id and g.status = 'allow')",
+            runId);
     assertEquals(List.of(), missing);
   }
 
   private static List<String> strings(String sql, String runId) throws Exception {
     List<String> out = new ArrayList<>();
-    try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {

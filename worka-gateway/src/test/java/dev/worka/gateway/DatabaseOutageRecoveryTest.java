@@ -25,11 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * PostgreSQL stopped for ten seconds under a light load — runs in flight with live side effects,
- * operators creating and reading runs — and started again: meanwhile every API answer is a 503
- * with Retry-After and the stable error JSON, /readyz says not ready, the Gateway process stays
- * up; afterwards the runs in flight finish, the requests refused during the outage succeed when
- * sent again (same Idempotency-Key), new runs work, and no run, event or effect is lost or
- * doubled. (A PostgreSQL of its own, stopped and started on the same data and port.)
+ * operators creating and reading runs — and started again: meanwhile every API answer is a 503 with
+ * Retry-After and the stable error JSON, /readyz says not ready, the Gateway process stays up;
+ * afterwards the runs in flight finish, the requests refused during the outage succeed when sent
+ * again (same Idempotency-Key), new runs work, and no run, event or effect is lost or doubled. (A
+ * PostgreSQL of its own, stopped and started on the same data and port.)
  */
 @Tag("slow")
 class DatabaseOutageRecoveryTest {
@@ -39,27 +39,41 @@ class DatabaseOutageRecoveryTest {
   @TempDir Path data;
 
   @Test
-  void runsInFlightAndRequestsRefusedDuringAnOutageAllCompleteOnceTheDatabaseIsBack() throws Exception {
+  void runsInFlightAndRequestsRefusedDuringAnOutageAllCompleteOnceTheDatabaseIsBack()
+      throws Exception {
     try (StoppablePostgres postgres = StoppablePostgres.start(data.resolve("pg"));
-        CountingGithubMcpServer server = CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
-      Map<String, String> env = RunLedger.environment(home, postgres.url("postgres"), server,
-          RunLedger.quickRetryPolicy(TestGateway.builtinPolicyForTests()));
+        CountingGithubMcpServer server =
+            CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
+      Map<String, String> env =
+          RunLedger.environment(
+              home,
+              postgres.url("postgres"),
+              server,
+              RunLedger.quickRetryPolicy(TestGateway.builtinPolicyForTests()));
       env.put("WORKA_LEASE_SECONDS", "5");
       try (GatewayProcess gateway = GatewayProcess.start(home, env)) {
         List<String> runs = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-          runs.add(RunLedger.submit(gateway, "open an issue in acme/widgets titled 'Before the outage " + i + "'"));
+          runs.add(
+              RunLedger.submit(
+                  gateway, "open an issue in acme/widgets titled 'Before the outage " + i + "'"));
         }
         awaitAnyRunIn(gateway, runs, Set.of("running"), Duration.ofSeconds(90));
 
         postgres.stop();
         long stoppedAt = System.nanoTime();
-        Map<String, String> refused = new LinkedHashMap<>(); // Idempotency-Key → body, to send again
+        Map<String, String> refused =
+            new LinkedHashMap<>(); // Idempotency-Key → body, to send again
         int readyChecks = 0;
-        for (int i = 0; System.nanoTime() - stoppedAt < Duration.ofSeconds(10).toNanos() || i < 2; i++) {
+        for (int i = 0;
+            System.nanoTime() - stoppedAt < Duration.ofSeconds(10).toNanos() || i < 2;
+            i++) {
           String key = "outage-" + i;
-          String body = Json.LENIENT.createObjectNode()
-              .put("text", "open an issue in acme/widgets titled 'During the outage " + i + "'").toString();
+          String body =
+              Json.LENIENT
+                  .createObjectNode()
+                  .put("text", "open an issue in acme/widgets titled 'During the outage " + i + "'")
+                  .toString();
           HttpResponse<String> create = send(gateway, "POST", "/v1/runs", body, key);
           assertUnavailable(create, gateway);
           refused.put(key, body);
@@ -69,7 +83,10 @@ class DatabaseOutageRecoveryTest {
           assertEquals("not_ready", Json.LENIENT.readTree(ready.body()).path("status").asText());
           assertTrue(ready.headers().firstValue("Retry-After").isPresent());
           readyChecks++;
-          assertEquals(200, send(gateway, "GET", "/healthz", null, null).statusCode(), "the process is alive");
+          assertEquals(
+              200,
+              send(gateway, "GET", "/healthz", null, null).statusCode(),
+              "the process is alive");
           Thread.sleep(250);
         }
         assertTrue(gateway.alive(), "the Gateway survived the outage");
@@ -78,7 +95,8 @@ class DatabaseOutageRecoveryTest {
         postgres.restart();
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (send(gateway, "GET", "/readyz", null, null).statusCode() != 200) {
-          assertTrue(System.nanoTime() < deadline, "ready again within 60 s of the database's return");
+          assertTrue(
+              System.nanoTime() < deadline, "ready again within 60 s of the database's return");
           Thread.sleep(200);
         }
         for (Map.Entry<String, String> r : refused.entrySet()) {
@@ -86,59 +104,84 @@ class DatabaseOutageRecoveryTest {
           assertEquals(202, again.statusCode(), again.body());
           runs.add(Json.LENIENT.readTree(again.body()).path("run_id").asText());
         }
-        runs.add(RunLedger.submit(gateway, "open an issue in acme/widgets titled 'After the outage'"));
+        runs.add(
+            RunLedger.submit(gateway, "open an issue in acme/widgets titled 'After the outage'"));
 
         try (Database database = Database.connect(postgres.url("postgres"), 4, "outage-test")) {
           RunLedger ledger = new RunLedger(database.dataSource());
-          assertEquals(List.of(), ledger.awaitTerminal(runs, Duration.ofSeconds(240)), "runs still open");
+          assertEquals(
+              List.of(), ledger.awaitTerminal(runs, Duration.ofSeconds(240)), "runs still open");
           assertEquals(List.of(), ledger.notSucceeded(runs));
-          assertEquals(runs.size(), server.effects("create_issue"), "one issue per run, none twice");
+          assertEquals(
+              runs.size(), server.effects("create_issue"), "one issue per run, none twice");
           assertEquals(List.of(), ledger.issueProblems(server, runs));
           assertEquals(List.of(), ledger.overlappingAttempts(runs));
           assertEquals(List.of(), ledger.brokenEventChains(runs));
           assertEquals(List.of(), ledger.ungatedInvocations(runs));
-          System.out.println("outage: " + refused.size() + " create requests refused and sent again; burns of the runs: "
-              + ledger.burnsByKind(runs));
+          System.out.println(
+              "outage: "
+                  + refused.size()
+                  + " create requests refused and sent again; burns of the runs: "
+                  + ledger.burnsByKind(runs));
         }
         assertTrue(gateway.alive());
       }
     }
   }
 
-  /** 503, Retry-After, the stable error JSON, and no stack trace (else the Gateway's last log lines say why). */
-  private static void assertUnavailable(HttpResponse<String> r, GatewayProcess gateway) throws Exception {
+  /**
+   * 503, Retry-After, the stable error JSON, and no stack trace (else the Gateway's last log lines
+   * say why).
+   */
+  private static void assertUnavailable(HttpResponse<String> r, GatewayProcess gateway)
+      throws Exception {
     if (r.statusCode() != 503) {
       List<String> lines = java.nio.file.Files.readAllLines(gateway.log());
-      System.out.println("Gateway log before the unexpected answer:\n"
-          + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size())));
+      System.out.println(
+          "Gateway log before the unexpected answer:\n"
+              + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size())));
     }
     assertEquals(503, r.statusCode(), r.body());
     assertEquals("5", r.headers().firstValue("Retry-After").orElse(""));
     assertEquals("unavailable", Json.LENIENT.readTree(r.body()).path("error").asText(), r.body());
-    assertFalse(r.body().contains("Exception") || r.body().contains("\tat "), "no stack trace: " + r.body());
+    assertFalse(
+        r.body().contains("Exception") || r.body().contains("\tat "),
+        "no stack trace: " + r.body());
   }
 
-  private static HttpResponse<String> send(GatewayProcess gateway, String method, String path, String body,
-      String idempotencyKey) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gateway.baseUrl + path)).timeout(Duration.ofSeconds(30))
-        .header("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN);
+  private static HttpResponse<String> send(
+      GatewayProcess gateway, String method, String path, String body, String idempotencyKey)
+      throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(gateway.baseUrl + path))
+            .timeout(Duration.ofSeconds(30))
+            .header("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN);
     if (body != null) {
       b.header("Content-Type", "application/json");
     }
     if (idempotencyKey != null) {
       b.header("Idempotency-Key", idempotencyKey);
     }
-    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    b.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  private static void awaitAnyRunIn(GatewayProcess gateway, List<String> runs, Set<String> statuses, Duration max)
+  private static void awaitAnyRunIn(
+      GatewayProcess gateway, List<String> runs, Set<String> statuses, Duration max)
       throws InterruptedException {
     long deadline = System.nanoTime() + max.toNanos();
     while (System.nanoTime() < deadline) {
       for (String id : runs) {
-        if (statuses.contains(gateway.call("GET", "/v1/runs/" + id, null, TestGateway.OPERATOR_TOKEN).body()
-            .path("status").asText())) {
+        if (statuses.contains(
+            gateway
+                .call("GET", "/v1/runs/" + id, null, TestGateway.OPERATOR_TOKEN)
+                .body()
+                .path("status")
+                .asText())) {
           return;
         }
       }

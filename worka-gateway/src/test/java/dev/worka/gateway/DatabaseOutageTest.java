@@ -21,13 +21,17 @@ class DatabaseOutageTest {
   @Test
   void withTheDatabaseDownTheApiAnswers503AndReadinessSaysSo() throws Exception {
     EmbeddedDatabase postgres = EmbeddedDatabase.start(data.resolve("pg"));
-    try (TestGateway gw = TestGateway.start(home, postgres.url("postgres"), TestGateway.builtinPolicyForTests())) {
-      assertEquals("ready", gw.call("GET", "/readyz", null, java.util.Map.of()).body().path("status").asText());
+    try (TestGateway gw =
+        TestGateway.start(home, postgres.url("postgres"), TestGateway.builtinPolicyForTests())) {
+      assertEquals(
+          "ready",
+          gw.call("GET", "/readyz", null, java.util.Map.of()).body().path("status").asText());
       postgres.close();
 
       // The Gateway's watch checks every second; readiness says what it found.
       TestGateway.Answer ready = gw.call("GET", "/readyz", null, java.util.Map.of());
-      for (long deadline = System.nanoTime() + 30_000_000_000L; ready.status() == 200 && System.nanoTime() < deadline; ) {
+      for (long deadline = System.nanoTime() + 30_000_000_000L;
+          ready.status() == 200 && System.nanoTime() < deadline; ) {
         Thread.sleep(100);
         ready = gw.call("GET", "/readyz", null, java.util.Map.of());
       }
@@ -36,23 +40,31 @@ class DatabaseOutageTest {
       assertEquals("unreachable", ready.body().path("database").asText());
       assertTrue(ready.raw().headers().firstValue("Retry-After").isPresent());
 
-      TestGateway.Answer create = gw.operator("POST", "/v1/runs", "{\"text\": \"summarize this thread\"}");
+      TestGateway.Answer create =
+          gw.operator("POST", "/v1/runs", "{\"text\": \"summarize this thread\"}");
       assertEquals(503, create.status(), create.raw().body());
       assertEquals("unavailable", create.body().path("error").asText());
       assertEquals("5", create.raw().headers().firstValue("Retry-After").orElse(""));
-      assertFalse(create.raw().body().contains("Exception"), "no stack trace: " + create.raw().body());
+      assertFalse(
+          create.raw().body().contains("Exception"), "no stack trace: " + create.raw().body());
 
       // The watch has seen the outage (readiness said so above): a request is refused
       // without waiting for a pooled connection (that wait is 10 s; this client gives up after 5).
-      java.net.http.HttpResponse<String> quick = java.net.http.HttpClient.newHttpClient().send(
-          java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.baseUrl + "/v1/runs"))
-              .timeout(java.time.Duration.ofSeconds(5))
-              .header("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString());
+      java.net.http.HttpResponse<String> quick =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.baseUrl + "/v1/runs"))
+                      .timeout(java.time.Duration.ofSeconds(5))
+                      .header("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN)
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString());
       assertEquals(503, quick.statusCode(), quick.body());
       assertEquals("5", quick.headers().firstValue("Retry-After").orElse(""));
 
-      assertEquals(200, gw.call("GET", "/healthz", null, java.util.Map.of()).status(), "the process stays alive");
+      assertEquals(
+          200,
+          gw.call("GET", "/healthz", null, java.util.Map.of()).status(),
+          "the process stays alive");
     }
   }
 }

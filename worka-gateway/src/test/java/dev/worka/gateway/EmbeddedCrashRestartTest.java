@@ -52,25 +52,32 @@ class EmbeddedCrashRestartTest {
 
   @Test
   void runsContinueAcrossRepeatedKillsWhileThePostmasterLivesOn() throws Exception {
-    try (CountingGithubMcpServer github = CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
+    try (CountingGithubMcpServer github =
+        CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
       Map<String, String> env = environment(github);
       GatewayProcess gateway = start(env);
       List<String> runs = new ArrayList<>();
       for (int kill = 0; kill < 4; kill++) {
         for (int i = 0; i < 3; i++) {
-          runs.add(RunLedger.submit(gateway, "open an issue in acme/widgets titled 'Kill " + kill + " run " + i + "'"));
+          runs.add(
+              RunLedger.submit(
+                  gateway,
+                  "open an issue in acme/widgets titled 'Kill " + kill + " run " + i + "'"));
         }
         awaitStepRunning();
         long postmaster = server.postmasterPid().orElseThrow();
         gateway.kill();
-        assertTrue(ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false),
+        assertTrue(
+            ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false),
             "the postmaster outlived the Gateway killed with SIGKILL");
 
         gateway = start(env); // the first try
-        assertFalse(server.serverProcesses().contains(postmaster),
+        assertFalse(
+            server.serverProcesses().contains(postmaster),
             "the left postmaster was shut down before a new one started");
         assertNotEquals(postmaster, server.postmasterPid().orElseThrow());
-        assertTrue(Files.readString(gateway.log()).contains("left running"), "the log says what it found");
+        assertTrue(
+            Files.readString(gateway.log()).contains("left running"), "the log says what it found");
       }
       assertRunsFinishedIntact(gateway, github, runs);
     }
@@ -78,14 +85,18 @@ class EmbeddedCrashRestartTest {
 
   @Test
   void startsOnTheFirstTryWhenThePostmasterWasKilledTooOrIsShuttingDown() throws Exception {
-    try (CountingGithubMcpServer github = CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
+    try (CountingGithubMcpServer github =
+        CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
       Map<String, String> env = environment(github);
       GatewayProcess gateway = start(env);
       List<String> runs = new ArrayList<>();
 
-      // Killed together with its postmaster: postmaster.pid stays behind, the children die after it,
+      // Killed together with its postmaster: postmaster.pid stays behind, the children die after
+      // it,
       // and for a moment the pid is a zombie (alive to PostgreSQL's own check).
-      runs.add(RunLedger.submit(gateway, "open an issue in acme/widgets titled 'Postmaster killed too'"));
+      runs.add(
+          RunLedger.submit(
+              gateway, "open an issue in acme/widgets titled 'Postmaster killed too'"));
       awaitStepRunning();
       long postmaster = server.postmasterPid().orElseThrow();
       gateway.kill();
@@ -93,33 +104,47 @@ class EmbeddedCrashRestartTest {
       gateway = start(env);
       assertNotEquals(postmaster, server.postmasterPid().orElseThrow());
 
-      // Its postmaster shutting down (smart shutdown, held by a session) when the Gateway is killed.
-      runs.add(RunLedger.submit(gateway, "open an issue in acme/widgets titled 'Postmaster shutting down'"));
+      // Its postmaster shutting down (smart shutdown, held by a session) when the Gateway is
+      // killed.
+      runs.add(
+          RunLedger.submit(
+              gateway, "open an issue in acme/widgets titled 'Postmaster shutting down'"));
       awaitStepRunning();
       postmaster = server.postmasterPid().orElseThrow();
       Connection held = server.superuser().getConnection();
       try (Statement s = held.createStatement()) {
         held.setAutoCommit(false);
-        s.execute("select txid_current()"); // a session in a transaction: a smart shutdown waits for it
+        s.execute(
+            "select txid_current()"); // a session in a transaction: a smart shutdown waits for it
       }
       ProcessHandle.of(postmaster).orElseThrow().destroy(); // SIGTERM: smart shutdown
       await(() -> "stopping".equals(server.postmasterState()), "the postmaster is shutting down");
       gateway.kill();
-      assertEquals("stopping", server.postmasterState(), "still shutting down when the Gateway died");
+      assertEquals(
+          "stopping", server.postmasterState(), "still shutting down when the Gateway died");
       gateway = start(env);
-      assertFalse(held.isValid(5), "the left server's fast shutdown ended the session that held it");
+      assertFalse(
+          held.isValid(5), "the left server's fast shutdown ended the session that held it");
       held.close();
       assertFalse(server.serverProcesses().contains(postmaster));
 
       // Killed during its own shutdown (SIGTERM, then SIGKILL as the server stops, or just after).
-      runs.add(RunLedger.submit(gateway, "open an issue in acme/widgets titled 'Killed while stopping'"));
+      runs.add(
+          RunLedger.submit(
+              gateway, "open an issue in acme/widgets titled 'Killed while stopping'"));
       awaitStepRunning();
       postmaster = server.postmasterPid().orElseThrow();
       long stopping = postmaster;
       GatewayProcess terminated = gateway;
-      ProcessHandle.of(terminated.pid()).orElseThrow().destroy(); // SIGTERM: its shutdown hook closes everything
-      await(() -> "stopping".equals(server.postmasterState()) || !ProcessHandle.of(stopping).map(ProcessHandle::isAlive)
-          .orElse(false) || !terminated.alive(), "the Gateway's shutdown reached its database");
+      ProcessHandle.of(terminated.pid())
+          .orElseThrow()
+          .destroy(); // SIGTERM: its shutdown hook closes everything
+      await(
+          () ->
+              "stopping".equals(server.postmasterState())
+                  || !ProcessHandle.of(stopping).map(ProcessHandle::isAlive).orElse(false)
+                  || !terminated.alive(),
+          "the Gateway's shutdown reached its database");
       terminated.kill();
       gateway = start(env);
 
@@ -128,8 +153,10 @@ class EmbeddedCrashRestartTest {
   }
 
   private Map<String, String> environment(CountingGithubMcpServer github) throws Exception {
-    String policy = TestGateway.policyWith(
-        Map.of("hari", ChaosWorker.command("plan"), "ernest", ChaosWorker.command("work")), null);
+    String policy =
+        TestGateway.policyWith(
+            Map.of("hari", ChaosWorker.command("plan"), "ernest", ChaosWorker.command("work")),
+            null);
     policy = TestGateway.withLimit(RunLedger.quickRetryPolicy(policy), "max_attempts", "5");
     Files.createDirectories(home);
     Files.writeString(home.resolve("policy.yaml"), policy);
@@ -154,19 +181,23 @@ class EmbeddedCrashRestartTest {
 
   /** Waits until some step is running (the moment to kill at: work in flight). */
   private void awaitStepRunning() throws Exception {
-    await(() -> {
-      try (Connection c = server.superuser().getConnection(); Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery("select count(*) from steps where status = 'running'")) {
-        rs.next();
-        return rs.getInt(1) > 0;
-      } catch (Exception e) {
-        return false;
-      }
-    }, "a step is running");
+    await(
+        () -> {
+          try (Connection c = server.superuser().getConnection();
+              Statement s = c.createStatement();
+              ResultSet rs =
+                  s.executeQuery("select count(*) from steps where status = 'running'")) {
+            rs.next();
+            return rs.getInt(1) > 0;
+          } catch (Exception e) {
+            return false;
+          }
+        },
+        "a step is running");
   }
 
-  private void assertRunsFinishedIntact(GatewayProcess gateway, CountingGithubMcpServer github, List<String> runs)
-      throws Exception {
+  private void assertRunsFinishedIntact(
+      GatewayProcess gateway, CountingGithubMcpServer github, List<String> runs) throws Exception {
     RunLedger ledger = new RunLedger(server.superuser());
     assertEquals(List.of(), ledger.awaitTerminal(runs, Duration.ofSeconds(180)), "runs still open");
     assertEquals(List.of(), ledger.notSucceeded(runs));
@@ -175,7 +206,8 @@ class EmbeddedCrashRestartTest {
     assertEquals(List.of(), ledger.ungatedInvocations(runs));
     assertEquals(List.of(), ledger.overlappingAttempts(runs));
     assertEquals(List.of(), ledger.brokenEventChains(runs));
-    JsonNode audit = gateway.call("GET", "/v1/audit/verify", null, TestGateway.OPERATOR_TOKEN).body();
+    JsonNode audit =
+        gateway.call("GET", "/v1/audit/verify", null, TestGateway.OPERATOR_TOKEN).body();
     assertTrue(audit.path("intact").asBoolean(), audit.toString());
     List<String> logs = new ArrayList<>();
     for (GatewayProcess g : started) {

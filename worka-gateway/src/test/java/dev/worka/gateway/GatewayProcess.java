@@ -22,12 +22,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A Gateway in a process of its own ({@code worka serve} on the test classpath), so a test can
- * kill it with SIGKILL at any moment and start another on the same home and database. Its log goes
- * to {@code <home>/gateway-<n>.log}.
+ * A Gateway in a process of its own ({@code worka serve} on the test classpath), so a test can kill
+ * it with SIGKILL at any moment and start another on the same home and database. Its log goes to
+ * {@code <home>/gateway-<n>.log}.
  */
 public final class GatewayProcess implements AutoCloseable {
-  private static final Pattern RUNNING = Pattern.compile("Worka is running at (http://\\S+:(\\d+))");
+  private static final Pattern RUNNING =
+      Pattern.compile("Worka is running at (http://\\S+:(\\d+))");
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   private static final Duration START_WAIT = Duration.ofSeconds(90);
 
@@ -45,20 +46,28 @@ public final class GatewayProcess implements AutoCloseable {
    * Starts {@code worka serve} with exactly {@code environment} (plus PATH) and waits until it
    * listens. WORKA_HTTP_PORT defaults to 0 (any free port).
    */
-  public static GatewayProcess start(Path home, Map<String, String> environment) throws IOException {
+  public static GatewayProcess start(Path home, Map<String, String> environment)
+      throws IOException {
     Files.createDirectories(home);
     int n = 1;
     while (Files.exists(home.resolve("gateway-" + n + ".log"))) {
       n++;
     }
     Path log = home.resolve("gateway-" + n + ".log");
-    List<String> argv = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-cp", System.getProperty("java.class.path"),
-        "dev.worka.gateway.cli.WorkaCli", "serve"));
-    ProcessBuilder builder = new ProcessBuilder(argv).redirectErrorStream(false)
-        .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.worka.gateway.cli.WorkaCli",
+                "serve"));
+    ProcessBuilder builder =
+        new ProcessBuilder(argv)
+            .redirectErrorStream(false)
+            .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.environment().clear();
     builder.environment().put("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
     builder.environment().put("WORKA_HOME", home.toString());
@@ -66,21 +75,32 @@ public final class GatewayProcess implements AutoCloseable {
     builder.environment().putAll(environment);
     Process process = builder.start();
     CompletableFuture<String> url = new CompletableFuture<>();
-    Thread.ofPlatform().daemon().name("gateway-process-stdout-" + process.pid()).start(() -> {
-      try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = in.readLine()) != null; ) {
-          Files.writeString(log, "stdout: " + line + "\n", StandardCharsets.UTF_8,
-              java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-          Matcher m = RUNNING.matcher(line);
-          if (m.find()) {
-            url.complete("http://127.0.0.1:" + m.group(2));
-          }
-        }
-      } catch (IOException e) {
-        url.completeExceptionally(e);
-      }
-      url.completeExceptionally(new IllegalStateException("the Gateway's output ended before it listened"));
-    });
+    Thread.ofPlatform()
+        .daemon()
+        .name("gateway-process-stdout-" + process.pid())
+        .start(
+            () -> {
+              try (BufferedReader in =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = in.readLine()) != null; ) {
+                  Files.writeString(
+                      log,
+                      "stdout: " + line + "\n",
+                      StandardCharsets.UTF_8,
+                      java.nio.file.StandardOpenOption.CREATE,
+                      java.nio.file.StandardOpenOption.APPEND);
+                  Matcher m = RUNNING.matcher(line);
+                  if (m.find()) {
+                    url.complete("http://127.0.0.1:" + m.group(2));
+                  }
+                }
+              } catch (IOException e) {
+                url.completeExceptionally(e);
+              }
+              url.completeExceptionally(
+                  new IllegalStateException("the Gateway's output ended before it listened"));
+            });
     try {
       return new GatewayProcess(process, log, url.get(START_WAIT.toSeconds(), TimeUnit.SECONDS));
     } catch (Exception e) {
@@ -121,12 +141,18 @@ public final class GatewayProcess implements AutoCloseable {
 
   /** An operator API call with {@code token}; the body parsed when it is JSON. */
   public TestGateway.Answer call(String method, String path, String body, String token) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30))
-        .header("Authorization", "Bearer " + token);
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .timeout(Duration.ofSeconds(30))
+            .header("Authorization", "Bearer " + token);
     if (body != null) {
       request.header("Content-Type", "application/json");
     }
-    request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    request.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
     try {
       HttpResponse<String> r = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
       JsonNode json = null;

@@ -19,7 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Governed runs end to end: real Gateway, real PostgreSQL, real agent processes, built-in policy. */
+/**
+ * Governed runs end to end: real Gateway, real PostgreSQL, real agent processes, built-in policy.
+ */
 class GovernedRunTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
   @TempDir Path home;
@@ -43,7 +45,8 @@ class GovernedRunTest {
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
     assertEquals("api", run.path("source").asText());
     assertEquals(32, run.path("trace_id").asText().length());
-    assertEquals(gw.gateway.policy().id().toString(), run.path("policy_manifest").path("id").asText());
+    assertEquals(
+        gw.gateway.policy().id().toString(), run.path("policy_manifest").path("id").asText());
 
     JsonNode plan = run.path("plan");
     assertEquals("accepted", plan.path("status").asText());
@@ -60,7 +63,15 @@ class GovernedRunTest {
     assertEquals("[\"github.create_issue\"]", steps.get(1).path("skills").toString());
 
     List<String> gates = new ArrayList<>();
-    run.path("gates").forEach(g -> gates.add(g.path("status").asText() + " " + g.path("action").asText() + " " + g.path("skill").asText("")));
+    run.path("gates")
+        .forEach(
+            g ->
+                gates.add(
+                    g.path("status").asText()
+                        + " "
+                        + g.path("action").asText()
+                        + " "
+                        + g.path("skill").asText("")));
     assertEquals(List.of("allow plan.submit ", "allow skill.invoke github.create_issue"), gates);
 
     JsonNode calls = run.path("skill_invocations");
@@ -76,15 +87,19 @@ class GovernedRunTest {
     assertTrue(call.path("output").path("dry_run").asBoolean(), call.toPrettyString());
     assertEquals(run.path("gates").get(1).path("gate_id").asText(), call.path("gate_id").asText());
 
-    assertTrue(run.path("result").path("summary").asText().contains("Login test is flaky"), run.path("result").toString());
+    assertTrue(
+        run.path("result").path("summary").asText().contains("Login test is flaky"),
+        run.path("result").toString());
     assertTrue(run.path("burns").isEmpty());
 
     List<String> runMoves = new ArrayList<>();
-    run.path("events").forEach(e -> {
-      if (e.path("entity").asText().equals("run")) {
-        runMoves.add(e.path("to").asText());
-      }
-    });
+    run.path("events")
+        .forEach(
+            e -> {
+              if (e.path("entity").asText().equals("run")) {
+                runMoves.add(e.path("to").asText());
+              }
+            });
     assertEquals(List.of("received", "planning", "running", "delivering", "succeeded"), runMoves);
   }
 
@@ -96,21 +111,33 @@ class GovernedRunTest {
     String path = "/v1/invocations/" + invocation + "/resolve";
     String performed = "{\"outcome\": \"performed\", \"reason\": \"saw it upstream\"}";
 
-    assertEquals(401, gw.call("POST", path, performed, Map.of("Content-Type", "application/json")).status());
+    assertEquals(
+        401, gw.call("POST", path, performed, Map.of("Content-Type", "application/json")).status());
     TestGateway.Answer succeeded = gw.operator("POST", path, performed);
     assertEquals(409, succeeded.status(), succeeded.raw().body());
-    assertTrue(succeeded.body().path("message").asText().contains("is succeeded"), succeeded.raw().body());
-    assertEquals(404, gw.operator("POST", "/v1/invocations/" + UUID.randomUUID() + "/resolve", performed).status());
+    assertTrue(
+        succeeded.body().path("message").asText().contains("is succeeded"), succeeded.raw().body());
+    assertEquals(
+        404,
+        gw.operator("POST", "/v1/invocations/" + UUID.randomUUID() + "/resolve", performed)
+            .status());
     assertEquals(404, gw.operator("POST", "/v1/invocations/nope/resolve", performed).status());
-    for (String bad : List.of("{}", "[]", "{\"outcome\": \"maybe\", \"reason\": \"x\"}",
-        "{\"outcome\": \"performed\"}", "{\"outcome\": \"performed\", \"reason\": \" \"}",
-        "{\"outcome\": \"performed\", \"reason\": \"x\", \"extra\": 1}",
-        "{\"outcome\": \"not_performed\", \"reason\": \"x\", \"upstream_ref\": \"https://x\"}")) {
+    for (String bad :
+        List.of(
+            "{}",
+            "[]",
+            "{\"outcome\": \"maybe\", \"reason\": \"x\"}",
+            "{\"outcome\": \"performed\"}",
+            "{\"outcome\": \"performed\", \"reason\": \" \"}",
+            "{\"outcome\": \"performed\", \"reason\": \"x\", \"extra\": 1}",
+            "{\"outcome\": \"not_performed\", \"reason\": \"x\", \"upstream_ref\": \"https://x\"}")) {
       TestGateway.Answer refused = gw.operator("POST", path, bad);
       assertEquals(422, refused.status(), bad + " -> " + refused.raw().body());
       assertEquals("invalid_body", refused.body().path("error").asText(), refused.raw().body());
     }
-    assertEquals("succeeded", gw.story(runId).path("skill_invocations").get(0).path("status").asText(),
+    assertEquals(
+        "succeeded",
+        gw.story(runId).path("skill_invocations").get(0).path("status").asText(),
         "nothing changed by the refused requests");
   }
 
@@ -124,12 +151,18 @@ class GovernedRunTest {
     assertEquals("daneel", read.path("agent").asText());
     assertEquals("ernest", file.path("agent").asText());
     assertEquals("[\"read\"]", file.path("depends_on").toString());
-    assertFalse(Instant.parse(file.path("started_at").asText()).isBefore(Instant.parse(read.path("completed_at").asText())),
+    assertFalse(
+        Instant.parse(file.path("started_at").asText())
+            .isBefore(Instant.parse(read.path("completed_at").asText())),
         "file started before read completed");
     // The issue body Ernest filed is the summary Daneel produced.
     JsonNode call = run.path("skill_invocations").get(run.path("skill_invocations").size() - 1);
     assertEquals("github.create_issue", call.path("skill").asText());
-    assertTrue(call.path("input").path("body").asText().contains(read.path("summary").asText().substring(0, 20)),
+    assertTrue(
+        call.path("input")
+            .path("body")
+            .asText()
+            .contains(read.path("summary").asText().substring(0, 20)),
         call.path("input").toString() + " vs " + read.path("summary"));
   }
 
@@ -138,7 +171,9 @@ class GovernedRunTest {
     String runId = gw.submit("delete the repository acme/widgets");
     JsonNode run = gw.finish(runId);
     assertEquals("rejected", run.path("status").asText(), run.toPrettyString());
-    assertTrue(run.path("error").asText().contains("github.delete_repository"), run.path("error").asText());
+    assertTrue(
+        run.path("error").asText().contains("github.delete_repository"),
+        run.path("error").asText());
     JsonNode plan = run.path("plan");
     assertEquals("rejected", plan.path("status").asText());
     assertTrue(plan.path("rejection_reasons").toString().contains("github.delete_repository"));
@@ -156,15 +191,20 @@ class GovernedRunTest {
     String runId = gw.submit("open an issue in acme/secret-plans titled 'Leak'");
     JsonNode run = gw.finish(runId);
     assertEquals("failed", run.path("status").asText(), run.toPrettyString());
-    assertEquals("accepted", run.path("plan").path("status").asText(), "the plan is allowed; the arguments are not");
+    assertEquals(
+        "accepted",
+        run.path("plan").path("status").asText(),
+        "the plan is allowed; the arguments are not");
     JsonNode deny = null;
     for (JsonNode g : run.path("gates")) {
       if (g.path("action").asText().equals("skill.invoke")) {
         deny = g;
       }
     }
-    assertTrue(deny != null && deny.path("status").asText().equals("deny"), run.path("gates").toString());
-    assertTrue(deny.path("reason").asText().contains("condition of github.create_issue does not hold"),
+    assertTrue(
+        deny != null && deny.path("status").asText().equals("deny"), run.path("gates").toString());
+    assertTrue(
+        deny.path("reason").asText().contains("condition of github.create_issue does not hold"),
         deny.path("reason").asText());
     assertTrue(run.path("skill_invocations").isEmpty(), "a denied call reaches no provider");
     assertTrue(find(run.path("steps"), "file").path("error").asText().contains("denied by policy"));
@@ -184,7 +224,10 @@ class GovernedRunTest {
     JsonNode end = events.get(events.size() - 1);
     assertEquals("run", end.path("entity").asText());
     assertEquals("succeeded", end.path("to").asText());
-    assertEquals(gw.story(runId).path("events").size(), events.size(), "the stream shows every recorded event");
+    assertEquals(
+        gw.story(runId).path("events").size(),
+        events.size(),
+        "the stream shows every recorded event");
   }
 
   @Test
@@ -197,11 +240,20 @@ class GovernedRunTest {
 
   @Test
   void theSameIdempotencyKeyReturnsTheSameRunAndAnotherBodyConflicts() {
-    Map<String, String> headers = Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN,
-        "Content-Type", "application/json", "Idempotency-Key", "req-42");
-    TestGateway.Answer first = gw.call("POST", "/v1/runs", "{\"text\": \"summarize this thread\"}", headers);
-    TestGateway.Answer again = gw.call("POST", "/v1/runs", "{\"text\": \"summarize this thread\"}", headers);
-    TestGateway.Answer other = gw.call("POST", "/v1/runs", "{\"text\": \"something else\"}", headers);
+    Map<String, String> headers =
+        Map.of(
+            "Authorization",
+            "Bearer " + TestGateway.OPERATOR_TOKEN,
+            "Content-Type",
+            "application/json",
+            "Idempotency-Key",
+            "req-42");
+    TestGateway.Answer first =
+        gw.call("POST", "/v1/runs", "{\"text\": \"summarize this thread\"}", headers);
+    TestGateway.Answer again =
+        gw.call("POST", "/v1/runs", "{\"text\": \"summarize this thread\"}", headers);
+    TestGateway.Answer other =
+        gw.call("POST", "/v1/runs", "{\"text\": \"something else\"}", headers);
     assertEquals(202, first.status());
     assertEquals(202, again.status());
     assertEquals(first.body().path("run_id"), again.body().path("run_id"));
@@ -216,16 +268,19 @@ class GovernedRunTest {
     TestGateway.Answer none = gw.call("GET", "/v1/runs", null, Map.of());
     assertEquals(401, none.status());
     assertEquals("unauthorized", none.body().path("error").asText());
-    TestGateway.Answer wrong = gw.call("GET", "/v1/runs", null, Map.of("Authorization", "Bearer nope"));
+    TestGateway.Answer wrong =
+        gw.call("GET", "/v1/runs", null, Map.of("Authorization", "Bearer nope"));
     assertEquals(401, wrong.status());
     TestGateway.Answer empty = gw.operator("POST", "/v1/runs", "{\"text\": \"  \"}");
     assertEquals(422, empty.status());
     assertEquals("invalid_body", empty.body().path("error").asText());
-    TestGateway.Answer unknown = gw.operator("POST", "/v1/runs", "{\"text\": \"x\", \"admin\": true}");
+    TestGateway.Answer unknown =
+        gw.operator("POST", "/v1/runs", "{\"text\": \"x\", \"admin\": true}");
     assertEquals(422, unknown.status());
     TestGateway.Answer broken = gw.operator("POST", "/v1/runs", "{\"text\": ");
     assertEquals(422, broken.status());
-    TestGateway.Answer missing = gw.operator("GET", "/v1/runs/00000000-0000-4000-8000-000000000000", null);
+    TestGateway.Answer missing =
+        gw.operator("GET", "/v1/runs/00000000-0000-4000-8000-000000000000", null);
     assertEquals(404, missing.status());
     assertEquals("not_found", missing.body().path("error").asText());
     assertEquals(200, gw.call("GET", "/healthz", null, Map.of()).status());
@@ -251,25 +306,40 @@ class GovernedRunTest {
   void eachRunKeepsThePolicyVersionItWasCreatedUnder() {
     String before = gw.submit("open an issue in acme/widgets titled 'first'");
     gw.finish(before);
-    String stricter = TestGateway.builtinPolicyForTests().replace("      - github.create_issue\n", "");
-    TestGateway.Answer put = gw.call("PUT", "/v1/policy", stricter,
-        Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN, "Content-Type", "application/yaml"));
+    String stricter =
+        TestGateway.builtinPolicyForTests().replace("      - github.create_issue\n", "");
+    TestGateway.Answer put =
+        gw.call(
+            "PUT",
+            "/v1/policy",
+            stricter,
+            Map.of(
+                "Authorization",
+                "Bearer " + TestGateway.OPERATOR_TOKEN,
+                "Content-Type",
+                "application/yaml"));
     assertEquals(201, put.status(), put.raw().body());
     assertEquals(2, put.body().path("version").asInt());
     assertEquals(2, gw.operator("GET", "/v1/policy", null).body().path("version").asInt());
 
     JsonNode after = gw.finish(gw.submit("open an issue in acme/widgets titled 'second'"));
     assertEquals(2, after.path("policy_manifest").path("version").asInt());
-    assertEquals("rejected", after.path("status").asText(), "v2 no longer grants github.create_issue");
+    assertEquals(
+        "rejected", after.path("status").asText(), "v2 no longer grants github.create_issue");
     assertEquals(1, gw.story(before).path("policy_manifest").path("version").asInt());
     assertEquals("succeeded", gw.story(before).path("status").asText());
 
-    TestGateway.Answer invalid = gw.call("PUT", "/v1/policy", "agents: {}\nbogus: 1\n",
-        Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN));
+    TestGateway.Answer invalid =
+        gw.call(
+            "PUT",
+            "/v1/policy",
+            "agents: {}\nbogus: 1\n",
+            Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN));
     assertEquals(422, invalid.status());
     assertEquals("invalid_policy", invalid.body().path("error").asText());
     assertTrue(invalid.body().path("violations").size() > 0);
-    assertEquals(2, gw.operator("GET", "/v1/policy", null).body().path("version").asInt(), "nothing stored");
+    assertEquals(
+        2, gw.operator("GET", "/v1/policy", null).body().path("version").asInt(), "nothing stored");
   }
 
   @Test

@@ -18,7 +18,8 @@ class LiveModeTest {
 
   @Test
   void aPlanNeedingAnUnconfiguredProviderIsRejectedWithTheReason() throws Exception {
-    try (TestGateway gw = TestGateway.start(home, db.url(), TestGateway.builtinPolicyForTests(), "live")) {
+    try (TestGateway gw =
+        TestGateway.start(home, db.url(), TestGateway.builtinPolicyForTests(), "live")) {
       JsonNode skills = gw.operator("GET", "/v1/skills", null).body().path("skills");
       for (JsonNode s : skills) {
         assertFalse(s.path("available").asBoolean(), s.toString());
@@ -26,7 +27,9 @@ class LiveModeTest {
       }
       JsonNode run = gw.finish(gw.submit("open an issue in acme/widgets titled 'Live one'"));
       assertEquals("rejected", run.path("status").asText(), run.toPrettyString());
-      assertTrue(run.path("error").asText().contains("unavailable") || run.path("error").asText().contains("GITHUB"),
+      assertTrue(
+          run.path("error").asText().contains("unavailable")
+              || run.path("error").asText().contains("GITHUB"),
           run.path("error").asText());
       assertTrue(run.path("skill_invocations").isEmpty());
     }

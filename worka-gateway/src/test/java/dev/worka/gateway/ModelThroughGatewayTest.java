@@ -54,9 +54,21 @@ class ModelThroughGatewayTest {
 
   private void start(String policy) throws Exception {
     stub = StubMessagesApi.start(KEY, ModelThroughGatewayTest::playModel);
-    gw = TestGateway.startWithEnvironment(home, db.url(), policy, "dry-run", Map.of(
-        "WORKA_MODEL", "anthropic", "ANTHROPIC_API_KEY", KEY, "ANTHROPIC_BASE_URL", stub.baseUrl(),
-        "WORKA_ANTHROPIC_MODEL", MODEL));
+    gw =
+        TestGateway.startWithEnvironment(
+            home,
+            db.url(),
+            policy,
+            "dry-run",
+            Map.of(
+                "WORKA_MODEL",
+                "anthropic",
+                "ANTHROPIC_API_KEY",
+                KEY,
+                "ANTHROPIC_BASE_URL",
+                stub.baseUrl(),
+                "WORKA_ANTHROPIC_MODEL",
+                MODEL));
   }
 
   @Test
@@ -65,7 +77,9 @@ class ModelThroughGatewayTest {
     JsonNode run = gw.finish(gw.submit("open an issue in acme/widgets titled 'Model filed this'"));
 
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
-    assertEquals("File the issue the request asks for (stub model)", run.path("plan").path("summary").asText());
+    assertEquals(
+        "File the issue the request asks for (stub model)",
+        run.path("plan").path("summary").asText());
     JsonNode calls = run.path("skill_invocations");
     assertEquals(1, calls.size(), calls.toPrettyString());
     assertEquals("github.create_issue", calls.get(0).path("skill").asText());
@@ -75,7 +89,8 @@ class ModelThroughGatewayTest {
     JsonNode file = GovernedRunTest.find(run.path("steps"), "file");
     assertEquals("Opened the issue 'Model filed this' (stub model)", file.path("summary").asText());
 
-    // Every model call was an allow gate; the provider saw three calls, each with the real key only.
+    // Every model call was an allow gate; the provider saw three calls, each with the real key
+    // only.
     List<String> modelGates = new ArrayList<>();
     for (JsonNode g : run.path("gates")) {
       if (g.path("action").asText().equals("model.invoke")) {
@@ -109,12 +124,15 @@ class ModelThroughGatewayTest {
     assertEquals(List.of("github__create_issue", "submit_result"), names(ernest.path("tools")));
     JsonNode createIssue = ernest.path("tools").get(0).path("input_schema");
     assertEquals(List.of("owner", "repo", "title"), texts(createIssue.path("required")));
-    assertEquals("tool_result", received.get(2).body().path("messages").get(2).path("content").get(0)
-        .path("type").asText(), received.get(2).body().toString());
+    assertEquals(
+        "tool_result",
+        received.get(2).body().path("messages").get(2).path("content").get(0).path("type").asText(),
+        received.get(2).body().toString());
 
     // The story counts the tokens against the run's budget.
     JsonNode usage = run.path("model_usage");
-    assertEquals(PLAN_IN + 2 * TURN_IN, usage.path("input_tokens").asLong(), usage.toPrettyString());
+    assertEquals(
+        PLAN_IN + 2 * TURN_IN, usage.path("input_tokens").asLong(), usage.toPrettyString());
     assertEquals(PLAN_OUT + 2 * TURN_OUT, usage.path("output_tokens").asLong());
     assertEquals(200_000, usage.path("budget_tokens").asLong());
     assertEquals(3, usage.path("calls").size());
@@ -122,22 +140,30 @@ class ModelThroughGatewayTest {
   }
 
   @Test
-  void aBudgetWithoutRoomForACallsInputDeniesItWithADenyGateBeforeAnythingIsSent() throws Exception {
-    start(TestGateway.withLimit(TestGateway.withLimit(TestGateway.builtinPolicyForTests(),
-        "max_model_tokens_per_run", "100"), "max_attempts", "1"));
+  void aBudgetWithoutRoomForACallsInputDeniesItWithADenyGateBeforeAnythingIsSent()
+      throws Exception {
+    start(
+        TestGateway.withLimit(
+            TestGateway.withLimit(
+                TestGateway.builtinPolicyForTests(), "max_model_tokens_per_run", "100"),
+            "max_attempts",
+            "1"));
     JsonNode run = gw.finish(gw.submit("open an issue in acme/widgets titled 'Too expensive'"));
 
     assertEquals("failed", run.path("status").asText(), run.toPrettyString());
-    assertEquals(0, stub.received().size(), "a call whose input alone could pass the budget is never sent");
+    assertEquals(
+        0, stub.received().size(), "a call whose input alone could pass the budget is never sent");
     JsonNode deny = null;
     for (JsonNode g : run.path("gates")) {
-      if (g.path("action").asText().equals("model.invoke") && g.path("status").asText().equals("deny")) {
+      if (g.path("action").asText().equals("model.invoke")
+          && g.path("status").asText().equals("deny")) {
         deny = g;
       }
     }
     assertTrue(deny != null, run.path("gates").toPrettyString());
     assertEquals("hari", deny.path("subject").asText());
-    assertTrue(deny.path("reason").asText().contains("no room for this call's input"), deny.toString());
+    assertTrue(
+        deny.path("reason").asText().contains("no room for this call's input"), deny.toString());
     assertTrue(deny.path("reason").asText().contains("0 of 100 tokens used"), deny.toString());
     JsonNode plan = GovernedRunTest.find(run.path("steps"), "plan");
     assertEquals("failed", plan.path("status").asText());
@@ -145,9 +171,13 @@ class ModelThroughGatewayTest {
     assertEquals(0, run.path("model_usage").path("total_tokens").asLong());
   }
 
-  // ---- racing the budget: calls held open by the provider stand-in, made with the steps' own tokens
+  // ---- racing the budget: calls held open by the provider stand-in, made with the steps' own
+  // tokens
 
-  /** What the Gateway counts as the most input a request can cost: its bytes as sent plus the per-call overhead. */
+  /**
+   * What the Gateway counts as the most input a request can cost: its bytes as sent plus the
+   * per-call overhead.
+   */
   static long ceiling(String request) throws Exception {
     ObjectNode body = (ObjectNode) Json.STRICT.readTree(request);
     body.put("model", MODEL);
@@ -157,55 +187,92 @@ class ModelThroughGatewayTest {
   /** Documented in docs/models.md: tokens counted for each call besides its bytes. */
   static final long CALL_OVERHEAD = 1024;
 
-  static final String ASK = "{\"model\": \"any\", \"max_tokens\": %d, \"messages\": [{\"role\": \"user\","
-      + " \"content\": \"hi\"}]}";
+  static final String ASK =
+      "{\"model\": \"any\", \"max_tokens\": %d, \"messages\": [{\"role\": \"user\","
+          + " \"content\": \"hi\"}]}";
 
-  /** A stub whose calls stay open until {@code release} opens; each reports its request's size as input and uses all its max_tokens. */
-  private static StubMessagesApi heldStub(java.util.concurrent.CountDownLatch release) throws Exception {
-    return StubMessagesApi.start(KEY, request -> {
-      try {
-        release.await();
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
-      return StubMessagesApi.toolUse(request, "t", Json.LENIENT.createObjectNode(),
-          Json.write(request).getBytes(java.nio.charset.StandardCharsets.UTF_8).length,
-          request.path("max_tokens").asInt());
-    });
+  /**
+   * A stub whose calls stay open until {@code release} opens; each reports its request's size as
+   * input and uses all its max_tokens.
+   */
+  private static StubMessagesApi heldStub(java.util.concurrent.CountDownLatch release)
+      throws Exception {
+    return StubMessagesApi.start(
+        KEY,
+        request -> {
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+          return StubMessagesApi.toolUse(
+              request,
+              "t",
+              Json.LENIENT.createObjectNode(),
+              Json.write(request).getBytes(java.nio.charset.StandardCharsets.UTF_8).length,
+              request.path("max_tokens").asInt());
+        });
   }
 
   private void startHeldGateway(String policy, Map<String, String> more) throws Exception {
-    Map<String, String> env = new java.util.HashMap<>(Map.of(
-        "WORKA_MODEL", "anthropic", "ANTHROPIC_API_KEY", KEY, "ANTHROPIC_BASE_URL", stub.baseUrl(),
-        "WORKA_ANTHROPIC_MODEL", MODEL));
+    Map<String, String> env =
+        new java.util.HashMap<>(
+            Map.of(
+                "WORKA_MODEL",
+                "anthropic",
+                "ANTHROPIC_API_KEY",
+                KEY,
+                "ANTHROPIC_BASE_URL",
+                stub.baseUrl(),
+                "WORKA_ANTHROPIC_MODEL",
+                MODEL));
     env.putAll(more);
     gw = TestGateway.startWithEnvironment(home, db.url(), policy, "dry-run", env);
   }
 
   private String mint(String agent, String runId, String stepId) throws Exception {
-    return new dev.worka.gateway.token.TokenIssuer(dev.worka.gateway.token.SigningKeys.loadOrCreate(home),
-        Gateway.ISSUER, java.time.InstantSource.system()).mint(agent, java.util.UUID.fromString(runId),
-            java.util.UUID.fromString(stepId), 1, java.time.Instant.now().plus(java.time.Duration.ofMinutes(2))).token();
+    return new dev.worka.gateway.token.TokenIssuer(
+            dev.worka.gateway.token.SigningKeys.loadOrCreate(home),
+            Gateway.ISSUER,
+            java.time.InstantSource.system())
+        .mint(
+            agent,
+            java.util.UUID.fromString(runId),
+            java.util.UUID.fromString(stepId),
+            1,
+            java.time.Instant.now().plus(java.time.Duration.ofMinutes(2)))
+        .token();
   }
 
-  private java.util.concurrent.CompletableFuture<TestGateway.Answer> callAsync(String token, String body) {
-    Map<String, String> headers = Map.of("Authorization", "Bearer " + token, "Content-Type", "application/json",
-        "anthropic-version", "2023-06-01");
+  private java.util.concurrent.CompletableFuture<TestGateway.Answer> callAsync(
+      String token, String body) {
+    Map<String, String> headers =
+        Map.of(
+            "Authorization",
+            "Bearer " + token,
+            "Content-Type",
+            "application/json",
+            "anthropic-version",
+            "2023-06-01");
     return java.util.concurrent.CompletableFuture.supplyAsync(
         () -> gw.call("POST", "/v1/agent/model/v1/messages", body, headers),
         java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
   }
 
   /** Until {@code n} of {@code calls} have an answer (the others are held open by the stand-in). */
-  private static void awaitAnswered(List<java.util.concurrent.CompletableFuture<TestGateway.Answer>> calls, int n)
+  private static void awaitAnswered(
+      List<java.util.concurrent.CompletableFuture<TestGateway.Answer>> calls, int n)
       throws Exception {
     long deadline = System.nanoTime() + 60_000_000_000L;
     while (calls.stream().filter(java.util.concurrent.CompletableFuture::isDone).count() < n) {
       java.util.concurrent.CompletableFuture<?>[] pending =
-          calls.stream().filter(f -> !f.isDone()).toArray(java.util.concurrent.CompletableFuture[]::new);
+          calls.stream()
+              .filter(f -> !f.isDone())
+              .toArray(java.util.concurrent.CompletableFuture[]::new);
       assertTrue(System.nanoTime() < deadline, "answers never came");
       try {
-        java.util.concurrent.CompletableFuture.anyOf(pending).get(1, java.util.concurrent.TimeUnit.SECONDS);
+        java.util.concurrent.CompletableFuture.anyOf(pending)
+            .get(1, java.util.concurrent.TimeUnit.SECONDS);
       } catch (java.util.concurrent.TimeoutException stillWaiting) {
         // held calls: look again
       }
@@ -214,24 +281,37 @@ class ModelThroughGatewayTest {
 
   private static List<JsonNode> modelGates(JsonNode story, String status) {
     List<JsonNode> out = new ArrayList<>();
-    story.path("gates").forEach(g -> {
-      if (g.path("action").asText().equals("model.invoke") && g.path("status").asText().equals(status)) {
-        out.add(g);
-      }
-    });
+    story
+        .path("gates")
+        .forEach(
+            g -> {
+              if (g.path("action").asText().equals("model.invoke")
+                  && g.path("status").asText().equals(status)) {
+                out.add(g);
+              }
+            });
     return out;
   }
 
   @Test
-  void callsOfOneStepUnderWayAreBoundedAndReserveTheirInputAndOutputUntilTheyEnd() throws Exception {
+  void callsOfOneStepUnderWayAreBoundedAndReserveTheirInputAndOutputUntilTheyEnd()
+      throws Exception {
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     stub = heldStub(release);
-    startHeldGateway(TestGateway.withLimit(TestGateway.withLimit(
-        TestGateway.policyWith(Map.of("hari", List.of("/bin/sh", "-c", "sleep 120")), null),
-        "max_model_tokens_per_run", "20000"), "max_attempts", "1"), Map.of());
+    startHeldGateway(
+        TestGateway.withLimit(
+            TestGateway.withLimit(
+                TestGateway.policyWith(Map.of("hari", List.of("/bin/sh", "-c", "sleep 120")), null),
+                "max_model_tokens_per_run",
+                "20000"),
+            "max_attempts",
+            "1"),
+        Map.of());
     String runId = gw.submit("plan something");
-    gw.followUntil(runId, e -> "running".equals(e.path("to").asText()) && e.path("step_ref").isTextual());
-    String token = mint("hari", runId, gw.story(runId).path("steps").get(0).path("step_id").asText());
+    gw.followUntil(
+        runId, e -> "running".equals(e.path("to").asText()) && e.path("step_ref").isTextual());
+    String token =
+        mint("hari", runId, gw.story(runId).path("steps").get(0).path("step_id").asText());
 
     // Six calls of one step at once: two are let through (WORKA_MODEL_CALLS_PER_STEP's default) and
     // held open by the provider; the other four are refused while those are under way.
@@ -241,8 +321,11 @@ class ModelThroughGatewayTest {
     }
     stub.awaitReceived(2, java.time.Duration.ofSeconds(60));
     awaitAnswered(calls, 4);
-    List<TestGateway.Answer> refused = calls.stream().filter(java.util.concurrent.CompletableFuture::isDone)
-        .map(java.util.concurrent.CompletableFuture::join).toList();
+    List<TestGateway.Answer> refused =
+        calls.stream()
+            .filter(java.util.concurrent.CompletableFuture::isDone)
+            .map(java.util.concurrent.CompletableFuture::join)
+            .toList();
     for (TestGateway.Answer a : refused) {
       assertEquals(429, a.status(), a.raw().body());
       assertEquals("too_many_requests", a.body().path("error").asText());
@@ -259,12 +342,24 @@ class ModelThroughGatewayTest {
     // Both held calls used everything they reserved; their reservations are gone, so a third call
     // gets what is left after what they used, less its own input.
     long c = ceiling(ASK.formatted(5000));
-    long used = stub.received().stream().mapToLong(r -> r.body().path("max_tokens").asLong()
-        + Json.write(r.body()).getBytes(java.nio.charset.StandardCharsets.UTF_8).length).sum();
-    assertEquals(List.of(5000L, 5000L), stub.received().stream().map(r -> r.body().path("max_tokens").asLong()).toList());
-    TestGateway.Answer third = callAsync(token, ASK.formatted(50_000)).get(60, java.util.concurrent.TimeUnit.SECONDS);
+    long used =
+        stub.received().stream()
+            .mapToLong(
+                r ->
+                    r.body().path("max_tokens").asLong()
+                        + Json.write(r.body())
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8)
+                            .length)
+            .sum();
+    assertEquals(
+        List.of(5000L, 5000L),
+        stub.received().stream().map(r -> r.body().path("max_tokens").asLong()).toList());
+    TestGateway.Answer third =
+        callAsync(token, ASK.formatted(50_000)).get(60, java.util.concurrent.TimeUnit.SECONDS);
     assertEquals(200, third.status(), third.raw().body());
-    assertEquals(20_000 - used - ceiling(ASK.formatted(50_000)), stub.received().get(2).body().path("max_tokens").asLong());
+    assertEquals(
+        20_000 - used - ceiling(ASK.formatted(50_000)),
+        stub.received().get(2).body().path("max_tokens").asLong());
 
     JsonNode story = gw.story(runId);
     assertEquals(3, modelGates(story, "allow").size(), story.path("gates").toPrettyString());
@@ -273,7 +368,9 @@ class ModelThroughGatewayTest {
     for (JsonNode g : denied) {
       assertTrue(g.path("reason").asText().contains("WORKA_MODEL_CALLS_PER_STEP=2"), g.toString());
     }
-    assertTrue(story.path("model_usage").path("total_tokens").asLong() <= 20_000, story.path("model_usage").toString());
+    assertTrue(
+        story.path("model_usage").path("total_tokens").asLong() <= 20_000,
+        story.path("model_usage").toString());
     assertTrue(c > CALL_OVERHEAD);
     gw.operator("POST", "/v1/runs/" + runId + "/cancel", "{\"reason\": \"test over\"}");
   }
@@ -285,32 +382,51 @@ class ModelThroughGatewayTest {
     long c = ceiling(ASK.formatted(1000));
     long budget = 2 * (c + 1000) + c + 500; // two whole calls, and a third with 500 output tokens
     List<String> sleep = List.of("/bin/sh", "-c", "sleep 120");
-    startHeldGateway(TestGateway.withLimit(TestGateway.withLimit(
-        TestGateway.policyWith(Map.of("hari", sleep, "ernest", sleep), null),
-        "max_model_tokens_per_run", Long.toString(budget)), "max_attempts", "1"), Map.of());
+    startHeldGateway(
+        TestGateway.withLimit(
+            TestGateway.withLimit(
+                TestGateway.policyWith(Map.of("hari", sleep, "ernest", sleep), null),
+                "max_model_tokens_per_run",
+                Long.toString(budget)),
+            "max_attempts",
+            "1"),
+        Map.of());
     String runId = gw.submit("plan something");
-    gw.followUntil(runId, e -> "running".equals(e.path("to").asText()) && e.path("step_ref").isTextual());
-    String hari = mint("hari", runId, gw.story(runId).path("steps").get(0).path("step_id").asText());
-    Map<String, String> asHari = Map.of("Authorization", "Bearer " + hari, "Content-Type", "application/json");
+    gw.followUntil(
+        runId, e -> "running".equals(e.path("to").asText()) && e.path("step_ref").isTextual());
+    String hari =
+        mint("hari", runId, gw.story(runId).path("steps").get(0).path("step_id").asText());
+    Map<String, String> asHari =
+        Map.of("Authorization", "Bearer " + hari, "Content-Type", "application/json");
     StringBuilder plan = new StringBuilder("{\"summary\": \"three at once\", \"steps\": [");
     for (String ref : List.of("a", "b", "c")) {
-      plan.append(ref.equals("a") ? "" : ", ").append("{\"step_ref\": \"").append(ref)
-          .append("\", \"agent\": \"ernest\", \"objective\": \"search\", \"skills\": [\"github.search_issues\"],"
-              + " \"depends_on\": []}");
+      plan.append(ref.equals("a") ? "" : ", ")
+          .append("{\"step_ref\": \"")
+          .append(ref)
+          .append(
+              "\", \"agent\": \"ernest\", \"objective\": \"search\", \"skills\": [\"github.search_issues\"],"
+                  + " \"depends_on\": []}");
     }
     plan.append("]}");
     TestGateway.Answer accepted = gw.call("POST", "/v1/agent/plan", plan.toString(), asHari);
     assertEquals(201, accepted.status(), accepted.raw().body());
-    TestGateway.Answer done = gw.call("POST", "/v1/agent/result", "{\"status\": \"succeeded\", \"summary\": \"planned\"}",
-        asHari);
+    TestGateway.Answer done =
+        gw.call(
+            "POST",
+            "/v1/agent/result",
+            "{\"status\": \"succeeded\", \"summary\": \"planned\"}",
+            asHari);
     assertEquals(200, done.status(), done.raw().body());
     java.util.Set<String> running = new java.util.HashSet<>();
-    gw.followUntil(runId, e -> {
-      if ("running".equals(e.path("to").asText()) && List.of("a", "b", "c").contains(e.path("step_ref").asText())) {
-        running.add(e.path("step_ref").asText());
-      }
-      return running.size() == 3;
-    });
+    gw.followUntil(
+        runId,
+        e -> {
+          if ("running".equals(e.path("to").asText())
+              && List.of("a", "b", "c").contains(e.path("step_ref").asText())) {
+            running.add(e.path("step_ref").asText());
+          }
+          return running.size() == 3;
+        });
     List<String> tokens = new ArrayList<>();
     for (JsonNode step : gw.story(runId).path("steps")) {
       if (step.path("agent").asText().equals("ernest")) {
@@ -319,7 +435,8 @@ class ModelThroughGatewayTest {
     }
     assertEquals(3, tokens.size());
 
-    // Two calls from each of the three steps, all at once: three fit (the third cut to what is left),
+    // Two calls from each of the three steps, all at once: three fit (the third cut to what is
+    // left),
     // the other three find the budget spent, whichever steps they come from.
     List<java.util.concurrent.CompletableFuture<TestGateway.Answer>> calls = new ArrayList<>();
     for (String token : tokens) {
@@ -344,7 +461,8 @@ class ModelThroughGatewayTest {
       ok += f.get(60, java.util.concurrent.TimeUnit.SECONDS).status() == 200 ? 1 : 0;
     }
     assertEquals(3, ok);
-    List<Long> granted = stub.received().stream().map(r -> r.body().path("max_tokens").asLong()).sorted().toList();
+    List<Long> granted =
+        stub.received().stream().map(r -> r.body().path("max_tokens").asLong()).sorted().toList();
     assertEquals(List.of(500L, 1000L, 1000L), granted);
 
     JsonNode story = gw.story(runId);
@@ -357,9 +475,12 @@ class ModelThroughGatewayTest {
 
   @Test
   void aManifestThatDoesNotGrantModelInvokeDeniesTheRoute() throws Exception {
-    String policy = TestGateway.builtinPolicyForTests()
-        .replace("permissions: [plan.submit, model.invoke]", "permissions: [plan.submit]");
-    assertFalse(policy.equals(TestGateway.builtinPolicyForTests()), "the built-in policy no longer grants hari model.invoke");
+    String policy =
+        TestGateway.builtinPolicyForTests()
+            .replace("permissions: [plan.submit, model.invoke]", "permissions: [plan.submit]");
+    assertFalse(
+        policy.equals(TestGateway.builtinPolicyForTests()),
+        "the built-in policy no longer grants hari model.invoke");
     start(TestGateway.withLimit(policy, "max_attempts", "1"));
     JsonNode run = gw.finish(gw.submit("open an issue in acme/widgets titled 'Not allowed'"));
 
@@ -370,7 +491,9 @@ class ModelThroughGatewayTest {
       if (g.path("action").asText().equals("model.invoke")) {
         assertEquals("deny", g.path("status").asText());
         assertEquals("hari", g.path("subject").asText());
-        assertTrue(g.path("reason").asText().contains("not granted permission model.invoke"), g.toString());
+        assertTrue(
+            g.path("reason").asText().contains("not granted permission model.invoke"),
+            g.toString());
         denied = true;
       }
     }
@@ -379,18 +502,39 @@ class ModelThroughGatewayTest {
 
   @Test
   void theRouteRefusesBadRequestsAndForcesTheModelAndBudget() throws Exception {
-    stub = StubMessagesApi.start(KEY, request -> {
-      ObjectNode m = StubMessagesApi.toolUse(request, "unused", Json.LENIENT.createObjectNode(), 7, 3);
-      m.putArray("content").addObject().put("type", "text").put("text", "hello back");
-      m.put("stop_reason", "end_turn");
-      return m;
-    });
-    String policy = TestGateway.withLimit(TestGateway.withLimit(
-        TestGateway.policyWith(Map.of("hari", probeCommand()), null),
-        "max_model_tokens_per_run", "5000"), "max_attempts", "1");
-    gw = TestGateway.startWithEnvironment(home, db.url(), policy, "dry-run", Map.of(
-        "WORKA_MODEL", "anthropic", "ANTHROPIC_API_KEY", KEY, "ANTHROPIC_BASE_URL", stub.baseUrl(),
-        "WORKA_ANTHROPIC_MODEL", MODEL));
+    stub =
+        StubMessagesApi.start(
+            KEY,
+            request -> {
+              ObjectNode m =
+                  StubMessagesApi.toolUse(request, "unused", Json.LENIENT.createObjectNode(), 7, 3);
+              m.putArray("content").addObject().put("type", "text").put("text", "hello back");
+              m.put("stop_reason", "end_turn");
+              return m;
+            });
+    String policy =
+        TestGateway.withLimit(
+            TestGateway.withLimit(
+                TestGateway.policyWith(Map.of("hari", probeCommand()), null),
+                "max_model_tokens_per_run",
+                "5000"),
+            "max_attempts",
+            "1");
+    gw =
+        TestGateway.startWithEnvironment(
+            home,
+            db.url(),
+            policy,
+            "dry-run",
+            Map.of(
+                "WORKA_MODEL",
+                "anthropic",
+                "ANTHROPIC_API_KEY",
+                KEY,
+                "ANTHROPIC_BASE_URL",
+                stub.baseUrl(),
+                "WORKA_ANTHROPIC_MODEL",
+                MODEL));
     JsonNode run = gw.finish(gw.submit("probe the model route"));
     assertEquals("failed", run.path("status").asText(), run.toPrettyString());
 
@@ -402,27 +546,46 @@ class ModelThroughGatewayTest {
     assertCase(cases, "oversize", 413, "too_large");
     assertCase(cases, "stream", 400, "invalid_body");
     // What the provider would fetch, look up or run: refused, each with its deny gate.
-    for (String refused : List.of("server_tool", "mcp_servers", "image_url", "document_file", "tool_result_url",
-        "container_upload")) {
+    for (String refused :
+        List.of(
+            "server_tool",
+            "mcp_servers",
+            "image_url",
+            "document_file",
+            "tool_result_url",
+            "container_upload")) {
       assertCase(cases, refused, 422, "content_refused");
-      assertTrue(cases.path(refused).path("body").path("gate_id").isTextual(), refused + ": " + cases.path(refused));
+      assertTrue(
+          cases.path(refused).path("body").path("gate_id").isTextual(),
+          refused + ": " + cases.path(refused));
     }
-    assertTrue(cases.path("tool_result_url").path("body").path("message").asText()
-        .contains("messages[0].content[0].content[0].source.content[0].source"), cases.path("tool_result_url").toString());
+    assertTrue(
+        cases
+            .path("tool_result_url")
+            .path("body")
+            .path("message")
+            .asText()
+            .contains("messages[0].content[0].content[0].source.content[0].source"),
+        cases.path("tool_result_url").toString());
     assertCase(cases, "allowed", 200, null);
-    assertEquals("hello back", cases.path("allowed").path("body").path("content").get(0).path("text").asText());
+    assertEquals(
+        "hello back",
+        cases.path("allowed").path("body").path("content").get(0).path("text").asText());
     assertCase(cases, "x_api_key", 200, null);
     assertCase(cases, "x_api_key_and_other_bearer", 401, "token_invalid");
 
     // The two requests that reached the provider: the configured model, max_tokens cut to what the
-    // budget leaves after the call's input, no beta header, the real key; nothing of the refused ones.
+    // budget leaves after the call's input, no beta header, the real key; nothing of the refused
+    // ones.
     assertEquals(2, stub.received().size());
     StubMessagesApi.Received sent = stub.received().get(0);
     assertEquals(MODEL, sent.body().path("model").asText());
-    String good = "{\"model\":\"claude-the-worker-wants\",\"max_tokens\":999999,"
-        + "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
+    String good =
+        "{\"model\":\"claude-the-worker-wants\",\"max_tokens\":999999,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
     assertEquals(5000 - ceiling(good), sent.body().path("max_tokens").asLong());
-    assertEquals(5000 - (7 + 3) - ceiling(good), stub.received().get(1).body().path("max_tokens").asLong());
+    assertEquals(
+        5000 - (7 + 3) - ceiling(good), stub.received().get(1).body().path("max_tokens").asLong());
     assertNull(sent.header("anthropic-beta"));
     assertEquals("2023-06-01", sent.header("anthropic-version"));
     for (StubMessagesApi.Received r : stub.received()) {
@@ -443,27 +606,52 @@ class ModelThroughGatewayTest {
 
   @Test
   void theOfficialJavaSdkReachesTheRouteWithTheStepTokenAsItsKeyInEitherHeader() throws Exception {
-    stub = StubMessagesApi.start(KEY, request -> {
-      ObjectNode m = StubMessagesApi.toolUse(request, "unused", Json.LENIENT.createObjectNode(), 5, 2);
-      m.putArray("content").addObject().put("type", "text").put("text", "hello from the stub");
-      m.put("stop_reason", "end_turn");
-      return m;
-    });
-    startHeldGateway(TestGateway.withLimit(
-        TestGateway.policyWith(Map.of("hari", List.of("/bin/sh", "-c", "sleep 120")), null), "max_attempts", "1"),
+    stub =
+        StubMessagesApi.start(
+            KEY,
+            request -> {
+              ObjectNode m =
+                  StubMessagesApi.toolUse(request, "unused", Json.LENIENT.createObjectNode(), 5, 2);
+              m.putArray("content")
+                  .addObject()
+                  .put("type", "text")
+                  .put("text", "hello from the stub");
+              m.put("stop_reason", "end_turn");
+              return m;
+            });
+    startHeldGateway(
+        TestGateway.withLimit(
+            TestGateway.policyWith(Map.of("hari", List.of("/bin/sh", "-c", "sleep 120")), null),
+            "max_attempts",
+            "1"),
         Map.of());
     String runId = gw.submit("plan something");
-    gw.followUntil(runId, e -> "running".equals(e.path("to").asText()) && e.path("step_ref").isTextual());
-    String token = mint("hari", runId, gw.story(runId).path("steps").get(0).path("step_id").asText());
+    gw.followUntil(
+        runId, e -> "running".equals(e.path("to").asText()) && e.path("step_ref").isTextual());
+    String token =
+        mint("hari", runId, gw.story(runId).path("steps").get(0).path("step_id").asText());
 
     // .apiKey(token): the Java SDK 3.x sends it as Authorization: Bearer.
-    com.anthropic.client.AnthropicClient bearer = com.anthropic.client.okhttp.AnthropicOkHttpClient.builder()
-        .baseUrl(gw.baseUrl + "/v1/agent/model").apiKey(token).maxRetries(0).build();
+    com.anthropic.client.AnthropicClient bearer =
+        com.anthropic.client.okhttp.AnthropicOkHttpClient.builder()
+            .baseUrl(gw.baseUrl + "/v1/agent/model")
+            .apiKey(token)
+            .maxRetries(0)
+            .build();
     // The header the TypeScript and Python SDKs send an apiKey in: x-api-key.
-    com.anthropic.client.AnthropicClient apiKey = com.anthropic.client.okhttp.AnthropicOkHttpClient.builder()
-        .baseUrl(gw.baseUrl + "/v1/agent/model").apiKey(token).putHeader("x-api-key", token).maxRetries(0).build();
-    com.anthropic.models.messages.MessageCreateParams params = com.anthropic.models.messages.MessageCreateParams
-        .builder().model("claude-anything").maxTokens(100).addUserMessage("hello").build();
+    com.anthropic.client.AnthropicClient apiKey =
+        com.anthropic.client.okhttp.AnthropicOkHttpClient.builder()
+            .baseUrl(gw.baseUrl + "/v1/agent/model")
+            .apiKey(token)
+            .putHeader("x-api-key", token)
+            .maxRetries(0)
+            .build();
+    com.anthropic.models.messages.MessageCreateParams params =
+        com.anthropic.models.messages.MessageCreateParams.builder()
+            .model("claude-anything")
+            .maxTokens(100)
+            .addUserMessage("hello")
+            .build();
     try {
       for (com.anthropic.client.AnthropicClient client : List.of(bearer, apiKey)) {
         com.anthropic.models.messages.Message answer = client.messages().create(params);
@@ -471,16 +659,28 @@ class ModelThroughGatewayTest {
         assertEquals(2, answer.usage().outputTokens());
       }
       // A different token beside it is refused before anything else; so is a forged one.
-      com.anthropic.client.AnthropicClient conflicting = com.anthropic.client.okhttp.AnthropicOkHttpClient.builder()
-          .baseUrl(gw.baseUrl + "/v1/agent/model").apiKey(token).putHeader("x-api-key", token)
-          .putHeader("Authorization", "Bearer " + mint("hari", runId, java.util.UUID.randomUUID().toString()))
-          .maxRetries(0).build();
-      com.anthropic.client.AnthropicClient forged = com.anthropic.client.okhttp.AnthropicOkHttpClient.builder()
-          .baseUrl(gw.baseUrl + "/v1/agent/model").apiKey("x").putHeader("x-api-key", token + "x").maxRetries(0)
-          .build();
+      com.anthropic.client.AnthropicClient conflicting =
+          com.anthropic.client.okhttp.AnthropicOkHttpClient.builder()
+              .baseUrl(gw.baseUrl + "/v1/agent/model")
+              .apiKey(token)
+              .putHeader("x-api-key", token)
+              .putHeader(
+                  "Authorization",
+                  "Bearer " + mint("hari", runId, java.util.UUID.randomUUID().toString()))
+              .maxRetries(0)
+              .build();
+      com.anthropic.client.AnthropicClient forged =
+          com.anthropic.client.okhttp.AnthropicOkHttpClient.builder()
+              .baseUrl(gw.baseUrl + "/v1/agent/model")
+              .apiKey("x")
+              .putHeader("x-api-key", token + "x")
+              .maxRetries(0)
+              .build();
       for (com.anthropic.client.AnthropicClient client : List.of(conflicting, forged)) {
-        com.anthropic.errors.UnauthorizedException e = org.junit.jupiter.api.Assertions.assertThrows(
-            com.anthropic.errors.UnauthorizedException.class, () -> client.messages().create(params));
+        com.anthropic.errors.UnauthorizedException e =
+            org.junit.jupiter.api.Assertions.assertThrows(
+                com.anthropic.errors.UnauthorizedException.class,
+                () -> client.messages().create(params));
         assertEquals("token_invalid", e.body().convert(JsonNode.class).path("error").asText());
         client.close();
       }
@@ -494,86 +694,139 @@ class ModelThroughGatewayTest {
       assertNull(r.header("authorization"));
     }
     // x-api-key is the model route's alone: other agent routes still want Authorization: Bearer.
-    TestGateway.Answer context = gw.call("GET", "/v1/agent/context", null, Map.of("x-api-key", token));
+    TestGateway.Answer context =
+        gw.call("GET", "/v1/agent/context", null, Map.of("x-api-key", token));
     assertEquals(401, context.status(), context.raw().body());
     gw.operator("POST", "/v1/runs/" + runId + "/cancel", "{\"reason\": \"test over\"}");
   }
 
   @Test
-  void whatTheProviderAnswersOnErrorReachesTheWorkerAndTheStoryOnlyAsACleanedShortReason() throws Exception {
+  void whatTheProviderAnswersOnErrorReachesTheWorkerAndTheStoryOnlyAsACleanedShortReason()
+      throws Exception {
     String leakyUrl = "https://admin:hunter2-password@internal.example/v1/messages?key=" + KEY;
-    String said = "messages.0: bad block; see " + leakyUrl + " (request req_011CXsecretid, key " + KEY + ")";
-    List<StubMessagesApi.Reply> script = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(
-        new StubMessagesApi.Reply(400, StubMessagesApi.apiError("invalid_request_error", said, "req_011CXsecretid")),
-        new StubMessagesApi.Reply(401, StubMessagesApi.apiError("authentication_error", "invalid x-api-key " + KEY,
-            "req_011CXsecretid")),
-        new StubMessagesApi.Reply(500, StubMessagesApi.apiError("api_error", "boom at " + leakyUrl, "req_2")),
-        new StubMessagesApi.Reply(529, StubMessagesApi.apiError("overloaded_error", "Overloaded " + leakyUrl, "req_3")),
-        new StubMessagesApi.Reply(429, StubMessagesApi.apiError("rate_limit_error", "slow down " + KEY, "req_4")),
-        new StubMessagesApi.Reply(302, Json.LENIENT.getNodeFactory().textNode("<a href=\"" + leakyUrl + "\">moved</a>")),
-        new StubMessagesApi.Reply(418, StubMessagesApi.apiError("<script>" + KEY, leakyUrl, "req_5")),
-        new StubMessagesApi.Reply(200, Json.LENIENT.getNodeFactory().textNode("not json " + leakyUrl))));
-    java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+    String said =
+        "messages.0: bad block; see " + leakyUrl + " (request req_011CXsecretid, key " + KEY + ")";
+    List<StubMessagesApi.Reply> script =
+        new java.util.concurrent.CopyOnWriteArrayList<>(
+            List.of(
+                new StubMessagesApi.Reply(
+                    400,
+                    StubMessagesApi.apiError("invalid_request_error", said, "req_011CXsecretid")),
+                new StubMessagesApi.Reply(
+                    401,
+                    StubMessagesApi.apiError(
+                        "authentication_error", "invalid x-api-key " + KEY, "req_011CXsecretid")),
+                new StubMessagesApi.Reply(
+                    500, StubMessagesApi.apiError("api_error", "boom at " + leakyUrl, "req_2")),
+                new StubMessagesApi.Reply(
+                    529,
+                    StubMessagesApi.apiError(
+                        "overloaded_error", "Overloaded " + leakyUrl, "req_3")),
+                new StubMessagesApi.Reply(
+                    429, StubMessagesApi.apiError("rate_limit_error", "slow down " + KEY, "req_4")),
+                new StubMessagesApi.Reply(
+                    302,
+                    Json.LENIENT
+                        .getNodeFactory()
+                        .textNode("<a href=\"" + leakyUrl + "\">moved</a>")),
+                new StubMessagesApi.Reply(
+                    418, StubMessagesApi.apiError("<script>" + KEY, leakyUrl, "req_5")),
+                new StubMessagesApi.Reply(
+                    200, Json.LENIENT.getNodeFactory().textNode("not json " + leakyUrl))));
+    java.util.concurrent.atomic.AtomicInteger next =
+        new java.util.concurrent.atomic.AtomicInteger();
     stub = StubMessagesApi.startReplying(KEY, request -> script.get(next.getAndIncrement()));
-    startHeldGateway(TestGateway.withLimit(
-        TestGateway.policyWith(Map.of("hari", List.of("/bin/sh", "-c", "sleep 120")), null), "max_attempts", "1"),
+    startHeldGateway(
+        TestGateway.withLimit(
+            TestGateway.policyWith(Map.of("hari", List.of("/bin/sh", "-c", "sleep 120")), null),
+            "max_attempts",
+            "1"),
         Map.of());
     String runId = gw.submit("plan something");
-    gw.followUntil(runId, e -> "running".equals(e.path("to").asText()) && e.path("step_ref").isTextual());
-    String token = mint("hari", runId, gw.story(runId).path("steps").get(0).path("step_id").asText());
+    gw.followUntil(
+        runId, e -> "running".equals(e.path("to").asText()) && e.path("step_ref").isTextual());
+    String token =
+        mint("hari", runId, gw.story(runId).path("steps").get(0).path("step_id").asText());
 
     List<TestGateway.Answer> answers = new ArrayList<>();
     for (int i = 0; i < script.size(); i++) {
-      answers.add(callAsync(token, ASK.formatted(100)).get(60, java.util.concurrent.TimeUnit.SECONDS));
+      answers.add(
+          callAsync(token, ASK.formatted(100)).get(60, java.util.concurrent.TimeUnit.SECONDS));
     }
     int[] statuses = {400, 502, 503, 503, 429, 502, 502, 502};
-    String[] codes = {"upstream_rejected", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable",
-        "unavailable", "unavailable"};
+    String[] codes = {
+      "upstream_rejected",
+      "unavailable",
+      "unavailable",
+      "unavailable",
+      "unavailable",
+      "unavailable",
+      "unavailable",
+      "unavailable"
+    };
     for (int i = 0; i < answers.size(); i++) {
       TestGateway.Answer a = answers.get(i);
       assertEquals(statuses[i], a.status(), i + ": " + a.raw().body());
       assertEquals(codes[i], a.body().path("error").asText(), i + ": " + a.raw().body());
       assertClean(a.raw().body());
     }
-    assertTrue(answers.get(0).body().path("message").asText().contains("invalid_request_error"), answers.get(0).raw().body());
-    assertTrue(answers.get(0).body().path("message").asText().contains("messages.0: bad block; see [url]"),
+    assertTrue(
+        answers.get(0).body().path("message").asText().contains("invalid_request_error"),
         answers.get(0).raw().body());
-    assertTrue(answers.get(1).body().path("message").asText().contains("ANTHROPIC_API_KEY"), answers.get(1).raw().body());
+    assertTrue(
+        answers.get(0).body().path("message").asText().contains("messages.0: bad block; see [url]"),
+        answers.get(0).raw().body());
+    assertTrue(
+        answers.get(1).body().path("message").asText().contains("ANTHROPIC_API_KEY"),
+        answers.get(1).raw().body());
     assertTrue(answers.get(4).raw().headers().firstValue("retry-after").isPresent());
 
     JsonNode story = gw.story(runId);
     assertClean(story.toString());
     JsonNode calls = story.path("model_usage").path("calls");
     assertEquals(8, calls.size(), calls.toPrettyString());
-    // Error answers are not billed: no usage; the 200 that was not JSON may have been: charged its reservation.
+    // Error answers are not billed: no usage; the 200 that was not JSON may have been: charged its
+    // reservation.
     assertEquals(0, calls.get(0).path("input_tokens").asLong());
     assertEquals("provider", calls.get(0).path("counted").asText());
     assertEquals("reservation", calls.get(7).path("counted").asText());
-    assertEquals(ceiling(ASK.formatted(100)) + 100, calls.get(7).path("input_tokens").asLong()
-        + calls.get(7).path("output_tokens").asLong());
+    assertEquals(
+        ceiling(ASK.formatted(100)) + 100,
+        calls.get(7).path("input_tokens").asLong() + calls.get(7).path("output_tokens").asLong());
     gw.operator("POST", "/v1/runs/" + runId + "/cancel", "{\"reason\": \"test over\"}");
   }
 
   @Test
   void aProviderErrorEndsTheWorkersStepWithTheCleanedReasonInTheRunsStory() throws Exception {
     String leakyUrl = "https://admin:hunter2-password@internal.example/v1/messages?key=" + KEY;
-    stub = StubMessagesApi.startReplying(KEY, request -> new StubMessagesApi.Reply(400, StubMessagesApi.apiError(
-        "invalid_request_error", "tools.0.input_schema: bad schema; docs at " + leakyUrl + " key " + KEY,
-        "req_011CXsecretid")));
-    startHeldGateway(TestGateway.withLimit(TestGateway.builtinPolicyForTests(), "max_attempts", "1"), Map.of());
+    stub =
+        StubMessagesApi.startReplying(
+            KEY,
+            request ->
+                new StubMessagesApi.Reply(
+                    400,
+                    StubMessagesApi.apiError(
+                        "invalid_request_error",
+                        "tools.0.input_schema: bad schema; docs at " + leakyUrl + " key " + KEY,
+                        "req_011CXsecretid")));
+    startHeldGateway(
+        TestGateway.withLimit(TestGateway.builtinPolicyForTests(), "max_attempts", "1"), Map.of());
     JsonNode run = gw.finish(gw.submit("open an issue in acme/widgets titled 'Broken'"));
 
     assertEquals("failed", run.path("status").asText(), run.toPrettyString());
     assertEquals(1, stub.received().size(), "a refused request is not retried");
     JsonNode plan = GovernedRunTest.find(run.path("steps"), "plan");
     String error = plan.path("error").asText();
-    assertTrue(error.contains("refused the request (tools.0.input_schema: bad schema; docs at [url]"), error);
+    assertTrue(
+        error.contains("refused the request (tools.0.input_schema: bad schema; docs at [url]"),
+        error);
     assertClean(run.toString());
   }
 
   /** No secret, credential-bearing URL or upstream request id in {@code text}. */
   private static void assertClean(String text) {
-    for (String leak : List.of(KEY, "hunter2", "internal.example", "req_011CXsecretid", "<script>", "not json")) {
+    for (String leak :
+        List.of(KEY, "hunter2", "internal.example", "req_011CXsecretid", "<script>", "not json")) {
       assertFalse(text.contains(leak), "'" + leak + "' leaked: " + text);
     }
   }
@@ -586,14 +839,28 @@ class ModelThroughGatewayTest {
     }
   }
 
-  /** The probe as an agent command: the test classes, worka-protocol and Jackson, nothing of the Gateway. */
+  /**
+   * The probe as an agent command: the test classes, worka-protocol and Jackson, nothing of the
+   * Gateway.
+   */
   private static List<String> probeCommand() {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String classpath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-        .filter(e -> e.contains("worka-protocol") || e.contains("jackson")
-            || (e.contains("worka-gateway") && Path.of(e).getFileName().toString().equals("test-classes")))
-        .collect(Collectors.joining(File.pathSeparator));
-    return List.of(javaBin, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-cp", classpath,
+    String classpath =
+        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+            .filter(
+                e ->
+                    e.contains("worka-protocol")
+                        || e.contains("jackson")
+                        || (e.contains("worka-gateway")
+                            && Path.of(e).getFileName().toString().equals("test-classes")))
+            .collect(Collectors.joining(File.pathSeparator));
+    return List.of(
+        javaBin,
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+        "-Xshare:auto",
+        "-cp",
+        classpath,
         ModelRouteProbe.class.getName());
   }
 
@@ -619,8 +886,10 @@ class ModelThroughGatewayTest {
     }
     JsonNode messages = request.path("messages");
     JsonNode last = messages.get(messages.size() - 1);
-    boolean reported = last.path("content").isArray() && last.path("content").size() > 0
-        && last.path("content").get(0).path("type").asText().equals("tool_result");
+    boolean reported =
+        last.path("content").isArray()
+            && last.path("content").size() > 0
+            && last.path("content").get(0).path("type").asText().equals("tool_result");
     if (!reported) {
       ObjectNode input = Json.LENIENT.createObjectNode();
       input.put("owner", "acme").put("repo", "widgets").put("title", title);

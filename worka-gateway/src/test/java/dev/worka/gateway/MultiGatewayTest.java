@@ -29,25 +29,35 @@ class MultiGatewayTest {
   @Test
   void twoGatewaysShareRunsAndTheSurvivorFinishesTheRunsOfOneKilledMidFlight() throws Exception {
     RunLedger ledger = new RunLedger(db.dataSource());
-    try (CountingGithubMcpServer server = CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
+    try (CountingGithubMcpServer server =
+        CountingGithubMcpServer.http(0, RunLedger.GITHUB_TOKEN, Set.of())) {
       String policy = RunLedger.quickRetryPolicy(TestGateway.builtinPolicyForTests());
-      Map<String, String> envA = RunLedger.environment(homes.resolve("a"), db.url(), server, policy);
-      Map<String, String> envB = RunLedger.environment(homes.resolve("b"), db.url(), server, policy);
+      Map<String, String> envA =
+          RunLedger.environment(homes.resolve("a"), db.url(), server, policy);
+      Map<String, String> envB =
+          RunLedger.environment(homes.resolve("b"), db.url(), server, policy);
       try (GatewayProcess a = GatewayProcess.start(homes.resolve("a"), envA);
           GatewayProcess b = GatewayProcess.start(homes.resolve("b"), envB)) {
         // 1. Twenty runs, submitted alternately to each.
         List<String> shared = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
-          shared.add(RunLedger.submit(i % 2 == 0 ? a : b, "open an issue in acme/widgets titled 'Shared " + i + "'"));
+          shared.add(
+              RunLedger.submit(
+                  i % 2 == 0 ? a : b, "open an issue in acme/widgets titled 'Shared " + i + "'"));
         }
-        assertEquals(List.of(), ledger.awaitTerminal(shared, Duration.ofSeconds(240)), "runs still open");
+        assertEquals(
+            List.of(), ledger.awaitTerminal(shared, Duration.ofSeconds(240)), "runs still open");
         assertEquals(List.of(), ledger.notSucceeded(shared));
         Map<String, Long> owners = ledger.attemptsByOwner(shared);
-        assertTrue(owners.keySet().stream().anyMatch(o -> o.contains("-" + a.pid() + "-"))
-            && owners.keySet().stream().anyMatch(o -> o.contains("-" + b.pid() + "-")),
+        assertTrue(
+            owners.keySet().stream().anyMatch(o -> o.contains("-" + a.pid() + "-"))
+                && owners.keySet().stream().anyMatch(o -> o.contains("-" + b.pid() + "-")),
             "both Gateways started step attempts: " + owners);
-        assertEquals(40, owners.values().stream().mapToLong(Long::longValue).sum(),
-            "one attempt per step (a planner and a worker per run), each started by one Gateway: " + owners);
+        assertEquals(
+            40,
+            owners.values().stream().mapToLong(Long::longValue).sum(),
+            "one attempt per step (a planner and a worker per run), each started by one Gateway: "
+                + owners);
         assertEquals(20, server.effects("create_issue"));
         assertEquals(List.of(), ledger.issueProblems(server, shared));
         assertEquals(List.of(), ledger.overlappingAttempts(shared));
@@ -57,17 +67,22 @@ class MultiGatewayTest {
         // 2. Ten more; A is killed as soon as it runs a worker of one of them.
         List<String> more = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-          more.add(RunLedger.submit(i % 2 == 0 ? a : b, "open an issue in acme/widgets titled 'Survivor " + i + "'"));
+          more.add(
+              RunLedger.submit(
+                  i % 2 == 0 ? a : b, "open an issue in acme/widgets titled 'Survivor " + i + "'"));
         }
         awaitRunningAttemptOf(ledger, more, a.pid(), Duration.ofSeconds(120));
         a.kill();
         assertEquals(List.of(), a.descendants(), "no worker outlives its Gateway");
-        assertEquals(List.of(), ledger.awaitTerminal(more, Duration.ofSeconds(240)), "runs still open");
+        assertEquals(
+            List.of(), ledger.awaitTerminal(more, Duration.ofSeconds(240)), "runs still open");
         assertEquals(List.of(), ledger.notSucceeded(more));
         List<String> all = new ArrayList<>(shared);
         all.addAll(more);
-        assertTrue(ledger.burnsByKind(more).getOrDefault("lost", 0L) >= 1,
-            "the killed Gateway's attempt was found lost and retried by B: " + ledger.burnsByKind(more));
+        assertTrue(
+            ledger.burnsByKind(more).getOrDefault("lost", 0L) >= 1,
+            "the killed Gateway's attempt was found lost and retried by B: "
+                + ledger.burnsByKind(more));
         assertEquals(30, server.effects("create_issue"), "one issue per run, none twice");
         assertEquals(List.of(), ledger.issueProblems(server, all));
         assertEquals(List.of(), ledger.overlappingAttempts(all));
@@ -77,13 +92,17 @@ class MultiGatewayTest {
     }
   }
 
-  /** Waits (bounded) until a step of {@code runIds} is running an attempt started by the Gateway with {@code pid}. */
-  private static void awaitRunningAttemptOf(RunLedger ledger, List<String> runIds, long pid, Duration max)
-      throws Exception {
+  /**
+   * Waits (bounded) until a step of {@code runIds} is running an attempt started by the Gateway
+   * with {@code pid}.
+   */
+  private static void awaitRunningAttemptOf(
+      RunLedger ledger, List<String> runIds, long pid, Duration max) throws Exception {
     long deadline = System.nanoTime() + max.toNanos();
     while (System.nanoTime() < deadline) {
-      boolean running = ledger.attempts(runIds).stream()
-          .anyMatch(t -> t.ended() == null && t.owner().contains("-" + pid + "-"));
+      boolean running =
+          ledger.attempts(runIds).stream()
+              .anyMatch(t -> t.ended() == null && t.owner().contains("-" + pid + "-"));
       if (running) {
         return;
       }

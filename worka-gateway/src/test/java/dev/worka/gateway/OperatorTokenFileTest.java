@@ -33,7 +33,8 @@ class OperatorTokenFileTest {
     Path file = home.resolve("operator-token");
     for (String mode : new String[] {"rw-r--r--", "rw--w----", "rw-rw-rw-"}) {
       Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(mode));
-      WorkaException refused = assertThrows(WorkaException.class, () -> Gateway.loadOrCreateOperatorToken(home), mode);
+      WorkaException refused =
+          assertThrows(WorkaException.class, () -> Gateway.loadOrCreateOperatorToken(home), mode);
       assertTrue(refused.getMessage().contains("chmod 600 " + file), refused.getMessage());
       assertTrue(!refused.getMessage().contains(token), "the message never shows the token");
       assertEquals(token, Files.readString(file).strip(), "the file is left as it was");

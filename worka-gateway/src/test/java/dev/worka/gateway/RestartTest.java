@@ -8,17 +8,25 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The embedded database lives under WORKA_HOME: a restarted Gateway keeps every run and its story. */
+/**
+ * The embedded database lives under WORKA_HOME: a restarted Gateway keeps every run and its story.
+ */
 class RestartTest {
   @TempDir Path home;
 
   @Test
   void aRestartDoesNotUndoAnOperatorsPolicyChange() throws Exception {
-    String stricter = dev.worka.gateway.policy.BuiltinPolicy.source().replace("      - github.create_issue\n", "");
+    String stricter =
+        dev.worka.gateway.policy.BuiltinPolicy.source()
+            .replace("      - github.create_issue\n", "");
     try (TestGateway gw = TestGateway.start(home, null, null)) {
       assertEquals(1, gw.gateway.policy().version());
-      TestGateway.Answer put = gw.call("PUT", "/v1/policy", stricter,
-          java.util.Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN));
+      TestGateway.Answer put =
+          gw.call(
+              "PUT",
+              "/v1/policy",
+              stricter,
+              java.util.Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN));
       assertEquals(201, put.status(), put.raw().body());
     }
     try (TestGateway gw = TestGateway.start(home, null, null)) {

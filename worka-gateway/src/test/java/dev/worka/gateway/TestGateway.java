@@ -29,8 +29,8 @@ import java.util.stream.Collectors;
 
 /**
  * A real Gateway for a test: its own WORKA_HOME, a database (the test's, or embedded under the
- * home), a policy file, and the built-in agents run as real child processes from the test
- * classpath ({@code java -cp <worka-agents + deps> dev.worka.agents.AgentMain NAME}).
+ * home), a policy file, and the built-in agents run as real child processes from the test classpath
+ * ({@code java -cp <worka-agents + deps> dev.worka.agents.AgentMain NAME}).
  */
 public final class TestGateway implements AutoCloseable {
   public static final String OPERATOR_TOKEN = "test-operator-token-0123456789";
@@ -50,42 +50,72 @@ public final class TestGateway implements AutoCloseable {
    * Starts a Gateway on {@code database} (null = embedded under {@code home}) with {@code
    * policyYaml} as its WORKA_POLICY_FILE (null = no file: the built-in manifest).
    */
-  public static TestGateway start(Path home, DatabaseUrl database, String policyYaml) throws IOException {
+  public static TestGateway start(Path home, DatabaseUrl database, String policyYaml)
+      throws IOException {
     return start(home, database, policyYaml, "dry-run");
   }
 
-  /** As {@link #start(Path, DatabaseUrl, String)}, with {@code WORKA_SIDE_EFFECTS} = {@code sideEffects}. */
-  public static TestGateway start(Path home, DatabaseUrl database, String policyYaml, String sideEffects)
-      throws IOException {
-    return start(home, database, policyYaml, sideEffects, InstantSource.system(), new java.util.Random());
+  /**
+   * As {@link #start(Path, DatabaseUrl, String)}, with {@code WORKA_SIDE_EFFECTS} = {@code
+   * sideEffects}.
+   */
+  public static TestGateway start(
+      Path home, DatabaseUrl database, String policyYaml, String sideEffects) throws IOException {
+    return start(
+        home, database, policyYaml, sideEffects, InstantSource.system(), new java.util.Random());
   }
 
   /**
    * As {@link #start(Path, DatabaseUrl, String, String)}, on {@code clock} (a {@link SettableClock}
    * lets a test move time) with retry jitter drawn from {@code random}.
    */
-  public static TestGateway start(Path home, DatabaseUrl database, String policyYaml, String sideEffects,
-      InstantSource clock, java.util.random.RandomGenerator random) throws IOException {
-    return new TestGateway(home, Gateway.start(config(home, database, policyYaml, sideEffects), Map.of(), clock, random));
+  public static TestGateway start(
+      Path home,
+      DatabaseUrl database,
+      String policyYaml,
+      String sideEffects,
+      InstantSource clock,
+      java.util.random.RandomGenerator random)
+      throws IOException {
+    return new TestGateway(
+        home,
+        Gateway.start(config(home, database, policyYaml, sideEffects), Map.of(), clock, random));
   }
 
-  /** As {@link #start(Path, DatabaseUrl, String)} on {@code clock}, its task loops driven by hand (its dispatcher's tick). */
-  public static TestGateway startWithoutLoops(Path home, DatabaseUrl database, String policyYaml, InstantSource clock)
-      throws IOException {
-    return new TestGateway(home, Gateway.startWithoutLoops(config(home, database, policyYaml, "dry-run"), Map.of(), clock));
+  /**
+   * As {@link #start(Path, DatabaseUrl, String)} on {@code clock}, its task loops driven by hand
+   * (its dispatcher's tick).
+   */
+  public static TestGateway startWithoutLoops(
+      Path home, DatabaseUrl database, String policyYaml, InstantSource clock) throws IOException {
+    return new TestGateway(
+        home,
+        Gateway.startWithoutLoops(config(home, database, policyYaml, "dry-run"), Map.of(), clock));
   }
 
-  private static WorkaConfig config(Path home, DatabaseUrl database, String policyYaml, String sideEffects)
-      throws IOException {
+  private static WorkaConfig config(
+      Path home, DatabaseUrl database, String policyYaml, String sideEffects) throws IOException {
     Files.createDirectories(home);
     Optional<Path> policy = Optional.empty();
     if (policyYaml != null) {
       policy = Optional.of(home.resolve("policy.yaml"));
       Files.writeString(policy.get(), policyYaml);
     }
-    WorkaConfig config = new WorkaConfig(home, Optional.ofNullable(database), 0, "127.0.0.1", policy,
-        Optional.of(OPERATOR_TOKEN), "scripted", sideEffects, Path.of("..").toAbsolutePath().normalize(),
-        Optional.empty(), 4, Duration.ofSeconds(10), List.of());
+    WorkaConfig config =
+        new WorkaConfig(
+            home,
+            Optional.ofNullable(database),
+            0,
+            "127.0.0.1",
+            policy,
+            Optional.of(OPERATOR_TOKEN),
+            "scripted",
+            sideEffects,
+            Path.of("..").toAbsolutePath().normalize(),
+            Optional.empty(),
+            4,
+            Duration.ofSeconds(10),
+            List.of());
     return config;
   }
 
@@ -97,27 +127,44 @@ public final class TestGateway implements AutoCloseable {
   /**
    * Starts a Gateway configured the way {@code worka} configures one: {@link
    * WorkaConfig#fromEnvironment} over the settings of {@link #start(Path, DatabaseUrl, String,
-   * String)} plus {@code environment} (e.g. {@code GITHUB_MCP_URL}, {@code GITHUB_TOKEN}), which the
-   * Gateway also receives as its environment; so its secrets are redacted as in production.
+   * String)} plus {@code environment} (e.g. {@code GITHUB_MCP_URL}, {@code GITHUB_TOKEN}), which
+   * the Gateway also receives as its environment; so its secrets are redacted as in production.
    */
-  public static TestGateway startWithEnvironment(Path home, DatabaseUrl database, String policyYaml,
-      String sideEffects, Map<String, String> environment) throws IOException {
+  public static TestGateway startWithEnvironment(
+      Path home,
+      DatabaseUrl database,
+      String policyYaml,
+      String sideEffects,
+      Map<String, String> environment)
+      throws IOException {
     Map<String, String> env = environment(home, database, policyYaml, sideEffects, environment);
-    return new TestGateway(home, Gateway.start(WorkaConfig.fromEnvironment(env), env, InstantSource.system()));
+    return new TestGateway(
+        home, Gateway.start(WorkaConfig.fromEnvironment(env), env, InstantSource.system()));
   }
 
   /**
-   * As {@link #startWithEnvironment} (dry-run), on {@code clock}, its task loops driven by hand: runs
-   * stay where their creation left them, so a test sees exactly what the ingress decided.
+   * As {@link #startWithEnvironment} (dry-run), on {@code clock}, its task loops driven by hand:
+   * runs stay where their creation left them, so a test sees exactly what the ingress decided.
    */
-  public static TestGateway startWithEnvironmentWithoutLoops(Path home, DatabaseUrl database, String policyYaml,
-      Map<String, String> environment, InstantSource clock) throws IOException {
+  public static TestGateway startWithEnvironmentWithoutLoops(
+      Path home,
+      DatabaseUrl database,
+      String policyYaml,
+      Map<String, String> environment,
+      InstantSource clock)
+      throws IOException {
     Map<String, String> env = environment(home, database, policyYaml, "dry-run", environment);
-    return new TestGateway(home, Gateway.startWithoutLoops(WorkaConfig.fromEnvironment(env), env, clock));
+    return new TestGateway(
+        home, Gateway.startWithoutLoops(WorkaConfig.fromEnvironment(env), env, clock));
   }
 
-  private static Map<String, String> environment(Path home, DatabaseUrl database, String policyYaml,
-      String sideEffects, Map<String, String> environment) throws IOException {
+  private static Map<String, String> environment(
+      Path home,
+      DatabaseUrl database,
+      String policyYaml,
+      String sideEffects,
+      Map<String, String> environment)
+      throws IOException {
     Files.createDirectories(home);
     Map<String, String> env = new java.util.HashMap<>(environment);
     env.put("WORKA_HOME", home.toString());
@@ -140,7 +187,10 @@ public final class TestGateway implements AutoCloseable {
     return env;
   }
 
-  /** The built-in policy with each {@code bin/worka-agent NAME} command replaced by the test classpath's agent. */
+  /**
+   * The built-in policy with each {@code bin/worka-agent NAME} command replaced by the test
+   * classpath's agent.
+   */
   public static String builtinPolicyForTests() {
     return policyWith(Map.of(), null);
   }
@@ -154,7 +204,8 @@ public final class TestGateway implements AutoCloseable {
     StringBuilder out = new StringBuilder();
     while (m.find()) {
       String agent = m.group(1);
-      String argv = commands.containsKey(agent) ? yamlList(commands.get(agent)) : agentCommand(agent);
+      String argv =
+          commands.containsKey(agent) ? yamlList(commands.get(agent)) : agentCommand(agent);
       m.appendReplacement(out, Matcher.quoteReplacement(argv));
     }
     m.appendTail(out);
@@ -170,7 +221,8 @@ public final class TestGateway implements AutoCloseable {
    * states it, added to its {@code limits:} otherwise.
    */
   public static String withLimit(String policy, String name, String value) {
-    Matcher stated = Pattern.compile("(?m)^([ \\t]+)" + Pattern.quote(name) + ": *[^\\s#]+").matcher(policy);
+    Matcher stated =
+        Pattern.compile("(?m)^([ \\t]+)" + Pattern.quote(name) + ": *[^\\s#]+").matcher(policy);
     if (stated.find()) {
       return stated.replaceFirst(Matcher.quoteReplacement(stated.group(1) + name + ": " + value));
     }
@@ -185,23 +237,39 @@ public final class TestGateway implements AutoCloseable {
    * built-in agents' dependencies besides Jackson, for WORKA_MODEL=anthropic. The Gateway's own
    * libraries stay off the workers' classpath.
    */
-  private static final Pattern AGENT_SDK_JARS = Pattern.compile("/(com/anthropic|org/jetbrains|com/squareup"
-      + "|io/opentelemetry|com/github/victools|com/fasterxml/classmate|io/swagger|com/standardwebhooks"
-      + "|com/google/errorprone|org/slf4j/slf4j-api)/");
+  private static final Pattern AGENT_SDK_JARS =
+      Pattern.compile(
+          "/(com/anthropic|org/jetbrains|com/squareup"
+              + "|io/opentelemetry|com/github/victools|com/fasterxml/classmate|io/swagger|com/standardwebhooks"
+              + "|com/google/errorprone|org/slf4j/slf4j-api)/");
 
   /** A flow-style YAML argv running a built-in agent from the test classpath. */
   public static String agentCommand(String agent) {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String classpath = Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-        .filter(e -> e.contains("worka-agents") || e.contains("worka-protocol") || e.contains("jackson")
-            || AGENT_SDK_JARS.matcher(e.replace('\\', '/')).find())
-        .collect(Collectors.joining(java.io.File.pathSeparator));
-    return yamlList(List.of(javaBin, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-cp", classpath,
-        "dev.worka.agents.AgentMain", agent));
+    String classpath =
+        Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+            .filter(
+                e ->
+                    e.contains("worka-agents")
+                        || e.contains("worka-protocol")
+                        || e.contains("jackson")
+                        || AGENT_SDK_JARS.matcher(e.replace('\\', '/')).find())
+            .collect(Collectors.joining(java.io.File.pathSeparator));
+    return yamlList(
+        List.of(
+            javaBin,
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-Xshare:auto",
+            "-cp",
+            classpath,
+            "dev.worka.agents.AgentMain",
+            agent));
   }
 
   public static String yamlList(List<String> items) {
-    return items.stream().map(s -> "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
+    return items.stream()
+        .map(s -> "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
         .collect(Collectors.joining(", ", "[", "]"));
   }
 
@@ -209,14 +277,22 @@ public final class TestGateway implements AutoCloseable {
   public record Answer(int status, JsonNode body, HttpResponse<String> raw) {}
 
   public Answer call(String method, String path, String body, Map<String, String> headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(60));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(60));
     headers.forEach(b::header);
-    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    b.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
     try {
       HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      JsonNode node = r.body().isEmpty() ? Json.LENIENT.createObjectNode()
-          : r.headers().firstValue("content-type").orElse("").startsWith("application/json")
-              ? Json.LENIENT.readTree(r.body()) : Json.LENIENT.createObjectNode();
+      JsonNode node =
+          r.body().isEmpty()
+              ? Json.LENIENT.createObjectNode()
+              : r.headers().firstValue("content-type").orElse("").startsWith("application/json")
+                  ? Json.LENIENT.readTree(r.body())
+                  : Json.LENIENT.createObjectNode();
       return new Answer(r.statusCode(), node, r);
     } catch (IOException | InterruptedException e) {
       throw new AssertionError("HTTP " + method + " " + path + " failed", e);
@@ -224,14 +300,20 @@ public final class TestGateway implements AutoCloseable {
   }
 
   public Answer operator(String method, String path, String body) {
-    return call(method, path, body, body == null
-        ? Map.of("Authorization", "Bearer " + OPERATOR_TOKEN)
-        : Map.of("Authorization", "Bearer " + OPERATOR_TOKEN, "Content-Type", "application/json"));
+    return call(
+        method,
+        path,
+        body,
+        body == null
+            ? Map.of("Authorization", "Bearer " + OPERATOR_TOKEN)
+            : Map.of(
+                "Authorization", "Bearer " + OPERATOR_TOKEN, "Content-Type", "application/json"));
   }
 
   /** Creates a run and returns its id. */
   public String submit(String text) {
-    Answer a = operator("POST", "/v1/runs", Json.LENIENT.createObjectNode().put("text", text).toString());
+    Answer a =
+        operator("POST", "/v1/runs", Json.LENIENT.createObjectNode().put("text", text).toString());
     if (a.status() != 202) {
       throw new AssertionError("run not accepted: " + a.status() + " " + a.raw().body());
     }
@@ -245,15 +327,21 @@ public final class TestGateway implements AutoCloseable {
 
   /** Follows the run's event stream until an event matches or the stream ends. */
   public List<JsonNode> followUntil(String runId, Predicate<JsonNode> stop) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/v1/runs/" + runId + "/events"))
-        .header("Authorization", "Bearer " + OPERATOR_TOKEN).timeout(Duration.ofSeconds(120)).GET().build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(baseUrl + "/v1/runs/" + runId + "/events"))
+            .header("Authorization", "Bearer " + OPERATOR_TOKEN)
+            .timeout(Duration.ofSeconds(120))
+            .GET()
+            .build();
     List<JsonNode> events = new ArrayList<>();
     try {
-      HttpResponse<java.io.InputStream> r = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      HttpResponse<java.io.InputStream> r =
+          HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
       if (r.statusCode() != 200) {
         throw new AssertionError("event stream answered " + r.statusCode());
       }
-      try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+      try (BufferedReader in =
+          new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
         String event = null;
         for (String line; (line = in.readLine()) != null; ) {
           if (line.startsWith("event:")) {

@@ -26,9 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What a worker process gets and what happens at its edges: deadlines kill the whole process tree,
- * crashes are burns with diagnostics, the environment holds only the protocol variables, and a
- * step token is refused when forged, expired, stale, or used to name another step. Daneel (who
- * takes the "answer" step of any unrecognized request) is replaced by small shell scripts.
+ * crashes are burns with diagnostics, the environment holds only the protocol variables, and a step
+ * token is refused when forged, expired, stale, or used to name another step. Daneel (who takes the
+ * "answer" step of any unrecognized request) is replaced by small shell scripts.
  */
 class WorkerBoundaryTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
@@ -42,10 +42,18 @@ class WorkerBoundaryTest {
     }
   }
 
-  /** One attempt per step: these tests look at a single attempt's edges (RetryTest covers retries). */
+  /**
+   * One attempt per step: these tests look at a single attempt's edges (RetryTest covers retries).
+   */
   private void startWithDaneel(List<String> command, String stepTimeout) throws Exception {
-    gw = TestGateway.start(home, db.url(), TestGateway.withLimit(
-        TestGateway.policyWith(Map.of("daneel", command), stepTimeout), "max_attempts", "1"));
+    gw =
+        TestGateway.start(
+            home,
+            db.url(),
+            TestGateway.withLimit(
+                TestGateway.policyWith(Map.of("daneel", command), stepTimeout),
+                "max_attempts",
+                "1"));
   }
 
   private static List<String> sh(String script) {
@@ -65,29 +73,35 @@ class WorkerBoundaryTest {
     JsonNode burn = run.path("burns").get(0);
     assertEquals("timeout", burn.path("kind").asText());
     assertEquals(step.path("step_id").asText(), burn.path("step_id").asText());
-    assertTrue(burn.path("diagnostics").path("last_lines").toString().contains("waiting"), burn.toString());
+    assertTrue(
+        burn.path("diagnostics").path("last_lines").toString().contains("waiting"),
+        burn.toString());
     assertTrue(run.path("error").asText().contains("timed_out"), run.path("error").asText());
     for (ProcessHandle p : tree) {
-      assertFalse(running(p.pid()), "process " + p.pid() + " of the killed worker tree is still running");
+      assertFalse(
+          running(p.pid()), "process " + p.pid() + " of the killed worker tree is still running");
     }
   }
 
   @Test
   void aWorkerThatExitsWithoutAResultIsACrashBurnWithItsOutput() throws Exception {
-    startWithDaneel(sh("echo 'connecting to the gateway'; echo 'boom: something broke' >&2; exit 3"), null);
+    startWithDaneel(
+        sh("echo 'connecting to the gateway'; echo 'boom: something broke' >&2; exit 3"), null);
     JsonNode run = gw.finish(gw.submit("tell me a joke"));
     assertEquals("failed", run.path("status").asText());
     JsonNode burn = run.path("burns").get(0);
     assertEquals("crash", burn.path("kind").asText());
     assertEquals(3, burn.path("diagnostics").path("exit_code").asInt());
-    assertTrue(burn.path("diagnostics").path("last_lines").toString().contains("boom: something broke"));
+    assertTrue(
+        burn.path("diagnostics").path("last_lines").toString().contains("boom: something broke"));
     assertTrue(burn.path("reason").asText().contains("exited with status 3"));
   }
 
   @Test
   void aWorkerEnvironmentHoldsOnlyTheProtocolVariables() throws Exception {
     // The worker reports through its output (kept in the crash burn): it may not write elsewhere.
-    startWithDaneel(sh("env; echo \"token_dots=$(tr -cd . < \"$WORKA_TOKEN_FILE\" | wc -c)\"; exit 3"), null);
+    startWithDaneel(
+        sh("env; echo \"token_dots=$(tr -cd . < \"$WORKA_TOKEN_FILE\" | wc -c)\"; exit 3"), null);
     JsonNode run = gw.finish(gw.submit("anything at all"));
     JsonNode lastLines = run.path("burns").get(0).path("diagnostics").path("last_lines");
     Set<String> names = new TreeSet<>();
@@ -101,8 +115,17 @@ class WorkerBoundaryTest {
       }
     }
     names.removeAll(Set.of("PWD", "SHLVL", "_", "OLDPWD")); // set by /bin/sh itself
-    assertEquals(new TreeSet<>(Set.of("WORKA_GATEWAY_URL", "WORKA_TOKEN_FILE", "WORKA_RUN_ID", "WORKA_STEP_ID",
-        "WORKA_AGENT", "TRACEPARENT")), names, lastLines.toString());
+    assertEquals(
+        new TreeSet<>(
+            Set.of(
+                "WORKA_GATEWAY_URL",
+                "WORKA_TOKEN_FILE",
+                "WORKA_RUN_ID",
+                "WORKA_STEP_ID",
+                "WORKA_AGENT",
+                "TRACEPARENT")),
+        names,
+        lastLines.toString());
     assertEquals("2", tokenDots, "the token file holds a JWT: " + lastLines);
   }
 
@@ -110,7 +133,11 @@ class WorkerBoundaryTest {
   void stepTokensAreRefusedWhenForgedExpiredStaleOrNamingAnotherStep() throws Exception {
     startWithDaneel(sh("sleep 120"), "60s");
     String runId = gw.submit("please do something unusual");
-    gw.followUntil(runId, e -> "answer".equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
+    gw.followUntil(
+        runId,
+        e ->
+            "answer".equals(e.path("step_ref").asText())
+                && "running".equals(e.path("to").asText()));
     JsonNode step = GovernedRunTest.find(gw.story(runId).path("steps"), "answer");
     UUID run = UUID.fromString(runId);
     UUID stepId = UUID.fromString(step.path("step_id").asText());
@@ -127,12 +154,17 @@ class WorkerBoundaryTest {
     TestGateway.Answer none = agent("GET", "/v1/agent/context", null, null);
     assertEquals(401, none.status());
 
-    String expired = new TokenIssuer(keys, Gateway.ISSUER, InstantSource.fixed(Instant.now().minus(Duration.ofHours(2))))
-        .mint("daneel", run, stepId, 1, Instant.now().minus(Duration.ofHours(1))).token();
+    String expired =
+        new TokenIssuer(
+                keys, Gateway.ISSUER, InstantSource.fixed(Instant.now().minus(Duration.ofHours(2))))
+            .mint("daneel", run, stepId, 1, Instant.now().minus(Duration.ofHours(1)))
+            .token();
     assertRefused(agent("GET", "/v1/agent/context", expired, null), 401, "token_expired");
 
-    String foreign = new TokenIssuer(SigningKeys.generate(), Gateway.ISSUER, InstantSource.system())
-        .mint("daneel", run, stepId, 1, later).token();
+    String foreign =
+        new TokenIssuer(SigningKeys.generate(), Gateway.ISSUER, InstantSource.system())
+            .mint("daneel", run, stepId, 1, later)
+            .token();
     assertRefused(agent("GET", "/v1/agent/context", foreign, null), 401, "token_invalid");
 
     String stale = issuer.mint("daneel", run, stepId, 2, later).token();
@@ -145,32 +177,64 @@ class WorkerBoundaryTest {
     assertEquals(200, beat.status(), beat.raw().body());
     assertEquals(stepId.toString(), beat.body().path("step_id").asText());
     Instant leaseUntil = Instant.parse(beat.body().path("lease_until").asText());
-    assertFalse(leaseUntil.isBefore(beforeBeat.plusSeconds(5)),
-        "the step's lease runs at least half a lease (WORKA_LEASE_SECONDS=10) past the heartbeat: " + beat.raw().body());
+    assertFalse(
+        leaseUntil.isBefore(beforeBeat.plusSeconds(5)),
+        "the step's lease runs at least half a lease (WORKA_LEASE_SECONDS=10) past the heartbeat: "
+            + beat.raw().body());
 
     UUID otherStep = UUID.randomUUID();
-    TestGateway.Answer mismatch = agent("POST", "/v1/agent/heartbeat", valid, "{\"step_id\": \"" + otherStep + "\"}");
+    TestGateway.Answer mismatch =
+        agent("POST", "/v1/agent/heartbeat", valid, "{\"step_id\": \"" + otherStep + "\"}");
     assertRefused(mismatch, 403, "identity_mismatch");
-    assertRefused(agent("GET", "/v1/agent/context?run_id=" + UUID.randomUUID(), valid, null), 403, "identity_mismatch");
-    assertRefused(agent("POST", "/v1/agent/result", valid,
-        "{\"status\": \"succeeded\", \"agent\": \"hari\", \"summary\": \"x\"}"), 403, "identity_mismatch");
+    assertRefused(
+        agent("GET", "/v1/agent/context?run_id=" + UUID.randomUUID(), valid, null),
+        403,
+        "identity_mismatch");
+    assertRefused(
+        agent(
+            "POST",
+            "/v1/agent/result",
+            valid,
+            "{\"status\": \"succeeded\", \"agent\": \"hari\", \"summary\": \"x\"}"),
+        403,
+        "identity_mismatch");
 
-    TestGateway.Answer offList = agent("POST", "/v1/agent/skills/github.create_issue", valid,
-        "{\"input\": {\"owner\": \"acme\", \"repo\": \"widgets\", \"title\": \"x\"}}");
+    TestGateway.Answer offList =
+        agent(
+            "POST",
+            "/v1/agent/skills/github.create_issue",
+            valid,
+            "{\"input\": {\"owner\": \"acme\", \"repo\": \"widgets\", \"title\": \"x\"}}");
     assertRefused(offList, 403, "policy_denied");
-    TestGateway.Answer plan = agent("POST", "/v1/agent/plan", valid,
-        "{\"summary\": \"mine\", \"steps\": [{\"step_ref\": \"a\", \"agent\": \"ernest\", \"objective\": \"x\","
-            + " \"skills\": [], \"depends_on\": []}]}");
+    TestGateway.Answer plan =
+        agent(
+            "POST",
+            "/v1/agent/plan",
+            valid,
+            "{\"summary\": \"mine\", \"steps\": [{\"step_ref\": \"a\", \"agent\": \"ernest\", \"objective\": \"x\","
+                + " \"skills\": [], \"depends_on\": []}]}");
     assertRefused(plan, 403, "policy_denied");
 
-    String leaky = "{\"status\": \"succeeded\", \"summary\": \"done <!channel> " + TestGateway.OPERATOR_TOKEN + "\","
-        + " \"output\": {\"note\": \"@here the key is ghp_" + "a".repeat(36) + "\"}}";
+    String leaky =
+        "{\"status\": \"succeeded\", \"summary\": \"done <!channel> "
+            + TestGateway.OPERATOR_TOKEN
+            + "\","
+            + " \"output\": {\"note\": \"@here the key is ghp_"
+            + "a".repeat(36)
+            + "\"}}";
     TestGateway.Answer first = agent("POST", "/v1/agent/result", valid, leaky);
     assertEquals(200, first.status(), first.raw().body());
     assertEquals(2, first.body().path("cleaned").path("secrets").asInt(), first.raw().body());
-    assertEquals(2, first.body().path("cleaned").path("broadcast_mentions").asInt(), first.raw().body());
-    assertRefused(agent("POST", "/v1/agent/result", valid, "{\"status\": \"succeeded\", \"summary\": \"again\"}"),
-        409, "result_already_submitted");
+    assertEquals(
+        2, first.body().path("cleaned").path("broadcast_mentions").asInt(), first.raw().body());
+    assertRefused(
+        agent(
+            "POST",
+            "/v1/agent/result",
+            valid,
+            "{\"status\": \"succeeded\", \"summary\": \"again\"}"),
+        409,
+        "result_already_submitted");
     assertRefused(agent("GET", "/v1/agent/context", valid, null), 401, "step_not_running");
 
     JsonNode story = gw.finish(runId);
@@ -181,43 +245,81 @@ class WorkerBoundaryTest {
     assertFalse(story.toString().contains(TestGateway.OPERATOR_TOKEN), "no secret in the story");
     assertEquals(2, answerStep.path("cleaned").path("secrets").asInt());
     List<String> denies = new java.util.ArrayList<>();
-    story.path("gates").forEach(g -> {
-      if (g.path("status").asText().equals("deny")) {
-        denies.add(g.path("action").asText());
-      }
-    });
-    assertEquals(List.of("agent.token", "agent.identity", "agent.identity", "agent.identity", "skill.invoke",
-        "plan.submit", "agent.token"), denies);
+    story
+        .path("gates")
+        .forEach(
+            g -> {
+              if (g.path("status").asText().equals("deny")) {
+                denies.add(g.path("action").asText());
+              }
+            });
+    assertEquals(
+        List.of(
+            "agent.token",
+            "agent.identity",
+            "agent.identity",
+            "agent.identity",
+            "skill.invoke",
+            "plan.submit",
+            "agent.token"),
+        denies);
     assertTrue(story.path("skill_invocations").isEmpty(), "no denied call reached a provider");
   }
 
   @Test
-  void aWorkerThatKeepsBeingDeniedHasItsAttemptEndedAndHostileInputsAreRefusedCleanly() throws Exception {
+  void aWorkerThatKeepsBeingDeniedHasItsAttemptEndedAndHostileInputsAreRefusedCleanly()
+      throws Exception {
     startWithDaneel(sh("sleep 120"), "60s");
     String runId = gw.submit("please do something unusual");
-    gw.followUntil(runId, e -> "answer".equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
+    gw.followUntil(
+        runId,
+        e ->
+            "answer".equals(e.path("step_ref").asText())
+                && "running".equals(e.path("to").asText()));
     JsonNode step = GovernedRunTest.find(gw.story(runId).path("steps"), "answer");
-    String token = new TokenIssuer(SigningKeys.loadOrCreate(home), Gateway.ISSUER, InstantSource.system())
-        .mint("daneel", UUID.fromString(runId), UUID.fromString(step.path("step_id").asText()), 1,
-            Instant.now().plus(Duration.ofMinutes(1))).token();
+    String token =
+        new TokenIssuer(SigningKeys.loadOrCreate(home), Gateway.ISSUER, InstantSource.system())
+            .mint(
+                "daneel",
+                UUID.fromString(runId),
+                UUID.fromString(step.path("step_id").asText()),
+                1,
+                Instant.now().plus(Duration.ofMinutes(1)))
+            .token();
 
     // Hostile values are refused with their status and a recorded gate, never a 500.
-    TestGateway.Answer nul = agent("POST", "/v1/agent/skills/slack.post_message", token,
-        "{\"input\": {\"channel\": \"C123\", \"text\": \"a\\u0000b\"}}");
-    assertEquals(403, nul.status(), nul.raw().body()); // not on this step's accepted skills: policy first
-    assertRefused(agent("GET", "/v1/agent/context?run_id=%00", token, null), 403, "identity_mismatch");
+    TestGateway.Answer nul =
+        agent(
+            "POST",
+            "/v1/agent/skills/slack.post_message",
+            token,
+            "{\"input\": {\"channel\": \"C123\", \"text\": \"a\\u0000b\"}}");
+    assertEquals(
+        403, nul.status(), nul.raw().body()); // not on this step's accepted skills: policy first
+    assertRefused(
+        agent("GET", "/v1/agent/context?run_id=%00", token, null), 403, "identity_mismatch");
     StringBuilder deep = new StringBuilder();
     for (int i = 0; i < 40; i++) {
       deep.append("{\"a\":");
     }
     deep.append("1").append("}".repeat(40));
-    assertRefused(agent("POST", "/v1/agent/result", token, "{\"status\": \"succeeded\", \"output\": " + deep + "}"),
-        422, "invalid_body");
+    assertRefused(
+        agent(
+            "POST",
+            "/v1/agent/result",
+            token,
+            "{\"status\": \"succeeded\", \"output\": " + deep + "}"),
+        422,
+        "invalid_body");
 
     int denied = 2; // the two refusals above
     while (denied < 25) {
-      TestGateway.Answer a = agent("POST", "/v1/agent/skills/github.create_issue", token,
-          "{\"input\": {\"owner\": \"acme\", \"repo\": \"widgets\", \"title\": \"x\"}}");
+      TestGateway.Answer a =
+          agent(
+              "POST",
+              "/v1/agent/skills/github.create_issue",
+              token,
+              "{\"input\": {\"owner\": \"acme\", \"repo\": \"widgets\", \"title\": \"x\"}}");
       assertEquals(403, a.status());
       denied++;
     }
@@ -227,7 +329,8 @@ class WorkerBoundaryTest {
     assertEquals("failed", run.path("status").asText(), run.toPrettyString());
     JsonNode answer = GovernedRunTest.find(run.path("steps"), "answer");
     assertEquals("failed", answer.path("status").asText());
-    assertTrue(answer.path("error").asText().contains("25 requests that were denied"), answer.toString());
+    assertTrue(
+        answer.path("error").asText().contains("25 requests that were denied"), answer.toString());
     assertTrue(run.path("burns").toString().contains("\"policy\""), run.path("burns").toString());
     long tokenGates = 0;
     for (JsonNode g : run.path("gates")) {
@@ -240,20 +343,28 @@ class WorkerBoundaryTest {
   void cancellingARunStopsItsWorkerAndRefusesItsToken() throws Exception {
     startWithDaneel(sh("sleep 120"), "60s");
     String runId = gw.submit("an unusual request");
-    gw.followUntil(runId, e -> "answer".equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
+    gw.followUntil(
+        runId,
+        e ->
+            "answer".equals(e.path("step_ref").asText())
+                && "running".equals(e.path("to").asText()));
     List<ProcessHandle> tree = workerTreeRunning("120");
-    TestGateway.Answer cancelled = gw.operator("POST", "/v1/runs/" + runId + "/cancel", "{\"reason\": \"changed my mind\"}");
+    TestGateway.Answer cancelled =
+        gw.operator("POST", "/v1/runs/" + runId + "/cancel", "{\"reason\": \"changed my mind\"}");
     assertEquals(200, cancelled.status(), cancelled.raw().body());
     assertEquals("cancelled", cancelled.body().path("status").asText());
     JsonNode run = gw.finish(runId);
     assertEquals("cancelled", run.path("status").asText());
     assertTrue(run.path("error").asText().contains("changed my mind"));
     for (JsonNode s : run.path("steps")) {
-      assertTrue(Set.of("succeeded", "cancelled").contains(s.path("status").asText()), s.toString());
+      assertTrue(
+          Set.of("succeeded", "cancelled").contains(s.path("status").asText()), s.toString());
     }
-    assertEquals("cancelled", GovernedRunTest.find(run.path("steps"), "answer").path("status").asText());
+    assertEquals(
+        "cancelled", GovernedRunTest.find(run.path("steps"), "answer").path("status").asText());
     for (ProcessHandle p : tree) {
-      assertFalse(running(p.pid()), "process " + p.pid() + " of the stopped worker is still running");
+      assertFalse(
+          running(p.pid()), "process " + p.pid() + " of the stopped worker is still running");
     }
     assertEquals(409, gw.operator("POST", "/v1/runs/" + runId + "/cancel", null).status());
   }
@@ -262,20 +373,45 @@ class WorkerBoundaryTest {
   void aSandboxedWorkerCannotReadWorkaHomeOrTheGatewayProcess() throws Exception {
     // WORKA_HOME inside the installation directory, which workers see: it must still be hidden.
     Path install = Path.of("..").toAbsolutePath().normalize();
-    String isolation = new dev.worka.gateway.runtime.process.ProcessRuntime(install, InstantSource.system()).isolation();
-    org.junit.jupiter.api.Assumptions.assumeTrue(isolation.equals("bubblewrap"),
+    String isolation =
+        new dev.worka.gateway.runtime.process.ProcessRuntime(install, InstantSource.system())
+            .isolation();
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        isolation.equals("bubblewrap"),
         () -> "workers are not sandboxed here: " + isolation + " (apt-get install bubblewrap)");
     Path insideHome = Files.createTempDirectory(install, "worka-home-test-");
     try {
       long gateway = ProcessHandle.current().pid();
-      gw = TestGateway.start(insideHome, db.url(), TestGateway.policyWith(Map.of("daneel", sh(
-          "cat " + insideHome + "/keys/gateway-signing.jwk " + insideHome + "/operator-token"
-              + " /proc/" + gateway + "/environ; echo \"entries=$(ls -A " + insideHome + " | wc -l)\"; exit 3")), null));
+      gw =
+          TestGateway.start(
+              insideHome,
+              db.url(),
+              TestGateway.policyWith(
+                  Map.of(
+                      "daneel",
+                      sh(
+                          "cat "
+                              + insideHome
+                              + "/keys/gateway-signing.jwk "
+                              + insideHome
+                              + "/operator-token"
+                              + " /proc/"
+                              + gateway
+                              + "/environ; echo \"entries=$(ls -A "
+                              + insideHome
+                              + " | wc -l)\"; exit 3")),
+                  null));
       JsonNode run = gw.finish(gw.submit("anything at all"));
       String lines = run.path("burns").get(0).path("diagnostics").path("last_lines").toString();
       assertTrue(lines.contains("entries=0"), lines);
-      assertFalse(lines.contains("kty") || lines.contains(TestGateway.OPERATOR_TOKEN) || lines.contains("PATH="), lines);
-      assertTrue(Files.exists(insideHome.resolve("keys/gateway-signing.jwk")), "the Gateway itself still has its key");
+      assertFalse(
+          lines.contains("kty")
+              || lines.contains(TestGateway.OPERATOR_TOKEN)
+              || lines.contains("PATH="),
+          lines);
+      assertTrue(
+          Files.exists(insideHome.resolve("keys/gateway-signing.jwk")),
+          "the Gateway itself still has its key");
     } finally {
       if (gw != null) {
         gw.close();
@@ -296,10 +432,13 @@ class WorkerBoundaryTest {
     long self = ProcessHandle.current().pid();
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (System.nanoTime() < deadline) {
-      Optional<ProcessHandle> sleep = ProcessHandle.current().descendants()
-          .filter(h -> h.info().command().orElse("").endsWith("/sleep"))
-          .filter(h -> List.of(h.info().arguments().orElse(new String[0])).equals(List.of(seconds)))
-          .findFirst();
+      Optional<ProcessHandle> sleep =
+          ProcessHandle.current()
+              .descendants()
+              .filter(h -> h.info().command().orElse("").endsWith("/sleep"))
+              .filter(
+                  h -> List.of(h.info().arguments().orElse(new String[0])).equals(List.of(seconds)))
+              .findFirst();
       if (sleep.isPresent()) {
         ProcessHandle root = sleep.get();
         while (root.parent().map(p -> p.pid() != self).orElse(false)) {

@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The JSON body of every error response: a stable code, a message for people, and where it
- * applies the gate that recorded a denial, its reason, or the list of violations.
+ * The JSON body of every error response: a stable code, a message for people, and where it applies
+ * the gate that recorded a denial, its reason, or the list of violations.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ErrorBody(

@@ -10,10 +10,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
 /**
- * The two JSON mappers of the protocol. {@link #STRICT} is for reading what the other side may
- * have forged (the Gateway reading agent bodies): unknown fields, duplicate keys, trailing
- * tokens and deep nesting are errors. {@link #LENIENT} is for reading what a newer Gateway may
- * have extended (agents reading envelopes): unknown fields are ignored.
+ * The two JSON mappers of the protocol. {@link #STRICT} is for reading what the other side may have
+ * forged (the Gateway reading agent bodies): unknown fields, duplicate keys, trailing tokens and
+ * deep nesting are errors. {@link #LENIENT} is for reading what a newer Gateway may have extended
+ * (agents reading envelopes): unknown fields are ignored.
  */
 public final class Json {
   /** Deepest nesting accepted in any body; deeper input is a validation error, not a crash. */
@@ -47,7 +47,8 @@ public final class Json {
     try {
       return STRICT.writeValueAsString(value);
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot write " + value.getClass().getSimpleName() + " as JSON", e);
+      throw new IllegalStateException(
+          "cannot write " + value.getClass().getSimpleName() + " as JSON", e);
     }
   }
 

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
- * Given to planner steps only: the agents a plan may use, with the skills each may be given,
- * and the plan limits. Informational: the Gateway validates the plan against the policy anyway.
+ * Given to planner steps only: the agents a plan may use, with the skills each may be given, and
+ * the plan limits. Informational: the Gateway validates the plan against the policy anyway.
  */
 public record PlanningContext(
     @JsonProperty("agents") List<AgentOffer> agents, @JsonProperty("max_steps") int maxSteps) {

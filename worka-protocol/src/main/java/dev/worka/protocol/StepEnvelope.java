@@ -5,8 +5,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
- * The answer to {@code GET /v1/agent/context}: everything a worker is given for one step
- * attempt. {@code role} is {@code planner} for planning steps and {@code worker} otherwise.
+ * The answer to {@code GET /v1/agent/context}: everything a worker is given for one step attempt.
+ * {@code role} is {@code planner} for planning steps and {@code worker} otherwise.
  *
  * <p>{@code model} is an extension: the model the step may call through the Gateway ({@link
  * ModelOffer}), absent (not even {@code null}) when the Gateway runs the offline scripted model, so
@@ -46,8 +46,21 @@ public record StepEnvelope(
       List<String> memory,
       String deadline,
       PlanningContext planning) {
-    this(runId, stepId, stepRef, attempt, agent, role, objective, request, skills, dependencies,
-        memory, deadline, planning, null);
+    this(
+        runId,
+        stepId,
+        stepRef,
+        attempt,
+        agent,
+        role,
+        objective,
+        request,
+        skills,
+        dependencies,
+        memory,
+        deadline,
+        planning,
+        null);
   }
 
   public StepEnvelope {

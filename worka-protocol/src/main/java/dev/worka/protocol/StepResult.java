@@ -5,8 +5,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * Body of {@code POST /v1/agent/result}: once per attempt. {@code retryable} is optional
- * (absent means the Gateway decides; {@code false} forbids a retry).
+ * Body of {@code POST /v1/agent/result}: once per attempt. {@code retryable} is optional (absent
+ * means the Gateway decides; {@code false} forbids a retry).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record StepResult(

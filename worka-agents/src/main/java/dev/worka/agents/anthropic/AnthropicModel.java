@@ -116,7 +116,8 @@ public final class AnthropicModel implements Model {
                             + " before any step runs.")
                     .inputSchema(inputSchema(planSchema()))
                     .build())
-            .toolChoice(ToolChoiceTool.builder().name(SUBMIT_PLAN).disableParallelToolUse(true).build())
+            .toolChoice(
+                ToolChoiceTool.builder().name(SUBMIT_PLAN).disableParallelToolUse(true).build())
             .build();
     Message answer = call(params);
     ToolUseBlock use =
@@ -126,7 +127,11 @@ public final class AnthropicModel implements Model {
             .orElseThrow(
                 () ->
                     new ModelCallException(
-                        "the model did not call " + SUBMIT_PLAN + " (stop reason " + stopReason(answer) + ")"));
+                        "the model did not call "
+                            + SUBMIT_PLAN
+                            + " (stop reason "
+                            + stopReason(answer)
+                            + ")"));
     JsonNode input = input(use);
     try {
       return Json.LENIENT.treeToValue(input, Plan.class);
@@ -147,16 +152,22 @@ public final class AnthropicModel implements Model {
       }
       SkillExchange last = transcript.get(transcript.size() - 1);
       conversation.addUserMessageOfContentBlockParams(
-          List.of(ContentBlockParam.ofToolResult(ToolResultBlockParam.builder()
-              .toolUseId(pendingToolUse)
-              .content(toolResult(last))
-              .build())));
+          List.of(
+              ContentBlockParam.ofToolResult(
+                  ToolResultBlockParam.builder()
+                      .toolUseId(pendingToolUse)
+                      .content(toolResult(last))
+                      .build())));
       pendingToolUse = null;
     }
     while (true) {
       if (turns == MAX_TURNS) {
         return new Move.GiveUp(
-            "the model did not finish within " + MAX_TURNS + " turns (it must call " + SUBMIT_RESULT + ")");
+            "the model did not finish within "
+                + MAX_TURNS
+                + " turns (it must call "
+                + SUBMIT_RESULT
+                + ")");
       }
       turns++;
       Message answer;
@@ -176,11 +187,13 @@ public final class AnthropicModel implements Model {
       ToolUseBlock use = uses.get(0);
       List<ContentBlockParam> skipped = new ArrayList<>();
       for (ToolUseBlock other : uses.subList(1, uses.size())) {
-        skipped.add(ContentBlockParam.ofToolResult(ToolResultBlockParam.builder()
-            .toolUseId(other.id())
-            .content("Not run: call one tool per turn.")
-            .isError(true)
-            .build()));
+        skipped.add(
+            ContentBlockParam.ofToolResult(
+                ToolResultBlockParam.builder()
+                    .toolUseId(other.id())
+                    .content("Not run: call one tool per turn.")
+                    .isError(true)
+                    .build()));
       }
       if (use.name().equals(SUBMIT_RESULT)) {
         JsonNode input = input(use);
@@ -194,11 +207,13 @@ public final class AnthropicModel implements Model {
       String skill = skillsByTool.get(use.name());
       if (skill == null) {
         List<ContentBlockParam> results = new ArrayList<>();
-        results.add(ContentBlockParam.ofToolResult(ToolResultBlockParam.builder()
-            .toolUseId(use.id())
-            .content("There is no tool " + use.name() + "; use only the tools given.")
-            .isError(true)
-            .build()));
+        results.add(
+            ContentBlockParam.ofToolResult(
+                ToolResultBlockParam.builder()
+                    .toolUseId(use.id())
+                    .content("There is no tool " + use.name() + "; use only the tools given.")
+                    .isError(true)
+                    .build()));
         results.addAll(skipped);
         conversation.addUserMessageOfContentBlockParams(results);
         continue;
@@ -241,16 +256,22 @@ public final class AnthropicModel implements Model {
               .name(tool)
               .description(
                   (skill.description() == null ? skill.name() : skill.description())
-                      + (skill.sideEffect() ? " (changes the world; the Gateway decides whether it may)" : ""))
+                      + (skill.sideEffect()
+                          ? " (changes the world; the Gateway decides whether it may)"
+                          : ""))
               .inputSchema(inputSchema(schema))
               .build());
     }
     ObjectNode result = Json.LENIENT.createObjectNode();
     result.put("type", "object");
     ObjectNode properties = result.putObject("properties");
-    properties.putObject("summary").put("type", "string")
+    properties
+        .putObject("summary")
+        .put("type", "string")
         .put("description", "What was done, for the person who asked (one or two sentences).");
-    properties.putObject("output").put("type", "object")
+    properties
+        .putObject("output")
+        .put("type", "object")
         .put("description", "Facts later steps need (e.g. the issue number and URL).");
     result.putArray("required").add("summary");
     builder.addTool(
@@ -283,13 +304,21 @@ public final class AnthropicModel implements Model {
   private Message call(MessageCreateParams params) {
     try {
       Message answer = client.messages().create(params);
-      log.accept("model turn: stop reason " + stopReason(answer) + ", " + answer.usage().inputTokens()
-          + " input + " + answer.usage().outputTokens() + " output tokens");
+      log.accept(
+          "model turn: stop reason "
+              + stopReason(answer)
+              + ", "
+              + answer.usage().inputTokens()
+              + " input + "
+              + answer.usage().outputTokens()
+              + " output tokens");
       return answer;
     } catch (PermissionDeniedException | UnauthorizedException e) {
-      throw new Refused("the Gateway refused the model call (" + e.statusCode() + "): " + describe(e));
+      throw new Refused(
+          "the Gateway refused the model call (" + e.statusCode() + "): " + describe(e));
     } catch (AnthropicServiceException e) {
-      throw new ModelCallException("the model call failed (" + e.statusCode() + "): " + describe(e), e);
+      throw new ModelCallException(
+          "the model call failed (" + e.statusCode() + "): " + describe(e), e);
     } catch (RuntimeException e) {
       if (e instanceof ModelCallException) {
         throw e;
@@ -298,7 +327,10 @@ public final class AnthropicModel implements Model {
     }
   }
 
-  /** The Gateway's error message (its {@code message}, and {@code reason} with a gate), or the SDK's. */
+  /**
+   * The Gateway's error message (its {@code message}, and {@code reason} with a gate), or the
+   * SDK's.
+   */
   private static String describe(AnthropicServiceException e) {
     try {
       JsonNode body = e.body().convert(JsonNode.class);
@@ -343,12 +375,15 @@ public final class AnthropicModel implements Model {
   /** A JSON Schema as a tool's input schema; keywords the API has no use for are left out. */
   static Tool.InputSchema inputSchema(JsonNode schema) {
     Tool.InputSchema.Builder builder = Tool.InputSchema.builder();
-    schema.properties().forEach(entry -> {
-      String key = entry.getKey();
-      if (!key.equals("type") && !key.equals("$schema") && !key.equals("$id")) {
-        builder.putAdditionalProperty(key, JsonValue.fromJsonNode(entry.getValue()));
-      }
-    });
+    schema
+        .properties()
+        .forEach(
+            entry -> {
+              String key = entry.getKey();
+              if (!key.equals("type") && !key.equals("$schema") && !key.equals("$id")) {
+                builder.putAdditionalProperty(key, JsonValue.fromJsonNode(entry.getValue()));
+              }
+            });
     return builder.build();
   }
 

@@ -64,8 +64,12 @@ public final class AgentApi {
   static final long MAX_RESULT_BYTES = 1024 * 1024;
   static final long MAX_PLAN_BYTES = 512 * 1024;
   static final long MAX_SKILL_CALL_BYTES = 1024 * 1024;
-  /** Deepest output accepted: well under the JSON reader's limit, so stored results stay readable. */
+
+  /**
+   * Deepest output accepted: well under the JSON reader's limit, so stored results stay readable.
+   */
   static final int MAX_OUTPUT_DEPTH = 32;
+
   private static final dev.worka.gateway.plan.ProtocolSchema RESULT_SCHEMA =
       dev.worka.gateway.plan.ProtocolSchema.load(StepResult.SCHEMA_RESOURCE);
 
@@ -89,9 +93,9 @@ public final class AgentApi {
 
   /**
    * The agent API; {@code model} is the model {@code /v1/agent/model/v1/messages} proxies to, which
-   * every step envelope then offers (empty: the route answers 503 and envelopes offer none);
-   * {@code verified} the tokens known good (minted by this Gateway's issuer or verified before);
-   * {@code names} the names {@code /v1/agent/mcp} answers to.
+   * every step envelope then offers (empty: the route answers 503 and envelopes offer none); {@code
+   * verified} the tokens known good (minted by this Gateway's issuer or verified before); {@code
+   * names} the names {@code /v1/agent/mcp} answers to.
    */
   public AgentApi(
       DataSource dataSource,
@@ -122,12 +126,15 @@ public final class AgentApi {
     this.plans = plans;
     this.validator = validator;
     this.skills = skills;
-    this.mediator = new SkillMediator(dataSource, skills, invocations, audit, auth, denials, cleaner, dryRun);
+    this.mediator =
+        new SkillMediator(dataSource, skills, invocations, audit, auth, denials, cleaner, dryRun);
     this.audit = audit;
     this.queue = queue;
     this.failures = new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random);
     this.mcp = new McpSkillServer(auth, mediator, skills, this::submitResult, names);
-    this.model = new ModelProxy(dataSource, auth, denials, audit, new ModelUsageStore(), model, cleaner, clock);
+    this.model =
+        new ModelProxy(
+            dataSource, auth, denials, audit, new ModelUsageStore(), model, cleaner, clock);
     this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
   }
 
@@ -153,8 +160,13 @@ public final class AgentApi {
       List<Step> all = Transactions.withConnection(dataSource, c -> steps.ofRun(c, run.id()));
       for (Step s : all) {
         if (step.dependsOn().contains(s.id())) {
-          dependencies.add(new DependencyOutput(s.id().toString(), s.stepRef(), s.agent(), s.summary(),
-              s.outputJson() == null ? null : Json.LENIENT.readTree(s.outputJson())));
+          dependencies.add(
+              new DependencyOutput(
+                  s.id().toString(),
+                  s.stepRef(),
+                  s.agent(),
+                  s.summary(),
+                  s.outputJson() == null ? null : Json.LENIENT.readTree(s.outputJson())));
         }
       }
     }
@@ -178,7 +190,8 @@ public final class AgentApi {
             step.agent(),
             step.role() == StepRole.PLANNER ? StepEnvelope.ROLE_PLANNER : StepEnvelope.ROLE_WORKER,
             instruction.path("objective").asText(),
-            new RequestContext(run.text(), run.source(), run.requester(), run.slackChannel(), run.slackThreadTs()),
+            new RequestContext(
+                run.text(), run.source(), run.requester(), run.slackChannel(), run.slackThreadTs()),
             skills.specs(step.allowedSkills()),
             dependencies,
             List.of(),
@@ -203,60 +216,135 @@ public final class AgentApi {
     }
     CompiledPolicy policy = caller.policy().policy();
     String refusal = null;
-    if (PolicyDecider.permission(policy, caller.agent(), Permissions.PLAN_SUBMIT) instanceof Decision.Deny d) {
+    if (PolicyDecider.permission(policy, caller.agent(), Permissions.PLAN_SUBMIT)
+        instanceof Decision.Deny d) {
       refusal = d.reason();
     } else if (caller.step().role() != StepRole.PLANNER) {
-      refusal = "step " + caller.step().stepRef() + " is a worker step; only the run's planning step may submit a plan";
+      refusal =
+          "step "
+              + caller.step().stepRef()
+              + " is a worker step; only the run's planning step may submit a plan";
     }
     if (refusal != null) {
-      Gate gate = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.PLAN_SUBMIT, null, refusal);
-      throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED, refusal, gate.id().toString(), refusal, null));
+      Gate gate =
+          auth.deny(
+              caller.run(), caller.step(), caller.claims(), GateActions.PLAN_SUBMIT, null, refusal);
+      throw new ApiException(
+          403,
+          new ErrorBody(ErrorCodes.POLICY_DENIED, refusal, gate.id().toString(), refusal, null));
     }
     PlanValidation validation = validator.validate(raw, policy);
     String rawPlan = raw;
     record Decided(ApiResponse response, String endedWhy) {}
-    Decided decided = Transactions.inTransaction(dataSource, c -> {
-      Optional<String> ended = auth.lockStillRunning(c, caller, true);
-      if (ended.isPresent()) {
-        return new Decided(null, ended.get());
-      }
-      Run run = runs.find(c, caller.run().id()).orElseThrow();
-      if (run.status() != RunStatus.PLANNING) {
-        throw new ApiException(409, ErrorCodes.CONFLICT, "run " + run.id() + " is " + run.status().sql() + ", not planning");
-      }
-      Optional<PlanStore.StoredPlan> earlier = plans.acceptedOf(c, run.id());
-      if (earlier.isPresent()) {
-        return new Decided(planAgain(c, caller, run, earlier.get(), validation, policy), null);
-      }
-      switch (validation) {
-        case PlanValidation.Accepted a -> {
-          PlanStore.Stored stored = plans.storeAccepted(c, run.id(), caller.step().id(), caller.agent(), rawPlan, a,
-              policy.limits().maxAttempts(), run.traceId());
-          audit.recordGate(c, new AuditLog.Decision(GateActions.PLAN_SUBMIT, GateStatus.ALLOW, caller.agent(),
-              run.id(), caller.step().id(), caller.claims().attempt(), null,
-              "plan " + a.planHash().substring(0, 12) + " accepted: " + a.plan().steps().size()
-                  + " step(s) valid under policy v" + caller.policy().version(),
-              run.policyManifestId(), run.traceId()));
-          Map<String, String> refs = new LinkedHashMap<>();
-          stored.stepIds().forEach((ref, id) -> refs.put(ref, id.toString()));
-          return new Decided(ApiResponse.status(201, new PlanAccepted(stored.planId().toString(), a.planHash(), refs)), null);
-        }
-        case PlanValidation.Rejected r -> {
-          plans.storeRejected(c, run.id(), caller.step().id(), caller.agent(), rawPlan, r.reasons());
-          String why = "plan rejected: " + String.join("; ", r.reasons());
-          Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.PLAN_SUBMIT, GateStatus.DENY,
-              caller.agent(), run.id(), caller.step().id(), caller.claims().attempt(), null, why,
-              run.policyManifestId(), run.traceId()));
-          audit.recordBurn(c, run.id(), caller.step().id(), caller.agent(), caller.claims().attempt(),
-              Burn.POLICY, why, Json.STRICT.writeValueAsString(Map.of("violations", r.reasons())));
-          runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.REJECTED, "gateway", why, why, null);
-          return new Decided(ApiResponse.status(422, new ErrorBody(ErrorCodes.INVALID_PLAN, why, gate.id().toString(), why,
-              r.reasons())), null);
-        }
-      }
-    });
+    Decided decided =
+        Transactions.inTransaction(
+            dataSource,
+            c -> {
+              Optional<String> ended = auth.lockStillRunning(c, caller, true);
+              if (ended.isPresent()) {
+                return new Decided(null, ended.get());
+              }
+              Run run = runs.find(c, caller.run().id()).orElseThrow();
+              if (run.status() != RunStatus.PLANNING) {
+                throw new ApiException(
+                    409,
+                    ErrorCodes.CONFLICT,
+                    "run " + run.id() + " is " + run.status().sql() + ", not planning");
+              }
+              Optional<PlanStore.StoredPlan> earlier = plans.acceptedOf(c, run.id());
+              if (earlier.isPresent()) {
+                return new Decided(
+                    planAgain(c, caller, run, earlier.get(), validation, policy), null);
+              }
+              switch (validation) {
+                case PlanValidation.Accepted a -> {
+                  PlanStore.Stored stored =
+                      plans.storeAccepted(
+                          c,
+                          run.id(),
+                          caller.step().id(),
+                          caller.agent(),
+                          rawPlan,
+                          a,
+                          policy.limits().maxAttempts(),
+                          run.traceId());
+                  audit.recordGate(
+                      c,
+                      new AuditLog.Decision(
+                          GateActions.PLAN_SUBMIT,
+                          GateStatus.ALLOW,
+                          caller.agent(),
+                          run.id(),
+                          caller.step().id(),
+                          caller.claims().attempt(),
+                          null,
+                          "plan "
+                              + a.planHash().substring(0, 12)
+                              + " accepted: "
+                              + a.plan().steps().size()
+                              + " step(s) valid under policy v"
+                              + caller.policy().version(),
+                          run.policyManifestId(),
+                          run.traceId()));
+                  Map<String, String> refs = new LinkedHashMap<>();
+                  stored.stepIds().forEach((ref, id) -> refs.put(ref, id.toString()));
+                  return new Decided(
+                      ApiResponse.status(
+                          201, new PlanAccepted(stored.planId().toString(), a.planHash(), refs)),
+                      null);
+                }
+                case PlanValidation.Rejected r -> {
+                  plans.storeRejected(
+                      c, run.id(), caller.step().id(), caller.agent(), rawPlan, r.reasons());
+                  String why = "plan rejected: " + String.join("; ", r.reasons());
+                  Gate gate =
+                      audit.recordGate(
+                          c,
+                          new AuditLog.Decision(
+                              GateActions.PLAN_SUBMIT,
+                              GateStatus.DENY,
+                              caller.agent(),
+                              run.id(),
+                              caller.step().id(),
+                              caller.claims().attempt(),
+                              null,
+                              why,
+                              run.policyManifestId(),
+                              run.traceId()));
+                  audit.recordBurn(
+                      c,
+                      run.id(),
+                      caller.step().id(),
+                      caller.agent(),
+                      caller.claims().attempt(),
+                      Burn.POLICY,
+                      why,
+                      Json.STRICT.writeValueAsString(Map.of("violations", r.reasons())));
+                  runs.transition(
+                      c,
+                      run.id(),
+                      RunStatus.PLANNING,
+                      RunStatus.REJECTED,
+                      "gateway",
+                      why,
+                      why,
+                      null);
+                  return new Decided(
+                      ApiResponse.status(
+                          422,
+                          new ErrorBody(
+                              ErrorCodes.INVALID_PLAN,
+                              why,
+                              gate.id().toString(),
+                              why,
+                              r.reasons())),
+                      null);
+                }
+              }
+            });
     if (decided.endedWhy() != null) {
-      throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "plan", decided.endedWhy());
+      throw auth.staleToken(
+          caller.run(), caller.step().id(), caller.claims(), "plan", decided.endedWhy());
     }
     return decided.response();
   }
@@ -264,14 +352,20 @@ public final class AgentApi {
   /**
    * A plan posted to a run that has an accepted one already. A run has one plan: the one accepted
    * first. Its planning step may post it again — its attempt retried after the first ended before
-   * recording its result, or its answer lost — and is answered with it (the same plan id, hash
-   * and step map, {@code 200}, an allow gate; counted against the call limits like a replay of a
-   * skill call). Any other plan — another hash of the normalized plan, or one that does not
-   * validate — is refused: {@code 409 plan_conflict}, a deny gate, nothing stored; the body names
-   * the accepted plan ({@code accepted_plan}), so the planner can end its step with it.
+   * recording its result, or its answer lost — and is answered with it (the same plan id, hash and
+   * step map, {@code 200}, an allow gate; counted against the call limits like a replay of a skill
+   * call). Any other plan — another hash of the normalized plan, or one that does not validate — is
+   * refused: {@code 409 plan_conflict}, a deny gate, nothing stored; the body names the accepted
+   * plan ({@code accepted_plan}), so the planner can end its step with it.
    */
-  private ApiResponse planAgain(java.sql.Connection c, Caller caller, Run run, PlanStore.StoredPlan accepted,
-      PlanValidation submitted, CompiledPolicy policy) throws java.sql.SQLException {
+  private ApiResponse planAgain(
+      java.sql.Connection c,
+      Caller caller,
+      Run run,
+      PlanStore.StoredPlan accepted,
+      PlanValidation submitted,
+      CompiledPolicy policy)
+      throws java.sql.SQLException {
     Map<String, String> refs = new LinkedHashMap<>();
     for (Step s : steps.ofRun(c, run.id())) {
       if (accepted.id().equals(s.planId())) {
@@ -281,30 +375,71 @@ public final class AgentApi {
     PlanAccepted answer = new PlanAccepted(accepted.id().toString(), accepted.planHash(), refs);
     String acceptedName = "plan " + accepted.planHash().substring(0, 12);
     int attempt = caller.claims().attempt();
-    if (submitted instanceof PlanValidation.Accepted a && a.planHash().equals(accepted.planHash())) {
-      Optional<String> limit = invocations.countCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep(),
-          run.id(), policy.limits().maxSkillCallsPerRun());
+    if (submitted instanceof PlanValidation.Accepted a
+        && a.planHash().equals(accepted.planHash())) {
+      Optional<String> limit =
+          invocations.countCall(
+              c,
+              caller.step().id(),
+              policy.limits().maxSkillCallsPerStep(),
+              run.id(),
+              policy.limits().maxSkillCallsPerRun());
       if (limit.isPresent()) {
         String why = limit.get() + " (a plan submitted again counts as a call)";
-        Gate gate = denials.record(c, run, caller.step().id(), attempt, caller.agent(), GateActions.PLAN_SUBMIT, null,
-            why);
-        return ApiResponse.status(403, new ErrorBody(ErrorCodes.POLICY_DENIED, why, gate.id().toString(), why, null));
+        Gate gate =
+            denials.record(
+                c,
+                run,
+                caller.step().id(),
+                attempt,
+                caller.agent(),
+                GateActions.PLAN_SUBMIT,
+                null,
+                why);
+        return ApiResponse.status(
+            403, new ErrorBody(ErrorCodes.POLICY_DENIED, why, gate.id().toString(), why, null));
       }
-      audit.recordGate(c, new AuditLog.Decision(GateActions.PLAN_SUBMIT, GateStatus.ALLOW, caller.agent(),
-          run.id(), caller.step().id(), attempt, null,
-          acceptedName + " was already accepted for this run and the same plan was submitted again; answered with it,"
-              + " no second plan stored", run.policyManifestId(), run.traceId()));
+      audit.recordGate(
+          c,
+          new AuditLog.Decision(
+              GateActions.PLAN_SUBMIT,
+              GateStatus.ALLOW,
+              caller.agent(),
+              run.id(),
+              caller.step().id(),
+              attempt,
+              null,
+              acceptedName
+                  + " was already accepted for this run and the same plan was submitted again; answered with it,"
+                  + " no second plan stored",
+              run.policyManifestId(),
+              run.traceId()));
       return ApiResponse.ok(answer);
     }
-    String other = switch (submitted) {
-      case PlanValidation.Accepted a -> "plan " + a.planHash().substring(0, 12) + " differs from it";
-      case PlanValidation.Rejected r -> "the plan submitted now differs from it and is not valid either ("
-          + String.join("; ", r.reasons()) + ")";
-    };
-    String why = acceptedName + " is already accepted for this run and " + other
-        + "; a run has one plan: the second one is refused, not stored";
-    Gate gate = denials.record(c, run, caller.step().id(), attempt, caller.agent(), GateActions.PLAN_SUBMIT, null,
-        why);
+    String other =
+        switch (submitted) {
+          case PlanValidation.Accepted a ->
+              "plan " + a.planHash().substring(0, 12) + " differs from it";
+          case PlanValidation.Rejected r ->
+              "the plan submitted now differs from it and is not valid either ("
+                  + String.join("; ", r.reasons())
+                  + ")";
+        };
+    String why =
+        acceptedName
+            + " is already accepted for this run and "
+            + other
+            + "; a run has one plan: the second one is refused, not stored";
+    Gate gate =
+        denials.record(
+            c,
+            run,
+            caller.step().id(),
+            attempt,
+            caller.agent(),
+            GateActions.PLAN_SUBMIT,
+            null,
+            why);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("error", ErrorCodes.PLAN_CONFLICT);
     body.put("message", why + ". End the step with the accepted plan (accepted_plan), or fail it.");
@@ -324,7 +459,11 @@ public final class AgentApi {
       throw invalid("the body must be {\"input\": {...}, \"idempotency_key\": \"optional\"}");
     }
     List<String> unknown = new ArrayList<>();
-    o.fieldNames().forEachRemaining(f -> { if (!f.equals("input") && !f.equals("idempotency_key")) unknown.add(f); });
+    o.fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (!f.equals("input") && !f.equals("idempotency_key")) unknown.add(f);
+            });
     if (!unknown.isEmpty()) {
       throw invalid("unknown field(s) " + unknown + " (allowed: input, idempotency_key)");
     }
@@ -353,9 +492,12 @@ public final class AgentApi {
    *
    * @throws ApiException 422 for an invalid result, 409 when the attempt is no longer running
    */
-  Map<String, Object> submitResult(Caller caller, JsonNode body) throws Exception {    // The protocol's result schema first (worka-protocol result.schema.json), then what a schema
+  Map<String, Object> submitResult(Caller caller, JsonNode body)
+      throws Exception { // The protocol's result schema first (worka-protocol result.schema.json),
+    // then what a schema
     // cannot say (nesting depth).
-    List<String> violations = new ArrayList<>(RESULT_SCHEMA.check(body).stream().map(Object::toString).toList());
+    List<String> violations =
+        new ArrayList<>(RESULT_SCHEMA.check(body).stream().map(Object::toString).toList());
     if (body.path("output").isContainerNode() && depth(body.path("output")) > MAX_OUTPUT_DEPTH) {
       violations.add("$.output: nested deeper than " + MAX_OUTPUT_DEPTH + " levels");
     }
@@ -368,43 +510,94 @@ public final class AgentApi {
       }
     }
     if (!violations.isEmpty()) {
-      throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, "invalid result: " + String.join("; ", violations), null, null, violations));
+      throw new ApiException(
+          422,
+          new ErrorBody(
+              ErrorCodes.INVALID_BODY,
+              "invalid result: " + String.join("; ", violations),
+              null,
+              null,
+              violations));
     }
     StepResult result = parsed;
     boolean succeeded = StepResult.SUCCEEDED.equals(result.status());
-    OutputCleaner.Cleaned output = cleaner.clean(result.output() == null || result.output().isNull()
-        ? Json.STRICT.createObjectNode() : result.output());
+    OutputCleaner.Cleaned output =
+        cleaner.clean(
+            result.output() == null || result.output().isNull()
+                ? Json.STRICT.createObjectNode()
+                : result.output());
     Map<String, Integer> cleaning = new java.util.TreeMap<>(output.changes());
     String summary = cleaner.cleanText(result.summary(), cleaning);
-    String error = succeeded ? null : cleaner.cleanText(
-        result.error() == null ? "the agent reported a failure without a reason" : result.error(), cleaning);
+    String error =
+        succeeded
+            ? null
+            : cleaner.cleanText(
+                result.error() == null
+                    ? "the agent reported a failure without a reason"
+                    : result.error(),
+                cleaning);
     Step step = caller.step();
     String actor = "agent:" + caller.agent() + "#" + caller.claims().attempt();
-    StepStore.Change written = new StepStore.Change(Json.STRICT.writeValueAsString(output.value()), summary, error,
-        null, false, Json.write(cleaning));
+    StepStore.Change written =
+        new StepStore.Change(
+            Json.STRICT.writeValueAsString(output.value()),
+            summary,
+            error,
+            null,
+            false,
+            Json.write(cleaning));
     int attempt = caller.claims().attempt();
-    String refused = Transactions.inTransaction(dataSource, c -> {
-      if (!succeeded) {
-        // A failed result is a failed attempt: retried unless the worker said it is not retryable.
-        EndFailedAttempt.Failure failure = EndFailedAttempt.Failure.of(Burn.FAILED, StepStatus.FAILED, error,
-            Map.of("retryable", result.retryable() == null ? "unspecified" : result.retryable())).writing(written);
-        if (Boolean.FALSE.equals(result.retryable())) {
-          failure = failure.notRetryable("agent " + caller.agent() + " said its failure is not retryable");
-        }
-        return failures.end(c, step, attempt, failure, actor) instanceof EndFailedAttempt.Ending.LostRace lost
-            ? lost.actual() : null;
-      }
-      Transition moved = steps.transition(c, step.id(), StepStatus.RUNNING, StepStatus.SUCCEEDED, attempt, written,
-          actor, summary);
-      if (moved.applied()) {
-        queue.enqueue(c, TaskKinds.ADVANCE_RUN, step.runId(), step.id(),
-            TaskKinds.advanceKey(step.runId(), step.id(), attempt), null);
-        return null;
-      }
-      return moved.toString();
-    });
+    String refused =
+        Transactions.inTransaction(
+            dataSource,
+            c -> {
+              if (!succeeded) {
+                // A failed result is a failed attempt: retried unless the worker said it is not
+                // retryable.
+                EndFailedAttempt.Failure failure =
+                    EndFailedAttempt.Failure.of(
+                            Burn.FAILED,
+                            StepStatus.FAILED,
+                            error,
+                            Map.of(
+                                "retryable",
+                                result.retryable() == null ? "unspecified" : result.retryable()))
+                        .writing(written);
+                if (Boolean.FALSE.equals(result.retryable())) {
+                  failure =
+                      failure.notRetryable(
+                          "agent " + caller.agent() + " said its failure is not retryable");
+                }
+                return failures.end(c, step, attempt, failure, actor)
+                        instanceof EndFailedAttempt.Ending.LostRace lost
+                    ? lost.actual()
+                    : null;
+              }
+              Transition moved =
+                  steps.transition(
+                      c,
+                      step.id(),
+                      StepStatus.RUNNING,
+                      StepStatus.SUCCEEDED,
+                      attempt,
+                      written,
+                      actor,
+                      summary);
+              if (moved.applied()) {
+                queue.enqueue(
+                    c,
+                    TaskKinds.ADVANCE_RUN,
+                    step.runId(),
+                    step.id(),
+                    TaskKinds.advanceKey(step.runId(), step.id(), attempt),
+                    null);
+                return null;
+              }
+              return moved.toString();
+            });
     if (refused != null) {
-      throw new ApiException(409, ErrorCodes.CONFLICT, "step " + step.id() + " is no longer running: " + refused);
+      throw new ApiException(
+          409, ErrorCodes.CONFLICT, "step " + step.id() + " is no longer running: " + refused);
     }
     queue.wakeUp();
     Map<String, Object> answer = new LinkedHashMap<>();
@@ -424,7 +617,8 @@ public final class AgentApi {
         queue.extendClaimed(TaskKinds.executeKey(caller.step().id(), caller.claims().attempt()));
     Map<String, Object> answer = new LinkedHashMap<>();
     answer.put("step_id", caller.step().id().toString());
-    answer.put("deadline", caller.step().deadline() == null ? null : caller.step().deadline().toString());
+    answer.put(
+        "deadline", caller.step().deadline() == null ? null : caller.step().deadline().toString());
     answer.put("lease_until", lease.map(Instant::toString).orElse(null));
     return ApiResponse.ok(answer);
   }
@@ -454,6 +648,7 @@ public final class AgentApi {
   }
 
   private static ApiException invalid(String message) {
-    return new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, message, null, null, List.of(message)));
+    return new ApiException(
+        422, new ErrorBody(ErrorCodes.INVALID_BODY, message, null, null, List.of(message)));
   }
 }

@@ -29,14 +29,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns a request into a {@link Caller} or refuses it: {@code 401} for a missing, forged or
- * expired token or one whose step attempt is no longer running (the latter recorded as a deny
- * gate), {@code 403} with a deny gate when a body or query names another run, step, attempt or
- * agent than the token.
+ * Turns a request into a {@link Caller} or refuses it: {@code 401} for a missing, forged or expired
+ * token or one whose step attempt is no longer running (the latter recorded as a deny gate), {@code
+ * 403} with a deny gate when a body or query names another run, step, attempt or agent than the
+ * token.
  */
 final class Authenticator {
   private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
-  private static final List<String> IDENTITY_FIELDS = List.of("run_id", "step_id", "agent", "attempt");
+  private static final List<String> IDENTITY_FIELDS =
+      List.of("run_id", "step_id", "agent", "attempt");
 
   private final DataSource dataSource;
   private final TokenVerifier verifier;
@@ -45,11 +46,20 @@ final class Authenticator {
   private final PolicyStore policies;
   private final Denials denials;
 
-  /** Tokens minted or verified before; the check that the step attempt is still running is never skipped. */
+  /**
+   * Tokens minted or verified before; the check that the step attempt is still running is never
+   * skipped.
+   */
   private final VerifiedTokens verified;
 
-  Authenticator(DataSource dataSource, TokenVerifier verifier, VerifiedTokens verified, RunStore runs, StepStore steps,
-      PolicyStore policies, Denials denials) {
+  Authenticator(
+      DataSource dataSource,
+      TokenVerifier verifier,
+      VerifiedTokens verified,
+      RunStore runs,
+      StepStore steps,
+      PolicyStore policies,
+      Denials denials) {
     this.verified = verified;
     this.dataSource = dataSource;
     this.verifier = verifier;
@@ -59,7 +69,9 @@ final class Authenticator {
     this.denials = denials;
   }
 
-  /** The caller of {@code action}; a result post to an attempt that already reported is {@code 409}. */
+  /**
+   * The caller of {@code action}; a result post to an attempt that already reported is {@code 409}.
+   */
   Caller authenticate(ApiRequest request, String action, boolean isResult) {
     return authenticate(request, action, isResult, false);
   }
@@ -97,20 +109,35 @@ final class Authenticator {
               }
               return new Loaded(step, run, reported);
             });
-    if (loaded.step().isEmpty() || loaded.run().isEmpty()
+    if (loaded.step().isEmpty()
+        || loaded.run().isEmpty()
         || !loaded.step().get().runId().equals(claims.runId())
         || !loaded.step().get().agent().equals(claims.agent())) {
-      throw new ApiException(401, ErrorCodes.TOKEN_INVALID, "the token names a step that does not exist");
+      throw new ApiException(
+          401, ErrorCodes.TOKEN_INVALID, "the token names a step that does not exist");
     }
     Step step = loaded.step().get();
     Run run = loaded.run().get();
     if (step.status() != StepStatus.RUNNING || step.attempt() != claims.attempt()) {
       if (isResult && loaded.agentReported()) {
-        throw new ApiException(409, ErrorCodes.RESULT_ALREADY_SUBMITTED,
-            "a result was already recorded for attempt " + claims.attempt() + " of step " + step.id());
+        throw new ApiException(
+            409,
+            ErrorCodes.RESULT_ALREADY_SUBMITTED,
+            "a result was already recorded for attempt "
+                + claims.attempt()
+                + " of step "
+                + step.id());
       }
-      String why = "step " + step.id() + " attempt " + claims.attempt() + " is no longer running (step is "
-          + step.status().sql() + ", attempt " + step.attempt() + ")";
+      String why =
+          "step "
+              + step.id()
+              + " attempt "
+              + claims.attempt()
+              + " is no longer running (step is "
+              + step.status().sql()
+              + ", attempt "
+              + step.attempt()
+              + ")";
       throw staleToken(run, step.id(), claims, action, why);
     }
     return new Caller(claims, run, step, policies.byId(run.policyManifestId()));
@@ -118,15 +145,25 @@ final class Authenticator {
 
   private WorkerClaims verifiedClaims(ApiRequest request, boolean apiKeyToo) {
     String header = request.authorization();
-    String token = header == null ? null
-        : header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : header.trim();
+    String token =
+        header == null
+            ? null
+            : header.regionMatches(true, 0, "Bearer ", 0, 7)
+                ? header.substring(7).trim()
+                : header.trim();
     String apiKey = apiKeyToo ? request.header("x-api-key") : null;
     if (apiKey != null && !apiKey.isBlank()) {
       if (token != null && !token.isEmpty() && !token.equals(apiKey.trim())) {
-        log.info("agent call {} {} refused from {}: x-api-key and Authorization differ", request.method(),
-            request.path(), request.remoteAddress());
-        throw new ApiException(401, ErrorCodes.TOKEN_INVALID, "the request carries two different credentials"
-            + " (x-api-key and Authorization): send the step token in one of them");
+        log.info(
+            "agent call {} {} refused from {}: x-api-key and Authorization differ",
+            request.method(),
+            request.path(),
+            request.remoteAddress());
+        throw new ApiException(
+            401,
+            ErrorCodes.TOKEN_INVALID,
+            "the request carries two different credentials"
+                + " (x-api-key and Authorization): send the step token in one of them");
       }
       token = apiKey.trim();
       header = token;
@@ -142,7 +179,12 @@ final class Authenticator {
       }
       case Verification.Rejected r -> {
         verified.forget(token);
-        log.info("agent call {} {} refused from {}: {}", request.method(), request.path(), request.remoteAddress(), r.reason());
+        log.info(
+            "agent call {} {} refused from {}: {}",
+            request.method(),
+            request.path(),
+            request.remoteAddress(),
+            r.reason());
         throw new ApiException(401, r.code(), r.reason());
       }
     };
@@ -154,13 +196,14 @@ final class Authenticator {
    * its run ended since it authenticated — or empty if it still may. Holding these locks until
    * commit serializes the decision with cancellation, results and the caller's other calls.
    *
-   * @param updatesRun whether the transaction may change the run's row: then the run is locked
-   *     FOR UPDATE; otherwise FOR SHARE, so decisions of the run's other steps proceed alongside
-   *     (a status change of the run still waits for them)
+   * @param updatesRun whether the transaction may change the run's row: then the run is locked FOR
+   *     UPDATE; otherwise FOR SHARE, so decisions of the run's other steps proceed alongside (a
+   *     status change of the run still waits for them)
    */
   Optional<String> lockStillRunning(java.sql.Connection c, Caller caller, boolean updatesRun)
       throws java.sql.SQLException {
-    Optional<Run> run = updatesRun ? runs.lock(c, caller.run().id()) : runs.lockShared(c, caller.run().id());
+    Optional<Run> run =
+        updatesRun ? runs.lock(c, caller.run().id()) : runs.lockShared(c, caller.run().id());
     Optional<Step> step = steps.lock(c, caller.step().id());
     if (run.isEmpty() || step.isEmpty()) {
       return Optional.of("the run or step no longer exists");
@@ -168,9 +211,18 @@ final class Authenticator {
     if (run.get().status().terminal()) {
       return Optional.of("run " + run.get().id() + " is " + run.get().status().sql());
     }
-    if (step.get().status() != StepStatus.RUNNING || step.get().attempt() != caller.claims().attempt()) {
-      return Optional.of("step " + step.get().id() + " attempt " + caller.claims().attempt()
-          + " is no longer running (step is " + step.get().status().sql() + ", attempt " + step.get().attempt() + ")");
+    if (step.get().status() != StepStatus.RUNNING
+        || step.get().attempt() != caller.claims().attempt()) {
+      return Optional.of(
+          "step "
+              + step.get().id()
+              + " attempt "
+              + caller.claims().attempt()
+              + " is no longer running (step is "
+              + step.get().status().sql()
+              + ", attempt "
+              + step.get().attempt()
+              + ")");
     }
     return Optional.empty();
   }
@@ -191,7 +243,8 @@ final class Authenticator {
     return checkIdentity((org.eclipse.jetty.util.Fields) null, caller, action, body);
   }
 
-  private JsonNode checkIdentity(org.eclipse.jetty.util.Fields query, Caller caller, String action, JsonNode body) {
+  private JsonNode checkIdentity(
+      org.eclipse.jetty.util.Fields query, Caller caller, String action, JsonNode body) {
     List<String> mismatches = new ArrayList<>();
     for (String field : IDENTITY_FIELDS) {
       List<String> values = query == null ? null : query.getValues(field);
@@ -208,11 +261,27 @@ final class Authenticator {
       }
     }
     if (!mismatches.isEmpty()) {
-      String why = "the request names " + String.join(", ", mismatches) + " but the token is for run "
-          + caller.claims().runId() + " step " + caller.claims().stepId() + " attempt "
-          + caller.claims().attempt() + " agent " + caller.agent();
-      Gate gate = deny(caller.run(), caller.step(), caller.claims(), GateActions.IDENTITY, null, action + ": " + why);
-      throw new ApiException(403, new ErrorBody(ErrorCodes.IDENTITY_MISMATCH, why, gate.id().toString(), why, null));
+      String why =
+          "the request names "
+              + String.join(", ", mismatches)
+              + " but the token is for run "
+              + caller.claims().runId()
+              + " step "
+              + caller.claims().stepId()
+              + " attempt "
+              + caller.claims().attempt()
+              + " agent "
+              + caller.agent();
+      Gate gate =
+          deny(
+              caller.run(),
+              caller.step(),
+              caller.claims(),
+              GateActions.IDENTITY,
+              null,
+              action + ": " + why);
+      throw new ApiException(
+          403, new ErrorBody(ErrorCodes.IDENTITY_MISMATCH, why, gate.id().toString(), why, null));
     }
     if (body instanceof ObjectNode o) {
       ObjectNode copy = o.deepCopy();
@@ -228,8 +297,11 @@ final class Authenticator {
    */
   Gate deny(Run run, Step step, WorkerClaims claims, String action, String skill, String reason) {
     try {
-      return Transactions.inTransaction(dataSource,
-          c -> denials.record(c, run, step.id(), claims.attempt(), claims.agent(), action, skill, reason));
+      return Transactions.inTransaction(
+          dataSource,
+          c ->
+              denials.record(
+                  c, run, step.id(), claims.attempt(), claims.agent(), action, skill, reason));
     } catch (Denials.AttemptEnded ended) {
       throw staleToken(run, step.id(), claims, action, ended.getMessage());
     }
@@ -239,15 +311,35 @@ final class Authenticator {
    * The 401 for a token whose attempt is no longer running. Its first use is recorded as a deny
    * gate; repeats of the same token are only logged, so an ended worker cannot flood the audit.
    */
-  ApiException staleToken(Run run, java.util.UUID stepId, WorkerClaims claims, String action, String why) {
+  ApiException staleToken(
+      Run run, java.util.UUID stepId, WorkerClaims claims, String action, String why) {
     String gateId = null;
     if (denials.firstStaleUse(claims.jti())) {
-      gateId = Transactions.inTransaction(dataSource, c -> denials.record(c, run, stepId, claims.attempt(),
-          claims.agent(), GateActions.TOKEN_USE, null, action + ": " + why)).id().toString();
+      gateId =
+          Transactions.inTransaction(
+                  dataSource,
+                  c ->
+                      denials.record(
+                          c,
+                          run,
+                          stepId,
+                          claims.attempt(),
+                          claims.agent(),
+                          GateActions.TOKEN_USE,
+                          null,
+                          action + ": " + why))
+              .id()
+              .toString();
     } else {
-      log.info("refused another use of ended token {} of step {} ({}): {}", claims.jti(), stepId, action, why);
+      log.info(
+          "refused another use of ended token {} of step {} ({}): {}",
+          claims.jti(),
+          stepId,
+          action,
+          why);
     }
-    return new ApiException(401, new ErrorBody(ErrorCodes.STEP_NOT_RUNNING, why, gateId, why, null));
+    return new ApiException(
+        401, new ErrorBody(ErrorCodes.STEP_NOT_RUNNING, why, gateId, why, null));
   }
 
   private static boolean matches(Caller caller, String field, String value) {

@@ -34,12 +34,14 @@ final class Denials {
   private final StepStore steps;
   private final TaskQueue queue;
   private final Set<String> staleTokens =
-      Collections.synchronizedSet(Collections.newSetFromMap(new LinkedHashMap<>() {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-          return size() > REMEMBERED_STALE_TOKENS;
-        }
-      }));
+      Collections.synchronizedSet(
+          Collections.newSetFromMap(
+              new LinkedHashMap<>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                  return size() > REMEMBERED_STALE_TOKENS;
+                }
+              }));
 
   Denials(AuditLog audit, StepStore steps, TaskQueue queue) {
     this.audit = audit;
@@ -60,37 +62,90 @@ final class Denials {
    *
    * @throws AttemptEnded if the attempt is no longer running (nothing is recorded)
    */
-  Gate record(Connection c, Run run, UUID stepId, int attempt, String agent, String action, String skill, String reason)
+  Gate record(
+      Connection c,
+      Run run,
+      UUID stepId,
+      int attempt,
+      String agent,
+      String action,
+      String skill,
+      String reason)
       throws SQLException {
     if (!action.equals(GateActions.TOKEN_USE)) {
       var step = steps.lock(c, stepId);
-      if (step.isEmpty() || step.get().status() != StepStatus.RUNNING || step.get().attempt() != attempt) {
-        throw new AttemptEnded("step " + stepId + " attempt " + attempt + " is no longer running (step is "
-            + step.map(x -> x.status().sql() + ", attempt " + x.attempt()).orElse("missing") + ")");
+      if (step.isEmpty()
+          || step.get().status() != StepStatus.RUNNING
+          || step.get().attempt() != attempt) {
+        throw new AttemptEnded(
+            "step "
+                + stepId
+                + " attempt "
+                + attempt
+                + " is no longer running (step is "
+                + step.map(x -> x.status().sql() + ", attempt " + x.attempt()).orElse("missing")
+                + ")");
       }
     }
-    Gate gate = audit.recordGate(c, new AuditLog.Decision(action, GateStatus.DENY, agent, run.id(), stepId, attempt,
-        skill, reason, run.policyManifestId(), run.traceId()));
-    if (!action.equals(GateActions.TOKEN_USE) && deniesOf(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {
-      String why = "agent " + agent + " made " + MAX_DENIES_PER_ATTEMPT
-          + " requests that were denied; the Gateway ended its attempt " + attempt;
-      if (steps.transition(c, stepId, StepStatus.RUNNING, StepStatus.FAILED, attempt, StepStore.Change.error(why),
-          "gateway", why).applied()) {
+    Gate gate =
+        audit.recordGate(
+            c,
+            new AuditLog.Decision(
+                action,
+                GateStatus.DENY,
+                agent,
+                run.id(),
+                stepId,
+                attempt,
+                skill,
+                reason,
+                run.policyManifestId(),
+                run.traceId()));
+    if (!action.equals(GateActions.TOKEN_USE)
+        && deniesOf(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {
+      String why =
+          "agent "
+              + agent
+              + " made "
+              + MAX_DENIES_PER_ATTEMPT
+              + " requests that were denied; the Gateway ended its attempt "
+              + attempt;
+      if (steps
+          .transition(
+              c,
+              stepId,
+              StepStatus.RUNNING,
+              StepStatus.FAILED,
+              attempt,
+              StepStore.Change.error(why),
+              "gateway",
+              why)
+          .applied()) {
         audit.recordBurn(c, run.id(), stepId, agent, attempt, Burn.POLICY, why, "{}");
-        queue.enqueue(c, TaskKinds.ADVANCE_RUN, run.id(), stepId, TaskKinds.advanceKey(run.id(), stepId, attempt), null);
+        queue.enqueue(
+            c,
+            TaskKinds.ADVANCE_RUN,
+            run.id(),
+            stepId,
+            TaskKinds.advanceKey(run.id(), stepId, attempt),
+            null);
       }
     }
     return gate;
   }
 
-  /** Whether this is the first refused use of a token whose attempt ended (only that one is recorded). */
+  /**
+   * Whether this is the first refused use of a token whose attempt ended (only that one is
+   * recorded).
+   */
   boolean firstStaleUse(String jti) {
     return staleTokens.add(jti);
   }
 
   private static int deniesOf(Connection c, UUID stepId, int attempt) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "select count(*) from gates where step_id = ? and attempt = ? and status = 'deny'")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select count(*) from gates where step_id = ? and attempt = ? and status = 'deny'")) {
       ps.setObject(1, stepId);
       ps.setInt(2, attempt);
       try (ResultSet rs = ps.executeQuery()) {

@@ -11,19 +11,20 @@ import java.util.regex.Pattern;
 
 /**
  * The names this Gateway is reached by, for the {@code Host} and {@code Origin} checks of {@code
- * /v1/agent/mcp} (the MCP transport's defence against DNS rebinding: a web page whose own host
- * name an attacker has pointed at the Gateway's address sends that name, never one of these).
+ * /v1/agent/mcp} (the MCP transport's defence against DNS rebinding: a web page whose own host name
+ * an attacker has pointed at the Gateway's address sends that name, never one of these).
  *
- * <p>Own, at the port the request arrived on: the loopback names ({@code localhost}, any
- * {@code 127.x.x.x}, {@code ::1}), the bind address ({@code WORKA_BIND_ADDRESS}) and the address
- * the connection reached (an IP literal; it names this host, whatever the bind address). Own at
- * its own port: the host of {@code WORKA_GATEWAY_URL}, which workers are given (a proxy or a
- * Kubernetes service may put another port in front of the Gateway's). Nothing here resolves a
- * name: a host is compared as written, an IP literal by its address.
+ * <p>Own, at the port the request arrived on: the loopback names ({@code localhost}, any {@code
+ * 127.x.x.x}, {@code ::1}), the bind address ({@code WORKA_BIND_ADDRESS}) and the address the
+ * connection reached (an IP literal; it names this host, whatever the bind address). Own at its own
+ * port: the host of {@code WORKA_GATEWAY_URL}, which workers are given (a proxy or a Kubernetes
+ * service may put another port in front of the Gateway's). Nothing here resolves a name: a host is
+ * compared as written, an IP literal by its address.
  */
 public final class GatewayNames {
   private static final Pattern IPV4 =
-      Pattern.compile("((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
+      Pattern.compile(
+          "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
   private static final Pattern IPV6 = Pattern.compile("[0-9a-f:.]+(%[0-9a-z_.\\-]+)?");
   private static final Set<String> WILDCARDS = Set.of("0.0.0.0", "::", "0:0:0:0:0:0:0:0");
 
@@ -38,7 +39,10 @@ public final class GatewayNames {
    */
   public GatewayNames(String bindAddress, Optional<String> gatewayUrl) {
     String bind = bindAddress == null ? null : normalize(bindAddress);
-    this.bindHost = bind == null || bind.isEmpty() || WILDCARDS.contains(bind) ? Optional.empty() : Optional.of(bind);
+    this.bindHost =
+        bind == null || bind.isEmpty() || WILDCARDS.contains(bind)
+            ? Optional.empty()
+            : Optional.of(bind);
     Optional<String> host = Optional.empty();
     int port = -1;
     String scheme = "http";
@@ -78,8 +82,10 @@ public final class GatewayNames {
     try {
       URI uri = new URI(origin.trim());
       String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-      if ((scheme.equals("http") || scheme.equals("https")) && uri.getRawAuthority() != null
-          && uri.getRawUserInfo() == null && (uri.getRawPath() == null || uri.getRawPath().isEmpty())) {
+      if ((scheme.equals("http") || scheme.equals("https"))
+          && uri.getRawAuthority() != null
+          && uri.getRawUserInfo() == null
+          && (uri.getRawPath() == null || uri.getRawPath().isEmpty())) {
         a = Authority.parse(scheme, uri.getRawAuthority(), defaultPort(scheme));
       }
     } catch (java.net.URISyntaxException e) {
@@ -97,7 +103,9 @@ public final class GatewayNames {
    * loopback name, the bind address or the address the connection reached.
    */
   private boolean own(Authority a, ApiRequest request) {
-    if (urlHost.isPresent() && urlHost.get().equals(a.host()) && a.port() == urlPort
+    if (urlHost.isPresent()
+        && urlHost.get().equals(a.host())
+        && a.port() == urlPort
         && (a.scheme() == null || a.scheme().equals(urlScheme))) {
       return true;
     }
@@ -114,7 +122,10 @@ public final class GatewayNames {
     return local != null && isLiteral(a.host()) && normalize(local).equals(a.host());
   }
 
-  /** A host as compared: lower case, no brackets or trailing dot, an IP literal in its canonical form. */
+  /**
+   * A host as compared: lower case, no brackets or trailing dot, an IP literal in its canonical
+   * form.
+   */
   static String normalize(String host) {
     String h = host.trim().toLowerCase(Locale.ROOT);
     if (h.startsWith("[") && h.endsWith("]")) {

@@ -45,9 +45,10 @@ public final class InvocationStore {
 
   /** Appends a lock event of an invocation (acquired, replayed, conflict, released). */
   void lockEvent(Connection c, Invocation i, String lockStatus, UUID gateId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key, lock_status,"
-            + " gate_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key, lock_status,"
+                + " gate_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setObject(1, i.id());
       ps.setObject(2, i.runId());
       ps.setObject(3, i.stepId());
@@ -61,14 +62,18 @@ public final class InvocationStore {
   }
 
   /** The lock events of a run's invocations, by invocation id, oldest first. */
-  public java.util.Map<UUID, List<String>> lockEventsOfRun(Connection c, UUID runId) throws SQLException {
+  public java.util.Map<UUID, List<String>> lockEventsOfRun(Connection c, UUID runId)
+      throws SQLException {
     java.util.Map<UUID, List<String>> events = new java.util.LinkedHashMap<>();
-    try (PreparedStatement ps = c.prepareStatement(
-        "select invocation_id, lock_status from invocation_lock_events where run_id = ? order by id")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select invocation_id, lock_status from invocation_lock_events where run_id = ? order by id")) {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          events.computeIfAbsent(Sql.getUuid(rs, "invocation_id"), k -> new ArrayList<>()).add(rs.getString(2));
+          events
+              .computeIfAbsent(Sql.getUuid(rs, "invocation_id"), k -> new ArrayList<>())
+              .add(rs.getString(2));
         }
       }
     }
@@ -110,8 +115,15 @@ public final class InvocationStore {
    * one statement: called on a connection in auto-commit, it is durable in one round trip. Does
    * nothing if the invocation is no longer {@code started}.
    */
-  void finish(Connection c, UUID id, String status, String outputJson, String upstreamRef, String error,
-      String cleaningJson) throws SQLException {
+  void finish(
+      Connection c,
+      UUID id,
+      String status,
+      String outputJson,
+      String upstreamRef,
+      String error,
+      String cleaningJson)
+      throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "with done as (update skill_invocations set status = ?, output = ?, upstream_ref = ?, error = ?,"
@@ -132,7 +144,10 @@ public final class InvocationStore {
     }
   }
 
-  /** Whether {@code i} was started longer than {@code callTimeout} ago (no call can still be waiting on it). */
+  /**
+   * Whether {@code i} was started longer than {@code callTimeout} ago (no call can still be waiting
+   * on it).
+   */
   java.time.Instant now() {
     return clock.instant();
   }
@@ -142,13 +157,14 @@ public final class InvocationStore {
   }
 
   /**
-   * {@code started} → {@code unknown}: the call's outcome was never recorded and no Gateway is still
-   * waiting on it. Returns whether this call made the change.
+   * {@code started} → {@code unknown}: the call's outcome was never recorded and no Gateway is
+   * still waiting on it. Returns whether this call made the change.
    */
   boolean markUnknown(Connection c, UUID id, String why) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "update skill_invocations set status = 'unknown', error = ?, lock_status = 'released', completed_at = ?"
-            + " where id = ? and status = 'started'")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update skill_invocations set status = 'unknown', error = ?, lock_status = 'released', completed_at = ?"
+                + " where id = ? and status = 'started'")) {
       ps.setString(1, why);
       Sql.setInstant(ps, 2, clock.instant());
       ps.setObject(3, id);
@@ -156,11 +172,15 @@ public final class InvocationStore {
     }
   }
 
-  /** {@code unknown} → {@code started} under {@code attempt}: reconciliation found no effect, it is performed now. */
+  /**
+   * {@code unknown} → {@code started} under {@code attempt}: reconciliation found no effect, it is
+   * performed now.
+   */
   boolean restart(Connection c, UUID id, int attempt, String why) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "update skill_invocations set status = 'started', attempt = ?, error = ?, lock_status = 'acquired',"
-            + " completed_at = null where id = ? and status = 'unknown'")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update skill_invocations set status = 'started', attempt = ?, error = ?, lock_status = 'acquired',"
+                + " completed_at = null where id = ? and status = 'unknown'")) {
       ps.setInt(1, attempt);
       ps.setString(2, why);
       ps.setObject(3, id);
@@ -169,11 +189,13 @@ public final class InvocationStore {
   }
 
   /** {@code unknown} → {@code succeeded}: reconciliation found the effect upstream. */
-  boolean resolvePerformed(Connection c, UUID id, String outputJson, String upstreamRef, String cleaningJson, String why)
+  boolean resolvePerformed(
+      Connection c, UUID id, String outputJson, String upstreamRef, String cleaningJson, String why)
       throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "update skill_invocations set status = 'succeeded', output = ?, upstream_ref = ?, error = ?,"
-            + " cleaning = coalesce(?::jsonb, cleaning), completed_at = ? where id = ? and status = 'unknown'")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update skill_invocations set status = 'succeeded', output = ?, upstream_ref = ?, error = ?,"
+                + " cleaning = coalesce(?::jsonb, cleaning), completed_at = ? where id = ? and status = 'unknown'")) {
       Sql.setJson(ps, 1, outputJson);
       ps.setString(2, upstreamRef);
       ps.setString(3, why);
@@ -184,10 +206,14 @@ public final class InvocationStore {
     }
   }
 
-  /** {@code unknown} → {@code failed}: an operator found no effect upstream; it is not performed again. */
+  /**
+   * {@code unknown} → {@code failed}: an operator found no effect upstream; it is not performed
+   * again.
+   */
   boolean resolveNotPerformed(Connection c, UUID id, String why) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "update skill_invocations set status = 'failed', error = ?, completed_at = ? where id = ? and status = 'unknown'")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update skill_invocations set status = 'failed', error = ?, completed_at = ? where id = ? and status = 'unknown'")) {
       ps.setString(1, why);
       Sql.setInstant(ps, 2, clock.instant());
       ps.setObject(3, id);
@@ -195,10 +221,14 @@ public final class InvocationStore {
     }
   }
 
-  /** Notes on an {@code unknown} invocation what its last reconciliation found, and when (it stays unknown). */
+  /**
+   * Notes on an {@code unknown} invocation what its last reconciliation found, and when (it stays
+   * unknown).
+   */
   void noteUnresolved(Connection c, UUID id, String why) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "update skill_invocations set error = ?, reconciled_at = ? where id = ? and status = 'unknown'")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update skill_invocations set error = ?, reconciled_at = ? where id = ? and status = 'unknown'")) {
       ps.setString(1, why);
       Sql.setInstant(ps, 2, clock.instant());
       ps.setObject(3, id);
@@ -207,7 +237,8 @@ public final class InvocationStore {
   }
 
   Optional<Invocation> byId(Connection c, UUID id) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select * from skill_invocations where id = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("select * from skill_invocations where id = ?")) {
       ps.setObject(1, id);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? Optional.of(read(rs)) : Optional.empty();
@@ -215,7 +246,8 @@ public final class InvocationStore {
     }
   }
 
-  Optional<Invocation> find(Connection c, UUID stepId, String skill, String key) throws SQLException {
+  Optional<Invocation> find(Connection c, UUID stepId, String skill, String key)
+      throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "select * from skill_invocations where step_id = ? and skill = ? and idempotency_key = ?")) {
@@ -234,16 +266,18 @@ public final class InvocationStore {
    * late), in one statement; or says which limit is reached and counts nothing. The run is counted
    * only if the step could be.
    */
-  Optional<String> countCall(Connection c, UUID stepId, int maxPerStep, UUID runId, int maxPerRun) throws SQLException {
+  Optional<String> countCall(Connection c, UUID stepId, int maxPerStep, UUID runId, int maxPerRun)
+      throws SQLException {
     boolean stepCounted;
     boolean runCounted;
-    try (PreparedStatement ps = c.prepareStatement(
-        "with step as (update steps set skill_calls = skill_calls + 1 where id = ? and skill_calls < ? returning 1),"
-            + " run as (insert into run_call_counts as k (run_id, skill_calls) select ?, 1"
-            + " where ? >= 1 and exists (select 1 from step)"
-            + " on conflict (run_id) do update set skill_calls = k.skill_calls + 1 where k.skill_calls < ?"
-            + " returning 1)"
-            + " select exists (select 1 from step), exists (select 1 from run)")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "with step as (update steps set skill_calls = skill_calls + 1 where id = ? and skill_calls < ? returning 1),"
+                + " run as (insert into run_call_counts as k (run_id, skill_calls) select ?, 1"
+                + " where ? >= 1 and exists (select 1 from step)"
+                + " on conflict (run_id) do update set skill_calls = k.skill_calls + 1 where k.skill_calls < ?"
+                + " returning 1)"
+                + " select exists (select 1 from step), exists (select 1 from run)")) {
       ps.setObject(1, stepId);
       ps.setInt(2, maxPerStep);
       ps.setObject(3, runId);
@@ -256,14 +290,21 @@ public final class InvocationStore {
       }
     }
     if (!stepCounted) {
-      return Optional.of("this step already made " + maxPerStep + " skill calls, the policy's max_skill_calls_per_step");
+      return Optional.of(
+          "this step already made "
+              + maxPerStep
+              + " skill calls, the policy's max_skill_calls_per_step");
     }
     if (!runCounted) {
-      try (PreparedStatement undo = c.prepareStatement("update steps set skill_calls = skill_calls - 1 where id = ?")) {
+      try (PreparedStatement undo =
+          c.prepareStatement("update steps set skill_calls = skill_calls - 1 where id = ?")) {
         undo.setObject(1, stepId);
         undo.executeUpdate();
       }
-      return Optional.of("this run already made " + maxPerRun + " skill calls, the policy's max_skill_calls_per_run");
+      return Optional.of(
+          "this run already made "
+              + maxPerRun
+              + " skill calls, the policy's max_skill_calls_per_run");
     }
     return Optional.empty();
   }
@@ -271,7 +312,8 @@ public final class InvocationStore {
   public List<Invocation> ofRun(Connection c, UUID runId) throws SQLException {
     List<Invocation> out = new ArrayList<>();
     try (PreparedStatement ps =
-        c.prepareStatement("select * from skill_invocations where run_id = ? order by created_at, id")) {
+        c.prepareStatement(
+            "select * from skill_invocations where run_id = ? order by created_at, id")) {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {

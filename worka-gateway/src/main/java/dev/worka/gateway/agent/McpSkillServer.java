@@ -2,7 +2,6 @@ package dev.worka.gateway.agent;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
@@ -43,9 +42,9 @@ import reactor.core.publisher.Mono;
  * <p>The MCP Java SDK's stateless server does the protocol (initialize and version negotiation,
  * ping, tools/list, tools/call, errors for everything else); this class is its transport on the
  * Gateway's own router, so the route keeps what every agent route has: the token check of {@link
- * Authenticator} (401, and the deny gate of an ended attempt), the body limit, the error body.
- * The SDK's servlet transports are not used: they would need a servlet container beside the
- * router, whose body limits, error answers and 503s would differ from every other route's.
+ * Authenticator} (401, and the deny gate of an ended attempt), the body limit, the error body. The
+ * SDK's servlet transports are not used: they would need a servlet container beside the router,
+ * whose body limits, error answers and 503s would differ from every other route's.
  *
  * <ul>
  *   <li><b>tools/list</b> shows exactly the skills the step could call: those {@link
@@ -61,11 +60,11 @@ import reactor.core.publisher.Mono;
  *       reason}, {@code violations}), so the agent can read why. A token that stops working
  *       mid-call (its attempt ended) is an HTTP 401, as on every route.
  *   <li>An idempotency key goes in the request's {@code _meta} as {@value #META_IDEMPOTENCY_KEY}
- *       (the REST body's {@code idempotency_key}, same characters and length, the same rule: a
- *       key stands for one input).
+ *       (the REST body's {@code idempotency_key}, same characters and length, the same rule: a key
+ *       stands for one input).
  *   <li>{@value #SUBMIT_RESULT} is {@code POST /v1/agent/result}: its arguments pass the same
- *       identity check ({@link Authenticator#checkIdentity(Caller, String, JsonNode)}) and the
- *       same recording.
+ *       identity check ({@link Authenticator#checkIdentity(Caller, String, JsonNode)}) and the same
+ *       recording.
  * </ul>
  *
  * <p>A request whose {@code Host}, or {@code Origin} when present, is not one of the Gateway's own
@@ -98,31 +97,43 @@ final class McpSkillServer {
   private final Set<String> tools;
   private final McpStatelessSyncServer server;
 
-  McpSkillServer(Authenticator auth, SkillMediator mediator, SkillRegistry skills, ResultSink results,
+  McpSkillServer(
+      Authenticator auth,
+      SkillMediator mediator,
+      SkillRegistry skills,
+      ResultSink results,
       GatewayNames names) {
     this.auth = auth;
     this.mediator = mediator;
     this.results = results;
     this.names = names;
-    List<SyncToolSpecification> specs = new java.util.ArrayList<>(skills.all().stream().map(this::tool).toList());
+    List<SyncToolSpecification> specs =
+        new java.util.ArrayList<>(skills.all().stream().map(this::tool).toList());
     specs.add(submitResultTool());
     this.tools = specs.stream().map(s -> s.tool().name()).collect(Collectors.toUnmodifiableSet());
-    this.server = McpServer.sync(transport)
-        .serverInfo("worka-gateway", "0.1.0")
-        .instructions("The tools are the skills of your step. Every call is checked against the Worka policy and"
-            + " recorded; a refused call returns isError with the reason and gate_id. Put an idempotency key in"
-            + " the call's _meta as \"" + META_IDEMPOTENCY_KEY + "\" to make a repeat return the recorded output."
-            + " End your step with the tool " + SUBMIT_RESULT + " (or POST /v1/agent/result).")
-        .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
-        .jsonMapper(json)
-        .jsonSchemaValidator(new ToolSchema.ForMcp())
-        // The mediator validates input against the skill's schema and records the refusal as a gate.
-        .validateToolInputs(false)
-        // Handlers run on the request's own (virtual) thread.
-        .immediateExecution(true)
-        .addToolFilter((context, tool) -> visible(exchange(context).caller, tool.name()))
-        .tools(specs)
-        .build();
+    this.server =
+        McpServer.sync(transport)
+            .serverInfo("worka-gateway", "0.1.0")
+            .instructions(
+                "The tools are the skills of your step. Every call is checked against the Worka policy and"
+                    + " recorded; a refused call returns isError with the reason and gate_id. Put an idempotency key in"
+                    + " the call's _meta as \""
+                    + META_IDEMPOTENCY_KEY
+                    + "\" to make a repeat return the recorded output."
+                    + " End your step with the tool "
+                    + SUBMIT_RESULT
+                    + " (or POST /v1/agent/result).")
+            .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
+            .jsonMapper(json)
+            .jsonSchemaValidator(new ToolSchema.ForMcp())
+            // The mediator validates input against the skill's schema and records the refusal as a
+            // gate.
+            .validateToolInputs(false)
+            // Handlers run on the request's own (virtual) thread.
+            .immediateExecution(true)
+            .addToolFilter((context, tool) -> visible(exchange(context).caller, tool.name()))
+            .tools(specs)
+            .build();
   }
 
   /** {@code POST /v1/agent/mcp}: one JSON-RPC request or notification, answered with JSON. */
@@ -133,26 +144,39 @@ final class McpSkillServer {
     request.requireJson();
     String accept = request.header("Accept");
     if (accept != null && !accept.isBlank() && !acceptsJson(accept)) {
-      throw new ApiException(406, ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+      throw new ApiException(
+          406,
+          ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
           "this endpoint answers application/json; send Accept: application/json, text/event-stream");
     }
     String version = request.header("MCP-Protocol-Version");
     if (version != null && !transport.protocolVersions().contains(version)) {
-      return rpcError(400, McpSchema.ErrorCodes.INVALID_REQUEST, "unsupported MCP-Protocol-Version " + clip(version)
-          + " (supported: " + String.join(", ", transport.protocolVersions()) + ")");
+      return rpcError(
+          400,
+          McpSchema.ErrorCodes.INVALID_REQUEST,
+          "unsupported MCP-Protocol-Version "
+              + clip(version)
+              + " (supported: "
+              + String.join(", ", transport.protocolVersions())
+              + ")");
     }
     String body = request.bodyText();
     try {
       // The parse every agent body gets (duplicate keys, depth, sizes), before the SDK's own.
       Json.STRICT.readTree(body);
     } catch (JsonProcessingException e) {
-      return rpcError(400, McpSchema.ErrorCodes.PARSE_ERROR, "the body is not valid JSON: " + e.getOriginalMessage());
+      return rpcError(
+          400,
+          McpSchema.ErrorCodes.PARSE_ERROR,
+          "the body is not valid JSON: " + e.getOriginalMessage());
     }
     McpSchema.JSONRPCMessage message;
     try {
       message = McpSchema.deserializeJsonRpcMessage(json, body);
     } catch (IOException | RuntimeException e) {
-      return rpcError(400, McpSchema.ErrorCodes.INVALID_REQUEST,
+      return rpcError(
+          400,
+          McpSchema.ErrorCodes.INVALID_REQUEST,
           "the body is not one JSON-RPC 2.0 request or notification (batches are not accepted)");
     }
     Exchange exchange = new Exchange(caller);
@@ -163,40 +187,55 @@ final class McpSkillServer {
         // Not a skill this Gateway knows: still the mediator's refusal (and deny gate), as on REST.
         response = unknownTool(context, r);
       } else {
-        response = transport.handler.handleRequest(context, r)
-            .contextWrite(c -> c.put(McpTransportContext.KEY, context))
-            .block();
+        response =
+            transport
+                .handler
+                .handleRequest(context, r)
+                .contextWrite(c -> c.put(McpTransportContext.KEY, context))
+                .block();
       }
       exchange.rethrow();
       return new ApiResponse.Text(200, "application/json", json.writeValueAsString(response));
     }
     if (message instanceof McpSchema.JSONRPCNotification n) {
-      transport.handler.handleNotification(context, n)
+      transport
+          .handler
+          .handleNotification(context, n)
           .contextWrite(c -> c.put(McpTransportContext.KEY, context))
           .block();
       exchange.rethrow();
       return ApiResponse.status(202, null);
     }
-    return rpcError(400, McpSchema.ErrorCodes.INVALID_REQUEST,
+    return rpcError(
+        400,
+        McpSchema.ErrorCodes.INVALID_REQUEST,
         "this server sends no requests, so it accepts no responses: send a request or a notification");
   }
 
-  /** Whether {@code caller}'s step could call {@code skill} (its condition aside, which needs the input). */
+  /**
+   * Whether {@code caller}'s step could call {@code skill} (its condition aside, which needs the
+   * input).
+   */
   private static boolean visible(Caller caller, String skill) {
     if (SUBMIT_RESULT.equals(skill)) {
       return true;
     }
-    return PolicyDecider.skill(caller.policy().policy(), caller.agent(), caller.step().allowedSkills(), skill)
+    return PolicyDecider.skill(
+            caller.policy().policy(), caller.agent(), caller.step().allowedSkills(), skill)
         .allowed();
   }
 
   private SyncToolSpecification tool(SkillDefinition skill) {
-    Map<String, Object> schema = Json.STRICT.convertValue(skill.inputSchema(),
-        new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {});
-    McpSchema.Tool tool = McpSchema.Tool.builder(skill.name(), schema)
-        .description(skill.description())
-        .annotations(McpSchema.ToolAnnotations.builder().readOnlyHint(!skill.sideEffect()).build())
-        .build();
+    Map<String, Object> schema =
+        Json.STRICT.convertValue(
+            skill.inputSchema(),
+            new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {});
+    McpSchema.Tool tool =
+        McpSchema.Tool.builder(skill.name(), schema)
+            .description(skill.description())
+            .annotations(
+                McpSchema.ToolAnnotations.builder().readOnlyHint(!skill.sideEffect()).build())
+            .build();
     return SyncToolSpecification.builder().tool(tool).callHandler(this::call).build();
   }
 
@@ -210,31 +249,65 @@ final class McpSkillServer {
     schema.put("type", "object");
     schema.put("additionalProperties", false);
     schema.put("required", List.of("status"));
-    schema.put("properties", Map.of(
-        "status", Map.of("enum", List.of("succeeded", "failed"), "description", "how the step ended"),
-        "summary", Map.of("type", "string", "maxLength", 8000, "description", "a sentence or two for people"),
-        "output", Map.of("type", "object", "description", "what the step produced, for the steps after it"),
-        "error", Map.of("type", "string", "maxLength", 8000, "description", "for a failure: what went wrong"),
-        "retryable", Map.of("type", "boolean", "description", "false: a retry of this step cannot help")));
-    McpSchema.Tool tool = McpSchema.Tool.builder(SUBMIT_RESULT, schema)
-        .description("End this step with its result: call it once, last. Succeeded with a summary (and an output"
-            + " object for the steps after this one), or failed with an error.")
-        .annotations(McpSchema.ToolAnnotations.builder().readOnlyHint(false).build())
-        .build();
+    schema.put(
+        "properties",
+        Map.of(
+            "status",
+                Map.of("enum", List.of("succeeded", "failed"), "description", "how the step ended"),
+            "summary",
+                Map.of(
+                    "type",
+                    "string",
+                    "maxLength",
+                    8000,
+                    "description",
+                    "a sentence or two for people"),
+            "output",
+                Map.of(
+                    "type",
+                    "object",
+                    "description",
+                    "what the step produced, for the steps after it"),
+            "error",
+                Map.of(
+                    "type",
+                    "string",
+                    "maxLength",
+                    8000,
+                    "description",
+                    "for a failure: what went wrong"),
+            "retryable",
+                Map.of(
+                    "type", "boolean", "description", "false: a retry of this step cannot help")));
+    McpSchema.Tool tool =
+        McpSchema.Tool.builder(SUBMIT_RESULT, schema)
+            .description(
+                "End this step with its result: call it once, last. Succeeded with a summary (and an output"
+                    + " object for the steps after this one), or failed with an error.")
+            .annotations(McpSchema.ToolAnnotations.builder().readOnlyHint(false).build())
+            .build();
     return SyncToolSpecification.builder().tool(tool).callHandler(this::submit).build();
   }
 
-  private McpSchema.CallToolResult submit(McpTransportContext context, McpSchema.CallToolRequest request) {
+  private McpSchema.CallToolResult submit(
+      McpTransportContext context, McpSchema.CallToolRequest request) {
     Exchange exchange = exchange(context);
-    JsonNode arguments = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
-    return answer(exchange, () -> {
-      // The identity check of POST /v1/agent/result: a run_id, step_id, agent or attempt that is not
-      // the token's is refused with an agent.identity deny gate; matching ones are dropped.
-      JsonNode body = auth.checkIdentity(exchange.caller, "mcp/" + SUBMIT_RESULT, arguments);
-      Map<String, Object> answer = results.submit(exchange.caller, body);
-      return McpSchema.CallToolResult.builder().addTextContent(Json.write(answer))
-          .structuredContent(answer).isError(false).build();
-    });
+    JsonNode arguments =
+        Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
+    return answer(
+        exchange,
+        () -> {
+          // The identity check of POST /v1/agent/result: a run_id, step_id, agent or attempt that
+          // is not
+          // the token's is refused with an agent.identity deny gate; matching ones are dropped.
+          JsonNode body = auth.checkIdentity(exchange.caller, "mcp/" + SUBMIT_RESULT, arguments);
+          Map<String, Object> answer = results.submit(exchange.caller, body);
+          return McpSchema.CallToolResult.builder()
+              .addTextContent(Json.write(answer))
+              .structuredContent(answer)
+              .isError(false)
+              .build();
+        });
   }
 
   /**
@@ -242,7 +315,8 @@ final class McpSkillServer {
    * {@code isError} result with the REST error body; a stale token (401) or an unexpected failure
    * ends the HTTP request instead.
    */
-  private McpSchema.CallToolResult answer(Exchange exchange, java.util.concurrent.Callable<McpSchema.CallToolResult> work) {
+  private McpSchema.CallToolResult answer(
+      Exchange exchange, java.util.concurrent.Callable<McpSchema.CallToolResult> work) {
     try {
       return work.call();
     } catch (ApiException e) {
@@ -255,30 +329,37 @@ final class McpSkillServer {
   }
 
   /** A tools/call: the mediated skill call of REST, its answer as a tool result. */
-  private McpSchema.CallToolResult call(McpTransportContext context, McpSchema.CallToolRequest request) {
+  private McpSchema.CallToolResult call(
+      McpTransportContext context, McpSchema.CallToolRequest request) {
     Exchange exchange = exchange(context);
     Object key = request.meta() == null ? null : request.meta().get(META_IDEMPOTENCY_KEY);
     if (key != null && !(key instanceof String s && s.matches(KEY_PATTERN))) {
-      String why = META_IDEMPOTENCY_KEY + " must be 1-200 characters of A-Z a-z 0-9 . _ : @ / + = -";
+      String why =
+          META_IDEMPOTENCY_KEY + " must be 1-200 characters of A-Z a-z 0-9 . _ : @ / + = -";
       return failure(new ErrorBody(ErrorCodes.INVALID_BODY, why, null, null, List.of(why)));
     }
-    JsonNode input = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
-    return answer(exchange, () -> {
-      SkillCallResult result = mediator.call(exchange.caller, request.name(), input, (String) key);
-      Map<String, Object> meta = new LinkedHashMap<>();
-      meta.put(META_INVOCATION_ID, result.invocationId());
-      meta.put(META_REPLAYED, result.replayed());
-      Object output = Json.STRICT.convertValue(result.output(), Object.class);
-      return McpSchema.CallToolResult.builder()
-          .addTextContent(Json.write(result.output()))
-          .structuredContent(output)
-          .isError(false)
-          .meta(meta)
-          .build();
-    });
+    JsonNode input =
+        Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
+    return answer(
+        exchange,
+        () -> {
+          SkillCallResult result =
+              mediator.call(exchange.caller, request.name(), input, (String) key);
+          Map<String, Object> meta = new LinkedHashMap<>();
+          meta.put(META_INVOCATION_ID, result.invocationId());
+          meta.put(META_REPLAYED, result.replayed());
+          Object output = Json.STRICT.convertValue(result.output(), Object.class);
+          return McpSchema.CallToolResult.builder()
+              .addTextContent(Json.write(result.output()))
+              .structuredContent(output)
+              .isError(false)
+              .meta(meta)
+              .build();
+        });
   }
 
-  private McpSchema.JSONRPCResponse unknownTool(McpTransportContext context, McpSchema.JSONRPCRequest r) {
+  private McpSchema.JSONRPCResponse unknownTool(
+      McpTransportContext context, McpSchema.JSONRPCRequest r) {
     McpSchema.CallToolRequest call;
     try {
       call = json.convertValue(r.params(), new TypeRef<McpSchema.CallToolRequest>() {});
@@ -286,8 +367,12 @@ final class McpSkillServer {
       call = null;
     }
     if (call == null || call.name() == null) {
-      return McpSchema.JSONRPCResponse.error(r.id(), new McpSchema.JSONRPCResponse.JSONRPCError(
-          McpSchema.ErrorCodes.INVALID_PARAMS, "tools/call needs params with a tool name", null));
+      return McpSchema.JSONRPCResponse.error(
+          r.id(),
+          new McpSchema.JSONRPCResponse.JSONRPCError(
+              McpSchema.ErrorCodes.INVALID_PARAMS,
+              "tools/call needs params with a tool name",
+              null));
     }
     return McpSchema.JSONRPCResponse.result(r.id(), call(context, call));
   }
@@ -298,7 +383,11 @@ final class McpSkillServer {
     if (body.gateId() != null) {
       meta.put("dev.worka/gate_id", body.gateId());
     }
-    return McpSchema.CallToolResult.builder().addTextContent(Json.write(body)).isError(true).meta(meta).build();
+    return McpSchema.CallToolResult.builder()
+        .addTextContent(Json.write(body))
+        .isError(true)
+        .meta(meta)
+        .build();
   }
 
   /**
@@ -315,8 +404,10 @@ final class McpSkillServer {
       return;
     }
     String code = host.isPresent() ? ErrorCodes.HOST_NOT_ALLOWED : ErrorCodes.ORIGIN_NOT_ALLOWED;
-    String why = host.orElseGet(origin::get) + "; an MCP request is answered only when it names the Gateway as"
-        + " its workers reach it (WORKA_GATEWAY_URL, the bind address or loopback), as DNS rebinding defence";
+    String why =
+        host.orElseGet(origin::get)
+            + "; an MCP request is answered only when it names the Gateway as"
+            + " its workers reach it (WORKA_GATEWAY_URL, the bind address or loopback), as DNS rebinding defence";
     String gateId = null;
     if (request.authorization() != null) {
       Caller caller;
@@ -326,11 +417,20 @@ final class McpSkillServer {
         caller = null; // no identity to record the refusal for: the answer stays the 403
       }
       if (caller != null) {
-        gateId = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.AGENT_CALL, null, "mcp: " + why)
-            .id().toString();
+        gateId =
+            auth.deny(
+                    caller.run(),
+                    caller.step(),
+                    caller.claims(),
+                    GateActions.AGENT_CALL,
+                    null,
+                    "mcp: " + why)
+                .id()
+                .toString();
       }
     }
-    throw new ApiException(403, new ErrorBody(code, why, gateId, gateId == null ? null : why, null));
+    throw new ApiException(
+        403, new ErrorBody(code, why, gateId, gateId == null ? null : why, null));
   }
 
   private static boolean acceptsJson(String accept) {
@@ -339,10 +439,14 @@ final class McpSkillServer {
   }
 
   private static String toolName(McpSchema.JSONRPCRequest r) {
-    return r.params() instanceof Map<?, ?> params && params.get("name") instanceof String name ? name : null;
+    return r.params() instanceof Map<?, ?> params && params.get("name") instanceof String name
+        ? name
+        : null;
   }
 
-  /** A JSON-RPC error answer to a message that could not be read, so has no id ({@code "id": null}). */
+  /**
+   * A JSON-RPC error answer to a message that could not be read, so has no id ({@code "id": null}).
+   */
   private static ApiResponse rpcError(int status, int code, String message) {
     Map<String, Object> error = new LinkedHashMap<>();
     error.put("code", code);
@@ -363,8 +467,8 @@ final class McpSkillServer {
   }
 
   /**
-   * One HTTP request's caller, and what must end the request as an HTTP error instead of a
-   * JSON-RPC answer: a token refused mid-call (401), a failure the Gateway answers 500/503.
+   * One HTTP request's caller, and what must end the request as an HTTP error instead of a JSON-RPC
+   * answer: a token refused mid-call (401), a failure the Gateway answers 500/503.
    */
   private static final class Exchange {
     final Caller caller;

@@ -10,22 +10,37 @@ import java.util.Set;
 /**
  * What a Messages API request may hold to pass the Gateway's model route: an allowlist, deny by
  * default, of the request's fields, of the content blocks at any depth (system, messages, tool
- * results, documents of content) and of their sources. Text and inline ({@code base64}) images only:
- * a source the provider would fetch ({@code url}), look up ({@code file}, {@code file_id}) or run
- * ({@code container_upload}, server tools, MCP servers, containers) is refused, and so is any type or
- * field this list does not name — a newer API shape is refused until it is looked at, never passed
- * on unseen. A worker that could name a URL could have the provider carry its data to any host.
+ * results, documents of content) and of their sources. Text and inline ({@code base64}) images
+ * only: a source the provider would fetch ({@code url}), look up ({@code file}, {@code file_id}) or
+ * run ({@code container_upload}, server tools, MCP servers, containers) is refused, and so is any
+ * type or field this list does not name — a newer API shape is refused until it is looked at, never
+ * passed on unseen. A worker that could name a URL could have the provider carry its data to any
+ * host.
  *
- * <p>Also counts what the request's input can cost, for the budget ({@link #inputTokenCeiling}):
- * an upper bound, never an under-count.
+ * <p>Also counts what the request's input can cost, for the budget ({@link #inputTokenCeiling}): an
+ * upper bound, never an under-count.
  */
 final class MessagesAllowlist {
   /** The request fields passed on; anything else is refused. */
-  static final Set<String> FIELDS = Set.of("model", "max_tokens", "messages", "system", "tools", "tool_choice",
-      "temperature", "top_p", "top_k", "stop_sequences", "metadata", "stream", "thinking");
+  static final Set<String> FIELDS =
+      Set.of(
+          "model",
+          "max_tokens",
+          "messages",
+          "system",
+          "tools",
+          "tool_choice",
+          "temperature",
+          "top_p",
+          "top_k",
+          "stop_sequences",
+          "metadata",
+          "stream",
+          "thinking");
 
   /** Image media types the provider reads inline. */
-  static final Set<String> IMAGE_TYPES = Set.of("image/jpeg", "image/png", "image/gif", "image/webp");
+  static final Set<String> IMAGE_TYPES =
+      Set.of("image/jpeg", "image/png", "image/gif", "image/webp");
 
   /**
    * Tokens one inline image is counted for, whatever its size. The provider scales an image down
@@ -36,20 +51,40 @@ final class MessagesAllowlist {
   static final long IMAGE_TOKENS = 8_000;
 
   /**
-   * Tokens counted for each call besides its bytes: the provider's own framing of a request,
-   * such as the system prompt it adds when tools are given (a few hundred tokens).
+   * Tokens counted for each call besides its bytes: the provider's own framing of a request, such
+   * as the system prompt it adds when tools are given (a few hundred tokens).
    */
   static final long CALL_OVERHEAD_TOKENS = 1_024;
 
   private static final Set<String> FETCHED_SOURCES = Set.of("url", "file");
-  private static final Set<String> CITATION_TYPES = Set.of("char_location", "page_location", "content_block_location");
-  private static final Map<String, Set<String>> CITATION_FIELDS = Map.of(
-      "char_location", Set.of("type", "cited_text", "document_index", "document_title", "start_char_index",
-          "end_char_index"),
-      "page_location", Set.of("type", "cited_text", "document_index", "document_title", "start_page_number",
-          "end_page_number"),
-      "content_block_location", Set.of("type", "cited_text", "document_index", "document_title",
-          "start_block_index", "end_block_index"));
+  private static final Set<String> CITATION_TYPES =
+      Set.of("char_location", "page_location", "content_block_location");
+  private static final Map<String, Set<String>> CITATION_FIELDS =
+      Map.of(
+          "char_location",
+              Set.of(
+                  "type",
+                  "cited_text",
+                  "document_index",
+                  "document_title",
+                  "start_char_index",
+                  "end_char_index"),
+          "page_location",
+              Set.of(
+                  "type",
+                  "cited_text",
+                  "document_index",
+                  "document_title",
+                  "start_page_number",
+                  "end_page_number"),
+          "content_block_location",
+              Set.of(
+                  "type",
+                  "cited_text",
+                  "document_index",
+                  "document_title",
+                  "start_block_index",
+                  "end_block_index"));
   private static final int MAX_SHOWN = 10;
 
   /** What the walk found: what is refused (empty: passed), and the images to count. */
@@ -79,20 +114,29 @@ final class MessagesAllowlist {
    * base64 of images replaced by {@link #IMAGE_TOKENS} each, plus {@link #CALL_OVERHEAD_TOKENS}.
    */
   static long inputTokenCeiling(long requestBytes, Verdict verdict) {
-    return Math.max(0, requestBytes - verdict.imageBytes()) + verdict.images() * IMAGE_TOKENS
+    return Math.max(0, requestBytes - verdict.imageBytes())
+        + verdict.images() * IMAGE_TOKENS
         + CALL_OVERHEAD_TOKENS;
   }
 
   private void request(ObjectNode request) {
-    request.fieldNames().forEachRemaining(f -> {
-      if (f.equals("mcp_servers") || f.equals("container")) {
-        refuse(f, "would have the provider connect to servers or run code on the worker's behalf, outside the"
-            + " Gateway's policy; use the step's skills");
-      } else if (!FIELDS.contains(f)) {
-        refuse(f, "is not a field the Gateway passes on (allowed: " + String.join(", ", new java.util.TreeSet<>(FIELDS))
-            + ")");
-      }
-    });
+    request
+        .fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (f.equals("mcp_servers") || f.equals("container")) {
+                refuse(
+                    f,
+                    "would have the provider connect to servers or run code on the worker's behalf, outside the"
+                        + " Gateway's policy; use the step's skills");
+              } else if (!FIELDS.contains(f)) {
+                refuse(
+                    f,
+                    "is not a field the Gateway passes on (allowed: "
+                        + String.join(", ", new java.util.TreeSet<>(FIELDS))
+                        + ")");
+              }
+            });
     JsonNode system = request.get("system");
     if (system != null && !system.isNull() && !system.isTextual()) {
       if (!system.isArray()) {
@@ -109,7 +153,11 @@ final class MessagesAllowlist {
     }
     tools(request.get("tools"));
     toolChoice(request.get("tool_choice"));
-    object("metadata", request.get("metadata"), Set.of("user_id"), m -> scalar("metadata.user_id", m.get("user_id")));
+    object(
+        "metadata",
+        request.get("metadata"),
+        Set.of("user_id"),
+        m -> scalar("metadata.user_id", m.get("user_id")));
     thinking(request.get("thinking"));
     for (String f : List.of("model", "max_tokens", "temperature", "top_p", "top_k", "stream")) {
       scalar(f, request.get(f));
@@ -119,11 +167,12 @@ final class MessagesAllowlist {
       if (!stops.isArray()) {
         refuse("stop_sequences", "must be an array of strings");
       } else {
-        stops.forEach(s -> {
-          if (!s.isTextual()) {
-            refuse("stop_sequences", "must be an array of strings");
-          }
-        });
+        stops.forEach(
+            s -> {
+              if (!s.isTextual()) {
+                refuse("stop_sequences", "must be an array of strings");
+              }
+            });
       }
     }
   }
@@ -147,8 +196,17 @@ final class MessagesAllowlist {
       return;
     }
     for (int i = 0; i < content.size(); i++) {
-      block(path + ".content[" + i + "]", content.get(i),
-          Set.of("text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"));
+      block(
+          path + ".content[" + i + "]",
+          content.get(i),
+          Set.of(
+              "text",
+              "image",
+              "document",
+              "tool_use",
+              "tool_result",
+              "thinking",
+              "redacted_thinking"));
     }
   }
 
@@ -176,7 +234,10 @@ final class MessagesAllowlist {
       case "document" -> {
         only(path, b, Set.of("type", "source", "cache_control", "citations", "context", "title"));
         documentSource(path + ".source", b.get("source"));
-        object(path + ".citations", b.get("citations"), Set.of("enabled"),
+        object(
+            path + ".citations",
+            b.get("citations"),
+            Set.of("enabled"),
             c -> scalar(path + ".citations.enabled", c.get("enabled")));
         scalar(path + ".context", b.get("context"));
         scalar(path + ".title", b.get("title"));
@@ -186,12 +247,18 @@ final class MessagesAllowlist {
         only(path, b, Set.of("type", "id", "name", "input", "cache_control", "caller"));
         scalar(path + ".id", b.get("id"));
         scalar(path + ".name", b.get("name"));
-        object(path + ".caller", b.get("caller"), Set.of("type"), c -> {
-          if (!c.path("type").asText("").equals("direct")) {
-            refuse(path + ".caller.type", "only a direct caller is passed on (server-side callers run code at"
-                + " the provider)");
-          }
-        });
+        object(
+            path + ".caller",
+            b.get("caller"),
+            Set.of("type"),
+            c -> {
+              if (!c.path("type").asText("").equals("direct")) {
+                refuse(
+                    path + ".caller.type",
+                    "only a direct caller is passed on (server-side callers run code at"
+                        + " the provider)");
+              }
+            });
       }
       case "tool_result" -> {
         only(path, b, Set.of("type", "tool_use_id", "content", "is_error", "cache_control"));
@@ -203,7 +270,10 @@ final class MessagesAllowlist {
             refuse(path + ".content", "must be a string or an array of content blocks");
           } else {
             for (int i = 0; i < content.size(); i++) {
-              block(path + ".content[" + i + "]", content.get(i), Set.of("text", "image", "document"));
+              block(
+                  path + ".content[" + i + "]",
+                  content.get(i),
+                  Set.of("text", "image", "document"));
             }
           }
         }
@@ -217,23 +287,38 @@ final class MessagesAllowlist {
         only(path, b, Set.of("type", "data"));
         scalar(path + ".data", b.get("data"));
       }
-      default -> throw new IllegalStateException("block type " + type + " is allowed but not checked");
+      default ->
+          throw new IllegalStateException("block type " + type + " is allowed but not checked");
     }
     cacheControl(path + ".cache_control", b.get("cache_control"));
   }
 
   private static String blockTypeReason(String type, Set<String> allowed) {
     String shown = type.isEmpty() ? "(none)" : clip(type);
-    String why = switch (type) {
-      case "container_upload" -> "would have the provider load a file into a code container";
-      case "search_result" -> "is not passed on: send its text as text blocks";
-      case "server_tool_use", "web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result",
-          "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
-          "tool_search_tool_result", "mcp_tool_use", "mcp_tool_result", "tool_reference", "browser_state" ->
-          "belongs to a server tool or connector, which the Gateway does not pass on";
-      default -> "is not a content block the Gateway passes on here";
-    };
-    return "block type " + shown + " " + why + " (allowed here: " + String.join(", ", new java.util.TreeSet<>(allowed))
+    String why =
+        switch (type) {
+          case "container_upload" -> "would have the provider load a file into a code container";
+          case "search_result" -> "is not passed on: send its text as text blocks";
+          case "server_tool_use",
+              "web_search_tool_result",
+              "web_fetch_tool_result",
+              "code_execution_tool_result",
+              "bash_code_execution_tool_result",
+              "text_editor_code_execution_tool_result",
+              "tool_search_tool_result",
+              "mcp_tool_use",
+              "mcp_tool_result",
+              "tool_reference",
+              "browser_state" ->
+              "belongs to a server tool or connector, which the Gateway does not pass on";
+          default -> "is not a content block the Gateway passes on here";
+        };
+    return "block type "
+        + shown
+        + " "
+        + why
+        + " (allowed here: "
+        + String.join(", ", new java.util.TreeSet<>(allowed))
         + ")";
   }
 
@@ -247,12 +332,16 @@ final class MessagesAllowlist {
       return;
     }
     if (!type.equals("base64")) {
-      refuse(path + ".type", "image sources must be base64 (type " + clip(type) + " is not passed on)");
+      refuse(
+          path + ".type",
+          "image sources must be base64 (type " + clip(type) + " is not passed on)");
       return;
     }
     only(path, s, Set.of("type", "media_type", "data"));
     if (!IMAGE_TYPES.contains(s.path("media_type").asText(""))) {
-      refuse(path + ".media_type", "must be one of " + String.join(", ", new java.util.TreeSet<>(IMAGE_TYPES)));
+      refuse(
+          path + ".media_type",
+          "must be one of " + String.join(", ", new java.util.TreeSet<>(IMAGE_TYPES)));
     }
     JsonNode data = s.get("data");
     if (data == null || !data.isTextual()) {
@@ -291,19 +380,29 @@ final class MessagesAllowlist {
           refuse(path + ".content", "must be a string or an array of text and image blocks");
         }
       }
-      case "base64" -> refuse(path + ".type", "PDF documents are not passed on: their cost (text plus an image"
-          + " of every page) cannot be bounded before the provider reads them; send the text as a text source");
-      default -> refuse(path + ".type", "document sources must be text or content (type " + clip(type)
-          + " is not passed on)");
+      case "base64" ->
+          refuse(
+              path + ".type",
+              "PDF documents are not passed on: their cost (text plus an image"
+                  + " of every page) cannot be bounded before the provider reads them; send the text as a text source");
+      default ->
+          refuse(
+              path + ".type",
+              "document sources must be text or content (type "
+                  + clip(type)
+                  + " is not passed on)");
     }
   }
 
   /** Refuses a source the provider would fetch or look up; true if it was one. */
   private boolean fetched(String path, ObjectNode source, String type) {
     if (FETCHED_SOURCES.contains(type) || source.has("url") || source.has("file_id")) {
-      refuse(path, "source " + (type.isEmpty() ? "with a url or file_id" : "type " + clip(type))
-          + " would have the provider fetch the content from elsewhere: only inline content is passed on (an image"
-          + " as base64, a document as text)");
+      refuse(
+          path,
+          "source "
+              + (type.isEmpty() ? "with a url or file_id" : "type " + clip(type))
+              + " would have the provider fetch the content from elsewhere: only inline content is passed on (an image"
+              + " as base64, a document as text)");
       return true;
     }
     return false;
@@ -325,11 +424,18 @@ final class MessagesAllowlist {
       }
       JsonNode type = t.get("type");
       if (type != null && !type.isNull() && !type.asText().equals("custom")) {
-        refuse(path, "is a server tool (type " + clip(type.asText()) + "): the provider would act (search, fetch,"
-            + " run code) outside the Gateway's policy; only custom tools are passed on");
+        refuse(
+            path,
+            "is a server tool (type "
+                + clip(type.asText())
+                + "): the provider would act (search, fetch,"
+                + " run code) outside the Gateway's policy; only custom tools are passed on");
         continue;
       }
-      only(path, t, Set.of("type", "name", "description", "input_schema", "cache_control", "strict"));
+      only(
+          path,
+          t,
+          Set.of("type", "name", "description", "input_schema", "cache_control", "strict"));
       scalar(path + ".name", t.get("name"));
       scalar(path + ".description", t.get("description"));
       scalar(path + ".strict", t.get("strict"));
@@ -341,32 +447,44 @@ final class MessagesAllowlist {
   }
 
   private void toolChoice(JsonNode choice) {
-    object("tool_choice", choice, Set.of("type", "name", "disable_parallel_tool_use"), c -> {
-      if (!Set.of("auto", "any", "tool", "none").contains(c.path("type").asText(""))) {
-        refuse("tool_choice.type", "must be auto, any, tool or none");
-      }
-      scalar("tool_choice.name", c.get("name"));
-      scalar("tool_choice.disable_parallel_tool_use", c.get("disable_parallel_tool_use"));
-    });
+    object(
+        "tool_choice",
+        choice,
+        Set.of("type", "name", "disable_parallel_tool_use"),
+        c -> {
+          if (!Set.of("auto", "any", "tool", "none").contains(c.path("type").asText(""))) {
+            refuse("tool_choice.type", "must be auto, any, tool or none");
+          }
+          scalar("tool_choice.name", c.get("name"));
+          scalar("tool_choice.disable_parallel_tool_use", c.get("disable_parallel_tool_use"));
+        });
   }
 
   private void thinking(JsonNode thinking) {
-    object("thinking", thinking, Set.of("type", "budget_tokens", "display"), t -> {
-      if (!Set.of("enabled", "disabled", "adaptive").contains(t.path("type").asText(""))) {
-        refuse("thinking.type", "must be enabled, disabled or adaptive");
-      }
-      scalar("thinking.budget_tokens", t.get("budget_tokens"));
-      scalar("thinking.display", t.get("display"));
-    });
+    object(
+        "thinking",
+        thinking,
+        Set.of("type", "budget_tokens", "display"),
+        t -> {
+          if (!Set.of("enabled", "disabled", "adaptive").contains(t.path("type").asText(""))) {
+            refuse("thinking.type", "must be enabled, disabled or adaptive");
+          }
+          scalar("thinking.budget_tokens", t.get("budget_tokens"));
+          scalar("thinking.display", t.get("display"));
+        });
   }
 
   private void cacheControl(String path, JsonNode node) {
-    object(path, node, Set.of("type", "ttl"), c -> {
-      if (!c.path("type").asText("").equals("ephemeral")) {
-        refuse(path + ".type", "must be ephemeral");
-      }
-      scalar(path + ".ttl", c.get("ttl"));
-    });
+    object(
+        path,
+        node,
+        Set.of("type", "ttl"),
+        c -> {
+          if (!c.path("type").asText("").equals("ephemeral")) {
+            refuse(path + ".type", "must be ephemeral");
+          }
+          scalar(path + ".ttl", c.get("ttl"));
+        });
   }
 
   private void citations(String path, JsonNode node) {
@@ -379,9 +497,12 @@ final class MessagesAllowlist {
     }
     for (int i = 0; i < node.size(); i++) {
       String at = path + "[" + i + "]";
-      if (!(node.get(i) instanceof ObjectNode c) || !CITATION_TYPES.contains(c.path("type").asText(""))) {
-        refuse(at, "only citations of documents in the request are passed on (char_location, page_location,"
-            + " content_block_location)");
+      if (!(node.get(i) instanceof ObjectNode c)
+          || !CITATION_TYPES.contains(c.path("type").asText(""))) {
+        refuse(
+            at,
+            "only citations of documents in the request are passed on (char_location, page_location,"
+                + " content_block_location)");
         continue;
       }
       only(at, c, CITATION_FIELDS.get(c.path("type").asText()));
@@ -390,7 +511,11 @@ final class MessagesAllowlist {
   }
 
   /** An optional object of only {@code fields}; {@code then} checks its values. */
-  private void object(String path, JsonNode node, Set<String> fields, java.util.function.Consumer<ObjectNode> then) {
+  private void object(
+      String path,
+      JsonNode node,
+      Set<String> fields,
+      java.util.function.Consumer<ObjectNode> then) {
     if (node == null || node.isNull()) {
       return;
     }
@@ -403,12 +528,17 @@ final class MessagesAllowlist {
   }
 
   private void only(String path, ObjectNode node, Set<String> fields) {
-    node.fieldNames().forEachRemaining(f -> {
-      if (!fields.contains(f)) {
-        refuse(path + "." + clip(f), "is not a field the Gateway passes on here (allowed: "
-            + String.join(", ", new java.util.TreeSet<>(fields)) + ")");
-      }
-    });
+    node.fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (!fields.contains(f)) {
+                refuse(
+                    path + "." + clip(f),
+                    "is not a field the Gateway passes on here (allowed: "
+                        + String.join(", ", new java.util.TreeSet<>(fields))
+                        + ")");
+              }
+            });
   }
 
   /** An optional value that must be a string, number, boolean or null — never a nested shape. */

@@ -44,19 +44,19 @@ import org.slf4j.LoggerFactory;
  * {@code "stream": true}), the permission {@code model.invoke} (403 + deny gate), the content
  * ({@link MessagesAllowlist}: 422 {@code content_refused} + deny gate for anything the provider
  * would fetch or run, or that the list does not name), then — in one transaction that holds the run
- * and step, and the run's budget lock — whether the attempt still runs, whether the step has
- * {@code WORKA_MODEL_CALLS_PER_STEP} calls under way already (429 {@code too_many_requests} + deny
- * gate), and whether the run's model tokens ({@code limits.max_model_tokens_per_run}) leave room for
- * this call's input ceiling plus at least one output token (403 {@code policy_denied} + deny gate);
- * then the allow gate with the call's reservation (its input ceiling plus its {@code max_tokens}, cut
- * to what is left), committed before the request leaves. Nothing is sent upstream before that.
+ * and step, and the run's budget lock — whether the attempt still runs, whether the step has {@code
+ * WORKA_MODEL_CALLS_PER_STEP} calls under way already (429 {@code too_many_requests} + deny gate),
+ * and whether the run's model tokens ({@code limits.max_model_tokens_per_run}) leave room for this
+ * call's input ceiling plus at least one output token (403 {@code policy_denied} + deny gate); then
+ * the allow gate with the call's reservation (its input ceiling plus its {@code max_tokens}, cut to
+ * what is left), committed before the request leaves. Nothing is sent upstream before that.
  *
  * <p>The request goes out with the model the Gateway is configured with and the cut {@code
  * max_tokens}. A successful answer comes back as it is and its {@code usage} is recorded; a call
- * whose request may have reached the provider but brought no usable usage back is charged its
- * whole reservation. An error answer never comes back as the provider wrote it: the worker (and
- * through it the run's story) gets a short reason in the Gateway's words ({@link
- * #upstreamError}), without the provider's body, URLs, request ids or anything echoed back.
+ * whose request may have reached the provider but brought no usable usage back is charged its whole
+ * reservation. An error answer never comes back as the provider wrote it: the worker (and through
+ * it the run's story) gets a short reason in the Gateway's words ({@link #upstreamError}), without
+ * the provider's body, URLs, request ids or anything echoed back.
  *
  * <p>So a run's recorded tokens never pass its budget as long as each call's input stays within its
  * ceiling (bytes of the request, images at {@link MessagesAllowlist#IMAGE_TOKENS}), and its calls
@@ -88,8 +88,15 @@ final class ModelProxy {
   private final OutputCleaner cleaner;
   private final InstantSource clock;
 
-  ModelProxy(DataSource dataSource, Authenticator auth, Denials denials, AuditLog audit, ModelUsageStore usage,
-      Optional<AnthropicMessages> model, OutputCleaner cleaner, InstantSource clock) {
+  ModelProxy(
+      DataSource dataSource,
+      Authenticator auth,
+      Denials denials,
+      AuditLog audit,
+      ModelUsageStore usage,
+      Optional<AnthropicMessages> model,
+      OutputCleaner cleaner,
+      InstantSource clock) {
     this.dataSource = dataSource;
     this.auth = auth;
     this.denials = denials;
@@ -115,20 +122,40 @@ final class ModelProxy {
     String agent = caller.agent();
     if (PolicyDecider.permission(caller.policy().policy(), agent, Permissions.MODEL_INVOKE)
         instanceof Decision.Deny d) {
-      Gate gate = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.MODEL_INVOKE, null, d.reason());
-      throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED, d.reason(), gate.id().toString(),
-          d.reason(), null));
+      Gate gate =
+          auth.deny(
+              caller.run(),
+              caller.step(),
+              caller.claims(),
+              GateActions.MODEL_INVOKE,
+              null,
+              d.reason());
+      throw new ApiException(
+          403,
+          new ErrorBody(
+              ErrorCodes.POLICY_DENIED, d.reason(), gate.id().toString(), d.reason(), null));
     }
     MessagesAllowlist.Verdict verdict = MessagesAllowlist.check(message);
     if (!verdict.passed()) {
-      String why = "the model request holds what the Gateway does not pass on: "
-          + String.join("; ", verdict.refused());
-      Gate gate = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.MODEL_INVOKE, null, why);
-      throw new ApiException(422, new ErrorBody(ErrorCodes.CONTENT_REFUSED, why + " (docs/models.md says what"
-          + " passes)", gate.id().toString(), why, verdict.refused()));
+      String why =
+          "the model request holds what the Gateway does not pass on: "
+              + String.join("; ", verdict.refused());
+      Gate gate =
+          auth.deny(
+              caller.run(), caller.step(), caller.claims(), GateActions.MODEL_INVOKE, null, why);
+      throw new ApiException(
+          422,
+          new ErrorBody(
+              ErrorCodes.CONTENT_REFUSED,
+              why + " (docs/models.md says what" + " passes)",
+              gate.id().toString(),
+              why,
+              verdict.refused()));
     }
     if (model.isEmpty()) {
-      throw new ApiException(503, ErrorCodes.UNAVAILABLE,
+      throw new ApiException(
+          503,
+          ErrorCodes.UNAVAILABLE,
           "this Gateway has no model to proxy (WORKA_MODEL=scripted); its operator sets WORKA_MODEL=anthropic");
     }
     AnthropicMessages upstream = model.get();
@@ -138,60 +165,137 @@ final class ModelProxy {
 
     long asked = message.get("max_tokens").longValue();
     message.put("model", upstream.model());
-    // Its size with max_tokens as asked: the request sent (max_tokens cut, never longer) is no larger.
-    long input = MessagesAllowlist.inputTokenCeiling(Json.STRICT.writeValueAsBytes(message).length, verdict);
+    // Its size with max_tokens as asked: the request sent (max_tokens cut, never longer) is no
+    // larger.
+    long input =
+        MessagesAllowlist.inputTokenCeiling(Json.STRICT.writeValueAsBytes(message).length, verdict);
     Decided decided;
     try {
-      decided = Transactions.inTransaction(dataSource, c -> {
-        Optional<String> ended = auth.lockStillRunning(c, caller, false);
-        if (ended.isPresent()) {
-          return new Ended(ended.get());
-        }
-        usage.lockBudget(c, caller.run().id());
-        Instant now = clock.instant();
-        int underWay = usage.callsUnderWay(c, caller.run().id(), caller.step().id(), now);
-        if (underWay >= callsPerStep) {
-          String why = "step " + caller.step().id() + " has " + underWay + " model calls under way, the most one step"
-              + " may have at once (WORKA_MODEL_CALLS_PER_STEP=" + callsPerStep + "); retry when one has ended";
-          return new Busy(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), agent,
-              GateActions.MODEL_INVOKE, null, why), why);
-        }
-        long used = usage.tokensOfRun(c, caller.run().id());
-        long reserved = usage.reservedTokens(c, caller.run().id());
-        long left = budget - used - reserved;
-        if (left - input < 1) {
-          String why = (used + reserved >= budget
-              ? "the run's model token budget is spent: "
-              : "the run's model token budget has no room for this call's input (at most " + input
-                  + " tokens, counted from its size) and any output: ")
-              + used + " of " + budget + " tokens used"
-              + (reserved > 0 ? " and " + reserved + RESERVED : "")
-              + " (limits.max_model_tokens_per_run, policy v" + policyVersion + ")";
-          return new Denied(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), agent,
-              GateActions.MODEL_INVOKE, null, why), why);
-        }
-        long granted = Math.min(asked, left - input);
-        Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.MODEL_INVOKE, GateStatus.ALLOW, agent,
-            caller.run().id(), caller.step().id(), caller.claims().attempt(), null,
-            "agent " + agent + " holds model.invoke; model " + upstream.model() + ", " + used + " of " + budget
-                + " tokens of the run used" + (reserved > 0 ? ", " + reserved + RESERVED : "")
-                + "; this call reserves " + (input + granted) + " (input at most " + input + ", output at most "
-                + granted + ") (policy v" + policyVersion + ")",
-            caller.run().policyManifestId(), caller.run().traceId()));
-        usage.reserve(c, gate.id(), caller.run().id(), input + granted, now);
-        return new Allowed(gate, granted);
-      });
+      decided =
+          Transactions.inTransaction(
+              dataSource,
+              c -> {
+                Optional<String> ended = auth.lockStillRunning(c, caller, false);
+                if (ended.isPresent()) {
+                  return new Ended(ended.get());
+                }
+                usage.lockBudget(c, caller.run().id());
+                Instant now = clock.instant();
+                int underWay = usage.callsUnderWay(c, caller.run().id(), caller.step().id(), now);
+                if (underWay >= callsPerStep) {
+                  String why =
+                      "step "
+                          + caller.step().id()
+                          + " has "
+                          + underWay
+                          + " model calls under way, the most one step"
+                          + " may have at once (WORKA_MODEL_CALLS_PER_STEP="
+                          + callsPerStep
+                          + "); retry when one has ended";
+                  return new Busy(
+                      denials.record(
+                          c,
+                          caller.run(),
+                          caller.step().id(),
+                          caller.claims().attempt(),
+                          agent,
+                          GateActions.MODEL_INVOKE,
+                          null,
+                          why),
+                      why);
+                }
+                long used = usage.tokensOfRun(c, caller.run().id());
+                long reserved = usage.reservedTokens(c, caller.run().id());
+                long left = budget - used - reserved;
+                if (left - input < 1) {
+                  String why =
+                      (used + reserved >= budget
+                              ? "the run's model token budget is spent: "
+                              : "the run's model token budget has no room for this call's input (at most "
+                                  + input
+                                  + " tokens, counted from its size) and any output: ")
+                          + used
+                          + " of "
+                          + budget
+                          + " tokens used"
+                          + (reserved > 0 ? " and " + reserved + RESERVED : "")
+                          + " (limits.max_model_tokens_per_run, policy v"
+                          + policyVersion
+                          + ")";
+                  return new Denied(
+                      denials.record(
+                          c,
+                          caller.run(),
+                          caller.step().id(),
+                          caller.claims().attempt(),
+                          agent,
+                          GateActions.MODEL_INVOKE,
+                          null,
+                          why),
+                      why);
+                }
+                long granted = Math.min(asked, left - input);
+                Gate gate =
+                    audit.recordGate(
+                        c,
+                        new AuditLog.Decision(
+                            GateActions.MODEL_INVOKE,
+                            GateStatus.ALLOW,
+                            agent,
+                            caller.run().id(),
+                            caller.step().id(),
+                            caller.claims().attempt(),
+                            null,
+                            "agent "
+                                + agent
+                                + " holds model.invoke; model "
+                                + upstream.model()
+                                + ", "
+                                + used
+                                + " of "
+                                + budget
+                                + " tokens of the run used"
+                                + (reserved > 0 ? ", " + reserved + RESERVED : "")
+                                + "; this call reserves "
+                                + (input + granted)
+                                + " (input at most "
+                                + input
+                                + ", output at most "
+                                + granted
+                                + ") (policy v"
+                                + policyVersion
+                                + ")",
+                            caller.run().policyManifestId(),
+                            caller.run().traceId()));
+                usage.reserve(c, gate.id(), caller.run().id(), input + granted, now);
+                return new Allowed(gate, granted);
+              });
     } catch (Denials.AttemptEnded e) {
-      throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "model", e.getMessage());
+      throw auth.staleToken(
+          caller.run(), caller.step().id(), caller.claims(), "model", e.getMessage());
     }
-    Allowed allowed = switch (decided) {
-      case Ended e -> throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "model", e.why());
-      case Busy b -> throw new ApiException(429, new ErrorBody(ErrorCodes.TOO_MANY_REQUESTS, b.why(),
-          b.gate().id().toString(), b.why(), null), Map.of("Retry-After", "1"));
-      case Denied d -> throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED, d.why(),
-          d.gate().id().toString(), d.why(), null));
-      case Allowed a -> a;
-    };
+    Allowed allowed =
+        switch (decided) {
+          case Ended e ->
+              throw auth.staleToken(
+                  caller.run(), caller.step().id(), caller.claims(), "model", e.why());
+          case Busy b ->
+              throw new ApiException(
+                  429,
+                  new ErrorBody(
+                      ErrorCodes.TOO_MANY_REQUESTS,
+                      b.why(),
+                      b.gate().id().toString(),
+                      b.why(),
+                      null),
+                  Map.of("Retry-After", "1"));
+          case Denied d ->
+              throw new ApiException(
+                  403,
+                  new ErrorBody(
+                      ErrorCodes.POLICY_DENIED, d.why(), d.gate().id().toString(), d.why(), null));
+          case Allowed a -> a;
+        };
 
     message.put("max_tokens", allowed.granted());
     AnthropicMessages.Answer answer =
@@ -215,17 +319,27 @@ final class ModelProxy {
         } catch (JsonProcessingException e) {
           reply = null;
         }
-        JsonNode u = reply == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : reply.path("usage");
-        boolean reported = u.isObject() && u.path("input_tokens").canConvertToLong()
-            && u.path("output_tokens").canConvertToLong();
-        inputTokens = tokens(u, "input_tokens") + tokens(u, "cache_creation_input_tokens")
-            + tokens(u, "cache_read_input_tokens");
+        JsonNode u =
+            reply == null
+                ? com.fasterxml.jackson.databind.node.MissingNode.getInstance()
+                : reply.path("usage");
+        boolean reported =
+            u.isObject()
+                && u.path("input_tokens").canConvertToLong()
+                && u.path("output_tokens").canConvertToLong();
+        inputTokens =
+            tokens(u, "input_tokens")
+                + tokens(u, "cache_creation_input_tokens")
+                + tokens(u, "cache_read_input_tokens");
         outputTokens = tokens(u, "output_tokens");
         if (status < 200 || status > 299) {
           failure = upstreamError(status, reply);
         } else if (reply == null || !reply.isObject()) {
-          failure = new ApiException(502, ErrorCodes.UNAVAILABLE,
-              "the model provider answered " + status + " without a JSON object");
+          failure =
+              new ApiException(
+                  502,
+                  ErrorCodes.UNAVAILABLE,
+                  "the model provider answered " + status + " without a JSON object");
           charged = true;
         } else if (!reported) {
           // Served, perhaps billed, but not counted by the provider: charged what it reserved.
@@ -237,15 +351,35 @@ final class ModelProxy {
       inputTokens = input;
       outputTokens = allowed.granted();
     }
-    ModelUsageStore.Usage row = new ModelUsageStore.Usage(UUID.randomUUID(), caller.run().id(), caller.step().id(),
-        caller.claims().attempt(), agent, allowed.gate().id(), upstream.model(), status, inputTokens, outputTokens,
-        clock.instant(), charged ? ModelUsageStore.Usage.BY_RESERVATION : ModelUsageStore.Usage.BY_PROVIDER);
-    Transactions.inTransaction(dataSource, c -> {
-      usage.record(c, row);
-      return null;
-    });
-    log.info("model call of run {} step {} ({}): {} answered {}, {} input + {} output tokens{}", caller.run().id(),
-        caller.step().id(), agent, upstream.model(), status == 0 ? "nothing" : status, inputTokens, outputTokens,
+    ModelUsageStore.Usage row =
+        new ModelUsageStore.Usage(
+            UUID.randomUUID(),
+            caller.run().id(),
+            caller.step().id(),
+            caller.claims().attempt(),
+            agent,
+            allowed.gate().id(),
+            upstream.model(),
+            status,
+            inputTokens,
+            outputTokens,
+            clock.instant(),
+            charged ? ModelUsageStore.Usage.BY_RESERVATION : ModelUsageStore.Usage.BY_PROVIDER);
+    Transactions.inTransaction(
+        dataSource,
+        c -> {
+          usage.record(c, row);
+          return null;
+        });
+    log.info(
+        "model call of run {} step {} ({}): {} answered {}, {} input + {} output tokens{}",
+        caller.run().id(),
+        caller.step().id(),
+        agent,
+        upstream.model(),
+        status == 0 ? "nothing" : status,
+        inputTokens,
+        outputTokens,
         charged ? " (charged its reservation: no usage came back)" : "");
     if (failure != null) {
       throw failure;
@@ -267,23 +401,45 @@ final class ModelProxy {
       case 400, 413, 422 -> {
         String said = reply == null ? "" : reply.path("error").path("message").asText("");
         String reason = cleaner.upstreamReason(said, MAX_UPSTREAM_REASON);
-        yield new ApiException(400, ErrorCodes.UPSTREAM_REJECTED, head + ": it refused the request"
-            + (reason.isEmpty() ? "" : " (" + reason + ")") + "; change the request before sending it again");
+        yield new ApiException(
+            400,
+            ErrorCodes.UPSTREAM_REJECTED,
+            head
+                + ": it refused the request"
+                + (reason.isEmpty() ? "" : " (" + reason + ")")
+                + "; change the request before sending it again");
       }
-      case 401, 403 -> new ApiException(502, ErrorCodes.UNAVAILABLE,
-          head + ": it refused the Gateway's credentials; its operator checks ANTHROPIC_API_KEY");
-      case 404 -> new ApiException(502, ErrorCodes.UNAVAILABLE,
-          head + ": it does not serve this; its operator checks ANTHROPIC_BASE_URL and WORKA_ANTHROPIC_MODEL");
-      case 429 -> new ApiException(429, ErrorBody.of(ErrorCodes.UNAVAILABLE,
-          head + ": it is limiting the Gateway's rate; retry later"), Map.of("Retry-After", "10"));
-      case 500, 502, 503, 504, 529 -> new ApiException(503, ErrorCodes.UNAVAILABLE,
-          head + ": it has a problem of its own; retry later");
-      default -> new ApiException(502, ErrorCodes.UNAVAILABLE,
-          head + ": not an answer the Gateway passes on; its operator checks the provider's account and"
-              + " ANTHROPIC_BASE_URL");
+      case 401, 403 ->
+          new ApiException(
+              502,
+              ErrorCodes.UNAVAILABLE,
+              head
+                  + ": it refused the Gateway's credentials; its operator checks ANTHROPIC_API_KEY");
+      case 404 ->
+          new ApiException(
+              502,
+              ErrorCodes.UNAVAILABLE,
+              head
+                  + ": it does not serve this; its operator checks ANTHROPIC_BASE_URL and WORKA_ANTHROPIC_MODEL");
+      case 429 ->
+          new ApiException(
+              429,
+              ErrorBody.of(
+                  ErrorCodes.UNAVAILABLE,
+                  head + ": it is limiting the Gateway's rate; retry later"),
+              Map.of("Retry-After", "10"));
+      case 500, 502, 503, 504, 529 ->
+          new ApiException(
+              503, ErrorCodes.UNAVAILABLE, head + ": it has a problem of its own; retry later");
+      default ->
+          new ApiException(
+              502,
+              ErrorCodes.UNAVAILABLE,
+              head
+                  + ": not an answer the Gateway passes on; its operator checks the provider's account and"
+                  + " ANTHROPIC_BASE_URL");
     };
   }
-
 
   /** What the decision in the transaction came to. */
   private sealed interface Decided {}
@@ -306,7 +462,9 @@ final class ModelProxy {
     }
     List<String> violations = new ArrayList<>();
     JsonNode maxTokens = message.get("max_tokens");
-    if (maxTokens == null || !maxTokens.canConvertToLong() || !maxTokens.isIntegralNumber()
+    if (maxTokens == null
+        || !maxTokens.canConvertToLong()
+        || !maxTokens.isIntegralNumber()
         || maxTokens.longValue() < 1) {
       violations.add("max_tokens must be a whole number of at least 1");
     }
@@ -314,11 +472,19 @@ final class ModelProxy {
       violations.add("messages must be an array");
     }
     if (!violations.isEmpty()) {
-      throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY,
-          "the Gateway does not pass this request on: " + String.join("; ", violations), null, null, violations));
+      throw new ApiException(
+          422,
+          new ErrorBody(
+              ErrorCodes.INVALID_BODY,
+              "the Gateway does not pass this request on: " + String.join("; ", violations),
+              null,
+              null,
+              violations));
     }
     if (message.path("stream").asBoolean(false)) {
-      throw new ApiException(400, ErrorCodes.INVALID_BODY,
+      throw new ApiException(
+          400,
+          ErrorCodes.INVALID_BODY,
           "streaming is not supported by the Gateway's model route: send \"stream\": false (the SDK's create, not"
               + " createStreaming)");
     }
@@ -330,8 +496,8 @@ final class ModelProxy {
     return n.canConvertToLong() && n.longValue() > 0 ? n.longValue() : 0;
   }
 
-
   private static ApiException invalid(String message) {
-    return new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, message, null, null, List.of(message)));
+    return new ApiException(
+        422, new ErrorBody(ErrorCodes.INVALID_BODY, message, null, null, List.of(message)));
   }
 }

@@ -12,11 +12,11 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The {@code model_usage} table (append-only): one row per model call the Gateway proxied, with
- * the tokens the provider's {@code usage} counted; and {@code model_reservations} (append-only):
- * the tokens (input ceiling plus max_tokens) each call may still use. A run's token budget is
- * checked against the sum of its usage rows plus the reservations not yet released by a usage row,
- * one decision of the run at a time ({@link #lockBudget}).
+ * The {@code model_usage} table (append-only): one row per model call the Gateway proxied, with the
+ * tokens the provider's {@code usage} counted; and {@code model_reservations} (append-only): the
+ * tokens (input ceiling plus max_tokens) each call may still use. A run's token budget is checked
+ * against the sum of its usage rows plus the reservations not yet released by a usage row, one
+ * decision of the run at a time ({@link #lockBudget}).
  */
 public final class ModelUsageStore {
   /**
@@ -36,7 +36,8 @@ public final class ModelUsageStore {
    * model budget of run {@code runId}, so two calls of the run never both spend the same remainder.
    */
   void lockBudget(Connection c, UUID runId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select pg_advisory_xact_lock(?, hashtext(?::text))")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("select pg_advisory_xact_lock(?, hashtext(?::text))")) {
       ps.setInt(1, BUDGET_LOCK_CLASS);
       ps.setObject(2, runId);
       ps.execute();
@@ -48,9 +49,10 @@ public final class ModelUsageStore {
    * whose Gateway died mid-call (never released: their outcome is unknown, so they count as spent).
    */
   long reservedTokens(Connection c, UUID runId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "select coalesce(sum(r.tokens), 0) from model_reservations r where r.run_id = ?"
-            + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select coalesce(sum(r.tokens), 0) from model_reservations r where r.run_id = ?"
+                + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -60,14 +62,15 @@ public final class ModelUsageStore {
   }
 
   /**
-   * Calls of step {@code stepId} of run {@code runId} (any attempt) under way at {@code now}: allowed, reservation not
-   * expired, usage not recorded yet.
+   * Calls of step {@code stepId} of run {@code runId} (any attempt) under way at {@code now}:
+   * allowed, reservation not expired, usage not recorded yet.
    */
   int callsUnderWay(Connection c, UUID runId, UUID stepId, Instant now) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "select count(*) from model_reservations r join gates g on g.id = r.gate_id"
-            + " where r.run_id = ? and r.created_at > ? and g.step_id = ?"
-            + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select count(*) from model_reservations r join gates g on g.id = r.gate_id"
+                + " where r.run_id = ? and r.created_at > ? and g.step_id = ?"
+                + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
       ps.setObject(1, runId);
       ps.setTimestamp(2, Timestamp.from(now.minus(RESERVATION_LIFETIME)));
       ps.setObject(3, stepId);
@@ -78,10 +81,14 @@ public final class ModelUsageStore {
     }
   }
 
-  /** Sets {@code tokens} aside for the call allowed by {@code gateId} until its usage is recorded. */
-  void reserve(Connection c, UUID gateId, UUID runId, long tokens, Instant now) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "insert into model_reservations (gate_id, run_id, tokens, created_at) values (?, ?, ?, ?)")) {
+  /**
+   * Sets {@code tokens} aside for the call allowed by {@code gateId} until its usage is recorded.
+   */
+  void reserve(Connection c, UUID gateId, UUID runId, long tokens, Instant now)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into model_reservations (gate_id, run_id, tokens, created_at) values (?, ?, ?, ?)")) {
       ps.setObject(1, gateId);
       ps.setObject(2, runId);
       ps.setLong(3, tokens);
@@ -113,7 +120,8 @@ public final class ModelUsageStore {
 
     public Usage {
       if (!BY_PROVIDER.equals(counted) && !BY_RESERVATION.equals(counted)) {
-        throw new IllegalArgumentException("counted must be provider or reservation, got " + counted);
+        throw new IllegalArgumentException(
+            "counted must be provider or reservation, got " + counted);
       }
     }
 
@@ -123,9 +131,10 @@ public final class ModelUsageStore {
   }
 
   void record(Connection c, Usage u) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "insert into model_usage (id, run_id, step_id, attempt, agent, gate_id, model, upstream_status,"
-            + " input_tokens, output_tokens, created_at, counted) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into model_usage (id, run_id, step_id, attempt, agent, gate_id, model, upstream_status,"
+                + " input_tokens, output_tokens, created_at, counted) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setObject(1, u.id());
       ps.setObject(2, u.runId());
       ps.setObject(3, u.stepId());
@@ -144,8 +153,9 @@ public final class ModelUsageStore {
 
   /** Input plus output tokens of every recorded call of the run. */
   long tokensOfRun(Connection c, UUID runId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where run_id = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where run_id = ?")) {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -157,15 +167,27 @@ public final class ModelUsageStore {
   /** Every recorded call of the run, oldest first. */
   public List<Usage> ofRun(Connection c, UUID runId) throws SQLException {
     List<Usage> out = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement(
-        "select id, run_id, step_id, attempt, agent, gate_id, model, upstream_status, input_tokens, output_tokens,"
-            + " created_at, counted from model_usage where run_id = ? order by created_at, id")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select id, run_id, step_id, attempt, agent, gate_id, model, upstream_status, input_tokens, output_tokens,"
+                + " created_at, counted from model_usage where run_id = ? order by created_at, id")) {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          out.add(new Usage(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getObject(3, UUID.class),
-              rs.getInt(4), rs.getString(5), rs.getObject(6, UUID.class), rs.getString(7), rs.getInt(8),
-              rs.getLong(9), rs.getLong(10), rs.getTimestamp(11).toInstant(), rs.getString(12)));
+          out.add(
+              new Usage(
+                  rs.getObject(1, UUID.class),
+                  rs.getObject(2, UUID.class),
+                  rs.getObject(3, UUID.class),
+                  rs.getInt(4),
+                  rs.getString(5),
+                  rs.getObject(6, UUID.class),
+                  rs.getString(7),
+                  rs.getInt(8),
+                  rs.getLong(9),
+                  rs.getLong(10),
+                  rs.getTimestamp(11).toInstant(),
+                  rs.getString(12)));
         }
       }
     }

@@ -21,9 +21,9 @@ import java.util.regex.Pattern;
  *       bidirectional overrides, which can hide text) are removed, then the text is NFC-normalized;
  *   <li>Slack broadcast mentions are neutralized: {@code <!channel>}, {@code <!here>}, {@code
  *       <!everyone>}, {@code <!subteam^…>} and {@code @channel}/{@code @here}/{@code @everyone}
- *       wherever they appear become {@code ＠channel} etc. (a full-width at sign: readable,
- *       notifies nobody), repeated until none is left; the text is NFC-normalized again (removing a
- *       closing {@code >} can bring a letter and a combining mark together);
+ *       wherever they appear become {@code ＠channel} etc. (a full-width at sign: readable, notifies
+ *       nobody), repeated until none is left; the text is NFC-normalized again (removing a closing
+ *       {@code >} can bring a letter and a combining mark together);
  *   <li>secrets are redacted ({@link Redactor}): the Gateway's own configured credentials wherever
  *       they appear, and tokens of the formats it knows (Slack, GitHub, Anthropic/OpenAI keys, AWS
  *       access keys, JWTs — worker tokens included —, operator tokens and PEM private keys), also
@@ -34,16 +34,17 @@ import java.util.regex.Pattern;
  * removes characters; an earlier order let a rewritten mention complete a configured secret). And
  * redaction cannot complete a mention: its replacement holds no markup character, a bare broadcast
  * is neutralized wherever it stands (not only after a non-word character, which a replacement could
- * change), and after the neutralization no {@code <!…} is followed by the {@code >} that would close
- * it, which removing text cannot add. So the result holds no secret, no known-format token and no
- * broadcast, and cleaning it again changes nothing ({@code OutputCleanerFuzzTest}).
+ * change), and after the neutralization no {@code <!…} is followed by the {@code >} that would
+ * close it, which removing text cannot add. So the result holds no secret, no known-format token
+ * and no broadcast, and cleaning it again changes nothing ({@code OutputCleanerFuzzTest}).
  *
  * <p>It reports what it changed, by kind, so the step or invocation can record it.
  */
 final class OutputCleaner {
   static final String REDACTED = Redactor.REDACTED;
 
-  private static final Pattern SLACK_BROADCAST = Pattern.compile("<!(channel|here|everyone)(?:\\|[^>]*)?>");
+  private static final Pattern SLACK_BROADCAST =
+      Pattern.compile("<!(channel|here|everyone)(?:\\|[^>]*)?>");
   private static final Pattern SLACK_GROUP = Pattern.compile("<!subteam\\^[^>|]*(?:\\|([^>]*))?>");
   private static final Pattern BARE_BROADCAST = Pattern.compile("@(channel|here|everyone)");
   private static final Pattern URL = Pattern.compile("(?i)\\b[a-z][a-z0-9+.-]*://\\S+");
@@ -51,7 +52,9 @@ final class OutputCleaner {
 
   private final Redactor redactor;
 
-  /** @param secrets the Gateway's configured credentials; each is redacted wherever it appears */
+  /**
+   * @param secrets the Gateway's configured credentials; each is redacted wherever it appears
+   */
   OutputCleaner(Collection<String> secrets) {
     this.redactor = new Redactor(secrets);
   }
@@ -133,10 +136,10 @@ final class OutputCleaner {
 
   /**
    * Neutralizes broadcast and group mentions until none is left: a replacement must not be able to
-   * complete a new mention with the text around it, so labels keep only letters, digits and
-   * {@code _.-}, and the passes repeat until nothing changes. A bare {@code @here} is neutralized
-   * wherever it stands: were it only after a non-word character, redacting the word before it
-   * (into {@code [redacted]}) could make it live.
+   * complete a new mention with the text around it, so labels keep only letters, digits and {@code
+   * _.-}, and the passes repeat until nothing changes. A bare {@code @here} is neutralized wherever
+   * it stands: were it only after a non-word character, redacting the word before it (into {@code
+   * [redacted]}) could make it live.
    */
   static String neutralize(String s) {
     String out = s;
@@ -167,7 +170,11 @@ final class OutputCleaner {
   static String visible(String s) {
     StringBuilder b = new StringBuilder(s.length());
     s.codePoints()
-        .filter(cp -> cp == '\n' || cp == '\t' || !(Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT))
+        .filter(
+            cp ->
+                cp == '\n'
+                    || cp == '\t'
+                    || !(Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT))
         .forEach(b::appendCodePoint);
     return Normalizer.normalize(b, Normalizer.Form.NFC);
   }

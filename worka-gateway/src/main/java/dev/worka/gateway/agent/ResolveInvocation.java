@@ -21,8 +21,8 @@ import javax.sql.DataSource;
  * replays the operator's statement, never a second effect); <em>not performed</em> makes it {@code
  * failed} (a later call with the same key is refused; the agent must call again with a new key,
  * which is a new decision with its own gate). Either way the decision is an allow gate of action
- * {@link GateActions#INVOCATION_RESOLVE} whose subject is the operator and whose reason carries
- * the operator's words, and a {@code released} lock event; nothing is performed upstream.
+ * {@link GateActions#INVOCATION_RESOLVE} whose subject is the operator and whose reason carries the
+ * operator's words, and a {@code released} lock event; nothing is performed upstream.
  */
 public final class ResolveInvocation {
   /** What the operator found upstream. */
@@ -46,7 +46,8 @@ public final class ResolveInvocation {
   private final RunStore runs;
   private final AuditLog audit;
 
-  public ResolveInvocation(DataSource dataSource, InvocationStore invocations, RunStore runs, AuditLog audit) {
+  public ResolveInvocation(
+      DataSource dataSource, InvocationStore invocations, RunStore runs, AuditLog audit) {
     this.dataSource = dataSource;
     this.invocations = invocations;
     this.runs = runs;
@@ -58,36 +59,60 @@ public final class ResolveInvocation {
    * @param upstreamRef where the effect is upstream (performed only; may be null)
    */
   public Result resolve(UUID id, Outcome outcome, String reason, String upstreamRef) {
-    return Transactions.inTransaction(dataSource, c -> {
-      Optional<InvocationStore.Invocation> found = invocations.byId(c, id);
-      if (found.isEmpty()) {
-        return new Result.NotFound();
-      }
-      InvocationStore.Invocation i = found.get();
-      String why = "an operator resolved invocation " + id + " as " + (outcome == Outcome.PERFORMED
-          ? "performed" + (upstreamRef == null ? "" : " (" + upstreamRef + ")")
-          : "not performed") + ": " + reason;
-      boolean changed;
-      if (outcome == Outcome.PERFORMED) {
-        Map<String, Object> output = new LinkedHashMap<>();
-        output.put("resolved_by", "operator");
-        output.put("outcome", "performed");
-        output.put("upstream_ref", upstreamRef);
-        output.put("reason", reason);
-        changed = invocations.resolvePerformed(c, id, Json.write(output), upstreamRef, null, why);
-      } else {
-        changed = invocations.resolveNotPerformed(c, id, why);
-      }
-      if (!changed) {
-        // Not unknown (any more): another resolution or a reconciliation came first.
-        return new Result.NotUnknown(invocations.byId(c, id).map(InvocationStore.Invocation::status).orElse("gone"));
-      }
-      Run run = runs.find(c, i.runId()).orElseThrow();
-      Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.INVOCATION_RESOLVE, GateStatus.ALLOW,
-          "operator", i.runId(), i.stepId(), i.attempt(), i.skill(), why, run.policyManifestId(), run.traceId()));
-      // The lock event needs only the invocation's identity, which a resolution does not change.
-      invocations.lockEvent(c, i, "released", gate.id());
-      return new Result.Resolved(id, outcome == Outcome.PERFORMED ? "succeeded" : "failed", gate.id());
-    });
+    return Transactions.inTransaction(
+        dataSource,
+        c -> {
+          Optional<InvocationStore.Invocation> found = invocations.byId(c, id);
+          if (found.isEmpty()) {
+            return new Result.NotFound();
+          }
+          InvocationStore.Invocation i = found.get();
+          String why =
+              "an operator resolved invocation "
+                  + id
+                  + " as "
+                  + (outcome == Outcome.PERFORMED
+                      ? "performed" + (upstreamRef == null ? "" : " (" + upstreamRef + ")")
+                      : "not performed")
+                  + ": "
+                  + reason;
+          boolean changed;
+          if (outcome == Outcome.PERFORMED) {
+            Map<String, Object> output = new LinkedHashMap<>();
+            output.put("resolved_by", "operator");
+            output.put("outcome", "performed");
+            output.put("upstream_ref", upstreamRef);
+            output.put("reason", reason);
+            changed =
+                invocations.resolvePerformed(c, id, Json.write(output), upstreamRef, null, why);
+          } else {
+            changed = invocations.resolveNotPerformed(c, id, why);
+          }
+          if (!changed) {
+            // Not unknown (any more): another resolution or a reconciliation came first.
+            return new Result.NotUnknown(
+                invocations.byId(c, id).map(InvocationStore.Invocation::status).orElse("gone"));
+          }
+          Run run = runs.find(c, i.runId()).orElseThrow();
+          Gate gate =
+              audit.recordGate(
+                  c,
+                  new AuditLog.Decision(
+                      GateActions.INVOCATION_RESOLVE,
+                      GateStatus.ALLOW,
+                      "operator",
+                      i.runId(),
+                      i.stepId(),
+                      i.attempt(),
+                      i.skill(),
+                      why,
+                      run.policyManifestId(),
+                      run.traceId()));
+          // The lock event needs only the invocation's identity, which a resolution does not
+          // change.
+          invocations.lockEvent(c, i, "released", gate.id());
+          return new Result.Resolved(
+              id, outcome == Outcome.PERFORMED ? "succeeded" : "failed", gate.id());
+        });
   }
 }

@@ -42,28 +42,31 @@ import org.erdtman.jcs.JsonCanonicalizer;
  * allow gate and the invocation row commit before the effect starts — then perform the call with
  * the Gateway's credentials, clean its output and record the outcome.
  *
- * <p>A key binds the input it was first used with (a key of the step and skill: the worker's
- * {@code idempotency_key}, or for a side effect without one a hash of the input). The same key
- * with the same input returns the recorded output without a second effect — a replay, counted
- * against the call limits like a call, so repeating a key cannot write gates and lock events
- * without bound. The same key with another input is refused ({@code 409 idempotency_conflict},
- * a deny gate, a {@code conflict} lock event) before anything is replayed or reconciled: never
- * answered with the other call's output, never performed as it.
+ * <p>A key binds the input it was first used with (a key of the step and skill: the worker's {@code
+ * idempotency_key}, or for a side effect without one a hash of the input). The same key with the
+ * same input returns the recorded output without a second effect — a replay, counted against the
+ * call limits like a call, so repeating a key cannot write gates and lock events without bound. The
+ * same key with another input is refused ({@code 409 idempotency_conflict}, a deny gate, a {@code
+ * conflict} lock event) before anything is replayed or reconciled: never answered with the other
+ * call's output, never performed as it.
  */
 final class SkillMediator {
   static final int MAX_OUTPUT_BYTES = 1024 * 1024;
 
   /** How much of an upstream's own words about a failure a worker is shown and the record keeps. */
   static final int MAX_UPSTREAM_REASON = 1000;
+
   /**
    * Mediated calls doing database work at once. More would only wait on the same rows and locks
-   * while holding pooled connections, until the pool ran out and the outcomes of calls already
-   * made could not be recorded; beyond this, calls wait here (holding nothing) and, after {@link
+   * while holding pooled connections, until the pool ran out and the outcomes of calls already made
+   * could not be recorded; beyond this, calls wait here (holding nothing) and, after {@link
    * #ADMISSION_WAIT}, are refused {@code 503} with {@code Retry-After} before any decision.
    */
   static final int ADMITTED = 16;
+
   static final java.time.Duration ADMISSION_WAIT = java.time.Duration.ofSeconds(5);
-  final java.util.concurrent.Semaphore admission = new java.util.concurrent.Semaphore(ADMITTED, true);
+  final java.util.concurrent.Semaphore admission =
+      new java.util.concurrent.Semaphore(ADMITTED, true);
 
   private final DataSource dataSource;
   private final SkillRegistry skills;
@@ -74,8 +77,15 @@ final class SkillMediator {
   private final OutputCleaner cleaner;
   private final boolean dryRun;
 
-  SkillMediator(DataSource dataSource, SkillRegistry skills, InvocationStore invocations, AuditLog audit,
-      Authenticator auth, Denials denials, OutputCleaner cleaner, boolean dryRun) {
+  SkillMediator(
+      DataSource dataSource,
+      SkillRegistry skills,
+      InvocationStore invocations,
+      AuditLog audit,
+      Authenticator auth,
+      Denials denials,
+      OutputCleaner cleaner,
+      boolean dryRun) {
     this.dataSource = dataSource;
     this.skills = skills;
     this.invocations = invocations;
@@ -92,7 +102,9 @@ final class SkillMediator {
 
     record Limited(Gate gate) implements Begun {}
 
-    /** The key was used before with another input: refused, never answered with that call's output. */
+    /**
+     * The key was used before with another input: refused, never answered with that call's output.
+     */
     record KeyReused(Gate gate) implements Begun {}
 
     /** The attempt or run ended since the caller authenticated. */
@@ -100,19 +112,28 @@ final class SkillMediator {
 
     record Started(Gate gate) implements Begun {}
 
-    /** An earlier call with this key never recorded its outcome: ask the upstream before anything. */
+    /**
+     * An earlier call with this key never recorded its outcome: ask the upstream before anything.
+     */
     record Reconcile(InvocationStore.Invocation recorded) implements Begun {}
   }
 
   SkillCallResult call(Caller caller, String skill, JsonNode input, String idempotencyKey) {
     try {
-      if (!admission.tryAcquire(ADMISSION_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
-        throw new ApiException(503, ErrorBody.of(ErrorCodes.UNAVAILABLE, "the Gateway is at capacity for skill calls;"
-            + " nothing was decided or done: retry shortly"), java.util.Map.of("Retry-After", "1"));
+      if (!admission.tryAcquire(
+          ADMISSION_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        throw new ApiException(
+            503,
+            ErrorBody.of(
+                ErrorCodes.UNAVAILABLE,
+                "the Gateway is at capacity for skill calls;"
+                    + " nothing was decided or done: retry shortly"),
+            java.util.Map.of("Retry-After", "1"));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new ApiException(503, ErrorCodes.UNAVAILABLE, "interrupted while waiting to be admitted");
+      throw new ApiException(
+          503, ErrorCodes.UNAVAILABLE, "interrupted while waiting to be admitted");
     }
     try {
       return admitted(caller, skill, input, idempotencyKey);
@@ -121,7 +142,8 @@ final class SkillMediator {
     }
   }
 
-  private SkillCallResult admitted(Caller caller, String skill, JsonNode input, String idempotencyKey) {
+  private SkillCallResult admitted(
+      Caller caller, String skill, JsonNode input, String idempotencyKey) {
     CompiledPolicy policy = caller.policy().policy();
     Optional<SkillDefinition> definition = skills.find(skill);
 
@@ -131,83 +153,168 @@ final class SkillMediator {
     }
     Optional<String> unavailable = skills.unavailableReason(skill);
     if (unavailable.isPresent()) {
-      throw denied(caller, skill, "skill " + skill + " is unavailable: " + unavailable.get(), 403,
-          ErrorCodes.SKILL_UNAVAILABLE, null);
+      throw denied(
+          caller,
+          skill,
+          "skill " + skill + " is unavailable: " + unavailable.get(),
+          403,
+          ErrorCodes.SKILL_UNAVAILABLE,
+          null);
     }
     List<String> violations = new java.util.ArrayList<>(skills.validateInput(skill, input));
     if (Json.write(input).contains("\\u0000")) {
       violations.add("the input contains a NUL character (\\u0000), which no skill accepts");
     }
     if (!violations.isEmpty()) {
-      throw denied(caller, skill, "input does not match " + skill + "'s schema: " + String.join("; ", violations),
-          422, ErrorCodes.INVALID_BODY, violations);
+      throw denied(
+          caller,
+          skill,
+          "input does not match " + skill + "'s schema: " + String.join("; ", violations),
+          422,
+          ErrorCodes.INVALID_BODY,
+          violations);
     }
-    if (PolicyDecider.condition(policy, skill, conditionContext(caller, input)) instanceof Decision.Deny d) {
+    if (PolicyDecider.condition(policy, skill, conditionContext(caller, input))
+        instanceof Decision.Deny d) {
       throw denied(caller, skill, d.reason(), 403, ErrorCodes.POLICY_DENIED, null);
     }
 
-    String key = idempotencyKey != null ? "key:" + idempotencyKey
-        : definition.get().sideEffect() ? "derived:" + canonicalHash(input) : "call:" + UUID.randomUUID();
+    String key =
+        idempotencyKey != null
+            ? "key:" + idempotencyKey
+            : definition.get().sideEffect()
+                ? "derived:" + canonicalHash(input)
+                : "call:" + UUID.randomUUID();
     UUID invocationId = UUID.randomUUID();
     Begun begun;
     try {
-      begun = Transactions.inTransaction(dataSource, c -> {
-        Optional<String> ended = auth.lockStillRunning(c, caller, false);
-        if (ended.isPresent()) {
-          return new Begun.Ended(ended.get());
-        }
-        Optional<InvocationStore.Invocation> existing = invocations.find(c, caller.step().id(), skill, key);
-        if (existing.isPresent()) {
-          InvocationStore.Invocation recorded = existing.get();
-          // A key binds the input it was first used with: before anything is replayed or reconciled.
-          if (!sameInput(recorded, input)) {
-            Gate deny = denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
-                GateActions.SKILL_INVOKE, skill, keyReused(skill, key, recorded));
-            invocations.lockEvent(c, recorded, "conflict", deny.id());
-            return new Begun.KeyReused(deny);
-          }
-          if (reconcilable(recorded, skill)) {
-            if ("started".equals(recorded.status())) {
-              invocations.markUnknown(c, recorded.id(), "the outcome of this call was never recorded (attempt "
-                  + recorded.attempt() + "'s Gateway stopped, or lost the answer); it is reconciled before any retry");
-            }
-            return new Begun.Reconcile(recorded);
-          }
-          boolean finished = "succeeded".equals(recorded.status());
-          if (finished) {
-            // A replay is answered like a call, so it is counted like one: no worker writes gates
-            // and lock events without bound by repeating a key.
-            Optional<String> limit = countCall(c, caller, policy);
-            if (limit.isPresent()) {
-              return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
-                  caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get() + " (a replay counts as a call)"));
-            }
-          }
-          Gate gate = finished
-              ? gate(c, caller, skill, GateStatus.ALLOW, "replay of invocation " + recorded.id()
-                  + " (same idempotency key): its recorded output is returned, no second effect")
-              : denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
-                  GateActions.SKILL_INVOKE, skill, "the call with this idempotency key is " + recorded.status()
-                      + "; it is not performed again");
-          invocations.lockEvent(c, recorded, finished ? "replayed" : "conflict", gate.id());
-          return new Begun.Replay(recorded, gate);
-        }
-        // The step's count on its locked row; the run's count last before the writes, on a row
-        // of its own that calls of the run's other steps wait for only until this commits.
-        Optional<String> limit = countCall(c, caller, policy);
-        if (limit.isPresent()) {
-          return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
-              caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get()));
-        }
-        // The invocation and its lock event first, the allow gate last: the gate chain's lock is
-        // then held only for the gate and the commit (the references are checked at commit).
-        UUID gateId = UUID.randomUUID();
-        InvocationStore.Invocation started = new InvocationStore.Invocation(invocationId, caller.run().id(),
-            caller.step().id(), caller.claims().attempt(), caller.agent(), skill, key, gateId, "allow",
-            "acquired", Json.STRICT.writeValueAsString(input), null, null, dryRun, "started", null, null, null);
-        invocations.insertStarted(c, started);
-        return new Begun.Started(gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill), gateId));
-      });
+      begun =
+          Transactions.inTransaction(
+              dataSource,
+              c -> {
+                Optional<String> ended = auth.lockStillRunning(c, caller, false);
+                if (ended.isPresent()) {
+                  return new Begun.Ended(ended.get());
+                }
+                Optional<InvocationStore.Invocation> existing =
+                    invocations.find(c, caller.step().id(), skill, key);
+                if (existing.isPresent()) {
+                  InvocationStore.Invocation recorded = existing.get();
+                  // A key binds the input it was first used with: before anything is replayed or
+                  // reconciled.
+                  if (!sameInput(recorded, input)) {
+                    Gate deny =
+                        denials.record(
+                            c,
+                            caller.run(),
+                            caller.step().id(),
+                            caller.claims().attempt(),
+                            caller.agent(),
+                            GateActions.SKILL_INVOKE,
+                            skill,
+                            keyReused(skill, key, recorded));
+                    invocations.lockEvent(c, recorded, "conflict", deny.id());
+                    return new Begun.KeyReused(deny);
+                  }
+                  if (reconcilable(recorded, skill)) {
+                    if ("started".equals(recorded.status())) {
+                      invocations.markUnknown(
+                          c,
+                          recorded.id(),
+                          "the outcome of this call was never recorded (attempt "
+                              + recorded.attempt()
+                              + "'s Gateway stopped, or lost the answer); it is reconciled before any retry");
+                    }
+                    return new Begun.Reconcile(recorded);
+                  }
+                  boolean finished = "succeeded".equals(recorded.status());
+                  if (finished) {
+                    // A replay is answered like a call, so it is counted like one: no worker writes
+                    // gates
+                    // and lock events without bound by repeating a key.
+                    Optional<String> limit = countCall(c, caller, policy);
+                    if (limit.isPresent()) {
+                      return new Begun.Limited(
+                          denials.record(
+                              c,
+                              caller.run(),
+                              caller.step().id(),
+                              caller.claims().attempt(),
+                              caller.agent(),
+                              GateActions.SKILL_INVOKE,
+                              skill,
+                              limit.get() + " (a replay counts as a call)"));
+                    }
+                  }
+                  Gate gate =
+                      finished
+                          ? gate(
+                              c,
+                              caller,
+                              skill,
+                              GateStatus.ALLOW,
+                              "replay of invocation "
+                                  + recorded.id()
+                                  + " (same idempotency key): its recorded output is returned, no second effect")
+                          : denials.record(
+                              c,
+                              caller.run(),
+                              caller.step().id(),
+                              caller.claims().attempt(),
+                              caller.agent(),
+                              GateActions.SKILL_INVOKE,
+                              skill,
+                              "the call with this idempotency key is "
+                                  + recorded.status()
+                                  + "; it is not performed again");
+                  invocations.lockEvent(c, recorded, finished ? "replayed" : "conflict", gate.id());
+                  return new Begun.Replay(recorded, gate);
+                }
+                // The step's count on its locked row; the run's count last before the writes, on a
+                // row
+                // of its own that calls of the run's other steps wait for only until this commits.
+                Optional<String> limit = countCall(c, caller, policy);
+                if (limit.isPresent()) {
+                  return new Begun.Limited(
+                      denials.record(
+                          c,
+                          caller.run(),
+                          caller.step().id(),
+                          caller.claims().attempt(),
+                          caller.agent(),
+                          GateActions.SKILL_INVOKE,
+                          skill,
+                          limit.get()));
+                }
+                // The invocation and its lock event first, the allow gate last: the gate chain's
+                // lock is
+                // then held only for the gate and the commit (the references are checked at
+                // commit).
+                UUID gateId = UUID.randomUUID();
+                InvocationStore.Invocation started =
+                    new InvocationStore.Invocation(
+                        invocationId,
+                        caller.run().id(),
+                        caller.step().id(),
+                        caller.claims().attempt(),
+                        caller.agent(),
+                        skill,
+                        key,
+                        gateId,
+                        "allow",
+                        "acquired",
+                        Json.STRICT.writeValueAsString(input),
+                        null,
+                        null,
+                        dryRun,
+                        "started",
+                        null,
+                        null,
+                        null);
+                invocations.insertStarted(c, started);
+                return new Begun.Started(
+                    gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill), gateId));
+              });
     } catch (StoreException e) {
       if (e.getCause() instanceof SQLException s && "23505".equals(s.getSQLState())) {
         // A concurrent call with the same key inserted first: refused, as a conflict of its own
@@ -215,27 +322,50 @@ final class SkillMediator {
         record Lost(Gate gate, boolean reused) {}
         Lost lost;
         try {
-          lost = Transactions.inTransaction(dataSource, c -> {
-            Optional<InvocationStore.Invocation> first = invocations.find(c, caller.step().id(), skill, key);
-            boolean reused = first.isPresent() && !sameInput(first.get(), input);
-            Gate deny = denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
-                GateActions.SKILL_INVOKE, skill, reused ? keyReused(skill, key, first.get())
-                    : "an identical call (same idempotency key) is in progress");
-            if (first.isPresent()) {
-              invocations.lockEvent(c, first.get(), "conflict", deny.id());
-            }
-            return new Lost(deny, reused);
-          });
+          lost =
+              Transactions.inTransaction(
+                  dataSource,
+                  c -> {
+                    Optional<InvocationStore.Invocation> first =
+                        invocations.find(c, caller.step().id(), skill, key);
+                    boolean reused = first.isPresent() && !sameInput(first.get(), input);
+                    Gate deny =
+                        denials.record(
+                            c,
+                            caller.run(),
+                            caller.step().id(),
+                            caller.claims().attempt(),
+                            caller.agent(),
+                            GateActions.SKILL_INVOKE,
+                            skill,
+                            reused
+                                ? keyReused(skill, key, first.get())
+                                : "an identical call (same idempotency key) is in progress");
+                    if (first.isPresent()) {
+                      invocations.lockEvent(c, first.get(), "conflict", deny.id());
+                    }
+                    return new Lost(deny, reused);
+                  });
         } catch (Denials.AttemptEnded ended) {
-          throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, ended.getMessage());
+          throw auth.staleToken(
+              caller.run(),
+              caller.step().id(),
+              caller.claims(),
+              "skills/" + skill,
+              ended.getMessage());
         }
         if (lost.reused()) {
           throw keyConflict(lost.gate());
         }
         Gate gate = lost.gate();
-        throw new ApiException(409, new ErrorBody(ErrorCodes.CONFLICT,
-            "an identical call to " + skill + " (same idempotency key) is in progress", gate.id().toString(),
-            gate.reason(), null));
+        throw new ApiException(
+            409,
+            new ErrorBody(
+                ErrorCodes.CONFLICT,
+                "an identical call to " + skill + " (same idempotency key) is in progress",
+                gate.id().toString(),
+                gate.reason(),
+                null));
       }
       throw e;
     }
@@ -243,22 +373,35 @@ final class SkillMediator {
       case Begun.Replay r -> {
         return replay(skill, r.recorded(), r.gate());
       }
-      case Begun.Limited l -> throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED,
-          l.gate().reason(), l.gate().id().toString(), l.gate().reason(), null));
+      case Begun.Limited l ->
+          throw new ApiException(
+              403,
+              new ErrorBody(
+                  ErrorCodes.POLICY_DENIED,
+                  l.gate().reason(),
+                  l.gate().id().toString(),
+                  l.gate().reason(),
+                  null));
       case Begun.KeyReused k -> throw keyConflict(k.gate());
-      case Begun.Ended e -> throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(),
-          "skills/" + skill, e.why());
+      case Begun.Ended e ->
+          throw auth.staleToken(
+              caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, e.why());
       case Begun.Reconcile r -> {
         return reconcile(caller, policy, skill, r.recorded());
       }
-      case Begun.Started s -> { }
+      case Begun.Started s -> {}
     }
     return perform(caller, skill, input, invocationId, key);
   }
 
   /** Counts one more call against the step's and the run's limits, or says which is reached. */
-  private Optional<String> countCall(java.sql.Connection c, Caller caller, CompiledPolicy policy) throws SQLException {
-    return invocations.countCall(c, caller.step().id(), policy.limits().maxSkillCallsPerStep(), caller.run().id(),
+  private Optional<String> countCall(java.sql.Connection c, Caller caller, CompiledPolicy policy)
+      throws SQLException {
+    return invocations.countCall(
+        c,
+        caller.step().id(),
+        policy.limits().maxSkillCallsPerStep(),
+        caller.run().id(),
         policy.limits().maxSkillCallsPerRun());
   }
 
@@ -269,11 +412,13 @@ final class SkillMediator {
    */
   private boolean reconcilable(InvocationStore.Invocation recorded, String skill) {
     return "unknown".equals(recorded.status())
-        || ("started".equals(recorded.status()) && invocations.olderThan(recorded, skills.callTimeout(skill)));
+        || ("started".equals(recorded.status())
+            && invocations.olderThan(recorded, skills.callTimeout(skill)));
   }
 
   /** The allow gate and the invocation are committed: now, and only now, the effect. */
-  private SkillCallResult perform(Caller caller, String skill, JsonNode input, UUID invocationId, String key) {
+  private SkillCallResult perform(
+      Caller caller, String skill, JsonNode input, UUID invocationId, String key) {
     JsonNode output;
     // A live upstream call holds no admission (it may take WORKA_SKILL_TIMEOUT); recording its
     // outcome takes one again, waiting as long as it must: that write must not be refused. A
@@ -284,8 +429,12 @@ final class SkillMediator {
     }
     try {
       try {
-        output = skills.invoke(skill, input, new InvocationContext(caller.run().id(), caller.step().id(),
-            caller.agent(), invocationId, key));
+        output =
+            skills.invoke(
+                skill,
+                input,
+                new InvocationContext(
+                    caller.run().id(), caller.step().id(), caller.agent(), invocationId, key));
       } finally {
         if (live) {
           admission.acquireUninterruptibly();
@@ -294,12 +443,23 @@ final class SkillMediator {
     } catch (SkillOutcomeUnknownException e) {
       String reason = cleaner.upstreamReason(e.getMessage(), MAX_UPSTREAM_REASON);
       finish(invocationId, "unknown", null, reason, null, null);
-      throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + reason
-          + "; a retry with the same input (or idempotency key) is reconciled first, never performed blindly");
+      throw new ApiException(
+          502,
+          ErrorCodes.UNAVAILABLE,
+          skill
+              + " failed upstream: "
+              + reason
+              + "; a retry with the same input (or idempotency key) is reconciled first, never performed blindly");
     } catch (SkillOutputInvalidException e) {
       finish(invocationId, "failed", null, e.getMessage(), null, e.upstreamRef());
-      throw new ApiException(502, new ErrorBody(ErrorCodes.INVALID_OUTPUT, skill + " failed: " + e.getMessage(), null,
-          null, e.violations()));
+      throw new ApiException(
+          502,
+          new ErrorBody(
+              ErrorCodes.INVALID_OUTPUT,
+              skill + " failed: " + e.getMessage(),
+              null,
+              null,
+              e.violations()));
     } catch (SkillUnavailableException | SkillFailedException e) {
       String reason = cleaner.upstreamReason(e.getMessage(), MAX_UPSTREAM_REASON);
       finish(invocationId, "failed", null, reason, null, null);
@@ -311,10 +471,22 @@ final class SkillMediator {
     OutputCleaner.Cleaned cleaned = cleaner.clean(output);
     String outputJson = Json.write(cleaned.value());
     if (outputJson.getBytes(StandardCharsets.UTF_8).length > MAX_OUTPUT_BYTES) {
-      finish(invocationId, "failed", null, "output larger than " + MAX_OUTPUT_BYTES + " bytes", null, null);
-      throw new ApiException(502, ErrorCodes.TOO_LARGE, skill + " returned more than " + MAX_OUTPUT_BYTES + " bytes");
+      finish(
+          invocationId,
+          "failed",
+          null,
+          "output larger than " + MAX_OUTPUT_BYTES + " bytes",
+          null,
+          null);
+      throw new ApiException(
+          502, ErrorCodes.TOO_LARGE, skill + " returned more than " + MAX_OUTPUT_BYTES + " bytes");
     }
-    finish(invocationId, "succeeded", outputJson, null, Json.write(cleaned.changes()),
+    finish(
+        invocationId,
+        "succeeded",
+        outputJson,
+        null,
+        Json.write(cleaned.changes()),
         skills.upstreamRef(skill, output).orElse(null));
     return new SkillCallResult(invocationId.toString(), cleaned.value(), false);
   }
@@ -325,112 +497,216 @@ final class SkillMediator {
    * found: the call is performed now, under the same invocation (and marker), after a new allow
    * gate. Cannot tell: refused (409) and left {@code unknown} until a later call or sweep can tell.
    */
-  private SkillCallResult reconcile(Caller caller, CompiledPolicy policy, String skill, InvocationStore.Invocation recorded) {
+  private SkillCallResult reconcile(
+      Caller caller, CompiledPolicy policy, String skill, InvocationStore.Invocation recorded) {
     JsonNode recordedInput = Json.parse(recorded.inputJson());
     UUID id = recorded.id();
-    SkillProvider.Reconciliation answer = skills.reconcile(skill, recordedInput,
-        new InvocationContext(caller.run().id(), caller.step().id(), caller.agent(), id, recorded.idempotencyKey()));
+    SkillProvider.Reconciliation answer =
+        skills.reconcile(
+            skill,
+            recordedInput,
+            new InvocationContext(
+                caller.run().id(),
+                caller.step().id(),
+                caller.agent(),
+                id,
+                recorded.idempotencyKey()));
     switch (answer) {
       case SkillProvider.Reconciliation.Performed p -> {
         OutputCleaner.Cleaned cleaned = cleaner.clean(p.output());
         String outputJson = Json.write(cleaned.value());
         String ref = p.upstreamRef();
-        Begun found = decideAgain(caller, skill, c -> {
-          String why = "reconciled: the effect exists upstream" + (ref == null ? "" : " (" + ref + ")");
-          if (!invocations.resolvePerformed(c, id, outputJson, ref, Json.write(cleaned.changes()), why)) {
-            throw conflict(skill, "invocation " + id + " was resolved by another call meanwhile; call again");
-          }
-          // The outcome is recorded whatever the limits say; answering it is a replay, counted.
-          Optional<String> limit = countCall(c, caller, policy);
-          if (limit.isPresent()) {
-            return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
-                caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get() + " (a replay counts as a call)"));
-          }
-          Gate gate = gate(c, caller, skill, GateStatus.ALLOW, "invocation " + id + "'s outcome was not recorded;"
-              + " reconciliation found its effect upstream" + (ref == null ? "" : " (" + ref + ")")
-              + ": its output is returned, no second effect");
-          invocations.lockEvent(c, invocations.byId(c, id).orElseThrow(), "replayed", gate.id());
-          return new Begun.Replay(invocations.byId(c, id).orElseThrow(), gate);
-        });
+        Begun found =
+            decideAgain(
+                caller,
+                skill,
+                c -> {
+                  String why =
+                      "reconciled: the effect exists upstream"
+                          + (ref == null ? "" : " (" + ref + ")");
+                  if (!invocations.resolvePerformed(
+                      c, id, outputJson, ref, Json.write(cleaned.changes()), why)) {
+                    throw conflict(
+                        skill,
+                        "invocation " + id + " was resolved by another call meanwhile; call again");
+                  }
+                  // The outcome is recorded whatever the limits say; answering it is a replay,
+                  // counted.
+                  Optional<String> limit = countCall(c, caller, policy);
+                  if (limit.isPresent()) {
+                    return new Begun.Limited(
+                        denials.record(
+                            c,
+                            caller.run(),
+                            caller.step().id(),
+                            caller.claims().attempt(),
+                            caller.agent(),
+                            GateActions.SKILL_INVOKE,
+                            skill,
+                            limit.get() + " (a replay counts as a call)"));
+                  }
+                  Gate gate =
+                      gate(
+                          c,
+                          caller,
+                          skill,
+                          GateStatus.ALLOW,
+                          "invocation "
+                              + id
+                              + "'s outcome was not recorded;"
+                              + " reconciliation found its effect upstream"
+                              + (ref == null ? "" : " (" + ref + ")")
+                              + ": its output is returned, no second effect");
+                  invocations.lockEvent(
+                      c, invocations.byId(c, id).orElseThrow(), "replayed", gate.id());
+                  return new Begun.Replay(invocations.byId(c, id).orElseThrow(), gate);
+                });
         if (found instanceof Begun.Limited l) {
-          throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED, l.gate().reason(), l.gate().id().toString(),
-              l.gate().reason(), null));
+          throw new ApiException(
+              403,
+              new ErrorBody(
+                  ErrorCodes.POLICY_DENIED,
+                  l.gate().reason(),
+                  l.gate().id().toString(),
+                  l.gate().reason(),
+                  null));
         }
         return new SkillCallResult(id.toString(), cleaned.value(), true);
       }
       case SkillProvider.Reconciliation.NotPerformed n -> {
-        Begun again = decideAgain(caller, skill, c -> {
-          InvocationStore.Invocation now = invocations.byId(c, id).orElseThrow();
-          if (!"unknown".equals(now.status())) {
-            throw conflict(skill, "invocation " + id + " is " + now.status() + " now; call again");
-          }
-          Optional<String> limit = countCall(c, caller, policy);
-          if (limit.isPresent()) {
-            return new Begun.Limited(denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(),
-                caller.agent(), GateActions.SKILL_INVOKE, skill, limit.get()));
-          }
-          String why = "reconciliation found no effect upstream (" + n.evidence() + "): performed again as attempt "
-              + caller.claims().attempt();
-          if (!invocations.restart(c, id, caller.claims().attempt(), why)) {
-            throw conflict(skill, "invocation " + id + " changed meanwhile; call again");
-          }
-          UUID gateId = UUID.randomUUID();
-          invocations.lockEvent(c, invocations.byId(c, id).orElseThrow(), "acquired", gateId);
-          return new Begun.Started(gate(c, caller, skill, GateStatus.ALLOW, "invocation " + id + "'s outcome was not"
-              + " recorded and reconciliation found no effect upstream (" + n.evidence() + "); "
-              + allowReason(caller, skill), gateId));
-        });
+        Begun again =
+            decideAgain(
+                caller,
+                skill,
+                c -> {
+                  InvocationStore.Invocation now = invocations.byId(c, id).orElseThrow();
+                  if (!"unknown".equals(now.status())) {
+                    throw conflict(
+                        skill, "invocation " + id + " is " + now.status() + " now; call again");
+                  }
+                  Optional<String> limit = countCall(c, caller, policy);
+                  if (limit.isPresent()) {
+                    return new Begun.Limited(
+                        denials.record(
+                            c,
+                            caller.run(),
+                            caller.step().id(),
+                            caller.claims().attempt(),
+                            caller.agent(),
+                            GateActions.SKILL_INVOKE,
+                            skill,
+                            limit.get()));
+                  }
+                  String why =
+                      "reconciliation found no effect upstream ("
+                          + n.evidence()
+                          + "): performed again as attempt "
+                          + caller.claims().attempt();
+                  if (!invocations.restart(c, id, caller.claims().attempt(), why)) {
+                    throw conflict(skill, "invocation " + id + " changed meanwhile; call again");
+                  }
+                  UUID gateId = UUID.randomUUID();
+                  invocations.lockEvent(
+                      c, invocations.byId(c, id).orElseThrow(), "acquired", gateId);
+                  return new Begun.Started(
+                      gate(
+                          c,
+                          caller,
+                          skill,
+                          GateStatus.ALLOW,
+                          "invocation "
+                              + id
+                              + "'s outcome was not"
+                              + " recorded and reconciliation found no effect upstream ("
+                              + n.evidence()
+                              + "); "
+                              + allowReason(caller, skill),
+                          gateId));
+                });
         if (again instanceof Begun.Limited l) {
-          throw new ApiException(403, new ErrorBody(ErrorCodes.POLICY_DENIED, l.gate().reason(), l.gate().id().toString(),
-              l.gate().reason(), null));
+          throw new ApiException(
+              403,
+              new ErrorBody(
+                  ErrorCodes.POLICY_DENIED,
+                  l.gate().reason(),
+                  l.gate().id().toString(),
+                  l.gate().reason(),
+                  null));
         }
         return perform(caller, skill, recordedInput, id, recorded.idempotencyKey());
       }
       case SkillProvider.Reconciliation.Unknown u -> {
-        String why = "the outcome of invocation " + id + " is unknown and could not be reconciled: " + u.why()
-            + "; it is not performed again until it is";
-        Begun refused = decideAgain(caller, skill, c -> {
-          invocations.noteUnresolved(c, id, "reconciliation could not tell: " + u.why());
-          Gate deny = denials.record(c, caller.run(), caller.step().id(), caller.claims().attempt(), caller.agent(),
-              GateActions.SKILL_INVOKE, skill, why);
-          invocations.lockEvent(c, invocations.byId(c, id).orElseThrow(), "conflict", deny.id());
-          return new Begun.Limited(deny);
-        });
+        String why =
+            "the outcome of invocation "
+                + id
+                + " is unknown and could not be reconciled: "
+                + u.why()
+                + "; it is not performed again until it is";
+        Begun refused =
+            decideAgain(
+                caller,
+                skill,
+                c -> {
+                  invocations.noteUnresolved(c, id, "reconciliation could not tell: " + u.why());
+                  Gate deny =
+                      denials.record(
+                          c,
+                          caller.run(),
+                          caller.step().id(),
+                          caller.claims().attempt(),
+                          caller.agent(),
+                          GateActions.SKILL_INVOKE,
+                          skill,
+                          why);
+                  invocations.lockEvent(
+                      c, invocations.byId(c, id).orElseThrow(), "conflict", deny.id());
+                  return new Begun.Limited(deny);
+                });
         Gate gate = ((Begun.Limited) refused).gate();
-        throw new ApiException(409, new ErrorBody(ErrorCodes.CONFLICT, why, gate.id().toString(), why, null));
+        throw new ApiException(
+            409, new ErrorBody(ErrorCodes.CONFLICT, why, gate.id().toString(), why, null));
       }
     }
   }
 
   /**
-   * A further decision transaction for the caller: its run and step locked and still running
-   * (else the stale-token refusal), then {@code work}.
+   * A further decision transaction for the caller: its run and step locked and still running (else
+   * the stale-token refusal), then {@code work}.
    */
-  private Begun decideAgain(Caller caller, String skill, dev.worka.gateway.store.SqlWork<Begun> work) {
+  private Begun decideAgain(
+      Caller caller, String skill, dev.worka.gateway.store.SqlWork<Begun> work) {
     Begun begun;
     try {
-      begun = Transactions.inTransaction(dataSource, c -> {
-        Optional<String> ended = auth.lockStillRunning(c, caller, false);
-        return ended.isPresent() ? new Begun.Ended(ended.get()) : work.apply(c);
-      });
+      begun =
+          Transactions.inTransaction(
+              dataSource,
+              c -> {
+                Optional<String> ended = auth.lockStillRunning(c, caller, false);
+                return ended.isPresent() ? new Begun.Ended(ended.get()) : work.apply(c);
+              });
     } catch (Denials.AttemptEnded ended) {
       begun = new Begun.Ended(ended.getMessage());
     }
     if (begun instanceof Begun.Ended e) {
-      throw auth.staleToken(caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, e.why());
+      throw auth.staleToken(
+          caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, e.why());
     }
     return begun;
   }
 
   private static ApiException conflict(String skill, String why) {
-    return new ApiException(409, ErrorCodes.CONFLICT, "the call to " + skill + " cannot go on: " + why);
+    return new ApiException(
+        409, ErrorCodes.CONFLICT, "the call to " + skill + " cannot go on: " + why);
   }
 
-  private String refusal(Caller caller, CompiledPolicy policy, String skill, Optional<SkillDefinition> definition) {
-    if (PolicyDecider.permission(policy, caller.agent(), Permissions.SKILL_INVOKE) instanceof Decision.Deny d) {
+  private String refusal(
+      Caller caller, CompiledPolicy policy, String skill, Optional<SkillDefinition> definition) {
+    if (PolicyDecider.permission(policy, caller.agent(), Permissions.SKILL_INVOKE)
+        instanceof Decision.Deny d) {
       return d.reason();
     }
-    if (PolicyDecider.skill(policy, caller.agent(), caller.step().allowedSkills(), skill) instanceof Decision.Deny d) {
+    if (PolicyDecider.skill(policy, caller.agent(), caller.step().allowedSkills(), skill)
+        instanceof Decision.Deny d) {
       return d.reason();
     }
     if (definition.isEmpty()) {
@@ -443,72 +719,135 @@ final class SkillMediator {
   private static ConditionContext conditionContext(Caller caller, JsonNode input) {
     var run = caller.run();
     var step = caller.step();
-    return new ConditionContext(input,
-        new ConditionContext.Run(run.id().toString(), run.source(), run.text(), run.requester(), run.slackChannel(),
+    return new ConditionContext(
+        input,
+        new ConditionContext.Run(
+            run.id().toString(),
+            run.source(),
+            run.text(),
+            run.requester(),
+            run.slackChannel(),
             run.slackThreadTs()),
-        new ConditionContext.Step(step.id().toString(), step.stepRef(), step.agent(), step.allowedSkills()));
+        new ConditionContext.Step(
+            step.id().toString(), step.stepRef(), step.agent(), step.allowedSkills()));
   }
 
   private String allowReason(Caller caller, String skill) {
-    return "agent " + caller.agent() + " holds skill.invoke, " + skill + " is on its allowlist and among the"
-        + " step's accepted skills, and its condition holds (policy v" + caller.policy().version() + ")"
+    return "agent "
+        + caller.agent()
+        + " holds skill.invoke, "
+        + skill
+        + " is on its allowlist and among the"
+        + " step's accepted skills, and its condition holds (policy v"
+        + caller.policy().version()
+        + ")"
         + (dryRun ? "; dry-run" : "");
   }
 
-  private ApiException denied(Caller caller, String skill, String reason, int status, String code, List<String> violations) {
-    Gate gate = auth.deny(caller.run(), caller.step(), caller.claims(), GateActions.SKILL_INVOKE, skill, reason);
-    return new ApiException(status, new ErrorBody(code, reason, gate.id().toString(), reason, violations));
+  private ApiException denied(
+      Caller caller,
+      String skill,
+      String reason,
+      int status,
+      String code,
+      List<String> violations) {
+    Gate gate =
+        auth.deny(
+            caller.run(), caller.step(), caller.claims(), GateActions.SKILL_INVOKE, skill, reason);
+    return new ApiException(
+        status, new ErrorBody(code, reason, gate.id().toString(), reason, violations));
   }
 
-  private Gate gate(java.sql.Connection c, Caller caller, String skill, GateStatus status, String reason)
+  private Gate gate(
+      java.sql.Connection c, Caller caller, String skill, GateStatus status, String reason)
       throws SQLException {
     return gate(c, caller, skill, status, reason, UUID.randomUUID());
   }
 
-  private Gate gate(java.sql.Connection c, Caller caller, String skill, GateStatus status, String reason, UUID id)
+  private Gate gate(
+      java.sql.Connection c, Caller caller, String skill, GateStatus status, String reason, UUID id)
       throws SQLException {
-    return audit.recordGate(c, new AuditLog.Decision(GateActions.SKILL_INVOKE, status, caller.agent(),
-        caller.run().id(), caller.step().id(), caller.claims().attempt(), skill, reason,
-        caller.policy().id(), caller.run().traceId()), id);
+    return audit.recordGate(
+        c,
+        new AuditLog.Decision(
+            GateActions.SKILL_INVOKE,
+            status,
+            caller.agent(),
+            caller.run().id(),
+            caller.step().id(),
+            caller.claims().attempt(),
+            skill,
+            reason,
+            caller.policy().id(),
+            caller.run().traceId()),
+        id);
   }
 
   private SkillCallResult replay(String skill, InvocationStore.Invocation recorded, Gate gate) {
     if (!"succeeded".equals(recorded.status())) {
-      String why = "the call to " + skill + " with this idempotency key is " + recorded.status()
-          + (recorded.error() == null ? "" : ": " + recorded.error());
-      throw new ApiException(409, new ErrorBody(ErrorCodes.CONFLICT, why, gate.id().toString(), gate.reason(), null));
+      String why =
+          "the call to "
+              + skill
+              + " with this idempotency key is "
+              + recorded.status()
+              + (recorded.error() == null ? "" : ": " + recorded.error());
+      throw new ApiException(
+          409, new ErrorBody(ErrorCodes.CONFLICT, why, gate.id().toString(), gate.reason(), null));
     }
     return new SkillCallResult(recorded.id().toString(), Json.parse(recorded.outputJson()), true);
   }
 
   /** The outcome and the released lock event: one statement, one round trip, durable on return. */
-  private void finish(UUID id, String status, String outputJson, String error, String cleaningJson, String upstreamRef) {
-    Transactions.withConnection(dataSource, c -> {
-      invocations.finish(c, id, status, outputJson, upstreamRef, error, cleaningJson);
-      return null;
-    });
+  private void finish(
+      UUID id,
+      String status,
+      String outputJson,
+      String error,
+      String cleaningJson,
+      String upstreamRef) {
+    Transactions.withConnection(
+        dataSource,
+        c -> {
+          invocations.finish(c, id, status, outputJson, upstreamRef, error, cleaningJson);
+          return null;
+        });
   }
 
   private static ApiException keyConflict(Gate gate) {
-    return new ApiException(409, new ErrorBody(ErrorCodes.IDEMPOTENCY_CONFLICT, gate.reason(), gate.id().toString(),
-        gate.reason(), null));
+    return new ApiException(
+        409,
+        new ErrorBody(
+            ErrorCodes.IDEMPOTENCY_CONFLICT,
+            gate.reason(),
+            gate.id().toString(),
+            gate.reason(),
+            null));
   }
 
   /** The reason of the refusal of a key used again with another input than its invocation's. */
   private static String keyReused(String skill, String key, InvocationStore.Invocation recorded) {
-    String named = key.startsWith("key:") ? "'" + key.substring(4) + "'"
-        : "derived from the input (" + key + ")";
-    return "idempotency key reused with another input: this step called " + skill + " with idempotency key " + named + " before (invocation "
-        + recorded.id() + ", " + recorded.status() + ") with another input; a key stands for one input, so this call"
+    String named =
+        key.startsWith("key:")
+            ? "'" + key.substring(4) + "'"
+            : "derived from the input (" + key + ")";
+    return "idempotency key reused with another input: this step called "
+        + skill
+        + " with idempotency key "
+        + named
+        + " before (invocation "
+        + recorded.id()
+        + ", "
+        + recorded.status()
+        + ") with another input; a key stands for one input, so this call"
         + " is neither performed nor answered with that call's output: use a new key for a new input";
   }
 
   /**
    * Whether {@code input} is the input {@code recorded} was made with: the same JSON value — object
    * members in any order, numbers by their value ({@code 1}, {@code 1.0} and {@code 1e0} are one
-   * number), everything else exactly. It is compared with the recorded input itself (immutable,
-   * and what a reconciliation or a retry performs), not with a digest of it, so that no two
-   * inputs the upstream would tell apart can pass for one.
+   * number), everything else exactly. It is compared with the recorded input itself (immutable, and
+   * what a reconciliation or a retry performs), not with a digest of it, so that no two inputs the
+   * upstream would tell apart can pass for one.
    */
   static boolean sameInput(InvocationStore.Invocation recorded, JsonNode input) {
     return sameValue(Json.parse(recorded.inputJson()), input);
@@ -518,27 +857,33 @@ final class SkillMediator {
     return a != null && b != null && a.equals(SAME_VALUE, b);
   }
 
-  private static final java.util.Comparator<JsonNode> SAME_VALUE = (a, b) -> {
-    if (a.equals(b)) {
-      return 0;
-    }
-    if (a.isNumber() && b.isNumber() && finite(a) && finite(b)) {
-      return a.decimalValue().compareTo(b.decimalValue());
-    }
-    return 1;
-  };
+  private static final java.util.Comparator<JsonNode> SAME_VALUE =
+      (a, b) -> {
+        if (a.equals(b)) {
+          return 0;
+        }
+        if (a.isNumber() && b.isNumber() && finite(a) && finite(b)) {
+          return a.decimalValue().compareTo(b.decimalValue());
+        }
+        return 1;
+      };
 
   private static boolean finite(JsonNode number) {
-    return !(number.isFloatingPointNumber() && !number.isBigDecimal() && !Double.isFinite(number.doubleValue()));
+    return !(number.isFloatingPointNumber()
+        && !number.isBigDecimal()
+        && !Double.isFinite(number.doubleValue()));
   }
 
   static String canonicalHash(JsonNode input) {
     try {
-      String canonical = new JsonCanonicalizer(Json.STRICT.writeValueAsString(input)).getEncodedString();
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8)));
+      String canonical =
+          new JsonCanonicalizer(Json.STRICT.writeValueAsString(input)).getEncodedString();
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256")
+                  .digest(canonical.getBytes(StandardCharsets.UTF_8)));
     } catch (java.io.IOException | NoSuchAlgorithmException e) {
       throw new IllegalStateException("cannot hash a skill input", e);
     }
   }
-
 }

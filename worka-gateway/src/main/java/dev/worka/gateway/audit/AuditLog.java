@@ -49,10 +49,12 @@ public final class AuditLog {
     long length;
     String prevHash;
     try (PreparedStatement ps =
-            c.prepareStatement("select length, head_hash from audit_chain where id = 1 for update");
+            c.prepareStatement(
+                "select length, head_hash from audit_chain where id = 1 for update");
         ResultSet rs = ps.executeQuery()) {
       if (!rs.next()) {
-        throw new IllegalStateException("the audit chain head is missing (migration V3 not applied?)");
+        throw new IllegalStateException(
+            "the audit chain head is missing (migration V3 not applied?)");
       }
       length = rs.getLong(1);
       prevHash = rs.getString(2);
@@ -99,15 +101,30 @@ public final class AuditLog {
       ps.setString(14, gate.prevHash());
       ps.setString(15, gate.hash());
       if (ps.executeUpdate() != 1) {
-        throw new IllegalStateException("the audit chain head is missing (migration V3 not applied?)");
+        throw new IllegalStateException(
+            "the audit chain head is missing (migration V3 not applied?)");
       }
     }
     return gate;
   }
 
   private static Gate withHash(Gate g, String hash) {
-    return new Gate(g.id(), g.action(), g.status(), g.subject(), g.runId(), g.stepId(), g.attempt(), g.skill(),
-        g.reason(), g.policyManifestId(), g.traceId(), g.createdAt(), g.chainIndex(), g.prevHash(), hash);
+    return new Gate(
+        g.id(),
+        g.action(),
+        g.status(),
+        g.subject(),
+        g.runId(),
+        g.stepId(),
+        g.attempt(),
+        g.skill(),
+        g.reason(),
+        g.policyManifestId(),
+        g.traceId(),
+        g.createdAt(),
+        g.chainIndex(),
+        g.prevHash(),
+        hash);
   }
 
   public Burn recordBurn(
@@ -181,11 +198,12 @@ public final class AuditLog {
   /**
    * The newest gates first, filtered by {@code action}, {@code status} and {@code subject} where
    * they are not null; at most {@code limit}, older than the gate {@code before} when it is not
-   * null (paging). Gates without a run (refused {@code run.create} requests) are
-   * found only this way.
+   * null (paging). Gates without a run (refused {@code run.create} requests) are found only this
+   * way.
    */
-  public static List<Gate> recent(Connection c, String action, GateStatus status, String subject, UUID before,
-      int limit) throws SQLException {
+  public static List<Gate> recent(
+      Connection c, String action, GateStatus status, String subject, UUID before, int limit)
+      throws SQLException {
     StringBuilder sql = new StringBuilder("select * from gates where true");
     List<Object> params = new ArrayList<>();
     if (action != null) {
@@ -223,21 +241,21 @@ public final class AuditLog {
   static Gate readGate(ResultSet rs) throws SQLException {
     Object index = rs.getObject("chain_index");
     return new Gate(
-                  Sql.getUuid(rs, "id"),
-                  rs.getString("action"),
-                  GateStatus.valueOf(rs.getString("status").toUpperCase(java.util.Locale.ROOT)),
-                  rs.getString("subject"),
-                  Sql.getUuid(rs, "run_id"),
-                  Sql.getUuid(rs, "step_id"),
-                  (Integer) rs.getObject("attempt"),
-                  rs.getString("skill"),
-                  rs.getString("reason"),
-                  Sql.getUuid(rs, "policy_manifest_id"),
-                  rs.getString("trace_id"),
-                  Sql.getInstant(rs, "created_at"),
-                  index == null ? 0 : ((Number) index).longValue(),
-                  rs.getString("prev_hash"),
-                  rs.getString("hash"));
+        Sql.getUuid(rs, "id"),
+        rs.getString("action"),
+        GateStatus.valueOf(rs.getString("status").toUpperCase(java.util.Locale.ROOT)),
+        rs.getString("subject"),
+        Sql.getUuid(rs, "run_id"),
+        Sql.getUuid(rs, "step_id"),
+        (Integer) rs.getObject("attempt"),
+        rs.getString("skill"),
+        rs.getString("reason"),
+        Sql.getUuid(rs, "policy_manifest_id"),
+        rs.getString("trace_id"),
+        Sql.getInstant(rs, "created_at"),
+        index == null ? 0 : ((Number) index).longValue(),
+        rs.getString("prev_hash"),
+        rs.getString("hash"));
   }
 
   public List<Burn> burnsOfRun(Connection c, UUID runId) throws SQLException {
@@ -266,8 +284,8 @@ public final class AuditLog {
 
   /**
    * Bounded, storable text: NUL (which PostgreSQL text cannot hold) is removed and other control
-   * characters but newline and tab are shown as a backslash-u escape, so a hostile value can neither
-   * break the insert nor forge lines in what an operator reads.
+   * characters but newline and tab are shown as a backslash-u escape, so a hostile value can
+   * neither break the insert nor forge lines in what an operator reads.
    */
   static String truncate(String s, int max) {
     if (s == null) {

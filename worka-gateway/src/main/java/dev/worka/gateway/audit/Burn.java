@@ -28,6 +28,7 @@ public record Burn(
   public static final String LOST = "lost";
   public static final String CANCELLED = "cancelled";
   public static final String FAILED = "failed";
+
   /** Answering where the request came from (Slack, GitHub) failed for good. */
   public static final String DELIVERY = "delivery";
 

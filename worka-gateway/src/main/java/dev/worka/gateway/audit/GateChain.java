@@ -50,8 +50,10 @@ public final class GateChain {
     content.put("created_at", g.createdAt().toString());
     try {
       String canonical = new JsonCanonicalizer(Json.write(content)).getEncodedString();
-      return HexFormat.of().formatHex(
-          MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256")
+                  .digest(canonical.getBytes(StandardCharsets.UTF_8)));
     } catch (IOException | NoSuchAlgorithmException e) {
       throw new IllegalStateException("cannot hash gate " + g.id(), e);
     }
@@ -72,12 +74,16 @@ public final class GateChain {
 
   /** Walks every gate in chain order; reads in pages so the chain can be long. */
   public static Verification verify(Connection c) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select count(*) from gates where chain_index is null");
+    try (PreparedStatement ps =
+            c.prepareStatement("select count(*) from gates where chain_index is null");
         ResultSet rs = ps.executeQuery()) {
       rs.next();
       if (rs.getLong(1) > 0) {
-        return new Verification.Broken(0, null, rs.getLong(1)
-            + " gate row(s) carry no chain position: they were inserted outside the Gateway");
+        return new Verification.Broken(
+            0,
+            null,
+            rs.getLong(1)
+                + " gate row(s) carry no chain position: they were inserted outside the Gateway");
       }
     }
     long expected = 1;
@@ -85,8 +91,9 @@ public final class GateChain {
     long after = 0;
     while (true) {
       int seen = 0;
-      try (PreparedStatement ps = c.prepareStatement(
-          "select * from gates where chain_index > ? order by chain_index limit 1000")) {
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "select * from gates where chain_index > ? order by chain_index limit 1000")) {
         ps.setLong(1, after);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -94,17 +101,40 @@ public final class GateChain {
             Gate g = AuditLog.readGate(rs);
             after = g.chainIndex();
             if (g.chainIndex() != expected) {
-              return new Verification.Broken(expected, null, "gate #" + expected + " is missing: the chain jumps from #"
-                  + (expected - 1) + " to #" + g.chainIndex() + " (gate " + g.id() + "), so a gate was removed");
+              return new Verification.Broken(
+                  expected,
+                  null,
+                  "gate #"
+                      + expected
+                      + " is missing: the chain jumps from #"
+                      + (expected - 1)
+                      + " to #"
+                      + g.chainIndex()
+                      + " (gate "
+                      + g.id()
+                      + "), so a gate was removed");
             }
             if (!Objects.equals(g.prevHash(), prev)) {
-              return new Verification.Broken(expected, g.id().toString(), "gate #" + expected + " (" + g.id()
-                  + ") does not link to gate #" + (expected - 1)
-                  + ": it was inserted out of order, or the gate before it was replaced");
+              return new Verification.Broken(
+                  expected,
+                  g.id().toString(),
+                  "gate #"
+                      + expected
+                      + " ("
+                      + g.id()
+                      + ") does not link to gate #"
+                      + (expected - 1)
+                      + ": it was inserted out of order, or the gate before it was replaced");
             }
             if (!Objects.equals(hash(g), g.hash())) {
-              return new Verification.Broken(expected, g.id().toString(), "gate #" + expected + " (" + g.id()
-                  + ") was edited: its content no longer matches its hash");
+              return new Verification.Broken(
+                  expected,
+                  g.id().toString(),
+                  "gate #"
+                      + expected
+                      + " ("
+                      + g.id()
+                      + ") was edited: its content no longer matches its hash");
             }
             prev = g.hash();
             expected++;
@@ -116,14 +146,21 @@ public final class GateChain {
       }
     }
     long length = expected - 1;
-    try (PreparedStatement ps = c.prepareStatement("select length, head_hash from audit_chain where id = 1");
+    try (PreparedStatement ps =
+            c.prepareStatement("select length, head_hash from audit_chain where id = 1");
         ResultSet rs = ps.executeQuery()) {
       if (!rs.next()) {
         return new Verification.Broken(length, null, "the chain head row is missing");
       }
       if (rs.getLong(1) != length || !rs.getString(2).equals(prev)) {
-        return new Verification.Broken(length + 1, null, "the chain ends at gate #" + length + " but its head says #"
-            + rs.getLong(1) + ": gates were removed from the end, or the head was altered");
+        return new Verification.Broken(
+            length + 1,
+            null,
+            "the chain ends at gate #"
+                + length
+                + " but its head says #"
+                + rs.getLong(1)
+                + ": gates were removed from the end, or the head was altered");
       }
     }
     return new Verification.Intact(length, prev);

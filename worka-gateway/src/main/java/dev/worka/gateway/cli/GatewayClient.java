@@ -20,7 +20,8 @@ import java.util.function.BiConsumer;
 
 /** The CLI's HTTP client of the operator API. */
 final class GatewayClient {
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String baseUrl;
   private final String token;
 
@@ -36,13 +37,16 @@ final class GatewayClient {
     }
     String token = env.get("WORKA_OPERATOR_TOKEN");
     if (token == null || token.isBlank()) {
-      Path home = Path.of(env.getOrDefault("WORKA_HOME", System.getProperty("user.home") + "/.worka"));
+      Path home =
+          Path.of(env.getOrDefault("WORKA_HOME", System.getProperty("user.home") + "/.worka"));
       Path file = home.resolve("operator-token");
       try {
         token = Files.readString(file).trim();
       } catch (IOException e) {
-        throw new WorkaException("no operator token: set WORKA_OPERATOR_TOKEN, or start the Gateway once"
-            + " (bin/worka serve) so it writes " + file);
+        throw new WorkaException(
+            "no operator token: set WORKA_OPERATOR_TOKEN, or start the Gateway once"
+                + " (bin/worka serve) so it writes "
+                + file);
       }
     }
     return new GatewayClient(url, token);
@@ -64,30 +68,42 @@ final class GatewayClient {
   }
 
   Answer post(String path, Object body, Map<String, String> headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(uri(path))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(json(body)));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri(path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(json(body)));
     headers.forEach(b::header);
     return send(b);
   }
 
   Answer put(String path, String body) {
-    return send(HttpRequest.newBuilder(uri(path))
-        .header("Content-Type", "application/yaml")
-        .PUT(HttpRequest.BodyPublishers.ofString(body)));
+    return send(
+        HttpRequest.newBuilder(uri(path))
+            .header("Content-Type", "application/yaml")
+            .PUT(HttpRequest.BodyPublishers.ofString(body)));
   }
 
   /** Follows a server-sent event stream, calling {@code onEvent(event, data)} until it ends. */
   void stream(String path, BiConsumer<String, JsonNode> onEvent) {
-    HttpRequest request = HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + token)
-        .header("Accept", "text/event-stream").GET().build();
+    HttpRequest request =
+        HttpRequest.newBuilder(uri(path))
+            .header("Authorization", "Bearer " + token)
+            .header("Accept", "text/event-stream")
+            .GET()
+            .build();
     try {
-      HttpResponse<java.io.InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      HttpResponse<java.io.InputStream> response =
+          http.send(request, HttpResponse.BodyHandlers.ofInputStream());
       if (response.statusCode() != 200) {
         byte[] body = response.body().readAllBytes();
-        throw new WorkaException("event stream refused (" + response.statusCode() + "): " + new String(body, StandardCharsets.UTF_8));
+        throw new WorkaException(
+            "event stream refused ("
+                + response.statusCode()
+                + "): "
+                + new String(body, StandardCharsets.UTF_8));
       }
-      try (BufferedReader in = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+      try (BufferedReader in =
+          new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
         String event = "message";
         StringBuilder data = new StringBuilder();
         for (String line; (line = in.readLine()) != null; ) {
@@ -116,11 +132,13 @@ final class GatewayClient {
   }
 
   private Answer send(HttpRequest.Builder builder) {
-    HttpRequest request = builder.header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(60)).build();
+    HttpRequest request =
+        builder.header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(60)).build();
     try {
       HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
       byte[] body = response.body();
-      JsonNode node = body.length == 0 ? Json.LENIENT.createObjectNode() : Json.LENIENT.readTree(body);
+      JsonNode node =
+          body.length == 0 ? Json.LENIENT.createObjectNode() : Json.LENIENT.readTree(body);
       return new Answer(response.statusCode(), node);
     } catch (IOException e) {
       throw unreachable(e);
@@ -132,8 +150,10 @@ final class GatewayClient {
 
   private WorkaException unreachable(IOException e) {
     if (e instanceof ConnectException || e.getCause() instanceof ConnectException) {
-      return new WorkaException("no Worka Gateway answers at " + baseUrl
-          + ". Start one with `bin/worka serve` (in another terminal), or set WORKA_URL.");
+      return new WorkaException(
+          "no Worka Gateway answers at "
+              + baseUrl
+              + ". Start one with `bin/worka serve` (in another terminal), or set WORKA_URL.");
     }
     return new WorkaException("talking to the Gateway at " + baseUrl + " failed: " + e);
   }

@@ -16,9 +16,9 @@ import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
- * What changes between two policies, for people: which agents appear or go, what each agent
- * gains and loses (skills, permissions, runtime, role), how skill conditions and facts change, what
- * the named lists gain and lose, which limits move, and who may start a run (the ingress lists and
+ * What changes between two policies, for people: which agents appear or go, what each agent gains
+ * and loses (skills, permissions, runtime, role), how skill conditions and facts change, what the
+ * named lists gain and lose, which limits move, and who may start a run (the ingress lists and
  * quotas). One line per change, in a stable order.
  */
 final class PolicyDiff {
@@ -30,11 +30,27 @@ final class PolicyDiff {
       AgentPolicy a = before.agents().get(name);
       AgentPolicy b = after.agents().get(name);
       if (a == null) {
-        lines.add("agent " + name + ": added (" + b.role().wireName() + ", " + b.runtime().kind().wireName()
-            + ", permissions " + new TreeSet<>(b.permissions()) + ", skills " + b.skills() + ")");
+        lines.add(
+            "agent "
+                + name
+                + ": added ("
+                + b.role().wireName()
+                + ", "
+                + b.runtime().kind().wireName()
+                + ", permissions "
+                + new TreeSet<>(b.permissions())
+                + ", skills "
+                + b.skills()
+                + ")");
       } else if (b == null) {
-        lines.add("agent " + name + ": removed (it had permissions " + new TreeSet<>(a.permissions()) + ", skills "
-            + a.skills() + ")");
+        lines.add(
+            "agent "
+                + name
+                + ": removed (it had permissions "
+                + new TreeSet<>(a.permissions())
+                + ", skills "
+                + a.skills()
+                + ")");
       } else {
         List<String> changes = new ArrayList<>();
         gainsAndLosses(changes, "skills", a.skills(), b.skills());
@@ -59,8 +75,15 @@ final class PolicyDiff {
       String ca = a.flatMap(SkillPolicy::when).map(SkillCondition::expression).orElse(null);
       String cb = b.flatMap(SkillPolicy::when).map(SkillCondition::expression).orElse(null);
       if (!Objects.equals(ca, cb)) {
-        lines.add("skill " + name + ": " + (ca == null ? "condition added: " + cb
-            : cb == null ? "condition removed (was: " + ca + ")" : "condition changed: " + ca + " → " + cb));
+        lines.add(
+            "skill "
+                + name
+                + ": "
+                + (ca == null
+                    ? "condition added: " + cb
+                    : cb == null
+                        ? "condition removed (was: " + ca + ")"
+                        : "condition changed: " + ca + " → " + cb));
       }
       boolean sa = a.map(SkillPolicy::sideEffect).orElse(false);
       boolean sb = b.map(SkillPolicy::sideEffect).orElse(false);
@@ -70,10 +93,16 @@ final class PolicyDiff {
     }
     for (String name : union(before.lists().keySet(), after.lists().keySet())) {
       List<String> changes = new ArrayList<>();
-      gainsAndLosses(changes, "items", before.lists().getOrDefault(name, List.of()),
+      gainsAndLosses(
+          changes,
+          "items",
+          before.lists().getOrDefault(name, List.of()),
           after.lists().getOrDefault(name, List.of()));
       if (!changes.isEmpty()) {
-        String state = !before.lists().containsKey(name) ? " (new list)" : !after.lists().containsKey(name) ? " (removed)" : "";
+        String state =
+            !before.lists().containsKey(name)
+                ? " (new list)"
+                : !after.lists().containsKey(name) ? " (removed)" : "";
         lines.add("list " + name + state + ": " + String.join("; ", changes));
       }
     }
@@ -87,47 +116,81 @@ final class PolicyDiff {
     limits.put("max_concurrent_steps", Limits::maxConcurrentSteps);
     limits.put("retry_backoff", Limits::retryBackoff);
     limits.put("retry_backoff_max", Limits::retryBackoffMax);
-    limits.forEach((name, get) -> {
-      Object a = get.apply(before.limits());
-      Object b = get.apply(after.limits());
-      if (!a.equals(b)) {
-        lines.add("limit " + name + ": " + a + " → " + b);
-      }
-    });
+    limits.forEach(
+        (name, get) -> {
+          Object a = get.apply(before.limits());
+          Object b = get.apply(after.limits());
+          if (!a.equals(b)) {
+            lines.add("limit " + name + ": " + a + " → " + b);
+          }
+        });
     ingress(lines, before.ingress(), after.ingress());
     return lines;
   }
 
   /** {@code ingress.*}: each list that gains, loses, appears or goes, and each quota that moves. */
   private static void ingress(List<String> lines, IngressPolicy before, IngressPolicy after) {
-    ingressList(lines, "github.author_associations", Optional.of(before.github().authorAssociations()),
-        Optional.of(after.github().authorAssociations()), "");
-    ingressList(lines, "github.repositories", before.github().repositories(), after.github().repositories(),
+    ingressList(
+        lines,
+        "github.author_associations",
+        Optional.of(before.github().authorAssociations()),
+        Optional.of(after.github().authorAssociations()),
+        "");
+    ingressList(
+        lines,
+        "github.repositories",
+        before.github().repositories(),
+        after.github().repositories(),
         "any repository");
-    ingressList(lines, "slack.teams", before.slack().teams(), after.slack().teams(), "this bot's own workspace");
-    ingressList(lines, "slack.channels", before.slack().channels(), after.slack().channels(), "any conversation");
+    ingressList(
+        lines,
+        "slack.teams",
+        before.slack().teams(),
+        after.slack().teams(),
+        "this bot's own workspace");
+    ingressList(
+        lines,
+        "slack.channels",
+        before.slack().channels(),
+        after.slack().channels(),
+        "any conversation");
     ingressList(lines, "slack.users", before.slack().users(), after.slack().users(), "any user");
     IngressPolicy.Quotas a = before.quotas();
     IngressPolicy.Quotas b = after.quotas();
     if (a.runsPerRequesterPerHour() != b.runsPerRequesterPerHour()) {
-      lines.add("ingress quotas.runs_per_requester_per_hour: " + a.runsPerRequesterPerHour() + " → "
-          + b.runsPerRequesterPerHour());
+      lines.add(
+          "ingress quotas.runs_per_requester_per_hour: "
+              + a.runsPerRequesterPerHour()
+              + " → "
+              + b.runsPerRequesterPerHour());
     }
     if (a.concurrentRunsPerRequester() != b.concurrentRunsPerRequester()) {
-      lines.add("ingress quotas.concurrent_runs_per_requester: " + a.concurrentRunsPerRequester() + " → "
-          + b.concurrentRunsPerRequester());
+      lines.add(
+          "ingress quotas.concurrent_runs_per_requester: "
+              + a.concurrentRunsPerRequester()
+              + " → "
+              + b.concurrentRunsPerRequester());
     }
   }
 
   /** One ingress list; {@code absent} says what having no such list means. */
-  private static void ingressList(List<String> lines, String name, Optional<List<String>> a,
-      Optional<List<String>> b, String absent) {
+  private static void ingressList(
+      List<String> lines,
+      String name,
+      Optional<List<String>> a,
+      Optional<List<String>> b,
+      String absent) {
     if (a.equals(b)) {
       return;
     }
     if (a.isEmpty() || b.isEmpty()) {
-      lines.add("ingress " + name + ": " + a.map(Object::toString).orElse(absent) + " → "
-          + b.map(Object::toString).orElse(absent));
+      lines.add(
+          "ingress "
+              + name
+              + ": "
+              + a.map(Object::toString).orElse(absent)
+              + " → "
+              + b.map(Object::toString).orElse(absent));
       return;
     }
     TreeSet<String> gained = new TreeSet<>(b.get());
@@ -146,7 +209,10 @@ final class PolicyDiff {
     }
   }
 
-  private static void gainsAndLosses(List<String> out, String what, java.util.Collection<String> a,
+  private static void gainsAndLosses(
+      List<String> out,
+      String what,
+      java.util.Collection<String> a,
       java.util.Collection<String> b) {
     TreeSet<String> gained = new TreeSet<>(b);
     gained.removeAll(a);
@@ -161,11 +227,12 @@ final class PolicyDiff {
   }
 
   private static String runtime(AgentPolicy a) {
-    return a.runtime().kind().wireName() + switch (a.runtime().kind()) {
-      case PROCESS -> " " + a.runtime().command();
-      case KUBERNETES -> " " + a.runtime().image();
-      case WASM -> " " + a.runtime().module();
-    };
+    return a.runtime().kind().wireName()
+        + switch (a.runtime().kind()) {
+          case PROCESS -> " " + a.runtime().command();
+          case KUBERNETES -> " " + a.runtime().image();
+          case WASM -> " " + a.runtime().module();
+        };
   }
 
   private static TreeSet<String> union(java.util.Set<String> a, java.util.Set<String> b) {

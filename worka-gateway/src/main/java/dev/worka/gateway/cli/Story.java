@@ -17,22 +17,33 @@ final class Story {
     if (time.length() >= 19) {
       time = time.substring(11, 19);
     }
-    String what = e.path("entity").asText().equals("run")
-        ? "run"
-        : "step " + e.path("step_ref").asText("?");
-    String from = e.path("from").isNull() || e.path("from").isMissingNode() ? "·" : e.path("from").asText();
+    String what =
+        e.path("entity").asText().equals("run") ? "run" : "step " + e.path("step_ref").asText("?");
+    String from =
+        e.path("from").isNull() || e.path("from").isMissingNode() ? "·" : e.path("from").asText();
     String detail = e.path("detail").isNull() ? "" : e.path("detail").asText("");
-    return String.format("  %s  %-14s %s → %s%s", time, what, from, e.path("to").asText(),
+    return String.format(
+        "  %s  %-14s %s → %s%s",
+        time,
+        what,
+        from,
+        e.path("to").asText(),
         detail.isBlank() ? "" : "   " + clip(TerminalText.oneLine(detail), 100));
   }
 
   static void print(JsonNode run, PrintWriter out) {
-    out.printf("run %s  %s%n", run.path("run_id").asText(), run.path("status").asText().toUpperCase());
+    out.printf(
+        "run %s  %s%n", run.path("run_id").asText(), run.path("status").asText().toUpperCase());
     out.printf("  request   %s%n", TerminalText.oneLine(run.path("text").asText()));
-    out.printf("  source    %s  requester %s  trace %s%n", run.path("source").asText(),
-        TerminalText.oneLine(run.path("requester").asText("-")), run.path("trace_id").asText());
+    out.printf(
+        "  source    %s  requester %s  trace %s%n",
+        run.path("source").asText(),
+        TerminalText.oneLine(run.path("requester").asText("-")),
+        run.path("trace_id").asText());
     JsonNode pm = run.path("policy_manifest");
-    out.printf("  policy    v%s (sha256 %s)%n", pm.path("version").asText(), clip(pm.path("sha256").asText(), 12));
+    out.printf(
+        "  policy    v%s (sha256 %s)%n",
+        pm.path("version").asText(), clip(pm.path("sha256").asText(), 12));
     if (!run.path("error").isNull() && !run.path("error").asText("").isEmpty()) {
       out.printf("  error     %s%n", TerminalText.oneLine(run.path("error").asText()));
     }
@@ -46,8 +57,12 @@ final class Story {
     if (plan.isNull() || plan.isMissingNode()) {
       out.println("plan: none");
     } else {
-      out.printf("plan %s  %s by %s  hash %s%n", plan.path("plan_id").asText(), plan.path("status").asText(),
-          plan.path("created_by").asText(), clip(plan.path("plan_hash").asText("-"), 16));
+      out.printf(
+          "plan %s  %s by %s  hash %s%n",
+          plan.path("plan_id").asText(),
+          plan.path("status").asText(),
+          plan.path("created_by").asText(),
+          clip(plan.path("plan_hash").asText("-"), 16));
       for (JsonNode reason : plan.path("rejection_reasons")) {
         out.println("  rejected: " + TerminalText.oneLine(reason.asText()));
       }
@@ -56,14 +71,21 @@ final class Story {
     out.println();
     out.println("steps:");
     for (JsonNode s : run.path("steps")) {
-      out.printf("  %-8s %-8s %-10s attempt %s  skills %s%s%n", s.path("step_ref").asText(), s.path("agent").asText(),
-          s.path("status").asText(), s.path("attempt").asText(), s.path("skills"),
+      out.printf(
+          "  %-8s %-8s %-10s attempt %s  skills %s%s%n",
+          s.path("step_ref").asText(),
+          s.path("agent").asText(),
+          s.path("status").asText(),
+          s.path("attempt").asText(),
+          s.path("skills"),
           s.path("depends_on").isEmpty() ? "" : "  after " + s.path("depends_on"));
       if (!s.path("summary").isNull() && !s.path("summary").asText("").isEmpty()) {
-        out.println("           summary: " + clip(TerminalText.oneLine(s.path("summary").asText()), 160));
+        out.println(
+            "           summary: " + clip(TerminalText.oneLine(s.path("summary").asText()), 160));
       }
       if (!s.path("error").isNull() && !s.path("error").asText("").isEmpty()) {
-        out.println("           error:   " + clip(TerminalText.oneLine(s.path("error").asText()), 160));
+        out.println(
+            "           error:   " + clip(TerminalText.oneLine(s.path("error").asText()), 160));
       }
     }
 
@@ -73,8 +95,12 @@ final class Story {
       out.println("  none");
     }
     for (JsonNode g : run.path("gates")) {
-      out.printf("  %-5s %-14s %-24s %-7s %s%n", g.path("status").asText().toUpperCase(), g.path("action").asText(),
-          g.path("skill").isNull() ? "" : g.path("skill").asText(), g.path("subject").asText(),
+      out.printf(
+          "  %-5s %-14s %-24s %-7s %s%n",
+          g.path("status").asText().toUpperCase(),
+          g.path("action").asText(),
+          g.path("skill").isNull() ? "" : g.path("skill").asText(),
+          g.path("subject").asText(),
           TerminalText.oneLine(g.path("reason").asText()));
     }
 
@@ -84,7 +110,10 @@ final class Story {
       out.println("  none");
     }
     for (JsonNode b : run.path("burns")) {
-      out.printf("  %-14s %-8s %s%n", b.path("kind").asText(), b.path("step_ref").asText("-"),
+      out.printf(
+          "  %-14s %-8s %s%n",
+          b.path("kind").asText(),
+          b.path("step_ref").asText("-"),
           TerminalText.oneLine(b.path("reason").asText()));
       JsonNode lines = b.path("diagnostics").path("last_lines");
       for (int i = Math.max(0, lines.size() - 5); i < lines.size(); i++) {
@@ -98,8 +127,12 @@ final class Story {
       out.println("  none");
     }
     for (JsonNode i : run.path("skill_invocations")) {
-      out.printf("  %-24s %-9s lock %-8s %s input %s%n", i.path("skill").asText(), i.path("status").asText(),
-          i.path("lock_status").asText(), i.path("dry_run").asBoolean() ? "dry-run" : "live",
+      out.printf(
+          "  %-24s %-9s lock %-8s %s input %s%n",
+          i.path("skill").asText(),
+          i.path("status").asText(),
+          i.path("lock_status").asText(),
+          i.path("dry_run").asBoolean() ? "dry-run" : "live",
           clip(compact(i.path("input")), 100));
     }
 

@@ -45,8 +45,12 @@ final class TerminalText {
     if (text == null) {
       return null;
     }
-    return text.replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ').replace('\u2028', ' ')
-        .replace('\u2029', ' ').replace('\u0085', ' ');
+    return text.replace("\r\n", " ")
+        .replace('\n', ' ')
+        .replace('\r', ' ')
+        .replace('\u2028', ' ')
+        .replace('\u2029', ' ')
+        .replace('\u0085', ' ');
   }
 
   static boolean isUnsafe(char c) {

@@ -16,7 +16,10 @@ import java.util.Optional;
  * secret.
  */
 public record SlackSettings(
-    Optional<String> botToken, Optional<String> signingSecret, Optional<String> appToken, URI apiUrl) {
+    Optional<String> botToken,
+    Optional<String> signingSecret,
+    Optional<String> appToken,
+    URI apiUrl) {
 
   public static final String DEFAULT_API_URL = "https://slack.com/api/";
 
@@ -24,7 +27,9 @@ public record SlackSettings(
   public enum Ingress {
     /** Slack does not send requests to this Gateway (it may still answer and serve the skills). */
     NONE,
-    /** Slack POSTs to {@code /slack/events}, {@code /slack/commands}, {@code /slack/interactivity}. */
+    /**
+     * Slack POSTs to {@code /slack/events}, {@code /slack/commands}, {@code /slack/interactivity}.
+     */
     HTTP,
     /** The Gateway holds a Socket Mode WebSocket open to Slack ({@code SLACK_APP_TOKEN}). */
     SOCKET_MODE
@@ -53,20 +58,23 @@ public record SlackSettings(
     URI api = URI.create(DEFAULT_API_URL);
     try {
       api = URI.create(url.endsWith("/") ? url : url + "/");
-      if (!("https".equals(api.getScheme()) || "http".equals(api.getScheme())) || api.getHost() == null) {
+      if (!("https".equals(api.getScheme()) || "http".equals(api.getScheme()))
+          || api.getHost() == null) {
         problems.add("SLACK_API_URL=" + url + " must be an http(s) URL such as " + DEFAULT_API_URL);
       }
     } catch (IllegalArgumentException e) {
       problems.add("SLACK_API_URL=" + url + " is not a URL; use e.g. " + DEFAULT_API_URL);
     }
     if (bot.isEmpty() && (secret.isPresent() || app.isPresent())) {
-      problems.add((secret.isPresent() ? "SLACK_SIGNING_SECRET" : "SLACK_APP_TOKEN")
-          + " is set but SLACK_BOT_TOKEN is not: Worka needs the bot token (xoxb-…) to answer in Slack;"
-          + " set it, or unset the other Slack variables");
+      problems.add(
+          (secret.isPresent() ? "SLACK_SIGNING_SECRET" : "SLACK_APP_TOKEN")
+              + " is set but SLACK_BOT_TOKEN is not: Worka needs the bot token (xoxb-…) to answer in Slack;"
+              + " set it, or unset the other Slack variables");
     }
     if (app.isPresent() && !app.get().startsWith("xapp-")) {
-      problems.add("SLACK_APP_TOKEN must be an app-level token (it starts with xapp-, from the app's Basic"
-          + " Information page, with the connections:write scope); it does not look like one");
+      problems.add(
+          "SLACK_APP_TOKEN must be an app-level token (it starts with xapp-, from the app's Basic"
+              + " Information page, with the connections:write scope); it does not look like one");
     }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
@@ -79,7 +87,9 @@ public record SlackSettings(
     return botToken.isPresent();
   }
 
-  /** How Slack's requests reach this Gateway: Socket Mode wins when {@code SLACK_APP_TOKEN} is set. */
+  /**
+   * How Slack's requests reach this Gateway: Socket Mode wins when {@code SLACK_APP_TOKEN} is set.
+   */
   public Ingress ingress() {
     if (botToken.isEmpty()) {
       return Ingress.NONE;
@@ -97,8 +107,16 @@ public record SlackSettings(
 
   @Override
   public String toString() {
-    return "SlackSettings[bot token " + (botToken.isPresent() ? "set" : "unset") + ", signing secret "
-        + (signingSecret.isPresent() ? "set" : "unset") + ", app token " + (appToken.isPresent() ? "set" : "unset")
-        + ", api " + apiUrl + ", ingress " + ingress() + "]";
+    return "SlackSettings[bot token "
+        + (botToken.isPresent() ? "set" : "unset")
+        + ", signing secret "
+        + (signingSecret.isPresent() ? "set" : "unset")
+        + ", app token "
+        + (appToken.isPresent() ? "set" : "unset")
+        + ", api "
+        + apiUrl
+        + ", ingress "
+        + ingress()
+        + "]";
   }
 }

@@ -10,8 +10,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The Gateway's configuration (DESIGN §9). Unset means the embedded default. Secrets (the
- * operator token, database password) are never printed by {@link #toString()}.
+ * The Gateway's configuration (DESIGN §9). Unset means the embedded default. Secrets (the operator
+ * token, database password) are never printed by {@link #toString()}.
  *
  * @param home {@code WORKA_HOME}: keys, the embedded database, the generated operator token
  * @param database {@code WORKA_DATABASE_URL} (+ {@code _USER}/{@code _PASSWORD}); empty = embedded
@@ -29,8 +29,8 @@ import java.util.Optional;
  * @param gatewayUrl {@code WORKA_GATEWAY_URL} given to workers; empty = http://127.0.0.1:port
  * @param maxConcurrentSteps {@code WORKA_MAX_CONCURRENT_STEPS}: worker processes this Gateway runs
  *     at once (default 4)
- * @param leaseDuration {@code WORKA_LEASE_SECONDS}: how long a claimed task is this Gateway's without a
- *     heartbeat (default 30s)
+ * @param leaseDuration {@code WORKA_LEASE_SECONDS}: how long a claimed task is this Gateway's
+ *     without a heartbeat (default 30s)
  * @param secrets the values of {@link #SECRET_VARIABLES} that are set (and the database password):
  *     redacted from every output; never printed
  * @param applicationDatabase with an external database, {@code WORKA_DATABASE_APP_USER} (+ {@code
@@ -54,18 +54,53 @@ public record WorkaConfig(
     Optional<DatabaseUrl> applicationDatabase) {
 
   /** A configuration whose Gateway runs as the {@code database} user (no separate login). */
-  public WorkaConfig(Path home, Optional<DatabaseUrl> database, int httpPort, String bindAddress,
-      Optional<Path> policyFile, Optional<String> operatorToken, String model, String sideEffects, Path installDir,
-      Optional<String> gatewayUrl, int maxConcurrentSteps, Duration leaseDuration, List<String> secrets) {
-    this(home, database, httpPort, bindAddress, policyFile, operatorToken, model, sideEffects, installDir,
-        gatewayUrl, maxConcurrentSteps, leaseDuration, secrets, Optional.empty());
+  public WorkaConfig(
+      Path home,
+      Optional<DatabaseUrl> database,
+      int httpPort,
+      String bindAddress,
+      Optional<Path> policyFile,
+      Optional<String> operatorToken,
+      String model,
+      String sideEffects,
+      Path installDir,
+      Optional<String> gatewayUrl,
+      int maxConcurrentSteps,
+      Duration leaseDuration,
+      List<String> secrets) {
+    this(
+        home,
+        database,
+        httpPort,
+        bindAddress,
+        policyFile,
+        operatorToken,
+        model,
+        sideEffects,
+        installDir,
+        gatewayUrl,
+        maxConcurrentSteps,
+        leaseDuration,
+        secrets,
+        Optional.empty());
   }
 
-  /** Environment variables whose values are credentials: redacted wherever they appear in outputs. */
-  public static final List<String> SECRET_VARIABLES = List.of(
-      "WORKA_OPERATOR_TOKEN", "WORKA_DATABASE_PASSWORD", "WORKA_DATABASE_APP_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
-      "SLACK_APP_TOKEN", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "ANTHROPIC_API_KEY", "MEM0_API_KEY",
-      "LANGFUSE_SECRET_KEY");
+  /**
+   * Environment variables whose values are credentials: redacted wherever they appear in outputs.
+   */
+  public static final List<String> SECRET_VARIABLES =
+      List.of(
+          "WORKA_OPERATOR_TOKEN",
+          "WORKA_DATABASE_PASSWORD",
+          "WORKA_DATABASE_APP_PASSWORD",
+          "SLACK_BOT_TOKEN",
+          "SLACK_SIGNING_SECRET",
+          "SLACK_APP_TOKEN",
+          "GITHUB_TOKEN",
+          "GITHUB_WEBHOOK_SECRET",
+          "ANTHROPIC_API_KEY",
+          "MEM0_API_KEY",
+          "LANGFUSE_SECRET_KEY");
 
   public WorkaConfig {
     secrets = secrets == null ? List.of() : List.copyOf(secrets);
@@ -73,7 +108,8 @@ public record WorkaConfig(
     database = database == null ? Optional.empty() : database;
     applicationDatabase = applicationDatabase == null ? Optional.empty() : applicationDatabase;
     if (applicationDatabase.isPresent() && database.isEmpty()) {
-      throw new IllegalArgumentException("an application database login needs an external database");
+      throw new IllegalArgumentException(
+          "an application database login needs an external database");
     }
     operatorToken = operatorToken == null ? Optional.empty() : operatorToken;
     gatewayUrl = gatewayUrl == null ? Optional.empty() : gatewayUrl;
@@ -83,9 +119,7 @@ public record WorkaConfig(
   public static WorkaConfig fromEnvironment(Map<String, String> env) {
     List<String> problems = new ArrayList<>();
     Path home =
-        Path.of(
-                value(env, "WORKA_HOME")
-                    .orElse(System.getProperty("user.home") + "/.worka"))
+        Path.of(value(env, "WORKA_HOME").orElse(System.getProperty("user.home") + "/.worka"))
             .toAbsolutePath()
             .normalize();
 
@@ -96,9 +130,7 @@ public record WorkaConfig(
         database =
             Optional.of(
                 DatabaseUrl.parse(
-                    url.get(),
-                    env.get("WORKA_DATABASE_USER"),
-                    env.get("WORKA_DATABASE_PASSWORD")));
+                    url.get(), env.get("WORKA_DATABASE_USER"), env.get("WORKA_DATABASE_PASSWORD")));
       } catch (IllegalArgumentException e) {
         problems.add(e.getMessage());
       }
@@ -109,16 +141,20 @@ public record WorkaConfig(
     if (appUser.isPresent()) {
       Optional<String> appPassword = value(env, "WORKA_DATABASE_APP_PASSWORD");
       if (database.isEmpty()) {
-        problems.add("WORKA_DATABASE_APP_USER applies only with WORKA_DATABASE_URL (the embedded database has"
-            + " its own application role): unset it or set WORKA_DATABASE_URL");
+        problems.add(
+            "WORKA_DATABASE_APP_USER applies only with WORKA_DATABASE_URL (the embedded database has"
+                + " its own application role): unset it or set WORKA_DATABASE_URL");
       } else if (!appUser.get().matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
-        problems.add("WORKA_DATABASE_APP_USER must be a plain role name (letters, digits, _; at most 63)");
+        problems.add(
+            "WORKA_DATABASE_APP_USER must be a plain role name (letters, digits, _; at most 63)");
       } else if (appUser.get().equals(database.get().user())) {
-        problems.add("WORKA_DATABASE_APP_USER must differ from the WORKA_DATABASE_URL user, which owns the tables");
+        problems.add(
+            "WORKA_DATABASE_APP_USER must differ from the WORKA_DATABASE_URL user, which owns the tables");
       } else if (appPassword.isEmpty()) {
         problems.add("WORKA_DATABASE_APP_USER needs WORKA_DATABASE_APP_PASSWORD");
       } else {
-        applicationDatabase = Optional.of(database.get().withLogin(appUser.get(), appPassword.get()));
+        applicationDatabase =
+            Optional.of(database.get().withLogin(appUser.get(), appPassword.get()));
       }
     }
 
@@ -128,38 +164,58 @@ public record WorkaConfig(
     Optional<Path> policyFile = value(env, "WORKA_POLICY_FILE").map(Path::of);
     if (policyFile.isPresent() && !Files.isReadable(policyFile.get())) {
       problems.add(
-          "WORKA_POLICY_FILE=" + policyFile.get() + " is not a readable file (unset it to use the built-in policy)");
+          "WORKA_POLICY_FILE="
+              + policyFile.get()
+              + " is not a readable file (unset it to use the built-in policy)");
     }
 
     Optional<String> operatorToken = value(env, "WORKA_OPERATOR_TOKEN");
     if (operatorToken.isPresent() && operatorToken.get().length() < 16) {
-      problems.add("WORKA_OPERATOR_TOKEN must be at least 16 characters (unset it to have one generated)");
+      problems.add(
+          "WORKA_OPERATOR_TOKEN must be at least 16 characters (unset it to have one generated)");
     }
 
     String model = value(env, "WORKA_MODEL").orElse("scripted");
     if (!model.equals("scripted") && !model.equals("anthropic")) {
       problems.add("WORKA_MODEL=" + model + " is not known (use scripted or anthropic)");
     } else if (model.equals("anthropic")) {
-      // The key stays in the Gateway: workers call the model through /v1/agent/model (docs/models.md).
+      // The key stays in the Gateway: workers call the model through /v1/agent/model
+      // (docs/models.md).
       if (value(env, "ANTHROPIC_API_KEY").isEmpty()) {
-        problems.add("WORKA_MODEL=anthropic needs ANTHROPIC_API_KEY (the Gateway's key; workers never get it)");
+        problems.add(
+            "WORKA_MODEL=anthropic needs ANTHROPIC_API_KEY (the Gateway's key; workers never get it)");
       }
-      value(env, "ANTHROPIC_BASE_URL").ifPresent(base -> {
-        if (!base.matches("(?i)https?://[^\\s/?#]+(/[^\\s?#]*)?")) {
-          problems.add("ANTHROPIC_BASE_URL=" + base + " is not an http(s) URL such as https://api.anthropic.com");
-        }
-      });
-      value(env, "WORKA_ANTHROPIC_MODEL").ifPresent(name -> {
-        if (!name.matches("[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}")) {
-          problems.add("WORKA_ANTHROPIC_MODEL=" + name + " is not a model name (letters, digits, . _ : @ / -)");
-        }
-      });
-      value(env, "WORKA_MODEL_CALLS_PER_STEP").ifPresent(n -> {
-        if (!n.matches("[1-9]|1[0-6]")) {
-          problems.add("WORKA_MODEL_CALLS_PER_STEP=" + n + " must be a whole number from 1 to 16 (model calls of one"
-              + " step under way at once; default 2)");
-        }
-      });
+      value(env, "ANTHROPIC_BASE_URL")
+          .ifPresent(
+              base -> {
+                if (!base.matches("(?i)https?://[^\\s/?#]+(/[^\\s?#]*)?")) {
+                  problems.add(
+                      "ANTHROPIC_BASE_URL="
+                          + base
+                          + " is not an http(s) URL such as https://api.anthropic.com");
+                }
+              });
+      value(env, "WORKA_ANTHROPIC_MODEL")
+          .ifPresent(
+              name -> {
+                if (!name.matches("[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}")) {
+                  problems.add(
+                      "WORKA_ANTHROPIC_MODEL="
+                          + name
+                          + " is not a model name (letters, digits, . _ : @ / -)");
+                }
+              });
+      value(env, "WORKA_MODEL_CALLS_PER_STEP")
+          .ifPresent(
+              n -> {
+                if (!n.matches("[1-9]|1[0-6]")) {
+                  problems.add(
+                      "WORKA_MODEL_CALLS_PER_STEP="
+                          + n
+                          + " must be a whole number from 1 to 16 (model calls of one"
+                          + " step under way at once; default 2)");
+                }
+              });
     }
 
     String sideEffects = value(env, "WORKA_SIDE_EFFECTS").orElse("dry-run");
@@ -226,8 +282,20 @@ public record WorkaConfig(
   /** A copy with another HTTP port (tests). */
   public WorkaConfig withHttpPort(int port) {
     return new WorkaConfig(
-        home, database, port, bindAddress, policyFile, operatorToken, model, sideEffects,
-        installDir, gatewayUrl, maxConcurrentSteps, leaseDuration, secrets, applicationDatabase);
+        home,
+        database,
+        port,
+        bindAddress,
+        policyFile,
+        operatorToken,
+        model,
+        sideEffects,
+        installDir,
+        gatewayUrl,
+        maxConcurrentSteps,
+        leaseDuration,
+        secrets,
+        applicationDatabase);
   }
 
   @Override

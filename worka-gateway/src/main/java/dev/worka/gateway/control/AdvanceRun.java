@@ -40,7 +40,13 @@ final class AdvanceRun implements TaskHandler {
   private final TaskQueue queue;
   private final RunningWorkers workers;
 
-  AdvanceRun(DataSource dataSource, RunStore runs, StepStore steps, PolicyStore policies, TaskQueue queue, RunningWorkers workers) {
+  AdvanceRun(
+      DataSource dataSource,
+      RunStore runs,
+      StepStore steps,
+      PolicyStore policies,
+      TaskQueue queue,
+      RunningWorkers workers) {
     this.dataSource = dataSource;
     this.runs = runs;
     this.steps = steps;
@@ -74,18 +80,26 @@ final class AdvanceRun implements TaskHandler {
       }
       Step p = planner.get();
       if (p.status() != StepStatus.SUCCEEDED) {
-        String why = "planning failed: " + p.agent() + " " + p.status().sql() + attempts(p)
-            + (p.error() == null ? "no reason was recorded" : p.error()) + burnsOf(runId, p);
+        String why =
+            "planning failed: "
+                + p.agent()
+                + " "
+                + p.status().sql()
+                + attempts(p)
+                + (p.error() == null ? "no reason was recorded" : p.error())
+                + burnsOf(runId, p);
         toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
         runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
         return null;
       }
       if (work.isEmpty()) {
-        String why = "planning failed: " + p.agent() + " finished without submitting an accepted plan";
+        String why =
+            "planning failed: " + p.agent() + " finished without submitting an accepted plan";
         runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
         return null;
       }
-      runs.transition(c, runId, status, RunStatus.RUNNING, "gateway", work.size() + " step(s)", null, null);
+      runs.transition(
+          c, runId, status, RunStatus.RUNNING, "gateway", work.size() + " step(s)", null, null);
       status = RunStatus.RUNNING;
     }
     if (status != RunStatus.RUNNING) {
@@ -94,19 +108,32 @@ final class AdvanceRun implements TaskHandler {
 
     Optional<Step> failed =
         work.stream()
-            .filter(s -> s.status() == StepStatus.FAILED || s.status() == StepStatus.TIMED_OUT || s.status() == StepStatus.CANCELLED)
+            .filter(
+                s ->
+                    s.status() == StepStatus.FAILED
+                        || s.status() == StepStatus.TIMED_OUT
+                        || s.status() == StepStatus.CANCELLED)
             .findFirst();
     if (failed.isPresent()) {
       Step f = failed.get();
-      String why = "step " + f.stepRef() + " (" + f.agent() + ") " + f.status().sql() + attempts(f)
-          + (f.error() == null ? "no reason was recorded" : f.error()) + burnsOf(runId, f);
+      String why =
+          "step "
+              + f.stepRef()
+              + " ("
+              + f.agent()
+              + ") "
+              + f.status().sql()
+              + attempts(f)
+              + (f.error() == null ? "no reason was recorded" : f.error())
+              + burnsOf(runId, f);
       toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
       runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
       return null;
     }
 
     if (work.stream().allMatch(s -> s.status() == StepStatus.SUCCEEDED)) {
-      runs.transition(c, runId, status, RunStatus.DELIVERING, "gateway", "all steps succeeded", null, null);
+      runs.transition(
+          c, runId, status, RunStatus.DELIVERING, "gateway", "all steps succeeded", null, null);
       queue.enqueue(c, TaskKinds.DELIVER_RUN, runId, null, TaskKinds.deliverKey(runId), null);
       return null;
     }
@@ -114,17 +141,38 @@ final class AdvanceRun implements TaskHandler {
     CompiledPolicy policy = policies.byId(run.policyManifestId()).policy();
     Map<UUID, Step> byId = work.stream().collect(Collectors.toMap(Step::id, Function.identity()));
     // A step waiting to retry keeps its slot: its next attempt is coming.
-    long active = work.stream().filter(s -> s.status() == StepStatus.QUEUED || s.status() == StepStatus.RUNNING
-        || s.status() == StepStatus.RETRY_WAIT).count();
+    long active =
+        work.stream()
+            .filter(
+                s ->
+                    s.status() == StepStatus.QUEUED
+                        || s.status() == StepStatus.RUNNING
+                        || s.status() == StepStatus.RETRY_WAIT)
+            .count();
     long slots = policy.limits().maxConcurrentSteps() - active;
     for (Step s : work) {
       if (slots <= 0) {
         break;
       }
       if (s.status() == StepStatus.PENDING && dependenciesSucceeded(s, byId)) {
-        if (steps.transition(c, s.id(), StepStatus.PENDING, StepStatus.QUEUED, null,
-            StepStore.Change.NONE, "gateway", "dependencies succeeded").applied()) {
-          queue.enqueue(c, TaskKinds.EXECUTE_STEP, runId, s.id(), TaskKinds.executeKey(s.id(), s.attempt() + 1), null);
+        if (steps
+            .transition(
+                c,
+                s.id(),
+                StepStatus.PENDING,
+                StepStatus.QUEUED,
+                null,
+                StepStore.Change.NONE,
+                "gateway",
+                "dependencies succeeded")
+            .applied()) {
+          queue.enqueue(
+              c,
+              TaskKinds.EXECUTE_STEP,
+              runId,
+              s.id(),
+              TaskKinds.executeKey(s.id(), s.attempt() + 1),
+              null);
           slots--;
         }
       }
@@ -139,11 +187,14 @@ final class AdvanceRun implements TaskHandler {
 
   /** Where a person finds each attempt's diagnostics, when the step ran at all. */
   private static String burnsOf(UUID runId, Step s) {
-    return s.attempt() >= 1 && s.status() != StepStatus.CANCELLED ? " — see the burns of run " + runId : "";
+    return s.attempt() >= 1 && s.status() != StepStatus.CANCELLED
+        ? " — see the burns of run " + runId
+        : "";
   }
 
   private static boolean dependenciesSucceeded(Step s, Map<UUID, Step> byId) {
     Set<UUID> deps = Set.copyOf(s.dependsOn());
-    return deps.stream().allMatch(d -> byId.containsKey(d) && byId.get(d).status() == StepStatus.SUCCEEDED);
+    return deps.stream()
+        .allMatch(d -> byId.containsKey(d) && byId.get(d).status() == StepStatus.SUCCEEDED);
   }
 }

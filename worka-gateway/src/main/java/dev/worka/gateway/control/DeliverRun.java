@@ -1,6 +1,5 @@
 package dev.worka.gateway.control;
 
-import dev.worka.protocol.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.queue.Task;
 import dev.worka.gateway.queue.TaskQueue;
@@ -11,6 +10,7 @@ import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.protocol.Json;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,12 +48,18 @@ final class DeliverRun implements TaskHandler {
           if (locked.isEmpty() || locked.get().status() != RunStatus.DELIVERING) {
             return null;
           }
-          List<Step> work = steps.ofRun(c, task.runId()).stream().filter(s -> s.role() == StepRole.WORKER).toList();
+          List<Step> work =
+              steps.ofRun(c, task.runId()).stream()
+                  .filter(s -> s.role() == StepRole.WORKER)
+                  .toList();
           Set<UUID> dependedOn = new HashSet<>();
           work.forEach(s -> dependedOn.addAll(s.dependsOn()));
           List<Step> finals = work.stream().filter(s -> !dependedOn.contains(s.id())).toList();
-          String summary = finals.stream().map(s -> s.summary() == null ? "" : s.summary())
-              .filter(s -> !s.isBlank()).collect(Collectors.joining("\n"));
+          String summary =
+              finals.stream()
+                  .map(s -> s.summary() == null ? "" : s.summary())
+                  .filter(s -> !s.isBlank())
+                  .collect(Collectors.joining("\n"));
           JsonNode output;
           if (finals.size() == 1) {
             output = Json.parse(finals.get(0).outputJson());
@@ -65,8 +71,15 @@ final class DeliverRun implements TaskHandler {
           Map<String, Object> result = new LinkedHashMap<>();
           result.put("summary", summary);
           result.put("output", output);
-          runs.transition(c, task.runId(), RunStatus.DELIVERING, RunStatus.SUCCEEDED, "gateway",
-              "result delivered", null, Json.write(result));
+          runs.transition(
+              c,
+              task.runId(),
+              RunStatus.DELIVERING,
+              RunStatus.SUCCEEDED,
+              "gateway",
+              "result delivered",
+              null,
+              Json.write(result));
           return null;
         });
     queue.wakeUp();

@@ -12,7 +12,6 @@ import dev.worka.gateway.token.TokenIssuer;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
@@ -27,27 +26,32 @@ import org.slf4j.LoggerFactory;
  * deliver, requeue a step whose retry backoff is over — short database work) and runs up to {@link
  * #CONTROL_CONCURRENCY} of them at once, claiming up to {@link #CONTROL_PREFETCH} ahead; one claims
  * step executions up to {@code maxConcurrentSteps} at a time (each waits for a worker; none ahead);
- * and one reaps expired leases. Tasks of one run may run at once (here as on
- * several Gateways): their handlers serialize on the run's and steps' rows and compare-and-set. A task whose handler throws is retried with exponential
- * backoff and full jitter. {@link #tick()} runs one round by hand (tests).
+ * and one reaps expired leases. Tasks of one run may run at once (here as on several Gateways):
+ * their handlers serialize on the run's and steps' rows and compare-and-set. A task whose handler
+ * throws is retried with exponential backoff and full jitter. {@link #tick()} runs one round by
+ * hand (tests).
  */
 public final class Dispatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
   private static final int MAX_TASK_ATTEMPTS = 10;
+
   /** Control tasks one Gateway runs at once (each is a few short transactions). */
   public static final int CONTROL_CONCURRENCY = 16;
+
   /**
    * Control tasks one Gateway claims ahead of a free slot, so that its next claim overlaps with the
    * running ones (see {@link ClaimLoop}). Step executions are never claimed ahead.
    */
   public static final int CONTROL_PREFETCH = 64;
+
   /**
    * The threads control tasks run on: virtual. (Platform threads made the queue alone faster while
    * each task waited for its completion — a blocking JDBC round trip costs less on one — but with
    * completions written in the background {@code QueueThroughput} measures the same on both, and
    * {@code GovernedRunLoad} showed no difference beyond its noise.)
    */
-  public static final java.util.concurrent.ThreadFactory CONTROL_THREADS = Thread.ofVirtual().name("worka-control-", 1).factory();
+  public static final java.util.concurrent.ThreadFactory CONTROL_THREADS =
+      Thread.ofVirtual().name("worka-control-", 1).factory();
 
   private final TaskQueue queue;
   private final InstantSource clock;
@@ -82,15 +86,30 @@ public final class Dispatcher implements AutoCloseable {
     this.lease = lease;
     this.maxConcurrentSteps = maxConcurrentSteps;
     this.deadlines = new EnforceRunDeadlines(dataSource, runs, steps, audit, workers, clock, lease);
-    Duration watchEvery = lease.dividedBy(3).compareTo(Duration.ofSeconds(1)) < 0 ? lease.dividedBy(3) : Duration.ofSeconds(1);
+    Duration watchEvery =
+        lease.dividedBy(3).compareTo(Duration.ofSeconds(1)) < 0
+            ? lease.dividedBy(3)
+            : Duration.ofSeconds(1);
     this.handlers =
         Map.of(
             TaskKinds.START_RUN, new StartRun(dataSource, runs, steps, policies, queue),
             TaskKinds.EXECUTE_STEP,
-                new ExecuteStep(dataSource, runs, steps, policies, queue, tokens, runtime, workers,
-                    audit, new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random),
-                    clock, gatewayUrl, watchEvery),
-            TaskKinds.ADVANCE_RUN, new AdvanceRun(dataSource, runs, steps, policies, queue, workers),
+                new ExecuteStep(
+                    dataSource,
+                    runs,
+                    steps,
+                    policies,
+                    queue,
+                    tokens,
+                    runtime,
+                    workers,
+                    audit,
+                    new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random),
+                    clock,
+                    gatewayUrl,
+                    watchEvery),
+            TaskKinds.ADVANCE_RUN,
+                new AdvanceRun(dataSource, runs, steps, policies, queue, workers),
             TaskKinds.DELIVER_RUN, new DeliverRun(dataSource, runs, steps, queue),
             TaskKinds.RETRY_STEP, new RequeueStep(dataSource, runs, steps, queue));
   }
@@ -101,15 +120,36 @@ public final class Dispatcher implements AutoCloseable {
     }
     running = true;
     controlLoop =
-        new ClaimLoop("worka-control", queue, TaskKinds.CONTROL, CONTROL_CONCURRENCY, CONTROL_PREFETCH,
-            clock, lease, CONTROL_THREADS, t -> run(t)).start();
+        new ClaimLoop(
+                "worka-control",
+                queue,
+                TaskKinds.CONTROL,
+                CONTROL_CONCURRENCY,
+                CONTROL_PREFETCH,
+                clock,
+                lease,
+                CONTROL_THREADS,
+                t -> run(t))
+            .start();
     executionLoop =
-        new ClaimLoop("worka-execution", queue, TaskKinds.EXECUTION, maxConcurrentSteps, 0, clock, lease,
-            Thread.ofVirtual().name("worka-step-", 1).factory(), t -> run(t)).start();
+        new ClaimLoop(
+                "worka-execution",
+                queue,
+                TaskKinds.EXECUTION,
+                maxConcurrentSteps,
+                0,
+                clock,
+                lease,
+                Thread.ofVirtual().name("worka-step-", 1).factory(),
+                t -> run(t))
+            .start();
     reaperLoop = Thread.ofPlatform().name("worka-reaper").daemon().start(this::reaperLoop);
   }
 
-  /** One round by hand: reap, end overdue runs, then run every claimable control task (not executions). */
+  /**
+   * One round by hand: reap, end overdue runs, then run every claimable control task (not
+   * executions).
+   */
   public int tick() {
     queue.reapExpired();
     deadlines.sweep();
@@ -143,32 +183,54 @@ public final class Dispatcher implements AutoCloseable {
     }
   }
 
-  /** Runs a task's handler; the answer is its completion's (already there if the handler failed). */
+  /**
+   * Runs a task's handler; the answer is its completion's (already there if the handler failed).
+   */
   private CompletableFuture<?> run(Task task) {
     try {
       handlers.get(task.kind()).handle(task);
     } catch (Exception e) {
       boolean giveUp = task.attempts() >= MAX_TASK_ATTEMPTS;
       Instant retryAt = giveUp ? null : clock.instant().plus(backoff(task.attempts()));
-      log.warn("task {} {} (run {}, step {}) failed on attempt {}{}: {}", task.kind(), task.id(),
-          task.runId(), task.stepId(), task.attempts(), giveUp ? ", giving up" : ", will retry", e.toString());
+      log.warn(
+          "task {} {} (run {}, step {}) failed on attempt {}{}: {}",
+          task.kind(),
+          task.id(),
+          task.runId(),
+          task.stepId(),
+          task.attempts(),
+          giveUp ? ", giving up" : ", will retry",
+          e.toString());
       try {
         queue.release(task.id(), e.toString(), retryAt);
       } catch (RuntimeException releaseFailed) {
-        log.warn("could not release task {} (its lease will expire): {}", task.id(), releaseFailed.getMessage());
+        log.warn(
+            "could not release task {} (its lease will expire): {}",
+            task.id(),
+            releaseFailed.getMessage());
       }
       return CompletableFuture.completedFuture(null);
     }
     // The handler's work is committed; the completion is written together with others' while this
-    // thread takes the next task. Lost to a crash, it only makes the (idempotent) handler run again.
-    return queue.completeLater(task.id()).whenComplete((done, failure) -> {
-      if (failure != null) {
-        log.warn("could not complete task {} {} (it runs again once its lease expires): {}", task.kind(), task.id(),
-            failure.toString());
-      } else if (!done) {
-        log.info("task {} {} was done, but its lease had passed to another claimer", task.kind(), task.id());
-      }
-    });
+    // thread takes the next task. Lost to a crash, it only makes the (idempotent) handler run
+    // again.
+    return queue
+        .completeLater(task.id())
+        .whenComplete(
+            (done, failure) -> {
+              if (failure != null) {
+                log.warn(
+                    "could not complete task {} {} (it runs again once its lease expires): {}",
+                    task.kind(),
+                    task.id(),
+                    failure.toString());
+              } else if (!done) {
+                log.info(
+                    "task {} {} was done, but its lease had passed to another claimer",
+                    task.kind(),
+                    task.id());
+              }
+            });
   }
 
   /** Exponential backoff with full jitter: a random delay in [0, min(60s, 250ms·2^attempt)). */
@@ -204,7 +266,8 @@ public final class Dispatcher implements AutoCloseable {
       }
       // Control tasks under way finish their (short) transactions before the pool closes.
       if (controlLoop != null && !controlLoop.awaitIdle(Duration.ofSeconds(10))) {
-        log.warn("control tasks still running at shutdown; their leases expire and another Gateway takes them");
+        log.warn(
+            "control tasks still running at shutdown; their leases expire and another Gateway takes them");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

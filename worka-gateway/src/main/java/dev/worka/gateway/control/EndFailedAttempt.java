@@ -29,14 +29,14 @@ import java.util.random.RandomGenerator;
  * Either way the attempt's burn is recorded with its diagnostics and attempt number.
  *
  * <p>The rule (docs/reliability.md, "Retries"): another attempt follows when attempts remain
- * ({@code attempt < max_attempts}), the failure is retryable, the Gateway denied nothing during
- * the attempt, the run has not ended, and the next attempt is due before the run's deadline. The
- * wait is exponential backoff with full jitter: a uniform delay in [0, min(retry_backoff_max,
+ * ({@code attempt < max_attempts}), the failure is retryable, the Gateway denied nothing during the
+ * attempt, the run has not ended, and the next attempt is due before the run's deadline. The wait
+ * is exponential backoff with full jitter: a uniform delay in [0, min(retry_backoff_max,
  * retry_backoff·2^(attempt-1))].
  *
  * <p>Retryability is data: a failure says it is not retryable ({@link Failure#notRetryable}, e.g.
- * the worker's result said {@code "retryable": false}, or its agent's runtime is not available);
- * a policy denial during the attempt (any deny gate naming it) is never retried, since the run's
+ * the worker's result said {@code "retryable": false}, or its agent's runtime is not available); a
+ * policy denial during the attempt (any deny gate naming it) is never retried, since the run's
  * policy is pinned and would decide the same again.
  */
 public final class EndFailedAttempt {
@@ -92,13 +92,15 @@ public final class EndFailedAttempt {
     }
 
     /** A failure another attempt may cure. */
-    public static Failure of(String burnKind, StepStatus terminal, String reason, Map<String, Object> diagnostics) {
+    public static Failure of(
+        String burnKind, StepStatus terminal, String reason, Map<String, Object> diagnostics) {
       return new Failure(burnKind, terminal, reason, diagnostics, null, null);
     }
 
     /** This failure, marked as one another attempt cannot cure, and why. */
     public Failure notRetryable(String because) {
-      return new Failure(burnKind, terminal, reason, diagnostics, Objects.requireNonNull(because), change);
+      return new Failure(
+          burnKind, terminal, reason, diagnostics, Objects.requireNonNull(because), change);
     }
 
     /** This failure, with data to write on the step together with the move. */
@@ -109,13 +111,18 @@ public final class EndFailedAttempt {
 
   /** What became of the attempt. */
   public sealed interface Ending {
-    /** The step waits in {@code retry_wait}; attempt {@code nextAttempt} is queued at {@code at}. */
+    /**
+     * The step waits in {@code retry_wait}; attempt {@code nextAttempt} is queued at {@code at}.
+     */
     record Retrying(int nextAttempt, Duration delay, Instant at) implements Ending {}
 
     /** The step ended ({@code failed} or {@code timed_out}) with {@code error}. */
     record Ended(StepStatus status, String error) implements Ending {}
 
-    /** The attempt was no longer running (its result came in, or the step was cancelled): nothing changed. */
+    /**
+     * The attempt was no longer running (its result came in, or the step was cancelled): nothing
+     * changed.
+     */
     record LostRace(String actual) implements Ending {}
   }
 
@@ -123,7 +130,8 @@ public final class EndFailedAttempt {
    * Ends attempt {@code attempt} of {@code step}, which must still be running on that attempt
    * (compare-and-set); locks the run's row first, as every run-level decision does.
    */
-  public Ending end(Connection c, Step step, int attempt, Failure failure, String actor) throws SQLException {
+  public Ending end(Connection c, Step step, int attempt, Failure failure, String actor)
+      throws SQLException {
     Optional<Run> locked = runs.lock(c, step.runId());
     if (locked.isEmpty()) {
       return new Ending.LostRace("run missing");
@@ -139,9 +147,13 @@ public final class EndFailedAttempt {
       notRetried = "the run is " + run.status().sql();
     }
     if (notRetried == null && attemptsLeft && audit.deniedDuring(c, step.id(), attempt)) {
-      notRetried = "the Gateway denied a request of this attempt under the run's policy, which would deny it again";
+      notRetried =
+          "the Gateway denied a request of this attempt under the run's policy, which would deny it again";
     }
-    if (notRetried == null && attemptsLeft && run.deadline() != null && !due.isBefore(run.deadline())) {
+    if (notRetried == null
+        && attemptsLeft
+        && run.deadline() != null
+        && !due.isBefore(run.deadline())) {
       notRetried = "the run's deadline (" + run.deadline() + ") leaves no time for another attempt";
     }
     Map<String, Object> diagnostics = new LinkedHashMap<>(failure.diagnostics());
@@ -149,21 +161,58 @@ public final class EndFailedAttempt {
 
     if (attemptsLeft && notRetried == null) {
       int next = attempt + 1;
-      String detail = "attempt " + attempt + " of " + step.maxAttempts() + " failed (" + failure.burnKind() + "): "
-          + failure.reason() + "; attempt " + next + " in " + delay.toMillis() + "ms";
-      Transition t = steps.transition(c, step.id(), StepStatus.RUNNING, StepStatus.RETRY_WAIT, attempt,
-          new StepStore.Change(given.outputJson(), given.summary(), failure.reason(), null, false,
-              given.cleaningJson()),
-          actor, detail);
+      String detail =
+          "attempt "
+              + attempt
+              + " of "
+              + step.maxAttempts()
+              + " failed ("
+              + failure.burnKind()
+              + "): "
+              + failure.reason()
+              + "; attempt "
+              + next
+              + " in "
+              + delay.toMillis()
+              + "ms";
+      Transition t =
+          steps.transition(
+              c,
+              step.id(),
+              StepStatus.RUNNING,
+              StepStatus.RETRY_WAIT,
+              attempt,
+              new StepStore.Change(
+                  given.outputJson(),
+                  given.summary(),
+                  failure.reason(),
+                  null,
+                  false,
+                  given.cleaningJson()),
+              actor,
+              detail);
       if (!t.applied()) {
         return new Ending.LostRace(t.toString());
       }
       diagnostics.put("next_attempt", next);
       diagnostics.put("retry_delay_ms", delay.toMillis());
       diagnostics.put("retry_at", due.toString());
-      audit.recordBurn(c, step.runId(), step.id(), step.agent(), attempt, failure.burnKind(), failure.reason(),
+      audit.recordBurn(
+          c,
+          step.runId(),
+          step.id(),
+          step.agent(),
+          attempt,
+          failure.burnKind(),
+          failure.reason(),
           Json.write(diagnostics));
-      queue.enqueue(c, TaskKinds.RETRY_STEP, step.runId(), step.id(), TaskKinds.retryKey(step.id(), attempt), due);
+      queue.enqueue(
+          c,
+          TaskKinds.RETRY_STEP,
+          step.runId(),
+          step.id(),
+          TaskKinds.retryKey(step.id(), attempt),
+          due);
       return new Ending.Retrying(next, delay, due);
     }
 
@@ -172,20 +221,43 @@ public final class EndFailedAttempt {
       error = error + " (not retried: " + notRetried + ")";
       diagnostics.put("not_retried", notRetried);
     }
-    Transition t = steps.transition(c, step.id(), StepStatus.RUNNING, failure.terminal(), attempt,
-        new StepStore.Change(given.outputJson(), given.summary(), error, null, false, given.cleaningJson()),
-        actor, error);
+    Transition t =
+        steps.transition(
+            c,
+            step.id(),
+            StepStatus.RUNNING,
+            failure.terminal(),
+            attempt,
+            new StepStore.Change(
+                given.outputJson(), given.summary(), error, null, false, given.cleaningJson()),
+            actor,
+            error);
     if (!t.applied()) {
       return new Ending.LostRace(t.toString());
     }
-    audit.recordBurn(c, step.runId(), step.id(), step.agent(), attempt, failure.burnKind(), failure.reason(),
+    audit.recordBurn(
+        c,
+        step.runId(),
+        step.id(),
+        step.agent(),
+        attempt,
+        failure.burnKind(),
+        failure.reason(),
         Json.write(diagnostics));
-    queue.enqueue(c, TaskKinds.ADVANCE_RUN, step.runId(), step.id(),
-        TaskKinds.advanceKey(step.runId(), step.id(), attempt), null);
+    queue.enqueue(
+        c,
+        TaskKinds.ADVANCE_RUN,
+        step.runId(),
+        step.id(),
+        TaskKinds.advanceKey(step.runId(), step.id(), attempt),
+        null);
     return new Ending.Ended(failure.terminal(), error);
   }
 
-  /** The longest wait after attempt {@code attempt}: min(retry_backoff_max, retry_backoff·2^(attempt-1)). */
+  /**
+   * The longest wait after attempt {@code attempt}: min(retry_backoff_max,
+   * retry_backoff·2^(attempt-1)).
+   */
   static Duration ceiling(Limits limits, int attempt) {
     long base = limits.retryBackoff().toMillis();
     long cap = limits.retryBackoffMax().toMillis();

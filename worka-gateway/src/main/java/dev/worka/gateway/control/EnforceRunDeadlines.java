@@ -34,8 +34,14 @@ final class EnforceRunDeadlines {
   private final InstantSource clock;
   private final Duration grace;
 
-  EnforceRunDeadlines(DataSource dataSource, RunStore runs, StepStore steps, AuditLog audit, RunningWorkers workers,
-      InstantSource clock, Duration grace) {
+  EnforceRunDeadlines(
+      DataSource dataSource,
+      RunStore runs,
+      StepStore steps,
+      AuditLog audit,
+      RunningWorkers workers,
+      InstantSource clock,
+      Duration grace) {
     this.dataSource = dataSource;
     this.runs = runs;
     this.steps = steps;
@@ -48,36 +54,48 @@ final class EnforceRunDeadlines {
   /** Ends up to 100 overdue runs; returns how many. */
   int sweep() {
     Instant cutoff = clock.instant().minus(grace);
-    List<UUID> overdue = Transactions.withConnection(dataSource, c -> {
-      try (PreparedStatement ps = c.prepareStatement(
-          "select id from runs where status in ('received', 'planning', 'running', 'delivering')"
-              + " and deadline < ? order by deadline limit 100")) {
-        Sql.setInstant(ps, 1, cutoff);
-        List<UUID> ids = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            ids.add(Sql.getUuid(rs, "id"));
-          }
-        }
-        return ids;
-      }
-    });
+    List<UUID> overdue =
+        Transactions.withConnection(
+            dataSource,
+            c -> {
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "select id from runs where status in ('received', 'planning', 'running', 'delivering')"
+                          + " and deadline < ? order by deadline limit 100")) {
+                Sql.setInstant(ps, 1, cutoff);
+                List<UUID> ids = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                  while (rs.next()) {
+                    ids.add(Sql.getUuid(rs, "id"));
+                  }
+                }
+                return ids;
+              }
+            });
     int ended = 0;
     for (UUID id : overdue) {
       List<UUID> toStop = new ArrayList<>();
-      boolean done = Transactions.inTransaction(dataSource, c -> {
-        Optional<Run> locked = runs.lock(c, id);
-        if (locked.isEmpty() || locked.get().status().terminal() || !locked.get().deadline().isBefore(cutoff)) {
-          return false;
-        }
-        Run run = locked.get();
-        String why = "the run's deadline (" + run.deadline() + ", the policy's run_deadline) passed while it was "
-            + run.status().sql();
-        toStop.addAll(OpenSteps.cancel(c, steps, steps.ofRun(c, id), why, "gateway"));
-        audit.recordBurn(c, id, null, null, null, Burn.TIMEOUT, why, "{}");
-        runs.transition(c, id, run.status(), RunStatus.FAILED, "gateway", why, why, null);
-        return true;
-      });
+      boolean done =
+          Transactions.inTransaction(
+              dataSource,
+              c -> {
+                Optional<Run> locked = runs.lock(c, id);
+                if (locked.isEmpty()
+                    || locked.get().status().terminal()
+                    || !locked.get().deadline().isBefore(cutoff)) {
+                  return false;
+                }
+                Run run = locked.get();
+                String why =
+                    "the run's deadline ("
+                        + run.deadline()
+                        + ", the policy's run_deadline) passed while it was "
+                        + run.status().sql();
+                toStop.addAll(OpenSteps.cancel(c, steps, steps.ofRun(c, id), why, "gateway"));
+                audit.recordBurn(c, id, null, null, null, Burn.TIMEOUT, why, "{}");
+                runs.transition(c, id, run.status(), RunStatus.FAILED, "gateway", why, why, null);
+                return true;
+              });
       toStop.forEach(stepId -> workers.stop(stepId, "the run's deadline passed"));
       ended += done ? 1 : 0;
     }

@@ -35,12 +35,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one step attempt: queued → running (a new attempt, a deadline, a fresh token), starts the
- * worker in its runtime, keeps the task's lease alive while it runs (and stops it if the step
- * stops being this attempt's, e.g. cancelled), then records what happened if the worker did not
- * post a result: a timeout, a crash, a failure to start, or (found when the task comes back after
- * its lease expired) a lost Gateway — each a burn with diagnostics, and another attempt or the
- * end of the step as {@link EndFailedAttempt} decides. A step that cannot start at all (its agent
- * is not declared, the run's deadline passed) ends at once.
+ * worker in its runtime, keeps the task's lease alive while it runs (and stops it if the step stops
+ * being this attempt's, e.g. cancelled), then records what happened if the worker did not post a
+ * result: a timeout, a crash, a failure to start, or (found when the task comes back after its
+ * lease expired) a lost Gateway — each a burn with diagnostics, and another attempt or the end of
+ * the step as {@link EndFailedAttempt} decides. A step that cannot start at all (its agent is not
+ * declared, the run's deadline passed) ends at once.
  */
 final class ExecuteStep implements TaskHandler {
   private static final Logger log = LoggerFactory.getLogger(ExecuteStep.class);
@@ -90,7 +90,8 @@ final class ExecuteStep implements TaskHandler {
 
   /** What the start transaction decided. */
   private sealed interface Start {
-    record Launch(Run run, Step step, int attempt, Instant deadline, AgentPolicy agent) implements Start {}
+    record Launch(Run run, Step step, int attempt, Instant deadline, AgentPolicy agent)
+        implements Start {}
 
     record Nothing() implements Start {}
   }
@@ -107,20 +108,36 @@ final class ExecuteStep implements TaskHandler {
                 return new Start.Nothing();
               }
               Step step = found.get();
-              if (step.status() == StepStatus.RUNNING && step.attempt() == TaskKinds.attemptOf(task.idempotencyKey())) {
+              if (step.status() == StepStatus.RUNNING
+                  && step.attempt() == TaskKinds.attemptOf(task.idempotencyKey())) {
                 // A Gateway ran this attempt and lost its lease (it died or stalled).
-                String why = "the Gateway running attempt " + step.attempt() + " of agent " + step.agent()
-                    + " stopped (its lease expired)";
-                failures.end(c, step, step.attempt(),
-                    EndFailedAttempt.Failure.of(Burn.LOST, StepStatus.FAILED, why, Map.of()), "gateway");
+                String why =
+                    "the Gateway running attempt "
+                        + step.attempt()
+                        + " of agent "
+                        + step.agent()
+                        + " stopped (its lease expired)";
+                failures.end(
+                    c,
+                    step,
+                    step.attempt(),
+                    EndFailedAttempt.Failure.of(Burn.LOST, StepStatus.FAILED, why, Map.of()),
+                    "gateway");
                 return new Start.Nothing();
               }
               if (step.status() != StepStatus.QUEUED) {
                 return new Start.Nothing();
               }
               if (run.get().status().terminal()) {
-                steps.transition(c, step.id(), StepStatus.QUEUED, StepStatus.CANCELLED, null,
-                    StepStore.Change.error("run " + run.get().status().sql()), "gateway", null);
+                steps.transition(
+                    c,
+                    step.id(),
+                    StepStatus.QUEUED,
+                    StepStatus.CANCELLED,
+                    null,
+                    StepStore.Change.error("run " + run.get().status().sql()),
+                    "gateway",
+                    null);
                 return new Start.Nothing();
               }
               CompiledPolicy policy = policies.byId(run.get().policyManifestId()).policy();
@@ -131,20 +148,41 @@ final class ExecuteStep implements TaskHandler {
               }
               Optional<AgentPolicy> agent = policy.agent(step.agent());
               if (!deadline.isAfter(now) || agent.isEmpty()) {
-                String why = agent.isEmpty()
-                    ? "agent " + step.agent() + " is not declared in the run's policy"
-                    : "the run's deadline passed before the step could start";
-                steps.transition(c, step.id(), StepStatus.QUEUED,
-                    agent.isEmpty() ? StepStatus.FAILED : StepStatus.TIMED_OUT, null,
-                    StepStore.Change.error(why), "gateway", why);
-                audit.recordBurn(c, step.runId(), step.id(), step.agent(), step.attempt(),
-                    agent.isEmpty() ? Burn.DISPATCH : Burn.TIMEOUT, why, "{}");
+                String why =
+                    agent.isEmpty()
+                        ? "agent " + step.agent() + " is not declared in the run's policy"
+                        : "the run's deadline passed before the step could start";
+                steps.transition(
+                    c,
+                    step.id(),
+                    StepStatus.QUEUED,
+                    agent.isEmpty() ? StepStatus.FAILED : StepStatus.TIMED_OUT,
+                    null,
+                    StepStore.Change.error(why),
+                    "gateway",
+                    why);
+                audit.recordBurn(
+                    c,
+                    step.runId(),
+                    step.id(),
+                    step.agent(),
+                    step.attempt(),
+                    agent.isEmpty() ? Burn.DISPATCH : Burn.TIMEOUT,
+                    why,
+                    "{}");
                 advance(c, step, step.attempt());
                 return new Start.Nothing();
               }
-              Transition t = steps.transition(c, step.id(), StepStatus.QUEUED, StepStatus.RUNNING,
-                  step.attempt(), new StepStore.Change(null, null, null, deadline, true), "gateway",
-                  "attempt " + (step.attempt() + 1) + " on " + queue.owner());
+              Transition t =
+                  steps.transition(
+                      c,
+                      step.id(),
+                      StepStatus.QUEUED,
+                      StepStatus.RUNNING,
+                      step.attempt(),
+                      new StepStore.Change(null, null, null, deadline, true),
+                      "gateway",
+                      "attempt " + (step.attempt() + 1) + " on " + queue.owner());
               if (!t.applied()) {
                 return new Start.Nothing();
               }
@@ -160,19 +198,33 @@ final class ExecuteStep implements TaskHandler {
     AttemptOutcome outcome;
     boolean runtimeUnsupported = l.agent().runtime().kind() != RuntimeKind.PROCESS;
     if (runtimeUnsupported) {
-      outcome = new AttemptOutcome.FailedToStart(
-          "runtime " + l.agent().runtime().kind().wireName()
-              + " is not available in this version (only process); change agent "
-              + step.agent() + "'s runtime in the policy");
+      outcome =
+          new AttemptOutcome.FailedToStart(
+              "runtime "
+                  + l.agent().runtime().kind().wireName()
+                  + " is not available in this version (only process); change agent "
+                  + step.agent()
+                  + "'s runtime in the policy");
     } else {
-      IssuedToken token = tokens.mint(step.agent(), step.runId(), step.id(), l.attempt(), l.deadline());
+      IssuedToken token =
+          tokens.mint(step.agent(), step.runId(), step.id(), l.attempt(), l.deadline());
       WorkerLaunch launch =
-          new WorkerLaunch(step.runId(), step.id(), l.attempt(), step.agent(),
-              l.agent().runtime().command(), gatewayUrl.get(), token.token(),
-              traceparent(l.run().traceId()), l.deadline());
+          new WorkerLaunch(
+              step.runId(),
+              step.id(),
+              l.attempt(),
+              step.agent(),
+              l.agent().runtime().command(),
+              gatewayUrl.get(),
+              token.token(),
+              traceparent(l.run().traceId()),
+              l.deadline());
       WorkerHandle handle = processRuntime.start(launch);
       workers.started(step.id(), handle);
-      Thread watcher = Thread.ofVirtual().name("watch-" + step.id()).start(() -> watch(task, step, l.attempt(), handle));
+      Thread watcher =
+          Thread.ofVirtual()
+              .name("watch-" + step.id())
+              .start(() -> watch(task, step, l.attempt(), handle));
       try {
         outcome = handle.await();
       } finally {
@@ -196,7 +248,12 @@ final class ExecuteStep implements TaskHandler {
             case AttemptOutcome.Exited e -> {
               to = StepStatus.FAILED;
               kind = Burn.CRASH;
-              why = "agent " + step.agent() + " exited with status " + e.exitCode() + " without posting a result";
+              why =
+                  "agent "
+                      + step.agent()
+                      + " exited with status "
+                      + e.exitCode()
+                      + " without posting a result";
               diagnostics.put("exit_code", e.exitCode());
               diagnostics.put("last_lines", storable(e.lastLines()));
               diagnostics.put("ran_ms", e.ran().toMillis());
@@ -204,8 +261,12 @@ final class ExecuteStep implements TaskHandler {
             case AttemptOutcome.TimedOut t -> {
               to = StepStatus.TIMED_OUT;
               kind = Burn.TIMEOUT;
-              why = "agent " + step.agent() + " was still running at its deadline after "
-                  + t.ran().toSeconds() + "s; its process tree was killed";
+              why =
+                  "agent "
+                      + step.agent()
+                      + " was still running at its deadline after "
+                      + t.ran().toSeconds()
+                      + "s; its process tree was killed";
               diagnostics.put("last_lines", storable(t.lastLines()));
               diagnostics.put("ran_ms", t.ran().toMillis());
             }
@@ -221,9 +282,12 @@ final class ExecuteStep implements TaskHandler {
               why = "agent " + step.agent() + " could not be started: " + f.reason();
             }
           }
-          EndFailedAttempt.Failure failure = EndFailedAttempt.Failure.of(kind, to, why, diagnostics);
+          EndFailedAttempt.Failure failure =
+              EndFailedAttempt.Failure.of(kind, to, why, diagnostics);
           if (runtimeUnsupported) {
-            failure = failure.notRetryable("the runtime is not available; every attempt would fail the same way");
+            failure =
+                failure.notRetryable(
+                    "the runtime is not available; every attempt would fail the same way");
           }
           failures.end(c, now, l.attempt(), failure, "gateway");
           return null;
@@ -232,8 +296,8 @@ final class ExecuteStep implements TaskHandler {
   }
 
   /**
-   * While the worker runs: extend the task's lease, and stop the worker once its step attempt is
-   * no longer running (cancelled, or the result is in and it lingers) or the lease was lost.
+   * While the worker runs: extend the task's lease, and stop the worker once its step attempt is no
+   * longer running (cancelled, or the result is in and it lingers) or the lease was lost.
    */
   private void watch(Task task, Step step, int attempt, WorkerHandle handle) {
     Instant resultSeenAt = null;
@@ -245,7 +309,10 @@ final class ExecuteStep implements TaskHandler {
           return;
         }
         Optional<Step> now = Transactions.withConnection(dataSource, c -> steps.find(c, step.id()));
-        boolean stillOurs = now.isPresent() && now.get().status() == StepStatus.RUNNING && now.get().attempt() == attempt;
+        boolean stillOurs =
+            now.isPresent()
+                && now.get().status() == StepStatus.RUNNING
+                && now.get().attempt() == attempt;
         if (!stillOurs) {
           if (now.isPresent() && now.get().status() == StepStatus.CANCELLED) {
             handle.stop("step cancelled");
@@ -253,7 +320,9 @@ final class ExecuteStep implements TaskHandler {
           }
           if (resultSeenAt == null) {
             resultSeenAt = clock.instant();
-          } else if (Duration.between(resultSeenAt, clock.instant()).compareTo(Duration.ofSeconds(10)) > 0) {
+          } else if (Duration.between(resultSeenAt, clock.instant())
+                  .compareTo(Duration.ofSeconds(10))
+              > 0) {
             handle.stop("the step's result was recorded but the worker did not exit");
             return;
           }
@@ -269,8 +338,13 @@ final class ExecuteStep implements TaskHandler {
   }
 
   private void advance(java.sql.Connection c, Step step, int attempt) throws java.sql.SQLException {
-    queue.enqueue(c, TaskKinds.ADVANCE_RUN, step.runId(), step.id(),
-        TaskKinds.advanceKey(step.runId(), step.id(), attempt), null);
+    queue.enqueue(
+        c,
+        TaskKinds.ADVANCE_RUN,
+        step.runId(),
+        step.id(),
+        TaskKinds.advanceKey(step.runId(), step.id(), attempt),
+        null);
   }
 
   /** Worker output lines as PostgreSQL can store them in jsonb (no NUL). */
@@ -283,8 +357,8 @@ final class ExecuteStep implements TaskHandler {
     if (traceId == null || !traceId.matches("[0-9a-f]{32}")) {
       return null;
     }
-    String span = String.format("%016x", java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L);
+    String span =
+        String.format("%016x", java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L);
     return "00-" + traceId + "-" + span + "-01";
   }
-
 }

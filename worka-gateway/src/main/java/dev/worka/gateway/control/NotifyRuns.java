@@ -61,36 +61,51 @@ public final class NotifyRuns implements AutoCloseable {
   private volatile Thread loop;
   private volatile boolean stopping;
 
-  public NotifyRuns(DataSource dataSource, RunStore runs, RunNotifications notifications, AuditLog audit,
-      Collection<RunNotifier> notifiers, InstantSource clock, RandomGenerator random, String owner) {
+  public NotifyRuns(
+      DataSource dataSource,
+      RunStore runs,
+      RunNotifications notifications,
+      AuditLog audit,
+      Collection<RunNotifier> notifiers,
+      InstantSource clock,
+      RandomGenerator random,
+      String owner) {
     this.dataSource = dataSource;
     this.runs = runs;
     this.notifications = notifications;
     this.audit = audit;
-    this.notifiers = notifiers.stream().collect(Collectors.toUnmodifiableMap(RunNotifier::source, Function.identity()));
+    this.notifiers =
+        notifiers.stream()
+            .collect(Collectors.toUnmodifiableMap(RunNotifier::source, Function.identity()));
     this.clock = clock;
     this.random = random;
     this.owner = owner;
   }
 
   public void start() {
-    loop = Thread.ofVirtual().name("notify-runs").start(() -> {
-      while (!stopping) {
-        try {
-          if (sendDue(16) == 0) {
-            wake.tryAcquire(IDLE_POLL.toMillis(), TimeUnit.MILLISECONDS);
-          }
-        } catch (InterruptedException e) {
-          return;
-        } catch (StoreException e) {
-          log.warn("sending run notifications: the database failed ({}); trying again shortly", e.getMessage());
-          sleepQuietly();
-        } catch (RuntimeException e) {
-          log.error("sending run notifications failed; trying again shortly", e);
-          sleepQuietly();
-        }
-      }
-    });
+    loop =
+        Thread.ofVirtual()
+            .name("notify-runs")
+            .start(
+                () -> {
+                  while (!stopping) {
+                    try {
+                      if (sendDue(16) == 0) {
+                        wake.tryAcquire(IDLE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+                      }
+                    } catch (InterruptedException e) {
+                      return;
+                    } catch (StoreException e) {
+                      log.warn(
+                          "sending run notifications: the database failed ({}); trying again shortly",
+                          e.getMessage());
+                      sleepQuietly();
+                    } catch (RuntimeException e) {
+                      log.error("sending run notifications failed; trying again shortly", e);
+                      sleepQuietly();
+                    }
+                  }
+                });
   }
 
   /** Asks the loop to look for due notifications now (e.g. a run just ended). */
@@ -124,10 +139,18 @@ public final class NotifyRuns implements AutoCloseable {
       return;
     } else {
       try {
-        Optional<String> ref = RunNotifications.ACK.equals(n.kind())
-            ? notifier.acknowledge(run, n.maybeSentBefore()) : notifier.deliver(run, n.maybeSentBefore());
-        Transactions.inTransaction(dataSource, c -> notifications.sent(c, n.runId(), n.kind(), owner, ref.orElse(null)));
-        log.info("run {}: {} sent to {}{}", n.runId(), n.kind(), n.source(), ref.map(r -> " (" + r + ")").orElse(""));
+        Optional<String> ref =
+            RunNotifications.ACK.equals(n.kind())
+                ? notifier.acknowledge(run, n.maybeSentBefore())
+                : notifier.deliver(run, n.maybeSentBefore());
+        Transactions.inTransaction(
+            dataSource, c -> notifications.sent(c, n.runId(), n.kind(), owner, ref.orElse(null)));
+        log.info(
+            "run {}: {} sent to {}{}",
+            n.runId(),
+            n.kind(),
+            n.source(),
+            ref.map(r -> " (" + r + ")").orElse(""));
         return;
       } catch (NotificationFailedException e) {
         error = e.getMessage();
@@ -138,22 +161,59 @@ public final class NotifyRuns implements AutoCloseable {
       }
     }
     int attempt = n.attempts();
-    Instant next = retryable && attempt < MAX_ATTEMPTS ? clock.instant().plus(delay(attempt)) : null;
+    Instant next =
+        retryable && attempt < MAX_ATTEMPTS ? clock.instant().plus(delay(attempt)) : null;
     String why = error;
-    Transactions.inTransaction(dataSource, c -> {
-      if (notifications.attemptFailed(c, n.runId(), n.kind(), owner, why, next) && next == null) {
-        audit.recordBurn(c, n.runId(), null, null, null, Burn.DELIVERY,
-            "the " + n.kind() + " to " + n.source() + " could not be sent after " + attempt + " attempt(s): " + why,
-            Json.write(Map.of("kind", n.kind(), "source", n.source(), "attempts", attempt, "retryable", retryable)));
-      }
-      return null;
-    });
+    Transactions.inTransaction(
+        dataSource,
+        c -> {
+          if (notifications.attemptFailed(c, n.runId(), n.kind(), owner, why, next)
+              && next == null) {
+            audit.recordBurn(
+                c,
+                n.runId(),
+                null,
+                null,
+                null,
+                Burn.DELIVERY,
+                "the "
+                    + n.kind()
+                    + " to "
+                    + n.source()
+                    + " could not be sent after "
+                    + attempt
+                    + " attempt(s): "
+                    + why,
+                Json.write(
+                    Map.of(
+                        "kind",
+                        n.kind(),
+                        "source",
+                        n.source(),
+                        "attempts",
+                        attempt,
+                        "retryable",
+                        retryable)));
+          }
+          return null;
+        });
     if (next == null) {
-      log.warn("run {}: the {} to {} failed for good after {} attempt(s): {}", n.runId(), n.kind(), n.source(),
-          attempt, why);
+      log.warn(
+          "run {}: the {} to {} failed for good after {} attempt(s): {}",
+          n.runId(),
+          n.kind(),
+          n.source(),
+          attempt,
+          why);
     } else {
-      log.info("run {}: the {} to {} failed (attempt {}), trying again at {}: {}", n.runId(), n.kind(), n.source(),
-          attempt, next, why);
+      log.info(
+          "run {}: the {} to {} failed (attempt {}), trying again at {}: {}",
+          n.runId(),
+          n.kind(),
+          n.source(),
+          attempt,
+          next,
+          why);
     }
   }
 
@@ -163,25 +223,62 @@ public final class NotifyRuns implements AutoCloseable {
    * {@code delivery} burn, in the same transaction. Returns whether to post.
    */
   private boolean gate(Run run, RunNotifications.Notification n, RunNotifier notifier) {
-    DeliveryPolicy.Decision decision = DeliveryPolicy.decide(run, n, notifier.source(), notifier.place(run), MAX_ATTEMPTS);
+    DeliveryPolicy.Decision decision =
+        DeliveryPolicy.decide(run, n, notifier.source(), notifier.place(run), MAX_ATTEMPTS);
     boolean allowed = decision instanceof DeliveryPolicy.Decision.Allow;
-    Transactions.inTransaction(dataSource, c -> {
-      if (!allowed && notifications.attemptFailed(c, n.runId(), n.kind(), owner, decision.reason(), null)) {
-        audit.recordBurn(c, n.runId(), null, null, null, Burn.DELIVERY, "the " + n.kind() + " to " + n.source()
-            + " was refused: " + decision.reason(), Json.write(Map.of("kind", n.kind(), "source", n.source(),
-            "attempts", n.attempts(), "retryable", false)));
-      }
-      return audit.recordGate(c, new AuditLog.Decision(GateActions.DELIVERY_POST,
-          allowed ? GateStatus.ALLOW : GateStatus.DENY, DeliveryPolicy.SUBJECT, n.runId(), null, null, null,
-          decision.reason(), run.policyManifestId(), run.traceId()));
-    });
+    Transactions.inTransaction(
+        dataSource,
+        c -> {
+          if (!allowed
+              && notifications.attemptFailed(
+                  c, n.runId(), n.kind(), owner, decision.reason(), null)) {
+            audit.recordBurn(
+                c,
+                n.runId(),
+                null,
+                null,
+                null,
+                Burn.DELIVERY,
+                "the " + n.kind() + " to " + n.source() + " was refused: " + decision.reason(),
+                Json.write(
+                    Map.of(
+                        "kind",
+                        n.kind(),
+                        "source",
+                        n.source(),
+                        "attempts",
+                        n.attempts(),
+                        "retryable",
+                        false)));
+          }
+          return audit.recordGate(
+              c,
+              new AuditLog.Decision(
+                  GateActions.DELIVERY_POST,
+                  allowed ? GateStatus.ALLOW : GateStatus.DENY,
+                  DeliveryPolicy.SUBJECT,
+                  n.runId(),
+                  null,
+                  null,
+                  null,
+                  decision.reason(),
+                  run.policyManifestId(),
+                  run.traceId()));
+        });
     if (!allowed) {
-      log.warn("run {}: the {} to {} was refused: {}", n.runId(), n.kind(), n.source(), decision.reason());
+      log.warn(
+          "run {}: the {} to {} was refused: {}",
+          n.runId(),
+          n.kind(),
+          n.source(),
+          decision.reason());
     }
     return allowed;
   }
 
-  /** Full jitter over an exponential cap: uniform in [0, min(MAX_RETRY, FIRST_RETRY·2^(attempt-1))]. */
+  /**
+   * Full jitter over an exponential cap: uniform in [0, min(MAX_RETRY, FIRST_RETRY·2^(attempt-1))].
+   */
   private Duration delay(int attempt) {
     long cap = Math.min(MAX_RETRY.toMillis(), FIRST_RETRY.toMillis() << Math.min(attempt - 1, 20));
     return Duration.ofMillis(random.nextLong(cap + 1));

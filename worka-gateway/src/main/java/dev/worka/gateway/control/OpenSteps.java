@@ -17,7 +17,8 @@ final class OpenSteps {
    * Cancels every non-terminal step among {@code steps} on the caller's transaction; returns the
    * ids of those that were running, whose workers the caller stops after commit.
    */
-  static List<UUID> cancel(Connection c, StepStore store, List<Step> steps, String why, String actor)
+  static List<UUID> cancel(
+      Connection c, StepStore store, List<Step> steps, String why, String actor)
       throws SQLException {
     List<UUID> wereRunning = new ArrayList<>();
     for (Step s : steps) {
@@ -25,7 +26,15 @@ final class OpenSteps {
         if (s.status() == StepStatus.RUNNING) {
           wereRunning.add(s.id());
         }
-        store.transition(c, s.id(), s.status(), StepStatus.CANCELLED, null, StepStore.Change.error(why), actor, why);
+        store.transition(
+            c,
+            s.id(),
+            s.status(),
+            StepStatus.CANCELLED,
+            null,
+            StepStore.Change.error(why),
+            actor,
+            why);
       }
     }
     return wereRunning;

@@ -47,14 +47,35 @@ final class RequeueStep implements TaskHandler {
           }
           if (run.get().status().terminal()) {
             String why = "run " + run.get().status().sql() + " while the step waited to retry";
-            steps.transition(c, step.id(), StepStatus.RETRY_WAIT, StepStatus.CANCELLED, failed,
-                StepStore.Change.error(why), "gateway", why);
+            steps.transition(
+                c,
+                step.id(),
+                StepStatus.RETRY_WAIT,
+                StepStatus.CANCELLED,
+                failed,
+                StepStore.Change.error(why),
+                "gateway",
+                why);
             return null;
           }
-          if (steps.transition(c, step.id(), StepStatus.RETRY_WAIT, StepStatus.QUEUED, failed, StepStore.Change.NONE,
-              "gateway", "backoff over: attempt " + (failed + 1) + " of " + step.maxAttempts() + " queued").applied()) {
-            queue.enqueue(c, TaskKinds.EXECUTE_STEP, step.runId(), step.id(),
-                TaskKinds.executeKey(step.id(), failed + 1), null);
+          if (steps
+              .transition(
+                  c,
+                  step.id(),
+                  StepStatus.RETRY_WAIT,
+                  StepStatus.QUEUED,
+                  failed,
+                  StepStore.Change.NONE,
+                  "gateway",
+                  "backoff over: attempt " + (failed + 1) + " of " + step.maxAttempts() + " queued")
+              .applied()) {
+            queue.enqueue(
+                c,
+                TaskKinds.EXECUTE_STEP,
+                step.runId(),
+                step.id(),
+                TaskKinds.executeKey(step.id(), failed + 1),
+                null);
           }
           return null;
         });

@@ -93,21 +93,54 @@ public final class RunService {
      * An operator request ({@code api} or {@code cli}): the requester is the body's {@code
      * requester}, or the operator itself when null.
      */
-    public Request(String source, String text, String requester, String slackChannel, String slackUser,
-        String slackThreadTs, String deliveryJson, String idempotencyKey, String traceId) {
-      this(source, text, requester, slackChannel, slackUser, slackThreadTs, deliveryJson, idempotencyKey, traceId,
+    public Request(
+        String source,
+        String text,
+        String requester,
+        String slackChannel,
+        String slackUser,
+        String slackThreadTs,
+        String deliveryJson,
+        String idempotencyKey,
+        String traceId) {
+      this(
+          source,
+          text,
+          requester,
+          slackChannel,
+          slackUser,
+          slackThreadTs,
+          deliveryJson,
+          idempotencyKey,
+          traceId,
           new Requester.Operator(source, requester));
     }
 
     /** An operator request whose run starts a trace of its own. */
-    public Request(String source, String text, String requester, String slackChannel, String slackUser,
-        String slackThreadTs, String deliveryJson, String idempotencyKey) {
-      this(source, text, requester, slackChannel, slackUser, slackThreadTs, deliveryJson, idempotencyKey, null);
+    public Request(
+        String source,
+        String text,
+        String requester,
+        String slackChannel,
+        String slackUser,
+        String slackThreadTs,
+        String deliveryJson,
+        String idempotencyKey) {
+      this(
+          source,
+          text,
+          requester,
+          slackChannel,
+          slackUser,
+          slackThreadTs,
+          deliveryJson,
+          idempotencyKey,
+          null);
     }
 
     /**
-     * @param traceId the W3C trace id the ingress started for this request (32 lowercase hex,
-     *     not all zero), which the run continues; null = a new one
+     * @param traceId the W3C trace id the ingress started for this request (32 lowercase hex, not
+     *     all zero), which the run continues; null = a new one
      */
     public Request {
       if (traceId != null && !isTraceId(traceId)) {
@@ -115,8 +148,13 @@ public final class RunService {
       }
       Objects.requireNonNull(who, "who");
       if (!who.source().equals(source) || !Objects.equals(who.name(), requester)) {
-        throw new IllegalArgumentException("the request of " + source + ":" + requester
-            + " carries the facts of another requester, " + who.subject());
+        throw new IllegalArgumentException(
+            "the request of "
+                + source
+                + ":"
+                + requester
+                + " carries the facts of another requester, "
+                + who.subject());
       }
     }
   }
@@ -148,7 +186,10 @@ public final class RunService {
         implements Creation {}
   }
 
-  /** Sources whose refusals are remembered by key: a retry or replay of the event gets the same answer. */
+  /**
+   * Sources whose refusals are remembered by key: a retry or replay of the event gets the same
+   * answer.
+   */
   private static final Set<String> EVENT_SOURCES = Set.of("slack", "github");
 
   /** The window of {@code ingress.quotas.runs_per_requester_per_hour}. */
@@ -158,10 +199,10 @@ public final class RunService {
    * Decides whether {@code r} may start a run and, if so, creates it: in one transaction, under a
    * lock per requester (so concurrent requests of one requester are decided one after the other and
    * cannot race past a quota), a request whose key created a run before gets that run; an event
-   * refused before gets the same refusal; otherwise the active policy's {@code ingress} and then its
-   * quotas decide. A refusal is committed as a {@code run.create} deny gate (no run id) before it is
-   * returned; an allowed request becomes a run pinned to that policy, and writes no gate of its own
-   * (the run row records who asked, from where, under which policy).
+   * refused before gets the same refusal; otherwise the active policy's {@code ingress} and then
+   * its quotas decide. A refusal is committed as a {@code run.create} deny gate (no run id) before
+   * it is returned; an allowed request becomes a run pinned to that policy, and writes no gate of
+   * its own (the run row records who asked, from where, under which policy).
    */
   public Creation create(Request r) {
     String requestHash = requestHash(r);
@@ -202,7 +243,8 @@ public final class RunService {
           RunRefusals.Refusal f = refused.get();
           return switch (f.kind()) {
             case INGRESS_DENIED -> new Creation.Denied(f.gateId(), f.reason(), true);
-            case QUOTA_EXCEEDED -> new Creation.OverQuota(f.gateId(), f.reason(), Optional.empty(), true);
+            case QUOTA_EXCEEDED ->
+                new Creation.OverQuota(f.gateId(), f.reason(), Optional.empty(), true);
           };
         }
       }
@@ -217,19 +259,32 @@ public final class RunService {
     Instant now = clock.instant();
     if (who.counted()) {
       IngressPolicy.Quotas quotas = ingress.quotas();
-      RunStore.RequesterRuns mine = runs.requesterRuns(c, who.source(), who.name(), now.minus(QUOTA_WINDOW));
+      RunStore.RequesterRuns mine =
+          runs.requesterRuns(c, who.source(), who.name(), now.minus(QUOTA_WINDOW));
       if (mine.inWindow() >= quotas.runsPerRequesterPerHour()) {
         Duration wait = Duration.between(now, mine.oldestInWindow().plus(QUOTA_WINDOW));
         Duration retryAfter = Duration.ofSeconds(Math.max(1, (wait.toMillis() + 999) / 1000));
-        String reason = who.subject() + " started " + mine.inWindow() + " runs in the last hour;"
-            + " ingress.quotas.runs_per_requester_per_hour is " + quotas.runsPerRequesterPerHour()
-            + " (the next place frees in " + retryAfter.toSeconds() + " s)";
+        String reason =
+            who.subject()
+                + " started "
+                + mine.inWindow()
+                + " runs in the last hour;"
+                + " ingress.quotas.runs_per_requester_per_hour is "
+                + quotas.runsPerRequesterPerHour()
+                + " (the next place frees in "
+                + retryAfter.toSeconds()
+                + " s)";
         UUID gate = refuse(c, r, policy, RunRefusals.Kind.QUOTA_EXCEEDED, reason, eventKey);
         return new Creation.OverQuota(gate, reason, Optional.of(retryAfter), false);
       }
       if (mine.notEnded() >= quotas.concurrentRunsPerRequester()) {
-        String reason = who.subject() + " has " + mine.notEnded() + " runs that have not ended;"
-            + " ingress.quotas.concurrent_runs_per_requester is " + quotas.concurrentRunsPerRequester();
+        String reason =
+            who.subject()
+                + " has "
+                + mine.notEnded()
+                + " runs that have not ended;"
+                + " ingress.quotas.concurrent_runs_per_requester is "
+                + quotas.concurrentRunsPerRequester();
         UUID gate = refuse(c, r, policy, RunRefusals.Kind.QUOTA_EXCEEDED, reason, eventKey);
         return new Creation.OverQuota(gate, reason, Optional.empty(), false);
       }
@@ -259,22 +314,55 @@ public final class RunService {
    * Records a refusal: the {@code run.create} deny gate (the requester as subject, no run) and, for
    * an external event, the refusal by its key. Returns the gate's id.
    */
-  private UUID refuse(Connection c, Request r, StoredPolicy policy, RunRefusals.Kind kind, String reason,
-      boolean remember) throws SQLException {
+  private UUID refuse(
+      Connection c,
+      Request r,
+      StoredPolicy policy,
+      RunRefusals.Kind kind,
+      String reason,
+      boolean remember)
+      throws SQLException {
     String traceId = r.traceId() != null ? r.traceId() : newTraceId();
-    Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.RUN_CREATE, GateStatus.DENY,
-        r.who().subject(), null, null, null, null, reason, policy.id(), traceId));
+    Gate gate =
+        audit.recordGate(
+            c,
+            new AuditLog.Decision(
+                GateActions.RUN_CREATE,
+                GateStatus.DENY,
+                r.who().subject(),
+                null,
+                null,
+                null,
+                null,
+                reason,
+                policy.id(),
+                traceId));
     if (remember) {
       RunRefusals.record(c, r.idempotencyKey(), gate.id(), kind, clock.instant());
     }
     if (r.who() instanceof Requester.SlackUser slack) {
-      // Slack tells the refused requester so, once, privately (SlackIngress): a post of Worka's own,
+      // Slack tells the refused requester so, once, privately (SlackIngress): a post of Worka's
+      // own,
       // gated like every other, before it, to the one place the signed request names.
-      audit.recordGate(c, new AuditLog.Decision(GateActions.DELIVERY_POST, GateStatus.ALLOW,
-          DeliveryPolicy.SUBJECT, null, null, null, null,
-          "the refusal (gate " + gate.id() + ") to " + r.who().subject() + " only, in slack channel "
-              + slack.channel() + ", where the request came from",
-          policy.id(), traceId));
+      audit.recordGate(
+          c,
+          new AuditLog.Decision(
+              GateActions.DELIVERY_POST,
+              GateStatus.ALLOW,
+              DeliveryPolicy.SUBJECT,
+              null,
+              null,
+              null,
+              null,
+              "the refusal (gate "
+                  + gate.id()
+                  + ") to "
+                  + r.who().subject()
+                  + " only, in slack channel "
+                  + slack.channel()
+                  + ", where the request came from",
+              policy.id(),
+              traceId));
     }
     return gate.id();
   }
@@ -303,10 +391,14 @@ public final class RunService {
               if (run.status().terminal()) {
                 return new Cancellation.AlreadyEnded(run);
               }
-              String why = "cancelled by " + actor + (reason == null || reason.isBlank() ? "" : ": " + reason);
+              String why =
+                  "cancelled by "
+                      + actor
+                      + (reason == null || reason.isBlank() ? "" : ": " + reason);
               wereRunning.addAll(OpenSteps.cancel(c, steps, steps.ofRun(c, runId), why, actor));
               Transition t =
-                  runs.transition(c, runId, run.status(), RunStatus.CANCELLED, actor, why, why, null);
+                  runs.transition(
+                      c, runId, run.status(), RunStatus.CANCELLED, actor, why, why, null);
               if (!t.applied()) {
                 throw new IllegalStateException("run " + runId + " moved while locked: " + t);
               }

@@ -1,6 +1,5 @@
 package dev.worka.gateway.control;
 
-import dev.worka.protocol.Json;
 import dev.worka.gateway.policy.AgentPolicy;
 import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.PolicyStore;
@@ -13,13 +12,16 @@ import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.protocol.Json;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
 
-/** received → planning: creates the run's planner step (the policy's planner agent) and queues it. */
+/**
+ * received → planning: creates the run's planner step (the policy's planner agent) and queues it.
+ */
 final class StartRun implements TaskHandler {
   static final String PLANNER_STEP_REF = "plan";
 
@@ -29,7 +31,12 @@ final class StartRun implements TaskHandler {
   private final PolicyStore policies;
   private final TaskQueue queue;
 
-  StartRun(DataSource dataSource, RunStore runs, StepStore steps, PolicyStore policies, TaskQueue queue) {
+  StartRun(
+      DataSource dataSource,
+      RunStore runs,
+      StepStore steps,
+      PolicyStore policies,
+      TaskQueue queue) {
     this.dataSource = dataSource;
     this.runs = runs;
     this.steps = steps;
@@ -50,22 +57,43 @@ final class StartRun implements TaskHandler {
           CompiledPolicy policy = policies.byId(run.policyManifestId()).policy();
           AgentPolicy planner = policy.planner();
           runs.transition(
-              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "gateway",
-              "planner " + planner.name(), null, null);
+              c,
+              run.id(),
+              RunStatus.RECEIVED,
+              RunStatus.PLANNING,
+              "gateway",
+              "planner " + planner.name(),
+              null,
+              null);
           UUID stepId = UUID.randomUUID();
-          String instruction =
-              Json.write(Map.of("objective", "Plan the request: " + run.text()));
+          String instruction = Json.write(Map.of("objective", "Plan the request: " + run.text()));
           steps.insert(
               c,
               new StepStore.NewStep(
-                  stepId, run.id(), null, PLANNER_STEP_REF, StepRole.PLANNER, planner.name(), 0,
-                  instruction, List.of(), List.of(), policy.limits().maxAttempts()),
+                  stepId,
+                  run.id(),
+                  null,
+                  PLANNER_STEP_REF,
+                  StepRole.PLANNER,
+                  planner.name(),
+                  0,
+                  instruction,
+                  List.of(),
+                  List.of(),
+                  policy.limits().maxAttempts()),
               "gateway",
               run.traceId());
           steps.transition(
-              c, stepId, StepStatus.PENDING, StepStatus.QUEUED, null, StepStore.Change.NONE,
-              "gateway", null);
-          queue.enqueue(c, TaskKinds.EXECUTE_STEP, run.id(), stepId, TaskKinds.executeKey(stepId, 1), null);
+              c,
+              stepId,
+              StepStatus.PENDING,
+              StepStatus.QUEUED,
+              null,
+              StepStore.Change.NONE,
+              "gateway",
+              null);
+          queue.enqueue(
+              c, TaskKinds.EXECUTE_STEP, run.id(), stepId, TaskKinds.executeKey(stepId, 1), null);
           return null;
         });
     queue.wakeUp();

@@ -6,7 +6,10 @@ package dev.worka.gateway.delivery;
  */
 public sealed interface AnswerPlace {
 
-  /** A place on {@code source}: {@code name} says which ({@code channel C0DEV, thread 1700000001.000100}, {@code acme/widgets#12}). */
+  /**
+   * A place on {@code source}: {@code name} says which ({@code channel C0DEV, thread
+   * 1700000001.000100}, {@code acme/widgets#12}).
+   */
   record At(String source, String name) implements AnswerPlace {}
 
   /** The run records no place the notifier could post to, or one that is not well formed. */

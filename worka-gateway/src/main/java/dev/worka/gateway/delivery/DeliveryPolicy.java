@@ -7,10 +7,10 @@ import dev.worka.gateway.run.RunNotifications;
  * Decides whether Worka may post one of its own answers (an acknowledgement, a result or refusal):
  * the {@code delivery.post} gate, recorded allow or deny before anything is posted, one per attempt
  * to post. The rule is the one a requester expects and an attacker cannot steer: an answer goes
- * only to the place its request came from, as the run's row records it — the Slack conversation
- * and thread of a signed Slack event, the issue of a signed GitHub delivery — through the notifier
- * of the run's own source; a result only once the run has ended. No agent and no request text
- * chooses the place. It reads nothing but the run and the notification: cheap, pure.
+ * only to the place its request came from, as the run's row records it — the Slack conversation and
+ * thread of a signed Slack event, the issue of a signed GitHub delivery — through the notifier of
+ * the run's own source; a result only once the run has ended. No agent and no request text chooses
+ * the place. It reads nothing but the run and the notification: cheap, pure.
  */
 public final class DeliveryPolicy {
   /** The gate's subject: Worka itself, not an agent. */
@@ -35,22 +35,50 @@ public final class DeliveryPolicy {
    * @param place where that notifier would post it
    * @param maxAttempts the most attempts a notification gets
    */
-  public static Decision decide(Run run, RunNotifications.Notification notification, String notifierSource,
-      AnswerPlace place, int maxAttempts) {
-    String what = "the " + (RunNotifications.ACK.equals(notification.kind()) ? "acknowledgement" : "result");
+  public static Decision decide(
+      Run run,
+      RunNotifications.Notification notification,
+      String notifierSource,
+      AnswerPlace place,
+      int maxAttempts) {
+    String what =
+        "the " + (RunNotifications.ACK.equals(notification.kind()) ? "acknowledgement" : "result");
     if (!notifierSource.equals(run.source()) || !notification.source().equals(run.source())) {
-      return new Decision.Deny(what + " would go to " + notifierSource + ", but the request came from "
-          + run.source() + ": answers go only where the request came from");
+      return new Decision.Deny(
+          what
+              + " would go to "
+              + notifierSource
+              + ", but the request came from "
+              + run.source()
+              + ": answers go only where the request came from");
     }
     if (RunNotifications.RESULT.equals(notification.kind()) && !run.status().terminal()) {
-      return new Decision.Deny(what + " of a run that has not ended (" + run.status().sql() + ") is not posted");
+      return new Decision.Deny(
+          what + " of a run that has not ended (" + run.status().sql() + ") is not posted");
     }
     return switch (place) {
       case AnswerPlace.Nowhere n -> new Decision.Deny(what + " has nowhere to go: " + n.why());
-      case AnswerPlace.At at when !at.source().equals(run.source()) -> new Decision.Deny(what + " would go to "
-          + at.source() + " " + at.name() + ", but the request came from " + run.source());
-      case AnswerPlace.At at -> new Decision.Allow(what + " to " + at.source() + " " + at.name()
-          + ", where the request came from (attempt " + notification.attempts() + " of " + maxAttempts + ")");
+      case AnswerPlace.At at when !at.source().equals(run.source()) ->
+          new Decision.Deny(
+              what
+                  + " would go to "
+                  + at.source()
+                  + " "
+                  + at.name()
+                  + ", but the request came from "
+                  + run.source());
+      case AnswerPlace.At at ->
+          new Decision.Allow(
+              what
+                  + " to "
+                  + at.source()
+                  + " "
+                  + at.name()
+                  + ", where the request came from (attempt "
+                  + notification.attempts()
+                  + " of "
+                  + maxAttempts
+                  + ")");
     };
   }
 }

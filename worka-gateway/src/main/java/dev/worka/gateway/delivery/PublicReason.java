@@ -9,18 +9,19 @@ import java.util.regex.Pattern;
 
 /**
  * The short reason a public answer (a Slack reply, a GitHub comment) gives for a run that was
- * refused, failed or was cancelled. A run's {@link Run#error} is written for operators: it can
- * hold what an upstream answered (an error body, a URL with credentials), a stack trace, SQL, the
- * ids of steps and invocations, paths on the Gateway's host. The requester — and everyone else who
- * can read the thread or the issue — gets only the start of it, cleaned:
+ * refused, failed or was cancelled. A run's {@link Run#error} is written for operators: it can hold
+ * what an upstream answered (an error body, a URL with credentials), a stack trace, SQL, the ids of
+ * steps and invocations, paths on the Gateway's host. The requester — and everyone else who can
+ * read the thread or the issue — gets only the start of it, cleaned:
  *
  * <ol>
  *   <li>secrets are redacted ({@link Redactor}: the Gateway's credentials and known token formats),
  *       first and again after the steps below (removing characters can join text into one);
- *   <li>only the first line is kept, without control and format characters, and it is cut where an upstream body ({@code {…}}, an HTML or
- *       XML document), a stack frame ({@code at a.b.C.m(…)}, {@code Caused by:}), an exception
- *       class ({@code java.io.IOException}, {@code PSQLException:}) or SQL ({@code select … from},
- *       {@code insert into}, {@code ERROR:}, {@code SQLSTATE}, a violated constraint) begins;
+ *   <li>only the first line is kept, without control and format characters, and it is cut where an
+ *       upstream body ({@code {…}}, an HTML or XML document), a stack frame ({@code at a.b.C.m(…)},
+ *       {@code Caused by:}), an exception class ({@code java.io.IOException}, {@code
+ *       PSQLException:}) or SQL ({@code select … from}, {@code insert into}, {@code ERROR:}, {@code
+ *       SQLSTATE}, a violated constraint) begins;
  *   <li>a URL becomes its scheme and host ({@code https://api.github.com/…}): no user, password,
  *       port, path or query; {@code password=…}, {@code token: …}, {@code Bearer …} and the like
  *       lose their value;
@@ -38,24 +39,39 @@ public final class PublicReason {
   /** Said when nothing of the reason can be shown. */
   static final String WITHHELD = "the reason is in the run's record for operators";
 
-  private static final Pattern SEE_BURNS = Pattern.compile("\\s*— see the burns of run [0-9a-fA-F-]{36}");
-  private static final Pattern CUT = Pattern.compile(String.join("|",
-      "\\{", // a JSON body
-      "(?i:<(?:!doctype|html|head|body|\\?xml))", // an HTML or XML document
-      "\\bat\\s+[\\w$]+(?:\\.[\\w$<>]+)+\\(", // a stack frame
-      "\\bCaused by:",
-      "\\b(?:[a-z][a-z0-9_]*\\.)+[A-Z][\\w$]*(?:Exception|Error|Throwable)\\b", // a qualified exception class
-      "\\b[A-Z][\\w$]*(?:Exception|Error|Throwable):", // an exception class with its message
-      "(?i:\\bselect\\s.{0,200}?\\sfrom\\s|\\binsert\\s+into\\s|\\bupdate\\s+\\S+\\s+set\\s|\\bdelete\\s+from\\s"
-          + "|\\bSQLSTATE\\b|\\bviolates\\s+\\S+(?:\\s+key)?\\s+constraint|\\brelation\\s+\")",
-      "\\b(?:ERROR|FATAL|PANIC):\\s")); // PostgreSQL's message severities
-  // Not anchored at a word boundary: a URL glued to a word is found too (its scheme is then longer).
-  private static final Pattern URL = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]{0,20}://[^\\s\"'<>`]+");
-  private static final Pattern KEY_VALUE = Pattern.compile(
-      "(?i)\\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|authorization|cookie)(\\s*[=:]\\s*)(?!\\[redacted\\]|(?:bearer|basic)\\s)[^\\s,;&]+");
-  private static final Pattern BEARER = Pattern.compile("(?i)\\b(bearer|basic)\\s+(?!\\[redacted\\])[A-Za-z0-9._~+/=-]{8,}");
-  private static final Pattern ID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-  private static final Pattern PATH = Pattern.compile("(?<![\\w.:/~-])(?:~|/(?:[\\w.-]+/)*[\\w.-]+)/[\\w.-]+/?");
+  private static final Pattern SEE_BURNS =
+      Pattern.compile("\\s*— see the burns of run [0-9a-fA-F-]{36}");
+  private static final Pattern CUT =
+      Pattern.compile(
+          String.join(
+              "|",
+              "\\{", // a JSON body
+              "(?i:<(?:!doctype|html|head|body|\\?xml))", // an HTML or XML document
+              "\\bat\\s+[\\w$]+(?:\\.[\\w$<>]+)+\\(", // a stack frame
+              "\\bCaused by:",
+              "\\b(?:[a-z][a-z0-9_]*\\.)+[A-Z][\\w$]*(?:Exception|Error|Throwable)\\b", // a
+              // qualified
+              // exception
+              // class
+              "\\b[A-Z][\\w$]*(?:Exception|Error|Throwable):", // an exception class with its
+              // message
+              "(?i:\\bselect\\s.{0,200}?\\sfrom\\s|\\binsert\\s+into\\s|\\bupdate\\s+\\S+\\s+set\\s|\\bdelete\\s+from\\s"
+                  + "|\\bSQLSTATE\\b|\\bviolates\\s+\\S+(?:\\s+key)?\\s+constraint|\\brelation\\s+\")",
+              "\\b(?:ERROR|FATAL|PANIC):\\s")); // PostgreSQL's message severities
+  // Not anchored at a word boundary: a URL glued to a word is found too (its scheme is then
+  // longer).
+  private static final Pattern URL =
+      Pattern.compile("[A-Za-z][A-Za-z0-9+.-]{0,20}://[^\\s\"'<>`]+");
+  private static final Pattern KEY_VALUE =
+      Pattern.compile(
+          "(?i)\\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|authorization|cookie)(\\s*[=:]\\s*)(?!\\[redacted\\]|(?:bearer|basic)\\s)[^\\s,;&]+");
+  private static final Pattern BEARER =
+      Pattern.compile("(?i)\\b(bearer|basic)\\s+(?!\\[redacted\\])[A-Za-z0-9._~+/=-]{8,}");
+  private static final Pattern ID =
+      Pattern.compile(
+          "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+  private static final Pattern PATH =
+      Pattern.compile("(?<![\\w.:/~-])(?:~|/(?:[\\w.-]+/)*[\\w.-]+)/[\\w.-]+/?");
   private static final Pattern TRAILING = Pattern.compile("[\\s:;,(\\[{—–-]+$");
 
   private PublicReason() {}
@@ -95,14 +111,26 @@ public final class PublicReason {
       t = t.substring(0, body.start());
       cut = true;
     }
-    t = URL.matcher(t).replaceAll(m -> {
-      String url = m.group();
-      // One punctuation mark after a URL is the sentence's.
-      int end = ".,:;!?)]}".indexOf(url.charAt(url.length() - 1)) >= 0 ? url.length() - 1 : url.length();
-      return Matcher.quoteReplacement(site(url.substring(0, end)) + url.substring(end));
-    });
-    t = BEARER.matcher(t).replaceAll(m -> Matcher.quoteReplacement(m.group(1) + " " + Redactor.REDACTED));
-    t = KEY_VALUE.matcher(t).replaceAll(m -> Matcher.quoteReplacement(m.group(1) + m.group(2) + Redactor.REDACTED));
+    t =
+        URL.matcher(t)
+            .replaceAll(
+                m -> {
+                  String url = m.group();
+                  // One punctuation mark after a URL is the sentence's.
+                  int end =
+                      ".,:;!?)]}".indexOf(url.charAt(url.length() - 1)) >= 0
+                          ? url.length() - 1
+                          : url.length();
+                  return Matcher.quoteReplacement(site(url.substring(0, end)) + url.substring(end));
+                });
+    t =
+        BEARER
+            .matcher(t)
+            .replaceAll(m -> Matcher.quoteReplacement(m.group(1) + " " + Redactor.REDACTED));
+    t =
+        KEY_VALUE
+            .matcher(t)
+            .replaceAll(m -> Matcher.quoteReplacement(m.group(1) + m.group(2) + Redactor.REDACTED));
     String own = runId == null ? "" : runId.toString();
     t = ID.matcher(t).replaceAll(m -> m.group().equalsIgnoreCase(own) ? m.group() : "…");
     t = PATH.matcher(t).replaceAll("…");
@@ -110,7 +138,10 @@ public final class PublicReason {
     t = TRAILING.matcher(redactor.redact(t).strip()).replaceAll("");
     if (t.length() > MAX_LENGTH) {
       int space = t.lastIndexOf(' ', MAX_LENGTH);
-      t = TRAILING.matcher(t.substring(0, space > MAX_LENGTH / 2 ? space : MAX_LENGTH)).replaceAll("");
+      t =
+          TRAILING
+              .matcher(t.substring(0, space > MAX_LENGTH / 2 ? space : MAX_LENGTH))
+              .replaceAll("");
       cut = true;
     }
     if (t.isBlank()) {
@@ -122,17 +153,22 @@ public final class PublicReason {
   /** {@code text} without control and format characters (a tab becomes a space). */
   private static String visible(String text) {
     StringBuilder b = new StringBuilder(text.length());
-    text.codePoints().forEach(cp -> {
-      if (cp == '\t') {
-        b.append(' ');
-      } else if (!Character.isISOControl(cp) && Character.getType(cp) != Character.FORMAT) {
-        b.appendCodePoint(cp);
-      }
-    });
+    text.codePoints()
+        .forEach(
+            cp -> {
+              if (cp == '\t') {
+                b.append(' ');
+              } else if (!Character.isISOControl(cp) && Character.getType(cp) != Character.FORMAT) {
+                b.appendCodePoint(cp);
+              }
+            });
     return b.toString();
   }
 
-  /** Scheme and host of {@code url}, with {@code /…} when it had more: no credentials, port, path or query. */
+  /**
+   * Scheme and host of {@code url}, with {@code /…} when it had more: no credentials, port, path or
+   * query.
+   */
   private static String site(String url) {
     int scheme = url.indexOf("://");
     String rest = url.substring(scheme + 3);

@@ -36,8 +36,8 @@ public interface RunNotifier {
   Optional<String> acknowledge(Run run, boolean maybeSentBefore);
 
   /**
-   * Tells the requester how the run ended: its cleaned result when it succeeded; otherwise what
-   * was refused or failed, and why ({@link Run#status()}, {@link Run#error()}).
+   * Tells the requester how the run ended: its cleaned result when it succeeded; otherwise what was
+   * refused or failed, and why ({@link Run#status()}, {@link Run#error()}).
    *
    * @param maybeSentBefore as for {@link #acknowledge}
    * @return the upstream's reference of what was posted

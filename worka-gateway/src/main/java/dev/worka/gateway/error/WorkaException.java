@@ -1,8 +1,8 @@
 package dev.worka.gateway.error;
 
 /**
- * The root of Worka's unchecked exceptions for real failures. Subclasses carry the ids (run,
- * step, skill) of what failed in their message. {@link #retryable()} is data, not a guess from the
+ * The root of Worka's unchecked exceptions for real failures. Subclasses carry the ids (run, step,
+ * skill) of what failed in their message. {@link #retryable()} is data, not a guess from the
  * exception's class.
  */
 public class WorkaException extends RuntimeException {

@@ -85,7 +85,9 @@ public final class ApiRequest {
     String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (body().length > 0 && (type == null || !type.toLowerCase().startsWith("application/json"))) {
       throw new ApiException(
-          415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, "send the body as Content-Type: application/json");
+          415,
+          ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+          "send the body as Content-Type: application/json");
     }
   }
 
@@ -110,14 +112,15 @@ public final class ApiRequest {
       }
       return data;
     } catch (IOException e) {
-      throw new ApiException(400, ErrorCodes.INVALID_BODY, "could not read the request body: " + e.getMessage());
+      throw new ApiException(
+          400, ErrorCodes.INVALID_BODY, "could not read the request body: " + e.getMessage());
     }
   }
 
   /**
-   * Reads and discards whatever of the request's body is still unread (up to {@link
-   * #DRAIN_LIMIT}); false if some is left, in which case the connection cannot carry another
-   * request and the answer must say {@code Connection: close}.
+   * Reads and discards whatever of the request's body is still unread (up to {@link #DRAIN_LIMIT});
+   * false if some is left, in which case the connection cannot carry another request and the answer
+   * must say {@code Connection: close}.
    */
   static boolean discardUnread(Request request) {
     try (InputStream in = Content.Source.asInputStream(request)) {
@@ -131,7 +134,8 @@ public final class ApiRequest {
   private static void drain(InputStream in) throws IOException {
     byte[] buffer = new byte[64 * 1024];
     long budget = DRAIN_LIMIT;
-    for (int n; budget > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, budget))) != -1; ) {
+    for (int n;
+        budget > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, budget))) != -1; ) {
       budget -= n;
     }
   }

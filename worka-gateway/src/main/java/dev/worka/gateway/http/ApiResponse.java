@@ -4,8 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * What a route answers: a status and a value serialized as JSON (or null for no body), with
- * extra headers. Streaming answers (server-sent events) use {@link Streaming} instead.
+ * What a route answers: a status and a value serialized as JSON (or null for no body), with extra
+ * headers. Streaming answers (server-sent events) use {@link Streaming} instead.
  */
 public sealed interface ApiResponse {
 

@@ -46,13 +46,18 @@ public final class HttpServer implements AutoCloseable {
 
   /**
    * @param storeDown whether the database is known to be down right now: then every request but
-   *     {@link #WITHOUT_STORE}'s is answered {@code 503} with {@code Retry-After} at once, instead of
-   *     after waiting for a connection. (A request that fails on the store is answered the same
+   *     {@link #WITHOUT_STORE}'s is answered {@code 503} with {@code Retry-After} at once, instead
+   *     of after waiting for a connection. (A request that fails on the store is answered the same
    *     way whatever this says; failures that are not the store's are {@code 500}.)
    * @param storeFailed told when a request failed because the store is unavailable (so whoever
    *     answers {@code storeDown} can check again now)
    */
-  public HttpServer(String host, int port, Router router, ObjectMapper json, BooleanSupplier storeDown,
+  public HttpServer(
+      String host,
+      int port,
+      Router router,
+      ObjectMapper json,
+      BooleanSupplier storeDown,
       Runnable storeFailed) {
     this(new Address(host, port), java.util.Optional.empty(), router, json, storeDown, storeFailed);
   }
@@ -62,8 +67,13 @@ public final class HttpServer implements AutoCloseable {
    * only (see the class doc); otherwise every route is on {@code main}. The other parameters are
    * those of {@link #HttpServer(String, int, Router, ObjectMapper, BooleanSupplier, Runnable)}.
    */
-  public HttpServer(Address main, java.util.Optional<Address> ingress, Router router, ObjectMapper json,
-      BooleanSupplier storeDown, Runnable storeFailed) {
+  public HttpServer(
+      Address main,
+      java.util.Optional<Address> ingress,
+      Router router,
+      ObjectMapper json,
+      BooleanSupplier storeDown,
+      Runnable storeFailed) {
     QueuedThreadPool threads = new QueuedThreadPool(200, 8);
     threads.setName("worka-http");
     threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
@@ -96,17 +106,28 @@ public final class HttpServer implements AutoCloseable {
     if (ingress == null) {
       List<String> exposed = router.withExposure(Exposure.PUBLIC);
       if (exposed.isEmpty()) {
-        log.info("HTTP on http://{}:{}: every route (operator API, agent API)", connector.getHost(), port());
+        log.info(
+            "HTTP on http://{}:{}: every route (operator API, agent API)",
+            connector.getHost(),
+            port());
       } else {
-        log.warn("HTTP on http://{}:{}: every route, Slack/GitHub ingress ({}) beside the operator and agent APIs;"
-            + " to expose only the ingress, set WORKA_INGRESS_PORT and expose that port alone (docs/slack.md)",
-            connector.getHost(), port(), String.join(", ", exposed));
+        log.warn(
+            "HTTP on http://{}:{}: every route, Slack/GitHub ingress ({}) beside the operator and agent APIs;"
+                + " to expose only the ingress, set WORKA_INGRESS_PORT and expose that port alone (docs/slack.md)",
+            connector.getHost(),
+            port(),
+            String.join(", ", exposed));
       }
     } else {
-      log.info("HTTP on http://{}:{}: the operator and agent APIs (not the Slack/GitHub ingress)",
-          connector.getHost(), port());
-      log.info("HTTP ingress on http://{}:{}: only {} — the one port to expose to Slack and GitHub",
-          ingress.getHost(), ingressPort().getAsInt(), String.join(", ", router.served(Exposure.Listener.INGRESS)));
+      log.info(
+          "HTTP on http://{}:{}: the operator and agent APIs (not the Slack/GitHub ingress)",
+          connector.getHost(),
+          port());
+      log.info(
+          "HTTP ingress on http://{}:{}: only {} — the one port to expose to Slack and GitHub",
+          ingress.getHost(),
+          ingressPort().getAsInt(),
+          String.join(", ", router.served(Exposure.Listener.INGRESS)));
     }
   }
 
@@ -115,8 +136,14 @@ public final class HttpServer implements AutoCloseable {
       c.open();
     } catch (Exception e) {
       throw new WorkaException(
-          "could not listen on " + c.getHost() + ":" + c.getPort()
-              + " (is another Worka or program using it? set " + variable + ")", e);
+          "could not listen on "
+              + c.getHost()
+              + ":"
+              + c.getPort()
+              + " (is another Worka or program using it? set "
+              + variable
+              + ")",
+          e);
     }
   }
 
@@ -127,7 +154,9 @@ public final class HttpServer implements AutoCloseable {
 
   /** The ingress port actually bound, if there is one. */
   public java.util.OptionalInt ingressPort() {
-    return ingress == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(ingress.getLocalPort());
+    return ingress == null
+        ? java.util.OptionalInt.empty()
+        : java.util.OptionalInt.of(ingress.getLocalPort());
   }
 
   @Override
@@ -149,7 +178,11 @@ public final class HttpServer implements AutoCloseable {
     private final Runnable storeFailed;
     private final ServerConnector ingress;
 
-    Dispatch(Router router, ObjectMapper json, BooleanSupplier storeDown, Runnable storeFailed,
+    Dispatch(
+        Router router,
+        ObjectMapper json,
+        BooleanSupplier storeDown,
+        Runnable storeFailed,
         ServerConnector ingress) {
       this.router = router;
       this.json = json;
@@ -179,15 +212,18 @@ public final class HttpServer implements AutoCloseable {
         var match = router.match(method, path, known, listener(request));
         if (match.isEmpty()) {
           throw known[0]
-              ? new ApiException(405, ErrorCodes.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
-              : new ApiException(404, ErrorCodes.NOT_FOUND, "no such endpoint: " + method + " " + path);
+              ? new ApiException(
+                  405, ErrorCodes.METHOD_NOT_ALLOWED, method + " is not allowed on " + path)
+              : new ApiException(
+                  404, ErrorCodes.NOT_FOUND, "no such endpoint: " + method + " " + path);
         }
         var m = match.get();
         if (storeDown.getAsBoolean() && !WITHOUT_STORE.contains(path)) {
           writeUnavailable(response, callback);
           return true;
         }
-        ApiResponse answer = m.route().handle(new ApiRequest(request, m.variables(), m.maxBodyBytes()));
+        ApiResponse answer =
+            m.route().handle(new ApiRequest(request, m.variables(), m.maxBodyBytes()));
         finishReading(request, response);
         write(request, response, callback, answer);
       } catch (ApiException e) {
@@ -199,15 +235,21 @@ public final class HttpServer implements AutoCloseable {
         } else {
           log.error("{} {} failed", method, path, e);
           writeError(
-              response, callback, 500,
-              ErrorBody.of(ErrorCodes.INTERNAL, "internal error; see the Gateway log"), Map.of());
+              response,
+              callback,
+              500,
+              ErrorBody.of(ErrorCodes.INTERNAL, "internal error; see the Gateway log"),
+              Map.of());
         }
       }
       return true;
     }
 
     private void writeUnavailable(Response response, Callback callback) {
-      writeError(response, callback, 503,
+      writeError(
+          response,
+          callback,
+          503,
           ErrorBody.of(ErrorCodes.UNAVAILABLE, "the database is unavailable; retry shortly"),
           Map.of("Retry-After", "5"));
     }
@@ -247,7 +289,8 @@ public final class HttpServer implements AutoCloseable {
           return true;
         }
         // However it was wrapped: a connection failure (08…) or the server shutting down (57P…).
-        if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null
+        if (t instanceof java.sql.SQLException sql
+            && sql.getSQLState() != null
             && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
           return true;
         }
@@ -282,7 +325,8 @@ public final class HttpServer implements AutoCloseable {
                 .writeTo(
                     chunk -> {
                       FutureCallback written = new FutureCallback();
-                      response.write(false, ByteBuffer.wrap(chunk.getBytes(StandardCharsets.UTF_8)), written);
+                      response.write(
+                          false, ByteBuffer.wrap(chunk.getBytes(StandardCharsets.UTF_8)), written);
                       written.get();
                     });
             response.write(true, null, callback);
@@ -305,7 +349,11 @@ public final class HttpServer implements AutoCloseable {
     }
 
     private void writeError(
-        Response response, Callback callback, int status, ErrorBody body, Map<String, String> headers) {
+        Response response,
+        Callback callback,
+        int status,
+        ErrorBody body,
+        Map<String, String> headers) {
       try {
         if (response.isCommitted()) {
           callback.failed(new IllegalStateException("response already committed"));

@@ -14,7 +14,13 @@ import java.util.Optional;
  * does not exist there ({@code 404}).
  */
 public final class Router {
-  record Entry(String method, String pattern, String[] segments, Route route, long maxBodyBytes, Exposure exposure) {}
+  record Entry(
+      String method,
+      String pattern,
+      String[] segments,
+      Route route,
+      long maxBodyBytes,
+      Exposure exposure) {}
 
   record Match(Route route, Map<String, String> variables, long maxBodyBytes) {}
 
@@ -43,20 +49,26 @@ public final class Router {
     return add(Exposure.EVERYWHERE, method, pattern, 64 * 1024, route);
   }
 
-  private Router add(Exposure exposure, String method, String pattern, long maxBodyBytes, Route route) {
+  private Router add(
+      Exposure exposure, String method, String pattern, long maxBodyBytes, Route route) {
     entries.add(new Entry(method, pattern, split(pattern), route, maxBodyBytes, exposure));
     return this;
   }
 
   /** {@code METHOD pattern} of every route served on {@code listener}, in the order added. */
   List<String> served(Exposure.Listener listener) {
-    return entries.stream().filter(e -> e.exposure().servedOn(listener))
-        .map(e -> e.method() + " " + e.pattern()).toList();
+    return entries.stream()
+        .filter(e -> e.exposure().servedOn(listener))
+        .map(e -> e.method() + " " + e.pattern())
+        .toList();
   }
 
   /** {@code METHOD pattern} of every route of {@code exposure}, in the order added. */
   List<String> withExposure(Exposure exposure) {
-    return entries.stream().filter(e -> e.exposure() == exposure).map(e -> e.method() + " " + e.pattern()).toList();
+    return entries.stream()
+        .filter(e -> e.exposure() == exposure)
+        .map(e -> e.method() + " " + e.pattern())
+        .toList();
   }
 
   /** The route for this method and path on any listener (one port); see the other overload. */
@@ -68,7 +80,8 @@ public final class Router {
    * The route for this method and path among those served on {@code listener}; empty if none; a
    * path known there with other methods is 405.
    */
-  Optional<Match> match(String method, String path, boolean[] pathKnown, Exposure.Listener listener) {
+  Optional<Match> match(
+      String method, String path, boolean[] pathKnown, Exposure.Listener listener) {
     String[] parts = split(path);
     for (Entry e : entries) {
       if (!e.exposure().servedOn(listener)) {
@@ -90,7 +103,10 @@ public final class Router {
     for (int i = 0; i < pattern.length; i++) {
       String p = pattern[i];
       if (p.startsWith("{") && p.endsWith("*}")) {
-        vars.put(p.substring(1, p.length() - 2), String.join("/", java.util.Arrays.copyOfRange(parts, Math.min(i, parts.length), parts.length)));
+        vars.put(
+            p.substring(1, p.length() - 2),
+            String.join(
+                "/", java.util.Arrays.copyOfRange(parts, Math.min(i, parts.length), parts.length)));
         return vars;
       }
       if (i >= parts.length) {

@@ -18,8 +18,8 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * The {@code plans} table: every proposed plan is stored, accepted or rejected with its reasons.
- * An accepted plan's steps are inserted {@code pending} with their {@code step_ref} dependencies
+ * The {@code plans} table: every proposed plan is stored, accepted or rejected with its reasons. An
+ * accepted plan's steps are inserted {@code pending} with their {@code step_ref} dependencies
  * rewritten into step ids; a rejected plan never becomes steps.
  */
 public final class PlanStore {
@@ -65,8 +65,17 @@ public final class PlanStore {
       String traceId)
       throws SQLException {
     UUID planId = UUID.randomUUID();
-    insert(c, planId, runId, plannerStepId, agent, "accepted", accepted.planHash(), raw,
-        accepted.canonicalJson(), List.of());
+    insert(
+        c,
+        planId,
+        runId,
+        plannerStepId,
+        agent,
+        "accepted",
+        accepted.planHash(),
+        raw,
+        accepted.canonicalJson(),
+        List.of());
     Map<String, UUID> ids = new LinkedHashMap<>();
     for (NormalizedStep s : accepted.plan().steps()) {
       ids.put(s.stepRef(), UUID.randomUUID());
@@ -82,8 +91,17 @@ public final class PlanStore {
       steps.insert(
           c,
           new StepStore.NewStep(
-              ids.get(s.stepRef()), runId, planId, s.stepRef(), StepRole.WORKER, s.agent(),
-              s.sequence(), Json.write(instruction), s.skills(), deps, maxAttempts),
+              ids.get(s.stepRef()),
+              runId,
+              planId,
+              s.stepRef(),
+              StepRole.WORKER,
+              s.agent(),
+              s.sequence(),
+              Json.write(instruction),
+              s.skills(),
+              deps,
+              maxAttempts),
           "gateway",
           traceId);
     }
@@ -100,7 +118,9 @@ public final class PlanStore {
         while (rs.next()) {
           List<String> reasons = new ArrayList<>();
           try {
-            Json.LENIENT.readTree(rs.getString("rejection_reasons")).forEach(n -> reasons.add(n.asText()));
+            Json.LENIENT
+                .readTree(rs.getString("rejection_reasons"))
+                .forEach(n -> reasons.add(n.asText()));
           } catch (JsonProcessingException e) {
             throw new IllegalStateException("plans.rejection_reasons is not JSON", e);
           }
@@ -156,5 +176,4 @@ public final class PlanStore {
       ps.executeUpdate();
     }
   }
-
 }

@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class PlanValidator {
   /** The protocol's plan schema, loaded with the class (a broken one fails at start). */
-  private static final ProtocolSchema PLAN_SCHEMA = ProtocolSchema.load(dev.worka.protocol.Plan.SCHEMA_RESOURCE);
+  private static final ProtocolSchema PLAN_SCHEMA =
+      ProtocolSchema.load(dev.worka.protocol.Plan.SCHEMA_RESOURCE);
 
   /** Largest plan body accepted, in UTF-8 bytes; larger bodies are rejected before parsing. */
   public static final int MAX_BODY_BYTES = 256 * 1024;

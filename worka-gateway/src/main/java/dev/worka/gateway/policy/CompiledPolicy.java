@@ -29,7 +29,9 @@ public record CompiledPolicy(
     Limits limits,
     IngressPolicy ingress) {
 
-  /** A policy whose manifest states no {@code ingress:} (it takes {@link IngressPolicy#DEFAULTS}). */
+  /**
+   * A policy whose manifest states no {@code ingress:} (it takes {@link IngressPolicy#DEFAULTS}).
+   */
   public CompiledPolicy(
       Map<String, AgentPolicy> agents,
       Map<String, List<String>> lists,

@@ -29,9 +29,9 @@ import org.erdtman.jcs.JsonCanonicalizer;
  * a condition it would not enforce.
  *
  * <p>{@code limits.retry_backoff}, {@code limits.retry_backoff_max} and {@code
- * limits.max_model_tokens_per_run} follow the same rule: written
- * only when they differ from the defaults (so every manifest from before them compiles to the same
- * row), read as the defaults when absent, and refused by a Gateway from before them.
+ * limits.max_model_tokens_per_run} follow the same rule: written only when they differ from the
+ * defaults (so every manifest from before them compiles to the same row), read as the defaults when
+ * absent, and refused by a Gateway from before them.
  */
 final class CompiledPolicyJson {
   static final int FORMAT = 1;
@@ -133,8 +133,11 @@ final class CompiledPolicyJson {
             integer(quotas, "concurrent_runs_per_requester")));
   }
 
-  private static Optional<List<String>> optionalStrings(ObjectNode node, String field, String where) {
-    return node.has(field) ? Optional.of(strings(node.get(field), where + "." + field)) : Optional.empty();
+  private static Optional<List<String>> optionalStrings(
+      ObjectNode node, String field, String where) {
+    return node.has(field)
+        ? Optional.of(strings(node.get(field), where + "." + field))
+        : Optional.empty();
   }
 
   static CompiledPolicy read(String json) {

@@ -14,10 +14,10 @@ import java.util.regex.Pattern;
  *
  * <p>Each list is optional: absent ({@link Optional#empty()}) means "no restriction of this kind"
  * except {@code github.author_associations}, which always has a value ({@link
- * Github#DEFAULT_ASSOCIATIONS} when absent), and {@code slack.teams}, whose absence means "only this
- * bot's own workspace". An empty list refuses everyone of that kind. A guest of a Slack workspace
- * (single- or multi-channel) may ask only when {@code slack.users} lists it: its workspace is the
- * team's own, so the team list does not keep it out.
+ * Github#DEFAULT_ASSOCIATIONS} when absent), and {@code slack.teams}, whose absence means "only
+ * this bot's own workspace". An empty list refuses everyone of that kind. A guest of a Slack
+ * workspace (single- or multi-channel) may ask only when {@code slack.users} lists it: its
+ * workspace is the team's own, so the team list does not keep it out.
  */
 public record IngressPolicy(Github github, Slack slack, Quotas quotas) {
 
@@ -51,7 +51,8 @@ public record IngressPolicy(Github github, Slack slack, Quotas quotas) {
 
   /** {@code ingress.github}. Repositories are compared without regard to case, as GitHub does. */
   public record Github(List<String> authorAssociations, Optional<List<String>> repositories) {
-    public static final List<String> DEFAULT_ASSOCIATIONS = List.of("OWNER", "MEMBER", "COLLABORATOR");
+    public static final List<String> DEFAULT_ASSOCIATIONS =
+        List.of("OWNER", "MEMBER", "COLLABORATOR");
     public static final Github DEFAULTS = new Github(DEFAULT_ASSOCIATIONS, Optional.empty());
 
     public Github {
@@ -68,7 +69,8 @@ public record IngressPolicy(Github github, Slack slack, Quotas quotas) {
   /** {@code ingress.slack}: workspaces (team ids), conversations (channel ids) and users. */
   public record Slack(
       Optional<List<String>> teams, Optional<List<String>> channels, Optional<List<String>> users) {
-    public static final Slack DEFAULTS = new Slack(Optional.empty(), Optional.empty(), Optional.empty());
+    public static final Slack DEFAULTS =
+        new Slack(Optional.empty(), Optional.empty(), Optional.empty());
 
     public Slack {
       teams = copy(teams, SLACK_TEAM, "Slack team id");
@@ -86,16 +88,22 @@ public record IngressPolicy(Github github, Slack slack, Quotas quotas) {
     public static final int DEFAULT_CONCURRENT_RUNS = 3;
     static final int MAX_RUNS_PER_HOUR = 10_000;
     static final int MAX_CONCURRENT_RUNS = 1_000;
-    public static final Quotas DEFAULTS = new Quotas(DEFAULT_RUNS_PER_HOUR, DEFAULT_CONCURRENT_RUNS);
+    public static final Quotas DEFAULTS =
+        new Quotas(DEFAULT_RUNS_PER_HOUR, DEFAULT_CONCURRENT_RUNS);
 
     public Quotas {
       if (runsPerRequesterPerHour < 1 || runsPerRequesterPerHour > MAX_RUNS_PER_HOUR) {
         throw new IllegalArgumentException(
-            "runs_per_requester_per_hour must be 1.." + MAX_RUNS_PER_HOUR + ", got " + runsPerRequesterPerHour);
+            "runs_per_requester_per_hour must be 1.."
+                + MAX_RUNS_PER_HOUR
+                + ", got "
+                + runsPerRequesterPerHour);
       }
       if (concurrentRunsPerRequester < 1 || concurrentRunsPerRequester > MAX_CONCURRENT_RUNS) {
         throw new IllegalArgumentException(
-            "concurrent_runs_per_requester must be 1.." + MAX_CONCURRENT_RUNS + ", got "
+            "concurrent_runs_per_requester must be 1.."
+                + MAX_CONCURRENT_RUNS
+                + ", got "
                 + concurrentRunsPerRequester);
       }
     }
@@ -120,49 +128,79 @@ public record IngressPolicy(Github github, Slack slack, Quotas quotas) {
     if (github.repositories().isPresent()
         && github.repositories().get().stream().noneMatch(r -> r.equalsIgnoreCase(repository))) {
       return new Decision.Deny(
-          g.subject() + " commented on " + repository + ", which is not in ingress.github.repositories "
+          g.subject()
+              + " commented on "
+              + repository
+              + ", which is not in ingress.github.repositories "
               + github.repositories().get());
     }
-    String association = g.authorAssociation() == null || g.authorAssociation().isBlank()
-        ? "NONE" : g.authorAssociation().toUpperCase(Locale.ROOT);
+    String association =
+        g.authorAssociation() == null || g.authorAssociation().isBlank()
+            ? "NONE"
+            : g.authorAssociation().toUpperCase(Locale.ROOT);
     if (!github.authorAssociations().contains(association)) {
       return new Decision.Deny(
-          g.subject() + " is " + association + " on " + repository
-              + "; ingress.github.author_associations allows " + github.authorAssociations());
+          g.subject()
+              + " is "
+              + association
+              + " on "
+              + repository
+              + "; ingress.github.author_associations allows "
+              + github.authorAssociations());
     }
     return new Decision.Allow(
         g.subject() + " is " + association + " on " + repository + ", allowed by ingress.github");
   }
 
   private Decision admitSlack(Requester.SlackUser s) {
-    List<String> teams = slack.teams().orElse(s.botTeam() == null ? List.of() : List.of(s.botTeam()));
-    String whichTeams = slack.teams().isPresent()
-        ? "ingress.slack.teams " + slack.teams().get()
-        : "ingress.slack.teams is not set, so only this bot's own workspace"
-            + (s.botTeam() == null ? " (unknown: auth.test named none)" : " " + s.botTeam()) + " may ask";
+    List<String> teams =
+        slack.teams().orElse(s.botTeam() == null ? List.of() : List.of(s.botTeam()));
+    String whichTeams =
+        slack.teams().isPresent()
+            ? "ingress.slack.teams " + slack.teams().get()
+            : "ingress.slack.teams is not set, so only this bot's own workspace"
+                + (s.botTeam() == null ? " (unknown: auth.test named none)" : " " + s.botTeam())
+                + " may ask";
     if (s.team() == null) {
       return new Decision.Deny(
-          s.subject() + " asked in " + s.channel() + " but the request does not say which workspace they"
-              + " belong to; " + whichTeams);
+          s.subject()
+              + " asked in "
+              + s.channel()
+              + " but the request does not say which workspace they"
+              + " belong to; "
+              + whichTeams);
     }
     if (!teams.contains(s.team())) {
       return new Decision.Deny(
-          s.subject() + " belongs to workspace " + s.team() + ", not one that may ask: " + whichTeams);
+          s.subject()
+              + " belongs to workspace "
+              + s.team()
+              + ", not one that may ask: "
+              + whichTeams);
     }
     boolean listed = slack.users().isPresent() && slack.users().get().contains(s.user());
     if (s.guest() == null && !listed) {
       return new Decision.Deny(
-          "could not tell whether " + s.subject() + " is a guest of workspace " + s.team()
+          "could not tell whether "
+              + s.subject()
+              + " is a guest of workspace "
+              + s.team()
               + " (Slack's users.info could not be asked; the Gateway log says why)");
     }
     if (Boolean.TRUE.equals(s.guest()) && !listed) {
       return new Decision.Deny(
-          s.subject() + " is a guest of workspace " + s.team() + "; a guest may ask only when listed in"
+          s.subject()
+              + " is a guest of workspace "
+              + s.team()
+              + "; a guest may ask only when listed in"
               + " ingress.slack.users");
     }
     if (slack.channels().isPresent() && !slack.channels().get().contains(s.channel())) {
       return new Decision.Deny(
-          s.subject() + " asked in " + s.channel() + ", which is not in ingress.slack.channels "
+          s.subject()
+              + " asked in "
+              + s.channel()
+              + ", which is not in ingress.slack.channels "
               + slack.channels().get());
     }
     if (slack.users().isPresent() && !slack.users().get().contains(s.user())) {
@@ -170,10 +208,16 @@ public record IngressPolicy(Github github, Slack slack, Quotas quotas) {
           s.subject() + " is not in ingress.slack.users " + slack.users().get());
     }
     return new Decision.Allow(
-        s.subject() + " of workspace " + s.team() + " asked in " + s.channel() + ", allowed by ingress.slack");
+        s.subject()
+            + " of workspace "
+            + s.team()
+            + " asked in "
+            + s.channel()
+            + ", allowed by ingress.slack");
   }
 
-  private static Optional<List<String>> copy(Optional<List<String>> values, Pattern valid, String what) {
+  private static Optional<List<String>> copy(
+      Optional<List<String>> values, Pattern valid, String what) {
     Objects.requireNonNull(values, what + "s");
     if (values.isEmpty()) {
       return values;

@@ -19,9 +19,9 @@ import java.util.Set;
  *
  * <ol>
  *   <li>one of the host's own manifests' — the built-in manifest and {@code WORKA_POLICY_FILE} —
- *       compared whole: the same argv, element by element, with {@code command[0]} resolved
- *       against the installation directory and {@code ..} removed (that path is what the process
- *       runtime executes); the same image; the same module path; or
+ *       compared whole: the same argv, element by element, with {@code command[0]} resolved against
+ *       the installation directory and {@code ..} removed (that path is what the process runtime
+ *       executes); the same image; the same module path; or
  *   <li>under a prefix of {@code WORKA_ALLOWED_LAUNCH}: a program or module whose path, and whose
  *       real path (symlinks followed), both lie under a path entry — component by component, so
  *       {@code /opt/agents-evil} is not under {@code /opt/agents} — with any arguments; an image
@@ -33,8 +33,8 @@ import java.util.Set;
  * given other options), and only the manifest's author knows which arguments are harmless. A prefix
  * is the host's statement that every program under it is an agent that treats its arguments as
  * data, so it admits any arguments: a prefix must never hold a shell, an interpreter or a program
- * that runs its arguments; {@link #of} refuses the obvious ones ({@code /}, {@code /usr},
- * {@code /bin}, {@code /tmp}, …) and any directory everyone may write to.
+ * that runs its arguments; {@link #of} refuses the obvious ones ({@code /}, {@code /usr}, {@code
+ * /bin}, {@code /tmp}, …) and any directory everyone may write to.
  *
  * <p>Pure but for reading the file system (real paths, permissions); thread-safe and immutable.
  */
@@ -44,8 +44,23 @@ public final class LaunchAllowance {
    * interpreters, the host's secrets, or are writable by every user.
    */
   private static final List<Path> TOO_BROAD =
-      List.of("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/usr/libexec",
-              "/etc", "/tmp", "/var/tmp", "/dev", "/proc", "/sys", "/run", "/root", "/home")
+      List.of(
+              "/bin",
+              "/sbin",
+              "/usr/bin",
+              "/usr/sbin",
+              "/usr/local/bin",
+              "/usr/local/sbin",
+              "/usr/libexec",
+              "/etc",
+              "/tmp",
+              "/var/tmp",
+              "/dev",
+              "/proc",
+              "/sys",
+              "/run",
+              "/root",
+              "/home")
           .stream()
           .map(Path::of)
           .toList();
@@ -64,8 +79,13 @@ public final class LaunchAllowance {
   private final List<PathPrefix> pathPrefixes;
   private final List<String> imagePrefixes;
 
-  private LaunchAllowance(Path installDir, Set<List<String>> commands, Set<String> images, Set<Path> modules,
-      List<PathPrefix> pathPrefixes, List<String> imagePrefixes) {
+  private LaunchAllowance(
+      Path installDir,
+      Set<List<String>> commands,
+      Set<String> images,
+      Set<Path> modules,
+      List<PathPrefix> pathPrefixes,
+      List<String> imagePrefixes) {
     this.installDir = installDir;
     this.commands = Set.copyOf(commands);
     this.images = Set.copyOf(images);
@@ -77,14 +97,15 @@ public final class LaunchAllowance {
   /**
    * The allowance of a host.
    *
-   * @param installDir what relative commands and modules resolve against ({@code WORKA_INSTALL_DIR})
+   * @param installDir what relative commands and modules resolve against ({@code
+   *     WORKA_INSTALL_DIR})
    * @param hostManifests the host's own manifests: the built-in one and {@code WORKA_POLICY_FILE}'s
    * @param allowedLaunch the entries of {@code WORKA_ALLOWED_LAUNCH}: absolute paths, or image
    *     prefixes (anything not starting with {@code /})
    * @throws IllegalArgumentException naming each entry that cannot be a prefix and why
    */
-  public static LaunchAllowance of(Path installDir, Collection<CompiledPolicy> hostManifests,
-      List<String> allowedLaunch) {
+  public static LaunchAllowance of(
+      Path installDir, Collection<CompiledPolicy> hostManifests, List<String> allowedLaunch) {
     Path install = installDir.toAbsolutePath().normalize();
     Set<List<String>> commands = new LinkedHashSet<>();
     Set<String> images = new LinkedHashSet<>();
@@ -116,17 +137,27 @@ public final class LaunchAllowance {
         problems.add("WORKA_ALLOWED_LAUNCH entry " + entry + " does not exist (or cannot be read)");
         continue;
       }
-      Optional<Path> broad = TOO_BROAD.stream().filter(p -> p.startsWith(real) || p.startsWith(given)).findFirst();
+      Optional<Path> broad =
+          TOO_BROAD.stream().filter(p -> p.startsWith(real) || p.startsWith(given)).findFirst();
       if (real.getParent() == null || broad.isPresent()) {
-        problems.add("WORKA_ALLOWED_LAUNCH entry " + entry + " is too broad: it is or holds "
-            + broad.map(Path::toString).orElse("everything") + ", where shells, interpreters or anyone's files"
-            + " are; name the directory that holds only your agent programs (e.g. /opt/agents)");
+        problems.add(
+            "WORKA_ALLOWED_LAUNCH entry "
+                + entry
+                + " is too broad: it is or holds "
+                + broad.map(Path::toString).orElse("everything")
+                + ", where shells, interpreters or anyone's files"
+                + " are; name the directory that holds only your agent programs (e.g. /opt/agents)");
         continue;
       }
       Optional<String> untrusted = writableByOthers(real);
       if (untrusted.isPresent()) {
-        problems.add("WORKA_ALLOWED_LAUNCH entry " + entry + ": " + untrusted.get() + ", who could put a program"
-            + " there; let only root or the Gateway's user write it and every directory above it");
+        problems.add(
+            "WORKA_ALLOWED_LAUNCH entry "
+                + entry
+                + ": "
+                + untrusted.get()
+                + ", who could put a program"
+                + " there; let only root or the Gateway's user write it and every directory above it");
         continue;
       }
       paths.add(new PathPrefix(given, real));
@@ -170,8 +201,15 @@ public final class LaunchAllowance {
       return Optional.empty();
     }
     Path program = Path.of(canonical.get().get(0));
-    return pathRefusal(program).map(why -> "command " + command + " is not a launch spec this host allows: " + why
-        + "; " + allowedText());
+    return pathRefusal(program)
+        .map(
+            why ->
+                "command "
+                    + command
+                    + " is not a launch spec this host allows: "
+                    + why
+                    + "; "
+                    + allowedText());
   }
 
   private Optional<String> imageRefusal(String image) {
@@ -179,12 +217,17 @@ public final class LaunchAllowance {
       return Optional.empty();
     }
     for (String prefix : imagePrefixes) {
-      if (image.equals(prefix) || (image.startsWith(prefix) && (prefix.endsWith("/") || prefix.endsWith(":")
-          || prefix.endsWith("@") || "/:@".indexOf(image.charAt(prefix.length())) >= 0))) {
+      if (image.equals(prefix)
+          || (image.startsWith(prefix)
+              && (prefix.endsWith("/")
+                  || prefix.endsWith(":")
+                  || prefix.endsWith("@")
+                  || "/:@".indexOf(image.charAt(prefix.length())) >= 0))) {
         return Optional.empty();
       }
     }
-    return Optional.of("image " + image + " is not a launch spec this host allows; " + allowedText());
+    return Optional.of(
+        "image " + image + " is not a launch spec this host allows; " + allowedText());
   }
 
   private Optional<String> moduleRefusal(String module) {
@@ -195,8 +238,15 @@ public final class LaunchAllowance {
     if (modules.contains(path.get())) {
       return Optional.empty();
     }
-    return pathRefusal(path.get()).map(why -> "module " + module + " is not a launch spec this host allows: " + why
-        + "; " + allowedText());
+    return pathRefusal(path.get())
+        .map(
+            why ->
+                "module "
+                    + module
+                    + " is not a launch spec this host allows: "
+                    + why
+                    + "; "
+                    + allowedText());
   }
 
   /** Why {@code path} (resolved, {@code ..} removed) is not under a path prefix, or empty. */
@@ -204,7 +254,8 @@ public final class LaunchAllowance {
     if (pathPrefixes.isEmpty()) {
       return Optional.of(path + " is not one of the host's own");
     }
-    if (pathPrefixes.stream().noneMatch(p -> path.startsWith(p.given()) || path.startsWith(p.real()))) {
+    if (pathPrefixes.stream()
+        .noneMatch(p -> path.startsWith(p.given()) || path.startsWith(p.real()))) {
       return Optional.of(path + " is not under WORKA_ALLOWED_LAUNCH");
     }
     Path real;
@@ -221,7 +272,11 @@ public final class LaunchAllowance {
         return Optional.empty();
       }
     }
-    return Optional.of(path + " is really " + real + " (through a symlink), which is not under WORKA_ALLOWED_LAUNCH");
+    return Optional.of(
+        path
+            + " is really "
+            + real
+            + " (through a symlink), which is not under WORKA_ALLOWED_LAUNCH");
   }
 
   private String allowedText() {
@@ -229,17 +284,29 @@ public final class LaunchAllowance {
     pathPrefixes.forEach(p -> prefixes.add(p.given().toString()));
     prefixes.addAll(imagePrefixes);
     return "allowed are the launch specs of the built-in manifest and WORKA_POLICY_FILE, each as a whole argv,"
-        + (prefixes.isEmpty() ? " and nothing else (WORKA_ALLOWED_LAUNCH is not set)"
-            : " and programs, images and modules under WORKA_ALLOWED_LAUNCH: " + String.join(", ", prefixes));
+        + (prefixes.isEmpty()
+            ? " and nothing else (WORKA_ALLOWED_LAUNCH is not set)"
+            : " and programs, images and modules under WORKA_ALLOWED_LAUNCH: "
+                + String.join(", ", prefixes));
   }
 
   /** For the start-up log: what this host allows. */
   public String describe() {
-    return commands.size() + " command(s), " + images.size() + " image(s) and " + modules.size()
-        + " module(s) of the host's manifests" + (pathPrefixes.isEmpty() && imagePrefixes.isEmpty() ? ""
-            : "; under WORKA_ALLOWED_LAUNCH: " + String.join(", ",
-                java.util.stream.Stream.concat(pathPrefixes.stream().map(p -> p.given().toString()),
-                    imagePrefixes.stream()).toList()));
+    return commands.size()
+        + " command(s), "
+        + images.size()
+        + " image(s) and "
+        + modules.size()
+        + " module(s) of the host's manifests"
+        + (pathPrefixes.isEmpty() && imagePrefixes.isEmpty()
+            ? ""
+            : "; under WORKA_ALLOWED_LAUNCH: "
+                + String.join(
+                    ", ",
+                    java.util.stream.Stream.concat(
+                            pathPrefixes.stream().map(p -> p.given().toString()),
+                            imagePrefixes.stream())
+                        .toList()));
   }
 
   /**
@@ -271,10 +338,10 @@ public final class LaunchAllowance {
   }
 
   /**
-   * Who other than root and the Gateway's user could change what {@code real} holds: an owner
-   * that is neither, or a world-writable directory (an ancestor may be one if it is sticky, like
-   * {@code /tmp}: others cannot rename what is ours in it). Empty when nobody else can, or when this
-   * file system does not say.
+   * Who other than root and the Gateway's user could change what {@code real} holds: an owner that
+   * is neither, or a world-writable directory (an ancestor may be one if it is sticky, like {@code
+   * /tmp}: others cannot rename what is ours in it). Empty when nobody else can, or when this file
+   * system does not say.
    */
   private static Optional<String> writableByOthers(Path real) {
     int self;

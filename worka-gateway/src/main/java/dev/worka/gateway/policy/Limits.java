@@ -5,9 +5,9 @@ import java.util.Objects;
 
 /**
  * The manifest's {@code limits:}. Every value is bounded on both sides, so a typo cannot turn a
- * limit off. {@code retryBackoff} and {@code retryBackoffMax} shape the wait before another
- * attempt of a failed step: a random delay in [0, min(retryBackoffMax, retryBackoff·2^(n-1))]
- * after attempt n (exponential backoff with full jitter).
+ * limit off. {@code retryBackoff} and {@code retryBackoffMax} shape the wait before another attempt
+ * of a failed step: a random delay in [0, min(retryBackoffMax, retryBackoff·2^(n-1))] after attempt
+ * n (exponential backoff with full jitter).
  */
 public record Limits(
     int maxSteps,
@@ -32,21 +32,33 @@ public record Limits(
   static final Duration MIN_RETRY_BACKOFF = Duration.ofMillis(1);
   static final Duration MAX_RETRY_BACKOFF = Duration.ofHours(1);
   static final int MAX_MODEL_TOKENS_PER_RUN = 1_000_000_000;
+
   /**
    * Model tokens (input + output, as the provider's {@code usage} counts them) all steps of a run
    * may spend through the Gateway's model route, unless the manifest says otherwise.
    */
   public static final int DEFAULT_MAX_MODEL_TOKENS_PER_RUN = 200_000;
+
   /** The first retry waits up to this long (full jitter), each next one up to twice as long. */
   public static final Duration DEFAULT_RETRY_BACKOFF = Duration.ofSeconds(1);
+
   /** No retry waits longer than this. */
   public static final Duration DEFAULT_RETRY_BACKOFF_MAX = Duration.ofSeconds(60);
 
   // after the bounds above: static fields initialize in order
   /** The limits of a manifest that does not state them. */
   public static final Limits DEFAULTS =
-      new Limits(8, 50, 200, Duration.ofSeconds(120), 3, Duration.ofMinutes(15), 4,
-          DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BACKOFF_MAX, DEFAULT_MAX_MODEL_TOKENS_PER_RUN);
+      new Limits(
+          8,
+          50,
+          200,
+          Duration.ofSeconds(120),
+          3,
+          Duration.ofMinutes(15),
+          4,
+          DEFAULT_RETRY_BACKOFF,
+          DEFAULT_RETRY_BACKOFF_MAX,
+          DEFAULT_MAX_MODEL_TOKENS_PER_RUN);
 
   /** The limits before the model token budget could be stated: it takes the default. */
   public Limits(
@@ -59,8 +71,17 @@ public record Limits(
       int maxConcurrentSteps,
       Duration retryBackoff,
       Duration retryBackoffMax) {
-    this(maxSteps, maxSkillCallsPerStep, maxSkillCallsPerRun, stepTimeout, maxAttempts, runDeadline,
-        maxConcurrentSteps, retryBackoff, retryBackoffMax, DEFAULT_MAX_MODEL_TOKENS_PER_RUN);
+    this(
+        maxSteps,
+        maxSkillCallsPerStep,
+        maxSkillCallsPerRun,
+        stepTimeout,
+        maxAttempts,
+        runDeadline,
+        maxConcurrentSteps,
+        retryBackoff,
+        retryBackoffMax,
+        DEFAULT_MAX_MODEL_TOKENS_PER_RUN);
   }
 
   /** The limits before retry backoff could be stated: it takes the defaults. */
@@ -72,8 +93,16 @@ public record Limits(
       int maxAttempts,
       Duration runDeadline,
       int maxConcurrentSteps) {
-    this(maxSteps, maxSkillCallsPerStep, maxSkillCallsPerRun, stepTimeout, maxAttempts, runDeadline,
-        maxConcurrentSteps, DEFAULT_RETRY_BACKOFF, DEFAULT_RETRY_BACKOFF_MAX);
+    this(
+        maxSteps,
+        maxSkillCallsPerStep,
+        maxSkillCallsPerRun,
+        stepTimeout,
+        maxAttempts,
+        runDeadline,
+        maxConcurrentSteps,
+        DEFAULT_RETRY_BACKOFF,
+        DEFAULT_RETRY_BACKOFF_MAX);
   }
 
   public Limits {

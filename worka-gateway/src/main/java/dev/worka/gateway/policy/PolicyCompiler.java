@@ -128,7 +128,12 @@ public final class PolicyCompiler {
     for (AgentPolicy agent : agents.values()) {
       for (String skill : agent.skills()) {
         if (!skillFields.knows(skill)) {
-          errors.add("agents." + agent.name() + ".skills: skill " + skill + " is not known to this Gateway");
+          errors.add(
+              "agents."
+                  + agent.name()
+                  + ".skills: skill "
+                  + skill
+                  + " is not known to this Gateway");
         }
       }
     }
@@ -623,10 +628,19 @@ public final class PolicyCompiler {
     int concurrent =
         count(map, "max_concurrent_steps", d.maxConcurrentSteps(), Limits.MAX_CONCURRENT_STEPS);
     Duration backoff =
-        duration(map, "retry_backoff", d.retryBackoff(), Limits.MIN_RETRY_BACKOFF, Limits.MAX_RETRY_BACKOFF);
+        duration(
+            map,
+            "retry_backoff",
+            d.retryBackoff(),
+            Limits.MIN_RETRY_BACKOFF,
+            Limits.MAX_RETRY_BACKOFF);
     Duration backoffMax =
         duration(
-            map, "retry_backoff_max", d.retryBackoffMax(), Limits.MIN_RETRY_BACKOFF, Limits.MAX_RETRY_BACKOFF);
+            map,
+            "retry_backoff_max",
+            d.retryBackoffMax(),
+            Limits.MIN_RETRY_BACKOFF,
+            Limits.MAX_RETRY_BACKOFF);
     int modelTokens =
         count(
             map,
@@ -662,8 +676,16 @@ public final class PolicyCompiler {
     }
     return Optional.of(
         new Limits(
-            maxSteps, perStep, perRun, stepTimeout, attempts, runDeadline, concurrent, backoff,
-            backoffMax, modelTokens));
+            maxSteps,
+            perStep,
+            perRun,
+            stepTimeout,
+            attempts,
+            runDeadline,
+            concurrent,
+            backoff,
+            backoffMax,
+            modelTokens));
   }
 
   private int count(ObjectNode map, String key, int fallback, int max) {
@@ -741,7 +763,11 @@ public final class PolicyCompiler {
       return Optional.of(d);
     }
     if (!(node instanceof ObjectNode map)) {
-      errors.add("ingress: expected a mapping (" + String.join(", ", INGRESS_KEYS) + "), found " + kind(node));
+      errors.add(
+          "ingress: expected a mapping ("
+              + String.join(", ", INGRESS_KEYS)
+              + "), found "
+              + kind(node));
       return Optional.empty();
     }
     int before = errors.size();
@@ -752,20 +778,24 @@ public final class PolicyCompiler {
     if (g != null) {
       List<String> associations = github.authorAssociations();
       if (g.has("author_associations")) {
-        associations = ids(
-            "ingress.github.author_associations",
-            g.get("author_associations"),
-            IngressPolicy.AUTHOR_ASSOCIATIONS::contains,
-            "an author association (one of " + String.join(", ", IngressPolicy.AUTHOR_ASSOCIATIONS)
-                + ", upper-case as GitHub sends them)");
+        associations =
+            ids(
+                "ingress.github.author_associations",
+                g.get("author_associations"),
+                IngressPolicy.AUTHOR_ASSOCIATIONS::contains,
+                "an author association (one of "
+                    + String.join(", ", IngressPolicy.AUTHOR_ASSOCIATIONS)
+                    + ", upper-case as GitHub sends them)");
       }
       Optional<List<String>> repositories = Optional.empty();
       if (g.has("repositories")) {
-        repositories = Optional.of(ids(
-            "ingress.github.repositories",
-            g.get("repositories"),
-            r -> IngressPolicy.REPOSITORY.matcher(r).matches(),
-            "a repository as owner/name (e.g. acme/widgets)"));
+        repositories =
+            Optional.of(
+                ids(
+                    "ingress.github.repositories",
+                    g.get("repositories"),
+                    r -> IngressPolicy.REPOSITORY.matcher(r).matches(),
+                    "a repository as owner/name (e.g. acme/widgets)"));
       }
       if (errors.size() == before) {
         github = new IngressPolicy.Github(associations, repositories);
@@ -775,12 +805,24 @@ public final class PolicyCompiler {
     IngressPolicy.Slack slack = d.slack();
     ObjectNode s = section(map, "slack", INGRESS_SLACK_KEYS);
     if (s != null) {
-      Optional<List<String>> teams = optionalIds(s, "teams", IngressPolicy.SLACK_TEAM,
-          "a Slack workspace (team) id such as T0123ABCD, or an Enterprise Grid organization id (E…)");
-      Optional<List<String>> channels = optionalIds(s, "channels", IngressPolicy.SLACK_CHANNEL,
-          "a Slack conversation id such as C0123ABCD (channels C…, private channels G…, direct messages D…)");
-      Optional<List<String>> users = optionalIds(s, "users", IngressPolicy.SLACK_USER,
-          "a Slack user id such as U0123ABCD (or W… in Enterprise Grid)");
+      Optional<List<String>> teams =
+          optionalIds(
+              s,
+              "teams",
+              IngressPolicy.SLACK_TEAM,
+              "a Slack workspace (team) id such as T0123ABCD, or an Enterprise Grid organization id (E…)");
+      Optional<List<String>> channels =
+          optionalIds(
+              s,
+              "channels",
+              IngressPolicy.SLACK_CHANNEL,
+              "a Slack conversation id such as C0123ABCD (channels C…, private channels G…, direct messages D…)");
+      Optional<List<String>> users =
+          optionalIds(
+              s,
+              "users",
+              IngressPolicy.SLACK_USER,
+              "a Slack user id such as U0123ABCD (or W… in Enterprise Grid)");
       if (errors.size() == before) {
         slack = new IngressPolicy.Slack(teams, channels, users);
       }
@@ -789,10 +831,20 @@ public final class PolicyCompiler {
     IngressPolicy.Quotas quotas = d.quotas();
     ObjectNode q = section(map, "quotas", INGRESS_QUOTA_KEYS);
     if (q != null) {
-      int perHour = count("ingress.quotas.", q, "runs_per_requester_per_hour",
-          quotas.runsPerRequesterPerHour(), IngressPolicy.Quotas.MAX_RUNS_PER_HOUR);
-      int concurrent = count("ingress.quotas.", q, "concurrent_runs_per_requester",
-          quotas.concurrentRunsPerRequester(), IngressPolicy.Quotas.MAX_CONCURRENT_RUNS);
+      int perHour =
+          count(
+              "ingress.quotas.",
+              q,
+              "runs_per_requester_per_hour",
+              quotas.runsPerRequesterPerHour(),
+              IngressPolicy.Quotas.MAX_RUNS_PER_HOUR);
+      int concurrent =
+          count(
+              "ingress.quotas.",
+              q,
+              "concurrent_runs_per_requester",
+              quotas.concurrentRunsPerRequester(),
+              IngressPolicy.Quotas.MAX_CONCURRENT_RUNS);
       if (errors.size() == before) {
         quotas = new IngressPolicy.Quotas(perHour, concurrent);
       }
@@ -813,29 +865,39 @@ public final class PolicyCompiler {
       return null;
     }
     if (!(node instanceof ObjectNode map)) {
-      errors.add("ingress." + name + ": expected a mapping (" + String.join(", ", keys) + "), found " + kind(node));
+      errors.add(
+          "ingress."
+              + name
+              + ": expected a mapping ("
+              + String.join(", ", keys)
+              + "), found "
+              + kind(node));
       return null;
     }
     unknownKeys(map, "ingress." + name + ".", keys);
     return map;
   }
 
-  private Optional<List<String>> optionalIds(ObjectNode section, String key, java.util.regex.Pattern valid,
-      String what) {
+  private Optional<List<String>> optionalIds(
+      ObjectNode section, String key, java.util.regex.Pattern valid, String what) {
     if (!section.has(key)) {
       return Optional.empty();
     }
-    return Optional.of(ids("ingress.slack." + key, section.get(key), v -> valid.matcher(v).matches(), what));
+    return Optional.of(
+        ids("ingress.slack." + key, section.get(key), v -> valid.matcher(v).matches(), what));
   }
 
   /**
-   * A list of ids, each one {@code valid}, none twice. Absent in the manifest means "no restriction";
-   * a YAML null ({@code key:} with nothing) is refused, since it reads like either.
+   * A list of ids, each one {@code valid}, none twice. Absent in the manifest means "no
+   * restriction"; a YAML null ({@code key:} with nothing) is refused, since it reads like either.
    */
-  private List<String> ids(String path, JsonNode node, java.util.function.Predicate<String> valid, String what) {
+  private List<String> ids(
+      String path, JsonNode node, java.util.function.Predicate<String> valid, String what) {
     if (node == null || node.isNull()) {
-      errors.add(path + ": expected a list, found nothing (remove the key for no restriction, or write []"
-          + " to refuse everyone)");
+      errors.add(
+          path
+              + ": expected a list, found nothing (remove the key for no restriction, or write []"
+              + " to refuse everyone)");
       return List.of();
     }
     List<String> values = strings(path, node, MAX_LIST_ITEMS, MAX_LIST_ITEM_LENGTH);

@@ -71,22 +71,26 @@ public final class PolicyStore {
    * activation (the caller's gate): both run inside {@link #activate(String, String, Admission)}.
    */
   public interface Admission {
-    /** Why {@code policy} may not become active; empty when it may. Called before anything is stored. */
+    /**
+     * Why {@code policy} may not become active; empty when it may. Called before anything is
+     * stored.
+     */
     List<String> refusals(CompiledPolicy policy);
 
     /** Called in the transaction that stores and activates a new version, after both rows. */
     void activated(Connection c, StoredPolicy activated) throws SQLException;
   }
 
-  private static final Admission ADMIT_ALL = new Admission() {
-    @Override
-    public List<String> refusals(CompiledPolicy policy) {
-      return List.of();
-    }
+  private static final Admission ADMIT_ALL =
+      new Admission() {
+        @Override
+        public List<String> refusals(CompiledPolicy policy) {
+          return List.of();
+        }
 
-    @Override
-    public void activated(Connection c, StoredPolicy activated) {}
-  };
+        @Override
+        public void activated(Connection c, StoredPolicy activated) {}
+      };
 
   /**
    * As {@link #activate(String, String)}, if {@code admission} has no refusal for the compiled

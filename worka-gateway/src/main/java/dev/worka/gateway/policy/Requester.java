@@ -40,7 +40,8 @@ public sealed interface Requester {
   record Operator(String source, String name) implements Requester {
     public Operator {
       if (!"api".equals(source) && !"cli".equals(source)) {
-        throw new IllegalArgumentException("an operator request's source is api or cli, not " + source);
+        throw new IllegalArgumentException(
+            "an operator request's source is api or cli, not " + source);
       }
     }
   }
@@ -50,7 +51,8 @@ public sealed interface Requester {
    * comment.author_association} (null when the delivery has none) and the repository ({@code
    * owner/name}) the comment is on.
    */
-  record GithubCommenter(String login, String authorAssociation, String repository) implements Requester {
+  record GithubCommenter(String login, String authorAssociation, String repository)
+      implements Requester {
     public GithubCommenter {
       Objects.requireNonNull(login, "login");
       Objects.requireNonNull(repository, "repository");
@@ -73,7 +75,8 @@ public sealed interface Requester {
    * botTeam}, from {@code auth.test}), the conversation they asked in, and whether they are a guest
    * of their workspace ({@code users.info}; null when Slack could not be asked).
    */
-  record SlackUser(String user, String team, String botTeam, String channel, Boolean guest) implements Requester {
+  record SlackUser(String user, String team, String botTeam, String channel, Boolean guest)
+      implements Requester {
     public SlackUser {
       Objects.requireNonNull(user, "user");
       Objects.requireNonNull(channel, "channel");

@@ -16,11 +16,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Claims tasks of some kinds from a {@link TaskQueue} and runs them, at most {@code concurrency} at
- * once. Up to {@code prefetch} more may be claimed ahead and wait here for a free slot, so that the next claim (one statement for many tasks) overlaps with running the
- * previous ones instead of starting only once they are done: the loop claims again as soon as the
- * tasks in hand (running or waiting) fall to {@code concurrency + prefetch / 2}, up to {@code
- * concurrency + prefetch}. With {@code prefetch = 0} it claims whenever a slot is free, as many
- * tasks as slots are free (right for long tasks, such as step executions).
+ * once. Up to {@code prefetch} more may be claimed ahead and wait here for a free slot, so that the
+ * next claim (one statement for many tasks) overlaps with running the previous ones instead of
+ * starting only once they are done: the loop claims again as soon as the tasks in hand (running or
+ * waiting) fall to {@code concurrency + prefetch / 2}, up to {@code concurrency + prefetch}. With
+ * {@code prefetch = 0} it claims whenever a slot is free, as many tasks as slots are free (right
+ * for long tasks, such as step executions).
  *
  * <p>A task that waited here for longer than half its lease before a slot freed is given back to
  * the queue (due at once) instead of run, so a task is never started on a lease that may be about
@@ -28,9 +29,9 @@ import org.slf4j.LoggerFactory;
  * lock). {@link #close()} gives back every waiting task the same way; {@link #awaitIdle} then waits
  * for the running ones.
  *
- * <p>When nothing is due, the loop sleeps until {@link TaskQueue#wakeUp()} or half a second
- * (other Gateways' work). What a task does, and what happens when it fails, is the handler's
- * business; the handler completes or releases its task itself.
+ * <p>When nothing is due, the loop sleeps until {@link TaskQueue#wakeUp()} or half a second (other
+ * Gateways' work). What a task does, and what happens when it fails, is the handler's business; the
+ * handler completes or releases its task itself.
  */
 public final class ClaimLoop implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClaimLoop.class);
@@ -198,7 +199,11 @@ public final class ClaimLoop implements AutoCloseable {
     try {
       queue.release(t.id(), why, clock.instant());
     } catch (RuntimeException e) {
-      log.warn("{}: could not give task {} back (its lease will expire): {}", name, t.id(), e.getMessage());
+      log.warn(
+          "{}: could not give task {} back (its lease will expire): {}",
+          name,
+          t.id(),
+          e.getMessage());
     }
   }
 

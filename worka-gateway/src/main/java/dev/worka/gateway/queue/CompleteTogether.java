@@ -21,8 +21,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * on and reads it later ({@link #completeLater}) — so a thread that finished a task can take the
  * next one while its completion is written with others'.
  *
- * <p>A caller's answer is whether its own task was completed, exactly as if it had written alone;
- * a failed statement fails every completion in it, and the next ones are written afresh.
+ * <p>A caller's answer is whether its own task was completed, exactly as if it had written alone; a
+ * failed statement fails every completion in it, and the next ones are written afresh.
  */
 final class CompleteTogether {
   /** Completes the given tasks in one statement; returns the ids it completed. */
@@ -37,7 +37,8 @@ final class CompleteTogether {
    * round trip costs less on one than on a virtual thread.
    */
   private static final ExecutorService WRITERS =
-      Executors.newCachedThreadPool(Thread.ofPlatform().name("worka-completions-", 1).daemon().factory());
+      Executors.newCachedThreadPool(
+          Thread.ofPlatform().name("worka-completions-", 1).daemon().factory());
 
   private record Pending(UUID taskId, CompletableFuture<Boolean> answer) {}
 
@@ -105,7 +106,8 @@ final class CompleteTogether {
         batch.forEach(p -> p.answer().completeExceptionally(e));
         continue;
       } catch (Error e) {
-        IllegalStateException failed = new IllegalStateException("completing tasks failed: " + e, e);
+        IllegalStateException failed =
+            new IllegalStateException("completing tasks failed: " + e, e);
         batch.forEach(p -> p.answer().completeExceptionally(failed));
         continue;
       }

@@ -47,8 +47,8 @@ public final class TaskQueue {
   /**
    * Adds a task on the caller's transaction, runnable from {@code runAt}. Returns false if a task
    * with this idempotency key was ever added, done or not (nothing is added; keys are kept in
-   * {@code task_keys} for ever). Call {@link #wakeUp()} after the
-   * transaction commits so local claimers look at once.
+   * {@code task_keys} for ever). Call {@link #wakeUp()} after the transaction commits so local
+   * claimers look at once.
    */
   public boolean enqueue(
       Connection c, String kind, UUID runId, UUID stepId, String idempotencyKey, Instant runAt)
@@ -141,8 +141,8 @@ public final class TaskQueue {
    * Extends the lease of the claimed task with idempotency key {@code key}, whichever Gateway holds
    * it, to a lease from now: the worker doing that task's work says it is alive (a worker
    * heartbeat), so its attempt is not taken for lost while it works. Written only once less than
-   * half a lease is left, so a worker that heartbeats often costs reads, not writes; never
-   * shortens a lease.
+   * half a lease is left, so a worker that heartbeats often costs reads, not writes; never shortens
+   * a lease.
    *
    * @return the task's lease end after the call, or empty when no claimed task has that key
    */
@@ -203,7 +203,8 @@ public final class TaskQueue {
                       + " returning id")) {
             // Two Gateways' batches share a row only after a lease expired and the task was claimed
             // again; it matches the new holder's alone. Both read the ids in primary-key order
-            // (an index scan sorts the array), so such batches cannot wait on each other in a cycle.
+            // (an index scan sorts the array), so such batches cannot wait on each other in a
+            // cycle.
             ps.setArray(1, Sql.uuidArray(c, taskIds));
             ps.setString(2, owner);
             Set<UUID> done = new HashSet<>();

@@ -27,7 +27,10 @@ public final class Redactor {
   /** What a secret is replaced by. */
   public static final String REDACTED = "[redacted]";
 
-  /** Configured values shorter than this are not treated as secrets (they would redact ordinary words). */
+  /**
+   * Configured values shorter than this are not treated as secrets (they would redact ordinary
+   * words).
+   */
   public static final int MIN_SECRET_LENGTH = 8;
 
   private static final int MAX_PASSES = 8;
@@ -37,17 +40,19 @@ public final class Redactor {
    * redacted to its {@code END} line, or to the end of the text when it has none (a cut key still
    * holds key material).
    */
-  static final List<Pattern> TOKEN_FORMATS = List.of(
-      Pattern.compile("-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----(?:[\\s\\S]*?-----END [A-Z ]{0,40}PRIVATE KEY-----|[\\s\\S]*)"),
-      Pattern.compile("xox[abposre]-[A-Za-z0-9-]{10,}"),
-      Pattern.compile("xapp-[0-9]-[A-Za-z0-9-]{10,}"),
-      Pattern.compile("gh[pousr]_[A-Za-z0-9]{30,}"),
-      Pattern.compile("github_pat_[A-Za-z0-9_]{22,}"),
-      Pattern.compile("sk-ant-[A-Za-z0-9_-]{20,}"),
-      Pattern.compile("sk-[A-Za-z0-9_-]{32,}"),
-      Pattern.compile("(?:AKIA|ASIA)[0-9A-Z]{16}"),
-      Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}"),
-      Pattern.compile("wk_[A-Za-z0-9_-]{32,}"));
+  static final List<Pattern> TOKEN_FORMATS =
+      List.of(
+          Pattern.compile(
+              "-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----(?:[\\s\\S]*?-----END [A-Z ]{0,40}PRIVATE KEY-----|[\\s\\S]*)"),
+          Pattern.compile("xox[abposre]-[A-Za-z0-9-]{10,}"),
+          Pattern.compile("xapp-[0-9]-[A-Za-z0-9-]{10,}"),
+          Pattern.compile("gh[pousr]_[A-Za-z0-9]{30,}"),
+          Pattern.compile("github_pat_[A-Za-z0-9_]{22,}"),
+          Pattern.compile("sk-ant-[A-Za-z0-9_-]{20,}"),
+          Pattern.compile("sk-[A-Za-z0-9_-]{32,}"),
+          Pattern.compile("(?:AKIA|ASIA)[0-9A-Z]{16}"),
+          Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}"),
+          Pattern.compile("wk_[A-Za-z0-9_-]{32,}"));
 
   private static final Redactor TOKENS_ONLY = new Redactor(List.of());
 
@@ -59,13 +64,14 @@ public final class Redactor {
    *     that are part of {@value #REDACTED} itself, are ignored.
    */
   public Redactor(Collection<String> secrets) {
-    this.secrets = secrets.stream()
-        .filter(Objects::nonNull)
-        .flatMap(s -> Stream.of(s, Normalizer.normalize(s, Normalizer.Form.NFC)))
-        .filter(s -> s.length() >= MIN_SECRET_LENGTH && !REDACTED.contains(s))
-        .distinct()
-        .sorted(Comparator.comparingInt(String::length).reversed())
-        .toList();
+    this.secrets =
+        secrets.stream()
+            .filter(Objects::nonNull)
+            .flatMap(s -> Stream.of(s, Normalizer.normalize(s, Normalizer.Form.NFC)))
+            .filter(s -> s.length() >= MIN_SECRET_LENGTH && !REDACTED.contains(s))
+            .distinct()
+            .sorted(Comparator.comparingInt(String::length).reversed())
+            .toList();
   }
 
   /** A redactor of the known token formats only (no configured credentials). */
@@ -73,7 +79,9 @@ public final class Redactor {
     return TOKENS_ONLY;
   }
 
-  /** {@code text} with every configured secret and known-format token replaced, until none is left. */
+  /**
+   * {@code text} with every configured secret and known-format token replaced, until none is left.
+   */
   public String redact(String text) {
     if (text == null) {
       return null;

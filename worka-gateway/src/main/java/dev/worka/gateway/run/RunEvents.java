@@ -36,7 +36,8 @@ public final class RunEvents {
       ps.setString(4, from);
       ps.setString(5, to);
       ps.setString(6, actor);
-      ps.setString(7, detail == null ? null : detail.length() > 4000 ? detail.substring(0, 4000) : detail);
+      ps.setString(
+          7, detail == null ? null : detail.length() > 4000 ? detail.substring(0, 4000) : detail);
       ps.setString(8, traceId);
       Sql.setInstant(ps, 9, at);
       try (ResultSet rs = ps.executeQuery()) {

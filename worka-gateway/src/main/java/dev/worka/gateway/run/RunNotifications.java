@@ -14,11 +14,11 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * The {@code run_notifications} table: what Worka owes the place a request came from. A run from
- * an {@linkplain #ANSWERED_SOURCES answered source} owes an acknowledgement from the moment it is
- * created and its result from the moment it ends; both are written in the transaction that
- * creates or ends the run, so none is ever lost. The notification loop claims due ones (several
- * Gateways may run it), sends them, and records the outcome here.
+ * The {@code run_notifications} table: what Worka owes the place a request came from. A run from an
+ * {@linkplain #ANSWERED_SOURCES answered source} owes an acknowledgement from the moment it is
+ * created and its result from the moment it ends; both are written in the transaction that creates
+ * or ends the run, so none is ever lost. The notification loop claims due ones (several Gateways
+ * may run it), sends them, and records the outcome here.
  */
 public final class RunNotifications {
   /** Sources whose runs are answered where they came from. */
@@ -40,8 +40,17 @@ public final class RunNotifications {
    * claimed one): a claim before this one ended without an outcome (its Gateway died or stalled
    * while sending), so it may have been sent.
    */
-  public record Notification(UUID runId, String kind, String source, String status, int attempts,
-      Instant nextAttemptAt, String lastError, String upstreamRef, Instant sentAt, boolean interrupted) {
+  public record Notification(
+      UUID runId,
+      String kind,
+      String source,
+      String status,
+      int attempts,
+      Instant nextAttemptAt,
+      String lastError,
+      String upstreamRef,
+      Instant sentAt,
+      boolean interrupted) {
 
     /**
      * For a claimed notification: whether an earlier attempt may have reached the upstream (it
@@ -52,14 +61,19 @@ public final class RunNotifications {
     }
   }
 
-  /** Records that run {@code runId} owes a {@code kind} notification to {@code source}, if it is answered there. */
-  static void owe(Connection c, UUID runId, String kind, String source, Instant now) throws SQLException {
+  /**
+   * Records that run {@code runId} owes a {@code kind} notification to {@code source}, if it is
+   * answered there.
+   */
+  static void owe(Connection c, UUID runId, String kind, String source, Instant now)
+      throws SQLException {
     if (source == null || !ANSWERED_SOURCES.contains(source)) {
       return;
     }
-    try (PreparedStatement ps = c.prepareStatement(
-        "insert into run_notifications (run_id, kind, source, status, next_attempt_at, created_at)"
-            + " values (?, ?, ?, 'pending', ?, ?) on conflict (run_id, kind) do nothing")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "insert into run_notifications (run_id, kind, source, status, next_attempt_at, created_at)"
+                + " values (?, ?, ?, 'pending', ?, ?) on conflict (run_id, kind) do nothing")) {
       ps.setObject(1, runId);
       ps.setString(2, kind);
       ps.setString(3, source);
@@ -74,17 +88,19 @@ public final class RunNotifications {
    * takes them only after the lease ends, e.g. when this Gateway died while sending), starting an
    * attempt of each ({@code attempts + 1}).
    */
-  public List<Notification> claim(Connection c, String owner, int max, Duration lease) throws SQLException {
+  public List<Notification> claim(Connection c, String owner, int max, Duration lease)
+      throws SQLException {
     Instant now = clock.instant();
     List<Notification> out = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement(
-        "update run_notifications n set claimed_by = ?, claimed_until = ?, attempts = n.attempts + 1"
-            + " from (select run_id, kind,"
-            + " claimed_until as previous_claim"
-            + " from run_notifications where status = 'pending' and next_attempt_at <= ?"
-            + " and (claimed_until is null or claimed_until < ?) order by next_attempt_at limit ?"
-            + " for update skip locked) due where n.run_id = due.run_id and n.kind = due.kind"
-            + " returning n.*, due.previous_claim is not null as interrupted")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update run_notifications n set claimed_by = ?, claimed_until = ?, attempts = n.attempts + 1"
+                + " from (select run_id, kind,"
+                + " claimed_until as previous_claim"
+                + " from run_notifications where status = 'pending' and next_attempt_at <= ?"
+                + " and (claimed_until is null or claimed_until < ?) order by next_attempt_at limit ?"
+                + " for update skip locked) due where n.run_id = due.run_id and n.kind = due.kind"
+                + " returning n.*, due.previous_claim is not null as interrupted")) {
       ps.setString(1, owner);
       Sql.setInstant(ps, 2, now.plus(lease));
       Sql.setInstant(ps, 3, now);
@@ -100,11 +116,13 @@ public final class RunNotifications {
   }
 
   /** The notification was sent: {@code upstreamRef} is what the upstream calls it. */
-  public boolean sent(Connection c, UUID runId, String kind, String owner, String upstreamRef) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "update run_notifications set status = 'sent', sent_at = ?, upstream_ref = ?,"
-            + " last_error = null, claimed_by = null, claimed_until = null"
-            + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?")) {
+  public boolean sent(Connection c, UUID runId, String kind, String owner, String upstreamRef)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update run_notifications set status = 'sent', sent_at = ?, upstream_ref = ?,"
+                + " last_error = null, claimed_by = null, claimed_until = null"
+                + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?")) {
       Sql.setInstant(ps, 1, clock.instant());
       ps.setString(2, upstreamRef);
       ps.setObject(3, runId);
@@ -118,12 +136,14 @@ public final class RunNotifications {
    * An attempt failed: tried again at {@code nextAttemptAt}, or, when that is null, never again
    * ({@code failed}).
    */
-  public boolean attemptFailed(Connection c, UUID runId, String kind, String owner, String error, Instant nextAttemptAt)
+  public boolean attemptFailed(
+      Connection c, UUID runId, String kind, String owner, String error, Instant nextAttemptAt)
       throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "update run_notifications set status = ?, last_error = ?,"
-            + " next_attempt_at = coalesce(?, next_attempt_at), claimed_by = null, claimed_until = null"
-            + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "update run_notifications set status = ?, last_error = ?,"
+                + " next_attempt_at = coalesce(?, next_attempt_at), claimed_by = null, claimed_until = null"
+                + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?")) {
       ps.setString(1, nextAttemptAt == null ? "failed" : "pending");
       ps.setString(2, error);
       Sql.setInstant(ps, 3, nextAttemptAt);
@@ -137,8 +157,9 @@ public final class RunNotifications {
   /** The notifications of a run, acknowledgement first. */
   public List<Notification> ofRun(Connection c, UUID runId) throws SQLException {
     List<Notification> out = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement(
-        "select * from run_notifications where run_id = ? order by created_at, kind")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "select * from run_notifications where run_id = ? order by created_at, kind")) {
       ps.setObject(1, runId);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -150,8 +171,16 @@ public final class RunNotifications {
   }
 
   private static Notification read(ResultSet rs, boolean interrupted) throws SQLException {
-    return new Notification(Sql.getUuid(rs, "run_id"), rs.getString("kind"), rs.getString("source"),
-        rs.getString("status"), rs.getInt("attempts"), Sql.getInstant(rs, "next_attempt_at"),
-        rs.getString("last_error"), rs.getString("upstream_ref"), Sql.getInstant(rs, "sent_at"), interrupted);
+    return new Notification(
+        Sql.getUuid(rs, "run_id"),
+        rs.getString("kind"),
+        rs.getString("source"),
+        rs.getString("status"),
+        rs.getInt("attempts"),
+        Sql.getInstant(rs, "next_attempt_at"),
+        rs.getString("last_error"),
+        rs.getString("upstream_ref"),
+        Sql.getInstant(rs, "sent_at"),
+        interrupted);
   }
 }

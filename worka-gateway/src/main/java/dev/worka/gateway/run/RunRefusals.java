@@ -11,10 +11,10 @@ import java.util.UUID;
 
 /**
  * The {@code run_refusals} table (append-only): requests from an external event (a Slack event or
- * command, a GitHub comment) that were refused a run, by the idempotency key the run would have had,
- * with the gate that recorded the refusal. A retry or replay of the same signed event finds it and is
- * answered with the same refusal, without a second gate: what a replayed delivery can write is
- * bounded by the events that really happened.
+ * command, a GitHub comment) that were refused a run, by the idempotency key the run would have
+ * had, with the gate that recorded the refusal. A retry or replay of the same signed event finds it
+ * and is answered with the same refusal, without a second gate: what a replayed delivery can write
+ * is bounded by the events that really happened.
  */
 public final class RunRefusals {
   private RunRefusals() {}
@@ -45,7 +45,8 @@ public final class RunRefusals {
   }
 
   /** A recorded refusal, with its gate's reason. */
-  public record Refusal(String idempotencyKey, UUID gateId, Kind kind, String reason, Instant createdAt) {}
+  public record Refusal(
+      String idempotencyKey, UUID gateId, Kind kind, String reason, Instant createdAt) {}
 
   public static Optional<Refusal> find(Connection c, String idempotencyKey) throws SQLException {
     try (PreparedStatement ps =
@@ -57,14 +58,22 @@ public final class RunRefusals {
         if (!rs.next()) {
           return Optional.empty();
         }
-        return Optional.of(new Refusal(rs.getString(1), Sql.getUuid(rs, "gate_id"),
-            Kind.fromSql(rs.getString(3)), rs.getString(4), Sql.getInstant(rs, "created_at")));
+        return Optional.of(
+            new Refusal(
+                rs.getString(1),
+                Sql.getUuid(rs, "gate_id"),
+                Kind.fromSql(rs.getString(3)),
+                rs.getString(4),
+                Sql.getInstant(rs, "created_at")));
       }
     }
   }
 
-  /** Records the refusal; a second one of the same key fails the transaction (a unique violation). */
-  public static void record(Connection c, String idempotencyKey, UUID gateId, Kind kind, Instant now)
+  /**
+   * Records the refusal; a second one of the same key fails the transaction (a unique violation).
+   */
+  public static void record(
+      Connection c, String idempotencyKey, UUID gateId, Kind kind, Instant now)
       throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(

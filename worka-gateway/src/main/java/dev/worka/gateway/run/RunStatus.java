@@ -13,7 +13,10 @@ public enum RunStatus {
   REJECTED,
   CANCELLED;
 
-  /** received → planning → running → delivering → succeeded; any non-terminal → failed | rejected | cancelled. */
+  /**
+   * received → planning → running → delivering → succeeded; any non-terminal → failed | rejected |
+   * cancelled.
+   */
   public static final StateMachine<RunStatus> MACHINE =
       StateMachine.builder(RunStatus.class)
           .terminal(SUCCEEDED, FAILED, REJECTED, CANCELLED)

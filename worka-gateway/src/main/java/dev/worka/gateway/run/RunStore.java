@@ -13,8 +13,8 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * The {@code runs} table. Every status change is a compare-and-set update written with its
- * {@code run_events} row on the caller's connection, so both commit together.
+ * The {@code runs} table. Every status change is a compare-and-set update written with its {@code
+ * run_events} row on the caller's connection, so both commit together.
  */
 public final class RunStore {
   private final InstantSource clock;
@@ -65,7 +65,8 @@ public final class RunStore {
       Sql.setInstant(ps, 15, now);
       ps.executeUpdate();
     }
-    RunEvents.append(c, id, null, "run", null, RunStatus.RECEIVED.sql(), actor, "run created", n.traceId(), now);
+    RunEvents.append(
+        c, id, null, "run", null, RunStatus.RECEIVED.sql(), actor, "run created", n.traceId(), now);
     RunNotifications.owe(c, id, RunNotifications.ACK, n.source(), now);
     return find(c, id).orElseThrow();
   }
@@ -105,7 +106,8 @@ public final class RunStore {
       ps.setString(8, from.sql());
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
-          return new Transition.LostRace(find(c, runId).map(r -> r.status().sql()).orElse("missing"));
+          return new Transition.LostRace(
+              find(c, runId).map(r -> r.status().sql()).orElse("missing"));
         }
         traceId = rs.getString(1);
         if (to.terminal()) {
@@ -139,8 +141,8 @@ public final class RunStore {
 
   /**
    * Locks the run's row FOR SHARE for the rest of the transaction: its status cannot change (a
-   * cancellation waits) while other transactions that share it proceed. Never update a row
-   * locked this way in the same transaction: two sharers upgrading would deadlock.
+   * cancellation waits) while other transactions that share it proceed. Never update a row locked
+   * this way in the same transaction: two sharers upgrading would deadlock.
    */
   public Optional<Run> lockShared(Connection c, UUID id) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("select * from runs where id = ? for share")) {
@@ -152,7 +154,8 @@ public final class RunStore {
   }
 
   public Optional<Run> findByIdempotencyKey(Connection c, String key) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select * from runs where idempotency_key = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("select * from runs where idempotency_key = ?")) {
       ps.setString(1, key);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? Optional.of(read(rs)) : Optional.empty();
@@ -169,7 +172,8 @@ public final class RunStore {
    * requester never both take the last place of a quota.
    */
   public void lockRequester(Connection c, String source, String requester) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select pg_advisory_xact_lock(?, hashtext(?))")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("select pg_advisory_xact_lock(?, hashtext(?))")) {
       ps.setInt(1, REQUESTER_LOCK_CLASS);
       ps.setString(2, source + ":" + (requester == null ? "" : requester));
       ps.execute();
@@ -201,8 +205,8 @@ public final class RunStore {
       Sql.setInstant(ps, 5, since);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return new RequesterRuns(rs.getInt("in_window"), Sql.getInstant(rs, "oldest_in_window"),
-            rs.getInt("not_ended"));
+        return new RequesterRuns(
+            rs.getInt("in_window"), Sql.getInstant(rs, "oldest_in_window"), rs.getInt("not_ended"));
       }
     }
   }

@@ -50,7 +50,8 @@ public final class StepStore {
       String cleaningJson) {
     public static final Change NONE = new Change(null, null, null, null, false);
 
-    public Change(String outputJson, String summary, String error, Instant deadline, boolean newAttempt) {
+    public Change(
+        String outputJson, String summary, String error, Instant deadline, boolean newAttempt) {
       this(outputJson, summary, error, deadline, newAttempt, null);
     }
 
@@ -82,8 +83,16 @@ public final class StepStore {
       ps.executeUpdate();
     }
     RunEvents.append(
-        c, s.runId(), s.id(), "step", null, StepStatus.PENDING.sql(), actor,
-        s.role().sql() + " step " + s.stepRef() + " for " + s.agent(), traceId, now);
+        c,
+        s.runId(),
+        s.id(),
+        "step",
+        null,
+        StepStatus.PENDING.sql(),
+        actor,
+        s.role().sql() + " step " + s.stepRef() + " for " + s.agent(),
+        traceId,
+        now);
   }
 
   /**
@@ -156,7 +165,8 @@ public final class StepStore {
       }
     }
     long event =
-        RunEvents.append(c, runId, stepId, "step", from.sql(), to.sql(), actor, detail, traceId, now);
+        RunEvents.append(
+            c, runId, stepId, "step", from.sql(), to.sql(), actor, detail, traceId, now);
     return new Transition.Applied(event);
   }
 

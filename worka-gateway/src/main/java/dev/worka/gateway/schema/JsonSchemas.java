@@ -57,7 +57,9 @@ public final class JsonSchemas {
     Optional<String> outside = refersOutside(schema);
     if (outside.isPresent()) {
       throw new IllegalArgumentException(
-          "it refers outside itself (" + outside.get() + "); only #fragment references within the"
+          "it refers outside itself ("
+              + outside.get()
+              + "); only #fragment references within the"
               + " schema are followed, and $schema may name only a JSON Schema draft");
     }
     return compileTrusted(schema);
@@ -131,7 +133,8 @@ public final class JsonSchemas {
   /**
    * The validator's first loader: lets its own jar's resources ({@code classpath:}, where it maps
    * the drafts' meta-schemas) through to the loaders after it and refuses every other location, so
-   * no schema, whatever slipped past {@link #refersOutside}, makes the Gateway open a URL or a file.
+   * no schema, whatever slipped past {@link #refersOutside}, makes the Gateway open a URL or a
+   * file.
    */
   private static final class NoFetching implements SchemaLoader {
     static final NoFetching INSTANCE = new NoFetching();

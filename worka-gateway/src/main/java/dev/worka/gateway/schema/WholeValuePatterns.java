@@ -9,8 +9,8 @@ import java.util.regex.Pattern;
  * but with ECMA-262's end anchor: outside character classes and quotes, {@code $} (and Java's
  * {@code \Z}) become {@code \z}, the end of the input. In Java {@code $} also matches before a
  * final line terminator, so {@code ^[a-z]+$} would let {@code "abc\n"} (or {@code "abc\u2028"})
- * through; JSON Schema means the whole value. A pattern still matches anywhere in the value
- * (ECMA's {@code search}): {@code ^} and {@code $} are what anchor it.
+ * through; JSON Schema means the whole value. A pattern still matches anywhere in the value (ECMA's
+ * {@code search}): {@code ^} and {@code $} are what anchor it.
  */
 final class WholeValuePatterns implements RegularExpressionFactory {
   static final WholeValuePatterns INSTANCE = new WholeValuePatterns();
@@ -23,7 +23,10 @@ final class WholeValuePatterns implements RegularExpressionFactory {
     return value -> pattern.matcher(value).find();
   }
 
-  /** {@code regex} with every end anchor ({@code $}, {@code \Z}) outside classes and quotes made {@code \z}. */
+  /**
+   * {@code regex} with every end anchor ({@code $}, {@code \Z}) outside classes and quotes made
+   * {@code \z}.
+   */
   static String strictEnd(String regex) {
     StringBuilder out = new StringBuilder(regex.length() + 8);
     int classDepth = 0;

@@ -9,8 +9,8 @@
  *       fragment) is refused before it is compiled, and the validator's loader refuses every
  *       location that is not inside the validator's own jar;
  *   <li>{@code pattern} (and {@code patternProperties}) anchors mean what JSON Schema (ECMA-262)
- *       says: {@code $} is the end of the value, so {@code "a\n"} does not match {@code ^a$}
- *       (in Java's own syntax {@code $} also matches before a final line terminator).
+ *       says: {@code $} is the end of the value, so {@code "a\n"} does not match {@code ^a$} (in
+ *       Java's own syntax {@code $} also matches before a final line terminator).
  * </ul>
  *
  * <p>Bottom layer: depends on no other Worka package.

@@ -5,11 +5,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A provider that knows its skills (names, input schemas, side effects) but makes no live call,
- * so every live call is unavailable and says why. Dry-run calls never reach a provider, so these
- * serve dry-run mode fully; in live mode with the upstream configured the Gateway uses the live
- * providers instead ({@code skill.github.McpGithubProvider}, {@code skill.slack.SlackProvider}),
- * which take their skills from these catalogs.
+ * A provider that knows its skills (names, input schemas, side effects) but makes no live call, so
+ * every live call is unavailable and says why. Dry-run calls never reach a provider, so these serve
+ * dry-run mode fully; in live mode with the upstream configured the Gateway uses the live providers
+ * instead ({@code skill.github.McpGithubProvider}, {@code skill.slack.SlackProvider}), which take
+ * their skills from these catalogs.
  *
  * <ul>
  *   <li>{@link #github}: inputs are the GitHub MCP server's tool parameters — {@code
@@ -31,23 +31,31 @@ public final class CatalogOnlyProvider implements SkillProvider {
   private final SkillCatalog catalog;
   private final Availability.Unavailable unavailable;
 
-  CatalogOnlyProvider(String name, String upstream, String catalogResource, String unavailableReason) {
+  CatalogOnlyProvider(
+      String name, String upstream, String catalogResource, String unavailableReason) {
     this.name = name;
     this.upstream = upstream;
     this.catalog = SkillCatalog.load(catalogResource);
     this.unavailable = new Availability.Unavailable(unavailableReason);
   }
 
-  /** The providers Worka ships, configured from the Gateway's environment (only presence is read). */
+  /**
+   * The providers Worka ships, configured from the Gateway's environment (only presence is read).
+   */
   public static List<SkillProvider> builtIn(Map<String, String> environment) {
     return List.of(
         github(isSet(environment, "GITHUB_MCP_URL") || isSet(environment, "GITHUB_MCP_COMMAND")),
         slack(isSet(environment, "SLACK_BOT_TOKEN")));
   }
 
-  /** @param mcpConfigured whether {@code GITHUB_MCP_URL} or {@code GITHUB_MCP_COMMAND} is set */
+  /**
+   * @param mcpConfigured whether {@code GITHUB_MCP_URL} or {@code GITHUB_MCP_COMMAND} is set
+   */
   public static CatalogOnlyProvider github(boolean mcpConfigured) {
-    return new CatalogOnlyProvider(GITHUB, "GitHub", "github.skills.json",
+    return new CatalogOnlyProvider(
+        GITHUB,
+        "GitHub",
+        "github.skills.json",
         mcpConfigured
             ? "GitHub is configured, but live GitHub calls are made only with WORKA_SIDE_EFFECTS=live"
             : "GitHub is not configured: set GITHUB_MCP_URL (a GitHub MCP server's URL) or"
@@ -55,9 +63,14 @@ public final class CatalogOnlyProvider implements SkillProvider {
                 + " or use WORKA_SIDE_EFFECTS=dry-run");
   }
 
-  /** @param botTokenConfigured whether {@code SLACK_BOT_TOKEN} is set */
+  /**
+   * @param botTokenConfigured whether {@code SLACK_BOT_TOKEN} is set
+   */
   public static CatalogOnlyProvider slack(boolean botTokenConfigured) {
-    return new CatalogOnlyProvider(SLACK, "Slack", "slack.skills.json",
+    return new CatalogOnlyProvider(
+        SLACK,
+        "Slack",
+        "slack.skills.json",
         botTokenConfigured
             ? "Slack is configured, but live Slack calls are made only with WORKA_SIDE_EFFECTS=live"
             : "Slack is not configured: set SLACK_BOT_TOKEN (and SLACK_API_URL for a"

@@ -5,8 +5,8 @@ import java.util.UUID;
 
 /**
  * Who invokes a skill and under which recorded invocation: run, step (null for the Gateway's own
- * calls, e.g. answering a GitHub comment), agent (from the verified token, or {@code gateway}),
- * the {@code skill_invocations} row id (for the Gateway's own calls, an id derived from what it
+ * calls, e.g. answering a GitHub comment), agent (from the verified token, or {@code gateway}), the
+ * {@code skill_invocations} row id (for the Gateway's own calls, an id derived from what it
  * answers), and the idempotency key a provider passes upstream where the upstream supports one
  * (null when the worker sent none).
  */
@@ -37,8 +37,8 @@ public record InvocationContext(
   }
 
   /**
-   * The text a side-effecting call carries in what it creates upstream (e.g. in an issue's body,
-   * as an HTML comment), so that {@link SkillProvider#reconcile} can find the effect of this
+   * The text a side-effecting call carries in what it creates upstream (e.g. in an issue's body, as
+   * an HTML comment), so that {@link SkillProvider#reconcile} can find the effect of this
    * invocation after a crash: {@code worka-invocation:<invocation id>}.
    */
   public String marker() {

@@ -11,11 +11,16 @@ import java.util.regex.Pattern;
  * definition cannot be changed after it is made.
  */
 public record SkillDefinition(
-    String name, String provider, String description, JsonNode inputSchema, boolean sideEffect,
+    String name,
+    String provider,
+    String description,
+    JsonNode inputSchema,
+    boolean sideEffect,
     JsonNode outputSchema) {
 
   /** A skill whose live output must only be a JSON object (no output schema of its own). */
-  public SkillDefinition(String name, String provider, String description, JsonNode inputSchema, boolean sideEffect) {
+  public SkillDefinition(
+      String name, String provider, String description, JsonNode inputSchema, boolean sideEffect) {
     this(name, provider, description, inputSchema, sideEffect, null);
   }
 
@@ -53,8 +58,10 @@ public record SkillDefinition(
     if (outputSchema != null && (outputSchema.isNull() || outputSchema.isMissingNode())) {
       outputSchema = null;
     }
-    if (outputSchema != null && (!outputSchema.isObject() || !"object".equals(outputSchema.path("type").asText()))) {
-      throw new IllegalArgumentException("output schema of skill " + name + " must be an object schema");
+    if (outputSchema != null
+        && (!outputSchema.isObject() || !"object".equals(outputSchema.path("type").asText()))) {
+      throw new IllegalArgumentException(
+          "output schema of skill " + name + " must be an object schema");
     }
     outputSchema = outputSchema == null ? null : outputSchema.deepCopy();
   }

@@ -11,10 +11,15 @@ public class SkillOutputInvalidException extends SkillFailedException {
   private final List<String> violations;
   private final String upstreamRef;
 
-  public SkillOutputInvalidException(String skill, String upstream, List<String> violations, String upstreamRef) {
-    super(skill, upstream + " answered with an output that does not match the skill's output schema: "
-        + String.join("; ", violations.subList(0, Math.min(10, violations.size())))
-        + (upstreamRef == null ? "" : " (its effect: " + upstreamRef + ")"), false);
+  public SkillOutputInvalidException(
+      String skill, String upstream, List<String> violations, String upstreamRef) {
+    super(
+        skill,
+        upstream
+            + " answered with an output that does not match the skill's output schema: "
+            + String.join("; ", violations.subList(0, Math.min(10, violations.size())))
+            + (upstreamRef == null ? "" : " (its effect: " + upstreamRef + ")"),
+        false);
     this.violations = List.copyOf(violations);
     this.upstreamRef = upstreamRef;
   }

@@ -60,8 +60,8 @@ public interface SkillProvider {
   }
 
   /**
-   * The upstream's reference of what a successful call created or read (an issue's URL, a
-   * message's timestamp), recorded with the invocation; empty when there is none.
+   * The upstream's reference of what a successful call created or read (an issue's URL, a message's
+   * timestamp), recorded with the invocation; empty when there is none.
    */
   default java.util.Optional<String> upstreamRef(SkillDefinition skill, JsonNode output) {
     return java.util.Optional.empty();
@@ -84,7 +84,9 @@ public interface SkillProvider {
     /** The effect exists upstream: {@code output} is what the call would have returned. */
     record Performed(JsonNode output, String upstreamRef) implements Reconciliation {}
 
-    /** The upstream was asked and has no trace of the effect; {@code evidence} says how it looked. */
+    /**
+     * The upstream was asked and has no trace of the effect; {@code evidence} says how it looked.
+     */
     record NotPerformed(String evidence) implements Reconciliation {}
 
     /** The upstream could not be asked or cannot tell; {@code why} says which. */

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.ValidationMessage;
-import dev.worka.gateway.policy.SkillFields;
 import dev.worka.gateway.error.WorkaException;
+import dev.worka.gateway.policy.SkillFields;
 import dev.worka.gateway.schema.JsonSchemas;
 import dev.worka.protocol.Json;
 import dev.worka.protocol.SkillSpec;
@@ -29,6 +29,7 @@ import java.util.TreeMap;
 public final class SkillRegistry {
   private static final Set<String> RESERVED_DRY_RUN_FIELDS =
       Set.of("dry_run", "skill", "provider", "input", "note");
+
   private record Entry(
       SkillDefinition definition,
       SkillProvider provider,
@@ -69,13 +70,16 @@ public final class SkillRegistry {
         }
         JsonSchema schema = compile(skill.name(), "input", skill.inputSchema());
         JsonSchema outputSchema =
-            skill.outputSchema() == null ? null : compile(skill.name(), "output", skill.outputSchema());
+            skill.outputSchema() == null
+                ? null
+                : compile(skill.name(), "output", skill.outputSchema());
         JsonNode shape = provider.dryRunShape(skill);
         if (shape == null || !shape.isObject()) {
           throw new IllegalArgumentException(
               "dry-run shape of skill " + skill.name() + " must be a JSON object");
         }
-        byName.put(skill.name(), new Entry(skill, provider, schema, outputSchema, shape.deepCopy()));
+        byName.put(
+            skill.name(), new Entry(skill, provider, schema, outputSchema, shape.deepCopy()));
       }
     }
     this.entries = Collections.unmodifiableMap(byName);
@@ -93,11 +97,13 @@ public final class SkillRegistry {
     return new SkillFields() {
       @Override
       public Optional<java.util.Set<String>> inputFields(String skill) {
-        return find(skill).map(d -> {
-          java.util.Set<String> names = new java.util.LinkedHashSet<>();
-          d.inputSchema().path("properties").fieldNames().forEachRemaining(names::add);
-          return names;
-        });
+        return find(skill)
+            .map(
+                d -> {
+                  java.util.Set<String> names = new java.util.LinkedHashSet<>();
+                  d.inputSchema().path("properties").fieldNames().forEachRemaining(names::add);
+                  return names;
+                });
       }
 
       @Override
@@ -180,7 +186,8 @@ public final class SkillRegistry {
    * {@link SideEffectMode#DRY_RUN} the answer is always {@link
    * SkillProvider.Reconciliation.NotPerformed}.
    */
-  public SkillProvider.Reconciliation reconcile(String name, JsonNode input, InvocationContext ctx) {
+  public SkillProvider.Reconciliation reconcile(
+      String name, JsonNode input, InvocationContext ctx) {
     Objects.requireNonNull(ctx, "ctx");
     Entry entry = name == null ? null : entries.get(name);
     if (entry == null) {
@@ -292,13 +299,24 @@ public final class SkillRegistry {
       throw new SkillFailedException(
           name, "provider " + entry.provider().name() + " returned no output", false);
     }
-    List<String> wrong = !output.isObject() ? List.of("$: must be a JSON object")
-        : entry.outputSchema() == null ? List.of()
-        : entry.outputSchema().validate(output).stream().map(SkillRegistry::describe).sorted().distinct().toList();
+    List<String> wrong =
+        !output.isObject()
+            ? List.of("$: must be a JSON object")
+            : entry.outputSchema() == null
+                ? List.of()
+                : entry.outputSchema().validate(output).stream()
+                    .map(SkillRegistry::describe)
+                    .sorted()
+                    .distinct()
+                    .toList();
     if (!wrong.isEmpty()) {
-      throw new SkillOutputInvalidException(name, entry.provider().upstream(), wrong,
+      throw new SkillOutputInvalidException(
+          name,
+          entry.provider().upstream(),
+          wrong,
           entry.definition().sideEffect() && output.isObject()
-              ? entry.provider().upstreamRef(entry.definition(), output).orElse(null) : null);
+              ? entry.provider().upstreamRef(entry.definition(), output).orElse(null)
+              : null);
     }
     return output;
   }
@@ -312,8 +330,12 @@ public final class SkillRegistry {
       return JsonSchemas.compile(schema);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          which + " schema of skill " + skill + " cannot be used (it must be self-contained): "
-              + e.getMessage(), e);
+          which
+              + " schema of skill "
+              + skill
+              + " cannot be used (it must be self-contained): "
+              + e.getMessage(),
+          e);
     }
   }
 

@@ -20,14 +20,18 @@ public final class Database implements AutoCloseable {
 
   /** Set by {@link #watch}: the database did not answer its last check; cleared when it does. */
   private volatile boolean down;
+
   private volatile Thread watcher;
-  private final java.util.concurrent.locks.ReentrantLock probeLock = new java.util.concurrent.locks.ReentrantLock();
+  private final java.util.concurrent.locks.ReentrantLock probeLock =
+      new java.util.concurrent.locks.ReentrantLock();
   private Connection probe; // guarded by probeLock
+
   /**
    * How long a check waits for the database: generous, so that a database slowed by load is not
    * taken for one that is down (a stopped server refuses or breaks the connection at once).
    */
   private static final int PROBE_TIMEOUT_SECONDS = 5;
+
   /** When the last check began (System.nanoTime), guarded by probeLock. */
   private long checkStarted = System.nanoTime();
 
@@ -59,39 +63,43 @@ public final class Database implements AutoCloseable {
   }
 
   /**
-   * Checks every {@code every} whether the database answers, on a connection of its own outside
-   * the pool (so an exhausted pool is not mistaken for an outage, nor an outage noticed only when
-   * a request has waited the pool's 10 s): while it does not, {@link #down()} is true — the API
-   * then answers {@code 503} at once and readiness says not ready without waiting for the pool.
-   * One extra connection to the database while up; a new attempt each {@code every} while down.
+   * Checks every {@code every} whether the database answers, on a connection of its own outside the
+   * pool (so an exhausted pool is not mistaken for an outage, nor an outage noticed only when a
+   * request has waited the pool's 10 s): while it does not, {@link #down()} is true — the API then
+   * answers {@code 503} at once and readiness says not ready without waiting for the pool. One
+   * extra connection to the database while up; a new attempt each {@code every} while down.
    */
   public void watch(java.time.Duration every) {
     if (watcher != null) {
       return;
     }
-    watcher = Thread.ofVirtual().name("database-watch").start(() -> {
-      while (!Thread.currentThread().isInterrupted()) {
-        check();
-        try {
-          Thread.sleep(every);
-        } catch (InterruptedException e) {
-          break;
-        }
-      }
-      probeLock.lock();
-      try {
-        closeQuietly(probe);
-        probe = null;
-      } finally {
-        probeLock.unlock();
-      }
-    });
+    watcher =
+        Thread.ofVirtual()
+            .name("database-watch")
+            .start(
+                () -> {
+                  while (!Thread.currentThread().isInterrupted()) {
+                    check();
+                    try {
+                      Thread.sleep(every);
+                    } catch (InterruptedException e) {
+                      break;
+                    }
+                  }
+                  probeLock.lock();
+                  try {
+                    closeQuietly(probe);
+                    probe = null;
+                  } finally {
+                    probeLock.unlock();
+                  }
+                });
   }
 
   /**
    * Checks now whether the database answers (on the watch's own connection) and records it in
-   * {@link #down()}; for when a request just failed on the store. Returns whether it answered.
-   * When a check is under way already, this waits for it; one that began after this call was made
+   * {@link #down()}; for when a request just failed on the store. Returns whether it answered. When
+   * a check is under way already, this waits for it; one that began after this call was made
    * answers for both.
    */
   public boolean check() {
@@ -106,7 +114,8 @@ public final class Database implements AutoCloseable {
     }
     try {
       if (checkStarted - asked > 0) {
-        return !down; // a check that began after this call was made (it waited for it) answers for it
+        return !down; // a check that began after this call was made (it waited for it) answers for
+        // it
       }
       checkStarted = System.nanoTime();
       try {
@@ -125,7 +134,9 @@ public final class Database implements AutoCloseable {
         closeQuietly(probe);
         probe = null;
         if (!down) {
-          log.warn("the database does not answer ({}); requests are answered 503 until it does", e.getMessage());
+          log.warn(
+              "the database does not answer ({}); requests are answered 503 until it does",
+              e.getMessage());
           down = true;
         }
         return false;
@@ -168,7 +179,10 @@ public final class Database implements AutoCloseable {
   public int migrate() {
     MigrateResult result = flyway(dataSource).migrate();
     if (result.migrationsExecuted > 0) {
-      log.info("applied {} database migration(s), schema now at {}", result.migrationsExecuted, result.targetSchemaVersion);
+      log.info(
+          "applied {} database migration(s), schema now at {}",
+          result.migrationsExecuted,
+          result.targetSchemaVersion);
     }
     migrated = true;
     return result.migrationsExecuted;
@@ -181,19 +195,24 @@ public final class Database implements AutoCloseable {
   public static final String APPLICATION_ROLE = "worka_app";
 
   /**
-   * Tables whose rows the application changes after inserting them. Every other table — the
-   * audit tables among them — is insert-only for the application role.
+   * Tables whose rows the application changes after inserting them. Every other table — the audit
+   * tables among them — is insert-only for the application role.
    */
   static final java.util.List<String> MUTABLE_TABLES =
       java.util.List.of(
-          "runs", "steps", "tasks", "skill_invocations", "audit_chain", "run_call_counts",
+          "runs",
+          "steps",
+          "tasks",
+          "skill_invocations",
+          "audit_chain",
+          "run_call_counts",
           "run_notifications");
 
   /**
-   * Grants {@code role} what the Gateway needs and nothing more: read and insert everywhere,
-   * update only {@link #MUTABLE_TABLES}, delete only done queue tasks, truncate nowhere — a right
-   * granted beyond these by hand is taken back. Run as the owner after migrating; idempotent, and
-   * one transaction, so a Gateway already serving as the role never sees it without its rights.
+   * Grants {@code role} what the Gateway needs and nothing more: read and insert everywhere, update
+   * only {@link #MUTABLE_TABLES}, delete only done queue tasks, truncate nowhere — a right granted
+   * beyond these by hand is taken back. Run as the owner after migrating; idempotent, and one
+   * transaction, so a Gateway already serving as the role never sees it without its rights.
    */
   public void grantApplicationRole(String role) {
     try (Connection c = dataSource.getConnection();
@@ -206,9 +225,12 @@ public final class Database implements AutoCloseable {
       s.execute("grant update on " + String.join(", ", MUTABLE_TABLES) + " to " + role);
       // A completed task's row is deleted (its idempotency key stays in task_keys).
       s.execute("grant delete on tasks to " + role);
-      // The migration history only the owner writes: a role that could insert a row there could mark
-      // a migration applied that never ran (say, one that guards audit rows), or make one run again.
-      s.execute("revoke insert, update, delete, truncate on " + MIGRATION_HISTORY + " from " + role);
+      // The migration history only the owner writes: a role that could insert a row there could
+      // mark
+      // a migration applied that never ran (say, one that guards audit rows), or make one run
+      // again.
+      s.execute(
+          "revoke insert, update, delete, truncate on " + MIGRATION_HISTORY + " from " + role);
       c.commit();
     } catch (SQLException e) {
       throw new StoreException("could not grant the application role " + role, e);
@@ -216,9 +238,9 @@ public final class Database implements AutoCloseable {
   }
 
   /**
-   * Makes sure a login role {@code role} exists (creating it with {@code password} when it does
-   * not and this connection may create roles), then grants it the application's privileges. Run
-   * as the owner after migrating; an existing role's password is left as it is.
+   * Makes sure a login role {@code role} exists (creating it with {@code password} when it does not
+   * and this connection may create roles), then grants it the application's privileges. Run as the
+   * owner after migrating; an existing role's password is left as it is.
    *
    * @throws StoreException when the role is missing and cannot be created, saying what to run
    */
@@ -233,8 +255,9 @@ public final class Database implements AutoCloseable {
       }
       if (!exists) {
         String create;
-        try (var ps = c.prepareStatement(
-            "select format('create role %I login nosuperuser nocreatedb nocreaterole password %L', ?, ?)")) {
+        try (var ps =
+            c.prepareStatement(
+                "select format('create role %I login nosuperuser nocreatedb nocreaterole password %L', ?, ?)")) {
           ps.setString(1, role);
           ps.setString(2, password);
           try (var rs = ps.executeQuery()) {
@@ -245,9 +268,16 @@ public final class Database implements AutoCloseable {
         try (java.sql.Statement s = c.createStatement()) {
           s.execute(create);
         } catch (SQLException e) {
-          throw new StoreException("the application role " + role + " does not exist and the configured database"
-              + " user cannot create it (" + e.getMessage() + "); create it yourself: CREATE ROLE " + role
-              + " LOGIN PASSWORD '…'; then start again", e);
+          throw new StoreException(
+              "the application role "
+                  + role
+                  + " does not exist and the configured database"
+                  + " user cannot create it ("
+                  + e.getMessage()
+                  + "); create it yourself: CREATE ROLE "
+                  + role
+                  + " LOGIN PASSWORD '…'; then start again",
+              e);
         }
         log.info("created the application login role {}", role);
       }
@@ -263,8 +293,8 @@ public final class Database implements AutoCloseable {
 
   /**
    * What lets the role this pool logs in as change or remove audit rows or write the migration
-   * history, each as a sentence; empty when it can only read and insert audit rows and only read the
-   * history. A superuser, a member of the audit tables' owner (who may disable their guarding
+   * history, each as a sentence; empty when it can only read and insert audit rows and only read
+   * the history. A superuser, a member of the audit tables' owner (who may disable their guarding
    * triggers) or a role granted UPDATE, DELETE or TRUNCATE on them can; and one granted INSERT,
    * UPDATE, DELETE or TRUNCATE on {@value #MIGRATION_HISTORY}, or owning it, can rewrite which
    * migrations count as applied.
@@ -272,19 +302,22 @@ public final class Database implements AutoCloseable {
   public java.util.List<String> auditProtectionGaps() {
     java.util.List<String> gaps = new java.util.ArrayList<>();
     try (Connection c = dataSource.getConnection();
-        var ps = c.prepareStatement(
-            "select current_user, r.rolsuper, t.tablename, pg_has_role(current_user, t.tableowner, 'USAGE'),"
-                + " has_table_privilege(t.schemaname || '.' || t.tablename, 'INSERT'),"
-                + " has_table_privilege(t.schemaname || '.' || t.tablename, 'UPDATE'),"
-                + " has_table_privilege(t.schemaname || '.' || t.tablename, 'DELETE'),"
-                + " has_table_privilege(t.schemaname || '.' || t.tablename, 'TRUNCATE')"
-                + " from pg_roles r, pg_tables t where r.rolname = current_user and t.schemaname = current_schema()"
-                // The audit tables are the ones the migrations guard with an append-only trigger
-                // (<table>_append_only), so a table added later is checked without being listed here.
-                + " and (t.tablename = ? or exists (select from pg_trigger g"
-                + " where g.tgrelid = (quote_ident(t.schemaname) || '.' || quote_ident(t.tablename))::regclass"
-                + " and g.tgname = t.tablename || '_append_only'))"
-                + " order by t.tablename")) {
+        var ps =
+            c.prepareStatement(
+                "select current_user, r.rolsuper, t.tablename, pg_has_role(current_user, t.tableowner, 'USAGE'),"
+                    + " has_table_privilege(t.schemaname || '.' || t.tablename, 'INSERT'),"
+                    + " has_table_privilege(t.schemaname || '.' || t.tablename, 'UPDATE'),"
+                    + " has_table_privilege(t.schemaname || '.' || t.tablename, 'DELETE'),"
+                    + " has_table_privilege(t.schemaname || '.' || t.tablename, 'TRUNCATE')"
+                    + " from pg_roles r, pg_tables t where r.rolname = current_user and t.schemaname = current_schema()"
+                    // The audit tables are the ones the migrations guard with an append-only
+                    // trigger
+                    // (<table>_append_only), so a table added later is checked without being listed
+                    // here.
+                    + " and (t.tablename = ? or exists (select from pg_trigger g"
+                    + " where g.tgrelid = (quote_ident(t.schemaname) || '.' || quote_ident(t.tablename))::regclass"
+                    + " and g.tgname = t.tablename || '_append_only'))"
+                    + " order by t.tablename")) {
       ps.setString(1, MIGRATION_HISTORY);
       try (var rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -296,31 +329,43 @@ public final class Database implements AutoCloseable {
             break;
           }
           if (rs.getBoolean(4)) {
-            gaps.add("role " + user + " owns (or is a member of the owner of) " + table
-                + (history ? " (the migration history) and may rewrite it" : " and may disable its triggers"));
+            gaps.add(
+                "role "
+                    + user
+                    + " owns (or is a member of the owner of) "
+                    + table
+                    + (history
+                        ? " (the migration history) and may rewrite it"
+                        : " and may disable its triggers"));
             continue;
           }
           for (int i = history ? 5 : 6; i <= 8; i++) {
             if (rs.getBoolean(i)) {
-              gaps.add("role " + user + " may " + java.util.List.of("INSERT", "UPDATE", "DELETE", "TRUNCATE").get(i - 5)
-                  + " " + table + (history ? " (the migration history)" : ""));
+              gaps.add(
+                  "role "
+                      + user
+                      + " may "
+                      + java.util.List.of("INSERT", "UPDATE", "DELETE", "TRUNCATE").get(i - 5)
+                      + " "
+                      + table
+                      + (history ? " (the migration history)" : ""));
             }
           }
         }
       }
     } catch (SQLException e) {
-      throw new StoreException("could not check the database role's privileges on the audit tables", e);
+      throw new StoreException(
+          "could not check the database role's privileges on the audit tables", e);
     }
     return gaps;
   }
-
 
   /**
    * Whether every known migration has been applied (for readiness). Once it has — {@link #migrate}
    * ran on this pool, or a check found nothing pending — the answer is kept: migrations are not
    * undone under a running Gateway, and readiness, asked by anyone as often as they like, must not
-   * scan the migrations and the history table each time. A "pending" answer is checked again at most
-   * every {@link #RECHECK_PENDING}.
+   * scan the migrations and the history table each time. A "pending" answer is checked again at
+   * most every {@link #RECHECK_PENDING}.
    */
   public boolean migrationsApplied() {
     if (migrated) {
@@ -341,8 +386,10 @@ public final class Database implements AutoCloseable {
   }
 
   private static final java.time.Duration RECHECK_PENDING = java.time.Duration.ofSeconds(10);
+
   /** Set once the schema is known to be current ({@link #migrationsApplied}). */
   private volatile boolean migrated;
+
   /** When a check last found migrations pending (System.nanoTime; 0: never). */
   private volatile long pendingCheckedAt;
 

@@ -53,7 +53,8 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
       uriPassword = colon < 0 ? null : decode(userInfo.substring(colon + 1));
     }
     int port = uri.getPort() < 0 ? 5432 : uri.getPort();
-    String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/postgres" : uri.getRawPath();
+    String path =
+        uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/postgres" : uri.getRawPath();
     String jdbc =
         "jdbc:postgresql://"
             + uri.getHost()
@@ -69,17 +70,24 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
 
   /**
    * The same database with another login: {@code user} and {@code password} replace this URL's,
-   * including any {@code user}/{@code password} parameters of the JDBC URL (which would otherwise win).
+   * including any {@code user}/{@code password} parameters of the JDBC URL (which would otherwise
+   * win).
    */
   public DatabaseUrl withLogin(String user, String password) {
     int q = jdbcUrl.indexOf('?');
     if (q < 0) {
       return new DatabaseUrl(jdbcUrl, user, password);
     }
-    String kept = java.util.Arrays.stream(jdbcUrl.substring(q + 1).split("&"))
-        .filter(p -> !p.isEmpty() && !p.regionMatches(true, 0, "user=", 0, 5) && !p.regionMatches(true, 0, "password=", 0, 9))
-        .collect(java.util.stream.Collectors.joining("&"));
-    return new DatabaseUrl(jdbcUrl.substring(0, q) + (kept.isEmpty() ? "" : "?" + kept), user, password);
+    String kept =
+        java.util.Arrays.stream(jdbcUrl.substring(q + 1).split("&"))
+            .filter(
+                p ->
+                    !p.isEmpty()
+                        && !p.regionMatches(true, 0, "user=", 0, 5)
+                        && !p.regionMatches(true, 0, "password=", 0, 9))
+            .collect(java.util.stream.Collectors.joining("&"));
+    return new DatabaseUrl(
+        jdbcUrl.substring(0, q) + (kept.isEmpty() ? "" : "?" + kept), user, password);
   }
 
   private static String decode(String s) {
@@ -92,6 +100,12 @@ public record DatabaseUrl(String jdbcUrl, String user, String password) {
 
   @Override
   public String toString() {
-    return "DatabaseUrl[" + jdbcUrl.replaceAll("(?i)([?&]password=)[^&]*", "$1***") + ", user=" + user + ", password=" + (password == null ? "none" : "***") + "]";
+    return "DatabaseUrl["
+        + jdbcUrl.replaceAll("(?i)([?&]password=)[^&]*", "$1***")
+        + ", user="
+        + user
+        + ", password="
+        + (password == null ? "none" : "***")
+        + "]";
   }
 }

@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * process runs as root (as CI machines do) the server still runs, inside a user namespace. It
  * listens on loopback and on a Unix socket in {@code WORKA_HOME/postgres.sock} (mode 0700), and
  * every connection needs a generated password kept beside the data directory ({@code
- * postgres.password}, mode 0600): the cluster is initialized with password authentication
- * ({@code initdb --auth=scram-sha-256 --pwfile}), so it never trusts anyone, not even for a moment.
+ * postgres.password}, mode 0600): the cluster is initialized with password authentication ({@code
+ * initdb --auth=scram-sha-256 --pwfile}), so it never trusts anyone, not even for a moment.
  *
  * <p>It starts whatever state a Gateway that died left it in: a postmaster still running or still
  * shutting down is shut down, a stale {@code postmaster.pid} or socket lock file is removed ({@link
@@ -54,9 +54,12 @@ public final class EmbeddedDatabase implements AutoCloseable {
    * terminating NUL), which PostgreSQL's socket {@code <dir>/.s.PGSQL.<port>} must fit in.
    */
   static final int MAX_SOCKET_PATH = 107;
+
   private static final String SOCKET_FILE = "/.s.PGSQL.65535";
+
   /** How long a starting server may take (crash recovery replays the write-ahead log first). */
   private static final Duration STARTUP_WAIT = Duration.ofSeconds(60);
+
   private static final long LOG_ROTATE_BYTES = 10L * 1024 * 1024;
 
   private final EmbeddedPostgres postgres;
@@ -66,8 +69,13 @@ public final class EmbeddedDatabase implements AutoCloseable {
   private final Optional<Path> socketDirectory;
   private final FileChannel lock;
 
-  private EmbeddedDatabase(EmbeddedPostgres postgres, Path dataDirectory, String password, String appPassword,
-      Optional<Path> socketDirectory, FileChannel lock) {
+  private EmbeddedDatabase(
+      EmbeddedPostgres postgres,
+      Path dataDirectory,
+      String password,
+      String appPassword,
+      Optional<Path> socketDirectory,
+      FileChannel lock) {
     this.postgres = postgres;
     this.dataDirectory = dataDirectory;
     this.password = password;
@@ -82,13 +90,14 @@ public final class EmbeddedDatabase implements AutoCloseable {
   }
 
   /**
-   * As {@link #start(Path)}, listening on {@code port} (0: any free port). Tests stop a server
-   * and start it again on the same data and port, where its clients look for it.
+   * As {@link #start(Path)}, listening on {@code port} (0: any free port). Tests stop a server and
+   * start it again on the same data and port, where its clients look for it.
    */
   static EmbeddedDatabase start(Path dataDirectory, int port) {
     FileChannel lock = null;
     Path logFile = sibling(dataDirectory, ".log");
-    long logFrom = -1; // where this start's server output begins in logFile, once it is about to start
+    long logFrom =
+        -1; // where this start's server output begins in logFile, once it is about to start
     try {
       Files.createDirectories(dataDirectory.getParent());
       lock = lockDataDirectory(dataDirectory);
@@ -96,13 +105,17 @@ public final class EmbeddedDatabase implements AutoCloseable {
       LeftoverPostgres.clear(dataDirectory);
       Path initializing = sibling(dataDirectory, ".initializing");
       if (Files.exists(initializing)) {
-        log.warn("the first start of the embedded PostgreSQL in {} was interrupted: initializing it again", dataDirectory);
+        log.warn(
+            "the first start of the embedded PostgreSQL in {} was interrupted: initializing it again",
+            dataDirectory);
         deleteRecursively(dataDirectory);
       }
       boolean fresh = !Files.exists(dataDirectory.resolve("postgresql.conf"));
       if (fresh && Files.isDirectory(dataDirectory) && !isEmpty(dataDirectory)) {
-        throw new IOException(dataDirectory + " is not empty but holds no PostgreSQL cluster (no postgresql.conf);"
-            + " move it away to start with a new database");
+        throw new IOException(
+            dataDirectory
+                + " is not empty but holds no PostgreSQL cluster (no postgresql.conf);"
+                + " move it away to start with a new database");
       }
       log.info(
           "starting embedded PostgreSQL (data: {}{})",
@@ -112,7 +125,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
       String password = loadOrCreatePassword(passwordFile);
       String appPassword = loadOrCreatePassword(sibling(dataDirectory, ".app-password"));
       if (fresh) {
-        Files.writeString(initializing, "initdb under way; a start that finds this file initializes again\n");
+        Files.writeString(
+            initializing, "initdb under way; a start that finds this file initializes again\n");
       }
       Optional<Path> socketDirectory = prepareSocketDirectory(dataDirectory);
       logFrom = prepareLog(logFile);
@@ -122,7 +136,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
               .setCleanDataDirectory(false)
               .setPort(port)
               .setPGStartupWait(STARTUP_WAIT)
-              // initdb: the superuser's password from its file, and password authentication from the
+              // initdb: the superuser's password from its file, and password authentication from
+              // the
               // first moment (zonky passes -A trust before these; the later option wins).
               .setLocaleConfig("auth", "scram-sha-256")
               .setLocaleConfig("pwfile", passwordFile.toString())
@@ -130,7 +145,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
               .setDataDirectoryCustomizer(directory -> writeHba(directory.toPath()))
               .setOutputRedirector(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
               .setErrorRedirector(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-              .setServerConfig("unix_socket_directories", socketDirectory.map(Path::toString).orElse(""))
+              .setServerConfig(
+                  "unix_socket_directories", socketDirectory.map(Path::toString).orElse(""))
               .setServerConfig("max_connections", "200")
               .setServerConfig("fsync", "on")
               // zonky's default is off (fast tests); a gate acknowledged as committed must survive
@@ -147,7 +163,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
         postgres.close();
         throw e;
       }
-      return new EmbeddedDatabase(postgres, dataDirectory, password, appPassword, socketDirectory, lock);
+      return new EmbeddedDatabase(
+          postgres, dataDirectory, password, appPassword, socketDirectory, lock);
     } catch (IOException | SQLException | RuntimeException e) {
       if (logFrom >= 0) {
         // A server that started too slowly, or whose set-up failed, must not outlive this attempt
@@ -160,14 +177,23 @@ public final class EmbeddedDatabase implements AutoCloseable {
       }
       closeQuietly(lock);
       List<String> tail = logFrom < 0 ? List.of() : lastLines(logFile, logFrom, 8);
-      String said = tail.isEmpty() ? "" : "\n(the server's last words, from " + logFile + ":)\n  " + String.join("\n  ", tail);
+      String said =
+          tail.isEmpty()
+              ? ""
+              : "\n(the server's last words, from "
+                  + logFile
+                  + ":)\n  "
+                  + String.join("\n  ", tail);
       throw new StoreException(explain(dataDirectory), new IOException(e.getMessage() + said, e));
     }
   }
 
   private static boolean unpackingChecked; // guarded by EmbeddedDatabase.class
 
-  /** The first start in this JVM (before any server of it unpacks binaries) looks for a killed unpacking. */
+  /**
+   * The first start in this JVM (before any server of it unpacks binaries) looks for a killed
+   * unpacking.
+   */
   private static synchronized void clearInterruptedUnpackingOnce() throws IOException {
     if (!unpackingChecked) {
       unpackingChecked = true;
@@ -176,16 +202,18 @@ public final class EmbeddedDatabase implements AutoCloseable {
   }
 
   /**
-   * Takes {@code <data>.lock} for as long as this server runs: held, it means a live Worka uses
-   * the data (whose server must then not be touched). The operating system lets go of it when the
-   * holder dies, however it dies. A Worka older than this lock holds zonky's {@code epg-lock} in the
-   * data directory instead, so that one is tried as well.
+   * Takes {@code <data>.lock} for as long as this server runs: held, it means a live Worka uses the
+   * data (whose server must then not be touched). The operating system lets go of it when the
+   * holder dies, however it dies. A Worka older than this lock holds zonky's {@code epg-lock} in
+   * the data directory instead, so that one is tried as well.
    */
   private static FileChannel lockDataDirectory(Path dataDirectory) throws IOException {
     Path lockFile = sibling(dataDirectory, ".lock");
     if (!Files.exists(lockFile)) {
       try {
-        Files.createFile(lockFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.createFile(
+            lockFile,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       } catch (java.nio.file.FileAlreadyExistsException raced) {
         // another start made it a moment ago; the lock decides
       }
@@ -208,15 +236,19 @@ public final class EmbeddedDatabase implements AutoCloseable {
     }
     if (held) {
       channel.close();
-      throw new IOException("another Worka is using the embedded database in " + dataDirectory + " (" + lockFile
-          + " is locked): stop it first, or give this one another WORKA_HOME");
+      throw new IOException(
+          "another Worka is using the embedded database in "
+              + dataDirectory
+              + " ("
+              + lockFile
+              + " is locked): stop it first, or give this one another WORKA_HOME");
     }
     return channel;
   }
 
   /**
-   * {@code <data>.sock}, made private (0700) and emptied of a dead server's socket and lock files
-   * — or none, when its socket path would be longer than a Unix socket path can be (a WORKA_HOME
+   * {@code <data>.sock}, made private (0700) and emptied of a dead server's socket and lock files —
+   * or none, when its socket path would be longer than a Unix socket path can be (a WORKA_HOME
    * longer than about 78 bytes) or holds characters the server's command line cannot carry: the
    * server then has no Unix socket at all, only loopback TCP, which is what Worka uses.
    */
@@ -224,18 +256,24 @@ public final class EmbeddedDatabase implements AutoCloseable {
     Path directory = sibling(dataDirectory, ".sock").toAbsolutePath();
     String path = directory.toString();
     if (path.getBytes(StandardCharsets.UTF_8).length + SOCKET_FILE.length() > MAX_SOCKET_PATH) {
-      log.info("no Unix socket for the embedded PostgreSQL: {} is too long for a socket path (at most {} bytes"
-          + " with the socket's name); it listens on loopback TCP only (a shorter WORKA_HOME gives it one)", path,
+      log.info(
+          "no Unix socket for the embedded PostgreSQL: {} is too long for a socket path (at most {} bytes"
+              + " with the socket's name); it listens on loopback TCP only (a shorter WORKA_HOME gives it one)",
+          path,
           MAX_SOCKET_PATH);
       return Optional.empty();
     }
     if (!path.matches("[A-Za-z0-9/._+-]+")) {
-      log.info("no Unix socket for the embedded PostgreSQL: {} holds characters other than letters, digits and"
-          + " /._+-; it listens on loopback TCP only", path);
+      log.info(
+          "no Unix socket for the embedded PostgreSQL: {} holds characters other than letters, digits and"
+              + " /._+-; it listens on loopback TCP only",
+          path);
       return Optional.empty();
     }
     if (!Files.isDirectory(directory)) {
-      Files.createDirectory(directory, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      Files.createDirectory(
+          directory,
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }
     Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
     try (Stream<Path> files = Files.list(directory)) {
@@ -260,7 +298,8 @@ public final class EmbeddedDatabase implements AutoCloseable {
         Files.writeString(hba, HBA);
       }
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException("could not write " + dataDirectory.resolve("pg_hba.conf"), e);
+      throw new java.io.UncheckedIOException(
+          "could not write " + dataDirectory.resolve("pg_hba.conf"), e);
     }
   }
 
@@ -270,24 +309,36 @@ public final class EmbeddedDatabase implements AutoCloseable {
    */
   private static long prepareLog(Path logFile) throws IOException {
     if (Files.exists(logFile) && Files.size(logFile) > LOG_ROTATE_BYTES) {
-      Files.move(logFile, logFile.resolveSibling(logFile.getFileName() + ".1"), StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          logFile,
+          logFile.resolveSibling(logFile.getFileName() + ".1"),
+          StandardCopyOption.REPLACE_EXISTING);
     }
     if (!Files.exists(logFile)) {
-      Files.createFile(logFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.createFile(
+          logFile,
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     }
     return Files.size(logFile);
   }
 
   /** The login role the Gateway runs as: no superuser, owns nothing, holds only its grants. */
-  private static void ensureApplicationRole(EmbeddedPostgres postgres, String appPassword) throws SQLException {
+  private static void ensureApplicationRole(EmbeddedPostgres postgres, String appPassword)
+      throws SQLException {
     try (Connection c = postgres.getPostgresDatabase().getConnection();
         Statement s = c.createStatement()) {
       // The password is [A-Za-z0-9] only, so it cannot break out of the literal.
-      s.execute("do $$ begin"
-          + " if not exists (select from pg_roles where rolname = '" + Database.APPLICATION_ROLE + "') then"
-          + " create role " + Database.APPLICATION_ROLE + " login nosuperuser nocreatedb nocreaterole;"
-          + " end if; end $$");
-      s.execute("alter role " + Database.APPLICATION_ROLE + " with login password '" + appPassword + "'");
+      s.execute(
+          "do $$ begin"
+              + " if not exists (select from pg_roles where rolname = '"
+              + Database.APPLICATION_ROLE
+              + "') then"
+              + " create role "
+              + Database.APPLICATION_ROLE
+              + " login nosuperuser nocreatedb nocreaterole;"
+              + " end if; end $$");
+      s.execute(
+          "alter role " + Database.APPLICATION_ROLE + " with login password '" + appPassword + "'");
     }
   }
 
@@ -332,8 +383,10 @@ public final class EmbeddedDatabase implements AutoCloseable {
       if (existing.matches("[A-Za-z0-9]{32,}")) {
         return existing;
       }
-      throw new IOException(file + " does not hold a password Worka wrote; remove it only together"
-          + " with the data directory beside it");
+      throw new IOException(
+          file
+              + " does not hold a password Worka wrote; remove it only together"
+              + " with the data directory beside it");
     }
     SecureRandom random = new SecureRandom();
     String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -341,8 +394,12 @@ public final class EmbeddedDatabase implements AutoCloseable {
     for (int i = 0; i < 40; i++) {
       password.append(alphabet.charAt(random.nextInt(alphabet.length())));
     }
-    Path tmp = Files.createTempFile(file.getParent(), ".pg-password", ".tmp",
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Path tmp =
+        Files.createTempFile(
+            file.getParent(),
+            ".pg-password",
+            ".tmp",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     Files.writeString(tmp, password + "\n");
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
     return password.toString();
@@ -369,10 +426,14 @@ public final class EmbeddedDatabase implements AutoCloseable {
   private static List<String> lastLines(Path file, long from, int count) {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
       long start = Math.max(from, channel.size() - 64 * 1024);
-      java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate((int) Math.max(0, channel.size() - start));
+      java.nio.ByteBuffer buffer =
+          java.nio.ByteBuffer.allocate((int) Math.max(0, channel.size() - start));
       channel.read(buffer, start);
-      List<String> lines = new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8).lines()
-          .filter(l -> !l.isBlank()).toList();
+      List<String> lines =
+          new String(buffer.array(), 0, buffer.position(), StandardCharsets.UTF_8)
+              .lines()
+              .filter(l -> !l.isBlank())
+              .toList();
       return lines.subList(Math.max(0, lines.size() - count), lines.size());
     } catch (IOException e) {
       return List.of();
@@ -393,12 +454,14 @@ public final class EmbeddedDatabase implements AutoCloseable {
   }
 
   /**
-   * A URL for the given database as the application role ({@link Database#APPLICATION_ROLE}),
-   * which may insert audit rows but never change them; grant it with {@link
+   * A URL for the given database as the application role ({@link Database#APPLICATION_ROLE}), which
+   * may insert audit rows but never change them; grant it with {@link
    * Database#grantApplicationRole} after migrating.
    */
   public DatabaseUrl applicationUrl(String database) {
-    return new DatabaseUrl(postgres.getJdbcUrl(Database.APPLICATION_ROLE, database), Database.APPLICATION_ROLE,
+    return new DatabaseUrl(
+        postgres.getJdbcUrl(Database.APPLICATION_ROLE, database),
+        Database.APPLICATION_ROLE,
         appPassword);
   }
 
@@ -416,7 +479,10 @@ public final class EmbeddedDatabase implements AutoCloseable {
     return dataDirectory;
   }
 
-  /** The passwords of this server's roles (superuser and application): secrets to redact from outputs. */
+  /**
+   * The passwords of this server's roles (superuser and application): secrets to redact from
+   * outputs.
+   */
   public List<String> secrets() {
     return List.of(password, appPassword);
   }

@@ -19,7 +19,8 @@ import java.util.UUID;
 public final class Sql {
   private Sql() {}
 
-  public static void setInstant(PreparedStatement ps, int index, Instant value) throws SQLException {
+  public static void setInstant(PreparedStatement ps, int index, Instant value)
+      throws SQLException {
     if (value == null) {
       ps.setNull(index, Types.TIMESTAMP_WITH_TIMEZONE);
     } else {

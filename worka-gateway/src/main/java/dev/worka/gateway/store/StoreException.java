@@ -12,7 +12,8 @@ public final class StoreException extends WorkaException {
   private static boolean isTransient(Throwable cause) {
     if (cause instanceof SQLException e) {
       String state = e.getSQLState();
-      // 08 = connection exception, 57P = operator intervention (shutdown), 40 = rollback (serialization)
+      // 08 = connection exception, 57P = operator intervention (shutdown), 40 = rollback
+      // (serialization)
       return state != null
           && (state.startsWith("08") || state.startsWith("57P") || state.startsWith("40"));
     }

@@ -98,7 +98,8 @@ public final class TokenIssuer {
     }
     String token = jwt.serialize();
     if (known != null) {
-      known.remember(token, new WorkerClaims(agent, runId, stepId, attempt, jti, issuedAt, expires));
+      known.remember(
+          token, new WorkerClaims(agent, runId, stepId, attempt, jti, issuedAt, expires));
     }
     return new IssuedToken(token, jti, expires);
   }

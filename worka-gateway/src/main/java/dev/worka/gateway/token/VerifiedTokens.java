@@ -7,13 +7,13 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Worker tokens known to be good, by their exact text, until they expire: those this Gateway
- * minted itself ({@link TokenIssuer}) and those whose signature and claims it verified. An ES256
- * check costs a third of a millisecond or more and a worker repeats its token on every call; a
- * token this process signed needs no check at all. Only the signature and claims checks are
- * skipped: whether the token's step attempt is still running is checked on every call by the
- * caller. A text that does not match exactly (one changed character) is not found and goes
- * through the full check. Bounded: past {@value #MAX} entries it starts afresh. Thread-safe.
+ * Worker tokens known to be good, by their exact text, until they expire: those this Gateway minted
+ * itself ({@link TokenIssuer}) and those whose signature and claims it verified. An ES256 check
+ * costs a third of a millisecond or more and a worker repeats its token on every call; a token this
+ * process signed needs no check at all. Only the signature and claims checks are skipped: whether
+ * the token's step attempt is still running is checked on every call by the caller. A text that
+ * does not match exactly (one changed character) is not found and goes through the full check.
+ * Bounded: past {@value #MAX} entries it starts afresh. Thread-safe.
  */
 public final class VerifiedTokens {
   static final int MAX = 10_000;

@@ -61,30 +61,55 @@ class KeysBindTheirInputTest {
     for (var limit : limits.entrySet()) {
       policy = TestGateway.withLimit(policy, limit.getKey(), limit.getValue());
     }
-    gw = TestGateway.startWithEnvironment(home, db.url(), policy, "live",
-        Map.of("GITHUB_MCP_URL", github.url(), "GITHUB_TOKEN", GITHUB_TOKEN));
+    gw =
+        TestGateway.startWithEnvironment(
+            home,
+            db.url(),
+            policy,
+            "live",
+            Map.of("GITHUB_MCP_URL", github.url(), "GITHUB_TOKEN", GITHUB_TOKEN));
   }
 
   record Step(String runId, UUID stepId, String token) {}
 
   private Step running(String runId, String stepRef, String agent) {
-    gw.followUntil(runId, e -> stepRef.equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
+    gw.followUntil(
+        runId,
+        e ->
+            stepRef.equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
     JsonNode step = stepOf(gw.story(runId), stepRef);
     UUID stepId = UUID.fromString(step.path("step_id").asText());
-    String token = new TokenIssuer(SigningKeys.loadOrCreate(home), ISSUER, InstantSource.system())
-        .mint(agent, UUID.fromString(runId), stepId, step.path("attempt").asInt(),
-            Instant.now().plus(Duration.ofMinutes(10))).token();
+    String token =
+        new TokenIssuer(SigningKeys.loadOrCreate(home), ISSUER, InstantSource.system())
+            .mint(
+                agent,
+                UUID.fromString(runId),
+                stepId,
+                step.path("attempt").asInt(),
+                Instant.now().plus(Duration.ofMinutes(10)))
+            .token();
     return new Step(runId, stepId, token);
   }
 
   private static JsonNode stepOf(JsonNode story, String stepRef) {
     return StreamSupport.stream(story.path("steps").spliterator(), false)
-        .filter(s -> stepRef.equals(s.path("step_ref").asText())).findFirst().orElseThrow();
+        .filter(s -> stepRef.equals(s.path("step_ref").asText()))
+        .findFirst()
+        .orElseThrow();
   }
 
   private TestGateway.Answer post(Step step, String path, String body) {
-    return gw.call("POST", path, body, Map.of("Authorization", "Bearer " + step.token(), "Content-Type",
-        "application/json", "Accept", "application/json, text/event-stream"));
+    return gw.call(
+        "POST",
+        path,
+        body,
+        Map.of(
+            "Authorization",
+            "Bearer " + step.token(),
+            "Content-Type",
+            "application/json",
+            "Accept",
+            "application/json, text/event-stream"));
   }
 
   private TestGateway.Answer rest(Step step, String title, String key) {
@@ -98,7 +123,12 @@ class KeysBindTheirInputTest {
 
   /** A tools/call of github.create_issue over /v1/agent/mcp; answers the tool result. */
   private JsonNode mcp(Step step, String title, String key) {
-    ObjectNode request = Json.STRICT.createObjectNode().put("jsonrpc", "2.0").put("id", 7).put("method", "tools/call");
+    ObjectNode request =
+        Json.STRICT
+            .createObjectNode()
+            .put("jsonrpc", "2.0")
+            .put("id", 7)
+            .put("method", "tools/call");
     ObjectNode params = request.putObject("params").put("name", "github.create_issue");
     params.putObject("arguments").put("owner", "acme").put("repo", "widgets").put("title", title);
     params.putObject("_meta").put(McpSkillServer.META_IDEMPOTENCY_KEY, key);
@@ -114,20 +144,27 @@ class KeysBindTheirInputTest {
 
   private static JsonNode gate(JsonNode story, String gateId) {
     return StreamSupport.stream(story.path("gates").spliterator(), false)
-        .filter(g -> g.path("gate_id").asText().equals(gateId)).findFirst()
+        .filter(g -> g.path("gate_id").asText().equals(gateId))
+        .findFirst()
         .orElseThrow(() -> new AssertionError("no gate " + gateId + " in " + story.path("gates")));
   }
 
   private static Map<String, Integer> gateCounts(JsonNode story) {
     Map<String, Integer> counts = new TreeMap<>();
-    story.path("gates").forEach(g -> counts.merge(g.path("status").asText() + " " + g.path("action").asText(), 1,
-        Integer::sum));
+    story
+        .path("gates")
+        .forEach(
+            g ->
+                counts.merge(
+                    g.path("status").asText() + " " + g.path("action").asText(), 1, Integer::sum));
     return counts;
   }
 
   private static JsonNode invocationWithKey(JsonNode story, String key) {
     return StreamSupport.stream(story.path("skill_invocations").spliterator(), false)
-        .filter(i -> i.path("idempotency_key").asText().equals("key:" + key)).findFirst().orElseThrow();
+        .filter(i -> i.path("idempotency_key").asText().equals("key:" + key))
+        .findFirst()
+        .orElseThrow();
   }
 
   private static List<String> lockEvents(JsonNode invocation) {
@@ -139,7 +176,8 @@ class KeysBindTheirInputTest {
   // ---------------------------------------------------------------------------------------------
 
   @Test
-  void aKeyUsedAgainWithAnotherInputIsRefusedOverRestAndMcpAndNothingMoreHappensUpstream() throws Exception {
+  void aKeyUsedAgainWithAnotherInputIsRefusedOverRestAndMcpAndNothingMoreHappensUpstream()
+      throws Exception {
     start("ernest", Map.of());
     Step step = running(gw.submit("open an issue in acme/widgets titled 'keys'"), "file", "ernest");
 
@@ -164,21 +202,32 @@ class KeysBindTheirInputTest {
     assertEquals("idempotency_conflict", crossed.body().path("error").asText());
 
     JsonNode story = gw.story(step.runId());
-    for (String gateId : List.of(reused.body().path("gate_id").asText(), viaMcp.path("gate_id").asText(),
-        crossed.body().path("gate_id").asText())) {
+    for (String gateId :
+        List.of(
+            reused.body().path("gate_id").asText(),
+            viaMcp.path("gate_id").asText(),
+            crossed.body().path("gate_id").asText())) {
       JsonNode gate = gate(story, gateId);
       assertEquals("deny", gate.path("status").asText());
       assertEquals("skill.invoke", gate.path("action").asText());
       assertEquals("github.create_issue", gate.path("skill").asText());
-      assertTrue(gate.path("reason").asText().startsWith("idempotency key reused with another input"), gate.toString());
+      assertTrue(
+          gate.path("reason").asText().startsWith("idempotency key reused with another input"),
+          gate.toString());
     }
-    assertEquals(List.of("acquired", "released", "conflict", "conflict"), lockEvents(invocationWithKey(story, "k-1")));
-    assertEquals(List.of("acquired", "released", "conflict"), lockEvents(invocationWithKey(story, "k-2")));
+    assertEquals(
+        List.of("acquired", "released", "conflict", "conflict"),
+        lockEvents(invocationWithKey(story, "k-1")));
+    assertEquals(
+        List.of("acquired", "released", "conflict"), lockEvents(invocationWithKey(story, "k-2")));
     assertEquals(2, story.path("skill_invocations").size());
     assertEquals(2, github.effects("create_issue"), "two calls made, nothing for the reused keys");
     assertEquals(2, github.calls("create_issue"));
-    assertEquals(List.of("the first", "made over mcp"),
-        github.issues("acme", "widgets").stream().map(CountingGithubMcpServer.Issue::title).toList());
+    assertEquals(
+        List.of("the first", "made over mcp"),
+        github.issues("acme", "widgets").stream()
+            .map(CountingGithubMcpServer.Issue::title)
+            .toList());
 
     // The same input with its key is still a replay, over either route, without an upstream call.
     JsonNode replay = mcp(step, "the first", "k-1");
@@ -194,7 +243,8 @@ class KeysBindTheirInputTest {
   @Test
   void replaysPastTheStepsCallLimitAreRefusedAndTheirRecordStaysBounded() throws Exception {
     start("ernest", Map.of("max_skill_calls_per_step", "4"));
-    Step step = running(gw.submit("open an issue in acme/widgets titled 'replays'"), "file", "ernest");
+    Step step =
+        running(gw.submit("open an issue in acme/widgets titled 'replays'"), "file", "ernest");
 
     assertEquals(200, rest(step, "once", "k").status());
     // Three replays fit in the limit of four calls, over both routes.
@@ -204,34 +254,49 @@ class KeysBindTheirInputTest {
     TestGateway.Answer limited = rest(step, "once", "k");
     assertEquals(403, limited.status(), limited.raw().body());
     assertEquals("policy_denied", limited.body().path("error").asText());
-    assertTrue(limited.body().path("reason").asText().contains("max_skill_calls_per_step"), limited.raw().body());
+    assertTrue(
+        limited.body().path("reason").asText().contains("max_skill_calls_per_step"),
+        limited.raw().body());
     JsonNode limitedMcp = toolError(mcp(step, "once", "k"));
     assertEquals("policy_denied", limitedMcp.path("error").asText(), limitedMcp.toString());
 
     JsonNode story = gw.story(step.runId());
-    assertEquals(Map.of("allow plan.submit", 1, "allow skill.invoke", 4, "deny skill.invoke", 2), gateCounts(story));
-    assertEquals(List.of("acquired", "released", "replayed", "replayed", "replayed"),
-        lockEvents(invocationWithKey(story, "k")), "a refused replay writes no lock event");
+    assertEquals(
+        Map.of("allow plan.submit", 1, "allow skill.invoke", 4, "deny skill.invoke", 2),
+        gateCounts(story));
+    assertEquals(
+        List.of("acquired", "released", "replayed", "replayed", "replayed"),
+        lockEvents(invocationWithKey(story, "k")),
+        "a refused replay writes no lock event");
     assertEquals(1, github.calls("create_issue"));
     assertEquals(1, github.effects("create_issue"));
   }
 
   // ---- Plans: a run has one plan.
 
-  private static final String PLAN = """
+  private static final String PLAN =
+      """
       {"summary": "File the issue", "steps": [{"step_ref": "file", "agent": "ernest",
        "objective": "Open an issue in acme/widgets titled 'plans'", "skills": ["github.create_issue"],
        "depends_on": []}]}""";
-  /** {@link #PLAN} again, written differently: members reordered, text padded (trimmed when normalized). */
-  private static final String PLAN_REWRITTEN = """
+
+  /**
+   * {@link #PLAN} again, written differently: members reordered, text padded (trimmed when
+   * normalized).
+   */
+  private static final String PLAN_REWRITTEN =
+      """
       {"steps": [{"depends_on": [], "skills": ["github.create_issue"], "agent": "ernest",
        "objective": "  Open an issue in acme/widgets titled 'plans'\\n", "step_ref": "file"}],
        "summary": "File the issue "}""";
-  private static final String OTHER_PLAN = """
+
+  private static final String OTHER_PLAN =
+      """
       {"summary": "File another issue", "steps": [{"step_ref": "file", "agent": "ernest",
        "objective": "Open an issue in acme/widgets titled 'something else'", "skills": ["github.create_issue"],
        "depends_on": []}]}""";
-  private static final String INVALID_PLAN = """
+  private static final String INVALID_PLAN =
+      """
       {"summary": "Do what I like", "steps": [{"step_ref": "mine", "agent": "mallory",
        "objective": "Delete the repository", "skills": ["github.delete_repository"], "depends_on": []}]}""";
 
@@ -255,13 +320,21 @@ class KeysBindTheirInputTest {
       assertEquals(409, refused.status(), refused.raw().body());
       assertEquals("plan_conflict", refused.body().path("error").asText());
       assertEquals(plan, refused.body().path("accepted_plan"), "the refusal names the run's plan");
-      assertTrue(refused.body().path("reason").asText().contains(plan.path("plan_hash").asText().substring(0, 12)),
+      assertTrue(
+          refused
+              .body()
+              .path("reason")
+              .asText()
+              .contains(plan.path("plan_hash").asText().substring(0, 12)),
           refused.raw().body());
       refusals.add(refused.body().path("gate_id").asText());
     }
 
     JsonNode story = gw.story(runId);
-    assertEquals("planning", story.path("status").asText(), "the invalid second plan did not reject the run");
+    assertEquals(
+        "planning",
+        story.path("status").asText(),
+        "the invalid second plan did not reject the run");
     assertEquals(plan.path("plan_id").asText(), story.path("plan").path("plan_id").asText());
     assertEquals(plan.path("plan_hash").asText(), story.path("plan").path("plan_hash").asText());
     assertEquals(1, plansOf(UUID.fromString(runId)), "no second plan stored");
@@ -274,9 +347,12 @@ class KeysBindTheirInputTest {
     }
 
     // The planner ends its step with the accepted plan; the run goes on with it.
-    TestGateway.Answer result = post(planner, "/v1/agent/result", "{\"status\": \"succeeded\", \"summary\": \"planned\"}");
+    TestGateway.Answer result =
+        post(planner, "/v1/agent/result", "{\"status\": \"succeeded\", \"summary\": \"planned\"}");
     assertEquals(200, result.status(), result.raw().body());
-    gw.followUntil(runId, e -> "file".equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
+    gw.followUntil(
+        runId,
+        e -> "file".equals(e.path("step_ref").asText()) && "running".equals(e.path("to").asText()));
     TestGateway.Answer late = post(planner, "/v1/agent/plan", PLAN);
     assertEquals(401, late.status(), "the planner's attempt ended: " + late.raw().body());
     assertEquals("step_not_running", late.body().path("error").asText());
@@ -300,7 +376,9 @@ class KeysBindTheirInputTest {
     assertEquals("rejected", story.path("status").asText());
     assertEquals("rejected", story.path("plan").path("status").asText());
     assertEquals(1, plansOf(UUID.fromString(runId)));
-    assertEquals(Map.of("deny agent.token", 1, "deny plan.submit", 1), gateCounts(story),
+    assertEquals(
+        Map.of("deny agent.token", 1, "deny plan.submit", 1),
+        gateCounts(story),
         "the ended token's refusal is recorded once");
   }
 
@@ -316,9 +394,13 @@ class KeysBindTheirInputTest {
     TestGateway.Answer limited = post(planner, "/v1/agent/plan", PLAN);
     assertEquals(403, limited.status(), limited.raw().body());
     assertEquals("policy_denied", limited.body().path("error").asText());
-    assertTrue(limited.body().path("reason").asText().contains("max_skill_calls_per_step"), limited.raw().body());
+    assertTrue(
+        limited.body().path("reason").asText().contains("max_skill_calls_per_step"),
+        limited.raw().body());
     JsonNode story = gw.story(runId);
-    assertEquals("plan.submit", gate(story, limited.body().path("gate_id").asText()).path("action").asText());
+    assertEquals(
+        "plan.submit",
+        gate(story, limited.body().path("gate_id").asText()).path("action").asText());
     assertEquals(Map.of("allow plan.submit", 3, "deny plan.submit", 1), gateCounts(story));
   }
 

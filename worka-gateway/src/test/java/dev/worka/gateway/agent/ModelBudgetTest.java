@@ -34,10 +34,21 @@ class ModelBudgetTest {
 
   @BeforeEach
   void aRun() {
-    UUID policy = new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
-        .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test").id();
-    run = Transactions.inTransaction(db.dataSource(), c -> new RunStore(clock).insert(c,
-        new RunStore.NewRun("api", "t", null, null, null, null, null, null, "hash", "trace", policy, null), "test"));
+    UUID policy =
+        new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
+            .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test")
+            .id();
+    run =
+        Transactions.inTransaction(
+            db.dataSource(),
+            c ->
+                new RunStore(clock)
+                    .insert(
+                        c,
+                        new RunStore.NewRun(
+                            "api", "t", null, null, null, null, null, null, "hash", "trace", policy,
+                            null),
+                        "test"));
   }
 
   private Gate allowGate(Connection c) throws java.sql.SQLException {
@@ -45,25 +56,49 @@ class ModelBudgetTest {
   }
 
   private Gate allowGate(Connection c, UUID step) throws java.sql.SQLException {
-    return audit.recordGate(c, new AuditLog.Decision(GateActions.MODEL_INVOKE, GateStatus.ALLOW, "hari", run.id(),
-        step, step == null ? null : 1, null, "test", run.policyManifestId(), "trace"));
+    return audit.recordGate(
+        c,
+        new AuditLog.Decision(
+            GateActions.MODEL_INVOKE,
+            GateStatus.ALLOW,
+            "hari",
+            run.id(),
+            step,
+            step == null ? null : 1,
+            null,
+            "test",
+            run.policyManifestId(),
+            "trace"));
   }
 
   @Test
   void aCallWithoutUsageStopsBeingUnderWayAfterItsLifetimeButItsReservationStaysSpent() {
     UUID step = UUID.randomUUID();
-    Transactions.inTransaction(db.dataSource(), c -> {
-      usage.reserve(c, allowGate(c, step).id(), run.id(), 800, clock.instant());
-      return null;
-    });
-    assertEquals(800L, (long) Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id())));
-    assertEquals(1, (int) Transactions.withConnection(db.dataSource(),
-        c -> usage.callsUnderWay(c, run.id(), step, clock.instant())));
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          usage.reserve(c, allowGate(c, step).id(), run.id(), 800, clock.instant());
+          return null;
+        });
+    assertEquals(
+        800L,
+        (long)
+            Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id())));
+    assertEquals(
+        1,
+        (int)
+            Transactions.withConnection(
+                db.dataSource(), c -> usage.callsUnderWay(c, run.id(), step, clock.instant())));
     clock.advance(ModelUsageStore.RESERVATION_LIFETIME.plusSeconds(1));
-    assertEquals(0, (int) Transactions.withConnection(db.dataSource(),
-        c -> usage.callsUnderWay(c, run.id(), step, clock.instant())),
+    assertEquals(
+        0,
+        (int)
+            Transactions.withConnection(
+                db.dataSource(), c -> usage.callsUnderWay(c, run.id(), step, clock.instant())),
         "a call whose Gateway died mid-call no longer holds one of its step's places");
-    assertEquals(800L, (long) Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id())),
+    assertEquals(
+        800L,
+        (long) Transactions.withConnection(db.dataSource(), c -> usage.reservedTokens(c, run.id())),
         "but the provider may have served it: its reservation stays spent");
   }
 
@@ -74,23 +109,35 @@ class ModelBudgetTest {
       usage.lockBudget(first, run.id());
       usage.reserve(first, allowGate(first).id(), run.id(), 800, clock.instant());
 
-      CompletableFuture<Long> second = CompletableFuture.supplyAsync(() -> Transactions.inTransaction(db.dataSource(),
-          c -> {
-            usage.lockBudget(c, run.id());
-            return usage.reservedTokens(c, run.id());
-          }));
+      CompletableFuture<Long> second =
+          CompletableFuture.supplyAsync(
+              () ->
+                  Transactions.inTransaction(
+                      db.dataSource(),
+                      c -> {
+                        usage.lockBudget(c, run.id());
+                        return usage.reservedTokens(c, run.id());
+                      }));
       awaitWaitingForAdvisoryLock();
       first.commit();
-      assertEquals(800L, second.get(30, TimeUnit.SECONDS), "it decided after the first committed, seeing its reservation");
+      assertEquals(
+          800L,
+          second.get(30, TimeUnit.SECONDS),
+          "it decided after the first committed, seeing its reservation");
     }
   }
 
-  /** Until some backend waits for an advisory lock (the second decision is blocked on the first). */
+  /**
+   * Until some backend waits for an advisory lock (the second decision is blocked on the first).
+   */
   private static void awaitWaitingForAdvisoryLock() throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
       while (true) {
-        try (ResultSet rs = s.executeQuery("select count(*) from pg_locks where locktype = 'advisory' and not granted")) {
+        try (ResultSet rs =
+            s.executeQuery(
+                "select count(*) from pg_locks where locktype = 'advisory' and not granted")) {
           rs.next();
           if (rs.getInt(1) > 0) {
             return;

@@ -21,21 +21,33 @@ import java.util.regex.Pattern;
  * word character, inside a URL, split by a mention).
  */
 class OutputCleanerFuzzTest {
-  private static final List<String> SECRETS = List.of("xoxb-configured-secret-value", "CONFIGURED-S3CRET-0123");
-  private static final List<String> TOKENS = List.of(
-      "xoxb-1234567890-abcdefghijkl", "xapp-1-A0123456789-abcdefghijk", "ghp_" + "A".repeat(36),
-      "github_pat_" + "a1".repeat(20), "sk-ant-api03-" + "x".repeat(30), "sk-" + "Z".repeat(40),
-      "AKIAABCDEFGHIJKLMNOP", "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJlcm5lc3QifQ.c2lnbmF0dXJlLXZhbHVl",
-      "wk_" + "Q".repeat(43), "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIO\n-----END EC PRIVATE KEY-----");
+  private static final List<String> SECRETS =
+      List.of("xoxb-configured-secret-value", "CONFIGURED-S3CRET-0123");
+  private static final List<String> TOKENS =
+      List.of(
+          "xoxb-1234567890-abcdefghijkl",
+          "xapp-1-A0123456789-abcdefghijk",
+          "ghp_" + "A".repeat(36),
+          "github_pat_" + "a1".repeat(20),
+          "sk-ant-api03-" + "x".repeat(30),
+          "sk-" + "Z".repeat(40),
+          "AKIAABCDEFGHIJKLMNOP",
+          "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJlcm5lc3QifQ.c2lnbmF0dXJlLXZhbHVl",
+          "wk_" + "Q".repeat(43),
+          "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIO\n-----END EC PRIVATE KEY-----");
   private static final OutputCleaner CLEANER = new OutputCleaner(SECRETS);
   private static final Pattern BROADCAST =
-      Pattern.compile("<!(channel|here|everyone)(\\|[^>]*)?>|@(channel|here|everyone)|<!subteam\\^[^>]*>");
+      Pattern.compile(
+          "<!(channel|here|everyone)(\\|[^>]*)?>|@(channel|here|everyone)|<!subteam\\^[^>]*>");
 
   @FuzzTest(maxDuration = "10s")
   void cleanedOutputHoldsNoSecretNoBroadcastAndIsStable(FuzzedDataProvider data) {
     String prefix = data.consumeString(200);
     boolean withSecret = data.consumeBoolean();
-    String text = prefix + (withSecret ? SECRETS.get(data.consumeInt(0, 1)) : "") + data.consumeRemainingAsString();
+    String text =
+        prefix
+            + (withSecret ? SECRETS.get(data.consumeInt(0, 1)) : "")
+            + data.consumeRemainingAsString();
     check(text);
   }
 
@@ -51,11 +63,15 @@ class OutputCleanerFuzzTest {
         case 2 -> { // a token split by a mention that neutralization removes
           String token = TOKENS.get(data.consumeInt(0, TOKENS.size() - 1));
           int cut = data.consumeInt(0, token.length());
-          text.append(token, 0, cut).append(data.pickValue(List.of("<!here>", "<!subteam^S1|>", "<!channel|x>")))
+          text.append(token, 0, cut)
+              .append(data.pickValue(List.of("<!here>", "<!subteam^S1|>", "<!channel|x>")))
               .append(token, cut, token.length());
         }
-        default -> text.append("https://user:").append(TOKENS.get(data.consumeInt(0, TOKENS.size() - 1)))
-            .append("@example.test/?token=").append(SECRETS.get(0));
+        default ->
+            text.append("https://user:")
+                .append(TOKENS.get(data.consumeInt(0, TOKENS.size() - 1)))
+                .append("@example.test/?token=")
+                .append(SECRETS.get(0));
       }
     }
     text.append(data.consumeRemainingAsString());
@@ -72,18 +88,25 @@ class OutputCleanerFuzzTest {
     }
     assertFalse(Redactor.holdsToken(cleaned), "a known-format token survived in: " + cleaned);
     assertFalse(BROADCAST.matcher(cleaned).find(), "broadcast survived in: " + cleaned);
-    cleaned.codePoints().forEach(cp -> assertFalse(
-        (Character.isISOControl(cp) && cp != '\n' && cp != '\t') || Character.getType(cp) == Character.FORMAT,
-        "invisible character " + Integer.toHexString(cp) + " survived"));
+    cleaned
+        .codePoints()
+        .forEach(
+            cp ->
+                assertFalse(
+                    (Character.isISOControl(cp) && cp != '\n' && cp != '\t')
+                        || Character.getType(cp) == Character.FORMAT,
+                    "invisible character " + Integer.toHexString(cp) + " survived"));
     assertEquals(cleaned, CLEANER.cleanText(cleaned, new HashMap<>()), "cleaning is idempotent");
 
     ObjectNode object = JsonNodeFactory.instance.objectNode();
     object.put(text, text);
     JsonNode out = CLEANER.clean(object).value();
-    out.properties().forEach(e -> {
-      assertEquals(cleaned, e.getKey()); // one key: no collision suffix
-      assertEquals(cleaned, e.getValue().asText());
-    });
+    out.properties()
+        .forEach(
+            e -> {
+              assertEquals(cleaned, e.getKey()); // one key: no collision suffix
+              assertEquals(cleaned, e.getValue().asText());
+            });
     return cleaned;
   }
 }

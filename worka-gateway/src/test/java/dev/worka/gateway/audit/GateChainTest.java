@@ -23,9 +23,22 @@ class GateChainTest {
   private final AuditLog audit = new AuditLog(new SettableClock());
 
   private Gate record(int i) {
-    return Transactions.inTransaction(db.dataSource(), c -> audit.recordGate(c, new AuditLog.Decision(
-        "skill.invoke", i % 2 == 0 ? GateStatus.ALLOW : GateStatus.DENY, "ernest", null, null, 1,
-        "github.create_issue", "decision " + i, null, "trace")));
+    return Transactions.inTransaction(
+        db.dataSource(),
+        c ->
+            audit.recordGate(
+                c,
+                new AuditLog.Decision(
+                    "skill.invoke",
+                    i % 2 == 0 ? GateStatus.ALLOW : GateStatus.DENY,
+                    "ernest",
+                    null,
+                    null,
+                    1,
+                    "github.create_issue",
+                    "decision " + i,
+                    null,
+                    "trace")));
   }
 
   private GateChain.Verification verify() {
@@ -34,15 +47,17 @@ class GateChainTest {
 
   /** Tampers as the database superuser would, with the append-only trigger out of the way. */
   private void tamper(String sql) {
-    Transactions.inTransaction(db.dataSource(), c -> {
-      try (Statement s = c.createStatement()) {
-        s.execute("set constraints all immediate");
-        s.execute("alter table gates disable trigger gates_append_only");
-        s.execute(sql);
-        s.execute("alter table gates enable trigger gates_append_only");
-      }
-      return null;
-    });
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          try (Statement s = c.createStatement()) {
+            s.execute("set constraints all immediate");
+            s.execute("alter table gates disable trigger gates_append_only");
+            s.execute(sql);
+            s.execute("alter table gates enable trigger gates_append_only");
+          }
+          return null;
+        });
   }
 
   @Test
@@ -58,7 +73,8 @@ class GateChainTest {
     }
     pool.shutdown();
     GateChain.Verification v = verify();
-    assertEquals(300, assertInstanceOf(GateChain.Verification.Intact.class, v).length(), v.toString());
+    assertEquals(
+        300, assertInstanceOf(GateChain.Verification.Intact.class, v).length(), v.toString());
   }
 
   @Test
@@ -68,7 +84,8 @@ class GateChainTest {
     }
     assertInstanceOf(GateChain.Verification.Intact.class, verify());
     tamper("update gates set reason = 'nothing to see' where chain_index = 3");
-    GateChain.Verification.Broken b = assertInstanceOf(GateChain.Verification.Broken.class, verify());
+    GateChain.Verification.Broken b =
+        assertInstanceOf(GateChain.Verification.Broken.class, verify());
     assertEquals(3, b.chainIndex());
     assertTrue(b.problem().contains("was edited"), b.problem());
   }
@@ -79,7 +96,8 @@ class GateChainTest {
       record(i);
     }
     tamper("delete from gates where chain_index = 2");
-    GateChain.Verification.Broken b = assertInstanceOf(GateChain.Verification.Broken.class, verify());
+    GateChain.Verification.Broken b =
+        assertInstanceOf(GateChain.Verification.Broken.class, verify());
     assertEquals(2, b.chainIndex());
     assertTrue(b.problem().contains("missing"), b.problem());
   }
@@ -90,7 +108,8 @@ class GateChainTest {
       record(i);
     }
     tamper("delete from gates where chain_index = 4");
-    GateChain.Verification.Broken b = assertInstanceOf(GateChain.Verification.Broken.class, verify());
+    GateChain.Verification.Broken b =
+        assertInstanceOf(GateChain.Verification.Broken.class, verify());
     assertTrue(b.problem().contains("head says #4"), b.problem());
   }
 
@@ -103,12 +122,16 @@ class GateChainTest {
     tamper("update gates set chain_index = -2 where chain_index = 2");
     tamper("update gates set chain_index = 2 where chain_index = 3");
     tamper("update gates set chain_index = 3 where chain_index = -2");
-    GateChain.Verification.Broken b = assertInstanceOf(GateChain.Verification.Broken.class, verify());
+    GateChain.Verification.Broken b =
+        assertInstanceOf(GateChain.Verification.Broken.class, verify());
     assertEquals(2, b.chainIndex());
-    assertTrue(b.problem().contains("does not link") || b.problem().contains("edited"), b.problem());
+    assertTrue(
+        b.problem().contains("does not link") || b.problem().contains("edited"), b.problem());
 
-    tamper("insert into gates (id, action, status, subject, reason) values (gen_random_uuid(), 'x', 'allow', 'x', 'forged')");
-    GateChain.Verification.Broken forged = assertInstanceOf(GateChain.Verification.Broken.class, verify());
+    tamper(
+        "insert into gates (id, action, status, subject, reason) values (gen_random_uuid(), 'x', 'allow', 'x', 'forged')");
+    GateChain.Verification.Broken forged =
+        assertInstanceOf(GateChain.Verification.Broken.class, verify());
     assertTrue(forged.problem().contains("inserted outside the Gateway"), forged.problem());
   }
 }

@@ -27,7 +27,14 @@ class CliTest {
   @BeforeEach
   void start() throws Exception {
     gw = TestGateway.start(home, db.url(), TestGateway.builtinPolicyForTests());
-    env = Map.of("WORKA_URL", gw.baseUrl, "WORKA_OPERATOR_TOKEN", TestGateway.OPERATOR_TOKEN, "USER", "alice");
+    env =
+        Map.of(
+            "WORKA_URL",
+            gw.baseUrl,
+            "WORKA_OPERATOR_TOKEN",
+            TestGateway.OPERATOR_TOKEN,
+            "USER",
+            "alice");
   }
 
   @AfterEach
@@ -40,7 +47,8 @@ class CliTest {
   Result worka(Map<String, String> environment, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int status = WorkaCli.execute(environment, new PrintWriter(out, true), new PrintWriter(err, true), args);
+    int status =
+        WorkaCli.execute(environment, new PrintWriter(out, true), new PrintWriter(err, true), args);
     return new Result(status, out.toString(), err.toString());
   }
 
@@ -51,7 +59,9 @@ class CliTest {
     assertTrue(r.out().contains("received → planning"), r.out());
     assertTrue(r.out().contains("step file"), r.out());
     assertTrue(r.out().contains("delivering → succeeded"), r.out());
-    assertTrue(r.out().contains("succeeded: Opened issue 'Login test is flaky' in acme/widgets (dry run"), r.out());
+    assertTrue(
+        r.out().contains("succeeded: Opened issue 'Login test is flaky' in acme/widgets (dry run"),
+        r.out());
     assertTrue(r.out().contains("run id: "), r.out());
   }
 
@@ -69,12 +79,24 @@ class CliTest {
     worka(env, "run", "comment on acme/widgets#7: shipped");
     Result list = worka(env, "runs", "list");
     assertEquals(0, list.status());
-    assertTrue(list.out().contains("succeeded") && list.out().contains("comment on acme/widgets#7"), list.out());
+    assertTrue(
+        list.out().contains("succeeded") && list.out().contains("comment on acme/widgets#7"),
+        list.out());
     String runId = list.out().split(" ")[0];
     Result show = worka(env, "runs", "show", runId);
     assertEquals(0, show.status(), show.err());
-    for (String section : new String[] {"plan ", "steps:", "gates:", "ALLOW skill.invoke", "github.add_issue_comment",
-        "burns:", "skill invocations:", "events:", "requester alice"}) {
+    for (String section :
+        new String[] {
+          "plan ",
+          "steps:",
+          "gates:",
+          "ALLOW skill.invoke",
+          "github.add_issue_comment",
+          "burns:",
+          "skill invocations:",
+          "events:",
+          "requester alice"
+        }) {
       assertTrue(show.out().contains(section), section + " missing from\n" + show.out());
     }
     Result json = worka(env, "runs", "show", "--json", runId);
@@ -102,16 +124,25 @@ class CliTest {
     assertEquals(0, run.status(), run.out() + run.err());
     String runId = run.out().substring(run.out().indexOf("run id: ") + 8).split("\\s")[0];
     Result json = worka(env, "runs", "show", "--json", runId);
-    String invocation = dev.worka.protocol.Json.parse(json.out()).path("skill_invocations").get(0)
-        .path("invocation_id").asText();
+    String invocation =
+        dev.worka.protocol.Json.parse(json.out())
+            .path("skill_invocations")
+            .get(0)
+            .path("invocation_id")
+            .asText();
 
-    Result succeeded = worka(env, "invocations", "resolve", invocation, "performed", "--reason", "saw it");
+    Result succeeded =
+        worka(env, "invocations", "resolve", invocation, "performed", "--reason", "saw it");
     assertEquals(1, succeeded.status(), succeeded.out() + succeeded.err());
-    assertTrue(succeeded.err().contains("only an unknown outcome can be resolved"), succeeded.err());
+    assertTrue(
+        succeeded.err().contains("only an unknown outcome can be resolved"), succeeded.err());
     Result badOutcome = worka(env, "invocations", "resolve", invocation, "maybe", "--reason", "x");
     assertEquals(2, badOutcome.status());
     assertTrue(badOutcome.err().contains("performed or not-performed"), badOutcome.err());
-    assertEquals(2, worka(env, "invocations", "resolve", invocation, "performed").status(), "--reason is required");
+    assertEquals(
+        2,
+        worka(env, "invocations", "resolve", invocation, "performed").status(),
+        "--reason is required");
   }
 
   @Test
@@ -124,9 +155,11 @@ class CliTest {
   }
 
   @Test
-  void policyDiffShowsWhatAnAgentWouldLoseAndApplyMakesItTheActiveVersion(@TempDir Path dir) throws Exception {
+  void policyDiffShowsWhatAnAgentWouldLoseAndApplyMakesItTheActiveVersion(@TempDir Path dir)
+      throws Exception {
     Path stricter = dir.resolve("stricter.yaml");
-    Files.writeString(stricter, TestGateway.builtinPolicyForTests().replace("      - github.create_issue\n", ""));
+    Files.writeString(
+        stricter, TestGateway.builtinPolicyForTests().replace("      - github.create_issue\n", ""));
     Result diff = worka(env, "policy", "diff", stricter.toString());
     assertEquals(0, diff.status(), diff.out() + diff.err());
     assertTrue(diff.out().contains("policy v1 (active)"), diff.out());
@@ -162,11 +195,18 @@ class CliTest {
    */
   @Test
   void controlCharactersFromOutsideAreShownNeverObeyed() throws Exception {
-    String hostile = "open an issue in acme/widgets titled 'Flaky \u001b[2J\u001b]0;pwned\u0007 test"
-        + " \u009b31m \u202egnp.exe'\r\nsucceeded: forged line";
+    String hostile =
+        "open an issue in acme/widgets titled 'Flaky \u001b[2J\u001b]0;pwned\u0007 test"
+            + " \u009b31m \u202egnp.exe'\r\nsucceeded: forged line";
     Result run = worka(env, "run", hostile);
-    String runId = run.out().lines().filter(l -> l.startsWith("run id: ")).findFirst().orElseThrow()
-        .substring("run id: ".length()).split(" ")[0];
+    String runId =
+        run.out()
+            .lines()
+            .filter(l -> l.startsWith("run id: "))
+            .findFirst()
+            .orElseThrow()
+            .substring("run id: ".length())
+            .split(" ")[0];
     Result list = worka(env, "runs", "list");
     Result show = worka(env, "runs", "show", runId);
     Result json = worka(env, "runs", "show", "--json", runId);
@@ -175,14 +215,21 @@ class CliTest {
       assertEquals(-1, firstControl(all), all);
       assertTrue(all.lines().noneMatch(l -> l.startsWith("succeeded: forged")), all);
     }
-    assertTrue(show.out().contains("\\x1b[2J\\x1b]0;pwned\\x07 test \\x9b31m \\u202egnp.exe"), show.out());
-    assertTrue(show.out().contains("gnp.exe' succeeded: forged line"), "the line break is a space: " + show.out());
+    assertTrue(
+        show.out().contains("\\x1b[2J\\x1b]0;pwned\\x07 test \\x9b31m \\u202egnp.exe"), show.out());
+    assertTrue(
+        show.out().contains("gnp.exe' succeeded: forged line"),
+        "the line break is a space: " + show.out());
     assertTrue(json.out().contains("\\u001B[2J") || json.out().contains("\\u001b[2J"), json.out());
   }
 
   @Test
   void withoutAGatewayTheClientSaysHowToStartOne() {
-    Result r = worka(Map.of("WORKA_URL", "http://127.0.0.1:1", "WORKA_OPERATOR_TOKEN", "x".repeat(20)), "runs", "list");
+    Result r =
+        worka(
+            Map.of("WORKA_URL", "http://127.0.0.1:1", "WORKA_OPERATOR_TOKEN", "x".repeat(20)),
+            "runs",
+            "list");
     assertEquals(2, r.status());
     assertTrue(r.err().contains("bin/worka serve"), r.err());
   }

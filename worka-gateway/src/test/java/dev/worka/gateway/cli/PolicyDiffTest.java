@@ -19,43 +19,54 @@ class PolicyDiffTest {
 
   @Test
   void theSamePolicyHasNoChanges() {
-    assertEquals(List.of(), PolicyDiff.between(BuiltinPolicy.compiled(), compile(BuiltinPolicy.source())));
+    assertEquals(
+        List.of(), PolicyDiff.between(BuiltinPolicy.compiled(), compile(BuiltinPolicy.source())));
   }
 
   @Test
   void eachAgentsGainsAndLossesConditionsListsAndLimitsAreNamed() {
-    String changed = BuiltinPolicy.source()
-        .replace("      - github.create_issue\n", "")
-        .replace("    - acme/docs\n", "    - acme/site\n")
-        .replace("max_steps: 8", "max_steps: 5")
-        .replace("input.channel == run.slack_channel", "input.channel == \"C0123\"");
+    String changed =
+        BuiltinPolicy.source()
+            .replace("      - github.create_issue\n", "")
+            .replace("    - acme/docs\n", "    - acme/site\n")
+            .replace("max_steps: 8", "max_steps: 5")
+            .replace("input.channel == run.slack_channel", "input.channel == \"C0123\"");
     List<String> lines = PolicyDiff.between(BuiltinPolicy.compiled(), compile(changed));
-    assertEquals(List.of(
-        "agent ernest: loses skills [github.create_issue]",
-        "skill slack.post_message: condition changed: input.channel == run.slack_channel && run.slack_thread_ts != \"\" && has(input.thread_ts) && input.thread_ts == run.slack_thread_ts → input.channel == \"C0123\" && run.slack_thread_ts != \"\" && has(input.thread_ts) && input.thread_ts == run.slack_thread_ts",
-        "skill slack.read_thread: condition changed: input.channel == run.slack_channel && input.ts == run.slack_thread_ts → input.channel == \"C0123\" && input.ts == run.slack_thread_ts",
-        "list github_repos: gains items [acme/site]; loses items [acme/docs]",
-        "limit max_steps: 8 → 5"), lines);
+    assertEquals(
+        List.of(
+            "agent ernest: loses skills [github.create_issue]",
+            "skill slack.post_message: condition changed: input.channel == run.slack_channel && run.slack_thread_ts != \"\" && has(input.thread_ts) && input.thread_ts == run.slack_thread_ts → input.channel == \"C0123\" && run.slack_thread_ts != \"\" && has(input.thread_ts) && input.thread_ts == run.slack_thread_ts",
+            "skill slack.read_thread: condition changed: input.channel == run.slack_channel && input.ts == run.slack_thread_ts → input.channel == \"C0123\" && input.ts == run.slack_thread_ts",
+            "list github_repos: gains items [acme/site]; loses items [acme/docs]",
+            "limit max_steps: 8 → 5"),
+        lines);
   }
 
   @Test
   void whoMayStartARunIsNamedToo() {
-    String changed = BuiltinPolicy.source()
-        .replace("author_associations: [OWNER, MEMBER, COLLABORATOR]", "author_associations: [OWNER, MEMBER]")
-        .replace("# repositories: [acme/widgets, acme/docs]", "repositories: [acme/widgets]")
-        .replace("# teams: [T0123ABCD]", "teams: [T0123ABCD, T0PARTNER]")
-        .replace("runs_per_requester_per_hour: 20", "runs_per_requester_per_hour: 5");
-    String narrowed = changed.replace("teams: [T0123ABCD, T0PARTNER]", "teams: [T0123ABCD]")
-        .replace("# users: [U0123ABCD]", "users: [U0123ABCD]");
-    assertEquals(List.of(
-        "ingress github.author_associations: loses [COLLABORATOR]",
-        "ingress github.repositories: any repository → [acme/widgets]",
-        "ingress slack.teams: this bot's own workspace → [T0123ABCD, T0PARTNER]",
-        "ingress quotas.runs_per_requester_per_hour: 20 → 5"),
+    String changed =
+        BuiltinPolicy.source()
+            .replace(
+                "author_associations: [OWNER, MEMBER, COLLABORATOR]",
+                "author_associations: [OWNER, MEMBER]")
+            .replace("# repositories: [acme/widgets, acme/docs]", "repositories: [acme/widgets]")
+            .replace("# teams: [T0123ABCD]", "teams: [T0123ABCD, T0PARTNER]")
+            .replace("runs_per_requester_per_hour: 20", "runs_per_requester_per_hour: 5");
+    String narrowed =
+        changed
+            .replace("teams: [T0123ABCD, T0PARTNER]", "teams: [T0123ABCD]")
+            .replace("# users: [U0123ABCD]", "users: [U0123ABCD]");
+    assertEquals(
+        List.of(
+            "ingress github.author_associations: loses [COLLABORATOR]",
+            "ingress github.repositories: any repository → [acme/widgets]",
+            "ingress slack.teams: this bot's own workspace → [T0123ABCD, T0PARTNER]",
+            "ingress quotas.runs_per_requester_per_hour: 20 → 5"),
         PolicyDiff.between(BuiltinPolicy.compiled(), compile(changed)));
-    assertEquals(List.of(
-        "ingress slack.teams: loses [T0PARTNER]",
-        "ingress slack.users: any user → [U0123ABCD]"),
+    assertEquals(
+        List.of(
+            "ingress slack.teams: loses [T0PARTNER]",
+            "ingress slack.users: any user → [U0123ABCD]"),
         PolicyDiff.between(compile(changed), compile(narrowed)));
   }
 }

@@ -48,37 +48,77 @@ class AdvanceRunTest {
   @BeforeEach
   void setUp() {
     policies = new PolicyStore(db.dataSource(), clock);
-    policies.activate(BuiltinPolicy.source().replaceAll("max_concurrent_steps: *\\d+", "max_concurrent_steps: 2"), "test");
+    policies.activate(
+        BuiltinPolicy.source().replaceAll("max_concurrent_steps: *\\d+", "max_concurrent_steps: 2"),
+        "test");
     queue = new TaskQueue(db.dataSource(), clock, "test", Duration.ofSeconds(30));
     advance = new AdvanceRun(db.dataSource(), runs, steps, policies, queue, new RunningWorkers());
     deliver = new DeliverRun(db.dataSource(), runs, steps, queue);
-    RunService service = new RunService(db.dataSource(), runs, steps, policies, queue, new RunningWorkers(), new AuditLog(clock), clock);
-    RunService.Creation created = service.create(new RunService.Request("api", "t", null, null, null, null, null, null));
+    RunService service =
+        new RunService(
+            db.dataSource(),
+            runs,
+            steps,
+            policies,
+            queue,
+            new RunningWorkers(),
+            new AuditLog(clock),
+            clock);
+    RunService.Creation created =
+        service.create(new RunService.Request("api", "t", null, null, null, null, null, null));
     runId = ((RunService.Creation.Created) created).run().id();
-    Transactions.inTransaction(db.dataSource(), c -> {
-      runs.transition(c, runId, RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null);
-      runs.transition(c, runId, RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null);
-      return null;
-    });
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          runs.transition(c, runId, RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null);
+          runs.transition(c, runId, RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null);
+          return null;
+        });
   }
 
   /** a, b, c independent; d after a and b. */
   private Map<String, UUID> plan() {
-    Map<String, UUID> ids = Map.of("a", UUID.randomUUID(), "b", UUID.randomUUID(), "c", UUID.randomUUID(), "d", UUID.randomUUID());
-    Transactions.inTransaction(db.dataSource(), c -> {
-      int seq = 1;
-      for (String ref : List.of("a", "b", "c", "d")) {
-        List<UUID> deps = ref.equals("d") ? List.of(ids.get("a"), ids.get("b")) : List.of();
-        steps.insert(c, new StepStore.NewStep(ids.get(ref), runId, null, ref, StepRole.WORKER, "ernest", seq++,
-            "{\"objective\": \"x\"}", List.of(), deps, 1), "test", "trace");
-      }
-      return null;
-    });
+    Map<String, UUID> ids =
+        Map.of(
+            "a",
+            UUID.randomUUID(),
+            "b",
+            UUID.randomUUID(),
+            "c",
+            UUID.randomUUID(),
+            "d",
+            UUID.randomUUID());
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          int seq = 1;
+          for (String ref : List.of("a", "b", "c", "d")) {
+            List<UUID> deps = ref.equals("d") ? List.of(ids.get("a"), ids.get("b")) : List.of();
+            steps.insert(
+                c,
+                new StepStore.NewStep(
+                    ids.get(ref),
+                    runId,
+                    null,
+                    ref,
+                    StepRole.WORKER,
+                    "ernest",
+                    seq++,
+                    "{\"objective\": \"x\"}",
+                    List.of(),
+                    deps,
+                    1),
+                "test",
+                "trace");
+          }
+          return null;
+        });
     return ids;
   }
 
   private void tick() {
-    advance.handle(new Task(UUID.randomUUID(), TaskKinds.ADVANCE_RUN, runId, null, "k", 1, "test", null));
+    advance.handle(
+        new Task(UUID.randomUUID(), TaskKinds.ADVANCE_RUN, runId, null, "k", 1, "test", null));
   }
 
   private Map<String, StepStatus> statuses() {
@@ -87,22 +127,52 @@ class AdvanceRunTest {
   }
 
   private void finish(UUID step, StepStatus to) {
-    Transactions.inTransaction(db.dataSource(), c -> {
-      steps.transition(c, step, StepStatus.QUEUED, StepStatus.RUNNING, 0, new StepStore.Change(null, null, null, null, true), "t", null);
-      steps.transition(c, step, StepStatus.RUNNING, to, 1, new StepStore.Change("{}", "done " + step, null, null, false), "t", null);
-      return null;
-    });
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          steps.transition(
+              c,
+              step,
+              StepStatus.QUEUED,
+              StepStatus.RUNNING,
+              0,
+              new StepStore.Change(null, null, null, null, true),
+              "t",
+              null);
+          steps.transition(
+              c,
+              step,
+              StepStatus.RUNNING,
+              to,
+              1,
+              new StepStore.Change("{}", "done " + step, null, null, false),
+              "t",
+              null);
+          return null;
+        });
   }
 
   private Set<UUID> queuedExecutions() {
-    return queue.claim(List.of(TaskKinds.EXECUTE_STEP), 100).stream().map(Task::stepId).collect(Collectors.toSet());
+    return queue.claim(List.of(TaskKinds.EXECUTE_STEP), 100).stream()
+        .map(Task::stepId)
+        .collect(Collectors.toSet());
   }
 
   @Test
   void readyStepsStartUpToTheConcurrencyLimitAndDependentsWaitForTheirDependencies() {
     Map<String, UUID> ids = plan();
     tick();
-    assertEquals(Map.of("a", StepStatus.QUEUED, "b", StepStatus.QUEUED, "c", StepStatus.PENDING, "d", StepStatus.PENDING), statuses());
+    assertEquals(
+        Map.of(
+            "a",
+            StepStatus.QUEUED,
+            "b",
+            StepStatus.QUEUED,
+            "c",
+            StepStatus.PENDING,
+            "d",
+            StepStatus.PENDING),
+        statuses());
     assertEquals(Set.of(ids.get("a"), ids.get("b")), queuedExecutions());
 
     finish(ids.get("a"), StepStatus.SUCCEEDED);
@@ -118,10 +188,13 @@ class AdvanceRunTest {
     tick();
     assertEquals(RunStatus.DELIVERING, run().status());
 
-    deliver.handle(new Task(UUID.randomUUID(), TaskKinds.DELIVER_RUN, runId, null, "k", 1, "test", null));
+    deliver.handle(
+        new Task(UUID.randomUUID(), TaskKinds.DELIVER_RUN, runId, null, "k", 1, "test", null));
     Run done = run();
     assertEquals(RunStatus.SUCCEEDED, done.status());
-    assertTrue(done.resultJson().contains("done " + ids.get("c")), "c and d are the final steps: " + done.resultJson());
+    assertTrue(
+        done.resultJson().contains("done " + ids.get("c")),
+        "c and d are the final steps: " + done.resultJson());
     assertTrue(done.resultJson().contains("done " + ids.get("d")));
     assertTrue(!done.resultJson().contains("done " + ids.get("a")), "a is not a final step");
   }
@@ -148,8 +221,15 @@ class AdvanceRunTest {
     Map<String, UUID> ids = plan();
     tick();
     RunningWorkers workers = new RunningWorkers();
-    EnforceRunDeadlines sweeper = new EnforceRunDeadlines(db.dataSource(), runs, steps, new AuditLog(clock), workers,
-        clock, Duration.ofSeconds(30));
+    EnforceRunDeadlines sweeper =
+        new EnforceRunDeadlines(
+            db.dataSource(),
+            runs,
+            steps,
+            new AuditLog(clock),
+            workers,
+            clock,
+            Duration.ofSeconds(30));
     assertEquals(0, sweeper.sweep(), "not overdue yet");
     clock.advance(Duration.ofMinutes(15)); // the built-in run_deadline
     assertEquals(0, sweeper.sweep(), "within the grace");
@@ -157,7 +237,9 @@ class AdvanceRunTest {
     assertEquals(1, sweeper.sweep());
     assertEquals(RunStatus.FAILED, run().status());
     assertTrue(run().error().contains("deadline"), run().error());
-    assertTrue(statuses().values().stream().allMatch(st -> st == StepStatus.CANCELLED), statuses().toString());
+    assertTrue(
+        statuses().values().stream().allMatch(st -> st == StepStatus.CANCELLED),
+        statuses().toString());
     assertEquals(0, sweeper.sweep(), "an ended run is not swept twice");
     assertEquals(ids.size(), statuses().size());
   }

@@ -10,8 +10,8 @@ import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.audit.GateStatus;
-import dev.worka.gateway.delivery.DeliveryPolicy;
 import dev.worka.gateway.delivery.AnswerPlace;
+import dev.worka.gateway.delivery.DeliveryPolicy;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.Run;
@@ -29,7 +29,10 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** What runs owe the places their requests came from, sent by the notification loop, against the database. */
+/**
+ * What runs owe the places their requests came from, sent by the notification loop, against the
+ * database.
+ */
 class NotifyRunsTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
@@ -41,12 +44,18 @@ class NotifyRunsTest {
   /** A notifier that records what it was asked to send and fails as told. */
   static final class Recording implements RunNotifier {
     final List<String> sent = Collections.synchronizedList(new ArrayList<>());
+
     /** Per call: whether the loop said an earlier attempt may have posted it. */
     final List<Boolean> maybeSentBefore = Collections.synchronizedList(new ArrayList<>());
+
     volatile int failuresLeft;
     volatile boolean retryable = true;
-    /** Per call: the delivery.post gates of the run committed when the call came (set by the test). */
+
+    /**
+     * Per call: the delivery.post gates of the run committed when the call came (set by the test).
+     */
     final List<Long> gatesAtCall = Collections.synchronizedList(new ArrayList<>());
+
     volatile java.util.function.ToLongFunction<Run> countGates = r -> -1;
 
     @Override
@@ -56,7 +65,8 @@ class NotifyRunsTest {
 
     @Override
     public AnswerPlace place(Run run) {
-      return run.slackChannel() == null ? new AnswerPlace.Nowhere("no channel")
+      return run.slackChannel() == null
+          ? new AnswerPlace.Nowhere("no channel")
           : new AnswerPlace.At("slack", "channel " + run.slackChannel());
     }
 
@@ -85,30 +95,60 @@ class NotifyRunsTest {
   }
 
   private NotifyRuns loop(RunNotifier notifier, String owner) {
-    return new NotifyRuns(db.dataSource(), runs, notifications, audit, List.of(notifier), clock,
-        new SplittableRandom(7), owner);
+    return new NotifyRuns(
+        db.dataSource(),
+        runs,
+        notifications,
+        audit,
+        List.of(notifier),
+        clock,
+        new SplittableRandom(7),
+        owner);
   }
 
   private java.util.UUID policy;
 
   private java.util.UUID policy() {
     if (policy == null) {
-      policy = new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
-          .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test").id();
+      policy =
+          new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
+              .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test")
+              .id();
     }
     return policy;
   }
 
   private Run run(String source) {
-    return Transactions.inTransaction(db.dataSource(), c -> runs.insert(c, new RunStore.NewRun(source, "hello",
-        "U1", source.equals("slack") ? "C1" : null, null, null, null, null, null, "trace", policy(), null), "test"));
+    return Transactions.inTransaction(
+        db.dataSource(),
+        c ->
+            runs.insert(
+                c,
+                new RunStore.NewRun(
+                    source,
+                    "hello",
+                    "U1",
+                    source.equals("slack") ? "C1" : null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    "trace",
+                    policy(),
+                    null),
+                "test"));
   }
 
   private void end(Run run, RunStatus via) {
-    Transactions.inTransaction(db.dataSource(), c -> {
-      runs.transition(c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
-      return runs.transition(c, run.id(), RunStatus.PLANNING, via, "test", null, "refused: no", null);
-    });
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          runs.transition(
+              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+          return runs.transition(
+              c, run.id(), RunStatus.PLANNING, via, "test", null, "refused: no", null);
+        });
   }
 
   private List<RunNotifications.Notification> of(Run run) {
@@ -131,10 +171,14 @@ class NotifyRunsTest {
     assertEquals("result rejected " + fromSlack.id(), slack.sent.get(1));
     assertEquals(List.of(), of(fromApi));
     List<RunNotifications.Notification> owed = of(fromSlack);
-    assertEquals(List.of("ack", "result"), owed.stream().map(RunNotifications.Notification::kind).toList());
-    assertTrue(owed.stream().allMatch(n -> n.status().equals("sent") && n.attempts() == 1), owed.toString());
+    assertEquals(
+        List.of("ack", "result"), owed.stream().map(RunNotifications.Notification::kind).toList());
+    assertTrue(
+        owed.stream().allMatch(n -> n.status().equals("sent") && n.attempts() == 1),
+        owed.toString());
     assertEquals("ts-2", owed.get(1).upstreamRef());
-    assertEquals(List.of(false, false), slack.maybeSentBefore, "first attempts: nothing to look for");
+    assertEquals(
+        List.of(false, false), slack.maybeSentBefore, "first attempts: nothing to look for");
   }
 
   @Test
@@ -153,10 +197,13 @@ class NotifyRunsTest {
     assertEquals("failed", ack.status());
     assertEquals(NotifyRuns.MAX_ATTEMPTS, ack.attempts());
     assertTrue(ack.lastError().contains("ratelimited"), ack.lastError());
-    List<Burn> burns = Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
+    List<Burn> burns =
+        Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
     assertEquals(1, burns.size());
     assertEquals(Burn.DELIVERY, burns.get(0).kind());
-    assertTrue(burns.get(0).reason().contains("after " + NotifyRuns.MAX_ATTEMPTS + " attempt(s)"), burns.get(0).reason());
+    assertTrue(
+        burns.get(0).reason().contains("after " + NotifyRuns.MAX_ATTEMPTS + " attempt(s)"),
+        burns.get(0).reason());
   }
 
   @Test
@@ -170,7 +217,8 @@ class NotifyRunsTest {
     assertEquals(1, loop.sendDue(10));
     assertEquals("sent", of(once).get(0).status());
     assertEquals(2, of(once).get(0).attempts());
-    assertEquals(List.of(false, true), slack.maybeSentBefore, "a failed attempt may have reached Slack");
+    assertEquals(
+        List.of(false, true), slack.maybeSentBefore, "a failed attempt may have reached Slack");
 
     slack.failuresLeft = 1;
     slack.retryable = false;
@@ -184,7 +232,8 @@ class NotifyRunsTest {
   void aClaimedNotificationIsNotSentByAnotherGatewayUntilTheClaimExpires() {
     Run run = run("slack");
     List<RunNotifications.Notification> claimed =
-        Transactions.inTransaction(db.dataSource(), c -> notifications.claim(c, "gw-dead", 10, Duration.ofMinutes(2)));
+        Transactions.inTransaction(
+            db.dataSource(), c -> notifications.claim(c, "gw-dead", 10, Duration.ofMinutes(2)));
     assertEquals(1, claimed.size(), "the dead Gateway claimed it and never answered");
     assertFalse(claimed.get(0).maybeSentBefore());
     Recording slack = new Recording();
@@ -193,15 +242,27 @@ class NotifyRunsTest {
     clock.advance(Duration.ofMinutes(2).plusSeconds(1));
     assertEquals(1, other.sendDue(10));
     assertEquals(List.of("ack " + run.id()), slack.sent);
-    assertEquals(List.of(true), slack.maybeSentBefore, "the dead Gateway may have posted it before dying");
-    assertTrue(!Transactions.inTransaction(db.dataSource(),
-        c -> notifications.sent(c, run.id(), RunNotifications.ACK, "gw-dead", null)), "the stale claim records nothing");
+    assertEquals(
+        List.of(true), slack.maybeSentBefore, "the dead Gateway may have posted it before dying");
+    assertTrue(
+        !Transactions.inTransaction(
+            db.dataSource(),
+            c -> notifications.sent(c, run.id(), RunNotifications.ACK, "gw-dead", null)),
+        "the stale claim records nothing");
   }
 
   @Test
   void withoutANotifierForItsSourceTheNotificationWaitsAndFailsWithAReasonEventually() {
-    NotifyRuns loop = new NotifyRuns(db.dataSource(), runs, notifications, audit, List.of(), clock,
-        new SplittableRandom(7), "gw-1");
+    NotifyRuns loop =
+        new NotifyRuns(
+            db.dataSource(),
+            runs,
+            notifications,
+            audit,
+            List.of(),
+            clock,
+            new SplittableRandom(7),
+            "gw-1");
     Run run = run("github");
     loop.sendDue(10);
     RunNotifications.Notification ack = of(run).get(0);
@@ -211,7 +272,8 @@ class NotifyRunsTest {
 
   private List<Gate> deliveryGates(Run run) {
     return Transactions.withConnection(db.dataSource(), c -> audit.gatesOfRun(c, run.id())).stream()
-        .filter(g -> g.action().equals(GateActions.DELIVERY_POST)).toList();
+        .filter(g -> g.action().equals(GateActions.DELIVERY_POST))
+        .toList();
   }
 
   @Test
@@ -227,17 +289,24 @@ class NotifyRunsTest {
     end(run, RunStatus.REJECTED);
     loop.sendDue(10);
 
-    assertEquals(List.of(1L, 2L, 3L), slack.gatesAtCall, "each call came after its own gate was committed");
+    assertEquals(
+        List.of(1L, 2L, 3L), slack.gatesAtCall, "each call came after its own gate was committed");
     List<Gate> gates = deliveryGates(run);
-    assertEquals(3, gates.size(), "one gate per attempt: two for the acknowledgement (one failed), one for the result");
+    assertEquals(
+        3,
+        gates.size(),
+        "one gate per attempt: two for the acknowledgement (one failed), one for the result");
     for (Gate g : gates) {
       assertEquals(GateStatus.ALLOW, g.status());
       assertEquals(DeliveryPolicy.SUBJECT, g.subject());
       assertEquals(run.id(), g.runId());
       assertEquals(null, g.stepId());
-      assertTrue(g.reason().contains("to slack channel C1, where the request came from"), g.reason());
+      assertTrue(
+          g.reason().contains("to slack channel C1, where the request came from"), g.reason());
     }
-    assertTrue(gates.get(0).reason().startsWith("the acknowledgement") && gates.get(0).reason().contains("attempt 1 of "),
+    assertTrue(
+        gates.get(0).reason().startsWith("the acknowledgement")
+            && gates.get(0).reason().contains("attempt 1 of "),
         gates.get(0).reason());
     assertTrue(gates.get(1).reason().contains("attempt 2 of "), gates.get(1).reason());
     assertTrue(gates.get(2).reason().startsWith("the result"), gates.get(2).reason());
@@ -247,17 +316,27 @@ class NotifyRunsTest {
   void aRunThatRecordsNowhereToAnswerIsADenyGateAndAFailedNotificationWithoutAnyPost() {
     Recording slack = new Recording();
     NotifyRuns loop = loop(slack, "gw-1");
-    Run run = Transactions.inTransaction(db.dataSource(), c -> runs.insert(c, new RunStore.NewRun("slack", "hello",
-        "U1", null, null, null, null, null, null, "trace", policy(), null), "test"));
+    Run run =
+        Transactions.inTransaction(
+            db.dataSource(),
+            c ->
+                runs.insert(
+                    c,
+                    new RunStore.NewRun(
+                        "slack", "hello", "U1", null, null, null, null, null, null, "trace",
+                        policy(), null),
+                    "test"));
     assertEquals(1, loop.sendDue(10));
     assertEquals(List.of(), slack.sent, "nothing posted");
     List<Gate> gates = deliveryGates(run);
     assertEquals(1, gates.size());
     assertEquals(GateStatus.DENY, gates.get(0).status());
-    assertTrue(gates.get(0).reason().contains("has nowhere to go: no channel"), gates.get(0).reason());
+    assertTrue(
+        gates.get(0).reason().contains("has nowhere to go: no channel"), gates.get(0).reason());
     RunNotifications.Notification ack = of(run).get(0);
     assertEquals("failed", ack.status());
-    List<Burn> burns = Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
+    List<Burn> burns =
+        Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
     assertEquals(1, burns.size());
     assertTrue(burns.get(0).reason().contains("was refused"), burns.get(0).reason());
     clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
@@ -266,26 +345,46 @@ class NotifyRunsTest {
 
   @Test
   void answersGoOnlyThroughTheNotifierOfTheRunsOwnSource() {
-    RunNotifications.Notification n = new RunNotifications.Notification(java.util.UUID.randomUUID(), "ack", "slack",
-        "pending", 1, null, null, null, null, false);
+    RunNotifications.Notification n =
+        new RunNotifications.Notification(
+            java.util.UUID.randomUUID(),
+            "ack",
+            "slack",
+            "pending",
+            1,
+            null,
+            null,
+            null,
+            null,
+            false);
     Run fromSlack = run("slack");
-    assertTrue(DeliveryPolicy.decide(fromSlack, n, "slack", new AnswerPlace.At("slack", "channel C1"), 6)
-        instanceof DeliveryPolicy.Decision.Allow);
-    assertTrue(DeliveryPolicy.decide(fromSlack, n, "github", new AnswerPlace.At("github", "acme/widgets#1"), 6)
-        instanceof DeliveryPolicy.Decision.Deny);
-    assertTrue(DeliveryPolicy.decide(fromSlack, n, "slack", new AnswerPlace.At("github", "acme/widgets#1"), 6)
-        instanceof DeliveryPolicy.Decision.Deny);
-    RunNotifications.Notification result = new RunNotifications.Notification(n.runId(), "result", "slack", "pending",
-        1, null, null, null, null, false);
-    assertTrue(DeliveryPolicy.decide(fromSlack, result, "slack", new AnswerPlace.At("slack", "channel C1"), 6)
-        instanceof DeliveryPolicy.Decision.Deny, "a result before the run ended");
+    assertTrue(
+        DeliveryPolicy.decide(fromSlack, n, "slack", new AnswerPlace.At("slack", "channel C1"), 6)
+            instanceof DeliveryPolicy.Decision.Allow);
+    assertTrue(
+        DeliveryPolicy.decide(
+                fromSlack, n, "github", new AnswerPlace.At("github", "acme/widgets#1"), 6)
+            instanceof DeliveryPolicy.Decision.Deny);
+    assertTrue(
+        DeliveryPolicy.decide(
+                fromSlack, n, "slack", new AnswerPlace.At("github", "acme/widgets#1"), 6)
+            instanceof DeliveryPolicy.Decision.Deny);
+    RunNotifications.Notification result =
+        new RunNotifications.Notification(
+            n.runId(), "result", "slack", "pending", 1, null, null, null, null, false);
+    assertTrue(
+        DeliveryPolicy.decide(
+                fromSlack, result, "slack", new AnswerPlace.At("slack", "channel C1"), 6)
+            instanceof DeliveryPolicy.Decision.Deny,
+        "a result before the run ended");
   }
 
   @Test
   void attemptsCutOffByDyingGatewaysCountAndEndInAFailureWithoutAnotherPost() {
     Run run = run("slack");
     for (int i = 0; i < NotifyRuns.MAX_ATTEMPTS; i++) {
-      Transactions.inTransaction(db.dataSource(), c -> notifications.claim(c, "gw-dead", 10, Duration.ofMinutes(2)));
+      Transactions.inTransaction(
+          db.dataSource(), c -> notifications.claim(c, "gw-dead", 10, Duration.ofMinutes(2)));
       clock.advance(Duration.ofMinutes(2).plusSeconds(1));
     }
     Recording slack = new Recording();
@@ -293,7 +392,8 @@ class NotifyRunsTest {
     assertEquals(List.of(), slack.sent, "no attempt beyond the last");
     assertEquals("failed", of(run).get(0).status());
     assertEquals(0, deliveryGates(run).size(), "no gate: nothing was attempted");
-    List<Burn> burns = Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
+    List<Burn> burns =
+        Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
     assertEquals(1, burns.size());
     assertTrue(burns.get(0).reason().contains("ended without an outcome"), burns.get(0).reason());
   }

@@ -50,10 +50,20 @@ class SlackDeliveryTest {
     SlackConfig config = new SlackConfig();
     config.setMethodsEndpointUrlPrefix(slack.url());
     sdk = Slack.getInstance(config);
-    loop = new NotifyRuns(db.dataSource(), runs, new RunNotifications(clock), audit,
-        List.of(new SlackNotifier(sdk.methods(TOKEN), false, new Redactor(List.of(TOKEN)))), clock, new SplittableRandom(3), "gw-test");
-    policy = new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
-        .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test").id();
+    loop =
+        new NotifyRuns(
+            db.dataSource(),
+            runs,
+            new RunNotifications(clock),
+            audit,
+            List.of(new SlackNotifier(sdk.methods(TOKEN), false, new Redactor(List.of(TOKEN)))),
+            clock,
+            new SplittableRandom(3),
+            "gw-test");
+    policy =
+        new dev.worka.gateway.policy.PolicyStore(db.dataSource(), clock)
+            .activate(dev.worka.gateway.policy.BuiltinPolicy.source(), "test")
+            .id();
   }
 
   @AfterEach
@@ -63,15 +73,26 @@ class SlackDeliveryTest {
   }
 
   private Run run(String channel, String threadTs) {
-    return Transactions.inTransaction(db.dataSource(), c -> runs.insert(c, new RunStore.NewRun("slack", "hello",
-        "U1", channel, "U1", threadTs, null, null, "hash", "trace", policy, null), "test"));
+    return Transactions.inTransaction(
+        db.dataSource(),
+        c ->
+            runs.insert(
+                c,
+                new RunStore.NewRun(
+                    "slack", "hello", "U1", channel, "U1", threadTs, null, null, "hash", "trace",
+                    policy, null),
+                "test"));
   }
 
   private void refuse(Run run, String why) {
-    Transactions.inTransaction(db.dataSource(), c -> {
-      runs.transition(c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
-      return runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.REJECTED, "test", null, why, null);
-    });
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          runs.transition(
+              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+          return runs.transition(
+              c, run.id(), RunStatus.PLANNING, RunStatus.REJECTED, "test", null, why, null);
+        });
   }
 
   private List<Burn> burns(Run run) {
@@ -94,14 +115,17 @@ class SlackDeliveryTest {
     }
     String refusal = posts.get(1).text();
     assertTrue(refusal.contains("was refused"), refusal);
-    assertTrue(refusal.contains("github.delete_repository is not allowed for @\u200bchannel &amp; co"), refusal);
+    assertTrue(
+        refusal.contains("github.delete_repository is not allowed for @\u200bchannel &amp; co"),
+        refusal);
     for (SlackApiStandIn.Call c : slack.calls("chat.postMessage")) {
       assertEquals("Bearer " + TOKEN, c.authorization());
       assertEquals("0", c.params().get("link_names"), "link_names off");
       assertEquals("none", c.params().get("parse"));
     }
     List<RunNotifications.Notification> sent =
-        Transactions.withConnection(db.dataSource(), c -> new RunNotifications(clock).ofRun(c, run.id()));
+        Transactions.withConnection(
+            db.dataSource(), c -> new RunNotifications(clock).ofRun(c, run.id()));
     assertEquals("C0DEV/" + posts.get(1).ts(), sent.get(1).upstreamRef());
   }
 
@@ -137,7 +161,8 @@ class SlackDeliveryTest {
 
   @Test
   void aChannelTheAppCannotPostToFailsAtOnceWithoutRetrying() {
-    slack.fail("chat.postMessage", SlackApiStandIn.Failure.error("not_in_channel"), Integer.MAX_VALUE);
+    slack.fail(
+        "chat.postMessage", SlackApiStandIn.Failure.error("not_in_channel"), Integer.MAX_VALUE);
     Run run = run("C0DEV", "1700000001.000001");
     assertEquals(1, loop.sendDue(10));
     clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
@@ -154,29 +179,46 @@ class SlackDeliveryTest {
     for (String threadTs : java.util.Arrays.asList("1700000002.000001", null)) {
       Run run = run("C0DEV", threadTs);
       // The Gateway that died: it claimed the acknowledgement and posted it, and recorded nothing.
-      assertEquals(1, Transactions.inTransaction(db.dataSource(),
-          c -> new RunNotifications(clock).claim(c, "gw-dead", 10, java.time.Duration.ofMinutes(2))).size());
-      new SlackNotifier(sdk.methods(TOKEN), false, new Redactor(List.of(TOKEN))).acknowledge(run, false);
+      assertEquals(
+          1,
+          Transactions.inTransaction(
+                  db.dataSource(),
+                  c ->
+                      new RunNotifications(clock)
+                          .claim(c, "gw-dead", 10, java.time.Duration.ofMinutes(2)))
+              .size());
+      new SlackNotifier(sdk.methods(TOKEN), false, new Redactor(List.of(TOKEN)))
+          .acknowledge(run, false);
       SlackApiStandIn.Message posted = slack.posts().get(slack.posts().size() - 1);
-      assertEquals(SlackNotifier.METADATA_EVENT_TYPE, posted.metadata().path("event_type").asText());
-      assertEquals(run.id().toString(), posted.metadata().path("event_payload").path("run").asText());
+      assertEquals(
+          SlackNotifier.METADATA_EVENT_TYPE, posted.metadata().path("event_type").asText());
+      assertEquals(
+          run.id().toString(), posted.metadata().path("event_payload").path("run").asText());
       assertEquals("ack", posted.metadata().path("event_payload").path("kind").asText());
       int posts = slack.posts().size();
 
       clock.advance(java.time.Duration.ofMinutes(2).plusSeconds(1));
       assertEquals(1, loop.sendDue(10), "its claim expired: this Gateway takes it over");
       assertEquals(posts, slack.posts().size(), "found by its mark, not posted again");
-      List<SlackApiStandIn.Call> looks = slack.calls(threadTs == null ? "conversations.history" : "conversations.replies");
+      List<SlackApiStandIn.Call> looks =
+          slack.calls(threadTs == null ? "conversations.history" : "conversations.replies");
       assertEquals(1, looks.size(), "one look at the " + (threadTs == null ? "channel" : "thread"));
-      assertTrue(List.of("true", "1").contains(looks.get(0).params().get("include_all_metadata")), looks.toString());
+      assertTrue(
+          List.of("true", "1").contains(looks.get(0).params().get("include_all_metadata")),
+          looks.toString());
       RunNotifications.Notification ack =
-          Transactions.withConnection(db.dataSource(), c -> new RunNotifications(clock).ofRun(c, run.id())).get(0);
+          Transactions.withConnection(
+                  db.dataSource(), c -> new RunNotifications(clock).ofRun(c, run.id()))
+              .get(0);
       assertEquals("sent", ack.status());
       assertEquals("C0DEV/" + posted.ts(), ack.upstreamRef());
 
       refuse(run, "no");
       assertEquals(1, loop.sendDue(10));
-      assertEquals(posts + 1, slack.posts().size(), "the result, a first attempt, is posted without looking");
+      assertEquals(
+          posts + 1,
+          slack.posts().size(),
+          "the result, a first attempt, is posted without looking");
     }
   }
 
@@ -186,14 +228,17 @@ class SlackDeliveryTest {
     slack.fail("chat.postMessage", SlackApiStandIn.Failure.status(503), 1);
     Run run = run("C0DEV", "1700000003.000001");
     assertEquals(1, loop.sendDue(10));
-    assertTrue(slack.posts().stream().noneMatch(m -> m.metadata() != null), "the 503: nothing posted");
+    assertTrue(
+        slack.posts().stream().noneMatch(m -> m.metadata() != null), "the 503: nothing posted");
     slack.fail("conversations.replies", SlackApiStandIn.Failure.status(500), 1);
     clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
     assertEquals(1, loop.sendDue(10));
-    assertEquals(1, slack.calls("chat.postMessage").size(), "not posted while Slack could not be asked");
+    assertEquals(
+        1, slack.calls("chat.postMessage").size(), "not posted while Slack could not be asked");
     clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
     assertEquals(1, loop.sendDue(10));
-    assertEquals(1, slack.posts().stream().filter(m -> m.metadata() != null).count(), "then posted, once");
+    assertEquals(
+        1, slack.posts().stream().filter(m -> m.metadata() != null).count(), "then posted, once");
     assertTrue(burns(run).isEmpty());
   }
 
@@ -202,14 +247,31 @@ class SlackDeliveryTest {
     Run run = run("C0DEV", "1700000004.000001");
     assertEquals(1, loop.sendDue(10));
     String step = UUID.randomUUID().toString();
-    Transactions.inTransaction(db.dataSource(), c -> {
-      runs.transition(c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
-      return runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.FAILED, "test", null,
-          "step " + step + " failed: POST https://bot:" + TOKEN + "@slack.example/api/chat.postMessage?x=1: 500 {\"ok\":"
-              + " false}\n\tat com.slack.api.Foo.bar(Foo.java:1) — see the burns of run " + run.id(), null);
-    });
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          runs.transition(
+              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+          return runs.transition(
+              c,
+              run.id(),
+              RunStatus.PLANNING,
+              RunStatus.FAILED,
+              "test",
+              null,
+              "step "
+                  + step
+                  + " failed: POST https://bot:"
+                  + TOKEN
+                  + "@slack.example/api/chat.postMessage?x=1: 500 {\"ok\":"
+                  + " false}\n\tat com.slack.api.Foo.bar(Foo.java:1) — see the burns of run "
+                  + run.id(),
+              null);
+        });
     assertEquals(1, loop.sendDue(10));
     String answer = slack.posts().get(1).text();
-    assertEquals("Worka run `" + run.id() + "` failed: step … failed: POST https://slack.example/…: 500 …", answer);
+    assertEquals(
+        "Worka run `" + run.id() + "` failed: step … failed: POST https://slack.example/…: 500 …",
+        answer);
   }
 }

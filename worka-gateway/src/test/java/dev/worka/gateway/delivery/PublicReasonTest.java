@@ -22,8 +22,10 @@ class PublicReasonTest {
 
   @Test
   void anOrdinaryReasonIsKeptAsItIs() {
-    assertEquals("plan rejected: step 'x': skill github.delete_repository is not on ernest's allowlist",
-        reason("plan rejected: step 'x': skill github.delete_repository is not on ernest's allowlist"));
+    assertEquals(
+        "plan rejected: step 'x': skill github.delete_repository is not on ernest's allowlist",
+        reason(
+            "plan rejected: step 'x': skill github.delete_repository is not on ernest's allowlist"));
     assertEquals("cancelled by operator: not needed", reason("cancelled by operator: not needed"));
     assertNull(reason(null));
     assertNull(reason("  "));
@@ -31,22 +33,35 @@ class PublicReasonTest {
 
   @Test
   void upstreamBodiesStackTracesSqlAndExceptionsAreCutOff() {
-    String upstream = "step file (ernest) failed: github.create_issue failed: the Gateway answered HTTP 502"
-        + " skill_failed: GitHub MCP tool create_issue answered with an error: POST"
-        + " https://x-access-token:ghp_" + "A".repeat(36) + "@api.github.com/repos/acme/widgets/issues?token=abc:"
-        + " 422 {\"message\": \"Validation Failed\", \"documentation_url\": \"https://docs.github.com/rest\"}"
-        + "\n\tat org.kohsuke.github.GitHubClient.send(GitHubClient.java:123)"
-        + " — see the burns of run " + RUN;
+    String upstream =
+        "step file (ernest) failed: github.create_issue failed: the Gateway answered HTTP 502"
+            + " skill_failed: GitHub MCP tool create_issue answered with an error: POST"
+            + " https://x-access-token:ghp_"
+            + "A".repeat(36)
+            + "@api.github.com/repos/acme/widgets/issues?token=abc:"
+            + " 422 {\"message\": \"Validation Failed\", \"documentation_url\": \"https://docs.github.com/rest\"}"
+            + "\n\tat org.kohsuke.github.GitHubClient.send(GitHubClient.java:123)"
+            + " — see the burns of run "
+            + RUN;
     String out = reason(upstream);
-    assertEquals("step file (ernest) failed: github.create_issue failed: the Gateway answered HTTP 502 skill_failed:"
-        + " GitHub MCP tool create_issue answered with an error: POST https://api.github.com/…: 422 …", out);
+    assertEquals(
+        "step file (ernest) failed: github.create_issue failed: the Gateway answered HTTP 502 skill_failed:"
+            + " GitHub MCP tool create_issue answered with an error: POST https://api.github.com/…: 422 …",
+        out);
 
-    assertEquals("could not store it …", reason("could not store it: org.postgresql.util.PSQLException: ERROR:"
-        + " duplicate key value violates unique constraint \"runs_pkey\""));
-    assertEquals("the database said …", reason("the database said ERROR: relation \"gates\" does not exist"));
+    assertEquals(
+        "could not store it …",
+        reason(
+            "could not store it: org.postgresql.util.PSQLException: ERROR:"
+                + " duplicate key value violates unique constraint \"runs_pkey\""));
+    assertEquals(
+        "the database said …",
+        reason("the database said ERROR: relation \"gates\" does not exist"));
     assertEquals("query …", reason("query select secret from users where id = 1 failed"));
     assertEquals("it broke …", reason("it broke: IllegalStateException: invariant"));
-    assertEquals("worker crashed …", reason("worker crashed\n\tat dev.worka.agents.AgentMain.main(AgentMain.java:10)"));
+    assertEquals(
+        "worker crashed …",
+        reason("worker crashed\n\tat dev.worka.agents.AgentMain.main(AgentMain.java:10)"));
     assertEquals("one line …", reason("one line\nsecond line with more"));
     assertEquals("got …", reason("got <!DOCTYPE html><html><body>502 Bad Gateway</body></html>"));
   }
@@ -54,9 +69,16 @@ class PublicReasonTest {
   @Test
   void credentialsIdsAndPathsAreRemoved() {
     String step = UUID.randomUUID().toString();
-    String out = reason("step " + step + " of run " + RUN + " failed: postgresql://worka:hunter2@db.internal:5432/worka"
-        + " refused; password=hunter2 token: abc123 Authorization: Bearer abcdefghijklmnop; key " + CONFIGURED
-        + " and xoxb-1234567890-abcdefghij; see /home/worka/.worka/postgres.password");
+    String out =
+        reason(
+            "step "
+                + step
+                + " of run "
+                + RUN
+                + " failed: postgresql://worka:hunter2@db.internal:5432/worka"
+                + " refused; password=hunter2 token: abc123 Authorization: Bearer abcdefghijklmnop; key "
+                + CONFIGURED
+                + " and xoxb-1234567890-abcdefghij; see /home/worka/.worka/postgres.password");
     assertFalse(out.contains(step), out);
     assertTrue(out.contains("run " + RUN), "the run's own id stays: " + out);
     assertFalse(out.contains("hunter2"), out);

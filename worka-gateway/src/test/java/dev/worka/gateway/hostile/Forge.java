@@ -58,7 +58,8 @@ final class Forge {
 
   static ObjectNode decode(String part) {
     try {
-      return (ObjectNode) Json.STRICT.readTree(new String(UNB64.decode(part), StandardCharsets.UTF_8));
+      return (ObjectNode)
+          Json.STRICT.readTree(new String(UNB64.decode(part), StandardCharsets.UTF_8));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("not a JSON token part", e);
     }
@@ -135,7 +136,8 @@ final class Forge {
   ObjectNode ownPublicJwk() {
     ECPublicKey key = (ECPublicKey) ownKey.getPublic();
     ObjectNode jwk = Json.STRICT.createObjectNode();
-    jwk.put("kty", "EC").put("crv", "P-256")
+    jwk.put("kty", "EC")
+        .put("crv", "P-256")
         .put("x", encode(unsigned32(key.getW().getAffineX())))
         .put("y", encode(unsigned32(key.getW().getAffineY())));
     return jwk;
@@ -147,11 +149,17 @@ final class Forge {
       AlgorithmParameters parameters = AlgorithmParameters.getInstance("EC");
       parameters.init(new ECGenParameterSpec("secp256r1"));
       ECParameterSpec spec = parameters.getParameterSpec(ECParameterSpec.class);
-      ECPoint point = new ECPoint(new BigInteger(1, UNB64.decode(jwk.path("x").asText())),
-          new BigInteger(1, UNB64.decode(jwk.path("y").asText())));
-      byte[] der = KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(point, spec)).getEncoded();
-      return "-----BEGIN PUBLIC KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
-          .encodeToString(der) + "\n-----END PUBLIC KEY-----\n";
+      ECPoint point =
+          new ECPoint(
+              new BigInteger(1, UNB64.decode(jwk.path("x").asText())),
+              new BigInteger(1, UNB64.decode(jwk.path("y").asText())));
+      byte[] der =
+          KeyFactory.getInstance("EC")
+              .generatePublic(new ECPublicKeySpec(point, spec))
+              .getEncoded();
+      return "-----BEGIN PUBLIC KEY-----\n"
+          + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+          + "\n-----END PUBLIC KEY-----\n";
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("not a P-256 public key", e);
     }
@@ -164,5 +172,4 @@ final class Forge {
     System.arraycopy(raw, raw.length - copy, out, 32 - copy, copy);
     return out;
   }
-
 }

@@ -53,7 +53,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HostileAgentSuiteTest {
   private static final Duration WAIT = Duration.ofSeconds(90);
-  /** The Gateway's token issuer (Gateway.ISSUER); a wrong one would turn token_expired into token_invalid. */
+
+  /**
+   * The Gateway's token issuer (Gateway.ISSUER); a wrong one would turn token_expired into
+   * token_invalid.
+   */
   private static final String ISSUER = "worka-gateway";
 
   @RegisterExtension static TestDatabase db = new TestDatabase();
@@ -67,9 +71,13 @@ class HostileAgentSuiteTest {
     List<String> hostile = workerCommand(sink.url());
     // The side channel is a loopback server outside the Gateway, which a worker with a network of
     // its own cannot reach (BubblewrapSandboxTest shows that): these workers share the host's.
-    gw = TestGateway.startWithEnvironment(home, db.url(),
-        TestGateway.policyWith(Map.of("daneel", hostile, "ernest", hostile), null), "dry-run",
-        Map.of("WORKA_WORKER_NETWORK", "host"));
+    gw =
+        TestGateway.startWithEnvironment(
+            home,
+            db.url(),
+            TestGateway.policyWith(Map.of("daneel", hostile, "ernest", hostile), null),
+            "dry-run",
+            Map.of("WORKA_WORKER_NETWORK", "host"));
   }
 
   @AfterEach
@@ -85,21 +93,37 @@ class HostileAgentSuiteTest {
   @Test
   void attackersAreRefusedAtEveryTurnAndTheRunNextToThemIsUntouched() throws Exception {
     // The victim: an honest Ernest step, live, holding one allowed call, waiting to finish.
-    String victimRun = gw.submit("open an issue in acme/widgets titled '" + HostileWorker.VICTIM_TITLE + "'");
+    String victimRun =
+        gw.submit("open an issue in acme/widgets titled '" + HostileWorker.VICTIM_TITLE + "'");
     String victimInvocation = sink.await("ready/victim", WAIT);
     JsonNode victimBefore = gw.story(victimRun);
     String victimStep = step(victimBefore, "file").path("step_id").asText();
-    assertEquals("running", step(victimBefore, "file").path("status").asText(), victimBefore.toPrettyString());
+    assertEquals(
+        "running",
+        step(victimBefore, "file").path("status").asText(),
+        victimBefore.toPrettyString());
 
     // What leaked to the attacker: the victim's ids, a genuine but expired token of the victim's
     // step, and the Gateway's public key (public keys are meant to be public).
     Instant now = Instant.now();
-    String expired = new TokenIssuer(SigningKeys.loadOrCreate(home), ISSUER,
-        InstantSource.fixed(now.minus(Duration.ofHours(2))))
-        .mint("ernest", UUID.fromString(victimRun), UUID.fromString(victimStep), 1, now.minus(Duration.ofHours(1)))
-        .token();
-    ObjectNode intel = Json.STRICT.createObjectNode()
-        .put("victim_run_id", victimRun).put("victim_step_id", victimStep).put("expired_token", expired);
+    String expired =
+        new TokenIssuer(
+                SigningKeys.loadOrCreate(home),
+                ISSUER,
+                InstantSource.fixed(now.minus(Duration.ofHours(2))))
+            .mint(
+                "ernest",
+                UUID.fromString(victimRun),
+                UUID.fromString(victimStep),
+                1,
+                now.minus(Duration.ofHours(1)))
+            .token();
+    ObjectNode intel =
+        Json.STRICT
+            .createObjectNode()
+            .put("victim_run_id", victimRun)
+            .put("victim_step_id", victimStep)
+            .put("expired_token", expired);
     intel.set("gateway_jwk", publicJwk());
     sink.put("intel", intel.toString());
 
@@ -115,13 +139,22 @@ class HostileAgentSuiteTest {
     JsonNode report = answer.path("output");
     Set<String> reportedGates = new HashSet<>();
     reportedGates.addAll(assertReport(Playbook.ATTACKER, report, attacker, attackerStep));
-    reportedGates.addAll(assertReport(Playbook.ATTACKER_AFTER, afterReport, attacker, attackerStep));
-    assertEquals(denyGates(attacker, attackerStep), reportedGates,
+    reportedGates.addAll(
+        assertReport(Playbook.ATTACKER_AFTER, afterReport, attacker, attackerStep));
+    assertEquals(
+        denyGates(attacker, attackerStep),
+        reportedGates,
         "every deny gate of the attacker's step is one of its reported refusals, and vice versa");
-    assertEquals(expectedGates(
-        Stream.concat(Playbook.ATTACKER.stream(), Playbook.ATTACKER_AFTER.stream()).toList()), actionsOf(attacker, attackerStep, "deny"));
-    assertTrue(actionsOf(attacker, attackerStep, "allow").isEmpty(), "no call of the attacker was allowed");
-    assertTrue(attacker.path("skill_invocations").isEmpty(), "no attempt reached a provider: " + attacker.path("skill_invocations"));
+    assertEquals(
+        expectedGates(
+            Stream.concat(Playbook.ATTACKER.stream(), Playbook.ATTACKER_AFTER.stream()).toList()),
+        actionsOf(attacker, attackerStep, "deny"));
+    assertTrue(
+        actionsOf(attacker, attackerStep, "allow").isEmpty(),
+        "no call of the attacker was allowed");
+    assertTrue(
+        attacker.path("skill_invocations").isEmpty(),
+        "no attempt reached a provider: " + attacker.path("skill_invocations"));
     assertTrue(attacker.path("burns").isEmpty(), attacker.path("burns").toString());
     assertTrue(Playbook.ATTACKER.size() + Playbook.ATTACKER_AFTER.size() >= 40);
 
@@ -129,20 +162,35 @@ class HostileAgentSuiteTest {
     String winner = answer.path("summary").asText();
     assertTrue(winner.matches("racer [0-9] done ＠here ＠channel"), winner);
     JsonNode leaks = report.path("leaks");
-    leaks.properties().forEach(leak -> {
-      if (!leak.getKey().equals("broadcasts") && !leak.getKey().equals("invisible")) {
-        assertTrue(leak.getValue().asText().contains("[redacted]"), leak.toString());
-      }
-    });
+    leaks
+        .properties()
+        .forEach(
+            leak -> {
+              if (!leak.getKey().equals("broadcasts") && !leak.getKey().equals("invisible")) {
+                assertTrue(leak.getValue().asText().contains("[redacted]"), leak.toString());
+              }
+            });
     assertEquals("＠channel ＠here ＠everyone ＠oncall hello", leaks.path("broadcasts").asText());
     assertEquals("paypal txt.exe", leaks.path("invisible").asText());
     assertTrue(report.has("＠here") && !report.has("@here"), "object keys are cleaned too");
     String stored = attacker.toString();
-    for (String secret : List.of("ghp_", "xoxb-", "sk-ant-", "AKIAABCD", "BEGIN EC PRIVATE KEY", "<!channel>",
-        "<!here", "@everyone", "\u200B", "\u202E", stolenToken)) {
+    for (String secret :
+        List.of(
+            "ghp_",
+            "xoxb-",
+            "sk-ant-",
+            "AKIAABCD",
+            "BEGIN EC PRIVATE KEY",
+            "<!channel>",
+            "<!here",
+            "@everyone",
+            "\u200B",
+            "\u202E",
+            stolenToken)) {
       assertFalse(stored.contains(secret), "the attacker's story holds " + secret);
     }
-    assertTrue(answer.path("cleaned").path("secrets").asInt() >= 6, answer.path("cleaned").toString());
+    assertTrue(
+        answer.path("cleaned").path("secrets").asInt() >= 6, answer.path("cleaned").toString());
 
     // The flooder: replays the attacker's stolen token, then is denied until the Gateway ends it.
     String flooderRun = gw.submit(HostileWorker.FLOODER_TEXT + ": knock until they lock the door");
@@ -152,11 +200,16 @@ class HostileAgentSuiteTest {
     JsonNode flooded = step(flooder, "answer");
     String flooderStep = flooded.path("step_id").asText();
     assertEquals("failed", flooded.path("status").asText());
-    assertTrue(flooded.path("error").asText().contains(Playbook.MAX_DENIES_PER_ATTEMPT + " requests that were denied"),
+    assertTrue(
+        flooded
+            .path("error")
+            .asText()
+            .contains(Playbook.MAX_DENIES_PER_ATTEMPT + " requests that were denied"),
         flooded.toString());
     Set<String> floodGates = assertReport(Playbook.FLOODER, flooderReport, flooder, flooderStep);
     assertTrue(denyGates(flooder, flooderStep).containsAll(floodGates));
-    assertEquals(Map.of(Playbook.SKILL, Playbook.MAX_DENIES_PER_ATTEMPT, Playbook.TOKEN, 1),
+    assertEquals(
+        Map.of(Playbook.SKILL, Playbook.MAX_DENIES_PER_ATTEMPT, Playbook.TOKEN, 1),
         actionsOf(flooder, flooderStep, "deny"),
         "the flood is capped, and the ended token's refusals are recorded once");
     assertTrue(flooder.path("skill_invocations").isEmpty());
@@ -164,13 +217,17 @@ class HostileAgentSuiteTest {
 
     // Nobody else's story changed: the attacker's ended run gained nothing from the replays, and
     // the victim, still running, has exactly what it had before the attacks.
-    assertEquals(attacker, gw.story(attackerRun), "replaying the attacker's ended token changed its run");
+    assertEquals(
+        attacker, gw.story(attackerRun), "replaying the attacker's ended token changed its run");
     assertEquals(victimBefore, gw.story(victimRun), "the attacks changed the victim's run");
 
     // The operator API refused the worker's token: no run was cancelled or started, the policy
     // is the one the Gateway started with.
     List<String> runs = new ArrayList<>();
-    gw.operator("GET", "/v1/runs?limit=50", null).body().path("runs").forEach(r -> runs.add(r.path("run_id").asText()));
+    gw.operator("GET", "/v1/runs?limit=50", null)
+        .body()
+        .path("runs")
+        .forEach(r -> runs.add(r.path("run_id").asText()));
     assertEquals(Set.of(victimRun, attackerRun, flooderRun), Set.copyOf(runs), runs.toString());
     assertEquals(1, gw.operator("GET", "/v1/policy", null).body().path("version").asInt());
 
@@ -181,19 +238,36 @@ class HostileAgentSuiteTest {
     JsonNode victim = gw.finish(victimRun);
     assertEquals("succeeded", victim.path("status").asText(), victim.toPrettyString());
     List<String> victimGates = new ArrayList<>();
-    victim.path("gates").forEach(g -> victimGates.add(g.path("status").asText() + " " + g.path("action").asText()
-        + " " + g.path("subject").asText() + " " + g.path("skill").asText("")));
-    assertEquals(List.of("allow plan.submit hari ", "allow skill.invoke ernest github.create_issue"), victimGates);
+    victim
+        .path("gates")
+        .forEach(
+            g ->
+                victimGates.add(
+                    g.path("status").asText()
+                        + " "
+                        + g.path("action").asText()
+                        + " "
+                        + g.path("subject").asText()
+                        + " "
+                        + g.path("skill").asText("")));
+    assertEquals(
+        List.of("allow plan.submit hari ", "allow skill.invoke ernest github.create_issue"),
+        victimGates);
     assertEquals(1, victim.path("skill_invocations").size());
-    assertEquals(victimInvocation, victim.path("skill_invocations").get(0).path("invocation_id").asText());
-    assertEquals(HostileWorker.VICTIM_TITLE, victim.path("skill_invocations").get(0).path("input").path("title").asText());
+    assertEquals(
+        victimInvocation, victim.path("skill_invocations").get(0).path("invocation_id").asText());
+    assertEquals(
+        HostileWorker.VICTIM_TITLE,
+        victim.path("skill_invocations").get(0).path("input").path("title").asText());
     assertTrue(victim.path("burns").isEmpty());
     assertEquals("filed the neighbour issue", step(victim, "file").path("summary").asText());
   }
 
   @Test
-  void aWorkerWithTheRightSkillAndForbiddenArgumentsIsDeniedAndOnlyItsAllowedCallsTakeEffect() throws Exception {
-    String runId = gw.submit("open an issue in acme/widgets titled '" + HostileWorker.ARGUMENTS_TITLE + "'");
+  void aWorkerWithTheRightSkillAndForbiddenArgumentsIsDeniedAndOnlyItsAllowedCallsTakeEffect()
+      throws Exception {
+    String runId =
+        gw.submit("open an issue in acme/widgets titled '" + HostileWorker.ARGUMENTS_TITLE + "'");
     JsonNode run = gw.finish(runId);
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
     JsonNode file = step(run, "file");
@@ -214,11 +288,16 @@ class HostileAgentSuiteTest {
     long inProgress = 0;
     for (JsonNode g : run.path("gates")) {
       if (unreported.contains(g.path("gate_id").asText())) {
-        assertTrue(g.path("reason").asText().startsWith("the call with this idempotency key is started"), g.toString());
+        assertTrue(
+            g.path("reason").asText().startsWith("the call with this idempotency key is started"),
+            g.toString());
         inProgress++;
       }
     }
-    assertEquals(ungated, inProgress, "every deny gate of the step is a reported refusal or an unnamed conflict");
+    assertEquals(
+        ungated,
+        inProgress,
+        "every deny gate of the step is a reported refusal or an unnamed conflict");
     Map<String, Integer> expectedDenies = expectedGates(Playbook.ARGUMENTS);
     expectedDenies.merge(Playbook.SKILL, conflicts, Integer::sum);
     assertEquals(expectedDenies, actionsOf(run, stepId, "deny"));
@@ -246,26 +325,35 @@ class HostileAgentSuiteTest {
     }
     assertEquals(calls.size(), titles.size(), "no call was made twice");
     assertTrue(titles.containsAll(List.of("hostile but allowed", "racing")), titles.toString());
-    assertFalse(titles.contains("another issue entirely"), "a reused key with another input calls nothing");
+    assertFalse(
+        titles.contains("another issue entirely"), "a reused key with another input calls nothing");
     // Each allow gate is an invocation's, or a replay's that names the invocation it replayed.
     Set<String> invocationGates = new HashSet<>();
     Set<String> invocationIds = new HashSet<>();
-    calls.forEach(c -> {
-      invocationGates.add(c.path("gate_id").asText());
-      invocationIds.add(c.path("invocation_id").asText());
-    });
+    calls.forEach(
+        c -> {
+          invocationGates.add(c.path("gate_id").asText());
+          invocationIds.add(c.path("invocation_id").asText());
+        });
     int replays = 0;
     for (JsonNode g : run.path("gates")) {
-      if (g.path("status").asText().equals("allow") && g.path("step_id").asText().equals(stepId)
+      if (g.path("status").asText().equals("allow")
+          && g.path("step_id").asText().equals(stepId)
           && !invocationGates.contains(g.path("gate_id").asText())) {
         String reason = g.path("reason").asText();
-        assertTrue(reason.startsWith("replay of invocation ")
-            && invocationIds.contains(reason.substring("replay of invocation ".length()).split(" ")[0]), g.toString());
+        assertTrue(
+            reason.startsWith("replay of invocation ")
+                && invocationIds.contains(
+                    reason.substring("replay of invocation ".length()).split(" ")[0]),
+            g.toString());
         replays++;
       }
     }
-    assertEquals(report.path("replays").asInt(), replays, "one allow gate per replay the worker got");
-    assertEquals(Map.of(Playbook.SKILL, Playbook.MAX_SKILL_CALLS_PER_STEP), actionsOf(run, stepId, "allow"),
+    assertEquals(
+        report.path("replays").asInt(), replays, "one allow gate per replay the worker got");
+    assertEquals(
+        Map.of(Playbook.SKILL, Playbook.MAX_SKILL_CALLS_PER_STEP),
+        actionsOf(run, stepId, "allow"),
         "the limit bounds the allow gates, replays included");
     assertTrue(run.path("burns").isEmpty(), run.path("burns").toString());
   }
@@ -279,8 +367,10 @@ class HostileAgentSuiteTest {
     JsonNode run = gw.finish(runId);
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
     String stepId = step(run, "answer").path("step_id").asText();
-    assertEquals(denyGates(run, stepId), assertReport(Playbook.PROBE_DUPLICATE_QUERY, step(run, "answer").path("output"),
-        run, stepId));
+    assertEquals(
+        denyGates(run, stepId),
+        assertReport(
+            Playbook.PROBE_DUPLICATE_QUERY, step(run, "answer").path("output"), run, stepId));
   }
 
   @Test
@@ -290,7 +380,8 @@ class HostileAgentSuiteTest {
     JsonNode run = gw.finish(runId);
     String stepId = step(run, "answer").path("step_id").asText();
     assertReport(Playbook.PROBE_CONCURRENT_FLOOD, report, run, stepId);
-    assertEquals(Map.of(Playbook.SKILL, Playbook.MAX_DENIES_PER_ATTEMPT, Playbook.TOKEN, 1),
+    assertEquals(
+        Map.of(Playbook.SKILL, Playbook.MAX_DENIES_PER_ATTEMPT, Playbook.TOKEN, 1),
         actionsOf(run, stepId, "deny"));
   }
 
@@ -300,12 +391,14 @@ class HostileAgentSuiteTest {
     JsonNode run = gw.finish(runId);
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
     JsonNode answer = step(run, "answer");
-    assertReport(Playbook.PROBE_OVERSIZED, answer.path("output"), run, answer.path("step_id").asText());
+    assertReport(
+        Playbook.PROBE_OVERSIZED, answer.path("output"), run, answer.path("step_id").asText());
   }
 
   @Test
   void racingConflictsNameTheirDenyGates() throws Exception {
-    String runId = gw.submit("open an issue in acme/widgets titled '" + HostileWorker.RACING_TITLE + "'");
+    String runId =
+        gw.submit("open an issue in acme/widgets titled '" + HostileWorker.RACING_TITLE + "'");
     JsonNode run = gw.finish(runId);
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
     JsonNode file = step(run, "file");
@@ -314,30 +407,42 @@ class HostileAgentSuiteTest {
 
   @Test
   void replayingOneKeyIsBoundedLikeCallingAndAKeyNeverAnswersAnotherInput() throws Exception {
-    String runId = gw.submit("open an issue in acme/widgets titled '" + HostileWorker.REPLAY_FLOOD_TITLE + "'");
+    String runId =
+        gw.submit(
+            "open an issue in acme/widgets titled '" + HostileWorker.REPLAY_FLOOD_TITLE + "'");
     JsonNode report = Json.STRICT.readTree(sink.await("report/replay-flood", WAIT));
     JsonNode run = gw.finish(runId);
     JsonNode file = step(run, "file");
     String stepId = file.path("step_id").asText();
-    assertEquals(denyGates(run, stepId), assertReport(Playbook.PROBE_REPLAY_FLOOD, report, run, stepId),
+    assertEquals(
+        denyGates(run, stepId),
+        assertReport(Playbook.PROBE_REPLAY_FLOOD, report, run, stepId),
         "every deny gate of the step is a reported refusal");
 
     // One invocation; the allow gates are the limit's worth; the deny gates the denial cap's.
     assertEquals(Playbook.MAX_SKILL_CALLS_PER_STEP - 1, report.path("replays").asInt());
-    assertEquals(Map.of(Playbook.SKILL, Playbook.MAX_SKILL_CALLS_PER_STEP), actionsOf(run, stepId, "allow"));
-    assertEquals(Map.of(Playbook.SKILL, Playbook.MAX_DENIES_PER_ATTEMPT, Playbook.TOKEN, 1),
+    assertEquals(
+        Map.of(Playbook.SKILL, Playbook.MAX_SKILL_CALLS_PER_STEP), actionsOf(run, stepId, "allow"));
+    assertEquals(
+        Map.of(Playbook.SKILL, Playbook.MAX_DENIES_PER_ATTEMPT, Playbook.TOKEN, 1),
         actionsOf(run, stepId, "deny"));
     JsonNode calls = run.path("skill_invocations");
     assertEquals(1, calls.size(), calls.toString());
-    assertEquals(report.path("invocation_id").asText(), calls.get(0).path("invocation_id").asText());
+    assertEquals(
+        report.path("invocation_id").asText(), calls.get(0).path("invocation_id").asText());
     assertEquals("flood me", calls.get(0).path("input").path("title").asText());
     List<String> events = new ArrayList<>();
     calls.get(0).path("lock_events").forEach(e -> events.add(e.asText()));
-    List<String> expected = new ArrayList<>(List.of("acquired", "released", "conflict", "conflict"));
-    expected.addAll(java.util.Collections.nCopies(Playbook.MAX_SKILL_CALLS_PER_STEP - 1, "replayed"));
+    List<String> expected =
+        new ArrayList<>(List.of("acquired", "released", "conflict", "conflict"));
+    expected.addAll(
+        java.util.Collections.nCopies(Playbook.MAX_SKILL_CALLS_PER_STEP - 1, "replayed"));
     assertEquals(expected, events, "a refused replay writes no lock event");
     assertEquals("failed", file.path("status").asText());
-    assertTrue(file.path("error").asText().contains(Playbook.MAX_DENIES_PER_ATTEMPT + " requests that were denied"),
+    assertTrue(
+        file.path("error")
+            .asText()
+            .contains(Playbook.MAX_DENIES_PER_ATTEMPT + " requests that were denied"),
         file.toString());
     assertEquals(List.of("policy"), kinds(run.path("burns")), run.path("burns").toString());
   }
@@ -346,19 +451,27 @@ class HostileAgentSuiteTest {
   void aHostilePlannerGetsItsAcceptedPlanAgainAndNoOther() throws Exception {
     gw.close();
     List<String> hostile = workerCommand(sink.url());
-    gw = TestGateway.startWithEnvironment(home, db.url(),
-        TestGateway.policyWith(Map.of("hari", hostile, "daneel", hostile, "ernest", hostile), null), "dry-run",
-        Map.of("WORKA_WORKER_NETWORK", "host"));
+    gw =
+        TestGateway.startWithEnvironment(
+            home,
+            db.url(),
+            TestGateway.policyWith(
+                Map.of("hari", hostile, "daneel", hostile, "ernest", hostile), null),
+            "dry-run",
+            Map.of("WORKA_WORKER_NETWORK", "host"));
     String runId = gw.submit(HostileWorker.PLANNER_TEXT + ": one plan or another");
     JsonNode run = gw.finish(runId);
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
     JsonNode plan = step(run, "plan");
     String stepId = plan.path("step_id").asText();
-    assertEquals(denyGates(run, stepId), assertReport(Playbook.PLANNER, plan.path("output"), run, stepId));
-    assertEquals(Map.of(Playbook.PLAN, 3), actionsOf(run, stepId, "allow"), "accepted, then answered twice");
+    assertEquals(
+        denyGates(run, stepId), assertReport(Playbook.PLANNER, plan.path("output"), run, stepId));
+    assertEquals(
+        Map.of(Playbook.PLAN, 3), actionsOf(run, stepId, "allow"), "accepted, then answered twice");
     assertEquals(expectedGates(Playbook.PLANNER), actionsOf(run, stepId, "deny"));
     assertEquals("accepted", run.path("plan").path("status").asText());
-    assertEquals(List.of("plan", "answer"), stepRefs(run), "the run's steps are the accepted plan's");
+    assertEquals(
+        List.of("plan", "answer"), stepRefs(run), "the run's steps are the accepted plan's");
     assertEquals("succeeded", step(run, "answer").path("status").asText());
   }
 
@@ -374,11 +487,13 @@ class HostileAgentSuiteTest {
    * Checks a worker's report against its playbook and the run's story; returns the gate ids it
    * reported.
    */
-  private static Set<String> assertReport(List<Expect> playbook, JsonNode report, JsonNode story, String stepId) {
+  private static Set<String> assertReport(
+      List<Expect> playbook, JsonNode report, JsonNode story, String stepId) {
     JsonNode attempts = report.path("attempts");
     List<String> names = new ArrayList<>();
     attempts.forEach(a -> names.add(a.path("attempt").asText()));
-    assertEquals(playbook.stream().map(Expect::name).toList(), names, "the attempts the worker reported");
+    assertEquals(
+        playbook.stream().map(Expect::name).toList(), names, "the attempts the worker reported");
     Map<String, JsonNode> gates = new TreeMap<>();
     story.path("gates").forEach(g -> gates.put(g.path("gate_id").asText(), g));
     Set<String> reported = new HashSet<>();
@@ -400,52 +515,81 @@ class HostileAgentSuiteTest {
         JsonNode gate = id == null ? null : gates.get(id);
         if (gate == null) {
           failures.add("a recorded " + e.gate() + " gate expected — " + got);
-        } else if (!gate.path("action").asText().equals(e.gate()) || !gate.path("status").asText().equals("deny")
+        } else if (!gate.path("action").asText().equals(e.gate())
+            || !gate.path("status").asText().equals("deny")
             || !gate.path("step_id").asText().equals(stepId)) {
-          failures.add("a deny " + e.gate() + " gate of step " + stepId + " expected, found " + gate + " — " + got);
+          failures.add(
+              "a deny "
+                  + e.gate()
+                  + " gate of step "
+                  + stepId
+                  + " expected, found "
+                  + gate
+                  + " — "
+                  + got);
         } else {
           reported.add(id);
         }
       }
       for (JsonNode extra : a.path("extra_gate_ids")) {
         JsonNode gate = gates.get(extra.asText());
-        if (gate == null || !gate.path("status").asText().equals("deny") || !gate.path("step_id").asText().equals(stepId)
+        if (gate == null
+            || !gate.path("status").asText().equals("deny")
+            || !gate.path("step_id").asText().equals(stepId)
             || !gate.path("action").asText().equals(Playbook.SKILL)) {
-          failures.add("a deny skill.invoke gate of step " + stepId + " expected for " + extra + ", found " + gate);
+          failures.add(
+              "a deny skill.invoke gate of step "
+                  + stepId
+                  + " expected for "
+                  + extra
+                  + ", found "
+                  + gate);
         } else {
           reported.add(extra.asText());
         }
       }
     }
-    assertTrue(failures.isEmpty(), failures.size() + " attempt(s) not refused as they must be:\n"
-        + String.join("\n", failures));
+    assertTrue(
+        failures.isEmpty(),
+        failures.size()
+            + " attempt(s) not refused as they must be:\n"
+            + String.join("\n", failures));
     return reported;
   }
 
   private static Set<String> denyGates(JsonNode story, String stepId) {
     Set<String> ids = new HashSet<>();
-    story.path("gates").forEach(g -> {
-      if (g.path("status").asText().equals("deny") && g.path("step_id").asText().equals(stepId)) {
-        ids.add(g.path("gate_id").asText());
-      }
-    });
+    story
+        .path("gates")
+        .forEach(
+            g -> {
+              if (g.path("status").asText().equals("deny")
+                  && g.path("step_id").asText().equals(stepId)) {
+                ids.add(g.path("gate_id").asText());
+              }
+            });
     return ids;
   }
 
   /** The step's gates of one status, counted by action. */
   private static Map<String, Integer> actionsOf(JsonNode story, String stepId, String status) {
     Map<String, Integer> count = new TreeMap<>();
-    story.path("gates").forEach(g -> {
-      if (g.path("status").asText().equals(status) && g.path("step_id").asText().equals(stepId)) {
-        count.merge(g.path("action").asText(), 1, Integer::sum);
-      }
-    });
+    story
+        .path("gates")
+        .forEach(
+            g -> {
+              if (g.path("status").asText().equals(status)
+                  && g.path("step_id").asText().equals(stepId)) {
+                count.merge(g.path("action").asText(), 1, Integer::sum);
+              }
+            });
     return count;
   }
 
   /** The deny gates a playbook's refusals must have left, counted by action. */
   private static Map<String, Integer> expectedGates(List<Expect> playbook) {
-    return playbook.stream().filter(e -> e.gate() != null)
+    return playbook.stream()
+        .filter(e -> e.gate() != null)
         .collect(Collectors.toMap(Expect::gate, e -> 1, Integer::sum, TreeMap::new));
   }
 
@@ -481,11 +625,23 @@ class HostileAgentSuiteTest {
    */
   static List<String> workerCommand(String sinkUrl) {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String classpath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-        .filter(e -> e.contains("worka-protocol") || e.contains("jackson")
-            || (e.contains("worka-gateway") && Path.of(e).getFileName().toString().equals("test-classes")))
-        .collect(Collectors.joining(File.pathSeparator));
-    return List.of(javaBin, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-cp", classpath,
-        HostileWorker.class.getName(), sinkUrl);
+    String classpath =
+        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+            .filter(
+                e ->
+                    e.contains("worka-protocol")
+                        || e.contains("jackson")
+                        || (e.contains("worka-gateway")
+                            && Path.of(e).getFileName().toString().equals("test-classes")))
+            .collect(Collectors.joining(File.pathSeparator));
+    return List.of(
+        javaBin,
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+        "-Xshare:auto",
+        "-cp",
+        classpath,
+        HostileWorker.class.getName(),
+        sinkUrl);
   }
 }

@@ -22,8 +22,8 @@ import java.util.concurrent.TimeoutException;
  * board ({@code PUT /kv/KEY} sets, {@code GET /kv/KEY?wait=SECONDS} waits for it). The test leaks
  * "intel" to an attacker through it (a victim's ids, an expired token), workers report what they
  * could not put in a result (calls after their step ended), and a waiting victim is released. A
- * worker reaches it as it reaches the Gateway: the suite's workers share the host's network
- * ({@code WORKA_WORKER_NETWORK=host}).
+ * worker reaches it as it reaches the Gateway: the suite's workers share the host's network ({@code
+ * WORKA_WORKER_NETWORK=host}).
  */
 final class ReportSink implements AutoCloseable {
   private static final int MAX_VALUE_BYTES = 4 * 1024 * 1024;
@@ -79,7 +79,8 @@ final class ReportSink implements AutoCloseable {
         }
         case "GET" -> {
           String query = exchange.getRequestURI().getQuery();
-          long wait = query != null && query.startsWith("wait=") ? Long.parseLong(query.substring(5)) : 0;
+          long wait =
+              query != null && query.startsWith("wait=") ? Long.parseLong(query.substring(5)) : 0;
           String value;
           try {
             value = slot(key).get(wait, TimeUnit.SECONDS);

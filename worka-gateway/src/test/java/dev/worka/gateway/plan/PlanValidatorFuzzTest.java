@@ -18,17 +18,19 @@ import java.util.Optional;
  */
 class PlanValidatorFuzzTest {
   private static final CompiledPolicy POLICY = BuiltinPolicy.compiled();
-  private static final PlanValidator VALIDATOR = new PlanValidator(new SkillDirectory() {
-    @Override
-    public boolean exists(String skill) {
-      return skill.startsWith("github.") || skill.startsWith("slack.");
-    }
+  private static final PlanValidator VALIDATOR =
+      new PlanValidator(
+          new SkillDirectory() {
+            @Override
+            public boolean exists(String skill) {
+              return skill.startsWith("github.") || skill.startsWith("slack.");
+            }
 
-    @Override
-    public Optional<String> unavailableReason(String skill) {
-      return Optional.empty();
-    }
-  });
+            @Override
+            public Optional<String> unavailableReason(String skill) {
+              return Optional.empty();
+            }
+          });
 
   @FuzzTest(maxDuration = "10s")
   void validatorNeverThrowsAndAcceptsOnlyWhatThePolicyAllows(FuzzedDataProvider data) {
@@ -42,7 +44,8 @@ class PlanValidatorFuzzTest {
         step.skills().forEach(skill -> assertTrue(agent.allowsSkill(skill), skill));
       }
       PlanValidation again = VALIDATOR.validate(accepted.canonicalJson(), POLICY);
-      assertEquals(accepted.planHash(), assertInstanceOf(PlanValidation.Accepted.class, again).planHash());
+      assertEquals(
+          accepted.planHash(), assertInstanceOf(PlanValidation.Accepted.class, again).planHash());
     }
   }
 }

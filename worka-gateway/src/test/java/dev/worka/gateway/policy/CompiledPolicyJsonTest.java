@@ -70,15 +70,20 @@ class CompiledPolicyJsonTest {
   @Test
   void retryBackoffIsStoredOnlyWhenNotTheDefault() throws Exception {
     JsonNode builtin = Json.STRICT.readTree(BuiltinPolicy.compiled().toJson());
-    assertFalse(builtin.get("limits").has("retry_backoff"), "a manifest without it compiles as before");
+    assertFalse(
+        builtin.get("limits").has("retry_backoff"), "a manifest without it compiles as before");
     assertFalse(builtin.get("limits").has("retry_backoff_max"));
     CompiledPolicy stated =
-        compiled(RICH.replace("run_deadline: 1h}", "run_deadline: 1h, retry_backoff: 500ms, retry_backoff_max: 20s}"));
+        compiled(
+            RICH.replace(
+                "run_deadline: 1h}",
+                "run_deadline: 1h, retry_backoff: 500ms, retry_backoff_max: 20s}"));
     JsonNode json = Json.STRICT.readTree(stated.toJson());
     assertEquals("PT0.5S", json.get("limits").get("retry_backoff").textValue());
     assertEquals("PT20S", json.get("limits").get("retry_backoff_max").textValue());
     assertEquals(stated, CompiledPolicy.fromJson(stated.toJson()));
-    assertEquals(Duration.ofMillis(500), CompiledPolicy.fromJson(stated.toJson()).limits().retryBackoff());
+    assertEquals(
+        Duration.ofMillis(500), CompiledPolicy.fromJson(stated.toJson()).limits().retryBackoff());
   }
 
   @Test

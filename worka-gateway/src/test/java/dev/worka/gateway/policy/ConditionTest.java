@@ -181,8 +181,10 @@ class ConditionTest {
   static ConditionContext slackContext(JsonNode input, String slackChannel, String threadTs) {
     return new ConditionContext(
         input,
-        new ConditionContext.Run("run-1", "slack", "summarize this thread", "U1", slackChannel, threadTs),
-        new ConditionContext.Step("step-1", "read", "daneel", List.of("slack.read_thread", "slack.post_message")));
+        new ConditionContext.Run(
+            "run-1", "slack", "summarize this thread", "U1", slackChannel, threadTs),
+        new ConditionContext.Step(
+            "step-1", "read", "daneel", List.of("slack.read_thread", "slack.post_message")));
   }
 
   @Test
@@ -196,30 +198,42 @@ class ConditionTest {
         PolicyDecider.condition(BUILTIN, "slack.read_thread", slackContext(read, "C999", thread)),
         "condition of slack.read_thread does not hold: input.channel == run.slack_channel && input.ts == run.slack_thread_ts");
     assertFalse(
-        PolicyDecider.condition(BUILTIN, "slack.read_thread", slackContext(read, "C123", "1700000000.000999"))
-            .allowed(), "another thread of the same channel");
+        PolicyDecider.condition(
+                BUILTIN, "slack.read_thread", slackContext(read, "C123", "1700000000.000999"))
+            .allowed(),
+        "another thread of the same channel");
     assertFalse(
-        PolicyDecider.condition(BUILTIN, "slack.read_thread", slackContext(read, "C123", null)).allowed(),
+        PolicyDecider.condition(BUILTIN, "slack.read_thread", slackContext(read, "C123", null))
+            .allowed(),
         "a run without a thread (a slash command) reads none");
     // a run from the API has no Slack channel: it reads and posts in none
     assertFalse(
         PolicyDecider.condition(BUILTIN, "slack.read_thread", context(read, null)).allowed());
 
-    JsonNode reply = json("{\"channel\": \"C123\", \"thread_ts\": \"" + thread + "\", \"text\": \"done\"}");
+    JsonNode reply =
+        json("{\"channel\": \"C123\", \"thread_ts\": \"" + thread + "\", \"text\": \"done\"}");
     assertTrue(
-        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(reply, "C123", thread)).allowed());
+        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(reply, "C123", thread))
+            .allowed());
     JsonNode topLevel = json("{\"channel\": \"C123\", \"text\": \"done\"}");
     assertFalse(
-        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(topLevel, "C123", thread)).allowed(),
+        PolicyDecider.condition(
+                BUILTIN, "slack.post_message", slackContext(topLevel, "C123", thread))
+            .allowed(),
         "a post without thread_ts would be top-level in the channel");
-    JsonNode otherThread = json("{\"channel\": \"C123\", \"thread_ts\": \"1700000000.000999\", \"text\": \"x\"}");
+    JsonNode otherThread =
+        json("{\"channel\": \"C123\", \"thread_ts\": \"1700000000.000999\", \"text\": \"x\"}");
     assertFalse(
-        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(otherThread, "C123", thread)).allowed());
+        PolicyDecider.condition(
+                BUILTIN, "slack.post_message", slackContext(otherThread, "C123", thread))
+            .allowed());
     assertFalse(
-        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(topLevel, "C123", null)).allowed(),
+        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(topLevel, "C123", null))
+            .allowed(),
         "a slash command's run (no thread) posts nothing, not even top-level in its conversation");
     assertFalse(
-        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(reply, "C999", thread)).allowed());
+        PolicyDecider.condition(BUILTIN, "slack.post_message", slackContext(reply, "C999", thread))
+            .allowed());
     assertFalse(
         PolicyDecider.condition(BUILTIN, "slack.post_message", context(topLevel, "")).allowed());
   }

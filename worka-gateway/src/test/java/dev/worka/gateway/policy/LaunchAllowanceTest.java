@@ -44,7 +44,9 @@ class LaunchAllowanceTest {
     allowed(a, "bin/worka-agent", "ernest");
     allowed(a, "./bin/../bin/worka-agent", "daneel");
     allowed(a, host.resolve("install/bin/worka-agent").toString(), "hari");
-    assertTrue(refused(a, "bin/worka-agent", "hari", "--other").contains("WORKA_ALLOWED_LAUNCH is not set"));
+    assertTrue(
+        refused(a, "bin/worka-agent", "hari", "--other")
+            .contains("WORKA_ALLOWED_LAUNCH is not set"));
     refused(a, "bin/worka-agent");
     refused(a, "bin/worka-agent", "Hari");
     refused(a, "../install/bin/worka-agent", "hari", "x");
@@ -84,7 +86,8 @@ class LaunchAllowanceTest {
 
     assertEquals(Optional.empty(), a.refusal(RuntimeSpec.kubernetes("registry.test/agents/x:1")));
     assertEquals(Optional.empty(), a.refusal(RuntimeSpec.kubernetes("registry.test/agents:2")));
-    assertEquals(Optional.empty(), a.refusal(RuntimeSpec.kubernetes("registry.test/agents@sha256:00")));
+    assertEquals(
+        Optional.empty(), a.refusal(RuntimeSpec.kubernetes("registry.test/agents@sha256:00")));
     assertTrue(a.refusal(RuntimeSpec.kubernetes("registry.test/agents-evil/x")).isPresent());
     assertTrue(a.refusal(RuntimeSpec.kubernetes("evil.test/registry.test/agents/x")).isPresent());
     assertEquals(Optional.empty(), a.refusal(RuntimeSpec.wasm(module.toString())));
@@ -94,31 +97,42 @@ class LaunchAllowanceTest {
 
   @Test
   void aPrefixThatIsTooBroadOrWritableByOthersIsRefusedAtStart() throws Exception {
-    for (String broad : List.of("/", "/usr", "/usr/bin", "/bin", "/tmp", "/etc", "/home", "/root")) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> allowance(List.of(broad)), broad);
-      assertTrue(e.getMessage().contains("too broad") || e.getMessage().contains("does not exist"), e.getMessage());
+    for (String broad :
+        List.of("/", "/usr", "/usr/bin", "/bin", "/tmp", "/etc", "/home", "/root")) {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> allowance(List.of(broad)), broad);
+      assertTrue(
+          e.getMessage().contains("too broad") || e.getMessage().contains("does not exist"),
+          e.getMessage());
     }
     Path open = Files.createDirectories(host.resolve("open"));
     Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
-    IllegalArgumentException writable = assertThrows(IllegalArgumentException.class,
-        () -> allowance(List.of(open.toString())));
+    IllegalArgumentException writable =
+        assertThrows(IllegalArgumentException.class, () -> allowance(List.of(open.toString())));
     assertTrue(writable.getMessage().contains("every user"), writable.getMessage());
-    IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
-        () -> allowance(List.of(host.resolve("nowhere").toString())));
+    IllegalArgumentException missing =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> allowance(List.of(host.resolve("nowhere").toString())));
     assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
   }
 
   @Test
   void everyAgentOfAManifestIsChecked() {
     LaunchAllowance a = allowance(List.of());
-    CompiledPolicy evil = switch (PolicyCompiler.compile(BuiltinPolicy.source()
-        .replace("command: [bin/worka-agent, daneel]", "command: [/bin/sh, -c, id]\n    enabled: false"))) {
-      case Compilation.Compiled c -> c.policy();
-      case Compilation.Invalid i -> throw new AssertionError(i.errors());
-    };
+    CompiledPolicy evil =
+        switch (PolicyCompiler.compile(
+            BuiltinPolicy.source()
+                .replace(
+                    "command: [bin/worka-agent, daneel]",
+                    "command: [/bin/sh, -c, id]\n    enabled: false"))) {
+          case Compilation.Compiled c -> c.policy();
+          case Compilation.Invalid i -> throw new AssertionError(i.errors());
+        };
     List<String> refusals = a.refusals(evil);
     assertEquals(1, refusals.size(), refusals.toString());
-    assertTrue(refusals.get(0).startsWith("agent daneel: command [/bin/sh, -c, id]"), refusals.get(0));
+    assertTrue(
+        refusals.get(0).startsWith("agent daneel: command [/bin/sh, -c, id]"), refusals.get(0));
     assertEquals(List.of(), a.refusals(BuiltinPolicy.compiled()));
   }
 }

@@ -369,7 +369,8 @@ class PolicyCompilerTest {
   @Test
   void unknownKeysAtEveryLevelAreErrors() {
     assertError(
-        PLANNER + "agent: {}\n", "agent: unknown key (expected agents, lists, skills, limits, ingress)");
+        PLANNER + "agent: {}\n",
+        "agent: unknown key (expected agents, lists, skills, limits, ingress)");
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermisions: [skill.invoke]"),
         "agents.ernest.permisions: unknown key (expected role, description, enabled, runtime,"

@@ -33,7 +33,9 @@ class PolicyStoreTest {
   private static final String NARROWER =
       BUILTIN
           .replace("      - slack.post_message\n", "")
-          .replaceAll("(?s)\n  slack\\.post_message:\n    side_effect: true\n.*?\n(?=\n# --- limits)", "\n");
+          .replaceAll(
+              "(?s)\n  slack\\.post_message:\n    side_effect: true\n.*?\n(?=\n# --- limits)",
+              "\n");
 
   private PolicyStore store() {
     return new PolicyStore(db.dataSource(), InstantSource.fixed(T0));

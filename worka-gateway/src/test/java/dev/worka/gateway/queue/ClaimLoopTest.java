@@ -34,17 +34,27 @@ class ClaimLoopTest {
   }
 
   private void enqueue(String kind, int n) {
-    Transactions.inTransaction(db.dataSource(), c -> {
-      for (int i = 0; i < n; i++) {
-        queue.enqueue(c, kind, null, null, kind + "-" + i, null);
-      }
-      return null;
-    });
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          for (int i = 0; i < n; i++) {
+            queue.enqueue(c, kind, null, null, kind + "-" + i, null);
+          }
+          return null;
+        });
   }
 
   private ClaimLoop loop(String kind, int concurrency, int prefetch, Consumer<Task> handler) {
-    return new ClaimLoop("test-" + kind, queue, List.of(kind), concurrency, prefetch, clock, LEASE,
-        Thread.ofVirtual().factory(), handler);
+    return new ClaimLoop(
+        "test-" + kind,
+        queue,
+        List.of(kind),
+        concurrency,
+        prefetch,
+        clock,
+        LEASE,
+        Thread.ofVirtual().factory(),
+        handler);
   }
 
   /** A handler's wait for the test to let it finish. */
@@ -58,18 +68,22 @@ class ClaimLoopTest {
 
   /** Tasks of {@code kind} still in the table, by status. */
   private static Map<String, Integer> statuses(String kind) {
-    return Transactions.withConnection(db.dataSource(), c -> {
-      try (PreparedStatement ps = c.prepareStatement("select status, count(*) from tasks where kind = ? group by status")) {
-        ps.setString(1, kind);
-        Map<String, Integer> m = new TreeMap<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            m.put(rs.getString(1), rs.getInt(2));
+    return Transactions.withConnection(
+        db.dataSource(),
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "select status, count(*) from tasks where kind = ? group by status")) {
+            ps.setString(1, kind);
+            Map<String, Integer> m = new TreeMap<>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                m.put(rs.getString(1), rs.getInt(2));
+              }
+            }
+            return m;
           }
-        }
-        return m;
-      }
-    });
+        });
   }
 
   @Test
@@ -82,14 +96,19 @@ class ClaimLoopTest {
     AtomicInteger now = new AtomicInteger();
     AtomicInteger most = new AtomicInteger();
     Map<UUID, Integer> runs = new ConcurrentHashMap<>();
-    try (ClaimLoop loop = loop(kind, 3, 10, t -> {
-      most.accumulateAndGet(now.incrementAndGet(), Math::max);
-      runs.merge(t.id(), 1, Integer::sum);
-      threeStarted.countDown();
-      awaitGo(go);
-      now.decrementAndGet();
-      queue.completeLater(t.id()).thenRun(allDone::countDown);
-    })) {
+    try (ClaimLoop loop =
+        loop(
+            kind,
+            3,
+            10,
+            t -> {
+              most.accumulateAndGet(now.incrementAndGet(), Math::max);
+              runs.merge(t.id(), 1, Integer::sum);
+              threeStarted.countDown();
+              awaitGo(go);
+              now.decrementAndGet();
+              queue.completeLater(t.id()).thenRun(allDone::countDown);
+            })) {
       loop.start();
       assertTrue(threeStarted.await(30, TimeUnit.SECONDS));
       // One claim took the three that run and the ten that wait for them; nothing more is claimed.
@@ -112,12 +131,17 @@ class ClaimLoopTest {
     CountDownLatch go = new CountDownLatch(1);
     CountDownLatch allDone = new CountDownLatch(6);
     Map<UUID, Integer> attempts = new ConcurrentHashMap<>();
-    try (ClaimLoop loop = loop(kind, 1, 5, t -> {
-      attempts.merge(t.id(), t.attempts(), Math::max);
-      firstStarted.countDown();
-      awaitGo(go);
-      queue.completeLater(t.id()).thenRun(allDone::countDown);
-    })) {
+    try (ClaimLoop loop =
+        loop(
+            kind,
+            1,
+            5,
+            t -> {
+              attempts.merge(t.id(), t.attempts(), Math::max);
+              firstStarted.countDown();
+              awaitGo(go);
+              queue.completeLater(t.id()).thenRun(allDone::countDown);
+            })) {
       loop.start();
       assertTrue(firstStarted.await(30, TimeUnit.SECONDS));
       assertEquals(Map.of("claimed", 6), statuses(kind));
@@ -127,8 +151,14 @@ class ClaimLoopTest {
       assertTrue(allDone.await(60, TimeUnit.SECONDS), "every task done");
     }
     assertEquals(6, attempts.size());
-    assertEquals(1, attempts.values().stream().filter(a -> a == 1).count(), "only the first ran on its first claim");
-    assertEquals(5, attempts.values().stream().filter(a -> a == 2).count(), "the five given back ran once, claimed again");
+    assertEquals(
+        1,
+        attempts.values().stream().filter(a -> a == 1).count(),
+        "only the first ran on its first claim");
+    assertEquals(
+        5,
+        attempts.values().stream().filter(a -> a == 2).count(),
+        "the five given back ran once, claimed again");
   }
 
   @Test
@@ -138,16 +168,24 @@ class ClaimLoopTest {
     CountDownLatch started = new CountDownLatch(1);
     CountDownLatch go = new CountDownLatch(1);
     AtomicInteger ran = new AtomicInteger();
-    ClaimLoop loop = loop(kind, 1, 5, t -> {
-      ran.incrementAndGet();
-      started.countDown();
-      awaitGo(go);
-      queue.complete(t.id());
-    });
+    ClaimLoop loop =
+        loop(
+            kind,
+            1,
+            5,
+            t -> {
+              ran.incrementAndGet();
+              started.countDown();
+              awaitGo(go);
+              queue.complete(t.id());
+            });
     loop.start();
     assertTrue(started.await(30, TimeUnit.SECONDS));
     loop.close();
-    assertEquals(Map.of("claimed", 1, "ready", 5), statuses(kind), "the five waiting were given back at once");
+    assertEquals(
+        Map.of("claimed", 1, "ready", 5),
+        statuses(kind),
+        "the five waiting were given back at once");
     go.countDown();
     assertTrue(loop.awaitIdle(Duration.ofSeconds(30)));
     assertEquals(1, ran.get());

@@ -93,8 +93,12 @@ class CompleteTogetherTest {
               return Set.copyOf(ids);
             },
             10);
-    assertSame(down, assertThrows(IllegalStateException.class, () -> together.complete(UUID.randomUUID())));
-    assertTrue(together.complete(UUID.randomUUID()), "after a failure the next completion is written again");
+    assertSame(
+        down,
+        assertThrows(IllegalStateException.class, () -> together.complete(UUID.randomUUID())));
+    assertTrue(
+        together.complete(UUID.randomUUID()),
+        "after a failure the next completion is written again");
     assertFalse(new CompleteTogether(ids -> Set.of(), 10).complete(UUID.randomUUID()));
   }
 
@@ -132,7 +136,8 @@ class CompleteTogetherTest {
       assertTrue(f.get(10, TimeUnit.SECONDS));
     }
     assertEquals(List.of(first), statements.get(0));
-    assertEquals(2, statements.size(), "the hundred that waited shared one statement: " + statements.size());
+    assertEquals(
+        2, statements.size(), "the hundred that waited shared one statement: " + statements.size());
     assertEquals(100, statements.get(1).size());
   }
 }

@@ -34,11 +34,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Several Gateways on one tasks table (db-scheduler's {@code ClusterTests}): four {@link TaskQueue}s
- * with distinct owners, each with its own connection pool as separate Gateways have, each running
- * three claiming threads, over 10,000 tasks. Some claimers die holding claims — all of one Gateway
- * (a crash) and one thread of another (a stuck worker) — so their leases expire and the reaper
- * hands those tasks to the survivors.
+ * Several Gateways on one tasks table (db-scheduler's {@code ClusterTests}): four {@link
+ * TaskQueue}s with distinct owners, each with its own connection pool as separate Gateways have,
+ * each running three claiming threads, over 10,000 tasks. Some claimers die holding claims — all of
+ * one Gateway (a crash) and one thread of another (a stuck worker) — so their leases expire and the
+ * reaper hands those tasks to the survivors.
  *
  * <p>To execute a task is to record its effect in {@code race_effects} (one row per task, a unique
  * key, and a count of executions, so a second execution shows as a count of 2 rather than being
@@ -46,15 +46,15 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * started (it is counted as started) but records no effect and never calls {@code complete}.
  *
  * <p>Time is a {@link SettableClock}. It jumps past the lease after each death, and only while no
- * live claimer holds a batch (a read–write lock: claimers hold it from claim to the last
- * complete, the jump takes it exclusively) — i.e. live executions are much shorter than the lease,
- * as heartbeats make them in the Gateway; the dead hold their claims across jumps.
+ * live claimer holds a batch (a read–write lock: claimers hold it from claim to the last complete,
+ * the jump takes it exclusively) — i.e. live executions are much shorter than the lease, as
+ * heartbeats make them in the Gateway; the dead hold their claims across jumps.
  *
  * <p>Checked: every task is done and its effect recorded exactly once, by a live claimer whose
  * {@code complete} succeeded; no task is ever claimed while another claimer holds it, unless that
- * claimer is dead and its lease ended before the new claim (a claim log kept as the claims
- * happen); every task a dead claimer held was taken over after expiry (attempts ≥ 2); and a dead
- * claimer that comes back can neither complete nor heartbeat what it held.
+ * claimer is dead and its lease ended before the new claim (a claim log kept as the claims happen);
+ * every task a dead claimer held was taken over after expiry (attempts ≥ 2); and a dead claimer
+ * that comes back can neither complete nor heartbeat what it held.
  */
 class TaskQueueRaceTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
@@ -117,11 +117,11 @@ class TaskQueueRaceTest {
             "gw-1/0", TASKS * 45 / 100);
     List<Database> pools = new ArrayList<>();
     List<TaskQueue> queues = new ArrayList<>();
-    ExecutorService threads =
-        Executors.newFixedThreadPool(GATEWAYS * THREADS_PER_GATEWAY + 1);
+    ExecutorService threads = Executors.newFixedThreadPool(GATEWAYS * THREADS_PER_GATEWAY + 1);
     try {
       for (int g = 0; g < GATEWAYS; g++) {
-        Database pool = Database.connect(db.applicationUrl(), THREADS_PER_GATEWAY + 1, "race-gw-" + g);
+        Database pool =
+            Database.connect(db.applicationUrl(), THREADS_PER_GATEWAY + 1, "race-gw-" + g);
         pools.add(pool);
         queues.add(new TaskQueue(pool.dataSource(), clock, "gw-" + g, LEASE));
       }
@@ -147,7 +147,8 @@ class TaskQueueRaceTest {
       try (Connection c = db.dataSource().getConnection();
           Statement s = c.createStatement()) {
         assertEquals(Map.of(), statusCounts(s), "every task is done (its row deleted), none left");
-        assertEquals(TASKS, single(s, "select count(*) from task_keys"), "every task's key is kept");
+        assertEquals(
+            TASKS, single(s, "select count(*) from task_keys"), "every task's key is kept");
         assertEquals(
             TASKS, single(s, "select count(*) from race_effects"), "every task has its effect");
         assertEquals(
@@ -199,8 +200,8 @@ class TaskQueueRaceTest {
   }
 
   /**
-   * One claiming thread: claim a batch, execute and complete each task, until every task is done
-   * — or, if {@code dieAt >= 0}, until that many tasks are done, when it claims one more batch,
+   * One claiming thread: claim a batch, execute and complete each task, until every task is done —
+   * or, if {@code dieAt >= 0}, until that many tasks are done, when it claims one more batch,
    * starts executing its first task, and dies holding the batch.
    */
   private Void claimer(String who, TaskQueue queue, Database pool, int dieAt) throws Exception {
@@ -229,7 +230,13 @@ class TaskQueueRaceTest {
           recordEffect(pool, t.id(), t.attempts(), who);
           Holder h = holders.remove(t.id());
           if (h == null || !h.who.equals(who)) {
-            violations.add(who + " finished " + t.id() + " but the claim log says " + (h == null ? "nobody" : h.who) + " held it");
+            violations.add(
+                who
+                    + " finished "
+                    + t.id()
+                    + " but the claim log says "
+                    + (h == null ? "nobody" : h.who)
+                    + " held it");
           }
           if (!queue.complete(t.id())) {
             violations.add(who + " executed " + t.id() + " but lost its claim before completing");
@@ -258,8 +265,16 @@ class TaskQueueRaceTest {
       if (!previous.dead) {
         violations.add(who + " claimed " + t.id() + " while " + previous.who + " (alive) held it");
       } else if (!now.isAfter(previous.leaseUntil)) {
-        violations.add(who + " claimed " + t.id() + " at " + now + " before the lease of dead "
-            + previous.who + " ended at " + previous.leaseUntil);
+        violations.add(
+            who
+                + " claimed "
+                + t.id()
+                + " at "
+                + now
+                + " before the lease of dead "
+                + previous.who
+                + " ended at "
+                + previous.leaseUntil);
       }
     }
   }

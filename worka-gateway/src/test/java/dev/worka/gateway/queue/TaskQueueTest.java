@@ -30,7 +30,8 @@ class TaskQueueTest {
   }
 
   private boolean enqueue(TaskQueue q, String key) {
-    return Transactions.inTransaction(db.dataSource(), c -> q.enqueue(c, "work", null, null, key, null));
+    return Transactions.inTransaction(
+        db.dataSource(), c -> q.enqueue(c, "work", null, null, key, null));
   }
 
   @Test
@@ -46,7 +47,8 @@ class TaskQueueTest {
   void aTaskIsNotClaimedBeforeItsTimeNorByOtherKinds() {
     TaskQueue q = queue("a");
     Transactions.inTransaction(
-        db.dataSource(), c -> q.enqueue(c, "work", null, null, "later", clock.instant().plusSeconds(10)));
+        db.dataSource(),
+        c -> q.enqueue(c, "work", null, null, "later", clock.instant().plusSeconds(10)));
     assertEquals(0, q.claim(Set.of("work"), 1).size());
     clock.advance(Duration.ofSeconds(11));
     assertEquals(0, q.claim(Set.of("other"), 1).size());
@@ -81,14 +83,21 @@ class TaskQueueTest {
     enqueue(a, "execute:1");
     Task claimed = a.claim(Set.of("work"), 1).get(0);
     enqueue(a, "waiting");
-    assertEquals(java.util.Optional.empty(), other.extendClaimed("waiting"), "a task nobody claimed has no lease");
+    assertEquals(
+        java.util.Optional.empty(),
+        other.extendClaimed("waiting"),
+        "a task nobody claimed has no lease");
     assertEquals("execute:1", claimed.idempotencyKey());
     java.time.Instant claimedUntil = claimed.leaseUntil();
-    assertEquals(java.util.Optional.of(claimedUntil), other.extendClaimed("execute:1"),
+    assertEquals(
+        java.util.Optional.of(claimedUntil),
+        other.extendClaimed("execute:1"),
         "more than half a lease left: not written again");
 
     clock.advance(Duration.ofSeconds(20));
-    assertEquals(java.util.Optional.of(clock.instant().plusSeconds(30)), other.extendClaimed("execute:1"),
+    assertEquals(
+        java.util.Optional.of(clock.instant().plusSeconds(30)),
+        other.extendClaimed("execute:1"),
         "extended to a lease from now, though another Gateway holds it");
     assertTrue(clock.instant().plusSeconds(30).isAfter(claimedUntil));
     clock.advance(Duration.ofSeconds(15));
@@ -107,7 +116,8 @@ class TaskQueueTest {
 
     assertEquals(java.util.Optional.empty(), a.extendClaimed("no-such-task"));
     assertTrue(a.complete(second.id()));
-    assertEquals(java.util.Optional.empty(), a.extendClaimed("execute:2"), "a done task has no lease");
+    assertEquals(
+        java.util.Optional.empty(), a.extendClaimed("execute:2"), "a done task has no lease");
   }
 
   @Test

@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Every declared transition is exercised against the database (compare-and-set plus its event
- * row), every undeclared one is refused, and terminal states are final. The coverage sets make the
- * test fail if a declared move is ever skipped.
+ * Every declared transition is exercised against the database (compare-and-set plus its event row),
+ * every undeclared one is refused, and terminal states are final. The coverage sets make the test
+ * fail if a declared move is ever skipped.
  */
 class StateMachineTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
@@ -37,7 +37,8 @@ class StateMachineTest {
     expected.add(Map.entry(RunStatus.PLANNING, RunStatus.RUNNING));
     expected.add(Map.entry(RunStatus.RUNNING, RunStatus.DELIVERING));
     expected.add(Map.entry(RunStatus.DELIVERING, RunStatus.SUCCEEDED));
-    for (RunStatus from : List.of(RunStatus.RECEIVED, RunStatus.PLANNING, RunStatus.RUNNING, RunStatus.DELIVERING)) {
+    for (RunStatus from :
+        List.of(RunStatus.RECEIVED, RunStatus.PLANNING, RunStatus.RUNNING, RunStatus.DELIVERING)) {
       for (RunStatus to : List.of(RunStatus.FAILED, RunStatus.REJECTED, RunStatus.CANCELLED)) {
         expected.add(Map.entry(from, to));
       }
@@ -59,16 +60,19 @@ class StateMachineTest {
         if (RunStatus.MACHINE.allows(from, to)) {
           assertInstanceOf(Transition.Applied.class, t, from + " -> " + to);
           exercised.add(Map.entry(from, to));
-          Run after = Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId)).orElseThrow();
+          Run after =
+              Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId)).orElseThrow();
           assertEquals(to, after.status());
           assertEquals(to.terminal(), after.completedAt() != null);
-          var events = Transactions.withConnection(db.dataSource(), c -> RunEvents.of(c, runId, 0, 100));
+          var events =
+              Transactions.withConnection(db.dataSource(), c -> RunEvents.of(c, runId, 0, 100));
           var last = events.get(events.size() - 1);
           assertEquals(from.sql(), last.from());
           assertEquals(to.sql(), last.to());
         } else {
           assertInstanceOf(Transition.Illegal.class, t, from + " -> " + to);
-          Run after = Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId)).orElseThrow();
+          Run after =
+              Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId)).orElseThrow();
           assertEquals(from, after.status(), "an illegal move changes nothing");
         }
       }
@@ -95,8 +99,11 @@ class StateMachineTest {
         Transition t =
             Transactions.inTransaction(
                 db.dataSource(),
-                c -> steps.transition(c, stepId, from, to, null, StepStore.Change.NONE, "test", null));
-        Step after = Transactions.withConnection(db.dataSource(), c -> steps.find(c, stepId)).orElseThrow();
+                c ->
+                    steps.transition(
+                        c, stepId, from, to, null, StepStore.Change.NONE, "test", null));
+        Step after =
+            Transactions.withConnection(db.dataSource(), c -> steps.find(c, stepId)).orElseThrow();
         if (StepStatus.MACHINE.allows(from, to)) {
           assertInstanceOf(Transition.Applied.class, t, from + " -> " + to);
           assertEquals(to, after.status());
@@ -117,21 +124,62 @@ class StateMachineTest {
     UUID manifest = insertManifest();
     UUID runId = newRunIn(manifest, RunStatus.PLANNING);
     Transition first =
-        Transactions.inTransaction(db.dataSource(), c -> runs.transition(c, runId, RunStatus.PLANNING, RunStatus.CANCELLED, "a", null, null, null));
+        Transactions.inTransaction(
+            db.dataSource(),
+            c ->
+                runs.transition(
+                    c, runId, RunStatus.PLANNING, RunStatus.CANCELLED, "a", null, null, null));
     Transition second =
-        Transactions.inTransaction(db.dataSource(), c -> runs.transition(c, runId, RunStatus.PLANNING, RunStatus.RUNNING, "b", null, null, null));
+        Transactions.inTransaction(
+            db.dataSource(),
+            c ->
+                runs.transition(
+                    c, runId, RunStatus.PLANNING, RunStatus.RUNNING, "b", null, null, null));
     assertInstanceOf(Transition.Applied.class, first);
     assertEquals(new Transition.LostRace("cancelled"), second);
 
     UUID stepId = newStepIn(runId, StepStatus.QUEUED, "x");
     Transition start =
-        Transactions.inTransaction(db.dataSource(), c -> steps.transition(c, stepId, StepStatus.QUEUED, StepStatus.RUNNING, 0, new StepStore.Change(null, null, null, clock.instant(), true), "t", null));
+        Transactions.inTransaction(
+            db.dataSource(),
+            c ->
+                steps.transition(
+                    c,
+                    stepId,
+                    StepStatus.QUEUED,
+                    StepStatus.RUNNING,
+                    0,
+                    new StepStore.Change(null, null, null, clock.instant(), true),
+                    "t",
+                    null));
     assertInstanceOf(Transition.Applied.class, start);
     Transition staleAttempt =
-        Transactions.inTransaction(db.dataSource(), c -> steps.transition(c, stepId, StepStatus.RUNNING, StepStatus.SUCCEEDED, 0, StepStore.Change.NONE, "t", null));
+        Transactions.inTransaction(
+            db.dataSource(),
+            c ->
+                steps.transition(
+                    c,
+                    stepId,
+                    StepStatus.RUNNING,
+                    StepStatus.SUCCEEDED,
+                    0,
+                    StepStore.Change.NONE,
+                    "t",
+                    null));
     assertInstanceOf(Transition.LostRace.class, staleAttempt);
     Transition rightAttempt =
-        Transactions.inTransaction(db.dataSource(), c -> steps.transition(c, stepId, StepStatus.RUNNING, StepStatus.SUCCEEDED, 1, StepStore.Change.NONE, "t", null));
+        Transactions.inTransaction(
+            db.dataSource(),
+            c ->
+                steps.transition(
+                    c,
+                    stepId,
+                    StepStatus.RUNNING,
+                    StepStatus.SUCCEEDED,
+                    1,
+                    StepStore.Change.NONE,
+                    "t",
+                    null));
     assertInstanceOf(Transition.Applied.class, rightAttempt);
   }
 
@@ -158,9 +206,12 @@ class StateMachineTest {
           Run run =
               runs.insert(
                   c,
-                  new RunStore.NewRun("api", "t", null, null, null, null, null, null, null, "trace", manifest, null),
+                  new RunStore.NewRun(
+                      "api", "t", null, null, null, null, null, null, null, "trace", manifest,
+                      null),
                   "test");
-          try (PreparedStatement ps = c.prepareStatement("update runs set status = ? where id = ?")) {
+          try (PreparedStatement ps =
+              c.prepareStatement("update runs set status = ? where id = ?")) {
             ps.setString(1, status.sql());
             ps.setObject(2, run.id());
             ps.executeUpdate();
@@ -176,10 +227,22 @@ class StateMachineTest {
         c -> {
           steps.insert(
               c,
-              new StepStore.NewStep(id, runId, null, ref, StepRole.WORKER, "ernest", 1, "{}", List.of(), List.of(), 1),
+              new StepStore.NewStep(
+                  id,
+                  runId,
+                  null,
+                  ref,
+                  StepRole.WORKER,
+                  "ernest",
+                  1,
+                  "{}",
+                  List.of(),
+                  List.of(),
+                  1),
               "test",
               "trace");
-          try (PreparedStatement ps = c.prepareStatement("update steps set status = ? where id = ?")) {
+          try (PreparedStatement ps =
+              c.prepareStatement("update steps set status = ? where id = ?")) {
             ps.setString(1, status.sql());
             ps.setObject(2, id);
             ps.executeUpdate();

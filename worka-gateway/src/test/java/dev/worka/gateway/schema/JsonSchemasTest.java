@@ -36,14 +36,16 @@ class JsonSchemasTest {
   @BeforeEach
   void countingServer() throws Exception {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext("/", exchange -> {
-      fetches.incrementAndGet();
-      byte[] body = "{\"type\": \"string\"}".getBytes(StandardCharsets.UTF_8);
-      exchange.getResponseHeaders().add("Content-Type", "application/schema+json");
-      exchange.sendResponseHeaders(200, body.length);
-      exchange.getResponseBody().write(body);
-      exchange.close();
-    });
+    server.createContext(
+        "/",
+        exchange -> {
+          fetches.incrementAndGet();
+          byte[] body = "{\"type\": \"string\"}".getBytes(StandardCharsets.UTF_8);
+          exchange.getResponseHeaders().add("Content-Type", "application/schema+json");
+          exchange.sendResponseHeaders(200, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
     server.start();
     base = "http://127.0.0.1:" + server.getAddress().getPort();
   }
@@ -80,8 +82,10 @@ class JsonSchemasTest {
     assertFalse(valid(literal, "$$x\n"));
     JsonSchema javaEnd = JsonSchemas.compile(json("{'type': 'string', 'pattern': '^a\\\\Z'}"));
     assertFalse(valid(javaEnd, "a\n"), "Java's \\Z is strict too");
-    JsonSchema keys = JsonSchemas.compile(json(
-        "{'type': 'object', 'patternProperties': {'^k$': {'type': 'integer'}}, 'additionalProperties': false}"));
+    JsonSchema keys =
+        JsonSchemas.compile(
+            json(
+                "{'type': 'object', 'patternProperties': {'^k$': {'type': 'integer'}}, 'additionalProperties': false}"));
     assertTrue(keys.validate(json("{'k': 1}")).isEmpty());
     assertFalse(keys.validate(json("{'k\\n': 1}")).isEmpty(), "patternProperties match whole keys");
   }
@@ -101,48 +105,70 @@ class JsonSchemasTest {
   void everySchemaKindGetsWholeValuePatterns() {
     // Plans (the protocol's own schema, compiled with the shared setup).
     ProtocolSchema plan = ProtocolSchema.load(Plan.SCHEMA_RESOURCE);
-    String planJson = "{'summary': 's', 'steps': [{'step_ref': 'read\\n', 'agent': 'daneel', 'objective': 'o',"
-        + " 'skills': ['slack.read_thread'], 'depends_on': []}]}";
+    String planJson =
+        "{'summary': 's', 'steps': [{'step_ref': 'read\\n', 'agent': 'daneel', 'objective': 'o',"
+            + " 'skills': ['slack.read_thread'], 'depends_on': []}]}";
     List<ProtocolSchema.Violation> violations = plan.check(json(planJson));
-    assertTrue(violations.stream().anyMatch(v -> v.path().contains("step_ref")), violations.toString());
+    assertTrue(
+        violations.stream().anyMatch(v -> v.path().contains("step_ref")), violations.toString());
     assertTrue(plan.check(json(planJson.replace("read\\n", "read"))).isEmpty());
 
     // Skill inputs (the built-in catalog's patterns).
-    SkillRegistry skills = new SkillRegistry(CatalogOnlyProvider.builtIn(Map.of()), SideEffectMode.DRY_RUN);
-    assertTrue(skills.validateInput("slack.read_thread",
-        json("{'channel': 'C0123ABCD', 'ts': '1700000000.000100'}")).isEmpty());
-    List<String> wrong = skills.validateInput("slack.read_thread",
-        json("{'channel': 'C0123ABCD\\n', 'ts': '1700000000.000100'}"));
+    SkillRegistry skills =
+        new SkillRegistry(CatalogOnlyProvider.builtIn(Map.of()), SideEffectMode.DRY_RUN);
+    assertTrue(
+        skills
+            .validateInput(
+                "slack.read_thread", json("{'channel': 'C0123ABCD', 'ts': '1700000000.000100'}"))
+            .isEmpty());
+    List<String> wrong =
+        skills.validateInput(
+            "slack.read_thread", json("{'channel': 'C0123ABCD\\n', 'ts': '1700000000.000100'}"));
     assertTrue(wrong.stream().anyMatch(w -> w.contains("channel")), wrong.toString());
   }
 
   @Test
   void aForeignDialectOrAnyRemoteReferenceIsRefusedWithoutFetching() {
-    for (String schema : List.of(
-        "{'$schema': '" + base + "/meta', 'type': 'string'}",
-        "{'$schema': 'https://json-schema.org/draft/2020-12/schema', 'type': 'object',"
-            + " 'properties': {'x': {'$schema': '" + base + "/meta'}}}",
-        "{'type': 'object', 'properties': {'x': {'$ref': '" + base + "/x.json'}}}",
-        "{'type': 'object', 'properties': {'x': {'$ref': 'x.json#/a'}}}",
-        "{'type': 'object', 'properties': {'x': {'$dynamicRef': '" + base + "/x.json#meta'}}}",
-        "{'type': 'object', 'properties': {'x': {'$recursiveRef': '" + base + "/x.json'}}}",
-        "{'$id': '" + base + "/root.json', 'type': 'object', 'properties': {'x': {'$ref': 'x.json'}}}",
-        "{'type': 'array', 'items': [{'$ref': 'file:///etc/passwd'}]}",
-        "{'$schema': 42}")) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> JsonSchemas.compile(json(schema)), schema);
+    for (String schema :
+        List.of(
+            "{'$schema': '" + base + "/meta', 'type': 'string'}",
+            "{'$schema': 'https://json-schema.org/draft/2020-12/schema', 'type': 'object',"
+                + " 'properties': {'x': {'$schema': '"
+                + base
+                + "/meta'}}}",
+            "{'type': 'object', 'properties': {'x': {'$ref': '" + base + "/x.json'}}}",
+            "{'type': 'object', 'properties': {'x': {'$ref': 'x.json#/a'}}}",
+            "{'type': 'object', 'properties': {'x': {'$dynamicRef': '" + base + "/x.json#meta'}}}",
+            "{'type': 'object', 'properties': {'x': {'$recursiveRef': '" + base + "/x.json'}}}",
+            "{'$id': '"
+                + base
+                + "/root.json', 'type': 'object', 'properties': {'x': {'$ref': 'x.json'}}}",
+            "{'type': 'array', 'items': [{'$ref': 'file:///etc/passwd'}]}",
+            "{'$schema': 42}")) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class, () -> JsonSchemas.compile(json(schema)), schema);
       assertTrue(e.getMessage().contains("refers outside itself"), e.getMessage());
     }
   }
 
   @Test
   void theKnownDraftsAndLocalReferencesCompileWithoutFetching() {
-    for (String dialect : List.of("https://json-schema.org/draft/2020-12/schema",
-        "https://json-schema.org/draft/2020-12/schema#", "http://json-schema.org/draft-07/schema#",
-        "https://json-schema.org/draft/2019-09/schema", "http://json-schema.org/draft-04/schema#")) {
-      JsonSchema s = JsonSchemas.compile(json("{'$schema': '" + dialect + "', 'type': 'object',"
-          + " 'properties': {'n': {'$ref': '#/$defs/n'}}, '$defs': {'n': {'type': 'string', 'pattern': '^n$'}},"
-          + " 'definitions': {}}"));
+    for (String dialect :
+        List.of(
+            "https://json-schema.org/draft/2020-12/schema",
+            "https://json-schema.org/draft/2020-12/schema#",
+            "http://json-schema.org/draft-07/schema#",
+            "https://json-schema.org/draft/2019-09/schema",
+            "http://json-schema.org/draft-04/schema#")) {
+      JsonSchema s =
+          JsonSchemas.compile(
+              json(
+                  "{'$schema': '"
+                      + dialect
+                      + "', 'type': 'object',"
+                      + " 'properties': {'n': {'$ref': '#/$defs/n'}}, '$defs': {'n': {'type': 'string', 'pattern': '^n$'}},"
+                      + " 'definitions': {}}"));
       assertTrue(s.validate(json("{'n': 'n'}")).isEmpty(), dialect);
       assertFalse(s.validate(json("{'n': 'n\\n'}")).isEmpty(), dialect);
     }
@@ -152,11 +178,18 @@ class JsonSchemasTest {
   void evenASchemaTrustedAsOursCannotMakeTheValidatorFetch() {
     // The loader refuses every location outside the validator's jar, whatever the syntactic check
     // would have said.
-    RuntimeException e = assertThrows(RuntimeException.class, () -> {
-      JsonSchema s = JsonSchemas.compileTrusted(json("{'type': 'object', 'properties': {'x': {'$ref': '" + base
-          + "/x.json'}}}"));
-      s.validate(json("{'x': 1}"));
-    });
+    RuntimeException e =
+        assertThrows(
+            RuntimeException.class,
+            () -> {
+              JsonSchema s =
+                  JsonSchemas.compileTrusted(
+                      json(
+                          "{'type': 'object', 'properties': {'x': {'$ref': '"
+                              + base
+                              + "/x.json'}}}"));
+              s.validate(json("{'x': 1}"));
+            });
     boolean said = false;
     for (Throwable t = e; t != null; t = t.getCause()) {
       said |= String.valueOf(t.getMessage()).contains("never fetches schemas");

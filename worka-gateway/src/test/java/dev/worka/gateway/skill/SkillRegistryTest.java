@@ -79,7 +79,8 @@ class SkillRegistryTest {
 
   SkillRegistry registry(SideEffectMode mode, SkillProvider... extra) {
     List<SkillProvider> providers =
-        new java.util.ArrayList<>(List.of(CatalogOnlyProvider.github(false), CatalogOnlyProvider.slack(true)));
+        new java.util.ArrayList<>(
+            List.of(CatalogOnlyProvider.github(false), CatalogOnlyProvider.slack(true)));
     providers.add(counting);
     providers.addAll(List.of(extra));
     return new SkillRegistry(providers, mode);
@@ -177,7 +178,8 @@ class SkillRegistryTest {
 
     String slack = registry.unavailableReason("slack.post_message").orElseThrow();
     assertEquals(
-        "Slack is configured, but live Slack calls are made only with WORKA_SIDE_EFFECTS=live", slack);
+        "Slack is configured, but live Slack calls are made only with WORKA_SIDE_EFFECTS=live",
+        slack);
 
     SkillUnavailableException e =
         assertThrows(
@@ -375,7 +377,8 @@ class SkillRegistryTest {
         assertThrows(
             IllegalArgumentException.class,
             () -> new SkillRegistry(List.of(foreignDialect), SideEffectMode.DRY_RUN));
-    assertTrue(foreign.getMessage().contains("foreign.fetch") && foreign.getMessage().contains("$schema"),
+    assertTrue(
+        foreign.getMessage().contains("foreign.fetch") && foreign.getMessage().contains("$schema"),
         foreign.getMessage());
   }
 

@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 class SkillSchemasTest {
   final SkillRegistry registry =
       new SkillRegistry(
-          List.of(CatalogOnlyProvider.github(false), CatalogOnlyProvider.slack(false)), SideEffectMode.DRY_RUN);
+          List.of(CatalogOnlyProvider.github(false), CatalogOnlyProvider.slack(false)),
+          SideEffectMode.DRY_RUN);
 
   static JsonNode json(String text) {
     try {

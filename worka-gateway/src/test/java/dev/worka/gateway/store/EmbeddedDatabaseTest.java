@@ -19,21 +19,24 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The embedded server's own set-up: password authentication from initdb on (no moment of
- * {@code trust}), its socket in a private directory under its home (or none when the home's path is
- * too long for a socket), a home made by the previous code still starting, and what a dead Gateway
+ * The embedded server's own set-up: password authentication from initdb on (no moment of {@code
+ * trust}), its socket in a private directory under its home (or none when the home's path is too
+ * long for a socket), a home made by the previous code still starting, and what a dead Gateway
  * leaves in the data directory (a stale {@code postmaster.pid} whose pid is now another process, an
  * interrupted first start) not stopping the next start. The states a killed Gateway process leaves
- * (its postmaster still running, killed too, shutting down) are in {@code EmbeddedCrashRestartTest}.
+ * (its postmaster still running, killed too, shutting down) are in {@code
+ * EmbeddedCrashRestartTest}.
  */
 class EmbeddedDatabaseTest {
   @TempDir Path home;
 
   @Test
-  void aNewClusterWantsThePasswordFromItsFirstMomentAndItsSocketIsPrivateUnderItsHome() throws Exception {
+  void aNewClusterWantsThePasswordFromItsFirstMomentAndItsSocketIsPrivateUnderItsHome()
+      throws Exception {
     Path data = home.resolve("postgres");
     try (EmbeddedDatabase server = EmbeddedDatabase.start(data)) {
-      // initdb ran with --auth=scram-sha-256 --pwfile: it warns when it enables trust, and it did not.
+      // initdb ran with --auth=scram-sha-256 --pwfile: it warns when it enables trust, and it did
+      // not.
       String initdb = Files.readString(home.resolve("postgres.log"));
       assertTrue(initdb.contains("Success"), initdb);
       assertFalse(initdb.toLowerCase().contains("trust"), initdb);
@@ -45,20 +48,30 @@ class EmbeddedDatabaseTest {
 
       String url = server.url("postgres").jdbcUrl();
       for (String wrong : List.of("", "wrong-password", appPassword)) {
-        SQLException refused = assertThrows(SQLException.class,
-            () -> DriverManager.getConnection(url, "postgres", wrong).close(), wrong);
+        SQLException refused =
+            assertThrows(
+                SQLException.class,
+                () -> DriverManager.getConnection(url, "postgres", wrong).close(),
+                wrong);
         // An empty password pgjdbc does not even send once the server asks for SCRAM (08004).
-        assertTrue(refused.getSQLState().startsWith("28") || wrong.isEmpty() && refused.getMessage().contains("SCRAM"),
+        assertTrue(
+            refused.getSQLState().startsWith("28")
+                || wrong.isEmpty() && refused.getMessage().contains("SCRAM"),
             refused.getSQLState() + " " + refused.getMessage());
       }
 
       Path socketDirectory = home.resolve("postgres.sock").toAbsolutePath();
       assertEquals(java.util.Optional.of(socketDirectory), server.socketDirectory());
-      assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socketDirectory)));
-      try (Connection c = DriverManager.getConnection(url, "postgres", password); Statement s = c.createStatement()) {
+      assertEquals(
+          "rwx------",
+          PosixFilePermissions.toString(Files.getPosixFilePermissions(socketDirectory)));
+      try (Connection c = DriverManager.getConnection(url, "postgres", password);
+          Statement s = c.createStatement()) {
         assertEquals(socketDirectory.toString(), single(s, "show unix_socket_directories"));
         Path socket = socketDirectory.resolve(".s.PGSQL." + single(s, "show port"));
-        assertTrue(Files.exists(socket) && !Files.isRegularFile(socket) && !Files.isDirectory(socket), socket + " is a socket");
+        assertTrue(
+            Files.exists(socket) && !Files.isRegularFile(socket) && !Files.isDirectory(socket),
+            socket + " is a socket");
         assertEquals("on", single(s, "show fsync"));
       }
       assertFalse(Files.exists(home.resolve("postgres.initializing")), "the first start finished");
@@ -69,29 +82,44 @@ class EmbeddedDatabaseTest {
   void aSecondServerOnTheSameDataIsRefusedAndTheFirstKeepsServing() throws Exception {
     Path data = home.resolve("postgres");
     try (EmbeddedDatabase first = EmbeddedDatabase.start(data)) {
-      StoreException refused = assertThrows(StoreException.class, () -> EmbeddedDatabase.start(data).close());
+      StoreException refused =
+          assertThrows(StoreException.class, () -> EmbeddedDatabase.start(data).close());
       assertTrue(refused.getMessage().contains("another Worka is using"), refused.getMessage());
-      try (Connection c = DriverManager.getConnection(first.url("postgres").jdbcUrl(), "postgres", first.secrets().get(0))) {
+      try (Connection c =
+          DriverManager.getConnection(
+              first.url("postgres").jdbcUrl(), "postgres", first.secrets().get(0))) {
         assertTrue(c.isValid(5), "the first server still answers");
       }
     }
   }
 
   @Test
-  void aStalePidFileWhosePidIsNowAnotherProcessDoesNotStopTheStartNorThatProcess() throws Exception {
+  void aStalePidFileWhosePidIsNowAnotherProcessDoesNotStopTheStartNorThatProcess()
+      throws Exception {
     Path data = home.resolve("postgres");
     EmbeddedDatabase.start(data).close();
     Process stranger = new ProcessBuilder("sleep", "600").start();
     try {
       // What a postmaster killed with the Gateway leaves, once its pid went to another program:
       // PostgreSQL alone refuses to start over it ("lock file postmaster.pid already exists").
-      Files.writeString(data.resolve("postmaster.pid"), stranger.pid() + "\n" + data + "\n1700000000\n5432\n"
-          + home.resolve("postgres.sock").toAbsolutePath() + "\nlocalhost\n  1234567         0\nready   \n");
-      Files.writeString(home.resolve("postgres.sock").resolve(".s.PGSQL.5432.lock"), stranger.pid() + "\n");
+      Files.writeString(
+          data.resolve("postmaster.pid"),
+          stranger.pid()
+              + "\n"
+              + data
+              + "\n1700000000\n5432\n"
+              + home.resolve("postgres.sock").toAbsolutePath()
+              + "\nlocalhost\n  1234567         0\nready   \n");
+      Files.writeString(
+          home.resolve("postgres.sock").resolve(".s.PGSQL.5432.lock"), stranger.pid() + "\n");
       try (EmbeddedDatabase again = EmbeddedDatabase.start(data);
-          Connection c = DriverManager.getConnection(again.url("postgres").jdbcUrl(), "postgres", again.secrets().get(0))) {
+          Connection c =
+              DriverManager.getConnection(
+                  again.url("postgres").jdbcUrl(), "postgres", again.secrets().get(0))) {
         assertTrue(c.isValid(5));
-        assertFalse(Files.exists(home.resolve("postgres.sock").resolve(".s.PGSQL.5432.lock")), "stale socket lock removed");
+        assertFalse(
+            Files.exists(home.resolve("postgres.sock").resolve(".s.PGSQL.5432.lock")),
+            "stale socket lock removed");
       }
       assertTrue(stranger.isAlive(), "the process that now has the stale pid was left alone");
     } finally {
@@ -108,7 +136,9 @@ class EmbeddedDatabaseTest {
     Files.writeString(data.resolve("postgresql.conf"), "# half written\n");
     Files.writeString(home.resolve("postgres.initializing"), "");
     try (EmbeddedDatabase server = EmbeddedDatabase.start(data);
-        Connection c = DriverManager.getConnection(server.url("postgres").jdbcUrl(), "postgres", server.secrets().get(0))) {
+        Connection c =
+            DriverManager.getConnection(
+                server.url("postgres").jdbcUrl(), "postgres", server.secrets().get(0))) {
       assertTrue(c.isValid(5));
     }
     assertFalse(Files.exists(home.resolve("postgres.initializing")));
@@ -116,7 +146,8 @@ class EmbeddedDatabaseTest {
     Path strange = home.resolve("other");
     Files.createDirectories(strange);
     Files.writeString(strange.resolve("notes.txt"), "not a cluster");
-    StoreException refused = assertThrows(StoreException.class, () -> EmbeddedDatabase.start(strange).close());
+    StoreException refused =
+        assertThrows(StoreException.class, () -> EmbeddedDatabase.start(strange).close());
     assertTrue(refused.getMessage().contains("holds no PostgreSQL cluster"), refused.getMessage());
     assertTrue(Files.exists(strange.resolve("notes.txt")), "nothing of it was deleted");
   }
@@ -129,7 +160,9 @@ class EmbeddedDatabaseTest {
       deep = deep.resolve("a-rather-long-directory-name");
     }
     try (EmbeddedDatabase server = EmbeddedDatabase.start(deep.resolve("postgres"));
-        Connection c = DriverManager.getConnection(server.url("postgres").jdbcUrl(), "postgres", server.secrets().get(0));
+        Connection c =
+            DriverManager.getConnection(
+                server.url("postgres").jdbcUrl(), "postgres", server.secrets().get(0));
         Statement s = c.createStatement()) {
       assertEquals(java.util.Optional.empty(), server.socketDirectory());
       assertEquals("", single(s, "show unix_socket_directories"));
@@ -149,29 +182,44 @@ class EmbeddedDatabaseTest {
     String appPassword = "C".repeat(20) + "d".repeat(20);
     Files.writeString(home.resolve("postgres.password"), password + "\n");
     Files.writeString(home.resolve("postgres.app-password"), appPassword + "\n");
-    try (EmbeddedPostgres old = EmbeddedPostgres.builder().setDataDirectory(data).setCleanDataDirectory(false)
-        .setServerConfig("password_encryption", "scram-sha-256").setConnectConfig("password", password).start();
+    try (EmbeddedPostgres old =
+            EmbeddedPostgres.builder()
+                .setDataDirectory(data)
+                .setCleanDataDirectory(false)
+                .setServerConfig("password_encryption", "scram-sha-256")
+                .setConnectConfig("password", password)
+                .start();
         Connection c = old.getPostgresDatabase().getConnection();
         Statement s = c.createStatement()) {
       s.execute("alter role postgres with password '" + password + "'");
-      Files.writeString(data.resolve("pg_hba.conf"), "local all all scram-sha-256\n"
-          + "host all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n");
+      Files.writeString(
+          data.resolve("pg_hba.conf"),
+          "local all all scram-sha-256\n"
+              + "host all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n");
       s.execute("select pg_reload_conf()");
-      s.execute("create role " + Database.APPLICATION_ROLE + " login password '" + appPassword + "'");
+      s.execute(
+          "create role " + Database.APPLICATION_ROLE + " login password '" + appPassword + "'");
       s.execute("create table kept (note text)");
       s.execute("insert into kept values ('from before the upgrade')");
       assertEquals("/tmp", single(s, "show unix_socket_directories"));
     }
     try (EmbeddedDatabase server = EmbeddedDatabase.start(data)) {
       assertEquals(List.of(password, appPassword), server.secrets());
-      try (Connection c = DriverManager.getConnection(server.url("postgres").jdbcUrl(), "postgres", password);
+      try (Connection c =
+              DriverManager.getConnection(server.url("postgres").jdbcUrl(), "postgres", password);
           Statement s = c.createStatement()) {
         assertEquals("from before the upgrade", single(s, "select note from kept"));
-        assertEquals(home.resolve("postgres.sock").toAbsolutePath().toString(), single(s, "show unix_socket_directories"));
+        assertEquals(
+            home.resolve("postgres.sock").toAbsolutePath().toString(),
+            single(s, "show unix_socket_directories"));
       }
       DatabaseUrl app = server.applicationUrl("postgres");
       DriverManager.getConnection(app.jdbcUrl(), app.user(), appPassword).close();
-      assertThrows(SQLException.class, () -> DriverManager.getConnection(server.url("postgres").jdbcUrl(), "postgres", "").close());
+      assertThrows(
+          SQLException.class,
+          () ->
+              DriverManager.getConnection(server.url("postgres").jdbcUrl(), "postgres", "")
+                  .close());
     }
   }
 
@@ -190,7 +238,8 @@ class EmbeddedDatabaseTest {
     Path done = work.resolve("PG-done");
     Files.createDirectories(done.resolve("bin"));
     Files.writeString(done.resolve(".exists"), "");
-    Path starting = work.resolve("PG-starting"); // made a moment ago, its unpacking lock not yet taken
+    Path starting =
+        work.resolve("PG-starting"); // made a moment ago, its unpacking lock not yet taken
     Files.createDirectories(starting);
 
     assertEquals(List.of(killed), LeftoverPostgres.clearInterruptedUnpacking(work));

@@ -10,9 +10,9 @@ import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * What a test reads about the embedded PostgreSQL of a Worka home it does not run in its own JVM (a
- * {@code worka serve} process): the postmaster's pid, port and state from {@code postmaster.pid},
- * a superuser connection with the home's password file — and a last-resort clean-up of a server
- * a failed test left behind.
+ * {@code worka serve} process): the postmaster's pid, port and state from {@code postmaster.pid}, a
+ * superuser connection with the home's password file — and a last-resort clean-up of a server a
+ * failed test left behind.
  */
 public final class EmbeddedServerFiles {
   private final Path home;
@@ -54,7 +54,9 @@ public final class EmbeddedServerFiles {
 
   /** The live server processes of the data directory (the postmaster and its children). */
   public List<Long> serverProcesses() throws IOException {
-    return Files.isDirectory(dataDirectory()) ? LeftoverPostgres.processesUsing(dataDirectory()) : List.of();
+    return Files.isDirectory(dataDirectory())
+        ? LeftoverPostgres.processesUsing(dataDirectory())
+        : List.of();
   }
 
   /** Stops whatever server processes still use the data directory (after a failed test). */

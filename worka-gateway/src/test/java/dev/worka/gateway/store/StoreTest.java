@@ -20,8 +20,18 @@ class StoreTest {
   void migrationsCreateEveryDesignTable() {
     List<String> tables =
         List.of(
-            "runs", "plans", "steps", "gates", "burns", "evals", "skill_invocations",
-            "policy_manifests", "artifacts", "run_events", "tasks", "policy_activations");
+            "runs",
+            "plans",
+            "steps",
+            "gates",
+            "burns",
+            "evals",
+            "skill_invocations",
+            "policy_manifests",
+            "artifacts",
+            "run_events",
+            "tasks",
+            "policy_activations");
     for (String table : tables) {
       int found =
           Transactions.withConnection(
@@ -122,9 +132,11 @@ class StoreTest {
         assertThrows(
             java.sql.SQLException.class,
             () -> java.sql.DriverManager.getConnection(url, "postgres", "wrong-password").close());
-    assertTrue(refused.getSQLState().startsWith("28"), refused.getSQLState() + " " + refused.getMessage());
+    assertTrue(
+        refused.getSQLState().startsWith("28"), refused.getSQLState() + " " + refused.getMessage());
     assertThrows(
-        java.sql.SQLException.class, () -> java.sql.DriverManager.getConnection(url, "postgres", "").close());
+        java.sql.SQLException.class,
+        () -> java.sql.DriverManager.getConnection(url, "postgres", "").close());
     java.sql.DriverManager.getConnection(url, "postgres", db.url().password()).close();
   }
 
@@ -132,31 +144,54 @@ class StoreTest {
   void theApplicationRoleMayInsertAuditRowsButNeverChangeThemNorTheirGuards() throws Exception {
     DatabaseUrl app = db.applicationUrl();
     try (Database asApp = Database.connect(app, 2, "test-app")) {
-      dev.worka.gateway.audit.AuditLog audit = new dev.worka.gateway.audit.AuditLog(java.time.InstantSource.system());
-      Transactions.inTransaction(asApp.dataSource(), c -> audit.recordGate(c, new dev.worka.gateway.audit.AuditLog.Decision(
-          "skill.invoke", dev.worka.gateway.audit.GateStatus.DENY, "ernest", null, null, 1, null, "x", null, null)));
-      for (String sql : List.of(
-          "update gates set reason = 'y'",
-          "delete from gates",
-          "alter table gates disable trigger gates_append_only",
-          "drop trigger gates_append_only on gates",
-          "delete from task_keys",
-          "update policy_manifests set version = 2",
-          "truncate run_events")) {
-        java.sql.SQLException e = assertThrows(java.sql.SQLException.class, () -> {
-          try (java.sql.Connection c = asApp.dataSource().getConnection(); Statement s = c.createStatement()) {
-            s.execute(sql);
-          }
-        }, sql);
+      dev.worka.gateway.audit.AuditLog audit =
+          new dev.worka.gateway.audit.AuditLog(java.time.InstantSource.system());
+      Transactions.inTransaction(
+          asApp.dataSource(),
+          c ->
+              audit.recordGate(
+                  c,
+                  new dev.worka.gateway.audit.AuditLog.Decision(
+                      "skill.invoke",
+                      dev.worka.gateway.audit.GateStatus.DENY,
+                      "ernest",
+                      null,
+                      null,
+                      1,
+                      null,
+                      "x",
+                      null,
+                      null)));
+      for (String sql :
+          List.of(
+              "update gates set reason = 'y'",
+              "delete from gates",
+              "alter table gates disable trigger gates_append_only",
+              "drop trigger gates_append_only on gates",
+              "delete from task_keys",
+              "update policy_manifests set version = 2",
+              "truncate run_events")) {
+        java.sql.SQLException e =
+            assertThrows(
+                java.sql.SQLException.class,
+                () -> {
+                  try (java.sql.Connection c = asApp.dataSource().getConnection();
+                      Statement s = c.createStatement()) {
+                    s.execute(sql);
+                  }
+                },
+                sql);
         assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
       }
-      Transactions.withConnection(asApp.dataSource(), c -> {
-        try (Statement s = c.createStatement()) {
-          // The queue's own rows: a claim updates one, a completion deletes it.
-          return s.executeUpdate("update tasks set attempts = attempts where false")
-              + s.executeUpdate("delete from tasks where false");
-        }
-      });
+      Transactions.withConnection(
+          asApp.dataSource(),
+          c -> {
+            try (Statement s = c.createStatement()) {
+              // The queue's own rows: a claim updates one, a completion deletes it.
+              return s.executeUpdate("update tasks set attempts = attempts where false")
+                  + s.executeUpdate("delete from tasks where false");
+            }
+          });
     }
   }
 
@@ -165,29 +200,40 @@ class StoreTest {
     DatabaseUrl app = db.applicationUrl();
     try (Database asApp = Database.connect(app, 2, "test-app")) {
       assertEquals(List.of(), asApp.auditProtectionGaps());
-      for (String sql : List.of(
-          "insert into flyway_schema_history (installed_rank, version, description, type, script, installed_by,"
-              + " execution_time, success) values (999, '999', 'forged', 'SQL', 'V999__forged.sql', 'x', 0, true)",
-          "update flyway_schema_history set success = false",
-          "delete from flyway_schema_history",
-          "truncate flyway_schema_history")) {
-        java.sql.SQLException e = assertThrows(java.sql.SQLException.class, () -> {
-          try (java.sql.Connection c = asApp.dataSource().getConnection(); Statement s = c.createStatement()) {
-            s.execute(sql);
-          }
-        }, sql);
+      for (String sql :
+          List.of(
+              "insert into flyway_schema_history (installed_rank, version, description, type, script, installed_by,"
+                  + " execution_time, success) values (999, '999', 'forged', 'SQL', 'V999__forged.sql', 'x', 0, true)",
+              "update flyway_schema_history set success = false",
+              "delete from flyway_schema_history",
+              "truncate flyway_schema_history")) {
+        java.sql.SQLException e =
+            assertThrows(
+                java.sql.SQLException.class,
+                () -> {
+                  try (java.sql.Connection c = asApp.dataSource().getConnection();
+                      Statement s = c.createStatement()) {
+                    s.execute(sql);
+                  }
+                },
+                sql);
         assertEquals("42501", e.getSQLState(), sql + ": " + e.getMessage());
       }
 
       // A right to write it, granted by hand, is a gap; granting the role again takes it back.
-      Transactions.withConnection(db.dataSource(), c -> {
-        try (Statement s = c.createStatement()) {
-          return s.execute("grant insert, delete on flyway_schema_history to " + Database.APPLICATION_ROLE);
-        }
-      });
-      assertEquals(List.of(
-          "role worka_app may INSERT flyway_schema_history (the migration history)",
-          "role worka_app may DELETE flyway_schema_history (the migration history)"), asApp.auditProtectionGaps());
+      Transactions.withConnection(
+          db.dataSource(),
+          c -> {
+            try (Statement s = c.createStatement()) {
+              return s.execute(
+                  "grant insert, delete on flyway_schema_history to " + Database.APPLICATION_ROLE);
+            }
+          });
+      assertEquals(
+          List.of(
+              "role worka_app may INSERT flyway_schema_history (the migration history)",
+              "role worka_app may DELETE flyway_schema_history (the migration history)"),
+          asApp.auditProtectionGaps());
       db.database().grantApplicationRole(Database.APPLICATION_ROLE);
       assertEquals(List.of(), asApp.auditProtectionGaps());
     }
@@ -201,25 +247,46 @@ class StoreTest {
       assertEquals(List.of(), asApp.auditProtectionGaps());
       // Every table a migration guards with an append-only trigger, the ones added after the check
       // was written among them (model usage V12, reservations V15, ingress refusals V16).
-      List<String> guarded = Transactions.withConnection(db.dataSource(), c -> {
-        List<String> tables = new java.util.ArrayList<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select c.relname from pg_trigger g"
-            + " join pg_class c on c.oid = g.tgrelid where g.tgname = c.relname || '_append_only' order by 1")) {
-          while (rs.next()) {
-            tables.add(rs.getString(1));
-          }
-        }
-        return tables;
-      });
-      assertTrue(guarded.containsAll(List.of("gates", "burns", "run_events", "policy_manifests",
-          "policy_activations", "invocation_lock_events", "model_usage", "model_reservations", "run_refusals")),
+      List<String> guarded =
+          Transactions.withConnection(
+              db.dataSource(),
+              c -> {
+                List<String> tables = new java.util.ArrayList<>();
+                try (Statement s = c.createStatement();
+                    ResultSet rs =
+                        s.executeQuery(
+                            "select c.relname from pg_trigger g"
+                                + " join pg_class c on c.oid = g.tgrelid where g.tgname = c.relname || '_append_only' order by 1")) {
+                  while (rs.next()) {
+                    tables.add(rs.getString(1));
+                  }
+                }
+                return tables;
+              });
+      assertTrue(
+          guarded.containsAll(
+              List.of(
+                  "gates",
+                  "burns",
+                  "run_events",
+                  "policy_manifests",
+                  "policy_activations",
+                  "invocation_lock_events",
+                  "model_usage",
+                  "model_reservations",
+                  "run_refusals")),
           guarded.toString());
-      Transactions.withConnection(db.dataSource(), c -> {
-        try (Statement s = c.createStatement()) {
-          return s.execute("grant update, delete on " + String.join(", ", guarded) + " to "
-              + Database.APPLICATION_ROLE);
-        }
-      });
+      Transactions.withConnection(
+          db.dataSource(),
+          c -> {
+            try (Statement s = c.createStatement()) {
+              return s.execute(
+                  "grant update, delete on "
+                      + String.join(", ", guarded)
+                      + " to "
+                      + Database.APPLICATION_ROLE);
+            }
+          });
       List<String> gaps = asApp.auditProtectionGaps();
       for (String table : guarded) {
         assertTrue(gaps.contains("role worka_app may UPDATE " + table), table + ": " + gaps);
@@ -234,9 +301,15 @@ class StoreTest {
   void everyAppendOnlyTableRefusesUpdateDeleteAndTruncateByTrigger() {
     // The row triggers run the function theDatabaseRefusesToChangeAuditRows shows refusing; here,
     // that every table the migrations made append-only has both of its guards, the later ones too.
-    List<String> missing = Transactions.withConnection(db.dataSource(), c -> {
-      List<String> found = new java.util.ArrayList<>();
-      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("""
+    List<String> missing =
+        Transactions.withConnection(
+            db.dataSource(),
+            c -> {
+              List<String> found = new java.util.ArrayList<>();
+              try (Statement s = c.createStatement();
+                  ResultSet rs =
+                      s.executeQuery(
+                          """
           select c.relname,
                  exists (select from pg_trigger g join pg_proc p on p.oid = g.tgfoid
                          where g.tgrelid = c.oid and g.tgname = c.relname || '_append_only'
@@ -248,22 +321,24 @@ class StoreTest {
           from pg_class c where c.relname = any(array['gates', 'burns', 'run_events', 'policy_manifests',
             'policy_activations', 'invocation_lock_events', 'model_usage', 'model_reservations', 'run_refusals'])
           order by 1""")) {
-        int tables = 0;
-        while (rs.next()) {
-          tables++;
-          if (!rs.getBoolean(2)) {
-            found.add(rs.getString(1) + ": no row trigger refusing UPDATE and DELETE before they happen");
-          }
-          if (!rs.getBoolean(3)) {
-            found.add(rs.getString(1) + ": no trigger refusing TRUNCATE");
-          }
-        }
-        if (tables != 9) {
-          found.add("expected 9 append-only tables, found " + tables);
-        }
-      }
-      return found;
-    });
+                int tables = 0;
+                while (rs.next()) {
+                  tables++;
+                  if (!rs.getBoolean(2)) {
+                    found.add(
+                        rs.getString(1)
+                            + ": no row trigger refusing UPDATE and DELETE before they happen");
+                  }
+                  if (!rs.getBoolean(3)) {
+                    found.add(rs.getString(1) + ": no trigger refusing TRUNCATE");
+                  }
+                }
+                if (tables != 9) {
+                  found.add("expected 9 append-only tables, found " + tables);
+                }
+              }
+              return found;
+            });
     assertEquals(List.of(), missing);
   }
 
@@ -272,8 +347,7 @@ class StoreTest {
     DatabaseUrl supabase =
         DatabaseUrl.parse(
             "postgresql://postgres.abc:s%40cret@aws-0-eu.pooler.supabase.com:6543/postgres?sslmode=require",
-            null,
-            null);
+            null, null);
     assertEquals(
         "jdbc:postgresql://aws-0-eu.pooler.supabase.com:6543/postgres?sslmode=require",
         supabase.jdbcUrl());

@@ -14,10 +14,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Gives each test a fresh database migrated by the production migrations, on one embedded
- * PostgreSQL shared by the whole test JVM (the same server the product embeds). The migrated
- * schema is built once as a template and each test's database is a copy of it, so audit tables
- * keep their append-only triggers (no truncation needed). After each test it checks that the test
- * left no connection open.
+ * PostgreSQL shared by the whole test JVM (the same server the product embeds). The migrated schema
+ * is built once as a template and each test's database is a copy of it, so audit tables keep their
+ * append-only triggers (no truncation needed). After each test it checks that the test left no
+ * connection open.
  *
  * <pre>{@code @RegisterExtension static TestDatabase db = new TestDatabase();}</pre>
  */

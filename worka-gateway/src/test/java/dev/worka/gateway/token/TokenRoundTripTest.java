@@ -49,13 +49,18 @@ class TokenRoundTripTest {
     TokenIssuer remembering = new TokenIssuer(keys, ISSUER, clock, known);
     IssuedToken issued = remembering.mint("ernest", runId, stepId, 3, START.plusSeconds(60));
 
-    WorkerClaims verified = assertInstanceOf(Verified.class, verifier.verify(issued.token())).claims();
+    WorkerClaims verified =
+        assertInstanceOf(Verified.class, verifier.verify(issued.token())).claims();
     assertEquals(verified, known.find(issued.token()).orElseThrow());
-    String lastCharChanged = issued.token().substring(0, issued.token().length() - 1)
-        + (issued.token().endsWith("A") ? "B" : "A");
+    String lastCharChanged =
+        issued.token().substring(0, issued.token().length() - 1)
+            + (issued.token().endsWith("A") ? "B" : "A");
     assertTrue(known.find(lastCharChanged).isEmpty());
     assertTrue(known.find(null).isEmpty());
-    assertTrue(known.find(issuer.mint("ernest", runId, stepId, 3, START.plusSeconds(60)).token()).isEmpty(),
+    assertTrue(
+        known
+            .find(issuer.mint("ernest", runId, stepId, 3, START.plusSeconds(60)).token())
+            .isEmpty(),
         "an issuer without the cache tells it nothing");
 
     clock.advance(Duration.ofSeconds(60));

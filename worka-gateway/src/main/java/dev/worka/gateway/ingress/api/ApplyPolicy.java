@@ -34,7 +34,10 @@ public final class ApplyPolicy {
 
   /** The outcome. */
   public sealed interface Outcome {
-    /** {@code policy} is active; {@code changed} if it is a new activation (then {@code gateId} is its gate). */
+    /**
+     * {@code policy} is active; {@code changed} if it is a new activation (then {@code gateId} is
+     * its gate).
+     */
     record Applied(StoredPolicy policy, boolean changed, UUID gateId) implements Outcome {}
 
     /** Refused by the host; nothing stored; {@code gateId} is the deny gate. */
@@ -49,7 +52,8 @@ public final class ApplyPolicy {
   private final LaunchAllowance launches;
   private final AuditLog audit;
 
-  public ApplyPolicy(DataSource dataSource, PolicyStore policies, LaunchAllowance launches, AuditLog audit) {
+  public ApplyPolicy(
+      DataSource dataSource, PolicyStore policies, LaunchAllowance launches, AuditLog audit) {
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
     this.policies = Objects.requireNonNull(policies, "policies");
     this.launches = Objects.requireNonNull(launches, "launches");
@@ -60,31 +64,66 @@ public final class ApplyPolicy {
     Optional<StoredPolicy> before = policies.active();
     UUID[] allowGate = new UUID[1];
     try {
-      StoredPolicy stored = policies.activate(source, OPERATOR, new PolicyStore.Admission() {
-        @Override
-        public List<String> refusals(CompiledPolicy policy) {
-          return launches.refusals(policy);
-        }
+      StoredPolicy stored =
+          policies.activate(
+              source,
+              OPERATOR,
+              new PolicyStore.Admission() {
+                @Override
+                public List<String> refusals(CompiledPolicy policy) {
+                  return launches.refusals(policy);
+                }
 
-        @Override
-        public void activated(Connection c, StoredPolicy activated) throws SQLException {
-          Gate gate = audit.recordGate(c, new AuditLog.Decision(GateActions.POLICY_APPLY, GateStatus.ALLOW, OPERATOR,
-              null, null, null, null, "policy v" + activated.version() + " (sha256 " + activated.sha256().substring(0, 12)
-                  + ") activated; every launch spec"
-                  + " in it (" + activated.policy().agents().size() + " agent(s)) is one the host allows",
-              activated.id(), null));
-          allowGate[0] = gate.id();
-        }
-      });
+                @Override
+                public void activated(Connection c, StoredPolicy activated) throws SQLException {
+                  Gate gate =
+                      audit.recordGate(
+                          c,
+                          new AuditLog.Decision(
+                              GateActions.POLICY_APPLY,
+                              GateStatus.ALLOW,
+                              OPERATOR,
+                              null,
+                              null,
+                              null,
+                              null,
+                              "policy v"
+                                  + activated.version()
+                                  + " (sha256 "
+                                  + activated.sha256().substring(0, 12)
+                                  + ") activated; every launch spec"
+                                  + " in it ("
+                                  + activated.policy().agents().size()
+                                  + " agent(s)) is one the host allows",
+                              activated.id(),
+                              null));
+                  allowGate[0] = gate.id();
+                }
+              });
       boolean changed = before.isEmpty() || !before.get().id().equals(stored.id());
       return new Outcome.Applied(stored, changed, allowGate[0]);
     } catch (InvalidPolicyException e) {
       return new Outcome.Invalid(e.errors());
     } catch (PolicyRefusedException e) {
       UUID activeId = before.map(StoredPolicy::id).orElse(null);
-      Gate gate = Transactions.inTransaction(dataSource, c -> audit.recordGate(c, new AuditLog.Decision(
-          GateActions.POLICY_APPLY, GateStatus.DENY, OPERATOR, null, null, null, null,
-          "manifest refused, the active policy is unchanged: " + String.join("; ", e.refusals()), activeId, null)));
+      Gate gate =
+          Transactions.inTransaction(
+              dataSource,
+              c ->
+                  audit.recordGate(
+                      c,
+                      new AuditLog.Decision(
+                          GateActions.POLICY_APPLY,
+                          GateStatus.DENY,
+                          OPERATOR,
+                          null,
+                          null,
+                          null,
+                          null,
+                          "manifest refused, the active policy is unchanged: "
+                              + String.join("; ", e.refusals()),
+                          activeId,
+                          null)));
       return new Outcome.Refused(e.refusals(), gate.id());
     }
   }

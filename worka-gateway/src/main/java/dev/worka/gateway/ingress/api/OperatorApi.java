@@ -61,9 +61,18 @@ public final class OperatorApi {
   private final ResolveInvocation resolver;
   private final ApplyPolicy applyPolicy;
 
-  public OperatorApi(Database database, String operatorToken, RunService service, RunStore runs, StepStore steps,
-      RunStory story, SkillRegistry skills, PolicyStore policies, Supplier<String> metrics,
-      ResolveInvocation resolver, ApplyPolicy applyPolicy) {
+  public OperatorApi(
+      Database database,
+      String operatorToken,
+      RunService service,
+      RunStore runs,
+      StepStore steps,
+      RunStory story,
+      SkillRegistry skills,
+      PolicyStore policies,
+      Supplier<String> metrics,
+      ResolveInvocation resolver,
+      ApplyPolicy applyPolicy) {
     this.resolver = resolver;
     this.applyPolicy = applyPolicy;
     this.dataSource = database.dataSource();
@@ -81,7 +90,13 @@ public final class OperatorApi {
   public void register(Router router) {
     router.addEverywhere("GET", "/healthz", r -> ApiResponse.ok(Map.of("status", "ok")));
     router.add("GET", "/readyz", this::ready);
-    router.add("GET", "/metrics", r -> { auth.require(r); return new ApiResponse.Text(200, "text/plain; version=0.0.4", metrics.get()); });
+    router.add(
+        "GET",
+        "/metrics",
+        r -> {
+          auth.require(r);
+          return new ApiResponse.Text(200, "text/plain; version=0.0.4", metrics.get());
+        });
     router.add("POST", "/v1/runs", this::create);
     router.add("GET", "/v1/runs", this::list);
     router.add("GET", "/v1/runs/{id}", this::show);
@@ -110,7 +125,9 @@ public final class OperatorApi {
     body.put("status", reachable && migrated ? "ready" : "not_ready");
     body.put("database", reachable ? "reachable" : "unreachable");
     body.put("migrations", !reachable ? "unknown" : migrated ? "applied" : "pending");
-    return reachable && migrated ? ApiResponse.ok(body) : ApiResponse.withHeader(503, body, "Retry-After", "5");
+    return reachable && migrated
+        ? ApiResponse.ok(body)
+        : ApiResponse.withHeader(503, body, "Retry-After", "5");
   }
 
   /** The request's body as a JSON object, or 415/422 saying it must be {@code shape}. */
@@ -132,11 +149,13 @@ public final class OperatorApi {
     auth.require(r);
     JsonNode body = jsonObject(r, "a JSON object {\"text\": \"...\", \"requester\": \"optional\"}");
     List<String> problems = new ArrayList<>();
-    body.fieldNames().forEachRemaining(f -> {
-      if (!f.equals("text") && !f.equals("requester") && !f.equals("source")) {
-        problems.add("unknown field " + f);
-      }
-    });
+    body.fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (!f.equals("text") && !f.equals("requester") && !f.equals("source")) {
+                problems.add("unknown field " + f);
+              }
+            });
     String text = body.path("text").isTextual() ? body.get("text").asText().strip() : null;
     if (text == null || text.isEmpty()) {
       problems.add("text is required: the request, in words");
@@ -144,7 +163,9 @@ public final class OperatorApi {
       problems.add("text is longer than " + MAX_TEXT + " characters");
     }
     String requester = body.path("requester").isTextual() ? body.get("requester").asText() : null;
-    if (body.has("requester") && !body.get("requester").isTextual() && !body.get("requester").isNull()) {
+    if (body.has("requester")
+        && !body.get("requester").isTextual()
+        && !body.get("requester").isNull()) {
       problems.add("requester must be a string");
     }
     if (requester != null && requester.length() > 200) {
@@ -152,17 +173,30 @@ public final class OperatorApi {
     }
     String source = body.path("source").asText("api");
     if (!source.equals("api") && !source.equals("cli")) {
-      problems.add("source must be api or cli here (slack and github runs come through their own ingress)");
+      problems.add(
+          "source must be api or cli here (slack and github runs come through their own ingress)");
     }
     String key = r.header("Idempotency-Key");
     if (key != null && !key.matches("[\\x21-\\x7e]{1,200}")) {
       problems.add("Idempotency-Key must be 1-200 visible ASCII characters");
     }
     if (!problems.isEmpty()) {
-      throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, String.join("; ", problems), null, null, problems));
+      throw new ApiException(
+          422,
+          new ErrorBody(
+              ErrorCodes.INVALID_BODY, String.join("; ", problems), null, null, problems));
     }
-    RunService.Creation creation = service.create(new RunService.Request(source, text, requester, null, null, null, null,
-        key == null ? null : "api:" + key));
+    RunService.Creation creation =
+        service.create(
+            new RunService.Request(
+                source,
+                text,
+                requester,
+                null,
+                null,
+                null,
+                null,
+                key == null ? null : "api:" + key));
     return switch (creation) {
       case RunService.Creation.Created c -> {
         Map<String, Object> answer = new LinkedHashMap<>();
@@ -172,17 +206,42 @@ public final class OperatorApi {
         answer.put("replayed", c.replayed());
         yield ApiResponse.status(202, answer);
       }
-      case RunService.Creation.KeyConflict k -> throw new ApiException(409, ErrorCodes.IDEMPOTENCY_CONFLICT,
-          "Idempotency-Key was already used for run " + k.existingRunId() + " with a different body");
-      case RunService.Creation.Denied d -> throw new ApiException(403, new ErrorBody(ErrorCodes.INGRESS_DENIED,
-          "the policy's ingress section does not let this requester start runs; no run was created (the"
-              + " refusal is gate " + d.gateId() + ")", d.gateId().toString(), d.reason(), null));
-      case RunService.Creation.OverQuota q -> throw new ApiException(429, new ErrorBody(ErrorCodes.QUOTA_EXCEEDED,
-          "this requester is over a quota of the policy's ingress.quotas; no run was created (the refusal is gate "
-              + q.gateId() + "); " + q.retryAfter().map(d -> "try again in " + d.toSeconds() + " s")
-                  .orElse("try again when one of its runs has ended"),
-          q.gateId().toString(), q.reason(), null),
-          q.retryAfter().map(d -> Map.of("Retry-After", Long.toString(d.toSeconds()))).orElse(Map.of()));
+      case RunService.Creation.KeyConflict k ->
+          throw new ApiException(
+              409,
+              ErrorCodes.IDEMPOTENCY_CONFLICT,
+              "Idempotency-Key was already used for run "
+                  + k.existingRunId()
+                  + " with a different body");
+      case RunService.Creation.Denied d ->
+          throw new ApiException(
+              403,
+              new ErrorBody(
+                  ErrorCodes.INGRESS_DENIED,
+                  "the policy's ingress section does not let this requester start runs; no run was created (the"
+                      + " refusal is gate "
+                      + d.gateId()
+                      + ")",
+                  d.gateId().toString(),
+                  d.reason(),
+                  null));
+      case RunService.Creation.OverQuota q ->
+          throw new ApiException(
+              429,
+              new ErrorBody(
+                  ErrorCodes.QUOTA_EXCEEDED,
+                  "this requester is over a quota of the policy's ingress.quotas; no run was created (the refusal is gate "
+                      + q.gateId()
+                      + "); "
+                      + q.retryAfter()
+                          .map(d -> "try again in " + d.toSeconds() + " s")
+                          .orElse("try again when one of its runs has ended"),
+                  q.gateId().toString(),
+                  q.reason(),
+                  null),
+              q.retryAfter()
+                  .map(d -> Map.of("Retry-After", Long.toString(d.toSeconds())))
+                  .orElse(Map.of()));
     };
   }
 
@@ -199,11 +258,12 @@ public final class OperatorApi {
     GateStatus status = null;
     String statusText = blankToNull(r.query("status"));
     if (statusText != null) {
-      status = switch (statusText) {
-        case "allow" -> GateStatus.ALLOW;
-        case "deny" -> GateStatus.DENY;
-        default -> throw invalid("status must be allow or deny");
-      };
+      status =
+          switch (statusText) {
+            case "allow" -> GateStatus.ALLOW;
+            case "deny" -> GateStatus.DENY;
+            default -> throw invalid("status must be allow or deny");
+          };
     }
     String subject = blankToNull(r.query("subject"));
     if (subject != null && subject.length() > 200) {
@@ -220,7 +280,9 @@ public final class OperatorApi {
     int limit = limit(r);
     GateStatus s = status;
     UUID b = before;
-    List<Gate> found = Transactions.withConnection(dataSource, c -> AuditLog.recent(c, action, s, subject, b, limit));
+    List<Gate> found =
+        Transactions.withConnection(
+            dataSource, c -> AuditLog.recent(c, action, s, subject, b, limit));
     List<Map<String, Object>> views = new ArrayList<>();
     for (Gate g : found) {
       Map<String, Object> v = new LinkedHashMap<>();
@@ -232,14 +294,17 @@ public final class OperatorApi {
       v.put("step_id", g.stepId() == null ? null : g.stepId().toString());
       v.put("skill", g.skill());
       v.put("reason", g.reason());
-      v.put("policy_manifest_id", g.policyManifestId() == null ? null : g.policyManifestId().toString());
+      v.put(
+          "policy_manifest_id",
+          g.policyManifestId() == null ? null : g.policyManifestId().toString());
       v.put("trace_id", g.traceId());
       v.put("at", g.createdAt().toString());
       views.add(v);
     }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("gates", views);
-    body.put("next_before", found.size() == limit ? found.get(found.size() - 1).id().toString() : null);
+    body.put(
+        "next_before", found.size() == limit ? found.get(found.size() - 1).id().toString() : null);
     return ApiResponse.ok(body);
   }
 
@@ -254,13 +319,17 @@ public final class OperatorApi {
       try {
         status = RunStatus.fromSql(r.query("status").trim());
       } catch (IllegalArgumentException e) {
-        throw invalid("status must be one of " + java.util.Arrays.stream(RunStatus.values()).map(RunStatus::sql).toList());
+        throw invalid(
+            "status must be one of "
+                + java.util.Arrays.stream(RunStatus.values()).map(RunStatus::sql).toList());
       }
     }
     int limit = limit(r);
     RunStatus filter = status;
-    List<Map<String, Object>> views = Transactions.withConnection(dataSource, c -> runs.list(c, filter, limit))
-        .stream().map(RunStory::summary).toList();
+    List<Map<String, Object>> views =
+        Transactions.withConnection(dataSource, c -> runs.list(c, filter, limit)).stream()
+            .map(RunStory::summary)
+            .toList();
     return ApiResponse.ok(Map.of("runs", views));
   }
 
@@ -284,15 +353,18 @@ public final class OperatorApi {
     }
     return switch (service.cancel(id, "operator", reason)) {
       case RunService.Cancellation.Cancelled c -> ApiResponse.ok(RunStory.summary(c.run()));
-      case RunService.Cancellation.AlreadyEnded a -> throw new ApiException(409, ErrorCodes.ILLEGAL_STATE,
-          "run " + id + " already ended (" + a.run().status().sql() + ")");
+      case RunService.Cancellation.AlreadyEnded a ->
+          throw new ApiException(
+              409,
+              ErrorCodes.ILLEGAL_STATE,
+              "run " + id + " already ended (" + a.run().status().sql() + ")");
       case RunService.Cancellation.NotFound n -> throw notFound(id);
     };
   }
 
   /**
-   * Settles an {@code unknown} skill call: {@code {"outcome": "performed"|"not_performed", "reason":
-   * "...", "upstream_ref": "..."}} (see {@link ResolveInvocation}).
+   * Settles an {@code unknown} skill call: {@code {"outcome": "performed"|"not_performed",
+   * "reason": "...", "upstream_ref": "..."}} (see {@link ResolveInvocation}).
    */
   private ApiResponse resolveInvocation(ApiRequest r) {
     auth.require(r);
@@ -302,28 +374,39 @@ public final class OperatorApi {
     } catch (IllegalArgumentException e) {
       throw new ApiException(404, ErrorCodes.NOT_FOUND, "no invocation " + r.pathVariable("id"));
     }
-    JsonNode body = jsonObject(r, "{\"outcome\": \"performed\"|\"not_performed\", \"reason\": \"...\","
-        + " \"upstream_ref\": \"optional\"}");
+    JsonNode body =
+        jsonObject(
+            r,
+            "{\"outcome\": \"performed\"|\"not_performed\", \"reason\": \"...\","
+                + " \"upstream_ref\": \"optional\"}");
     List<String> unknown = new ArrayList<>();
-    body.fieldNames().forEachRemaining(f -> {
-      if (!List.of("outcome", "reason", "upstream_ref").contains(f)) {
-        unknown.add(f);
-      }
-    });
+    body.fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (!List.of("outcome", "reason", "upstream_ref").contains(f)) {
+                unknown.add(f);
+              }
+            });
     if (!unknown.isEmpty()) {
       throw invalid("unknown field(s) " + unknown + " (allowed: outcome, reason, upstream_ref)");
     }
-    ResolveInvocation.Outcome outcome = switch (body.path("outcome").asText("")) {
-      case "performed" -> ResolveInvocation.Outcome.PERFORMED;
-      case "not_performed" -> ResolveInvocation.Outcome.NOT_PERFORMED;
-      default -> throw invalid("outcome must be \"performed\" or \"not_performed\" (what you found upstream)");
-    };
+    ResolveInvocation.Outcome outcome =
+        switch (body.path("outcome").asText("")) {
+          case "performed" -> ResolveInvocation.Outcome.PERFORMED;
+          case "not_performed" -> ResolveInvocation.Outcome.NOT_PERFORMED;
+          default ->
+              throw invalid(
+                  "outcome must be \"performed\" or \"not_performed\" (what you found upstream)");
+        };
     JsonNode reason = body.path("reason");
     if (!reason.isTextual() || reason.asText().isBlank() || reason.asText().length() > 2000) {
-      throw invalid("reason must say, in 1-2000 characters, what you found upstream (it is recorded in the gate)");
+      throw invalid(
+          "reason must say, in 1-2000 characters, what you found upstream (it is recorded in the gate)");
     }
     JsonNode ref = body.path("upstream_ref");
-    if (!ref.isMissingNode() && !ref.isNull() && (!ref.isTextual() || ref.asText().length() > 500)) {
+    if (!ref.isMissingNode()
+        && !ref.isNull()
+        && (!ref.isTextual() || ref.asText().length() > 500)) {
       throw invalid("upstream_ref must be a string of at most 500 characters");
     }
     String upstreamRef = ref.isTextual() ? ref.asText() : null;
@@ -331,11 +414,26 @@ public final class OperatorApi {
       throw invalid("upstream_ref names the effect upstream: only with outcome \"performed\"");
     }
     return switch (resolver.resolve(id, outcome, reason.asText(), upstreamRef)) {
-      case ResolveInvocation.Result.Resolved res -> ApiResponse.ok(Map.of(
-          "invocation_id", res.invocationId().toString(), "status", res.status(), "gate_id", res.gateId().toString()));
-      case ResolveInvocation.Result.NotFound n -> throw new ApiException(404, ErrorCodes.NOT_FOUND, "no invocation " + id);
-      case ResolveInvocation.Result.NotUnknown n -> throw new ApiException(409, ErrorCodes.ILLEGAL_STATE,
-          "invocation " + id + " is " + n.status() + ": only an unknown outcome can be resolved");
+      case ResolveInvocation.Result.Resolved res ->
+          ApiResponse.ok(
+              Map.of(
+                  "invocation_id",
+                  res.invocationId().toString(),
+                  "status",
+                  res.status(),
+                  "gate_id",
+                  res.gateId().toString()));
+      case ResolveInvocation.Result.NotFound n ->
+          throw new ApiException(404, ErrorCodes.NOT_FOUND, "no invocation " + id);
+      case ResolveInvocation.Result.NotUnknown n ->
+          throw new ApiException(
+              409,
+              ErrorCodes.ILLEGAL_STATE,
+              "invocation "
+                  + id
+                  + " is "
+                  + n.status()
+                  + ": only an unknown outcome can be resolved");
     };
   }
 
@@ -359,48 +457,61 @@ public final class OperatorApi {
       }
     }
     long start = from;
-    return new ApiResponse.Streaming(200, "text/event-stream; charset=utf-8", out -> {
-      long lastWrite = System.nanoTime();
-      Map<UUID, String> refs = new HashMap<>();
-      // Event ids are taken when a transaction inserts, not when it commits: two transactions of
-      // one run can commit out of id order, so every poll reads all of the run's events after
-      // `start` and sends those not sent yet (a cursor would skip the late one for good). The run
-      // is read first: once it is terminal, every event of it was committed before that read.
-      java.util.Set<Long> sent = new java.util.HashSet<>();
-      out.write(": worka run " + id + "\n\n");
-      while (true) {
-        record Batch(Optional<Run> run, List<RunEvent> events, List<Step> steps) {}
-        Batch batch = Transactions.withConnection(dataSource, c -> {
-          Optional<Run> run = runs.find(c, id);
-          return new Batch(run, RunEvents.of(c, id, start, MAX_STREAMED_EVENTS), steps.ofRun(c, id));
+    return new ApiResponse.Streaming(
+        200,
+        "text/event-stream; charset=utf-8",
+        out -> {
+          long lastWrite = System.nanoTime();
+          Map<UUID, String> refs = new HashMap<>();
+          // Event ids are taken when a transaction inserts, not when it commits: two transactions
+          // of
+          // one run can commit out of id order, so every poll reads all of the run's events after
+          // `start` and sends those not sent yet (a cursor would skip the late one for good). The
+          // run
+          // is read first: once it is terminal, every event of it was committed before that read.
+          java.util.Set<Long> sent = new java.util.HashSet<>();
+          out.write(": worka run " + id + "\n\n");
+          while (true) {
+            record Batch(Optional<Run> run, List<RunEvent> events, List<Step> steps) {}
+            Batch batch =
+                Transactions.withConnection(
+                    dataSource,
+                    c -> {
+                      Optional<Run> run = runs.find(c, id);
+                      return new Batch(
+                          run, RunEvents.of(c, id, start, MAX_STREAMED_EVENTS), steps.ofRun(c, id));
+                    });
+            batch.steps().forEach(s -> refs.put(s.id(), s.stepRef()));
+            boolean wrote = false;
+            for (RunEvent e : batch.events()) {
+              if (!sent.add(e.id())) {
+                continue;
+              }
+              out.write(
+                  "id: "
+                      + e.id()
+                      + "\nevent: transition\ndata: "
+                      + Json.STRICT.writeValueAsString(RunStory.event(e, refs.get(e.stepId())))
+                      + "\n\n");
+              lastWrite = System.nanoTime();
+              wrote = true;
+            }
+            if (!wrote && batch.run().map(run -> run.status().terminal()).orElse(true)) {
+              Map<String, Object> end = new LinkedHashMap<>();
+              end.put("run_id", id.toString());
+              end.put("status", batch.run().map(run -> run.status().sql()).orElse("missing"));
+              out.write("event: end\ndata: " + Json.STRICT.writeValueAsString(end) + "\n\n");
+              return;
+            }
+            if (!wrote) {
+              if (System.nanoTime() - lastWrite > EVENT_KEEPALIVE.toNanos()) {
+                out.write(": keep-alive\n\n");
+                lastWrite = System.nanoTime();
+              }
+              Thread.sleep(EVENT_POLL);
+            }
+          }
         });
-        batch.steps().forEach(s -> refs.put(s.id(), s.stepRef()));
-        boolean wrote = false;
-        for (RunEvent e : batch.events()) {
-          if (!sent.add(e.id())) {
-            continue;
-          }
-          out.write("id: " + e.id() + "\nevent: transition\ndata: "
-              + Json.STRICT.writeValueAsString(RunStory.event(e, refs.get(e.stepId()))) + "\n\n");
-          lastWrite = System.nanoTime();
-          wrote = true;
-        }
-        if (!wrote && batch.run().map(run -> run.status().terminal()).orElse(true)) {
-          Map<String, Object> end = new LinkedHashMap<>();
-          end.put("run_id", id.toString());
-          end.put("status", batch.run().map(run -> run.status().sql()).orElse("missing"));
-          out.write("event: end\ndata: " + Json.STRICT.writeValueAsString(end) + "\n\n");
-          return;
-        }
-        if (!wrote) {
-          if (System.nanoTime() - lastWrite > EVENT_KEEPALIVE.toNanos()) {
-            out.write(": keep-alive\n\n");
-            lastWrite = System.nanoTime();
-          }
-          Thread.sleep(EVENT_POLL);
-        }
-      }
-    });
   }
 
   private ApiResponse skills(ApiRequest r) {
@@ -424,10 +535,13 @@ public final class OperatorApi {
   /** Walks the gates' hash chain; 200 either way, the body says intact or where it breaks. */
   private ApiResponse verifyAudit(ApiRequest r) {
     auth.require(r);
-    GateChain.Verification v = Transactions.inTransaction(dataSource, c -> {
-      c.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
-      return GateChain.verify(c);
-    });
+    GateChain.Verification v =
+        Transactions.inTransaction(
+            dataSource,
+            c -> {
+              c.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
+              return GateChain.verify(c);
+            });
     Map<String, Object> body = new LinkedHashMap<>();
     switch (v) {
       case GateChain.Verification.Intact i -> {
@@ -447,7 +561,10 @@ public final class OperatorApi {
 
   private ApiResponse policy(ApiRequest r) {
     auth.require(r);
-    StoredPolicy active = policies.active().orElseThrow(() -> new ApiException(404, ErrorCodes.NOT_FOUND, "no policy is active"));
+    StoredPolicy active =
+        policies
+            .active()
+            .orElseThrow(() -> new ApiException(404, ErrorCodes.NOT_FOUND, "no policy is active"));
     return ApiResponse.ok(policyView(active));
   }
 
@@ -462,14 +579,26 @@ public final class OperatorApi {
         }
         yield ApiResponse.status(a.changed() ? 201 : 200, view);
       }
-      case ApplyPolicy.Outcome.Refused refused -> throw new ApiException(403, new ErrorBody(
-          ErrorCodes.LAUNCH_NOT_ALLOWED,
-          "the manifest uses a launch spec this host does not allow, so the active policy is unchanged: keep the"
-              + " agents' command/image/module as in the built-in manifest or WORKA_POLICY_FILE, or have whoever"
-              + " runs the host add its directory or image prefix to WORKA_ALLOWED_LAUNCH",
-          refused.gateId().toString(), String.join("; ", refused.reasons()), refused.reasons()));
-      case ApplyPolicy.Outcome.Invalid invalid -> throw new ApiException(422, new ErrorBody(ErrorCodes.INVALID_POLICY,
-          "the manifest is invalid: " + String.join("; ", invalid.errors()), null, null, invalid.errors()));
+      case ApplyPolicy.Outcome.Refused refused ->
+          throw new ApiException(
+              403,
+              new ErrorBody(
+                  ErrorCodes.LAUNCH_NOT_ALLOWED,
+                  "the manifest uses a launch spec this host does not allow, so the active policy is unchanged: keep the"
+                      + " agents' command/image/module as in the built-in manifest or WORKA_POLICY_FILE, or have whoever"
+                      + " runs the host add its directory or image prefix to WORKA_ALLOWED_LAUNCH",
+                  refused.gateId().toString(),
+                  String.join("; ", refused.reasons()),
+                  refused.reasons()));
+      case ApplyPolicy.Outcome.Invalid invalid ->
+          throw new ApiException(
+              422,
+              new ErrorBody(
+                  ErrorCodes.INVALID_POLICY,
+                  "the manifest is invalid: " + String.join("; ", invalid.errors()),
+                  null,
+                  null,
+                  invalid.errors()));
     };
   }
 
@@ -492,7 +621,8 @@ public final class OperatorApi {
     try {
       return UUID.fromString(r.pathVariable("id"));
     } catch (IllegalArgumentException e) {
-      throw new ApiException(404, ErrorCodes.NOT_FOUND, "no run " + r.pathVariable("id") + " (run ids are UUIDs)");
+      throw new ApiException(
+          404, ErrorCodes.NOT_FOUND, "no run " + r.pathVariable("id") + " (run ids are UUIDs)");
     }
   }
 
@@ -501,7 +631,8 @@ public final class OperatorApi {
   }
 
   private static ApiException invalid(String message) {
-    return new ApiException(422, new ErrorBody(ErrorCodes.INVALID_BODY, message, null, null, List.of(message)));
+    return new ApiException(
+        422, new ErrorBody(ErrorCodes.INVALID_BODY, message, null, null, List.of(message)));
   }
 
   /** A list's {@code ?limit=}: 1 to 1000, 50 when absent. */

@@ -17,7 +17,9 @@ final class OperatorAuth {
   void require(ApiRequest request) {
     String header = request.authorization();
     if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      throw new ApiException(401, ErrorCodes.UNAUTHORIZED,
+      throw new ApiException(
+          401,
+          ErrorCodes.UNAUTHORIZED,
           "send the operator token as Authorization: Bearer <token> (see WORKA_OPERATOR_TOKEN or"
               + " the operator-token file under WORKA_HOME)");
     }

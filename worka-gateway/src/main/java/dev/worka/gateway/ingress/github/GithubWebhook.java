@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  * raw body is checked first (constant-time) — a missing or wrong one is {@code 401} and leaves
  * nothing but a log line. {@code ping} is answered. A new issue or pull-request comment (also a
  * review comment) that mentions Worka's handle ({@code @worka} by default) starts a run with the
- * rest of the comment as its request; its answer is posted back as comments on the same issue
- * (see {@code skill.github.GithubNotifier}).
+ * rest of the comment as its request; its answer is posted back as comments on the same issue (see
+ * {@code skill.github.GithubNotifier}).
  *
  * <p><b>Who may ask</b> is the policy's {@code ingress.github} (and its quotas), decided by the run
  * service from the signed body: the comment author's {@code author_association} on the repository
@@ -52,11 +52,17 @@ public final class GithubWebhook {
   private static final Logger log = LoggerFactory.getLogger(GithubWebhook.class);
   static final String PATH = "/github/webhook";
   private static final long MAX_BODY = 2 * 1024 * 1024;
-  private static final Pattern TRACEPARENT = Pattern.compile("00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}");
+  private static final Pattern TRACEPARENT =
+      Pattern.compile("00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}");
   private static final Pattern DELIVERY = Pattern.compile("[A-Za-z0-9-]{1,100}");
   private static final Pattern HANDLE = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})");
-  /** What the Gateway's own comments carry (see the notifier): never answered, so Worka never talks to itself. */
+
+  /**
+   * What the Gateway's own comments carry (see the notifier): never answered, so Worka never talks
+   * to itself.
+   */
   private static final String OWN_MARKER = "worka-invocation:";
+
   private static final int MAX_TEXT = 4000;
 
   private final RunService runs;
@@ -68,8 +74,10 @@ public final class GithubWebhook {
     this.runs = runs;
     this.secret = new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
     this.handle = handle;
-    this.mention = Pattern.compile("(?<![A-Za-z0-9_/@.-])@" + Pattern.quote(handle) + "(?![A-Za-z0-9_-])",
-        Pattern.CASE_INSENSITIVE);
+    this.mention =
+        Pattern.compile(
+            "(?<![A-Za-z0-9_/@.-])@" + Pattern.quote(handle) + "(?![A-Za-z0-9_-])",
+            Pattern.CASE_INSENSITIVE);
   }
 
   /**
@@ -83,17 +91,25 @@ public final class GithubWebhook {
     if (secret == null || secret.isBlank()) {
       return Optional.empty();
     }
-    String handle = Optional.ofNullable(env.get("WORKA_GITHUB_HANDLE")).map(String::strip)
-        .filter(h -> !h.isEmpty()).map(h -> h.startsWith("@") ? h.substring(1) : h).orElse("worka");
+    String handle =
+        Optional.ofNullable(env.get("WORKA_GITHUB_HANDLE"))
+            .map(String::strip)
+            .filter(h -> !h.isEmpty())
+            .map(h -> h.startsWith("@") ? h.substring(1) : h)
+            .orElse("worka");
     if (!HANDLE.matcher(handle).matches()) {
-      throw new IllegalArgumentException("WORKA_GITHUB_HANDLE=" + handle + " is not a GitHub login (letters,"
-          + " digits and single hyphens, at most 39)");
+      throw new IllegalArgumentException(
+          "WORKA_GITHUB_HANDLE="
+              + handle
+              + " is not a GitHub login (letters,"
+              + " digits and single hyphens, at most 39)");
     }
     return Optional.of(new GithubWebhook(runs, secret, handle));
   }
 
   public void register(Router router) {
-    router.addPublic("POST", PATH, MAX_BODY, this::handle); // the internet reaches it: WORKA_INGRESS_PORT
+    router.addPublic(
+        "POST", PATH, MAX_BODY, this::handle); // the internet reaches it: WORKA_INGRESS_PORT
   }
 
   public String handle() {
@@ -104,14 +120,23 @@ public final class GithubWebhook {
     String delivery = r.header("X-GitHub-Delivery");
     String event = r.header("X-GitHub-Event");
     if (!signed(r.body(), r.header("X-Hub-Signature-256"))) {
-      log.warn("GitHub delivery {} ({}) from {} refused: missing or wrong X-Hub-Signature-256", clip(delivery),
-          clip(event), r.remoteAddress());
-      throw new ApiException(401, ErrorCodes.SIGNATURE_INVALID,
+      log.warn(
+          "GitHub delivery {} ({}) from {} refused: missing or wrong X-Hub-Signature-256",
+          clip(delivery),
+          clip(event),
+          r.remoteAddress());
+      throw new ApiException(
+          401,
+          ErrorCodes.SIGNATURE_INVALID,
           "X-Hub-Signature-256 is missing or does not match: check that GITHUB_WEBHOOK_SECRET equals the"
               + " webhook's secret on GitHub");
     }
-    if (delivery == null || !DELIVERY.matcher(delivery).matches() || event == null || event.isBlank()) {
-      throw new ApiException(400, ErrorCodes.INVALID_BODY, "X-GitHub-Delivery and X-GitHub-Event are required");
+    if (delivery == null
+        || !DELIVERY.matcher(delivery).matches()
+        || event == null
+        || event.isBlank()) {
+      throw new ApiException(
+          400, ErrorCodes.INVALID_BODY, "X-GitHub-Delivery and X-GitHub-Event are required");
     }
     JsonNode body;
     try {
@@ -152,13 +177,31 @@ public final class GithubWebhook {
     where.put("comment_url", c.url());
     where.put("github_delivery", delivery);
     String repository = c.owner() + "/" + c.repo();
-    RunService.Creation creation = runs.create(new RunService.Request("github", text, c.author(), null, null, null,
-        Json.write(where), "github:" + event + ":" + c.id(), traceId,
-        new Requester.GithubCommenter(c.author(), c.authorAssociation(), repository)));
+    RunService.Creation creation =
+        runs.create(
+            new RunService.Request(
+                "github",
+                text,
+                c.author(),
+                null,
+                null,
+                null,
+                Json.write(where),
+                "github:" + event + ":" + c.id(),
+                traceId,
+                new Requester.GithubCommenter(c.author(), c.authorAssociation(), repository)));
     return switch (creation) {
       case RunService.Creation.Created created -> {
-        log.info("GitHub delivery {} ({} by {} on {}/{}#{}) {} run {} (trace {})", delivery, event, c.author(),
-            c.owner(), c.repo(), c.number(), created.replayed() ? "repeats" : "started", created.run().id(),
+        log.info(
+            "GitHub delivery {} ({} by {} on {}/{}#{}) {} run {} (trace {})",
+            delivery,
+            event,
+            c.author(),
+            c.owner(),
+            c.repo(),
+            c.number(),
+            created.replayed() ? "repeats" : "started",
+            created.run().id(),
             created.run().traceId());
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("run_id", created.run().id().toString());
@@ -166,20 +209,57 @@ public final class GithubWebhook {
         answer.put("replayed", created.replayed());
         yield ApiResponse.status(202, answer);
       }
-      case RunService.Creation.KeyConflict conflict -> throw new ApiException(409, ErrorCodes.IDEMPOTENCY_CONFLICT,
-          "comment " + c.id() + " was seen before with another request (run " + conflict.existingRunId() + ")");
-      // Refused: nothing public (a stranger must not be able to make Worka post); the log and the gate.
-      case RunService.Creation.Denied denied -> refused(delivery, event, c, ErrorCodes.INGRESS_DENIED,
-          denied.gateId(), denied.reason(), denied.replayed());
-      case RunService.Creation.OverQuota over -> refused(delivery, event, c, ErrorCodes.QUOTA_EXCEEDED,
-          over.gateId(), over.reason(), over.replayed());
+      case RunService.Creation.KeyConflict conflict ->
+          throw new ApiException(
+              409,
+              ErrorCodes.IDEMPOTENCY_CONFLICT,
+              "comment "
+                  + c.id()
+                  + " was seen before with another request (run "
+                  + conflict.existingRunId()
+                  + ")");
+      // Refused: nothing public (a stranger must not be able to make Worka post); the log and the
+      // gate.
+      case RunService.Creation.Denied denied ->
+          refused(
+              delivery,
+              event,
+              c,
+              ErrorCodes.INGRESS_DENIED,
+              denied.gateId(),
+              denied.reason(),
+              denied.replayed());
+      case RunService.Creation.OverQuota over ->
+          refused(
+              delivery,
+              event,
+              c,
+              ErrorCodes.QUOTA_EXCEEDED,
+              over.gateId(),
+              over.reason(),
+              over.replayed());
     };
   }
 
-  private static ApiResponse refused(String delivery, String event, Comment c, String code, java.util.UUID gateId,
-      String reason, boolean replayed) {
-    log.info("GitHub delivery {} ({} by {} on {}/{}#{}) {}: no run, gate {}: {}", delivery, event, c.author(),
-        c.owner(), c.repo(), c.number(), replayed ? "was refused before" : "refused", gateId, reason);
+  private static ApiResponse refused(
+      String delivery,
+      String event,
+      Comment c,
+      String code,
+      java.util.UUID gateId,
+      String reason,
+      boolean replayed) {
+    log.info(
+        "GitHub delivery {} ({} by {} on {}/{}#{}) {}: no run, gate {}: {}",
+        delivery,
+        event,
+        c.author(),
+        c.owner(),
+        c.repo(),
+        c.number(),
+        replayed ? "was refused before" : "refused",
+        gateId,
+        reason);
     Map<String, Object> answer = new LinkedHashMap<>();
     answer.put("refused", code);
     answer.put("gate_id", gateId.toString());
@@ -191,30 +271,51 @@ public final class GithubWebhook {
    * A comment that may be a request: its id, where it is, who wrote it (login, account type, and
    * association with the repository — null when the delivery has none), what it says.
    */
-  record Comment(long id, String owner, String repo, long number, String author, String authorType,
-      String authorAssociation, String body, String url) {}
+  record Comment(
+      long id,
+      String owner,
+      String repo,
+      long number,
+      String author,
+      String authorType,
+      String authorAssociation,
+      String body,
+      String url) {}
 
   static Optional<Comment> comment(String event, JsonNode body) {
     if (!body.path("action").asText().equals("created")) {
       return Optional.empty();
     }
-    JsonNode target = switch (event) {
-      case "issue_comment" -> body.path("issue");
-      case "pull_request_review_comment" -> body.path("pull_request");
-      default -> null;
-    };
+    JsonNode target =
+        switch (event) {
+          case "issue_comment" -> body.path("issue");
+          case "pull_request_review_comment" -> body.path("pull_request");
+          default -> null;
+        };
     JsonNode comment = body.path("comment");
     JsonNode repository = body.path("repository");
-    if (target == null || !target.path("number").canConvertToLong() || !comment.path("body").isTextual()
-        || !comment.path("id").isIntegralNumber() || !comment.path("id").canConvertToLong()
-        || !repository.path("name").isTextual() || !repository.path("owner").path("login").isTextual()) {
+    if (target == null
+        || !target.path("number").canConvertToLong()
+        || !comment.path("body").isTextual()
+        || !comment.path("id").isIntegralNumber()
+        || !comment.path("id").canConvertToLong()
+        || !repository.path("name").isTextual()
+        || !repository.path("owner").path("login").isTextual()) {
       return Optional.empty();
     }
-    return Optional.of(new Comment(comment.path("id").asLong(), repository.path("owner").path("login").asText(),
-        repository.path("name").asText(), target.path("number").asLong(),
-        comment.path("user").path("login").asText(null), comment.path("user").path("type").asText(""),
-        comment.path("author_association").isTextual() ? comment.path("author_association").asText() : null,
-        comment.path("body").asText(), comment.path("html_url").asText(null)));
+    return Optional.of(
+        new Comment(
+            comment.path("id").asLong(),
+            repository.path("owner").path("login").asText(),
+            repository.path("name").asText(),
+            target.path("number").asLong(),
+            comment.path("user").path("login").asText(null),
+            comment.path("user").path("type").asText(""),
+            comment.path("author_association").isTextual()
+                ? comment.path("author_association").asText()
+                : null,
+            comment.path("body").asText(),
+            comment.path("html_url").asText(null)));
   }
 
   private boolean signed(byte[] body, String header) {
@@ -252,6 +353,8 @@ public final class GithubWebhook {
   }
 
   private static String clip(String s) {
-    return s == null ? null : s.length() > 100 ? s.substring(0, 100) + "…" : s.replaceAll("[\\p{Cntrl}]", "?");
+    return s == null
+        ? null
+        : s.length() > 100 ? s.substring(0, 100) + "…" : s.replaceAll("[\\p{Cntrl}]", "?");
   }
 }

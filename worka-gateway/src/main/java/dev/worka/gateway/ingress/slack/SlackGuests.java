@@ -27,7 +27,10 @@ final class SlackGuests {
     this.clock = clock;
   }
 
-  /** What a lookup found: whether the user is a guest (null: Slack could not be asked; {@code why} says). */
+  /**
+   * What a lookup found: whether the user is a guest (null: Slack could not be asked; {@code why}
+   * says).
+   */
   record Guest(Boolean guest, String why) {}
 
   private record Known(boolean guest, Instant until) {}
@@ -46,8 +49,13 @@ final class SlackGuests {
     }
     if (!answer.isOk() || answer.getUser() == null) {
       String error = answer.getError() == null ? "no user in the answer" : answer.getError();
-      return new Guest(null, "users.info answered " + error
-          + ("missing_scope".equals(error) ? " (give the app the users:read scope and reinstall it)" : ""));
+      return new Guest(
+          null,
+          "users.info answered "
+              + error
+              + ("missing_scope".equals(error)
+                  ? " (give the app the users:read scope and reinstall it)"
+                  : ""));
     }
     boolean guest = answer.getUser().isRestricted() || answer.getUser().isUltraRestricted();
     if (kept.size() >= MAX_KEPT) {

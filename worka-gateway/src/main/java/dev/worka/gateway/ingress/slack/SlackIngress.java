@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  * acts on them yet).
  *
  * <p><b>Over HTTP</b> ({@code SLACK_SIGNING_SECRET}) the three request URLs {@link #EVENTS}, {@link
- * #COMMANDS} and {@link #INTERACTIVITY} are routes of the Gateway's own HTTP server: each checks the
- * request's signature ({@link SlackSignatureCheck}) over the raw body before anything else — a
+ * #COMMANDS} and {@link #INTERACTIVITY} are routes of the Gateway's own HTTP server: each checks
+ * the request's signature ({@link SlackSignatureCheck}) over the raw body before anything else — a
  * request that fails is answered {@code 401} and leaves nothing but a log line — and then hands the
  * request to Bolt's {@link App#run}. <b>In Socket Mode</b> ({@code SLACK_APP_TOKEN}) the same
  * {@link App}, so the same handlers, is fed by Bolt's {@link SocketModeApp} over a WebSocket the
@@ -53,27 +53,27 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>A run per request, once.</b> Slack retries an event it got no {@code 200} for within three
  * seconds ({@code X-Slack-Retry-Num}, the same {@code event_id}); the run's idempotency key is
- * {@code slack:event:<event_id>} (a slash command's, {@code slack:command:<trigger_id>}), so a retry
- * finds the run the first delivery created. Creating the run is one short transaction (the run and
- * its start task); everything slow — planning, steps, answering — happens afterwards, so Slack's
- * acknowledgement goes out at once. The run's source is {@code slack}, its requester the Slack user,
- * its channel the conversation, its thread the event's {@code thread_ts} or else its {@code ts}
- * (where answers go), and its text the message with the bot's mention removed.
+ * {@code slack:event:<event_id>} (a slash command's, {@code slack:command:<trigger_id>}), so a
+ * retry finds the run the first delivery created. Creating the run is one short transaction (the
+ * run and its start task); everything slow — planning, steps, answering — happens afterwards, so
+ * Slack's acknowledgement goes out at once. The run's source is {@code slack}, its requester the
+ * Slack user, its channel the conversation, its thread the event's {@code thread_ts} or else its
+ * {@code ts} (where answers go), and its text the message with the bot's mention removed.
  *
  * <p><b>Who may ask</b> is the policy's {@code ingress.slack} (and its quotas), decided by the run
  * service on what the signed request says: the user, the conversation, and the workspace the user
- * belongs to — the event's {@code user_team} (else its {@code team}); for an event in a channel shared
- * with another organization ({@code is_ext_shared_channel}) that names neither, the workspace is
- * unknown and the request refused; otherwise the payload's {@code team_id}; a slash command's {@code
- * team_id}. Not the payload's {@code team_id} or {@code authorizations} in a shared channel: those
- * name the channel's host workspace and this app's installation, not the user. Without {@code
- * ingress.slack.teams} only this bot's own workspace ({@code auth.test}'s {@code team_id}) may ask,
- * so a Slack Connect user of another company is refused. A guest of the workspace (Slack's {@code
- * users.info}: {@code is_restricted}, {@code is_ultra_restricted}; see {@link SlackGuests}) may ask
- * only when {@code ingress.slack.users} lists it. A refused request starts nothing; its
- * requester gets one short answer only they see (the slash command's ephemeral reply, or {@code
- * chat.postEphemeral} for a mention or direct message), never the reason, which is in the {@code
- * run.create} deny gate and the log.
+ * belongs to — the event's {@code user_team} (else its {@code team}); for an event in a channel
+ * shared with another organization ({@code is_ext_shared_channel}) that names neither, the
+ * workspace is unknown and the request refused; otherwise the payload's {@code team_id}; a slash
+ * command's {@code team_id}. Not the payload's {@code team_id} or {@code authorizations} in a
+ * shared channel: those name the channel's host workspace and this app's installation, not the
+ * user. Without {@code ingress.slack.teams} only this bot's own workspace ({@code auth.test}'s
+ * {@code team_id}) may ask, so a Slack Connect user of another company is refused. A guest of the
+ * workspace (Slack's {@code users.info}: {@code is_restricted}, {@code is_ultra_restricted}; see
+ * {@link SlackGuests}) may ask only when {@code ingress.slack.users} lists it. A refused request
+ * starts nothing; its requester gets one short answer only they see (the slash command's ephemeral
+ * reply, or {@code chat.postEphemeral} for a mention or direct message), never the reason, which is
+ * in the {@code run.create} deny gate and the log.
  */
 public final class SlackIngress implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SlackIngress.class);
@@ -107,51 +107,73 @@ public final class SlackIngress implements AutoCloseable {
    * @param signingSecret verifies HTTP requests; null in Socket Mode (then the HTTP routes are not
    *     registered)
    */
-  public SlackIngress(RunService runs, Slack slack, String botToken, String signingSecret, InstantSource clock) {
+  public SlackIngress(
+      RunService runs, Slack slack, String botToken, String signingSecret, InstantSource clock) {
     this.runs = Objects.requireNonNull(runs, "runs");
     Objects.requireNonNull(botToken, "botToken");
     this.signatures = signingSecret == null ? null : new SlackSignatureCheck(signingSecret, clock);
     this.guests = new SlackGuests(clock);
-    // Every value is set here: AppConfig's defaults would read SLACK_* from the process environment.
-    AppConfig config = AppConfig.builder()
-        .slack(slack)
-        .singleTeamBotToken(botToken)
-        .signingSecret(signingSecret)
-        .requestVerificationEnabled(false) // SlackSignatureCheck ran before Bolt sees the request
-        .sslCheckEnabled(false)
-        .allEventsApiAutoAckEnabled(true) // events nobody handles are acknowledged, not retried
-        .build();
+    // Every value is set here: AppConfig's defaults would read SLACK_* from the process
+    // environment.
+    AppConfig config =
+        AppConfig.builder()
+            .slack(slack)
+            .singleTeamBotToken(botToken)
+            .signingSecret(signingSecret)
+            .requestVerificationEnabled(
+                false) // SlackSignatureCheck ran before Bolt sees the request
+            .sslCheckEnabled(false)
+            .allEventsApiAutoAckEnabled(true) // events nobody handles are acknowledged, not retried
+            .build();
     this.app = new App(config);
     this.parser = new SlackRequestParser(config);
     // The SDK's event models drop user_team (MessageEvent has none): read the requester's workspace
     // from the signed payload itself, for the handlers.
-    app.use((req, resp, chain) -> {
-      if (req instanceof EventRequest e) {
-        String team = requesterTeam(e.getRequestBodyAsString());
-        if (team != null) {
-          req.getContext().getAdditionalValues().put(REQUESTER_TEAM, team);
-        }
-      }
-      return chain.next(req);
-    });
+    app.use(
+        (req, resp, chain) -> {
+          if (req instanceof EventRequest e) {
+            String team = requesterTeam(e.getRequestBodyAsString());
+            if (team != null) {
+              req.getContext().getAdditionalValues().put(REQUESTER_TEAM, team);
+            }
+          }
+          return chain.next(req);
+        });
     app.event(AppMentionEvent.class, this::onMention);
     app.event(MessageEvent.class, this::onMessage);
     Pattern any = Pattern.compile(".*");
-    app.command(any, (req, ctx) -> {
-      String answer = onCommand(req.getPayload(), botTeam(ctx), ctx.client());
-      return ctx.ack(r -> r.responseType("ephemeral").text(answer)); // only the requester sees it
-    });
-    app.blockAction(any, (req, ctx) -> {
-      var p = req.getPayload();
-      log.info("slack: button {} pressed by {} (acknowledged; Worka does not act on buttons yet)",
-          p.getActions() == null ? List.of() : p.getActions().stream().map(a -> a.getActionId()).toList(),
-          p.getUser() == null ? "?" : p.getUser().getId());
-      return ctx.ack();
-    });
-    app.globalShortcut(any, (req, ctx) -> ignored("global shortcut", req.getPayload().getCallbackId(), ctx.ack()));
-    app.messageShortcut(any, (req, ctx) -> ignored("message shortcut", req.getPayload().getCallbackId(), ctx.ack()));
-    app.viewSubmission(any, (req, ctx) -> ignored("view submission", req.getPayload().getView().getCallbackId(), ctx.ack()));
-    app.viewClosed(any, (req, ctx) -> ignored("view closed", req.getPayload().getView().getCallbackId(), ctx.ack()));
+    app.command(
+        any,
+        (req, ctx) -> {
+          String answer = onCommand(req.getPayload(), botTeam(ctx), ctx.client());
+          return ctx.ack(
+              r -> r.responseType("ephemeral").text(answer)); // only the requester sees it
+        });
+    app.blockAction(
+        any,
+        (req, ctx) -> {
+          var p = req.getPayload();
+          log.info(
+              "slack: button {} pressed by {} (acknowledged; Worka does not act on buttons yet)",
+              p.getActions() == null
+                  ? List.of()
+                  : p.getActions().stream().map(a -> a.getActionId()).toList(),
+              p.getUser() == null ? "?" : p.getUser().getId());
+          return ctx.ack();
+        });
+    app.globalShortcut(
+        any, (req, ctx) -> ignored("global shortcut", req.getPayload().getCallbackId(), ctx.ack()));
+    app.messageShortcut(
+        any,
+        (req, ctx) -> ignored("message shortcut", req.getPayload().getCallbackId(), ctx.ack()));
+    app.viewSubmission(
+        any,
+        (req, ctx) ->
+            ignored("view submission", req.getPayload().getView().getCallbackId(), ctx.ack()));
+    app.viewClosed(
+        any,
+        (req, ctx) ->
+            ignored("view closed", req.getPayload().getView().getCallbackId(), ctx.ack()));
   }
 
   private static Response ignored(String what, String callbackId, Response ack) {
@@ -165,47 +187,60 @@ public final class SlackIngress implements AutoCloseable {
       throw new IllegalStateException("HTTP routes need SLACK_SIGNING_SECRET");
     }
     for (String path : List.of(EVENTS, COMMANDS, INTERACTIVITY)) {
-      router.addPublic("POST", path, MAX_BODY, this::handle); // the internet reaches it: WORKA_INGRESS_PORT
+      router.addPublic(
+          "POST", path, MAX_BODY, this::handle); // the internet reaches it: WORKA_INGRESS_PORT
     }
   }
 
   /**
-   * Connects to Slack in Socket Mode with the app-level token, in the background: until it
-   * connects (Slack unreachable, a wrong token) it tries again after a growing delay, saying why in
-   * the log; once connected, the SDK keeps the connection up.
+   * Connects to Slack in Socket Mode with the app-level token, in the background: until it connects
+   * (Slack unreachable, a wrong token) it tries again after a growing delay, saying why in the log;
+   * once connected, the SDK keeps the connection up.
    */
   public void startSocketMode(String appToken) {
     Objects.requireNonNull(appToken, "appToken");
-    socketModeStarter = Thread.ofVirtual().name("slack-socket-mode").start(() -> {
-      Duration delay = FIRST_RETRY;
-      while (!closed) {
-        try {
-          SocketModeApp socket = new SocketModeApp(appToken, app, SocketModeClient.Backend.JavaWebSocket);
-          try {
-            socket.startAsync(); // auth.test, apps.connections.open, then the WebSocket
-          } catch (NullPointerException e) {
-            // The SDK logs why apps.connections.open failed and leaves no client behind.
-            throw new IllegalStateException("apps.connections.open failed (see the SDK's log line above)", e);
-          }
-          socketMode = socket;
-          if (closed) {
-            socket.close();
-            return;
-          }
-          log.info("slack: Socket Mode connection opened");
-          return;
-        } catch (Exception e) {
-          log.warn("slack: could not connect in Socket Mode ({}); trying again in {} s", e.getMessage(),
-              delay.toSeconds());
-          try {
-            Thread.sleep(delay);
-          } catch (InterruptedException ie) {
-            return;
-          }
-          delay = delay.multipliedBy(2).compareTo(MAX_RETRY) > 0 ? MAX_RETRY : delay.multipliedBy(2);
-        }
-      }
-    });
+    socketModeStarter =
+        Thread.ofVirtual()
+            .name("slack-socket-mode")
+            .start(
+                () -> {
+                  Duration delay = FIRST_RETRY;
+                  while (!closed) {
+                    try {
+                      SocketModeApp socket =
+                          new SocketModeApp(appToken, app, SocketModeClient.Backend.JavaWebSocket);
+                      try {
+                        socket.startAsync(); // auth.test, apps.connections.open, then the WebSocket
+                      } catch (NullPointerException e) {
+                        // The SDK logs why apps.connections.open failed and leaves no client
+                        // behind.
+                        throw new IllegalStateException(
+                            "apps.connections.open failed (see the SDK's log line above)", e);
+                      }
+                      socketMode = socket;
+                      if (closed) {
+                        socket.close();
+                        return;
+                      }
+                      log.info("slack: Socket Mode connection opened");
+                      return;
+                    } catch (Exception e) {
+                      log.warn(
+                          "slack: could not connect in Socket Mode ({}); trying again in {} s",
+                          e.getMessage(),
+                          delay.toSeconds());
+                      try {
+                        Thread.sleep(delay);
+                      } catch (InterruptedException ie) {
+                        return;
+                      }
+                      delay =
+                          delay.multipliedBy(2).compareTo(MAX_RETRY) > 0
+                              ? MAX_RETRY
+                              : delay.multipliedBy(2);
+                    }
+                  }
+                });
   }
 
   /** Whether Socket Mode is connected (tests, readiness). */
@@ -222,34 +257,55 @@ public final class SlackIngress implements AutoCloseable {
     String timestamp = r.header(SlackSignatureCheck.TIMESTAMP);
     switch (signatures.check(timestamp, r.header(SlackSignatureCheck.SIGNATURE), body)) {
       case SlackSignatureCheck.Verdict.Refused refused -> {
-        log.warn("slack: refused {} {} from {}: {}", r.method(), r.path(), r.remoteAddress(), refused.why());
-        return ApiResponse.status(401,
-            ErrorBody.of(ErrorCodes.SIGNATURE_INVALID, "the request's Slack signature is missing, stale or wrong"));
+        log.warn(
+            "slack: refused {} {} from {}: {}",
+            r.method(),
+            r.path(),
+            r.remoteAddress(),
+            refused.why());
+        return ApiResponse.status(
+            401,
+            ErrorBody.of(
+                ErrorCodes.SIGNATURE_INVALID,
+                "the request's Slack signature is missing, stale or wrong"));
       }
-      case SlackSignatureCheck.Verdict.Genuine genuine -> { }
+      case SlackSignatureCheck.Verdict.Genuine genuine -> {}
     }
     Map<String, List<String>> headers = new LinkedHashMap<>();
-    for (String name : List.of("Content-Type", SlackSignatureCheck.TIMESTAMP, SlackSignatureCheck.SIGNATURE,
-        "X-Slack-Retry-Num", "X-Slack-Retry-Reason")) {
+    for (String name :
+        List.of(
+            "Content-Type",
+            SlackSignatureCheck.TIMESTAMP,
+            SlackSignatureCheck.SIGNATURE,
+            "X-Slack-Retry-Num",
+            "X-Slack-Retry-Reason")) {
       String value = r.header(name);
       if (value != null) {
         headers.put(name, List.of(value));
       }
     }
-    Request<?> request = parser.parse(SlackRequestParser.HttpRequest.builder()
-        .requestUri(r.path())
-        .queryString(Map.of())
-        .headers(new RequestHeaders(headers))
-        .requestBody(new String(body, java.nio.charset.StandardCharsets.UTF_8))
-        .remoteAddress(r.remoteAddress())
-        .build());
+    Request<?> request =
+        parser.parse(
+            SlackRequestParser.HttpRequest.builder()
+                .requestUri(r.path())
+                .queryString(Map.of())
+                .headers(new RequestHeaders(headers))
+                .requestBody(new String(body, java.nio.charset.StandardCharsets.UTF_8))
+                .remoteAddress(r.remoteAddress())
+                .build());
     if (request == null) {
-      log.info("slack: {} {}: a signed request Bolt does not recognize; acknowledged", r.method(), r.path());
+      log.info(
+          "slack: {} {}: a signed request Bolt does not recognize; acknowledged",
+          r.method(),
+          r.path());
       return ApiResponse.status(200, null);
     }
     Response response = app.run(request);
-    String contentType = response.getContentType() == null ? "text/plain" : response.getContentType();
-    return new ApiResponse.Text(response.getStatusCode() == null ? 200 : response.getStatusCode(), contentType,
+    String contentType =
+        response.getContentType() == null ? "text/plain" : response.getContentType();
+    return new ApiResponse.Text(
+        response.getStatusCode() == null ? 200 : response.getStatusCode(),
+        contentType,
         response.getBody() == null ? "" : response.getBody());
   }
 
@@ -261,8 +317,17 @@ public final class SlackIngress implements AutoCloseable {
     if (e.getBotId() != null || e.getSubtype() != null) {
       return ctx.ack(); // a bot's or an edited message: not a request
     }
-    start(ctx, "app_mention", payload.getEventId(), payload.getTeamId(), e.getChannel(), "channel", e.getUser(),
-        e.getThreadTs() != null ? e.getThreadTs() : e.getTs(), e.getThreadTs(), e.getText());
+    start(
+        ctx,
+        "app_mention",
+        payload.getEventId(),
+        payload.getTeamId(),
+        e.getChannel(),
+        "channel",
+        e.getUser(),
+        e.getThreadTs() != null ? e.getThreadTs() : e.getTs(),
+        e.getThreadTs(),
+        e.getText());
     return ctx.ack();
   }
 
@@ -270,19 +335,33 @@ public final class SlackIngress implements AutoCloseable {
     MessageEvent e = payload.getEvent();
     // Only direct messages: in channels Worka answers mentions (app_mention), not every message.
     // Bots' messages (Worka's own answers among them) and edits are never requests.
-    if (!"im".equals(e.getChannelType()) || e.getBotId() != null || e.getUser() == null
+    if (!"im".equals(e.getChannelType())
+        || e.getBotId() != null
+        || e.getUser() == null
         || e.getUser().equals(ctx.getBotUserId())) {
       return ctx.ack();
     }
-    start(ctx, "direct_message", payload.getEventId(), payload.getTeamId(), e.getChannel(), "im", e.getUser(),
-        e.getThreadTs() != null ? e.getThreadTs() : e.getTs(), e.getThreadTs(), e.getText());
+    start(
+        ctx,
+        "direct_message",
+        payload.getEventId(),
+        payload.getTeamId(),
+        e.getChannel(),
+        "im",
+        e.getUser(),
+        e.getThreadTs() != null ? e.getThreadTs() : e.getTs(),
+        e.getThreadTs(),
+        e.getText());
     return ctx.ack();
   }
 
   private String onCommand(SlashCommandPayload p, String botTeam, MethodsClient client) {
     String text = p.getText() == null ? "" : p.getText().strip();
     if (text.isEmpty()) {
-      return "Tell Worka what to do, e.g. `" + p.getCommand() + " summarize this thread` or `" + p.getCommand()
+      return "Tell Worka what to do, e.g. `"
+          + p.getCommand()
+          + " summarize this thread` or `"
+          + p.getCommand()
           + " open an issue in owner/repo titled \"…\"`.";
     }
     if (text.length() > MAX_TEXT) {
@@ -291,42 +370,90 @@ public final class SlackIngress implements AutoCloseable {
     String key = p.getTriggerId() != null ? "slack:command:" + p.getTriggerId() : null;
     // A command's team_id is the workspace it was typed in: the user's (Slack offers an app's
     // commands only to users of a workspace it is installed in).
-    Optional<RunService.Creation> creation = create(client, "slash_command", key, p.getTeamId(), p.getTeamId(),
-        botTeam, p.getChannelId(), p.getChannelId() != null && p.getChannelId().startsWith("D") ? "im" : "channel",
-        p.getUserId(), null, text);
-    return creation.map(c -> switch (c) {
-      case RunService.Creation.Created created ->
-          "Worka accepted this request as run `" + created.run().id() + "`; it will answer in this conversation.";
-      case RunService.Creation.KeyConflict conflict ->
-          "Worka could not start this request: its trigger was already used for another request.";
-      case RunService.Creation.Denied denied -> refusalAnswer(denied);
-      case RunService.Creation.OverQuota over -> refusalAnswer(over);
-    }).orElse("Worka could not start this request; see the Gateway log.");
+    Optional<RunService.Creation> creation =
+        create(
+            client,
+            "slash_command",
+            key,
+            p.getTeamId(),
+            p.getTeamId(),
+            botTeam,
+            p.getChannelId(),
+            p.getChannelId() != null && p.getChannelId().startsWith("D") ? "im" : "channel",
+            p.getUserId(),
+            null,
+            text);
+    return creation
+        .map(
+            c ->
+                switch (c) {
+                  case RunService.Creation.Created created ->
+                      "Worka accepted this request as run `"
+                          + created.run().id()
+                          + "`; it will answer in this conversation.";
+                  case RunService.Creation.KeyConflict conflict ->
+                      "Worka could not start this request: its trigger was already used for another request.";
+                  case RunService.Creation.Denied denied -> refusalAnswer(denied);
+                  case RunService.Creation.OverQuota over -> refusalAnswer(over);
+                })
+        .orElse("Worka could not start this request; see the Gateway log.");
   }
 
-  private void start(EventContext ctx, String kind, String eventId, String teamId, String channel,
-      String channelType, String user, String threadTs, String askedInThread, String rawText) {
+  private void start(
+      EventContext ctx,
+      String kind,
+      String eventId,
+      String teamId,
+      String channel,
+      String channelType,
+      String user,
+      String threadTs,
+      String askedInThread,
+      String rawText) {
     String text = requestText(rawText, ctx.getBotUserId());
     if (text.isEmpty()) {
-      log.info("slack: {} {} in {} has no request text besides the mention; no run", kind, eventId, channel);
+      log.info(
+          "slack: {} {} in {} has no request text besides the mention; no run",
+          kind,
+          eventId,
+          channel);
       return;
     }
     if (text.length() > MAX_TEXT) {
-      log.warn("slack: {} {} in {} is longer than {} characters; no run", kind, eventId, channel, MAX_TEXT);
+      log.warn(
+          "slack: {} {} in {} is longer than {} characters; no run",
+          kind,
+          eventId,
+          channel,
+          MAX_TEXT);
       return;
     }
-    Optional<RunService.Creation> creation = create(ctx.client(), kind, eventId == null ? null : "slack:event:" + eventId,
-        teamId, ctx.getAdditionalValues().get(REQUESTER_TEAM), botTeam(ctx), channel, channelType, user, threadTs, text);
-    // A refusal is answered once, to the requester only; a retry of the same event is not answered again.
-    creation.ifPresent(c -> {
-      switch (c) {
-        case RunService.Creation.Denied d when !d.replayed() ->
-            answerPrivately(ctx, channel, user, askedInThread, refusalAnswer(d));
-        case RunService.Creation.OverQuota o when !o.replayed() ->
-            answerPrivately(ctx, channel, user, askedInThread, refusalAnswer(o));
-        default -> { } // a run (acknowledged in its thread by the notification loop), or answered before
-      }
-    });
+    Optional<RunService.Creation> creation =
+        create(
+            ctx.client(),
+            kind,
+            eventId == null ? null : "slack:event:" + eventId,
+            teamId,
+            ctx.getAdditionalValues().get(REQUESTER_TEAM),
+            botTeam(ctx),
+            channel,
+            channelType,
+            user,
+            threadTs,
+            text);
+    // A refusal is answered once, to the requester only; a retry of the same event is not answered
+    // again.
+    creation.ifPresent(
+        c -> {
+          switch (c) {
+            case RunService.Creation.Denied d when !d.replayed() ->
+                answerPrivately(ctx, channel, user, askedInThread, refusalAnswer(d));
+            case RunService.Creation.OverQuota o when !o.replayed() ->
+                answerPrivately(ctx, channel, user, askedInThread, refusalAnswer(o));
+            default -> {} // a run (acknowledged in its thread by the notification loop), or
+              // answered before
+          }
+        });
   }
 
   /*
@@ -341,36 +468,70 @@ public final class SlackIngress implements AutoCloseable {
 
   static String refusalAnswer(RunService.Creation.OverQuota over) {
     return over.retryAfter()
-        .map(wait -> {
-          long minutes = Math.max(1, (wait.toSeconds() + 59) / 60);
-          return "You have asked Worka for as many runs as it takes from one person in an hour; it started"
-              + " nothing. Try again in about " + minutes + " minute" + (minutes > 1 ? "s" : "") + ".";
-        })
-        .orElse("You already have as many Worka runs under way as it takes from one person; it started nothing."
-            + " Try again when one of them has finished.");
+        .map(
+            wait -> {
+              long minutes = Math.max(1, (wait.toSeconds() + 59) / 60);
+              return "You have asked Worka for as many runs as it takes from one person in an hour; it started"
+                  + " nothing. Try again in about "
+                  + minutes
+                  + " minute"
+                  + (minutes > 1 ? "s" : "")
+                  + ".";
+            })
+        .orElse(
+            "You already have as many Worka runs under way as it takes from one person; it started nothing."
+                + " Try again when one of them has finished.");
   }
 
-  /** Posts {@code text} visible to {@code user} only (chat.postEphemeral), off the acknowledging thread. */
-  private static void answerPrivately(EventContext ctx, String channel, String user, String threadTs, String text) {
-    Thread.ofVirtual().name("slack-refusal-answer").start(() -> {
-      try {
-        var answer = ctx.client().chatPostEphemeral(r -> r.channel(channel).user(user).threadTs(threadTs).text(text));
-        if (!answer.isOk()) {
-          log.warn("slack: could not tell {} in {} that the request was refused: {}", user, channel, answer.getError());
-        }
-      } catch (Exception e) {
-        log.warn("slack: could not tell {} in {} that the request was refused: {}", user, channel, e.toString());
-      }
-    });
+  /**
+   * Posts {@code text} visible to {@code user} only (chat.postEphemeral), off the acknowledging
+   * thread.
+   */
+  private static void answerPrivately(
+      EventContext ctx, String channel, String user, String threadTs, String text) {
+    Thread.ofVirtual()
+        .name("slack-refusal-answer")
+        .start(
+            () -> {
+              try {
+                var answer =
+                    ctx.client()
+                        .chatPostEphemeral(
+                            r -> r.channel(channel).user(user).threadTs(threadTs).text(text));
+                if (!answer.isOk()) {
+                  log.warn(
+                      "slack: could not tell {} in {} that the request was refused: {}",
+                      user,
+                      channel,
+                      answer.getError());
+                }
+              } catch (Exception e) {
+                log.warn(
+                    "slack: could not tell {} in {} that the request was refused: {}",
+                    user,
+                    channel,
+                    e.toString());
+              }
+            });
   }
 
   /**
    * @param teamId the payload's team_id (kept in the delivery context)
-   * @param userTeam the workspace the requesting user belongs to, null when the request does not say
+   * @param userTeam the workspace the requesting user belongs to, null when the request does not
+   *     say
    * @param botTeam this bot's workspace (auth.test), null when unknown
    */
-  private Optional<RunService.Creation> create(MethodsClient client, String kind, String key, String teamId,
-      String userTeam, String botTeam, String channel, String channelType, String user, String threadTs,
+  private Optional<RunService.Creation> create(
+      MethodsClient client,
+      String kind,
+      String key,
+      String teamId,
+      String userTeam,
+      String botTeam,
+      String channel,
+      String channelType,
+      String user,
+      String threadTs,
       String text) {
     if (channel == null || user == null) {
       log.warn("slack: a {} without {}; no run", kind, channel == null ? "channel" : "user");
@@ -378,7 +539,9 @@ public final class SlackIngress implements AutoCloseable {
     }
     SlackGuests.Guest guest = guests.lookup(client, user);
     if (guest.guest() == null) {
-      log.warn("slack: could not tell whether {} is a guest of the workspace ({}); the request is refused", user,
+      log.warn(
+          "slack: could not tell whether {} is a guest of the workspace ({}); the request is refused",
+          user,
           guest.why());
     }
     Map<String, Object> delivery = new LinkedHashMap<>();
@@ -390,22 +553,52 @@ public final class SlackIngress implements AutoCloseable {
       delivery.put("user_team", userTeam);
     }
     delivery.put("channel_type", channelType);
-    RunService.Creation creation = runs.create(new RunService.Request("slack", text, user, channel, user, threadTs,
-        Json.write(delivery), key, null, new Requester.SlackUser(user, userTeam, botTeam, channel, guest.guest())));
+    RunService.Creation creation =
+        runs.create(
+            new RunService.Request(
+                "slack",
+                text,
+                user,
+                channel,
+                user,
+                threadTs,
+                Json.write(delivery),
+                key,
+                null,
+                new Requester.SlackUser(user, userTeam, botTeam, channel, guest.guest())));
     switch (creation) {
       case RunService.Creation.Created c when c.replayed() ->
-          log.info("slack: {} {} was received again (a retry); it is run {}", kind, key, c.run().id());
+          log.info(
+              "slack: {} {} was received again (a retry); it is run {}", kind, key, c.run().id());
       case RunService.Creation.Created c ->
           log.info("slack: {} from {} in {} became run {}", kind, user, channel, c.run().id());
       case RunService.Creation.KeyConflict c ->
-          log.warn("slack: {} {} carries the key of run {} with another request; no new run", kind, key,
+          log.warn(
+              "slack: {} {} carries the key of run {} with another request; no new run",
+              kind,
+              key,
               c.existingRunId());
       case RunService.Creation.Denied d ->
-          log.info("slack: {} {} from {} (workspace {}) in {} {}: no run, gate {}: {}", kind, key, user, userTeam,
-              channel, d.replayed() ? "was refused before" : "refused", d.gateId(), d.reason());
+          log.info(
+              "slack: {} {} from {} (workspace {}) in {} {}: no run, gate {}: {}",
+              kind,
+              key,
+              user,
+              userTeam,
+              channel,
+              d.replayed() ? "was refused before" : "refused",
+              d.gateId(),
+              d.reason());
       case RunService.Creation.OverQuota o ->
-          log.info("slack: {} {} from {} in {} {}: no run, gate {}: {}", kind, key, user, channel,
-              o.replayed() ? "was refused before" : "over quota", o.gateId(), o.reason());
+          log.info(
+              "slack: {} {} from {} in {} {}: no run, gate {}: {}",
+              kind,
+              key,
+              user,
+              channel,
+              o.replayed() ? "was refused before" : "over quota",
+              o.gateId(),
+              o.reason());
     }
     return Optional.of(creation);
   }
@@ -415,9 +608,9 @@ public final class SlackIngress implements AutoCloseable {
 
   /**
    * The workspace the user who caused an Events API callback belongs to, from its signed JSON: the
-   * event's {@code user_team}, else its {@code team}; else, unless the channel is shared with another
-   * organization ({@code is_ext_shared_channel}; then null: unknown), the callback's {@code team_id}.
-   * Null for a body that is not such a callback.
+   * event's {@code user_team}, else its {@code team}; else, unless the channel is shared with
+   * another organization ({@code is_ext_shared_channel}; then null: unknown), the callback's {@code
+   * team_id}. Null for a body that is not such a callback.
    */
   static String requesterTeam(String callbackJson) {
     JsonNode root;
@@ -448,7 +641,8 @@ public final class SlackIngress implements AutoCloseable {
     return ctx.getAuthTestResponse() != null ? ctx.getAuthTestResponse().getTeamId() : null;
   }
 
-  private static final Pattern ANY_LEADING_MENTION = Pattern.compile("^\\s*<@[A-Z0-9]+(\\|[^>]*)?>");
+  private static final Pattern ANY_LEADING_MENTION =
+      Pattern.compile("^\\s*<@[A-Z0-9]+(\\|[^>]*)?>");
 
   /**
    * The request in a Slack message's text: the bot's mention removed (every one, or when the bot's

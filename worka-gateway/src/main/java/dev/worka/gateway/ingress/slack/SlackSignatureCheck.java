@@ -54,12 +54,19 @@ final class SlackSignatureCheck {
     }
     long age = clock.instant().getEpochSecond() - Long.parseLong(timestamp);
     if (Math.abs(age) > WINDOW.toSeconds()) {
-      return new Verdict.Refused("the request is dated " + Math.abs(age) + " s " + (age > 0 ? "ago" : "ahead")
-          + ", outside the " + WINDOW.toMinutes() + "-minute window (a replay, or a clock that is off)");
+      return new Verdict.Refused(
+          "the request is dated "
+              + Math.abs(age)
+              + " s "
+              + (age > 0 ? "ago" : "ahead")
+              + ", outside the "
+              + WINDOW.toMinutes()
+              + "-minute window (a replay, or a clock that is off)");
     }
     byte[] expected = sign(timestamp, body).getBytes(StandardCharsets.US_ASCII);
     if (!MessageDigest.isEqual(expected, signature.getBytes(StandardCharsets.UTF_8))) {
-      return new Verdict.Refused("the signature does not match (a tampered body, or another signing secret)");
+      return new Verdict.Refused(
+          "the signature does not match (a tampered body, or another signing secret)");
     }
     return new Verdict.Genuine();
   }

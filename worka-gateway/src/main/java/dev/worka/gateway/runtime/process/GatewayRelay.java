@@ -20,12 +20,12 @@ import java.util.Set;
  * Carries a sandboxed worker's connections to the Gateway when the worker has no network but its
  * own loopback (bubblewrap's {@code --unshare-net}): the worker can then reach the Gateway and
  * nothing else — no other service on the host's loopback, no cloud metadata endpoint, no other
- * host. Two halves, joined by a Unix socket that is mounted into the sandbox (a file system
- * socket crosses network namespaces; nothing else does):
+ * host. Two halves, joined by a Unix socket that is mounted into the sandbox (a file system socket
+ * crosses network namespaces; nothing else does):
  *
  * <ul>
- *   <li>{@link #serve}, in the Gateway: listens on the Unix socket and connects each connection
- *       to the Gateway's own HTTP port on loopback;
+ *   <li>{@link #serve}, in the Gateway: listens on the Unix socket and connects each connection to
+ *       the Gateway's own HTTP port on loopback;
  *   <li>{@link #main}, inside the sandbox, in front of the worker: listens on {@code 127.0.0.1}
  *       (and {@code ::1}) at the Gateway's port in the sandbox's own network namespace — so the
  *       worker's {@code WORKA_GATEWAY_URL} is unchanged —, carries each connection to the Unix
@@ -58,30 +58,36 @@ public final class GatewayRelay implements AutoCloseable {
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(socket));
     InetSocketAddress gateway = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-    Thread acceptor = Thread.ofVirtual().name("worka-gateway-relay").start(() -> {
-      while (server.isOpen()) {
-        SocketChannel worker;
-        try {
-          worker = server.accept();
-        } catch (IOException e) {
-          return; // closed
-        }
-        Thread.ofVirtual().start(() -> {
-          try (SocketChannel toGateway = SocketChannel.open(gateway)) {
-            join(worker, toGateway);
-          } catch (IOException e) {
-            closeQuietly(worker);
-          }
-        });
-      }
-    });
+    Thread acceptor =
+        Thread.ofVirtual()
+            .name("worka-gateway-relay")
+            .start(
+                () -> {
+                  while (server.isOpen()) {
+                    SocketChannel worker;
+                    try {
+                      worker = server.accept();
+                    } catch (IOException e) {
+                      return; // closed
+                    }
+                    Thread.ofVirtual()
+                        .start(
+                            () -> {
+                              try (SocketChannel toGateway = SocketChannel.open(gateway)) {
+                                join(worker, toGateway);
+                              } catch (IOException e) {
+                                closeQuietly(worker);
+                              }
+                            });
+                  }
+                });
     return new GatewayRelay(server, acceptor);
   }
 
   /**
    * Deletes the directories named {@code prefix}… in {@code parent} that Gateways which stopped
-   * without cleaning up (killed) left: holding nothing but a {@link #SOCKET_NAME} nobody listens
-   * on any more (a connection is refused), or nothing at all for a minute. A directory of a live
+   * without cleaning up (killed) left: holding nothing but a {@link #SOCKET_NAME} nobody listens on
+   * any more (a connection is refused), or nothing at all for a minute. A directory of a live
    * Gateway accepts the connection and stays; one being set up stays. Returns how many went.
    */
   static int removeStale(Path parent, String prefix) {
@@ -93,7 +99,9 @@ public final class GatewayRelay implements AutoCloseable {
         if (!Files.isDirectory(directory, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
           continue;
         }
-        if (Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? listening(socket) : !emptyAndOld(directory)) {
+        if (Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+            ? listening(socket)
+            : !emptyAndOld(directory)) {
           continue;
         }
         try (var inside = Files.list(directory)) {
@@ -116,8 +124,10 @@ public final class GatewayRelay implements AutoCloseable {
   /** An empty directory untouched for a minute: not one being set up (that takes milliseconds). */
   private static boolean emptyAndOld(Path directory) {
     try (var inside = Files.list(directory)) {
-      return inside.findAny().isEmpty() && Files.getLastModifiedTime(directory).toInstant()
-          .isBefore(java.time.Instant.now().minusSeconds(60));
+      return inside.findAny().isEmpty()
+          && Files.getLastModifiedTime(directory)
+              .toInstant()
+              .isBefore(java.time.Instant.now().minusSeconds(60));
     } catch (IOException e) {
       return false;
     }
@@ -160,7 +170,8 @@ public final class GatewayRelay implements AutoCloseable {
     try {
       listening.add(listen(new InetSocketAddress("127.0.0.1", port)));
     } catch (IOException e) {
-      System.err.println("worka: cannot listen on 127.0.0.1:" + port + " in the sandbox: " + e.getMessage());
+      System.err.println(
+          "worka: cannot listen on 127.0.0.1:" + port + " in the sandbox: " + e.getMessage());
       Runtime.getRuntime().halt(126);
     }
     try {
@@ -170,32 +181,42 @@ public final class GatewayRelay implements AutoCloseable {
     }
     for (ServerSocketChannel server : listening) {
       open.add(server);
-      threads.add(Thread.ofPlatform().daemon().name("worka-relay").start(() -> {
-        while (true) {
-          SocketChannel worker;
-          try {
-            worker = server.accept();
-          } catch (IOException e) {
-            return; // closed
-          }
-          open.add(worker);
-          threads.add(Thread.ofPlatform().daemon().start(() -> {
-            try (SocketChannel toGateway = SocketChannel.open(gateway)) {
-              open.add(toGateway);
-              join(worker, toGateway, open, threads);
-            } catch (IOException e) {
-              closeQuietly(worker);
-            }
-          }));
-        }
-      }));
+      threads.add(
+          Thread.ofPlatform()
+              .daemon()
+              .name("worka-relay")
+              .start(
+                  () -> {
+                    while (true) {
+                      SocketChannel worker;
+                      try {
+                        worker = server.accept();
+                      } catch (IOException e) {
+                        return; // closed
+                      }
+                      open.add(worker);
+                      threads.add(
+                          Thread.ofPlatform()
+                              .daemon()
+                              .start(
+                                  () -> {
+                                    try (SocketChannel toGateway = SocketChannel.open(gateway)) {
+                                      open.add(toGateway);
+                                      join(worker, toGateway, open, threads);
+                                    } catch (IOException e) {
+                                      closeQuietly(worker);
+                                    }
+                                  }));
+                    }
+                  }));
     }
     int status;
     try {
       Process child = new ProcessBuilder(command).inheritIO().start();
       status = awaitUninterruptibly(child);
     } catch (IOException e) {
-      System.err.println("worka: cannot start " + command.get(0) + " in the sandbox: " + e.getMessage());
+      System.err.println(
+          "worka: cannot start " + command.get(0) + " in the sandbox: " + e.getMessage());
       status = 126;
     }
     open.forEach(GatewayRelay::closeQuietly);
@@ -242,10 +263,12 @@ public final class GatewayRelay implements AutoCloseable {
    * sandbox), the second direction runs on a platform thread recorded there, and both channels
    * leave {@code open} when done.
    */
-  private static void join(SocketChannel a, SocketChannel b, Set<java.nio.channels.Channel> open,
-      List<Thread> threads) {
-    Thread back = threads == null ? Thread.ofVirtual().start(() -> copy(b, a))
-        : Thread.ofPlatform().daemon().start(() -> copy(b, a));
+  private static void join(
+      SocketChannel a, SocketChannel b, Set<java.nio.channels.Channel> open, List<Thread> threads) {
+    Thread back =
+        threads == null
+            ? Thread.ofVirtual().start(() -> copy(b, a))
+            : Thread.ofPlatform().daemon().start(() -> copy(b, a));
     if (threads != null) {
       threads.add(back);
     }

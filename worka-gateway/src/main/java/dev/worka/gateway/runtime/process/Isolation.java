@@ -29,11 +29,12 @@ sealed interface Isolation {
   String describe();
 
   /**
-   * Workers run inside {@code bwrap} at {@code executable}; {@code ownNetwork}: it can also give
-   * a worker a network namespace of its own ({@code --unshare-net}, proven by a trial), so that
-   * the worker reaches only the Gateway ({@link GatewayRelay}).
+   * Workers run inside {@code bwrap} at {@code executable}; {@code ownNetwork}: it can also give a
+   * worker a network namespace of its own ({@code --unshare-net}, proven by a trial), so that the
+   * worker reaches only the Gateway ({@link GatewayRelay}).
    */
-  record Bubblewrap(Path executable, boolean disableUserns, boolean ownNetwork) implements Isolation {
+  record Bubblewrap(Path executable, boolean disableUserns, boolean ownNetwork)
+      implements Isolation {
     public Bubblewrap {
       Objects.requireNonNull(executable, "executable");
     }
@@ -50,9 +51,10 @@ sealed interface Isolation {
     /**
      * The namespace and privilege flags, in order: a new user, PID, IPC, UTS (and, where the kernel
      * has it, cgroup) namespace — the network namespace is decided per worker ({@code
-     * --unshare-net} with a {@link GatewayRelay}, or the host's). No capabilities, no nested user namespaces (where bwrap can forbid
-     * them), a new session (no TIOCSTI into the Gateway's terminal), killed when the Gateway is,
-     * and an empty environment that {@code --setenv} fills with the protocol variables.
+     * --unshare-net} with a {@link GatewayRelay}, or the host's). No capabilities, no nested user
+     * namespaces (where bwrap can forbid them), a new session (no TIOCSTI into the Gateway's
+     * terminal), killed when the Gateway is, and an empty environment that {@code --setenv} fills
+     * with the protocol variables.
      */
     List<String> flags() {
       List<String> flags = new ArrayList<>();
@@ -162,8 +164,11 @@ sealed interface Isolation {
         withNetwork.add(1, "--unshare-net");
         String networkFailure = trial(withNetwork);
         if (networkFailure != null) {
-          LoggerFactory.getLogger(Isolation.class).warn("bubblewrap cannot give workers a network of their own"
-              + " here ({}): they share the host's network", networkFailure);
+          LoggerFactory.getLogger(Isolation.class)
+              .warn(
+                  "bubblewrap cannot give workers a network of their own"
+                      + " here ({}): they share the host's network",
+                  networkFailure);
         }
         return new Bubblewrap(bwrap, disableUserns, networkFailure == null);
       }

@@ -40,8 +40,13 @@ public final class ProcessRuntime implements WorkerRuntime {
   private final Isolation isolation;
   private final List<Path> hiddenPaths;
   private final WorkerNetwork network;
-  /** The Gateway's halves of the relays of workers without a network, by the Gateway port they reach. */
+
+  /**
+   * The Gateway's halves of the relays of workers without a network, by the Gateway port they
+   * reach.
+   */
   private final Map<Integer, Path> relaySockets = new java.util.HashMap<>();
+
   private final List<GatewayRelay> relays = new ArrayList<>();
   private final java.util.concurrent.atomic.AtomicBoolean warnedSharedNetwork =
       new java.util.concurrent.atomic.AtomicBoolean();
@@ -77,7 +82,8 @@ public final class ProcessRuntime implements WorkerRuntime {
    * @throws IllegalArgumentException when workers are sandboxed and {@code installDir} is a home
    *     directory or a parent of one ({@link HomeDirectories}): every worker would see it whole
    */
-  public ProcessRuntime(Path installDir, InstantSource clock, Collection<Path> hiddenPaths, WorkerNetwork network) {
+  public ProcessRuntime(
+      Path installDir, InstantSource clock, Collection<Path> hiddenPaths, WorkerNetwork network) {
     this(installDir, clock, null, findSetsid(), Isolation.detected(), hiddenPaths, network);
     if (isolation instanceof Isolation.None none) {
       log.warn(
@@ -91,10 +97,14 @@ public final class ProcessRuntime implements WorkerRuntime {
     } else {
       Optional<Path> home = HomeDirectories.detected().heldBy(this.installDir);
       if (home.isPresent()) {
-        // Bound read-only for every worker, it would show them a home (ssh keys, cloud credentials).
+        // Bound read-only for every worker, it would show them a home (ssh keys, cloud
+        // credentials).
         throw new IllegalArgumentException(
-            "the installation directory " + this.installDir + " is a home directory or a parent of one ("
-                + home.get() + "), which sandboxed workers would see whole; set WORKA_INSTALL_DIR to the"
+            "the installation directory "
+                + this.installDir
+                + " is a home directory or a parent of one ("
+                + home.get()
+                + "), which sandboxed workers would see whole; set WORKA_INSTALL_DIR to the"
                 + " Worka installation itself (the directory holding bin/worka-agent)");
       }
       Isolation.Bubblewrap bubblewrap = (Isolation.Bubblewrap) isolation;
@@ -102,9 +112,11 @@ public final class ProcessRuntime implements WorkerRuntime {
           "workers are sandboxed with bubblewrap ({}); hidden from them: {}; their network: {}",
           bubblewrap.executable(),
           this.hiddenPaths.isEmpty() ? "nothing beyond the sandbox's limits" : this.hiddenPaths,
-          network == WorkerNetwork.HOST ? "the host's (WORKA_WORKER_NETWORK=host)"
-              : bubblewrap.ownNetwork() ? "their own, reaching only the Gateway"
-              : "the host's (bubblewrap cannot unshare the network here)");
+          network == WorkerNetwork.HOST
+              ? "the host's (WORKA_WORKER_NETWORK=host)"
+              : bubblewrap.ownNetwork()
+                  ? "their own, reaching only the Gateway"
+                  : "the host's (bubblewrap cannot unshare the network here)");
     }
   }
 
@@ -155,12 +167,16 @@ public final class ProcessRuntime implements WorkerRuntime {
 
   private static final String RELAY_DIRECTORY_PREFIX = "worka-relay-";
 
-  /** Where {@link GatewayRelay} is loaded from (a jar or a classes directory), for the sandbox's JVM. */
+  /**
+   * Where {@link GatewayRelay} is loaded from (a jar or a classes directory), for the sandbox's
+   * JVM.
+   */
   private static final Path RELAY_CLASS_PATH = codeLocation();
 
   private static Path codeLocation() {
     try {
-      return Path.of(GatewayRelay.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      return Path.of(
+          GatewayRelay.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     } catch (java.net.URISyntaxException | RuntimeException e) {
       throw new IllegalStateException("cannot tell where the Gateway's classes are", e);
     }
@@ -176,9 +192,11 @@ public final class ProcessRuntime implements WorkerRuntime {
       java.net.URI uri = java.net.URI.create(url);
       String host = uri.getHost();
       boolean loopback = "127.0.0.1".equals(host) || "localhost".equalsIgnoreCase(host);
-      boolean web = "http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme());
+      boolean web =
+          "http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme());
       return web && loopback && uri.getPort() >= 1024
-          ? Optional.of(uri.getPort()) : Optional.empty();
+          ? Optional.of(uri.getPort())
+          : Optional.empty();
     } catch (IllegalArgumentException e) {
       return Optional.empty();
     }
@@ -191,13 +209,21 @@ public final class ProcessRuntime implements WorkerRuntime {
       Path temporary = Path.of(System.getProperty("java.io.tmpdir"));
       int stale = GatewayRelay.removeStale(temporary, RELAY_DIRECTORY_PREFIX);
       if (stale > 0) {
-        log.info("removed {} relay socket director(ies) that stopped Gateways left in {}", stale, temporary);
+        log.info(
+            "removed {} relay socket director(ies) that stopped Gateways left in {}",
+            stale,
+            temporary);
       }
-      Path directory = Files.createTempDirectory(temporary, RELAY_DIRECTORY_PREFIX,
-          java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-              java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+      Path directory =
+          Files.createTempDirectory(
+              temporary,
+              RELAY_DIRECTORY_PREFIX,
+              java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                  java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
       socket = directory.resolve(GatewayRelay.SOCKET_NAME);
-      directory.toFile().deleteOnExit(); // run in reverse order: the socket first, then its directory
+      directory
+          .toFile()
+          .deleteOnExit(); // run in reverse order: the socket first, then its directory
       socket.toFile().deleteOnExit();
       relays.add(GatewayRelay.serve(socket, port));
       relaySockets.put(port, socket);
@@ -301,12 +327,17 @@ public final class ProcessRuntime implements WorkerRuntime {
             launch.attempt(),
             refusal);
       }
-      Optional<Integer> gatewayPort = network == WorkerNetwork.GATEWAY && bubblewrap.ownNetwork()
-          ? loopbackPort(launch.gatewayUrl()) : Optional.empty();
-      if (network == WorkerNetwork.GATEWAY && bubblewrap.ownNetwork() && gatewayPort.isEmpty()
+      Optional<Integer> gatewayPort =
+          network == WorkerNetwork.GATEWAY && bubblewrap.ownNetwork()
+              ? loopbackPort(launch.gatewayUrl())
+              : Optional.empty();
+      if (network == WorkerNetwork.GATEWAY
+          && bubblewrap.ownNetwork()
+          && gatewayPort.isEmpty()
           && warnedSharedNetwork.compareAndSet(false, true)) {
-        log.warn("workers share the host's network: their Gateway URL {} is not http(s)://127.0.0.1 or localhost at a"
-            + " port of 1024 or more, which a worker without a network of its own could reach through the relay",
+        log.warn(
+            "workers share the host's network: their Gateway URL {} is not http(s)://127.0.0.1 or localhost at a"
+                + " port of 1024 or more, which a worker without a network of its own could reach through the relay",
             launch.gatewayUrl());
       }
       Path socket = null;
@@ -315,7 +346,8 @@ public final class ProcessRuntime implements WorkerRuntime {
           socket = relaySocket(gatewayPort.get());
         } catch (IOException | RuntimeException e) {
           directory.delete();
-          return notStarted(launch, "cannot open the relay to the Gateway for a worker without a network: " + e);
+          return notStarted(
+              launch, "cannot open the relay to the Gateway for a worker without a network: " + e);
         }
         layout.bindSocket(socket);
       }
@@ -328,10 +360,19 @@ public final class ProcessRuntime implements WorkerRuntime {
       argv.addAll(layout.arguments());
       argv.addAll(List.of("--chdir", directory.path().toString(), "--"));
       if (socket != null) {
-        argv.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Xshare:auto", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xmx24m",
-            "-cp", RELAY_CLASS_PATH.toString(), GatewayRelay.class.getName(),
-            Integer.toString(gatewayPort.get()), socket.toString()));
+        argv.addAll(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xshare:auto",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-XX:-UsePerfData",
+                "-Xmx24m",
+                "-cp",
+                RELAY_CLASS_PATH.toString(),
+                GatewayRelay.class.getName(),
+                Integer.toString(gatewayPort.get()),
+                socket.toString()));
       }
       if (Files.isExecutable(ENV) && !program.toString().contains("=")) {
         // bwrap sets PWD after --clearenv; the worker gets the protocol's variables, no more.
@@ -376,7 +417,7 @@ public final class ProcessRuntime implements WorkerRuntime {
         isolation.describe(),
         launch.command());
     WorkerRecords recording = records;
-    Runnable ended = () -> { };
+    Runnable ended = () -> {};
     if (recording != null) {
       recording.started(process, launch, directory.path());
       ended = () -> recording.ended(process.pid());

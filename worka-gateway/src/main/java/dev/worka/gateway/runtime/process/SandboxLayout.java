@@ -46,9 +46,9 @@ import java.util.stream.Stream;
  * path inside one, say a jar under {@code ~/.m2}, is bound alone); an absolute command whose
  * installation prefix or directory is one brings only the narrower of the two that is not, or the
  * program file alone; a home under a system directory ({@code /opt/alice}) is covered like a hidden
- * path. {@code ProcessRuntime} refuses an installation directory that is one.
- * Mounts are emitted parents first, so a mount always lands on a tmpfs or an existing directory,
- * never on a missing mount point in a read-only bind.
+ * path. {@code ProcessRuntime} refuses an installation directory that is one. Mounts are emitted
+ * parents first, so a mount always lands on a tmpfs or an existing directory, never on a missing
+ * mount point in a read-only bind.
  */
 final class SandboxLayout {
   static final List<Path> SYSTEM =
@@ -145,7 +145,8 @@ final class SandboxLayout {
       List<String> arguments,
       Path workDirectory,
       Collection<Path> hiddenPaths) {
-    return of(installDir, program, absoluteCommand, arguments, workDirectory, hiddenPaths, List.of());
+    return of(
+        installDir, program, absoluteCommand, arguments, workDirectory, hiddenPaths, List.of());
   }
 
   /**
@@ -157,8 +158,8 @@ final class SandboxLayout {
    * @param arguments {@code command[1..]}
    * @param workDirectory the attempt's own directory (bound read-write)
    * @param hiddenPaths paths the worker must not see
-   * @param alsoReadOnly further paths workers need read-only (the Gateway's own JDK, which
-   *     {@code bin/worka-agent} uses), unless hidden
+   * @param alsoReadOnly further paths workers need read-only (the Gateway's own JDK, which {@code
+   *     bin/worka-agent} uses), unless hidden
    */
   static SandboxLayout of(
       Path installDir,
@@ -168,7 +169,14 @@ final class SandboxLayout {
       Path workDirectory,
       Collection<Path> hiddenPaths,
       Collection<Path> alsoReadOnly) {
-    return of(installDir, program, absoluteCommand, arguments, workDirectory, hiddenPaths, alsoReadOnly,
+    return of(
+        installDir,
+        program,
+        absoluteCommand,
+        arguments,
+        workDirectory,
+        hiddenPaths,
+        alsoReadOnly,
         HomeDirectories.detected());
   }
 
@@ -190,7 +198,8 @@ final class SandboxLayout {
       layout.hidden.add(given);
       layout.hidden.add(real(given));
     }
-    // A home inside a system directory the sandbox shows (/opt/alice) is covered like a hidden path.
+    // A home inside a system directory the sandbox shows (/opt/alice) is covered like a hidden
+    // path.
     for (Path home : homes.paths()) {
       if (SYSTEM.stream().anyMatch(home::startsWith)) {
         layout.hidden.add(home);
@@ -286,7 +295,8 @@ final class SandboxLayout {
       Optional<Path> home = homes.heldBy(candidate);
       if (home.isEmpty()) {
         if (!candidate.equals(prefix)) {
-          refusals.add(prefix + " (" + homeReason(home(prefix)) + "; only " + candidate + " is bound)");
+          refusals.add(
+              prefix + " (" + homeReason(home(prefix)) + "; only " + candidate + " is bound)");
         }
         add(candidate, false);
         return;

@@ -34,8 +34,12 @@ public enum WorkerNetwork {
     return switch (value.strip().toLowerCase(Locale.ROOT)) {
       case "gateway" -> GATEWAY;
       case "host" -> HOST;
-      default -> throw new IllegalArgumentException(VARIABLE + "=" + value
-          + " is not a worker network: use gateway (workers reach only the Gateway; the default) or host");
+      default ->
+          throw new IllegalArgumentException(
+              VARIABLE
+                  + "="
+                  + value
+                  + " is not a worker network: use gateway (workers reach only the Gateway; the default) or host");
     };
   }
 }

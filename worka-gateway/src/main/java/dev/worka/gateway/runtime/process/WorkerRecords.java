@@ -22,12 +22,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One file per running worker process ({@code <pid>.worker}: pid, the process's start time and
- * executable, run, step, attempt, work directory), written when it starts and removed when it
- * ends, so that a Gateway starting after one that died (SIGKILL, power loss) finds the workers it
- * left and kills them with everything they started, instead of leaving them running or adopting
- * them. A sandboxed worker dies with its Gateway anyway (bubblewrap's {@code --die-with-parent});
- * an unsandboxed one leads its own session and would not. The start time (or, where the OS does
- * not report it, the executable) guards against a reused pid.
+ * executable, run, step, attempt, work directory), written when it starts and removed when it ends,
+ * so that a Gateway starting after one that died (SIGKILL, power loss) finds the workers it left
+ * and kills them with everything they started, instead of leaving them running or adopting them. A
+ * sandboxed worker dies with its Gateway anyway (bubblewrap's {@code --die-with-parent}); an
+ * unsandboxed one leads its own session and would not. The start time (or, where the OS does not
+ * report it, the executable) guards against a reused pid.
  */
 final class WorkerRecords {
   private static final Logger log = LoggerFactory.getLogger(WorkerRecords.class);
@@ -54,11 +54,17 @@ final class WorkerRecords {
       Files.createDirectories(directory);
       Path tmp = directory.resolve(process.pid() + SUFFIX + ".tmp");
       Files.writeString(tmp, Json.write(record));
-      Files.move(tmp, file(process.pid()), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+      Files.move(
+          tmp,
+          file(process.pid()),
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE,
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
-      log.warn("could not record worker pid {} in {} (if this Gateway dies, it will not be found): {}",
-          process.pid(), directory, e.toString());
+      log.warn(
+          "could not record worker pid {} in {} (if this Gateway dies, it will not be found): {}",
+          process.pid(),
+          directory,
+          e.toString());
     }
   }
 
@@ -72,8 +78,8 @@ final class WorkerRecords {
 
   /**
    * Kills every recorded worker that is still running (and all it started), removes its work
-   * directory and its record. Call only when no worker of this home can be legitimately running:
-   * at start, before any step is dispatched.
+   * directory and its record. Call only when no worker of this home can be legitimately running: at
+   * start, before any step is dispatched.
    *
    * @return how many recorded workers were still running and were killed
    */
@@ -103,9 +109,14 @@ final class WorkerRecords {
       if (handle.isPresent() && !ProcessTree.gone(handle.get())) {
         int others = kill(handle.get());
         killed++;
-        log.warn("killed worker pid {} (and {} process(es) it started) left running by a Gateway that stopped:"
-                + " run {} step {} attempt {}", pid, others, record.path("run_id").asText(),
-            record.path("step_id").asText(), record.path("attempt").asInt());
+        log.warn(
+            "killed worker pid {} (and {} process(es) it started) left running by a Gateway that stopped:"
+                + " run {} step {} attempt {}",
+            pid,
+            others,
+            record.path("run_id").asText(),
+            record.path("step_id").asText(),
+            record.path("attempt").asInt());
       }
       String work = record.path("work_directory").asText("");
       if (!work.isEmpty()) {
@@ -121,7 +132,8 @@ final class WorkerRecords {
     if (record.hasNonNull("started") && info.startInstant().isPresent()) {
       return Instant.parse(record.get("started").asText()).equals(info.startInstant().get());
     }
-    return record.hasNonNull("command") && info.command().map(record.get("command").asText()::equals).orElse(false);
+    return record.hasNonNull("command")
+        && info.command().map(record.get("command").asText()::equals).orElse(false);
   }
 
   /** Kills {@code root}, its descendants and its session's members; returns how many besides it. */
@@ -131,7 +143,11 @@ final class WorkerRecords {
       List<ProcessHandle> now = new ArrayList<>(root.descendants().toList());
       long self = ProcessHandle.current().pid();
       ProcessHandle.allProcesses()
-          .filter(h -> h.pid() != self && h.pid() != root.pid() && ProcessTree.sessionOf(h.pid()) == root.pid())
+          .filter(
+              h ->
+                  h.pid() != self
+                      && h.pid() != root.pid()
+                      && ProcessTree.sessionOf(h.pid()) == root.pid())
           .forEach(now::add);
       for (ProcessHandle victim : now) {
         if (victim.destroyForcibly() && victims.stream().noneMatch(v -> v.pid() == victim.pid())) {

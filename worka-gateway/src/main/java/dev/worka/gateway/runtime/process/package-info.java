@@ -48,29 +48,28 @@
  *       it starts as its child — listens at the Gateway's port and carries each connection through
  *       a Unix socket (mounted read-only; a file system socket crosses network namespaces) to the
  *       Gateway's own relay, which connects it to the Gateway's HTTP port: the worker's {@code
- *       WORKA_GATEWAY_URL} works and nothing else is reachable. Needs a bubblewrap that can
- *       unshare the network (probed) and a Gateway URL on {@code 127.0.0.1}/{@code localhost} at
- *       a port of 1024 or more; otherwise, or with {@code host}, the worker shares the host's
- *       network.
+ *       WORKA_GATEWAY_URL} works and nothing else is reachable. Needs a bubblewrap that can unshare
+ *       the network (probed) and a Gateway URL on {@code 127.0.0.1}/{@code localhost} at a port of
+ *       1024 or more; otherwise, or with {@code host}, the worker shares the host's network.
  * </ul>
  *
  * <p>What the sandbox does <b>not</b> isolate, yet:
  *
  * <ul>
  *   <li><b>The network, where it is shared</b> (see above): then every loopback service is
- *       reachable, including the embedded PostgreSQL port (which still demands the password kept
- *       in the hidden {@code WORKA_HOME}) and abstract Unix sockets, and so is any address the
- *       host can reach.
+ *       reachable, including the embedded PostgreSQL port (which still demands the password kept in
+ *       the hidden {@code WORKA_HOME}) and abstract Unix sockets, and so is any address the host
+ *       can reach.
  *   <li><b>No resource limits</b>: no cgroup CPU, memory or process-count limits and no rlimits; a
  *       worker can exhaust memory (also through its tmpfs {@code /tmp}) or fork until the deadline
  *       kills it.
  *   <li><b>Same kernel, same file owner</b>: the worker's files are the Gateway user's on the host,
  *       and what is visible (the installation directory, system files) is readable as far as that
  *       user can read it. No home directory nor a parent of one ({@code /root}, {@code /home},
- *       {@code /home/alice}, {@code /}) is ever bound: an argument naming one is not bound (logged),
- *       an absolute command there brings only its own directory or file, and an installation
- *       directory that is one is refused at start (set {@code WORKA_INSTALL_DIR} to the
- *       installation itself).
+ *       {@code /home/alice}, {@code /}) is ever bound: an argument naming one is not bound
+ *       (logged), an absolute command there brings only its own directory or file, and an
+ *       installation directory that is one is refused at start (set {@code WORKA_INSTALL_DIR} to
+ *       the installation itself).
  * </ul>
  *
  * <p><b>Fallback.</b> Without a working bubblewrap (not installed, user namespaces disabled, an old

@@ -26,7 +26,8 @@ sealed interface GithubMcpEndpoint {
     public Http {
       Objects.requireNonNull(url, "url");
       if (!"http".equals(url.getScheme()) && !"https".equals(url.getScheme())) {
-        throw new IllegalArgumentException("GITHUB_MCP_URL must be an http(s) URL, was " + safe(url));
+        throw new IllegalArgumentException(
+            "GITHUB_MCP_URL must be an http(s) URL, was " + safe(url));
       }
       if (url.getHost() == null) {
         throw new IllegalArgumentException("GITHUB_MCP_URL has no host: " + safe(url));
@@ -40,7 +41,9 @@ sealed interface GithubMcpEndpoint {
 
     @Override
     public String whatToCheck() {
-      return "check GITHUB_MCP_URL (" + safe(url) + "), that the server is up and reachable from the"
+      return "check GITHUB_MCP_URL ("
+          + safe(url)
+          + "), that the server is up and reachable from the"
           + " Gateway, and GITHUB_TOKEN";
     }
 
@@ -78,14 +81,21 @@ sealed interface GithubMcpEndpoint {
 
     @Override
     public String whatToCheck() {
-      return "check GITHUB_MCP_COMMAND (" + argv.get(0) + " must start an MCP server on stdio), the"
+      return "check GITHUB_MCP_COMMAND ("
+          + argv.get(0)
+          + " must start an MCP server on stdio), the"
           + " server's own messages in the Gateway log, and GITHUB_TOKEN";
     }
 
     @Override
     public String toString() {
-      return "Stdio[" + argv.get(0) + " +" + (argv.size() - 1) + " args, token "
-          + (token == null ? "unset" : "set") + "]";
+      return "Stdio["
+          + argv.get(0)
+          + " +"
+          + (argv.size() - 1)
+          + " args, token "
+          + (token == null ? "unset" : "set")
+          + "]";
     }
   }
 }

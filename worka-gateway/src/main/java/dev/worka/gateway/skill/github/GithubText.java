@@ -36,10 +36,15 @@ import java.util.regex.Pattern;
 final class GithubText {
   private static final Pattern MENTION = Pattern.compile("@(?=[A-Za-z0-9])");
   private static final Pattern LINK_SYNTAX = Pattern.compile("\\](?=[(:])");
-  private static final Pattern HTML = Pattern.compile(
-      "<(?=(?:a|img|area|picture|source|video)(?![A-Za-z0-9-])|!--)", Pattern.CASE_INSENSITIVE);
-  private static final Pattern MARKER = Pattern.compile(Pattern.quote(
-      InvocationContext.MARKER_PREFIX.substring(0, InvocationContext.MARKER_PREFIX.length() - 1)) + "(?=:)");
+  private static final Pattern HTML =
+      Pattern.compile(
+          "<(?=(?:a|img|area|picture|source|video)(?![A-Za-z0-9-])|!--)", Pattern.CASE_INSENSITIVE);
+  private static final Pattern MARKER =
+      Pattern.compile(
+          Pattern.quote(
+                  InvocationContext.MARKER_PREFIX.substring(
+                      0, InvocationContext.MARKER_PREFIX.length() - 1))
+              + "(?=:)");
 
   private GithubText() {}
 
@@ -59,6 +64,8 @@ final class GithubText {
       return null;
     }
     String t = MENTION.matcher(title).replaceAll("@\u200b");
-    return MARKER.matcher(t).replaceAll(InvocationContext.MARKER_PREFIX.replace(":", "") + "\u200b");
+    return MARKER
+        .matcher(t)
+        .replaceAll(InvocationContext.MARKER_PREFIX.replace(":", "") + "\u200b");
   }
 }

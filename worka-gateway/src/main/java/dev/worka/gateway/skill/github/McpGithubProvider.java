@@ -47,9 +47,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Connection.</b> At construction it connects once (initialize, then tools/list), bounded by
  * the connect timeout; a server that is down makes the provider unavailable with a reason saying
  * what to check, never a failed or hung Gateway start. It connects again lazily — on the next
- * availability check or call — no sooner than a back-off that doubles from {@link
- * #INITIAL_BACKOFF} to {@link #MAX_BACKOFF} after each failed attempt. A broken session (server
- * restarted, transport error) is dropped and re-opened on the next use.
+ * availability check or call — no sooner than a back-off that doubles from {@link #INITIAL_BACKOFF}
+ * to {@link #MAX_BACKOFF} after each failed attempt. A broken session (server restarted, transport
+ * error) is dropped and re-opened on the next use.
  *
  * <p><b>Tools.</b> A skill's action is the tool's name ({@code github.create_issue} → {@code
  * create_issue}). Newer github-mcp-server versions consolidate some tools; those are used when the
@@ -59,13 +59,13 @@ import org.slf4j.LoggerFactory;
  * unavailable, naming the tool; the other skills are not affected.
  *
  * <p><b>Calls.</b> The final arguments are checked against the tool's own {@code inputSchema}
- * before anything is sent (a violation is a non-retryable failure; the server never sees the
- * call). What {@code create_issue} and {@code add_issue_comment} post is made inert first ({@link
+ * before anything is sent (a violation is a non-retryable failure; the server never sees the call).
+ * What {@code create_issue} and {@code add_issue_comment} post is made inert first ({@link
  * GithubText}: no mention, no link whose text hides its target, no hidden HTML comment, no copy of
- * the marker). Side-effecting calls carry {@link InvocationContext#marker()} in what they create — an
- * HTML comment at the end of an issue's or comment's body — so that {@link #reconcile} can find the
- * effect of a call whose answer was lost. A timeout of a side-effecting call says that the outcome
- * is unknown.
+ * the marker). Side-effecting calls carry {@link InvocationContext#marker()} in what they create —
+ * an HTML comment at the end of an issue's or comment's body — so that {@link #reconcile} can find
+ * the effect of a call whose answer was lost. A timeout of a side-effecting call says that the
+ * outcome is unknown.
  *
  * <p><b>Secrets.</b> The token goes only into the {@code Authorization} header (HTTP) or the
  * child's {@code GITHUB_PERSONAL_ACCESS_TOKEN} (stdio; the child gets no other variable of the
@@ -103,26 +103,34 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
 
   private static final int MAX_TOOL_PAGES = 50;
 
-  private static final Pattern RETRYABLE_ERROR = Pattern.compile(
-      "rate limit|secondary rate|abuse detection|too many requests|\\b(429|500|502|503|504)\\b"
-          + "|timed? ?out|temporarily|try again|service unavailable|bad gateway",
-      Pattern.CASE_INSENSITIVE);
+  private static final Pattern RETRYABLE_ERROR =
+      Pattern.compile(
+          "rate limit|secondary rate|abuse detection|too many requests|\\b(429|500|502|503|504)\\b"
+              + "|timed? ?out|temporarily|try again|service unavailable|bad gateway",
+          Pattern.CASE_INSENSITIVE);
 
   /** A way to offer a skill's action with a server tool: the tool and arguments it always gets. */
   record Route(String tool, Map<String, Object> fixedArguments) {}
 
   /** Tools per skill action, in order of preference; an action not listed maps to itself. */
-  static final Map<String, List<Route>> ROUTES = Map.of(
-      "get_issue", List.of(new Route("get_issue", Map.of()),
-          new Route("issue_read", Map.of("method", "get"))),
-      "create_issue", List.of(new Route("create_issue", Map.of()),
-          new Route("issue_write", Map.of("method", "create"))));
+  static final Map<String, List<Route>> ROUTES =
+      Map.of(
+          "get_issue",
+              List.of(
+                  new Route("get_issue", Map.of()),
+                  new Route("issue_read", Map.of("method", "get"))),
+          "create_issue",
+              List.of(
+                  new Route("create_issue", Map.of()),
+                  new Route("issue_write", Map.of("method", "create"))));
 
   /** The tools {@link #reconcile} reads with: an issue list, and an issue's comments. */
   static final List<Route> LIST_ISSUES = List.of(new Route("list_issues", Map.of()));
 
-  static final List<Route> LIST_COMMENTS = List.of(new Route("get_issue_comments", Map.of()),
-      new Route("issue_read", Map.of("method", "get_comments")));
+  static final List<Route> LIST_COMMENTS =
+      List.of(
+          new Route("get_issue_comments", Map.of()),
+          new Route("issue_read", Map.of("method", "get_comments")));
 
   private final SkillProvider catalog;
   private final GithubMcpEndpoint endpoint;
@@ -144,11 +152,16 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
    * @param catalog the catalog-only GitHub provider whose skills (names, schemas, side effects,
    *     dry-run shapes) this one offers live
    */
-  McpGithubProvider(SkillProvider catalog, GithubMcpEndpoint endpoint, Duration connectTimeout,
-      Duration callTimeout, InstantSource clock) {
+  McpGithubProvider(
+      SkillProvider catalog,
+      GithubMcpEndpoint endpoint,
+      Duration connectTimeout,
+      Duration callTimeout,
+      InstantSource clock) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     if (!PROVIDER.equals(catalog.name())) {
-      throw new IllegalArgumentException("the catalog must be the github one, was " + catalog.name());
+      throw new IllegalArgumentException(
+          "the catalog must be the github one, was " + catalog.name());
     }
     this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
     this.connectTimeout = requirePositive(connectTimeout, "connectTimeout");
@@ -159,9 +172,9 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
   }
 
   /**
-   * The live GitHub provider the environment asks for, or empty when neither {@code
-   * GITHUB_MCP_URL} nor {@code GITHUB_MCP_COMMAND} is set (then the catalog-only one stays). Reads
-   * {@code GITHUB_MCP_URL} (wins when both are set), {@code GITHUB_MCP_COMMAND} (an argv split on
+   * The live GitHub provider the environment asks for, or empty when neither {@code GITHUB_MCP_URL}
+   * nor {@code GITHUB_MCP_COMMAND} is set (then the catalog-only one stays). Reads {@code
+   * GITHUB_MCP_URL} (wins when both are set), {@code GITHUB_MCP_COMMAND} (an argv split on
    * whitespace; no quoting), {@code GITHUB_TOKEN}, and passes {@link #PASSED_TO_STDIO_SERVER} to a
    * stdio child. Timeouts are the defaults (10 s connect, 30 s call).
    *
@@ -171,8 +184,8 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
       Map<String, String> environment, SkillProvider catalog, InstantSource clock) {
     Optional<GithubMcpEndpoint> endpoint = endpointFrom(environment);
     Duration callTimeout = callTimeoutFrom(environment);
-    return endpoint.map(e ->
-        new McpGithubProvider(catalog, e, DEFAULT_CONNECT_TIMEOUT, callTimeout, clock));
+    return endpoint.map(
+        e -> new McpGithubProvider(catalog, e, DEFAULT_CONNECT_TIMEOUT, callTimeout, clock));
   }
 
   /**
@@ -185,9 +198,11 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
       return DEFAULT_CALL_TIMEOUT;
     }
     Optional<Duration> parsed = dev.worka.gateway.policy.DurationText.parse(text);
-    if (parsed.isEmpty() || parsed.get().compareTo(Duration.ofSeconds(1)) < 0
+    if (parsed.isEmpty()
+        || parsed.get().compareTo(Duration.ofSeconds(1)) < 0
         || parsed.get().compareTo(Duration.ofMinutes(10)) > 0) {
-      throw new IllegalArgumentException("WORKA_SKILL_TIMEOUT=" + text + " must be a duration from 1s to 10m, e.g. 30s");
+      throw new IllegalArgumentException(
+          "WORKA_SKILL_TIMEOUT=" + text + " must be a duration from 1s to 10m, e.g. 30s");
     }
     return parsed.get();
   }
@@ -263,9 +278,13 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
     if (s == null) {
       return new Availability.Unavailable(downReason);
     }
-    return s.route(action(skill)).<Availability>map(r -> r.problem() == null
-            ? new Availability.Available()
-            : new Availability.Unavailable(skill.name() + " is unavailable: " + r.problem()))
+    return s.route(action(skill))
+        .<Availability>map(
+            r ->
+                r.problem() == null
+                    ? new Availability.Available()
+                    : new Availability.Unavailable(
+                        skill.name() + " is unavailable: " + r.problem()))
         .orElseGet(() -> new Availability.Unavailable(missingTool(skill)));
   }
 
@@ -276,8 +295,9 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
     if (s == null) {
       throw new SkillUnavailableException(skill.name(), downReason);
     }
-    ResolvedRoute route = s.route(action(skill))
-        .orElseThrow(() -> new SkillUnavailableException(skill.name(), missingTool(skill)));
+    ResolvedRoute route =
+        s.route(action(skill))
+            .orElseThrow(() -> new SkillUnavailableException(skill.name(), missingTool(skill)));
     if (route.problem() != null) {
       throw new SkillUnavailableException(skill.name(), route.problem());
     }
@@ -297,8 +317,15 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
     }
     List<String> violations = route.schema().violations(arguments);
     if (!violations.isEmpty()) {
-      throw new SkillFailedException(skill.name(), redact("input does not match the input schema of "
-          + "GitHub MCP tool " + route.tool() + ": " + String.join("; ", violations)), false);
+      throw new SkillFailedException(
+          skill.name(),
+          redact(
+              "input does not match the input schema of "
+                  + "GitHub MCP tool "
+                  + route.tool()
+                  + ": "
+                  + String.join("; ", violations)),
+          false);
     }
     McpSchema.CallToolResult result = call(s, skill, route.tool(), arguments, ctx);
     return output(skill.name(), route.tool(), result);
@@ -323,9 +350,9 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
    * issue or comment carrying {@code ctx.marker()}.
    *
    * <p>It lists (the repository's issues newest first, the issue's comments) rather than searching:
-   * GitHub's search index lags behind writes by seconds to minutes, so a search right after a
-   * crash could miss an issue that exists and answer "not performed" — and the mediator would then
-   * create it a second time. A listing reads the primary store.
+   * GitHub's search index lags behind writes by seconds to minutes, so a search right after a crash
+   * could miss an issue that exists and answer "not performed" — and the mediator would then create
+   * it a second time. A listing reads the primary store.
    */
   @Override
   public Reconciliation reconcile(SkillDefinition skill, JsonNode input, InvocationContext ctx) {
@@ -390,9 +417,10 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
     }
     boolean locked;
     try {
-      locked = wait
-          ? connecting.tryLock(connectTimeout.toMillis() * 2 + 1000, TimeUnit.MILLISECONDS)
-          : connecting.tryLock();
+      locked =
+          wait
+              ? connecting.tryLock(connectTimeout.toMillis() * 2 + 1000, TimeUnit.MILLISECONDS)
+              : connecting.tryLock();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return session;
@@ -409,15 +437,29 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
         session = opened;
         backoff = INITIAL_BACKOFF;
         downReason = null;
-        log.info("GitHub MCP: connected to {} ({}), {} tools; {}", endpoint.describe(),
-            opened.serverName, opened.tools.size(), opened.summary(skills()));
+        log.info(
+            "GitHub MCP: connected to {} ({}), {} tools; {}",
+            endpoint.describe(),
+            opened.serverName,
+            opened.tools.size(),
+            opened.summary(skills()));
         return opened;
       } catch (RuntimeException e) {
         Instant retry = clock.instant().plus(backoff);
-        downReason = endpoint.describe() + " " + describeFailure(e) + "; " + endpoint.whatToCheck()
-            + " (retried on the next use after " + retry + ")";
+        downReason =
+            endpoint.describe()
+                + " "
+                + describeFailure(e)
+                + "; "
+                + endpoint.whatToCheck()
+                + " (retried on the next use after "
+                + retry
+                + ")";
         nextAttempt = retry;
-        backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+        backoff =
+            backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0
+                ? MAX_BACKOFF
+                : backoff.multipliedBy(2);
         log.warn("GitHub MCP: {}", downReason);
         return null;
       }
@@ -437,18 +479,21 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
       case GithubMcpEndpoint.Http http -> {
         URI url = http.url();
         String base = url.getScheme() + "://" + url.getRawAuthority();
-        String path = url.getRawPath() == null || url.getRawPath().isEmpty() ? "/" : url.getRawPath();
+        String path =
+            url.getRawPath() == null || url.getRawPath().isEmpty() ? "/" : url.getRawPath();
         if (url.getRawQuery() != null) {
           path += "?" + url.getRawQuery();
         }
         String token = http.token();
-        HttpClientStreamableHttpTransport.Builder builder = HttpClientStreamableHttpTransport.builder(base)
-            .endpoint(path)
-            .connectTimeout(connectTimeout)
-            .openConnectionOnStartup(false);
+        HttpClientStreamableHttpTransport.Builder builder =
+            HttpClientStreamableHttpTransport.builder(base)
+                .endpoint(path)
+                .connectTimeout(connectTimeout)
+                .openConnectionOnStartup(false);
         if (token != null) {
-          builder.addHttpRequestCustomizer((request, method, uri, body, context) ->
-              request.header("Authorization", "Bearer " + token));
+          builder.addHttpRequestCustomizer(
+              (request, method, uri, body, context) ->
+                  request.header("Authorization", "Bearer " + token));
         }
         transport = builder.build();
       }
@@ -457,26 +502,30 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
         if (command.token() != null) {
           env.put(STDIO_TOKEN_VARIABLE, command.token());
         }
-        ServerParameters parameters = ServerParameters.builder(command.argv().get(0))
-            .args(command.argv().subList(1, command.argv().size()))
-            .env(env)
-            .build();
+        ServerParameters parameters =
+            ServerParameters.builder(command.argv().get(0))
+                .args(command.argv().subList(1, command.argv().size()))
+                .env(env)
+                .build();
         stdio = new ScrubbedStdioTransport(parameters);
         stdio.setStdErrorHandler(line -> log.info("GitHub MCP server: {}", redact(line)));
         transport = stdio;
       }
     }
-    McpSyncClient client = McpClient.sync(transport)
-        .clientInfo(McpSchema.Implementation.builder("worka-gateway", "0.1.0").build())
-        .initializationTimeout(connectTimeout)
-        .requestTimeout(callTimeout)
-        .jsonSchemaValidator(new ToolSchema.ForMcp())
-        .build();
+    McpSyncClient client =
+        McpClient.sync(transport)
+            .clientInfo(McpSchema.Implementation.builder("worka-gateway", "0.1.0").build())
+            .initializationTimeout(connectTimeout)
+            .requestTimeout(callTimeout)
+            .jsonSchemaValidator(new ToolSchema.ForMcp())
+            .build();
     Session opened = new Session(client, stdio);
     try {
       McpSchema.InitializeResult init = client.initialize();
-      opened.serverName = init.serverInfo() == null ? "unnamed server"
-          : init.serverInfo().name() + " " + init.serverInfo().version();
+      opened.serverName =
+          init.serverInfo() == null
+              ? "unnamed server"
+              : init.serverInfo().name() + " " + init.serverInfo().version();
       Map<String, McpSchema.Tool> tools = new LinkedHashMap<>();
       McpSchema.ListToolsResult page = client.listTools();
       for (int i = 0; page != null; i++) {
@@ -513,34 +562,41 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
 
   private String describeFailure(Throwable e) {
     if (find(e, McpHttpClientTransportAuthorizationException.class).isPresent()
-        || chainMentions(e, "401") || chainMentions(e, "403")) {
+        || chainMentions(e, "401")
+        || chainMentions(e, "403")) {
       return "refused the credentials (HTTP 401/403): GITHUB_TOKEN is "
           + (endpoint.token() == null ? "not set" : "wrong, expired or lacks the scopes needed");
     }
     if (find(e, ConnectException.class).isPresent()) {
       return "cannot be reached (connection refused)";
     }
-    if (find(e, TimeoutException.class).isPresent() || find(e, HttpTimeoutException.class).isPresent()
-        || chainMentions(e, "timeout") || chainMentions(e, "Timeout")) {
+    if (find(e, TimeoutException.class).isPresent()
+        || find(e, HttpTimeoutException.class).isPresent()
+        || chainMentions(e, "timeout")
+        || chainMentions(e, "Timeout")) {
       return "did not answer within " + connectTimeout.toSeconds() + "s";
     }
     Optional<McpError> error = find(e, McpError.class);
     if (error.isPresent()) {
-      return "answered the MCP handshake with an error: " + redact(String.valueOf(error.get().getMessage()));
+      return "answered the MCP handshake with an error: "
+          + redact(String.valueOf(error.get().getMessage()));
     }
     Throwable root = e;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    return "could not be connected (" + root.getClass().getSimpleName() + ": "
-        + clip(redact(String.valueOf(root.getMessage())), 300) + ")";
+    return "could not be connected ("
+        + root.getClass().getSimpleName()
+        + ": "
+        + clip(redact(String.valueOf(root.getMessage())), 300)
+        + ")";
   }
 
   // ---------------------------------------------------------------------------------------------
   // Calling
 
-  private McpSchema.CallToolResult call(Session s, SkillDefinition skill, String tool,
-      ObjectNode arguments, InvocationContext ctx) {
+  private McpSchema.CallToolResult call(
+      Session s, SkillDefinition skill, String tool, ObjectNode arguments, InvocationContext ctx) {
     Map<String, Object> args = Json.STRICT.convertValue(arguments, new TypeReference<>() {});
     try {
       return s.client.callTool(McpSchema.CallToolRequest.builder(tool).arguments(args).build());
@@ -549,63 +605,99 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
     }
   }
 
-  private SkillFailedException failure(Session s, SkillDefinition skill, String tool,
-      RuntimeException e, InvocationContext ctx) {
+  private SkillFailedException failure(
+      Session s, SkillDefinition skill, String tool, RuntimeException e, InvocationContext ctx) {
     String name = skill.name();
-    String unknown = skill.sideEffect()
-        ? "; the outcome is unknown: the effect may have happened upstream (invocation "
-            + ctx.invocationId() + ", marker " + ctx.marker() + ", to reconcile)"
-        : "";
+    String unknown =
+        skill.sideEffect()
+            ? "; the outcome is unknown: the effect may have happened upstream (invocation "
+                + ctx.invocationId()
+                + ", marker "
+                + ctx.marker()
+                + ", to reconcile)"
+            : "";
     Optional<McpError> error = find(e, McpError.class);
     if (error.isPresent()) {
       McpSchema.JSONRPCResponse.JSONRPCError rpc = error.get().getJsonRpcError();
       Integer code = rpc == null ? null : rpc.code();
       boolean refused = code != null && code >= -32602 && code <= -32600;
-      String text = "GitHub MCP tool " + tool + " answered with JSON-RPC error "
-          + (code == null ? "" : code + " ") + clip(redact(String.valueOf(error.get().getMessage())), 500);
+      String text =
+          "GitHub MCP tool "
+              + tool
+              + " answered with JSON-RPC error "
+              + (code == null ? "" : code + " ")
+              + clip(redact(String.valueOf(error.get().getMessage())), 500);
       return refused ? safeFailure(name, text, false, e) : uncertain(skill, text + unknown, e);
     }
-    if (find(e, TimeoutException.class).isPresent() || chainMentions(e, "Did not observe any item")) {
-      return uncertain(skill, "GitHub MCP tool " + tool + " did not answer within "
-          + callTimeout.toSeconds() + "s" + unknown, e);
+    if (find(e, TimeoutException.class).isPresent()
+        || chainMentions(e, "Did not observe any item")) {
+      return uncertain(
+          skill,
+          "GitHub MCP tool "
+              + tool
+              + " did not answer within "
+              + callTimeout.toSeconds()
+              + "s"
+              + unknown,
+          e);
     }
     if (find(e, ConnectException.class).isPresent()) {
       drop(s, "cannot be reached (connection refused)");
-      return safeFailure(name, "GitHub MCP tool " + tool + " could not be called: "
-          + endpoint.describe() + " cannot be reached (connection refused; the call was not sent)",
-          true, e);
+      return safeFailure(
+          name,
+          "GitHub MCP tool "
+              + tool
+              + " could not be called: "
+              + endpoint.describe()
+              + " cannot be reached (connection refused; the call was not sent)",
+          true,
+          e);
     }
     drop(s, "broke the session (" + e.getClass().getSimpleName() + ")");
-    return uncertain(skill, "calling GitHub MCP tool " + tool + " failed ("
-        + e.getClass().getSimpleName() + ": " + clip(redact(String.valueOf(e.getMessage())), 300) + ")"
-        + unknown, e);
+    return uncertain(
+        skill,
+        "calling GitHub MCP tool "
+            + tool
+            + " failed ("
+            + e.getClass().getSimpleName()
+            + ": "
+            + clip(redact(String.valueOf(e.getMessage())), 300)
+            + ")"
+            + unknown,
+        e);
   }
 
   /**
    * A call that went out and got no usable answer: for a side-effecting skill the effect may exist,
-   * so the failure says the outcome is unknown (the mediator then reconciles before any repeat);
-   * a read may simply be retried.
+   * so the failure says the outcome is unknown (the mediator then reconciles before any repeat); a
+   * read may simply be retried.
    */
   private SkillFailedException uncertain(SkillDefinition skill, String message, Throwable cause) {
     if (!skill.sideEffect()) {
       return safeFailure(skill.name(), message, true, cause);
     }
-    return new SkillOutcomeUnknownException(skill.name(), redact(message), mentionsToken(cause) ? null : cause);
+    return new SkillOutcomeUnknownException(
+        skill.name(), redact(message), mentionsToken(cause) ? null : cause);
   }
 
   /** A failure whose cause is kept only when no message in the cause chain holds the token. */
-  private SkillFailedException safeFailure(String skill, String message, boolean retryable, Throwable cause) {
-    return new SkillFailedException(skill, redact(message), retryable, mentionsToken(cause) ? null : cause);
+  private SkillFailedException safeFailure(
+      String skill, String message, boolean retryable, Throwable cause) {
+    return new SkillFailedException(
+        skill, redact(message), retryable, mentionsToken(cause) ? null : cause);
   }
 
   private JsonNode output(String skill, String tool, McpSchema.CallToolResult result) {
     if (result == null) {
-      throw new SkillFailedException(skill, "GitHub MCP tool " + tool + " returned no result", true);
+      throw new SkillFailedException(
+          skill, "GitHub MCP tool " + tool + " returned no result", true);
     }
     if (Boolean.TRUE.equals(result.isError())) {
       String text = texts(result).stream().reduce((a, b) -> a + " " + b).orElse("(no message)");
-      throw new SkillFailedException(skill, "GitHub MCP tool " + tool + " answered with an error: "
-          + clip(redact(text), 1000), RETRYABLE_ERROR.matcher(text).find());
+      throw new SkillFailedException(
+          skill,
+          "GitHub MCP tool " + tool + " answered with an error: " + clip(redact(text), 1000),
+          RETRYABLE_ERROR.matcher(text).find());
     }
     JsonNode out;
     if (result.structuredContent() != null) {
@@ -649,17 +741,28 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
   }
 
   /** Calls a read-only lookup tool (for reconciliation); fails like a skill call would. */
-  private JsonNode lookup(Session s, SkillDefinition skill, ResolvedRoute route, ObjectNode arguments,
+  private JsonNode lookup(
+      Session s,
+      SkillDefinition skill,
+      ResolvedRoute route,
+      ObjectNode arguments,
       InvocationContext ctx) {
     List<String> violations = route.schema().violations(arguments);
     if (!violations.isEmpty()) {
-      throw new SkillFailedException(skill.name(), "the lookup does not match the input schema of "
-          + route.tool() + ": " + String.join("; ", violations), false);
+      throw new SkillFailedException(
+          skill.name(),
+          "the lookup does not match the input schema of "
+              + route.tool()
+              + ": "
+              + String.join("; ", violations),
+          false);
     }
     Map<String, Object> args = Json.STRICT.convertValue(arguments, new TypeReference<>() {});
     McpSchema.CallToolResult result;
     try {
-      result = s.client.callTool(McpSchema.CallToolRequest.builder(route.tool()).arguments(args).build());
+      result =
+          s.client.callTool(
+              McpSchema.CallToolRequest.builder(route.tool()).arguments(args).build());
     } catch (RuntimeException e) {
       throw failure(s, lookupSkill(skill), route.tool(), e, ctx);
     }
@@ -668,25 +771,36 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
 
   /** The same skill seen as read-only, so a failed lookup does not claim an unknown effect. */
   private static SkillDefinition lookupSkill(SkillDefinition skill) {
-    return new SkillDefinition(skill.name(), skill.provider(), skill.description(), skill.inputSchema(), false);
+    return new SkillDefinition(
+        skill.name(), skill.provider(), skill.description(), skill.inputSchema(), false);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Reconciling
 
-  private Reconciliation findIssue(Session s, SkillDefinition skill, String owner, String repo,
-      String marker, InvocationContext ctx) {
+  private Reconciliation findIssue(
+      Session s,
+      SkillDefinition skill,
+      String owner,
+      String repo,
+      String marker,
+      InvocationContext ctx) {
     Optional<ResolvedRoute> found = s.resolve(LIST_ISSUES);
     if (found.isEmpty() || found.get().problem() != null) {
-      return new Reconciliation.Unknown(endpoint.describe() + " offers no usable list_issues tool to look"
-          + " for " + marker + found.map(r -> " (" + r.problem() + ")").orElse(""));
+      return new Reconciliation.Unknown(
+          endpoint.describe()
+              + " offers no usable list_issues tool to look"
+              + " for "
+              + marker
+              + found.map(r -> " (" + r.problem() + ")").orElse(""));
     }
     ResolvedRoute route = found.get();
     boolean cursorPaging = route.schema().hasProperty("after");
     String cursor = null;
     int seen = 0;
     for (int page = 1; page <= RECONCILE_PAGES; page++) {
-      ObjectNode args = route.arguments(Json.STRICT.createObjectNode().put("owner", owner).put("repo", repo));
+      ObjectNode args =
+          route.arguments(Json.STRICT.createObjectNode().put("owner", owner).put("repo", repo));
       putIfKnown(route, args, "perPage", PAGE_SIZE);
       if (route.schema().hasProperty("orderBy")) { // GraphQL-backed list_issues (current server)
         putIfKnown(route, args, "orderBy", "CREATED_AT");
@@ -723,8 +837,18 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
         break;
       }
     }
-    return new Reconciliation.NotPerformed("no issue in " + owner + "/" + repo + " carries " + marker
-        + " among the " + seen + " newest (read with " + route.tool() + ")");
+    return new Reconciliation.NotPerformed(
+        "no issue in "
+            + owner
+            + "/"
+            + repo
+            + " carries "
+            + marker
+            + " among the "
+            + seen
+            + " newest (read with "
+            + route.tool()
+            + ")");
   }
 
   private static Reconciliation performedIssue(String owner, String repo, JsonNode issue) {
@@ -748,19 +872,33 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
     return new Reconciliation.Performed(output, ref);
   }
 
-  private Reconciliation findComment(Session s, SkillDefinition skill, String owner, String repo,
-      long issueNumber, String marker, InvocationContext ctx) {
+  private Reconciliation findComment(
+      Session s,
+      SkillDefinition skill,
+      String owner,
+      String repo,
+      long issueNumber,
+      String marker,
+      InvocationContext ctx) {
     Optional<ResolvedRoute> found = s.resolve(LIST_COMMENTS);
     if (found.isEmpty() || found.get().problem() != null) {
-      return new Reconciliation.Unknown(endpoint.describe() + " offers no usable get_issue_comments"
-          + " (or issue_read) tool to look for " + marker
-          + found.map(r -> " (" + r.problem() + ")").orElse(""));
+      return new Reconciliation.Unknown(
+          endpoint.describe()
+              + " offers no usable get_issue_comments"
+              + " (or issue_read) tool to look for "
+              + marker
+              + found.map(r -> " (" + r.problem() + ")").orElse(""));
     }
     ResolvedRoute route = found.get();
     int seen = 0;
     for (int page = 1; page <= RECONCILE_PAGES; page++) {
-      ObjectNode args = route.arguments(Json.STRICT.createObjectNode()
-          .put("owner", owner).put("repo", repo).put("issue_number", issueNumber));
+      ObjectNode args =
+          route.arguments(
+              Json.STRICT
+                  .createObjectNode()
+                  .put("owner", owner)
+                  .put("repo", repo)
+                  .put("issue_number", issueNumber));
       putIfKnown(route, args, "perPage", PAGE_SIZE);
       putIfKnown(route, args, "page", page);
       JsonNode comments = items(lookup(s, skill, route, args, ctx), "comments");
@@ -776,18 +914,51 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
             output.put("url", url);
             output.put("html_url", url);
           }
-          return new Reconciliation.Performed(output,
-              url != null ? url : owner + "/" + repo + "#" + issueNumber + " comment " + comment.path("id").asText("?"));
+          return new Reconciliation.Performed(
+              output,
+              url != null
+                  ? url
+                  : owner
+                      + "/"
+                      + repo
+                      + "#"
+                      + issueNumber
+                      + " comment "
+                      + comment.path("id").asText("?"));
         }
       }
       if (comments.size() < PAGE_SIZE || !route.schema().hasProperty("page")) {
-        return new Reconciliation.NotPerformed("no comment on " + owner + "/" + repo + "#" + issueNumber
-            + " carries " + marker + " (all " + seen + " read with " + route.tool() + ")");
+        return new Reconciliation.NotPerformed(
+            "no comment on "
+                + owner
+                + "/"
+                + repo
+                + "#"
+                + issueNumber
+                + " carries "
+                + marker
+                + " (all "
+                + seen
+                + " read with "
+                + route.tool()
+                + ")");
       }
     }
-    // Comments come oldest first: past the bound the newest were not read, so absence proves nothing.
-    return new Reconciliation.Unknown(owner + "/" + repo + "#" + issueNumber + " has more than " + seen
-        + " comments; the first " + seen + " do not carry " + marker + " and the rest were not read");
+    // Comments come oldest first: past the bound the newest were not read, so absence proves
+    // nothing.
+    return new Reconciliation.Unknown(
+        owner
+            + "/"
+            + repo
+            + "#"
+            + issueNumber
+            + " has more than "
+            + seen
+            + " comments; the first "
+            + seen
+            + " do not carry "
+            + marker
+            + " and the rest were not read");
   }
 
   private static JsonNode items(JsonNode answer, String field) {
@@ -828,7 +999,8 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
 
   private static boolean carriesMarker(SkillDefinition skill) {
     String action = action(skill);
-    return skill.sideEffect() && (action.equals("create_issue") || action.equals("add_issue_comment"));
+    return skill.sideEffect()
+        && (action.equals("create_issue") || action.equals("add_issue_comment"));
   }
 
   /** {@code body} followed by the invisible marker comment. */
@@ -839,10 +1011,16 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
   }
 
   private String missingTool(SkillDefinition skill) {
-    List<String> tools = ROUTES.getOrDefault(action(skill), List.of(new Route(action(skill), Map.of())))
-        .stream().map(Route::tool).toList();
-    return skill.name() + " is unavailable: " + endpoint.describe() + " offers no tool "
-        + String.join(" (nor ", tools) + ")".repeat(tools.size() - 1)
+    List<String> tools =
+        ROUTES.getOrDefault(action(skill), List.of(new Route(action(skill), Map.of()))).stream()
+            .map(Route::tool)
+            .toList();
+    return skill.name()
+        + " is unavailable: "
+        + endpoint.describe()
+        + " offers no tool "
+        + String.join(" (nor ", tools)
+        + ")".repeat(tools.size() - 1)
         + "; check the server's version and enabled toolsets (GITHUB_TOOLSETS) and whether it runs"
         + " read-only";
   }
@@ -895,8 +1073,11 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // A connected session
 
-  /** A route resolved against the server's tools: the tool, its schema, or why it cannot be used. */
-  record ResolvedRoute(String tool, Map<String, Object> fixedArguments, ToolSchema schema, String problem) {
+  /**
+   * A route resolved against the server's tools: the tool, its schema, or why it cannot be used.
+   */
+  record ResolvedRoute(
+      String tool, Map<String, Object> fixedArguments, ToolSchema schema, String problem) {
     /** {@code input} plus the route's fixed arguments, and {@code show_ui: false} where offered. */
     ObjectNode arguments(ObjectNode input) {
       ObjectNode args = input.deepCopy();
@@ -922,14 +1103,25 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
 
     void setTools(Map<String, McpSchema.Tool> listed) {
       Map<String, ResolvedRoute> compiled = new LinkedHashMap<>();
-      listed.forEach((name, tool) -> {
-        try {
-          compiled.put(name, new ResolvedRoute(name, Map.of(), ToolSchema.compile(tool.inputSchema()), null));
-        } catch (IllegalArgumentException e) {
-          compiled.put(name, new ResolvedRoute(name, Map.of(), null,
-              "the input schema of GitHub MCP tool " + name + " cannot be used: " + e.getMessage()));
-        }
-      });
+      listed.forEach(
+          (name, tool) -> {
+            try {
+              compiled.put(
+                  name,
+                  new ResolvedRoute(name, Map.of(), ToolSchema.compile(tool.inputSchema()), null));
+            } catch (IllegalArgumentException e) {
+              compiled.put(
+                  name,
+                  new ResolvedRoute(
+                      name,
+                      Map.of(),
+                      null,
+                      "the input schema of GitHub MCP tool "
+                          + name
+                          + " cannot be used: "
+                          + e.getMessage()));
+            }
+          });
       this.tools = Map.copyOf(compiled);
     }
 
@@ -944,12 +1136,14 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
         if (tool != null) {
           if (tool.problem() == null && !r.fixedArguments().isEmpty()) {
             Object method = r.fixedArguments().get("method");
-            if (method != null && !tool.schema().enumOf("method").isEmpty()
+            if (method != null
+                && !tool.schema().enumOf("method").isEmpty()
                 && !tool.schema().enumOf("method").contains(method.toString())) {
               continue; // a consolidated tool of another shape: this version lacks the method
             }
           }
-          return Optional.of(new ResolvedRoute(tool.tool(), r.fixedArguments(), tool.schema(), tool.problem()));
+          return Optional.of(
+              new ResolvedRoute(tool.tool(), r.fixedArguments(), tool.schema(), tool.problem()));
         }
       }
       return Optional.empty();
@@ -971,18 +1165,26 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
           + (mapped.isEmpty() ? "" : "; consolidated tools used: " + mapped);
     }
 
-    /** Ends the session politely for at most {@link #GRACE}, then not; for stdio, kills the child tree. */
+    /**
+     * Ends the session politely for at most {@link #GRACE}, then not; for stdio, kills the child
+     * tree.
+     */
     void close() {
       try {
-        // The SDK waits up to 10 s for a graceful close, e.g. on a server that is gone: too long for
+        // The SDK waits up to 10 s for a graceful close, e.g. on a server that is gone: too long
+        // for
         // a Gateway shutdown.
-        Thread graceful = Thread.ofVirtual().name("github-mcp-close").start(() -> {
-          try {
-            client.closeGracefully();
-          } catch (RuntimeException e) {
-            log.debug("closing the GitHub MCP session: {}", e.toString());
-          }
-        });
+        Thread graceful =
+            Thread.ofVirtual()
+                .name("github-mcp-close")
+                .start(
+                    () -> {
+                      try {
+                        client.closeGracefully();
+                      } catch (RuntimeException e) {
+                        log.debug("closing the GitHub MCP session: {}", e.toString());
+                      }
+                    });
         if (!graceful.join(GRACE)) {
           client.close();
         }

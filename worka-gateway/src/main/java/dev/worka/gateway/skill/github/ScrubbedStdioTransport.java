@@ -47,7 +47,8 @@ final class ScrubbedStdioTransport extends StdioClientTransport {
       field.setAccessible(true);
       return Optional.ofNullable((Process) field.get(this));
     } catch (ReflectiveOperationException | RuntimeException e) {
-      log.warn("cannot reach the MCP server process to make sure it ends ({}); relying on the SDK's SIGTERM",
+      log.warn(
+          "cannot reach the MCP server process to make sure it ends ({}); relying on the SDK's SIGTERM",
           e.toString());
       return Optional.empty();
     }
@@ -55,22 +56,26 @@ final class ScrubbedStdioTransport extends StdioClientTransport {
 
   /** Ends the child and its descendants: SIGTERM, then after {@code grace} SIGKILL. */
   void killProcessTree(Duration grace) {
-    process().ifPresent(p -> {
-      ProcessHandle root = p.toHandle();
-      var descendants = root.descendants().toList();
-      descendants.forEach(ProcessHandle::destroy);
-      root.destroy();
-      try {
-        if (!p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-          log.warn("GitHub MCP server process {} ignored SIGTERM; killing it", root.pid());
-          root.destroyForcibly();
-          p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS);
-        }
-      } catch (InterruptedException e) {
-        root.destroyForcibly();
-        Thread.currentThread().interrupt();
-      }
-      descendants.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
-    });
+    process()
+        .ifPresent(
+            p -> {
+              ProcessHandle root = p.toHandle();
+              var descendants = root.descendants().toList();
+              descendants.forEach(ProcessHandle::destroy);
+              root.destroy();
+              try {
+                if (!p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                  log.warn("GitHub MCP server process {} ignored SIGTERM; killing it", root.pid());
+                  root.destroyForcibly();
+                  p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS);
+                }
+              } catch (InterruptedException e) {
+                root.destroyForcibly();
+                Thread.currentThread().interrupt();
+              }
+              descendants.stream()
+                  .filter(ProcessHandle::isAlive)
+                  .forEach(ProcessHandle::destroyForcibly);
+            });
   }
 }

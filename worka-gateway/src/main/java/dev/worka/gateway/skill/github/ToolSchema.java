@@ -31,7 +31,8 @@ public final class ToolSchema {
    * @throws IllegalArgumentException saying why it cannot be used
    */
   static ToolSchema compile(Map<String, Object> schema) {
-    JsonNode node = schema == null ? Json.STRICT.createObjectNode() : Json.STRICT.valueToTree(schema);
+    JsonNode node =
+        schema == null ? Json.STRICT.createObjectNode() : Json.STRICT.valueToTree(schema);
     return compile(node);
   }
 
@@ -39,9 +40,16 @@ public final class ToolSchema {
     return new ToolSchema(node, JsonSchemas.compile(node));
   }
 
-  /** The violations of {@code instance}, each as {@code "<path>: <what is wrong>"}, sorted; empty when valid. */
+  /**
+   * The violations of {@code instance}, each as {@code "<path>: <what is wrong>"}, sorted; empty
+   * when valid.
+   */
   List<String> violations(JsonNode instance) {
-    return schema.validate(instance).stream().map(ToolSchema::describe).sorted().distinct().toList();
+    return schema.validate(instance).stream()
+        .map(ToolSchema::describe)
+        .sorted()
+        .distinct()
+        .toList();
   }
 
   /** Whether the schema declares a top-level property {@code name}. */
@@ -53,7 +61,9 @@ public final class ToolSchema {
   List<String> enumOf(String name) {
     JsonNode values = source.path("properties").path(name).path("enum");
     return values.isArray()
-        ? java.util.stream.StreamSupport.stream(values.spliterator(), false).map(JsonNode::asText).toList()
+        ? java.util.stream.StreamSupport.stream(values.spliterator(), false)
+            .map(JsonNode::asText)
+            .toList()
         : List.of();
   }
 

@@ -2,12 +2,12 @@ package dev.worka.gateway.skill.model;
 
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
@@ -33,8 +33,8 @@ import java.util.regex.Pattern;
  * x-api-key} — the TypeScript SDK 0.x, the Python SDK; the route reads both.)
  *
  * <p>What it says when no answer came is its own words, never an exception's text (which can hold
- * the URL with its user information, or what the provider sent), and the endpoint it names is
- * shown without user information or query ({@link #endpoint()}).
+ * the URL with its user information, or what the provider sent), and the endpoint it names is shown
+ * without user information or query ({@link #endpoint()}).
  */
 public final class AnthropicMessages {
   /** Where requests go when {@code ANTHROPIC_BASE_URL} is not set. */
@@ -52,6 +52,7 @@ public final class AnthropicMessages {
   private static final Pattern VERSION = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
   static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(5);
+
   /** Calls of one step under way at once when {@code WORKA_MODEL_CALLS_PER_STEP} is not set. */
   public static final int DEFAULT_CALLS_PER_STEP = 2;
 
@@ -84,8 +85,8 @@ public final class AnthropicMessages {
   public AnthropicMessages(String baseUrl, String apiKey, String model, int callsPerStep) {
     Objects.requireNonNull(baseUrl, "baseUrl");
     if (callsPerStep < 1 || callsPerStep > MAX_CALLS_PER_STEP) {
-      throw new IllegalArgumentException("WORKA_MODEL_CALLS_PER_STEP must be 1.." + MAX_CALLS_PER_STEP + ", got "
-          + callsPerStep);
+      throw new IllegalArgumentException(
+          "WORKA_MODEL_CALLS_PER_STEP must be 1.." + MAX_CALLS_PER_STEP + ", got " + callsPerStep);
     }
     this.callsPerStep = callsPerStep;
     if (apiKey == null || apiKey.isBlank()) {
@@ -109,7 +110,8 @@ public final class AnthropicMessages {
    * ANTHROPIC_BASE_URL} and {@code WORKA_ANTHROPIC_MODEL}), or empty for any other model. The
    * values were validated with the rest of the configuration ({@code WorkaConfig}).
    */
-  public static Optional<AnthropicMessages> fromEnvironment(Map<String, String> environment, String workaModel) {
+  public static Optional<AnthropicMessages> fromEnvironment(
+      Map<String, String> environment, String workaModel) {
     if (!"anthropic".equals(workaModel)) {
       return Optional.empty();
     }
@@ -124,11 +126,19 @@ public final class AnthropicMessages {
     try {
       perStep = calls == null ? DEFAULT_CALLS_PER_STEP : Integer.parseInt(calls);
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("WORKA_MODEL_CALLS_PER_STEP=" + calls + " is not a whole number (1.."
-          + MAX_CALLS_PER_STEP + ")");
+      throw new IllegalArgumentException(
+          "WORKA_MODEL_CALLS_PER_STEP="
+              + calls
+              + " is not a whole number (1.."
+              + MAX_CALLS_PER_STEP
+              + ")");
     }
-    return Optional.of(new AnthropicMessages(base == null ? DEFAULT_BASE_URL : base, key,
-        name == null ? DEFAULT_MODEL : name, perStep));
+    return Optional.of(
+        new AnthropicMessages(
+            base == null ? DEFAULT_BASE_URL : base,
+            key,
+            name == null ? DEFAULT_MODEL : name,
+            perStep));
   }
 
   /** How many calls of one step may be under way at once ({@code WORKA_MODEL_CALLS_PER_STEP}). */
@@ -147,7 +157,10 @@ public final class AnthropicMessages {
   }
 
   private static String shown(URI uri) {
-    return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort())
+    return uri.getScheme()
+        + "://"
+        + uri.getHost()
+        + (uri.getPort() < 0 ? "" : ":" + uri.getPort())
         + (uri.getRawPath() == null ? "" : uri.getRawPath());
   }
 
@@ -192,23 +205,41 @@ public final class AnthropicMessages {
         bytes = in.readNBytes(MAX_ANSWER_BYTES + 1);
       }
       if (bytes.length > MAX_ANSWER_BYTES) {
-        return new Answer.Unreachable("the model provider's answer is larger than " + MAX_ANSWER_BYTES + " bytes",
-            true);
+        return new Answer.Unreachable(
+            "the model provider's answer is larger than " + MAX_ANSWER_BYTES + " bytes", true);
       }
-      return new Answer.Reply(response.statusCode(), redacted(new String(bytes, StandardCharsets.UTF_8)));
+      return new Answer.Reply(
+          response.statusCode(), redacted(new String(bytes, StandardCharsets.UTF_8)));
     } catch (HttpConnectTimeoutException e) {
-      return new Answer.Unreachable("the model provider at " + endpoint() + " could not be reached (no connection"
-          + " within " + CONNECT_TIMEOUT.toSeconds() + "s)", false);
+      return new Answer.Unreachable(
+          "the model provider at "
+              + endpoint()
+              + " could not be reached (no connection"
+              + " within "
+              + CONNECT_TIMEOUT.toSeconds()
+              + "s)",
+          false);
     } catch (ConnectException e) {
-      return new Answer.Unreachable("the model provider at " + endpoint() + " could not be reached (connection"
-          + " refused)", false);
+      return new Answer.Unreachable(
+          "the model provider at " + endpoint() + " could not be reached (connection" + " refused)",
+          false);
     } catch (HttpTimeoutException e) {
-      return new Answer.Unreachable("the model provider at " + endpoint() + " did not answer within "
-          + REQUEST_TIMEOUT.toMinutes() + " minutes", true);
+      return new Answer.Unreachable(
+          "the model provider at "
+              + endpoint()
+              + " did not answer within "
+              + REQUEST_TIMEOUT.toMinutes()
+              + " minutes",
+          true);
     } catch (IOException e) {
       // The exception's own text may hold the URL or what the provider sent: only its kind is told.
-      return new Answer.Unreachable("the call to the model provider at " + endpoint() + " broke off ("
-          + e.getClass().getSimpleName() + ")", true);
+      return new Answer.Unreachable(
+          "the call to the model provider at "
+              + endpoint()
+              + " broke off ("
+              + e.getClass().getSimpleName()
+              + ")",
+          true);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new Answer.Unreachable("the call to the model provider was interrupted", true);

@@ -21,6 +21,7 @@ final class MarkedMessages {
   private MarkedMessages() {}
 
   static final int PAGE_SIZE = 200;
+
   /** How many pages a search reads at most. */
   static final int PAGES = 5;
 
@@ -37,13 +38,20 @@ final class MarkedMessages {
   record NotAllRead(int seen) implements Search {}
 
   static Message.Metadata mark(String eventType, Map<String, ?> payload) {
-    return Message.Metadata.builder().eventType(eventType).eventPayload(Map.copyOf(payload)).build();
+    return Message.Metadata.builder()
+        .eventType(eventType)
+        .eventPayload(Map.copyOf(payload))
+        .build();
   }
 
-  /** Whether {@code m} carries the mark {@code eventType} with {@code field} = {@code value} in its payload. */
+  /**
+   * Whether {@code m} carries the mark {@code eventType} with {@code field} = {@code value} in its
+   * payload.
+   */
   static boolean marked(Message m, String eventType, String field, String value) {
     Message.Metadata metadata = m.getMetadata();
-    return metadata != null && eventType.equals(metadata.getEventType())
+    return metadata != null
+        && eventType.equals(metadata.getEventType())
         && metadata.getEventPayload() != null
         && value.equals(String.valueOf(metadata.getEventPayload().get(field)));
   }
@@ -54,7 +62,8 @@ final class MarkedMessages {
    *
    * @throws SlackErrors.Failed when Slack could not be asked
    */
-  static Search search(MethodsClient methods, String channel, String threadTs, Predicate<Message> marked) {
+  static Search search(
+      MethodsClient methods, String channel, String threadTs, Predicate<Message> marked) {
     String cursor = null;
     int seen = 0;
     for (int page = 0; page < PAGES; page++) {
@@ -63,14 +72,29 @@ final class MarkedMessages {
       boolean more;
       String next;
       if (threadTs != null) {
-        ConversationsRepliesResponse r = SlackErrors.ok(() -> methods.conversationsReplies(b -> b
-            .channel(channel).ts(threadTs).limit(PAGE_SIZE).cursor(pageCursor).includeAllMetadata(true)));
+        ConversationsRepliesResponse r =
+            SlackErrors.ok(
+                () ->
+                    methods.conversationsReplies(
+                        b ->
+                            b.channel(channel)
+                                .ts(threadTs)
+                                .limit(PAGE_SIZE)
+                                .cursor(pageCursor)
+                                .includeAllMetadata(true)));
         messages = r.getMessages();
         more = r.isHasMore();
         next = r.getResponseMetadata() == null ? null : r.getResponseMetadata().getNextCursor();
       } else {
-        ConversationsHistoryResponse r = SlackErrors.ok(() -> methods.conversationsHistory(b -> b
-            .channel(channel).limit(PAGE_SIZE).cursor(pageCursor).includeAllMetadata(true)));
+        ConversationsHistoryResponse r =
+            SlackErrors.ok(
+                () ->
+                    methods.conversationsHistory(
+                        b ->
+                            b.channel(channel)
+                                .limit(PAGE_SIZE)
+                                .cursor(pageCursor)
+                                .includeAllMetadata(true)));
         messages = r.getMessages();
         more = r.isHasMore();
         next = r.getResponseMetadata() == null ? null : r.getResponseMetadata().getNextCursor();

@@ -17,7 +17,8 @@ final class SlackErrors {
   private SlackErrors() {}
 
   /** Errors Slack documents as transient: the call was not made, or may be made again. */
-  static final Set<String> TRANSIENT = Set.of("ratelimited", "service_unavailable", "request_timeout");
+  static final Set<String> TRANSIENT =
+      Set.of("ratelimited", "service_unavailable", "request_timeout");
 
   /**
    * Errors after which Slack says "some aspect of the operation may have succeeded": transient, but
@@ -40,9 +41,12 @@ final class SlackErrors {
     T run() throws IOException, SlackApiException;
   }
 
-  /** A call that did not answer {@code ok}: how it ended, in a sentence, and the exception if any. */
+  /**
+   * A call that did not answer {@code ok}: how it ended, in a sentence, and the exception if any.
+   */
   static final class Failed extends RuntimeException {
     final Kind kind;
+
     /** Slack's error code ({@code not_in_channel}), when it named one. */
     final String error;
 
@@ -63,11 +67,19 @@ final class SlackErrors {
       if (response.isOk()) {
         return response;
       }
-      throw new Failed(ofError(response.getError()), response.getError(), "Slack answered " + response.getError()
-          + (response.getNeeded() != null ? " (needs scope " + response.getNeeded() + ")" : ""), null);
+      throw new Failed(
+          ofError(response.getError()),
+          response.getError(),
+          "Slack answered "
+              + response.getError()
+              + (response.getNeeded() != null ? " (needs scope " + response.getNeeded() + ")" : ""),
+          null);
     } catch (SlackApiException e) {
-      throw new Failed(ofStatus(e.getResponse().code()),
-          e.getError() != null ? e.getError().getError() : null, "Slack answered " + describe(e), e);
+      throw new Failed(
+          ofStatus(e.getResponse().code()),
+          e.getError() != null ? e.getError().getError() : null,
+          "Slack answered " + describe(e),
+          e);
     } catch (IOException e) {
       throw new Failed(ofIo(e), null, describe(e), e);
     }
@@ -94,17 +106,23 @@ final class SlackErrors {
 
   /** An I/O failure: a refused connection sent nothing; a timeout or a broken answer may have. */
   static Kind ofIo(IOException e) {
-    return e instanceof ConnectException || e instanceof UnknownHostException ? Kind.RETRYABLE : Kind.MAYBE_DONE;
+    return e instanceof ConnectException || e instanceof UnknownHostException
+        ? Kind.RETRYABLE
+        : Kind.MAYBE_DONE;
   }
 
   /** The short description of a {@link SlackApiException}, without the response body. */
   static String describe(SlackApiException e) {
-    String code = e.getError() != null && e.getError().getError() != null ? " (" + e.getError().getError() + ")" : "";
+    String code =
+        e.getError() != null && e.getError().getError() != null
+            ? " (" + e.getError().getError() + ")"
+            : "";
     return "HTTP " + e.getResponse().code() + code;
   }
 
   static String describe(IOException e) {
-    return (e instanceof InterruptedIOException ? "timed out: " : "I/O error: ") + e.getClass().getSimpleName()
+    return (e instanceof InterruptedIOException ? "timed out: " : "I/O error: ")
+        + e.getClass().getSimpleName()
         + (e.getMessage() == null ? "" : " " + e.getMessage());
   }
 }

@@ -37,11 +37,11 @@ import org.slf4j.LoggerFactory;
  * {@code delivery.post} gate allowed it.
  *
  * <p>Each answer is marked (message metadata {@value #METADATA_EVENT_TYPE}, {@code {"run": …,
- * "kind": "ack"|"result"}}). When an earlier attempt may have posted it — it failed, perhaps
- * after Slack took it, or its Gateway died while sending — the conversation is searched for the
- * mark first ({@code conversations.replies} / {@code conversations.history}) and a found answer is
- * not posted again; if Slack cannot be asked the attempt fails and is tried again later, except
- * when the app may not read the conversation (a missing scope), when it is posted again.
+ * "kind": "ack"|"result"}}). When an earlier attempt may have posted it — it failed, perhaps after
+ * Slack took it, or its Gateway died while sending — the conversation is searched for the mark
+ * first ({@code conversations.replies} / {@code conversations.history}) and a found answer is not
+ * posted again; if Slack cannot be asked the attempt fails and is tried again later, except when
+ * the app may not read the conversation (a missing scope), when it is posted again.
  *
  * <p>Failures carry whether to try again: rate limits, Slack's transient errors and 5xx are
  * retryable; {@code channel_not_found}, {@code not_in_channel}, {@code invalid_auth} and every
@@ -51,7 +51,10 @@ public final class SlackNotifier implements RunNotifier {
   /** Slack truncates longer messages; answers are cut well before. */
   static final int MAX_TEXT = 3500;
 
-  /** The mark on Worka's answers (message metadata), with {@code {"run": id, "kind": "ack"|"result"}}. */
+  /**
+   * The mark on Worka's answers (message metadata), with {@code {"run": id, "kind":
+   * "ack"|"result"}}.
+   */
   public static final String METADATA_EVENT_TYPE = "worka_run_answer";
 
   private static final Logger log = LoggerFactory.getLogger(SlackNotifier.class);
@@ -79,17 +82,36 @@ public final class SlackNotifier implements RunNotifier {
 
   @Override
   public AnswerPlace place(Run run) {
-    return where(run).<AnswerPlace>map(w -> new AnswerPlace.At("slack", "channel " + w.channel()
-            + (w.threadTs() == null ? " (no thread: a slash command's conversation)" : ", thread " + w.threadTs())))
-        .orElseGet(() -> new AnswerPlace.Nowhere("run " + run.id() + " records no Slack conversation, or one that"
-            + " is not a conversation id (" + clipped(run.slackChannel()) + ", thread " + clipped(run.slackThreadTs()) + ")"));
+    return where(run)
+        .<AnswerPlace>map(
+            w ->
+                new AnswerPlace.At(
+                    "slack",
+                    "channel "
+                        + w.channel()
+                        + (w.threadTs() == null
+                            ? " (no thread: a slash command's conversation)"
+                            : ", thread " + w.threadTs())))
+        .orElseGet(
+            () ->
+                new AnswerPlace.Nowhere(
+                    "run "
+                        + run.id()
+                        + " records no Slack conversation, or one that"
+                        + " is not a conversation id ("
+                        + clipped(run.slackChannel())
+                        + ", thread "
+                        + clipped(run.slackThreadTs())
+                        + ")"));
   }
 
   /** The run's conversation and thread, when both are well formed (the thread may be absent). */
   private static Optional<Where> where(Run run) {
     String channel = run.slackChannel();
     String thread = run.slackThreadTs();
-    if (channel == null || !CHANNEL.matcher(channel).matches() || (thread != null && !TS.matcher(thread).matches())) {
+    if (channel == null
+        || !CHANNEL.matcher(channel).matches()
+        || (thread != null && !TS.matcher(thread).matches())) {
       return Optional.empty();
     }
     return Optional.of(new Where(channel, thread));
@@ -107,8 +129,16 @@ public final class SlackNotifier implements RunNotifier {
   @Override
   public Optional<String> acknowledge(Run run, boolean maybeSentBefore) {
     String where = run.slackThreadTs() == null ? "in this conversation" : "in this thread";
-    return post(run, "ack", maybeSentBefore, "Worka accepted this request as run `" + run.id() + "`; it will answer " + where + "."
-        + (dryRun ? " (Dry run: Worka changes nothing outside itself.)" : ""));
+    return post(
+        run,
+        "ack",
+        maybeSentBefore,
+        "Worka accepted this request as run `"
+            + run.id()
+            + "`; it will answer "
+            + where
+            + "."
+            + (dryRun ? " (Dry run: Worka changes nothing outside itself.)" : ""));
   }
 
   @Override
@@ -146,8 +176,13 @@ public final class SlackNotifier implements RunNotifier {
    * earlier attempt may have posted it, looks for that message first and posts nothing if found.
    */
   private Optional<String> post(Run run, String kind, boolean maybeSentBefore, String text) {
-    Where where = where(run).orElseThrow(() -> new NotificationFailedException(
-        "run " + run.id() + " does not say which Slack conversation it came from", false));
+    Where where =
+        where(run)
+            .orElseThrow(
+                () ->
+                    new NotificationFailedException(
+                        "run " + run.id() + " does not say which Slack conversation it came from",
+                        false));
     String channel = where.channel();
     String runId = run.id().toString();
     if (maybeSentBefore) {
@@ -158,19 +193,30 @@ public final class SlackNotifier implements RunNotifier {
     }
     ChatPostMessageResponse response;
     try {
-      response = SlackErrors.ok(() -> methods.chatPostMessage(b -> b
-          .channel(channel)
-          .threadTs(where.threadTs())
-          .text(text)
-          .parse("none")
-          .linkNames(false)
-          .unfurlLinks(false)
-          .unfurlMedia(false)
-          .metadata(MarkedMessages.mark(METADATA_EVENT_TYPE, Map.of("run", runId, "kind", kind)))));
+      response =
+          SlackErrors.ok(
+              () ->
+                  methods.chatPostMessage(
+                      b ->
+                          b.channel(channel)
+                              .threadTs(where.threadTs())
+                              .text(text)
+                              .parse("none")
+                              .linkNames(false)
+                              .unfurlLinks(false)
+                              .unfurlMedia(false)
+                              .metadata(
+                                  MarkedMessages.mark(
+                                      METADATA_EVENT_TYPE, Map.of("run", runId, "kind", kind)))));
     } catch (SlackErrors.Failed e) {
-      throw new NotificationFailedException("chat.postMessage to " + channel
-          + (e.getCause() == null ? " answered " + e.error + hint(e.error) : " failed: " + e.getMessage()),
-          e.kind != SlackErrors.Kind.PERMANENT, e.getCause());
+      throw new NotificationFailedException(
+          "chat.postMessage to "
+              + channel
+              + (e.getCause() == null
+                  ? " answered " + e.error + hint(e.error)
+                  : " failed: " + e.getMessage()),
+          e.kind != SlackErrors.Kind.PERMANENT,
+          e.getCause());
     }
     return Optional.ofNullable(response.getTs()).map(ts -> channel + "/" + ts);
   }
@@ -184,23 +230,44 @@ public final class SlackNotifier implements RunNotifier {
   private Optional<String> earlier(String channel, String threadTs, String runId, String kind) {
     MarkedMessages.Search search;
     try {
-      search = MarkedMessages.search(methods, channel, threadTs, m -> MarkedMessages.marked(m, METADATA_EVENT_TYPE,
-          "run", runId) && MarkedMessages.marked(m, METADATA_EVENT_TYPE, "kind", kind));
+      search =
+          MarkedMessages.search(
+              methods,
+              channel,
+              threadTs,
+              m ->
+                  MarkedMessages.marked(m, METADATA_EVENT_TYPE, "run", runId)
+                      && MarkedMessages.marked(m, METADATA_EVENT_TYPE, "kind", kind));
     } catch (SlackErrors.Failed e) {
       if (e.kind == SlackErrors.Kind.PERMANENT) {
-        log.warn("run {}: cannot look for an earlier {} in {} ({}); posting it again", runId, kind,
-            MarkedMessages.where(channel, threadTs), e.getMessage());
+        log.warn(
+            "run {}: cannot look for an earlier {} in {} ({}); posting it again",
+            runId,
+            kind,
+            MarkedMessages.where(channel, threadTs),
+            e.getMessage());
         return Optional.empty();
       }
-      throw new NotificationFailedException("cannot tell whether the " + kind + " was already posted in "
-          + MarkedMessages.where(channel, threadTs) + ": " + e.getMessage(), true, e.getCause());
+      throw new NotificationFailedException(
+          "cannot tell whether the "
+              + kind
+              + " was already posted in "
+              + MarkedMessages.where(channel, threadTs)
+              + ": "
+              + e.getMessage(),
+          true,
+          e.getCause());
     }
     return switch (search) {
       case MarkedMessages.Found f -> Optional.of(channel + "/" + f.message().getTs());
       case MarkedMessages.Absent a -> Optional.empty();
       case MarkedMessages.NotAllRead n -> {
-        log.warn("run {}: an earlier {} is not among the {} newest messages of {} read; posting it again", runId, kind,
-            n.seen(), MarkedMessages.where(channel, threadTs));
+        log.warn(
+            "run {}: an earlier {} is not among the {} newest messages of {} read; posting it again",
+            runId,
+            kind,
+            n.seen(),
+            MarkedMessages.where(channel, threadTs));
         yield Optional.empty();
       }
     };
@@ -210,7 +277,8 @@ public final class SlackNotifier implements RunNotifier {
     return switch (error == null ? "" : error) {
       case "not_in_channel" -> " (invite the Worka app to the channel: /invite @worka)";
       case "channel_not_found" -> " (the channel is gone, or private and the app is not in it)";
-      case "invalid_auth", "not_authed", "token_revoked", "account_inactive" -> " (check SLACK_BOT_TOKEN)";
+      case "invalid_auth", "not_authed", "token_revoked", "account_inactive" ->
+          " (check SLACK_BOT_TOKEN)";
       case "missing_scope" -> " (add the chat:write scope and reinstall the app)";
       default -> "";
     };

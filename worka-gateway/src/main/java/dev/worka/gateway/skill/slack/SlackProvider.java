@@ -4,10 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.slack.api.methods.MethodsClient;
-import com.slack.api.methods.SlackApiException;
 import com.slack.api.methods.SlackApiTextResponse;
 import com.slack.api.methods.response.chat.ChatPostMessageResponse;
-import com.slack.api.methods.response.conversations.ConversationsHistoryResponse;
 import com.slack.api.methods.response.conversations.ConversationsRepliesResponse;
 import com.slack.api.model.Message;
 import dev.worka.gateway.skill.Availability;
@@ -18,7 +16,6 @@ import dev.worka.gateway.skill.SkillOutcomeUnknownException;
 import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.SkillUnavailableException;
 import dev.worka.protocol.Json;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -37,10 +34,11 @@ import java.util.Optional;
  *   <li>{@code slack.post_message} → {@code chat.postMessage} with {@code link_names=false}, {@code
  *       parse=none}, no unfurls, and the text made inert ({@link SlackText#inert}: broadcasts and
  *       user-group mentions become plain {@code @\u200bname}, every other markup — {@code <@U…>},
- *       {@code <#C…>}, {@code <url|label>} — is escaped and shows as written); output {@code {"channel", "ts", "message":
- *       {ts, thread_ts, text}}}. The message carries the invocation in its metadata ({@code
- *       event_type} {@value #METADATA_EVENT_TYPE}, {@code event_payload: {"invocation": id}}), so
- *       {@link #reconcile} can find it in the conversation's history after a crash.
+ *       {@code <#C…>}, {@code <url|label>} — is escaped and shows as written); output {@code
+ *       {"channel", "ts", "message": {ts, thread_ts, text}}}. The message carries the invocation in
+ *       its metadata ({@code event_type} {@value #METADATA_EVENT_TYPE}, {@code event_payload:
+ *       {"invocation": id}}), so {@link #reconcile} can find it in the conversation's history after
+ *       a crash.
  * </ul>
  *
  * <p>Failures say whether to try again ({@link SlackErrors}): a post whose answer was lost, or that
@@ -65,7 +63,8 @@ public final class SlackProvider implements SkillProvider {
   public SlackProvider(SkillProvider catalog, MethodsClient methods, Duration callTimeout) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     if (!PROVIDER.equals(catalog.name())) {
-      throw new IllegalArgumentException("the catalog must be the slack one, was " + catalog.name());
+      throw new IllegalArgumentException(
+          "the catalog must be the slack one, was " + catalog.name());
     }
     this.methods = Objects.requireNonNull(methods, "methods");
     this.callTimeout = Objects.requireNonNull(callTimeout, "callTimeout");
@@ -107,7 +106,9 @@ public final class SlackProvider implements SkillProvider {
     return switch (action(skill)) {
       case "read_thread" -> readThread(skill, input);
       case "post_message" -> postMessage(skill, input, ctx);
-      default -> throw new SkillUnavailableException(skill.name(), "Worka's Slack client has no " + skill.name());
+      default ->
+          throw new SkillUnavailableException(
+              skill.name(), "Worka's Slack client has no " + skill.name());
     };
   }
 
@@ -125,7 +126,8 @@ public final class SlackProvider implements SkillProvider {
   private JsonNode readThread(SkillDefinition skill, JsonNode input) {
     String channel = input.path("channel").asText();
     String ts = input.path("ts").asText();
-    int limit = input.path("limit").canConvertToInt() ? input.get("limit").asInt() : DEFAULT_READ_LIMIT;
+    int limit =
+        input.path("limit").canConvertToInt() ? input.get("limit").asInt() : DEFAULT_READ_LIMIT;
     ObjectNode output = Json.STRICT.createObjectNode();
     ArrayNode messages = output.putArray("messages");
     String cursor = null;
@@ -133,8 +135,13 @@ public final class SlackProvider implements SkillProvider {
     do {
       String page = cursor;
       int size = Math.min(PAGE_SIZE, limit - messages.size());
-      ConversationsRepliesResponse r = call(skill, false, () -> methods.conversationsReplies(b -> b
-          .channel(channel).ts(ts).limit(size).cursor(page)));
+      ConversationsRepliesResponse r =
+          call(
+              skill,
+              false,
+              () ->
+                  methods.conversationsReplies(
+                      b -> b.channel(channel).ts(ts).limit(size).cursor(page)));
       for (Message m : r.getMessages() == null ? List.<Message>of() : r.getMessages()) {
         if (messages.size() < limit) {
           messages.add(message(m));
@@ -166,25 +173,43 @@ public final class SlackProvider implements SkillProvider {
     String channel = input.path("channel").asText();
     String threadTs = input.path("thread_ts").isTextual() ? input.get("thread_ts").asText() : null;
     String text = SlackText.inert(input.path("text").asText());
-    ChatPostMessageResponse r = call(skill, true, () -> methods.chatPostMessage(b -> b
-        .channel(channel)
-        .threadTs(threadTs)
-        .text(text)
-        .parse("none")
-        .linkNames(false)
-        .unfurlLinks(false)
-        .unfurlMedia(false)
-        .metadata(MarkedMessages.mark(METADATA_EVENT_TYPE, Map.of("invocation", ctx.invocationId().toString())))));
-    return posted(r.getChannel() != null ? r.getChannel() : channel, r.getTs(), r.getMessage(), threadTs, text);
+    ChatPostMessageResponse r =
+        call(
+            skill,
+            true,
+            () ->
+                methods.chatPostMessage(
+                    b ->
+                        b.channel(channel)
+                            .threadTs(threadTs)
+                            .text(text)
+                            .parse("none")
+                            .linkNames(false)
+                            .unfurlLinks(false)
+                            .unfurlMedia(false)
+                            .metadata(
+                                MarkedMessages.mark(
+                                    METADATA_EVENT_TYPE,
+                                    Map.of("invocation", ctx.invocationId().toString())))));
+    return posted(
+        r.getChannel() != null ? r.getChannel() : channel,
+        r.getTs(),
+        r.getMessage(),
+        threadTs,
+        text);
   }
 
-  private static ObjectNode posted(String channel, String ts, Message message, String threadTs, String text) {
+  private static ObjectNode posted(
+      String channel, String ts, Message message, String threadTs, String text) {
     ObjectNode output = Json.STRICT.createObjectNode();
     output.put("channel", channel);
     putIfSet(output, "ts", ts);
     ObjectNode m = output.putObject("message");
     putIfSet(m, "ts", message != null && message.getTs() != null ? message.getTs() : ts);
-    putIfSet(m, "thread_ts", message != null && message.getThreadTs() != null ? message.getThreadTs() : threadTs);
+    putIfSet(
+        m,
+        "thread_ts",
+        message != null && message.getThreadTs() != null ? message.getThreadTs() : threadTs);
     m.put("text", message != null && message.getText() != null ? message.getText() : text);
     return output;
   }
@@ -202,7 +227,8 @@ public final class SlackProvider implements SkillProvider {
   @Override
   public Reconciliation reconcile(SkillDefinition skill, JsonNode input, InvocationContext ctx) {
     if (!skill.sideEffect()) {
-      return new Reconciliation.NotPerformed(skill.name() + " has no side effect upstream: repeating it is harmless");
+      return new Reconciliation.NotPerformed(
+          skill.name() + " has no side effect upstream: repeating it is harmless");
     }
     if (!action(skill).equals("post_message")) {
       return new Reconciliation.Unknown(skill.name() + " leaves no marker in Slack to look for");
@@ -213,35 +239,63 @@ public final class SlackProvider implements SkillProvider {
     String where = MarkedMessages.where(channel, threadTs);
     MarkedMessages.Search search;
     try {
-      search = MarkedMessages.search(methods, channel, threadTs,
-          m -> MarkedMessages.marked(m, METADATA_EVENT_TYPE, "invocation", invocation));
+      search =
+          MarkedMessages.search(
+              methods,
+              channel,
+              threadTs,
+              m -> MarkedMessages.marked(m, METADATA_EVENT_TYPE, "invocation", invocation));
     } catch (SlackErrors.Failed e) {
-      return new Reconciliation.Unknown("Slack could not be asked: " + skill.name() + ": " + e.getMessage());
+      return new Reconciliation.Unknown(
+          "Slack could not be asked: " + skill.name() + ": " + e.getMessage());
     }
     return switch (search) {
-      case MarkedMessages.Found f -> new Reconciliation.Performed(
-          posted(channel, f.message().getTs(), f.message(), threadTs, f.message().getText()),
-          channel + "/" + f.message().getTs());
-      case MarkedMessages.Absent a -> new Reconciliation.NotPerformed("no message in " + where + " carries invocation "
-          + invocation + " in its metadata (all " + a.seen() + " read)");
-      case MarkedMessages.NotAllRead n -> new Reconciliation.Unknown(where + " has more than " + n.seen()
-          + " messages; the " + n.seen() + " read do not carry invocation " + invocation + " and the rest were not read");
+      case MarkedMessages.Found f ->
+          new Reconciliation.Performed(
+              posted(channel, f.message().getTs(), f.message(), threadTs, f.message().getText()),
+              channel + "/" + f.message().getTs());
+      case MarkedMessages.Absent a ->
+          new Reconciliation.NotPerformed(
+              "no message in "
+                  + where
+                  + " carries invocation "
+                  + invocation
+                  + " in its metadata (all "
+                  + a.seen()
+                  + " read)");
+      case MarkedMessages.NotAllRead n ->
+          new Reconciliation.Unknown(
+              where
+                  + " has more than "
+                  + n.seen()
+                  + " messages; the "
+                  + n.seen()
+                  + " read do not carry invocation "
+                  + invocation
+                  + " and the rest were not read");
     };
   }
 
   // ---------------------------------------------------------------------------------------------
   // Calls
 
-  /** Makes one Web API call; a failure says whether to retry and, for a side effect, if it may have happened. */
-  private <T extends SlackApiTextResponse> T call(SkillDefinition skill, boolean effect, SlackErrors.Call<T> call) {
+  /**
+   * Makes one Web API call; a failure says whether to retry and, for a side effect, if it may have
+   * happened.
+   */
+  private <T extends SlackApiTextResponse> T call(
+      SkillDefinition skill, boolean effect, SlackErrors.Call<T> call) {
     try {
       return SlackErrors.ok(call);
     } catch (SlackErrors.Failed f) {
       if (effect && f.kind == SlackErrors.Kind.MAYBE_DONE) {
-        throw new SkillOutcomeUnknownException(skill.name(),
-            f.getMessage() + "; the message may or may not have been posted", f.getCause());
+        throw new SkillOutcomeUnknownException(
+            skill.name(),
+            f.getMessage() + "; the message may or may not have been posted",
+            f.getCause());
       }
-      throw new SkillFailedException(skill.name(), f.getMessage(), f.kind != SlackErrors.Kind.PERMANENT, f.getCause());
+      throw new SkillFailedException(
+          skill.name(), f.getMessage(), f.kind != SlackErrors.Kind.PERMANENT, f.getCause());
     }
   }
 

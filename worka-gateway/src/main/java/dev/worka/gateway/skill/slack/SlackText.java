@@ -14,9 +14,9 @@ import java.util.regex.Pattern;
  *       user-group mentions ({@code <!subteam^S…|@devs>}) become plain {@code @\u200bchannel},
  *       {@code @\u200bdevs} (a zero-width space after the at sign: it reads as it did);
  *   <li>{@code &}, {@code <} and {@code >} are escaped as Slack's formatting reference asks ({@code
- *       &amp;amp; &amp;lt; &amp;gt;}): every other {@code <…>} — user mentions {@code <@U…>}/{@code <@W…>},
- *       channel links {@code <#C…>}, {@code <url|label>} links whose label hides the URL, dates —
- *       is shown as the text it is, its URL visible;
+ *       &amp;amp; &amp;lt; &amp;gt;}): every other {@code <…>} — user mentions {@code <@U…>}/{@code
+ *       <@W…>}, channel links {@code <#C…>}, {@code <url|label>} links whose label hides the URL,
+ *       dates — is shown as the text it is, its URL visible;
  *   <li>bare {@code @channel}, {@code @here}, {@code @everyone} get the zero-width space too (they
  *       are no broadcast with {@code link_names=false}; this holds if a client parses them anyway).
  * </ol>
@@ -27,9 +27,10 @@ import java.util.regex.Pattern;
 final class SlackText {
   private static final Pattern BROADCAST =
       Pattern.compile("<!(channel|here|everyone|group)(?:\\|[^>]*)?>", Pattern.CASE_INSENSITIVE);
-  private static final Pattern GROUP_MENTION = Pattern.compile("<!subteam\\^[^>|]*(?:\\|@?([^>]*))?>");
-  private static final Pattern BARE_BROADCAST = Pattern.compile("@(?=(?:channel|here|everyone)\\b)",
-      Pattern.CASE_INSENSITIVE);
+  private static final Pattern GROUP_MENTION =
+      Pattern.compile("<!subteam\\^[^>|]*(?:\\|@?([^>]*))?>");
+  private static final Pattern BARE_BROADCAST =
+      Pattern.compile("@(?=(?:channel|here|everyone)\\b)", Pattern.CASE_INSENSITIVE);
 
   private SlackText() {}
 
@@ -38,9 +39,18 @@ final class SlackText {
     if (text == null) {
       return null;
     }
-    String t = BROADCAST.matcher(text).replaceAll(m -> "@\u200b" + m.group(1).toLowerCase(java.util.Locale.ROOT));
-    t = GROUP_MENTION.matcher(t).replaceAll(m -> Matcher.quoteReplacement(
-        "@\u200b" + (m.group(1) == null || m.group(1).isBlank() ? "group" : m.group(1))));
+    String t =
+        BROADCAST
+            .matcher(text)
+            .replaceAll(m -> "@\u200b" + m.group(1).toLowerCase(java.util.Locale.ROOT));
+    t =
+        GROUP_MENTION
+            .matcher(t)
+            .replaceAll(
+                m ->
+                    Matcher.quoteReplacement(
+                        "@\u200b"
+                            + (m.group(1) == null || m.group(1).isBlank() ? "group" : m.group(1))));
     t = escape(t);
     return BARE_BROADCAST.matcher(t).replaceAll("@\u200b");
   }

@@ -26,8 +26,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Signed GitHub deliveries to a running Gateway in live mode, its answers posted through a real
- * MCP server that counts effects.
+ * Signed GitHub deliveries to a running Gateway in live mode, its answers posted through a real MCP
+ * server that counts effects.
  */
 class GithubWebhookTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
@@ -42,10 +42,22 @@ class GithubWebhookTest {
     return "sha256=" + HexFormat.of().formatHex(mac.doFinal(body.getBytes(StandardCharsets.UTF_8)));
   }
 
-  private static TestGateway.Answer deliver(TestGateway gw, String event, String delivery, String body, String signature,
+  private static TestGateway.Answer deliver(
+      TestGateway gw,
+      String event,
+      String delivery,
+      String body,
+      String signature,
       String traceparent) {
-    Map<String, String> headers = new java.util.HashMap<>(Map.of("Content-Type", "application/json",
-        "X-GitHub-Event", event, "X-GitHub-Delivery", delivery));
+    Map<String, String> headers =
+        new java.util.HashMap<>(
+            Map.of(
+                "Content-Type",
+                "application/json",
+                "X-GitHub-Event",
+                event,
+                "X-GitHub-Delivery",
+                delivery));
     if (signature != null) {
       headers.put("X-Hub-Signature-256", signature);
     }
@@ -56,23 +68,43 @@ class GithubWebhookTest {
   }
 
   private static String comment(String text, long issue, String userType) {
-    return "{\"action\": \"created\", \"issue\": {\"number\": " + issue + ", \"title\": \"Flaky login\"},"
-        + " \"comment\": {\"id\": 77, \"body\": " + dev.worka.protocol.Json.write(
+    return "{\"action\": \"created\", \"issue\": {\"number\": "
+        + issue
+        + ", \"title\": \"Flaky login\"},"
+        + " \"comment\": {\"id\": 77, \"body\": "
+        + dev.worka.protocol.Json.write(
             dev.worka.protocol.Json.STRICT.getNodeFactory().textNode(text))
-        + ", \"html_url\": \"https://github.test/acme/widgets/issues/" + issue + "#issuecomment-77\","
+        + ", \"html_url\": \"https://github.test/acme/widgets/issues/"
+        + issue
+        + "#issuecomment-77\","
         + " \"author_association\": \"MEMBER\","
-        + " \"user\": {\"login\": \"octo\", \"type\": \"" + userType + "\"}},"
+        + " \"user\": {\"login\": \"octo\", \"type\": \""
+        + userType
+        + "\"}},"
         + " \"repository\": {\"name\": \"widgets\", \"full_name\": \"acme/widgets\", \"owner\": {\"login\": \"acme\"}},"
-        + " \"sender\": {\"login\": \"octo\", \"type\": \"" + userType + "\"}}";
+        + " \"sender\": {\"login\": \"octo\", \"type\": \""
+        + userType
+        + "\"}}";
   }
 
   private TestGateway start(CountingGithubMcpServer server) throws Exception {
-    return TestGateway.startWithEnvironment(home, db.url(), TestGateway.builtinPolicyForTests(), "live",
-        Map.of("GITHUB_MCP_URL", server.url(), "GITHUB_TOKEN", TOKEN, "GITHUB_WEBHOOK_SECRET", SECRET));
+    return TestGateway.startWithEnvironment(
+        home,
+        db.url(),
+        TestGateway.builtinPolicyForTests(),
+        "live",
+        Map.of(
+            "GITHUB_MCP_URL",
+            server.url(),
+            "GITHUB_TOKEN",
+            TOKEN,
+            "GITHUB_WEBHOOK_SECRET",
+            SECRET));
   }
 
   private static long runs() throws Exception {
-    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement();
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("select count(*) from runs")) {
       rs.next();
       return rs.getLong(1);
@@ -83,17 +115,26 @@ class GithubWebhookTest {
   void aMentionInACommentBecomesOneRunWhoseAnswersArePostedOnTheIssueOnce() throws Exception {
     try (CountingGithubMcpServer server = CountingGithubMcpServer.http(0, TOKEN, Set.of());
         TestGateway gw = start(server)) {
-      CountingGithubMcpServer.Issue flaky = server.seedIssue("acme", "widgets", "Flaky login", "It fails on CI");
-      String body = comment("@worka open an issue in acme/widgets titled 'Login test is flaky'", flaky.number(), "User");
+      CountingGithubMcpServer.Issue flaky =
+          server.seedIssue("acme", "widgets", "Flaky login", "It fails on CI");
+      String body =
+          comment(
+              "@worka open an issue in acme/widgets titled 'Login test is flaky'",
+              flaky.number(),
+              "User");
       String delivery = UUID.randomUUID().toString();
       String traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-      TestGateway.Answer first = deliver(gw, "issue_comment", delivery, body, sign(body, SECRET), traceparent);
-      TestGateway.Answer again = deliver(gw, "issue_comment", delivery, body, sign(body, SECRET), null);
+      TestGateway.Answer first =
+          deliver(gw, "issue_comment", delivery, body, sign(body, SECRET), traceparent);
+      TestGateway.Answer again =
+          deliver(gw, "issue_comment", delivery, body, sign(body, SECRET), null);
 
       assertEquals(202, first.status(), first.raw().body());
       String runId = first.body().path("run_id").asText();
-      assertEquals("4bf92f3577b34da6a3ce929d0e0e4736", first.body().path("trace_id").asText(),
+      assertEquals(
+          "4bf92f3577b34da6a3ce929d0e0e4736",
+          first.body().path("trace_id").asText(),
           "the run continues the trace the delivery started");
       assertEquals(runId, again.body().path("run_id").asText(), "a redelivery is the same run");
       assertTrue(again.body().path("replayed").asBoolean());
@@ -108,25 +149,33 @@ class GithubWebhookTest {
       List<CountingGithubMcpServer.Comment> answers = awaitComments(server, flaky.number(), 2);
       assertTrue(answers.get(0).body().contains("run `" + runId + "`"), answers.get(0).body());
       assertTrue(answers.get(1).body().contains("succeeded"), answers.get(1).body());
-      assertFalse(answers.get(1).body().contains("@worka"), "the answer mentions nobody, not even Worka");
+      assertFalse(
+          answers.get(1).body().contains("@worka"), "the answer mentions nobody, not even Worka");
       assertEquals(2, server.effects("add_issue_comment"), "each answer posted once");
       // A comment is visible on GitHub a moment before its notification is recorded as sent.
       JsonNode notifications = gw.story(runId).path("notifications");
-      for (long deadline = System.nanoTime() + 30_000_000_000L; System.nanoTime() < deadline
-          && java.util.stream.StreamSupport.stream(notifications.spliterator(), false)
-              .filter(n -> n.path("status").asText().equals("sent")).count() < 2; ) {
+      for (long deadline = System.nanoTime() + 30_000_000_000L;
+          System.nanoTime() < deadline
+              && java.util.stream.StreamSupport.stream(notifications.spliterator(), false)
+                      .filter(n -> n.path("status").asText().equals("sent"))
+                      .count()
+                  < 2; ) {
         Thread.sleep(50);
         notifications = gw.story(runId).path("notifications");
       }
       assertEquals(2, notifications.size(), notifications.toString());
       for (JsonNode n : notifications) {
         assertEquals("sent", n.path("status").asText(), n.toString());
-        assertTrue(n.path("upstream_ref").asText().startsWith("https://github.test/acme/widgets/issues/"), n.toString());
+        assertTrue(
+            n.path("upstream_ref").asText().startsWith("https://github.test/acme/widgets/issues/"),
+            n.toString());
       }
 
       // The Gateway's own answers come back as deliveries too: they start nothing.
       String echo = comment(answers.get(1).body(), flaky.number(), "User");
-      TestGateway.Answer ignored = deliver(gw, "issue_comment", UUID.randomUUID().toString(), echo, sign(echo, SECRET), null);
+      TestGateway.Answer ignored =
+          deliver(
+              gw, "issue_comment", UUID.randomUUID().toString(), echo, sign(echo, SECRET), null);
       assertEquals(202, ignored.status());
       assertTrue(ignored.body().has("ignored"), ignored.raw().body());
       assertEquals(1, runs());
@@ -139,11 +188,16 @@ class GithubWebhookTest {
         TestGateway gw = start(server)) {
       String body = comment("@worka open an issue in acme/widgets titled 'x'", 1, "User");
       assertEquals(401, deliver(gw, "issue_comment", "d-1", body, null, null).status(), "unsigned");
-      TestGateway.Answer wrong = deliver(gw, "issue_comment", "d-2", body, sign(body, "another-secret"), null);
+      TestGateway.Answer wrong =
+          deliver(gw, "issue_comment", "d-2", body, sign(body, "another-secret"), null);
       assertEquals(401, wrong.status());
       assertEquals("signature_invalid", wrong.body().path("error").asText());
-      assertEquals(401, deliver(gw, "issue_comment", "d-3", body + " ", sign(body, SECRET), null).status(), "tampered");
-      assertEquals(401, deliver(gw, "issue_comment", "d-4", body, "sha256=zz", null).status(), "not hex");
+      assertEquals(
+          401,
+          deliver(gw, "issue_comment", "d-3", body + " ", sign(body, SECRET), null).status(),
+          "tampered");
+      assertEquals(
+          401, deliver(gw, "issue_comment", "d-4", body, "sha256=zz", null).status(), "not hex");
       assertEquals(0, runs());
 
       String ping = "{\"zen\": \"Keep it logically awesome.\", \"hook_id\": 1}";
@@ -151,10 +205,21 @@ class GithubWebhookTest {
       assertEquals(200, pong.status(), pong.raw().body());
       assertTrue(pong.body().path("pong").asBoolean());
 
-      for (String[] c : List.of(new String[] {"no mention here", "User"}, new String[] {"@worka do it", "Bot"},
-          new String[] {"mail me at me@worka.dev", "User"}, new String[] {"@workaholic hi", "User"})) {
+      for (String[] c :
+          List.of(
+              new String[] {"no mention here", "User"},
+              new String[] {"@worka do it", "Bot"},
+              new String[] {"mail me at me@worka.dev", "User"},
+              new String[] {"@workaholic hi", "User"})) {
         String other = comment(c[0], 1, c[1]);
-        TestGateway.Answer a = deliver(gw, "issue_comment", UUID.randomUUID().toString(), other, sign(other, SECRET), null);
+        TestGateway.Answer a =
+            deliver(
+                gw,
+                "issue_comment",
+                UUID.randomUUID().toString(),
+                other,
+                sign(other, SECRET),
+                null);
         assertEquals(202, a.status(), c[0]);
         assertTrue(a.body().has("ignored"), c[0] + ": " + a.raw().body());
       }
@@ -162,8 +227,8 @@ class GithubWebhookTest {
     }
   }
 
-  private static List<CountingGithubMcpServer.Comment> awaitComments(CountingGithubMcpServer server, long issue, int n)
-      throws InterruptedException {
+  private static List<CountingGithubMcpServer.Comment> awaitComments(
+      CountingGithubMcpServer server, long issue, int n) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     List<CountingGithubMcpServer.Comment> found;
     while ((found = server.comments("acme", "widgets", issue)).size() < n) {

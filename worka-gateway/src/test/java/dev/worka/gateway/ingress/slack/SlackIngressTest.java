@@ -55,8 +55,19 @@ class SlackIngressTest {
   @BeforeEach
   void start() throws Exception {
     slack = new SlackApiStandIn();
-    gw = TestGateway.startWithEnvironment(home, db.url(), TestGateway.builtinPolicyForTests(), "dry-run",
-        Map.of("SLACK_BOT_TOKEN", BOT_TOKEN, "SLACK_SIGNING_SECRET", SECRET, "SLACK_API_URL", slack.url()));
+    gw =
+        TestGateway.startWithEnvironment(
+            home,
+            db.url(),
+            TestGateway.builtinPolicyForTests(),
+            "dry-run",
+            Map.of(
+                "SLACK_BOT_TOKEN",
+                BOT_TOKEN,
+                "SLACK_SIGNING_SECRET",
+                SECRET,
+                "SLACK_API_URL",
+                slack.url()));
   }
 
   @AfterEach
@@ -72,48 +83,88 @@ class SlackIngressTest {
 
   record Sent(int status, String body) {}
 
-  /** POSTs {@code body} to {@code path} signed with {@code secret} at {@code timestamp}; Slack waits 3 s. */
-  Sent send(String path, String body, String contentType, String secret, long timestamp, Map<String, String> extra)
+  /**
+   * POSTs {@code body} to {@code path} signed with {@code secret} at {@code timestamp}; Slack waits
+   * 3 s.
+   */
+  Sent send(
+      String path,
+      String body,
+      String contentType,
+      String secret,
+      long timestamp,
+      Map<String, String> extra)
       throws Exception {
     String ts = Long.toString(timestamp);
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gw.baseUrl + path))
-        .timeout(Duration.ofSeconds(3)) // Slack's own limit for an acknowledgement
-        .header("Content-Type", contentType)
-        .header("X-Slack-Request-Timestamp", ts)
-        .header("X-Slack-Signature", new SlackSignature.Generator(secret).generate(ts, body))
-        .POST(HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(gw.baseUrl + path))
+            .timeout(Duration.ofSeconds(3)) // Slack's own limit for an acknowledgement
+            .header("Content-Type", contentType)
+            .header("X-Slack-Request-Timestamp", ts)
+            .header("X-Slack-Signature", new SlackSignature.Generator(secret).generate(ts, body))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     extra.forEach(b::header);
     HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     return new Sent(r.statusCode(), r.body());
   }
 
   Sent event(String body, Map<String, String> extra) throws Exception {
-    return send(SlackIngress.EVENTS, body, "application/json", SECRET, Instant.now().getEpochSecond(), extra);
+    return send(
+        SlackIngress.EVENTS,
+        body,
+        "application/json",
+        SECRET,
+        Instant.now().getEpochSecond(),
+        extra);
   }
 
   static String callback(String eventId, ObjectNode event) {
-    ObjectNode p = Json.STRICT.createObjectNode().put("token", "unused-verification-token")
-        .put("team_id", SlackApiStandIn.TEAM).put("api_app_id", "A0TEST").put("type", "event_callback")
-        .put("event_id", eventId).put("event_time", 1_700_000_000);
+    ObjectNode p =
+        Json.STRICT
+            .createObjectNode()
+            .put("token", "unused-verification-token")
+            .put("team_id", SlackApiStandIn.TEAM)
+            .put("api_app_id", "A0TEST")
+            .put("type", "event_callback")
+            .put("event_id", eventId)
+            .put("event_time", 1_700_000_000);
     p.set("event", event);
-    p.putArray("authorizations").addObject().put("team_id", SlackApiStandIn.TEAM)
-        .put("user_id", SlackApiStandIn.BOT_USER).put("is_bot", true);
+    p.putArray("authorizations")
+        .addObject()
+        .put("team_id", SlackApiStandIn.TEAM)
+        .put("user_id", SlackApiStandIn.BOT_USER)
+        .put("is_bot", true);
     return p.toString();
   }
 
-  static String mention(String eventId, String channel, String user, String ts, String threadTs, String text) {
-    ObjectNode e = Json.STRICT.createObjectNode().put("type", "app_mention").put("user", user)
-        .put("text", "<@" + SlackApiStandIn.BOT_USER + "> " + text).put("ts", ts).put("channel", channel)
-        .put("event_ts", ts);
+  static String mention(
+      String eventId, String channel, String user, String ts, String threadTs, String text) {
+    ObjectNode e =
+        Json.STRICT
+            .createObjectNode()
+            .put("type", "app_mention")
+            .put("user", user)
+            .put("text", "<@" + SlackApiStandIn.BOT_USER + "> " + text)
+            .put("ts", ts)
+            .put("channel", channel)
+            .put("event_ts", ts);
     if (threadTs != null) {
       e.put("thread_ts", threadTs);
     }
     return callback(eventId, e);
   }
 
-  static String directMessage(String eventId, String channel, String user, String botId, String ts, String text) {
-    ObjectNode e = Json.STRICT.createObjectNode().put("type", "message").put("channel_type", "im")
-        .put("channel", channel).put("text", text).put("ts", ts).put("event_ts", ts);
+  static String directMessage(
+      String eventId, String channel, String user, String botId, String ts, String text) {
+    ObjectNode e =
+        Json.STRICT
+            .createObjectNode()
+            .put("type", "message")
+            .put("channel_type", "im")
+            .put("channel", channel)
+            .put("text", text)
+            .put("ts", ts)
+            .put("event_ts", ts);
     if (user != null) {
       e.put("user", user);
     }
@@ -125,26 +176,49 @@ class SlackIngressTest {
 
   static String form(Map<String, String> fields) {
     List<String> pairs = new ArrayList<>();
-    fields.forEach((k, v) -> pairs.add(URLEncoder.encode(k, StandardCharsets.UTF_8) + "="
-        + URLEncoder.encode(v, StandardCharsets.UTF_8)));
+    fields.forEach(
+        (k, v) ->
+            pairs.add(
+                URLEncoder.encode(k, StandardCharsets.UTF_8)
+                    + "="
+                    + URLEncoder.encode(v, StandardCharsets.UTF_8)));
     return String.join("&", pairs);
   }
 
   // ---------------------------------------------------------------------------------------------
   // The database
 
-  record RunRow(String id, String source, String text, String requester, String channel, String user,
-      String threadTs, String key, String status) {}
+  record RunRow(
+      String id,
+      String source,
+      String text,
+      String requester,
+      String channel,
+      String user,
+      String threadTs,
+      String key,
+      String status) {}
 
   static List<RunRow> runs() throws Exception {
     List<RunRow> out = new ArrayList<>();
     try (Connection c = db.dataSource().getConnection();
-        PreparedStatement ps = c.prepareStatement("select id, source, text, requester, slack_channel, slack_user,"
-            + " slack_thread_ts, idempotency_key, status from runs order by created_at");
+        PreparedStatement ps =
+            c.prepareStatement(
+                "select id, source, text, requester, slack_channel, slack_user,"
+                    + " slack_thread_ts, idempotency_key, status from runs order by created_at");
         ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
-        out.add(new RunRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
-            rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9)));
+        out.add(
+            new RunRow(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getString(3),
+                rs.getString(4),
+                rs.getString(5),
+                rs.getString(6),
+                rs.getString(7),
+                rs.getString(8),
+                rs.getString(9)));
       }
     }
     return out;
@@ -163,8 +237,11 @@ class SlackIngressTest {
 
   @Test
   void urlVerificationEchoesTheChallenge() throws Exception {
-    Sent r = event("{\"token\":\"x\",\"challenge\":\"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P\","
-        + "\"type\":\"url_verification\"}", Map.of());
+    Sent r =
+        event(
+            "{\"token\":\"x\",\"challenge\":\"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P\","
+                + "\"type\":\"url_verification\"}",
+            Map.of());
     assertEquals(200, r.status());
     assertEquals("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", r.body());
   }
@@ -176,24 +253,42 @@ class SlackIngressTest {
     long runEventsBefore = rows("run_events");
     long gatesBefore = rows("gates");
 
-    assertEquals(401, send(SlackIngress.EVENTS, body, "application/json", "another-secret", now, Map.of()).status(),
+    assertEquals(
+        401,
+        send(SlackIngress.EVENTS, body, "application/json", "another-secret", now, Map.of())
+            .status(),
         "another signing secret");
-    assertEquals(401, send(SlackIngress.EVENTS, body, "application/json", SECRET, now - 6 * 60, Map.of()).status(),
+    assertEquals(
+        401,
+        send(SlackIngress.EVENTS, body, "application/json", SECRET, now - 6 * 60, Map.of())
+            .status(),
         "stale: six minutes old");
-    assertEquals(401, send(SlackIngress.EVENTS, body, "application/json", SECRET, now + 6 * 60, Map.of()).status(),
+    assertEquals(
+        401,
+        send(SlackIngress.EVENTS, body, "application/json", SECRET, now + 6 * 60, Map.of())
+            .status(),
         "dated six minutes ahead");
     String ts = Long.toString(now);
     String goodSignature = new SlackSignature.Generator(SECRET).generate(ts, body);
-    HttpResponse<String> tampered = HTTP.send(HttpRequest.newBuilder(URI.create(gw.baseUrl + SlackIngress.EVENTS))
-        .header("Content-Type", "application/json").header("X-Slack-Request-Timestamp", ts)
-        .header("X-Slack-Signature", goodSignature)
-        .POST(HttpRequest.BodyPublishers.ofString(body.replace("what is up?", "delete everything"))).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> tampered =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(gw.baseUrl + SlackIngress.EVENTS))
+                .header("Content-Type", "application/json")
+                .header("X-Slack-Request-Timestamp", ts)
+                .header("X-Slack-Signature", goodSignature)
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        body.replace("what is up?", "delete everything")))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(401, tampered.statusCode(), "a body changed after signing");
-    HttpResponse<String> unsigned = HTTP.send(HttpRequest.newBuilder(URI.create(gw.baseUrl + SlackIngress.COMMANDS))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .POST(HttpRequest.BodyPublishers.ofString("command=%2Fworka&text=hi")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> unsigned =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(gw.baseUrl + SlackIngress.COMMANDS))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("command=%2Fworka&text=hi"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(401, unsigned.statusCode(), "no signature at all");
     assertTrue(unsigned.body().contains("signature_invalid"), unsigned.body());
 
@@ -205,22 +300,39 @@ class SlackIngressTest {
   }
 
   @Test
-  void anAppMentionBecomesExactlyOneRunEvenWhenSlackRetriesItAndIsAnsweredInItsThread() throws Exception {
-    String body = mention("Ev0MENTION1", "C0DEV", "U0ALICE", "1700000200.000200", null,
-        "what is our release policy &amp; who owns it?");
+  void anAppMentionBecomesExactlyOneRunEvenWhenSlackRetriesItAndIsAnsweredInItsThread()
+      throws Exception {
+    String body =
+        mention(
+            "Ev0MENTION1",
+            "C0DEV",
+            "U0ALICE",
+            "1700000200.000200",
+            null,
+            "what is our release policy &amp; who owns it?");
     assertEquals(200, event(body, Map.of()).status());
-    assertEquals(200, event(body, Map.of("X-Slack-Retry-Num", "1", "X-Slack-Retry-Reason", "http_timeout")).status());
-    assertEquals(200, event(body, Map.of("X-Slack-Retry-Num", "2", "X-Slack-Retry-Reason", "http_timeout")).status());
+    assertEquals(
+        200,
+        event(body, Map.of("X-Slack-Retry-Num", "1", "X-Slack-Retry-Reason", "http_timeout"))
+            .status());
+    assertEquals(
+        200,
+        event(body, Map.of("X-Slack-Retry-Num", "2", "X-Slack-Retry-Reason", "http_timeout"))
+            .status());
 
     List<RunRow> runs = runs();
     assertEquals(1, runs.size(), runs.toString());
     RunRow run = runs.get(0);
     assertEquals("slack", run.source());
-    assertEquals("what is our release policy & who owns it?", run.text(), "the mention is stripped, escapes undone");
+    assertEquals(
+        "what is our release policy & who owns it?",
+        run.text(),
+        "the mention is stripped, escapes undone");
     assertEquals("U0ALICE", run.requester());
     assertEquals("U0ALICE", run.user());
     assertEquals("C0DEV", run.channel());
-    assertEquals("1700000200.000200", run.threadTs(), "a top-level mention is answered in its own thread");
+    assertEquals(
+        "1700000200.000200", run.threadTs(), "a top-level mention is answered in its own thread");
     assertEquals("slack:event:Ev0MENTION1", run.key());
 
     SlackApiStandIn.Message ack = slack.awaitPost(p -> p.text().contains("accepted"), ANSWER);
@@ -233,15 +345,22 @@ class SlackIngressTest {
     assertEquals("1700000200.000200", result.threadTs());
     assertTrue(result.text().contains(run.id()), result.text());
     assertEquals(2, slack.posts().size(), "one acknowledgement, one result: " + slack.posts());
-    assertTrue(slack.calls().stream().allMatch(c -> ("Bearer " + BOT_TOKEN).equals(c.authorization())));
+    assertTrue(
+        slack.calls().stream().allMatch(c -> ("Bearer " + BOT_TOKEN).equals(c.authorization())));
     assertFalse(story.toString().contains(BOT_TOKEN));
     assertFalse(story.toString().contains(SECRET));
   }
 
   @Test
   void aMentionInAThreadIsAnsweredInThatThreadAndARefusalSaysWhatAndWhy() throws Exception {
-    String body = mention("Ev0DELETE", "C0DEV", "U0MALLORY", "1700000300.000400", "1700000300.000100",
-        "delete the repository acme/widgets");
+    String body =
+        mention(
+            "Ev0DELETE",
+            "C0DEV",
+            "U0MALLORY",
+            "1700000300.000400",
+            "1700000300.000100",
+            "delete the repository acme/widgets");
     assertEquals(200, event(body, Map.of()).status());
     RunRow run = runs().get(0);
     assertEquals("1700000300.000100", run.threadTs(), "the thread the mention was in");
@@ -256,12 +375,37 @@ class SlackIngressTest {
 
   @Test
   void aDirectMessageBecomesARunAndTheBotsOwnMessagesNever() throws Exception {
-    assertEquals(200, event(directMessage("Ev0DM1", "D0DM", "U0BOB", null, "1700000400.000100",
-        "hello, what can you do?"), Map.of()).status());
-    assertEquals(200, event(directMessage("Ev0DM2", "D0DM", SlackApiStandIn.BOT_USER, SlackApiStandIn.BOT_ID,
-        "1700000400.000200", "Worka accepted this request as run x"), Map.of()).status());
-    assertEquals(200, event(directMessage("Ev0DM3", "D0DM", null, "B0OTHER", "1700000400.000300",
-        "another bot"), Map.of()).status());
+    assertEquals(
+        200,
+        event(
+                directMessage(
+                    "Ev0DM1",
+                    "D0DM",
+                    "U0BOB",
+                    null,
+                    "1700000400.000100",
+                    "hello, what can you do?"),
+                Map.of())
+            .status());
+    assertEquals(
+        200,
+        event(
+                directMessage(
+                    "Ev0DM2",
+                    "D0DM",
+                    SlackApiStandIn.BOT_USER,
+                    SlackApiStandIn.BOT_ID,
+                    "1700000400.000200",
+                    "Worka accepted this request as run x"),
+                Map.of())
+            .status());
+    assertEquals(
+        200,
+        event(
+                directMessage(
+                    "Ev0DM3", "D0DM", null, "B0OTHER", "1700000400.000300", "another bot"),
+                Map.of())
+            .status());
 
     List<RunRow> runs = runs();
     assertEquals(1, runs.size(), runs.toString());
@@ -286,8 +430,14 @@ class SlackIngressTest {
     fields.put("response_url", "https://hooks.slack.test/commands/1/2/3");
     fields.put("trigger_id", "1700000500.1.abc");
     String body = form(fields);
-    Sent r = send(SlackIngress.COMMANDS, body, "application/x-www-form-urlencoded", SECRET,
-        Instant.now().getEpochSecond(), Map.of());
+    Sent r =
+        send(
+            SlackIngress.COMMANDS,
+            body,
+            "application/x-www-form-urlencoded",
+            SECRET,
+            Instant.now().getEpochSecond(),
+            Map.of());
     assertEquals(200, r.status(), r.body());
     List<RunRow> runs = runs();
     assertEquals(1, runs.size());
@@ -301,8 +451,16 @@ class SlackIngressTest {
     assertNull(run.threadTs(), "a command has no thread: answered in its conversation");
     assertEquals("slack:command:1700000500.1.abc", run.key());
 
-    assertEquals(200, send(SlackIngress.COMMANDS, body, "application/x-www-form-urlencoded", SECRET,
-        Instant.now().getEpochSecond(), Map.of()).status());
+    assertEquals(
+        200,
+        send(
+                SlackIngress.COMMANDS,
+                body,
+                "application/x-www-form-urlencoded",
+                SECRET,
+                Instant.now().getEpochSecond(),
+                Map.of())
+            .status());
     assertEquals(1, runs().size(), "the same trigger twice is one run");
 
     SlackApiStandIn.Message ack = slack.awaitPost(p -> p.text().contains("accepted"), ANSWER);
@@ -311,8 +469,14 @@ class SlackIngressTest {
 
     fields.put("text", "  ");
     fields.put("trigger_id", "1700000500.2.def");
-    Sent empty = send(SlackIngress.COMMANDS, form(fields), "application/x-www-form-urlencoded", SECRET,
-        Instant.now().getEpochSecond(), Map.of());
+    Sent empty =
+        send(
+            SlackIngress.COMMANDS,
+            form(fields),
+            "application/x-www-form-urlencoded",
+            SECRET,
+            Instant.now().getEpochSecond(),
+            Map.of());
     assertEquals(200, empty.status());
     assertTrue(Json.parse(empty.body()).path("text").asText().contains("/worka"), empty.body());
     assertEquals(1, runs().size(), "an empty command starts nothing");
@@ -320,14 +484,21 @@ class SlackIngressTest {
 
   @Test
   void aButtonIsAcknowledgedAndStartsNothing() throws Exception {
-    String payload = "{\"type\":\"block_actions\",\"team\":{\"id\":\"T0TEST\",\"domain\":\"t\"},"
-        + "\"user\":{\"id\":\"U0ALICE\",\"team_id\":\"T0TEST\"},\"api_app_id\":\"A0TEST\",\"token\":\"unused\","
-        + "\"trigger_id\":\"1.2.3\",\"channel\":{\"id\":\"C0DEV\",\"name\":\"dev\"},"
-        + "\"response_url\":\"https://hooks.slack.test/actions/1\","
-        + "\"actions\":[{\"action_id\":\"approve\",\"block_id\":\"b1\",\"type\":\"button\",\"value\":\"x\","
-        + "\"action_ts\":\"1700000600.000100\"}]}";
-    Sent r = send(SlackIngress.INTERACTIVITY, form(Map.of("payload", payload)), "application/x-www-form-urlencoded",
-        SECRET, Instant.now().getEpochSecond(), Map.of());
+    String payload =
+        "{\"type\":\"block_actions\",\"team\":{\"id\":\"T0TEST\",\"domain\":\"t\"},"
+            + "\"user\":{\"id\":\"U0ALICE\",\"team_id\":\"T0TEST\"},\"api_app_id\":\"A0TEST\",\"token\":\"unused\","
+            + "\"trigger_id\":\"1.2.3\",\"channel\":{\"id\":\"C0DEV\",\"name\":\"dev\"},"
+            + "\"response_url\":\"https://hooks.slack.test/actions/1\","
+            + "\"actions\":[{\"action_id\":\"approve\",\"block_id\":\"b1\",\"type\":\"button\",\"value\":\"x\","
+            + "\"action_ts\":\"1700000600.000100\"}]}";
+    Sent r =
+        send(
+            SlackIngress.INTERACTIVITY,
+            form(Map.of("payload", payload)),
+            "application/x-www-form-urlencoded",
+            SECRET,
+            Instant.now().getEpochSecond(),
+            Map.of());
     assertEquals(200, r.status(), r.body());
     assertEquals(List.of(), runs());
   }

@@ -42,20 +42,27 @@ class SlackLiveGatewayTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
   @TempDir Path home;
 
-  static int mention(TestGateway gw, String eventId, String ts, String threadTs, String text) throws Exception {
+  static int mention(TestGateway gw, String eventId, String ts, String threadTs, String text)
+      throws Exception {
     String body = SlackIngressTest.mention(eventId, "C0DEV", "U0ALICE", ts, threadTs, text);
     String now = Long.toString(Instant.now().getEpochSecond());
-    return HTTP.send(HttpRequest.newBuilder(URI.create(gw.baseUrl + SlackIngress.EVENTS))
-        .timeout(Duration.ofSeconds(3))
-        .header("Content-Type", "application/json")
-        .header("X-Slack-Request-Timestamp", now)
-        .header("X-Slack-Signature", new SlackSignature.Generator(SECRET).generate(now, body))
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+    return HTTP.send(
+            HttpRequest.newBuilder(URI.create(gw.baseUrl + SlackIngress.EVENTS))
+                .timeout(Duration.ofSeconds(3))
+                .header("Content-Type", "application/json")
+                .header("X-Slack-Request-Timestamp", now)
+                .header(
+                    "X-Slack-Signature", new SlackSignature.Generator(SECRET).generate(now, body))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .statusCode();
   }
 
   static String runOf(String eventId) throws Exception {
     try (Connection c = db.dataSource().getConnection();
-        PreparedStatement ps = c.prepareStatement("select id from runs where idempotency_key = ?")) {
+        PreparedStatement ps =
+            c.prepareStatement("select id from runs where idempotency_key = ?")) {
       ps.setString(1, "slack:event:" + eventId);
       try (ResultSet rs = ps.executeQuery()) {
         assertTrue(rs.next(), "a run for " + eventId);
@@ -68,13 +75,40 @@ class SlackLiveGatewayTest {
   void aSignedMentionOpensExactlyOneIssueAndThePostedAnswerSaysSo() throws Exception {
     try (SlackApiStandIn slack = new SlackApiStandIn();
         CountingGithubMcpServer github = CountingGithubMcpServer.http(0, GITHUB_TOKEN, Set.of());
-        TestGateway gw = TestGateway.startWithEnvironment(home, db.url(), TestGateway.builtinPolicyForTests(), "live",
-            Map.of("SLACK_BOT_TOKEN", BOT_TOKEN, "SLACK_SIGNING_SECRET", SECRET, "SLACK_API_URL", slack.url(),
-                "GITHUB_MCP_URL", github.url(), "GITHUB_TOKEN", GITHUB_TOKEN))) {
-      assertEquals(200, mention(gw, "Ev0ISSUE", "1700000700.000100", null,
-          "open an issue in acme/widgets titled 'Flaky login test'"));
-      assertEquals(200, mention(gw, "Ev0ISSUE", "1700000700.000100", null,
-          "open an issue in acme/widgets titled 'Flaky login test'"), "Slack's retry");
+        TestGateway gw =
+            TestGateway.startWithEnvironment(
+                home,
+                db.url(),
+                TestGateway.builtinPolicyForTests(),
+                "live",
+                Map.of(
+                    "SLACK_BOT_TOKEN",
+                    BOT_TOKEN,
+                    "SLACK_SIGNING_SECRET",
+                    SECRET,
+                    "SLACK_API_URL",
+                    slack.url(),
+                    "GITHUB_MCP_URL",
+                    github.url(),
+                    "GITHUB_TOKEN",
+                    GITHUB_TOKEN))) {
+      assertEquals(
+          200,
+          mention(
+              gw,
+              "Ev0ISSUE",
+              "1700000700.000100",
+              null,
+              "open an issue in acme/widgets titled 'Flaky login test'"));
+      assertEquals(
+          200,
+          mention(
+              gw,
+              "Ev0ISSUE",
+              "1700000700.000100",
+              null,
+              "open an issue in acme/widgets titled 'Flaky login test'"),
+          "Slack's retry");
       String runId = runOf("Ev0ISSUE");
 
       JsonNode story = gw.finish(runId);
@@ -87,7 +121,9 @@ class SlackLiveGatewayTest {
       assertEquals("C0DEV", result.channel());
       assertEquals("1700000700.000100", result.threadTs());
       assertTrue(result.text().contains(runId), result.text());
-      assertTrue(slack.posts().stream().anyMatch(p -> p.text().contains("accepted") && p.text().contains(runId)),
+      assertTrue(
+          slack.posts().stream()
+              .anyMatch(p -> p.text().contains("accepted") && p.text().contains(runId)),
           slack.posts().toString());
       assertFalse(story.toString().contains(BOT_TOKEN));
       assertFalse(story.toString().contains(GITHUB_TOKEN));
@@ -97,10 +133,26 @@ class SlackLiveGatewayTest {
   @Test
   void summarizingTheThreadReadsItLiveFromSlackInTheRunsOwnChannel() throws Exception {
     try (SlackApiStandIn slack = new SlackApiStandIn();
-        TestGateway gw = TestGateway.startWithEnvironment(home, db.url(), TestGateway.builtinPolicyForTests(), "live",
-            Map.of("SLACK_BOT_TOKEN", BOT_TOKEN, "SLACK_SIGNING_SECRET", SECRET, "SLACK_API_URL", slack.url()))) {
+        TestGateway gw =
+            TestGateway.startWithEnvironment(
+                home,
+                db.url(),
+                TestGateway.builtinPolicyForTests(),
+                "live",
+                Map.of(
+                    "SLACK_BOT_TOKEN",
+                    BOT_TOKEN,
+                    "SLACK_SIGNING_SECRET",
+                    SECRET,
+                    "SLACK_API_URL",
+                    slack.url()))) {
       slack.seed("C0DEV", "1700000800.000100", null, "U0ALICE", "the nightly build fails on arm64");
-      slack.seed("C0DEV", "1700000800.000200", "1700000800.000100", "U0BOB", "since the JDK bump, I think");
+      slack.seed(
+          "C0DEV",
+          "1700000800.000200",
+          "1700000800.000100",
+          "U0BOB",
+          "since the JDK bump, I think");
       JsonNode skills = gw.operator("GET", "/v1/skills", null).body().path("skills");
       for (JsonNode s : skills) {
         if (s.path("name").asText().startsWith("slack.")) {
@@ -108,7 +160,10 @@ class SlackLiveGatewayTest {
         }
       }
 
-      assertEquals(200, mention(gw, "Ev0SUMMARY", "1700000800.000300", "1700000800.000100", "summarize this thread"));
+      assertEquals(
+          200,
+          mention(
+              gw, "Ev0SUMMARY", "1700000800.000300", "1700000800.000100", "summarize this thread"));
       String runId = runOf("Ev0SUMMARY");
       JsonNode story = gw.finish(runId);
       assertEquals("succeeded", story.path("status").asText(), story.toPrettyString());

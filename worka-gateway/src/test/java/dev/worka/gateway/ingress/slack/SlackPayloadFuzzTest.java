@@ -7,8 +7,8 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 
 /**
  * Fuzzes how the Slack ingress reads the requester's workspace from a signed Events API callback
- * (whatever Slack, or a holder of the signing secret, sends). Property: it never throws, and
- * names a workspace only with a non-blank value.
+ * (whatever Slack, or a holder of the signing secret, sends). Property: it never throws, and names
+ * a workspace only with a non-blank value.
  */
 class SlackPayloadFuzzTest {
   @FuzzTest(maxDuration = "10s")

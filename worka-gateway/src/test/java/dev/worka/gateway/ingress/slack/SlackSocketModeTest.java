@@ -39,7 +39,10 @@ class SlackSocketModeTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
   @TempDir Path home;
 
-  /** Slack's side of a Socket Mode connection: says hello, sends envelopes, collects acknowledgements. */
+  /**
+   * Slack's side of a Socket Mode connection: says hello, sends envelopes, collects
+   * acknowledgements.
+   */
   static final class SocketModeStandIn extends WebSocketServer {
     final CountDownLatch started = new CountDownLatch(1);
     final BlockingQueue<WebSocket> connections = new LinkedBlockingQueue<>();
@@ -57,8 +60,9 @@ class SlackSocketModeTest {
 
     @Override
     public void onOpen(WebSocket conn, ClientHandshake handshake) {
-      conn.send("{\"type\":\"hello\",\"num_connections\":1,\"debug_info\":{\"host\":\"stand-in\"},"
-          + "\"connection_info\":{\"app_id\":\"A0TEST\"}}");
+      conn.send(
+          "{\"type\":\"hello\",\"num_connections\":1,\"debug_info\":{\"host\":\"stand-in\"},"
+              + "\"connection_info\":{\"app_id\":\"A0TEST\"}}");
       connections.add(conn);
     }
 
@@ -85,31 +89,61 @@ class SlackSocketModeTest {
     socket.start();
     try (SlackApiStandIn slack = new SlackApiStandIn()) {
       slack.socketModeUrl(socket.url());
-      try (TestGateway gw = TestGateway.startWithEnvironment(home, db.url(), TestGateway.builtinPolicyForTests(),
-          "dry-run", Map.of("SLACK_BOT_TOKEN", BOT_TOKEN, "SLACK_APP_TOKEN", APP_TOKEN, "SLACK_API_URL", slack.url()))) {
+      try (TestGateway gw =
+          TestGateway.startWithEnvironment(
+              home,
+              db.url(),
+              TestGateway.builtinPolicyForTests(),
+              "dry-run",
+              Map.of(
+                  "SLACK_BOT_TOKEN",
+                  BOT_TOKEN,
+                  "SLACK_APP_TOKEN",
+                  APP_TOKEN,
+                  "SLACK_API_URL",
+                  slack.url()))) {
         WebSocket conn = socket.connections.poll(30, TimeUnit.SECONDS);
         assertNotNull(conn, "the Gateway connected in Socket Mode");
         SlackApiStandIn.Call open = slack.calls("apps.connections.open").get(0);
-        assertEquals("Bearer " + APP_TOKEN, open.authorization(), "the app token opens the connection");
+        assertEquals(
+            "Bearer " + APP_TOKEN, open.authorization(), "the app token opens the connection");
 
-        ObjectNode envelope = Json.STRICT.createObjectNode().put("envelope_id", "env-1").put("type", "events_api")
-            .put("accepts_response_payload", false).put("retry_attempt", 0).put("retry_reason", "");
-        envelope.set("payload", Json.parse(SlackIngressTest.mention("Ev0SOCKET", "C0DEV", "U0DAVE",
-            "1700000900.000100", null, "what is on fire today?")));
+        ObjectNode envelope =
+            Json.STRICT
+                .createObjectNode()
+                .put("envelope_id", "env-1")
+                .put("type", "events_api")
+                .put("accepts_response_payload", false)
+                .put("retry_attempt", 0)
+                .put("retry_reason", "");
+        envelope.set(
+            "payload",
+            Json.parse(
+                SlackIngressTest.mention(
+                    "Ev0SOCKET",
+                    "C0DEV",
+                    "U0DAVE",
+                    "1700000900.000100",
+                    null,
+                    "what is on fire today?")));
         conn.send(envelope.toString());
         JsonNode ack = socket.received.poll(10, TimeUnit.SECONDS);
         assertNotNull(ack, "the envelope was acknowledged");
         assertEquals("env-1", ack.path("envelope_id").asText(), ack.toString());
 
-        SlackApiStandIn.Message accepted = slack.awaitPost(p -> p.text().contains("accepted"), Duration.ofSeconds(60));
+        SlackApiStandIn.Message accepted =
+            slack.awaitPost(p -> p.text().contains("accepted"), Duration.ofSeconds(60));
         assertEquals("1700000900.000100", accepted.threadTs());
         String runId = accepted.text().replaceAll("(?s).*run `([0-9a-f-]{36})`.*", "$1");
         JsonNode story = gw.story(runId);
         assertEquals("slack", story.path("source").asText(), story.toString());
         assertEquals("what is on fire today?", story.path("text").asText());
 
-        assertEquals(404, gw.call("POST", SlackIngress.EVENTS, "{}", Map.of("Content-Type", "application/json"))
-            .status(), "no public request URL in Socket Mode");
+        assertEquals(
+            404,
+            gw.call("POST", SlackIngress.EVENTS, "{}", Map.of("Content-Type", "application/json"))
+                .status(),
+            "no public request URL in Socket Mode");
       }
     } finally {
       socket.stop(2_000);

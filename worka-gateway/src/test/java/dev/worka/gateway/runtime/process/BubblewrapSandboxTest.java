@@ -391,9 +391,17 @@ class BubblewrapSandboxTest {
           (exec 5<>/dev/tcp/192.0.2.1/80) 2>/dev/null && echo "REACHED 192.0.2.1" || echo "no route"
           """);
       int port = gateway.getAddress().getPort();
-      AttemptOutcome outcome = runtime().start(launch(
-          List.of("bin/agent", Integer.toString(port), Integer.toString(other.getAddress().getPort())),
-          Duration.ofSeconds(60), "http://127.0.0.1:" + port)).await();
+      AttemptOutcome outcome =
+          runtime()
+              .start(
+                  launch(
+                      List.of(
+                          "bin/agent",
+                          Integer.toString(port),
+                          Integer.toString(other.getAddress().getPort())),
+                      Duration.ofSeconds(60),
+                      "http://127.0.0.1:" + port))
+              .await();
       Exited exited = assertInstanceOf(Exited.class, outcome, () -> outcome.toString());
 
       assertEquals(0, exited.exitCode(), text(exited));
@@ -416,27 +424,42 @@ class BubblewrapSandboxTest {
     List<String> elsewhere = new CopyOnWriteArrayList<>();
     HttpServer other = server("/", "other", elsewhere);
     try {
-      script("bin/agent", "/bin/bash", """
+      script(
+          "bin/agent",
+          "/bin/bash",
+          """
           (exec 4<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && echo "reached loopback" || echo "refused loopback"
           """);
-      ProcessRuntime hostNetwork = new ProcessRuntime(install, clock, temporaryRoot, Optional.empty(), bubblewrap,
-          List.of(), WorkerNetwork.HOST);
-      Exited exited = run(hostNetwork, List.of("bin/agent", Integer.toString(other.getAddress().getPort())));
+      ProcessRuntime hostNetwork =
+          new ProcessRuntime(
+              install,
+              clock,
+              temporaryRoot,
+              Optional.empty(),
+              bubblewrap,
+              List.of(),
+              WorkerNetwork.HOST);
+      Exited exited =
+          run(hostNetwork, List.of("bin/agent", Integer.toString(other.getAddress().getPort())));
       assertTrue(exited.lastLines().contains("reached loopback"), text(exited));
     } finally {
       other.stop(0);
     }
   }
 
-  private static HttpServer server(String path, String answer, List<String> seen) throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.createContext(path, exchange -> {
-      seen.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
-      byte[] body = answer.getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(200, body.length);
-      exchange.getResponseBody().write(body);
-      exchange.close();
-    });
+  private static HttpServer server(String path, String answer, List<String> seen)
+      throws IOException {
+    HttpServer server =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.createContext(
+        path,
+        exchange -> {
+          seen.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
+          byte[] body = answer.getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
     server.start();
     return server;
   }

@@ -45,7 +45,8 @@ class GatewayRelayTest {
   @Test
   void onlyWhatStoppedGatewaysLeftIsRemoved() throws Exception {
     Path dead = Files.createDirectory(tmp.resolve("worka-relay-dead"));
-    try (ServerSocketChannel bound = ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+    try (ServerSocketChannel bound =
+        ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
       bound.bind(UnixDomainSocketAddress.of(dead.resolve(GatewayRelay.SOCKET_NAME)));
     } // closed without deleting: nobody listens on it any more
     Path live = Files.createDirectory(tmp.resolve("worka-relay-live"));
@@ -55,7 +56,8 @@ class GatewayRelayTest {
     Path other = Files.createDirectory(tmp.resolve("worka-relay-with-more"));
     Files.writeString(other.resolve("notes.txt"), "not a relay's");
     Path unrelated = Files.createDirectory(tmp.resolve("something-else"));
-    try (ServerSocketChannel listening = ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+    try (ServerSocketChannel listening =
+        ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
       listening.bind(UnixDomainSocketAddress.of(live.resolve(GatewayRelay.SOCKET_NAME)));
 
       assertEquals(2, GatewayRelay.removeStale(tmp, "worka-relay-"));

@@ -344,7 +344,8 @@ class ProcessRuntimeTest {
   }
 
   @Test
-  void workersLeftByAGatewayThatStoppedAreKilledByTheNextOneWithAllTheyStarted(@TempDir Path records) throws Exception {
+  void workersLeftByAGatewayThatStoppedAreKilledByTheNextOneWithAllTheyStarted(
+      @TempDir Path records) throws Exception {
     script(
         "bin/agent",
         """
@@ -357,10 +358,17 @@ class ProcessRuntimeTest {
     WorkerHandle handle = dead.start(launch(List.of("bin/agent"), Duration.ofSeconds(60)));
     ProcessHandle worker = ProcessHandle.of(handle.pid()).orElseThrow();
     long session = handle.pid();
-    eventually("the worker and its detached child run", () -> ProcessHandle.allProcesses()
-        .filter(h -> h.pid() != session && ProcessTree.sessionOf(h.pid()) == session).count() >= 2);
-    List<ProcessHandle> started = ProcessHandle.allProcesses()
-        .filter(h -> h.pid() == session || ProcessTree.sessionOf(h.pid()) == session).toList();
+    eventually(
+        "the worker and its detached child run",
+        () ->
+            ProcessHandle.allProcesses()
+                    .filter(h -> h.pid() != session && ProcessTree.sessionOf(h.pid()) == session)
+                    .count()
+                >= 2);
+    List<ProcessHandle> started =
+        ProcessHandle.allProcesses()
+            .filter(h -> h.pid() == session || ProcessTree.sessionOf(h.pid()) == session)
+            .toList();
     assertEquals(1, Files.list(records).count(), "the running worker is recorded");
     assertEquals(1, Files.list(temporaryRoot).count(), "its work directory");
 
@@ -379,9 +387,14 @@ class ProcessRuntimeTest {
   @Test
   void aRecordWhosePidNowNamesAnotherProcessKillsNothing(@TempDir Path records) throws Exception {
     long self = ProcessHandle.current().pid();
-    Files.writeString(records.resolve(self + ".worker"), "{\"pid\": " + self + ", \"started\": \"2001-01-01T00:00:00Z\","
-        + " \"run_id\": \"r\", \"step_id\": \"s\", \"attempt\": 1}");
-    assertEquals(0, runtime().killWorkersLeftIn(records), "the pid was reused: not the recorded worker");
+    Files.writeString(
+        records.resolve(self + ".worker"),
+        "{\"pid\": "
+            + self
+            + ", \"started\": \"2001-01-01T00:00:00Z\","
+            + " \"run_id\": \"r\", \"step_id\": \"s\", \"attempt\": 1}");
+    assertEquals(
+        0, runtime().killWorkersLeftIn(records), "the pid was reused: not the recorded worker");
     assertEquals(0, Files.list(records).count());
   }
 
@@ -390,7 +403,8 @@ class ProcessRuntimeTest {
     script("bin/agent", "echo done");
     ProcessRuntime runtime = runtime();
     runtime.killWorkersLeftIn(records);
-    assertInstanceOf(Exited.class, runtime.start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await());
+    assertInstanceOf(
+        Exited.class, runtime.start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await());
     assertEquals(0, Files.list(records).count());
   }
 

@@ -116,12 +116,28 @@ class SandboxLayoutTest {
   void theGatewaysOwnJdkIsBoundReadOnlyUnlessItIsHidden() throws Exception {
     Path install = Files.createDirectories(outside.resolve("install"));
     Path jdk = Files.createDirectories(outside.resolve("user-home/.sdkman/candidates/java/25"));
-    List<String> args = SandboxLayout.of(install, install.resolve("bin/worka-agent"), false, List.of(), work(),
-        List.of(), List.of(jdk)).arguments();
+    List<String> args =
+        SandboxLayout.of(
+                install,
+                install.resolve("bin/worka-agent"),
+                false,
+                List.of(),
+                work(),
+                List.of(),
+                List.of(jdk))
+            .arguments();
     assertTrue(indexOf(args, "--ro-bind", jdk.toString(), jdk.toString()) >= 0, args.toString());
 
-    List<String> hidden = SandboxLayout.of(install, install.resolve("bin/worka-agent"), false, List.of(), work(),
-        List.of(outside.resolve("user-home")), List.of(jdk)).arguments();
+    List<String> hidden =
+        SandboxLayout.of(
+                install,
+                install.resolve("bin/worka-agent"),
+                false,
+                List.of(),
+                work(),
+                List.of(outside.resolve("user-home")),
+                List.of(jdk))
+            .arguments();
     assertTrue(indexOf(hidden, "--ro-bind", jdk.toString(), jdk.toString()) < 0, hidden.toString());
   }
 
@@ -286,15 +302,29 @@ class SandboxLayoutTest {
   // --- home directories ---------------------------------------------------------------------
 
   /** A layout whose host has the home directories {@code homes}. */
-  SandboxLayout withHomes(Path installDir, Path program, boolean absolute, List<String> arguments,
-      List<Path> alsoReadOnly, Path... homes) throws Exception {
-    return SandboxLayout.of(installDir, program, absolute, arguments, work(), List.of(), alsoReadOnly,
+  SandboxLayout withHomes(
+      Path installDir,
+      Path program,
+      boolean absolute,
+      List<String> arguments,
+      List<Path> alsoReadOnly,
+      Path... homes)
+      throws Exception {
+    return SandboxLayout.of(
+        installDir,
+        program,
+        absolute,
+        arguments,
+        work(),
+        List.of(),
+        alsoReadOnly,
         HomeDirectories.of(List.of(homes)));
   }
 
   static boolean binds(List<String> args, Path path) {
     for (int i = 0; i + 2 < args.size(); i++) {
-      if (args.get(i).equals("--ro-bind") && (args.get(i + 2).equals(path.toString()) || args.get(i + 1).equals(path.toString()))) {
+      if (args.get(i).equals("--ro-bind")
+          && (args.get(i + 2).equals(path.toString()) || args.get(i + 1).equals(path.toString()))) {
         return true;
       }
     }
@@ -305,10 +335,13 @@ class SandboxLayoutTest {
   void anArgumentNamingAHomeOrAParentOfOneIsNeverBoundButAFileInsideOneIs() throws Exception {
     Path people = Files.createDirectories(outside.resolve("home"));
     Path alice = Files.createDirectories(people.resolve("alice"));
-    Path jar = Files.writeString(Files.createDirectories(alice.resolve(".m2")).resolve("x.jar"), "x");
-    List<String> arguments = List.of(alice.toString(), people.toString(), outside.toString(), "-cp", jar.toString());
+    Path jar =
+        Files.writeString(Files.createDirectories(alice.resolve(".m2")).resolve("x.jar"), "x");
+    List<String> arguments =
+        List.of(alice.toString(), people.toString(), outside.toString(), "-cp", jar.toString());
 
-    SandboxLayout layout = withHomes(install, install.resolve("bin/agent"), false, arguments, List.of(), alice);
+    SandboxLayout layout =
+        withHomes(install, install.resolve("bin/agent"), false, arguments, List.of(), alice);
 
     List<String> args = layout.arguments();
     for (Path refused : List.of(alice, people, outside)) {
@@ -325,7 +358,9 @@ class SandboxLayoutTest {
     // Detected: /root (and user.home), /home/*, people's homes in /etc/passwd.
     List<String> arguments = new ArrayList<>(List.of("/root", "/home"));
     arguments.add(System.getProperty("user.home"));
-    SandboxLayout layout = SandboxLayout.of(install, install.resolve("bin/agent"), false, arguments, work(), List.of());
+    SandboxLayout layout =
+        SandboxLayout.of(
+            install, install.resolve("bin/agent"), false, arguments, work(), List.of());
     List<String> args = layout.arguments();
     for (String refused : arguments) {
       assertEquals(-1, indexOf(args, "--ro-bind", refused, refused), refused + " in " + args);
@@ -333,7 +368,9 @@ class SandboxLayoutTest {
     assertTrue(HomeDirectories.detected().holdsAHome(Path.of("/root")));
     assertTrue(HomeDirectories.detected().holdsAHome(Path.of("/")));
     assertTrue(HomeDirectories.detected().holdsAHome(Path.of(System.getProperty("user.home"))));
-    assertFalse(HomeDirectories.detected().holdsAHome(Path.of("/usr")), HomeDirectories.detected().sorted().toString());
+    assertFalse(
+        HomeDirectories.detected().holdsAHome(Path.of("/usr")),
+        HomeDirectories.detected().sorted().toString());
   }
 
   @Test
@@ -341,51 +378,75 @@ class SandboxLayoutTest {
     // ~/bin/agent with ~/lib beside it: the prefix would be the home itself; only ~/bin is bound.
     Path alice = Files.createDirectories(outside.resolve("alice"));
     Files.createDirectories(alice.resolve("lib"));
-    Path program = Files.writeString(Files.createDirectories(alice.resolve("bin")).resolve("agent"), "");
+    Path program =
+        Files.writeString(Files.createDirectories(alice.resolve("bin")).resolve("agent"), "");
     SandboxLayout layout = withHomes(install, program, true, List.of(), List.of(), alice);
     List<String> args = layout.arguments();
     assertFalse(binds(args, alice), args.toString());
     assertTrue(binds(args, alice.resolve("bin")), args.toString());
-    assertTrue(String.join("\n", layout.refusals()).contains("only " + alice.resolve("bin") + " is bound"),
+    assertTrue(
+        String.join("\n", layout.refusals()).contains("only " + alice.resolve("bin") + " is bound"),
         layout.refusals().toString());
 
     // ~/agent: its directory is the home: the program file alone.
     Path direct = Files.writeString(alice.resolve("agent"), "");
     List<String> alone = withHomes(install, direct, true, List.of(), List.of(), alice).arguments();
     assertFalse(binds(alone, alice), alone.toString());
-    assertTrue(indexOf(alone, "--ro-bind", direct.toString(), direct.toString()) >= 0, alone.toString());
+    assertTrue(
+        indexOf(alone, "--ro-bind", direct.toString(), direct.toString()) >= 0, alone.toString());
   }
 
   @Test
   void aJdkThatIsAHomeOrAboveOneIsNotBoundAndOneInsideAHomeIs() throws Exception {
     Path alice = Files.createDirectories(outside.resolve("alice"));
     Path jdk = Files.createDirectories(alice.resolve(".sdkman/candidates/java/25"));
-    assertTrue(binds(withHomes(install, install.resolve("bin/worka-agent"), false, List.of(), List.of(jdk), alice)
-        .arguments(), jdk));
-    SandboxLayout above = withHomes(install, install.resolve("bin/worka-agent"), false, List.of(),
-        List.of(outside), alice);
+    assertTrue(
+        binds(
+            withHomes(
+                    install,
+                    install.resolve("bin/worka-agent"),
+                    false,
+                    List.of(),
+                    List.of(jdk),
+                    alice)
+                .arguments(),
+            jdk));
+    SandboxLayout above =
+        withHomes(
+            install, install.resolve("bin/worka-agent"), false, List.of(), List.of(outside), alice);
     assertFalse(binds(above.arguments(), outside), above.arguments().toString());
-    assertTrue(String.join("\n", above.refusals()).contains("a home directory or a parent of one"),
+    assertTrue(
+        String.join("\n", above.refusals()).contains("a home directory or a parent of one"),
         above.refusals().toString());
   }
 
   @Test
   void anInstallationDirectoryThatHoldsAHomeIsNotBound() throws Exception {
     Path alice = Files.createDirectories(install.resolve("alice"));
-    SandboxLayout layout = withHomes(install, install.resolve("bin/agent"), false, List.of(), List.of(), alice);
+    SandboxLayout layout =
+        withHomes(install, install.resolve("bin/agent"), false, List.of(), List.of(), alice);
     assertFalse(binds(layout.arguments(), install), layout.arguments().toString());
-    assertTrue(String.join("\n", layout.refusals()).contains(install + " (a home directory or a parent of one ("
-        + alice + "))"), layout.refusals().toString());
+    assertTrue(
+        String.join("\n", layout.refusals())
+            .contains(install + " (a home directory or a parent of one (" + alice + "))"),
+        layout.refusals().toString());
   }
 
   @Test
   void aGatewayWhoseInstallationDirectoryIsAHomeDoesNotStartWhenSandboxed() {
-    org.junit.jupiter.api.Assumptions.assumeTrue(Isolation.detected() instanceof Isolation.Bubblewrap,
-        "bubblewrap is not usable here");
-    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> new ProcessRuntime(Path.of("/root"), java.time.InstantSource.system(), List.of(),
-            WorkerNetwork.GATEWAY));
-    assertTrue(e.getMessage().contains("WORKA_INSTALL_DIR") && e.getMessage().contains("home directory"),
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        Isolation.detected() instanceof Isolation.Bubblewrap, "bubblewrap is not usable here");
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                new ProcessRuntime(
+                    Path.of("/root"),
+                    java.time.InstantSource.system(),
+                    List.of(),
+                    WorkerNetwork.GATEWAY));
+    assertTrue(
+        e.getMessage().contains("WORKA_INSTALL_DIR") && e.getMessage().contains("home directory"),
         e.getMessage());
   }
 }

@@ -49,23 +49,25 @@ import org.eclipse.jetty.server.ServerConnector;
  * {@code get_issue_comments} with input schemas like github-mcp-server's (its tool snapshots),
  * answering like it does (JSON in a text content), over an in-memory issue store.
  *
- * <p>It counts, per tool, the calls it received and the effects it performed (thread-safe), and
- * can {@link #blockNextCall block the next call} of a tool before or after its effect until a test
+ * <p>It counts, per tool, the calls it received and the effects it performed (thread-safe), and can
+ * {@link #blockNextCall block the next call} of a tool before or after its effect until a test
  * releases it — the moments a Gateway crash matters. The SDK's own input validation is off, so
  * {@link #calls} counts every call that reached the server, valid or not.
  *
- * <p>Served over streamable HTTP by Jetty 12 (ee11 servlet) at {@code /mcp}, with an optional bearer
- * token (401 without it), or over stdio ({@code main --stdio}, exits on stdin EOF). As a process:
- * {@code main --port N [--token T] [--without tool,tool]} prints {@code port=<port>} once listening;
- * {@code main --stdio [--env-report FILE] [--without …]} writes the names of its environment
- * variables (and the value of {@code GITHUB_PERSONAL_ACCESS_TOKEN}) to FILE.
+ * <p>Served over streamable HTTP by Jetty 12 (ee11 servlet) at {@code /mcp}, with an optional
+ * bearer token (401 without it), or over stdio ({@code main --stdio}, exits on stdin EOF). As a
+ * process: {@code main --port N [--token T] [--without tool,tool]} prints {@code port=<port>} once
+ * listening; {@code main --stdio [--env-report FILE] [--without …]} writes the names of its
+ * environment variables (and the value of {@code GITHUB_PERSONAL_ACCESS_TOKEN}) to FILE.
  */
 public final class CountingGithubMcpServer implements AutoCloseable {
 
   private final Map<String, String> failing = new ConcurrentHashMap<>();
-  private volatile java.util.function.BiConsumer<String, JsonNode> onCall = (tool, args) -> { };
+  private volatile java.util.function.BiConsumer<String, JsonNode> onCall = (tool, args) -> {};
 
-  /** Makes every call of {@code tool} answer an error result with {@code text}, without an effect. */
+  /**
+   * Makes every call of {@code tool} answer an error result with {@code text}, without an effect.
+   */
   public void failWith(String tool, String text) {
     failing.put(tool, text);
   }
@@ -75,12 +77,23 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     this.onCall = hook;
   }
 
-  /** Where {@link #blockNextCall} holds a call: before the effect, or after it and before answering. */
-  public enum Phase { BEFORE_EFFECT, AFTER_EFFECT }
+  /**
+   * Where {@link #blockNextCall} holds a call: before the effect, or after it and before answering.
+   */
+  public enum Phase {
+    BEFORE_EFFECT,
+    AFTER_EFFECT
+  }
 
   /** Every tool this server can offer. */
-  public static final List<String> TOOLS = List.of(
-      "create_issue", "add_issue_comment", "get_issue", "search_issues", "list_issues", "get_issue_comments");
+  public static final List<String> TOOLS =
+      List.of(
+          "create_issue",
+          "add_issue_comment",
+          "get_issue",
+          "search_issues",
+          "list_issues",
+          "get_issue_comments");
 
   /** A call held by {@link #blockNextCall}. */
   public static final class Block {
@@ -135,10 +148,18 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     }
   }
 
-  public record Issue(long id, String owner, String repo, long number, String title, String body,
-      List<String> labels, Instant createdAt) {}
+  public record Issue(
+      long id,
+      String owner,
+      String repo,
+      long number,
+      String title,
+      String body,
+      List<String> labels,
+      Instant createdAt) {}
 
-  public record Comment(long id, String owner, String repo, long issueNumber, String body, Instant createdAt) {}
+  public record Comment(
+      long id, String owner, String repo, long issueNumber, String body, Instant createdAt) {}
 
   private final String baseUrl = "https://github.test";
   private final Set<String> offered;
@@ -152,7 +173,10 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong(1000);
   private final AtomicInteger unauthorized = new AtomicInteger();
   private final List<String> authorizationHeaders = Collections.synchronizedList(new ArrayList<>());
-  /** The input schema each tool is listed with (github-mcp-server's, unless a test replaced some). */
+
+  /**
+   * The input schema each tool is listed with (github-mcp-server's, unless a test replaced some).
+   */
   private final Map<String, String> schemas = new ConcurrentHashMap<>(SCHEMAS);
 
   private Server jetty;
@@ -164,8 +188,10 @@ public final class CountingGithubMcpServer implements AutoCloseable {
         throw new IllegalArgumentException("unknown tool " + tool);
       }
     }
-    this.offered = TOOLS.stream().filter(t -> !without.contains(t))
-        .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new));
+    this.offered =
+        TOOLS.stream()
+            .filter(t -> !without.contains(t))
+            .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new));
     this.token = token;
   }
 
@@ -173,7 +199,8 @@ public final class CountingGithubMcpServer implements AutoCloseable {
    * Serves over streamable HTTP on 127.0.0.1:{@code port} (0 = a free one) at {@code /mcp}; with a
    * {@code token}, a request without {@code Authorization: Bearer <token>} gets 401.
    */
-  public static CountingGithubMcpServer http(int port, String token, Set<String> without) throws Exception {
+  public static CountingGithubMcpServer http(int port, String token, Set<String> without)
+      throws Exception {
     CountingGithubMcpServer server = new CountingGithubMcpServer(without, token);
     server.startHttp(port);
     return server;
@@ -183,14 +210,16 @@ public final class CountingGithubMcpServer implements AutoCloseable {
    * As {@link #http(int, String, Set)} on a free port, listing some tools with other input schemas
    * ({@code tool → schema JSON}): a hostile or broken server.
    */
-  public static CountingGithubMcpServer httpWithSchemas(String token, Map<String, String> schemas) throws Exception {
+  public static CountingGithubMcpServer httpWithSchemas(String token, Map<String, String> schemas)
+      throws Exception {
     CountingGithubMcpServer server = new CountingGithubMcpServer(Set.of(), token);
-    schemas.forEach((tool, schema) -> {
-      if (!TOOLS.contains(tool)) {
-        throw new IllegalArgumentException("unknown tool " + tool);
-      }
-      server.schemas.put(tool, schema);
-    });
+    schemas.forEach(
+        (tool, schema) -> {
+          if (!TOOLS.contains(tool)) {
+            throw new IllegalArgumentException("unknown tool " + tool);
+          }
+          server.schemas.put(tool, schema);
+        });
     server.startHttp(0);
     return server;
   }
@@ -200,10 +229,11 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   }
 
   private void startHttp(int port) throws Exception {
-    HttpServletStreamableServerTransportProvider transport = HttpServletStreamableServerTransportProvider.builder()
-        .jsonMapper(McpJsonDefaults.getMapper())
-        .mcpEndpoint("/mcp")
-        .build();
+    HttpServletStreamableServerTransportProvider transport =
+        HttpServletStreamableServerTransportProvider.builder()
+            .jsonMapper(McpJsonDefaults.getMapper())
+            .mcpEndpoint("/mcp")
+            .build();
     mcp = configure(McpServer.sync(transport)).build();
     jetty = new Server();
     ServerConnector connector = new ServerConnector(jetty);
@@ -215,22 +245,23 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     ServletHolder holder = new ServletHolder(transport);
     holder.setAsyncSupported(true);
     context.addServlet(holder, "/mcp");
-    Filter bearer = (request, response, chain) -> {
-      String header = ((HttpServletRequest) request).getHeader("Authorization");
-      if (header != null) {
-        authorizationHeaders.add(header);
-      }
-      if (token != null && !("Bearer " + token).equals(header)) {
-        unauthorized.incrementAndGet();
-        HttpServletResponse http = (HttpServletResponse) response;
-        http.setStatus(401);
-        http.setHeader("WWW-Authenticate", "Bearer");
-        http.setContentType("application/json");
-        http.getWriter().write("{\"message\":\"Bad credentials\"}");
-        return;
-      }
-      chain.doFilter(request, response);
-    };
+    Filter bearer =
+        (request, response, chain) -> {
+          String header = ((HttpServletRequest) request).getHeader("Authorization");
+          if (header != null) {
+            authorizationHeaders.add(header);
+          }
+          if (token != null && !("Bearer " + token).equals(header)) {
+            unauthorized.incrementAndGet();
+            HttpServletResponse http = (HttpServletResponse) response;
+            http.setStatus(401);
+            http.setHeader("WWW-Authenticate", "Bearer");
+            http.setContentType("application/json");
+            http.getWriter().write("{\"message\":\"Bad credentials\"}");
+            return;
+          }
+          chain.doFilter(request, response);
+        };
     FilterHolder filter = new FilterHolder(bearer);
     filter.setAsyncSupported(true);
     context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
@@ -251,12 +282,14 @@ public final class CountingGithubMcpServer implements AutoCloseable {
       McpServer.SyncSpecification<S> spec) {
     List<SyncToolSpecification> tools = new ArrayList<>();
     for (String tool : offered) {
-      tools.add(SyncToolSpecification.builder()
-          .tool(McpSchema.Tool.builder(tool, McpJsonDefaults.getMapper(), schemas.get(tool))
-              .description(DESCRIPTIONS.get(tool))
-              .build())
-          .callHandler((exchange, request) -> handle(tool, request))
-          .build());
+      tools.add(
+          SyncToolSpecification.builder()
+              .tool(
+                  McpSchema.Tool.builder(tool, McpJsonDefaults.getMapper(), schemas.get(tool))
+                      .description(DESCRIPTIONS.get(tool))
+                      .build())
+              .callHandler((exchange, request) -> handle(tool, request))
+              .build());
     }
     return spec.serverInfo("counting-github-mcp-server", "1.0")
         .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
@@ -290,7 +323,9 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     }
   }
 
-  /** Makes the next call of {@code tool} wait at {@code phase} until the returned block is released. */
+  /**
+   * Makes the next call of {@code tool} wait at {@code phase} until the returned block is released.
+   */
   public Block blockNextCall(String tool, Phase phase) {
     Block block = new Block(tool, phase);
     if (nextBlocks.putIfAbsent(tool, block) != null) {
@@ -305,7 +340,9 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   public List<Comment> comments(String owner, String repo, long number) {
     synchronized (comments) {
       return comments.stream()
-          .filter(c -> c.owner().equals(owner) && c.repo().equals(repo) && c.issueNumber() == number).toList();
+          .filter(
+              c -> c.owner().equals(owner) && c.repo().equals(repo) && c.issueNumber() == number)
+          .toList();
     }
   }
 
@@ -325,7 +362,8 @@ public final class CountingGithubMcpServer implements AutoCloseable {
 
   private McpSchema.CallToolResult handle(String tool, McpSchema.CallToolRequest request) {
     calls.computeIfAbsent(tool, t -> new AtomicInteger()).incrementAndGet();
-    JsonNode args = Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
+    JsonNode args =
+        Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
     onCall.accept(tool, args);
     String failure = failing.get(tool);
     if (failure != null) {
@@ -350,14 +388,16 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     return result;
   }
 
-  private static final Map<String, BiFunction<CountingGithubMcpServer, JsonNode, McpSchema.CallToolResult>> HANDLERS =
-      Map.of(
-          "create_issue", CountingGithubMcpServer::createIssue,
-          "add_issue_comment", CountingGithubMcpServer::addComment,
-          "get_issue", CountingGithubMcpServer::getIssue,
-          "search_issues", CountingGithubMcpServer::searchIssues,
-          "list_issues", CountingGithubMcpServer::listIssues,
-          "get_issue_comments", CountingGithubMcpServer::getComments);
+  private static final Map<
+          String, BiFunction<CountingGithubMcpServer, JsonNode, McpSchema.CallToolResult>>
+      HANDLERS =
+          Map.of(
+              "create_issue", CountingGithubMcpServer::createIssue,
+              "add_issue_comment", CountingGithubMcpServer::addComment,
+              "get_issue", CountingGithubMcpServer::getIssue,
+              "search_issues", CountingGithubMcpServer::searchIssues,
+              "list_issues", CountingGithubMcpServer::listIssues,
+              "get_issue_comments", CountingGithubMcpServer::getComments);
 
   private McpSchema.CallToolResult createIssue(JsonNode args) {
     String owner = required(args, "owner");
@@ -368,14 +408,28 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     Issue issue = addIssue(owner, repo, title, args.path("body").asText(""), labels);
     effects.computeIfAbsent("create_issue", t -> new AtomicInteger()).incrementAndGet();
     // github-mcp-server answers a create with a minimal response: the id and the issue's page.
-    return json(Json.STRICT.createObjectNode().put("id", String.valueOf(issue.id())).put("url", htmlUrl(issue)));
+    return json(
+        Json.STRICT
+            .createObjectNode()
+            .put("id", String.valueOf(issue.id()))
+            .put("url", htmlUrl(issue)));
   }
 
-  private Issue addIssue(String owner, String repo, String title, String body, List<String> labels) {
+  private Issue addIssue(
+      String owner, String repo, String title, String body, List<String> labels) {
     synchronized (issues) {
-      long number = issues.stream().filter(i -> i.owner().equals(owner) && i.repo().equals(repo)).count() + 1;
-      Issue issue = new Issue(ids.incrementAndGet(), owner, repo, number, title, body, List.copyOf(labels),
-          Instant.now());
+      long number =
+          issues.stream().filter(i -> i.owner().equals(owner) && i.repo().equals(repo)).count() + 1;
+      Issue issue =
+          new Issue(
+              ids.incrementAndGet(),
+              owner,
+              repo,
+              number,
+              title,
+              body,
+              List.copyOf(labels),
+              Instant.now());
       issues.add(issue);
       return issue;
     }
@@ -384,10 +438,21 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   private McpSchema.CallToolResult addComment(JsonNode args) {
     Issue issue = find(required(args, "owner"), required(args, "repo"), number(args));
     String body = required(args, "body");
-    Comment comment = new Comment(ids.incrementAndGet(), issue.owner(), issue.repo(), issue.number(), body, Instant.now());
+    Comment comment =
+        new Comment(
+            ids.incrementAndGet(),
+            issue.owner(),
+            issue.repo(),
+            issue.number(),
+            body,
+            Instant.now());
     comments.add(comment);
     effects.computeIfAbsent("add_issue_comment", t -> new AtomicInteger()).incrementAndGet();
-    return json(Json.STRICT.createObjectNode().put("id", String.valueOf(comment.id())).put("url", htmlUrl(comment)));
+    return json(
+        Json.STRICT
+            .createObjectNode()
+            .put("id", String.valueOf(comment.id()))
+            .put("url", htmlUrl(comment)));
   }
 
   private McpSchema.CallToolResult getIssue(JsonNode args) {
@@ -401,18 +466,25 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     ArrayNode items = Json.STRICT.createArrayNode();
     synchronized (issues) {
       for (Issue i : issues) {
-        if ((owner == null || i.owner().equals(owner)) && (repo == null || i.repo().equals(repo))
+        if ((owner == null || i.owner().equals(owner))
+            && (repo == null || i.repo().equals(repo))
             && (i.title() + " " + i.body()).toLowerCase(java.util.Locale.ROOT).contains(query)) {
           items.add(issueJson(i));
         }
       }
     }
-    ObjectNode out = Json.STRICT.createObjectNode().put("total_count", items.size()).put("incomplete_results", false);
+    ObjectNode out =
+        Json.STRICT
+            .createObjectNode()
+            .put("total_count", items.size())
+            .put("incomplete_results", false);
     out.set("items", items);
     return json(out);
   }
 
-  /** Like github-mcp-server's GraphQL-backed list_issues: cursor paging, newest first on request. */
+  /**
+   * Like github-mcp-server's GraphQL-backed list_issues: cursor paging, newest first on request.
+   */
   private McpSchema.CallToolResult listIssues(JsonNode args) {
     List<Issue> all = new ArrayList<>(issues(required(args, "owner"), required(args, "repo")));
     String state = args.path("state").asText("");
@@ -431,7 +503,9 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     }
     ObjectNode out = Json.STRICT.createObjectNode();
     out.set("issues", page);
-    out.putObject("pageInfo").put("hasNextPage", to < all.size()).put("endCursor", String.valueOf(to));
+    out.putObject("pageInfo")
+        .put("hasNextPage", to < all.size())
+        .put("endCursor", String.valueOf(to));
     out.put("totalCount", all.size());
     return json(out);
   }
@@ -441,22 +515,44 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     Issue issue = find(required(args, "owner"), required(args, "repo"), number(args));
     List<Comment> on;
     synchronized (comments) {
-      on = comments.stream().filter(c -> c.owner().equals(issue.owner()) && c.repo().equals(issue.repo())
-          && c.issueNumber() == issue.number()).toList();
+      on =
+          comments.stream()
+              .filter(
+                  c ->
+                      c.owner().equals(issue.owner())
+                          && c.repo().equals(issue.repo())
+                          && c.issueNumber() == issue.number())
+              .toList();
     }
     int perPage = args.path("perPage").asInt(30);
     int page = args.path("page").asInt(1);
     ArrayNode out = Json.STRICT.createArrayNode();
-    on.stream().skip((long) (page - 1) * perPage).limit(perPage).forEach(c -> out.addObject()
-        .put("id", c.id()).put("body", c.body()).put("html_url", htmlUrl(c))
-        .put("created_at", c.createdAt().toString()).putObject("user").put("login", "worka-bot"));
+    on.stream()
+        .skip((long) (page - 1) * perPage)
+        .limit(perPage)
+        .forEach(
+            c ->
+                out.addObject()
+                    .put("id", c.id())
+                    .put("body", c.body())
+                    .put("html_url", htmlUrl(c))
+                    .put("created_at", c.createdAt().toString())
+                    .putObject("user")
+                    .put("login", "worka-bot"));
     return json(out);
   }
 
   private ObjectNode issueJson(Issue i) {
-    ObjectNode node = Json.STRICT.createObjectNode()
-        .put("id", i.id()).put("number", i.number()).put("title", i.title()).put("body", i.body())
-        .put("state", "open").put("html_url", htmlUrl(i)).put("created_at", i.createdAt().toString());
+    ObjectNode node =
+        Json.STRICT
+            .createObjectNode()
+            .put("id", i.id())
+            .put("number", i.number())
+            .put("title", i.title())
+            .put("body", i.body())
+            .put("state", "open")
+            .put("html_url", htmlUrl(i))
+            .put("created_at", i.createdAt().toString());
     node.putObject("user").put("login", "worka-bot");
     ArrayNode labels = node.putArray("labels");
     i.labels().forEach(l -> labels.addObject().put("name", l));
@@ -468,14 +564,33 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   }
 
   private String htmlUrl(Comment c) {
-    return baseUrl + "/" + c.owner() + "/" + c.repo() + "/issues/" + c.issueNumber() + "#issuecomment-" + c.id();
+    return baseUrl
+        + "/"
+        + c.owner()
+        + "/"
+        + c.repo()
+        + "/issues/"
+        + c.issueNumber()
+        + "#issuecomment-"
+        + c.id();
   }
 
   private Issue find(String owner, String repo, long number) {
-    return issues(owner, repo).stream().filter(i -> i.number() == number).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException(
-            "failed to get issue: GET " + baseUrl + "/repos/" + owner + "/" + repo + "/issues/" + number
-                + ": 404 Not Found []"));
+    return issues(owner, repo).stream()
+        .filter(i -> i.number() == number)
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "failed to get issue: GET "
+                        + baseUrl
+                        + "/repos/"
+                        + owner
+                        + "/"
+                        + repo
+                        + "/issues/"
+                        + number
+                        + ": 404 Not Found []"));
   }
 
   private static String required(JsonNode args, String name) {
@@ -495,7 +610,10 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   }
 
   private static McpSchema.CallToolResult json(JsonNode node) {
-    return McpSchema.CallToolResult.builder().addTextContent(node.toString()).isError(false).build();
+    return McpSchema.CallToolResult.builder()
+        .addTextContent(node.toString())
+        .isError(false)
+        .build();
   }
 
   private static McpSchema.CallToolResult error(String message) {
@@ -505,17 +623,22 @@ public final class CountingGithubMcpServer implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Tool descriptions and input schemas, after github-mcp-server's tool snapshots
 
-  private static final Map<String, String> DESCRIPTIONS = Map.of(
-      "create_issue", "Create a new issue in a GitHub repository.",
-      "add_issue_comment", "Add a comment to a specific issue in a GitHub repository.",
-      "get_issue", "Get details of a specific issue in a GitHub repository.",
-      "search_issues", "Search for issues in GitHub repositories using issues search syntax already scoped to is:issue",
-      "list_issues", "List issues in a GitHub repository. For pagination, use the 'endCursor' from the previous"
-          + " response's 'pageInfo' in the 'after' parameter.",
-      "get_issue_comments", "Get comments for a specific issue in a GitHub repository.");
+  private static final Map<String, String> DESCRIPTIONS =
+      Map.of(
+          "create_issue", "Create a new issue in a GitHub repository.",
+          "add_issue_comment", "Add a comment to a specific issue in a GitHub repository.",
+          "get_issue", "Get details of a specific issue in a GitHub repository.",
+          "search_issues",
+              "Search for issues in GitHub repositories using issues search syntax already scoped to is:issue",
+          "list_issues",
+              "List issues in a GitHub repository. For pagination, use the 'endCursor' from the previous"
+                  + " response's 'pageInfo' in the 'after' parameter.",
+          "get_issue_comments", "Get comments for a specific issue in a GitHub repository.");
 
-  private static final Map<String, String> SCHEMAS = Map.of(
-      "create_issue", """
+  private static final Map<String, String> SCHEMAS =
+      Map.of(
+          "create_issue",
+              """
           {"type":"object","required":["owner","repo","title"],"properties":{
             "owner":{"type":"string","description":"Repository owner"},
             "repo":{"type":"string","description":"Repository name"},
@@ -524,18 +647,21 @@ public final class CountingGithubMcpServer implements AutoCloseable {
             "labels":{"type":"array","items":{"type":"string"},"description":"Labels to apply to this issue"},
             "assignees":{"type":"array","items":{"type":"string"},"description":"Usernames to assign to this issue"},
             "milestone":{"type":"number","description":"Milestone number"}}}""",
-      "add_issue_comment", """
+          "add_issue_comment",
+              """
           {"type":"object","required":["owner","repo","issue_number","body"],"properties":{
             "owner":{"type":"string","description":"Repository owner"},
             "repo":{"type":"string","description":"Repository name"},
             "issue_number":{"type":"number","description":"Issue number to comment on"},
             "body":{"type":"string","description":"Comment content"}}}""",
-      "get_issue", """
+          "get_issue",
+              """
           {"type":"object","required":["owner","repo","issue_number"],"properties":{
             "owner":{"type":"string","description":"The owner of the repository"},
             "repo":{"type":"string","description":"The name of the repository"},
             "issue_number":{"type":"number","description":"The number of the issue"}}}""",
-      "search_issues", """
+          "search_issues",
+              """
           {"type":"object","required":["query"],"properties":{
             "query":{"type":"string","description":"Search query using GitHub issues search syntax"},
             "owner":{"type":"string","description":"Optional repository owner"},
@@ -545,7 +671,8 @@ public final class CountingGithubMcpServer implements AutoCloseable {
             "order":{"type":"string","enum":["asc","desc"]},
             "page":{"type":"number","minimum":1},
             "perPage":{"type":"number","minimum":1,"maximum":100}}}""",
-      "list_issues", """
+          "list_issues",
+              """
           {"type":"object","required":["owner","repo"],"properties":{
             "owner":{"type":"string","description":"Repository owner"},
             "repo":{"type":"string","description":"Repository name"},
@@ -556,7 +683,8 @@ public final class CountingGithubMcpServer implements AutoCloseable {
             "since":{"type":"string"},
             "after":{"type":"string","description":"Cursor for pagination"},
             "perPage":{"type":"number","minimum":1,"maximum":100}}}""",
-      "get_issue_comments", """
+          "get_issue_comments",
+              """
           {"type":"object","required":["owner","repo","issue_number"],"properties":{
             "owner":{"type":"string","description":"Repository owner"},
             "repo":{"type":"string","description":"Repository name"},
@@ -600,40 +728,44 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--stdio" -> options.put("stdio", "true");
-        case "--port", "--token", "--without", "--env-report" -> options.put(args[i].substring(2), args[++i]);
+        case "--port", "--token", "--without", "--env-report" ->
+            options.put(args[i].substring(2), args[++i]);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
-    Set<String> without = options.containsKey("without")
-        ? Set.of(options.get("without").split(",")) : Set.of();
+    Set<String> without =
+        options.containsKey("without") ? Set.of(options.get("without").split(",")) : Set.of();
     if (options.containsKey("stdio")) {
       if (options.containsKey("env-report")) {
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("_pid", ProcessHandle.current().pid());
-        new TreeMap<>(System.getenv()).forEach((k, v) -> report.put(k, k.equals("GITHUB_PERSONAL_ACCESS_TOKEN") ? v : ""));
-        Files.writeString(Path.of(options.get("env-report")), Json.STRICT.writeValueAsString(report));
+        new TreeMap<>(System.getenv())
+            .forEach((k, v) -> report.put(k, k.equals("GITHUB_PERSONAL_ACCESS_TOKEN") ? v : ""));
+        Files.writeString(
+            Path.of(options.get("env-report")), Json.STRICT.writeValueAsString(report));
       }
       CountingGithubMcpServer server = new CountingGithubMcpServer(without, null);
       CountDownLatch eof = new CountDownLatch(1);
-      InputStream in = new FilterInputStream(System.in) {
-        @Override
-        public int read() throws IOException {
-          int b = super.read();
-          if (b < 0) {
-            eof.countDown();
-          }
-          return b;
-        }
+      InputStream in =
+          new FilterInputStream(System.in) {
+            @Override
+            public int read() throws IOException {
+              int b = super.read();
+              if (b < 0) {
+                eof.countDown();
+              }
+              return b;
+            }
 
-        @Override
-        public int read(byte[] buffer, int offset, int length) throws IOException {
-          int n = super.read(buffer, offset, length);
-          if (n < 0) {
-            eof.countDown();
-          }
-          return n;
-        }
-      };
+            @Override
+            public int read(byte[] buffer, int offset, int length) throws IOException {
+              int n = super.read(buffer, offset, length);
+              if (n < 0) {
+                eof.countDown();
+              }
+              return n;
+            }
+          };
       StdioServerTransportProvider transport =
           new StdioServerTransportProvider(McpJsonDefaults.getMapper(), in, protocolOut);
       server.mcp = server.configure(McpServer.sync(transport)).build();

@@ -31,16 +31,26 @@ class GithubLiveGatewayTest {
   @Test
   void aLiveRunOpensExactlyOneIssueThroughTheMcpServer() throws Exception {
     try (CountingGithubMcpServer server = CountingGithubMcpServer.http(0, TOKEN, Set.of());
-        TestGateway gw = TestGateway.startWithEnvironment(home, db.url(), TestGateway.builtinPolicyForTests(),
-            "live", Map.of("GITHUB_MCP_URL", server.url(), "GITHUB_TOKEN", TOKEN))) {
+        TestGateway gw =
+            TestGateway.startWithEnvironment(
+                home,
+                db.url(),
+                TestGateway.builtinPolicyForTests(),
+                "live",
+                Map.of("GITHUB_MCP_URL", server.url(), "GITHUB_TOKEN", TOKEN))) {
       JsonNode skills = gw.operator("GET", "/v1/skills", null).body().path("skills");
       for (JsonNode s : skills) {
         String name = s.path("name").asText();
-        if (Set.of("github.search_issues", "github.get_issue", "github.create_issue", "github.add_issue_comment")
+        if (Set.of(
+                "github.search_issues",
+                "github.get_issue",
+                "github.create_issue",
+                "github.add_issue_comment")
             .contains(name)) {
           assertTrue(s.path("available").asBoolean(), s.toString());
         } else if (name.equals("github.delete_repository")) {
-          assertTrue(s.path("unavailable_reason").asText().contains("delete_repository"), s.toString());
+          assertTrue(
+              s.path("unavailable_reason").asText().contains("delete_repository"), s.toString());
         }
       }
 
@@ -54,20 +64,25 @@ class GithubLiveGatewayTest {
       JsonNode invocation = run.path("skill_invocations").get(0);
       assertEquals("github.create_issue", invocation.path("skill").asText(), run.toPrettyString());
       String invocationId = invocation.path("invocation_id").asText();
-      assertTrue(issue.body().endsWith("<!-- worka-invocation:" + invocationId + " -->"), issue.body());
+      assertTrue(
+          issue.body().endsWith("<!-- worka-invocation:" + invocationId + " -->"), issue.body());
       assertFalse(invocation.path("dry_run").asBoolean(), invocation.toString());
       String url = "https://github.test/acme/widgets/issues/1";
       assertEquals(url, invocation.path("output").path("url").asText(), invocation.toString());
       assertTrue(server.authorizationHeaders().stream().allMatch(h -> h.equals("Bearer " + TOKEN)));
       assertFalse(run.toString().contains(TOKEN));
 
-      assertEquals(url, upstreamRef(UUID.fromString(invocationId)), "the invocation records the issue's URL");
+      assertEquals(
+          url,
+          upstreamRef(UUID.fromString(invocationId)),
+          "the invocation records the issue's URL");
     }
   }
 
   static String upstreamRef(UUID invocation) throws Exception {
     try (Connection c = db.dataSource().getConnection();
-        PreparedStatement ps = c.prepareStatement("select upstream_ref from skill_invocations where id = ?")) {
+        PreparedStatement ps =
+            c.prepareStatement("select upstream_ref from skill_invocations where id = ?")) {
       ps.setObject(1, invocation);
       try (ResultSet rs = ps.executeQuery()) {
         assertTrue(rs.next(), "invocation " + invocation + " is recorded");

@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
  * zero-width space and undoing the escape gives the input back).
  */
 class GithubTextFuzzTest {
-  private static final Pattern LIVE = Pattern.compile(
-      "@[A-Za-z0-9]|\\][(:]|<!--|(?i:<(?:a|img)(?![A-Za-z0-9-]))|worka-invocation:");
+  private static final Pattern LIVE =
+      Pattern.compile(
+          "@[A-Za-z0-9]|\\][(:]|<!--|(?i:<(?:a|img)(?![A-Za-z0-9-]))|worka-invocation:");
 
   @FuzzTest(maxDuration = "10s")
   void whatIsPostedMentionsNobodyAndHidesNoLink(FuzzedDataProvider data) {
@@ -24,6 +25,7 @@ class GithubTextFuzzTest {
     String out = GithubText.inert(text);
     assertFalse(LIVE.matcher(out).find(), out);
     assertEquals(out, GithubText.inert(out), "idempotent");
-    assertEquals(text.replace("&lt;", "<"), out.replace("\u200b", "").replace("&lt;", "<"), "only inserts");
+    assertEquals(
+        text.replace("&lt;", "<"), out.replace("\u200b", "").replace("&lt;", "<"), "only inserts");
   }
 }

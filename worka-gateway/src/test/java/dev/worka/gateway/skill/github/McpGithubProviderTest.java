@@ -41,15 +41,19 @@ class McpGithubProviderTest {
 
   final SkillProvider catalog = CatalogOnlyProvider.github(true);
   final SettableClock clock = new SettableClock();
+
   /** Every message and reason a test saw, checked for the token after each test. */
   final List<String> seen = new ArrayList<>();
+
   final List<AutoCloseable> toClose = new ArrayList<>();
+
   /**
    * Where a test makes a call it lets block: not the common pool, which has one thread on two cores
    * and which the SDK's HTTP client also uses for its responses (a blocked caller there would
    * starve every other MCP session of this JVM).
    */
-  final java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+  final java.util.concurrent.ExecutorService callers =
+      java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
   @AfterEach
   void closeAndCheckNoTokenLeaked() throws Exception {
@@ -69,15 +73,21 @@ class McpGithubProviderTest {
   }
 
   McpGithubProvider provider(String url, String token) {
-    McpGithubProvider provider = new McpGithubProvider(catalog,
-        new GithubMcpEndpoint.Http(URI.create(url), token), CONNECT, CALL, clock);
+    McpGithubProvider provider =
+        new McpGithubProvider(
+            catalog, new GithubMcpEndpoint.Http(URI.create(url), token), CONNECT, CALL, clock);
     toClose.add(provider);
     return provider;
   }
 
   McpGithubProvider provider(String url, String token, Duration callTimeout) {
-    McpGithubProvider provider = new McpGithubProvider(catalog,
-        new GithubMcpEndpoint.Http(URI.create(url), token), CONNECT, callTimeout, clock);
+    McpGithubProvider provider =
+        new McpGithubProvider(
+            catalog,
+            new GithubMcpEndpoint.Http(URI.create(url), token),
+            CONNECT,
+            callTimeout,
+            clock);
     toClose.add(provider);
     return provider;
   }
@@ -87,7 +97,8 @@ class McpGithubProviderTest {
   }
 
   static InvocationContext ctx() {
-    return new InvocationContext(UUID.randomUUID(), UUID.randomUUID(), "ernest", UUID.randomUUID(), null);
+    return new InvocationContext(
+        UUID.randomUUID(), UUID.randomUUID(), "ernest", UUID.randomUUID(), null);
   }
 
   static ObjectNode input(String json) {
@@ -95,7 +106,8 @@ class McpGithubProviderTest {
   }
 
   String reason(Availability availability) {
-    Availability.Unavailable unavailable = assertInstanceOf(Availability.Unavailable.class, availability);
+    Availability.Unavailable unavailable =
+        assertInstanceOf(Availability.Unavailable.class, availability);
     seen.add(unavailable.reason());
     return unavailable.reason();
   }
@@ -109,7 +121,8 @@ class McpGithubProviderTest {
     return e;
   }
 
-  Reconciliation reconcile(McpGithubProvider provider, String skill, JsonNode input, InvocationContext ctx) {
+  Reconciliation reconcile(
+      McpGithubProvider provider, String skill, JsonNode input, InvocationContext ctx) {
     Reconciliation answer = provider.reconcile(skill(skill), input, ctx);
     seen.add(answer.toString());
     return answer;
@@ -129,15 +142,25 @@ class McpGithubProviderTest {
     McpGithubProvider github = provider(server.url(), TOKEN);
 
     assertInstanceOf(Availability.Available.class, github.availability());
-    for (String skill : List.of("github.search_issues", "github.get_issue", "github.create_issue",
-        "github.add_issue_comment")) {
+    for (String skill :
+        List.of(
+            "github.search_issues",
+            "github.get_issue",
+            "github.create_issue",
+            "github.add_issue_comment")) {
       assertInstanceOf(Availability.Available.class, github.availability(skill(skill)), skill);
     }
     // The counting server, like github-mcp-server, has no delete_repository tool.
     String reason = reason(github.availability(skill("github.delete_repository")));
     assertTrue(reason.contains("delete_repository") && reason.contains("offers no tool"), reason);
-    SkillUnavailableException e = expect(SkillUnavailableException.class, () -> github.invoke(
-        skill("github.delete_repository"), input("{\"owner\":\"acme\",\"repo\":\"widgets\"}"), ctx()));
+    SkillUnavailableException e =
+        expect(
+            SkillUnavailableException.class,
+            () ->
+                github.invoke(
+                    skill("github.delete_repository"),
+                    input("{\"owner\":\"acme\",\"repo\":\"widgets\"}"),
+                    ctx()));
     assertTrue(e.reason().contains("delete_repository"), e.reason());
   }
 
@@ -149,10 +172,16 @@ class McpGithubProviderTest {
     String reason = reason(github.availability(skill("github.create_issue")));
     assertTrue(reason.contains("create_issue") && reason.contains("issue_write"), reason);
     assertInstanceOf(Availability.Available.class, github.availability(skill("github.get_issue")));
-    assertInstanceOf(Availability.Available.class, github.availability(skill("github.add_issue_comment")));
+    assertInstanceOf(
+        Availability.Available.class, github.availability(skill("github.add_issue_comment")));
     assertInstanceOf(Availability.Available.class, github.availability());
-    expect(SkillUnavailableException.class, () -> github.invoke(skill("github.create_issue"),
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"t\"}"), ctx()));
+    expect(
+        SkillUnavailableException.class,
+        () ->
+            github.invoke(
+                skill("github.create_issue"),
+                input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"t\"}"),
+                ctx()));
     assertEquals(0, server.calls("create_issue"));
   }
 
@@ -162,9 +191,13 @@ class McpGithubProviderTest {
     McpGithubProvider github = provider(server.url(), TOKEN);
     InvocationContext ctx = ctx();
 
-    JsonNode out = github.invoke(skill("github.create_issue"),
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"Flaky build\",\"body\":\"It fails.\","
-            + "\"labels\":[\"bug\"]}"), ctx);
+    JsonNode out =
+        github.invoke(
+            skill("github.create_issue"),
+            input(
+                "{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"Flaky build\",\"body\":\"It fails.\","
+                    + "\"labels\":[\"bug\"]}"),
+            ctx);
 
     assertEquals(1, server.effects("create_issue"));
     CountingGithubMcpServer.Issue issue = server.issues("acme", "widgets").get(0);
@@ -176,19 +209,34 @@ class McpGithubProviderTest {
 
     // A comment carries it too; a body-less issue gets the marker alone.
     InvocationContext commentCtx = ctx();
-    JsonNode comment = github.invoke(skill("github.add_issue_comment"),
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1,\"body\":\"Seen again\"}"), commentCtx);
-    assertTrue(github.upstreamRef(skill("github.add_issue_comment"), comment).orElseThrow()
-        .startsWith(url + "#issuecomment-"), comment.toString());
+    JsonNode comment =
+        github.invoke(
+            skill("github.add_issue_comment"),
+            input(
+                "{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1,\"body\":\"Seen again\"}"),
+            commentCtx);
+    assertTrue(
+        github
+            .upstreamRef(skill("github.add_issue_comment"), comment)
+            .orElseThrow()
+            .startsWith(url + "#issuecomment-"),
+        comment.toString());
     InvocationContext bare = ctx();
-    github.invoke(skill("github.create_issue"), input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"x\"}"), bare);
+    github.invoke(
+        skill("github.create_issue"),
+        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"x\"}"),
+        bare);
     assertEquals("<!-- " + bare.marker() + " -->", server.issues("acme", "widgets").get(1).body());
 
     // Reads are passed through as the tool answers them.
-    JsonNode read = github.invoke(skill("github.get_issue"),
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"), ctx());
+    JsonNode read =
+        github.invoke(
+            skill("github.get_issue"),
+            input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"),
+            ctx());
     assertEquals("Flaky build", read.path("title").asText(), read.toString());
-    JsonNode found = github.invoke(skill("github.search_issues"), input("{\"query\":\"flaky\"}"), ctx());
+    JsonNode found =
+        github.invoke(skill("github.search_issues"), input("{\"query\":\"flaky\"}"), ctx());
     assertEquals(1, found.path("total_count").asInt(), found.toString());
     assertEquals(2, server.effects("create_issue"));
     assertEquals(1, server.effects("add_issue_comment"));
@@ -199,12 +247,26 @@ class McpGithubProviderTest {
     CountingGithubMcpServer server = server(Set.of());
     McpGithubProvider github = provider(server.url(), TOKEN);
 
-    SkillFailedException e = expect(SkillFailedException.class, () -> github.invoke(skill("github.create_issue"),
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":42}"), ctx()));
+    SkillFailedException e =
+        expect(
+            SkillFailedException.class,
+            () ->
+                github.invoke(
+                    skill("github.create_issue"),
+                    input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":42}"),
+                    ctx()));
     assertFalse(e.retryable());
-    assertTrue(e.getMessage().contains("$.title") && e.getMessage().contains("create_issue"), e.getMessage());
-    SkillFailedException missing = expect(SkillFailedException.class, () -> github.invoke(
-        skill("github.get_issue"), input("{\"owner\":\"acme\",\"repo\":\"widgets\"}"), ctx()));
+    assertTrue(
+        e.getMessage().contains("$.title") && e.getMessage().contains("create_issue"),
+        e.getMessage());
+    SkillFailedException missing =
+        expect(
+            SkillFailedException.class,
+            () ->
+                github.invoke(
+                    skill("github.get_issue"),
+                    input("{\"owner\":\"acme\",\"repo\":\"widgets\"}"),
+                    ctx()));
     assertTrue(missing.getMessage().contains("issue_number"), missing.getMessage());
     assertEquals(0, server.calls("create_issue"));
     assertEquals(0, server.calls("get_issue"));
@@ -212,46 +274,73 @@ class McpGithubProviderTest {
 
   /**
    * A hostile server lists tools whose schemas point outside themselves (a foreign {@code $schema},
-   * a remote {@code $ref}): their skills are unavailable, saying why, and nothing is fetched (a local
-   * server counts requests). Its patterns match whole values: an owner with a trailing newline is
-   * refused before the call reaches the server.
+   * a remote {@code $ref}): their skills are unavailable, saying why, and nothing is fetched (a
+   * local server counts requests). Its patterns match whole values: an owner with a trailing
+   * newline is refused before the call reaches the server.
    */
   @Test
-  void toolSchemasThatReferOutsideAreRefusedWithoutFetchingAndPatternsMatchWholeValues() throws Exception {
-    java.util.concurrent.atomic.AtomicInteger fetches = new java.util.concurrent.atomic.AtomicInteger();
+  void toolSchemasThatReferOutsideAreRefusedWithoutFetchingAndPatternsMatchWholeValues()
+      throws Exception {
+    java.util.concurrent.atomic.AtomicInteger fetches =
+        new java.util.concurrent.atomic.AtomicInteger();
     com.sun.net.httpserver.HttpServer schemaHost =
         com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
-    schemaHost.createContext("/", exchange -> {
-      fetches.incrementAndGet();
-      byte[] body = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(200, body.length);
-      exchange.getResponseBody().write(body);
-      exchange.close();
-    });
+    schemaHost.createContext(
+        "/",
+        exchange -> {
+          fetches.incrementAndGet();
+          byte[] body = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
     schemaHost.start();
     toClose.add(() -> schemaHost.stop(0));
     String host = "http://127.0.0.1:" + schemaHost.getAddress().getPort();
-    CountingGithubMcpServer server = CountingGithubMcpServer.httpWithSchemas(TOKEN, java.util.Map.of(
-        "create_issue", "{\"$schema\":\"" + host + "/meta\",\"type\":\"object\",\"properties\":{}}",
-        "get_issue", "{\"type\":\"object\",\"properties\":{\"owner\":{\"$ref\":\"" + host + "/owner.json\"}}}",
-        "add_issue_comment", "{\"type\":\"object\",\"required\":[\"owner\",\"repo\",\"issue_number\",\"body\"],"
-            + "\"properties\":{\"owner\":{\"type\":\"string\",\"pattern\":\"^[a-z]+$\"},"
-            + "\"repo\":{\"type\":\"string\"},\"issue_number\":{\"type\":\"number\"},\"body\":{\"type\":\"string\"}}}"));
+    CountingGithubMcpServer server =
+        CountingGithubMcpServer.httpWithSchemas(
+            TOKEN,
+            java.util.Map.of(
+                "create_issue",
+                    "{\"$schema\":\"" + host + "/meta\",\"type\":\"object\",\"properties\":{}}",
+                "get_issue",
+                    "{\"type\":\"object\",\"properties\":{\"owner\":{\"$ref\":\""
+                        + host
+                        + "/owner.json\"}}}",
+                "add_issue_comment",
+                    "{\"type\":\"object\",\"required\":[\"owner\",\"repo\",\"issue_number\",\"body\"],"
+                        + "\"properties\":{\"owner\":{\"type\":\"string\",\"pattern\":\"^[a-z]+$\"},"
+                        + "\"repo\":{\"type\":\"string\"},\"issue_number\":{\"type\":\"number\"},\"body\":{\"type\":\"string\"}}}"));
     toClose.add(server);
     McpGithubProvider github = provider(server.url(), TOKEN);
 
     String foreign = reason(github.availability(skill("github.create_issue")));
-    assertTrue(foreign.contains("create_issue") && foreign.contains("refers outside itself")
-        && foreign.contains("$schema"), foreign);
+    assertTrue(
+        foreign.contains("create_issue")
+            && foreign.contains("refers outside itself")
+            && foreign.contains("$schema"),
+        foreign);
     String remote = reason(github.availability(skill("github.get_issue")));
     assertTrue(remote.contains("get_issue") && remote.contains("$ref"), remote);
-    expect(SkillUnavailableException.class, () -> github.invoke(skill("github.create_issue"),
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"t\"}"), ctx()));
-    assertInstanceOf(Availability.Available.class, github.availability(skill("github.search_issues")));
+    expect(
+        SkillUnavailableException.class,
+        () ->
+            github.invoke(
+                skill("github.create_issue"),
+                input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"t\"}"),
+                ctx()));
+    assertInstanceOf(
+        Availability.Available.class, github.availability(skill("github.search_issues")));
 
-    SkillFailedException newline = expect(SkillFailedException.class, () -> github.invoke(
-        skill("github.add_issue_comment"),
-        input("{\"owner\":\"acme\\n\",\"repo\":\"widgets\",\"issue_number\":1,\"body\":\"b\"}"), ctx()));
+    SkillFailedException newline =
+        expect(
+            SkillFailedException.class,
+            () ->
+                github.invoke(
+                    skill("github.add_issue_comment"),
+                    input(
+                        "{\"owner\":\"acme\\n\",\"repo\":\"widgets\",\"issue_number\":1,\"body\":\"b\"}"),
+                    ctx()));
     assertTrue(newline.getMessage().contains("$.owner"), newline.getMessage());
     assertEquals(0, server.calls("add_issue_comment"));
     assertEquals(0, server.calls("create_issue"));
@@ -265,10 +354,17 @@ class McpGithubProviderTest {
 
     // The server's 404 text echoes the repository name; here that is the token, which must not
     // come back in the message.
-    SkillFailedException e = expect(SkillFailedException.class, () -> github.invoke(skill("github.get_issue"),
-        input("{\"owner\":\"acme\",\"repo\":\"" + TOKEN + "\",\"issue_number\":7}"), ctx()));
+    SkillFailedException e =
+        expect(
+            SkillFailedException.class,
+            () ->
+                github.invoke(
+                    skill("github.get_issue"),
+                    input("{\"owner\":\"acme\",\"repo\":\"" + TOKEN + "\",\"issue_number\":7}"),
+                    ctx()));
     assertFalse(e.retryable(), e.getMessage());
-    assertTrue(e.getMessage().contains("404") && e.getMessage().contains("[redacted]"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("404") && e.getMessage().contains("[redacted]"), e.getMessage());
     assertEquals(1, server.calls("get_issue"));
   }
 
@@ -279,18 +375,26 @@ class McpGithubProviderTest {
     InvocationContext ctx = ctx();
     ObjectNode in = input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"Lost answer\"}");
 
-    CountingGithubMcpServer.Block block = server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.AFTER_EFFECT);
+    CountingGithubMcpServer.Block block =
+        server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.AFTER_EFFECT);
     SkillFailedException e;
     try {
-      e = expect(SkillFailedException.class, () -> github.invoke(skill("github.create_issue"), in, ctx));
+      e =
+          expect(
+              SkillFailedException.class,
+              () -> github.invoke(skill("github.create_issue"), in, ctx));
       assertTrue(block.isBlocked());
     } finally {
       block.release();
     }
-    assertInstanceOf(dev.worka.gateway.skill.SkillOutcomeUnknownException.class, e,
+    assertInstanceOf(
+        dev.worka.gateway.skill.SkillOutcomeUnknownException.class,
+        e,
         "not a plain failure: the mediator must reconcile before any repeat");
     assertTrue(!e.retryable(), "never repeated blindly");
-    assertTrue(e.getMessage().contains("outcome is unknown") && e.getMessage().contains(ctx.marker()), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("outcome is unknown") && e.getMessage().contains(ctx.marker()),
+        e.getMessage());
     assertEquals(1, server.effects("create_issue"));
 
     Reconciliation found = reconcile(github, "github.create_issue", in, ctx);
@@ -300,12 +404,20 @@ class McpGithubProviderTest {
     assertEquals(1, server.effects("create_issue"), "reconciling must not create anything");
 
     // A read that times out is retryable and claims nothing about effects.
-    CountingGithubMcpServer.Block read = server.blockNextCall("get_issue", CountingGithubMcpServer.Phase.BEFORE_EFFECT);
+    CountingGithubMcpServer.Block read =
+        server.blockNextCall("get_issue", CountingGithubMcpServer.Phase.BEFORE_EFFECT);
     try {
-      SkillFailedException slow = expect(SkillFailedException.class, () -> github.invoke(skill("github.get_issue"),
-          input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"), ctx()));
+      SkillFailedException slow =
+          expect(
+              SkillFailedException.class,
+              () ->
+                  github.invoke(
+                      skill("github.get_issue"),
+                      input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"),
+                      ctx()));
       assertTrue(slow.retryable());
-      assertTrue(slow.getMessage().contains("did not answer") && !slow.getMessage().contains("unknown"),
+      assertTrue(
+          slow.getMessage().contains("did not answer") && !slow.getMessage().contains("unknown"),
           slow.getMessage());
     } finally {
       read.release();
@@ -325,13 +437,16 @@ class McpGithubProviderTest {
     // The effect is done but the answer is held, as if the Gateway died while waiting for it; a
     // restarted Gateway (another provider, another MCP session) looks for it.
     McpGithubProvider restarted = provider(server.url(), TOKEN);
-    CountingGithubMcpServer.Block block = server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.AFTER_EFFECT);
-    CompletableFuture<JsonNode> call = CompletableFuture.supplyAsync(
-        () -> github.invoke(skill("github.create_issue"), in, ctx), callers);
+    CountingGithubMcpServer.Block block =
+        server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.AFTER_EFFECT);
+    CompletableFuture<JsonNode> call =
+        CompletableFuture.supplyAsync(
+            () -> github.invoke(skill("github.create_issue"), in, ctx), callers);
     try {
       assertTrue(block.awaitBlocked(Duration.ofSeconds(10)));
       Reconciliation performed = reconcile(restarted, "github.create_issue", in, ctx);
-      assertEquals("https://github.test/acme/widgets/issues/131",
+      assertEquals(
+          "https://github.test/acme/widgets/issues/131",
           assertInstanceOf(Reconciliation.Performed.class, performed).upstreamRef());
     } finally {
       block.release();
@@ -340,15 +455,20 @@ class McpGithubProviderTest {
 
     // Held before the effect: nothing exists, and the lookup says where it looked.
     InvocationContext before = ctx();
-    CountingGithubMcpServer.Block early = server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.BEFORE_EFFECT);
-    CompletableFuture<JsonNode> held = CompletableFuture.supplyAsync(
-        () -> github.invoke(skill("github.create_issue"), in, before), callers);
+    CountingGithubMcpServer.Block early =
+        server.blockNextCall("create_issue", CountingGithubMcpServer.Phase.BEFORE_EFFECT);
+    CompletableFuture<JsonNode> held =
+        CompletableFuture.supplyAsync(
+            () -> github.invoke(skill("github.create_issue"), in, before), callers);
     try {
       assertTrue(early.awaitBlocked(Duration.ofSeconds(10)));
       Reconciliation none = reconcile(restarted, "github.create_issue", in, before);
       String evidence = assertInstanceOf(Reconciliation.NotPerformed.class, none).evidence();
-      assertTrue(evidence.contains("acme/widgets") && evidence.contains(before.marker())
-          && evidence.contains("131 newest"), evidence);
+      assertTrue(
+          evidence.contains("acme/widgets")
+              && evidence.contains(before.marker())
+              && evidence.contains("131 newest"),
+          evidence);
     } finally {
       early.release();
     }
@@ -356,14 +476,24 @@ class McpGithubProviderTest {
 
     // Comments: found when made, not found for another invocation.
     InvocationContext commented = ctx();
-    ObjectNode comment = input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":3,\"body\":\"+1\"}");
+    ObjectNode comment =
+        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":3,\"body\":\"+1\"}");
     github.invoke(skill("github.add_issue_comment"), comment, commented);
-    assertInstanceOf(Reconciliation.Performed.class, reconcile(github, "github.add_issue_comment", comment, commented));
-    assertInstanceOf(Reconciliation.NotPerformed.class, reconcile(github, "github.add_issue_comment", comment, ctx()));
+    assertInstanceOf(
+        Reconciliation.Performed.class,
+        reconcile(github, "github.add_issue_comment", comment, commented));
+    assertInstanceOf(
+        Reconciliation.NotPerformed.class,
+        reconcile(github, "github.add_issue_comment", comment, ctx()));
 
     // Reads have nothing to reconcile.
-    assertInstanceOf(Reconciliation.NotPerformed.class, reconcile(github, "github.get_issue",
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"), ctx()));
+    assertInstanceOf(
+        Reconciliation.NotPerformed.class,
+        reconcile(
+            github,
+            "github.get_issue",
+            input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"),
+            ctx()));
     assertEquals(2, server.effects("create_issue"));
     assertEquals(1, server.effects("add_issue_comment"));
   }
@@ -372,9 +502,15 @@ class McpGithubProviderTest {
   void reconcileIsUnknownWhenTheLookupToolIsMissing() throws Exception {
     CountingGithubMcpServer server = server(Set.of("list_issues"));
     McpGithubProvider github = provider(server.url(), TOKEN);
-    Reconciliation answer = reconcile(github, "github.create_issue",
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"x\"}"), ctx());
-    assertTrue(assertInstanceOf(Reconciliation.Unknown.class, answer).why().contains("list_issues"), answer.toString());
+    Reconciliation answer =
+        reconcile(
+            github,
+            "github.create_issue",
+            input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"x\"}"),
+            ctx());
+    assertTrue(
+        assertInstanceOf(Reconciliation.Unknown.class, answer).why().contains("list_issues"),
+        answer.toString());
   }
 
   @Test
@@ -384,13 +520,25 @@ class McpGithubProviderTest {
     McpGithubProvider github = provider(url, TOKEN);
 
     String reason = reason(github.availability());
-    assertTrue(reason.contains("cannot be reached") && reason.contains("GITHUB_MCP_URL")
-        && reason.contains("127.0.0.1:" + port), reason);
+    assertTrue(
+        reason.contains("cannot be reached")
+            && reason.contains("GITHUB_MCP_URL")
+            && reason.contains("127.0.0.1:" + port),
+        reason);
     reason(github.availability(skill("github.create_issue")));
-    expect(SkillUnavailableException.class, () -> github.invoke(skill("github.get_issue"),
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"), ctx()));
-    Reconciliation unknown = reconcile(github, "github.create_issue",
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"x\"}"), ctx());
+    expect(
+        SkillUnavailableException.class,
+        () ->
+            github.invoke(
+                skill("github.get_issue"),
+                input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"),
+                ctx()));
+    Reconciliation unknown =
+        reconcile(
+            github,
+            "github.create_issue",
+            input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"x\"}"),
+            ctx());
     assertInstanceOf(Reconciliation.Unknown.class, unknown);
 
     CountingGithubMcpServer server = CountingGithubMcpServer.http(port, TOKEN, Set.of());
@@ -399,21 +547,37 @@ class McpGithubProviderTest {
     reason(github.availability());
     clock.advance(McpGithubProvider.MAX_BACKOFF);
     assertInstanceOf(Availability.Available.class, github.availability());
-    github.invoke(skill("github.create_issue"), input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"x\"}"), ctx());
+    github.invoke(
+        skill("github.create_issue"),
+        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"title\":\"x\"}"),
+        ctx());
     assertEquals(1, server.effects("create_issue"));
 
     // The server goes away and comes back on the same port: the session is re-opened.
     server.close();
-    SkillFailedException e = expect(SkillFailedException.class, () -> github.invoke(skill("github.get_issue"),
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"), ctx()));
+    SkillFailedException e =
+        expect(
+            SkillFailedException.class,
+            () ->
+                github.invoke(
+                    skill("github.get_issue"),
+                    input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"),
+                    ctx()));
     assertTrue(e.retryable(), e.getMessage());
     CountingGithubMcpServer again = CountingGithubMcpServer.http(port, TOKEN, Set.of());
     toClose.add(again);
     clock.advance(McpGithubProvider.MAX_BACKOFF);
     assertInstanceOf(Availability.Available.class, github.availability());
     again.seedIssue("acme", "widgets", "back", "");
-    assertEquals("back", github.invoke(skill("github.get_issue"),
-        input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"), ctx()).path("title").asText());
+    assertEquals(
+        "back",
+        github
+            .invoke(
+                skill("github.get_issue"),
+                input("{\"owner\":\"acme\",\"repo\":\"widgets\",\"issue_number\":1}"),
+                ctx())
+            .path("title")
+            .asText());
   }
 
   @Test
@@ -444,20 +608,38 @@ class McpGithubProviderTest {
 
   @Test
   void theEnvironmentChoosesTheEndpointAndNeverShowsTheToken() {
-    var http = McpGithubProvider.endpointFrom(java.util.Map.of(
-        "GITHUB_MCP_URL", "https://api.githubcopilot.com/mcp/", "GITHUB_TOKEN", TOKEN,
-        "GITHUB_MCP_COMMAND", "ignored"));
+    var http =
+        McpGithubProvider.endpointFrom(
+            java.util.Map.of(
+                "GITHUB_MCP_URL",
+                "https://api.githubcopilot.com/mcp/",
+                "GITHUB_TOKEN",
+                TOKEN,
+                "GITHUB_MCP_COMMAND",
+                "ignored"));
     assertInstanceOf(GithubMcpEndpoint.Http.class, http.orElseThrow());
     assertFalse(http.get().toString().contains(TOKEN));
-    var stdio = McpGithubProvider.endpointFrom(java.util.Map.of(
-        "GITHUB_MCP_COMMAND", "  github-mcp-server   stdio ", "GITHUB_TOKEN", TOKEN,
-        "GITHUB_TOOLSETS", "issues", "SLACK_BOT_TOKEN", "xoxb-secret"));
-    GithubMcpEndpoint.Stdio command = assertInstanceOf(GithubMcpEndpoint.Stdio.class, stdio.orElseThrow());
+    var stdio =
+        McpGithubProvider.endpointFrom(
+            java.util.Map.of(
+                "GITHUB_MCP_COMMAND",
+                "  github-mcp-server   stdio ",
+                "GITHUB_TOKEN",
+                TOKEN,
+                "GITHUB_TOOLSETS",
+                "issues",
+                "SLACK_BOT_TOKEN",
+                "xoxb-secret"));
+    GithubMcpEndpoint.Stdio command =
+        assertInstanceOf(GithubMcpEndpoint.Stdio.class, stdio.orElseThrow());
     assertEquals(List.of("github-mcp-server", "stdio"), command.argv());
     assertEquals(java.util.Map.of("GITHUB_TOOLSETS", "issues"), command.environment());
     assertFalse(command.toString().contains(TOKEN));
     assertTrue(McpGithubProvider.endpointFrom(java.util.Map.of("GITHUB_TOKEN", TOKEN)).isEmpty());
-    expect(IllegalArgumentException.class, () -> McpGithubProvider.endpointFrom(
-        java.util.Map.of("GITHUB_MCP_URL", "ftp://user:" + TOKEN + "@x/?key=" + TOKEN)));
+    expect(
+        IllegalArgumentException.class,
+        () ->
+            McpGithubProvider.endpointFrom(
+                java.util.Map.of("GITHUB_MCP_URL", "ftp://user:" + TOKEN + "@x/?key=" + TOKEN)));
   }
 }

@@ -21,8 +21,15 @@ class AnthropicMessagesTest {
   @TempDir Path home;
 
   private Map<String, String> env(String callsPerStep) {
-    Map<String, String> env = new HashMap<>(Map.of("WORKA_HOME", home.toString(), "WORKA_MODEL", "anthropic",
-        "ANTHROPIC_API_KEY", KEY));
+    Map<String, String> env =
+        new HashMap<>(
+            Map.of(
+                "WORKA_HOME",
+                home.toString(),
+                "WORKA_MODEL",
+                "anthropic",
+                "ANTHROPIC_API_KEY",
+                KEY));
     if (callsPerStep != null) {
       env.put("WORKA_MODEL_CALLS_PER_STEP", callsPerStep);
     }
@@ -31,13 +38,18 @@ class AnthropicMessagesTest {
 
   @Test
   void callsPerStepDefaultsToTwoAndIsBoundedAtStart() {
-    assertEquals(AnthropicMessages.DEFAULT_CALLS_PER_STEP,
+    assertEquals(
+        AnthropicMessages.DEFAULT_CALLS_PER_STEP,
         AnthropicMessages.fromEnvironment(env(null), "anthropic").orElseThrow().callsPerStep());
-    assertEquals(5, AnthropicMessages.fromEnvironment(env("5"), "anthropic").orElseThrow().callsPerStep());
+    assertEquals(
+        5, AnthropicMessages.fromEnvironment(env("5"), "anthropic").orElseThrow().callsPerStep());
     for (String bad : new String[] {"0", "17", "two", "-1"}) {
-      ConfigException e = assertThrows(ConfigException.class, () -> WorkaConfig.fromEnvironment(env(bad)), bad);
+      ConfigException e =
+          assertThrows(ConfigException.class, () -> WorkaConfig.fromEnvironment(env(bad)), bad);
       assertTrue(e.getMessage().contains("WORKA_MODEL_CALLS_PER_STEP=" + bad), e.getMessage());
-      assertThrows(IllegalArgumentException.class, () -> AnthropicMessages.fromEnvironment(env(bad), "anthropic"));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> AnthropicMessages.fromEnvironment(env(bad), "anthropic"));
     }
   }
 
@@ -47,13 +59,15 @@ class AnthropicMessagesTest {
     try (ServerSocket s = new ServerSocket(0)) {
       closed = s.getLocalPort();
     }
-    AnthropicMessages client = new AnthropicMessages("http://admin:hunter2@127.0.0.1:" + closed, KEY, "m");
+    AnthropicMessages client =
+        new AnthropicMessages("http://admin:hunter2@127.0.0.1:" + closed, KEY, "m");
     assertFalse(client.endpoint().contains("hunter2"), client.endpoint());
     assertFalse(client.toString().contains("hunter2"), client.toString());
     AnthropicMessages.Answer answer = client.send("{}".getBytes(StandardCharsets.UTF_8), null);
     AnthropicMessages.Answer.Unreachable u = (AnthropicMessages.Answer.Unreachable) answer;
     assertFalse(u.maybeSent(), "a refused connection sent nothing");
     assertTrue(u.why().contains("connection refused"), u.why());
-    assertFalse(u.why().contains("hunter2") || u.why().contains("admin") || u.why().contains(KEY), u.why());
+    assertFalse(
+        u.why().contains("hunter2") || u.why().contains("admin") || u.why().contains(KEY), u.why());
   }
 }

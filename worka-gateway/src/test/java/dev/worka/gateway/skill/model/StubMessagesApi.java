@@ -23,8 +23,8 @@ import java.util.function.Function;
  * An Anthropic Messages endpoint for tests ({@code POST /v1/messages}), on the JDK's HTTP server:
  * it answers the way the real API does — {@code 401} with an {@code authentication_error} unless
  * the request carries the real key (as {@code x-api-key} or {@code Authorization: Bearer}), else a
- * {@code message} object made by the test's script — and records every request it received,
- * headers and body, so a test can check what reached the provider and with which credentials.
+ * {@code message} object made by the test's script — and records every request it received, headers
+ * and body, so a test can check what reached the provider and with which credentials.
  */
 public final class StubMessagesApi implements AutoCloseable {
   /** One request as received: headers by lower-case name, and the JSON body. */
@@ -34,7 +34,10 @@ public final class StubMessagesApi implements AutoCloseable {
     }
   }
 
-  /** An answer of the script's choosing: any status, any body (an error the way the provider writes one). */
+  /**
+   * An answer of the script's choosing: any status, any body (an error the way the provider writes
+   * one).
+   */
   public record Reply(int status, JsonNode body) {}
 
   private final HttpServer server;
@@ -53,17 +56,27 @@ public final class StubMessagesApi implements AutoCloseable {
     server.start();
   }
 
-  /** Starts a stub that accepts only {@code realKey} and answers each request with {@code script}. */
-  public static StubMessagesApi start(String realKey, Function<JsonNode, JsonNode> script) throws IOException {
+  /**
+   * Starts a stub that accepts only {@code realKey} and answers each request with {@code script}.
+   */
+  public static StubMessagesApi start(String realKey, Function<JsonNode, JsonNode> script)
+      throws IOException {
     return new StubMessagesApi(realKey, request -> new Reply(200, script.apply(request)));
   }
 
-  /** Starts a stub that accepts only {@code realKey} and answers each request with the status and body {@code script} says. */
-  public static StubMessagesApi startReplying(String realKey, Function<JsonNode, Reply> script) throws IOException {
+  /**
+   * Starts a stub that accepts only {@code realKey} and answers each request with the status and
+   * body {@code script} says.
+   */
+  public static StubMessagesApi startReplying(String realKey, Function<JsonNode, Reply> script)
+      throws IOException {
     return new StubMessagesApi(realKey, script);
   }
 
-  /** An error body as the Messages API writes one: {@code {"type": "error", "error": {type, message}, "request_id"}}. */
+  /**
+   * An error body as the Messages API writes one: {@code {"type": "error", "error": {type,
+   * message}, "request_id"}}.
+   */
   public static JsonNode apiError(String type, String message, String requestId) {
     ObjectNode e = (ObjectNode) error(type, message);
     e.put("request_id", requestId);
@@ -80,7 +93,10 @@ public final class StubMessagesApi implements AutoCloseable {
     return List.copyOf(received);
   }
 
-  /** Until {@code n} requests with the real key have arrived (calls the script holds open count as soon as they arrive). */
+  /**
+   * Until {@code n} requests with the real key have arrived (calls the script holds open count as
+   * soon as they arrive).
+   */
   public void awaitReceived(int n, java.time.Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (received) {
@@ -103,7 +119,9 @@ public final class StubMessagesApi implements AutoCloseable {
     try (exchange) {
       byte[] bytes = exchange.getRequestBody().readAllBytes();
       Map<String, String> headers = new TreeMap<>();
-      exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), v.get(0)));
+      exchange
+          .getRequestHeaders()
+          .forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), v.get(0)));
       String apiKey = headers.get("x-api-key");
       String authorization = headers.get("authorization");
       boolean authentic = realKey.equals(apiKey) || ("Bearer " + realKey).equals(authorization);
@@ -129,7 +147,8 @@ public final class StubMessagesApi implements AutoCloseable {
   }
 
   /** An assistant message whose only content is a tool_use of {@code tool} with {@code input}. */
-  public static ObjectNode toolUse(JsonNode request, String tool, JsonNode input, int inputTokens, int outputTokens) {
+  public static ObjectNode toolUse(
+      JsonNode request, String tool, JsonNode input, int inputTokens, int outputTokens) {
     ObjectNode m = Json.LENIENT.createObjectNode();
     int id = IDS.incrementAndGet();
     m.put("id", "msg_stub_" + id);
@@ -157,7 +176,8 @@ public final class StubMessagesApi implements AutoCloseable {
   }
 
   private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-    byte[] bytes = (body.isTextual() ? body.asText() : Json.write(body)).getBytes(StandardCharsets.UTF_8);
+    byte[] bytes =
+        (body.isTextual() ? body.asText() : Json.write(body)).getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().set("content-type", "application/json");
     exchange.sendResponseHeaders(status, bytes.length);
     try (OutputStream out = exchange.getResponseBody()) {

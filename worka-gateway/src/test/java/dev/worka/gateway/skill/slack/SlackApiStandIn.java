@@ -22,8 +22,8 @@ import java.util.function.Predicate;
 /**
  * A local stand-in for Slack's Web API, reached by the production clients only through {@code
  * SLACK_API_URL}: it answers {@code auth.test}, {@code chat.postMessage}, {@code
- * chat.postEphemeral} (kept apart: no one else sees it, nor the history), {@code users.info}
- * (every user a full member of {@link #TEAM} unless {@link #guest} says otherwise), {@code
+ * chat.postEphemeral} (kept apart: no one else sees it, nor the history), {@code users.info} (every
+ * user a full member of {@link #TEAM} unless {@link #guest} says otherwise), {@code
  * conversations.replies}, {@code conversations.history} and {@code apps.connections.open} the way
  * Slack does (form-encoded requests, {@code {"ok": …}} answers, cursors), keeps the messages of its
  * conversations, and records every call with its {@code Authorization} header. A method can be told
@@ -38,10 +38,19 @@ public final class SlackApiStandIn implements AutoCloseable {
   public record Call(String method, Map<String, String> params, String authorization) {}
 
   /** A message in a conversation. */
-  public record Message(String channel, String ts, String threadTs, String user, String botId, String text,
+  public record Message(
+      String channel,
+      String ts,
+      String threadTs,
+      String user,
+      String botId,
+      String text,
       JsonNode metadata) {}
 
-  /** How a method fails: an HTTP status (then Slack's body for it) or {@code ok: false} with an error. */
+  /**
+   * How a method fails: an HTTP status (then Slack's body for it) or {@code ok: false} with an
+   * error.
+   */
   public record Failure(int httpStatus, String error) {
     public static Failure status(int status) {
       return new Failure(status, status == 429 ? "ratelimited" : "internal_error");
@@ -60,7 +69,7 @@ public final class SlackApiStandIn implements AutoCloseable {
   private long clock = java.time.Instant.now().getEpochSecond(); // posts come after seeded history
   private volatile String socketModeUrl;
   private final Map<String, String> guests = new LinkedHashMap<>();
-  private volatile java.util.function.Consumer<Call> onCall = c -> { };
+  private volatile java.util.function.Consumer<Call> onCall = c -> {};
 
   public SlackApiStandIn() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -80,26 +89,36 @@ public final class SlackApiStandIn implements AutoCloseable {
   }
 
   /**
-   * Runs {@code hook} for every call as it arrives, before it is answered (e.g. to look at what
-   * the Gateway had committed when a post reached Slack).
+   * Runs {@code hook} for every call as it arrives, before it is answered (e.g. to look at what the
+   * Gateway had committed when a post reached Slack).
    */
   public void onCall(java.util.function.Consumer<Call> hook) {
     this.onCall = hook;
   }
 
-  /** Makes {@code method} fail the next {@code times} calls (or always, with {@link Integer#MAX_VALUE}). */
+  /**
+   * Makes {@code method} fail the next {@code times} calls (or always, with {@link
+   * Integer#MAX_VALUE}).
+   */
   public synchronized void fail(String method, Failure failure, int times) {
     failing.put(method, failure);
     failuresLeft.put(method, times);
   }
 
-  /** Makes {@code user} a guest of the workspace: {@code single} a single-channel one, else multi-channel. */
+  /**
+   * Makes {@code user} a guest of the workspace: {@code single} a single-channel one, else
+   * multi-channel.
+   */
   public synchronized void guest(String user, boolean single) {
     guests.put(user, single ? "is_ultra_restricted" : "is_restricted");
   }
 
-  /** Adds a message to a conversation (a thread's parent has {@code threadTs} null or equal to its ts). */
-  public synchronized Message seed(String channel, String ts, String threadTs, String user, String text) {
+  /**
+   * Adds a message to a conversation (a thread's parent has {@code threadTs} null or equal to its
+   * ts).
+   */
+  public synchronized Message seed(
+      String channel, String ts, String threadTs, String user, String text) {
     Message m = new Message(channel, ts, threadTs, user, null, text, null);
     messages.add(m);
     return m;
@@ -118,8 +137,11 @@ public final class SlackApiStandIn implements AutoCloseable {
     return messages.stream().filter(m -> BOT_USER.equals(m.user())).toList();
   }
 
-  /** Waits until the bot has posted a message matching {@code which}; fails after {@code timeout}. */
-  public synchronized Message awaitPost(Predicate<Message> which, Duration timeout) throws InterruptedException {
+  /**
+   * Waits until the bot has posted a message matching {@code which}; fails after {@code timeout}.
+   */
+  public synchronized Message awaitPost(Predicate<Message> which, Duration timeout)
+      throws InterruptedException {
     long end = System.nanoTime() + timeout.toNanos();
     while (true) {
       for (Message m : posts()) {
@@ -136,12 +158,14 @@ public final class SlackApiStandIn implements AutoCloseable {
   }
 
   /** Waits until {@code method} has been called at least {@code n} times. */
-  public synchronized void awaitCalls(String method, int n, Duration timeout) throws InterruptedException {
+  public synchronized void awaitCalls(String method, int n, Duration timeout)
+      throws InterruptedException {
     long end = System.nanoTime() + timeout.toNanos();
     while (calls(method).size() < n) {
       long left = end - System.nanoTime();
       if (left <= 0) {
-        throw new AssertionError(method + " called " + calls(method).size() + " times, not " + n + " within " + timeout);
+        throw new AssertionError(
+            method + " called " + calls(method).size() + " times, not " + n + " within " + timeout);
       }
       wait(Math.max(1, left / 1_000_000));
     }
@@ -149,7 +173,8 @@ public final class SlackApiStandIn implements AutoCloseable {
 
   private void handle(HttpExchange exchange) throws IOException {
     String method = exchange.getRequestURI().getPath().substring("/api/".length());
-    Map<String, String> params = form(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+    Map<String, String> params =
+        form(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
     String query = exchange.getRequestURI().getRawQuery();
     if (query != null) {
       params.putAll(form(query));
@@ -188,8 +213,12 @@ public final class SlackApiStandIn implements AutoCloseable {
         if (params.containsKey("token") && params.get("token").startsWith("xapp-")) {
           return ok.put("app_id", "A0TEST");
         }
-        return ok.put("url", "https://worka-test.slack.com/").put("team", "Worka Test").put("user", "worka")
-            .put("team_id", TEAM).put("user_id", BOT_USER).put("bot_id", BOT_ID);
+        return ok.put("url", "https://worka-test.slack.com/")
+            .put("team", "Worka Test")
+            .put("user", "worka")
+            .put("team_id", TEAM)
+            .put("user_id", BOT_USER)
+            .put("bot_id", BOT_ID);
       }
       case "apps.connections.open" -> {
         return socketModeUrl == null
@@ -201,8 +230,15 @@ public final class SlackApiStandIn implements AutoCloseable {
         if (user == null || !user.matches("[UW][A-Z0-9]+")) {
           return Json.STRICT.createObjectNode().put("ok", false).put("error", "user_not_found");
         }
-        ObjectNode u = ok.putObject("user").put("id", user).put("team_id", TEAM).put("name", user.toLowerCase())
-            .put("deleted", false).put("is_bot", false).put("is_restricted", false).put("is_ultra_restricted", false);
+        ObjectNode u =
+            ok.putObject("user")
+                .put("id", user)
+                .put("team_id", TEAM)
+                .put("name", user.toLowerCase())
+                .put("deleted", false)
+                .put("is_bot", false)
+                .put("is_restricted", false)
+                .put("is_ultra_restricted", false);
         if (guests.containsKey(user)) {
           u.put(guests.get(user), true);
         }
@@ -214,7 +250,10 @@ public final class SlackApiStandIn implements AutoCloseable {
           return Json.STRICT.createObjectNode().put("ok", false).put("error", "channel_not_found");
         }
         if (params.get("user") == null || params.get("user").isBlank()) {
-          return Json.STRICT.createObjectNode().put("ok", false).put("error", "user_not_in_channel");
+          return Json.STRICT
+              .createObjectNode()
+              .put("ok", false)
+              .put("error", "user_not_in_channel");
         }
         return ok.put("message_ts", (++clock) + ".000200");
       }
@@ -224,8 +263,17 @@ public final class SlackApiStandIn implements AutoCloseable {
           return Json.STRICT.createObjectNode().put("ok", false).put("error", "channel_not_found");
         }
         String ts = (++clock) + ".000100";
-        JsonNode metadata = params.containsKey("metadata") ? Json.parse(params.get("metadata")) : null;
-        Message m = new Message(channel, ts, params.get("thread_ts"), BOT_USER, BOT_ID, params.get("text"), metadata);
+        JsonNode metadata =
+            params.containsKey("metadata") ? Json.parse(params.get("metadata")) : null;
+        Message m =
+            new Message(
+                channel,
+                ts,
+                params.get("thread_ts"),
+                BOT_USER,
+                BOT_ID,
+                params.get("text"),
+                metadata);
         messages.add(m);
         ok.put("channel", channel).put("ts", ts);
         ok.set("message", json(m, true));
@@ -234,9 +282,14 @@ public final class SlackApiStandIn implements AutoCloseable {
       case "conversations.replies" -> {
         String channel = params.get("channel");
         String thread = params.get("ts");
-        List<Message> thread_ = messages.stream()
-            .filter(m -> m.channel().equals(channel) && (m.ts().equals(thread) || thread.equals(m.threadTs())))
-            .sorted(Comparator.comparing(Message::ts)).toList();
+        List<Message> thread_ =
+            messages.stream()
+                .filter(
+                    m ->
+                        m.channel().equals(channel)
+                            && (m.ts().equals(thread) || thread.equals(m.threadTs())))
+                .sorted(Comparator.comparing(Message::ts))
+                .toList();
         if (thread_.isEmpty()) {
           return Json.STRICT.createObjectNode().put("ok", false).put("error", "thread_not_found");
         }
@@ -244,9 +297,14 @@ public final class SlackApiStandIn implements AutoCloseable {
       }
       case "conversations.history" -> {
         String channel = params.get("channel");
-        List<Message> top = messages.stream()
-            .filter(m -> m.channel().equals(channel) && (m.threadTs() == null || m.threadTs().equals(m.ts())))
-            .sorted(Comparator.comparing(Message::ts).reversed()).toList();
+        List<Message> top =
+            messages.stream()
+                .filter(
+                    m ->
+                        m.channel().equals(channel)
+                            && (m.threadTs() == null || m.threadTs().equals(m.ts())))
+                .sorted(Comparator.comparing(Message::ts).reversed())
+                .toList();
         return page(ok, top, params);
       }
       default -> {
@@ -257,8 +315,13 @@ public final class SlackApiStandIn implements AutoCloseable {
 
   private static JsonNode page(ObjectNode ok, List<Message> all, Map<String, String> params) {
     int limit = params.containsKey("limit") ? Integer.parseInt(params.get("limit")) : 100;
-    int from = params.containsKey("cursor") && !params.get("cursor").isEmpty() ? Integer.parseInt(params.get("cursor")) : 0;
-    boolean metadata = "true".equals(params.get("include_all_metadata")) || "1".equals(params.get("include_all_metadata"));
+    int from =
+        params.containsKey("cursor") && !params.get("cursor").isEmpty()
+            ? Integer.parseInt(params.get("cursor"))
+            : 0;
+    boolean metadata =
+        "true".equals(params.get("include_all_metadata"))
+            || "1".equals(params.get("include_all_metadata"));
     ArrayNode out = ok.putArray("messages");
     int to = Math.min(all.size(), from + limit);
     for (int i = from; i < to; i++) {
@@ -270,7 +333,12 @@ public final class SlackApiStandIn implements AutoCloseable {
   }
 
   private static ObjectNode json(Message m, boolean withMetadata) {
-    ObjectNode n = Json.STRICT.createObjectNode().put("type", "message").put("ts", m.ts()).put("text", m.text());
+    ObjectNode n =
+        Json.STRICT
+            .createObjectNode()
+            .put("type", "message")
+            .put("ts", m.ts())
+            .put("text", m.text());
     if (m.user() != null) {
       n.put("user", m.user());
     }

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The live Slack skills against the Web API stand-in, through the SDK client configured by URL only. */
+/**
+ * The live Slack skills against the Web API stand-in, through the SDK client configured by URL
+ * only.
+ */
 class SlackProviderTest {
   static final String TOKEN = "xoxb-provider-Secret-7777";
 
@@ -36,7 +39,9 @@ class SlackProviderTest {
     SlackConfig config = new SlackConfig();
     config.setMethodsEndpointUrlPrefix(slack.url());
     sdk = Slack.getInstance(config);
-    provider = new SlackProvider(CatalogOnlyProvider.slack(true), sdk.methods(TOKEN), Duration.ofSeconds(30));
+    provider =
+        new SlackProvider(
+            CatalogOnlyProvider.slack(true), sdk.methods(TOKEN), Duration.ofSeconds(30));
   }
 
   @AfterEach
@@ -50,19 +55,28 @@ class SlackProviderTest {
   }
 
   private static InvocationContext ctx() {
-    return new InvocationContext(UUID.randomUUID(), UUID.randomUUID(), "daneel", UUID.randomUUID(), null);
+    return new InvocationContext(
+        UUID.randomUUID(), UUID.randomUUID(), "daneel", UUID.randomUUID(), null);
   }
 
   @Test
   void readThreadReturnsTheThreadsMessagesPagedAndSendsTheBotToken() {
     slack.seed("C0DEV", "1700000001.000001", null, "U1", "the build is red");
     for (int i = 2; i <= 450; i++) {
-      slack.seed("C0DEV", String.format("1700000001.%06d", i), "1700000001.000001", "U" + (i % 3), "reply " + i);
+      slack.seed(
+          "C0DEV",
+          String.format("1700000001.%06d", i),
+          "1700000001.000001",
+          "U" + (i % 3),
+          "reply " + i);
     }
     slack.seed("C0DEV", "1700000009.000001", null, "U9", "another thread");
 
-    JsonNode out = provider.invoke(skill("slack.read_thread"),
-        Json.parse("{\"channel\":\"C0DEV\",\"ts\":\"1700000001.000001\"}"), ctx());
+    JsonNode out =
+        provider.invoke(
+            skill("slack.read_thread"),
+            Json.parse("{\"channel\":\"C0DEV\",\"ts\":\"1700000001.000001\"}"),
+            ctx());
 
     assertEquals(450, out.path("messages").size(), "every page read");
     assertEquals("the build is red", out.path("messages").get(0).path("text").asText());
@@ -71,8 +85,11 @@ class SlackProviderTest {
     assertEquals(3, slack.calls("conversations.replies").size(), "pages of 200");
     assertTrue(slack.calls().stream().allMatch(c -> ("Bearer " + TOKEN).equals(c.authorization())));
 
-    JsonNode limited = provider.invoke(skill("slack.read_thread"),
-        Json.parse("{\"channel\":\"C0DEV\",\"ts\":\"1700000001.000001\",\"limit\":5}"), ctx());
+    JsonNode limited =
+        provider.invoke(
+            skill("slack.read_thread"),
+            Json.parse("{\"channel\":\"C0DEV\",\"ts\":\"1700000001.000001\",\"limit\":5}"),
+            ctx());
     assertEquals(5, limited.path("messages").size());
     assertTrue(limited.path("has_more").asBoolean());
     assertFalse(out.toString().contains(TOKEN));
@@ -82,11 +99,14 @@ class SlackProviderTest {
   void postMessagePostsInertTextWithTheInvocationInItsMetadataAndReconcileFindsIt() {
     slack.seed("C0DEV", "1700000001.000001", null, "U1", "parent");
     InvocationContext ctx = ctx();
-    JsonNode input = Json.parse("{\"channel\":\"C0DEV\",\"thread_ts\":\"1700000001.000001\","
-        + "\"text\":\"done <!channel> and <!here|here> and <!subteam^S1|@devs>\"}");
+    JsonNode input =
+        Json.parse(
+            "{\"channel\":\"C0DEV\",\"thread_ts\":\"1700000001.000001\","
+                + "\"text\":\"done <!channel> and <!here|here> and <!subteam^S1|@devs>\"}");
     SkillDefinition post = skill("slack.post_message");
 
-    assertInstanceOf(Reconciliation.NotPerformed.class, provider.reconcile(post, input, ctx), "nothing yet");
+    assertInstanceOf(
+        Reconciliation.NotPerformed.class, provider.reconcile(post, input, ctx), "nothing yet");
     JsonNode out = provider.invoke(post, input, ctx);
 
     SlackApiStandIn.Call call = slack.calls("chat.postMessage").get(0);
@@ -96,17 +116,25 @@ class SlackProviderTest {
     assertEquals("0", call.params().get("link_names"), "link_names off");
     String text = call.params().get("text");
     assertFalse(text.contains("<!"), text);
-    assertTrue(text.contains("@\u200bchannel") && text.contains("@\u200bhere") && text.contains("@\u200bdevs"), text);
+    assertTrue(
+        text.contains("@\u200bchannel")
+            && text.contains("@\u200bhere")
+            && text.contains("@\u200bdevs"),
+        text);
     JsonNode metadata = Json.parse(call.params().get("metadata"));
     assertEquals(SlackProvider.METADATA_EVENT_TYPE, metadata.path("event_type").asText());
-    assertEquals(ctx.invocationId().toString(), metadata.path("event_payload").path("invocation").asText());
+    assertEquals(
+        ctx.invocationId().toString(), metadata.path("event_payload").path("invocation").asText());
     String ts = out.path("ts").asText();
     assertEquals("C0DEV/" + ts, provider.upstreamRef(post, out).orElseThrow());
 
     Reconciliation found = provider.reconcile(post, input, ctx);
     Reconciliation.Performed performed = assertInstanceOf(Reconciliation.Performed.class, found);
     assertEquals("C0DEV/" + ts, performed.upstreamRef());
-    assertInstanceOf(Reconciliation.NotPerformed.class, provider.reconcile(post, input, ctx()), "another invocation");
+    assertInstanceOf(
+        Reconciliation.NotPerformed.class,
+        provider.reconcile(post, input, ctx()),
+        "another invocation");
     assertEquals(1, slack.calls("chat.postMessage").size(), "reconciling never posts");
 
     // A top-level post is looked for in the channel's history.
@@ -114,8 +142,12 @@ class SlackProviderTest {
     InvocationContext topCtx = ctx();
     provider.invoke(post, top, topCtx);
     assertInstanceOf(Reconciliation.Performed.class, provider.reconcile(post, top, topCtx));
-    assertInstanceOf(Reconciliation.NotPerformed.class,
-        provider.reconcile(skill("slack.read_thread"), Json.parse("{\"channel\":\"C0DEV\",\"ts\":\"1.2\"}"), ctx()));
+    assertInstanceOf(
+        Reconciliation.NotPerformed.class,
+        provider.reconcile(
+            skill("slack.read_thread"),
+            Json.parse("{\"channel\":\"C0DEV\",\"ts\":\"1.2\"}"),
+            ctx()));
   }
 
   @Test
@@ -126,12 +158,14 @@ class SlackProviderTest {
     JsonNode readInput = Json.parse("{\"channel\":\"C0DEV\",\"ts\":\"1700000001.000001\"}");
 
     slack.fail("chat.postMessage", SlackApiStandIn.Failure.error("not_in_channel"), 1);
-    SkillFailedException notIn = assertThrows(SkillFailedException.class, () -> provider.invoke(post, postInput, ctx()));
+    SkillFailedException notIn =
+        assertThrows(SkillFailedException.class, () -> provider.invoke(post, postInput, ctx()));
     assertFalse(notIn.retryable(), notIn.getMessage());
     assertTrue(notIn.getMessage().contains("not_in_channel"), notIn.getMessage());
 
     slack.fail("chat.postMessage", SlackApiStandIn.Failure.status(429), 1);
-    SkillFailedException limited = assertThrows(SkillFailedException.class, () -> provider.invoke(post, postInput, ctx()));
+    SkillFailedException limited =
+        assertThrows(SkillFailedException.class, () -> provider.invoke(post, postInput, ctx()));
     assertTrue(limited.retryable(), limited.getMessage());
     assertFalse(limited instanceof SkillOutcomeUnknownException);
 
@@ -139,9 +173,11 @@ class SlackProviderTest {
     assertThrows(SkillOutcomeUnknownException.class, () -> provider.invoke(post, postInput, ctx()));
 
     slack.fail("conversations.replies", SlackApiStandIn.Failure.status(503), 1);
-    SkillFailedException readDown = assertThrows(SkillFailedException.class, () -> provider.invoke(read, readInput, ctx()));
+    SkillFailedException readDown =
+        assertThrows(SkillFailedException.class, () -> provider.invoke(read, readInput, ctx()));
     assertTrue(readDown.retryable());
-    assertFalse(readDown instanceof SkillOutcomeUnknownException, "a read has no outcome to be unsure of");
+    assertFalse(
+        readDown instanceof SkillOutcomeUnknownException, "a read has no outcome to be unsure of");
 
     slack.fail("conversations.history", SlackApiStandIn.Failure.error("invalid_auth"), 1);
     assertInstanceOf(Reconciliation.Unknown.class, provider.reconcile(post, postInput, ctx()));

@@ -9,9 +9,9 @@ import java.util.regex.Pattern;
 
 /**
  * Fuzzes what Worka and {@code slack.post_message} send to Slack. Properties: {@link
- * SlackText#inert} never throws; its result holds no {@code <} or {@code >} (so no Slack markup:
- * no mention, channel link, {@code <url|label>}), every {@code &} starts one of the three escapes,
- * and no bare broadcast is left.
+ * SlackText#inert} never throws; its result holds no {@code <} or {@code >} (so no Slack markup: no
+ * mention, channel link, {@code <url|label>}), every {@code &} starts one of the three escapes, and
+ * no bare broadcast is left.
  */
 class SlackTextFuzzTest {
   private static final Pattern RAW_AMPERSAND = Pattern.compile("&(?!amp;|lt;|gt;)");
@@ -24,6 +24,8 @@ class SlackTextFuzzTest {
     assertFalse(out.contains("<") || out.contains(">"), out);
     assertFalse(RAW_AMPERSAND.matcher(out).find(), out);
     assertFalse(BARE.matcher(out).find(), out);
-    assertTrue(out.length() >= text.length() - text.chars().filter(c -> c == '<' || c == '>').count() * 64, out);
+    assertTrue(
+        out.length() >= text.length() - text.chars().filter(c -> c == '<' || c == '>').count() * 64,
+        out);
   }
 }

@@ -9,13 +9,19 @@ import org.junit.jupiter.api.Test;
 class SlackTextTest {
   @Test
   void mentionsAndDisguisedLinksBecomeTextThatShowsWhatTheyAre() {
-    assertEquals("hi &lt;@U0ALICE&gt; and &lt;@W0BOB|bob&gt;", SlackText.inert("hi <@U0ALICE> and <@W0BOB|bob>"));
+    assertEquals(
+        "hi &lt;@U0ALICE&gt; and &lt;@W0BOB|bob&gt;",
+        SlackText.inert("hi <@U0ALICE> and <@W0BOB|bob>"));
     assertEquals("see &lt;#C0GENERAL&gt;", SlackText.inert("see <#C0GENERAL>"));
-    assertEquals("&lt;https://evil.example/login|https://good.example&gt;",
+    assertEquals(
+        "&lt;https://evil.example/login|https://good.example&gt;",
         SlackText.inert("<https://evil.example/login|https://good.example>"));
-    assertEquals("@\u200bchannel @\u200bhere @\u200beveryone @\u200bgroup",
+    assertEquals(
+        "@\u200bchannel @\u200bhere @\u200beveryone @\u200bgroup",
         SlackText.inert("<!channel> <!here|here> <!everyone> <!group>"));
-    assertEquals("@\u200bdevs and @\u200bgroup", SlackText.inert("<!subteam^S0DEVS|@devs> and <!subteam^S1>"));
+    assertEquals(
+        "@\u200bdevs and @\u200bgroup",
+        SlackText.inert("<!subteam^S0DEVS|@devs> and <!subteam^S1>"));
     assertEquals("@\u200bchannel and @\u200bHere", SlackText.inert("@channel and @Here"));
     assertEquals("a &amp; b &lt;!date^1^{date}|x&gt;", SlackText.inert("a & b <!date^1^{date}|x>"));
     assertEquals("mail me@example.com", SlackText.inert("mail me@example.com"));
