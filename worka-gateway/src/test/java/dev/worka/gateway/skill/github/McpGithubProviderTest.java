@@ -545,7 +545,7 @@ class McpGithubProviderTest {
     toClose.add(server);
     // Within the back-off nothing is tried; after it, the next check connects.
     reason(github.availability());
-    clock.advance(McpGithubProvider.MAX_BACKOFF);
+    clock.advance(McpConnection.MAX_BACKOFF);
     assertInstanceOf(Availability.Available.class, github.availability());
     github.invoke(
         skill("github.create_issue"),
@@ -566,7 +566,7 @@ class McpGithubProviderTest {
     assertTrue(e.retryable(), e.getMessage());
     CountingGithubMcpServer again = CountingGithubMcpServer.http(port, TOKEN, Set.of());
     toClose.add(again);
-    clock.advance(McpGithubProvider.MAX_BACKOFF);
+    clock.advance(McpConnection.MAX_BACKOFF);
     assertInstanceOf(Availability.Available.class, github.availability());
     again.seedIssue("acme", "widgets", "back", "");
     assertEquals(
