@@ -12,13 +12,10 @@ import dev.worka.gateway.skill.SkillUnavailableException;
 import dev.worka.gateway.skill.github.ToolRoutes.ResolvedRoute;
 import dev.worka.protocol.Json;
 import io.modelcontextprotocol.spec.McpSchema;
-import java.net.URI;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -51,8 +48,8 @@ import java.util.Optional;
  * <p><b>Secrets.</b> The token goes only into the {@code Authorization} header (HTTP) or the
  * child's {@code GITHUB_PERSONAL_ACCESS_TOKEN} (stdio; the child gets no other variable of the
  * Gateway's besides {@code PATH}, {@code HOME}, {@code USER}, {@code LOGNAME}, {@code SHELL},
- * {@code TERM} and the non-secret {@link #PASSED_TO_STDIO_SERVER}). Every message made from
- * upstream text has the token replaced by {@code [redacted]}.
+ * {@code TERM} and the non-secret {@code GithubSettings.PASSED_TO_STDIO_SERVER}). Every message
+ * made from upstream text has the token replaced by {@code [redacted]}.
  *
  * <p>Thread-safe. {@link #close()} ends the session and, for stdio, the child process tree.
  */
@@ -61,13 +58,6 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
 
   /** Default bound of connecting (initialize + tools/list). */
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
-
-  /** Default bound of one tool call. */
-  public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
-
-  /** github-mcp-server's own settings a stdio child may receive from the Gateway environment. */
-  static final List<String> PASSED_TO_STDIO_SERVER =
-      List.of("GITHUB_HOST", "GITHUB_TOOLSETS", "GITHUB_READ_ONLY");
 
   private final SkillProvider catalog;
   private final GithubMcpEndpoint endpoint;
@@ -105,75 +95,21 @@ public final class McpGithubProvider implements SkillProvider, AutoCloseable {
   }
 
   /**
-   * The live GitHub provider the environment asks for, or empty when neither {@code GITHUB_MCP_URL}
-   * nor {@code GITHUB_MCP_COMMAND} is set (then the catalog-only one stays). Reads {@code
-   * GITHUB_MCP_URL} (wins when both are set), {@code GITHUB_MCP_COMMAND} (an argv split on
-   * whitespace; no quoting), {@code GITHUB_TOKEN}, and passes {@link #PASSED_TO_STDIO_SERVER} to a
-   * stdio child. Timeouts are the defaults (10 s connect, 30 s call).
-   *
-   * @throws IllegalArgumentException when {@code GITHUB_MCP_URL} is not an http(s) URL
+   * The live provider of {@code catalog}'s skills through the server at {@code endpoint}, connected
+   * within {@link #DEFAULT_CONNECT_TIMEOUT}; a call may take {@code callTimeout} ({@code
+   * WORKA_SKILL_TIMEOUT}).
    */
-  public static Optional<McpGithubProvider> fromEnvironment(
-      Map<String, String> environment, SkillProvider catalog, InstantSource clock) {
-    Optional<GithubMcpEndpoint> endpoint = endpointFrom(environment);
-    Duration callTimeout = callTimeoutFrom(environment);
-    return endpoint.map(
-        e -> new McpGithubProvider(catalog, e, DEFAULT_CONNECT_TIMEOUT, callTimeout, clock));
-  }
-
-  /**
-   * {@code WORKA_SKILL_TIMEOUT} (e.g. {@code 30s}, 1 s to 10 min): how long a live call may take.
-   * It also bounds how long a call without a recorded outcome counts as still under way.
-   */
-  static Duration callTimeoutFrom(Map<String, String> environment) {
-    String text = value(environment, "WORKA_SKILL_TIMEOUT");
-    if (text == null) {
-      return DEFAULT_CALL_TIMEOUT;
-    }
-    Optional<Duration> parsed = dev.worka.gateway.policy.DurationText.parse(text);
-    if (parsed.isEmpty()
-        || parsed.get().compareTo(Duration.ofSeconds(1)) < 0
-        || parsed.get().compareTo(Duration.ofMinutes(10)) > 0) {
-      throw new IllegalArgumentException(
-          "WORKA_SKILL_TIMEOUT=" + text + " must be a duration from 1s to 10m, e.g. 30s");
-    }
-    return parsed.get();
+  public McpGithubProvider(
+      SkillProvider catalog,
+      GithubMcpEndpoint endpoint,
+      Duration callTimeout,
+      InstantSource clock) {
+    this(catalog, endpoint, DEFAULT_CONNECT_TIMEOUT, callTimeout, clock);
   }
 
   @Override
   public Duration callTimeout() {
     return callTimeout;
-  }
-
-  static Optional<GithubMcpEndpoint> endpointFrom(Map<String, String> environment) {
-    String url = value(environment, "GITHUB_MCP_URL");
-    String command = value(environment, "GITHUB_MCP_COMMAND");
-    String token = value(environment, "GITHUB_TOKEN");
-    if (url != null) {
-      URI uri;
-      try {
-        uri = URI.create(url);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("GITHUB_MCP_URL is not a URL");
-      }
-      return Optional.of(new GithubMcpEndpoint.Http(uri, token));
-    }
-    if (command != null) {
-      Map<String, String> env = new LinkedHashMap<>();
-      for (String name : PASSED_TO_STDIO_SERVER) {
-        String v = value(environment, name);
-        if (v != null) {
-          env.put(name, v);
-        }
-      }
-      return Optional.of(new GithubMcpEndpoint.Stdio(List.of(command.split("\\s+")), token, env));
-    }
-    return Optional.empty();
-  }
-
-  private static String value(Map<String, String> environment, String name) {
-    String v = environment.get(name);
-    return v == null || v.isBlank() ? null : v.strip();
   }
 
   // ---------------------------------------------------------------------------------------------
