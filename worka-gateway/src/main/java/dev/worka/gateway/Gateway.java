@@ -48,9 +48,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -76,7 +74,7 @@ public final class Gateway implements AutoCloseable {
   static final String ISSUER = "worka-gateway";
 
   private final WorkaConfig config;
-  private final Deque<AutoCloseable> closeables = new ArrayDeque<>(); // the last opened first
+  private final CloseInReverse closeables = new CloseInReverse();
   private final Database database;
   private final HttpServer http;
   private final Dispatcher dispatcher;
@@ -92,12 +90,12 @@ public final class Gateway implements AutoCloseable {
     this.config = settings.config();
     try {
       prepareHome(config.home());
-      OpenDatabase.Opened opened = OpenDatabase.open(config, closeables::push);
+      OpenDatabase.Opened opened = OpenDatabase.open(config, closeables::add);
       database = opened.database();
 
       SideEffectMode sideEffects = SideEffectMode.parse(config.sideEffects());
       Integrations integrations = new Integrations(settings, sideEffects, clock);
-      closeables.push(integrations);
+      closeables.add(integrations);
       SkillRegistry skills = new SkillRegistry(integrations.skillProviders(), sideEffects);
       PolicyStore policies = new PolicyStore(database.dataSource(), clock, skills.policyFields());
       policy = PolicyAtStart.activate(policies, config.policyFile());
@@ -176,12 +174,12 @@ public final class Gateway implements AutoCloseable {
               database::down,
               database::check);
       http.start();
-      closeables.push(http);
+      closeables.add(http);
       integrations.startSocketMode();
       String gatewayUrl = config.gatewayUrl().orElse("http://127.0.0.1:" + http.port());
 
       ProcessRuntime processRuntime =
-          ProcessRuntimeAtStart.create(settings, clock, closeables::push);
+          ProcessRuntimeAtStart.create(settings, clock, closeables::add);
       dispatcher =
           new Dispatcher(
               database.dataSource(),
@@ -200,12 +198,12 @@ public final class Gateway implements AutoCloseable {
               config.maxConcurrentSteps(),
               config.leaseDuration(),
               random);
-      closeables.push(dispatcher);
+      closeables.add(dispatcher);
       if (startLoops) {
         dispatcher.start();
         ReconcileInvocations reconcile =
             new ReconcileInvocations(database.dataSource(), skills, invocations, secrets);
-        closeables.push(
+        closeables.add(
             SweepUntilShutdown.start(
                 "reconcile-invocations",
                 reconcile::sweep,
@@ -223,7 +221,7 @@ public final class Gateway implements AutoCloseable {
                 random,
                 owner);
         notify.start();
-        closeables.push(notify);
+        closeables.add(notify);
       }
       log.info(
           "Worka Gateway listening on http://{}:{} (side effects: {}, model: {}, workers reach it at {})",
@@ -320,14 +318,7 @@ public final class Gateway implements AutoCloseable {
   /** Stops everything it started, the last started first. */
   @Override
   public void close() {
-    while (!closeables.isEmpty()) {
-      AutoCloseable c = closeables.pop();
-      try {
-        c.close();
-      } catch (Exception e) {
-        log.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.getMessage());
-      }
-    }
+    closeables.close();
   }
 
   private static void prepareHome(Path home) throws IOException {

@@ -23,9 +23,7 @@ import dev.worka.gateway.skill.slack.SlackNotifier;
 import dev.worka.gateway.skill.slack.SlackProvider;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -47,7 +45,7 @@ final class Integrations implements AutoCloseable {
 
   private final GatewaySettings settings;
   private final SideEffectMode sideEffects;
-  private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
+  private final CloseInReverse closeables = new CloseInReverse();
   private final List<SkillProvider> providers;
   private final Optional<McpGithubProvider> liveGithub;
   private final Optional<AnthropicMessages> model;
@@ -75,7 +73,7 @@ final class Integrations implements AutoCloseable {
               .map(
                   endpoint ->
                       new McpGithubProvider(githubCatalog, endpoint, github.callTimeout(), clock));
-      liveGithub.ifPresent(closeables::push);
+      liveGithub.ifPresent(closeables::add);
       this.providers =
           List.of(
               liveGithub.<SkillProvider>map(p -> p).orElse(githubCatalog),
@@ -149,7 +147,7 @@ final class Integrations implements AutoCloseable {
                 slackSettings.botToken().get(),
                 slackSettings.signingSecret().orElse(null),
                 clock);
-        closeables.push(slackIngress);
+        closeables.add(slackIngress);
         if (slackSettings.ingress() == SlackSettings.Ingress.HTTP) {
           slackIngress.register(router);
         }
@@ -194,7 +192,7 @@ final class Integrations implements AutoCloseable {
       sdk.setHttpClientCallTimeoutMillis((int) SLACK_CALL_TIMEOUT.toMillis());
       sdk.setPrettyResponseLoggingEnabled(false);
       slack = Slack.getInstance(sdk);
-      closeables.push(slack);
+      closeables.add(slack);
     }
     return slack;
   }
@@ -202,13 +200,6 @@ final class Integrations implements AutoCloseable {
   /** Closes what was opened, the last first. */
   @Override
   public void close() {
-    while (!closeables.isEmpty()) {
-      AutoCloseable c = closeables.pop();
-      try {
-        c.close();
-      } catch (Exception e) {
-        log.warn("closing {} failed: {}", c.getClass().getSimpleName(), e.getMessage());
-      }
-    }
+    closeables.close();
   }
 }

@@ -5,8 +5,9 @@
  * here: {@code OpenDatabase} (embedded, external, or external with an application login, and the
  * audit-protection check), {@code Integrations} (skill providers, the model, ingress and notifiers
  * from the settings), {@code PolicyAtStart} (which manifest is active, which launch specs the host
- * allows), {@code OperatorTokenFile}, {@code ProcessRuntimeAtStart} (the worker runtime) and {@code
- * SweepUntilShutdown} (the reconciliation sweep). The other loops are their packages' own: {@code
+ * allows), {@code OperatorTokenFile}, {@code ProcessRuntimeAtStart} (the worker runtime), {@code
+ * SweepUntilShutdown} (the reconciliation sweep) and {@code CloseInReverse} (the lifecycle: what
+ * was opened is closed last-first). The other loops are their packages' own: {@code
  * control.Dispatcher} (task loops, lease reaper, deadline sweeper), {@code control.NotifyRuns}
  * (answers where runs came from), {@code store.Database#watch} (database outages).
  *
