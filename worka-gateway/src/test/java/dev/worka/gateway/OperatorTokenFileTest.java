@@ -20,26 +20,26 @@ class OperatorTokenFileTest {
 
   @Test
   void theTokenIsWrittenForItsOwnerOnlyAndKeptAcrossStarts() throws Exception {
-    String token = Gateway.loadOrCreateOperatorToken(home);
+    String token = OperatorTokenFile.loadOrCreate(home);
     Path file = home.resolve("operator-token");
     assertTrue(token.startsWith("wk_") && token.length() >= 40, token.length() + " characters");
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
-    assertEquals(token, Gateway.loadOrCreateOperatorToken(home));
+    assertEquals(token, OperatorTokenFile.loadOrCreate(home));
   }
 
   @Test
   void aTokenFileOthersMayReadOrChangeIsRefusedWithTheFix() throws Exception {
-    String token = Gateway.loadOrCreateOperatorToken(home);
+    String token = OperatorTokenFile.loadOrCreate(home);
     Path file = home.resolve("operator-token");
     for (String mode : new String[] {"rw-r--r--", "rw--w----", "rw-rw-rw-"}) {
       Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(mode));
       WorkaException refused =
-          assertThrows(WorkaException.class, () -> Gateway.loadOrCreateOperatorToken(home), mode);
+          assertThrows(WorkaException.class, () -> OperatorTokenFile.loadOrCreate(home), mode);
       assertTrue(refused.getMessage().contains("chmod 600 " + file), refused.getMessage());
       assertTrue(!refused.getMessage().contains(token), "the message never shows the token");
       assertEquals(token, Files.readString(file).strip(), "the file is left as it was");
     }
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-    assertEquals(token, Gateway.loadOrCreateOperatorToken(home));
+    assertEquals(token, OperatorTokenFile.loadOrCreate(home));
   }
 }

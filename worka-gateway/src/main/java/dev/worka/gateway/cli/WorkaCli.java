@@ -2,6 +2,7 @@ package dev.worka.gateway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.Gateway;
+import dev.worka.gateway.config.GatewaySettings;
 import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.error.WorkaException;
 import dev.worka.gateway.policy.Compilation;
@@ -123,8 +124,10 @@ public final class WorkaCli implements Runnable {
   static final class Serve extends EnvCommand {
     @Override
     public Integer call() throws Exception {
-      WorkaConfig config = WorkaConfig.fromEnvironment(env);
-      Gateway gateway = Gateway.start(config, env, InstantSource.system());
+      // Every setting at once: a start with several mistakes lists them all.
+      GatewaySettings settings = GatewaySettings.fromEnvironment(env);
+      WorkaConfig config = settings.config();
+      Gateway gateway = Gateway.start(settings, InstantSource.system());
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime()
           .addShutdownHook(

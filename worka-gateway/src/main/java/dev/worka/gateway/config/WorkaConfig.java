@@ -21,8 +21,7 @@ import java.util.Optional;
  * @param operatorToken {@code WORKA_OPERATOR_TOKEN}; empty = generated under {@code home}
  * @param model {@code WORKA_MODEL}: {@code scripted} (offline) or {@code anthropic} (then {@code
  *     ANTHROPIC_API_KEY}, optional {@code ANTHROPIC_BASE_URL}, {@code WORKA_ANTHROPIC_MODEL} and
- *     {@code WORKA_MODEL_CALLS_PER_STEP} are checked here and read by the Gateway from its
- *     environment)
+ *     {@code WORKA_MODEL_CALLS_PER_STEP} are checked here too: {@link AnthropicSettings})
  * @param sideEffects {@code WORKA_SIDE_EFFECTS}: {@code dry-run} (default) or {@code live}
  * @param installDir where {@code bin/worka-agent} and the jars are ({@code WORKA_INSTALL_DIR}, set
  *     by {@code bin/worka}); relative agent commands resolve against it
@@ -181,41 +180,7 @@ public record WorkaConfig(
     } else if (model.equals("anthropic")) {
       // The key stays in the Gateway: workers call the model through /v1/agent/model
       // (docs/models.md).
-      if (value(env, "ANTHROPIC_API_KEY").isEmpty()) {
-        problems.add(
-            "WORKA_MODEL=anthropic needs ANTHROPIC_API_KEY (the Gateway's key; workers never get it)");
-      }
-      value(env, "ANTHROPIC_BASE_URL")
-          .ifPresent(
-              base -> {
-                if (!base.matches("(?i)https?://[^\\s/?#]+(/[^\\s?#]*)?")) {
-                  problems.add(
-                      "ANTHROPIC_BASE_URL="
-                          + base
-                          + " is not an http(s) URL such as https://api.anthropic.com");
-                }
-              });
-      value(env, "WORKA_ANTHROPIC_MODEL")
-          .ifPresent(
-              name -> {
-                if (!name.matches("[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}")) {
-                  problems.add(
-                      "WORKA_ANTHROPIC_MODEL="
-                          + name
-                          + " is not a model name (letters, digits, . _ : @ / -)");
-                }
-              });
-      value(env, "WORKA_MODEL_CALLS_PER_STEP")
-          .ifPresent(
-              n -> {
-                if (!n.matches("[1-9]|1[0-6]")) {
-                  problems.add(
-                      "WORKA_MODEL_CALLS_PER_STEP="
-                          + n
-                          + " must be a whole number from 1 to 16 (model calls of one"
-                          + " step under way at once; default 2)");
-                }
-              });
+      AnthropicSettings.read(env, problems);
     }
 
     String sideEffects = value(env, "WORKA_SIDE_EFFECTS").orElse("dry-run");

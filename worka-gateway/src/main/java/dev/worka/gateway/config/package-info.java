@@ -1,8 +1,17 @@
 /**
- * Worka's configuration: one immutable {@link dev.worka.gateway.config.WorkaConfig} read once from
- * the environment (DESIGN §9) and validated at start with messages that name the variable and the
- * value. Nothing else calls {@code System.getenv}: the composition root hands the same environment
- * map to the few components that look at their own integration's variables (the skill providers).
- * Depends on nothing but the store's URL parser.
+ * Worka's configuration, read once from the environment (DESIGN §9) and validated at start with
+ * messages that name the variable and the value. {@link dev.worka.gateway.config.GatewaySettings}
+ * is the one settings record a Gateway is built from: the core {@link
+ * dev.worka.gateway.config.WorkaConfig} and the integrations' settings ({@link
+ * dev.worka.gateway.config.HostSettings}, {@link dev.worka.gateway.config.SlackSettings}, {@link
+ * dev.worka.gateway.config.GithubSettings}, {@link dev.worka.gateway.config.AnthropicSettings}, the
+ * workers' network), every problem of all of them gathered into one {@link
+ * dev.worka.gateway.config.ConfigException}. Nothing else reads the environment: the integrations
+ * are built from these records.
+ *
+ * <p>May touch: the value types of what it configures — {@code store} (the database URL), {@code
+ * skill.github} (the MCP endpoint), {@code skill.model} (the model's defaults), {@code
+ * runtime.process} (the worker network) — and {@code policy}'s {@code DurationText}. Used only by
+ * the composition root and the CLI; it starts nothing and opens no connection.
  */
 package dev.worka.gateway.config;

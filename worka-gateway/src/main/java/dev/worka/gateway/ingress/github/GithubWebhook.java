@@ -55,7 +55,6 @@ public final class GithubWebhook {
   private static final Pattern TRACEPARENT =
       Pattern.compile("00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}");
   private static final Pattern DELIVERY = Pattern.compile("[A-Za-z0-9-]{1,100}");
-  private static final Pattern HANDLE = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})");
 
   /**
    * What the Gateway's own comments carry (see the notifier): never answered, so Worka never talks
@@ -70,7 +69,12 @@ public final class GithubWebhook {
   private final String handle;
   private final Pattern mention;
 
-  GithubWebhook(RunService runs, String secret, String handle) {
+  /**
+   * @param secret {@code GITHUB_WEBHOOK_SECRET}: what the deliveries' signatures are checked with
+   * @param handle {@code WORKA_GITHUB_HANDLE}: the login (without {@code @}) a comment mentions to
+   *     start a run; checked to be a GitHub login by {@code config.GithubSettings}
+   */
+  public GithubWebhook(RunService runs, String secret, String handle) {
     this.runs = runs;
     this.secret = new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
     this.handle = handle;
@@ -78,33 +82,6 @@ public final class GithubWebhook {
         Pattern.compile(
             "(?<![A-Za-z0-9_/@.-])@" + Pattern.quote(handle) + "(?![A-Za-z0-9_-])",
             Pattern.CASE_INSENSITIVE);
-  }
-
-  /**
-   * The webhook when {@code GITHUB_WEBHOOK_SECRET} is set (with {@code WORKA_GITHUB_HANDLE},
-   * default {@code worka}); empty when it is not (then GitHub deliveries are not accepted).
-   *
-   * @throws IllegalArgumentException for a handle that is not a GitHub login
-   */
-  public static Optional<GithubWebhook> fromEnvironment(Map<String, String> env, RunService runs) {
-    String secret = env.get("GITHUB_WEBHOOK_SECRET");
-    if (secret == null || secret.isBlank()) {
-      return Optional.empty();
-    }
-    String handle =
-        Optional.ofNullable(env.get("WORKA_GITHUB_HANDLE"))
-            .map(String::strip)
-            .filter(h -> !h.isEmpty())
-            .map(h -> h.startsWith("@") ? h.substring(1) : h)
-            .orElse("worka");
-    if (!HANDLE.matcher(handle).matches()) {
-      throw new IllegalArgumentException(
-          "WORKA_GITHUB_HANDLE="
-              + handle
-              + " is not a GitHub login (letters,"
-              + " digits and single hyphens, at most 39)");
-    }
-    return Optional.of(new GithubWebhook(runs, secret, handle));
   }
 
   public void register(Router router) {

@@ -9,8 +9,9 @@ import java.util.Objects;
  * Where the GitHub MCP server is: a URL (streamable HTTP, the token sent as {@code Authorization:
  * Bearer}) or a command started as a child process (stdio, the token given to it as {@code
  * GITHUB_PERSONAL_ACCESS_TOKEN}). {@link #toString()} and {@link #describe()} never show the token.
+ * Read from the environment by {@code config.GithubSettings}; its messages name the variables.
  */
-sealed interface GithubMcpEndpoint {
+public sealed interface GithubMcpEndpoint {
 
   /** How messages name the server, without secrets. */
   String describe();
@@ -22,7 +23,7 @@ sealed interface GithubMcpEndpoint {
   String token();
 
   /** A server at {@code url} ({@code GITHUB_MCP_URL}). */
-  record Http(URI url, String token) implements GithubMcpEndpoint {
+  public record Http(URI url, String token) implements GithubMcpEndpoint {
     public Http {
       Objects.requireNonNull(url, "url");
       if (!"http".equals(url.getScheme()) && !"https".equals(url.getScheme())) {
@@ -64,7 +65,7 @@ sealed interface GithubMcpEndpoint {
    * A server started from {@code argv} ({@code GITHUB_MCP_COMMAND}, split on whitespace) with an
    * empty environment plus {@code environment} (never the Gateway's own).
    */
-  record Stdio(List<String> argv, String token, Map<String, String> environment)
+  public record Stdio(List<String> argv, String token, Map<String, String> environment)
       implements GithubMcpEndpoint {
     public Stdio {
       argv = List.copyOf(argv);

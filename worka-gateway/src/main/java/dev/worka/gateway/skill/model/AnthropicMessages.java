@@ -10,9 +10,7 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -103,42 +101,6 @@ public final class AnthropicMessages {
             .connectTimeout(CONNECT_TIMEOUT)
             .followRedirects(HttpClient.Redirect.NEVER)
             .build();
-  }
-
-  /**
-   * The client {@code WORKA_MODEL=anthropic} asks for ({@code ANTHROPIC_API_KEY}, optional {@code
-   * ANTHROPIC_BASE_URL} and {@code WORKA_ANTHROPIC_MODEL}), or empty for any other model. The
-   * values were validated with the rest of the configuration ({@code WorkaConfig}).
-   */
-  public static Optional<AnthropicMessages> fromEnvironment(
-      Map<String, String> environment, String workaModel) {
-    if (!"anthropic".equals(workaModel)) {
-      return Optional.empty();
-    }
-    String key = value(environment, "ANTHROPIC_API_KEY");
-    if (key == null) {
-      throw new IllegalArgumentException("WORKA_MODEL=anthropic needs ANTHROPIC_API_KEY");
-    }
-    String base = value(environment, "ANTHROPIC_BASE_URL");
-    String name = value(environment, "WORKA_ANTHROPIC_MODEL");
-    String calls = value(environment, "WORKA_MODEL_CALLS_PER_STEP");
-    int perStep;
-    try {
-      perStep = calls == null ? DEFAULT_CALLS_PER_STEP : Integer.parseInt(calls);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "WORKA_MODEL_CALLS_PER_STEP="
-              + calls
-              + " is not a whole number (1.."
-              + MAX_CALLS_PER_STEP
-              + ")");
-    }
-    return Optional.of(
-        new AnthropicMessages(
-            base == null ? DEFAULT_BASE_URL : base,
-            key,
-            name == null ? DEFAULT_MODEL : name,
-            perStep));
   }
 
   /** How many calls of one step may be under way at once ({@code WORKA_MODEL_CALLS_PER_STEP}). */
@@ -248,11 +210,6 @@ public final class AnthropicMessages {
 
   private String redacted(String text) {
     return text.replace(apiKey, "[redacted]");
-  }
-
-  private static String value(Map<String, String> environment, String name) {
-    String v = environment.get(name);
-    return v == null || v.isBlank() ? null : v.trim();
   }
 
   @Override

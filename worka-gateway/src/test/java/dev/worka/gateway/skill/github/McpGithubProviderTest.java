@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.gateway.SettableClock;
+import dev.worka.gateway.config.ConfigException;
+import dev.worka.gateway.config.GithubSettings;
 import dev.worka.gateway.skill.Availability;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.InvocationContext;
@@ -545,7 +547,7 @@ class McpGithubProviderTest {
     toClose.add(server);
     // Within the back-off nothing is tried; after it, the next check connects.
     reason(github.availability());
-    clock.advance(McpGithubProvider.MAX_BACKOFF);
+    clock.advance(McpConnection.MAX_BACKOFF);
     assertInstanceOf(Availability.Available.class, github.availability());
     github.invoke(
         skill("github.create_issue"),
@@ -566,7 +568,7 @@ class McpGithubProviderTest {
     assertTrue(e.retryable(), e.getMessage());
     CountingGithubMcpServer again = CountingGithubMcpServer.http(port, TOKEN, Set.of());
     toClose.add(again);
-    clock.advance(McpGithubProvider.MAX_BACKOFF);
+    clock.advance(McpConnection.MAX_BACKOFF);
     assertInstanceOf(Availability.Available.class, github.availability());
     again.seedIssue("acme", "widgets", "back", "");
     assertEquals(
@@ -606,40 +608,45 @@ class McpGithubProviderTest {
     seen.add(wrong.toString());
   }
 
+  /** Read by {@link GithubSettings}, the GitHub part of the settings read at start. */
   @Test
   void theEnvironmentChoosesTheEndpointAndNeverShowsTheToken() {
     var http =
-        McpGithubProvider.endpointFrom(
-            java.util.Map.of(
-                "GITHUB_MCP_URL",
-                "https://api.githubcopilot.com/mcp/",
-                "GITHUB_TOKEN",
-                TOKEN,
-                "GITHUB_MCP_COMMAND",
-                "ignored"));
+        GithubSettings.fromEnvironment(
+                java.util.Map.of(
+                    "GITHUB_MCP_URL",
+                    "https://api.githubcopilot.com/mcp/",
+                    "GITHUB_TOKEN",
+                    TOKEN,
+                    "GITHUB_MCP_COMMAND",
+                    "ignored"))
+            .mcp();
     assertInstanceOf(GithubMcpEndpoint.Http.class, http.orElseThrow());
     assertFalse(http.get().toString().contains(TOKEN));
     var stdio =
-        McpGithubProvider.endpointFrom(
-            java.util.Map.of(
-                "GITHUB_MCP_COMMAND",
-                "  github-mcp-server   stdio ",
-                "GITHUB_TOKEN",
-                TOKEN,
-                "GITHUB_TOOLSETS",
-                "issues",
-                "SLACK_BOT_TOKEN",
-                "xoxb-secret"));
+        GithubSettings.fromEnvironment(
+                java.util.Map.of(
+                    "GITHUB_MCP_COMMAND",
+                    "  github-mcp-server   stdio ",
+                    "GITHUB_TOKEN",
+                    TOKEN,
+                    "GITHUB_TOOLSETS",
+                    "issues",
+                    "SLACK_BOT_TOKEN",
+                    "xoxb-secret"))
+            .mcp();
     GithubMcpEndpoint.Stdio command =
         assertInstanceOf(GithubMcpEndpoint.Stdio.class, stdio.orElseThrow());
     assertEquals(List.of("github-mcp-server", "stdio"), command.argv());
     assertEquals(java.util.Map.of("GITHUB_TOOLSETS", "issues"), command.environment());
     assertFalse(command.toString().contains(TOKEN));
-    assertTrue(McpGithubProvider.endpointFrom(java.util.Map.of("GITHUB_TOKEN", TOKEN)).isEmpty());
+    assertTrue(
+        GithubSettings.fromEnvironment(java.util.Map.of("GITHUB_TOKEN", TOKEN)).mcp().isEmpty());
+    // An invalid URL is a configuration error naming the variable (read with every other setting).
     expect(
-        IllegalArgumentException.class,
+        ConfigException.class,
         () ->
-            McpGithubProvider.endpointFrom(
+            GithubSettings.fromEnvironment(
                 java.util.Map.of("GITHUB_MCP_URL", "ftp://user:" + TOKEN + "@x/?key=" + TOKEN)));
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.worka.gateway.config.AnthropicSettings;
 import dev.worka.gateway.config.ConfigException;
 import dev.worka.gateway.config.WorkaConfig;
 import java.net.ServerSocket;
@@ -40,16 +41,20 @@ class AnthropicMessagesTest {
   void callsPerStepDefaultsToTwoAndIsBoundedAtStart() {
     assertEquals(
         AnthropicMessages.DEFAULT_CALLS_PER_STEP,
-        AnthropicMessages.fromEnvironment(env(null), "anthropic").orElseThrow().callsPerStep());
+        AnthropicSettings.fromEnvironment(env(null), "anthropic").orElseThrow().callsPerStep());
     assertEquals(
-        5, AnthropicMessages.fromEnvironment(env("5"), "anthropic").orElseThrow().callsPerStep());
+        5, AnthropicSettings.fromEnvironment(env("5"), "anthropic").orElseThrow().callsPerStep());
     for (String bad : new String[] {"0", "17", "two", "-1"}) {
       ConfigException e =
           assertThrows(ConfigException.class, () -> WorkaConfig.fromEnvironment(env(bad)), bad);
       assertTrue(e.getMessage().contains("WORKA_MODEL_CALLS_PER_STEP=" + bad), e.getMessage());
-      assertThrows(
-          IllegalArgumentException.class,
-          () -> AnthropicMessages.fromEnvironment(env(bad), "anthropic"));
+      ConfigException settings =
+          assertThrows(
+              ConfigException.class,
+              () -> AnthropicSettings.fromEnvironment(env(bad), "anthropic"));
+      assertTrue(
+          settings.getMessage().contains("WORKA_MODEL_CALLS_PER_STEP=" + bad),
+          settings.getMessage());
     }
   }
 

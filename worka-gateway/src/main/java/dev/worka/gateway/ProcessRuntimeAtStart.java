@@ -1,0 +1,51 @@
+package dev.worka.gateway;
+
+import dev.worka.gateway.config.ConfigException;
+import dev.worka.gateway.config.GatewaySettings;
+import dev.worka.gateway.runtime.process.ProcessRuntime;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The runtime of {@code process} agents on this host: {@code WORKA_HOME} (keys, operator token,
+ * database) and the policy file hidden from workers, their network ({@code WORKA_WORKER_NETWORK}).
+ * Creating it detects bubblewrap once, and whether it can give a worker a network of its own, and
+ * logs {@code worker isolation: …}; then it kills the workers a Gateway that stopped left running.
+ */
+final class ProcessRuntimeAtStart {
+  private static final Logger log = LoggerFactory.getLogger(ProcessRuntimeAtStart.class);
+
+  private ProcessRuntimeAtStart() {}
+
+  /** The runtime, handed to {@code closeWithGateway} as soon as it exists. */
+  static ProcessRuntime create(
+      GatewaySettings settings, InstantSource clock, Consumer<AutoCloseable> closeWithGateway) {
+    Path home = settings.config().home();
+    // Workers never see WORKA_HOME (keys, operator token, database) nor the policy file.
+    List<Path> hiddenFromWorkers = new ArrayList<>(List.of(home));
+    settings.config().policyFile().ifPresent(hiddenFromWorkers::add);
+    ProcessRuntime processRuntime;
+    try {
+      processRuntime =
+          new ProcessRuntime(
+              settings.config().installDir(), clock, hiddenFromWorkers, settings.workerNetwork());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(List.of(e.getMessage()));
+    }
+    closeWithGateway.accept(processRuntime::close);
+    log.info("worker isolation: {}", processRuntime.isolation());
+    int leftovers = processRuntime.killWorkersLeftIn(home.resolve("workers"));
+    if (leftovers > 0) {
+      log.warn(
+          "killed {} worker process(es) a Gateway that stopped had left running; their steps are retried"
+              + " or failed when their leases expire",
+          leftovers);
+    }
+    return processRuntime;
+  }
+}

@@ -1,0 +1,115 @@
+package dev.worka.gateway.config;
+
+import dev.worka.gateway.runtime.process.WorkerNetwork;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Everything a Gateway reads from its environment, read once at start and validated together: a
+ * start with several mistakes is refused once, with one {@link ConfigException} that lists every
+ * problem and names its variable — never one mistake per attempt, and never one that surfaces only
+ * when its integration is first used.
+ *
+ * @param config the core settings ({@link WorkaConfig})
+ * @param host what whoever runs the host decides ({@link HostSettings})
+ * @param slack the Slack connection ({@link SlackSettings})
+ * @param github the GitHub connection ({@link GithubSettings})
+ * @param anthropic the model route's upstream, with {@code WORKA_MODEL=anthropic} ({@link
+ *     AnthropicSettings})
+ * @param workerNetwork {@code WORKA_WORKER_NETWORK}: what network a sandboxed worker gets
+ */
+public record GatewaySettings(
+    WorkaConfig config,
+    HostSettings host,
+    SlackSettings slack,
+    GithubSettings github,
+    Optional<AnthropicSettings> anthropic,
+    WorkerNetwork workerNetwork) {
+
+  public GatewaySettings {
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(slack, "slack");
+    Objects.requireNonNull(github, "github");
+    Objects.requireNonNull(anthropic, "anthropic");
+    Objects.requireNonNull(workerNetwork, "workerNetwork");
+  }
+
+  /**
+   * Reads every setting from {@code environment} ({@code worka serve}).
+   *
+   * @throws ConfigException listing every problem, of the core settings and of the integrations
+   */
+  public static GatewaySettings fromEnvironment(Map<String, String> environment) {
+    List<String> problems = new ArrayList<>();
+    WorkaConfig config = null;
+    try {
+      config = WorkaConfig.fromEnvironment(environment);
+    } catch (ConfigException e) {
+      problems.addAll(e.problems());
+    }
+    return read(config, environment, problems);
+  }
+
+  /**
+   * {@code config} as it is, and the integrations' settings read from {@code environment}.
+   *
+   * @throws ConfigException listing every problem of the integrations' settings
+   */
+  public static GatewaySettings of(WorkaConfig config, Map<String, String> environment) {
+    return read(Objects.requireNonNull(config, "config"), environment, new ArrayList<>());
+  }
+
+  /** With {@code config} null (it was invalid; its problems are listed) the rest is still read. */
+  private static GatewaySettings read(
+      WorkaConfig config, Map<String, String> environment, List<String> problems) {
+    HostSettings host = null;
+    try {
+      host =
+          HostSettings.fromEnvironment(
+              environment, config != null ? config.httpPort() : httpPortOrDefault(environment));
+    } catch (ConfigException e) {
+      problems.addAll(e.problems());
+    }
+    SlackSettings slack = null;
+    try {
+      slack = SlackSettings.fromEnvironment(environment);
+    } catch (ConfigException e) {
+      problems.addAll(e.problems());
+    }
+    GithubSettings github = GithubSettings.read(environment, problems);
+    // WorkaConfig.fromEnvironment checks these too: read them only from a valid one, so a problem
+    // is
+    // listed once.
+    Optional<AnthropicSettings> anthropic =
+        config != null && config.model().equals("anthropic")
+            ? AnthropicSettings.read(environment, problems)
+            : Optional.empty();
+    WorkerNetwork workerNetwork = null;
+    try {
+      workerNetwork = WorkerNetwork.fromEnvironment(environment);
+    } catch (IllegalArgumentException e) {
+      problems.add(e.getMessage());
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    return new GatewaySettings(config, host, slack, github, anthropic, workerNetwork);
+  }
+
+  /**
+   * {@code WORKA_HTTP_PORT} for the ingress port's check when the rest of the core settings were
+   * invalid (their problems, a bad port among them, are listed already).
+   */
+  private static int httpPortOrDefault(Map<String, String> environment) {
+    try {
+      String port = environment.get("WORKA_HTTP_PORT");
+      return port == null || port.isBlank() ? 8080 : Integer.parseInt(port.trim());
+    } catch (NumberFormatException e) {
+      return 8080;
+    }
+  }
+}
