@@ -198,16 +198,7 @@ public final class SkillMediator {
                   // A key binds the input it was first used with: before anything is replayed or
                   // reconciled.
                   if (!sameInput(recorded, input)) {
-                    Gate deny =
-                        denials.record(
-                            c,
-                            caller.run(),
-                            caller.step().id(),
-                            caller.claims().attempt(),
-                            caller.agent(),
-                            GateActions.SKILL_INVOKE,
-                            skill,
-                            keyReused(skill, key, recorded));
+                    Gate deny = deny(c, caller, skill, keyReused(skill, key, recorded));
                     invocations.lockEvent(c, recorded, "conflict", deny.id());
                     return new Begun.KeyReused(deny);
                   }
@@ -230,15 +221,7 @@ public final class SkillMediator {
                     Optional<String> limit = countCall(c, caller, policy);
                     if (limit.isPresent()) {
                       return new Begun.Limited(
-                          denials.record(
-                              c,
-                              caller.run(),
-                              caller.step().id(),
-                              caller.claims().attempt(),
-                              caller.agent(),
-                              GateActions.SKILL_INVOKE,
-                              skill,
-                              limit.get() + " (a replay counts as a call)"));
+                          deny(c, caller, skill, limit.get() + " (a replay counts as a call)"));
                     }
                   }
                   Gate gate =
@@ -251,13 +234,9 @@ public final class SkillMediator {
                               "replay of invocation "
                                   + recorded.id()
                                   + " (same idempotency key): its recorded output is returned, no second effect")
-                          : denials.record(
+                          : deny(
                               c,
-                              caller.run(),
-                              caller.step().id(),
-                              caller.claims().attempt(),
-                              caller.agent(),
-                              GateActions.SKILL_INVOKE,
+                              caller,
                               skill,
                               "the call with this idempotency key is "
                                   + recorded.status()
@@ -270,16 +249,7 @@ public final class SkillMediator {
                 // of its own that calls of the run's other steps wait for only until this commits.
                 Optional<String> limit = countCall(c, caller, policy);
                 if (limit.isPresent()) {
-                  return new Begun.Limited(
-                      denials.record(
-                          c,
-                          caller.run(),
-                          caller.step().id(),
-                          caller.claims().attempt(),
-                          caller.agent(),
-                          GateActions.SKILL_INVOKE,
-                          skill,
-                          limit.get()));
+                  return new Begun.Limited(deny(c, caller, skill, limit.get()));
                 }
                 // The invocation and its lock event first, the allow gate last: the gate chain's
                 // lock is
@@ -326,13 +296,9 @@ public final class SkillMediator {
                         invocations.find(c, caller.step().id(), skill, key);
                     boolean reused = first.isPresent() && !sameInput(first.get(), input);
                     Gate deny =
-                        denials.record(
+                        deny(
                             c,
-                            caller.run(),
-                            caller.step().id(),
-                            caller.claims().attempt(),
-                            caller.agent(),
-                            GateActions.SKILL_INVOKE,
+                            caller,
                             skill,
                             reused
                                 ? keyReused(skill, key, first.get())
@@ -505,15 +471,7 @@ public final class SkillMediator {
                   Optional<String> limit = countCall(c, caller, policy);
                   if (limit.isPresent()) {
                     return new Begun.Limited(
-                        denials.record(
-                            c,
-                            caller.run(),
-                            caller.step().id(),
-                            caller.claims().attempt(),
-                            caller.agent(),
-                            GateActions.SKILL_INVOKE,
-                            skill,
-                            limit.get() + " (a replay counts as a call)"));
+                        deny(c, caller, skill, limit.get() + " (a replay counts as a call)"));
                   }
                   Gate gate =
                       gate(
@@ -554,16 +512,7 @@ public final class SkillMediator {
                   }
                   Optional<String> limit = countCall(c, caller, policy);
                   if (limit.isPresent()) {
-                    return new Begun.Limited(
-                        denials.record(
-                            c,
-                            caller.run(),
-                            caller.step().id(),
-                            caller.claims().attempt(),
-                            caller.agent(),
-                            GateActions.SKILL_INVOKE,
-                            skill,
-                            limit.get()));
+                    return new Begun.Limited(deny(c, caller, skill, limit.get()));
                   }
                   String why =
                       "reconciliation found no effect upstream ("
@@ -617,16 +566,7 @@ public final class SkillMediator {
                 skill,
                 c -> {
                   invocations.noteUnresolved(c, id, "reconciliation could not tell: " + u.why());
-                  Gate deny =
-                      denials.record(
-                          c,
-                          caller.run(),
-                          caller.step().id(),
-                          caller.claims().attempt(),
-                          caller.agent(),
-                          GateActions.SKILL_INVOKE,
-                          skill,
-                          why);
+                  Gate deny = deny(c, caller, skill, why);
                   invocations.lockEvent(
                       c, invocations.byId(c, id).orElseThrow(), "conflict", deny.id());
                   return new Begun.Refused(new Refusal.Conflict(why, deny.id(), why));
@@ -722,6 +662,20 @@ public final class SkillMediator {
       case Denial.Recorded r -> refusal.apply(r.gate().id());
       case Refusal.AttemptEnded e -> e;
     };
+  }
+
+  /** A deny gate of the caller's call of {@code skill}, in the decision's transaction. */
+  private Gate deny(java.sql.Connection c, Caller caller, String skill, String reason)
+      throws SQLException {
+    return denials.record(
+        c,
+        caller.run(),
+        caller.step().id(),
+        caller.claims().attempt(),
+        caller.agent(),
+        GateActions.SKILL_INVOKE,
+        skill,
+        reason);
   }
 
   private Gate gate(
