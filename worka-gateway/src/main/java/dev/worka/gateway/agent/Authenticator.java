@@ -1,11 +1,14 @@
 package dev.worka.gateway.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
+import dev.worka.gateway.mediation.Attempts;
+import dev.worka.gateway.mediation.Caller;
+import dev.worka.gateway.mediation.Denial;
+import dev.worka.gateway.mediation.IdentityCheck;
+import dev.worka.gateway.mediation.Refusal;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStore;
@@ -17,11 +20,9 @@ import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.Verification;
 import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.gateway.token.WorkerClaims;
-import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -30,21 +31,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Turns a request into a {@link Caller} or refuses it: {@code 401} for a missing, forged or expired
- * token or one whose step attempt is no longer running (the latter recorded as a deny gate), {@code
- * 403} with a deny gate when a body or query names another run, step, attempt or agent than the
- * token.
+ * token or one whose step attempt is no longer running (the latter recorded as a deny gate, {@link
+ * Attempts#ended}), {@code 403} with a deny gate when a body or query names another run, step,
+ * attempt or agent than the token ({@link Attempts#checkIdentity}). Authentication is this
+ * adapter's: reading the credentials of a request, verifying them and answering {@code 401}; the
+ * gates it records are {@code mediation}'s.
  */
 final class Authenticator {
   private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
-  private static final List<String> IDENTITY_FIELDS =
-      List.of("run_id", "step_id", "agent", "attempt");
 
   private final DataSource dataSource;
   private final TokenVerifier verifier;
   private final RunStore runs;
   private final StepStore steps;
   private final PolicyStore policies;
-  private final Denials denials;
+  private final Attempts attempts;
 
   /**
    * Tokens minted or verified before; the check that the step attempt is still running is never
@@ -59,14 +60,14 @@ final class Authenticator {
       RunStore runs,
       StepStore steps,
       PolicyStore policies,
-      Denials denials) {
+      Attempts attempts) {
     this.verified = verified;
     this.dataSource = dataSource;
     this.verifier = verifier;
     this.runs = runs;
     this.steps = steps;
     this.policies = policies;
-    this.denials = denials;
+    this.attempts = attempts;
   }
 
   /**
@@ -138,7 +139,7 @@ final class Authenticator {
               + ", attempt "
               + step.attempt()
               + ")";
-      throw staleToken(run, step.id(), claims, action, why);
+      throw AgentErrors.of(attempts.ended(run, step.id(), claims, action, why));
     }
     return new Caller(claims, run, step, policies.byId(run.policyManifestId()));
   }
@@ -191,168 +192,36 @@ final class Authenticator {
   }
 
   /**
-   * Inside a transaction that is about to decide on the caller's behalf: locks the run, then the
-   * step (always in that order), and says why the caller may no longer act — its attempt ended or
-   * its run ended since it authenticated — or empty if it still may. Holding these locks until
-   * commit serializes the decision with cancellation, results and the caller's other calls.
-   *
-   * @param updatesRun whether the transaction may change the run's row: then the run is locked FOR
-   *     UPDATE; otherwise FOR SHARE, so decisions of the run's other steps proceed alongside (a
-   *     status change of the run still waits for them)
-   */
-  Optional<String> lockStillRunning(java.sql.Connection c, Caller caller, boolean updatesRun)
-      throws java.sql.SQLException {
-    Optional<Run> run =
-        updatesRun ? runs.lock(c, caller.run().id()) : runs.lockShared(c, caller.run().id());
-    Optional<Step> step = steps.lock(c, caller.step().id());
-    if (run.isEmpty() || step.isEmpty()) {
-      return Optional.of("the run or step no longer exists");
-    }
-    if (run.get().status().terminal()) {
-      return Optional.of("run " + run.get().id() + " is " + run.get().status().sql());
-    }
-    if (step.get().status() != StepStatus.RUNNING
-        || step.get().attempt() != caller.claims().attempt()) {
-      return Optional.of(
-          "step "
-              + step.get().id()
-              + " attempt "
-              + caller.claims().attempt()
-              + " is no longer running (step is "
-              + step.get().status().sql()
-              + ", attempt "
-              + step.get().attempt()
-              + ")");
-    }
-    return Optional.empty();
-  }
-
-  /**
    * Refuses (403 + deny gate) a request whose query or top-level body fields name another run,
    * step, attempt or agent than the token; returns the body with matching identity fields removed.
    */
   JsonNode checkIdentity(ApiRequest request, Caller caller, String action, JsonNode body) {
-    return checkIdentity(request.queryParameters(), caller, action, body);
+    return identified(
+        attempts.checkIdentity(
+            field -> {
+              List<String> values = request.queryParameters().getValues(field);
+              return values == null ? List.of() : values;
+            },
+            caller,
+            action,
+            body));
   }
 
-  /**
-   * The same check of a body that did not come with a query of its own: the arguments of an MCP
-   * tool call ({@code worka.submit_result}), whose request's query was checked already.
-   */
-  JsonNode checkIdentity(Caller caller, String action, JsonNode body) {
-    return checkIdentity((org.eclipse.jetty.util.Fields) null, caller, action, body);
-  }
-
-  private JsonNode checkIdentity(
-      org.eclipse.jetty.util.Fields query, Caller caller, String action, JsonNode body) {
-    List<String> mismatches = new ArrayList<>();
-    for (String field : IDENTITY_FIELDS) {
-      List<String> values = query == null ? null : query.getValues(field);
-      for (String q : values == null ? List.<String>of() : values) {
-        if (!matches(caller, field, q)) {
-          mismatches.add("query " + field + "=" + clip(q));
-        }
-      }
-      if (body instanceof ObjectNode o && o.has(field)) {
-        JsonNode v = o.get(field);
-        if (!v.isValueNode() || !matches(caller, field, v.asText())) {
-          mismatches.add("body " + field + "=" + clip(v.toString()));
-        }
-      }
-    }
-    if (!mismatches.isEmpty()) {
-      String why =
-          "the request names "
-              + String.join(", ", mismatches)
-              + " but the token is for run "
-              + caller.claims().runId()
-              + " step "
-              + caller.claims().stepId()
-              + " attempt "
-              + caller.claims().attempt()
-              + " agent "
-              + caller.agent();
-      Gate gate =
-          deny(
-              caller.run(),
-              caller.step(),
-              caller.claims(),
-              GateActions.IDENTITY,
-              null,
-              action + ": " + why);
-      throw new ApiException(
-          403, new ErrorBody(ErrorCodes.IDENTITY_MISMATCH, why, gate.id().toString(), why, null));
-    }
-    if (body instanceof ObjectNode o) {
-      ObjectNode copy = o.deepCopy();
-      IDENTITY_FIELDS.forEach(copy::remove);
-      return copy;
-    }
-    return body;
+  private static JsonNode identified(IdentityCheck check) {
+    return switch (check) {
+      case IdentityCheck.Matched m -> m.body();
+      case Refusal r -> throw AgentErrors.of(r);
+    };
   }
 
   /**
    * Records a deny gate in its own transaction. If the attempt ended meanwhile (e.g. its denials
    * reached the cap in a concurrent request), the caller gets the 401 of an ended attempt instead.
    */
-  Gate deny(Run run, Step step, WorkerClaims claims, String action, String skill, String reason) {
-    try {
-      return Transactions.inTransaction(
-          dataSource,
-          c ->
-              denials.record(
-                  c, run, step.id(), claims.attempt(), claims.agent(), action, skill, reason));
-    } catch (Denials.AttemptEnded ended) {
-      throw staleToken(run, step.id(), claims, action, ended.getMessage());
-    }
-  }
-
-  /**
-   * The 401 for a token whose attempt is no longer running. Its first use is recorded as a deny
-   * gate; repeats of the same token are only logged, so an ended worker cannot flood the audit.
-   */
-  ApiException staleToken(
-      Run run, java.util.UUID stepId, WorkerClaims claims, String action, String why) {
-    String gateId = null;
-    if (denials.firstStaleUse(claims.jti())) {
-      gateId =
-          Transactions.inTransaction(
-                  dataSource,
-                  c ->
-                      denials.record(
-                          c,
-                          run,
-                          stepId,
-                          claims.attempt(),
-                          claims.agent(),
-                          GateActions.TOKEN_USE,
-                          null,
-                          action + ": " + why))
-              .id()
-              .toString();
-    } else {
-      log.info(
-          "refused another use of ended token {} of step {} ({}): {}",
-          claims.jti(),
-          stepId,
-          action,
-          why);
-    }
-    return new ApiException(
-        401, new ErrorBody(ErrorCodes.STEP_NOT_RUNNING, why, gateId, why, null));
-  }
-
-  private static boolean matches(Caller caller, String field, String value) {
-    return switch (field) {
-      case "run_id" -> value.equals(caller.claims().runId().toString());
-      case "step_id" -> value.equals(caller.claims().stepId().toString());
-      case "agent" -> value.equals(caller.agent());
-      case "attempt" -> value.equals(Integer.toString(caller.claims().attempt()));
-      default -> false;
+  Gate deny(Caller caller, String action, String skill, String reason) {
+    return switch (attempts.deny(caller, action, skill, reason)) {
+      case Denial.Recorded r -> r.gate();
+      case Refusal.AttemptEnded e -> throw AgentErrors.of(e);
     };
-  }
-
-  private static String clip(String s) {
-    return s.length() > 80 ? s.substring(0, 80) + "…" : s;
   }
 }

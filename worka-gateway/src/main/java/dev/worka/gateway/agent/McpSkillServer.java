@@ -6,6 +6,14 @@ import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
+import dev.worka.gateway.mediation.AcceptResult;
+import dev.worka.gateway.mediation.Attempts;
+import dev.worka.gateway.mediation.Caller;
+import dev.worka.gateway.mediation.IdentityCheck;
+import dev.worka.gateway.mediation.Refusal;
+import dev.worka.gateway.mediation.ResultSubmission;
+import dev.worka.gateway.mediation.SkillCall;
+import dev.worka.gateway.mediation.SkillMediator;
 import dev.worka.gateway.policy.PolicyDecider;
 import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillRegistry;
@@ -13,7 +21,6 @@ import dev.worka.gateway.skill.github.ToolSchema;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
-import dev.worka.protocol.SkillCallResult;
 import io.modelcontextprotocol.common.McpTransportContext;
 import io.modelcontextprotocol.json.McpJsonDefaults;
 import io.modelcontextprotocol.json.McpJsonMapper;
@@ -53,18 +60,19 @@ import reactor.core.publisher.Mono;
  *       accepted skills), each with its description and input schema. A planner step sees none.
  *   <li><b>tools/call</b> is {@link SkillMediator#call}, the path of {@code POST
  *       /v1/agent/skills/{skill}}: the same checks, gates, invocation records, limits and output
- *       cleaning. Allowed: the cleaned output as {@code structuredContent} and as JSON text, with
- *       {@code _meta} {@value #META_INVOCATION_ID} and {@value #META_REPLAYED}. Refused (denied,
- *       invalid input, unavailable, conflict, upstream failure): a result with {@code isError}
- *       whose text is the REST error body ({@code error}, {@code message}, {@code gate_id}, {@code
- *       reason}, {@code violations}), so the agent can read why. A token that stops working
- *       mid-call (its attempt ended) is an HTTP 401, as on every route.
+ *       cleaning, its {@link SkillCall} answered with one switch. Allowed: the cleaned output as
+ *       {@code structuredContent} and as JSON text, with {@code _meta} {@value #META_INVOCATION_ID}
+ *       and {@value #META_REPLAYED}. Refused (denied, invalid input, unavailable, conflict,
+ *       upstream failure): a result with {@code isError} whose text is the REST error body ({@code
+ *       error}, {@code message}, {@code gate_id}, {@code reason}, {@code violations}), so the agent
+ *       can read why. A token that stops working mid-call (its attempt ended) is an HTTP 401, as on
+ *       every route.
  *   <li>An idempotency key goes in the request's {@code _meta} as {@value #META_IDEMPOTENCY_KEY}
  *       (the REST body's {@code idempotency_key}, same characters and length, the same rule: a key
  *       stands for one input).
  *   <li>{@value #SUBMIT_RESULT} is {@code POST /v1/agent/result}: its arguments pass the same
- *       identity check ({@link Authenticator#checkIdentity(Caller, String, JsonNode)}) and the same
- *       recording.
+ *       identity check ({@link Attempts#checkIdentity}) and the same recording ({@link
+ *       AcceptResult}).
  * </ul>
  *
  * <p>A request whose {@code Host}, or {@code Origin} when present, is not one of the Gateway's own
@@ -83,14 +91,10 @@ final class McpSkillServer {
   /** The tool that ends the step: the result of {@code POST /v1/agent/result}, as a tool call. */
   static final String SUBMIT_RESULT = "worka.submit_result";
 
-  /** Records an attempt's result ({@code AgentApi.submitResult}). */
-  interface ResultSink {
-    Map<String, Object> submit(Caller caller, JsonNode body) throws Exception;
-  }
-
   private final Authenticator auth;
+  private final Attempts attempts;
   private final SkillMediator mediator;
-  private final ResultSink results;
+  private final AcceptResult results;
   private final GatewayNames names;
   private final McpJsonMapper json = McpJsonDefaults.getMapper();
   private final RouterTransport transport = new RouterTransport();
@@ -99,11 +103,13 @@ final class McpSkillServer {
 
   McpSkillServer(
       Authenticator auth,
+      Attempts attempts,
       SkillMediator mediator,
       SkillRegistry skills,
-      ResultSink results,
+      AcceptResult results,
       GatewayNames names) {
     this.auth = auth;
+    this.attempts = attempts;
     this.mediator = mediator;
     this.results = results;
     this.names = names;
@@ -298,29 +304,47 @@ final class McpSkillServer {
         exchange,
         () -> {
           // The identity check of POST /v1/agent/result: a run_id, step_id, agent or attempt that
-          // is not
-          // the token's is refused with an agent.identity deny gate; matching ones are dropped.
-          JsonNode body = auth.checkIdentity(exchange.caller, "mcp/" + SUBMIT_RESULT, arguments);
-          Map<String, Object> answer = results.submit(exchange.caller, body);
-          return McpSchema.CallToolResult.builder()
-              .addTextContent(Json.write(answer))
-              .structuredContent(answer)
-              .isError(false)
-              .build();
+          // is not the token's is refused with an agent.identity deny gate; matching ones are
+          // dropped.
+          JsonNode body;
+          switch (attempts.checkIdentity(
+              field -> List.of(), exchange.caller, "mcp/" + SUBMIT_RESULT, arguments)) {
+            case IdentityCheck.Matched m -> body = m.body();
+            case Refusal r -> {
+              return refused(exchange, r);
+            }
+          }
+          return switch (results.submit(exchange.caller, body)) {
+            case ResultSubmission.Recorded recorded -> {
+              Map<String, Object> answer = AgentApi.answer(recorded);
+              yield McpSchema.CallToolResult.builder()
+                  .addTextContent(Json.write(answer))
+                  .structuredContent(answer)
+                  .isError(false)
+                  .build();
+            }
+            case Refusal r -> refused(exchange, r);
+          };
         });
   }
 
   /**
-   * The tool result of {@code work}: a refusal the REST route would answer (403, 409, 422, …) as an
-   * {@code isError} result with the REST error body; a stale token (401) or an unexpected failure
-   * ends the HTTP request instead.
+   * A refusal as MCP answers it: what the REST route would answer (403, 409, 422, …) as an {@code
+   * isError} result carrying the same error body ({@link AgentErrors}); an ended attempt (401) ends
+   * the HTTP request instead, as on every route.
    */
+  private McpSchema.CallToolResult refused(Exchange exchange, Refusal refusal) {
+    return switch (refusal) {
+      case Refusal.AttemptEnded e -> exchange.refuse(AgentErrors.of(e));
+      case Refusal r -> failure(AgentErrors.of(r).body());
+    };
+  }
+
+  /** The tool result of {@code work}; an unexpected failure ends the HTTP request instead. */
   private McpSchema.CallToolResult answer(
       Exchange exchange, java.util.concurrent.Callable<McpSchema.CallToolResult> work) {
     try {
       return work.call();
-    } catch (ApiException e) {
-      return e.status() == 401 ? exchange.refuse(e) : failure(e.body());
     } catch (RuntimeException e) {
       return exchange.refuse(e);
     } catch (Exception e) {
@@ -342,20 +366,26 @@ final class McpSkillServer {
         Json.STRICT.valueToTree(request.arguments() == null ? Map.of() : request.arguments());
     return answer(
         exchange,
-        () -> {
-          SkillCallResult result =
-              mediator.call(exchange.caller, request.name(), input, (String) key);
-          Map<String, Object> meta = new LinkedHashMap<>();
-          meta.put(META_INVOCATION_ID, result.invocationId());
-          meta.put(META_REPLAYED, result.replayed());
-          Object output = Json.STRICT.convertValue(result.output(), Object.class);
-          return McpSchema.CallToolResult.builder()
-              .addTextContent(Json.write(result.output()))
-              .structuredContent(output)
-              .isError(false)
-              .meta(meta)
-              .build();
-        });
+        () ->
+            switch (mediator.call(exchange.caller, request.name(), input, (String) key)) {
+              case SkillCall.Performed p -> output(p.invocationId(), p.output(), false);
+              case SkillCall.Replayed r -> output(r.invocationId(), r.output(), true);
+              case Refusal r -> refused(exchange, r);
+            });
+  }
+
+  /** A call's output as a tool result: structured, as JSON text, and its invocation in _meta. */
+  private static McpSchema.CallToolResult output(
+      java.util.UUID invocationId, JsonNode output, boolean replayed) {
+    Map<String, Object> meta = new LinkedHashMap<>();
+    meta.put(META_INVOCATION_ID, invocationId.toString());
+    meta.put(META_REPLAYED, replayed);
+    return McpSchema.CallToolResult.builder()
+        .addTextContent(Json.write(output))
+        .structuredContent(Json.STRICT.convertValue(output, Object.class))
+        .isError(false)
+        .meta(meta)
+        .build();
   }
 
   private McpSchema.JSONRPCResponse unknownTool(
@@ -417,16 +447,7 @@ final class McpSkillServer {
         caller = null; // no identity to record the refusal for: the answer stays the 403
       }
       if (caller != null) {
-        gateId =
-            auth.deny(
-                    caller.run(),
-                    caller.step(),
-                    caller.claims(),
-                    GateActions.AGENT_CALL,
-                    null,
-                    "mcp: " + why)
-                .id()
-                .toString();
+        gateId = auth.deny(caller, GateActions.AGENT_CALL, null, "mcp: " + why).id().toString();
       }
     }
     throw new ApiException(

@@ -10,9 +10,15 @@ import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
+import dev.worka.gateway.invocation.ModelUsageStore;
+import dev.worka.gateway.mediation.Attempts;
+import dev.worka.gateway.mediation.Caller;
+import dev.worka.gateway.mediation.Denials;
+import dev.worka.gateway.mediation.Refusal;
 import dev.worka.gateway.policy.Decision;
 import dev.worka.gateway.policy.Permissions;
 import dev.worka.gateway.policy.PolicyDecider;
+import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.ErrorBody;
@@ -81,6 +87,7 @@ final class ModelProxy {
 
   private final DataSource dataSource;
   private final Authenticator auth;
+  private final Attempts attempts;
   private final Denials denials;
   private final AuditLog audit;
   private final ModelUsageStore usage;
@@ -91,6 +98,7 @@ final class ModelProxy {
   ModelProxy(
       DataSource dataSource,
       Authenticator auth,
+      Attempts attempts,
       Denials denials,
       AuditLog audit,
       ModelUsageStore usage,
@@ -99,6 +107,7 @@ final class ModelProxy {
       InstantSource clock) {
     this.dataSource = dataSource;
     this.auth = auth;
+    this.attempts = attempts;
     this.denials = denials;
     this.audit = audit;
     this.usage = usage;
@@ -122,14 +131,7 @@ final class ModelProxy {
     String agent = caller.agent();
     if (PolicyDecider.permission(caller.policy().policy(), agent, Permissions.MODEL_INVOKE)
         instanceof Decision.Deny d) {
-      Gate gate =
-          auth.deny(
-              caller.run(),
-              caller.step(),
-              caller.claims(),
-              GateActions.MODEL_INVOKE,
-              null,
-              d.reason());
+      Gate gate = auth.deny(caller, GateActions.MODEL_INVOKE, null, d.reason());
       throw new ApiException(
           403,
           new ErrorBody(
@@ -140,9 +142,7 @@ final class ModelProxy {
       String why =
           "the model request holds what the Gateway does not pass on: "
               + String.join("; ", verdict.refused());
-      Gate gate =
-          auth.deny(
-              caller.run(), caller.step(), caller.claims(), GateActions.MODEL_INVOKE, null, why);
+      Gate gate = auth.deny(caller, GateActions.MODEL_INVOKE, null, why);
       throw new ApiException(
           422,
           new ErrorBody(
@@ -169,116 +169,107 @@ final class ModelProxy {
     // larger.
     long input =
         MessagesAllowlist.inputTokenCeiling(Json.STRICT.writeValueAsBytes(message).length, verdict);
-    Decided decided;
-    try {
-      decided =
-          Transactions.inTransaction(
-              dataSource,
-              c -> {
-                Optional<String> ended = auth.lockStillRunning(c, caller, false);
-                if (ended.isPresent()) {
-                  return new Ended(ended.get());
-                }
-                usage.lockBudget(c, caller.run().id());
-                Instant now = clock.instant();
-                int underWay = usage.callsUnderWay(c, caller.run().id(), caller.step().id(), now);
-                if (underWay >= callsPerStep) {
-                  String why =
-                      "step "
-                          + caller.step().id()
-                          + " has "
-                          + underWay
-                          + " model calls under way, the most one step"
-                          + " may have at once (WORKA_MODEL_CALLS_PER_STEP="
-                          + callsPerStep
-                          + "); retry when one has ended";
-                  return new Busy(
-                      denials.record(
-                          c,
-                          caller.run(),
-                          caller.step().id(),
-                          caller.claims().attempt(),
-                          agent,
-                          GateActions.MODEL_INVOKE,
-                          null,
-                          why),
-                      why);
-                }
-                long used = usage.tokensOfRun(c, caller.run().id());
-                long reserved = usage.reservedTokens(c, caller.run().id());
-                long left = budget - used - reserved;
-                if (left - input < 1) {
-                  String why =
-                      (used + reserved >= budget
-                              ? "the run's model token budget is spent: "
-                              : "the run's model token budget has no room for this call's input (at most "
-                                  + input
-                                  + " tokens, counted from its size) and any output: ")
-                          + used
-                          + " of "
-                          + budget
-                          + " tokens used"
-                          + (reserved > 0 ? " and " + reserved + RESERVED : "")
-                          + " (limits.max_model_tokens_per_run, policy v"
-                          + policyVersion
-                          + ")";
-                  return new Denied(
-                      denials.record(
-                          c,
-                          caller.run(),
-                          caller.step().id(),
-                          caller.claims().attempt(),
-                          agent,
-                          GateActions.MODEL_INVOKE,
-                          null,
-                          why),
-                      why);
-                }
-                long granted = Math.min(asked, left - input);
-                Gate gate =
-                    audit.recordGate(
+    Decided decided =
+        attempts.decide(
+            caller,
+            false,
+            "model",
+            c -> {
+              usage.lockBudget(c, caller.run().id());
+              Instant now = clock.instant();
+              int underWay = usage.callsUnderWay(c, caller.run().id(), caller.step().id(), now);
+              if (underWay >= callsPerStep) {
+                String why =
+                    "step "
+                        + caller.step().id()
+                        + " has "
+                        + underWay
+                        + " model calls under way, the most one step"
+                        + " may have at once (WORKA_MODEL_CALLS_PER_STEP="
+                        + callsPerStep
+                        + "); retry when one has ended";
+                return new Busy(
+                    denials.record(
                         c,
-                        new AuditLog.Decision(
-                            GateActions.MODEL_INVOKE,
-                            GateStatus.ALLOW,
-                            agent,
-                            caller.run().id(),
-                            caller.step().id(),
-                            caller.claims().attempt(),
-                            null,
-                            "agent "
-                                + agent
-                                + " holds model.invoke; model "
-                                + upstream.model()
-                                + ", "
-                                + used
-                                + " of "
-                                + budget
-                                + " tokens of the run used"
-                                + (reserved > 0 ? ", " + reserved + RESERVED : "")
-                                + "; this call reserves "
-                                + (input + granted)
-                                + " (input at most "
+                        caller.run(),
+                        caller.step().id(),
+                        caller.claims().attempt(),
+                        agent,
+                        GateActions.MODEL_INVOKE,
+                        null,
+                        why),
+                    why);
+              }
+              long used = usage.tokensOfRun(c, caller.run().id());
+              long reserved = usage.reservedTokens(c, caller.run().id());
+              long left = budget - used - reserved;
+              if (left - input < 1) {
+                String why =
+                    (used + reserved >= budget
+                            ? "the run's model token budget is spent: "
+                            : "the run's model token budget has no room for this call's input (at most "
                                 + input
-                                + ", output at most "
-                                + granted
-                                + ") (policy v"
-                                + policyVersion
-                                + ")",
-                            caller.run().policyManifestId(),
-                            caller.run().traceId()));
-                usage.reserve(c, gate.id(), caller.run().id(), input + granted, now);
-                return new Allowed(gate, granted);
-              });
-    } catch (Denials.AttemptEnded e) {
-      throw auth.staleToken(
-          caller.run(), caller.step().id(), caller.claims(), "model", e.getMessage());
-    }
+                                + " tokens, counted from its size) and any output: ")
+                        + used
+                        + " of "
+                        + budget
+                        + " tokens used"
+                        + (reserved > 0 ? " and " + reserved + RESERVED : "")
+                        + " (limits.max_model_tokens_per_run, policy v"
+                        + policyVersion
+                        + ")";
+                return new Denied(
+                    denials.record(
+                        c,
+                        caller.run(),
+                        caller.step().id(),
+                        caller.claims().attempt(),
+                        agent,
+                        GateActions.MODEL_INVOKE,
+                        null,
+                        why),
+                    why);
+              }
+              long granted = Math.min(asked, left - input);
+              Gate gate =
+                  audit.recordGate(
+                      c,
+                      new AuditLog.Decision(
+                          GateActions.MODEL_INVOKE,
+                          GateStatus.ALLOW,
+                          agent,
+                          caller.run().id(),
+                          caller.step().id(),
+                          caller.claims().attempt(),
+                          null,
+                          "agent "
+                              + agent
+                              + " holds model.invoke; model "
+                              + upstream.model()
+                              + ", "
+                              + used
+                              + " of "
+                              + budget
+                              + " tokens of the run used"
+                              + (reserved > 0 ? ", " + reserved + RESERVED : "")
+                              + "; this call reserves "
+                              + (input + granted)
+                              + " (input at most "
+                              + input
+                              + ", output at most "
+                              + granted
+                              + ") (policy v"
+                              + policyVersion
+                              + ")",
+                          caller.run().policyManifestId(),
+                          caller.run().traceId()));
+              usage.reserve(c, gate.id(), caller.run().id(), input + granted, now);
+              return new Allowed(gate, granted);
+            },
+            Ended::new);
     Allowed allowed =
         switch (decided) {
-          case Ended e ->
-              throw auth.staleToken(
-                  caller.run(), caller.step().id(), caller.claims(), "model", e.why());
+          case Ended e -> throw AgentErrors.of(e.refusal());
           case Busy b ->
               throw new ApiException(
                   429,
@@ -448,7 +439,7 @@ final class ModelProxy {
 
   private record Denied(Gate gate, String why) implements Decided {}
 
-  private record Ended(String why) implements Decided {}
+  private record Ended(Refusal.AttemptEnded refusal) implements Decided {}
 
   private record Busy(Gate gate, String why) implements Decided {}
 

@@ -1,16 +1,28 @@
 /**
- * The Gateway's side of the agent protocol (DESIGN §5): {@code /v1/agent/context}, {@code plan},
- * {@code skills/{skill}}, {@code result} and {@code heartbeat}; and {@code mcp}, the step's skills
- * as an MCP server whose tool calls take the {@code skills/{skill}} path; and {@code
- * model/v1/messages} ({@code ModelProxy}), the Messages API proxied to {@code skill.model} with the
- * Gateway's key, gated by {@code model.invoke} and the run's token budget ({@code model_usage}).
+ * The Gateway's side of the agent protocol over its transports (DESIGN §5): the adapters. {@code
+ * AgentApi} serves {@code /v1/agent/context}, {@code plan}, {@code skills/{skill}}, {@code result}
+ * and {@code heartbeat} over REST; {@code McpSkillServer} serves {@code mcp}, the step's skills as
+ * an MCP server whose tool calls take the same decision as {@code skills/{skill}}; {@code
+ * ModelProxy} serves {@code model/v1/messages}, the Messages API proxied to {@code skill.model}
+ * with the Gateway's key, gated by {@code model.invoke} and the run's token budget. {@code
+ * Authenticator} reads and verifies a request's step token ({@code 401}) and makes the {@code
+ * Caller}; {@code GatewayNames} is the MCP route's {@code Host}/{@code Origin} check.
  *
- * <p>Everything here treats the caller as hostile. Identity comes only from a verified step token
- * whose step attempt is still running; any id in a body or query that disagrees with the token is
- * refused and recorded as a deny gate. Every allow/deny decision is a gate row committed before the
- * side effect or the refusal. Outputs are bounded and cleaned before they are stored.
+ * <p>Adapters translate, decisions decide: a route authenticates, parses, calls one decision of
+ * {@code mediation} ({@code AcceptPlan}, {@code AcceptResult}, {@code SkillMediator}) and answers
+ * its sealed outcome with one exhaustive switch; refusals are answered through {@code AgentErrors},
+ * the one mapping of a {@code Refusal} to a status and error body, shared by REST and MCP. No route
+ * here moves a run or a step or decides a policy question itself. The exception is the model route,
+ * which keeps its decision (permission, content, calls under way, the token budget, in one
+ * transaction through {@code Attempts#decide}) inside the adapter; splitting it out is left for
+ * later.
  *
- * <p>Sits above {@code control}, {@code plan}, {@code skill}, {@code policy}, {@code token}; uses
- * {@code http} for transport.
+ * <p>May touch: {@code http} (transport), {@code mediation}, {@code invocation} (the model route's
+ * {@code ModelUsageStore}), {@code skill} (the envelope's skill specs, the MCP tool list), {@code
+ * skill.model}, {@code policy} (which tools a step sees, the model permission), {@code run}, {@code
+ * token}, {@code audit}, {@code queue} (a heartbeat extends its task's lease), {@code store},
+ * {@code redaction}, and {@code plan} and {@code control} only to build the decisions it hands
+ * requests to. Must not be used by anything below it: nothing under {@code mediation} imports a
+ * transport type.
  */
 package dev.worka.gateway.agent;

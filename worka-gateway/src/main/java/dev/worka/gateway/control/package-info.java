@@ -4,7 +4,9 @@
  * when steps finish (DAG order, concurrency limit), and deliver the result.
  *
  * <p>This package sits above {@code run}, {@code queue}, {@code policy}, {@code token}, {@code
- * runtime} and {@code audit}, and below the HTTP-facing packages ({@code agent}, {@code ingress}).
- * The queue is a mechanism; the meaning of each task kind lives here.
+ * runtime} and {@code audit}, and below {@code mediation} (whose result decision ends a failed
+ * attempt through {@code EndFailedAttempt} and enqueues {@code advance_run}) and the HTTP-facing
+ * packages ({@code agent}, {@code ingress}). The queue is a mechanism; the meaning of each task
+ * kind lives here.
  */
 package dev.worka.gateway.control;

@@ -2,7 +2,6 @@ package dev.worka.gateway.ingress.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.worka.gateway.agent.ResolveInvocation;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateChain;
@@ -12,6 +11,7 @@ import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.invocation.ResolveInvocation;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.run.Run;

@@ -1,11 +1,11 @@
 package dev.worka.gateway.ingress.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.worka.gateway.agent.InvocationStore;
-import dev.worka.gateway.agent.ModelUsageStore;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.invocation.InvocationStore;
+import dev.worka.gateway.invocation.ModelUsageStore;
 import dev.worka.gateway.plan.PlanStore;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.StoredPolicy;

@@ -1,11 +1,10 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.redaction;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.worka.gateway.redaction.Redactor;
 import java.text.Normalizer;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -40,7 +39,7 @@ import java.util.regex.Pattern;
  *
  * <p>It reports what it changed, by kind, so the step or invocation can record it.
  */
-final class OutputCleaner {
+public final class OutputCleaner {
   static final String REDACTED = Redactor.REDACTED;
 
   private static final Pattern SLACK_BROADCAST =
@@ -55,18 +54,18 @@ final class OutputCleaner {
   /**
    * @param secrets the Gateway's configured credentials; each is redacted wherever it appears
    */
-  OutputCleaner(Collection<String> secrets) {
+  public OutputCleaner(Collection<String> secrets) {
     this.redactor = new Redactor(secrets);
   }
 
   /** The cleaned value and what was changed, by kind (e.g. {@code "secrets": 1}). */
-  record Cleaned(JsonNode value, Map<String, Integer> changes) {
+  public record Cleaned(JsonNode value, Map<String, Integer> changes) {
     boolean changed() {
       return !changes.isEmpty();
     }
   }
 
-  Cleaned clean(JsonNode node) {
+  public Cleaned clean(JsonNode node) {
     Map<String, Integer> changes = new LinkedHashMap<>();
     JsonNode value = node == null ? null : walk(node, changes);
     return new Cleaned(value, Map.copyOf(changes));
@@ -80,7 +79,7 @@ final class OutputCleaner {
    * credentials or name internal hosts) and provider request id replaced, one line, at most {@code
    * max} characters.
    */
-  String upstreamReason(String said, int max) {
+  public String upstreamReason(String said, int max) {
     if (said == null) {
       return "";
     }
@@ -91,7 +90,7 @@ final class OutputCleaner {
     return text.length() > max ? text.substring(0, max) + "…" : text;
   }
 
-  String cleanText(String s, Map<String, Integer> changes) {
+  public String cleanText(String s, Map<String, Integer> changes) {
     if (s == null) {
       return null;
     }

@@ -1,6 +1,7 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.invocation;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.skill.InvocationContext;
 import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.SkillRegistry;
@@ -31,7 +32,7 @@ public final class ReconcileInvocations {
    * How long an unknown invocation the upstream could not tell about waits before it is asked
    * again.
    */
-  static final java.time.Duration ASK_AGAIN_AFTER = java.time.Duration.ofMinutes(10);
+  public static final java.time.Duration ASK_AGAIN_AFTER = java.time.Duration.ofMinutes(10);
 
   private final DataSource dataSource;
   private final SkillRegistry skills;

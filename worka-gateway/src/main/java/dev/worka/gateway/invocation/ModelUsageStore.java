@@ -1,4 +1,4 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.invocation;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -35,7 +35,7 @@ public final class ModelUsageStore {
    * In the caller's transaction, until it ends: waits for, then holds, the right to decide on the
    * model budget of run {@code runId}, so two calls of the run never both spend the same remainder.
    */
-  void lockBudget(Connection c, UUID runId) throws SQLException {
+  public void lockBudget(Connection c, UUID runId) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement("select pg_advisory_xact_lock(?, hashtext(?::text))")) {
       ps.setInt(1, BUDGET_LOCK_CLASS);
@@ -48,7 +48,7 @@ public final class ModelUsageStore {
    * Tokens reserved by calls of the run whose usage is not recorded: those under way, and those
    * whose Gateway died mid-call (never released: their outcome is unknown, so they count as spent).
    */
-  long reservedTokens(Connection c, UUID runId) throws SQLException {
+  public long reservedTokens(Connection c, UUID runId) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "select coalesce(sum(r.tokens), 0) from model_reservations r where r.run_id = ?"
@@ -65,7 +65,7 @@ public final class ModelUsageStore {
    * Calls of step {@code stepId} of run {@code runId} (any attempt) under way at {@code now}:
    * allowed, reservation not expired, usage not recorded yet.
    */
-  int callsUnderWay(Connection c, UUID runId, UUID stepId, Instant now) throws SQLException {
+  public int callsUnderWay(Connection c, UUID runId, UUID stepId, Instant now) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "select count(*) from model_reservations r join gates g on g.id = r.gate_id"
@@ -84,7 +84,7 @@ public final class ModelUsageStore {
   /**
    * Sets {@code tokens} aside for the call allowed by {@code gateId} until its usage is recorded.
    */
-  void reserve(Connection c, UUID gateId, UUID runId, long tokens, Instant now)
+  public void reserve(Connection c, UUID gateId, UUID runId, long tokens, Instant now)
       throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
@@ -130,7 +130,7 @@ public final class ModelUsageStore {
     }
   }
 
-  void record(Connection c, Usage u) throws SQLException {
+  public void record(Connection c, Usage u) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "insert into model_usage (id, run_id, step_id, attempt, agent, gate_id, model, upstream_status,"
@@ -152,7 +152,7 @@ public final class ModelUsageStore {
   }
 
   /** Input plus output tokens of every recorded call of the run. */
-  long tokensOfRun(Connection c, UUID runId) throws SQLException {
+  public long tokensOfRun(Connection c, UUID runId) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where run_id = ?")) {

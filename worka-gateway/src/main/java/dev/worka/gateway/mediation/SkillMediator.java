@@ -1,16 +1,17 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.mediation;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.audit.GateStatus;
-import dev.worka.gateway.http.ApiException;
+import dev.worka.gateway.invocation.InvocationStore;
 import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.ConditionContext;
 import dev.worka.gateway.policy.Decision;
 import dev.worka.gateway.policy.Permissions;
 import dev.worka.gateway.policy.PolicyDecider;
+import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.skill.InvocationContext;
 import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillFailedException;
@@ -21,10 +22,7 @@ import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.SkillUnavailableException;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
-import dev.worka.protocol.ErrorBody;
-import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
-import dev.worka.protocol.SkillCallResult;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -33,6 +31,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 import javax.sql.DataSource;
 import org.erdtman.jcs.JsonCanonicalizer;
 
@@ -49,8 +48,11 @@ import org.erdtman.jcs.JsonCanonicalizer;
  * same key with another input is refused ({@code 409 idempotency_conflict}, a deny gate, a {@code
  * conflict} lock event) before anything is replayed or reconciled: never answered with the other
  * call's output, never performed as it.
+ *
+ * <p>What a call comes to is a {@link SkillCall}, returned, never thrown: the REST route and the
+ * MCP server switch on it.
  */
-final class SkillMediator {
+public final class SkillMediator {
   static final int MAX_OUTPUT_BYTES = 1024 * 1024;
 
   /** How much of an upstream's own words about a failure a worker is shown and the record keeps. */
@@ -60,7 +62,7 @@ final class SkillMediator {
    * Mediated calls doing database work at once. More would only wait on the same rows and locks
    * while holding pooled connections, until the pool ran out and the outcomes of calls already made
    * could not be recorded; beyond this, calls wait here (holding nothing) and, after {@link
-   * #ADMISSION_WAIT}, are refused {@code 503} with {@code Retry-After} before any decision.
+   * #ADMISSION_WAIT}, are refused ({@link Refusal.NotAdmitted}) before any decision.
    */
   static final int ADMITTED = 16;
 
@@ -72,17 +74,17 @@ final class SkillMediator {
   private final SkillRegistry skills;
   private final InvocationStore invocations;
   private final AuditLog audit;
-  private final Authenticator auth;
+  private final Attempts attempts;
   private final Denials denials;
   private final OutputCleaner cleaner;
   private final boolean dryRun;
 
-  SkillMediator(
+  public SkillMediator(
       DataSource dataSource,
       SkillRegistry skills,
       InvocationStore invocations,
       AuditLog audit,
-      Authenticator auth,
+      Attempts attempts,
       Denials denials,
       OutputCleaner cleaner,
       boolean dryRun) {
@@ -90,7 +92,7 @@ final class SkillMediator {
     this.skills = skills;
     this.invocations = invocations;
     this.audit = audit;
-    this.auth = auth;
+    this.attempts = attempts;
     this.denials = denials;
     this.cleaner = cleaner;
     this.dryRun = dryRun;
@@ -108,7 +110,13 @@ final class SkillMediator {
     record KeyReused(Gate gate) implements Begun {}
 
     /** The attempt or run ended since the caller authenticated. */
-    record Ended(String why) implements Begun {}
+    record Ended(Refusal.AttemptEnded refusal) implements Begun {}
+
+    /**
+     * The invocation is not in the state the call needs (changed meanwhile, or its outcome cannot
+     * be told yet): the conflict is the answer.
+     */
+    record Refused(Refusal.Conflict conflict) implements Begun {}
 
     record Started(Gate gate) implements Begun {}
 
@@ -118,22 +126,22 @@ final class SkillMediator {
     record Reconcile(InvocationStore.Invocation recorded) implements Begun {}
   }
 
-  SkillCallResult call(Caller caller, String skill, JsonNode input, String idempotencyKey) {
+  /**
+   * Decides {@code caller}'s call of {@code skill} with {@code input}, and performs it if allowed.
+   * Throws only for what no outcome covers (the database unreachable, a provider's own bug).
+   */
+  public SkillCall call(Caller caller, String skill, JsonNode input, String idempotencyKey) {
     try {
       if (!admission.tryAcquire(
           ADMISSION_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
-        throw new ApiException(
-            503,
-            ErrorBody.of(
-                ErrorCodes.UNAVAILABLE,
-                "the Gateway is at capacity for skill calls;"
-                    + " nothing was decided or done: retry shortly"),
-            java.util.Map.of("Retry-After", "1"));
+        return new Refusal.NotAdmitted(
+            "the Gateway is at capacity for skill calls;"
+                + " nothing was decided or done: retry shortly",
+            true);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new ApiException(
-          503, ErrorCodes.UNAVAILABLE, "interrupted while waiting to be admitted");
+      return new Refusal.NotAdmitted("interrupted while waiting to be admitted", false);
     }
     try {
       return admitted(caller, skill, input, idempotencyKey);
@@ -142,41 +150,30 @@ final class SkillMediator {
     }
   }
 
-  private SkillCallResult admitted(
-      Caller caller, String skill, JsonNode input, String idempotencyKey) {
+  private SkillCall admitted(Caller caller, String skill, JsonNode input, String idempotencyKey) {
     CompiledPolicy policy = caller.policy().policy();
     Optional<SkillDefinition> definition = skills.find(skill);
 
     String refusal = refusal(caller, policy, skill, definition);
     if (refusal != null) {
-      throw denied(caller, skill, refusal, 403, ErrorCodes.POLICY_DENIED, null);
+      return denied(caller, skill, refusal, gate -> new Refusal.Denied(refusal, gate));
     }
     Optional<String> unavailable = skills.unavailableReason(skill);
     if (unavailable.isPresent()) {
-      throw denied(
-          caller,
-          skill,
-          "skill " + skill + " is unavailable: " + unavailable.get(),
-          403,
-          ErrorCodes.SKILL_UNAVAILABLE,
-          null);
+      String why = "skill " + skill + " is unavailable: " + unavailable.get();
+      return denied(caller, skill, why, gate -> new Refusal.SkillUnavailable(why, gate));
     }
     List<String> violations = new java.util.ArrayList<>(skills.validateInput(skill, input));
     if (Json.write(input).contains("\\u0000")) {
       violations.add("the input contains a NUL character (\\u0000), which no skill accepts");
     }
     if (!violations.isEmpty()) {
-      throw denied(
-          caller,
-          skill,
-          "input does not match " + skill + "'s schema: " + String.join("; ", violations),
-          422,
-          ErrorCodes.INVALID_BODY,
-          violations);
+      String why = "input does not match " + skill + "'s schema: " + String.join("; ", violations);
+      return denied(caller, skill, why, gate -> new Refusal.InvalidInput(why, gate, violations));
     }
     if (PolicyDecider.condition(policy, skill, conditionContext(caller, input))
         instanceof Decision.Deny d) {
-      throw denied(caller, skill, d.reason(), 403, ErrorCodes.POLICY_DENIED, null);
+      return denied(caller, skill, d.reason(), gate -> new Refusal.Denied(d.reason(), gate));
     }
 
     String key =
@@ -189,13 +186,11 @@ final class SkillMediator {
     Begun begun;
     try {
       begun =
-          Transactions.inTransaction(
-              dataSource,
+          attempts.decide(
+              caller,
+              false,
+              "skills/" + skill,
               c -> {
-                Optional<String> ended = auth.lockStillRunning(c, caller, false);
-                if (ended.isPresent()) {
-                  return new Begun.Ended(ended.get());
-                }
                 Optional<InvocationStore.Invocation> existing =
                     invocations.find(c, caller.step().id(), skill, key);
                 if (existing.isPresent()) {
@@ -203,16 +198,7 @@ final class SkillMediator {
                   // A key binds the input it was first used with: before anything is replayed or
                   // reconciled.
                   if (!sameInput(recorded, input)) {
-                    Gate deny =
-                        denials.record(
-                            c,
-                            caller.run(),
-                            caller.step().id(),
-                            caller.claims().attempt(),
-                            caller.agent(),
-                            GateActions.SKILL_INVOKE,
-                            skill,
-                            keyReused(skill, key, recorded));
+                    Gate deny = deny(c, caller, skill, keyReused(skill, key, recorded));
                     invocations.lockEvent(c, recorded, "conflict", deny.id());
                     return new Begun.KeyReused(deny);
                   }
@@ -235,15 +221,7 @@ final class SkillMediator {
                     Optional<String> limit = countCall(c, caller, policy);
                     if (limit.isPresent()) {
                       return new Begun.Limited(
-                          denials.record(
-                              c,
-                              caller.run(),
-                              caller.step().id(),
-                              caller.claims().attempt(),
-                              caller.agent(),
-                              GateActions.SKILL_INVOKE,
-                              skill,
-                              limit.get() + " (a replay counts as a call)"));
+                          deny(c, caller, skill, limit.get() + " (a replay counts as a call)"));
                     }
                   }
                   Gate gate =
@@ -256,13 +234,9 @@ final class SkillMediator {
                               "replay of invocation "
                                   + recorded.id()
                                   + " (same idempotency key): its recorded output is returned, no second effect")
-                          : denials.record(
+                          : deny(
                               c,
-                              caller.run(),
-                              caller.step().id(),
-                              caller.claims().attempt(),
-                              caller.agent(),
-                              GateActions.SKILL_INVOKE,
+                              caller,
                               skill,
                               "the call with this idempotency key is "
                                   + recorded.status()
@@ -275,16 +249,7 @@ final class SkillMediator {
                 // of its own that calls of the run's other steps wait for only until this commits.
                 Optional<String> limit = countCall(c, caller, policy);
                 if (limit.isPresent()) {
-                  return new Begun.Limited(
-                      denials.record(
-                          c,
-                          caller.run(),
-                          caller.step().id(),
-                          caller.claims().attempt(),
-                          caller.agent(),
-                          GateActions.SKILL_INVOKE,
-                          skill,
-                          limit.get()));
+                  return new Begun.Limited(deny(c, caller, skill, limit.get()));
                 }
                 // The invocation and its lock event first, the allow gate last: the gate chain's
                 // lock is
@@ -314,7 +279,8 @@ final class SkillMediator {
                 invocations.insertStarted(c, started);
                 return new Begun.Started(
                     gate(c, caller, skill, GateStatus.ALLOW, allowReason(caller, skill), gateId));
-              });
+              },
+              Begun.Ended::new);
     } catch (StoreException e) {
       if (e.getCause() instanceof SQLException s && "23505".equals(s.getSQLState())) {
         // A concurrent call with the same key inserted first: refused, as a conflict of its own
@@ -330,13 +296,9 @@ final class SkillMediator {
                         invocations.find(c, caller.step().id(), skill, key);
                     boolean reused = first.isPresent() && !sameInput(first.get(), input);
                     Gate deny =
-                        denials.record(
+                        deny(
                             c,
-                            caller.run(),
-                            caller.step().id(),
-                            caller.claims().attempt(),
-                            caller.agent(),
-                            GateActions.SKILL_INVOKE,
+                            caller,
                             skill,
                             reused
                                 ? keyReused(skill, key, first.get())
@@ -347,7 +309,7 @@ final class SkillMediator {
                     return new Lost(deny, reused);
                   });
         } catch (Denials.AttemptEnded ended) {
-          throw auth.staleToken(
+          return attempts.ended(
               caller.run(),
               caller.step().id(),
               caller.claims(),
@@ -355,43 +317,25 @@ final class SkillMediator {
               ended.getMessage());
         }
         if (lost.reused()) {
-          throw keyConflict(lost.gate());
+          return keyConflict(lost.gate());
         }
         Gate gate = lost.gate();
-        throw new ApiException(
-            409,
-            new ErrorBody(
-                ErrorCodes.CONFLICT,
-                "an identical call to " + skill + " (same idempotency key) is in progress",
-                gate.id().toString(),
-                gate.reason(),
-                null));
+        return new Refusal.Conflict(
+            "an identical call to " + skill + " (same idempotency key) is in progress",
+            gate.id(),
+            gate.reason());
       }
       throw e;
     }
-    switch (begun) {
-      case Begun.Replay r -> {
-        return replay(skill, r.recorded(), r.gate());
-      }
-      case Begun.Limited l ->
-          throw new ApiException(
-              403,
-              new ErrorBody(
-                  ErrorCodes.POLICY_DENIED,
-                  l.gate().reason(),
-                  l.gate().id().toString(),
-                  l.gate().reason(),
-                  null));
-      case Begun.KeyReused k -> throw keyConflict(k.gate());
-      case Begun.Ended e ->
-          throw auth.staleToken(
-              caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, e.why());
-      case Begun.Reconcile r -> {
-        return reconcile(caller, policy, skill, r.recorded());
-      }
-      case Begun.Started s -> {}
-    }
-    return perform(caller, skill, input, invocationId, key);
+    return switch (begun) {
+      case Begun.Replay r -> replay(skill, r.recorded(), r.gate());
+      case Begun.Limited l -> limitReached(l.gate());
+      case Begun.KeyReused k -> keyConflict(k.gate());
+      case Begun.Ended e -> e.refusal();
+      case Begun.Refused r -> r.conflict();
+      case Begun.Reconcile r -> reconcile(caller, policy, skill, r.recorded());
+      case Begun.Started s -> perform(caller, skill, input, invocationId, key);
+    };
   }
 
   /** Counts one more call against the step's and the run's limits, or says which is reached. */
@@ -417,7 +361,7 @@ final class SkillMediator {
   }
 
   /** The allow gate and the invocation are committed: now, and only now, the effect. */
-  private SkillCallResult perform(
+  private SkillCall perform(
       Caller caller, String skill, JsonNode input, UUID invocationId, String key) {
     JsonNode output;
     // A live upstream call holds no admission (it may take WORKA_SKILL_TIMEOUT); recording its
@@ -443,27 +387,18 @@ final class SkillMediator {
     } catch (SkillOutcomeUnknownException e) {
       String reason = cleaner.upstreamReason(e.getMessage(), MAX_UPSTREAM_REASON);
       finish(invocationId, "unknown", null, reason, null, null);
-      throw new ApiException(
-          502,
-          ErrorCodes.UNAVAILABLE,
+      return new Refusal.UpstreamFailed(
           skill
               + " failed upstream: "
               + reason
               + "; a retry with the same input (or idempotency key) is reconciled first, never performed blindly");
     } catch (SkillOutputInvalidException e) {
       finish(invocationId, "failed", null, e.getMessage(), null, e.upstreamRef());
-      throw new ApiException(
-          502,
-          new ErrorBody(
-              ErrorCodes.INVALID_OUTPUT,
-              skill + " failed: " + e.getMessage(),
-              null,
-              null,
-              e.violations()));
+      return new Refusal.OutputInvalid(skill + " failed: " + e.getMessage(), e.violations());
     } catch (SkillUnavailableException | SkillFailedException e) {
       String reason = cleaner.upstreamReason(e.getMessage(), MAX_UPSTREAM_REASON);
       finish(invocationId, "failed", null, reason, null, null);
-      throw new ApiException(502, ErrorCodes.UNAVAILABLE, skill + " failed upstream: " + reason);
+      return new Refusal.UpstreamFailed(skill + " failed upstream: " + reason);
     } catch (RuntimeException e) {
       finish(invocationId, "unknown", null, e.toString(), null, null);
       throw e;
@@ -478,8 +413,8 @@ final class SkillMediator {
           "output larger than " + MAX_OUTPUT_BYTES + " bytes",
           null,
           null);
-      throw new ApiException(
-          502, ErrorCodes.TOO_LARGE, skill + " returned more than " + MAX_OUTPUT_BYTES + " bytes");
+      return new Refusal.OutputTooLarge(
+          skill + " returned more than " + MAX_OUTPUT_BYTES + " bytes");
     }
     finish(
         invocationId,
@@ -488,16 +423,17 @@ final class SkillMediator {
         null,
         Json.write(cleaned.changes()),
         skills.upstreamRef(skill, output).orElse(null));
-    return new SkillCallResult(invocationId.toString(), cleaned.value(), false);
+    return new SkillCall.Performed(invocationId, cleaned.value());
   }
 
   /**
    * An earlier call with this key has no recorded outcome: the upstream is asked (read-only)
    * whether its effect exists. Found: its output is recorded and returned, no second effect. Not
    * found: the call is performed now, under the same invocation (and marker), after a new allow
-   * gate. Cannot tell: refused (409) and left {@code unknown} until a later call or sweep can tell.
+   * gate. Cannot tell: refused (a conflict) and left {@code unknown} until a later call or sweep
+   * can tell.
    */
-  private SkillCallResult reconcile(
+  private SkillCall reconcile(
       Caller caller, CompiledPolicy policy, String skill, InvocationStore.Invocation recorded) {
     JsonNode recordedInput = Json.parse(recorded.inputJson());
     UUID id = recorded.id();
@@ -526,7 +462,7 @@ final class SkillMediator {
                           + (ref == null ? "" : " (" + ref + ")");
                   if (!invocations.resolvePerformed(
                       c, id, outputJson, ref, Json.write(cleaned.changes()), why)) {
-                    throw conflict(
+                    return conflict(
                         skill,
                         "invocation " + id + " was resolved by another call meanwhile; call again");
                   }
@@ -535,15 +471,7 @@ final class SkillMediator {
                   Optional<String> limit = countCall(c, caller, policy);
                   if (limit.isPresent()) {
                     return new Begun.Limited(
-                        denials.record(
-                            c,
-                            caller.run(),
-                            caller.step().id(),
-                            caller.claims().attempt(),
-                            caller.agent(),
-                            GateActions.SKILL_INVOKE,
-                            skill,
-                            limit.get() + " (a replay counts as a call)"));
+                        deny(c, caller, skill, limit.get() + " (a replay counts as a call)"));
                   }
                   Gate gate =
                       gate(
@@ -561,17 +489,15 @@ final class SkillMediator {
                       c, invocations.byId(c, id).orElseThrow(), "replayed", gate.id());
                   return new Begun.Replay(invocations.byId(c, id).orElseThrow(), gate);
                 });
-        if (found instanceof Begun.Limited l) {
-          throw new ApiException(
-              403,
-              new ErrorBody(
-                  ErrorCodes.POLICY_DENIED,
-                  l.gate().reason(),
-                  l.gate().id().toString(),
-                  l.gate().reason(),
-                  null));
-        }
-        return new SkillCallResult(id.toString(), cleaned.value(), true);
+        return switch (found) {
+          case Begun.Limited l -> limitReached(l.gate());
+          case Begun.Ended e -> e.refusal();
+          case Begun.Refused r -> r.conflict();
+          case Begun.Replay r -> new SkillCall.Replayed(id, cleaned.value());
+          case Begun.KeyReused k -> throw unexpected(k);
+          case Begun.Reconcile r -> throw unexpected(r);
+          case Begun.Started st -> throw unexpected(st);
+        };
       }
       case SkillProvider.Reconciliation.NotPerformed n -> {
         Begun again =
@@ -581,21 +507,12 @@ final class SkillMediator {
                 c -> {
                   InvocationStore.Invocation now = invocations.byId(c, id).orElseThrow();
                   if (!"unknown".equals(now.status())) {
-                    throw conflict(
+                    return conflict(
                         skill, "invocation " + id + " is " + now.status() + " now; call again");
                   }
                   Optional<String> limit = countCall(c, caller, policy);
                   if (limit.isPresent()) {
-                    return new Begun.Limited(
-                        denials.record(
-                            c,
-                            caller.run(),
-                            caller.step().id(),
-                            caller.claims().attempt(),
-                            caller.agent(),
-                            GateActions.SKILL_INVOKE,
-                            skill,
-                            limit.get()));
+                    return new Begun.Limited(deny(c, caller, skill, limit.get()));
                   }
                   String why =
                       "reconciliation found no effect upstream ("
@@ -603,7 +520,9 @@ final class SkillMediator {
                           + "): performed again as attempt "
                           + caller.claims().attempt();
                   if (!invocations.restart(c, id, caller.claims().attempt(), why)) {
-                    throw conflict(skill, "invocation " + id + " changed meanwhile; call again");
+                    // Nothing of this transaction is kept: not the call just counted either.
+                    c.rollback();
+                    return conflict(skill, "invocation " + id + " changed meanwhile; call again");
                   }
                   UUID gateId = UUID.randomUUID();
                   invocations.lockEvent(
@@ -623,17 +542,16 @@ final class SkillMediator {
                               + allowReason(caller, skill),
                           gateId));
                 });
-        if (again instanceof Begun.Limited l) {
-          throw new ApiException(
-              403,
-              new ErrorBody(
-                  ErrorCodes.POLICY_DENIED,
-                  l.gate().reason(),
-                  l.gate().id().toString(),
-                  l.gate().reason(),
-                  null));
-        }
-        return perform(caller, skill, recordedInput, id, recorded.idempotencyKey());
+        return switch (again) {
+          case Begun.Limited l -> limitReached(l.gate());
+          case Begun.Ended e -> e.refusal();
+          case Begun.Refused r -> r.conflict();
+          case Begun.Started st ->
+              perform(caller, skill, recordedInput, id, recorded.idempotencyKey());
+          case Begun.Replay r -> throw unexpected(r);
+          case Begun.KeyReused k -> throw unexpected(k);
+          case Begun.Reconcile r -> throw unexpected(r);
+        };
       }
       case SkillProvider.Reconciliation.Unknown u -> {
         String why =
@@ -648,55 +566,45 @@ final class SkillMediator {
                 skill,
                 c -> {
                   invocations.noteUnresolved(c, id, "reconciliation could not tell: " + u.why());
-                  Gate deny =
-                      denials.record(
-                          c,
-                          caller.run(),
-                          caller.step().id(),
-                          caller.claims().attempt(),
-                          caller.agent(),
-                          GateActions.SKILL_INVOKE,
-                          skill,
-                          why);
+                  Gate deny = deny(c, caller, skill, why);
                   invocations.lockEvent(
                       c, invocations.byId(c, id).orElseThrow(), "conflict", deny.id());
-                  return new Begun.Limited(deny);
+                  return new Begun.Refused(new Refusal.Conflict(why, deny.id(), why));
                 });
-        Gate gate = ((Begun.Limited) refused).gate();
-        throw new ApiException(
-            409, new ErrorBody(ErrorCodes.CONFLICT, why, gate.id().toString(), why, null));
+        return switch (refused) {
+          case Begun.Ended e -> e.refusal();
+          case Begun.Refused r -> r.conflict();
+          case Begun.Limited l -> throw unexpected(l);
+          case Begun.Replay r -> throw unexpected(r);
+          case Begun.KeyReused k -> throw unexpected(k);
+          case Begun.Reconcile r -> throw unexpected(r);
+          case Begun.Started st -> throw unexpected(st);
+        };
       }
     }
   }
 
   /**
    * A further decision transaction for the caller: its run and step locked and still running (else
-   * the stale-token refusal), then {@code work}.
+   * {@link Begun.Ended}), then {@code work}.
    */
   private Begun decideAgain(
       Caller caller, String skill, dev.worka.gateway.store.SqlWork<Begun> work) {
-    Begun begun;
-    try {
-      begun =
-          Transactions.inTransaction(
-              dataSource,
-              c -> {
-                Optional<String> ended = auth.lockStillRunning(c, caller, false);
-                return ended.isPresent() ? new Begun.Ended(ended.get()) : work.apply(c);
-              });
-    } catch (Denials.AttemptEnded ended) {
-      begun = new Begun.Ended(ended.getMessage());
-    }
-    if (begun instanceof Begun.Ended e) {
-      throw auth.staleToken(
-          caller.run(), caller.step().id(), caller.claims(), "skills/" + skill, e.why());
-    }
-    return begun;
+    return attempts.decide(caller, false, "skills/" + skill, work, Begun.Ended::new);
   }
 
-  private static ApiException conflict(String skill, String why) {
-    return new ApiException(
-        409, ErrorCodes.CONFLICT, "the call to " + skill + " cannot go on: " + why);
+  private static Begun.Refused conflict(String skill, String why) {
+    return new Begun.Refused(
+        new Refusal.Conflict("the call to " + skill + " cannot go on: " + why));
+  }
+
+  /** A decision transaction came to what its work never returns: a bug here. */
+  private static IllegalStateException unexpected(Begun begun) {
+    return new IllegalStateException("a reconciliation's decision came to " + begun);
+  }
+
+  private static Refusal.LimitReached limitReached(Gate gate) {
+    return new Refusal.LimitReached(gate.reason(), gate.id());
   }
 
   private String refusal(
@@ -744,18 +652,30 @@ final class SkillMediator {
         + (dryRun ? "; dry-run" : "");
   }
 
-  private ApiException denied(
-      Caller caller,
-      String skill,
-      String reason,
-      int status,
-      String code,
-      List<String> violations) {
-    Gate gate =
-        auth.deny(
-            caller.run(), caller.step(), caller.claims(), GateActions.SKILL_INVOKE, skill, reason);
-    return new ApiException(
-        status, new ErrorBody(code, reason, gate.id().toString(), reason, violations));
+  /**
+   * A refusal before any decision transaction: its deny gate recorded in a transaction of its own,
+   * then {@code refusal} of the gate's id (or the attempt's end, if it ended meanwhile).
+   */
+  private SkillCall denied(
+      Caller caller, String skill, String reason, Function<UUID, SkillCall> refusal) {
+    return switch (attempts.deny(caller, GateActions.SKILL_INVOKE, skill, reason)) {
+      case Denial.Recorded r -> refusal.apply(r.gate().id());
+      case Refusal.AttemptEnded e -> e;
+    };
+  }
+
+  /** A deny gate of the caller's call of {@code skill}, in the decision's transaction. */
+  private Gate deny(java.sql.Connection c, Caller caller, String skill, String reason)
+      throws SQLException {
+    return denials.record(
+        c,
+        caller.run(),
+        caller.step().id(),
+        caller.claims().attempt(),
+        caller.agent(),
+        GateActions.SKILL_INVOKE,
+        skill,
+        reason);
   }
 
   private Gate gate(
@@ -783,7 +703,7 @@ final class SkillMediator {
         id);
   }
 
-  private SkillCallResult replay(String skill, InvocationStore.Invocation recorded, Gate gate) {
+  private static SkillCall replay(String skill, InvocationStore.Invocation recorded, Gate gate) {
     if (!"succeeded".equals(recorded.status())) {
       String why =
           "the call to "
@@ -791,10 +711,9 @@ final class SkillMediator {
               + " with this idempotency key is "
               + recorded.status()
               + (recorded.error() == null ? "" : ": " + recorded.error());
-      throw new ApiException(
-          409, new ErrorBody(ErrorCodes.CONFLICT, why, gate.id().toString(), gate.reason(), null));
+      return new Refusal.Conflict(why, gate.id(), gate.reason());
     }
-    return new SkillCallResult(recorded.id().toString(), Json.parse(recorded.outputJson()), true);
+    return new SkillCall.Replayed(recorded.id(), Json.parse(recorded.outputJson()));
   }
 
   /** The outcome and the released lock event: one statement, one round trip, durable on return. */
@@ -813,15 +732,8 @@ final class SkillMediator {
         });
   }
 
-  private static ApiException keyConflict(Gate gate) {
-    return new ApiException(
-        409,
-        new ErrorBody(
-            ErrorCodes.IDEMPOTENCY_CONFLICT,
-            gate.reason(),
-            gate.id().toString(),
-            gate.reason(),
-            null));
+  private static Refusal.KeyConflict keyConflict(Gate gate) {
+    return new Refusal.KeyConflict(gate.reason(), gate.id());
   }
 
   /** The reason of the refusal of a key used again with another input than its invocation's. */

@@ -1,4 +1,4 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.invocation;
 
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
@@ -44,7 +44,8 @@ public final class InvocationStore {
       java.time.Instant createdAt) {}
 
   /** Appends a lock event of an invocation (acquired, replayed, conflict, released). */
-  void lockEvent(Connection c, Invocation i, String lockStatus, UUID gateId) throws SQLException {
+  public void lockEvent(Connection c, Invocation i, String lockStatus, UUID gateId)
+      throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key, lock_status,"
@@ -84,7 +85,7 @@ public final class InvocationStore {
    * Inserts a call's invocation as {@code started} (lock {@code acquired}) and its {@code acquired}
    * lock event, in one statement.
    */
-  void insertStarted(Connection c, Invocation i) throws SQLException {
+  public void insertStarted(Connection c, Invocation i) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "with started as (insert into skill_invocations (id, run_id, step_id, attempt, agent, skill,"
@@ -115,7 +116,7 @@ public final class InvocationStore {
    * one statement: called on a connection in auto-commit, it is durable in one round trip. Does
    * nothing if the invocation is no longer {@code started}.
    */
-  void finish(
+  public void finish(
       Connection c,
       UUID id,
       String status,
@@ -152,7 +153,7 @@ public final class InvocationStore {
     return clock.instant();
   }
 
-  boolean olderThan(Invocation i, java.time.Duration callTimeout) {
+  public boolean olderThan(Invocation i, java.time.Duration callTimeout) {
     return i.createdAt() != null && i.createdAt().plus(callTimeout).isBefore(clock.instant());
   }
 
@@ -160,7 +161,7 @@ public final class InvocationStore {
    * {@code started} → {@code unknown}: the call's outcome was never recorded and no Gateway is
    * still waiting on it. Returns whether this call made the change.
    */
-  boolean markUnknown(Connection c, UUID id, String why) throws SQLException {
+  public boolean markUnknown(Connection c, UUID id, String why) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "update skill_invocations set status = 'unknown', error = ?, lock_status = 'released', completed_at = ?"
@@ -176,7 +177,7 @@ public final class InvocationStore {
    * {@code unknown} → {@code started} under {@code attempt}: reconciliation found no effect, it is
    * performed now.
    */
-  boolean restart(Connection c, UUID id, int attempt, String why) throws SQLException {
+  public boolean restart(Connection c, UUID id, int attempt, String why) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "update skill_invocations set status = 'started', attempt = ?, error = ?, lock_status = 'acquired',"
@@ -189,7 +190,7 @@ public final class InvocationStore {
   }
 
   /** {@code unknown} → {@code succeeded}: reconciliation found the effect upstream. */
-  boolean resolvePerformed(
+  public boolean resolvePerformed(
       Connection c, UUID id, String outputJson, String upstreamRef, String cleaningJson, String why)
       throws SQLException {
     try (PreparedStatement ps =
@@ -225,7 +226,7 @@ public final class InvocationStore {
    * Notes on an {@code unknown} invocation what its last reconciliation found, and when (it stays
    * unknown).
    */
-  void noteUnresolved(Connection c, UUID id, String why) throws SQLException {
+  public void noteUnresolved(Connection c, UUID id, String why) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "update skill_invocations set error = ?, reconciled_at = ? where id = ? and status = 'unknown'")) {
@@ -236,7 +237,7 @@ public final class InvocationStore {
     }
   }
 
-  Optional<Invocation> byId(Connection c, UUID id) throws SQLException {
+  public Optional<Invocation> byId(Connection c, UUID id) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement("select * from skill_invocations where id = ?")) {
       ps.setObject(1, id);
@@ -246,7 +247,7 @@ public final class InvocationStore {
     }
   }
 
-  Optional<Invocation> find(Connection c, UUID stepId, String skill, String key)
+  public Optional<Invocation> find(Connection c, UUID stepId, String skill, String key)
       throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
@@ -266,8 +267,8 @@ public final class InvocationStore {
    * late), in one statement; or says which limit is reached and counts nothing. The run is counted
    * only if the step could be.
    */
-  Optional<String> countCall(Connection c, UUID stepId, int maxPerStep, UUID runId, int maxPerRun)
-      throws SQLException {
+  public Optional<String> countCall(
+      Connection c, UUID stepId, int maxPerStep, UUID runId, int maxPerRun) throws SQLException {
     boolean stepCounted;
     boolean runCounted;
     try (PreparedStatement ps =

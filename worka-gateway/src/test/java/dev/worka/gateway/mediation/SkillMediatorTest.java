@@ -1,21 +1,27 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.mediation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.SettableClock;
+import dev.worka.gateway.agent.AgentErrors;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.control.RunningWorkers;
 import dev.worka.gateway.http.ApiException;
+import dev.worka.gateway.invocation.InvocationStore;
+import dev.worka.gateway.invocation.ReconcileInvocations;
+import dev.worka.gateway.invocation.ResolveInvocation;
 import dev.worka.gateway.policy.BuiltinPolicy;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
@@ -29,11 +35,9 @@ import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
-import dev.worka.gateway.token.SigningKeys;
-import dev.worka.gateway.token.TokenVerifier;
-import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.gateway.token.WorkerClaims;
 import dev.worka.protocol.Json;
+import dev.worka.protocol.SkillCallResult;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,22 +80,14 @@ class SkillMediatorTest {
         new RunService(
             db.dataSource(), runs, steps, policies, queue, new RunningWorkers(), audit, clock);
     denials = new Denials(audit, steps, queue);
-    auth =
-        new Authenticator(
-            db.dataSource(),
-            new TokenVerifier(SigningKeys.generate(), "test", clock),
-            new VerifiedTokens(clock),
-            runs,
-            steps,
-            policies,
-            denials);
+    attempts = new Attempts(db.dataSource(), runs, steps, denials);
     mediator =
         new SkillMediator(
             db.dataSource(),
             new SkillRegistry(CatalogOnlyProvider.builtIn(Map.of()), SideEffectMode.DRY_RUN),
             new InvocationStore(clock),
             audit,
-            auth,
+            attempts,
             denials,
             new OutputCleaner(List.of()),
             true);
@@ -115,7 +111,7 @@ class SkillMediatorTest {
 
   private StoredPolicy policy;
   private Denials denials;
-  private Authenticator auth;
+  private Attempts attempts;
   private final Upstream upstream = new Upstream();
 
   /** A mediator whose github provider is {@link #upstream}, in live mode. */
@@ -125,7 +121,7 @@ class SkillMediatorTest {
         new SkillRegistry(List.of(upstream), SideEffectMode.LIVE),
         new InvocationStore(clock),
         audit,
-        auth,
+        attempts,
         denials,
         new OutputCleaner(List.of()),
         false);
@@ -231,6 +227,29 @@ class SkillMediatorTest {
     }
   }
 
+  /**
+   * The answer of a call that went through, as the REST route gives it; a refusal is thrown as the
+   * agent routes answer it ({@link AgentErrors}), so a test that expects one catches that.
+   */
+  private static SkillCallResult answered(SkillCall outcome) {
+    return switch (outcome) {
+      case SkillCall.Performed p ->
+          new SkillCallResult(p.invocationId().toString(), p.output(), false);
+      case SkillCall.Replayed r ->
+          new SkillCallResult(r.invocationId().toString(), r.output(), true);
+      case Refusal r -> throw AgentErrors.of(r);
+    };
+  }
+
+  /**
+   * The refusal a call came to (never thrown: returned), as the agent routes answer it ({@link
+   * AgentErrors}): its status, error body and headers.
+   */
+  private static ApiException refused(SkillCall outcome) {
+    return AgentErrors.of(
+        assertInstanceOf(Refusal.class, outcome, () -> "a refusal, not " + outcome));
+  }
+
   private InvocationStore.Invocation onlyInvocation() {
     List<InvocationStore.Invocation> all =
         Transactions.withConnection(
@@ -249,15 +268,13 @@ class SkillMediatorTest {
     assertEquals("started", onlyInvocation().status(), "the outcome was never recorded");
 
     ApiException early =
-        assertThrows(
-            ApiException.class,
-            () -> mediator.call(caller, "github.create_issue", issue("crash"), null));
+        refused(mediator.call(caller, "github.create_issue", issue("crash"), null));
     assertEquals(
         409, early.status(), "within the call timeout the first call may still be under way");
     assertEquals(0, upstream.lookups.get());
 
     clock.advance(Duration.ofSeconds(31));
-    var again = mediator.call(caller, "github.create_issue", issue("crash"), null);
+    var again = answered(mediator.call(caller, "github.create_issue", issue("crash"), null));
     assertTrue(again.replayed());
     assertEquals(1, upstream.created.size(), "one effect");
     assertEquals(1, upstream.lookups.get());
@@ -280,7 +297,7 @@ class SkillMediatorTest {
     UUID id = onlyInvocation().id();
     clock.advance(Duration.ofSeconds(31));
 
-    var again = mediator.call(caller, "github.create_issue", issue("late"), null);
+    var again = answered(mediator.call(caller, "github.create_issue", issue("late"), null));
     assertTrue(!again.replayed());
     assertEquals(id.toString(), again.invocationId());
     assertEquals(
@@ -293,7 +310,7 @@ class SkillMediatorTest {
     assertEquals(2, allows.size(), "the original allow gate and the one before the effect now");
     assertTrue(allows.get(1).reason().contains("found no effect upstream"), allows.get(1).reason());
 
-    var replay = mediator.call(caller, "github.create_issue", issue("late"), null);
+    var replay = answered(mediator.call(caller, "github.create_issue", issue("late"), null));
     assertTrue(replay.replayed());
     assertEquals(1, upstream.created.size());
   }
@@ -307,10 +324,7 @@ class SkillMediatorTest {
     clock.advance(Duration.ofSeconds(31));
     upstream.unreachable = true;
 
-    ApiException e =
-        assertThrows(
-            ApiException.class,
-            () -> mediator.call(caller, "github.create_issue", issue("dark"), null));
+    ApiException e = refused(mediator.call(caller, "github.create_issue", issue("dark"), null));
     assertEquals(409, e.status());
     assertTrue(e.body().message().contains("could not be reconciled"), e.body().message());
     assertEquals("unknown", onlyInvocation().status());
@@ -318,7 +332,7 @@ class SkillMediatorTest {
     assertEquals("deny", gates().get(gates().size() - 1).status().sql());
 
     upstream.unreachable = false;
-    var found = mediator.call(caller, "github.create_issue", issue("dark"), null);
+    var found = answered(mediator.call(caller, "github.create_issue", issue("dark"), null));
     assertTrue(found.replayed());
     assertEquals(1, upstream.created.size());
     assertEquals("succeeded", onlyInvocation().status());
@@ -341,9 +355,7 @@ class SkillMediatorTest {
     for (String title : List.of("seen", "not-seen")) {
       assertEquals(
           409,
-          assertThrows(
-                  ApiException.class,
-                  () -> mediator.call(caller, "github.create_issue", issue(title), "k-" + title))
+          refused(mediator.call(caller, "github.create_issue", issue(title), "k-" + title))
               .status());
     }
     Map<String, InvocationStore.Invocation> byKey = new java.util.HashMap<>();
@@ -387,15 +399,13 @@ class SkillMediatorTest {
     // refused;
     // neither reaches the upstream.
     upstream.unreachable = false;
-    var replay = mediator.call(caller, "github.create_issue", issue("seen"), "k-seen");
+    var replay = answered(mediator.call(caller, "github.create_issue", issue("seen"), "k-seen"));
     assertTrue(replay.replayed());
     assertEquals("operator", replay.output().path("resolved_by").asText());
     assertEquals("https://example/42", replay.output().path("upstream_ref").asText());
     assertEquals(
         409,
-        assertThrows(
-                ApiException.class,
-                () -> mediator.call(caller, "github.create_issue", issue("not-seen"), "k-not-seen"))
+        refused(mediator.call(caller, "github.create_issue", issue("not-seen"), "k-not-seen"))
             .status());
     assertEquals(
         created, upstream.created.size(), "no effect performed by a resolution or after it");
@@ -477,10 +487,7 @@ class SkillMediatorTest {
   void anOutputThatDoesNotMatchTheSkillsOutputSchemaIsNotPassedOnAndNeverRepeated() {
     SkillMediator mediator = live();
     upstream.badOutput = true;
-    ApiException e =
-        assertThrows(
-            ApiException.class,
-            () -> mediator.call(caller, "github.create_issue", issue("odd"), null));
+    ApiException e = refused(mediator.call(caller, "github.create_issue", issue("odd"), null));
     assertEquals(502, e.status());
     assertEquals("invalid_output", e.body().error());
     assertTrue(
@@ -492,10 +499,7 @@ class SkillMediatorTest {
     assertEquals("https://example/1", i.upstreamRef(), "the effect it made is still named");
 
     upstream.badOutput = false;
-    ApiException again =
-        assertThrows(
-            ApiException.class,
-            () -> mediator.call(caller, "github.create_issue", issue("odd"), null));
+    ApiException again = refused(mediator.call(caller, "github.create_issue", issue("odd"), null));
     assertEquals(409, again.status());
     assertEquals(1, upstream.created.size(), "no second effect");
   }
@@ -506,10 +510,7 @@ class SkillMediatorTest {
     mediator.admission.acquire(SkillMediator.ADMITTED);
     try {
       long t0 = System.nanoTime();
-      ApiException e =
-          assertThrows(
-              ApiException.class,
-              () -> mediator.call(caller, "github.create_issue", issue("full"), null));
+      ApiException e = refused(mediator.call(caller, "github.create_issue", issue("full"), null));
       assertTrue(
           System.nanoTime() - t0 >= SkillMediator.ADMISSION_WAIT.toNanos(),
           "it waited for a place first");
@@ -521,13 +522,13 @@ class SkillMediatorTest {
     }
     assertEquals(gatesBefore, gates().size(), "nothing was decided");
     assertEquals(0, invocations());
-    mediator.call(caller, "github.create_issue", issue("full"), null);
+    answered(mediator.call(caller, "github.create_issue", issue("full"), null));
     assertEquals(1, invocations(), "with a place free the same call goes through");
   }
 
   @Test
   void aLiveOutputRecordsItsUpstreamReference() {
-    var first = live().call(caller, "github.create_issue", issue("ref"), null);
+    var first = answered(live().call(caller, "github.create_issue", issue("ref"), null));
     assertTrue(!first.replayed());
     assertEquals("https://example/1", onlyInvocation().upstreamRef());
   }
@@ -605,10 +606,7 @@ class SkillMediatorTest {
   @Test
   void anAttemptThatEndedAfterAuthenticationGetsNoEffect() {
     service.cancel(caller.run().id(), "operator", "stop");
-    ApiException e =
-        assertThrows(
-            ApiException.class,
-            () -> mediator.call(caller, "github.create_issue", issue("late"), null));
+    ApiException e = refused(mediator.call(caller, "github.create_issue", issue("late"), null));
     assertEquals(401, e.status());
     assertEquals("step_not_running", e.body().error());
     assertTrue(e.body().message().contains("cancelled"), e.body().message());
@@ -626,7 +624,7 @@ class SkillMediatorTest {
           pool.submit(
               () -> {
                 try {
-                  mediator.call(caller, "github.create_issue", issue(title), null);
+                  answered(mediator.call(caller, "github.create_issue", issue(title), null));
                   return 200;
                 } catch (ApiException e) {
                   return e.status();
@@ -656,7 +654,7 @@ class SkillMediatorTest {
           pool.submit(
               () -> {
                 try {
-                  mediator.call(who, "github.create_issue", issue(title), null);
+                  answered(mediator.call(who, "github.create_issue", issue(title), null));
                   return null;
                 } catch (ApiException e) {
                   return e;
@@ -712,10 +710,7 @@ class SkillMediatorTest {
 
   @Test
   void aNulInTheInputIsRefusedWithAGateNotAServerError() {
-    ApiException e =
-        assertThrows(
-            ApiException.class,
-            () -> mediator.call(caller, "github.create_issue", issue("a\u0000b"), null));
+    ApiException e = refused(mediator.call(caller, "github.create_issue", issue("a\u0000b"), null));
     assertEquals(422, e.status());
     assertTrue(e.body().message().contains("NUL"), e.body().message());
     assertEquals("deny", gates().get(gates().size() - 1).status().sql());
@@ -724,8 +719,8 @@ class SkillMediatorTest {
 
   @Test
   void aReplayedKeyReturnsTheRecordedOutputWithoutASecondInvocation() {
-    var first = mediator.call(caller, "github.create_issue", issue("once"), "k-1");
-    var again = mediator.call(caller, "github.create_issue", issue("once"), "k-1");
+    var first = answered(mediator.call(caller, "github.create_issue", issue("once"), "k-1"));
+    var again = answered(mediator.call(caller, "github.create_issue", issue("once"), "k-1"));
     assertEquals(first.invocationId(), again.invocationId());
     assertTrue(again.replayed());
     assertEquals(first.output(), again.output());
@@ -748,8 +743,9 @@ class SkillMediatorTest {
           pool.submit(
               () -> {
                 try {
-                  return mediator
-                          .call(caller, "github.create_issue", issue("same"), "same-key")
+                  return answered(
+                              mediator.call(
+                                  caller, "github.create_issue", issue("same"), "same-key"))
                           .replayed()
                       ? "replayed"
                       : "new";
@@ -787,7 +783,7 @@ class SkillMediatorTest {
 
   @Test
   void aRecordedCallsInputAndLockEventsCannotBeChangedOrRemovedEvenByTheOwner() throws Exception {
-    mediator.call(caller, "github.create_issue", issue("recorded"), null);
+    answered(mediator.call(caller, "github.create_issue", issue("recorded"), null));
     UUID id = onlyInvocation().id();
     for (String sql :
         List.of(
@@ -838,7 +834,7 @@ class SkillMediatorTest {
             new SkillRegistry(List.of(upstream), SideEffectMode.LIVE),
             new InvocationStore(clock),
             audit,
-            auth,
+            attempts,
             denials,
             new OutputCleaner(List.of(secret)),
             false);
@@ -850,9 +846,7 @@ class SkillMediatorTest {
             + secret
             + " is wrong\n\tat Foo.bar(Foo.java:1)";
     ApiException failed =
-        assertThrows(
-            ApiException.class,
-            () -> mediator.call(caller, "github.create_issue", issue("boom"), null));
+        refused(mediator.call(caller, "github.create_issue", issue("boom"), null));
     assertEquals(502, failed.status());
     String stored = onlyInvocation().error();
     for (String shown : List.of(failed.getMessage(), stored)) {
@@ -869,14 +863,11 @@ class SkillMediatorTest {
   @Test
   void aKeyUsedAgainWithAnotherInputIsRefusedNeverAnsweredWithTheFirstCallsOutput() {
     SkillMediator mediator = live();
-    var first = mediator.call(caller, "github.create_issue", issue("the first"), "k-1");
+    var first = answered(mediator.call(caller, "github.create_issue", issue("the first"), "k-1"));
 
     ApiException e =
-        assertThrows(
-            ApiException.class,
-            () ->
-                mediator.call(
-                    caller, "github.create_issue", issue("another issue entirely"), "k-1"));
+        refused(
+            mediator.call(caller, "github.create_issue", issue("another issue entirely"), "k-1"));
     assertEquals(409, e.status());
     assertEquals("idempotency_conflict", e.body().error());
     assertTrue(
@@ -902,7 +893,7 @@ class SkillMediatorTest {
             .put("title", "the first")
             .put("repo", "widgets")
             .put("owner", "acme");
-    var again = mediator.call(caller, "github.create_issue", reordered, "k-1");
+    var again = answered(mediator.call(caller, "github.create_issue", reordered, "k-1"));
     assertTrue(again.replayed());
     assertEquals(first.invocationId(), again.invocationId());
     assertEquals(first.output(), again.output());
@@ -921,9 +912,7 @@ class SkillMediatorTest {
     // The earlier call's outcome is unknown and its effect absent upstream; a call with its key and
     // another input must not become it (reconciled, then performed with the recorded input).
     ApiException e =
-        assertThrows(
-            ApiException.class,
-            () -> mediator.call(caller, "github.create_issue", issue("something else"), "k-c"));
+        refused(mediator.call(caller, "github.create_issue", issue("something else"), "k-c"));
     assertEquals(409, e.status());
     assertEquals("idempotency_conflict", e.body().error());
     assertEquals(0, upstream.lookups.get(), "the upstream was not even asked");
@@ -931,7 +920,7 @@ class SkillMediatorTest {
     assertEquals("started", onlyInvocation().status(), "the earlier call is left as it was");
 
     // Its own input again: reconciled, then performed once under the same invocation.
-    var same = mediator.call(caller, "github.create_issue", issue("crashed"), "k-c");
+    var same = answered(mediator.call(caller, "github.create_issue", issue("crashed"), "k-c"));
     assertEquals(onlyInvocation().id().toString(), same.invocationId());
     assertEquals(1, upstream.created.size());
     assertTrue(upstream.created.get(0).startsWith("crashed "), upstream.created.toString());
@@ -950,7 +939,8 @@ class SkillMediatorTest {
           pool.submit(
               () -> {
                 try {
-                  return mediator.call(caller, "github.create_issue", issue(title), "one-key");
+                  return answered(
+                      mediator.call(caller, "github.create_issue", issue(title), "one-key"));
                 } catch (ApiException e) {
                   return e;
                 }
@@ -966,7 +956,7 @@ class SkillMediatorTest {
         assertTrue(e.body().gateId() != null);
         conflicts++;
       } else {
-        var result = (dev.worka.protocol.SkillCallResult) outcome;
+        var result = (SkillCallResult) outcome;
         assertTrue(!result.replayed(), "no other input's output is ever replayed");
         performed.add(result.invocationId());
       }
@@ -986,16 +976,14 @@ class SkillMediatorTest {
 
   @Test
   void replaysCountAgainstTheCallLimitsSoAKeyCannotBeRepeatedWithoutBound() {
-    var first = mediator.call(caller, "github.create_issue", issue("once"), "k-r");
+    var first = answered(mediator.call(caller, "github.create_issue", issue("once"), "k-r"));
     for (int i = 0; i < 4; i++) {
-      assertTrue(mediator.call(caller, "github.create_issue", issue("once"), "k-r").replayed());
+      assertTrue(
+          answered(mediator.call(caller, "github.create_issue", issue("once"), "k-r")).replayed());
     }
     int gatesBefore = gates().size();
     for (int i = 0; i < 3; i++) {
-      ApiException e =
-          assertThrows(
-              ApiException.class,
-              () -> mediator.call(caller, "github.create_issue", issue("once"), "k-r"));
+      ApiException e = refused(mediator.call(caller, "github.create_issue", issue("once"), "k-r"));
       assertEquals(403, e.status());
       assertEquals("policy_denied", e.body().error());
       assertTrue(

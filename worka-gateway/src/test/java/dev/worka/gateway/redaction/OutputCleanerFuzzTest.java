@@ -1,4 +1,4 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.redaction;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,7 +8,6 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.worka.gateway.redaction.Redactor;
 import java.util.HashMap;
 import java.util.List;
 import java.util.regex.Pattern;

@@ -1,4 +1,4 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.invocation;
 
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;

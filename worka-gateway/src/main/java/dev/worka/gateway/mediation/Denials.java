@@ -1,4 +1,4 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.mediation;
 
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
@@ -26,7 +26,7 @@ import java.util.UUID;
  * is ended (failed, with a {@code policy} burn), after which its token stops working; and a token
  * whose attempt has ended gets its refusal recorded once, then only logged.
  */
-final class Denials {
+public final class Denials {
   static final int MAX_DENIES_PER_ATTEMPT = 25;
   private static final int REMEMBERED_STALE_TOKENS = 10_000;
 
@@ -43,13 +43,17 @@ final class Denials {
                 }
               }));
 
-  Denials(AuditLog audit, StepStore steps, TaskQueue queue) {
+  public Denials(AuditLog audit, StepStore steps, TaskQueue queue) {
     this.audit = audit;
     this.steps = steps;
     this.queue = queue;
   }
 
-  /** The attempt a deny was about to be recorded for is no longer running. */
+  /**
+   * The attempt a deny was about to be recorded for is no longer running. Thrown only to roll back
+   * the transaction the deny was part of; {@link Attempts#decide} and {@link Attempts#deny} turn it
+   * into the outcome {@link Refusal.AttemptEnded}, so it never leaves this package.
+   */
   static final class AttemptEnded extends RuntimeException {
     AttemptEnded(String why) {
       super(why, null, false, false);
@@ -60,9 +64,11 @@ final class Denials {
    * Records a deny on the caller's connection; ends the attempt once it has too many. Denials of
    * one step are serialized by its row lock, so the cap holds under concurrent requests.
    *
-   * @throws AttemptEnded if the attempt is no longer running (nothing is recorded)
+   * <p>Call it inside {@link Attempts#decide} (or {@link Attempts#deny}): when the attempt is no
+   * longer running it throws {@link AttemptEnded}, which they answer as {@link
+   * Refusal.AttemptEnded}.
    */
-  Gate record(
+  public Gate record(
       Connection c,
       Run run,
       UUID stepId,

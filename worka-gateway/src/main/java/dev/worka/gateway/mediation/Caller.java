@@ -1,4 +1,4 @@
-package dev.worka.gateway.agent;
+package dev.worka.gateway.mediation;
 
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.run.Run;
@@ -7,10 +7,11 @@ import dev.worka.gateway.token.WorkerClaims;
 
 /**
  * A worker whose token verified and whose step attempt is running: who it is, on what, under which
- * policy.
+ * policy. The agent adapters make one ({@code agent.Authenticator}); every decision here is taken
+ * for one.
  */
-record Caller(WorkerClaims claims, Run run, Step step, StoredPolicy policy) {
-  String agent() {
+public record Caller(WorkerClaims claims, Run run, Step step, StoredPolicy policy) {
+  public String agent() {
     return claims.agent();
   }
 }
