@@ -35,6 +35,7 @@ import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.run.Transition;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.model.AnthropicMessages;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.VerifiedTokens;
@@ -244,7 +245,7 @@ public final class AgentApi {
               if (ended.isPresent()) {
                 return new Decided(null, ended.get());
               }
-              Run run = runs.find(c, caller.run().id()).orElseThrow();
+              Run run = runs.find(c, caller.run().id(), Lock.NONE).orElseThrow();
               if (run.status() != RunStatus.PLANNING) {
                 throw new ApiException(
                     409,

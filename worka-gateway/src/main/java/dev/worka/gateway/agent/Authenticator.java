@@ -12,6 +12,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.Verification;
@@ -92,8 +93,8 @@ final class Authenticator {
         Transactions.withConnection(
             dataSource,
             c -> {
-              Optional<Step> step = steps.find(c, claims.stepId());
-              Optional<Run> run = runs.find(c, claims.runId());
+              Optional<Step> step = steps.find(c, claims.stepId(), Lock.NONE);
+              Optional<Run> run = runs.find(c, claims.runId(), Lock.NONE);
               boolean reported = false;
               if (isResult && step.isPresent()) {
                 try (PreparedStatement ps =
@@ -202,9 +203,8 @@ final class Authenticator {
    */
   Optional<String> lockStillRunning(java.sql.Connection c, Caller caller, boolean updatesRun)
       throws java.sql.SQLException {
-    Optional<Run> run =
-        updatesRun ? runs.lock(c, caller.run().id()) : runs.lockShared(c, caller.run().id());
-    Optional<Step> step = steps.lock(c, caller.step().id());
+    Optional<Run> run = runs.find(c, caller.run().id(), updatesRun ? Lock.UPDATE : Lock.SHARE);
+    Optional<Step> step = steps.find(c, caller.step().id(), Lock.UPDATE);
     if (run.isEmpty() || step.isEmpty()) {
       return Optional.of("the run or step no longer exists");
     }

@@ -11,6 +11,7 @@ import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -64,7 +65,7 @@ final class AdvanceRun implements TaskHandler {
   }
 
   private Void advance(Connection c, UUID runId, List<UUID> toStop) throws SQLException {
-    Optional<Run> locked = runs.lock(c, runId);
+    Optional<Run> locked = runs.find(c, runId, Lock.UPDATE);
     if (locked.isEmpty() || locked.get().status().terminal()) {
       return null;
     }

@@ -6,6 +6,7 @@ import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
 import java.sql.PreparedStatement;
@@ -79,7 +80,7 @@ final class EnforceRunDeadlines {
           Transactions.inTransaction(
               dataSource,
               c -> {
-                Optional<Run> locked = runs.lock(c, id);
+                Optional<Run> locked = runs.find(c, id, Lock.UPDATE);
                 if (locked.isEmpty()
                     || locked.get().status().terminal()
                     || !locked.get().deadline().isBefore(cutoff)) {

@@ -18,6 +18,7 @@ import dev.worka.gateway.runtime.AttemptOutcome;
 import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.gateway.runtime.WorkerRuntime;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.IssuedToken;
 import dev.worka.gateway.token.TokenIssuer;
@@ -102,8 +103,8 @@ final class ExecuteStep implements TaskHandler {
         Transactions.inTransaction(
             dataSource,
             c -> {
-              Optional<Step> found = steps.find(c, task.stepId());
-              Optional<Run> run = runs.find(c, task.runId());
+              Optional<Step> found = steps.find(c, task.stepId(), Lock.NONE);
+              Optional<Run> run = runs.find(c, task.runId(), Lock.NONE);
               if (found.isEmpty() || run.isEmpty()) {
                 return new Start.Nothing();
               }
@@ -236,7 +237,7 @@ final class ExecuteStep implements TaskHandler {
     Transactions.inTransaction(
         dataSource,
         c -> {
-          Step now = steps.find(c, step.id()).orElseThrow();
+          Step now = steps.find(c, step.id(), Lock.NONE).orElseThrow();
           if (now.status() != StepStatus.RUNNING || now.attempt() != l.attempt()) {
             return null; // the worker posted its result, or the step was cancelled
           }
@@ -308,7 +309,8 @@ final class ExecuteStep implements TaskHandler {
           handle.stop("this Gateway lost the task's lease");
           return;
         }
-        Optional<Step> now = Transactions.withConnection(dataSource, c -> steps.find(c, step.id()));
+        Optional<Step> now =
+            Transactions.withConnection(dataSource, c -> steps.find(c, step.id(), Lock.NONE));
         boolean stillOurs =
             now.isPresent()
                 && now.get().status() == StepStatus.RUNNING

@@ -7,6 +7,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -36,8 +37,8 @@ final class RequeueStep implements TaskHandler {
     Transactions.inTransaction(
         dataSource,
         c -> {
-          Optional<Run> run = runs.lock(c, task.runId());
-          Optional<Step> found = steps.find(c, task.stepId());
+          Optional<Run> run = runs.find(c, task.runId(), Lock.UPDATE);
+          Optional<Step> found = steps.find(c, task.stepId(), Lock.NONE);
           if (run.isEmpty() || found.isEmpty()) {
             return null;
           }

@@ -18,6 +18,7 @@ import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.run.Transition;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
@@ -383,7 +384,7 @@ public final class RunService {
         Transactions.inTransaction(
             dataSource,
             c -> {
-              Optional<Run> locked = runs.lock(c, runId);
+              Optional<Run> locked = runs.find(c, runId, Lock.UPDATE);
               if (locked.isEmpty()) {
                 return new Cancellation.NotFound();
               }
@@ -405,7 +406,7 @@ public final class RunService {
               for (UUID stepId : wereRunning) {
                 audit.recordBurn(c, runId, stepId, null, null, Burn.CANCELLED, why, "{}");
               }
-              return new Cancellation.Cancelled(runs.find(c, runId).orElseThrow());
+              return new Cancellation.Cancelled(runs.find(c, runId, Lock.NONE).orElseThrow());
             });
     wereRunning.forEach(stepId -> workers.stop(stepId, "run cancelled"));
     return result;

@@ -11,6 +11,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
 import java.util.List;
@@ -49,7 +50,7 @@ final class StartRun implements TaskHandler {
     Transactions.inTransaction(
         dataSource,
         c -> {
-          Optional<Run> locked = runs.lock(c, task.runId());
+          Optional<Run> locked = runs.find(c, task.runId(), Lock.UPDATE);
           if (locked.isEmpty() || locked.get().status() != RunStatus.RECEIVED) {
             return null; // already started (a replayed task) or cancelled
           }

@@ -26,6 +26,7 @@ import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
@@ -578,7 +579,7 @@ class SkillMediatorTest {
                   new StepStore.Change(null, null, null, clock.instant().plusSeconds(60), true),
                   "t",
                   null);
-              return steps.find(c, stepId).orElseThrow();
+              return steps.find(c, stepId, Lock.NONE).orElseThrow();
             });
     return new Caller(
         new WorkerClaims(

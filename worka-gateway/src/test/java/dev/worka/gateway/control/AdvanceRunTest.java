@@ -16,6 +16,7 @@ import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
 import java.time.Duration;
@@ -245,6 +246,7 @@ class AdvanceRunTest {
   }
 
   private Run run() {
-    return Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId)).orElseThrow();
+    return Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId, Lock.NONE))
+        .orElseThrow();
   }
 }

@@ -16,6 +16,7 @@ import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
 import java.sql.PreparedStatement;
@@ -102,7 +103,7 @@ public final class RunStory {
         dataSource,
         c -> {
           c.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
-          Optional<Run> found = runs.find(c, runId);
+          Optional<Run> found = runs.find(c, runId, Lock.NONE);
           if (found.isEmpty()) {
             return Optional.empty();
           }
