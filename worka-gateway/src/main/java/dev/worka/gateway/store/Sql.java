@@ -48,9 +48,14 @@ public final class Sql {
   /** Every row of {@code sql}'s result read by {@code mapper}, in the result's order. */
   public static <T> List<T> list(Connection c, String sql, RowMapper<T> mapper, Object... params)
       throws SQLException {
+    return collect(c, sql, mapper, new ArrayList<>(), params);
+  }
+
+  /** As {@link #list}, into {@code rows} (e.g. a set); returns {@code rows}. */
+  public static <T, C extends Collection<? super T>> C collect(
+      Connection c, String sql, RowMapper<T> mapper, C rows, Object... params) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       bind(ps, params);
-      List<T> rows = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           rows.add(mapper.map(rs));
