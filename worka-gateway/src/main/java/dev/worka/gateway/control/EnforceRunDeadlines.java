@@ -9,8 +9,6 @@ import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -58,21 +56,13 @@ final class EnforceRunDeadlines {
     List<UUID> overdue =
         Transactions.withConnection(
             dataSource,
-            c -> {
-              try (PreparedStatement ps =
-                  c.prepareStatement(
-                      "select id from runs where status in ('received', 'planning', 'running', 'delivering')"
-                          + " and deadline < ? order by deadline limit 100")) {
-                Sql.setInstant(ps, 1, cutoff);
-                List<UUID> ids = new ArrayList<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                  while (rs.next()) {
-                    ids.add(Sql.getUuid(rs, "id"));
-                  }
-                }
-                return ids;
-              }
-            });
+            c ->
+                Sql.list(
+                    c,
+                    "select id from runs where status in ('received', 'planning', 'running', 'delivering')"
+                        + " and deadline < ? order by deadline limit 100",
+                    rs -> Sql.getUuid(rs, "id"),
+                    cutoff));
     int ended = 0;
     for (UUID id : overdue) {
       List<UUID> toStop = new ArrayList<>();
