@@ -139,7 +139,7 @@ final class AdvanceRun implements TaskHandler {
       return null;
     }
 
-    CompiledPolicy policy = policies.byId(run.policyManifestId()).policy();
+    CompiledPolicy policy = policies.byId(c, run.policyManifestId()).policy();
     Map<UUID, Step> byId = work.stream().collect(Collectors.toMap(Step::id, Function.identity()));
     // A step waiting to retry keeps its slot: its next attempt is coming.
     long active =

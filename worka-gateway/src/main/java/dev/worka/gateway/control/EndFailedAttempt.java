@@ -139,7 +139,7 @@ public final class EndFailedAttempt {
     }
     Run run = locked.get();
     Instant now = clock.instant();
-    Limits limits = policies.byId(run.policyManifestId()).policy().limits();
+    Limits limits = policies.byId(c, run.policyManifestId()).policy().limits();
     Duration delay = delay(limits, attempt);
     Instant due = now.plus(delay);
     boolean attemptsLeft = attempt < step.maxAttempts();

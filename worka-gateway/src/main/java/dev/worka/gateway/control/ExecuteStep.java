@@ -141,7 +141,7 @@ final class ExecuteStep implements TaskHandler {
                     null);
                 return new Start.Nothing();
               }
-              CompiledPolicy policy = policies.byId(run.get().policyManifestId()).policy();
+              CompiledPolicy policy = policies.byId(c, run.get().policyManifestId()).policy();
               Instant now = clock.instant();
               Instant deadline = now.plus(policy.limits().stepTimeout());
               if (run.get().deadline() != null && run.get().deadline().isBefore(deadline)) {

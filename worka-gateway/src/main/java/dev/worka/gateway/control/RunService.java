@@ -251,7 +251,9 @@ public final class RunService {
       }
     }
     StoredPolicy policy =
-        policies.active().orElseThrow(() -> new IllegalStateException("no active policy manifest"));
+        policies
+            .active(c)
+            .orElseThrow(() -> new IllegalStateException("no active policy manifest"));
     IngressPolicy ingress = policy.policy().ingress();
     if (ingress.admit(who) instanceof Decision.Deny deny) {
       UUID gate = refuse(c, r, policy, RunRefusals.Kind.INGRESS_DENIED, deny.reason(), eventKey);

@@ -55,7 +55,7 @@ final class StartRun implements TaskHandler {
             return null; // already started (a replayed task) or cancelled
           }
           Run run = locked.get();
-          CompiledPolicy policy = policies.byId(run.policyManifestId()).policy();
+          CompiledPolicy policy = policies.byId(c, run.policyManifestId()).policy();
           AgentPolicy planner = policy.planner();
           runs.transition(
               c,

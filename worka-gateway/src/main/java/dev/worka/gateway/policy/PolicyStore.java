@@ -150,15 +150,17 @@ public final class PolicyStore {
 
   /** The policy of the latest activation, or empty before the first activation. */
   public Optional<StoredPolicy> active() {
+    return Transactions.withConnection(dataSource, this::active);
+  }
+
+  /** As {@link #active()}, read on the caller's connection (inside its transaction). */
+  public Optional<StoredPolicy> active(Connection c) throws SQLException {
     Optional<UUID> id =
-        Transactions.withConnection(
-            dataSource,
-            c ->
-                Sql.one(
-                    c,
-                    "select manifest_id from policy_activations order by id desc limit 1",
-                    rs -> Sql.getUuid(rs, "manifest_id")));
-    return id.map(this::byId);
+        Sql.one(
+            c,
+            "select manifest_id from policy_activations order by id desc limit 1",
+            rs -> Sql.getUuid(rs, "manifest_id"));
+    return id.isEmpty() ? Optional.empty() : Optional.of(byId(c, id.get()));
   }
 
   /**
@@ -173,15 +175,25 @@ public final class PolicyStore {
     if (cached != null) {
       return cached;
     }
+    return Transactions.withConnection(dataSource, c -> byId(c, id));
+  }
+
+  /**
+   * As {@link #byId(UUID)}, read on the caller's connection (inside its transaction) when it is not
+   * cached yet.
+   */
+  public StoredPolicy byId(Connection c, UUID id) throws SQLException {
+    Objects.requireNonNull(id, "id");
+    StoredPolicy cached = byId.get(id);
+    if (cached != null) {
+      return cached;
+    }
     StoredPolicy row =
-        Transactions.withConnection(
-                dataSource,
-                c ->
-                    Sql.one(
-                        c,
-                        "select " + COLUMNS + " from policy_manifests m where m.id = ?",
-                        PolicyStore::row,
-                        id))
+        Sql.one(
+                c,
+                "select " + COLUMNS + " from policy_manifests m where m.id = ?",
+                PolicyStore::row,
+                id)
             .orElseThrow(
                 () -> new IllegalStateException("policy manifest " + id + " does not exist"));
     return cache(row);

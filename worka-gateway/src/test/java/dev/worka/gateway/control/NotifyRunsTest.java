@@ -119,6 +119,7 @@ class NotifyRunsTest {
   }
 
   private Run run(String source) {
+    java.util.UUID manifest = policy(); // its own transaction, not one inside the insert's
     return Transactions.inTransaction(
         db.dataSource(),
         c ->
@@ -135,7 +136,7 @@ class NotifyRunsTest {
                     null,
                     null,
                     "trace",
-                    policy(),
+                    manifest,
                     null),
                 "test"));
   }
@@ -316,6 +317,7 @@ class NotifyRunsTest {
   void aRunThatRecordsNowhereToAnswerIsADenyGateAndAFailedNotificationWithoutAnyPost() {
     Recording slack = new Recording();
     NotifyRuns loop = loop(slack, "gw-1");
+    java.util.UUID manifest = policy();
     Run run =
         Transactions.inTransaction(
             db.dataSource(),
@@ -324,7 +326,7 @@ class NotifyRunsTest {
                     c,
                     new RunStore.NewRun(
                         "slack", "hello", "U1", null, null, null, null, null, null, "trace",
-                        policy(), null),
+                        manifest, null),
                     "test"));
     assertEquals(1, loop.sendDue(10));
     assertEquals(List.of(), slack.sent, "nothing posted");

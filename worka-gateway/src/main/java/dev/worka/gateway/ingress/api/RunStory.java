@@ -112,7 +112,7 @@ public final class RunStory {
           allSteps.forEach(s -> refs.put(s.id(), s.stepRef()));
 
           Map<String, Object> story = summary(run);
-          StoredPolicy policy = policies.byId(run.policyManifestId());
+          StoredPolicy policy = policies.byId(c, run.policyManifestId());
           story.put(
               "policy_manifest",
               Map.of(
