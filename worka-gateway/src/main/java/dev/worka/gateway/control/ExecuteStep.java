@@ -153,15 +153,21 @@ final class ExecuteStep implements TaskHandler {
                     agent.isEmpty()
                         ? "agent " + step.agent() + " is not declared in the run's policy"
                         : "the run's deadline passed before the step could start";
-                steps.transition(
-                    c,
-                    step.id(),
-                    StepStatus.QUEUED,
-                    agent.isEmpty() ? StepStatus.FAILED : StepStatus.TIMED_OUT,
-                    null,
-                    StepStore.Change.error(why),
-                    "gateway",
-                    why);
+                if (!steps
+                    .transition(
+                        c,
+                        step.id(),
+                        StepStatus.QUEUED,
+                        agent.isEmpty() ? StepStatus.FAILED : StepStatus.TIMED_OUT,
+                        null,
+                        StepStore.Change.error(why),
+                        "gateway",
+                        why)
+                    .applied()) {
+                  // Moved on meanwhile (cancelled with its run, or started by another claim of
+                  // this task): this failure is not its, and neither is a burn.
+                  return new Start.Nothing();
+                }
                 audit.recordBurn(
                     c,
                     step.runId(),
