@@ -322,14 +322,15 @@ public final class AgentApi {
                       why,
                       Json.STRICT.writeValueAsString(Map.of("violations", r.reasons())));
                   runs.transition(
-                      c,
-                      run.id(),
-                      RunStatus.PLANNING,
-                      RunStatus.REJECTED,
-                      "gateway",
-                      why,
-                      why,
-                      null);
+                          c,
+                          run.id(),
+                          RunStatus.PLANNING,
+                          RunStatus.REJECTED,
+                          "gateway",
+                          why,
+                          why,
+                          null)
+                      .requireApplied("run " + run.id()); // locked by lockStillRunning
                   return new Decided(
                       ApiResponse.status(
                           422,

@@ -90,17 +90,20 @@ final class AdvanceRun implements TaskHandler {
                 + (p.error() == null ? "no reason was recorded" : p.error())
                 + burnsOf(runId, p);
         toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
-        runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
+        runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null)
+            .requireApplied("run " + runId);
         return null;
       }
       if (work.isEmpty()) {
         String why =
             "planning failed: " + p.agent() + " finished without submitting an accepted plan";
-        runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
+        runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null)
+            .requireApplied("run " + runId);
         return null;
       }
       runs.transition(
-          c, runId, status, RunStatus.RUNNING, "gateway", work.size() + " step(s)", null, null);
+              c, runId, status, RunStatus.RUNNING, "gateway", work.size() + " step(s)", null, null)
+          .requireApplied("run " + runId);
       status = RunStatus.RUNNING;
     }
     if (status != RunStatus.RUNNING) {
@@ -128,13 +131,15 @@ final class AdvanceRun implements TaskHandler {
               + (f.error() == null ? "no reason was recorded" : f.error())
               + burnsOf(runId, f);
       toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
-      runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
+      runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null)
+          .requireApplied("run " + runId);
       return null;
     }
 
     if (work.stream().allMatch(s -> s.status() == StepStatus.SUCCEEDED)) {
       runs.transition(
-          c, runId, status, RunStatus.DELIVERING, "gateway", "all steps succeeded", null, null);
+              c, runId, status, RunStatus.DELIVERING, "gateway", "all steps succeeded", null, null)
+          .requireApplied("run " + runId);
       queue.enqueue(c, TaskKinds.DELIVER_RUN, runId, null, TaskKinds.deliverKey(runId), null);
       return null;
     }

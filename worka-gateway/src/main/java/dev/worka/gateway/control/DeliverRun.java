@@ -73,14 +73,15 @@ final class DeliverRun implements TaskHandler {
           result.put("summary", summary);
           result.put("output", output);
           runs.transition(
-              c,
-              task.runId(),
-              RunStatus.DELIVERING,
-              RunStatus.SUCCEEDED,
-              "gateway",
-              "result delivered",
-              null,
-              Json.write(result));
+                  c,
+                  task.runId(),
+                  RunStatus.DELIVERING,
+                  RunStatus.SUCCEEDED,
+                  "gateway",
+                  "result delivered",
+                  null,
+                  Json.write(result))
+              .requireApplied("run " + task.runId());
           return null;
         });
     queue.wakeUp();

@@ -84,7 +84,8 @@ final class EnforceRunDeadlines {
                         + run.status().sql();
                 toStop.addAll(OpenSteps.cancel(c, steps, steps.ofRun(c, id), why, "gateway"));
                 audit.recordBurn(c, id, null, null, null, Burn.TIMEOUT, why, "{}");
-                runs.transition(c, id, run.status(), RunStatus.FAILED, "gateway", why, why, null);
+                runs.transition(c, id, run.status(), RunStatus.FAILED, "gateway", why, why, null)
+                    .requireApplied("run " + id);
                 return true;
               });
       toStop.forEach(stepId -> workers.stop(stepId, "the run's deadline passed"));

@@ -130,15 +130,19 @@ final class ExecuteStep implements TaskHandler {
                 return new Start.Nothing();
               }
               if (run.get().status().terminal()) {
-                steps.transition(
-                    c,
-                    step.id(),
-                    StepStatus.QUEUED,
-                    StepStatus.CANCELLED,
-                    null,
-                    StepStore.Change.error("run " + run.get().status().sql()),
-                    "gateway",
-                    null);
+                // Moved on meanwhile (cancelled with its run, or started by another claim of
+                // this task): not this task's to cancel any more.
+                steps
+                    .transition(
+                        c,
+                        step.id(),
+                        StepStatus.QUEUED,
+                        StepStatus.CANCELLED,
+                        null,
+                        StepStore.Change.error("run " + run.get().status().sql()),
+                        "gateway",
+                        null)
+                    .acceptLostRace();
                 return new Start.Nothing();
               }
               CompiledPolicy policy = policies.byId(c, run.get().policyManifestId()).policy();

@@ -48,15 +48,18 @@ final class RequeueStep implements TaskHandler {
           }
           if (run.get().status().terminal()) {
             String why = "run " + run.get().status().sql() + " while the step waited to retry";
-            steps.transition(
-                c,
-                step.id(),
-                StepStatus.RETRY_WAIT,
-                StepStatus.CANCELLED,
-                failed,
-                StepStore.Change.error(why),
-                "gateway",
-                why);
+            // Moved on meanwhile (cancelled with its run): it no longer waits, as wanted.
+            steps
+                .transition(
+                    c,
+                    step.id(),
+                    StepStatus.RETRY_WAIT,
+                    StepStatus.CANCELLED,
+                    failed,
+                    StepStore.Change.error(why),
+                    "gateway",
+                    why)
+                .acceptLostRace();
             return null;
           }
           if (steps

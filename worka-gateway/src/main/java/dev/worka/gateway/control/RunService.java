@@ -17,7 +17,6 @@ import dev.worka.gateway.run.RunRefusals;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
-import dev.worka.gateway.run.Transition;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
@@ -399,12 +398,8 @@ public final class RunService {
                       + actor
                       + (reason == null || reason.isBlank() ? "" : ": " + reason);
               wereRunning.addAll(OpenSteps.cancel(c, steps, steps.ofRun(c, runId), why, actor));
-              Transition t =
-                  runs.transition(
-                      c, runId, run.status(), RunStatus.CANCELLED, actor, why, why, null);
-              if (!t.applied()) {
-                throw new IllegalStateException("run " + runId + " moved while locked: " + t);
-              }
+              runs.transition(c, runId, run.status(), RunStatus.CANCELLED, actor, why, why, null)
+                  .requireApplied("run " + runId);
               for (UUID stepId : wereRunning) {
                 audit.recordBurn(c, runId, stepId, null, null, Burn.CANCELLED, why, "{}");
               }

@@ -58,14 +58,15 @@ final class StartRun implements TaskHandler {
           CompiledPolicy policy = policies.byId(c, run.policyManifestId()).policy();
           AgentPolicy planner = policy.planner();
           runs.transition(
-              c,
-              run.id(),
-              RunStatus.RECEIVED,
-              RunStatus.PLANNING,
-              "gateway",
-              "planner " + planner.name(),
-              null,
-              null);
+                  c,
+                  run.id(),
+                  RunStatus.RECEIVED,
+                  RunStatus.PLANNING,
+                  "gateway",
+                  "planner " + planner.name(),
+                  null,
+                  null)
+              .requireApplied("run " + run.id());
           UUID stepId = UUID.randomUUID();
           String instruction = Json.write(Map.of("objective", "Plan the request: " + run.text()));
           steps.insert(
@@ -84,15 +85,18 @@ final class StartRun implements TaskHandler {
                   policy.limits().maxAttempts()),
               "gateway",
               run.traceId());
-          steps.transition(
-              c,
-              stepId,
-              StepStatus.PENDING,
-              StepStatus.QUEUED,
-              null,
-              StepStore.Change.NONE,
-              "gateway",
-              null);
+          // Inserted just now: no other transaction sees the step yet.
+          steps
+              .transition(
+                  c,
+                  stepId,
+                  StepStatus.PENDING,
+                  StepStatus.QUEUED,
+                  null,
+                  StepStore.Change.NONE,
+                  "gateway",
+                  null)
+              .requireApplied("step " + stepId);
           queue.enqueue(
               c, TaskKinds.EXECUTE_STEP, run.id(), stepId, TaskKinds.executeKey(stepId, 1), null);
           return null;

@@ -1,5 +1,6 @@
 package dev.worka.gateway.run;
 
+import com.google.errorprone.annotations.CheckReturnValue;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
@@ -72,6 +73,7 @@ public final class RunStore {
    * Moves a run from {@code from} to {@code to} if it is still in {@code from}. {@code error} and
    * {@code resultJson}, when non-null, are stored with the move.
    */
+  @CheckReturnValue
   public Transition transition(
       Connection c,
       UUID runId,

@@ -1,5 +1,6 @@
 package dev.worka.gateway.run;
 
+import com.google.errorprone.annotations.CheckReturnValue;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
@@ -96,6 +97,7 @@ public final class StepStore {
    * Moves a step from {@code from} to {@code to} if it is still there (and, when {@code
    * expectedAttempt} is non-null, still on that attempt).
    */
+  @CheckReturnValue
   public Transition transition(
       Connection c,
       UUID stepId,

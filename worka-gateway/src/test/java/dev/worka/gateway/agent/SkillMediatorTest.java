@@ -107,7 +107,8 @@ class SkillMediatorTest {
         db.dataSource(),
         c -> {
           runs.transition(
-              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null);
+                  c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null)
+              .requireApplied("test setup: run");
           return runs.transition(
               c, run.id(), RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null);
         });
@@ -440,15 +441,17 @@ class SkillMediatorTest {
         db.dataSource(),
         c -> {
           for (Caller ended : List.of(caller, other)) {
-            steps.transition(
-                c,
-                ended.step().id(),
-                StepStatus.RUNNING,
-                StepStatus.FAILED,
-                1,
-                StepStore.Change.error("the Gateway died"),
-                "gateway",
-                null);
+            steps
+                .transition(
+                    c,
+                    ended.step().id(),
+                    StepStatus.RUNNING,
+                    StepStatus.FAILED,
+                    1,
+                    StepStore.Change.error("the Gateway died"),
+                    "gateway",
+                    null)
+                .requireApplied("test setup: step");
           }
           return null;
         });
@@ -561,24 +564,28 @@ class SkillMediatorTest {
                       1),
                   "t",
                   run.traceId());
-              steps.transition(
-                  c,
-                  stepId,
-                  StepStatus.PENDING,
-                  StepStatus.QUEUED,
-                  null,
-                  StepStore.Change.NONE,
-                  "t",
-                  null);
-              steps.transition(
-                  c,
-                  stepId,
-                  StepStatus.QUEUED,
-                  StepStatus.RUNNING,
-                  0,
-                  new StepStore.Change(null, null, null, clock.instant().plusSeconds(60), true),
-                  "t",
-                  null);
+              steps
+                  .transition(
+                      c,
+                      stepId,
+                      StepStatus.PENDING,
+                      StepStatus.QUEUED,
+                      null,
+                      StepStore.Change.NONE,
+                      "t",
+                      null)
+                  .requireApplied("test setup: step");
+              steps
+                  .transition(
+                      c,
+                      stepId,
+                      StepStatus.QUEUED,
+                      StepStatus.RUNNING,
+                      0,
+                      new StepStore.Change(null, null, null, clock.instant().plusSeconds(60), true),
+                      "t",
+                      null)
+                  .requireApplied("test setup: step");
               return steps.find(c, stepId, Lock.NONE).orElseThrow();
             });
     return new Caller(

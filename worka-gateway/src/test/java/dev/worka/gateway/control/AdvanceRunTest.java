@@ -71,8 +71,10 @@ class AdvanceRunTest {
     Transactions.inTransaction(
         db.dataSource(),
         c -> {
-          runs.transition(c, runId, RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null);
-          runs.transition(c, runId, RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null);
+          runs.transition(c, runId, RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null)
+              .requireApplied("test setup: run");
+          runs.transition(c, runId, RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null)
+              .requireApplied("test setup: run");
           return null;
         });
   }
@@ -131,24 +133,28 @@ class AdvanceRunTest {
     Transactions.inTransaction(
         db.dataSource(),
         c -> {
-          steps.transition(
-              c,
-              step,
-              StepStatus.QUEUED,
-              StepStatus.RUNNING,
-              0,
-              new StepStore.Change(null, null, null, null, true),
-              "t",
-              null);
-          steps.transition(
-              c,
-              step,
-              StepStatus.RUNNING,
-              to,
-              1,
-              new StepStore.Change("{}", "done " + step, null, null, false),
-              "t",
-              null);
+          steps
+              .transition(
+                  c,
+                  step,
+                  StepStatus.QUEUED,
+                  StepStatus.RUNNING,
+                  0,
+                  new StepStore.Change(null, null, null, null, true),
+                  "t",
+                  null)
+              .requireApplied("test setup: step");
+          steps
+              .transition(
+                  c,
+                  step,
+                  StepStatus.RUNNING,
+                  to,
+                  1,
+                  new StepStore.Change("{}", "done " + step, null, null, false),
+                  "t",
+                  null)
+              .requireApplied("test setup: step");
           return null;
         });
   }

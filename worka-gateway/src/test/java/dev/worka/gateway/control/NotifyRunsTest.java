@@ -146,7 +146,8 @@ class NotifyRunsTest {
         db.dataSource(),
         c -> {
           runs.transition(
-              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+                  c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null)
+              .requireApplied("test setup: run");
           return runs.transition(
               c, run.id(), RunStatus.PLANNING, via, "test", null, "refused: no", null);
         });
