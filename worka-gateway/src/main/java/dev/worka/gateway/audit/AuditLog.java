@@ -9,6 +9,7 @@ import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -105,17 +106,12 @@ public final class AuditLog {
   /** The chain's head: how many gates it holds and the last one's hash. */
   record ChainHead(long length, String hash) {}
 
-  private static final String CHAIN_HEAD = "select length, head_hash from audit_chain where id = 1";
+  private static final Map<Lock, String> CHAIN_HEAD =
+      Lock.statements("select length, head_hash from audit_chain where id = 1");
 
   /** The chain's head row, read with {@code lock} ({@link Lock#UPDATE}: appends wait). */
   static Optional<ChainHead> chainHead(Connection c, Lock lock) throws SQLException {
-    String sql =
-        switch (lock) {
-          case NONE -> CHAIN_HEAD;
-          case SHARE -> CHAIN_HEAD + " for share";
-          case UPDATE -> CHAIN_HEAD + " for update";
-        };
-    return Sql.one(c, sql, rs -> new ChainHead(rs.getLong(1), rs.getString(2)));
+    return Sql.one(c, CHAIN_HEAD.get(lock), rs -> new ChainHead(rs.getLong(1), rs.getString(2)));
   }
 
   private static Gate withHash(Gate g, String hash) {

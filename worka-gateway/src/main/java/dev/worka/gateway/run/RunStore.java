@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -120,7 +121,7 @@ public final class RunStore {
   /** What a run's compare-and-set update returns. */
   private record Moved(String traceId, String source) {}
 
-  private static final String FIND = "select * from runs where id = ?";
+  private static final Map<Lock, String> FIND = Lock.statements("select * from runs where id = ?");
 
   /**
    * The run, read with {@code lock}: {@link Lock#UPDATE} serializes run-level decisions (a plan, a
@@ -128,13 +129,7 @@ public final class RunStore {
    * waits) while other sharers proceed, e.g. the mediated calls of its steps.
    */
   public Optional<Run> find(Connection c, UUID id, Lock lock) throws SQLException {
-    String sql =
-        switch (lock) {
-          case NONE -> FIND;
-          case SHARE -> FIND + " for share";
-          case UPDATE -> FIND + " for update";
-        };
-    return Sql.one(c, sql, RunStore::read, id);
+    return Sql.one(c, FIND.get(lock), RunStore::read, id);
   }
 
   public Optional<Run> findByIdempotencyKey(Connection c, String key) throws SQLException {

@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -162,17 +163,11 @@ public final class StepStore {
     return new Transition.Applied(event);
   }
 
-  private static final String FIND = "select * from steps where id = ?";
+  private static final Map<Lock, String> FIND = Lock.statements("select * from steps where id = ?");
 
   /** The step, read with {@code lock} ({@link Lock#UPDATE}: no one else moves it meanwhile). */
   public Optional<Step> find(Connection c, UUID id, Lock lock) throws SQLException {
-    String sql =
-        switch (lock) {
-          case NONE -> FIND;
-          case SHARE -> FIND + " for share";
-          case UPDATE -> FIND + " for update";
-        };
-    return Sql.one(c, sql, StepStore::read, id);
+    return Sql.one(c, FIND.get(lock), StepStore::read, id);
   }
 
   /** The steps of a run, planner first, then in plan order. */
