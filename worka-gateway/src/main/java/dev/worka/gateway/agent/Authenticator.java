@@ -15,6 +15,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.Verification;
@@ -93,8 +94,8 @@ final class Authenticator {
         Transactions.withConnection(
             dataSource,
             c -> {
-              Optional<Step> step = steps.find(c, claims.stepId());
-              Optional<Run> run = runs.find(c, claims.runId());
+              Optional<Step> step = steps.find(c, claims.stepId(), Lock.NONE);
+              Optional<Run> run = runs.find(c, claims.runId(), Lock.NONE);
               boolean reported = false;
               if (isResult && step.isPresent()) {
                 try (PreparedStatement ps =

@@ -1,14 +1,16 @@
 package dev.worka.gateway.audit;
 
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /** Writes and reads gates and burns. Writes go on the caller's connection (its transaction). */
@@ -46,19 +48,12 @@ public final class AuditLog {
    * takes the chain head's lock, which every gate in every run waits for.
    */
   public Gate recordGate(Connection c, Decision d, UUID id) throws SQLException {
-    long length;
-    String prevHash;
-    try (PreparedStatement ps =
-            c.prepareStatement(
-                "select length, head_hash from audit_chain where id = 1 for update");
-        ResultSet rs = ps.executeQuery()) {
-      if (!rs.next()) {
-        throw new IllegalStateException(
-            "the audit chain head is missing (migration V3 not applied?)");
-      }
-      length = rs.getLong(1);
-      prevHash = rs.getString(2);
-    }
+    ChainHead head =
+        chainHead(c, Lock.UPDATE)
+            .orElseThrow(
+                () ->
+                    new IllegalStateException(
+                        "the audit chain head is missing (migration V3 not applied?)"));
     Gate unhashed =
         new Gate(
             id,
@@ -73,39 +68,50 @@ public final class AuditLog {
             d.policyManifestId(),
             d.traceId(),
             clock.instant().truncatedTo(ChronoUnit.MICROS),
-            length + 1,
-            prevHash,
+            head.length() + 1,
+            head.hash(),
             null);
     Gate gate = withHash(unhashed, GateChain.hash(unhashed));
     // The gate and the chain's new head in one statement (one round trip under the head's lock).
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    int moved =
+        Sql.update(
+            c,
             "with gate as (insert into gates (id, action, status, subject, run_id, step_id, attempt, skill,"
                 + " reason, policy_manifest_id, trace_id, created_at, chain_index, prev_hash, hash)"
                 + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning chain_index, hash)"
                 + " update audit_chain set length = gate.chain_index, head_hash = gate.hash from gate"
-                + " where audit_chain.id = 1")) {
-      ps.setObject(1, gate.id());
-      ps.setString(2, gate.action());
-      ps.setString(3, gate.status().sql());
-      ps.setString(4, gate.subject());
-      ps.setObject(5, gate.runId());
-      ps.setObject(6, gate.stepId());
-      ps.setObject(7, gate.attempt());
-      ps.setString(8, gate.skill());
-      ps.setString(9, gate.reason());
-      ps.setObject(10, gate.policyManifestId());
-      ps.setString(11, gate.traceId());
-      Sql.setInstant(ps, 12, gate.createdAt());
-      ps.setLong(13, gate.chainIndex());
-      ps.setString(14, gate.prevHash());
-      ps.setString(15, gate.hash());
-      if (ps.executeUpdate() != 1) {
-        throw new IllegalStateException(
-            "the audit chain head is missing (migration V3 not applied?)");
-      }
+                + " where audit_chain.id = 1",
+            gate.id(),
+            gate.action(),
+            gate.status().sql(),
+            gate.subject(),
+            gate.runId(),
+            gate.stepId(),
+            gate.attempt(),
+            gate.skill(),
+            gate.reason(),
+            gate.policyManifestId(),
+            gate.traceId(),
+            gate.createdAt(),
+            gate.chainIndex(),
+            gate.prevHash(),
+            gate.hash());
+    if (moved != 1) {
+      throw new IllegalStateException(
+          "the audit chain head is missing (migration V3 not applied?)");
     }
     return gate;
+  }
+
+  /** The chain's head: how many gates it holds and the last one's hash. */
+  record ChainHead(long length, String hash) {}
+
+  private static final Map<Lock, String> CHAIN_HEAD =
+      Lock.statements("select length, head_hash from audit_chain where id = 1");
+
+  /** The chain's head row, read with {@code lock} ({@link Lock#UPDATE}: appends wait). */
+  static Optional<ChainHead> chainHead(Connection c, Lock lock) throws SQLException {
+    return Sql.one(c, CHAIN_HEAD.get(lock), rs -> new ChainHead(rs.getLong(1), rs.getString(2)));
   }
 
   private static Gate withHash(Gate g, String hash) {
@@ -148,51 +154,37 @@ public final class AuditLog {
             truncate(reason, 4000),
             diagnosticsJson,
             clock.instant());
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into burns (id, run_id, step_id, agent, attempt, kind, reason, diagnostics,"
-                + " created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-      ps.setObject(1, burn.id());
-      ps.setObject(2, burn.runId());
-      ps.setObject(3, burn.stepId());
-      ps.setString(4, burn.agent());
-      ps.setObject(5, burn.attempt());
-      ps.setString(6, burn.kind());
-      ps.setString(7, burn.reason());
-      Sql.setJson(ps, 8, burn.diagnosticsJson());
-      Sql.setInstant(ps, 9, burn.createdAt());
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into burns (id, run_id, step_id, agent, attempt, kind, reason, diagnostics,"
+            + " created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        burn.id(),
+        burn.runId(),
+        burn.stepId(),
+        burn.agent(),
+        burn.attempt(),
+        burn.kind(),
+        burn.reason(),
+        Sql.json(burn.diagnosticsJson()),
+        burn.createdAt());
     return burn;
   }
 
   /** Whether the Gateway denied any request of this step attempt (a deny gate names it). */
   public boolean deniedDuring(Connection c, UUID stepId, int attempt) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.one(
+            c,
             "select exists (select 1 from gates where step_id = ? and attempt = ? and status ="
-                + " 'deny')")) {
-      ps.setObject(1, stepId);
-      ps.setInt(2, attempt);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getBoolean(1);
-      }
-    }
+                + " 'deny')",
+            rs -> rs.getBoolean(1),
+            stepId,
+            attempt)
+        .orElseThrow();
   }
 
   public List<Gate> gatesOfRun(Connection c, UUID runId) throws SQLException {
-    List<Gate> gates = new ArrayList<>();
-    try (PreparedStatement ps =
-        c.prepareStatement("select * from gates where run_id = ? order by seq")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          gates.add(readGate(rs));
-        }
-      }
-    }
-    return gates;
+    return Sql.list(
+        c, "select * from gates where run_id = ? order by seq", AuditLog::readGate, runId);
   }
 
   /**
@@ -224,18 +216,7 @@ public final class AuditLog {
     }
     sql.append(" order by seq desc limit ?");
     params.add(limit);
-    List<Gate> gates = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-      for (int i = 0; i < params.size(); i++) {
-        ps.setObject(i + 1, params.get(i));
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          gates.add(readGate(rs));
-        }
-      }
-    }
-    return gates;
+    return Sql.list(c, sql.toString(), AuditLog::readGate, params.toArray());
   }
 
   static Gate readGate(ResultSet rs) throws SQLException {
@@ -259,27 +240,21 @@ public final class AuditLog {
   }
 
   public List<Burn> burnsOfRun(Connection c, UUID runId) throws SQLException {
-    List<Burn> burns = new ArrayList<>();
-    try (PreparedStatement ps =
-        c.prepareStatement("select * from burns where run_id = ? order by created_at, id")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          burns.add(
-              new Burn(
-                  Sql.getUuid(rs, "id"),
-                  Sql.getUuid(rs, "run_id"),
-                  Sql.getUuid(rs, "step_id"),
-                  rs.getString("agent"),
-                  (Integer) rs.getObject("attempt"),
-                  rs.getString("kind"),
-                  rs.getString("reason"),
-                  rs.getString("diagnostics"),
-                  Sql.getInstant(rs, "created_at")));
-        }
-      }
-    }
-    return burns;
+    return Sql.list(
+        c,
+        "select * from burns where run_id = ? order by created_at, id",
+        rs ->
+            new Burn(
+                Sql.getUuid(rs, "id"),
+                Sql.getUuid(rs, "run_id"),
+                Sql.getUuid(rs, "step_id"),
+                rs.getString("agent"),
+                (Integer) rs.getObject("attempt"),
+                rs.getString("kind"),
+                rs.getString("reason"),
+                rs.getString("diagnostics"),
+                Sql.getInstant(rs, "created_at")),
+        runId);
   }
 
   /**

@@ -1,18 +1,20 @@
 package dev.worka.gateway.audit;
 
+import dev.worka.gateway.store.Lock;
+import dev.worka.gateway.store.Sql;
 import dev.worka.protocol.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 import org.erdtman.jcs.JsonCanonicalizer;
 
@@ -74,94 +76,85 @@ public final class GateChain {
 
   /** Walks every gate in chain order; reads in pages so the chain can be long. */
   public static Verification verify(Connection c) throws SQLException {
-    try (PreparedStatement ps =
-            c.prepareStatement("select count(*) from gates where chain_index is null");
-        ResultSet rs = ps.executeQuery()) {
-      rs.next();
-      if (rs.getLong(1) > 0) {
-        return new Verification.Broken(
-            0,
-            null,
-            rs.getLong(1)
-                + " gate row(s) carry no chain position: they were inserted outside the Gateway");
-      }
+    long unchained =
+        Sql.one(c, "select count(*) from gates where chain_index is null", rs -> rs.getLong(1))
+            .orElseThrow();
+    if (unchained > 0) {
+      return new Verification.Broken(
+          0,
+          null,
+          unchained
+              + " gate row(s) carry no chain position: they were inserted outside the Gateway");
     }
     long expected = 1;
     String prev = GENESIS;
     long after = 0;
     while (true) {
-      int seen = 0;
-      try (PreparedStatement ps =
-          c.prepareStatement(
-              "select * from gates where chain_index > ? order by chain_index limit 1000")) {
-        ps.setLong(1, after);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            seen++;
-            Gate g = AuditLog.readGate(rs);
-            after = g.chainIndex();
-            if (g.chainIndex() != expected) {
-              return new Verification.Broken(
-                  expected,
-                  null,
-                  "gate #"
-                      + expected
-                      + " is missing: the chain jumps from #"
-                      + (expected - 1)
-                      + " to #"
-                      + g.chainIndex()
-                      + " (gate "
-                      + g.id()
-                      + "), so a gate was removed");
-            }
-            if (!Objects.equals(g.prevHash(), prev)) {
-              return new Verification.Broken(
-                  expected,
-                  g.id().toString(),
-                  "gate #"
-                      + expected
-                      + " ("
-                      + g.id()
-                      + ") does not link to gate #"
-                      + (expected - 1)
-                      + ": it was inserted out of order, or the gate before it was replaced");
-            }
-            if (!Objects.equals(hash(g), g.hash())) {
-              return new Verification.Broken(
-                  expected,
-                  g.id().toString(),
-                  "gate #"
-                      + expected
-                      + " ("
-                      + g.id()
-                      + ") was edited: its content no longer matches its hash");
-            }
-            prev = g.hash();
-            expected++;
-          }
+      List<Gate> page =
+          Sql.list(
+              c,
+              "select * from gates where chain_index > ? order by chain_index limit 1000",
+              AuditLog::readGate,
+              after);
+      for (Gate g : page) {
+        after = g.chainIndex();
+        if (g.chainIndex() != expected) {
+          return new Verification.Broken(
+              expected,
+              null,
+              "gate #"
+                  + expected
+                  + " is missing: the chain jumps from #"
+                  + (expected - 1)
+                  + " to #"
+                  + g.chainIndex()
+                  + " (gate "
+                  + g.id()
+                  + "), so a gate was removed");
         }
+        if (!Objects.equals(g.prevHash(), prev)) {
+          return new Verification.Broken(
+              expected,
+              g.id().toString(),
+              "gate #"
+                  + expected
+                  + " ("
+                  + g.id()
+                  + ") does not link to gate #"
+                  + (expected - 1)
+                  + ": it was inserted out of order, or the gate before it was replaced");
+        }
+        if (!Objects.equals(hash(g), g.hash())) {
+          return new Verification.Broken(
+              expected,
+              g.id().toString(),
+              "gate #"
+                  + expected
+                  + " ("
+                  + g.id()
+                  + ") was edited: its content no longer matches its hash");
+        }
+        prev = g.hash();
+        expected++;
       }
-      if (seen == 0) {
+      if (page.isEmpty()) {
         break;
       }
     }
     long length = expected - 1;
-    try (PreparedStatement ps =
-            c.prepareStatement("select length, head_hash from audit_chain where id = 1");
-        ResultSet rs = ps.executeQuery()) {
-      if (!rs.next()) {
-        return new Verification.Broken(length, null, "the chain head row is missing");
-      }
-      if (rs.getLong(1) != length || !rs.getString(2).equals(prev)) {
-        return new Verification.Broken(
-            length + 1,
-            null,
-            "the chain ends at gate #"
-                + length
-                + " but its head says #"
-                + rs.getLong(1)
-                + ": gates were removed from the end, or the head was altered");
-      }
+    Optional<AuditLog.ChainHead> head = AuditLog.chainHead(c, Lock.NONE);
+    if (head.isEmpty()) {
+      return new Verification.Broken(length, null, "the chain head row is missing");
+    }
+    if (head.get().length() != length || !head.get().hash().equals(prev)) {
+      return new Verification.Broken(
+          length + 1,
+          null,
+          "the chain ends at gate #"
+              + length
+              + " but its head says #"
+              + head.get().length()
+              + ": gates were removed from the end, or the head was altered");
     }
     return new Verification.Intact(length, prev);
   }

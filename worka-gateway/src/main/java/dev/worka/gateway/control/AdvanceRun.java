@@ -11,6 +11,7 @@ import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -64,7 +65,7 @@ final class AdvanceRun implements TaskHandler {
   }
 
   private Void advance(Connection c, UUID runId, List<UUID> toStop) throws SQLException {
-    Optional<Run> locked = runs.lock(c, runId);
+    Optional<Run> locked = runs.find(c, runId, Lock.UPDATE);
     if (locked.isEmpty() || locked.get().status().terminal()) {
       return null;
     }
@@ -89,17 +90,20 @@ final class AdvanceRun implements TaskHandler {
                 + (p.error() == null ? "no reason was recorded" : p.error())
                 + burnsOf(runId, p);
         toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
-        runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
+        runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null)
+            .requireApplied("run " + runId);
         return null;
       }
       if (work.isEmpty()) {
         String why =
             "planning failed: " + p.agent() + " finished without submitting an accepted plan";
-        runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
+        runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null)
+            .requireApplied("run " + runId);
         return null;
       }
       runs.transition(
-          c, runId, status, RunStatus.RUNNING, "gateway", work.size() + " step(s)", null, null);
+              c, runId, status, RunStatus.RUNNING, "gateway", work.size() + " step(s)", null, null)
+          .requireApplied("run " + runId);
       status = RunStatus.RUNNING;
     }
     if (status != RunStatus.RUNNING) {
@@ -127,18 +131,20 @@ final class AdvanceRun implements TaskHandler {
               + (f.error() == null ? "no reason was recorded" : f.error())
               + burnsOf(runId, f);
       toStop.addAll(OpenSteps.cancel(c, steps, work, "run failed: " + why, "gateway"));
-      runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null);
+      runs.transition(c, runId, status, RunStatus.FAILED, "gateway", why, why, null)
+          .requireApplied("run " + runId);
       return null;
     }
 
     if (work.stream().allMatch(s -> s.status() == StepStatus.SUCCEEDED)) {
       runs.transition(
-          c, runId, status, RunStatus.DELIVERING, "gateway", "all steps succeeded", null, null);
+              c, runId, status, RunStatus.DELIVERING, "gateway", "all steps succeeded", null, null)
+          .requireApplied("run " + runId);
       queue.enqueue(c, TaskKinds.DELIVER_RUN, runId, null, TaskKinds.deliverKey(runId), null);
       return null;
     }
 
-    CompiledPolicy policy = policies.byId(run.policyManifestId()).policy();
+    CompiledPolicy policy = policies.byId(c, run.policyManifestId()).policy();
     Map<UUID, Step> byId = work.stream().collect(Collectors.toMap(Step::id, Function.identity()));
     // A step waiting to retry keeps its slot: its next attempt is coming.
     long active =

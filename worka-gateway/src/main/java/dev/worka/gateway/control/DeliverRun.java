@@ -9,6 +9,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
 import java.util.HashSet;
@@ -44,7 +45,7 @@ final class DeliverRun implements TaskHandler {
     Transactions.inTransaction(
         dataSource,
         c -> {
-          Optional<Run> locked = runs.lock(c, task.runId());
+          Optional<Run> locked = runs.find(c, task.runId(), Lock.UPDATE);
           if (locked.isEmpty() || locked.get().status() != RunStatus.DELIVERING) {
             return null;
           }
@@ -72,14 +73,15 @@ final class DeliverRun implements TaskHandler {
           result.put("summary", summary);
           result.put("output", output);
           runs.transition(
-              c,
-              task.runId(),
-              RunStatus.DELIVERING,
-              RunStatus.SUCCEEDED,
-              "gateway",
-              "result delivered",
-              null,
-              Json.write(result));
+                  c,
+                  task.runId(),
+                  RunStatus.DELIVERING,
+                  RunStatus.SUCCEEDED,
+                  "gateway",
+                  "result delivered",
+                  null,
+                  Json.write(result))
+              .requireApplied("run " + task.runId());
           return null;
         });
     queue.wakeUp();

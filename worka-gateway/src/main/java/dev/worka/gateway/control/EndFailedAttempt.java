@@ -10,6 +10,7 @@ import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.run.Transition;
+import dev.worka.gateway.store.Lock;
 import dev.worka.protocol.Json;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -132,13 +133,13 @@ public final class EndFailedAttempt {
    */
   public Ending end(Connection c, Step step, int attempt, Failure failure, String actor)
       throws SQLException {
-    Optional<Run> locked = runs.lock(c, step.runId());
+    Optional<Run> locked = runs.find(c, step.runId(), Lock.UPDATE);
     if (locked.isEmpty()) {
       return new Ending.LostRace("run missing");
     }
     Run run = locked.get();
     Instant now = clock.instant();
-    Limits limits = policies.byId(run.policyManifestId()).policy().limits();
+    Limits limits = policies.byId(c, run.policyManifestId()).policy().limits();
     Duration delay = delay(limits, attempt);
     Instant due = now.plus(delay);
     boolean attemptsLeft = attempt < step.maxAttempts();

@@ -6,10 +6,9 @@ import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -57,21 +56,13 @@ final class EnforceRunDeadlines {
     List<UUID> overdue =
         Transactions.withConnection(
             dataSource,
-            c -> {
-              try (PreparedStatement ps =
-                  c.prepareStatement(
-                      "select id from runs where status in ('received', 'planning', 'running', 'delivering')"
-                          + " and deadline < ? order by deadline limit 100")) {
-                Sql.setInstant(ps, 1, cutoff);
-                List<UUID> ids = new ArrayList<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                  while (rs.next()) {
-                    ids.add(Sql.getUuid(rs, "id"));
-                  }
-                }
-                return ids;
-              }
-            });
+            c ->
+                Sql.list(
+                    c,
+                    "select id from runs where status in ('received', 'planning', 'running', 'delivering')"
+                        + " and deadline < ? order by deadline limit 100",
+                    rs -> Sql.getUuid(rs, "id"),
+                    cutoff));
     int ended = 0;
     for (UUID id : overdue) {
       List<UUID> toStop = new ArrayList<>();
@@ -79,7 +70,7 @@ final class EnforceRunDeadlines {
           Transactions.inTransaction(
               dataSource,
               c -> {
-                Optional<Run> locked = runs.lock(c, id);
+                Optional<Run> locked = runs.find(c, id, Lock.UPDATE);
                 if (locked.isEmpty()
                     || locked.get().status().terminal()
                     || !locked.get().deadline().isBefore(cutoff)) {
@@ -93,7 +84,8 @@ final class EnforceRunDeadlines {
                         + run.status().sql();
                 toStop.addAll(OpenSteps.cancel(c, steps, steps.ofRun(c, id), why, "gateway"));
                 audit.recordBurn(c, id, null, null, null, Burn.TIMEOUT, why, "{}");
-                runs.transition(c, id, run.status(), RunStatus.FAILED, "gateway", why, why, null);
+                runs.transition(c, id, run.status(), RunStatus.FAILED, "gateway", why, why, null)
+                    .requireApplied("run " + id);
                 return true;
               });
       toStop.forEach(stepId -> workers.stop(stepId, "the run's deadline passed"));

@@ -18,6 +18,7 @@ import dev.worka.gateway.runtime.AttemptOutcome;
 import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.gateway.runtime.WorkerRuntime;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.IssuedToken;
 import dev.worka.gateway.token.TokenIssuer;
@@ -102,8 +103,8 @@ final class ExecuteStep implements TaskHandler {
         Transactions.inTransaction(
             dataSource,
             c -> {
-              Optional<Step> found = steps.find(c, task.stepId());
-              Optional<Run> run = runs.find(c, task.runId());
+              Optional<Step> found = steps.find(c, task.stepId(), Lock.NONE);
+              Optional<Run> run = runs.find(c, task.runId(), Lock.NONE);
               if (found.isEmpty() || run.isEmpty()) {
                 return new Start.Nothing();
               }
@@ -129,18 +130,22 @@ final class ExecuteStep implements TaskHandler {
                 return new Start.Nothing();
               }
               if (run.get().status().terminal()) {
-                steps.transition(
-                    c,
-                    step.id(),
-                    StepStatus.QUEUED,
-                    StepStatus.CANCELLED,
-                    null,
-                    StepStore.Change.error("run " + run.get().status().sql()),
-                    "gateway",
-                    null);
+                // Moved on meanwhile (cancelled with its run, or started by another claim of
+                // this task): not this task's to cancel any more.
+                steps
+                    .transition(
+                        c,
+                        step.id(),
+                        StepStatus.QUEUED,
+                        StepStatus.CANCELLED,
+                        null,
+                        StepStore.Change.error("run " + run.get().status().sql()),
+                        "gateway",
+                        null)
+                    .acceptLostRace();
                 return new Start.Nothing();
               }
-              CompiledPolicy policy = policies.byId(run.get().policyManifestId()).policy();
+              CompiledPolicy policy = policies.byId(c, run.get().policyManifestId()).policy();
               Instant now = clock.instant();
               Instant deadline = now.plus(policy.limits().stepTimeout());
               if (run.get().deadline() != null && run.get().deadline().isBefore(deadline)) {
@@ -152,15 +157,21 @@ final class ExecuteStep implements TaskHandler {
                     agent.isEmpty()
                         ? "agent " + step.agent() + " is not declared in the run's policy"
                         : "the run's deadline passed before the step could start";
-                steps.transition(
-                    c,
-                    step.id(),
-                    StepStatus.QUEUED,
-                    agent.isEmpty() ? StepStatus.FAILED : StepStatus.TIMED_OUT,
-                    null,
-                    StepStore.Change.error(why),
-                    "gateway",
-                    why);
+                if (!steps
+                    .transition(
+                        c,
+                        step.id(),
+                        StepStatus.QUEUED,
+                        agent.isEmpty() ? StepStatus.FAILED : StepStatus.TIMED_OUT,
+                        null,
+                        StepStore.Change.error(why),
+                        "gateway",
+                        why)
+                    .applied()) {
+                  // Moved on meanwhile (cancelled with its run, or started by another claim of
+                  // this task): this failure is not its, and neither is a burn.
+                  return new Start.Nothing();
+                }
                 audit.recordBurn(
                     c,
                     step.runId(),
@@ -236,7 +247,7 @@ final class ExecuteStep implements TaskHandler {
     Transactions.inTransaction(
         dataSource,
         c -> {
-          Step now = steps.find(c, step.id()).orElseThrow();
+          Step now = steps.find(c, step.id(), Lock.NONE).orElseThrow();
           if (now.status() != StepStatus.RUNNING || now.attempt() != l.attempt()) {
             return null; // the worker posted its result, or the step was cancelled
           }
@@ -308,7 +319,8 @@ final class ExecuteStep implements TaskHandler {
           handle.stop("this Gateway lost the task's lease");
           return;
         }
-        Optional<Step> now = Transactions.withConnection(dataSource, c -> steps.find(c, step.id()));
+        Optional<Step> now =
+            Transactions.withConnection(dataSource, c -> steps.find(c, step.id(), Lock.NONE));
         boolean stillOurs =
             now.isPresent()
                 && now.get().status() == StepStatus.RUNNING

@@ -10,6 +10,7 @@ import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
@@ -124,7 +125,9 @@ public final class NotifyRuns implements AutoCloseable {
   }
 
   private void send(RunNotifications.Notification n) {
-    Run run = Transactions.withConnection(dataSource, c -> runs.find(c, n.runId())).orElseThrow();
+    Run run =
+        Transactions.withConnection(dataSource, c -> runs.find(c, n.runId(), Lock.NONE))
+            .orElseThrow();
     RunNotifier notifier = notifiers.get(n.source());
     String error;
     boolean retryable;

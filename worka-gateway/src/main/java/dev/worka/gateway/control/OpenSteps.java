@@ -26,15 +26,19 @@ final class OpenSteps {
         if (s.status() == StepStatus.RUNNING) {
           wereRunning.add(s.id());
         }
-        store.transition(
-            c,
-            s.id(),
-            s.status(),
-            StepStatus.CANCELLED,
-            null,
-            StepStore.Change.error(why),
-            actor,
-            why);
+        // Steps are not row-locked here: one that ended on its own meanwhile (its worker's
+        // result, a deny flood) is no longer open, which is all cancelling wants.
+        store
+            .transition(
+                c,
+                s.id(),
+                s.status(),
+                StepStatus.CANCELLED,
+                null,
+                StepStore.Change.error(why),
+                actor,
+                why)
+            .acceptLostRace();
       }
     }
     return wereRunning;

@@ -7,6 +7,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -36,8 +37,8 @@ final class RequeueStep implements TaskHandler {
     Transactions.inTransaction(
         dataSource,
         c -> {
-          Optional<Run> run = runs.lock(c, task.runId());
-          Optional<Step> found = steps.find(c, task.stepId());
+          Optional<Run> run = runs.find(c, task.runId(), Lock.UPDATE);
+          Optional<Step> found = steps.find(c, task.stepId(), Lock.NONE);
           if (run.isEmpty() || found.isEmpty()) {
             return null;
           }
@@ -47,15 +48,18 @@ final class RequeueStep implements TaskHandler {
           }
           if (run.get().status().terminal()) {
             String why = "run " + run.get().status().sql() + " while the step waited to retry";
-            steps.transition(
-                c,
-                step.id(),
-                StepStatus.RETRY_WAIT,
-                StepStatus.CANCELLED,
-                failed,
-                StepStore.Change.error(why),
-                "gateway",
-                why);
+            // Moved on meanwhile (cancelled with its run): it no longer waits, as wanted.
+            steps
+                .transition(
+                    c,
+                    step.id(),
+                    StepStatus.RETRY_WAIT,
+                    StepStatus.CANCELLED,
+                    failed,
+                    StepStore.Change.error(why),
+                    "gateway",
+                    why)
+                .acceptLostRace();
             return null;
           }
           if (steps

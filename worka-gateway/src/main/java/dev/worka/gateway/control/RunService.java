@@ -17,7 +17,7 @@ import dev.worka.gateway.run.RunRefusals;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
-import dev.worka.gateway.run.Transition;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
@@ -250,7 +250,9 @@ public final class RunService {
       }
     }
     StoredPolicy policy =
-        policies.active().orElseThrow(() -> new IllegalStateException("no active policy manifest"));
+        policies
+            .active(c)
+            .orElseThrow(() -> new IllegalStateException("no active policy manifest"));
     IngressPolicy ingress = policy.policy().ingress();
     if (ingress.admit(who) instanceof Decision.Deny deny) {
       UUID gate = refuse(c, r, policy, RunRefusals.Kind.INGRESS_DENIED, deny.reason(), eventKey);
@@ -383,7 +385,7 @@ public final class RunService {
         Transactions.inTransaction(
             dataSource,
             c -> {
-              Optional<Run> locked = runs.lock(c, runId);
+              Optional<Run> locked = runs.find(c, runId, Lock.UPDATE);
               if (locked.isEmpty()) {
                 return new Cancellation.NotFound();
               }
@@ -396,16 +398,12 @@ public final class RunService {
                       + actor
                       + (reason == null || reason.isBlank() ? "" : ": " + reason);
               wereRunning.addAll(OpenSteps.cancel(c, steps, steps.ofRun(c, runId), why, actor));
-              Transition t =
-                  runs.transition(
-                      c, runId, run.status(), RunStatus.CANCELLED, actor, why, why, null);
-              if (!t.applied()) {
-                throw new IllegalStateException("run " + runId + " moved while locked: " + t);
-              }
+              runs.transition(c, runId, run.status(), RunStatus.CANCELLED, actor, why, why, null)
+                  .requireApplied("run " + runId);
               for (UUID stepId : wereRunning) {
                 audit.recordBurn(c, runId, stepId, null, null, Burn.CANCELLED, why, "{}");
               }
-              return new Cancellation.Cancelled(runs.find(c, runId).orElseThrow());
+              return new Cancellation.Cancelled(runs.find(c, runId, Lock.NONE).orElseThrow());
             });
     wereRunning.forEach(stepId -> workers.stop(stepId, "run cancelled"));
     return result;

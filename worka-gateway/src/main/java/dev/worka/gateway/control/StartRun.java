@@ -11,6 +11,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
 import java.util.List;
@@ -49,22 +50,23 @@ final class StartRun implements TaskHandler {
     Transactions.inTransaction(
         dataSource,
         c -> {
-          Optional<Run> locked = runs.lock(c, task.runId());
+          Optional<Run> locked = runs.find(c, task.runId(), Lock.UPDATE);
           if (locked.isEmpty() || locked.get().status() != RunStatus.RECEIVED) {
             return null; // already started (a replayed task) or cancelled
           }
           Run run = locked.get();
-          CompiledPolicy policy = policies.byId(run.policyManifestId()).policy();
+          CompiledPolicy policy = policies.byId(c, run.policyManifestId()).policy();
           AgentPolicy planner = policy.planner();
           runs.transition(
-              c,
-              run.id(),
-              RunStatus.RECEIVED,
-              RunStatus.PLANNING,
-              "gateway",
-              "planner " + planner.name(),
-              null,
-              null);
+                  c,
+                  run.id(),
+                  RunStatus.RECEIVED,
+                  RunStatus.PLANNING,
+                  "gateway",
+                  "planner " + planner.name(),
+                  null,
+                  null)
+              .requireApplied("run " + run.id());
           UUID stepId = UUID.randomUUID();
           String instruction = Json.write(Map.of("objective", "Plan the request: " + run.text()));
           steps.insert(
@@ -83,15 +85,18 @@ final class StartRun implements TaskHandler {
                   policy.limits().maxAttempts()),
               "gateway",
               run.traceId());
-          steps.transition(
-              c,
-              stepId,
-              StepStatus.PENDING,
-              StepStatus.QUEUED,
-              null,
-              StepStore.Change.NONE,
-              "gateway",
-              null);
+          // Inserted just now: no other transaction sees the step yet.
+          steps
+              .transition(
+                  c,
+                  stepId,
+                  StepStatus.PENDING,
+                  StepStatus.QUEUED,
+                  null,
+                  StepStore.Change.NONE,
+                  "gateway",
+                  null)
+              .requireApplied("step " + stepId);
           queue.enqueue(
               c, TaskKinds.EXECUTE_STEP, run.id(), stepId, TaskKinds.executeKey(stepId, 1), null);
           return null;

@@ -6,6 +6,7 @@ import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
 import java.util.LinkedHashMap;
@@ -93,7 +94,7 @@ public final class ResolveInvocation {
             return new Result.NotUnknown(
                 invocations.byId(c, id).map(InvocationStore.Invocation::status).orElse("gone"));
           }
-          Run run = runs.find(c, i.runId()).orElseThrow();
+          Run run = runs.find(c, i.runId(), Lock.NONE).orElseThrow();
           Gate gate =
               audit.recordGate(
                   c,

@@ -19,6 +19,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.protocol.Json;
 import dev.worka.protocol.PlanAccepted;
 import java.sql.Connection;
@@ -101,7 +102,7 @@ public final class AcceptPlan {
         true,
         "plan",
         c -> {
-          Run run = runs.find(c, caller.run().id()).orElseThrow();
+          Run run = runs.find(c, caller.run().id(), Lock.NONE).orElseThrow();
           if (run.status() != RunStatus.PLANNING) {
             return new Refusal.Conflict(
                 "run " + run.id() + " is " + run.status().sql() + ", not planning");
@@ -188,7 +189,8 @@ public final class AcceptPlan {
         Burn.POLICY,
         why,
         Json.STRICT.writeValueAsString(Map.of("violations", r.reasons())));
-    runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.REJECTED, "gateway", why, why, null);
+    runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.REJECTED, "gateway", why, why, null)
+        .requireApplied("run " + run.id()); // locked FOR UPDATE by lockStillRunning
     return new PlanSubmission.Rejected(why, gate.id(), r.reasons());
   }
 

@@ -8,6 +8,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.SqlWork;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.WorkerClaims;
@@ -58,9 +59,8 @@ public final class Attempts {
    */
   public Optional<String> lockStillRunning(Connection c, Caller caller, boolean updatesRun)
       throws SQLException {
-    Optional<Run> run =
-        updatesRun ? runs.lock(c, caller.run().id()) : runs.lockShared(c, caller.run().id());
-    Optional<Step> step = steps.lock(c, caller.step().id());
+    Optional<Run> run = runs.find(c, caller.run().id(), updatesRun ? Lock.UPDATE : Lock.SHARE);
+    Optional<Step> step = steps.find(c, caller.step().id(), Lock.UPDATE);
     if (run.isEmpty() || step.isEmpty()) {
       return Optional.of("the run or step no longer exists");
     }

@@ -10,6 +10,7 @@ import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -79,7 +80,7 @@ public final class Denials {
       String reason)
       throws SQLException {
     if (!action.equals(GateActions.TOKEN_USE)) {
-      var step = steps.lock(c, stepId);
+      var step = steps.find(c, stepId, Lock.UPDATE);
       if (step.isEmpty()
           || step.get().status() != StepStatus.RUNNING
           || step.get().attempt() != attempt) {

@@ -6,7 +6,6 @@ import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Sql;
 import dev.worka.protocol.Json;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.InstantSource;
@@ -110,34 +109,28 @@ public final class PlanStore {
 
   /** Plans proposed for a run, oldest first. */
   public List<StoredPlan> ofRun(Connection c, UUID runId) throws SQLException {
-    List<StoredPlan> plans = new ArrayList<>();
-    try (PreparedStatement ps =
-        c.prepareStatement("select * from plans where run_id = ? order by created_at, id")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          List<String> reasons = new ArrayList<>();
-          try {
-            Json.LENIENT
-                .readTree(rs.getString("rejection_reasons"))
-                .forEach(n -> reasons.add(n.asText()));
-          } catch (JsonProcessingException e) {
-            throw new IllegalStateException("plans.rejection_reasons is not JSON", e);
-          }
-          plans.add(
-              new StoredPlan(
-                  Sql.getUuid(rs, "id"),
-                  Sql.getUuid(rs, "run_id"),
-                  rs.getString("created_by"),
-                  rs.getString("status"),
-                  rs.getString("plan_hash"),
-                  rs.getString("raw_plan"),
-                  rs.getString("normalized_plan"),
-                  reasons));
-        }
-      }
+    return Sql.list(
+        c, "select * from plans where run_id = ? order by created_at, id", PlanStore::read, runId);
+  }
+
+  private static StoredPlan read(ResultSet rs) throws SQLException {
+    List<String> reasons = new ArrayList<>();
+    try {
+      Json.LENIENT
+          .readTree(rs.getString("rejection_reasons"))
+          .forEach(n -> reasons.add(n.asText()));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("plans.rejection_reasons is not JSON", e);
     }
-    return plans;
+    return new StoredPlan(
+        Sql.getUuid(rs, "id"),
+        Sql.getUuid(rs, "run_id"),
+        rs.getString("created_by"),
+        rs.getString("status"),
+        rs.getString("plan_hash"),
+        rs.getString("raw_plan"),
+        rs.getString("normalized_plan"),
+        reasons);
   }
 
   /** The accepted plan of a run, if any. */
@@ -157,23 +150,21 @@ public final class PlanStore {
       String normalizedJson,
       List<String> reasons)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into plans (id, run_id, planner_step_id, created_by, status, plan_hash,"
-                + " raw_plan, normalized_plan, rejection_reasons, created_at)"
-                + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-      ps.setObject(1, id);
-      ps.setObject(2, runId);
-      ps.setObject(3, plannerStepId);
-      ps.setString(4, agent);
-      ps.setString(5, status);
-      ps.setString(6, hash);
-      String storable = raw.replace("\u0000", "");
-      ps.setString(7, storable.length() > 300_000 ? storable.substring(0, 300_000) : storable);
-      Sql.setJson(ps, 8, normalizedJson);
-      Sql.setJson(ps, 9, Json.write(reasons));
-      Sql.setInstant(ps, 10, clock.instant());
-      ps.executeUpdate();
-    }
+    String storable = raw.replace("\u0000", "");
+    Sql.update(
+        c,
+        "insert into plans (id, run_id, planner_step_id, created_by, status, plan_hash,"
+            + " raw_plan, normalized_plan, rejection_reasons, created_at)"
+            + " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        id,
+        runId,
+        plannerStepId,
+        agent,
+        status,
+        hash,
+        storable.length() > 300_000 ? storable.substring(0, 300_000) : storable,
+        Sql.json(normalizedJson),
+        Sql.json(Json.write(reasons)),
+        clock.instant());
   }
 }

@@ -6,12 +6,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -120,9 +117,7 @@ public final class PolicyStore {
             c -> {
               // Serializes activations across Gateways without needing UPDATE on the table (the
               // application role may only insert into it).
-              try (Statement s = c.createStatement()) {
-                s.execute("select pg_advisory_xact_lock(hashtext('worka.policy_activations'))");
-              }
+              Sql.execute(c, "select pg_advisory_xact_lock(hashtext('worka.policy_activations'))");
               Optional<StoredPolicy> active = activeRow(c);
               if (active.isPresent() && active.get().sha256().equals(sha256)) {
                 return active.get();
@@ -146,30 +141,26 @@ public final class PolicyStore {
   public Optional<String> activeActor() {
     return Transactions.withConnection(
         dataSource,
-        c -> {
-          try (PreparedStatement ps =
-                  c.prepareStatement(
-                      "select activated_by from policy_activations order by id desc limit 1");
-              ResultSet rs = ps.executeQuery()) {
-            return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
-          }
-        });
+        c ->
+            Sql.one(
+                c,
+                "select activated_by from policy_activations order by id desc limit 1",
+                rs -> rs.getString(1)));
   }
 
   /** The policy of the latest activation, or empty before the first activation. */
   public Optional<StoredPolicy> active() {
+    return Transactions.withConnection(dataSource, this::active);
+  }
+
+  /** As {@link #active()}, read on the caller's connection (inside its transaction). */
+  public Optional<StoredPolicy> active(Connection c) throws SQLException {
     Optional<UUID> id =
-        Transactions.withConnection(
-            dataSource,
-            c -> {
-              try (PreparedStatement ps =
-                      c.prepareStatement(
-                          "select manifest_id from policy_activations order by id desc limit 1");
-                  ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(Sql.getUuid(rs, "manifest_id")) : Optional.empty();
-              }
-            });
-    return id.map(this::byId);
+        Sql.one(
+            c,
+            "select manifest_id from policy_activations order by id desc limit 1",
+            rs -> Sql.getUuid(rs, "manifest_id"));
+    return id.isEmpty() ? Optional.empty() : Optional.of(byId(c, id.get()));
   }
 
   /**
@@ -184,19 +175,25 @@ public final class PolicyStore {
     if (cached != null) {
       return cached;
     }
+    return Transactions.withConnection(dataSource, c -> byId(c, id));
+  }
+
+  /**
+   * As {@link #byId(UUID)}, read on the caller's connection (inside its transaction) when it is not
+   * cached yet.
+   */
+  public StoredPolicy byId(Connection c, UUID id) throws SQLException {
+    Objects.requireNonNull(id, "id");
+    StoredPolicy cached = byId.get(id);
+    if (cached != null) {
+      return cached;
+    }
     StoredPolicy row =
-        Transactions.withConnection(
-                dataSource,
-                c -> {
-                  try (PreparedStatement ps =
-                      c.prepareStatement(
-                          "select " + COLUMNS + " from policy_manifests m where m.id = ?")) {
-                    ps.setObject(1, id);
-                    try (ResultSet rs = ps.executeQuery()) {
-                      return rs.next() ? Optional.of(row(rs)) : Optional.<StoredPolicy>empty();
-                    }
-                  }
-                })
+        Sql.one(
+                c,
+                "select " + COLUMNS + " from policy_manifests m where m.id = ?",
+                PolicyStore::row,
+                id)
             .orElseThrow(
                 () -> new IllegalStateException("policy manifest " + id + " does not exist"));
     return cache(row);
@@ -206,19 +203,15 @@ public final class PolicyStore {
   public List<StoredPolicy> versions() {
     return Transactions.withConnection(
         dataSource,
-        c -> {
-          List<StoredPolicy> out = new ArrayList<>();
-          try (PreparedStatement ps =
-                  c.prepareStatement(
-                      "select " + COLUMNS + " from policy_manifests m order by m.version");
-              ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              StoredPolicy cached = byId.get(Sql.getUuid(rs, "id"));
-              out.add(cached != null ? cached : cache(row(rs)));
-            }
-          }
-          return List.copyOf(out);
-        });
+        c ->
+            List.copyOf(
+                Sql.list(
+                    c,
+                    "select " + COLUMNS + " from policy_manifests m order by m.version",
+                    rs -> {
+                      StoredPolicy cached = byId.get(Sql.getUuid(rs, "id"));
+                      return cached != null ? cached : cache(row(rs));
+                    })));
   }
 
   /** Hex SHA-256 of the UTF-8 source text, as stored in {@code policy_manifests.sha256}. */
@@ -233,54 +226,45 @@ public final class PolicyStore {
   }
 
   private static Optional<StoredPolicy> activeRow(Connection c) throws SQLException {
-    try (PreparedStatement ps =
-            c.prepareStatement(
-                "select "
-                    + COLUMNS
-                    + " from policy_activations a join policy_manifests m on m.id = a.manifest_id"
-                    + " order by a.id desc limit 1");
-        ResultSet rs = ps.executeQuery()) {
-      return rs.next() ? Optional.of(row(rs)) : Optional.empty();
-    }
+    return Sql.one(
+        c,
+        "select "
+            + COLUMNS
+            + " from policy_activations a join policy_manifests m on m.id = a.manifest_id"
+            + " order by a.id desc limit 1",
+        PolicyStore::row);
   }
 
   private static int nextVersion(Connection c) throws SQLException {
-    try (PreparedStatement ps =
-            c.prepareStatement("select coalesce(max(version), 0) + 1 from policy_manifests");
-        ResultSet rs = ps.executeQuery()) {
-      rs.next();
-      return rs.getInt(1);
-    }
+    return Sql.one(
+            c, "select coalesce(max(version), 0) + 1 from policy_manifests", rs -> rs.getInt(1))
+        .orElseThrow();
   }
 
   private static void insertManifest(Connection c, StoredPolicy p, String actor)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into policy_manifests"
-                + " (id, version, sha256, source_text, compiled, created_by, created_at)"
-                + " values (?, ?, ?, ?, ?, ?, ?)")) {
-      ps.setObject(1, p.id());
-      ps.setInt(2, p.version());
-      ps.setString(3, p.sha256());
-      ps.setString(4, p.source());
-      Sql.setJson(ps, 5, p.policy().toJson());
-      ps.setString(6, actor);
-      Sql.setInstant(ps, 7, p.createdAt());
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into policy_manifests"
+            + " (id, version, sha256, source_text, compiled, created_by, created_at)"
+            + " values (?, ?, ?, ?, ?, ?, ?)",
+        p.id(),
+        p.version(),
+        p.sha256(),
+        p.source(),
+        Sql.json(p.policy().toJson()),
+        actor,
+        p.createdAt());
   }
 
   private void insertActivation(Connection c, UUID manifestId, String actor) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into policy_activations (manifest_id, activated_by, activated_at)"
-                + " values (?, ?, ?)")) {
-      ps.setObject(1, manifestId);
-      ps.setString(2, actor);
-      Sql.setInstant(ps, 3, clock.instant());
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into policy_activations (manifest_id, activated_by, activated_at)"
+            + " values (?, ?, ?)",
+        manifestId,
+        actor,
+        clock.instant());
   }
 
   private static StoredPolicy row(ResultSet rs) throws SQLException {

@@ -3,13 +3,10 @@ package dev.worka.gateway.queue;
 import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
@@ -54,24 +51,23 @@ public final class TaskQueue {
       Connection c, String kind, UUID runId, UUID stepId, String idempotencyKey, Instant runAt)
       throws SQLException {
     Instant now = clock.instant();
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.update(
+            c,
             "with key as (insert into task_keys (idempotency_key, task_id, created_at) values (?, ?, ?)"
                 + " on conflict (idempotency_key) do nothing returning task_id)"
                 + " insert into tasks (id, kind, run_id, step_id, idempotency_key, status, run_at,"
-                + " created_at, updated_at) select task_id, ?, ?, ?, ?, 'ready', ?, ?, ? from key")) {
-      ps.setString(1, idempotencyKey);
-      ps.setObject(2, UUID.randomUUID());
-      Sql.setInstant(ps, 3, now);
-      ps.setString(4, kind);
-      ps.setObject(5, runId);
-      ps.setObject(6, stepId);
-      ps.setString(7, idempotencyKey);
-      Sql.setInstant(ps, 8, runAt == null ? now : runAt);
-      Sql.setInstant(ps, 9, now);
-      Sql.setInstant(ps, 10, now);
-      return ps.executeUpdate() == 1;
-    }
+                + " created_at, updated_at) select task_id, ?, ?, ?, ?, 'ready', ?, ?, ? from key",
+            idempotencyKey,
+            UUID.randomUUID(),
+            now,
+            kind,
+            runId,
+            stepId,
+            idempotencyKey,
+            runAt == null ? now : runAt,
+            now,
+            now)
+        == 1;
   }
 
   /** Claims up to {@code max} ready tasks of the given kinds, oldest first, in one statement. */
@@ -82,26 +78,17 @@ public final class TaskQueue {
     Instant now = clock.instant();
     return Transactions.withConnection(
         dataSource,
-        c -> {
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "update tasks set status = 'claimed', lease_owner = ?, lease_until = ?,"
-                      + " attempts = attempts + 1, updated_at = ?"
-                      + " where id in (select id from tasks where status = 'ready' and run_at <= ?"
-                      + " and kind = any(?) order by run_at, created_at limit ?"
-                      + " for update skip locked)"
-                      + " returning id, kind, run_id, step_id, idempotency_key, attempts,"
-                      + " lease_owner, lease_until")) {
-            ps.setString(1, owner);
-            Sql.setInstant(ps, 2, now.plus(lease));
-            Sql.setInstant(ps, 3, now);
-            Sql.setInstant(ps, 4, now);
-            ps.setArray(5, Sql.textArray(c, kinds));
-            ps.setInt(6, max);
-            List<Task> tasks = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                tasks.add(
+        c ->
+            Sql.list(
+                c,
+                "update tasks set status = 'claimed', lease_owner = ?, lease_until = ?,"
+                    + " attempts = attempts + 1, updated_at = ?"
+                    + " where id in (select id from tasks where status = 'ready' and run_at <= ?"
+                    + " and kind = any(?) order by run_at, created_at limit ?"
+                    + " for update skip locked)"
+                    + " returning id, kind, run_id, step_id, idempotency_key, attempts,"
+                    + " lease_owner, lease_until",
+                rs ->
                     new Task(
                         Sql.getUuid(rs, "id"),
                         rs.getString("kind"),
@@ -110,12 +97,13 @@ public final class TaskQueue {
                         rs.getString("idempotency_key"),
                         rs.getInt("attempts"),
                         rs.getString("lease_owner"),
-                        Sql.getInstant(rs, "lease_until")));
-              }
-            }
-            return tasks;
-          }
-        });
+                        Sql.getInstant(rs, "lease_until")),
+                owner,
+                now.plus(lease),
+                now,
+                now,
+                Sql.textArray(c, kinds),
+                max));
   }
 
   /** Extends the lease of a task this Gateway holds; false if it is no longer ours. */
@@ -123,18 +111,16 @@ public final class TaskQueue {
     Instant now = clock.instant();
     return Transactions.withConnection(
         dataSource,
-        c -> {
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "update tasks set lease_until = ?, updated_at = ? where id = ? and status ="
-                      + " 'claimed' and lease_owner = ?")) {
-            Sql.setInstant(ps, 1, now.plus(lease));
-            Sql.setInstant(ps, 2, now);
-            ps.setObject(3, taskId);
-            ps.setString(4, owner);
-            return ps.executeUpdate() == 1;
-          }
-        });
+        c ->
+            Sql.update(
+                    c,
+                    "update tasks set lease_until = ?, updated_at = ? where id = ? and status ="
+                        + " 'claimed' and lease_owner = ?",
+                    now.plus(lease),
+                    now,
+                    taskId,
+                    owner)
+                == 1);
   }
 
   /**
@@ -150,25 +136,20 @@ public final class TaskQueue {
     Instant now = clock.instant();
     return Transactions.withConnection(
         dataSource,
-        c -> {
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "with held as (select id, lease_until from tasks where status = 'claimed' and idempotency_key = ?),"
-                      + " extended as (update tasks set lease_until = ?, updated_at = ? from held"
-                      + " where tasks.id = held.id and tasks.status = 'claimed' and tasks.lease_until < ?"
-                      + " returning tasks.lease_until)"
-                      + " select coalesce((select lease_until from extended), (select lease_until from held))"
-                      + " as lease_until")) {
-            ps.setString(1, key);
-            Sql.setInstant(ps, 2, now.plus(lease));
-            Sql.setInstant(ps, 3, now);
-            Sql.setInstant(ps, 4, now.plus(lease.dividedBy(2)));
-            try (ResultSet rs = ps.executeQuery()) {
-              rs.next();
-              return Optional.ofNullable(Sql.getInstant(rs, "lease_until"));
-            }
-          }
-        });
+        c ->
+            Sql.one(
+                c,
+                "with held as (select id, lease_until from tasks where status = 'claimed' and idempotency_key = ?),"
+                    + " extended as (update tasks set lease_until = ?, updated_at = ? from held"
+                    + " where tasks.id = held.id and tasks.status = 'claimed' and tasks.lease_until < ?"
+                    + " returning tasks.lease_until)"
+                    + " select coalesce((select lease_until from extended), (select lease_until from held))"
+                    + " as lease_until",
+                rs -> Sql.getInstant(rs, "lease_until"),
+                key,
+                now.plus(lease),
+                now,
+                now.plus(lease.dividedBy(2))));
   }
 
   /**
@@ -194,28 +175,20 @@ public final class TaskQueue {
    * row is deleted (its key stays in {@code task_keys}, so it is never enqueued again).
    */
   private Set<UUID> completeAll(Collection<UUID> taskIds) {
+    // Two Gateways' batches share a row only after a lease expired and the task was claimed
+    // again; it matches the new holder's alone. Both read the ids in primary-key order (an index
+    // scan sorts the array), so such batches cannot wait on each other in a cycle.
     return Transactions.withConnection(
         dataSource,
-        c -> {
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "delete from tasks where id = any(?) and status = 'claimed' and lease_owner = ?"
-                      + " returning id")) {
-            // Two Gateways' batches share a row only after a lease expired and the task was claimed
-            // again; it matches the new holder's alone. Both read the ids in primary-key order
-            // (an index scan sorts the array), so such batches cannot wait on each other in a
-            // cycle.
-            ps.setArray(1, Sql.uuidArray(c, taskIds));
-            ps.setString(2, owner);
-            Set<UUID> done = new HashSet<>();
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                done.add(Sql.getUuid(rs, "id"));
-              }
-            }
-            return done;
-          }
-        });
+        c ->
+            Sql.collect(
+                c,
+                "delete from tasks where id = any(?) and status = 'claimed' and lease_owner = ?"
+                    + " returning id",
+                rs -> Sql.getUuid(rs, "id"),
+                new HashSet<UUID>(),
+                Sql.uuidArray(c, taskIds),
+                owner));
   }
 
   /** Gives the task up with an error; it runs again from {@code retryAt}, or never if null. */
@@ -229,21 +202,19 @@ public final class TaskQueue {
     Instant now = clock.instant();
     return Transactions.withConnection(
         dataSource,
-        c -> {
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "update tasks set status = ?, last_error = coalesce(?, last_error),"
-                      + " run_at = coalesce(?, run_at), lease_owner = null, lease_until = null,"
-                      + " updated_at = ? where id = ? and status = 'claimed' and lease_owner = ?")) {
-            ps.setString(1, status);
-            ps.setString(2, error);
-            Sql.setInstant(ps, 3, runAt);
-            Sql.setInstant(ps, 4, now);
-            ps.setObject(5, taskId);
-            ps.setString(6, owner);
-            return ps.executeUpdate() == 1;
-          }
-        });
+        c ->
+            Sql.update(
+                    c,
+                    "update tasks set status = ?, last_error = coalesce(?, last_error),"
+                        + " run_at = coalesce(?, run_at), lease_owner = null, lease_until = null,"
+                        + " updated_at = ? where id = ? and status = 'claimed' and lease_owner = ?",
+                    status,
+                    error,
+                    runAt,
+                    now,
+                    taskId,
+                    owner)
+                == 1);
   }
 
   /** Returns tasks whose lease expired (their holder died or stalled) to the queue. */
@@ -251,18 +222,15 @@ public final class TaskQueue {
     Instant now = clock.instant();
     return Transactions.withConnection(
         dataSource,
-        c -> {
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "update tasks set status = 'ready', lease_owner = null, lease_until = null,"
-                      + " last_error = 'lease of ' || lease_owner || ' expired', updated_at = ?"
-                      + " where id in (select id from tasks where status = 'claimed' and"
-                      + " lease_until < ? for update skip locked)")) {
-            Sql.setInstant(ps, 1, now);
-            Sql.setInstant(ps, 2, now);
-            return ps.executeUpdate();
-          }
-        });
+        c ->
+            Sql.update(
+                c,
+                "update tasks set status = 'ready', lease_owner = null, lease_until = null,"
+                    + " last_error = 'lease of ' || lease_owner || ' expired', updated_at = ?"
+                    + " where id in (select id from tasks where status = 'claimed' and"
+                    + " lease_until < ? for update skip locked)",
+                now,
+                now));
   }
 
   /** Wakes local claimers waiting in {@link #awaitWork}. */

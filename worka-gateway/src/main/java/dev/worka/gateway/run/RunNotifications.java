@@ -2,13 +2,11 @@ package dev.worka.gateway.run;
 
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -70,17 +68,15 @@ public final class RunNotifications {
     if (source == null || !ANSWERED_SOURCES.contains(source)) {
       return;
     }
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into run_notifications (run_id, kind, source, status, next_attempt_at, created_at)"
-                + " values (?, ?, ?, 'pending', ?, ?) on conflict (run_id, kind) do nothing")) {
-      ps.setObject(1, runId);
-      ps.setString(2, kind);
-      ps.setString(3, source);
-      Sql.setInstant(ps, 4, now);
-      Sql.setInstant(ps, 5, now);
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into run_notifications (run_id, kind, source, status, next_attempt_at, created_at)"
+            + " values (?, ?, ?, 'pending', ?, ?) on conflict (run_id, kind) do nothing",
+        runId,
+        kind,
+        source,
+        now,
+        now);
   }
 
   /**
@@ -91,45 +87,37 @@ public final class RunNotifications {
   public List<Notification> claim(Connection c, String owner, int max, Duration lease)
       throws SQLException {
     Instant now = clock.instant();
-    List<Notification> out = new ArrayList<>();
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "update run_notifications n set claimed_by = ?, claimed_until = ?, attempts = n.attempts + 1"
-                + " from (select run_id, kind,"
-                + " claimed_until as previous_claim"
-                + " from run_notifications where status = 'pending' and next_attempt_at <= ?"
-                + " and (claimed_until is null or claimed_until < ?) order by next_attempt_at limit ?"
-                + " for update skip locked) due where n.run_id = due.run_id and n.kind = due.kind"
-                + " returning n.*, due.previous_claim is not null as interrupted")) {
-      ps.setString(1, owner);
-      Sql.setInstant(ps, 2, now.plus(lease));
-      Sql.setInstant(ps, 3, now);
-      Sql.setInstant(ps, 4, now);
-      ps.setInt(5, max);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(read(rs, rs.getBoolean("interrupted")));
-        }
-      }
-    }
-    return out;
+    return Sql.list(
+        c,
+        "update run_notifications n set claimed_by = ?, claimed_until = ?, attempts = n.attempts + 1"
+            + " from (select run_id, kind,"
+            + " claimed_until as previous_claim"
+            + " from run_notifications where status = 'pending' and next_attempt_at <= ?"
+            + " and (claimed_until is null or claimed_until < ?) order by next_attempt_at limit ?"
+            + " for update skip locked) due where n.run_id = due.run_id and n.kind = due.kind"
+            + " returning n.*, due.previous_claim is not null as interrupted",
+        rs -> read(rs, rs.getBoolean("interrupted")),
+        owner,
+        now.plus(lease),
+        now,
+        now,
+        max);
   }
 
   /** The notification was sent: {@code upstreamRef} is what the upstream calls it. */
   public boolean sent(Connection c, UUID runId, String kind, String owner, String upstreamRef)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.update(
+            c,
             "update run_notifications set status = 'sent', sent_at = ?, upstream_ref = ?,"
                 + " last_error = null, claimed_by = null, claimed_until = null"
-                + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?")) {
-      Sql.setInstant(ps, 1, clock.instant());
-      ps.setString(2, upstreamRef);
-      ps.setObject(3, runId);
-      ps.setString(4, kind);
-      ps.setString(5, owner);
-      return ps.executeUpdate() == 1;
-    }
+                + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?",
+            clock.instant(),
+            upstreamRef,
+            runId,
+            kind,
+            owner)
+        == 1;
   }
 
   /**
@@ -139,35 +127,27 @@ public final class RunNotifications {
   public boolean attemptFailed(
       Connection c, UUID runId, String kind, String owner, String error, Instant nextAttemptAt)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.update(
+            c,
             "update run_notifications set status = ?, last_error = ?,"
                 + " next_attempt_at = coalesce(?, next_attempt_at), claimed_by = null, claimed_until = null"
-                + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?")) {
-      ps.setString(1, nextAttemptAt == null ? "failed" : "pending");
-      ps.setString(2, error);
-      Sql.setInstant(ps, 3, nextAttemptAt);
-      ps.setObject(4, runId);
-      ps.setString(5, kind);
-      ps.setString(6, owner);
-      return ps.executeUpdate() == 1;
-    }
+                + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?",
+            nextAttemptAt == null ? "failed" : "pending",
+            error,
+            nextAttemptAt,
+            runId,
+            kind,
+            owner)
+        == 1;
   }
 
   /** The notifications of a run, acknowledgement first. */
   public List<Notification> ofRun(Connection c, UUID runId) throws SQLException {
-    List<Notification> out = new ArrayList<>();
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select * from run_notifications where run_id = ? order by created_at, kind")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(read(rs, false));
-        }
-      }
-    }
-    return out;
+    return Sql.list(
+        c,
+        "select * from run_notifications where run_id = ? order by created_at, kind",
+        rs -> read(rs, false),
+        runId);
   }
 
   private static Notification read(ResultSet rs, boolean interrupted) throws SQLException {

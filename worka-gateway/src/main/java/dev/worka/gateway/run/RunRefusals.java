@@ -2,8 +2,6 @@ package dev.worka.gateway.run;
 
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.Optional;
@@ -49,24 +47,18 @@ public final class RunRefusals {
       String idempotencyKey, UUID gateId, Kind kind, String reason, Instant createdAt) {}
 
   public static Optional<Refusal> find(Connection c, String idempotencyKey) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select r.idempotency_key, r.gate_id, r.kind, g.reason, r.created_at from run_refusals r"
-                + " join gates g on g.id = r.gate_id where r.idempotency_key = ?")) {
-      ps.setString(1, idempotencyKey);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return Optional.empty();
-        }
-        return Optional.of(
+    return Sql.one(
+        c,
+        "select r.idempotency_key, r.gate_id, r.kind, g.reason, r.created_at from run_refusals r"
+            + " join gates g on g.id = r.gate_id where r.idempotency_key = ?",
+        rs ->
             new Refusal(
                 rs.getString(1),
                 Sql.getUuid(rs, "gate_id"),
                 Kind.fromSql(rs.getString(3)),
                 rs.getString(4),
-                Sql.getInstant(rs, "created_at")));
-      }
-    }
+                Sql.getInstant(rs, "created_at")),
+        idempotencyKey);
   }
 
   /**
@@ -75,14 +67,12 @@ public final class RunRefusals {
   public static void record(
       Connection c, String idempotencyKey, UUID gateId, Kind kind, Instant now)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into run_refusals (idempotency_key, gate_id, kind, created_at) values (?, ?, ?, ?)")) {
-      ps.setString(1, idempotencyKey);
-      ps.setObject(2, gateId);
-      ps.setString(3, kind.sql());
-      Sql.setInstant(ps, 4, now);
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into run_refusals (idempotency_key, gate_id, kind, created_at) values (?, ?, ?, ?)",
+        idempotencyKey,
+        gateId,
+        kind.sql(),
+        now);
   }
 }

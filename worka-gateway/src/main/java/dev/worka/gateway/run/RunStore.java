@@ -1,14 +1,15 @@
 package dev.worka.gateway.run;
 
+import com.google.errorprone.annotations.CheckReturnValue;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -42,39 +43,38 @@ public final class RunStore {
   public Run insert(Connection c, NewRun n, String actor) throws SQLException {
     UUID id = UUID.randomUUID();
     Instant now = clock.instant();
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into runs (id, status, source, text, requester, slack_channel, slack_user,"
-                + " slack_thread_ts, delivery, idempotency_key, request_hash, trace_id,"
-                + " policy_manifest_id, deadline, created_at, updated_at)"
-                + " values (?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-      ps.setObject(1, id);
-      ps.setString(2, n.source());
-      ps.setString(3, n.text());
-      ps.setString(4, n.requester());
-      ps.setString(5, n.slackChannel());
-      ps.setString(6, n.slackUser());
-      ps.setString(7, n.slackThreadTs());
-      Sql.setJson(ps, 8, n.deliveryJson() == null ? "{}" : n.deliveryJson());
-      ps.setString(9, n.idempotencyKey());
-      ps.setString(10, n.requestHash());
-      ps.setString(11, n.traceId());
-      ps.setObject(12, n.policyManifestId());
-      Sql.setInstant(ps, 13, n.deadline());
-      Sql.setInstant(ps, 14, now);
-      Sql.setInstant(ps, 15, now);
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into runs (id, status, source, text, requester, slack_channel, slack_user,"
+            + " slack_thread_ts, delivery, idempotency_key, request_hash, trace_id,"
+            + " policy_manifest_id, deadline, created_at, updated_at)"
+            + " values (?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        id,
+        n.source(),
+        n.text(),
+        n.requester(),
+        n.slackChannel(),
+        n.slackUser(),
+        n.slackThreadTs(),
+        Sql.json(n.deliveryJson() == null ? "{}" : n.deliveryJson()),
+        n.idempotencyKey(),
+        n.requestHash(),
+        n.traceId(),
+        n.policyManifestId(),
+        n.deadline(),
+        now,
+        now);
     RunEvents.append(
         c, id, null, "run", null, RunStatus.RECEIVED.sql(), actor, "run created", n.traceId(), now);
     RunNotifications.owe(c, id, RunNotifications.ACK, n.source(), now);
-    return find(c, id).orElseThrow();
+    return find(c, id, Lock.NONE).orElseThrow();
   }
 
   /**
    * Moves a run from {@code from} to {@code to} if it is still in {@code from}. {@code error} and
    * {@code resultJson}, when non-null, are stored with the move.
    */
+  @CheckReturnValue
   public Transition transition(
       Connection c,
       UUID runId,
@@ -89,78 +89,51 @@ public final class RunStore {
       return new Transition.Illegal(from.sql(), to.sql());
     }
     Instant now = clock.instant();
-    String traceId;
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    Optional<Moved> moved =
+        Sql.one(
+            c,
             "update runs set status = ?, version = version + 1, updated_at = ?,"
                 + " error = coalesce(?, error), result = coalesce(?::jsonb, result),"
                 + " completed_at = case when ? then ? else completed_at end"
-                + " where id = ? and status = ? returning trace_id, source")) {
-      ps.setString(1, to.sql());
-      Sql.setInstant(ps, 2, now);
-      ps.setString(3, error);
-      ps.setString(4, resultJson);
-      ps.setBoolean(5, to.terminal());
-      Sql.setInstant(ps, 6, now);
-      ps.setObject(7, runId);
-      ps.setString(8, from.sql());
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return new Transition.LostRace(
-              find(c, runId).map(r -> r.status().sql()).orElse("missing"));
-        }
-        traceId = rs.getString(1);
-        if (to.terminal()) {
-          RunNotifications.owe(c, runId, RunNotifications.RESULT, rs.getString(2), now);
-        }
-      }
+                + " where id = ? and status = ? returning trace_id, source",
+            rs -> new Moved(rs.getString(1), rs.getString(2)),
+            to.sql(),
+            now,
+            error,
+            resultJson,
+            to.terminal(),
+            now,
+            runId,
+            from.sql());
+    if (moved.isEmpty()) {
+      return new Transition.LostRace(
+          find(c, runId, Lock.NONE).map(r -> r.status().sql()).orElse("missing"));
+    }
+    if (to.terminal()) {
+      RunNotifications.owe(c, runId, RunNotifications.RESULT, moved.get().source(), now);
     }
     long event =
-        RunEvents.append(c, runId, null, "run", from.sql(), to.sql(), actor, detail, traceId, now);
+        RunEvents.append(
+            c, runId, null, "run", from.sql(), to.sql(), actor, detail, moved.get().traceId(), now);
     return new Transition.Applied(event);
   }
 
-  public Optional<Run> find(Connection c, UUID id) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select * from runs where id = ?")) {
-      ps.setObject(1, id);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-      }
-    }
-  }
+  /** What a run's compare-and-set update returns. */
+  private record Moved(String traceId, String source) {}
 
-  /** Locks the run's row for the rest of the transaction (serializes run-level decisions). */
-  public Optional<Run> lock(Connection c, UUID id) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select * from runs where id = ? for update")) {
-      ps.setObject(1, id);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-      }
-    }
-  }
+  private static final Map<Lock, String> FIND = Lock.statements("select * from runs where id = ?");
 
   /**
-   * Locks the run's row FOR SHARE for the rest of the transaction: its status cannot change (a
-   * cancellation waits) while other transactions that share it proceed. Never update a row locked
-   * this way in the same transaction: two sharers upgrading would deadlock.
+   * The run, read with {@code lock}: {@link Lock#UPDATE} serializes run-level decisions (a plan, a
+   * cancellation, the next step); {@link Lock#SHARE} keeps its status from changing (a cancellation
+   * waits) while other sharers proceed, e.g. the mediated calls of its steps.
    */
-  public Optional<Run> lockShared(Connection c, UUID id) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select * from runs where id = ? for share")) {
-      ps.setObject(1, id);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-      }
-    }
+  public Optional<Run> find(Connection c, UUID id, Lock lock) throws SQLException {
+    return Sql.one(c, FIND.get(lock), RunStore::read, id);
   }
 
   public Optional<Run> findByIdempotencyKey(Connection c, String key) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement("select * from runs where idempotency_key = ?")) {
-      ps.setString(1, key);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-      }
-    }
+    return Sql.one(c, "select * from runs where idempotency_key = ?", RunStore::read, key);
   }
 
   /** The class of the advisory locks that serialize the run-creation decisions of one requester. */
@@ -172,12 +145,11 @@ public final class RunStore {
    * requester never both take the last place of a quota.
    */
   public void lockRequester(Connection c, String source, String requester) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement("select pg_advisory_xact_lock(?, hashtext(?))")) {
-      ps.setInt(1, REQUESTER_LOCK_CLASS);
-      ps.setString(2, source + ":" + (requester == null ? "" : requester));
-      ps.execute();
-    }
+    Sql.execute(
+        c,
+        "select pg_advisory_xact_lock(?, hashtext(?))",
+        REQUESTER_LOCK_CLASS,
+        source + ":" + (requester == null ? "" : requester));
   }
 
   /**
@@ -190,47 +162,41 @@ public final class RunStore {
   public RequesterRuns requesterRuns(Connection c, String source, String requester, Instant since)
       throws SQLException {
     String who = requester == null ? "" : requester;
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.one(
+            c,
             "select count(*) filter (where created_at > ?) as in_window,"
                 + " min(created_at) filter (where created_at > ?) as oldest_in_window,"
                 + " count(*) filter (where status in ('received', 'planning', 'running', 'delivering'))"
                 + " as not_ended"
                 + " from runs where source = ? and coalesce(requester, '') = ?"
-                + " and (created_at > ? or status in ('received', 'planning', 'running', 'delivering'))")) {
-      Sql.setInstant(ps, 1, since);
-      Sql.setInstant(ps, 2, since);
-      ps.setString(3, source);
-      ps.setString(4, who);
-      Sql.setInstant(ps, 5, since);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return new RequesterRuns(
-            rs.getInt("in_window"), Sql.getInstant(rs, "oldest_in_window"), rs.getInt("not_ended"));
-      }
-    }
+                + " and (created_at > ? or status in ('received', 'planning', 'running', 'delivering'))",
+            rs ->
+                new RequesterRuns(
+                    rs.getInt("in_window"),
+                    Sql.getInstant(rs, "oldest_in_window"),
+                    rs.getInt("not_ended")),
+            since,
+            since,
+            source,
+            who,
+            since)
+        .orElseThrow();
   }
 
   /** Newest first; {@code status} may be null for all. */
   public List<Run> list(Connection c, RunStatus status, int limit) throws SQLException {
-    String sql =
-        status == null
-            ? "select * from runs order by created_at desc, id desc limit ?"
-            : "select * from runs where status = ? order by created_at desc, id desc limit ?";
-    List<Run> runs = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      int i = 1;
-      if (status != null) {
-        ps.setString(i++, status.sql());
-      }
-      ps.setInt(i, limit);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          runs.add(read(rs));
-        }
-      }
-    }
-    return runs;
+    return status == null
+        ? Sql.list(
+            c,
+            "select * from runs order by created_at desc, id desc limit ?",
+            RunStore::read,
+            limit)
+        : Sql.list(
+            c,
+            "select * from runs where status = ? order by created_at desc, id desc limit ?",
+            RunStore::read,
+            status.sql(),
+            limit);
   }
 
   private static Run read(ResultSet rs) throws SQLException {

@@ -1,14 +1,15 @@
 package dev.worka.gateway.run;
 
+import com.google.errorprone.annotations.CheckReturnValue;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -62,26 +63,24 @@ public final class StepStore {
 
   public void insert(Connection c, NewStep s, String actor, String traceId) throws SQLException {
     Instant now = clock.instant();
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into steps (id, run_id, plan_id, step_ref, role, agent_name, sequence,"
-                + " instruction, allowed_skills, depends_on, status, max_attempts, created_at,"
-                + " updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)")) {
-      ps.setObject(1, s.id());
-      ps.setObject(2, s.runId());
-      ps.setObject(3, s.planId());
-      ps.setString(4, s.stepRef());
-      ps.setString(5, s.role().sql());
-      ps.setString(6, s.agent());
-      ps.setInt(7, s.sequence());
-      Sql.setJson(ps, 8, s.instructionJson());
-      ps.setArray(9, Sql.textArray(c, s.allowedSkills()));
-      ps.setArray(10, Sql.uuidArray(c, s.dependsOn()));
-      ps.setInt(11, s.maxAttempts());
-      Sql.setInstant(ps, 12, now);
-      Sql.setInstant(ps, 13, now);
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into steps (id, run_id, plan_id, step_ref, role, agent_name, sequence,"
+            + " instruction, allowed_skills, depends_on, status, max_attempts, created_at,"
+            + " updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+        s.id(),
+        s.runId(),
+        s.planId(),
+        s.stepRef(),
+        s.role().sql(),
+        s.agent(),
+        s.sequence(),
+        Sql.json(s.instructionJson()),
+        Sql.textArray(c, s.allowedSkills()),
+        Sql.uuidArray(c, s.dependsOn()),
+        s.maxAttempts(),
+        now,
+        now);
     RunEvents.append(
         c,
         s.runId(),
@@ -99,6 +98,7 @@ public final class StepStore {
    * Moves a step from {@code from} to {@code to} if it is still there (and, when {@code
    * expectedAttempt} is non-null, still on that attempt).
    */
+  @CheckReturnValue
   public Transition transition(
       Connection c,
       UUID stepId,
@@ -113,9 +113,9 @@ public final class StepStore {
       return new Transition.Illegal(from.sql(), to.sql());
     }
     Instant now = clock.instant();
-    UUID runId;
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    Optional<UUID> moved =
+        Sql.one(
+            c,
             "update steps set status = ?, version = version + 1, updated_at = ?,"
                 + " attempt = attempt + ?,"
                 + " output = coalesce(?::jsonb, case when ? then null else output end),"
@@ -126,84 +126,58 @@ public final class StepStore {
                 + " started_at = case when ? then ? else started_at end,"
                 + " completed_at = case when ? then ? else completed_at end"
                 + " where id = ? and status = ? and (?::int is null or attempt = ?::int)"
-                + " returning run_id")) {
-      int i = 1;
-      ps.setString(i++, to.sql());
-      Sql.setInstant(ps, i++, now);
-      ps.setInt(i++, change.newAttempt() ? 1 : 0);
-      ps.setString(i++, change.outputJson());
-      ps.setBoolean(i++, change.newAttempt());
-      ps.setString(i++, change.summary());
-      ps.setBoolean(i++, change.newAttempt());
-      ps.setString(i++, change.error());
-      ps.setBoolean(i++, change.newAttempt());
-      Sql.setInstant(ps, i++, change.deadline());
-      ps.setString(i++, change.cleaningJson());
-      ps.setBoolean(i++, to == StepStatus.RUNNING);
-      Sql.setInstant(ps, i++, now);
-      ps.setBoolean(i++, to.terminal());
-      Sql.setInstant(ps, i++, now);
-      ps.setObject(i++, stepId);
-      ps.setString(i++, from.sql());
-      ps.setObject(i++, expectedAttempt);
-      ps.setObject(i++, expectedAttempt);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return new Transition.LostRace(
-              find(c, stepId).map(s -> s.status().sql() + "#" + s.attempt()).orElse("missing"));
-        }
-        runId = Sql.getUuid(rs, "run_id");
-      }
+                + " returning run_id",
+            rs -> Sql.getUuid(rs, "run_id"),
+            to.sql(),
+            now,
+            change.newAttempt() ? 1 : 0,
+            change.outputJson(),
+            change.newAttempt(),
+            change.summary(),
+            change.newAttempt(),
+            change.error(),
+            change.newAttempt(),
+            change.deadline(),
+            change.cleaningJson(),
+            to == StepStatus.RUNNING,
+            now,
+            to.terminal(),
+            now,
+            stepId,
+            from.sql(),
+            expectedAttempt,
+            expectedAttempt);
+    if (moved.isEmpty()) {
+      return new Transition.LostRace(
+          find(c, stepId, Lock.NONE)
+              .map(s -> s.status().sql() + "#" + s.attempt())
+              .orElse("missing"));
     }
-    String traceId = null;
-    try (PreparedStatement ps = c.prepareStatement("select trace_id from runs where id = ?")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next()) {
-          traceId = rs.getString(1);
-        }
-      }
-    }
+    UUID runId = moved.get();
+    String traceId =
+        Sql.one(c, "select trace_id from runs where id = ?", rs -> rs.getString(1), runId)
+            .orElse(null);
     long event =
         RunEvents.append(
             c, runId, stepId, "step", from.sql(), to.sql(), actor, detail, traceId, now);
     return new Transition.Applied(event);
   }
 
-  public Optional<Step> find(Connection c, UUID id) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select * from steps where id = ?")) {
-      ps.setObject(1, id);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-      }
-    }
-  }
+  private static final Map<Lock, String> FIND = Lock.statements("select * from steps where id = ?");
 
-  /** Locks the step's row for the rest of the transaction. */
-  public Optional<Step> lock(Connection c, UUID id) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("select * from steps where id = ? for update")) {
-      ps.setObject(1, id);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-      }
-    }
+  /** The step, read with {@code lock} ({@link Lock#UPDATE}: no one else moves it meanwhile). */
+  public Optional<Step> find(Connection c, UUID id, Lock lock) throws SQLException {
+    return Sql.one(c, FIND.get(lock), StepStore::read, id);
   }
 
   /** The steps of a run, planner first, then in plan order. */
   public List<Step> ofRun(Connection c, UUID runId) throws SQLException {
-    List<Step> steps = new ArrayList<>();
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select * from steps where run_id = ? order by case role when 'planner' then 0 else 1"
-                + " end, sequence, created_at")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          steps.add(read(rs));
-        }
-      }
-    }
-    return steps;
+    return Sql.list(
+        c,
+        "select * from steps where run_id = ? order by case role when 'planner' then 0 else 1"
+            + " end, sequence, created_at",
+        StepStore::read,
+        runId);
   }
 
   private static Step read(ResultSet rs) throws SQLException {

@@ -16,6 +16,7 @@ import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
 import java.time.Duration;
@@ -70,8 +71,10 @@ class AdvanceRunTest {
     Transactions.inTransaction(
         db.dataSource(),
         c -> {
-          runs.transition(c, runId, RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null);
-          runs.transition(c, runId, RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null);
+          runs.transition(c, runId, RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null)
+              .requireApplied("test setup: run");
+          runs.transition(c, runId, RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null)
+              .requireApplied("test setup: run");
           return null;
         });
   }
@@ -130,24 +133,28 @@ class AdvanceRunTest {
     Transactions.inTransaction(
         db.dataSource(),
         c -> {
-          steps.transition(
-              c,
-              step,
-              StepStatus.QUEUED,
-              StepStatus.RUNNING,
-              0,
-              new StepStore.Change(null, null, null, null, true),
-              "t",
-              null);
-          steps.transition(
-              c,
-              step,
-              StepStatus.RUNNING,
-              to,
-              1,
-              new StepStore.Change("{}", "done " + step, null, null, false),
-              "t",
-              null);
+          steps
+              .transition(
+                  c,
+                  step,
+                  StepStatus.QUEUED,
+                  StepStatus.RUNNING,
+                  0,
+                  new StepStore.Change(null, null, null, null, true),
+                  "t",
+                  null)
+              .requireApplied("test setup: step");
+          steps
+              .transition(
+                  c,
+                  step,
+                  StepStatus.RUNNING,
+                  to,
+                  1,
+                  new StepStore.Change("{}", "done " + step, null, null, false),
+                  "t",
+                  null)
+              .requireApplied("test setup: step");
           return null;
         });
   }
@@ -245,6 +252,7 @@ class AdvanceRunTest {
   }
 
   private Run run() {
-    return Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId)).orElseThrow();
+    return Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId, Lock.NONE))
+        .orElseThrow();
   }
 }

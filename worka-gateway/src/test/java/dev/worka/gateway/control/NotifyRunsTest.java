@@ -119,6 +119,7 @@ class NotifyRunsTest {
   }
 
   private Run run(String source) {
+    java.util.UUID manifest = policy(); // its own transaction, not one inside the insert's
     return Transactions.inTransaction(
         db.dataSource(),
         c ->
@@ -135,7 +136,7 @@ class NotifyRunsTest {
                     null,
                     null,
                     "trace",
-                    policy(),
+                    manifest,
                     null),
                 "test"));
   }
@@ -145,7 +146,8 @@ class NotifyRunsTest {
         db.dataSource(),
         c -> {
           runs.transition(
-              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+                  c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null)
+              .requireApplied("test setup: run");
           return runs.transition(
               c, run.id(), RunStatus.PLANNING, via, "test", null, "refused: no", null);
         });
@@ -316,6 +318,7 @@ class NotifyRunsTest {
   void aRunThatRecordsNowhereToAnswerIsADenyGateAndAFailedNotificationWithoutAnyPost() {
     Recording slack = new Recording();
     NotifyRuns loop = loop(slack, "gw-1");
+    java.util.UUID manifest = policy();
     Run run =
         Transactions.inTransaction(
             db.dataSource(),
@@ -324,7 +327,7 @@ class NotifyRunsTest {
                     c,
                     new RunStore.NewRun(
                         "slack", "hello", "U1", null, null, null, null, null, null, "trace",
-                        policy(), null),
+                        manifest, null),
                     "test"));
     assertEquals(1, loop.sendDue(10));
     assertEquals(List.of(), slack.sent, "nothing posted");

@@ -13,6 +13,7 @@ import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
 import java.nio.file.Path;
@@ -412,7 +413,8 @@ class RetryTest {
     JsonNode run = next.finish(runId);
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
     Step plan =
-        Transactions.withConnection(db.dataSource(), c -> steps.find(c, planner)).orElseThrow();
+        Transactions.withConnection(db.dataSource(), c -> steps.find(c, planner, Lock.NONE))
+            .orElseThrow();
     assertEquals(StepStatus.SUCCEEDED, plan.status());
     assertEquals(2, plan.attempt());
   }

@@ -89,7 +89,8 @@ class SlackDeliveryTest {
         db.dataSource(),
         c -> {
           runs.transition(
-              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+                  c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null)
+              .requireApplied("test setup: run");
           return runs.transition(
               c, run.id(), RunStatus.PLANNING, RunStatus.REJECTED, "test", null, why, null);
         });
@@ -251,7 +252,8 @@ class SlackDeliveryTest {
         db.dataSource(),
         c -> {
           runs.transition(
-              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null);
+                  c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "test", null, null, null)
+              .requireApplied("test setup: run");
           return runs.transition(
               c,
               run.id(),

@@ -32,6 +32,7 @@ import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
@@ -102,7 +103,8 @@ class SkillMediatorTest {
         db.dataSource(),
         c -> {
           runs.transition(
-              c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null);
+                  c, run.id(), RunStatus.RECEIVED, RunStatus.PLANNING, "t", null, null, null)
+              .requireApplied("test setup: run");
           return runs.transition(
               c, run.id(), RunStatus.PLANNING, RunStatus.RUNNING, "t", null, null, null);
         });
@@ -449,15 +451,17 @@ class SkillMediatorTest {
         db.dataSource(),
         c -> {
           for (Caller ended : List.of(caller, other)) {
-            steps.transition(
-                c,
-                ended.step().id(),
-                StepStatus.RUNNING,
-                StepStatus.FAILED,
-                1,
-                StepStore.Change.error("the Gateway died"),
-                "gateway",
-                null);
+            steps
+                .transition(
+                    c,
+                    ended.step().id(),
+                    StepStatus.RUNNING,
+                    StepStatus.FAILED,
+                    1,
+                    StepStore.Change.error("the Gateway died"),
+                    "gateway",
+                    null)
+                .requireApplied("test setup: step");
           }
           return null;
         });
@@ -561,25 +565,29 @@ class SkillMediatorTest {
                       1),
                   "t",
                   run.traceId());
-              steps.transition(
-                  c,
-                  stepId,
-                  StepStatus.PENDING,
-                  StepStatus.QUEUED,
-                  null,
-                  StepStore.Change.NONE,
-                  "t",
-                  null);
-              steps.transition(
-                  c,
-                  stepId,
-                  StepStatus.QUEUED,
-                  StepStatus.RUNNING,
-                  0,
-                  new StepStore.Change(null, null, null, clock.instant().plusSeconds(60), true),
-                  "t",
-                  null);
-              return steps.find(c, stepId).orElseThrow();
+              steps
+                  .transition(
+                      c,
+                      stepId,
+                      StepStatus.PENDING,
+                      StepStatus.QUEUED,
+                      null,
+                      StepStore.Change.NONE,
+                      "t",
+                      null)
+                  .requireApplied("test setup: step");
+              steps
+                  .transition(
+                      c,
+                      stepId,
+                      StepStatus.QUEUED,
+                      StepStatus.RUNNING,
+                      0,
+                      new StepStore.Change(null, null, null, clock.instant().plusSeconds(60), true),
+                      "t",
+                      null)
+                  .requireApplied("test setup: step");
+              return steps.find(c, stepId, Lock.NONE).orElseThrow();
             });
     return new Caller(
         new WorkerClaims(

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.gateway.SettableClock;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
 import java.sql.PreparedStatement;
@@ -61,7 +62,8 @@ class StateMachineTest {
           assertInstanceOf(Transition.Applied.class, t, from + " -> " + to);
           exercised.add(Map.entry(from, to));
           Run after =
-              Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId)).orElseThrow();
+              Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId, Lock.NONE))
+                  .orElseThrow();
           assertEquals(to, after.status());
           assertEquals(to.terminal(), after.completedAt() != null);
           var events =
@@ -72,7 +74,8 @@ class StateMachineTest {
         } else {
           assertInstanceOf(Transition.Illegal.class, t, from + " -> " + to);
           Run after =
-              Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId)).orElseThrow();
+              Transactions.withConnection(db.dataSource(), c -> runs.find(c, runId, Lock.NONE))
+                  .orElseThrow();
           assertEquals(from, after.status(), "an illegal move changes nothing");
         }
       }
@@ -103,7 +106,8 @@ class StateMachineTest {
                     steps.transition(
                         c, stepId, from, to, null, StepStore.Change.NONE, "test", null));
         Step after =
-            Transactions.withConnection(db.dataSource(), c -> steps.find(c, stepId)).orElseThrow();
+            Transactions.withConnection(db.dataSource(), c -> steps.find(c, stepId, Lock.NONE))
+                .orElseThrow();
         if (StepStatus.MACHINE.allows(from, to)) {
           assertInstanceOf(Transition.Applied.class, t, from + " -> " + to);
           assertEquals(to, after.status());

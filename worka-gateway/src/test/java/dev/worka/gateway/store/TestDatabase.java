@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -17,7 +18,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * PostgreSQL shared by the whole test JVM (the same server the product embeds). The migrated schema
  * is built once as a template and each test's database is a copy of it, so audit tables keep their
  * append-only triggers (no truncation needed). After each test it checks that the test left no
- * connection open.
+ * connection open, and that no thread holding a pooled connection asked its pool for a second one
+ * ({@link Transactions#secondBorrowsSeen}: a deadlock once the pool is exhausted).
  *
  * <pre>{@code @RegisterExtension static TestDatabase db = new TestDatabase();}</pre>
  */
@@ -56,6 +58,7 @@ public final class TestDatabase implements BeforeEachCallback, AfterEachCallback
 
   @Override
   public void beforeEach(ExtensionContext context) throws SQLException {
+    Transactions.secondBorrowsSeen(); // what earlier tests' threads did is not this test's
     EmbeddedDatabase pg = server();
     name = "t_" + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet();
     try (Database admin = Database.connect(pg.url("postgres"), 1, "test-admin");
@@ -92,6 +95,18 @@ public final class TestDatabase implements BeforeEachCallback, AfterEachCallback
         throw new AssertionError(
             "the test left " + open + " connection(s) open to its database " + name);
       }
+    }
+    List<Throwable> secondBorrows = Transactions.secondBorrowsSeen();
+    if (!secondBorrows.isEmpty()) {
+      AssertionError failure =
+          new AssertionError(
+              secondBorrows.size()
+                  + " time(s) a thread that held a pooled connection asked the pool for a second"
+                  + " one (the first's stack is the cause): such code deadlocks once every"
+                  + " connection is held that way; pass the caller's connection instead",
+              secondBorrows.get(0));
+      secondBorrows.stream().skip(1).forEach(failure::addSuppressed);
+      throw failure;
     }
   }
 

@@ -24,6 +24,7 @@ import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.Database;
+import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
@@ -444,7 +445,7 @@ public final class OperatorApi {
   private ApiResponse events(ApiRequest r) {
     auth.require(r);
     UUID id = runId(r);
-    if (Transactions.withConnection(dataSource, c -> runs.find(c, id)).isEmpty()) {
+    if (Transactions.withConnection(dataSource, c -> runs.find(c, id, Lock.NONE)).isEmpty()) {
       throw notFound(id);
     }
     long from = 0;
@@ -477,7 +478,7 @@ public final class OperatorApi {
                 Transactions.withConnection(
                     dataSource,
                     c -> {
-                      Optional<Run> run = runs.find(c, id);
+                      Optional<Run> run = runs.find(c, id, Lock.NONE);
                       return new Batch(
                           run, RunEvents.of(c, id, start, MAX_STREAMED_EVENTS), steps.ofRun(c, id));
                     });

@@ -16,10 +16,10 @@ import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.store.Lock;
+import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -102,7 +102,7 @@ public final class RunStory {
         dataSource,
         c -> {
           c.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
-          Optional<Run> found = runs.find(c, runId);
+          Optional<Run> found = runs.find(c, runId, Lock.NONE);
           if (found.isEmpty()) {
             return Optional.empty();
           }
@@ -112,7 +112,7 @@ public final class RunStory {
           allSteps.forEach(s -> refs.put(s.id(), s.stepRef()));
 
           Map<String, Object> story = summary(run);
-          StoredPolicy policy = policies.byId(run.policyManifestId());
+          StoredPolicy policy = policies.byId(c, run.policyManifestId());
           story.put(
               "policy_manifest",
               Map.of(
@@ -262,24 +262,21 @@ public final class RunStory {
           }
           story.put("notifications", answered);
 
-          List<Map<String, Object>> artifacts = new ArrayList<>();
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "select id, step_id, kind, name, uri, sha256 from artifacts where run_id = ? order by created_at")) {
-            ps.setObject(1, runId);
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                Map<String, Object> v = new LinkedHashMap<>();
-                v.put("artifact_id", rs.getString("id"));
-                v.put("step_id", rs.getString("step_id"));
-                v.put("kind", rs.getString("kind"));
-                v.put("name", rs.getString("name"));
-                v.put("uri", rs.getString("uri"));
-                v.put("sha256", rs.getString("sha256"));
-                artifacts.add(v);
-              }
-            }
-          }
+          List<Map<String, Object>> artifacts =
+              Sql.list(
+                  c,
+                  "select id, step_id, kind, name, uri, sha256 from artifacts where run_id = ? order by created_at",
+                  rs -> {
+                    Map<String, Object> v = new LinkedHashMap<>();
+                    v.put("artifact_id", rs.getString("id"));
+                    v.put("step_id", rs.getString("step_id"));
+                    v.put("kind", rs.getString("kind"));
+                    v.put("name", rs.getString("name"));
+                    v.put("uri", rs.getString("uri"));
+                    v.put("sha256", rs.getString("sha256"));
+                    return v;
+                  },
+                  runId);
           story.put("artifacts", artifacts);
 
           List<Map<String, Object>> events = new ArrayList<>();
