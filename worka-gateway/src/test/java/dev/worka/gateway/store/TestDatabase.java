@@ -1,13 +1,17 @@
 package dev.worka.gateway.store;
 
+import static org.awaitility.Awaitility.await;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -74,24 +78,32 @@ public final class TestDatabase implements BeforeEachCallback, AfterEachCallback
         Connection c = admin.dataSource().getConnection();
         Statement s = c.createStatement()) {
       // Backends exit asynchronously after their client closed the socket: allow them 3 s.
-      int open = 0;
-      for (int i = 0; i < 60; i++) {
-        try (ResultSet rs =
-            s.executeQuery(
-                "select count(*) from pg_stat_activity where datname = '" + name + "'")) {
-          rs.next();
-          open = rs.getInt(1);
-        }
-        if (open == 0) {
-          break;
-        }
-        s.execute("select pg_sleep(0.05)");
+      int open;
+      try {
+        open =
+            await("the test's connections to " + name + " closed")
+                .atMost(Duration.ofSeconds(3))
+                .pollInSameThread() // on the admin connection
+                .pollDelay(Duration.ZERO) // after most tests they are closed already
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> connectionsTo(s, name), n -> n == 0);
+      } catch (ConditionTimeoutException leftOpen) {
+        open = connectionsTo(s, name);
       }
       s.execute("drop database " + name + " with (force)");
       if (open > 0) {
         throw new AssertionError(
             "the test left " + open + " connection(s) open to its database " + name);
       }
+    }
+  }
+
+  private static int connectionsTo(Statement s, String database) throws SQLException {
+    try (ResultSet rs =
+        s.executeQuery(
+            "select count(*) from pg_stat_activity where datname = '" + database + "'")) {
+      rs.next();
+      return rs.getInt(1);
     }
   }
 
