@@ -2,6 +2,7 @@ package dev.worka.gateway.store;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.worka.gateway.run.ProducedTransitions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -20,8 +21,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * Gives each test a fresh database migrated by the production migrations, on one embedded
  * PostgreSQL shared by the whole test JVM (the same server the product embeds). The migrated schema
  * is built once as a template and each test's database is a copy of it, so audit tables keep their
- * append-only triggers (no truncation needed). After each test it checks that the test left no
- * connection open.
+ * append-only triggers (no truncation needed). After each test it hands the database's {@code
+ * run_events} to {@link ProducedTransitions} (the state-machine coverage) and checks that the test
+ * left no connection open.
  *
  * <pre>{@code @RegisterExtension static TestDatabase db = new TestDatabase();}</pre>
  */
@@ -73,6 +75,8 @@ public final class TestDatabase implements BeforeEachCallback, AfterEachCallback
 
   @Override
   public void afterEach(ExtensionContext context) throws SQLException {
+    // What the test made happen, for the state-machine coverage of the whole suite.
+    ProducedTransitions.record(context.getRequiredTestClass(), database.dataSource());
     database.close();
     try (Database admin = Database.connect(server().url("postgres"), 1, "test-admin");
         Connection c = admin.dataSource().getConnection();
