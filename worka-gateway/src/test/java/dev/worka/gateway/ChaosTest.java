@@ -70,14 +70,16 @@ class ChaosTest {
               RunLedger.submit(gateway, "open an issue in acme/widgets titled 'Chaos " + i + "'"));
         }
         while (killedAt.size() < killCount) {
+          // Not a poll: the random moment of the next kill (1 to 5 s of work in flight).
           Thread.sleep(1_000 + random.nextInt(4_000));
-          if (ledger.awaitTerminal(runs, Duration.ZERO).isEmpty()) {
+          if (ledger.open(runs).isEmpty()) {
             // Every run ended before all the kills: keep work in flight for the rest.
             for (int i = 0; i < 20; i++) {
               runs.add(
                   RunLedger.submit(
                       gateway, "open an issue in acme/widgets titled 'Chaos " + runs.size() + "'"));
             }
+            // Not a poll: let the new runs get under way for a random while before the kill.
             Thread.sleep(random.nextInt(2_000));
           }
           List<ProcessHandle> workers = gateway.descendants();

@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -167,42 +168,33 @@ class CrashRecoveryTest {
                 + " and query ilike 'update "
                 + heldTable
                 + "%'";
-    long deadline = System.nanoTime() + max.toNanos();
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement()) {
-      while (System.nanoTime() < deadline) {
-        try (ResultSet rs = s.executeQuery(sql)) {
-          rs.next();
-          if (rs.getInt(1) > 0 && workerStarted.getAsBoolean()) {
-            return;
-          }
-        }
-        Thread.sleep(10);
-      }
+      await("run " + runId + " reaching " + runStatus + " with a " + runningRole + " step running")
+          .atMost(max)
+          .pollInSameThread() // on the test's connection
+          .pollInterval(Duration.ofMillis(10))
+          .until(
+              () -> {
+                try (ResultSet rs = s.executeQuery(sql)) {
+                  rs.next();
+                  return rs.getInt(1) > 0 && workerStarted.getAsBoolean();
+                }
+              });
     }
-    throw new AssertionError(
-        "run "
-            + runId
-            + " never reached "
-            + runStatus
-            + " with a "
-            + runningRole
-            + " step running");
   }
 
   /** Waits (bounded) until every one of {@code processes} has exited. */
-  static void awaitGone(List<ProcessHandle> processes, Duration max) throws InterruptedException {
-    long deadline = System.nanoTime() + max.toNanos();
-    while (processes.stream().anyMatch(ProcessHandle::isAlive)) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            "processes outlived their Gateway: "
-                + processes.stream()
+  static void awaitGone(List<ProcessHandle> processes, Duration max) {
+    await("no process outliving its Gateway")
+        .atMost(max)
+        .pollInterval(Duration.ofMillis(20))
+        .until(
+            () ->
+                processes.stream()
                     .filter(ProcessHandle::isAlive)
                     .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
-                    .toList());
-      }
-      Thread.sleep(20);
-    }
+                    .toList(),
+            List::isEmpty);
   }
 }

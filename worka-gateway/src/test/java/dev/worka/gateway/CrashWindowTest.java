@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -154,19 +155,15 @@ class CrashWindowTest {
   }
 
   /** Waits (bounded) for the run to end, reading its story. */
-  private static JsonNode finish(GatewayProcess gateway, String runId) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    JsonNode story;
-    do {
-      story = gateway.call("GET", "/v1/runs/" + runId, null, TestGateway.OPERATOR_TOKEN).body();
-      if (Set.of("succeeded", "failed", "rejected", "cancelled")
-          .contains(story.path("status").asText())) {
-        return story;
-      }
-      Thread.sleep(200);
-    } while (System.nanoTime() < deadline);
-    throw new AssertionError(
-        "run " + runId + " did not end within 120 s: " + story.toPrettyString());
+  private static JsonNode finish(GatewayProcess gateway, String runId) {
+    return await("run " + runId + " ending (its story)")
+        .atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () -> gateway.call("GET", "/v1/runs/" + runId, null, TestGateway.OPERATOR_TOKEN).body(),
+            story ->
+                Set.of("succeeded", "failed", "rejected", "cancelled")
+                    .contains(story.path("status").asText()));
   }
 
   private static String invocationStatus(String runId) throws Exception {

@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -87,18 +88,16 @@ class DatabaseOutageRecoveryTest {
               200,
               send(gateway, "GET", "/healthz", null, null).statusCode(),
               "the process is alive");
-          Thread.sleep(250);
+          Thread.sleep(250); // not a poll: paces the requests made during the 10 s outage
         }
         assertTrue(gateway.alive(), "the Gateway survived the outage");
         assertTrue(readyChecks >= 2);
 
         postgres.restart();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (send(gateway, "GET", "/readyz", null, null).statusCode() != 200) {
-          assertTrue(
-              System.nanoTime() < deadline, "ready again within 60 s of the database's return");
-          Thread.sleep(200);
-        }
+        await("ready again within 60 s of the database's return (/readyz status)")
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(200))
+            .until(() -> send(gateway, "GET", "/readyz", null, null).statusCode(), s -> s == 200);
         for (Map.Entry<String, String> r : refused.entrySet()) {
           HttpResponse<String> again = send(gateway, "POST", "/v1/runs", r.getValue(), r.getKey());
           assertEquals(202, again.statusCode(), again.body());
@@ -171,22 +170,21 @@ class DatabaseOutageRecoveryTest {
   }
 
   private static void awaitAnyRunIn(
-      GatewayProcess gateway, List<String> runs, Set<String> statuses, Duration max)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + max.toNanos();
-    while (System.nanoTime() < deadline) {
-      for (String id : runs) {
-        if (statuses.contains(
-            gateway
-                .call("GET", "/v1/runs/" + id, null, TestGateway.OPERATOR_TOKEN)
-                .body()
-                .path("status")
-                .asText())) {
-          return;
-        }
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("no run reached " + statuses + " within " + max);
+      GatewayProcess gateway, List<String> runs, Set<String> statuses, Duration max) {
+    await("a run reaching " + statuses + " (the runs' statuses)")
+        .atMost(max)
+        .pollInterval(Duration.ofMillis(50))
+        .until(
+            () ->
+                runs.stream()
+                    .map(
+                        id ->
+                            gateway
+                                .call("GET", "/v1/runs/" + id, null, TestGateway.OPERATOR_TOKEN)
+                                .body()
+                                .path("status")
+                                .asText())
+                    .toList(),
+            seen -> seen.stream().anyMatch(statuses::contains));
   }
 }

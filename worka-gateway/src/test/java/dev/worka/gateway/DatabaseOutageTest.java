@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,12 +30,13 @@ class DatabaseOutageTest {
       postgres.close();
 
       // The Gateway's watch checks every second; readiness says what it found.
-      TestGateway.Answer ready = gw.call("GET", "/readyz", null, java.util.Map.of());
-      for (long deadline = System.nanoTime() + 30_000_000_000L;
-          ready.status() == 200 && System.nanoTime() < deadline; ) {
-        Thread.sleep(100);
-        ready = gw.call("GET", "/readyz", null, java.util.Map.of());
-      }
+      TestGateway.Answer ready =
+          await("readiness noticing the outage (/readyz)")
+              .atMost(java.time.Duration.ofSeconds(30))
+              .pollInterval(java.time.Duration.ofMillis(100))
+              .until(
+                  () -> gw.call("GET", "/readyz", null, java.util.Map.of()),
+                  a -> a.status() != 200);
       assertEquals(503, ready.status());
       assertEquals("not_ready", ready.body().path("status").asText());
       assertEquals("unreachable", ready.body().path("database").asText());

@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -19,7 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.BooleanSupplier;
+import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -118,7 +119,8 @@ class EmbeddedCrashRestartTest {
             "select txid_current()"); // a session in a transaction: a smart shutdown waits for it
       }
       ProcessHandle.of(postmaster).orElseThrow().destroy(); // SIGTERM: smart shutdown
-      await(() -> "stopping".equals(server.postmasterState()), "the postmaster is shutting down");
+      awaitMoment("the postmaster is shutting down")
+          .until(() -> "stopping".equals(server.postmasterState()));
       gateway.kill();
       assertEquals(
           "stopping", server.postmasterState(), "still shutting down when the Gateway died");
@@ -139,12 +141,12 @@ class EmbeddedCrashRestartTest {
       ProcessHandle.of(terminated.pid())
           .orElseThrow()
           .destroy(); // SIGTERM: its shutdown hook closes everything
-      await(
-          () ->
-              "stopping".equals(server.postmasterState())
-                  || !ProcessHandle.of(stopping).map(ProcessHandle::isAlive).orElse(false)
-                  || !terminated.alive(),
-          "the Gateway's shutdown reached its database");
+      awaitMoment("the Gateway's shutdown reached its database")
+          .until(
+              () ->
+                  "stopping".equals(server.postmasterState())
+                      || !ProcessHandle.of(stopping).map(ProcessHandle::isAlive).orElse(false)
+                      || !terminated.alive());
       terminated.kill();
       gateway = start(env);
 
@@ -180,20 +182,19 @@ class EmbeddedCrashRestartTest {
   }
 
   /** Waits until some step is running (the moment to kill at: work in flight). */
-  private void awaitStepRunning() throws Exception {
-    await(
-        () -> {
-          try (Connection c = server.superuser().getConnection();
-              Statement s = c.createStatement();
-              ResultSet rs =
-                  s.executeQuery("select count(*) from steps where status = 'running'")) {
-            rs.next();
-            return rs.getInt(1) > 0;
-          } catch (Exception e) {
-            return false;
-          }
-        },
-        "a step is running");
+  private void awaitStepRunning() {
+    awaitMoment("a step is running")
+        .ignoreExceptions() // the database may not answer yet
+        .until(
+            () -> {
+              try (Connection c = server.superuser().getConnection();
+                  Statement s = c.createStatement();
+                  ResultSet rs =
+                      s.executeQuery("select count(*) from steps where status = 'running'")) {
+                rs.next();
+                return rs.getInt(1) > 0;
+              }
+            });
   }
 
   private void assertRunsFinishedIntact(
@@ -216,13 +217,8 @@ class EmbeddedCrashRestartTest {
     assertTrue(logs.stream().noneMatch(l -> l.contains("could not start")), "no start failed");
   }
 
-  private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(5);
-    }
+  /** The moments to kill at are short: look every 5 ms, for up to 90 s. */
+  private static ConditionFactory awaitMoment(String what) {
+    return await(what).atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(5));
   }
 }

@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -261,22 +262,13 @@ class ModelThroughGatewayTest {
 
   /** Until {@code n} of {@code calls} have an answer (the others are held open by the stand-in). */
   private static void awaitAnswered(
-      List<java.util.concurrent.CompletableFuture<TestGateway.Answer>> calls, int n)
-      throws Exception {
-    long deadline = System.nanoTime() + 60_000_000_000L;
-    while (calls.stream().filter(java.util.concurrent.CompletableFuture::isDone).count() < n) {
-      java.util.concurrent.CompletableFuture<?>[] pending =
-          calls.stream()
-              .filter(f -> !f.isDone())
-              .toArray(java.util.concurrent.CompletableFuture[]::new);
-      assertTrue(System.nanoTime() < deadline, "answers never came");
-      try {
-        java.util.concurrent.CompletableFuture.anyOf(pending)
-            .get(1, java.util.concurrent.TimeUnit.SECONDS);
-      } catch (java.util.concurrent.TimeoutException stillWaiting) {
-        // held calls: look again
-      }
-    }
+      List<java.util.concurrent.CompletableFuture<TestGateway.Answer>> calls, int n) {
+    await("answers to " + n + " of the " + calls.size() + " calls")
+        .atMost(java.time.Duration.ofSeconds(60))
+        .pollInterval(java.time.Duration.ofMillis(10))
+        .until(
+            () -> calls.stream().filter(java.util.concurrent.CompletableFuture::isDone).count(),
+            answered -> answered >= n);
   }
 
   private static List<JsonNode> modelGates(JsonNode story, String status) {

@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -97,17 +98,14 @@ class MultiGatewayTest {
    * with {@code pid}.
    */
   private static void awaitRunningAttemptOf(
-      RunLedger ledger, List<String> runIds, long pid, Duration max) throws Exception {
-    long deadline = System.nanoTime() + max.toNanos();
-    while (System.nanoTime() < deadline) {
-      boolean running =
-          ledger.attempts(runIds).stream()
-              .anyMatch(t -> t.ended() == null && t.owner().contains("-" + pid + "-"));
-      if (running) {
-        return;
-      }
-      Thread.sleep(20);
-    }
-    throw new AssertionError("the Gateway " + pid + " ran no step of " + runIds + " within " + max);
+      RunLedger ledger, List<String> runIds, long pid, Duration max) {
+    await("the Gateway " + pid + " running a step of " + runIds)
+        .atMost(max)
+        .pollInterval(Duration.ofMillis(20))
+        .until(
+            () -> ledger.attempts(runIds),
+            attempts ->
+                attempts.stream()
+                    .anyMatch(t -> t.ended() == null && t.owner().contains("-" + pid + "-")));
   }
 }

@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.worka.gateway.skill.github.CountingGithubMcpServer;
@@ -23,6 +24,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * What the kill, multi-Gateway, outage and chaos tests read back from the database once the dust
@@ -98,17 +100,29 @@ final class RunLedger {
     return out;
   }
 
-  /** Waits (bounded) until every run is terminal; returns the ones that are not when time is up. */
-  List<String> awaitTerminal(Collection<String> runIds, Duration max) throws Exception {
-    long deadline = System.nanoTime() + max.toNanos();
-    while (true) {
-      Map<String, String> now = statuses(runIds);
-      List<String> open = runIds.stream().filter(id -> !TERMINAL.contains(now.get(id))).toList();
-      if (open.isEmpty() || System.nanoTime() > deadline) {
-        return open.stream().map(id -> id + "=" + now.get(id)).toList();
-      }
-      Thread.sleep(200);
+  /**
+   * Waits (bounded) until every run is terminal; returns the ones that are not when time is up (the
+   * caller asserts it empty, so its failure lists them).
+   */
+  List<String> awaitTerminal(Collection<String> runIds, Duration max) throws SQLException {
+    try {
+      await("every run terminal")
+          .atMost(max)
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> open(runIds), List::isEmpty);
+    } catch (ConditionTimeoutException timeIsUp) {
+      // what is still open is the answer
     }
+    return open(runIds);
+  }
+
+  /** The runs that are not terminal now, each as {@code id=status}. */
+  List<String> open(Collection<String> runIds) throws SQLException {
+    Map<String, String> now = statuses(runIds);
+    return runIds.stream()
+        .filter(id -> !TERMINAL.contains(now.get(id)))
+        .map(id -> id + "=" + now.get(id))
+        .toList();
   }
 
   /** Runs that did not succeed, each with its status and error. */

@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -428,29 +429,30 @@ class WorkerBoundaryTest {
    * JVM it descends from (setsid/sh, or bwrap when sandboxed) and all that one's descendants. The
    * worker cannot report its own pids: in a sandbox they are those of its own PID namespace.
    */
-  static List<ProcessHandle> workerTreeRunning(String seconds) throws InterruptedException {
+  static List<ProcessHandle> workerTreeRunning(String seconds) {
     long self = ProcessHandle.current().pid();
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < deadline) {
-      Optional<ProcessHandle> sleep =
-          ProcessHandle.current()
-              .descendants()
-              .filter(h -> h.info().command().orElse("").endsWith("/sleep"))
-              .filter(
-                  h -> List.of(h.info().arguments().orElse(new String[0])).equals(List.of(seconds)))
-              .findFirst();
-      if (sleep.isPresent()) {
-        ProcessHandle root = sleep.get();
-        while (root.parent().map(p -> p.pid() != self).orElse(false)) {
-          root = root.parent().get();
-        }
-        List<ProcessHandle> tree = new java.util.ArrayList<>(root.descendants().toList());
-        tree.add(root);
-        return tree;
-      }
-      Thread.sleep(10);
+    ProcessHandle root =
+        await("a worker running sleep " + seconds)
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(10))
+            .until(
+                () ->
+                    ProcessHandle.current()
+                        .descendants()
+                        .filter(h -> h.info().command().orElse("").endsWith("/sleep"))
+                        .filter(
+                            h ->
+                                List.of(h.info().arguments().orElse(new String[0]))
+                                    .equals(List.of(seconds)))
+                        .findFirst(),
+                Optional::isPresent)
+            .orElseThrow();
+    while (root.parent().map(p -> p.pid() != self).orElse(false)) {
+      root = root.parent().get();
     }
-    throw new AssertionError("no worker running sleep " + seconds + " appeared within 30 s");
+    List<ProcessHandle> tree = new java.util.ArrayList<>(root.descendants().toList());
+    tree.add(root);
+    return tree;
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.worka.gateway.hostile;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -1086,15 +1087,10 @@ class HostileRequesterSuiteTest {
     return answers.stream().map(a -> a.status() + " " + a.raw().body()).toList().toString();
   }
 
-  static void awaitComments(CountingGithubMcpServer server, long issue, int n)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (server.comments("acme", "widgets", issue).size() < n) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            "expected " + n + " comments, saw " + server.comments("acme", "widgets", issue));
-      }
-      Thread.sleep(50);
-    }
+  static void awaitComments(CountingGithubMcpServer server, long issue, int n) {
+    await(n + " comments on issue " + issue)
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> server.comments("acme", "widgets", issue), comments -> comments.size() >= n);
   }
 }

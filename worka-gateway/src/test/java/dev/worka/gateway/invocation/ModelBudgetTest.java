@@ -1,7 +1,7 @@
 package dev.worka.gateway.invocation;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
@@ -131,21 +131,22 @@ class ModelBudgetTest {
    * Until some backend waits for an advisory lock (the second decision is blocked on the first).
    */
   private static void awaitWaitingForAdvisoryLock() throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement()) {
-      while (true) {
-        try (ResultSet rs =
-            s.executeQuery(
-                "select count(*) from pg_locks where locktype = 'advisory' and not granted")) {
-          rs.next();
-          if (rs.getInt(1) > 0) {
-            return;
-          }
-        }
-        assertTrue(System.nanoTime() < deadline, "the second decision never waited for the first");
-        Thread.sleep(20);
-      }
+      await("the second decision waiting for the first (advisory locks not granted)")
+          .atMost(Duration.ofSeconds(30))
+          .pollInSameThread() // on the test's connection
+          .pollInterval(Duration.ofMillis(20))
+          .until(
+              () -> {
+                try (ResultSet rs =
+                    s.executeQuery(
+                        "select count(*) from pg_locks where locktype = 'advisory' and not granted")) {
+                  rs.next();
+                  return rs.getInt(1);
+                }
+              },
+              waiting -> waiting > 0);
     }
   }
 }

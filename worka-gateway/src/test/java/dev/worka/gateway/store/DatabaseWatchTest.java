@@ -1,11 +1,11 @@
 package dev.worka.gateway.store;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -14,6 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
  * again; readiness follows it without waiting for the pool.
  */
 class DatabaseWatchTest {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private static final Duration POLL = Duration.ofMillis(50);
+
   @TempDir Path data;
 
   @Test
@@ -25,22 +28,15 @@ class DatabaseWatchTest {
       assertFalse(database.down());
 
       postgres.stop();
-      await(database::down, "the watch noticed the outage");
+      await("the watch noticed the outage").atMost(WAIT).pollInterval(POLL).until(database::down);
       assertFalse(database.reachable(), "readiness follows the watch");
 
       postgres.restart();
-      await(() -> !database.down(), "the watch noticed the database is back");
-      await(database::reachable, "the pool reconnects");
-    }
-  }
-
-  private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 60 s: " + what);
-      }
-      Thread.sleep(50);
+      await("the watch noticed the database is back")
+          .atMost(WAIT)
+          .pollInterval(POLL)
+          .until(() -> !database.down());
+      await("the pool reconnects").atMost(WAIT).pollInterval(POLL).until(database::reachable);
     }
   }
 }

@@ -1,14 +1,19 @@
 package dev.worka.gateway.store;
 
+import static org.awaitility.Awaitility.await;
+
+import dev.worka.gateway.run.ProducedTransitions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -17,9 +22,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * Gives each test a fresh database migrated by the production migrations, on one embedded
  * PostgreSQL shared by the whole test JVM (the same server the product embeds). The migrated schema
  * is built once as a template and each test's database is a copy of it, so audit tables keep their
- * append-only triggers (no truncation needed). After each test it checks that the test left no
- * connection open, and that no thread holding a pooled connection asked its pool for a second one
- * ({@link Transactions#secondBorrowsSeen}: a deadlock once the pool is exhausted).
+ * append-only triggers (no truncation needed). After each test it hands the database's {@code
+ * run_events} to {@link ProducedTransitions} (the state-machine coverage) and checks that the test
+ * left no connection open, and that no thread holding a pooled connection asked its pool for a
+ * second one ({@link Transactions#secondBorrowsSeen}: a deadlock once the pool is exhausted).
  *
  * <pre>{@code @RegisterExtension static TestDatabase db = new TestDatabase();}</pre>
  */
@@ -72,23 +78,24 @@ public final class TestDatabase implements BeforeEachCallback, AfterEachCallback
 
   @Override
   public void afterEach(ExtensionContext context) throws SQLException {
+    // What the test made happen, for the state-machine coverage of the whole suite.
+    ProducedTransitions.record(context.getRequiredTestClass(), database.dataSource());
     database.close();
     try (Database admin = Database.connect(server().url("postgres"), 1, "test-admin");
         Connection c = admin.dataSource().getConnection();
         Statement s = c.createStatement()) {
       // Backends exit asynchronously after their client closed the socket: allow them 3 s.
-      int open = 0;
-      for (int i = 0; i < 60; i++) {
-        try (ResultSet rs =
-            s.executeQuery(
-                "select count(*) from pg_stat_activity where datname = '" + name + "'")) {
-          rs.next();
-          open = rs.getInt(1);
-        }
-        if (open == 0) {
-          break;
-        }
-        s.execute("select pg_sleep(0.05)");
+      int open;
+      try {
+        open =
+            await("the test's connections to " + name + " closed")
+                .atMost(Duration.ofSeconds(3))
+                .pollInSameThread() // on the admin connection
+                .pollDelay(Duration.ZERO) // after most tests they are closed already
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> connectionsTo(s, name), n -> n == 0);
+      } catch (ConditionTimeoutException leftOpen) {
+        open = connectionsTo(s, name);
       }
       s.execute("drop database " + name + " with (force)");
       if (open > 0) {
@@ -107,6 +114,15 @@ public final class TestDatabase implements BeforeEachCallback, AfterEachCallback
               secondBorrows.get(0));
       secondBorrows.stream().skip(1).forEach(failure::addSuppressed);
       throw failure;
+    }
+  }
+
+  private static int connectionsTo(Statement s, String database) throws SQLException {
+    try (ResultSet rs =
+        s.executeQuery(
+            "select count(*) from pg_stat_activity where datname = '" + database + "'")) {
+      rs.next();
+      return rs.getInt(1);
     }
   }
 

@@ -16,6 +16,7 @@ import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.token.Verification.Rejected;
 import dev.worka.gateway.token.Verification.Verified;
 import dev.worka.protocol.ErrorCodes;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.token.Verification.Rejected;
 import dev.worka.gateway.token.Verification.Verified;
 import dev.worka.protocol.ErrorCodes;

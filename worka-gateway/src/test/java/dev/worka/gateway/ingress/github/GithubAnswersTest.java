@@ -1,5 +1,6 @@
 package dev.worka.gateway.ingress.github;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -110,19 +111,13 @@ class GithubAnswersTest {
   }
 
   private static List<CountingGithubMcpServer.Comment> awaitComments(
-      CountingGithubMcpServer server, long issue, String containing) throws InterruptedException {
-    long deadline = System.nanoTime() + ANSWER.toNanos();
-    while (true) {
-      List<CountingGithubMcpServer.Comment> found = server.comments("acme", "widgets", issue);
-      if (found.stream().anyMatch(c -> c.body().contains(containing))) {
-        return found;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            "no comment containing " + containing + " within " + ANSWER + ": " + found);
-      }
-      Thread.sleep(50); // polling an outside server, as GithubWebhookTest does
-    }
+      CountingGithubMcpServer server, long issue, String containing) {
+    return await("a comment containing " + containing + " on issue " + issue)
+        .atMost(ANSWER)
+        .pollInterval(Duration.ofMillis(50))
+        .until(
+            () -> server.comments("acme", "widgets", issue),
+            found -> found.stream().anyMatch(c -> c.body().contains(containing)));
   }
 
   private static List<JsonNode> gates(JsonNode story, String action) {

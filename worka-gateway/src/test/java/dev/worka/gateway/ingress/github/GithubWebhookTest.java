@@ -1,5 +1,6 @@
 package dev.worka.gateway.ingress.github;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -153,16 +154,17 @@ class GithubWebhookTest {
           answers.get(1).body().contains("@worka"), "the answer mentions nobody, not even Worka");
       assertEquals(2, server.effects("add_issue_comment"), "each answer posted once");
       // A comment is visible on GitHub a moment before its notification is recorded as sent.
-      JsonNode notifications = gw.story(runId).path("notifications");
-      for (long deadline = System.nanoTime() + 30_000_000_000L;
-          System.nanoTime() < deadline
-              && java.util.stream.StreamSupport.stream(notifications.spliterator(), false)
-                      .filter(n -> n.path("status").asText().equals("sent"))
-                      .count()
-                  < 2; ) {
-        Thread.sleep(50);
-        notifications = gw.story(runId).path("notifications");
-      }
+      JsonNode notifications =
+          await("both notifications recorded as sent")
+              .atMost(Duration.ofSeconds(30))
+              .pollInterval(Duration.ofMillis(50))
+              .until(
+                  () -> gw.story(runId).path("notifications"),
+                  seen ->
+                      java.util.stream.StreamSupport.stream(seen.spliterator(), false)
+                              .filter(n -> n.path("status").asText().equals("sent"))
+                              .count()
+                          >= 2);
       assertEquals(2, notifications.size(), notifications.toString());
       for (JsonNode n : notifications) {
         assertEquals("sent", n.path("status").asText(), n.toString());
@@ -228,15 +230,10 @@ class GithubWebhookTest {
   }
 
   private static List<CountingGithubMcpServer.Comment> awaitComments(
-      CountingGithubMcpServer server, long issue, int n) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    List<CountingGithubMcpServer.Comment> found;
-    while ((found = server.comments("acme", "widgets", issue)).size() < n) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("expected " + n + " comments, saw " + found);
-      }
-      Thread.sleep(50);
-    }
-    return found;
+      CountingGithubMcpServer server, long issue, int n) {
+    return await(n + " comments on issue " + issue)
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(50))
+        .until(() -> server.comments("acme", "widgets", issue), found -> found.size() >= n);
   }
 }

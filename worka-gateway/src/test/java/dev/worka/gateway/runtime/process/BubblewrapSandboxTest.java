@@ -1,7 +1,7 @@
 package dev.worka.gateway.runtime.process;
 
+import static dev.worka.gateway.runtime.process.ProcessRuntimeTest.awaitProcesses;
 import static dev.worka.gateway.runtime.process.ProcessRuntimeTest.environmentOf;
-import static dev.worka.gateway.runtime.process.ProcessRuntimeTest.eventually;
 import static dev.worka.gateway.runtime.process.ProcessRuntimeTest.gone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -520,7 +520,7 @@ class BubblewrapSandboxTest {
     TimedOut timedOut = assertInstanceOf(TimedOut.class, outcome);
     assertTrue(timedOut.lastLines().contains("ready"), text(timedOut));
     for (ProcessHandle process : tree) {
-      eventually("process " + process.pid() + " is gone", () -> gone(process.pid()));
+      awaitProcesses("process " + process.pid() + " is gone").until(() -> gone(process.pid()));
     }
     assertTrue(gone(handle.pid()));
   }
@@ -536,18 +536,20 @@ class BubblewrapSandboxTest {
     Stopped stopped = assertInstanceOf(Stopped.class, handle.await());
     assertEquals("run cancelled by operator", stopped.reason());
     for (ProcessHandle process : tree) {
-      eventually("process " + process.pid() + " is gone", () -> gone(process.pid()));
+      awaitProcesses("process " + process.pid() + " is gone").until(() -> gone(process.pid()));
     }
   }
 
   /** The host's view of the worker's processes, once {@code sleeps} sleeps run in it. */
   private static List<ProcessHandle> runningTree(WorkerHandle handle, int sleeps) {
     ProcessHandle root = ProcessHandle.of(handle.pid()).orElseThrow();
-    eventually(
-        sleeps + " sleeps run in the sandbox",
-        () ->
-            root.descendants().filter(h -> h.info().command().orElse("").endsWith("sleep")).count()
-                >= sleeps);
+    awaitProcesses(sleeps + " sleeps run in the sandbox")
+        .until(
+            () ->
+                root.descendants()
+                        .filter(h -> h.info().command().orElse("").endsWith("sleep"))
+                        .count()
+                    >= sleeps);
     List<ProcessHandle> tree = root.descendants().toList();
     assertTrue(tree.size() >= sleeps + 1, tree.toString());
     return tree;

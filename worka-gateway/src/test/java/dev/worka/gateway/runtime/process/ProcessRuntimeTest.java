@@ -1,5 +1,6 @@
 package dev.worka.gateway.runtime.process;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -29,8 +30,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
+import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -100,15 +101,12 @@ class ProcessRuntimeTest {
                 line -> line.substring(line.indexOf('=') + 1)));
   }
 
-  /** Bounded polling for a condition, not a sleep on a guess. */
-  static void eventually(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(5).toNanos());
-    }
+  /**
+   * Waiting for processes to appear or be gone: bounded polling (every 5 ms, up to 10 s), not a
+   * sleep on a guess.
+   */
+  static ConditionFactory awaitProcesses(String what) {
+    return await(what).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5));
   }
 
   /**
@@ -317,7 +315,7 @@ class ProcessRuntimeTest {
     TimedOut timedOut = assertInstanceOf(TimedOut.class, outcome);
     long grandchild = pidAfter("grandchild ", timedOut.lastLines());
     assertEquals(handle.pid(), pidAfter("worker ", timedOut.lastLines()));
-    eventually("the grandchild is gone", () -> gone(grandchild));
+    awaitProcesses("the grandchild is gone").until(() -> gone(grandchild));
     assertTrue(gone(handle.pid()));
     assertTrue(timedOut.ran().compareTo(Duration.ofSeconds(1)) > 0, timedOut.ran().toString());
     assertEquals(outcome, handle.await(), "await is idempotent");
@@ -339,7 +337,7 @@ class ProcessRuntimeTest {
 
     long orphan = pidAfter("orphan ", timedOut.lastLines());
     assertEquals(handle.pid(), pidAfter("worker ", timedOut.lastLines()), "setsid did not fork");
-    eventually("the orphan is gone", () -> gone(orphan));
+    awaitProcesses("the orphan is gone").until(() -> gone(orphan));
     assertTrue(gone(handle.pid()));
   }
 
@@ -358,13 +356,14 @@ class ProcessRuntimeTest {
     WorkerHandle handle = dead.start(launch(List.of("bin/agent"), Duration.ofSeconds(60)));
     ProcessHandle worker = ProcessHandle.of(handle.pid()).orElseThrow();
     long session = handle.pid();
-    eventually(
-        "the worker and its detached child run",
-        () ->
-            ProcessHandle.allProcesses()
-                    .filter(h -> h.pid() != session && ProcessTree.sessionOf(h.pid()) == session)
-                    .count()
-                >= 2);
+    awaitProcesses("the worker and its detached child run")
+        .until(
+            () ->
+                ProcessHandle.allProcesses()
+                        .filter(
+                            h -> h.pid() != session && ProcessTree.sessionOf(h.pid()) == session)
+                        .count()
+                    >= 2);
     List<ProcessHandle> started =
         ProcessHandle.allProcesses()
             .filter(h -> h.pid() == session || ProcessTree.sessionOf(h.pid()) == session)
@@ -377,7 +376,7 @@ class ProcessRuntimeTest {
 
     assertEquals(1, killed);
     for (ProcessHandle p : started) {
-      eventually("process " + p.pid() + " is gone", () -> gone(p.pid()));
+      awaitProcesses("process " + p.pid() + " is gone").until(() -> gone(p.pid()));
     }
     assertTrue(!worker.isAlive() || gone(worker.pid()));
     assertEquals(0, Files.list(records).count(), "its record is removed");
@@ -424,7 +423,7 @@ class ProcessRuntimeTest {
 
     assertEquals(0, exited.exitCode());
     long grandchild = pidAfter("grandchild ", exited.lastLines());
-    eventually("the grandchild is gone", () -> gone(grandchild));
+    awaitProcesses("the grandchild is gone").until(() -> gone(grandchild));
   }
 
   @Test
@@ -432,7 +431,7 @@ class ProcessRuntimeTest {
     script("bin/agent", "/bin/sleep 1000 &\n/bin/sleep 1000");
     WorkerHandle handle = runtime().start(launch(List.of("bin/agent"), Duration.ofSeconds(60)));
     ProcessHandle worker = ProcessHandle.of(handle.pid()).orElseThrow();
-    eventually("both sleeps run", () -> worker.descendants().count() >= 2);
+    awaitProcesses("both sleeps run").until(() -> worker.descendants().count() >= 2);
     List<ProcessHandle> children = worker.descendants().toList();
 
     handle.stop("run cancelled by operator");
@@ -442,7 +441,7 @@ class ProcessRuntimeTest {
     assertEquals("run cancelled by operator", stopped.reason());
     assertTrue(stopped.ran().compareTo(Duration.ofSeconds(30)) < 0);
     for (ProcessHandle child : children) {
-      eventually("child " + child.pid() + " is gone", () -> gone(child.pid()));
+      awaitProcesses("child " + child.pid() + " is gone").until(() -> gone(child.pid()));
     }
     assertTrue(gone(handle.pid()));
     handle.stop("again"); // no-op
@@ -458,7 +457,7 @@ class ProcessRuntimeTest {
             .start(
                 () -> {
                   ProcessHandle worker = ProcessHandle.of(handle.pid()).orElseThrow();
-                  eventually("the sleep runs", () -> worker.descendants().count() >= 1);
+                  awaitProcesses("the sleep runs").until(() -> worker.descendants().count() >= 1);
                   handle.stop("gateway shutting down");
                 });
 

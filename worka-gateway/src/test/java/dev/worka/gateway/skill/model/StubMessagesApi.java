@@ -1,5 +1,7 @@
 package dev.worka.gateway.skill.model;
 
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
@@ -97,17 +99,11 @@ public final class StubMessagesApi implements AutoCloseable {
    * Until {@code n} requests with the real key have arrived (calls the script holds open count as
    * soon as they arrive).
    */
-  public void awaitReceived(int n, java.time.Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (received) {
-      while (received.size() < n) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new AssertionError("the stub received " + received.size() + " requests, not " + n);
-        }
-        java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(received, left);
-      }
-    }
+  public void awaitReceived(int n, java.time.Duration timeout) {
+    await("the stub receiving " + n + " requests (how many it received)")
+        .atMost(timeout)
+        .pollInterval(java.time.Duration.ofMillis(10))
+        .until(received::size, count -> count >= n);
   }
 
   /** The credentials of every request refused for not carrying the real key. */
@@ -135,10 +131,7 @@ public final class StubMessagesApi implements AutoCloseable {
         return;
       }
       JsonNode body = Json.LENIENT.readTree(bytes);
-      synchronized (received) {
-        received.add(new Received(Map.copyOf(headers), body));
-        received.notifyAll();
-      }
+      received.add(new Received(Map.copyOf(headers), body));
       Reply reply = script.apply(body);
       send(exchange, reply.status(), reply.body());
     } catch (RuntimeException e) {

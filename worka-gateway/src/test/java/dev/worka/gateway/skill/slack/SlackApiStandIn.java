@@ -1,5 +1,7 @@
 package dev.worka.gateway.skill.slack;
 
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -60,6 +62,8 @@ public final class SlackApiStandIn implements AutoCloseable {
       return new Failure(200, error);
     }
   }
+
+  private static final Duration POLL = Duration.ofMillis(10);
 
   private final HttpServer server;
   private final List<Call> calls = new ArrayList<>();
@@ -138,37 +142,26 @@ public final class SlackApiStandIn implements AutoCloseable {
   }
 
   /**
-   * Waits until the bot has posted a message matching {@code which}; fails after {@code timeout}.
+   * Waits until the bot has posted a message matching {@code which} (the first one); fails after
+   * {@code timeout}, showing what was posted.
    */
-  public synchronized Message awaitPost(Predicate<Message> which, Duration timeout)
-      throws InterruptedException {
-    long end = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      for (Message m : posts()) {
-        if (which.test(m)) {
-          return m;
-        }
-      }
-      long left = end - System.nanoTime();
-      if (left <= 0) {
-        throw new AssertionError("no matching post within " + timeout + "; posted: " + posts());
-      }
-      wait(Math.max(1, left / 1_000_000));
-    }
+  public Message awaitPost(Predicate<Message> which, Duration timeout) {
+    return await("a matching post (what the bot posted)")
+        .atMost(timeout)
+        .pollInterval(POLL)
+        .until(this::posts, posted -> posted.stream().anyMatch(which))
+        .stream()
+        .filter(which)
+        .findFirst()
+        .orElseThrow();
   }
 
   /** Waits until {@code method} has been called at least {@code n} times. */
-  public synchronized void awaitCalls(String method, int n, Duration timeout)
-      throws InterruptedException {
-    long end = System.nanoTime() + timeout.toNanos();
-    while (calls(method).size() < n) {
-      long left = end - System.nanoTime();
-      if (left <= 0) {
-        throw new AssertionError(
-            method + " called " + calls(method).size() + " times, not " + n + " within " + timeout);
-      }
-      wait(Math.max(1, left / 1_000_000));
-    }
+  public void awaitCalls(String method, int n, Duration timeout) {
+    await(method + " called " + n + " times (how many times so far)")
+        .atMost(timeout)
+        .pollInterval(POLL)
+        .until(() -> calls(method).size(), called -> called >= n);
   }
 
   private void handle(HttpExchange exchange) throws IOException {
@@ -194,7 +187,6 @@ public final class SlackApiStandIn implements AutoCloseable {
         status = 200;
         answer = answer(method, params);
       }
-      notifyAll();
     }
     byte[] body = Json.write(answer).getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
