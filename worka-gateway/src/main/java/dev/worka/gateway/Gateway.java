@@ -1,48 +1,25 @@
 package dev.worka.gateway;
 
-import dev.worka.gateway.agent.AgentApi;
 import dev.worka.gateway.agent.GatewayNames;
-import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.config.GatewaySettings;
 import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.control.Dispatcher;
 import dev.worka.gateway.control.HostAllowedLaunches;
-import dev.worka.gateway.control.NotifyRuns;
-import dev.worka.gateway.control.RunService;
-import dev.worka.gateway.control.RunningWorkers;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.error.WorkaException;
 import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.Router;
-import dev.worka.gateway.ingress.api.ApplyPolicy;
-import dev.worka.gateway.ingress.api.OperatorApi;
-import dev.worka.gateway.ingress.api.RunStory;
-import dev.worka.gateway.invocation.InvocationStore;
-import dev.worka.gateway.invocation.ReconcileInvocations;
-import dev.worka.gateway.invocation.ResolveInvocation;
-import dev.worka.gateway.plan.PlanStore;
-import dev.worka.gateway.plan.PlanValidator;
-import dev.worka.gateway.plan.SkillDirectory;
 import dev.worka.gateway.policy.LaunchAllowance;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.StoredPolicy;
-import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.redaction.Redactor;
-import dev.worka.gateway.run.RunNotifications;
-import dev.worka.gateway.run.RunStore;
-import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.runtime.process.ProcessRuntime;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.Database;
 import dev.worka.gateway.token.SigningKeys;
-import dev.worka.gateway.token.TokenIssuer;
-import dev.worka.gateway.token.TokenVerifier;
-import dev.worka.gateway.token.VerifiedTokens;
-import dev.worka.protocol.Json;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -52,10 +29,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Random;
-import java.util.UUID;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,10 +39,10 @@ import org.slf4j.LoggerFactory;
  * A running Worka Gateway, built by hand from {@link GatewaySettings} (every setting read and
  * checked before anything starts). The constructor is the start order: home and database ({@link
  * OpenDatabase}), the integrations ({@link Integrations}) and the skills, the policy ({@link
- * PolicyAtStart}), keys and tokens, the services and the APIs on one router, HTTP, the worker
- * runtime ({@link ProcessRuntimeAtStart}), then the loops: the dispatcher (claims and runs tasks,
- * reaps leases, fails overdue runs), the reconciliation sweep ({@link SweepUntilShutdown}) and the
- * notification loop. {@link #close()} stops them in reverse.
+ * PolicyAtStart}), keys and tokens, the services ({@link ControlPlane}), the APIs on one router and
+ * HTTP ({@link HttpAtStart}), the worker runtime ({@link ProcessRuntimeAtStart}), then the loops
+ * ({@link LoopsAtStart}): the dispatcher (claims and runs tasks, reaps leases, fails overdue runs),
+ * the reconciliation sweep and the notification loop. {@link #close()} stops them in reverse.
  */
 public final class Gateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
@@ -111,69 +86,21 @@ public final class Gateway implements AutoCloseable {
       secrets.add(operatorToken);
       secrets.addAll(opened.secrets());
 
-      AuditLog audit = new AuditLog(clock);
-      RunStore runs = new RunStore(clock);
-      StepStore steps = new StepStore(clock);
-      PlanStore plans = new PlanStore(clock, steps);
-      InvocationStore invocations = new InvocationStore(clock);
-      String owner = taskOwner();
-      TaskQueue queue = new TaskQueue(database.dataSource(), clock, owner, config.leaseDuration());
-      RunningWorkers workers = new RunningWorkers();
-      RunService service =
-          new RunService(
-              database.dataSource(), runs, steps, policies, queue, workers, audit, clock);
-      PlanValidator validator = new PlanValidator(directory(skills));
-
-      Router router = new Router();
-      new OperatorApi(
+      ControlPlane control =
+          new ControlPlane(
+              database, config, skills, policies, launches, keys, secrets, clock, random);
+      Router router =
+          HttpAtStart.routes(
+              control,
               database,
               operatorToken,
-              service,
-              runs,
-              steps,
-              new RunStory(database.dataSource(), runs, steps, plans, audit, invocations, policies),
-              skills,
-              policies,
-              new Metrics(database.dataSource(), workers)::render,
-              new ResolveInvocation(database.dataSource(), invocations, runs, audit),
-              new ApplyPolicy(database.dataSource(), policies, launches, audit))
-          .register(router);
-      VerifiedTokens verifiedTokens = new VerifiedTokens(clock);
-      new AgentApi(
-              database.dataSource(),
-              new TokenVerifier(keys, ISSUER, clock),
-              verifiedTokens,
-              runs,
-              steps,
-              plans,
-              validator,
-              policies,
-              skills,
-              invocations,
-              audit,
-              queue,
-              skills.mode() == SideEffectMode.DRY_RUN,
-              secrets,
-              clock,
-              random,
               integrations.model(),
-              new GatewayNames(config.bindAddress(), config.gatewayUrl()))
-          .register(router);
+              new GatewayNames(config.bindAddress(), config.gatewayUrl()));
       List<RunNotifier> notifiers =
-          integrations.connectIngress(router, service, new Redactor(secrets), clock);
+          integrations.connectIngress(router, control.runService, new Redactor(secrets), clock);
 
       database.watch(Duration.ofSeconds(1));
-      http =
-          new HttpServer(
-              new HttpServer.Address(config.bindAddress(), config.httpPort()),
-              settings.host().ingressPort().stream()
-                  .mapToObj(p -> new HttpServer.Address(settings.host().ingressBindAddress(), p))
-                  .findFirst(),
-              router,
-              Json.STRICT,
-              database::down,
-              database::check);
-      http.start();
+      http = HttpAtStart.listen(settings, router, database);
       closeables.add(http);
       integrations.startSocketMode();
       String gatewayUrl = config.gatewayUrl().orElse("http://127.0.0.1:" + http.port());
@@ -181,47 +108,14 @@ public final class Gateway implements AutoCloseable {
       ProcessRuntime processRuntime =
           ProcessRuntimeAtStart.create(settings, clock, closeables::add);
       dispatcher =
-          new Dispatcher(
-              database.dataSource(),
-              runs,
-              steps,
-              policies,
-              queue,
-              new TokenIssuer(keys, ISSUER, clock, verifiedTokens),
+          control.dispatcher(
               agentRuntime != null
                   ? agentRuntime
                   : new HostAllowedLaunches(processRuntime, launches),
-              workers,
-              audit,
-              clock,
-              () -> gatewayUrl,
-              config.maxConcurrentSteps(),
-              config.leaseDuration(),
-              random);
+              () -> gatewayUrl);
       closeables.add(dispatcher);
       if (startLoops) {
-        dispatcher.start();
-        ReconcileInvocations reconcile =
-            new ReconcileInvocations(database.dataSource(), skills, invocations, secrets);
-        closeables.add(
-            SweepUntilShutdown.start(
-                "reconcile-invocations",
-                reconcile::sweep,
-                Duration.ofSeconds(5),
-                Duration.ofSeconds(60),
-                "reconciling skill invocations failed (tried again in a minute)"));
-        NotifyRuns notify =
-            new NotifyRuns(
-                database.dataSource(),
-                runs,
-                new RunNotifications(clock),
-                audit,
-                notifiers,
-                clock,
-                random,
-                owner);
-        notify.start();
-        closeables.add(notify);
+        LoopsAtStart.start(control, dispatcher, notifiers, closeables::add);
       }
       log.info(
           "Worka Gateway listening on http://{}:{} (side effects: {}, model: {}, workers reach it at {})",
@@ -328,36 +222,5 @@ public final class Gateway implements AutoCloseable {
     } catch (UnsupportedOperationException e) {
       log.debug("cannot set permissions on {}", home);
     }
-  }
-
-  /** The plan validator's view of the skill catalog. */
-  private static SkillDirectory directory(SkillRegistry skills) {
-    return new SkillDirectory() {
-      @Override
-      public boolean exists(String skill) {
-        return skills.find(skill).isPresent();
-      }
-
-      @Override
-      public Optional<String> unavailableReason(String skill) {
-        return skills.unavailableReason(skill);
-      }
-    };
-  }
-
-  /** Who holds this Gateway's task leases: host, process and a random part. */
-  private static String taskOwner() {
-    String host;
-    try {
-      host = InetAddress.getLocalHost().getHostName();
-    } catch (IOException e) {
-      host = "localhost";
-    }
-    return "gw-"
-        + host
-        + "-"
-        + ProcessHandle.current().pid()
-        + "-"
-        + UUID.randomUUID().toString().substring(0, 8);
   }
 }

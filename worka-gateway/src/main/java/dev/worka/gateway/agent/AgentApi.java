@@ -5,13 +5,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.GateActions;
-import dev.worka.gateway.control.EndFailedAttempt;
 import dev.worka.gateway.control.TaskKinds;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
-import dev.worka.gateway.invocation.InvocationStore;
 import dev.worka.gateway.invocation.ModelUsageStore;
 import dev.worka.gateway.mediation.AcceptPlan;
 import dev.worka.gateway.mediation.AcceptResult;
@@ -23,8 +21,6 @@ import dev.worka.gateway.mediation.Refusal;
 import dev.worka.gateway.mediation.ResultSubmission;
 import dev.worka.gateway.mediation.SkillCall;
 import dev.worka.gateway.mediation.SkillMediator;
-import dev.worka.gateway.plan.PlanStore;
-import dev.worka.gateway.plan.PlanValidator;
 import dev.worka.gateway.policy.AgentPolicy;
 import dev.worka.gateway.policy.AgentRole;
 import dev.worka.gateway.policy.CompiledPolicy;
@@ -58,14 +54,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.random.RandomGenerator;
 import javax.sql.DataSource;
 
 /**
  * The {@code /v1/agent/*} endpoints over REST: each route authenticates, parses, calls one decision
  * of {@code mediation} ({@link AcceptPlan}, {@link SkillMediator}, {@link AcceptResult}) and
  * answers its outcome with one switch (refusals through {@link AgentErrors}, as the MCP server
- * does). It builds those decisions, the MCP server and the model route for the composition root.
+ * does). The composition root hands it those decisions ready-made; it builds only its own parts
+ * over them: the {@link Authenticator}, the MCP server and the model route.
  */
 public final class AgentApi {
   static final long MAX_RESULT_BYTES = 1024 * 1024;
@@ -85,10 +81,13 @@ public final class AgentApi {
   private final ModelOffer modelOffer;
 
   /**
-   * The agent API; {@code model} is the model {@code /v1/agent/model/v1/messages} proxies to, which
-   * every step envelope then offers (empty: the route answers 503 and envelopes offer none); {@code
-   * verified} the tokens known good (minted by this Gateway's issuer or verified before); {@code
-   * names} the names {@code /v1/agent/mcp} answers to.
+   * The agent API over the decisions the composition root built: {@code plans}, {@code skillCalls}
+   * and {@code results} decide what a worker asks, {@code attempts} and {@code denials} check a
+   * caller's step attempt and record refusals as gates. {@code model} is the model {@code
+   * /v1/agent/model/v1/messages} proxies to, which every step envelope then offers (empty: the
+   * route answers 503 and envelopes offer none), its calls recorded in {@code modelUsage} and their
+   * answers cleaned by {@code cleaner}; {@code verified} the tokens known good (minted by this
+   * Gateway's issuer or verified before); {@code names} the names {@code /v1/agent/mcp} answers to.
    */
   public AgentApi(
       DataSource dataSource,
@@ -96,51 +95,32 @@ public final class AgentApi {
       VerifiedTokens verified,
       RunStore runs,
       StepStore steps,
-      PlanStore plans,
-      PlanValidator validator,
       PolicyStore policies,
       SkillRegistry skills,
-      InvocationStore invocations,
-      AuditLog audit,
       TaskQueue queue,
-      boolean dryRun,
-      java.util.Collection<String> secrets,
+      Attempts attempts,
+      Denials denials,
+      AcceptPlan plans,
+      SkillMediator skillCalls,
+      AcceptResult results,
+      AuditLog audit,
+      ModelUsageStore modelUsage,
+      OutputCleaner cleaner,
       InstantSource clock,
-      RandomGenerator random,
       Optional<AnthropicMessages> model,
       GatewayNames names) {
-    OutputCleaner cleaner = new OutputCleaner(secrets);
-    Denials denials = new Denials(audit, steps, queue);
-    Attempts attempts = new Attempts(dataSource, runs, steps, denials);
     this.dataSource = dataSource;
     this.auth = new Authenticator(dataSource, verifier, verified, runs, steps, policies, attempts);
     this.steps = steps;
     this.skills = skills;
-    this.mediator =
-        new SkillMediator(
-            dataSource, skills, invocations, audit, attempts, denials, cleaner, dryRun);
-    this.plans =
-        new AcceptPlan(attempts, denials, runs, steps, plans, validator, invocations, audit);
-    this.results =
-        new AcceptResult(
-            dataSource,
-            steps,
-            queue,
-            new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random),
-            cleaner);
+    this.mediator = skillCalls;
+    this.plans = plans;
+    this.results = results;
     this.queue = queue;
-    this.mcp = new McpSkillServer(auth, attempts, mediator, skills, results, names);
+    this.mcp = new McpSkillServer(auth, attempts, skillCalls, skills, results, names);
     this.model =
         new ModelProxy(
-            dataSource,
-            auth,
-            attempts,
-            denials,
-            audit,
-            new ModelUsageStore(),
-            model,
-            cleaner,
-            clock);
+            dataSource, auth, attempts, denials, audit, modelUsage, model, cleaner, clock);
     this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
   }
 

@@ -1,0 +1,91 @@
+package dev.worka.gateway;
+
+import dev.worka.gateway.agent.AgentApi;
+import dev.worka.gateway.agent.GatewayNames;
+import dev.worka.gateway.config.GatewaySettings;
+import dev.worka.gateway.http.HttpServer;
+import dev.worka.gateway.http.Router;
+import dev.worka.gateway.ingress.api.OperatorApi;
+import dev.worka.gateway.skill.model.AnthropicMessages;
+import dev.worka.gateway.store.Database;
+import dev.worka.protocol.Json;
+import java.util.Optional;
+
+/**
+ * The Gateway's HTTP side: the operator API ({@link OperatorApi}) and the agent API ({@link
+ * AgentApi}: REST, MCP and the model route) registered on one router over the {@link
+ * ControlPlane}'s services (the ingress routes are {@link Integrations#connectIngress}'s), and the
+ * server that serves it on {@code WORKA_HTTP_PORT}, with the public ingress routes also on {@code
+ * WORKA_INGRESS_PORT} when set.
+ */
+final class HttpAtStart {
+  private HttpAtStart() {}
+
+  /**
+   * The router with the operator API (authenticated by {@code operatorToken}) and the agent API
+   * ({@code model} the model its model route proxies to, {@code names} the names its MCP route
+   * answers to).
+   */
+  static Router routes(
+      ControlPlane control,
+      Database database,
+      String operatorToken,
+      Optional<AnthropicMessages> model,
+      GatewayNames names) {
+    Router router = new Router();
+    new OperatorApi(
+            database,
+            operatorToken,
+            control.runService,
+            control.runs,
+            control.steps,
+            control.story,
+            control.skills,
+            control.policies,
+            control.metrics::render,
+            control.resolveInvocation,
+            control.applyPolicy)
+        .register(router);
+    new AgentApi(
+            control.dataSource,
+            control.tokenVerifier,
+            control.verifiedTokens,
+            control.runs,
+            control.steps,
+            control.policies,
+            control.skills,
+            control.queue,
+            control.attempts,
+            control.denials,
+            control.acceptPlan,
+            control.skillCalls,
+            control.acceptResult,
+            control.audit,
+            control.modelUsage,
+            control.cleaner,
+            control.clock,
+            model,
+            names)
+        .register(router);
+    return router;
+  }
+
+  /**
+   * Starts serving {@code router}; while {@code database} is down requests are answered as an
+   * outage, and a request that failed on it makes it check again.
+   */
+  static HttpServer listen(GatewaySettings settings, Router router, Database database) {
+    HttpServer http =
+        new HttpServer(
+            new HttpServer.Address(settings.config().bindAddress(), settings.config().httpPort()),
+            settings.host().ingressPort().stream()
+                .mapToObj(p -> new HttpServer.Address(settings.host().ingressBindAddress(), p))
+                .findFirst(),
+            router,
+            Json.STRICT,
+            database::down,
+            database::check);
+    http.start();
+    return http;
+  }
+}
