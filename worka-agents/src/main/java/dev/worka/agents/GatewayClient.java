@@ -228,6 +228,9 @@ final class GatewayClient implements AutoCloseable {
 
   /** What one call gave: a response (possibly after retries), or none at all. */
   private sealed interface Answer {
+    // Never compared or hashed: it carries one response's bytes from send() to the one reading
+    // them.
+    @SuppressWarnings("ArrayRecordComponent")
     record Response(int status, byte[] body) implements Answer {
       boolean ok() {
         return status >= 200 && status < 300;

@@ -26,14 +26,17 @@ final class HeartbeatLoop implements AutoCloseable {
               return thread;
             });
     long millis = Math.max(1, every.toMillis());
-    scheduler.scheduleWithFixedDelay(
-        () ->
-            gateway
-                .heartbeat()
-                .ifPresent(error -> log.line("heartbeat not accepted: " + error.describe())),
-        millis,
-        millis,
-        TimeUnit.MILLISECONDS);
+    // heartbeat() answers a failure as a value, so the task does not throw: its future only ends
+    // when close() shuts the scheduler down, and there is nothing in it to wait for.
+    var unused =
+        scheduler.scheduleWithFixedDelay(
+            () ->
+                gateway
+                    .heartbeat()
+                    .ifPresent(error -> log.line("heartbeat not accepted: " + error.describe())),
+            millis,
+            millis,
+            TimeUnit.MILLISECONDS);
     return new HeartbeatLoop(scheduler);
   }
 

@@ -99,7 +99,7 @@ final class DatabaseWaits implements AutoCloseable {
     }
     if (waitEvent.startsWith("Wal")
         || waitEvent.startsWith("WAL")
-        || waitType.equals("IO") && waitEvent.contains("WAL")) {
+        || (waitType.equals("IO") && waitEvent.contains("WAL"))) {
       return "writing/flushing the WAL (" + waitType + "/" + waitEvent + ") at: " + statement;
     }
     if (waitType.isEmpty()) {

@@ -48,6 +48,7 @@ final class FixedRateLoad {
    * @param sent calls sent over warm-up and measurement together
    * @param maxInFlight the most calls outstanding at once
    */
+  @SuppressWarnings("ArrayRecordComponent") // never compared or hashed: printed once, then dropped
   record Result(
       String name,
       int rate,

@@ -27,6 +27,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.time.LocalDate;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -735,7 +736,11 @@ public final class MediatedCallLoad {
   }
 
   private static void printMachine(Options o, boolean externalDatabase) {
-    System.out.printf(Locale.ROOT, "bench: MediatedCallLoad %s — %s%n", LocalDate.now(), machine());
+    System.out.printf(
+        Locale.ROOT,
+        "bench: MediatedCallLoad %s — %s%n",
+        LocalDate.now(ZoneId.systemDefault()),
+        machine());
     System.out.printf(
         Locale.ROOT,
         "bench: %d calls/s open loop, %d s warm-up + %d s measured per path, calls spread"

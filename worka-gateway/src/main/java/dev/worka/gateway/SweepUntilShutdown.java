@@ -27,6 +27,9 @@ final class SweepUntilShutdown implements AutoCloseable {
    * @param failed what the log line says when a sweep throws, e.g. "reconciling skill invocations
    *     failed (tried again in a minute)"
    */
+  // The task catches what a sweep throws, so its future only ends when close() shuts the executor
+  // down: there is nothing in it to wait for.
+  @SuppressWarnings("FutureReturnValueIgnored")
   static SweepUntilShutdown start(
       String name, Runnable sweep, Duration first, Duration every, String failed) {
     ScheduledExecutorService executor =

@@ -84,6 +84,7 @@ class CrashRecoveryTest {
    * in {@link #holdUpdates} (if not null), starts a second Gateway on the same home and checks the
    * run's story.
    */
+  @SuppressWarnings("try") // `second` is the Gateway recovering the run while the block waits
   private void killAndRecover(String title, String runStatus, String runningRole, String heldTable)
       throws Exception {
     RunLedger ledger = new RunLedger(db.dataSource());
@@ -124,7 +125,7 @@ class CrashRecoveryTest {
       }
 
       try (GatewayProcess second = GatewayProcess.start(home, env)) {
-        assertEquals(List.of(), ledger.awaitTerminal(List.of(runId), Duration.ofSeconds(120)));
+        assertEquals(List.of(), ledger.awaitTerminal(List.of(runId), Duration.ofMinutes(2)));
       }
       assertEquals(List.of(), ledger.notSucceeded(List.of(runId)));
       assertEquals(1, server.effects("create_issue"), "one issue");

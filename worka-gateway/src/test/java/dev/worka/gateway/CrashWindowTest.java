@@ -157,7 +157,7 @@ class CrashWindowTest {
   /** Waits (bounded) for the run to end, reading its story. */
   private static JsonNode finish(GatewayProcess gateway, String runId) {
     return await("run " + runId + " ending (its story)")
-        .atMost(Duration.ofSeconds(120))
+        .atMost(Duration.ofMinutes(2))
         .pollInterval(Duration.ofMillis(200))
         .until(
             () -> gateway.call("GET", "/v1/runs/" + runId, null, TestGateway.OPERATOR_TOKEN).body(),

@@ -109,7 +109,7 @@ class DatabaseOutageRecoveryTest {
         try (Database database = Database.connect(postgres.url("postgres"), 4, "outage-test")) {
           RunLedger ledger = new RunLedger(database.dataSource());
           assertEquals(
-              List.of(), ledger.awaitTerminal(runs, Duration.ofSeconds(240)), "runs still open");
+              List.of(), ledger.awaitTerminal(runs, Duration.ofMinutes(4)), "runs still open");
           assertEquals(List.of(), ledger.notSucceeded(runs));
           assertEquals(
               runs.size(), server.effects("create_issue"), "one issue per run, none twice");

@@ -200,7 +200,7 @@ class EmbeddedCrashRestartTest {
   private void assertRunsFinishedIntact(
       GatewayProcess gateway, CountingGithubMcpServer github, List<String> runs) throws Exception {
     RunLedger ledger = new RunLedger(server.superuser());
-    assertEquals(List.of(), ledger.awaitTerminal(runs, Duration.ofSeconds(180)), "runs still open");
+    assertEquals(List.of(), ledger.awaitTerminal(runs, Duration.ofMinutes(3)), "runs still open");
     assertEquals(List.of(), ledger.notSucceeded(runs));
     assertEquals(List.of(), ledger.issueProblems(github, runs));
     assertEquals(runs.size(), github.effects("create_issue"), "one issue per run");

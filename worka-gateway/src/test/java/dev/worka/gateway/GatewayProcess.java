@@ -168,12 +168,18 @@ public final class GatewayProcess implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     if (process.isAlive()) {
       process.destroy();
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
+      try {
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+          process.waitFor();
+        }
+      } catch (InterruptedException e) {
+        // Not left running behind an interrupted test: killed, the interrupt kept for the caller.
         process.destroyForcibly();
-        process.waitFor();
+        Thread.currentThread().interrupt();
       }
     }
   }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -235,7 +236,8 @@ class GovernedRunTest {
     JsonNode run = gw.finish(gw.submit("what is the weather like?"));
     assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
     assertEquals("answer", run.path("steps").get(1).path("step_ref").asText());
-    assertTrue(run.path("result").path("summary").asText().toLowerCase().contains("scripted"));
+    assertTrue(
+        run.path("result").path("summary").asText().toLowerCase(Locale.ROOT).contains("scripted"));
   }
 
   @Test

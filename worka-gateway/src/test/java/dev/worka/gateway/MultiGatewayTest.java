@@ -47,7 +47,7 @@ class MultiGatewayTest {
                   i % 2 == 0 ? a : b, "open an issue in acme/widgets titled 'Shared " + i + "'"));
         }
         assertEquals(
-            List.of(), ledger.awaitTerminal(shared, Duration.ofSeconds(240)), "runs still open");
+            List.of(), ledger.awaitTerminal(shared, Duration.ofMinutes(4)), "runs still open");
         assertEquals(List.of(), ledger.notSucceeded(shared));
         Map<String, Long> owners = ledger.attemptsByOwner(shared);
         assertTrue(
@@ -72,11 +72,11 @@ class MultiGatewayTest {
               RunLedger.submit(
                   i % 2 == 0 ? a : b, "open an issue in acme/widgets titled 'Survivor " + i + "'"));
         }
-        awaitRunningAttemptOf(ledger, more, a.pid(), Duration.ofSeconds(120));
+        awaitRunningAttemptOf(ledger, more, a.pid(), Duration.ofMinutes(2));
         a.kill();
         assertEquals(List.of(), a.descendants(), "no worker outlives its Gateway");
         assertEquals(
-            List.of(), ledger.awaitTerminal(more, Duration.ofSeconds(240)), "runs still open");
+            List.of(), ledger.awaitTerminal(more, Duration.ofMinutes(4)), "runs still open");
         assertEquals(List.of(), ledger.notSucceeded(more));
         List<String> all = new ArrayList<>(shared);
         all.addAll(more);

@@ -330,7 +330,7 @@ public final class TestGateway implements AutoCloseable {
     HttpRequest request =
         HttpRequest.newBuilder(URI.create(baseUrl + "/v1/runs/" + runId + "/events"))
             .header("Authorization", "Bearer " + OPERATOR_TOKEN)
-            .timeout(Duration.ofSeconds(120))
+            .timeout(Duration.ofMinutes(2))
             .GET()
             .build();
     List<JsonNode> events = new ArrayList<>();

@@ -187,6 +187,8 @@ public final class AgentApi {
     return ApiResponse.ok(envelope);
   }
 
+  @SuppressWarnings("ReferenceEquality") // checkIdentity hands back the very node it was given
+  // when it removed nothing: only a node it changed is written out again
   private ApiResponse plan(ApiRequest request) throws Exception {
     Caller caller = auth.authenticate(request, "plan", false);
     request.requireJson();

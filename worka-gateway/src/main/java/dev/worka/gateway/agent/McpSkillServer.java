@@ -28,7 +28,6 @@ import io.modelcontextprotocol.json.TypeRef;
 import io.modelcontextprotocol.server.McpServer;
 import io.modelcontextprotocol.server.McpStatelessServerFeatures.SyncToolSpecification;
 import io.modelcontextprotocol.server.McpStatelessServerHandler;
-import io.modelcontextprotocol.server.McpStatelessSyncServer;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpStatelessServerTransport;
 import java.io.IOException;
@@ -99,7 +98,6 @@ final class McpSkillServer {
   private final McpJsonMapper json = McpJsonDefaults.getMapper();
   private final RouterTransport transport = new RouterTransport();
   private final Set<String> tools;
-  private final McpStatelessSyncServer server;
 
   McpSkillServer(
       Authenticator auth,
@@ -117,7 +115,9 @@ final class McpSkillServer {
         new java.util.ArrayList<>(skills.all().stream().map(this::tool).toList());
     specs.add(submitResultTool());
     this.tools = specs.stream().map(s -> s.tool().name()).collect(Collectors.toUnmodifiableSet());
-    this.server =
+    // Building the server hands its handler to the transport, which keeps it: nothing else is
+    // needed of the server.
+    var unused =
         McpServer.sync(transport)
             .serverInfo("worka-gateway", "0.1.0")
             .instructions(

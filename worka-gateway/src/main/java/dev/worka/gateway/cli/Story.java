@@ -2,6 +2,7 @@ package dev.worka.gateway.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
+import java.util.Locale;
 
 /**
  * Renders a run's story (the JSON of {@code GET /v1/runs/{id}}) for people. Values printed on one
@@ -33,7 +34,8 @@ final class Story {
 
   static void print(JsonNode run, PrintWriter out) {
     out.printf(
-        "run %s  %s%n", run.path("run_id").asText(), run.path("status").asText().toUpperCase());
+        "run %s  %s%n",
+        run.path("run_id").asText(), run.path("status").asText().toUpperCase(Locale.ROOT));
     out.printf("  request   %s%n", TerminalText.oneLine(run.path("text").asText()));
     out.printf(
         "  source    %s  requester %s  trace %s%n",
@@ -97,7 +99,7 @@ final class Story {
     for (JsonNode g : run.path("gates")) {
       out.printf(
           "  %-5s %-14s %-24s %-7s %s%n",
-          g.path("status").asText().toUpperCase(),
+          g.path("status").asText().toUpperCase(Locale.ROOT),
           g.path("action").asText(),
           g.path("skill").isNull() ? "" : g.path("skill").asText(),
           g.path("subject").asText(),

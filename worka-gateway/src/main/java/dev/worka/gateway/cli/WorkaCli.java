@@ -15,6 +15,7 @@ import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.EmbeddedDatabase;
 import dev.worka.protocol.Json;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
@@ -54,7 +55,13 @@ public final class WorkaCli implements Runnable {
 
   /** Runs the CLI with this environment; returns the exit status. */
   public static int execute(Map<String, String> env, String... args) {
-    return execute(env, new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    // UTF-8, as the default charset has been since JDK 18 (JEP 400): what the CLI has always
+    // written.
+    return execute(
+        env,
+        new PrintWriter(System.out, true, StandardCharsets.UTF_8),
+        new PrintWriter(System.err, true, StandardCharsets.UTF_8),
+        args);
   }
 
   /**
@@ -646,12 +653,12 @@ public final class WorkaCli implements Runnable {
         GatewayClient.Answer answer =
             GatewayClient.fromEnvironment(env).put("/v1/policy", Files.readString(file));
         if (answer.status() == 422
-            || answer.status() == 403
+            || (answer.status() == 403
                 && answer
                     .body()
                     .path("error")
                     .asText()
-                    .equals(dev.worka.protocol.ErrorCodes.LAUNCH_NOT_ALLOWED)) {
+                    .equals(dev.worka.protocol.ErrorCodes.LAUNCH_NOT_ALLOWED))) {
           out().println(file + " was refused:");
           answer
               .body()

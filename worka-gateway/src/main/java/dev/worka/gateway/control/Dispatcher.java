@@ -129,7 +129,7 @@ public final class Dispatcher implements AutoCloseable {
                 clock,
                 lease,
                 CONTROL_THREADS,
-                t -> run(t))
+                this::runClaimed)
             .start();
     executionLoop =
         new ClaimLoop(
@@ -141,7 +141,7 @@ public final class Dispatcher implements AutoCloseable {
                 clock,
                 lease,
                 Thread.ofVirtual().name("worka-step-", 1).factory(),
-                t -> run(t))
+                this::runClaimed)
             .start();
     reaperLoop = Thread.ofPlatform().name("worka-reaper").daemon().start(this::reaperLoop);
   }
@@ -181,6 +181,14 @@ public final class Dispatcher implements AutoCloseable {
         pauseAfter(e);
       }
     }
+  }
+
+  /**
+   * Runs a task a claim loop took; the loop takes the next one while the completion is written (its
+   * failure is logged by {@link #run}, so its future holds nothing more to wait for).
+   */
+  private void runClaimed(Task task) {
+    var unused = run(task);
   }
 
   /**

@@ -30,6 +30,8 @@ public final class DeliveryPolicy {
   }
 
   /**
+   * Decides whether {@code notification} of {@code run} may be posted now.
+   *
    * @param notification the claimed notification ({@code attempts} is this attempt's number)
    * @param notifierSource the source of the notifier that would post it
    * @param place where that notifier would post it

@@ -4,6 +4,7 @@ import dev.worka.protocol.ErrorCodes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -83,7 +84,8 @@ public final class ApiRequest {
   /** Requires a JSON content type when there is a body ({@code 415} otherwise). */
   public void requireJson() {
     String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
-    if (body().length > 0 && (type == null || !type.toLowerCase().startsWith("application/json"))) {
+    if (body().length > 0
+        && (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json"))) {
       throw new ApiException(
           415,
           ErrorCodes.UNSUPPORTED_MEDIA_TYPE,

@@ -192,6 +192,7 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /** Which listener {@code request} came in on. */
+    @SuppressWarnings("ReferenceEquality") // the ingress connector itself, not an equal one
     private Exposure.Listener listener(Request request) {
       if (ingress == null) {
         return Exposure.Listener.ONLY;
@@ -225,7 +226,7 @@ public final class HttpServer implements AutoCloseable {
         ApiResponse answer =
             m.route().handle(new ApiRequest(request, m.variables(), m.maxBodyBytes()));
         finishReading(request, response);
-        write(request, response, callback, answer);
+        write(response, callback, answer);
       } catch (ApiException e) {
         writeError(response, callback, e.status(), e.body(), e.headers());
       } catch (Throwable e) {
@@ -298,8 +299,7 @@ public final class HttpServer implements AutoCloseable {
       return false;
     }
 
-    private void write(Request request, Response response, Callback callback, ApiResponse answer)
-        throws Exception {
+    private void write(Response response, Callback callback, ApiResponse answer) throws Exception {
       switch (answer) {
         case ApiResponse.Json j -> {
           j.headers().forEach((k, v) -> response.getHeaders().put(k, v));

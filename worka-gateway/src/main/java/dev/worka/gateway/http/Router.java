@@ -14,6 +14,7 @@ import java.util.Optional;
  * does not exist there ({@code 404}).
  */
 public final class Router {
+  @SuppressWarnings("ArrayRecordComponent") // never compared or hashed: a route's parts, matched
   record Entry(
       String method,
       String pattern,

@@ -56,6 +56,8 @@ public final class ResolveInvocation {
   }
 
   /**
+   * Settles the {@code unknown} invocation {@code id} as {@code outcome}, in one transaction.
+   *
    * @param reason what the operator found (required, recorded in the gate and the invocation)
    * @param upstreamRef where the effect is upstream (performed only; may be null)
    */

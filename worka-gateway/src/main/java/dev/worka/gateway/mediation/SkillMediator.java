@@ -447,7 +447,7 @@ public final class SkillMediator {
                 caller.agent(),
                 id,
                 recorded.idempotencyKey()));
-    switch (answer) {
+    return switch (answer) {
       case SkillProvider.Reconciliation.Performed p -> {
         OutputCleaner.Cleaned cleaned = cleaner.clean(p.output());
         String outputJson = Json.write(cleaned.value());
@@ -489,7 +489,7 @@ public final class SkillMediator {
                       c, invocations.byId(c, id).orElseThrow(), "replayed", gate.id());
                   return new Begun.Replay(invocations.byId(c, id).orElseThrow(), gate);
                 });
-        return switch (found) {
+        yield switch (found) {
           case Begun.Limited l -> limitReached(l.gate());
           case Begun.Ended e -> e.refusal();
           case Begun.Refused r -> r.conflict();
@@ -542,7 +542,7 @@ public final class SkillMediator {
                               + allowReason(caller, skill),
                           gateId));
                 });
-        return switch (again) {
+        yield switch (again) {
           case Begun.Limited l -> limitReached(l.gate());
           case Begun.Ended e -> e.refusal();
           case Begun.Refused r -> r.conflict();
@@ -571,7 +571,7 @@ public final class SkillMediator {
                       c, invocations.byId(c, id).orElseThrow(), "conflict", deny.id());
                   return new Begun.Refused(new Refusal.Conflict(why, deny.id(), why));
                 });
-        return switch (refused) {
+        yield switch (refused) {
           case Begun.Ended e -> e.refusal();
           case Begun.Refused r -> r.conflict();
           case Begun.Limited l -> throw unexpected(l);
@@ -581,7 +581,7 @@ public final class SkillMediator {
           case Begun.Started st -> throw unexpected(st);
         };
       }
-    }
+    };
   }
 
   /**

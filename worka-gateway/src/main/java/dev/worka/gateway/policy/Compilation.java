@@ -13,6 +13,8 @@ public sealed interface Compilation permits Compilation.Compiled, Compilation.In
   }
 
   /**
+   * A manifest that does not compile.
+   *
    * @param errors each names the manifest path and the problem, e.g. {@code "agents.ernest.runtime:
    *     unknown runtime 'docker' (expected process, kubernetes or wasm)"}
    */

@@ -52,7 +52,7 @@ public record Limits(
           8,
           50,
           200,
-          Duration.ofSeconds(120),
+          Duration.ofMinutes(2),
           3,
           Duration.ofMinutes(15),
           4,

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 
 /**
@@ -243,9 +244,13 @@ public final class TaskQueue {
 
   /** Waits until {@link #wakeUp()} is called or {@code max} passes (other Gateways' work). */
   public void awaitWork(long seenWakeups, Duration max) throws InterruptedException {
+    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(1, max.toMillis()));
     synchronized (wakeLock) {
-      if (wakeups == seenWakeups) {
-        wakeLock.wait(Math.max(1, max.toMillis()));
+      // In a loop: a spurious wake-up waits again for the time left.
+      for (long left = until - System.nanoTime();
+          wakeups == seenWakeups && left > 0;
+          left = until - System.nanoTime()) {
+        TimeUnit.NANOSECONDS.timedWait(wakeLock, left);
       }
     }
   }

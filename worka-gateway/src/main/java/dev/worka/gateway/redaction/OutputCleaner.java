@@ -71,7 +71,6 @@ public final class OutputCleaner {
     return new Cleaned(value, Map.copyOf(changes));
   }
 
-  /** Cleans one text; counts into {@code changes}. */
   /**
    * An upstream's own words about a failure (a provider's error message, a tool's error text) made
    * safe to show a worker and keep on the record, for every provider alike: cleaned like any output
@@ -90,6 +89,7 @@ public final class OutputCleaner {
     return text.length() > max ? text.substring(0, max) + "…" : text;
   }
 
+  /** Cleans one text; counts into {@code changes}. */
   public String cleanText(String s, Map<String, Integer> changes) {
     if (s == null) {
       return null;

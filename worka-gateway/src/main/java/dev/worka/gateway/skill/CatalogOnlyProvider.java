@@ -49,6 +49,8 @@ public final class CatalogOnlyProvider implements SkillProvider {
   }
 
   /**
+   * The GitHub catalog; a call says what to set to call GitHub live.
+   *
    * @param mcpConfigured whether {@code GITHUB_MCP_URL} or {@code GITHUB_MCP_COMMAND} is set
    */
   public static CatalogOnlyProvider github(boolean mcpConfigured) {
@@ -64,6 +66,8 @@ public final class CatalogOnlyProvider implements SkillProvider {
   }
 
   /**
+   * The Slack catalog; a call says what to set to call Slack live.
+   *
    * @param botTokenConfigured whether {@code SLACK_BOT_TOKEN} is set
    */
   public static CatalogOnlyProvider slack(boolean botTokenConfigured) {

@@ -89,8 +89,8 @@ public final class Sql {
   /**
    * A JSON parameter (text PostgreSQL parses where it stands, e.g. into a {@code jsonb} column).
    */
-  public static Object json(String json) {
-    return json == null ? null : new JsonText(json);
+  public static Object json(String text) {
+    return text == null ? null : new JsonText(text);
   }
 
   private record JsonText(String text) {}

@@ -80,6 +80,7 @@ public final class Transactions {
    * Notes that this thread takes a connection of {@code pool}, recording a second borrow of a pool
    * it holds one of already; returns the pool it held before, to restore after.
    */
+  @SuppressWarnings("ReferenceEquality") // the same pool object, not an equal one
   private static DataSource borrowing(DataSource pool) {
     DataSource held = HOLDING.get();
     if (held == pool) {

@@ -209,8 +209,7 @@ class McpSkillServerTest {
     assertEquals(
         spec.path("input_schema"),
         Json.STRICT.readTree(McpJsonDefaults.getMapper().writeValueAsString(tool.inputSchema())));
-    assertEquals(
-        Boolean.FALSE, tool.annotations().readOnlyHint(), "create_issue has a side effect");
+    assertEquals(false, tool.annotations().readOnlyHint(), "create_issue has a side effect");
     assertTrue(
         gates(gw.story(step.runId())).stream().noneMatch(g -> g.startsWith("deny")),
         "listing decides nothing");
@@ -267,11 +266,9 @@ class McpSkillServerTest {
         gates(story));
     JsonNode calls = story.path("skill_invocations");
     assertEquals(2, calls.size());
-    JsonNode viaMcp =
-        calls.get(0).path("input").path("title").asText().equals("via mcp")
-            ? calls.get(0)
-            : calls.get(1);
-    JsonNode viaRest = viaMcp == calls.get(0) ? calls.get(1) : calls.get(0);
+    boolean firstViaMcp = calls.get(0).path("input").path("title").asText().equals("via mcp");
+    JsonNode viaMcp = firstViaMcp ? calls.get(0) : calls.get(1);
+    JsonNode viaRest = firstViaMcp ? calls.get(1) : calls.get(0);
     for (String field :
         List.of(
             "skill",

@@ -90,7 +90,7 @@ class MessagesAllowlistTest {
     MessagesAllowlist.Verdict v = MessagesAllowlist.check(r);
     assertTrue(v.passed(), v.refused().toString());
     assertEquals(3, v.images());
-    assertEquals(3 * "iVBORw0KGgo=".length(), v.imageBytes());
+    assertEquals(3L * "iVBORw0KGgo=".length(), v.imageBytes());
     // The ceiling: bytes without the images' base64, each image at its ceiling, plus the overhead.
     assertEquals(
         1000 - 3 * 12 + 3 * MessagesAllowlist.IMAGE_TOKENS + MessagesAllowlist.CALL_OVERHEAD_TOKENS,

@@ -26,6 +26,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -48,7 +49,7 @@ class NotifyRunsTest {
     /** Per call: whether the loop said an earlier attempt may have posted it. */
     final List<Boolean> maybeSentBefore = Collections.synchronizedList(new ArrayList<>());
 
-    volatile int failuresLeft;
+    final AtomicInteger failuresLeft = new AtomicInteger();
     volatile boolean retryable = true;
 
     /**
@@ -85,8 +86,7 @@ class NotifyRunsTest {
     }
 
     private Optional<String> send(String what) {
-      if (failuresLeft > 0) {
-        failuresLeft--;
+      if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         throw new NotificationFailedException("chat.postMessage answered ratelimited", retryable);
       }
       sent.add(what);
@@ -186,7 +186,7 @@ class NotifyRunsTest {
   @Test
   void aFailedSendIsTriedAgainAfterItsBackoffAndAfterTheLastAttemptIsABurn() {
     Recording slack = new Recording();
-    slack.failuresLeft = 100;
+    slack.failuresLeft.set(100);
     NotifyRuns loop = loop(slack, "gw-1");
     Run run = run("slack");
     for (int attempt = 1; attempt <= NotifyRuns.MAX_ATTEMPTS; attempt++) {
@@ -211,7 +211,7 @@ class NotifyRunsTest {
   @Test
   void aFailureThatIsNotRetryableFailsAtOnceAndOneThatIsSucceedsLater() {
     Recording slack = new Recording();
-    slack.failuresLeft = 1;
+    slack.failuresLeft.set(1);
     NotifyRuns loop = loop(slack, "gw-1");
     Run once = run("slack");
     loop.sendDue(10);
@@ -222,7 +222,7 @@ class NotifyRunsTest {
     assertEquals(
         List.of(false, true), slack.maybeSentBefore, "a failed attempt may have reached Slack");
 
-    slack.failuresLeft = 1;
+    slack.failuresLeft.set(1);
     slack.retryable = false;
     Run never = run("slack");
     loop.sendDue(10);
@@ -282,7 +282,7 @@ class NotifyRunsTest {
   void everyAttemptToPostIsAnAllowGateCommittedBeforeThePostAndNamingThePlace() {
     Recording slack = new Recording();
     slack.countGates = r -> deliveryGates(r).size();
-    slack.failuresLeft = 1;
+    slack.failuresLeft.set(1);
     NotifyRuns loop = loop(slack, "gw-1");
     Run run = run("slack");
     loop.sendDue(10);

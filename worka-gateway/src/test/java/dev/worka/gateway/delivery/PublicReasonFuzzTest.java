@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
  * Fuzzes the public reason of a failure with hostile errors (fuzzed text around tokens, secrets,
  * URLs with credentials, ids, bodies). Properties: it never throws; the result is one line of at
  * most {@value PublicReason#MAX_LENGTH} characters (and the cut mark), holds no configured secret,
- * no known-format token, no URL with a user, path or query, no id but the run's, no {@code {}.
+ * no known-format token, no URL with a user, path or query, no id but the run's, no <code>&#123;
+ * </code>.
  */
 class PublicReasonFuzzTest {
   private static final UUID RUN = UUID.fromString("0b6c2a1e-4f3d-4c55-9a7e-2f1d0c9b8a77");

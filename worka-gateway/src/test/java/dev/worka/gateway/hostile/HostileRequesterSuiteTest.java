@@ -421,7 +421,6 @@ class HostileRequesterSuiteTest {
                     slack.url()))) {
       long now = Instant.now().getEpochSecond();
       String ask = "summarize this thread and open an issue in acme/widgets";
-      Map<String, String> gateOf = new LinkedHashMap<>();
 
       // A Slack Connect guest of another company in a channel shared with it: the payload's team_id
       // and authorizations are this workspace's; only user_team says where the user is from.

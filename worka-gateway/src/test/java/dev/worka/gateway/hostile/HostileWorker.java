@@ -136,7 +136,7 @@ public final class HostileWorker {
     } else if (agent.equals("ernest") && objective.contains("'" + REPLAY_FLOOD_TITLE + "'")) {
       replayFlood();
     } else if (agent.equals("hari") && text.contains(PLANNER_TEXT)) {
-      planner(context.body);
+      planner();
     } else if (agent.equals("daneel") && text.contains(PLANNER_TEXT)) {
       resultPosted = true;
       post(
@@ -1021,7 +1021,7 @@ public final class HostileWorker {
     sinkPut("report/replay-flood", report.toString());
   }
 
-  private void planner(JsonNode context) {
+  private void planner() {
     use(Playbook.PLANNER);
     ObjectNode plan =
         json(

@@ -142,13 +142,14 @@ class CompiledPolicyJsonTest {
                 List.of("github.get_issue")));
     assertThrows(
         IllegalArgumentException.class,
-        () -> new Limits(8, 50, 200, Duration.ofSeconds(120), 3, Duration.ofMinutes(15), 0));
+        () -> new Limits(8, 50, 200, Duration.ofMinutes(2), 3, Duration.ofMinutes(15), 0));
     assertThrows(
         IllegalArgumentException.class,
-        () -> new Limits(8, 500, 200, Duration.ofSeconds(120), 3, Duration.ofMinutes(15), 4));
+        () -> new Limits(8, 500, 200, Duration.ofMinutes(2), 3, Duration.ofMinutes(15), 4));
   }
 
   @Test
+  @SuppressWarnings("CanonicalDuration") // the point: 120 seconds are written 2m
   void durationsFormatInTheOperatorsForm() {
     assertEquals("2m", DurationText.format(Duration.ofSeconds(120)));
     assertEquals("1h30m", DurationText.format(Duration.ofMinutes(90)));

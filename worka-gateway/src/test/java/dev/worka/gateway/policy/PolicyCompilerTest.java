@@ -139,7 +139,7 @@ class PolicyCompilerTest {
     assertEquals(8, d.maxSteps());
     assertEquals(50, d.maxSkillCallsPerStep());
     assertEquals(200, d.maxSkillCallsPerRun());
-    assertEquals(Duration.ofSeconds(120), d.stepTimeout());
+    assertEquals(Duration.ofMinutes(2), d.stepTimeout());
     assertEquals(3, d.maxAttempts());
     assertEquals(Duration.ofMinutes(15), d.runDeadline());
     assertEquals(4, d.maxConcurrentSteps());
@@ -351,18 +351,20 @@ class PolicyCompilerTest {
             + " 'wasm'");
     assertError(
         withWorker(
-            "runtime: wasm\n"
-                + "module: m.wasm\n"
-                + "skills: [github.get_issue, GitHub.x, github.get_issue]\n"
-                + "permissions: [skill.invoke]"),
+            """
+            runtime: wasm
+            module: m.wasm
+            skills: [github.get_issue, GitHub.x, github.get_issue]
+            permissions: [skill.invoke]"""),
         "agents.ernest.skills[1]: invalid skill name 'GitHub.x' (expected provider.action,"
             + " ^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$)");
     assertError(
         withWorker(
-            "runtime: wasm\n"
-                + "module: m.wasm\n"
-                + "skills: [github.get_issue, github.get_issue]\n"
-                + "permissions: [skill.invoke]"),
+            """
+            runtime: wasm
+            module: m.wasm
+            skills: [github.get_issue, github.get_issue]
+            permissions: [skill.invoke]"""),
         "agents.ernest.skills[1]: github.get_issue is listed twice");
   }
 

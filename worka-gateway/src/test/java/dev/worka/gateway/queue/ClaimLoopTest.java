@@ -107,7 +107,8 @@ class ClaimLoopTest {
               threeStarted.countDown();
               awaitGo(go);
               now.decrementAndGet();
-              queue.completeLater(t.id()).thenRun(allDone::countDown);
+              // A completion that fails never counts down: the test fails waiting for allDone.
+              var unused = queue.completeLater(t.id()).thenRun(allDone::countDown);
             })) {
       loop.start();
       assertTrue(threeStarted.await(30, TimeUnit.SECONDS));
@@ -140,7 +141,8 @@ class ClaimLoopTest {
               attempts.merge(t.id(), t.attempts(), Math::max);
               firstStarted.countDown();
               awaitGo(go);
-              queue.completeLater(t.id()).thenRun(allDone::countDown);
+              // A completion that fails never counts down: the test fails waiting for allDone.
+              var unused = queue.completeLater(t.id()).thenRun(allDone::countDown);
             })) {
       loop.start();
       assertTrue(firstStarted.await(30, TimeUnit.SECONDS));

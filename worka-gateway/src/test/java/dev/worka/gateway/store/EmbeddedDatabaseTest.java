@@ -15,6 +15,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,7 +40,7 @@ class EmbeddedDatabaseTest {
       // not.
       String initdb = Files.readString(home.resolve("postgres.log"));
       assertTrue(initdb.contains("Success"), initdb);
-      assertFalse(initdb.toLowerCase().contains("trust"), initdb);
+      assertFalse(initdb.toLowerCase(Locale.ROOT).contains("trust"), initdb);
       assertFalse(Files.readString(data.resolve("pg_hba.conf")).contains("trust"));
       // The superuser's password came from the pwfile: nothing ever set it afterwards.
       String password = Files.readString(home.resolve("postgres.password")).strip();
@@ -56,7 +57,7 @@ class EmbeddedDatabaseTest {
         // An empty password pgjdbc does not even send once the server asks for SCRAM (08004).
         assertTrue(
             refused.getSQLState().startsWith("28")
-                || wrong.isEmpty() && refused.getMessage().contains("SCRAM"),
+                || (wrong.isEmpty() && refused.getMessage().contains("SCRAM")),
             refused.getSQLState() + " " + refused.getMessage());
       }
 
@@ -194,8 +195,11 @@ class EmbeddedDatabaseTest {
       s.execute("alter role postgres with password '" + password + "'");
       Files.writeString(
           data.resolve("pg_hba.conf"),
-          "local all all scram-sha-256\n"
-              + "host all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n");
+          """
+          local all all scram-sha-256
+          host all all 127.0.0.1/32 scram-sha-256
+          host all all ::1/128 scram-sha-256
+          """);
       s.execute("select pg_reload_conf()");
       s.execute(
           "create role " + Database.APPLICATION_ROLE + " login password '" + appPassword + "'");

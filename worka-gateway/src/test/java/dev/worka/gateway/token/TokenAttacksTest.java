@@ -24,6 +24,7 @@ import dev.worka.protocol.TokenClaims;
 import java.nio.charset.StandardCharsets;
 import java.util.Date;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -222,7 +223,7 @@ class TokenAttacksTest {
   @Test
   void malformedClaimsAreRefused() throws Exception {
     check(b -> b.claim(TokenClaims.RUN_ID, "not-a-uuid"), "run_id");
-    check(b -> b.claim(TokenClaims.RUN_ID, runId.toString().toUpperCase()), "run_id");
+    check(b -> b.claim(TokenClaims.RUN_ID, runId.toString().toUpperCase(Locale.ROOT)), "run_id");
     check(b -> b.claim(TokenClaims.RUN_ID, "1-1-1-1-1"), "run_id");
     check(b -> b.claim(TokenClaims.RUN_ID, 12), "run_id");
     check(b -> b.claim(TokenClaims.STEP_ID, "x"), "step_id");
@@ -343,7 +344,8 @@ class TokenAttacksTest {
     WorkerClaims original = ((Verified) verifier.verify(token)).claims();
     String alphabet = "Aa0_-.Z";
     for (int i = 0; i < token.length(); i++) {
-      for (char replacement : alphabet.toCharArray()) {
+      for (int r = 0; r < alphabet.length(); r++) {
+        char replacement = alphabet.charAt(r);
         if (token.charAt(i) == replacement) {
           continue;
         }

@@ -438,10 +438,10 @@ public final class OperatorApi {
     };
   }
 
-  /** Server-sent events: every transition of the run as it happens, then {@code end}. */
   /** The most events one run's stream reads per poll. */
   private static final int MAX_STREAMED_EVENTS = 10_000;
 
+  /** Server-sent events: every transition of the run as it happens, then {@code end}. */
   private ApiResponse events(ApiRequest r) {
     auth.require(r);
     UUID id = runId(r);

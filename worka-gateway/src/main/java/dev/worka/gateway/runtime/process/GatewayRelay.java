@@ -134,7 +134,8 @@ public final class GatewayRelay implements AutoCloseable {
   }
 
   private static boolean listening(Path socket) {
-    try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+    try {
+      SocketChannel.open(UnixDomainSocketAddress.of(socket)).close();
       return true;
     } catch (IOException e) {
       return !(e instanceof java.net.ConnectException);

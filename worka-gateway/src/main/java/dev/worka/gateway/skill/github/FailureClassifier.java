@@ -147,6 +147,7 @@ final class FailureClassifier {
    * description): refused credentials, not reachable, no answer in time, a handshake error, or the
    * root cause.
    */
+  @SuppressWarnings("ReferenceEquality") // a throwable that is its own cause ends the chain
   String connectFailure(Throwable e) {
     if (find(e, McpHttpClientTransportAuthorizationException.class).isPresent()
         || chainMentions(e, "401")
@@ -205,6 +206,7 @@ final class FailureClassifier {
         skill, redact(message), retryable, mentionsToken(cause) ? null : cause);
   }
 
+  @SuppressWarnings("ReferenceEquality") // a throwable that is its own cause ends the chain
   private boolean mentionsToken(Throwable e) {
     String token = endpoint.token();
     for (Throwable t = e; t != null && token != null; t = t.getCause() == t ? null : t.getCause()) {
@@ -215,6 +217,7 @@ final class FailureClassifier {
     return false;
   }
 
+  @SuppressWarnings("ReferenceEquality") // a throwable that is its own cause ends the chain
   private static <T extends Throwable> Optional<T> find(Throwable e, Class<T> type) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (type.isInstance(t)) {
@@ -224,6 +227,7 @@ final class FailureClassifier {
     return Optional.empty();
   }
 
+  @SuppressWarnings("ReferenceEquality") // a throwable that is its own cause ends the chain
   private static boolean chainMentions(Throwable e, String text) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (String.valueOf(t.getMessage()).contains(text)) {

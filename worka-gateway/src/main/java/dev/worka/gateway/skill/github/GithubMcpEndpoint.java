@@ -8,7 +8,7 @@ import java.util.Objects;
 /**
  * Where the GitHub MCP server is: a URL (streamable HTTP, the token sent as {@code Authorization:
  * Bearer}) or a command started as a child process (stdio, the token given to it as {@code
- * GITHUB_PERSONAL_ACCESS_TOKEN}). {@link #toString()} and {@link #describe()} never show the token.
+ * GITHUB_PERSONAL_ACCESS_TOKEN}). {@code toString()} and {@link #describe()} never show the token.
  * Read from the environment by {@code config.GithubSettings}; its messages name the variables.
  */
 public sealed interface GithubMcpEndpoint {

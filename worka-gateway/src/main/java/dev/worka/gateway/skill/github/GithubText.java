@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  *       written, its URL visible (GitHub still links a bare URL, which shows itself).
  *   <li><b>HTML that links or hides</b>: the {@code <} of {@code <a}, {@code <img}, {@code
  *       <area}, {@code <picture}, {@code <source}, {@code <video} and {@code <!--} (a comment hides
- *       text from readers) is escaped as {@code &lt;}.
+ *       text from readers) is escaped as <code>&amp;lt;</code>.
  *   <li><b>Worka's crash marker</b> ({@value InvocationContext#MARKER_PREFIX}): an agent's copy of
  *       it is broken ({@code worka-invocation\u200b:}), so agent text cannot pass for the effect of
  *       another call, or for Worka's own answer, when the marker is looked up; the provider appends

@@ -13,15 +13,15 @@ import java.util.regex.Pattern;
  *   <li>broadcasts ({@code <!channel>}, {@code <!here>}, {@code <!everyone>}, {@code <!group>}) and
  *       user-group mentions ({@code <!subteam^S…|@devs>}) become plain {@code @\u200bchannel},
  *       {@code @\u200bdevs} (a zero-width space after the at sign: it reads as it did);
- *   <li>{@code &}, {@code <} and {@code >} are escaped as Slack's formatting reference asks ({@code
- *       &amp;amp; &amp;lt; &amp;gt;}): every other {@code <…>} — user mentions {@code <@U…>}/{@code
- *       <@W…>}, channel links {@code <#C…>}, {@code <url|label>} links whose label hides the URL,
- *       dates — is shown as the text it is, its URL visible;
+ *   <li>{@code &}, {@code <} and {@code >} are escaped as Slack's formatting reference asks (<code>
+ *       &amp;amp; &amp;lt; &amp;gt;</code>): every other {@code <…>} — user mentions {@code
+ *       <@U…>}/{@code <@W…>}, channel links {@code <#C…>}, {@code <url|label>} links whose label
+ *       hides the URL, dates — is shown as the text it is, its URL visible;
  *   <li>bare {@code @channel}, {@code @here}, {@code @everyone} get the zero-width space too (they
  *       are no broadcast with {@code link_names=false}; this holds if a client parses them anyway).
  * </ol>
  *
- * <p>Apply it once, to the text as written (escaping is not idempotent: {@code &amp;amp;} is
+ * <p>Apply it once, to the text as written (escaping is not idempotent: <code>&amp;amp;</code> is
  * escaped again).
  */
 final class SlackText {

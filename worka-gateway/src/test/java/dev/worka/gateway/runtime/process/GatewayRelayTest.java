@@ -24,6 +24,7 @@ class GatewayRelayTest {
   @TempDir Path tmp;
 
   @Test
+  @SuppressWarnings("try") // `relay` serves the socket while the block talks through it
   void aConnectionToTheSocketReachesTheGatewayPortBothWays() throws Exception {
     try (ServerSocketChannel gateway = ServerSocketChannel.open()) {
       gateway.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));

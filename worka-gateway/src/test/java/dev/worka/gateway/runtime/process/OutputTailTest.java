@@ -75,7 +75,9 @@ class OutputTailTest {
   @Test
   void redactsTheSecret() throws Exception {
     List<String> lines =
-        drain("s3cr3t.t0k3n", new ByteArrayInputStream("token=s3cr3t.t0k3n!\n".getBytes()));
+        drain(
+            "s3cr3t.t0k3n",
+            new ByteArrayInputStream("token=s3cr3t.t0k3n!\n".getBytes(StandardCharsets.UTF_8)));
     assertEquals(List.of("token=<token>!"), lines);
   }
 
@@ -83,7 +85,7 @@ class OutputTailTest {
   void handsEachLineToTheListener() throws Exception {
     OutputTail tail = new OutputTail(null);
     List<String> seen = new ArrayList<>();
-    tail.drain(new ByteArrayInputStream("a\nb\n\nc".getBytes()), seen::add);
+    tail.drain(new ByteArrayInputStream("a\nb\n\nc".getBytes(StandardCharsets.UTF_8)), seen::add);
     assertEquals(List.of("a", "b", "", "c"), seen);
   }
 }

@@ -16,6 +16,7 @@ import dev.worka.gateway.runtime.AttemptOutcome.TimedOut;
 import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.protocol.AgentEnvironment;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +32,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -368,8 +370,8 @@ class ProcessRuntimeTest {
         ProcessHandle.allProcesses()
             .filter(h -> h.pid() == session || ProcessTree.sessionOf(h.pid()) == session)
             .toList();
-    assertEquals(1, Files.list(records).count(), "the running worker is recorded");
-    assertEquals(1, Files.list(temporaryRoot).count(), "its work directory");
+    assertEquals(1, entries(records), "the running worker is recorded");
+    assertEquals(1, entries(temporaryRoot), "its work directory");
 
     // The Gateway that started it is gone without ending it; the next one starts on the same home.
     int killed = runtimeWithSessions().killWorkersLeftIn(records);
@@ -379,8 +381,8 @@ class ProcessRuntimeTest {
       awaitProcesses("process " + p.pid() + " is gone").until(() -> gone(p.pid()));
     }
     assertTrue(!worker.isAlive() || gone(worker.pid()));
-    assertEquals(0, Files.list(records).count(), "its record is removed");
-    assertEquals(0, Files.list(temporaryRoot).count(), "its work directory is removed");
+    assertEquals(0, entries(records), "its record is removed");
+    assertEquals(0, entries(temporaryRoot), "its work directory is removed");
   }
 
   @Test
@@ -394,7 +396,7 @@ class ProcessRuntimeTest {
             + " \"run_id\": \"r\", \"step_id\": \"s\", \"attempt\": 1}");
     assertEquals(
         0, runtime().killWorkersLeftIn(records), "the pid was reused: not the recorded worker");
-    assertEquals(0, Files.list(records).count());
+    assertEquals(0, entries(records));
   }
 
   @Test
@@ -404,7 +406,7 @@ class ProcessRuntimeTest {
     runtime.killWorkersLeftIn(records);
     assertInstanceOf(
         Exited.class, runtime.start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await());
-    assertEquals(0, Files.list(records).count());
+    assertEquals(0, entries(records));
   }
 
   @Test
@@ -542,5 +544,12 @@ class ProcessRuntimeTest {
     AttemptOutcome outcome =
         runtime.start(launch(List.of("bin/agent"), Duration.ofSeconds(30))).await();
     assertEquals(List.of("ok"), assertInstanceOf(Exited.class, outcome).lastLines());
+  }
+
+  /** How many entries {@code dir} holds (the listing closed after counting). */
+  private static long entries(Path dir) throws IOException {
+    try (Stream<Path> listing = Files.list(dir)) {
+      return listing.count();
+    }
   }
 }

@@ -335,7 +335,6 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     return block;
   }
 
-  /** The issues of {@code owner/repo}, oldest first. */
   /** The comments on issue {@code number} of owner/repo, oldest first. */
   public List<Comment> comments(String owner, String repo, long number) {
     synchronized (comments) {
@@ -346,6 +345,7 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     }
   }
 
+  /** The issues of {@code owner/repo}, oldest first. */
   public List<Issue> issues(String owner, String repo) {
     synchronized (issues) {
       return issues.stream().filter(i -> i.owner().equals(owner) && i.repo().equals(repo)).toList();

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.function.Predicate;
@@ -200,33 +201,35 @@ public final class SlackApiStandIn implements AutoCloseable {
 
   private JsonNode answer(String method, Map<String, String> params) {
     ObjectNode ok = Json.STRICT.createObjectNode().put("ok", true);
-    switch (method) {
+    return switch (method) {
       case "auth.test" -> {
         if (params.containsKey("token") && params.get("token").startsWith("xapp-")) {
-          return ok.put("app_id", "A0TEST");
+          yield ok.put("app_id", "A0TEST");
         }
-        return ok.put("url", "https://worka-test.slack.com/")
+        yield ok.put("url", "https://worka-test.slack.com/")
             .put("team", "Worka Test")
             .put("user", "worka")
             .put("team_id", TEAM)
             .put("user_id", BOT_USER)
             .put("bot_id", BOT_ID);
       }
-      case "apps.connections.open" -> {
-        return socketModeUrl == null
-            ? Json.STRICT.createObjectNode().put("ok", false).put("error", "not_allowed_token_type")
-            : ok.put("url", socketModeUrl);
-      }
+      case "apps.connections.open" ->
+          socketModeUrl == null
+              ? Json.STRICT
+                  .createObjectNode()
+                  .put("ok", false)
+                  .put("error", "not_allowed_token_type")
+              : ok.put("url", socketModeUrl);
       case "users.info" -> {
         String user = params.get("user");
         if (user == null || !user.matches("[UW][A-Z0-9]+")) {
-          return Json.STRICT.createObjectNode().put("ok", false).put("error", "user_not_found");
+          yield Json.STRICT.createObjectNode().put("ok", false).put("error", "user_not_found");
         }
         ObjectNode u =
             ok.putObject("user")
                 .put("id", user)
                 .put("team_id", TEAM)
-                .put("name", user.toLowerCase())
+                .put("name", user.toLowerCase(Locale.ROOT))
                 .put("deleted", false)
                 .put("is_bot", false)
                 .put("is_restricted", false)
@@ -234,27 +237,24 @@ public final class SlackApiStandIn implements AutoCloseable {
         if (guests.containsKey(user)) {
           u.put(guests.get(user), true);
         }
-        return ok;
+        yield ok;
       }
       case "chat.postEphemeral" -> {
         String channel = params.get("channel");
         if (channel == null || !channel.matches("[CDG][A-Z0-9]+")) {
-          return Json.STRICT.createObjectNode().put("ok", false).put("error", "channel_not_found");
+          yield Json.STRICT.createObjectNode().put("ok", false).put("error", "channel_not_found");
         }
         if (params.get("user") == null || params.get("user").isBlank()) {
-          return Json.STRICT
-              .createObjectNode()
-              .put("ok", false)
-              .put("error", "user_not_in_channel");
+          yield Json.STRICT.createObjectNode().put("ok", false).put("error", "user_not_in_channel");
         }
-        return ok.put("message_ts", (++clock) + ".000200");
+        yield ok.put("message_ts", ++clock + ".000200");
       }
       case "chat.postMessage" -> {
         String channel = params.get("channel");
         if (channel == null || !channel.matches("[CDG][A-Z0-9]+")) {
-          return Json.STRICT.createObjectNode().put("ok", false).put("error", "channel_not_found");
+          yield Json.STRICT.createObjectNode().put("ok", false).put("error", "channel_not_found");
         }
-        String ts = (++clock) + ".000100";
+        String ts = ++clock + ".000100";
         JsonNode metadata =
             params.containsKey("metadata") ? Json.parse(params.get("metadata")) : null;
         Message m =
@@ -269,7 +269,7 @@ public final class SlackApiStandIn implements AutoCloseable {
         messages.add(m);
         ok.put("channel", channel).put("ts", ts);
         ok.set("message", json(m, true));
-        return ok;
+        yield ok;
       }
       case "conversations.replies" -> {
         String channel = params.get("channel");
@@ -283,9 +283,9 @@ public final class SlackApiStandIn implements AutoCloseable {
                 .sorted(Comparator.comparing(Message::ts))
                 .toList();
         if (thread_.isEmpty()) {
-          return Json.STRICT.createObjectNode().put("ok", false).put("error", "thread_not_found");
+          yield Json.STRICT.createObjectNode().put("ok", false).put("error", "thread_not_found");
         }
-        return page(ok, thread_, params);
+        yield page(ok, thread_, params);
       }
       case "conversations.history" -> {
         String channel = params.get("channel");
@@ -297,12 +297,10 @@ public final class SlackApiStandIn implements AutoCloseable {
                             && (m.threadTs() == null || m.threadTs().equals(m.ts())))
                 .sorted(Comparator.comparing(Message::ts).reversed())
                 .toList();
-        return page(ok, top, params);
+        yield page(ok, top, params);
       }
-      default -> {
-        return Json.STRICT.createObjectNode().put("ok", false).put("error", "unknown_method");
-      }
-    }
+      default -> Json.STRICT.createObjectNode().put("ok", false).put("error", "unknown_method");
+    };
   }
 
   private static JsonNode page(ObjectNode ok, List<Message> all, Map<String, String> params) {
