@@ -1,8 +1,8 @@
 package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
-import dev.worka.gateway.audit.Burn;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.BurnKind;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.delivery.DeliveryPolicy;
 import dev.worka.gateway.delivery.NotificationFailedException;
@@ -178,7 +178,7 @@ public final class NotifyRuns implements AutoCloseable {
                 null,
                 null,
                 null,
-                Burn.DELIVERY,
+                BurnKind.DELIVERY,
                 "the "
                     + n.kind()
                     + " to "
@@ -241,7 +241,7 @@ public final class NotifyRuns implements AutoCloseable {
                 null,
                 null,
                 null,
-                Burn.DELIVERY,
+                BurnKind.DELIVERY,
                 "the " + n.kind() + " to " + n.source() + " was refused: " + decision.reason(),
                 Json.write(
                     Map.of(
@@ -257,7 +257,7 @@ public final class NotifyRuns implements AutoCloseable {
           return audit.recordGate(
               c,
               new AuditLog.Decision(
-                  GateActions.DELIVERY_POST,
+                  GateAction.DELIVERY_POST,
                   allowed ? GateStatus.ALLOW : GateStatus.DENY,
                   DeliveryPolicy.SUBJECT,
                   n.runId(),

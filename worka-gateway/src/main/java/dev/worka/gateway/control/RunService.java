@@ -1,9 +1,9 @@
 package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
-import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.BurnKind;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.delivery.DeliveryPolicy;
 import dev.worka.gateway.policy.Decision;
@@ -308,7 +308,7 @@ public final class RunService {
                 policy.id(),
                 now.plus(policy.policy().limits().runDeadline())),
             "requester:" + (r.requester() == null ? r.source() : r.requester()));
-    queue.enqueue(c, TaskKinds.START_RUN, run.id(), null, TaskKinds.startKey(run.id()), null);
+    queue.enqueue(c, TaskKind.START_RUN.sql(), run.id(), null, TaskKind.startKey(run.id()), null);
     return new Creation.Created(run, false);
   }
 
@@ -329,7 +329,7 @@ public final class RunService {
         audit.recordGate(
             c,
             new AuditLog.Decision(
-                GateActions.RUN_CREATE,
+                GateAction.RUN_CREATE,
                 GateStatus.DENY,
                 r.who().subject(),
                 null,
@@ -349,7 +349,7 @@ public final class RunService {
       audit.recordGate(
           c,
           new AuditLog.Decision(
-              GateActions.DELIVERY_POST,
+              GateAction.DELIVERY_POST,
               GateStatus.ALLOW,
               DeliveryPolicy.SUBJECT,
               null,
@@ -401,7 +401,7 @@ public final class RunService {
               runs.transition(c, runId, run.status(), RunStatus.CANCELLED, actor, why, why, null)
                   .requireApplied("run " + runId);
               for (UUID stepId : wereRunning) {
-                audit.recordBurn(c, runId, stepId, null, null, Burn.CANCELLED, why, "{}");
+                audit.recordBurn(c, runId, stepId, null, null, BurnKind.CANCELLED, why, "{}");
               }
               return new Cancellation.Cancelled(runs.find(c, runId, Lock.NONE).orElseThrow());
             });

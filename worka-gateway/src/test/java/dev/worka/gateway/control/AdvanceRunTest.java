@@ -121,7 +121,7 @@ class AdvanceRunTest {
 
   private void tick() {
     advance.handle(
-        new Task(UUID.randomUUID(), TaskKinds.ADVANCE_RUN, runId, null, "k", 1, "test", null));
+        new Task(UUID.randomUUID(), TaskKind.ADVANCE_RUN.sql(), runId, null, "k", 1, "test", null));
   }
 
   private Map<String, StepStatus> statuses() {
@@ -160,7 +160,7 @@ class AdvanceRunTest {
   }
 
   private Set<UUID> queuedExecutions() {
-    return queue.claim(List.of(TaskKinds.EXECUTE_STEP), 100).stream()
+    return queue.claim(List.of(TaskKind.EXECUTE_STEP.sql()), 100).stream()
         .map(Task::stepId)
         .collect(Collectors.toSet());
   }
@@ -196,7 +196,7 @@ class AdvanceRunTest {
     assertEquals(RunStatus.DELIVERING, run().status());
 
     deliver.handle(
-        new Task(UUID.randomUUID(), TaskKinds.DELIVER_RUN, runId, null, "k", 1, "test", null));
+        new Task(UUID.randomUUID(), TaskKind.DELIVER_RUN.sql(), runId, null, "k", 1, "test", null));
     Run done = run();
     assertEquals(RunStatus.SUCCEEDED, done.status());
     assertTrue(

@@ -140,10 +140,10 @@ class ExecuteStepTest {
   private Task task(UUID stepId) {
     return new Task(
         UUID.randomUUID(),
-        TaskKinds.EXECUTE_STEP,
+        TaskKind.EXECUTE_STEP.sql(),
         runId,
         stepId,
-        TaskKinds.executeKey(stepId, 1),
+        TaskKind.executeKey(stepId, 1),
         1,
         "test",
         null);

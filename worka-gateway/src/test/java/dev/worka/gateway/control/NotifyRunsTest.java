@@ -8,7 +8,7 @@ import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.delivery.AnswerPlace;
 import dev.worka.gateway.delivery.DeliveryPolicy;
@@ -202,7 +202,7 @@ class NotifyRunsTest {
     List<Burn> burns =
         Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
     assertEquals(1, burns.size());
-    assertEquals(Burn.DELIVERY, burns.get(0).kind());
+    assertEquals("delivery", burns.get(0).kind().sql());
     assertTrue(
         burns.get(0).reason().contains("after " + NotifyRuns.MAX_ATTEMPTS + " attempt(s)"),
         burns.get(0).reason());
@@ -274,7 +274,7 @@ class NotifyRunsTest {
 
   private List<Gate> deliveryGates(Run run) {
     return Transactions.withConnection(db.dataSource(), c -> audit.gatesOfRun(c, run.id())).stream()
-        .filter(g -> g.action().equals(GateActions.DELIVERY_POST))
+        .filter(g -> g.action().equals(GateAction.DELIVERY_POST))
         .toList();
   }
 

@@ -143,7 +143,7 @@ class SlackDeliveryTest {
     assertEquals(NotifyRuns.MAX_ATTEMPTS, slack.calls("chat.postMessage").size());
     List<Burn> burns = burns(run);
     assertEquals(1, burns.size());
-    assertEquals(Burn.DELIVERY, burns.get(0).kind());
+    assertEquals("delivery", burns.get(0).kind().sql());
     assertTrue(burns.get(0).reason().contains("HTTP 503"), burns.get(0).reason());
     assertFalse(burns.get(0).reason().contains(TOKEN));
   }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStore;
@@ -59,7 +59,7 @@ class ModelBudgetTest {
     return audit.recordGate(
         c,
         new AuditLog.Decision(
-            GateActions.MODEL_INVOKE,
+            GateAction.MODEL_INVOKE,
             GateStatus.ALLOW,
             "hari",
             run.id(),

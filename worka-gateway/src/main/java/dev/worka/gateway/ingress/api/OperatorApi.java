@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateChain;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.control.RunService;
@@ -254,7 +255,11 @@ public final class OperatorApi {
     auth.require(r);
     String action = blankToNull(r.query("action"));
     if (action != null && !action.matches("[a-z][a-z0-9_.]{0,99}")) {
-      throw invalid("action must be a gate action such as run.create or skill.invoke");
+      throw invalid(
+          "action must be a gate action such as "
+              + GateAction.RUN_CREATE.sql()
+              + " or "
+              + GateAction.SKILL_INVOKE.sql());
     }
     GateStatus status = null;
     String statusText = blankToNull(r.query("status"));
@@ -288,7 +293,7 @@ public final class OperatorApi {
     for (Gate g : found) {
       Map<String, Object> v = new LinkedHashMap<>();
       v.put("gate_id", g.id().toString());
-      v.put("action", g.action());
+      v.put("action", g.action().sql());
       v.put("status", g.status().sql());
       v.put("subject", g.subject());
       v.put("run_id", g.runId() == null ? null : g.runId().toString());

@@ -189,7 +189,7 @@ public final class RunStory {
           for (Gate g : audit.gatesOfRun(c, runId)) {
             Map<String, Object> v = new LinkedHashMap<>();
             v.put("gate_id", g.id().toString());
-            v.put("action", g.action());
+            v.put("action", g.action().sql());
             v.put("skill", g.skill());
             v.put("status", g.status().sql());
             v.put("subject", g.subject());
@@ -209,7 +209,7 @@ public final class RunStory {
           for (Burn b : audit.burnsOfRun(c, runId)) {
             Map<String, Object> v = new LinkedHashMap<>();
             v.put("burn_id", b.id().toString());
-            v.put("kind", b.kind());
+            v.put("kind", b.kind().sql());
             v.put("step_id", b.stepId() == null ? null : b.stepId().toString());
             v.put("step_ref", b.stepId() == null ? null : refs.get(b.stepId()));
             v.put("agent", b.agent());

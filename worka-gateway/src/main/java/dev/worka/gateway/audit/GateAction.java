@@ -1,26 +1,32 @@
 package dev.worka.gateway.audit;
 
-/** The actions a gate decides about. Stable: they appear in the operator API. */
-public final class GateActions {
+import java.util.Arrays;
+
+/**
+ * The actions a gate decides about, with the name each has in {@code gates.action}. Stable: the
+ * names appear in the operator API ({@code GET /v1/gates?action=}, the run story) and the CLI, and
+ * each gate's hash covers its action's name.
+ */
+public enum GateAction {
   /** A planner submitted a plan. */
-  public static final String PLAN_SUBMIT = "plan.submit";
+  PLAN_SUBMIT("plan.submit"),
 
   /** A worker asked for a skill. */
-  public static final String SKILL_INVOKE = "skill.invoke";
+  SKILL_INVOKE("skill.invoke"),
 
   /**
    * A worker called the model through the Gateway's proxy ({@code /v1/agent/model/v1/messages}).
    */
-  public static final String MODEL_INVOKE = "model.invoke";
+  MODEL_INVOKE("model.invoke"),
 
   /** A worker's request named a run, step or agent other than its token's. */
-  public static final String IDENTITY = "agent.identity";
+  IDENTITY("agent.identity"),
 
   /** A worker used a token whose step attempt is no longer running. */
-  public static final String TOKEN_USE = "agent.token";
+  TOKEN_USE("agent.token"),
 
   /** A worker asked for its context, posted a result or heartbeat without the right. */
-  public static final String AGENT_CALL = "agent.call";
+  AGENT_CALL("agent.call"),
 
   /**
    * Someone asked for a run (Slack, GitHub, the API or the CLI): the policy's {@code ingress} and
@@ -28,27 +34,58 @@ public final class GateActions {
    * slack:U…}, {@code github:login}, {@code api:name}, {@code cli:name}); an allowed request leaves
    * no gate, its run row is the record (requester, source, pinned policy manifest).
    */
-  public static final String RUN_CREATE = "run.create";
+  RUN_CREATE("run.create"),
 
   /**
    * An operator resolved a skill call whose outcome was unknown ({@code POST
    * /v1/invocations/{id}/resolve}).
    */
-  public static final String INVOCATION_RESOLVE = "invocation.resolve";
+  INVOCATION_RESOLVE("invocation.resolve"),
 
   /**
    * A manifest uploaded through the operator API ({@code PUT /v1/policy}, {@code worka policy
    * apply}): allowed when it became the active version, denied when the host refused it (a launch
    * spec it does not allow). Subject {@code operator}; no run.
    */
-  public static final String POLICY_APPLY = "policy.apply";
+  POLICY_APPLY("policy.apply"),
 
   /**
    * Worka posts one of its own answers (an acknowledgement, a result or refusal) to Slack or
    * GitHub: one gate per attempt to post, before it; subject {@code worka}, the place in the
    * reason.
    */
-  public static final String DELIVERY_POST = "delivery.post";
+  DELIVERY_POST("delivery.post");
 
-  private GateActions() {}
+  private final String sql;
+
+  GateAction(String sql) {
+    this.sql = sql;
+  }
+
+  /** The action's name in {@code gates.action}. */
+  public String sql() {
+    return sql;
+  }
+
+  /** Whether {@code sql} names an action. */
+  static boolean known(String sql) {
+    return Arrays.stream(values()).anyMatch(a -> a.sql.equals(sql));
+  }
+
+  /**
+   * The action named {@code sql} in {@code gates.action}; an unknown name is an error naming it.
+   */
+  static GateAction fromSql(String sql) {
+    for (GateAction action : values()) {
+      if (action.sql.equals(sql)) {
+        return action;
+      }
+    }
+    throw new IllegalStateException(
+        "unknown gate action '"
+            + sql
+            + "' in gates.action (known: "
+            + Arrays.stream(values()).map(GateAction::sql).toList()
+            + ")");
+  }
 }
