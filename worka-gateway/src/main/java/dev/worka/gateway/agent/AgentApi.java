@@ -197,7 +197,11 @@ public final class AgentApi {
             step.role() == StepRole.PLANNER ? StepEnvelope.ROLE_PLANNER : StepEnvelope.ROLE_WORKER,
             instruction.path("objective").asText(),
             new RequestContext(
-                run.text(), run.source(), run.requester(), run.slackChannel(), run.slackThreadTs()),
+                run.text(),
+                run.source().sql(),
+                run.requester(),
+                run.slackChannel(),
+                run.slackThreadTs()),
             skills.specs(step.allowedSkills()),
             dependencies,
             List.of(),

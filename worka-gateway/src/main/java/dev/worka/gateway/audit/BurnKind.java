@@ -34,6 +34,12 @@ public enum BurnKind {
     return sql;
   }
 
+  /** The {@link #sql} name, so that a message spelling the value reads as before. */
+  @Override
+  public String toString() {
+    return sql;
+  }
+
   /** The kind named {@code sql} in {@code burns.kind}; an unknown name is an error naming it. */
   static BurnKind fromSql(String sql) {
     for (BurnKind kind : values()) {

@@ -67,6 +67,12 @@ public enum GateAction {
     return sql;
   }
 
+  /** The {@link #sql} name, so that a message spelling the value reads as before. */
+  @Override
+  public String toString() {
+    return sql;
+  }
+
   /** Whether {@code sql} names an action. */
   static boolean known(String sql) {
     return Arrays.stream(values()).anyMatch(a -> a.sql.equals(sql));

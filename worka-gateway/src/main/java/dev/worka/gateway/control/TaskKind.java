@@ -46,6 +46,12 @@ public enum TaskKind {
     return sql;
   }
 
+  /** The {@link #sql} name, so that a message spelling the value reads as before. */
+  @Override
+  public String toString() {
+    return sql;
+  }
+
   /** The kind named {@code sql} in {@code tasks.kind}; an unknown name is an error naming it. */
   static TaskKind fromSql(String sql) {
     for (TaskKind kind : values()) {

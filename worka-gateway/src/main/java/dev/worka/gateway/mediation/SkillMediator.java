@@ -631,7 +631,7 @@ public final class SkillMediator {
         input,
         new ConditionContext.Run(
             run.id().toString(),
-            run.source(),
+            run.source().sql(),
             run.text(),
             run.requester(),
             run.slackChannel(),

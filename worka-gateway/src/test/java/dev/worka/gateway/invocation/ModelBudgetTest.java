@@ -8,7 +8,9 @@ import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
@@ -46,7 +48,14 @@ class ModelBudgetTest {
                     .insert(
                         c,
                         new RunStore.NewRun(
-                            "api", "t", null, null, null, null, null, null, "hash", "trace", policy,
+                            RunSource.API,
+                            "t",
+                            null,
+                            new ReplyTo.Nowhere(),
+                            null,
+                            "hash",
+                            "trace",
+                            policy,
                             null),
                         "test"));
   }

@@ -23,6 +23,7 @@ import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
@@ -96,8 +97,7 @@ class SkillMediatorTest {
     this.policy = policy;
     Run run =
         ((RunService.Creation.Created)
-                service.create(
-                    new RunService.Request("api", "t", null, null, null, null, null, null)))
+                service.create(new RunService.Request(RunSource.API, "t", null, null)))
             .run();
     Transactions.inTransaction(
         db.dataSource(),

@@ -18,6 +18,7 @@ import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunEvent;
 import dev.worka.gateway.run.RunEvents;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
@@ -173,8 +174,12 @@ public final class OperatorApi {
     if (requester != null && requester.length() > 200) {
       problems.add("requester is longer than 200 characters");
     }
-    String source = body.path("source").asText("api");
-    if (!source.equals("api") && !source.equals("cli")) {
+    String sourceName = body.path("source").asText(RunSource.API.sql());
+    RunSource source =
+        sourceName.equals(RunSource.API.sql())
+            ? RunSource.API
+            : sourceName.equals(RunSource.CLI.sql()) ? RunSource.CLI : null;
+    if (source == null) {
       problems.add(
           "source must be api or cli here (slack and github runs come through their own ingress)");
     }
@@ -190,15 +195,7 @@ public final class OperatorApi {
     }
     RunService.Creation creation =
         service.create(
-            new RunService.Request(
-                source,
-                text,
-                requester,
-                null,
-                null,
-                null,
-                null,
-                key == null ? null : "api:" + key));
+            new RunService.Request(source, text, requester, key == null ? null : "api:" + key));
     return switch (creation) {
       case RunService.Creation.Created c -> {
         Map<String, Object> answer = new LinkedHashMap<>();
