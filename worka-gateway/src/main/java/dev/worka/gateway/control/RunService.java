@@ -114,6 +114,16 @@ public final class RunService {
       Objects.requireNonNull(source, "source");
       Objects.requireNonNull(replyTo, "replyTo");
       Objects.requireNonNull(who, "who");
+      boolean answeredThere =
+          switch (replyTo) {
+            case ReplyTo.SlackThread slack -> source == RunSource.SLACK;
+            case ReplyTo.GithubIssue issue -> source == RunSource.GITHUB;
+            case ReplyTo.Nowhere nowhere -> source == RunSource.API || source == RunSource.CLI;
+          };
+      if (!answeredThere) {
+        throw new IllegalArgumentException(
+            "a request from " + source.sql() + " cannot be answered at " + replyTo);
+      }
       if (who.source() != source || !Objects.equals(who.name(), requester)) {
         throw new IllegalArgumentException(
             "the request of "
