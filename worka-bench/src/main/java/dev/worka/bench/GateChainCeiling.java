@@ -1,6 +1,8 @@
 package dev.worka.bench;
 
 import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.BurnKind;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.DatabaseUrl;
@@ -62,7 +64,7 @@ final class GateChainCeiling {
       UUID policy = UUID.randomUUID();
       AuditLog.Decision decision =
           new AuditLog.Decision(
-              "skill.invoke",
+              GateAction.SKILL_INVOKE,
               GateStatus.ALLOW,
               "ernest",
               run,
@@ -75,7 +77,8 @@ final class GateChainCeiling {
               "4bf92f3577b34da6a3ce929d0e0e4736");
       Work gate = c -> audit.recordGate(c, decision);
       Work burn =
-          c -> audit.recordBurn(c, run, step, "ernest", 1, "policy", decision.reason(), "{}");
+          c ->
+              audit.recordBurn(c, run, step, "ernest", 1, BurnKind.POLICY, decision.reason(), "{}");
       closedLoop(scratch, gate, 1, Duration.ofMillis(500)); // warm-up
       closedLoop(scratch, burn, 1, Duration.ofMillis(500));
       out.add(closedLoop(scratch, gate, 1, each).named("gate append, one writer"));

@@ -5,6 +5,7 @@ import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.ConditionContext;
 import dev.worka.gateway.policy.Decision;
 import dev.worka.gateway.policy.PolicyDecider;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.skill.InvocationContext;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.token.TokenVerifier;
@@ -51,7 +52,7 @@ final class InProcessCosts {
             input,
             new ConditionContext.Run(
                 run.toString(),
-                "api",
+                RunSource.API.sql(),
                 "open an issue in acme/widgets titled 'bench'",
                 "bench",
                 "",

@@ -3,6 +3,7 @@ package dev.worka.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.worka.gateway.Gateway;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateChain;
 import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.policy.BuiltinPolicy;
@@ -628,7 +629,7 @@ public final class MediatedCallLoad {
     for (RunningStep s : steps) {
       JsonNode story = control("GET", base + "/v1/runs/" + s.runId(), null);
       for (JsonNode g : story.path("gates")) {
-        if (g.path("action").asText().equals("skill.invoke")
+        if (g.path("action").asText().equals(GateAction.SKILL_INVOKE.sql())
             && SKILL.equals(g.path("skill").asText())) {
           if (g.path("status").asText().equals("allow")) {
             allows++;

@@ -8,6 +8,7 @@ import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.ConditionContext;
 import dev.worka.gateway.policy.Decision;
 import dev.worka.gateway.policy.PolicyDecider;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.protocol.Json;
 import java.util.List;
 import java.util.Optional;
@@ -120,7 +121,7 @@ public class PolicyPathBenchmark {
         input,
         new ConditionContext.Run(
             "0b8f5a8e-6d3c-4c43-9a57-3f2d3c1e9a10",
-            "api",
+            RunSource.API.sql(),
             "open an issue in acme/" + repo,
             "alice",
             "",

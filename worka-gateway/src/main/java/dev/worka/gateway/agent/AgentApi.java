@@ -4,8 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.gateway.audit.AuditLog;
-import dev.worka.gateway.audit.GateActions;
-import dev.worka.gateway.control.TaskKinds;
+import dev.worka.gateway.audit.GateAction;
+import dev.worka.gateway.control.TaskKind;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
@@ -177,7 +177,11 @@ public final class AgentApi {
             step.role() == StepRole.PLANNER ? StepEnvelope.ROLE_PLANNER : StepEnvelope.ROLE_WORKER,
             instruction.path("objective").asText(),
             new RequestContext(
-                run.text(), run.source(), run.requester(), run.slackChannel(), run.slackThreadTs()),
+                run.text(),
+                run.source().sql(),
+                run.requester(),
+                run.slackChannel(),
+                run.slackThreadTs()),
             skills.specs(step.allowedSkills()),
             dependencies,
             List.of(),
@@ -195,12 +199,12 @@ public final class AgentApi {
     String raw = request.bodyText();
     JsonNode tree = tryParse(raw);
     if (tree != null) {
-      JsonNode stripped = auth.checkIdentity(request, caller, GateActions.PLAN_SUBMIT, tree);
+      JsonNode stripped = auth.checkIdentity(request, caller, GateAction.PLAN_SUBMIT.sql(), tree);
       if (stripped != tree) {
         raw = Json.STRICT.writeValueAsString(stripped);
       }
     } else {
-      auth.checkIdentity(request, caller, GateActions.PLAN_SUBMIT, null);
+      auth.checkIdentity(request, caller, GateAction.PLAN_SUBMIT.sql(), null);
     }
     return switch (plans.submit(caller, raw)) {
       case PlanSubmission.Accepted a -> ApiResponse.status(201, a.plan());
@@ -230,7 +234,7 @@ public final class AgentApi {
     Caller caller = auth.authenticate(request, "skills/" + skill, false);
     request.requireJson();
     JsonNode body = parse(request);
-    body = auth.checkIdentity(request, caller, GateActions.SKILL_INVOKE, body);
+    body = auth.checkIdentity(request, caller, GateAction.SKILL_INVOKE.sql(), body);
     if (!(body instanceof ObjectNode o) || !o.path("input").isObject()) {
       throw invalid("the body must be {\"input\": {...}, \"idempotency_key\": \"optional\"}");
     }
@@ -285,7 +289,7 @@ public final class AgentApi {
     // supervises the worker (which extends it too). The worker's word keeps it from being taken
     // for lost, e.g. while that Gateway stalls; the attempt's deadline still ends it.
     Optional<Instant> lease =
-        queue.extendClaimed(TaskKinds.executeKey(caller.step().id(), caller.claims().attempt()));
+        queue.extendClaimed(TaskKind.executeKey(caller.step().id(), caller.claims().attempt()));
     Map<String, Object> answer = new LinkedHashMap<>();
     answer.put("step_id", caller.step().id().toString());
     answer.put(

@@ -2,6 +2,7 @@ package dev.worka.gateway.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.mediation.Attempts;
@@ -219,7 +220,7 @@ final class Authenticator {
    * Records a deny gate in its own transaction. If the attempt ended meanwhile (e.g. its denials
    * reached the cap in a concurrent request), the caller gets the 401 of an ended attempt instead.
    */
-  Gate deny(Caller caller, String action, String skill, String reason) {
+  Gate deny(Caller caller, GateAction action, String skill, String reason) {
     return switch (attempts.deny(caller, action, skill, reason)) {
       case Denial.Recorded r -> r.gate();
       case Refusal.AttemptEnded e -> throw AgentErrors.of(e);

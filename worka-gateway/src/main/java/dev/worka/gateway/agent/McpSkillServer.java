@@ -2,7 +2,7 @@ package dev.worka.gateway.agent;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
@@ -447,7 +447,7 @@ final class McpSkillServer {
         caller = null; // no identity to record the refusal for: the answer stays the 403
       }
       if (caller != null) {
-        gateId = auth.deny(caller, GateActions.AGENT_CALL, null, "mcp: " + why).id().toString();
+        gateId = auth.deny(caller, GateAction.AGENT_CALL, null, "mcp: " + why).id().toString();
       }
     }
     throw new ApiException(

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
@@ -125,13 +125,13 @@ final class ModelProxy {
     } catch (JsonProcessingException e) {
       throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
     }
-    JsonNode body = auth.checkIdentity(request, caller, GateActions.MODEL_INVOKE, parsed);
+    JsonNode body = auth.checkIdentity(request, caller, GateAction.MODEL_INVOKE.sql(), parsed);
     ObjectNode message = checked(body);
 
     String agent = caller.agent();
     if (PolicyDecider.permission(caller.policy().policy(), agent, Permissions.MODEL_INVOKE)
         instanceof Decision.Deny d) {
-      Gate gate = auth.deny(caller, GateActions.MODEL_INVOKE, null, d.reason());
+      Gate gate = auth.deny(caller, GateAction.MODEL_INVOKE, null, d.reason());
       throw new ApiException(
           403,
           new ErrorBody(
@@ -142,7 +142,7 @@ final class ModelProxy {
       String why =
           "the model request holds what the Gateway does not pass on: "
               + String.join("; ", verdict.refused());
-      Gate gate = auth.deny(caller, GateActions.MODEL_INVOKE, null, why);
+      Gate gate = auth.deny(caller, GateAction.MODEL_INVOKE, null, why);
       throw new ApiException(
           422,
           new ErrorBody(
@@ -195,7 +195,7 @@ final class ModelProxy {
                         caller.step().id(),
                         caller.claims().attempt(),
                         agent,
-                        GateActions.MODEL_INVOKE,
+                        GateAction.MODEL_INVOKE,
                         null,
                         why),
                     why);
@@ -225,7 +225,7 @@ final class ModelProxy {
                         caller.step().id(),
                         caller.claims().attempt(),
                         agent,
-                        GateActions.MODEL_INVOKE,
+                        GateAction.MODEL_INVOKE,
                         null,
                         why),
                     why);
@@ -235,7 +235,7 @@ final class ModelProxy {
                   audit.recordGate(
                       c,
                       new AuditLog.Decision(
-                          GateActions.MODEL_INVOKE,
+                          GateAction.MODEL_INVOKE,
                           GateStatus.ALLOW,
                           agent,
                           caller.run().id(),

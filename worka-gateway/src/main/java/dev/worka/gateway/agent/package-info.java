@@ -21,7 +21,7 @@
  * {@code ModelUsageStore}), {@code skill} (the envelope's skill specs, the MCP tool list), {@code
  * skill.model}, {@code policy} (which tools a step sees, the model permission), {@code run}, {@code
  * token}, {@code audit}, {@code queue} (a heartbeat extends its task's lease), {@code store},
- * {@code redaction}, and {@code control} for the key of a heartbeat's task ({@code TaskKinds}). It
+ * {@code redaction}, and {@code control} for the key of a heartbeat's task ({@code TaskKind}). It
  * builds no decision: the composition root hands {@code AgentApi} the decisions ready-made. Must
  * not be used by anything below it: nothing under {@code mediation} imports a transport type.
  */

@@ -23,7 +23,7 @@ public final class AuditLog {
 
   /** The facts of a decision; {@link #recordGate} stamps id and time. */
   public record Decision(
-      String action,
+      GateAction action,
       GateStatus status,
       String subject,
       UUID runId,
@@ -57,7 +57,7 @@ public final class AuditLog {
     Gate unhashed =
         new Gate(
             id,
-            truncate(d.action(), 100),
+            d.action(),
             d.status(),
             truncate(d.subject(), 200),
             d.runId(),
@@ -82,7 +82,7 @@ public final class AuditLog {
                 + " update audit_chain set length = gate.chain_index, head_hash = gate.hash from gate"
                 + " where audit_chain.id = 1",
             gate.id(),
-            gate.action(),
+            gate.action().sql(),
             gate.status().sql(),
             gate.subject(),
             gate.runId(),
@@ -139,7 +139,7 @@ public final class AuditLog {
       UUID stepId,
       String agent,
       Integer attempt,
-      String kind,
+      BurnKind kind,
       String reason,
       String diagnosticsJson)
       throws SQLException {
@@ -163,7 +163,7 @@ public final class AuditLog {
         burn.stepId(),
         burn.agent(),
         burn.attempt(),
-        burn.kind(),
+        burn.kind().sql(),
         burn.reason(),
         Sql.json(burn.diagnosticsJson()),
         burn.createdAt());
@@ -223,7 +223,7 @@ public final class AuditLog {
     Object index = rs.getObject("chain_index");
     return new Gate(
         Sql.getUuid(rs, "id"),
-        rs.getString("action"),
+        GateAction.fromSql(rs.getString("action")),
         GateStatus.valueOf(rs.getString("status").toUpperCase(java.util.Locale.ROOT)),
         rs.getString("subject"),
         Sql.getUuid(rs, "run_id"),
@@ -250,7 +250,7 @@ public final class AuditLog {
                 Sql.getUuid(rs, "step_id"),
                 rs.getString("agent"),
                 (Integer) rs.getObject("attempt"),
-                rs.getString("kind"),
+                BurnKind.fromSql(rs.getString("kind")),
                 rs.getString("reason"),
                 rs.getString("diagnostics"),
                 Sql.getInstant(rs, "created_at")),

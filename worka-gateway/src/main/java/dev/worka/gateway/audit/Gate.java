@@ -7,7 +7,7 @@ import java.util.UUID;
 /** One recorded decision. */
 public record Gate(
     UUID id,
-    String action,
+    GateAction action,
     GateStatus status,
     String subject,
     UUID runId,

@@ -8,6 +8,7 @@ import dev.worka.gateway.error.WorkaException;
 import dev.worka.gateway.policy.Compilation;
 import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.PolicyCompiler;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
@@ -217,7 +218,7 @@ public final class WorkaCli implements Runnable {
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("text", String.join(" ", words));
       body.put("requester", requester != null ? requester : env.getOrDefault("USER", "cli"));
-      body.put("source", "cli");
+      body.put("source", RunSource.CLI.sql());
       GatewayClient.Answer created =
           client.post("/v1/runs", body, key == null ? Map.of() : Map.of("Idempotency-Key", key));
       if (!created.ok()) {

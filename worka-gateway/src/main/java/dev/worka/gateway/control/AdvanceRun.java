@@ -140,7 +140,7 @@ final class AdvanceRun implements TaskHandler {
       runs.transition(
               c, runId, status, RunStatus.DELIVERING, "gateway", "all steps succeeded", null, null)
           .requireApplied("run " + runId);
-      queue.enqueue(c, TaskKinds.DELIVER_RUN, runId, null, TaskKinds.deliverKey(runId), null);
+      queue.enqueue(c, TaskKind.DELIVER_RUN.sql(), runId, null, TaskKind.deliverKey(runId), null);
       return null;
     }
 
@@ -174,10 +174,10 @@ final class AdvanceRun implements TaskHandler {
             .applied()) {
           queue.enqueue(
               c,
-              TaskKinds.EXECUTE_STEP,
+              TaskKind.EXECUTE_STEP.sql(),
               runId,
               s.id(),
-              TaskKinds.executeKey(s.id(), s.attempt() + 1),
+              TaskKind.executeKey(s.id(), s.attempt() + 1),
               null);
           slots--;
         }

@@ -12,7 +12,7 @@ import dev.worka.gateway.token.TokenIssuer;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.Map;
+import java.util.EnumMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -55,7 +55,7 @@ public final class Dispatcher implements AutoCloseable {
 
   private final TaskQueue queue;
   private final InstantSource clock;
-  private final Map<String, TaskHandler> handlers;
+  private final EnumMap<TaskKind, TaskHandler> handlers;
   private final RunningWorkers workers;
   private final Duration lease;
   private final EnforceRunDeadlines deadlines;
@@ -90,10 +90,15 @@ public final class Dispatcher implements AutoCloseable {
         lease.dividedBy(3).compareTo(Duration.ofSeconds(1)) < 0
             ? lease.dividedBy(3)
             : Duration.ofSeconds(1);
-    this.handlers =
-        Map.of(
-            TaskKinds.START_RUN, new StartRun(dataSource, runs, steps, policies, queue),
-            TaskKinds.EXECUTE_STEP,
+    EndFailedAttempt endFailed =
+        new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random);
+    // Every kind has its handler: a new constant fails compilation here until it is handled.
+    this.handlers = new EnumMap<>(TaskKind.class);
+    for (TaskKind kind : TaskKind.values()) {
+      TaskHandler handler =
+          switch (kind) {
+            case START_RUN -> new StartRun(dataSource, runs, steps, policies, queue);
+            case EXECUTE_STEP ->
                 new ExecuteStep(
                     dataSource,
                     runs,
@@ -104,14 +109,16 @@ public final class Dispatcher implements AutoCloseable {
                     runtime,
                     workers,
                     audit,
-                    new EndFailedAttempt(runs, steps, policies, queue, audit, clock, random),
+                    endFailed,
                     clock,
                     gatewayUrl,
-                    watchEvery),
-            TaskKinds.ADVANCE_RUN,
-                new AdvanceRun(dataSource, runs, steps, policies, queue, workers),
-            TaskKinds.DELIVER_RUN, new DeliverRun(dataSource, runs, steps, queue),
-            TaskKinds.RETRY_STEP, new RequeueStep(dataSource, runs, steps, queue));
+                    watchEvery);
+            case ADVANCE_RUN -> new AdvanceRun(dataSource, runs, steps, policies, queue, workers);
+            case DELIVER_RUN -> new DeliverRun(dataSource, runs, steps, queue);
+            case RETRY_STEP -> new RequeueStep(dataSource, runs, steps, queue);
+          };
+      handlers.put(kind, handler);
+    }
   }
 
   public synchronized void start() {
@@ -123,7 +130,7 @@ public final class Dispatcher implements AutoCloseable {
         new ClaimLoop(
                 "worka-control",
                 queue,
-                TaskKinds.CONTROL,
+                TaskKind.CONTROL,
                 CONTROL_CONCURRENCY,
                 CONTROL_PREFETCH,
                 clock,
@@ -135,7 +142,7 @@ public final class Dispatcher implements AutoCloseable {
         new ClaimLoop(
                 "worka-execution",
                 queue,
-                TaskKinds.EXECUTION,
+                TaskKind.EXECUTION,
                 maxConcurrentSteps,
                 0,
                 clock,
@@ -154,7 +161,7 @@ public final class Dispatcher implements AutoCloseable {
     queue.reapExpired();
     deadlines.sweep();
     int n = 0;
-    for (Task t : queue.claim(TaskKinds.CONTROL, 100)) {
+    for (Task t : queue.claim(TaskKind.CONTROL, 100)) {
       // By hand, each completion is durable before the next task (as tests expect).
       run(t).exceptionally(e -> null).join();
       n++;
@@ -196,7 +203,7 @@ public final class Dispatcher implements AutoCloseable {
    */
   private CompletableFuture<?> run(Task task) {
     try {
-      handlers.get(task.kind()).handle(task);
+      handlers.get(TaskKind.fromSql(task.kind())).handle(task);
     } catch (Exception e) {
       boolean giveUp = task.attempts() >= MAX_TASK_ATTEMPTS;
       Instant retryAt = giveUp ? null : clock.instant().plus(backoff(task.attempts()));

@@ -1,6 +1,7 @@
 package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.audit.BurnKind;
 import dev.worka.gateway.policy.Limits;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.queue.TaskQueue;
@@ -25,9 +26,9 @@ import java.util.random.RandomGenerator;
 
 /**
  * Ends a failed step attempt on the caller's transaction: either another attempt after a backoff
- * ({@code running → retry_wait}, and a {@link TaskKinds#RETRY_STEP} task due then) or the end of
- * the step ({@code running → failed | timed_out}, and an {@link TaskKinds#ADVANCE_RUN} task).
- * Either way the attempt's burn is recorded with its diagnostics and attempt number.
+ * ({@code running → retry_wait}, and a {@link TaskKind#RETRY_STEP} task due then) or the end of the
+ * step ({@code running → failed | timed_out}, and an {@link TaskKind#ADVANCE_RUN} task). Either way
+ * the attempt's burn is recorded with its diagnostics and attempt number.
  *
  * <p>The rule (docs/reliability.md, "Retries"): another attempt follows when attempts remain
  * ({@code attempt < max_attempts}), the failure is retryable, the Gateway denied nothing during the
@@ -76,7 +77,7 @@ public final class EndFailedAttempt {
    * move (a worker's output, summary and cleaning record).
    */
   public record Failure(
-      String burnKind,
+      BurnKind burnKind,
       StepStatus terminal,
       String reason,
       Map<String, Object> diagnostics,
@@ -94,7 +95,7 @@ public final class EndFailedAttempt {
 
     /** A failure another attempt may cure. */
     public static Failure of(
-        String burnKind, StepStatus terminal, String reason, Map<String, Object> diagnostics) {
+        BurnKind burnKind, StepStatus terminal, String reason, Map<String, Object> diagnostics) {
       return new Failure(burnKind, terminal, reason, diagnostics, null, null);
     }
 
@@ -168,7 +169,7 @@ public final class EndFailedAttempt {
               + " of "
               + step.maxAttempts()
               + " failed ("
-              + failure.burnKind()
+              + failure.burnKind().sql()
               + "): "
               + failure.reason()
               + "; attempt "
@@ -209,10 +210,10 @@ public final class EndFailedAttempt {
           Json.write(diagnostics));
       queue.enqueue(
           c,
-          TaskKinds.RETRY_STEP,
+          TaskKind.RETRY_STEP.sql(),
           step.runId(),
           step.id(),
-          TaskKinds.retryKey(step.id(), attempt),
+          TaskKind.retryKey(step.id(), attempt),
           due);
       return new Ending.Retrying(next, delay, due);
     }
@@ -247,10 +248,10 @@ public final class EndFailedAttempt {
         Json.write(diagnostics));
     queue.enqueue(
         c,
-        TaskKinds.ADVANCE_RUN,
+        TaskKind.ADVANCE_RUN.sql(),
         step.runId(),
         step.id(),
-        TaskKinds.advanceKey(step.runId(), step.id(), attempt),
+        TaskKind.advanceKey(step.runId(), step.id(), attempt),
         null);
     return new Ending.Ended(failure.terminal(), error);
   }

@@ -1,7 +1,7 @@
 package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
-import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.BurnKind;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
@@ -83,7 +83,7 @@ final class EnforceRunDeadlines {
                         + ", the policy's run_deadline) passed while it was "
                         + run.status().sql();
                 toStop.addAll(OpenSteps.cancel(c, steps, steps.ofRun(c, id), why, "gateway"));
-                audit.recordBurn(c, id, null, null, null, Burn.TIMEOUT, why, "{}");
+                audit.recordBurn(c, id, null, null, null, BurnKind.TIMEOUT, why, "{}");
                 runs.transition(c, id, run.status(), RunStatus.FAILED, "gateway", why, why, null)
                     .requireApplied("run " + id);
                 return true;

@@ -1,7 +1,7 @@
 package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
-import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.BurnKind;
 import dev.worka.gateway.policy.AgentPolicy;
 import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.PolicyStore;
@@ -110,7 +110,7 @@ final class ExecuteStep implements TaskHandler {
               }
               Step step = found.get();
               if (step.status() == StepStatus.RUNNING
-                  && step.attempt() == TaskKinds.attemptOf(task.idempotencyKey())) {
+                  && step.attempt() == TaskKind.attemptOf(task.idempotencyKey())) {
                 // A Gateway ran this attempt and lost its lease (it died or stalled).
                 String why =
                     "the Gateway running attempt "
@@ -122,7 +122,7 @@ final class ExecuteStep implements TaskHandler {
                     c,
                     step,
                     step.attempt(),
-                    EndFailedAttempt.Failure.of(Burn.LOST, StepStatus.FAILED, why, Map.of()),
+                    EndFailedAttempt.Failure.of(BurnKind.LOST, StepStatus.FAILED, why, Map.of()),
                     "gateway");
                 return new Start.Nothing();
               }
@@ -178,7 +178,7 @@ final class ExecuteStep implements TaskHandler {
                     step.id(),
                     step.agent(),
                     step.attempt(),
-                    agent.isEmpty() ? Burn.DISPATCH : Burn.TIMEOUT,
+                    agent.isEmpty() ? BurnKind.DISPATCH : BurnKind.TIMEOUT,
                     why,
                     "{}");
                 advance(c, step, step.attempt());
@@ -253,12 +253,12 @@ final class ExecuteStep implements TaskHandler {
           }
           Map<String, Object> diagnostics = new LinkedHashMap<>();
           StepStatus to;
-          String kind;
+          BurnKind kind;
           String why;
           switch (finalOutcome) {
             case AttemptOutcome.Exited e -> {
               to = StepStatus.FAILED;
-              kind = Burn.CRASH;
+              kind = BurnKind.CRASH;
               why =
                   "agent "
                       + step.agent()
@@ -271,7 +271,7 @@ final class ExecuteStep implements TaskHandler {
             }
             case AttemptOutcome.TimedOut t -> {
               to = StepStatus.TIMED_OUT;
-              kind = Burn.TIMEOUT;
+              kind = BurnKind.TIMEOUT;
               why =
                   "agent "
                       + step.agent()
@@ -283,13 +283,13 @@ final class ExecuteStep implements TaskHandler {
             }
             case AttemptOutcome.Stopped s -> {
               to = StepStatus.FAILED;
-              kind = Burn.CRASH;
+              kind = BurnKind.CRASH;
               why = "agent " + step.agent() + " was stopped: " + s.reason();
               diagnostics.put("last_lines", storable(s.lastLines()));
             }
             case AttemptOutcome.FailedToStart f -> {
               to = StepStatus.FAILED;
-              kind = Burn.DISPATCH;
+              kind = BurnKind.DISPATCH;
               why = "agent " + step.agent() + " could not be started: " + f.reason();
             }
           }
@@ -352,10 +352,10 @@ final class ExecuteStep implements TaskHandler {
   private void advance(java.sql.Connection c, Step step, int attempt) throws java.sql.SQLException {
     queue.enqueue(
         c,
-        TaskKinds.ADVANCE_RUN,
+        TaskKind.ADVANCE_RUN.sql(),
         step.runId(),
         step.id(),
-        TaskKinds.advanceKey(step.runId(), step.id(), attempt),
+        TaskKind.advanceKey(step.runId(), step.id(), attempt),
         null);
   }
 

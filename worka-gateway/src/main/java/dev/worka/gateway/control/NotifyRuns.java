@@ -1,14 +1,15 @@
 package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
-import dev.worka.gateway.audit.Burn;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.BurnKind;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.delivery.DeliveryPolicy;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunNotifications;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.StoreException;
@@ -54,7 +55,7 @@ public final class NotifyRuns implements AutoCloseable {
   private final RunStore runs;
   private final RunNotifications notifications;
   private final AuditLog audit;
-  private final Map<String, RunNotifier> notifiers;
+  private final Map<RunSource, RunNotifier> notifiers;
   private final InstantSource clock;
   private final RandomGenerator random;
   private final String owner;
@@ -136,16 +137,18 @@ public final class NotifyRuns implements AutoCloseable {
       error = "the last attempt ended without an outcome";
       retryable = false;
     } else if (notifier == null) {
-      error = "no " + n.source() + " connection is configured on this Gateway to answer there";
+      error =
+          "no " + n.source().sql() + " connection is configured on this Gateway to answer there";
       retryable = true; // another Gateway, or this one after a restart, may have it
     } else if (!gate(run, n, notifier)) {
       return;
     } else {
       try {
         Optional<String> ref =
-            RunNotifications.ACK.equals(n.kind())
-                ? notifier.acknowledge(run, n.maybeSentBefore())
-                : notifier.deliver(run, n.maybeSentBefore());
+            switch (n.kind()) {
+              case ACK -> notifier.acknowledge(run, n.maybeSentBefore());
+              case RESULT -> notifier.deliver(run, n.maybeSentBefore());
+            };
         Transactions.inTransaction(
             dataSource, c -> notifications.sent(c, n.runId(), n.kind(), owner, ref.orElse(null)));
         log.info(
@@ -178,11 +181,11 @@ public final class NotifyRuns implements AutoCloseable {
                 null,
                 null,
                 null,
-                Burn.DELIVERY,
+                BurnKind.DELIVERY,
                 "the "
-                    + n.kind()
+                    + n.kind().sql()
                     + " to "
-                    + n.source()
+                    + n.source().sql()
                     + " could not be sent after "
                     + attempt
                     + " attempt(s): "
@@ -190,9 +193,9 @@ public final class NotifyRuns implements AutoCloseable {
                 Json.write(
                     Map.of(
                         "kind",
-                        n.kind(),
+                        n.kind().sql(),
                         "source",
-                        n.source(),
+                        n.source().sql(),
                         "attempts",
                         attempt,
                         "retryable",
@@ -241,14 +244,19 @@ public final class NotifyRuns implements AutoCloseable {
                 null,
                 null,
                 null,
-                Burn.DELIVERY,
-                "the " + n.kind() + " to " + n.source() + " was refused: " + decision.reason(),
+                BurnKind.DELIVERY,
+                "the "
+                    + n.kind().sql()
+                    + " to "
+                    + n.source().sql()
+                    + " was refused: "
+                    + decision.reason(),
                 Json.write(
                     Map.of(
                         "kind",
-                        n.kind(),
+                        n.kind().sql(),
                         "source",
-                        n.source(),
+                        n.source().sql(),
                         "attempts",
                         n.attempts(),
                         "retryable",
@@ -257,7 +265,7 @@ public final class NotifyRuns implements AutoCloseable {
           return audit.recordGate(
               c,
               new AuditLog.Decision(
-                  GateActions.DELIVERY_POST,
+                  GateAction.DELIVERY_POST,
                   allowed ? GateStatus.ALLOW : GateStatus.DENY,
                   DeliveryPolicy.SUBJECT,
                   n.runId(),

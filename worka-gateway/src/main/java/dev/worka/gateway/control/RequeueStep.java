@@ -33,7 +33,7 @@ final class RequeueStep implements TaskHandler {
 
   @Override
   public void handle(Task task) {
-    int failed = TaskKinds.attemptOf(task.idempotencyKey());
+    int failed = TaskKind.attemptOf(task.idempotencyKey());
     Transactions.inTransaction(
         dataSource,
         c -> {
@@ -75,10 +75,10 @@ final class RequeueStep implements TaskHandler {
               .applied()) {
             queue.enqueue(
                 c,
-                TaskKinds.EXECUTE_STEP,
+                TaskKind.EXECUTE_STEP.sql(),
                 step.runId(),
                 step.id(),
-                TaskKinds.executeKey(step.id(), failed + 1),
+                TaskKind.executeKey(step.id(), failed + 1),
                 null);
           }
           return null;

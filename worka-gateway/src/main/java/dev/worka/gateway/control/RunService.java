@@ -1,9 +1,9 @@
 package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
-import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.BurnKind;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.delivery.DeliveryPolicy;
 import dev.worka.gateway.policy.Decision;
@@ -12,8 +12,10 @@ import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.Requester;
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunRefusals;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
@@ -35,7 +37,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -73,69 +74,33 @@ public final class RunService {
   }
 
   /**
-   * A request to start a run. {@code idempotencyKey} may be null. {@code who} is the requester with
-   * the facts its ingress verified (what the policy's {@code ingress} decides on); its source and
-   * name are the request's {@code source} and {@code requester}.
+   * A request to start a run. {@code replyTo} is where its answers go, as its ingress verified it.
+   * {@code idempotencyKey} may be null. {@code who} is the requester with the facts its ingress
+   * verified (what the policy's {@code ingress} decides on); its source and name are the request's
+   * {@code source} and {@code requester}.
    */
   public record Request(
-      String source,
+      RunSource source,
       String text,
       String requester,
-      String slackChannel,
-      String slackUser,
-      String slackThreadTs,
-      String deliveryJson,
+      ReplyTo replyTo,
       String idempotencyKey,
       String traceId,
       Requester who) {
 
     /**
-     * An operator request ({@code api} or {@code cli}): the requester is the body's {@code
-     * requester}, or the operator itself when null.
+     * An operator request ({@code api} or {@code cli}), answered nowhere, whose run starts a trace
+     * of its own: the requester is the body's {@code requester}, or the operator itself when null.
      */
-    public Request(
-        String source,
-        String text,
-        String requester,
-        String slackChannel,
-        String slackUser,
-        String slackThreadTs,
-        String deliveryJson,
-        String idempotencyKey,
-        String traceId) {
+    public Request(RunSource source, String text, String requester, String idempotencyKey) {
       this(
           source,
           text,
           requester,
-          slackChannel,
-          slackUser,
-          slackThreadTs,
-          deliveryJson,
+          new ReplyTo.Nowhere(),
           idempotencyKey,
-          traceId,
+          null,
           new Requester.Operator(source, requester));
-    }
-
-    /** An operator request whose run starts a trace of its own. */
-    public Request(
-        String source,
-        String text,
-        String requester,
-        String slackChannel,
-        String slackUser,
-        String slackThreadTs,
-        String deliveryJson,
-        String idempotencyKey) {
-      this(
-          source,
-          text,
-          requester,
-          slackChannel,
-          slackUser,
-          slackThreadTs,
-          deliveryJson,
-          idempotencyKey,
-          null);
     }
 
     /**
@@ -146,11 +111,23 @@ public final class RunService {
       if (traceId != null && !isTraceId(traceId)) {
         throw new IllegalArgumentException("traceId must be 32 lowercase hex digits, not all zero");
       }
+      Objects.requireNonNull(source, "source");
+      Objects.requireNonNull(replyTo, "replyTo");
       Objects.requireNonNull(who, "who");
-      if (!who.source().equals(source) || !Objects.equals(who.name(), requester)) {
+      boolean answeredThere =
+          switch (replyTo) {
+            case ReplyTo.SlackThread slack -> source == RunSource.SLACK;
+            case ReplyTo.GithubIssue issue -> source == RunSource.GITHUB;
+            case ReplyTo.Nowhere nowhere -> source == RunSource.API || source == RunSource.CLI;
+          };
+      if (!answeredThere) {
+        throw new IllegalArgumentException(
+            "a request from " + source.sql() + " cannot be answered at " + replyTo);
+      }
+      if (who.source() != source || !Objects.equals(who.name(), requester)) {
         throw new IllegalArgumentException(
             "the request of "
-                + source
+                + source.sql()
                 + ":"
                 + requester
                 + " carries the facts of another requester, "
@@ -187,10 +164,15 @@ public final class RunService {
   }
 
   /**
-   * Sources whose refusals are remembered by key: a retry or replay of the event gets the same
-   * answer.
+   * Whether refusals of {@code source} are remembered by key: those of an external event, whose
+   * retry or replay gets the same answer.
    */
-  private static final Set<String> EVENT_SOURCES = Set.of("slack", "github");
+  private static boolean eventSource(RunSource source) {
+    return switch (source) {
+      case SLACK, GITHUB -> true;
+      case API, CLI -> false;
+    };
+  }
 
   /** The window of {@code ingress.quotas.runs_per_requester_per_hour}. */
   static final Duration QUOTA_WINDOW = Duration.ofHours(1);
@@ -229,7 +211,7 @@ public final class RunService {
       runs.lockRequester(c, who.source(), who.name());
     }
     String key = r.idempotencyKey();
-    boolean eventKey = key != null && EVENT_SOURCES.contains(r.source());
+    boolean eventKey = key != null && eventSource(r.source());
     if (key != null) {
       Optional<Run> existing = runs.findByIdempotencyKey(c, key);
       if (existing.isPresent()) {
@@ -298,17 +280,14 @@ public final class RunService {
                 r.source(),
                 r.text(),
                 r.requester(),
-                r.slackChannel(),
-                r.slackUser(),
-                r.slackThreadTs(),
-                r.deliveryJson(),
+                r.replyTo(),
                 key,
                 requestHash,
                 r.traceId() != null ? r.traceId() : newTraceId(),
                 policy.id(),
                 now.plus(policy.policy().limits().runDeadline())),
-            "requester:" + (r.requester() == null ? r.source() : r.requester()));
-    queue.enqueue(c, TaskKinds.START_RUN, run.id(), null, TaskKinds.startKey(run.id()), null);
+            "requester:" + (r.requester() == null ? r.source().sql() : r.requester()));
+    queue.enqueue(c, TaskKind.START_RUN.sql(), run.id(), null, TaskKind.startKey(run.id()), null);
     return new Creation.Created(run, false);
   }
 
@@ -329,7 +308,7 @@ public final class RunService {
         audit.recordGate(
             c,
             new AuditLog.Decision(
-                GateActions.RUN_CREATE,
+                GateAction.RUN_CREATE,
                 GateStatus.DENY,
                 r.who().subject(),
                 null,
@@ -349,7 +328,7 @@ public final class RunService {
       audit.recordGate(
           c,
           new AuditLog.Decision(
-              GateActions.DELIVERY_POST,
+              GateAction.DELIVERY_POST,
               GateStatus.ALLOW,
               DeliveryPolicy.SUBJECT,
               null,
@@ -401,7 +380,7 @@ public final class RunService {
               runs.transition(c, runId, run.status(), RunStatus.CANCELLED, actor, why, why, null)
                   .requireApplied("run " + runId);
               for (UUID stepId : wereRunning) {
-                audit.recordBurn(c, runId, stepId, null, null, Burn.CANCELLED, why, "{}");
+                audit.recordBurn(c, runId, stepId, null, null, BurnKind.CANCELLED, why, "{}");
               }
               return new Cancellation.Cancelled(runs.find(c, runId, Lock.NONE).orElseThrow());
             });
@@ -411,11 +390,13 @@ public final class RunService {
 
   static String requestHash(Request r) {
     Map<String, Object> canonical = new LinkedHashMap<>();
-    canonical.put("source", r.source());
+    // The same canonical form as when the slack fields were the request's own (keys stay valid).
+    ReplyTo.SlackThread slack = r.replyTo() instanceof ReplyTo.SlackThread s ? s : null;
+    canonical.put("source", r.source().sql());
     canonical.put("text", r.text());
     canonical.put("requester", r.requester());
-    canonical.put("slack_channel", r.slackChannel());
-    canonical.put("slack_thread_ts", r.slackThreadTs());
+    canonical.put("slack_channel", slack == null ? null : slack.channel());
+    canonical.put("slack_thread_ts", slack == null ? null : slack.threadTs());
     try {
       byte[] bytes = Json.STRICT.writeValueAsBytes(canonical);
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));

@@ -98,7 +98,12 @@ final class StartRun implements TaskHandler {
                   null)
               .requireApplied("step " + stepId);
           queue.enqueue(
-              c, TaskKinds.EXECUTE_STEP, run.id(), stepId, TaskKinds.executeKey(stepId, 1), null);
+              c,
+              TaskKind.EXECUTE_STEP.sql(),
+              run.id(),
+              stepId,
+              TaskKind.executeKey(stepId, 1),
+              null);
           return null;
         });
     queue.wakeUp();

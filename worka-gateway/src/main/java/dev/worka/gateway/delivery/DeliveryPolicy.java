@@ -2,6 +2,7 @@ package dev.worka.gateway.delivery;
 
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunNotifications;
+import dev.worka.gateway.run.RunSource;
 
 /**
  * Decides whether Worka may post one of its own answers (an acknowledgement, a result or refusal):
@@ -40,40 +41,44 @@ public final class DeliveryPolicy {
   public static Decision decide(
       Run run,
       RunNotifications.Notification notification,
-      String notifierSource,
+      RunSource notifierSource,
       AnswerPlace place,
       int maxAttempts) {
     String what =
-        "the " + (RunNotifications.ACK.equals(notification.kind()) ? "acknowledgement" : "result");
-    if (!notifierSource.equals(run.source()) || !notification.source().equals(run.source())) {
+        "the "
+            + switch (notification.kind()) {
+              case ACK -> "acknowledgement";
+              case RESULT -> "result";
+            };
+    if (notifierSource != run.source() || notification.source() != run.source()) {
       return new Decision.Deny(
           what
               + " would go to "
-              + notifierSource
+              + notifierSource.sql()
               + ", but the request came from "
-              + run.source()
+              + run.source().sql()
               + ": answers go only where the request came from");
     }
-    if (RunNotifications.RESULT.equals(notification.kind()) && !run.status().terminal()) {
+    if (notification.kind() == RunNotifications.Kind.RESULT && !run.status().terminal()) {
       return new Decision.Deny(
           what + " of a run that has not ended (" + run.status().sql() + ") is not posted");
     }
     return switch (place) {
       case AnswerPlace.Nowhere n -> new Decision.Deny(what + " has nowhere to go: " + n.why());
-      case AnswerPlace.At at when !at.source().equals(run.source()) ->
+      case AnswerPlace.At at when at.source() != run.source() ->
           new Decision.Deny(
               what
                   + " would go to "
-                  + at.source()
+                  + at.source().sql()
                   + " "
                   + at.name()
                   + ", but the request came from "
-                  + run.source());
+                  + run.source().sql());
       case AnswerPlace.At at ->
           new Decision.Allow(
               what
                   + " to "
-                  + at.source()
+                  + at.source().sql()
                   + " "
                   + at.name()
                   + ", where the request came from (attempt "

@@ -1,6 +1,7 @@
 package dev.worka.gateway.delivery;
 
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunSource;
 import java.util.Optional;
 
 /**
@@ -13,8 +14,8 @@ import java.util.Optional;
  */
 public interface RunNotifier {
 
-  /** The run source this notifier answers ({@code slack}, {@code github}). */
-  String source();
+  /** The run source this notifier answers (Slack, GitHub). */
+  RunSource source();
 
   /**
    * Where this notifier would post {@code run}'s answers: the place the run's row records (its

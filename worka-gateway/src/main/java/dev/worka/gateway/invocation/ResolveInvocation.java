@@ -2,7 +2,7 @@ package dev.worka.gateway.invocation;
 
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStore;
@@ -22,7 +22,7 @@ import javax.sql.DataSource;
  * replays the operator's statement, never a second effect); <em>not performed</em> makes it {@code
  * failed} (a later call with the same key is refused; the agent must call again with a new key,
  * which is a new decision with its own gate). Either way the decision is an allow gate of action
- * {@link GateActions#INVOCATION_RESOLVE} whose subject is the operator and whose reason carries the
+ * {@link GateAction#INVOCATION_RESOLVE} whose subject is the operator and whose reason carries the
  * operator's words, and a {@code released} lock event; nothing is performed upstream.
  */
 public final class ResolveInvocation {
@@ -101,7 +101,7 @@ public final class ResolveInvocation {
               audit.recordGate(
                   c,
                   new AuditLog.Decision(
-                      GateActions.INVOCATION_RESOLVE,
+                      GateAction.INVOCATION_RESOLVE,
                       GateStatus.ALLOW,
                       "operator",
                       i.runId(),

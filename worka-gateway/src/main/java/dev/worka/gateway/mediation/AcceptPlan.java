@@ -1,9 +1,9 @@
 package dev.worka.gateway.mediation;
 
 import dev.worka.gateway.audit.AuditLog;
-import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.BurnKind;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.invocation.InvocationStore;
 import dev.worka.gateway.plan.PlanStore;
@@ -91,7 +91,7 @@ public final class AcceptPlan {
     }
     if (refusal != null) {
       String why = refusal;
-      return switch (attempts.deny(caller, GateActions.PLAN_SUBMIT, null, why)) {
+      return switch (attempts.deny(caller, GateAction.PLAN_SUBMIT, null, why)) {
         case Denial.Recorded r -> new Refusal.Denied(why, r.gate().id());
         case Refusal.AttemptEnded e -> e;
       };
@@ -140,7 +140,7 @@ public final class AcceptPlan {
     audit.recordGate(
         c,
         new AuditLog.Decision(
-            GateActions.PLAN_SUBMIT,
+            GateAction.PLAN_SUBMIT,
             GateStatus.ALLOW,
             caller.agent(),
             run.id(),
@@ -170,7 +170,7 @@ public final class AcceptPlan {
         audit.recordGate(
             c,
             new AuditLog.Decision(
-                GateActions.PLAN_SUBMIT,
+                GateAction.PLAN_SUBMIT,
                 GateStatus.DENY,
                 caller.agent(),
                 run.id(),
@@ -186,7 +186,7 @@ public final class AcceptPlan {
         caller.step().id(),
         caller.agent(),
         caller.claims().attempt(),
-        Burn.POLICY,
+        BurnKind.POLICY,
         why,
         Json.STRICT.writeValueAsString(Map.of("violations", r.reasons())));
     runs.transition(c, run.id(), RunStatus.PLANNING, RunStatus.REJECTED, "gateway", why, why, null)
@@ -230,7 +230,7 @@ public final class AcceptPlan {
                 caller.step().id(),
                 attempt,
                 caller.agent(),
-                GateActions.PLAN_SUBMIT,
+                GateAction.PLAN_SUBMIT,
                 null,
                 why);
         return new Refusal.LimitReached(why, gate.id());
@@ -238,7 +238,7 @@ public final class AcceptPlan {
       audit.recordGate(
           c,
           new AuditLog.Decision(
-              GateActions.PLAN_SUBMIT,
+              GateAction.PLAN_SUBMIT,
               GateStatus.ALLOW,
               caller.agent(),
               run.id(),
@@ -268,14 +268,7 @@ public final class AcceptPlan {
             + "; a run has one plan: the second one is refused, not stored";
     Gate gate =
         denials.record(
-            c,
-            run,
-            caller.step().id(),
-            attempt,
-            caller.agent(),
-            GateActions.PLAN_SUBMIT,
-            null,
-            why);
+            c, run, caller.step().id(), attempt, caller.agent(), GateAction.PLAN_SUBMIT, null, why);
     return new PlanSubmission.OtherPlanAccepted(why, gate.id(), answer);
   }
 }

@@ -2,9 +2,9 @@ package dev.worka.gateway.mediation;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.BurnKind;
 import dev.worka.gateway.control.EndFailedAttempt;
-import dev.worka.gateway.control.TaskKinds;
+import dev.worka.gateway.control.TaskKind;
 import dev.worka.gateway.plan.ProtocolSchema;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.redaction.OutputCleaner;
@@ -118,7 +118,7 @@ public final class AcceptResult {
                 // retryable.
                 EndFailedAttempt.Failure failure =
                     EndFailedAttempt.Failure.of(
-                            Burn.FAILED,
+                            BurnKind.FAILED,
                             StepStatus.FAILED,
                             error,
                             Map.of(
@@ -148,10 +148,10 @@ public final class AcceptResult {
               if (moved.applied()) {
                 queue.enqueue(
                     c,
-                    TaskKinds.ADVANCE_RUN,
+                    TaskKind.ADVANCE_RUN.sql(),
                     step.runId(),
                     step.id(),
-                    TaskKinds.advanceKey(step.runId(), step.id(), attempt),
+                    TaskKind.advanceKey(step.runId(), step.id(), attempt),
                     null);
                 return null;
               }

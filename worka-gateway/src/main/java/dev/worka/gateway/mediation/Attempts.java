@@ -2,7 +2,7 @@ package dev.worka.gateway.mediation;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
@@ -122,7 +122,7 @@ public final class Attempts {
    * Records a deny gate in its own transaction. If the attempt ended meanwhile (e.g. its denials
    * reached the cap in a concurrent request), the refusal of an ended attempt instead.
    */
-  public Denial deny(Caller caller, String action, String skill, String reason) {
+  public Denial deny(Caller caller, GateAction action, String skill, String reason) {
     try {
       return new Denial.Recorded(
           Transactions.inTransaction(
@@ -138,7 +138,7 @@ public final class Attempts {
                       skill,
                       reason)));
     } catch (Denials.AttemptEnded e) {
-      return ended(caller.run(), caller.step().id(), caller.claims(), action, e.getMessage());
+      return ended(caller.run(), caller.step().id(), caller.claims(), action.sql(), e.getMessage());
     }
   }
 
@@ -160,7 +160,7 @@ public final class Attempts {
                           stepId,
                           claims.attempt(),
                           claims.agent(),
-                          GateActions.TOKEN_USE,
+                          GateAction.TOKEN_USE,
                           null,
                           action + ": " + why))
               .id();
@@ -211,7 +211,7 @@ public final class Attempts {
               + caller.claims().attempt()
               + " agent "
               + caller.agent();
-      return switch (deny(caller, GateActions.IDENTITY, null, action + ": " + why)) {
+      return switch (deny(caller, GateAction.IDENTITY, null, action + ": " + why)) {
         case Denial.Recorded r -> new Refusal.IdentityMismatch(why, r.gate().id());
         case Refusal.AttemptEnded e -> e;
       };

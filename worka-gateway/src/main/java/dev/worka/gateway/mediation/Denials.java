@@ -1,11 +1,11 @@
 package dev.worka.gateway.mediation;
 
 import dev.worka.gateway.audit.AuditLog;
-import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.audit.BurnKind;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
-import dev.worka.gateway.control.TaskKinds;
+import dev.worka.gateway.control.TaskKind;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.StepStatus;
@@ -75,11 +75,11 @@ public final class Denials {
       UUID stepId,
       int attempt,
       String agent,
-      String action,
+      GateAction action,
       String skill,
       String reason)
       throws SQLException {
-    if (!action.equals(GateActions.TOKEN_USE)) {
+    if (action != GateAction.TOKEN_USE) {
       var step = steps.find(c, stepId, Lock.UPDATE);
       if (step.isEmpty()
           || step.get().status() != StepStatus.RUNNING
@@ -108,8 +108,7 @@ public final class Denials {
                 reason,
                 run.policyManifestId(),
                 run.traceId()));
-    if (!action.equals(GateActions.TOKEN_USE)
-        && deniesOf(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {
+    if (action != GateAction.TOKEN_USE && deniesOf(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {
       String why =
           "agent "
               + agent
@@ -128,13 +127,13 @@ public final class Denials {
               "gateway",
               why)
           .applied()) {
-        audit.recordBurn(c, run.id(), stepId, agent, attempt, Burn.POLICY, why, "{}");
+        audit.recordBurn(c, run.id(), stepId, agent, attempt, BurnKind.POLICY, why, "{}");
         queue.enqueue(
             c,
-            TaskKinds.ADVANCE_RUN,
+            TaskKind.ADVANCE_RUN.sql(),
             run.id(),
             stepId,
-            TaskKinds.advanceKey(run.id(), stepId, attempt),
+            TaskKind.advanceKey(run.id(), stepId, attempt),
             null);
       }
     }

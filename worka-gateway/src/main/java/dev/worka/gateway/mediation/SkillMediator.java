@@ -3,7 +3,7 @@ package dev.worka.gateway.mediation;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.invocation.InvocationStore;
 import dev.worka.gateway.policy.CompiledPolicy;
@@ -631,7 +631,7 @@ public final class SkillMediator {
         input,
         new ConditionContext.Run(
             run.id().toString(),
-            run.source(),
+            run.source().sql(),
             run.text(),
             run.requester(),
             run.slackChannel(),
@@ -658,7 +658,7 @@ public final class SkillMediator {
    */
   private SkillCall denied(
       Caller caller, String skill, String reason, Function<UUID, SkillCall> refusal) {
-    return switch (attempts.deny(caller, GateActions.SKILL_INVOKE, skill, reason)) {
+    return switch (attempts.deny(caller, GateAction.SKILL_INVOKE, skill, reason)) {
       case Denial.Recorded r -> refusal.apply(r.gate().id());
       case Refusal.AttemptEnded e -> e;
     };
@@ -673,7 +673,7 @@ public final class SkillMediator {
         caller.step().id(),
         caller.claims().attempt(),
         caller.agent(),
-        GateActions.SKILL_INVOKE,
+        GateAction.SKILL_INVOKE,
         skill,
         reason);
   }
@@ -690,7 +690,7 @@ public final class SkillMediator {
     return audit.recordGate(
         c,
         new AuditLog.Decision(
-            GateActions.SKILL_INVOKE,
+            GateAction.SKILL_INVOKE,
             status,
             caller.agent(),
             caller.run().id(),

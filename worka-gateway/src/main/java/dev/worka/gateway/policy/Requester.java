@@ -1,5 +1,6 @@
 package dev.worka.gateway.policy;
 
+import dev.worka.gateway.run.RunSource;
 import java.util.Objects;
 
 /**
@@ -9,8 +10,8 @@ import java.util.Objects;
  */
 public sealed interface Requester {
 
-  /** The run's source: {@code slack}, {@code github}, {@code api} or {@code cli}. */
-  String source();
+  /** The run's source. */
+  RunSource source();
 
   /** The name stored as the run's requester; null for the operator acting as itself. */
   String name();
@@ -21,7 +22,7 @@ public sealed interface Requester {
    * that names no requester.
    */
   default String subject() {
-    return source() + ":" + (name() == null ? "operator" : name());
+    return source().sql() + ":" + (name() == null ? "operator" : name());
   }
 
   /**
@@ -37,9 +38,9 @@ public sealed interface Requester {
    * A request through the operator API ({@code POST /v1/runs}, the CLI): {@code name} is the body's
    * {@code requester}, or null when it names none.
    */
-  record Operator(String source, String name) implements Requester {
+  record Operator(RunSource source, String name) implements Requester {
     public Operator {
-      if (!"api".equals(source) && !"cli".equals(source)) {
+      if (source != RunSource.API && source != RunSource.CLI) {
         throw new IllegalArgumentException(
             "an operator request's source is api or cli, not " + source);
       }
@@ -59,8 +60,8 @@ public sealed interface Requester {
     }
 
     @Override
-    public String source() {
-      return "github";
+    public RunSource source() {
+      return RunSource.GITHUB;
     }
 
     @Override
@@ -83,8 +84,8 @@ public sealed interface Requester {
     }
 
     @Override
-    public String source() {
-      return "slack";
+    public RunSource source() {
+      return RunSource.SLACK;
     }
 
     @Override

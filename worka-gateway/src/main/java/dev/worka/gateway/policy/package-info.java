@@ -15,10 +15,12 @@
  * step's facts ({@link dev.worka.gateway.policy.ConditionContext}). Only this package uses CEL.
  *
  * <p>May touch: {@code store} (transactions, SQL conversions) and {@code error}, the protocol's
- * JSON mapper, Jackson, CEL. Must not touch: {@code plan}, {@code skill}, {@code run}, {@code
- * runtime} or anything above them. The skill catalog is not known here; the composition root checks
- * {@link dev.worka.gateway.policy.CompiledPolicy#referencedSkills()} against it, and passes the
- * skills' input field names in as {@link dev.worka.gateway.policy.SkillFields}. Nothing here
- * performs a side effect or reads memory.
+ * JSON mapper, Jackson, CEL, and {@code run} only for the vocabulary of run sources ({@link
+ * dev.worka.gateway.run.RunSource}, what a {@link dev.worka.gateway.policy.Requester} asks from).
+ * Must not touch: {@code plan}, {@code skill}, {@code runtime}, the rest of {@code run}, or
+ * anything above them. The skill catalog is not known here; the composition root checks {@link
+ * dev.worka.gateway.policy.CompiledPolicy#referencedSkills()} against it, and passes the skills'
+ * input field names in as {@link dev.worka.gateway.policy.SkillFields}. Nothing here performs a
+ * side effect or reads memory.
  */
 package dev.worka.gateway.policy;

@@ -7,7 +7,7 @@ import java.util.UUID;
 public record Run(
     UUID id,
     RunStatus status,
-    String source,
+    RunSource source,
     String text,
     String requester,
     String slackChannel,

@@ -8,22 +8,51 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 
 /**
  * The {@code run_notifications} table: what Worka owes the place a request came from. A run from an
- * {@linkplain #ANSWERED_SOURCES answered source} owes an acknowledgement from the moment it is
+ * {@linkplain RunSource#answered() answered source} owes an acknowledgement from the moment it is
  * created and its result from the moment it ends; both are written in the transaction that creates
  * or ends the run, so none is ever lost. The notification loop claims due ones (several Gateways
  * may run it), sends them, and records the outcome here.
  */
 public final class RunNotifications {
-  /** Sources whose runs are answered where they came from. */
-  public static final Set<String> ANSWERED_SOURCES = Set.of("slack", "github");
+  /** What a notification says, with its name in {@code run_notifications.kind}. */
+  public enum Kind {
+    /** The run was accepted (owed from the moment it is created). */
+    ACK("ack"),
+    /** How the run ended (owed from the moment it ends). */
+    RESULT("result");
 
-  public static final String ACK = "ack";
-  public static final String RESULT = "result";
+    private final String sql;
+
+    Kind(String sql) {
+      this.sql = sql;
+    }
+
+    /** The kind's name in {@code run_notifications.kind} (and in the run story). */
+    public String sql() {
+      return sql;
+    }
+
+    /** The {@link #sql} name, so that a message spelling the value reads as before. */
+    @Override
+    public String toString() {
+      return sql;
+    }
+
+    /** The kind named {@code sql}; an unknown name is an error naming it. */
+    static Kind fromSql(String sql) {
+      for (Kind kind : values()) {
+        if (kind.sql.equals(sql)) {
+          return kind;
+        }
+      }
+      throw new IllegalStateException(
+          "unknown notification kind '" + sql + "' in run_notifications.kind (known: ack, result)");
+    }
+  }
 
   private final InstantSource clock;
 
@@ -40,8 +69,8 @@ public final class RunNotifications {
    */
   public record Notification(
       UUID runId,
-      String kind,
-      String source,
+      Kind kind,
+      RunSource source,
       String status,
       int attempts,
       Instant nextAttemptAt,
@@ -63,9 +92,9 @@ public final class RunNotifications {
    * Records that run {@code runId} owes a {@code kind} notification to {@code source}, if it is
    * answered there.
    */
-  static void owe(Connection c, UUID runId, String kind, String source, Instant now)
+  static void owe(Connection c, UUID runId, Kind kind, RunSource source, Instant now)
       throws SQLException {
-    if (source == null || !ANSWERED_SOURCES.contains(source)) {
+    if (!source.answered()) {
       return;
     }
     Sql.update(
@@ -73,8 +102,8 @@ public final class RunNotifications {
         "insert into run_notifications (run_id, kind, source, status, next_attempt_at, created_at)"
             + " values (?, ?, ?, 'pending', ?, ?) on conflict (run_id, kind) do nothing",
         runId,
-        kind,
-        source,
+        kind.sql(),
+        source.sql(),
         now,
         now);
   }
@@ -105,7 +134,7 @@ public final class RunNotifications {
   }
 
   /** The notification was sent: {@code upstreamRef} is what the upstream calls it. */
-  public boolean sent(Connection c, UUID runId, String kind, String owner, String upstreamRef)
+  public boolean sent(Connection c, UUID runId, Kind kind, String owner, String upstreamRef)
       throws SQLException {
     return Sql.update(
             c,
@@ -115,7 +144,7 @@ public final class RunNotifications {
             clock.instant(),
             upstreamRef,
             runId,
-            kind,
+            kind.sql(),
             owner)
         == 1;
   }
@@ -125,7 +154,7 @@ public final class RunNotifications {
    * ({@code failed}).
    */
   public boolean attemptFailed(
-      Connection c, UUID runId, String kind, String owner, String error, Instant nextAttemptAt)
+      Connection c, UUID runId, Kind kind, String owner, String error, Instant nextAttemptAt)
       throws SQLException {
     return Sql.update(
             c,
@@ -136,7 +165,7 @@ public final class RunNotifications {
             error,
             nextAttemptAt,
             runId,
-            kind,
+            kind.sql(),
             owner)
         == 1;
   }
@@ -153,8 +182,8 @@ public final class RunNotifications {
   private static Notification read(ResultSet rs, boolean interrupted) throws SQLException {
     return new Notification(
         Sql.getUuid(rs, "run_id"),
-        rs.getString("kind"),
-        rs.getString("source"),
+        Kind.fromSql(rs.getString("kind")),
+        RunSource.fromSql(rs.getString("source")),
         rs.getString("status"),
         rs.getInt("attempts"),
         Sql.getInstant(rs, "next_attempt_at"),

@@ -3,11 +3,13 @@ package dev.worka.gateway.run;
 import com.google.errorprone.annotations.CheckReturnValue;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
+import dev.worka.protocol.Json;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,23 +28,51 @@ public final class RunStore {
 
   /** What a new run is made of. */
   public record NewRun(
-      String source,
+      RunSource source,
       String text,
       String requester,
-      String slackChannel,
-      String slackUser,
-      String slackThreadTs,
-      String deliveryJson,
+      ReplyTo replyTo,
       String idempotencyKey,
       String requestHash,
       String traceId,
       UUID policyManifestId,
       Instant deadline) {}
 
-  /** Inserts a run in {@code received} with its first event. */
+  /**
+   * Inserts a run in {@code received} with its first event. Where it is answered goes into the
+   * {@code slack_*} columns (a Slack thread) and the {@code delivery} context (the facts of the
+   * request: a Slack request's kind and workspaces, a GitHub issue); {@code {}} when nowhere.
+   */
   public Run insert(Connection c, NewRun n, String actor) throws SQLException {
     UUID id = UUID.randomUUID();
     Instant now = clock.instant();
+    String slackChannel = null;
+    String slackUser = null;
+    String slackThreadTs = null;
+    Map<String, Object> delivery = new LinkedHashMap<>();
+    switch (n.replyTo()) {
+      case ReplyTo.SlackThread s -> {
+        slackChannel = s.channel();
+        slackUser = s.user();
+        slackThreadTs = s.threadTs();
+        delivery.put("kind", s.requestKind());
+        if (s.teamId() != null) {
+          delivery.put("team_id", s.teamId());
+        }
+        if (s.userTeam() != null) {
+          delivery.put("user_team", s.userTeam());
+        }
+        delivery.put("channel_type", s.channelType());
+      }
+      case ReplyTo.GithubIssue g -> {
+        delivery.put("owner", g.owner());
+        delivery.put("repo", g.repo());
+        delivery.put("issue_number", g.issueNumber());
+        delivery.put("comment_url", g.commentUrl());
+        delivery.put("github_delivery", g.githubDelivery());
+      }
+      case ReplyTo.Nowhere nowhere -> {}
+    }
     Sql.update(
         c,
         "insert into runs (id, status, source, text, requester, slack_channel, slack_user,"
@@ -50,13 +80,13 @@ public final class RunStore {
             + " policy_manifest_id, deadline, created_at, updated_at)"
             + " values (?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         id,
-        n.source(),
+        n.source().sql(),
         n.text(),
         n.requester(),
-        n.slackChannel(),
-        n.slackUser(),
-        n.slackThreadTs(),
-        Sql.json(n.deliveryJson() == null ? "{}" : n.deliveryJson()),
+        slackChannel,
+        slackUser,
+        slackThreadTs,
+        Sql.json(Json.write(delivery)),
         n.idempotencyKey(),
         n.requestHash(),
         n.traceId(),
@@ -66,7 +96,7 @@ public final class RunStore {
         now);
     RunEvents.append(
         c, id, null, "run", null, RunStatus.RECEIVED.sql(), actor, "run created", n.traceId(), now);
-    RunNotifications.owe(c, id, RunNotifications.ACK, n.source(), now);
+    RunNotifications.owe(c, id, RunNotifications.Kind.ACK, n.source(), now);
     return find(c, id, Lock.NONE).orElseThrow();
   }
 
@@ -96,7 +126,7 @@ public final class RunStore {
                 + " error = coalesce(?, error), result = coalesce(?::jsonb, result),"
                 + " completed_at = case when ? then ? else completed_at end"
                 + " where id = ? and status = ? returning trace_id, source",
-            rs -> new Moved(rs.getString(1), rs.getString(2)),
+            rs -> new Moved(rs.getString(1), RunSource.fromSql(rs.getString(2))),
             to.sql(),
             now,
             error,
@@ -110,7 +140,7 @@ public final class RunStore {
           find(c, runId, Lock.NONE).map(r -> r.status().sql()).orElse("missing"));
     }
     if (to.terminal()) {
-      RunNotifications.owe(c, runId, RunNotifications.RESULT, moved.get().source(), now);
+      RunNotifications.owe(c, runId, RunNotifications.Kind.RESULT, moved.get().source(), now);
     }
     long event =
         RunEvents.append(
@@ -119,7 +149,7 @@ public final class RunStore {
   }
 
   /** What a run's compare-and-set update returns. */
-  private record Moved(String traceId, String source) {}
+  private record Moved(String traceId, RunSource source) {}
 
   private static final Map<Lock, String> FIND = Lock.statements("select * from runs where id = ?");
 
@@ -144,12 +174,12 @@ public final class RunStore {
    * runs of {@code requester} of {@code source} (null: the operator itself), so two requests of one
    * requester never both take the last place of a quota.
    */
-  public void lockRequester(Connection c, String source, String requester) throws SQLException {
+  public void lockRequester(Connection c, RunSource source, String requester) throws SQLException {
     Sql.execute(
         c,
         "select pg_advisory_xact_lock(?, hashtext(?))",
         REQUESTER_LOCK_CLASS,
-        source + ":" + (requester == null ? "" : requester));
+        source.sql() + ":" + (requester == null ? "" : requester));
   }
 
   /**
@@ -159,8 +189,8 @@ public final class RunStore {
    */
   public record RequesterRuns(int inWindow, Instant oldestInWindow, int notEnded) {}
 
-  public RequesterRuns requesterRuns(Connection c, String source, String requester, Instant since)
-      throws SQLException {
+  public RequesterRuns requesterRuns(
+      Connection c, RunSource source, String requester, Instant since) throws SQLException {
     String who = requester == null ? "" : requester;
     return Sql.one(
             c,
@@ -177,7 +207,7 @@ public final class RunStore {
                     rs.getInt("not_ended")),
             since,
             since,
-            source,
+            source.sql(),
             who,
             since)
         .orElseThrow();
@@ -203,7 +233,7 @@ public final class RunStore {
     return new Run(
         Sql.getUuid(rs, "id"),
         RunStatus.fromSql(rs.getString("status")),
-        rs.getString("source"),
+        RunSource.fromSql(rs.getString("source")),
         rs.getString("text"),
         rs.getString("requester"),
         rs.getString("slack_channel"),

@@ -29,7 +29,7 @@ class GateChainTest {
             audit.recordGate(
                 c,
                 new AuditLog.Decision(
-                    "skill.invoke",
+                    GateAction.SKILL_INVOKE,
                     i % 2 == 0 ? GateStatus.ALLOW : GateStatus.DENY,
                     "ernest",
                     null,
@@ -87,6 +87,18 @@ class GateChainTest {
     GateChain.Verification.Broken b =
         assertInstanceOf(GateChain.Verification.Broken.class, verify());
     assertEquals(3, b.chainIndex());
+    assertTrue(b.problem().contains("was edited"), b.problem());
+  }
+
+  @Test
+  void aGateEditedToAnActionNoGatewayWritesIsNamed() {
+    for (int i = 0; i < 5; i++) {
+      record(i);
+    }
+    tamper("update gates set action = 'skill.forgive' where chain_index = 4");
+    GateChain.Verification.Broken b =
+        assertInstanceOf(GateChain.Verification.Broken.class, verify());
+    assertEquals(4, b.chainIndex());
     assertTrue(b.problem().contains("was edited"), b.problem());
   }
 

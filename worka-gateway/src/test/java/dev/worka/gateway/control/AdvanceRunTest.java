@@ -10,6 +10,7 @@ import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.queue.Task;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
@@ -66,7 +67,7 @@ class AdvanceRunTest {
             new AuditLog(clock),
             clock);
     RunService.Creation created =
-        service.create(new RunService.Request("api", "t", null, null, null, null, null, null));
+        service.create(new RunService.Request(RunSource.API, "t", null, null));
     runId = ((RunService.Creation.Created) created).run().id();
     Transactions.inTransaction(
         db.dataSource(),
@@ -121,7 +122,7 @@ class AdvanceRunTest {
 
   private void tick() {
     advance.handle(
-        new Task(UUID.randomUUID(), TaskKinds.ADVANCE_RUN, runId, null, "k", 1, "test", null));
+        new Task(UUID.randomUUID(), TaskKind.ADVANCE_RUN.sql(), runId, null, "k", 1, "test", null));
   }
 
   private Map<String, StepStatus> statuses() {
@@ -160,7 +161,7 @@ class AdvanceRunTest {
   }
 
   private Set<UUID> queuedExecutions() {
-    return queue.claim(List.of(TaskKinds.EXECUTE_STEP), 100).stream()
+    return queue.claim(List.of(TaskKind.EXECUTE_STEP.sql()), 100).stream()
         .map(Task::stepId)
         .collect(Collectors.toSet());
   }
@@ -196,7 +197,7 @@ class AdvanceRunTest {
     assertEquals(RunStatus.DELIVERING, run().status());
 
     deliver.handle(
-        new Task(UUID.randomUUID(), TaskKinds.DELIVER_RUN, runId, null, "k", 1, "test", null));
+        new Task(UUID.randomUUID(), TaskKind.DELIVER_RUN.sql(), runId, null, "k", 1, "test", null));
     Run done = run();
     assertEquals(RunStatus.SUCCEEDED, done.status());
     assertTrue(

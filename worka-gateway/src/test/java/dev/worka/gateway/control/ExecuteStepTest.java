@@ -9,6 +9,7 @@ import dev.worka.gateway.policy.BuiltinPolicy;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.queue.Task;
 import dev.worka.gateway.queue.TaskQueue;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
@@ -65,7 +66,7 @@ class ExecuteStepTest {
     RunService service =
         new RunService(db.dataSource(), runs, steps, policies, queue, workers, audit, clock);
     RunService.Creation created =
-        service.create(new RunService.Request("api", "t", null, null, null, null, null, null));
+        service.create(new RunService.Request(RunSource.API, "t", null, null));
     runId = ((RunService.Creation.Created) created).run().id();
     Transactions.inTransaction(
         db.dataSource(),
@@ -140,10 +141,10 @@ class ExecuteStepTest {
   private Task task(UUID stepId) {
     return new Task(
         UUID.randomUUID(),
-        TaskKinds.EXECUTE_STEP,
+        TaskKind.EXECUTE_STEP.sql(),
         runId,
         stepId,
-        TaskKinds.executeKey(stepId, 1),
+        TaskKind.executeKey(stepId, 1),
         1,
         "test",
         null);

@@ -8,14 +8,16 @@ import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.delivery.AnswerPlace;
 import dev.worka.gateway.delivery.DeliveryPolicy;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.RunNotifier;
+import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunNotifications;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.store.TestDatabase;
@@ -60,15 +62,15 @@ class NotifyRunsTest {
     volatile java.util.function.ToLongFunction<Run> countGates = r -> -1;
 
     @Override
-    public String source() {
-      return "slack";
+    public RunSource source() {
+      return RunSource.SLACK;
     }
 
     @Override
     public AnswerPlace place(Run run) {
       return run.slackChannel() == null
           ? new AnswerPlace.Nowhere("no channel")
-          : new AnswerPlace.At("slack", "channel " + run.slackChannel());
+          : new AnswerPlace.At(RunSource.SLACK, "channel " + run.slackChannel());
     }
 
     @Override
@@ -118,7 +120,7 @@ class NotifyRunsTest {
     return policy;
   }
 
-  private Run run(String source) {
+  private Run run(RunSource source) {
     java.util.UUID manifest = policy(); // its own transaction, not one inside the insert's
     return Transactions.inTransaction(
         db.dataSource(),
@@ -129,10 +131,9 @@ class NotifyRunsTest {
                     source,
                     "hello",
                     "U1",
-                    source.equals("slack") ? "C1" : null,
-                    null,
-                    null,
-                    null,
+                    source == RunSource.SLACK
+                        ? new ReplyTo.SlackThread("C1", "U1", null, null, null, null, null)
+                        : new ReplyTo.Nowhere(),
                     null,
                     null,
                     "trace",
@@ -161,8 +162,8 @@ class NotifyRunsTest {
   void aSlackRunIsAcknowledgedAndAnsweredWhenItEndsAndAnApiRunOwesNothing() {
     Recording slack = new Recording();
     NotifyRuns loop = loop(slack, "gw-1");
-    Run fromSlack = run("slack");
-    Run fromApi = run("api");
+    Run fromSlack = run(RunSource.SLACK);
+    Run fromApi = run(RunSource.API);
     assertEquals(1, loop.sendDue(10));
     assertEquals(List.of("ack " + fromSlack.id()), slack.sent);
     assertEquals(0, loop.sendDue(10), "sent once");
@@ -173,8 +174,7 @@ class NotifyRunsTest {
     assertEquals("result rejected " + fromSlack.id(), slack.sent.get(1));
     assertEquals(List.of(), of(fromApi));
     List<RunNotifications.Notification> owed = of(fromSlack);
-    assertEquals(
-        List.of("ack", "result"), owed.stream().map(RunNotifications.Notification::kind).toList());
+    assertEquals(List.of("ack", "result"), owed.stream().map(n -> n.kind().sql()).toList());
     assertTrue(
         owed.stream().allMatch(n -> n.status().equals("sent") && n.attempts() == 1),
         owed.toString());
@@ -188,7 +188,7 @@ class NotifyRunsTest {
     Recording slack = new Recording();
     slack.failuresLeft.set(100);
     NotifyRuns loop = loop(slack, "gw-1");
-    Run run = run("slack");
+    Run run = run(RunSource.SLACK);
     for (int attempt = 1; attempt <= NotifyRuns.MAX_ATTEMPTS; attempt++) {
       assertEquals(1, loop.sendDue(10), "attempt " + attempt);
       assertEquals(0, loop.sendDue(10), "not again before its backoff");
@@ -202,7 +202,7 @@ class NotifyRunsTest {
     List<Burn> burns =
         Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
     assertEquals(1, burns.size());
-    assertEquals(Burn.DELIVERY, burns.get(0).kind());
+    assertEquals("delivery", burns.get(0).kind().sql());
     assertTrue(
         burns.get(0).reason().contains("after " + NotifyRuns.MAX_ATTEMPTS + " attempt(s)"),
         burns.get(0).reason());
@@ -213,7 +213,7 @@ class NotifyRunsTest {
     Recording slack = new Recording();
     slack.failuresLeft.set(1);
     NotifyRuns loop = loop(slack, "gw-1");
-    Run once = run("slack");
+    Run once = run(RunSource.SLACK);
     loop.sendDue(10);
     clock.advance(NotifyRuns.FIRST_RETRY.plusMillis(1));
     assertEquals(1, loop.sendDue(10));
@@ -224,7 +224,7 @@ class NotifyRunsTest {
 
     slack.failuresLeft.set(1);
     slack.retryable = false;
-    Run never = run("slack");
+    Run never = run(RunSource.SLACK);
     loop.sendDue(10);
     assertEquals("failed", of(never).get(0).status());
     assertEquals(1, of(never).get(0).attempts());
@@ -232,7 +232,7 @@ class NotifyRunsTest {
 
   @Test
   void aClaimedNotificationIsNotSentByAnotherGatewayUntilTheClaimExpires() {
-    Run run = run("slack");
+    Run run = run(RunSource.SLACK);
     List<RunNotifications.Notification> claimed =
         Transactions.inTransaction(
             db.dataSource(), c -> notifications.claim(c, "gw-dead", 10, Duration.ofMinutes(2)));
@@ -249,7 +249,7 @@ class NotifyRunsTest {
     assertTrue(
         !Transactions.inTransaction(
             db.dataSource(),
-            c -> notifications.sent(c, run.id(), RunNotifications.ACK, "gw-dead", null)),
+            c -> notifications.sent(c, run.id(), RunNotifications.Kind.ACK, "gw-dead", null)),
         "the stale claim records nothing");
   }
 
@@ -265,7 +265,7 @@ class NotifyRunsTest {
             clock,
             new SplittableRandom(7),
             "gw-1");
-    Run run = run("github");
+    Run run = run(RunSource.GITHUB);
     loop.sendDue(10);
     RunNotifications.Notification ack = of(run).get(0);
     assertEquals("pending", ack.status());
@@ -274,7 +274,7 @@ class NotifyRunsTest {
 
   private List<Gate> deliveryGates(Run run) {
     return Transactions.withConnection(db.dataSource(), c -> audit.gatesOfRun(c, run.id())).stream()
-        .filter(g -> g.action().equals(GateActions.DELIVERY_POST))
+        .filter(g -> g.action().equals(GateAction.DELIVERY_POST))
         .toList();
   }
 
@@ -284,7 +284,7 @@ class NotifyRunsTest {
     slack.countGates = r -> deliveryGates(r).size();
     slack.failuresLeft.set(1);
     NotifyRuns loop = loop(slack, "gw-1");
-    Run run = run("slack");
+    Run run = run(RunSource.SLACK);
     loop.sendDue(10);
     clock.advance(NotifyRuns.MAX_RETRY.plusSeconds(1));
     loop.sendDue(10);
@@ -326,8 +326,15 @@ class NotifyRunsTest {
                 runs.insert(
                     c,
                     new RunStore.NewRun(
-                        "slack", "hello", "U1", null, null, null, null, null, null, "trace",
-                        manifest, null),
+                        RunSource.SLACK,
+                        "hello",
+                        "U1",
+                        new ReplyTo.Nowhere(),
+                        null,
+                        null,
+                        "trace",
+                        manifest,
+                        null),
                     "test"));
     assertEquals(1, loop.sendDue(10));
     assertEquals(List.of(), slack.sent, "nothing posted");
@@ -351,8 +358,8 @@ class NotifyRunsTest {
     RunNotifications.Notification n =
         new RunNotifications.Notification(
             java.util.UUID.randomUUID(),
-            "ack",
-            "slack",
+            RunNotifications.Kind.ACK,
+            RunSource.SLACK,
             "pending",
             1,
             null,
@@ -360,31 +367,53 @@ class NotifyRunsTest {
             null,
             null,
             false);
-    Run fromSlack = run("slack");
+    Run fromSlack = run(RunSource.SLACK);
     assertTrue(
-        DeliveryPolicy.decide(fromSlack, n, "slack", new AnswerPlace.At("slack", "channel C1"), 6)
+        DeliveryPolicy.decide(
+                fromSlack, n, RunSource.SLACK, new AnswerPlace.At(RunSource.SLACK, "channel C1"), 6)
             instanceof DeliveryPolicy.Decision.Allow);
     assertTrue(
         DeliveryPolicy.decide(
-                fromSlack, n, "github", new AnswerPlace.At("github", "acme/widgets#1"), 6)
+                fromSlack,
+                n,
+                RunSource.GITHUB,
+                new AnswerPlace.At(RunSource.GITHUB, "acme/widgets#1"),
+                6)
             instanceof DeliveryPolicy.Decision.Deny);
     assertTrue(
         DeliveryPolicy.decide(
-                fromSlack, n, "slack", new AnswerPlace.At("github", "acme/widgets#1"), 6)
+                fromSlack,
+                n,
+                RunSource.SLACK,
+                new AnswerPlace.At(RunSource.GITHUB, "acme/widgets#1"),
+                6)
             instanceof DeliveryPolicy.Decision.Deny);
     RunNotifications.Notification result =
         new RunNotifications.Notification(
-            n.runId(), "result", "slack", "pending", 1, null, null, null, null, false);
+            n.runId(),
+            RunNotifications.Kind.RESULT,
+            RunSource.SLACK,
+            "pending",
+            1,
+            null,
+            null,
+            null,
+            null,
+            false);
     assertTrue(
         DeliveryPolicy.decide(
-                fromSlack, result, "slack", new AnswerPlace.At("slack", "channel C1"), 6)
+                fromSlack,
+                result,
+                RunSource.SLACK,
+                new AnswerPlace.At(RunSource.SLACK, "channel C1"),
+                6)
             instanceof DeliveryPolicy.Decision.Deny,
         "a result before the run ended");
   }
 
   @Test
   void attemptsCutOffByDyingGatewaysCountAndEndInAFailureWithoutAnotherPost() {
-    Run run = run("slack");
+    Run run = run(RunSource.SLACK);
     for (int i = 0; i < NotifyRuns.MAX_ATTEMPTS; i++) {
       Transactions.inTransaction(
           db.dataSource(), c -> notifications.claim(c, "gw-dead", 10, Duration.ofMinutes(2)));

@@ -365,8 +365,8 @@ class RetryTest {
     assertEquals(1, burnsOf(after, "answer").size());
     UUID stepId = UUID.fromString(step(after, "answer").path("step_id").asText());
     assertEquals(
-        "done", taskStatus(TaskKinds.retryKey(stepId, 1)), "the retry task ran and did nothing");
-    assertEquals(null, taskStatus(TaskKinds.executeKey(stepId, 2)), "no second attempt was queued");
+        "done", taskStatus(TaskKind.retryKey(stepId, 1)), "the retry task ran and did nothing");
+    assertEquals(null, taskStatus(TaskKind.executeKey(stepId, 2)), "no second attempt was queued");
   }
 
   @Test
@@ -379,7 +379,7 @@ class RetryTest {
     String runId = first.submit("tell me a joke");
     first.gateway.dispatcher().tick();
     TaskQueue dead = new TaskQueue(db.dataSource(), clock, "gw-dead", Duration.ofSeconds(10));
-    List<Task> claimed = dead.claim(TaskKinds.EXECUTION, 1);
+    List<Task> claimed = dead.claim(TaskKind.EXECUTION, 1);
     assertEquals(1, claimed.size());
     UUID planner = claimed.get(0).stepId();
     StepStore steps = new StepStore(clock);

@@ -10,6 +10,7 @@ import dev.worka.gateway.policy.BuiltinPolicy;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
@@ -50,7 +51,7 @@ class RunEndsInAnyOpenStateTest {
         new EnforceRunDeadlines(
             db.dataSource(), runs, steps, audit, workers, clock, Duration.ofSeconds(30));
     RunService.Creation created =
-        service.create(new RunService.Request("api", "t", null, null, null, null, null, null));
+        service.create(new RunService.Request(RunSource.API, "t", null, null));
     runId = ((RunService.Creation.Created) created).run().id();
   }
 

@@ -10,8 +10,10 @@ import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.redaction.Redactor;
+import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunNotifications;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.skill.slack.SlackApiStandIn;
@@ -79,8 +81,15 @@ class SlackDeliveryTest {
             runs.insert(
                 c,
                 new RunStore.NewRun(
-                    "slack", "hello", "U1", channel, "U1", threadTs, null, null, "hash", "trace",
-                    policy, null),
+                    RunSource.SLACK,
+                    "hello",
+                    "U1",
+                    new ReplyTo.SlackThread(channel, "U1", threadTs, null, null, null, null),
+                    null,
+                    "hash",
+                    "trace",
+                    policy,
+                    null),
                 "test"));
   }
 
@@ -143,7 +152,7 @@ class SlackDeliveryTest {
     assertEquals(NotifyRuns.MAX_ATTEMPTS, slack.calls("chat.postMessage").size());
     List<Burn> burns = burns(run);
     assertEquals(1, burns.size());
-    assertEquals(Burn.DELIVERY, burns.get(0).kind());
+    assertEquals("delivery", burns.get(0).kind().sql());
     assertTrue(burns.get(0).reason().contains("HTTP 503"), burns.get(0).reason());
     assertFalse(burns.get(0).reason().contains(TOKEN));
   }

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
@@ -46,7 +48,14 @@ class ModelBudgetTest {
                     .insert(
                         c,
                         new RunStore.NewRun(
-                            "api", "t", null, null, null, null, null, null, "hash", "trace", policy,
+                            RunSource.API,
+                            "t",
+                            null,
+                            new ReplyTo.Nowhere(),
+                            null,
+                            "hash",
+                            "trace",
+                            policy,
                             null),
                         "test"));
   }
@@ -59,7 +68,7 @@ class ModelBudgetTest {
     return audit.recordGate(
         c,
         new AuditLog.Decision(
-            GateActions.MODEL_INVOKE,
+            GateAction.MODEL_INVOKE,
             GateStatus.ALLOW,
             "hari",
             run.id(),

@@ -23,6 +23,7 @@ import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
@@ -96,8 +97,7 @@ class SkillMediatorTest {
     this.policy = policy;
     Run run =
         ((RunService.Creation.Created)
-                service.create(
-                    new RunService.Request("api", "t", null, null, null, null, null, null)))
+                service.create(new RunService.Request(RunSource.API, "t", null, null)))
             .run();
     Transactions.inTransaction(
         db.dataSource(),
@@ -378,7 +378,7 @@ class SkillMediatorTest {
     assertEquals("succeeded", performed.status());
     Gate gate = gates().get(gates().size() - 1);
     assertEquals(performed.gateId(), gate.id());
-    assertEquals("invocation.resolve", gate.action());
+    assertEquals("invocation.resolve", gate.action().sql());
     assertEquals("operator", gate.subject());
     assertEquals("allow", gate.status().sql());
     assertTrue(
@@ -619,7 +619,7 @@ class SkillMediatorTest {
     assertEquals("step_not_running", e.body().error());
     assertTrue(e.body().message().contains("cancelled"), e.body().message());
     assertEquals(0, invocations());
-    assertEquals("agent.token", gates().get(gates().size() - 1).action());
+    assertEquals("agent.token", gates().get(gates().size() - 1).action().sql());
   }
 
   @Test
@@ -884,7 +884,7 @@ class SkillMediatorTest {
     Gate gate = gates().get(gates().size() - 1);
     assertEquals(e.body().gateId(), gate.id().toString());
     assertEquals("deny", gate.status().sql());
-    assertEquals("skill.invoke", gate.action());
+    assertEquals("skill.invoke", gate.action().sql());
     assertEquals(
         List.of("acquired", "released", "conflict"),
         lockEvents().get(UUID.fromString(first.invocationId())));

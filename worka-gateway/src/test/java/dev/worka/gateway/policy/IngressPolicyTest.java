@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.protocol.Json;
 import java.util.List;
 import java.util.Optional;
@@ -302,16 +303,16 @@ class IngressPolicyTest {
 
   @Test
   void theOperatorIsAdmittedAndItsOwnRequestsAreNotCounted() {
-    Requester.Operator self = new Requester.Operator("api", null);
+    Requester.Operator self = new Requester.Operator(RunSource.API, null);
     assertTrue(IngressPolicy.DEFAULTS.admit(self).allowed());
     assertEquals("api:operator", self.subject());
     assertFalse(self.counted());
-    Requester.Operator alice = new Requester.Operator("cli", "alice");
+    Requester.Operator alice = new Requester.Operator(RunSource.CLI, "alice");
     assertEquals("cli:alice", alice.subject());
     assertTrue(alice.counted());
     assertThrows(
         IllegalArgumentException.class,
-        () -> new Requester.Operator("slack", "U0A"),
+        () -> new Requester.Operator(RunSource.SLACK, "U0A"),
         "slack and github requests carry their verified facts, never an operator's");
   }
 }

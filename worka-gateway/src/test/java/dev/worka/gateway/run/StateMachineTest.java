@@ -212,7 +212,14 @@ class StateMachineTest {
               runs.insert(
                   c,
                   new RunStore.NewRun(
-                      "api", "t", null, null, null, null, null, null, null, "trace", manifest,
+                      RunSource.API,
+                      "t",
+                      null,
+                      new ReplyTo.Nowhere(),
+                      null,
+                      null,
+                      "trace",
+                      manifest,
                       null),
                   "test");
           try (PreparedStatement ps =

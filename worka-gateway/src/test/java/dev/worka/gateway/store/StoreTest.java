@@ -152,7 +152,7 @@ class StoreTest {
               audit.recordGate(
                   c,
                   new dev.worka.gateway.audit.AuditLog.Decision(
-                      "skill.invoke",
+                      dev.worka.gateway.audit.GateAction.SKILL_INVOKE,
                       dev.worka.gateway.audit.GateStatus.DENY,
                       "ernest",
                       null,

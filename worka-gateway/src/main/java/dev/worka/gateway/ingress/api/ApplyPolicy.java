@@ -2,7 +2,7 @@ package dev.worka.gateway.ingress.api;
 
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
-import dev.worka.gateway.audit.GateActions;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.InvalidPolicyException;
@@ -22,7 +22,7 @@ import javax.sql.DataSource;
 /**
  * Decides an uploaded manifest ({@code PUT /v1/policy}): it becomes the active version only if it
  * compiles and every launch spec in it is one the host allows ({@link LaunchAllowance}). Either way
- * the decision is a gate of action {@link GateActions#POLICY_APPLY}, subject {@code operator}: an
+ * the decision is a gate of action {@link GateAction#POLICY_APPLY}, subject {@code operator}: an
  * allow gate in the very transaction that activates the new version (so no version is active
  * without it), or a deny gate naming what was refused, committed before the refusal is answered,
  * with the active policy unchanged. Uploading the active manifest again changes nothing and records
@@ -80,7 +80,7 @@ public final class ApplyPolicy {
                       audit.recordGate(
                           c,
                           new AuditLog.Decision(
-                              GateActions.POLICY_APPLY,
+                              GateAction.POLICY_APPLY,
                               GateStatus.ALLOW,
                               OPERATOR,
                               null,
@@ -113,7 +113,7 @@ public final class ApplyPolicy {
                   audit.recordGate(
                       c,
                       new AuditLog.Decision(
-                          GateActions.POLICY_APPLY,
+                          GateAction.POLICY_APPLY,
                           GateStatus.DENY,
                           OPERATOR,
                           null,

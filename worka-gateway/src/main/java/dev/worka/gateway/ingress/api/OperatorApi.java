@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
+import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateChain;
 import dev.worka.gateway.audit.GateStatus;
 import dev.worka.gateway.control.RunService;
@@ -17,6 +18,7 @@ import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunEvent;
 import dev.worka.gateway.run.RunEvents;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
@@ -172,8 +174,12 @@ public final class OperatorApi {
     if (requester != null && requester.length() > 200) {
       problems.add("requester is longer than 200 characters");
     }
-    String source = body.path("source").asText("api");
-    if (!source.equals("api") && !source.equals("cli")) {
+    String sourceName = body.path("source").asText(RunSource.API.sql());
+    RunSource source =
+        sourceName.equals(RunSource.API.sql())
+            ? RunSource.API
+            : sourceName.equals(RunSource.CLI.sql()) ? RunSource.CLI : null;
+    if (source == null) {
       problems.add(
           "source must be api or cli here (slack and github runs come through their own ingress)");
     }
@@ -189,15 +195,7 @@ public final class OperatorApi {
     }
     RunService.Creation creation =
         service.create(
-            new RunService.Request(
-                source,
-                text,
-                requester,
-                null,
-                null,
-                null,
-                null,
-                key == null ? null : "api:" + key));
+            new RunService.Request(source, text, requester, key == null ? null : "api:" + key));
     return switch (creation) {
       case RunService.Creation.Created c -> {
         Map<String, Object> answer = new LinkedHashMap<>();
@@ -254,7 +252,11 @@ public final class OperatorApi {
     auth.require(r);
     String action = blankToNull(r.query("action"));
     if (action != null && !action.matches("[a-z][a-z0-9_.]{0,99}")) {
-      throw invalid("action must be a gate action such as run.create or skill.invoke");
+      throw invalid(
+          "action must be a gate action such as "
+              + GateAction.RUN_CREATE.sql()
+              + " or "
+              + GateAction.SKILL_INVOKE.sql());
     }
     GateStatus status = null;
     String statusText = blankToNull(r.query("status"));
@@ -288,7 +290,7 @@ public final class OperatorApi {
     for (Gate g : found) {
       Map<String, Object> v = new LinkedHashMap<>();
       v.put("gate_id", g.id().toString());
-      v.put("action", g.action());
+      v.put("action", g.action().sql());
       v.put("status", g.status().sql());
       v.put("subject", g.subject());
       v.put("run_id", g.runId() == null ? null : g.runId().toString());

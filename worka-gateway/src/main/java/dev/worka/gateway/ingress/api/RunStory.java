@@ -189,7 +189,7 @@ public final class RunStory {
           for (Gate g : audit.gatesOfRun(c, runId)) {
             Map<String, Object> v = new LinkedHashMap<>();
             v.put("gate_id", g.id().toString());
-            v.put("action", g.action());
+            v.put("action", g.action().sql());
             v.put("skill", g.skill());
             v.put("status", g.status().sql());
             v.put("subject", g.subject());
@@ -209,7 +209,7 @@ public final class RunStory {
           for (Burn b : audit.burnsOfRun(c, runId)) {
             Map<String, Object> v = new LinkedHashMap<>();
             v.put("burn_id", b.id().toString());
-            v.put("kind", b.kind());
+            v.put("kind", b.kind().sql());
             v.put("step_id", b.stepId() == null ? null : b.stepId().toString());
             v.put("step_ref", b.stepId() == null ? null : refs.get(b.stepId()));
             v.put("agent", b.agent());
@@ -251,8 +251,8 @@ public final class RunStory {
           for (RunNotifications.Notification n :
               new RunNotifications(java.time.InstantSource.system()).ofRun(c, runId)) {
             Map<String, Object> v = new LinkedHashMap<>();
-            v.put("kind", n.kind());
-            v.put("to", n.source());
+            v.put("kind", n.kind().sql());
+            v.put("to", n.source().sql());
             v.put("status", n.status());
             v.put("attempts", n.attempts());
             v.put("upstream_ref", n.upstreamRef());
@@ -293,7 +293,7 @@ public final class RunStory {
     Map<String, Object> v = new LinkedHashMap<>();
     v.put("run_id", run.id().toString());
     v.put("status", run.status().sql());
-    v.put("source", run.source());
+    v.put("source", run.source().sql());
     v.put("text", run.text());
     v.put("requester", run.requester());
     v.put("trace_id", run.traceId());

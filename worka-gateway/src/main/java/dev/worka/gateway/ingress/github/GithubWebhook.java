@@ -7,6 +7,8 @@ import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.policy.Requester;
+import dev.worka.gateway.run.ReplyTo;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
@@ -147,23 +149,14 @@ public final class GithubWebhook {
       return ignored(delivery, event, "the comment names no author");
     }
     String traceId = traceId(r.header("traceparent"));
-    Map<String, Object> where = new LinkedHashMap<>();
-    where.put("owner", c.owner());
-    where.put("repo", c.repo());
-    where.put("issue_number", c.number());
-    where.put("comment_url", c.url());
-    where.put("github_delivery", delivery);
     String repository = c.owner() + "/" + c.repo();
     RunService.Creation creation =
         runs.create(
             new RunService.Request(
-                "github",
+                RunSource.GITHUB,
                 text,
                 c.author(),
-                null,
-                null,
-                null,
-                Json.write(where),
+                new ReplyTo.GithubIssue(c.owner(), c.repo(), c.number(), c.url(), delivery),
                 "github:" + event + ":" + c.id(),
                 traceId,
                 new Requester.GithubCommenter(c.author(), c.authorAssociation(), repository)));

@@ -22,6 +22,8 @@ import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.policy.Requester;
+import dev.worka.gateway.run.ReplyTo;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
@@ -544,25 +546,14 @@ public final class SlackIngress implements AutoCloseable {
           user,
           guest.why());
     }
-    Map<String, Object> delivery = new LinkedHashMap<>();
-    delivery.put("kind", kind);
-    if (teamId != null) {
-      delivery.put("team_id", teamId);
-    }
-    if (userTeam != null) {
-      delivery.put("user_team", userTeam);
-    }
-    delivery.put("channel_type", channelType);
     RunService.Creation creation =
         runs.create(
             new RunService.Request(
-                "slack",
+                RunSource.SLACK,
                 text,
                 user,
-                channel,
-                user,
-                threadTs,
-                Json.write(delivery),
+                new ReplyTo.SlackThread(
+                    channel, user, threadTs, kind, teamId, userTeam, channelType),
                 key,
                 null,
                 new Requester.SlackUser(user, userTeam, botTeam, channel, guest.guest())));

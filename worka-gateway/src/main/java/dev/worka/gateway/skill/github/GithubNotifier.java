@@ -8,6 +8,8 @@ import dev.worka.gateway.delivery.PublicReason;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunNotifications;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.skill.InvocationContext;
 import dev.worka.gateway.skill.SkillDefinition;
@@ -68,8 +70,8 @@ public final class GithubNotifier implements RunNotifier {
   }
 
   @Override
-  public String source() {
-    return "github";
+  public RunSource source() {
+    return RunSource.GITHUB;
   }
 
   /** The issue (or pull request) a GitHub run came from. */
@@ -79,7 +81,9 @@ public final class GithubNotifier implements RunNotifier {
   public AnswerPlace place(Run run) {
     return where(run)
         .<AnswerPlace>map(
-            w -> new AnswerPlace.At("github", w.owner() + "/" + w.repo() + "#" + w.issueNumber()))
+            w ->
+                new AnswerPlace.At(
+                    RunSource.GITHUB, w.owner() + "/" + w.repo() + "#" + w.issueNumber()))
         .orElseGet(
             () ->
                 new AnswerPlace.Nowhere(
@@ -116,7 +120,9 @@ public final class GithubNotifier implements RunNotifier {
   @Override
   public Optional<String> acknowledge(Run run, boolean maybeSentBefore) {
     return comment(
-        run, "ack", "Worka accepted this request as run `" + run.id() + "`; it will answer here.");
+        run,
+        RunNotifications.Kind.ACK.sql(),
+        "Worka accepted this request as run `" + run.id() + "`; it will answer here.");
   }
 
   @Override
@@ -134,7 +140,7 @@ public final class GithubNotifier implements RunNotifier {
       String reason = PublicReason.of(run, redactor);
       text.append(reason == null ? "." : ": " + reason);
     }
-    return comment(run, "result", text.toString());
+    return comment(run, RunNotifications.Kind.RESULT.sql(), text.toString());
   }
 
   private Optional<String> comment(Run run, String kind, String text) {

@@ -9,6 +9,8 @@ import dev.worka.gateway.delivery.PublicReason;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunNotifications;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.protocol.Json;
 import java.util.Map;
@@ -86,7 +88,7 @@ public final class SlackNotifier implements RunNotifier {
         .<AnswerPlace>map(
             w ->
                 new AnswerPlace.At(
-                    "slack",
+                    RunSource.SLACK,
                     "channel "
                         + w.channel()
                         + (w.threadTs() == null
@@ -122,8 +124,8 @@ public final class SlackNotifier implements RunNotifier {
   }
 
   @Override
-  public String source() {
-    return "slack";
+  public RunSource source() {
+    return RunSource.SLACK;
   }
 
   @Override
@@ -131,7 +133,7 @@ public final class SlackNotifier implements RunNotifier {
     String where = run.slackThreadTs() == null ? "in this conversation" : "in this thread";
     return post(
         run,
-        "ack",
+        RunNotifications.Kind.ACK.sql(),
         maybeSentBefore,
         "Worka accepted this request as run `"
             + run.id()
@@ -143,7 +145,8 @@ public final class SlackNotifier implements RunNotifier {
 
   @Override
   public Optional<String> deliver(Run run, boolean maybeSentBefore) {
-    return post(run, "result", maybeSentBefore, resultText(run, redactor));
+    return post(
+        run, RunNotifications.Kind.RESULT.sql(), maybeSentBefore, resultText(run, redactor));
   }
 
   /**

@@ -1,0 +1,97 @@
+package dev.worka.gateway.audit;
+
+import java.util.Arrays;
+
+/**
+ * The actions a gate decides about, with the name each has in {@code gates.action}. Stable: the
+ * names appear in the operator API ({@code GET /v1/gates?action=}, the run story) and the CLI, and
+ * each gate's hash covers its action's name.
+ */
+public enum GateAction {
+  /** A planner submitted a plan. */
+  PLAN_SUBMIT("plan.submit"),
+
+  /** A worker asked for a skill. */
+  SKILL_INVOKE("skill.invoke"),
+
+  /**
+   * A worker called the model through the Gateway's proxy ({@code /v1/agent/model/v1/messages}).
+   */
+  MODEL_INVOKE("model.invoke"),
+
+  /** A worker's request named a run, step or agent other than its token's. */
+  IDENTITY("agent.identity"),
+
+  /** A worker used a token whose step attempt is no longer running. */
+  TOKEN_USE("agent.token"),
+
+  /** A worker asked for its context, posted a result or heartbeat without the right. */
+  AGENT_CALL("agent.call"),
+
+  /**
+   * Someone asked for a run (Slack, GitHub, the API or the CLI): the policy's {@code ingress} and
+   * its quotas decide. A refusal is a deny gate with no run id, the requester as subject ({@code
+   * slack:U…}, {@code github:login}, {@code api:name}, {@code cli:name}); an allowed request leaves
+   * no gate, its run row is the record (requester, source, pinned policy manifest).
+   */
+  RUN_CREATE("run.create"),
+
+  /**
+   * An operator resolved a skill call whose outcome was unknown ({@code POST
+   * /v1/invocations/{id}/resolve}).
+   */
+  INVOCATION_RESOLVE("invocation.resolve"),
+
+  /**
+   * A manifest uploaded through the operator API ({@code PUT /v1/policy}, {@code worka policy
+   * apply}): allowed when it became the active version, denied when the host refused it (a launch
+   * spec it does not allow). Subject {@code operator}; no run.
+   */
+  POLICY_APPLY("policy.apply"),
+
+  /**
+   * Worka posts one of its own answers (an acknowledgement, a result or refusal) to Slack or
+   * GitHub: one gate per attempt to post, before it; subject {@code worka}, the place in the
+   * reason.
+   */
+  DELIVERY_POST("delivery.post");
+
+  private final String sql;
+
+  GateAction(String sql) {
+    this.sql = sql;
+  }
+
+  /** The action's name in {@code gates.action}. */
+  public String sql() {
+    return sql;
+  }
+
+  /** The {@link #sql} name, so that a message spelling the value reads as before. */
+  @Override
+  public String toString() {
+    return sql;
+  }
+
+  /** Whether {@code sql} names an action. */
+  static boolean known(String sql) {
+    return Arrays.stream(values()).anyMatch(a -> a.sql.equals(sql));
+  }
+
+  /**
+   * The action named {@code sql} in {@code gates.action}; an unknown name is an error naming it.
+   */
+  static GateAction fromSql(String sql) {
+    for (GateAction action : values()) {
+      if (action.sql.equals(sql)) {
+        return action;
+      }
+    }
+    throw new IllegalStateException(
+        "unknown gate action '"
+            + sql
+            + "' in gates.action (known: "
+            + Arrays.stream(values()).map(GateAction::sql).toList()
+            + ")");
+  }
+}
