@@ -8,7 +8,7 @@
  * allows), {@code OperatorTokenFile}, {@code ProcessRuntimeAtStart} (the worker runtime), {@code
  * SweepUntilShutdown} (the reconciliation sweep) and {@code CloseInReverse} (the lifecycle: what
  * was opened is closed last-first). The other loops are their packages' own: {@code
- * control.Dispatcher} (task loops, lease reaper, deadline sweeper), {@code control.NotifyRuns}
+ * control.Dispatcher} (task loops, lease reaper, deadline sweeper), {@code delivery.NotifyRuns}
  * (answers where runs came from), {@code store.Database#watch} (database outages).
  *
  * <p>No other code constructs services; no reflection-driven container. May touch every package.

@@ -1,7 +1,6 @@
 package dev.worka.gateway.delivery;
 
 import dev.worka.gateway.run.Run;
-import dev.worka.gateway.run.RunNotifications;
 
 /**
  * Decides whether Worka may post one of its own answers (an acknowledgement, a result or refusal):

@@ -1,6 +1,7 @@
 package dev.worka.gateway.run;
 
 import com.google.errorprone.annotations.CheckReturnValue;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;

@@ -10,7 +10,7 @@
  * FindEffectByMarker}: the issue or comment carrying a marker, for a call whose answer was lost),
  * and the failure classifier ({@code FailureClassifier}: retryable or not, an unknown outcome or a
  * failure, the message cleaned of the token), tested against a table of upstream errors. {@link
- * dev.worka.gateway.skill.github.GithubNotifier} answers GitHub-started runs through the same
+ * dev.worka.gateway.delivery.github.GithubNotifier} answers GitHub-started runs through the same
  * session.
  *
  * <p>Holds the GitHub token: it goes only into the {@code Authorization} header of the MCP server's

@@ -2,8 +2,8 @@
  * The live Slack skills and answers: {@link dev.worka.gateway.skill.slack.SlackProvider} serves
  * {@code slack.read_thread} ({@code conversations.replies}) and {@code slack.post_message} ({@code
  * chat.postMessage}) through Slack's Web API with the official SDK's client, and {@link
- * dev.worka.gateway.skill.slack.SlackNotifier} answers runs that came from Slack in their thread.
- * The Web API's URL is {@code SLACK_API_URL} (a local stand-in in tests).
+ * dev.worka.gateway.delivery.slack.SlackNotifier} answers runs that came from Slack in their
+ * thread. The Web API's URL is {@code SLACK_API_URL} (a local stand-in in tests).
  *
  * <p>Holds the bot token only inside the SDK client it is given (the {@code Authorization} header);
  * never in a log line, an exception message or an output. Whatever it posts is inert: no

@@ -1,4 +1,4 @@
-package dev.worka.gateway.skill.github;
+package dev.worka.gateway.delivery.github;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,6 +14,7 @@ import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillFailedException;
 import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.SkillUnavailableException;
+import dev.worka.gateway.skill.github.McpGithubProvider;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;

@@ -1,4 +1,4 @@
-package dev.worka.gateway.run;
+package dev.worka.gateway.delivery;
 
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
@@ -63,7 +63,7 @@ public final class RunNotifications {
    * Records that run {@code runId} owes a {@code kind} notification to {@code source}, if it is
    * answered there.
    */
-  static void owe(Connection c, UUID runId, String kind, String source, Instant now)
+  public static void owe(Connection c, UUID runId, String kind, String source, Instant now)
       throws SQLException {
     if (source == null || !ANSWERED_SOURCES.contains(source)) {
       return;

@@ -1,4 +1,4 @@
-package dev.worka.gateway.control;
+package dev.worka.gateway.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,12 +10,7 @@ import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.audit.GateStatus;
-import dev.worka.gateway.delivery.AnswerPlace;
-import dev.worka.gateway.delivery.DeliveryPolicy;
-import dev.worka.gateway.delivery.NotificationFailedException;
-import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.Run;
-import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.store.TestDatabase;
