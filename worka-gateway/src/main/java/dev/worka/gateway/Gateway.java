@@ -112,7 +112,7 @@ public final class Gateway implements AutoCloseable {
       secrets.addAll(opened.secrets());
 
       AuditLog audit = new AuditLog(clock);
-      RunStore runs = new RunStore(clock);
+      RunStore runs = new RunStore(clock, new RunNotifications(clock));
       StepStore steps = new StepStore(clock);
       PlanStore plans = new PlanStore(clock, steps);
       InvocationStore invocations = new InvocationStore(clock);

@@ -1,5 +1,6 @@
 package dev.worka.gateway.delivery;
 
+import dev.worka.gateway.run.RunOutbox;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -18,7 +19,7 @@ import java.util.UUID;
  * or ends the run, so none is ever lost. The notification loop claims due ones (several Gateways
  * may run it), sends them, and records the outcome here.
  */
-public final class RunNotifications {
+public final class RunNotifications implements RunOutbox {
   /** Sources whose runs are answered where they came from. */
   public static final Set<String> ANSWERED_SOURCES = Set.of("slack", "github");
 
@@ -59,11 +60,21 @@ public final class RunNotifications {
     }
   }
 
+  @Override
+  public void created(Connection c, UUID runId, String source, Instant now) throws SQLException {
+    owe(c, runId, ACK, source, now);
+  }
+
+  @Override
+  public void ended(Connection c, UUID runId, String source, Instant now) throws SQLException {
+    owe(c, runId, RESULT, source, now);
+  }
+
   /**
    * Records that run {@code runId} owes a {@code kind} notification to {@code source}, if it is
    * answered there.
    */
-  public static void owe(Connection c, UUID runId, String kind, String source, Instant now)
+  private static void owe(Connection c, UUID runId, String kind, String source, Instant now)
       throws SQLException {
     if (source == null || !ANSWERED_SOURCES.contains(source)) {
       return;

@@ -1,7 +1,6 @@
 package dev.worka.gateway.run;
 
 import com.google.errorprone.annotations.CheckReturnValue;
-import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
@@ -20,9 +19,15 @@ import java.util.UUID;
  */
 public final class RunStore {
   private final InstantSource clock;
+  private final RunOutbox outbox;
 
-  public RunStore(InstantSource clock) {
+  /**
+   * @param outbox what a created or ended run owes the place its request came from, written in the
+   *     same transaction
+   */
+  public RunStore(InstantSource clock, RunOutbox outbox) {
     this.clock = clock;
+    this.outbox = outbox;
   }
 
   /** What a new run is made of. */
@@ -67,7 +72,7 @@ public final class RunStore {
         now);
     RunEvents.append(
         c, id, null, "run", null, RunStatus.RECEIVED.sql(), actor, "run created", n.traceId(), now);
-    RunNotifications.owe(c, id, RunNotifications.ACK, n.source(), now);
+    outbox.created(c, id, n.source(), now);
     return find(c, id, Lock.NONE).orElseThrow();
   }
 
@@ -111,7 +116,7 @@ public final class RunStore {
           find(c, runId, Lock.NONE).map(r -> r.status().sql()).orElse("missing"));
     }
     if (to.terminal()) {
-      RunNotifications.owe(c, runId, RunNotifications.RESULT, moved.get().source(), now);
+      outbox.ended(c, runId, moved.get().source(), now);
     }
     long event =
         RunEvents.append(

@@ -32,7 +32,7 @@ class NotifyRunsTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
   private final SettableClock clock = new SettableClock();
-  private final RunStore runs = new RunStore(clock);
+  private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
   private final RunNotifications notifications = new RunNotifications(clock);
   private final AuditLog audit = new AuditLog(clock);
 

@@ -36,7 +36,7 @@ class SlackDeliveryTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
   private final SettableClock clock = new SettableClock();
-  private final RunStore runs = new RunStore(clock);
+  private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
   private final AuditLog audit = new AuditLog(clock);
   private SlackApiStandIn slack;
   private Slack sdk;

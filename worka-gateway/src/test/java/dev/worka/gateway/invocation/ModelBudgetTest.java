@@ -8,6 +8,7 @@ import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateActions;
 import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.store.TestDatabase;
@@ -42,7 +43,7 @@ class ModelBudgetTest {
         Transactions.inTransaction(
             db.dataSource(),
             c ->
-                new RunStore(clock)
+                new RunStore(clock, new RunNotifications(clock))
                     .insert(
                         c,
                         new RunStore.NewRun(
