@@ -11,10 +11,6 @@
  * settle ({@code POST /v1/invocations/{id}/resolve}), an outcome value the operator API switches
  * on.
  *
- * <p>May touch: {@code store}, {@code audit} (the resolution's gate), {@code run} (the run a
- * resolution is recorded against), {@code skill} (a reconciliation asks the provider), {@code
- * redaction} (a found output is cleaned like every output). Must not touch: {@code http} or any API
- * package, {@code mediation} (which decides the calls these rows record), {@code control}. Nothing
- * here decides whether a worker may call: it records what was decided.
+ * <p>Nothing here decides whether a worker may call: it records what was decided.
  */
 package dev.worka.gateway.invocation;

@@ -14,11 +14,9 @@
  * dev.worka.gateway.policy.SkillCondition}), evaluated per call over the input and the run's and
  * step's facts ({@link dev.worka.gateway.policy.ConditionContext}). Only this package uses CEL.
  *
- * <p>May touch: {@code store} (transactions, SQL conversions) and {@code error}, the protocol's
- * JSON mapper, Jackson, CEL. Must not touch: {@code plan}, {@code skill}, {@code run}, {@code
- * runtime} or anything above them. The skill catalog is not known here; the composition root checks
- * {@link dev.worka.gateway.policy.CompiledPolicy#referencedSkills()} against it, and passes the
- * skills' input field names in as {@link dev.worka.gateway.policy.SkillFields}. Nothing here
- * performs a side effect or reads memory.
+ * <p>The skill catalog is not known here; the composition root checks {@link
+ * dev.worka.gateway.policy.CompiledPolicy#referencedSkills()} against it, and passes the skills'
+ * input field names in as {@link dev.worka.gateway.policy.SkillFields}. Nothing here performs a
+ * side effect or reads memory.
  */
 package dev.worka.gateway.policy;

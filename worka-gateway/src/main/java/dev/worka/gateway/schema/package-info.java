@@ -12,7 +12,5 @@
  *       says: {@code $} is the end of the value, so {@code "a\n"} does not match {@code ^a$} (in
  *       Java's own syntax {@code $} also matches before a final line terminator).
  * </ul>
- *
- * <p>Bottom layer: depends on no other Worka package.
  */
 package dev.worka.gateway.schema;

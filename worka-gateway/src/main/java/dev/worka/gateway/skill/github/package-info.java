@@ -19,9 +19,7 @@
  * invocation's marker in what it creates, so that an effect whose outcome the Gateway never
  * recorded can be found again ({@code reconcile}).
  *
- * <p>May touch: {@code dev.worka.gateway.skill} (the provider contract, the catalog), {@code
- * dev.worka.protocol} and the MCP SDK; the notifier also {@code delivery}, {@code redaction} and
- * {@code run} (the run it answers). Must not touch the database, the policy, runs or steps: the
- * mediator above has decided and recorded the call before it arrives here.
+ * <p>It does not touch the database, the policy, runs or steps: the mediator above has decided and
+ * recorded the call before it arrives here.
  */
 package dev.worka.gateway.skill.github;
