@@ -16,14 +16,13 @@ import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Lock;
+import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.Verification;
 import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.gateway.token.WorkerClaims;
 import dev.worka.protocol.ErrorCodes;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -98,16 +97,15 @@ final class Authenticator {
               Optional<Run> run = runs.find(c, claims.runId(), Lock.NONE);
               boolean reported = false;
               if (isResult && step.isPresent()) {
-                try (PreparedStatement ps =
-                    c.prepareStatement(
-                        "select 1 from run_events where step_id = ? and entity = 'step' and from_status = 'running'"
-                            + " and actor = ? limit 1")) {
-                  ps.setObject(1, claims.stepId());
-                  ps.setString(2, "agent:" + claims.agent() + "#" + claims.attempt());
-                  try (ResultSet rs = ps.executeQuery()) {
-                    reported = rs.next();
-                  }
-                }
+                reported =
+                    Sql.one(
+                            c,
+                            "select 1 from run_events where step_id = ? and entity = 'step' and from_status = 'running'"
+                                + " and actor = ? limit 1",
+                            rs -> true,
+                            claims.stepId(),
+                            "agent:" + claims.agent() + "#" + claims.attempt())
+                        .isPresent();
               }
               return new Loaded(step, run, reported);
             });

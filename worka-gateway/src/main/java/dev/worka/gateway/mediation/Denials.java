@@ -11,9 +11,8 @@ import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Lock;
+import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -150,15 +149,12 @@ public final class Denials {
   }
 
   private static int deniesOf(Connection c, UUID stepId, int attempt) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select count(*) from gates where step_id = ? and attempt = ? and status = 'deny'")) {
-      ps.setObject(1, stepId);
-      ps.setInt(2, attempt);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getInt(1);
-      }
-    }
+    return Sql.one(
+            c,
+            "select count(*) from gates where step_id = ? and attempt = ? and status = 'deny'",
+            rs -> rs.getInt(1),
+            stepId,
+            attempt)
+        .orElseThrow();
   }
 }
