@@ -66,8 +66,8 @@ final class PackageGraph {
               "queue",
               "redaction",
               "run",
+              "schema",
               "skill",
-              "skill.github",
               "skill.model",
               "store",
               "token")
