@@ -11,12 +11,12 @@ import dev.worka.gateway.mediation.IdentityCheck;
 import dev.worka.gateway.mediation.Refusal;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunEvents;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Lock;
-import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.Verification;
@@ -98,14 +98,8 @@ final class Authenticator {
               boolean reported = false;
               if (isResult && step.isPresent()) {
                 reported =
-                    Sql.one(
-                            c,
-                            "select 1 from run_events where step_id = ? and entity = 'step' and from_status = 'running'"
-                                + " and actor = ? limit 1",
-                            rs -> true,
-                            claims.stepId(),
-                            "agent:" + claims.agent() + "#" + claims.attempt())
-                        .isPresent();
+                    RunEvents.movedOutOfRunningBy(
+                        c, claims.stepId(), "agent:" + claims.agent() + "#" + claims.attempt());
               }
               return new Loaded(step, run, reported);
             });

@@ -11,7 +11,6 @@ import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Lock;
-import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Collections;
@@ -108,7 +107,7 @@ public final class Denials {
                 run.policyManifestId(),
                 run.traceId()));
     if (!action.equals(GateActions.TOKEN_USE)
-        && deniesOf(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {
+        && audit.denialsDuring(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {
       String why =
           "agent "
               + agent
@@ -146,15 +145,5 @@ public final class Denials {
    */
   boolean firstStaleUse(String jti) {
     return staleTokens.add(jti);
-  }
-
-  private static int deniesOf(Connection c, UUID stepId, int attempt) throws SQLException {
-    return Sql.one(
-            c,
-            "select count(*) from gates where step_id = ? and attempt = ? and status = 'deny'",
-            rs -> rs.getInt(1),
-            stepId,
-            attempt)
-        .orElseThrow();
   }
 }
