@@ -6,6 +6,7 @@ import dev.worka.gateway.control.Dispatcher;
 import dev.worka.gateway.control.EndFailedAttempt;
 import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.control.RunningWorkers;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.ingress.api.ApplyPolicy;
 import dev.worka.gateway.ingress.api.RunStory;
 import dev.worka.gateway.invocation.InvocationStore;
@@ -116,7 +117,7 @@ final class ControlPlane {
     this.random = random;
 
     audit = new AuditLog(clock);
-    runs = new RunStore(clock);
+    runs = new RunStore(clock, new RunNotifications(clock));
     steps = new StepStore(clock);
     plans = new PlanStore(clock, steps);
     invocations = new InvocationStore(clock);

@@ -1,10 +1,10 @@
 package dev.worka.gateway;
 
 import dev.worka.gateway.control.Dispatcher;
-import dev.worka.gateway.control.NotifyRuns;
+import dev.worka.gateway.delivery.NotifyRuns;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.invocation.ReconcileInvocations;
-import dev.worka.gateway.run.RunNotifications;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;

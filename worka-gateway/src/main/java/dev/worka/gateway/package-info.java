@@ -13,8 +13,8 @@
  * reconciliation sweep through {@code SweepUntilShutdown}, the notification loop) and {@code
  * CloseInReverse} (the lifecycle: what was opened is closed last-first). The loops themselves are
  * their packages' own: {@code control.Dispatcher} (task loops, lease reaper, deadline sweeper),
- * {@code control.NotifyRuns} (answers where runs came from), {@code store.Database#watch} (database
- * outages).
+ * {@code delivery.NotifyRuns} (answers where runs came from), {@code store.Database#watch}
+ * (database outages).
  *
  * <p>No other code constructs services: the adapters ({@code agent}, {@code ingress.api}) are
  * handed their decisions ready-made. No reflection-driven container. May touch every package.

@@ -12,6 +12,7 @@ import dev.worka.gateway.mediation.IdentityCheck;
 import dev.worka.gateway.mediation.Refusal;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.run.Run;
+import dev.worka.gateway.run.RunEvents;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepStatus;
@@ -23,8 +24,6 @@ import dev.worka.gateway.token.Verification;
 import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.gateway.token.WorkerClaims;
 import dev.worka.protocol.ErrorCodes;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -99,16 +98,9 @@ final class Authenticator {
               Optional<Run> run = runs.find(c, claims.runId(), Lock.NONE);
               boolean reported = false;
               if (isResult && step.isPresent()) {
-                try (PreparedStatement ps =
-                    c.prepareStatement(
-                        "select 1 from run_events where step_id = ? and entity = 'step' and from_status = 'running'"
-                            + " and actor = ? limit 1")) {
-                  ps.setObject(1, claims.stepId());
-                  ps.setString(2, "agent:" + claims.agent() + "#" + claims.attempt());
-                  try (ResultSet rs = ps.executeQuery()) {
-                    reported = rs.next();
-                  }
-                }
+                reported =
+                    RunEvents.movedOutOfRunningBy(
+                        c, claims.stepId(), "agent:" + claims.agent() + "#" + claims.attempt());
               }
               return new Loaded(step, run, reported);
             });

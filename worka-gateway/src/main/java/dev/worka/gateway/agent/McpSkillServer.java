@@ -15,9 +15,9 @@ import dev.worka.gateway.mediation.ResultSubmission;
 import dev.worka.gateway.mediation.SkillCall;
 import dev.worka.gateway.mediation.SkillMediator;
 import dev.worka.gateway.policy.PolicyDecider;
+import dev.worka.gateway.schema.McpSchemaValidator;
 import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillRegistry;
-import dev.worka.gateway.skill.github.ToolSchema;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
@@ -131,7 +131,7 @@ final class McpSkillServer {
                     + " (or POST /v1/agent/result).")
             .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
             .jsonMapper(json)
-            .jsonSchemaValidator(new ToolSchema.ForMcp())
+            .jsonSchemaValidator(new McpSchemaValidator())
             // The mediator validates input against the skill's schema and records the refusal as a
             // gate.
             .validateToolInputs(false)

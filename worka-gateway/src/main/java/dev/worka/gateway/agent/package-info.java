@@ -16,13 +16,5 @@
  * which keeps its decision (permission, content, calls under way, the token budget, in one
  * transaction through {@code Attempts#decide}) inside the adapter; splitting it out is left for
  * later.
- *
- * <p>May touch: {@code http} (transport), {@code mediation}, {@code invocation} (the model route's
- * {@code ModelUsageStore}), {@code skill} (the envelope's skill specs, the MCP tool list), {@code
- * skill.model}, {@code policy} (which tools a step sees, the model permission), {@code run}, {@code
- * token}, {@code audit}, {@code queue} (a heartbeat extends its task's lease), {@code store},
- * {@code redaction}, and {@code control} for the key of a heartbeat's task ({@code TaskKind}). It
- * builds no decision: the composition root hands {@code AgentApi} the decisions ready-made. Must
- * not be used by anything below it: nothing under {@code mediation} imports a transport type.
  */
 package dev.worka.gateway.agent;

@@ -182,6 +182,17 @@ public final class AuditLog {
         .orElseThrow();
   }
 
+  /** How many requests of this step attempt the Gateway denied (deny gates that name it). */
+  public int denialsDuring(Connection c, UUID stepId, int attempt) throws SQLException {
+    return Sql.one(
+            c,
+            "select count(*) from gates where step_id = ? and attempt = ? and status = 'deny'",
+            rs -> rs.getInt(1),
+            stepId,
+            attempt)
+        .orElseThrow();
+  }
+
   public List<Gate> gatesOfRun(Connection c, UUID runId) throws SQLException {
     return Sql.list(
         c, "select * from gates where run_id = ? order by seq", AuditLog::readGate, runId);

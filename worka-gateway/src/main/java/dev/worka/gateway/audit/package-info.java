@@ -4,7 +4,6 @@
  * always written on the caller's connection so that a gate commits in the same transaction as the
  * change it authorizes, and before any side effect it allows.
  *
- * <p>May use {@code store}; knows nothing of runs beyond their ids, and decides nothing: it records
- * what {@code policy} and the callers decided.
+ * <p>It decides nothing: it records what {@code policy} and the callers decided.
  */
 package dev.worka.gateway.audit;

@@ -9,9 +9,7 @@
  * dev.worka.gateway.config.ConfigException}. Nothing else reads the environment: the integrations
  * are built from these records.
  *
- * <p>May touch: the value types of what it configures — {@code store} (the database URL), {@code
- * skill.github} (the MCP endpoint), {@code skill.model} (the model's defaults), {@code
- * runtime.process} (the worker network) — and {@code policy}'s {@code DurationText}. Used only by
- * the composition root and the CLI; it starts nothing and opens no connection.
+ * <p>Its records hold the value types of what they configure (the database URL, the MCP endpoint,
+ * the model's defaults, the worker network); it starts nothing and opens no connection.
  */
 package dev.worka.gateway.config;

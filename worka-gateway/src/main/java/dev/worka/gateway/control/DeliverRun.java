@@ -25,7 +25,9 @@ import javax.sql.DataSource;
 /**
  * delivering → succeeded: composes the run's result from its final steps (those no other step
  * depends on) — their summaries joined, and their outputs — and stores it on the run, which is
- * where the operator API and the CLI deliver it from. Slack and GitHub delivery plug in here.
+ * where the operator API and the CLI deliver it from. The move also owes the run's answer to the
+ * place it came from (Slack, GitHub), written with it ({@code run.RunOutbox}) and posted by {@code
+ * delivery}.
  */
 final class DeliverRun implements TaskHandler {
   private final DataSource dataSource;

@@ -1,7 +1,6 @@
 package dev.worka.gateway.delivery;
 
 import dev.worka.gateway.run.Run;
-import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunSource;
 
 /**

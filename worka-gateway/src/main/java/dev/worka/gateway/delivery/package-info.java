@@ -1,8 +1,11 @@
 /**
- * Answering where a request came from: a {@link dev.worka.gateway.delivery.RunNotifier} per source
- * (Slack, GitHub) acknowledges a run and delivers its cleaned result or refusal there, and {@link
- * dev.worka.gateway.delivery.Notifications} is the durable list of what is owed ({@code
- * run_notifications}). The loop that sends them lives with the other loops in {@code control}.
- * Depends on {@code run} and {@code store}; never on ingress or the loops.
+ * Answering where a request came from, in one place: the outbox ({@link
+ * dev.worka.gateway.delivery.RunNotifications}, {@code run_notifications}: what each run owes,
+ * written with the run's creation or end through {@code run.RunOutbox}), the loop that sends it
+ * ({@link dev.worka.gateway.delivery.NotifyRuns}), the {@code delivery.post} gate's rule ({@link
+ * dev.worka.gateway.delivery.DeliveryPolicy}) and the short public reason a failed run's answer
+ * gives ({@link dev.worka.gateway.delivery.PublicReason}). A {@link
+ * dev.worka.gateway.delivery.RunNotifier} per source posts the answers: {@code delivery.slack} and
+ * {@code delivery.github}.
  */
 package dev.worka.gateway.delivery;

@@ -1,8 +1,8 @@
 package dev.worka.gateway.invocation;
 
+import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.InstantSource;
@@ -46,69 +46,63 @@ public final class InvocationStore {
   /** Appends a lock event of an invocation (acquired, replayed, conflict, released). */
   public void lockEvent(Connection c, Invocation i, String lockStatus, UUID gateId)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key, lock_status,"
-                + " gate_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)")) {
-      ps.setObject(1, i.id());
-      ps.setObject(2, i.runId());
-      ps.setObject(3, i.stepId());
-      ps.setString(4, i.skill());
-      ps.setString(5, i.idempotencyKey());
-      ps.setString(6, lockStatus);
-      ps.setObject(7, gateId);
-      Sql.setInstant(ps, 8, clock.instant());
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key, lock_status,"
+            + " gate_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
+        i.id(),
+        i.runId(),
+        i.stepId(),
+        i.skill(),
+        i.idempotencyKey(),
+        lockStatus,
+        gateId,
+        clock.instant());
   }
 
   /** The lock events of a run's invocations, by invocation id, oldest first. */
   public java.util.Map<UUID, List<String>> lockEventsOfRun(Connection c, UUID runId)
       throws SQLException {
     java.util.Map<UUID, List<String>> events = new java.util.LinkedHashMap<>();
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select invocation_id, lock_status from invocation_lock_events where run_id = ? order by id")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          events
-              .computeIfAbsent(Sql.getUuid(rs, "invocation_id"), k -> new ArrayList<>())
-              .add(rs.getString(2));
-        }
-      }
+    for (LockEvent e :
+        Sql.list(
+            c,
+            "select invocation_id, lock_status from invocation_lock_events where run_id = ? order by id",
+            rs -> new LockEvent(Sql.getUuid(rs, "invocation_id"), rs.getString(2)),
+            runId)) {
+      events.computeIfAbsent(e.invocationId(), k -> new ArrayList<>()).add(e.lockStatus());
     }
     return events;
   }
+
+  private record LockEvent(UUID invocationId, String lockStatus) {}
 
   /**
    * Inserts a call's invocation as {@code started} (lock {@code acquired}) and its {@code acquired}
    * lock event, in one statement.
    */
   public void insertStarted(Connection c, Invocation i) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "with started as (insert into skill_invocations (id, run_id, step_id, attempt, agent, skill,"
-                + " idempotency_key, gate_id, policy_status, lock_status, input, dry_run, status,"
-                + " created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'acquired', ?, ?, 'started', ?)"
-                + " returning id, run_id, step_id, skill, idempotency_key, gate_id, created_at)"
-                + " insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key,"
-                + " lock_status, gate_id, created_at) select id, run_id, step_id, skill, idempotency_key,"
-                + " 'acquired', gate_id, created_at from started")) {
-      ps.setObject(1, i.id());
-      ps.setObject(2, i.runId());
-      ps.setObject(3, i.stepId());
-      ps.setInt(4, i.attempt());
-      ps.setString(5, i.agent());
-      ps.setString(6, i.skill());
-      ps.setString(7, i.idempotencyKey());
-      ps.setObject(8, i.gateId());
-      ps.setString(9, i.policyStatus());
-      Sql.setJson(ps, 10, i.inputJson());
-      ps.setBoolean(11, i.dryRun());
-      Sql.setInstant(ps, 12, clock.instant());
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "with started as (insert into skill_invocations (id, run_id, step_id, attempt, agent, skill,"
+            + " idempotency_key, gate_id, policy_status, lock_status, input, dry_run, status,"
+            + " created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'acquired', ?, ?, 'started', ?)"
+            + " returning id, run_id, step_id, skill, idempotency_key, gate_id, created_at)"
+            + " insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key,"
+            + " lock_status, gate_id, created_at) select id, run_id, step_id, skill, idempotency_key,"
+            + " 'acquired', gate_id, created_at from started",
+        i.id(),
+        i.runId(),
+        i.stepId(),
+        i.attempt(),
+        i.agent(),
+        i.skill(),
+        i.idempotencyKey(),
+        i.gateId(),
+        i.policyStatus(),
+        Sql.json(i.inputJson()),
+        i.dryRun(),
+        clock.instant());
   }
 
   /**
@@ -125,24 +119,22 @@ public final class InvocationStore {
       String error,
       String cleaningJson)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "with done as (update skill_invocations set status = ?, output = ?, upstream_ref = ?, error = ?,"
-                + " cleaning = coalesce(?::jsonb, cleaning), lock_status = 'released', completed_at = ?"
-                + " where id = ? and status = 'started'"
-                + " returning id, run_id, step_id, skill, idempotency_key, gate_id, completed_at)"
-                + " insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key,"
-                + " lock_status, gate_id, created_at) select id, run_id, step_id, skill, idempotency_key,"
-                + " 'released', gate_id, completed_at from done")) {
-      ps.setString(1, status);
-      Sql.setJson(ps, 2, outputJson);
-      ps.setString(3, upstreamRef);
-      ps.setString(4, error);
-      ps.setString(5, cleaningJson);
-      Sql.setInstant(ps, 6, clock.instant());
-      ps.setObject(7, id);
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "with done as (update skill_invocations set status = ?, output = ?, upstream_ref = ?, error = ?,"
+            + " cleaning = coalesce(?::jsonb, cleaning), lock_status = 'released', completed_at = ?"
+            + " where id = ? and status = 'started'"
+            + " returning id, run_id, step_id, skill, idempotency_key, gate_id, completed_at)"
+            + " insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key,"
+            + " lock_status, gate_id, created_at) select id, run_id, step_id, skill, idempotency_key,"
+            + " 'released', gate_id, completed_at from done",
+        status,
+        Sql.json(outputJson),
+        upstreamRef,
+        error,
+        cleaningJson,
+        clock.instant(),
+        id);
   }
 
   /**
@@ -162,15 +154,14 @@ public final class InvocationStore {
    * still waiting on it. Returns whether this call made the change.
    */
   public boolean markUnknown(Connection c, UUID id, String why) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.update(
+            c,
             "update skill_invocations set status = 'unknown', error = ?, lock_status = 'released', completed_at = ?"
-                + " where id = ? and status = 'started'")) {
-      ps.setString(1, why);
-      Sql.setInstant(ps, 2, clock.instant());
-      ps.setObject(3, id);
-      return ps.executeUpdate() == 1;
-    }
+                + " where id = ? and status = 'started'",
+            why,
+            clock.instant(),
+            id)
+        == 1;
   }
 
   /**
@@ -178,33 +169,31 @@ public final class InvocationStore {
    * performed now.
    */
   public boolean restart(Connection c, UUID id, int attempt, String why) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.update(
+            c,
             "update skill_invocations set status = 'started', attempt = ?, error = ?, lock_status = 'acquired',"
-                + " completed_at = null where id = ? and status = 'unknown'")) {
-      ps.setInt(1, attempt);
-      ps.setString(2, why);
-      ps.setObject(3, id);
-      return ps.executeUpdate() == 1;
-    }
+                + " completed_at = null where id = ? and status = 'unknown'",
+            attempt,
+            why,
+            id)
+        == 1;
   }
 
   /** {@code unknown} → {@code succeeded}: reconciliation found the effect upstream. */
   public boolean resolvePerformed(
       Connection c, UUID id, String outputJson, String upstreamRef, String cleaningJson, String why)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.update(
+            c,
             "update skill_invocations set status = 'succeeded', output = ?, upstream_ref = ?, error = ?,"
-                + " cleaning = coalesce(?::jsonb, cleaning), completed_at = ? where id = ? and status = 'unknown'")) {
-      Sql.setJson(ps, 1, outputJson);
-      ps.setString(2, upstreamRef);
-      ps.setString(3, why);
-      ps.setString(4, cleaningJson);
-      Sql.setInstant(ps, 5, clock.instant());
-      ps.setObject(6, id);
-      return ps.executeUpdate() == 1;
-    }
+                + " cleaning = coalesce(?::jsonb, cleaning), completed_at = ? where id = ? and status = 'unknown'",
+            Sql.json(outputJson),
+            upstreamRef,
+            why,
+            cleaningJson,
+            clock.instant(),
+            id)
+        == 1;
   }
 
   /**
@@ -212,14 +201,13 @@ public final class InvocationStore {
    * again.
    */
   boolean resolveNotPerformed(Connection c, UUID id, String why) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "update skill_invocations set status = 'failed', error = ?, completed_at = ? where id = ? and status = 'unknown'")) {
-      ps.setString(1, why);
-      Sql.setInstant(ps, 2, clock.instant());
-      ps.setObject(3, id);
-      return ps.executeUpdate() == 1;
-    }
+    return Sql.update(
+            c,
+            "update skill_invocations set status = 'failed', error = ?, completed_at = ? where id = ? and status = 'unknown'",
+            why,
+            clock.instant(),
+            id)
+        == 1;
   }
 
   /**
@@ -227,81 +215,55 @@ public final class InvocationStore {
    * unknown).
    */
   public void noteUnresolved(Connection c, UUID id, String why) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "update skill_invocations set error = ?, reconciled_at = ? where id = ? and status = 'unknown'")) {
-      ps.setString(1, why);
-      Sql.setInstant(ps, 2, clock.instant());
-      ps.setObject(3, id);
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "update skill_invocations set error = ?, reconciled_at = ? where id = ? and status = 'unknown'",
+        why,
+        clock.instant(),
+        id);
   }
 
   public Optional<Invocation> byId(Connection c, UUID id) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement("select * from skill_invocations where id = ?")) {
-      ps.setObject(1, id);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-      }
-    }
+    return Sql.one(c, "select * from skill_invocations where id = ?", InvocationStore::read, id);
   }
 
   public Optional<Invocation> find(Connection c, UUID stepId, String skill, String key)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select * from skill_invocations where step_id = ? and skill = ? and idempotency_key = ?")) {
-      ps.setObject(1, stepId);
-      ps.setString(2, skill);
-      ps.setString(3, key);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
-      }
-    }
+    return Sql.one(
+        c,
+        "select * from skill_invocations where step_id = ? and skill = ? and idempotency_key = ?",
+        InvocationStore::read,
+        stepId,
+        skill,
+        key);
   }
 
   /**
-   * Counts one more call against the step's limit (on the step's row, which the caller has locked)
-   * and the run's (on the run's count row, which stays locked until the caller commits: call it
-   * late), in one statement; or says which limit is reached and counts nothing. The run is counted
-   * only if the step could be.
+   * Counts one more call against the step's limit (on the step's row, which the caller has locked:
+   * {@link StepStore#countSkillCall}) and the run's (on the run's count row, which stays locked
+   * until the caller commits: call it late); or says which limit is reached and counts nothing. The
+   * run is counted only if the step could be.
    */
   public Optional<String> countCall(
       Connection c, UUID stepId, int maxPerStep, UUID runId, int maxPerRun) throws SQLException {
-    boolean stepCounted;
-    boolean runCounted;
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "with step as (update steps set skill_calls = skill_calls + 1 where id = ? and skill_calls < ? returning 1),"
-                + " run as (insert into run_call_counts as k (run_id, skill_calls) select ?, 1"
-                + " where ? >= 1 and exists (select 1 from step)"
-                + " on conflict (run_id) do update set skill_calls = k.skill_calls + 1 where k.skill_calls < ?"
-                + " returning 1)"
-                + " select exists (select 1 from step), exists (select 1 from run)")) {
-      ps.setObject(1, stepId);
-      ps.setInt(2, maxPerStep);
-      ps.setObject(3, runId);
-      ps.setInt(4, maxPerRun);
-      ps.setInt(5, maxPerRun);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        stepCounted = rs.getBoolean(1);
-        runCounted = rs.getBoolean(2);
-      }
-    }
-    if (!stepCounted) {
+    if (!StepStore.countSkillCall(c, stepId, maxPerStep)) {
       return Optional.of(
           "this step already made "
               + maxPerStep
               + " skill calls, the policy's max_skill_calls_per_step");
     }
+    boolean runCounted =
+        Sql.update(
+                c,
+                "insert into run_call_counts as k (run_id, skill_calls) select ?, 1 where ? >= 1"
+                    + " on conflict (run_id) do update set skill_calls = k.skill_calls + 1"
+                    + " where k.skill_calls < ?",
+                runId,
+                maxPerRun,
+                maxPerRun)
+            == 1;
     if (!runCounted) {
-      try (PreparedStatement undo =
-          c.prepareStatement("update steps set skill_calls = skill_calls - 1 where id = ?")) {
-        undo.setObject(1, stepId);
-        undo.executeUpdate();
-      }
+      StepStore.uncountSkillCall(c, stepId);
       return Optional.of(
           "this run already made "
               + maxPerRun
@@ -311,18 +273,11 @@ public final class InvocationStore {
   }
 
   public List<Invocation> ofRun(Connection c, UUID runId) throws SQLException {
-    List<Invocation> out = new ArrayList<>();
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select * from skill_invocations where run_id = ? order by created_at, id")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(read(rs));
-        }
-      }
-    }
-    return out;
+    return Sql.list(
+        c,
+        "select * from skill_invocations where run_id = ? order by created_at, id",
+        InvocationStore::read,
+        runId);
   }
 
   static Invocation read(ResultSet rs) throws SQLException {

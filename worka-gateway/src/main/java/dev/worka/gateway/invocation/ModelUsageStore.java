@@ -1,13 +1,10 @@
 package dev.worka.gateway.invocation;
 
+import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -36,12 +33,7 @@ public final class ModelUsageStore {
    * model budget of run {@code runId}, so two calls of the run never both spend the same remainder.
    */
   public void lockBudget(Connection c, UUID runId) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement("select pg_advisory_xact_lock(?, hashtext(?::text))")) {
-      ps.setInt(1, BUDGET_LOCK_CLASS);
-      ps.setObject(2, runId);
-      ps.execute();
-    }
+    Sql.execute(c, "select pg_advisory_xact_lock(?, hashtext(?::text))", BUDGET_LOCK_CLASS, runId);
   }
 
   /**
@@ -49,16 +41,13 @@ public final class ModelUsageStore {
    * whose Gateway died mid-call (never released: their outcome is unknown, so they count as spent).
    */
   public long reservedTokens(Connection c, UUID runId) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.one(
+            c,
             "select coalesce(sum(r.tokens), 0) from model_reservations r where r.run_id = ?"
-                + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
+                + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)",
+            rs -> rs.getLong(1),
+            runId)
+        .orElseThrow();
   }
 
   /**
@@ -66,19 +55,16 @@ public final class ModelUsageStore {
    * allowed, reservation not expired, usage not recorded yet.
    */
   public int callsUnderWay(Connection c, UUID runId, UUID stepId, Instant now) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
+    return Sql.one(
+            c,
             "select count(*) from model_reservations r join gates g on g.id = r.gate_id"
                 + " where r.run_id = ? and r.created_at > ? and g.step_id = ?"
-                + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)")) {
-      ps.setObject(1, runId);
-      ps.setTimestamp(2, Timestamp.from(now.minus(RESERVATION_LIFETIME)));
-      ps.setObject(3, stepId);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getInt(1);
-      }
-    }
+                + " and not exists (select 1 from model_usage u where u.gate_id = r.gate_id)",
+            rs -> rs.getInt(1),
+            runId,
+            now.minus(RESERVATION_LIFETIME),
+            stepId)
+        .orElseThrow();
   }
 
   /**
@@ -86,15 +72,13 @@ public final class ModelUsageStore {
    */
   public void reserve(Connection c, UUID gateId, UUID runId, long tokens, Instant now)
       throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into model_reservations (gate_id, run_id, tokens, created_at) values (?, ?, ?, ?)")) {
-      ps.setObject(1, gateId);
-      ps.setObject(2, runId);
-      ps.setLong(3, tokens);
-      ps.setTimestamp(4, Timestamp.from(now));
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into model_reservations (gate_id, run_id, tokens, created_at) values (?, ?, ?, ?)",
+        gateId,
+        runId,
+        tokens,
+        now);
   }
 
   /**
@@ -131,66 +115,54 @@ public final class ModelUsageStore {
   }
 
   public void record(Connection c, Usage u) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "insert into model_usage (id, run_id, step_id, attempt, agent, gate_id, model, upstream_status,"
-                + " input_tokens, output_tokens, created_at, counted) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-      ps.setObject(1, u.id());
-      ps.setObject(2, u.runId());
-      ps.setObject(3, u.stepId());
-      ps.setInt(4, u.attempt());
-      ps.setString(5, u.agent());
-      ps.setObject(6, u.gateId());
-      ps.setString(7, u.model());
-      ps.setInt(8, u.upstreamStatus());
-      ps.setLong(9, u.inputTokens());
-      ps.setLong(10, u.outputTokens());
-      ps.setTimestamp(11, Timestamp.from(u.at()));
-      ps.setString(12, u.counted());
-      ps.executeUpdate();
-    }
+    Sql.update(
+        c,
+        "insert into model_usage (id, run_id, step_id, attempt, agent, gate_id, model, upstream_status,"
+            + " input_tokens, output_tokens, created_at, counted) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        u.id(),
+        u.runId(),
+        u.stepId(),
+        u.attempt(),
+        u.agent(),
+        u.gateId(),
+        u.model(),
+        u.upstreamStatus(),
+        u.inputTokens(),
+        u.outputTokens(),
+        u.at(),
+        u.counted());
   }
 
   /** Input plus output tokens of every recorded call of the run. */
   public long tokensOfRun(Connection c, UUID runId) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where run_id = ?")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
+    return Sql.one(
+            c,
+            "select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where run_id = ?",
+            rs -> rs.getLong(1),
+            runId)
+        .orElseThrow();
   }
 
   /** Every recorded call of the run, oldest first. */
   public List<Usage> ofRun(Connection c, UUID runId) throws SQLException {
-    List<Usage> out = new ArrayList<>();
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select id, run_id, step_id, attempt, agent, gate_id, model, upstream_status, input_tokens, output_tokens,"
-                + " created_at, counted from model_usage where run_id = ? order by created_at, id")) {
-      ps.setObject(1, runId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(
-              new Usage(
-                  rs.getObject(1, UUID.class),
-                  rs.getObject(2, UUID.class),
-                  rs.getObject(3, UUID.class),
-                  rs.getInt(4),
-                  rs.getString(5),
-                  rs.getObject(6, UUID.class),
-                  rs.getString(7),
-                  rs.getInt(8),
-                  rs.getLong(9),
-                  rs.getLong(10),
-                  rs.getTimestamp(11).toInstant(),
-                  rs.getString(12)));
-        }
-      }
-    }
-    return out;
+    return Sql.list(
+        c,
+        "select id, run_id, step_id, attempt, agent, gate_id, model, upstream_status, input_tokens, output_tokens,"
+            + " created_at, counted from model_usage where run_id = ? order by created_at, id",
+        rs ->
+            new Usage(
+                rs.getObject(1, UUID.class),
+                rs.getObject(2, UUID.class),
+                rs.getObject(3, UUID.class),
+                rs.getInt(4),
+                rs.getString(5),
+                rs.getObject(6, UUID.class),
+                rs.getString(7),
+                rs.getInt(8),
+                rs.getLong(9),
+                rs.getLong(10),
+                rs.getTimestamp(11).toInstant(),
+                rs.getString(12)),
+        runId);
   }
 }

@@ -5,10 +5,9 @@ import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.skill.InvocationContext;
 import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.SkillRegistry;
+import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
@@ -157,19 +156,6 @@ public final class ReconcileInvocations {
 
   private List<InvocationStore.Invocation> select(String sql, java.time.Instant... instants) {
     return Transactions.withConnection(
-        dataSource,
-        c -> {
-          List<InvocationStore.Invocation> out = new ArrayList<>();
-          try (PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int k = 0; k < instants.length; k++) {
-              dev.worka.gateway.store.Sql.setInstant(ps, k + 1, instants[k]);
-            }
-            ResultSet rs = ps.executeQuery();
-            while (rs.next()) {
-              out.add(InvocationStore.read(rs));
-            }
-          }
-          return out;
-        });
+        dataSource, c -> Sql.list(c, sql, InvocationStore::read, (Object[]) instants));
   }
 }

@@ -2,7 +2,8 @@
  * The records of what workers' calls did, below both the agent API and the operator API: {@link
  * dev.worka.gateway.invocation.InvocationStore} owns {@code skill_invocations} (one row per
  * mediated skill call, its input and identity never changed, only its outcome filled in) and {@code
- * invocation_lock_events}, with the per-step and per-run call counters; {@link
+ * invocation_lock_events}, and counts calls against the step's limit (on the step's row, through
+ * {@code StepStore}) and the run's ({@code run_call_counts}); {@link
  * dev.worka.gateway.invocation.ModelUsageStore} owns {@code model_usage} and {@code
  * model_reservations} (a run's model tokens, and the lock that makes its model decisions one at a
  * time). {@link dev.worka.gateway.invocation.ReconcileInvocations} is the sweep that settles calls
@@ -11,10 +12,6 @@
  * settle ({@code POST /v1/invocations/{id}/resolve}), an outcome value the operator API switches
  * on.
  *
- * <p>May touch: {@code store}, {@code audit} (the resolution's gate), {@code run} (the run a
- * resolution is recorded against), {@code skill} (a reconciliation asks the provider), {@code
- * redaction} (a found output is cleaned like every output). Must not touch: {@code http} or any API
- * package, {@code mediation} (which decides the calls these rows record), {@code control}. Nothing
- * here decides whether a worker may call: it records what was decided.
+ * <p>Nothing here decides whether a worker may call: it records what was decided.
  */
 package dev.worka.gateway.invocation;

@@ -12,8 +12,6 @@ import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Lock;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -108,7 +106,8 @@ public final class Denials {
                 reason,
                 run.policyManifestId(),
                 run.traceId()));
-    if (action != GateAction.TOKEN_USE && deniesOf(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {
+    if (action != GateAction.TOKEN_USE
+        && audit.denialsDuring(c, stepId, attempt) >= MAX_DENIES_PER_ATTEMPT) {
       String why =
           "agent "
               + agent
@@ -146,18 +145,5 @@ public final class Denials {
    */
   boolean firstStaleUse(String jti) {
     return staleTokens.add(jti);
-  }
-
-  private static int deniesOf(Connection c, UUID stepId, int attempt) throws SQLException {
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "select count(*) from gates where step_id = ? and attempt = ? and status = 'deny'")) {
-      ps.setObject(1, stepId);
-      ps.setInt(2, attempt);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getInt(1);
-      }
-    }
   }
 }

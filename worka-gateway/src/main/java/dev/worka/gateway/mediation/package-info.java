@@ -18,11 +18,7 @@
  * every allow/deny decision is a gate row committed before the side effect or the refusal; outputs
  * are bounded and cleaned before they are stored.
  *
- * <p>May touch: {@code invocation} (the records of calls), {@code plan}, {@code skill}, {@code
- * policy}, {@code run}, {@code audit}, {@code queue}, {@code control} ({@code EndFailedAttempt} and
- * the task kinds: a failed result ends an attempt like any failure), {@code redaction}, {@code
- * store}, {@code token} (the claims a caller carries). Must not touch: {@code http} or anything
- * that speaks a transport — the adapters above ({@code agent}: REST, MCP, the model route) parse
- * requests, authenticate, and translate each outcome with one exhaustive switch.
+ * <p>No transport is spoken here: the adapters above ({@code agent}: REST, MCP, the model route)
+ * parse requests, authenticate, and translate each outcome with one exhaustive switch.
  */
 package dev.worka.gateway.mediation;

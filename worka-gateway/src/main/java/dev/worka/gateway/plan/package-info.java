@@ -8,10 +8,7 @@
  * <p>Validation is pure: no I/O, no clock, no database, never an exception for any input string; an
  * unexpected failure rejects the plan (fail closed).
  *
- * <p>May touch: {@code policy} (the compiled policy plans are checked against), {@code run} and
- * {@code store} (for storing steps), the protocol's plan schema and strict JSON mapper. Must not
- * touch: {@code skill} (what validation needs to know about skills comes in through the small
- * {@link dev.worka.gateway.plan.SkillDirectory}, implemented by the composition root), {@code
- * runtime}, or anything above.
+ * <p>What validation needs to know about skills comes in through the small {@link
+ * dev.worka.gateway.plan.SkillDirectory}, implemented by the composition root.
  */
 package dev.worka.gateway.plan;

@@ -14,11 +14,7 @@
  * dev.worka.gateway.policy.SkillCondition}), evaluated per call over the input and the run's and
  * step's facts ({@link dev.worka.gateway.policy.ConditionContext}). Only this package uses CEL.
  *
- * <p>May touch: {@code store} (transactions, SQL conversions) and {@code error}, the protocol's
- * JSON mapper, Jackson, CEL, and {@code run} only for the vocabulary of run sources ({@link
- * dev.worka.gateway.run.RunSource}, what a {@link dev.worka.gateway.policy.Requester} asks from).
- * Must not touch: {@code plan}, {@code skill}, {@code runtime}, the rest of {@code run}, or
- * anything above them. The skill catalog is not known here; the composition root checks {@link
+ * <p>The skill catalog is not known here; the composition root checks {@link
  * dev.worka.gateway.policy.CompiledPolicy#referencedSkills()} against it, and passes the skills'
  * input field names in as {@link dev.worka.gateway.policy.SkillFields}. Nothing here performs a
  * side effect or reads memory.

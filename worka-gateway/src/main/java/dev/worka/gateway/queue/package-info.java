@@ -4,7 +4,7 @@
  * one {@code UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING} statement and
  * take a lease; the holder extends it by heartbeats; a reaper returns expired leases to the queue.
  *
- * <p>May use {@code store}. Knows nothing of what a task means: the loops that claim tasks and call
- * the run service live above this package.
+ * <p>Knows nothing of what a task means: the loops that claim tasks ({@code control}) give the
+ * kinds their meaning.
  */
 package dev.worka.gateway.queue;

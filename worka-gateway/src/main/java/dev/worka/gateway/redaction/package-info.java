@@ -8,9 +8,7 @@
  * invisible characters, Slack broadcasts neutralized, then redacted, with what it changed counted
  * by kind (DESIGN §2.6).
  *
- * <p>Used by {@code mediation} (results and skill outputs), {@code invocation} (outputs found by
- * reconciliation), {@code agent} (the model route's upstream errors) and by what Worka posts
- * ({@code delivery}). Depends on nothing of the Gateway; pure functions over strings and JSON
- * values.
+ * <p>Pure functions over strings and JSON values, applied to what the Gateway stores (results,
+ * skill outputs, reconciled outputs, upstream errors) and to what it posts.
  */
 package dev.worka.gateway.redaction;

@@ -40,6 +40,22 @@ public final class RunEvents {
         .orElseThrow();
   }
 
+  /**
+   * Whether {@code actor} moved step {@code stepId} out of {@code running} (e.g. its agent's result
+   * ended the attempt).
+   */
+  public static boolean movedOutOfRunningBy(Connection c, UUID stepId, String actor)
+      throws SQLException {
+    return Sql.one(
+            c,
+            "select 1 from run_events where step_id = ? and entity = 'step' and from_status = 'running'"
+                + " and actor = ? limit 1",
+            rs -> true,
+            stepId,
+            actor)
+        .isPresent();
+  }
+
   /** Events of a run with an id greater than {@code afterId}, oldest first. */
   public static List<RunEvent> of(Connection c, UUID runId, long afterId, int limit)
       throws SQLException {

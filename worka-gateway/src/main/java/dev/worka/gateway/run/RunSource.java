@@ -37,7 +37,7 @@ public enum RunSource {
    * Whether Worka answers the runs of this source where they came from (an acknowledgement and the
    * result, through {@link RunNotifications}).
    */
-  boolean answered() {
+  public boolean answered() {
     return switch (this) {
       case SLACK, GITHUB -> true;
       case API, CLI -> false;
@@ -45,7 +45,7 @@ public enum RunSource {
   }
 
   /** The source named {@code sql} in {@code runs.source}; an unknown name is an error naming it. */
-  static RunSource fromSql(String sql) {
+  public static RunSource fromSql(String sql) {
     for (RunSource source : values()) {
       if (source.sql.equals(sql)) {
         return source;

@@ -21,9 +21,15 @@ import java.util.UUID;
  */
 public final class RunStore {
   private final InstantSource clock;
+  private final RunOutbox outbox;
 
-  public RunStore(InstantSource clock) {
+  /**
+   * @param outbox what a created or ended run owes the place its request came from, written in the
+   *     same transaction
+   */
+  public RunStore(InstantSource clock, RunOutbox outbox) {
     this.clock = clock;
+    this.outbox = outbox;
   }
 
   /** What a new run is made of. */
@@ -96,7 +102,7 @@ public final class RunStore {
         now);
     RunEvents.append(
         c, id, null, "run", null, RunStatus.RECEIVED.sql(), actor, "run created", n.traceId(), now);
-    RunNotifications.owe(c, id, RunNotifications.Kind.ACK, n.source(), now);
+    outbox.created(c, id, n.source(), now);
     return find(c, id, Lock.NONE).orElseThrow();
   }
 
@@ -140,7 +146,7 @@ public final class RunStore {
           find(c, runId, Lock.NONE).map(r -> r.status().sql()).orElse("missing"));
     }
     if (to.terminal()) {
-      RunNotifications.owe(c, runId, RunNotifications.Kind.RESULT, moved.get().source(), now);
+      outbox.ended(c, runId, moved.get().source(), now);
     }
     long event =
         RunEvents.append(

@@ -163,6 +163,24 @@ public final class StepStore {
     return new Transition.Applied(event);
   }
 
+  /**
+   * Counts one more skill call on the step's row ({@code skill_calls}) unless it already made
+   * {@code max}; returns whether it counted. The caller holds the step's row lock.
+   */
+  public static boolean countSkillCall(Connection c, UUID stepId, int max) throws SQLException {
+    return Sql.update(
+            c,
+            "update steps set skill_calls = skill_calls + 1 where id = ? and skill_calls < ?",
+            stepId,
+            max)
+        == 1;
+  }
+
+  /** Takes back a call {@link #countSkillCall} counted (the run's limit refused it). */
+  public static void uncountSkillCall(Connection c, UUID stepId) throws SQLException {
+    Sql.update(c, "update steps set skill_calls = skill_calls - 1 where id = ?", stepId);
+  }
+
   private static final Map<Lock, String> FIND = Lock.statements("select * from steps where id = ?");
 
   /** The step, read with {@code lock} ({@link Lock#UPDATE}: no one else moves it meanwhile). */

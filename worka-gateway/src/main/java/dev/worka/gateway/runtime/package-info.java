@@ -11,9 +11,7 @@
  * §5: gateway URL, a step-scoped token, run/step ids, agent, trace context) and nothing of the
  * Gateway's own; it is gone, with everything it started, once its outcome is known.
  *
- * <p>May touch: {@code dev.worka.protocol} (the environment variable names) and {@code
- * dev.worka.gateway.error}. Must not depend on {@code skill}, {@code run}, {@code plan}, {@code
- * queue} or the API: a runtime knows nothing of runs beyond the ids it passes on, and it never
- * mints tokens (the caller passes one in).
+ * <p>A runtime knows nothing of runs beyond the ids it passes on, and it never mints tokens (the
+ * caller passes one in).
  */
 package dev.worka.gateway.runtime;

@@ -7,8 +7,10 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.PathType;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
 import com.networknt.schema.resource.InputStreamSource;
 import com.networknt.schema.resource.SchemaLoader;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -46,6 +48,24 @@ public final class JsonSchemas {
           .build();
 
   private JsonSchemas() {}
+
+  /**
+   * The violations of {@code instance} against {@code schema}, each as {@code "<path>: <what is
+   * wrong>"}, sorted; empty when valid.
+   */
+  public static List<String> violations(JsonSchema schema, JsonNode instance) {
+    return schema.validate(instance).stream()
+        .map(JsonSchemas::describe)
+        .sorted()
+        .distinct()
+        .toList();
+  }
+
+  private static String describe(ValidationMessage message) {
+    String location = message.getInstanceLocation().toString();
+    String text = message.getMessage();
+    return text.startsWith(location) ? text : location + ": " + text;
+  }
 
   /**
    * Compiles a schema that came from outside the Gateway's own code (an upstream MCP server's tool

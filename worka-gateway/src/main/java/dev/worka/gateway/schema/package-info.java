@@ -1,7 +1,9 @@
 /**
  * The Gateway's one JSON Schema setup (networknt json-schema-validator, draft 2020-12): every
  * schema it validates with — the protocol's plan and result, skill inputs and outputs, the tool
- * schemas an upstream MCP server sends — is compiled here, so they all share two guarantees:
+ * schemas an upstream MCP server sends, the output schemas the MCP SDK checks ({@link
+ * dev.worka.gateway.schema.McpSchemaValidator}) — is compiled here, so they all share two
+ * guarantees:
  *
  * <ul>
  *   <li>nothing is ever fetched: a schema that names anything outside itself (a foreign {@code
@@ -12,7 +14,5 @@
  *       says: {@code $} is the end of the value, so {@code "a\n"} does not match {@code ^a$} (in
  *       Java's own syntax {@code $} also matches before a final line terminator).
  * </ul>
- *
- * <p>Bottom layer: depends on no other Worka package.
  */
 package dev.worka.gateway.schema;

@@ -15,10 +15,8 @@
  * and stands in, honestly unavailable in live mode, when their upstream is not configured.
  *
  * <p>Invoking here is the last step of the policy path, not a substitute for it: callers check the
- * token, the policy and commit the allow gate first (DESIGN §2.4). May touch: {@code
- * dev.worka.protocol}, {@code dev.worka.gateway.error}, {@code policy.SkillFields} (the registry
- * describes its catalog to the policy compiler, which sits below it), and (later) the upstream
- * clients. Must not depend on {@code runtime}, {@code run}, {@code plan}, {@code queue} or the API,
- * and never makes a policy decision or reads memory.
+ * token, the policy and commit the allow gate first (DESIGN §2.4). The registry describes its
+ * catalog to the policy compiler as {@code policy.SkillFields}; it never makes a policy decision or
+ * reads memory.
  */
 package dev.worka.gateway.skill;

@@ -3,8 +3,7 @@
  * external one by URL), the connection pool, the versioned migrations (the only schema source, used
  * by tests too), and the transaction helper every repository uses.
  *
- * <p>This is the bottom layer: it knows no runs, steps or policies, and nothing here may depend on
- * another Worka package except {@code error}. Table-owning SQL lives in the package that owns the
- * table.
+ * <p>It knows no runs, steps or policies. Table-owning SQL lives in the package that owns the
+ * table, run through {@link dev.worka.gateway.store.Sql}.
  */
 package dev.worka.gateway.store;

@@ -12,8 +12,7 @@
  * value with a stable error code and a precise reason. Whether the step attempt named by a valid
  * token is still running is a database question answered by the API layer, not here.
  *
- * <p>May touch: the key file under {@code WORKA_HOME/keys} and {@code dev.worka.protocol}. Must not
- * depend on anything above {@code store} (no runs, plans, policy, queue, runtimes or HTTP), and
- * must never log or print key material or whole tokens.
+ * <p>The key file lives under {@code WORKA_HOME/keys}; key material and whole tokens are never
+ * logged or printed.
  */
 package dev.worka.gateway.token;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.TestGateway;
-import dev.worka.gateway.skill.github.ToolSchema;
+import dev.worka.gateway.schema.McpSchemaValidator;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.token.SigningKeys;
 import dev.worka.gateway.token.TokenIssuer;
@@ -114,7 +114,7 @@ class McpSkillServerTest {
         McpClient.sync(transport)
             .clientInfo(McpSchema.Implementation.builder("mcp-skill-server-test", "1").build())
             .requestTimeout(Duration.ofSeconds(30))
-            .jsonSchemaValidator(new ToolSchema.ForMcp())
+            .jsonSchemaValidator(new McpSchemaValidator())
             .build();
     clients.add(client);
     return client;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.policy.BuiltinPolicy;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.queue.Task;
@@ -39,7 +40,7 @@ class AdvanceRunTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
   private final SettableClock clock = new SettableClock();
-  private final RunStore runs = new RunStore(clock);
+  private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
   private final StepStore steps = new StepStore(clock);
   private PolicyStore policies;
   private TaskQueue queue;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.policy.BuiltinPolicy;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.queue.TaskQueue;
@@ -33,7 +34,7 @@ class RunEndsInAnyOpenStateTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
   private final SettableClock clock = new SettableClock();
-  private final RunStore runs = new RunStore(clock);
+  private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
   private final StepStore steps = new StepStore(clock);
   private RunService service;
   private EnforceRunDeadlines sweeper;

@@ -8,6 +8,7 @@ import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunSource;
@@ -44,7 +45,7 @@ class ModelBudgetTest {
         Transactions.inTransaction(
             db.dataSource(),
             c ->
-                new RunStore(clock)
+                new RunStore(clock, new RunNotifications(clock))
                     .insert(
                         c,
                         new RunStore.NewRun(

@@ -13,6 +13,7 @@ import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.control.RunningWorkers;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.invocation.InvocationStore;
 import dev.worka.gateway.invocation.ReconcileInvocations;
@@ -60,7 +61,7 @@ class SkillMediatorTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
   private final SettableClock clock = new SettableClock();
-  private final RunStore runs = new RunStore(clock);
+  private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
   private final StepStore steps = new StepStore(clock);
   private final AuditLog audit = new AuditLog(clock);
   private PolicyStore policies;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.SettableClock;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.policy.BuiltinPolicy;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.store.TestDatabase;
@@ -26,7 +27,7 @@ class ReplyToTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
   private final SettableClock clock = new SettableClock();
-  private final RunStore runs = new RunStore(clock);
+  private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
 
   private Run insert(RunSource source, ReplyTo replyTo) {
     UUID policy =
@@ -86,24 +87,15 @@ class ReplyToTest {
   }
 
   @Test
-  void sourcesAndNotificationKindsKeepTheirStoredNames() {
+  void sourcesKeepTheirStoredNames() {
     assertEquals(
         List.of("slack", "github", "api", "cli"),
         Arrays.stream(RunSource.values()).map(RunSource::sql).toList());
-    assertEquals(
-        List.of("ack", "result"),
-        Arrays.stream(RunNotifications.Kind.values()).map(RunNotifications.Kind::sql).toList());
     for (RunSource source : RunSource.values()) {
       assertEquals(source, RunSource.fromSql(source.sql()));
-    }
-    for (RunNotifications.Kind kind : RunNotifications.Kind.values()) {
-      assertEquals(kind, RunNotifications.Kind.fromSql(kind.sql()));
     }
     IllegalStateException source =
         assertThrows(IllegalStateException.class, () -> RunSource.fromSql("email"));
     assertTrue(source.getMessage().contains("'email'"), source.getMessage());
-    IllegalStateException kind =
-        assertThrows(IllegalStateException.class, () -> RunNotifications.Kind.fromSql("nudge"));
-    assertTrue(kind.getMessage().contains("'nudge'"), kind.getMessage());
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.gateway.SettableClock;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
@@ -29,7 +30,7 @@ class StateMachineTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
   private final SettableClock clock = new SettableClock();
-  private final RunStore runs = new RunStore(clock);
+  private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
   private final StepStore steps = new StepStore(clock);
 
   @Test

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * nothing but a log line. {@code ping} is answered. A new issue or pull-request comment (also a
  * review comment) that mentions Worka's handle ({@code @worka} by default) starts a run with the
  * rest of the comment as its request; its answer is posted back as comments on the same issue (see
- * {@code skill.github.GithubNotifier}).
+ * {@code delivery.github.GithubNotifier}).
  *
  * <p><b>Who may ask</b> is the policy's {@code ingress.github} (and its quotas), decided by the run
  * service from the signed body: the comment author's {@code author_association} on the repository

@@ -5,8 +5,8 @@
  * anything else) or over Socket Mode. A request becomes a run through the run service, once per
  * Slack event id, and nothing slow happens while Slack waits for its acknowledgement.
  *
- * <p>May touch: {@code control.RunService}, {@code http} (routes), {@code protocol}, the Slack SDK.
- * Must not post to Slack (answers are {@code skill.slack.SlackNotifier}'s, sent by the notification
- * loop), perform side effects, or touch the database other than through the run service.
+ * <p>It does not post to Slack (answers are {@code delivery.slack.SlackNotifier}'s, sent by the
+ * notification loop), perform side effects, or touch the database other than through the run
+ * service.
  */
 package dev.worka.gateway.ingress.slack;

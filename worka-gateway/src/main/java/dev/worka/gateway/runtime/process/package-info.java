@@ -78,8 +78,5 @@
  * "none (<why>)"}; the runtime logs a warning naming the risk and the fix ({@code apt-get install
  * bubblewrap}) when it is created. Only the scrubbed environment, the token file, the deadline and
  * the tree kill hold then; the Kubernetes runtime is the isolated alternative.
- *
- * <p>May touch: {@code dev.worka.gateway.runtime}, the operating system's processes, bubblewrap and
- * the temporary directory. Must not depend on tokens, skills, runs, plans, the queue or the API.
  */
 package dev.worka.gateway.runtime.process;

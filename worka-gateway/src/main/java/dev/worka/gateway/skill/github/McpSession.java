@@ -2,6 +2,7 @@ package dev.worka.gateway.skill.github;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.worka.gateway.schema.McpSchemaValidator;
 import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.github.ToolRoutes.ResolvedRoute;
 import dev.worka.gateway.skill.github.ToolRoutes.Route;
@@ -107,7 +108,7 @@ final class McpSession {
             .clientInfo(McpSchema.Implementation.builder("worka-gateway", "0.1.0").build())
             .initializationTimeout(connectTimeout)
             .requestTimeout(callTimeout)
-            .jsonSchemaValidator(new ToolSchema.ForMcp())
+            .jsonSchemaValidator(new McpSchemaValidator())
             .build();
     McpSession opened = new McpSession(client, stdio);
     try {

@@ -2,10 +2,8 @@ package dev.worka.gateway.skill.github;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.networknt.schema.JsonSchema;
-import com.networknt.schema.ValidationMessage;
 import dev.worka.gateway.schema.JsonSchemas;
 import dev.worka.protocol.Json;
-import io.modelcontextprotocol.json.schema.JsonSchemaValidator;
 import java.util.List;
 import java.util.Map;
 
@@ -45,11 +43,7 @@ public final class ToolSchema {
    * when valid.
    */
   List<String> violations(JsonNode instance) {
-    return schema.validate(instance).stream()
-        .map(ToolSchema::describe)
-        .sorted()
-        .distinct()
-        .toList();
+    return JsonSchemas.violations(schema, instance);
   }
 
   /** Whether the schema declares a top-level property {@code name}. */
@@ -65,32 +59,5 @@ public final class ToolSchema {
             .map(JsonNode::asText)
             .toList()
         : List.of();
-  }
-
-  private static String describe(ValidationMessage message) {
-    String location = message.getInstanceLocation().toString();
-    String text = message.getMessage();
-    return text.startsWith(location) ? text : location + ": " + text;
-  }
-
-  /**
-   * The MCP SDK's schema validator (it checks a tool result's {@code structuredContent} against the
-   * tool's {@code outputSchema}) backed by this class. The SDK's own default needs networknt 3.x,
-   * whose package collides with the 1.5 the Gateway uses, so the SDK is always given this one (by
-   * this package's client and by the agent package's MCP server).
-   */
-  public static final class ForMcp implements JsonSchemaValidator {
-    @Override
-    public ValidationResponse validate(Map<String, Object> schema, Object structuredContent) {
-      try {
-        JsonNode instance = Json.STRICT.valueToTree(structuredContent);
-        List<String> violations = compile(schema).violations(instance);
-        return violations.isEmpty()
-            ? ValidationResponse.asValid(Json.STRICT.writeValueAsString(instance))
-            : ValidationResponse.asInvalid("does not match the output schema: " + violations);
-      } catch (IllegalArgumentException | com.fasterxml.jackson.core.JsonProcessingException e) {
-        return ValidationResponse.asInvalid("the output schema cannot be used: " + e.getMessage());
-      }
-    }
   }
 }

@@ -10,7 +10,7 @@
  * FindEffectByMarker}: the issue or comment carrying a marker, for a call whose answer was lost),
  * and the failure classifier ({@code FailureClassifier}: retryable or not, an unknown outcome or a
  * failure, the message cleaned of the token), tested against a table of upstream errors. {@link
- * dev.worka.gateway.skill.github.GithubNotifier} answers GitHub-started runs through the same
+ * dev.worka.gateway.delivery.github.GithubNotifier} answers GitHub-started runs through the same
  * session.
  *
  * <p>Holds the GitHub token: it goes only into the {@code Authorization} header of the MCP server's
@@ -19,9 +19,7 @@
  * invocation's marker in what it creates, so that an effect whose outcome the Gateway never
  * recorded can be found again ({@code reconcile}).
  *
- * <p>May touch: {@code dev.worka.gateway.skill} (the provider contract, the catalog), {@code
- * dev.worka.protocol} and the MCP SDK; the notifier also {@code delivery}, {@code redaction} and
- * {@code run} (the run it answers). Must not touch the database, the policy, runs or steps: the
- * mediator above has decided and recorded the call before it arrives here.
+ * <p>It does not touch the database, the policy, runs or steps: the mediator above has decided and
+ * recorded the call before it arrives here.
  */
 package dev.worka.gateway.skill.github;

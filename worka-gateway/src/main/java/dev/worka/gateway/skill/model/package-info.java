@@ -9,8 +9,8 @@
  * redacted). Workers never see it; they reach this class only through the Gateway's route, with
  * their step token.
  *
- * <p>May touch: {@code dev.worka.gateway.error} and the JDK's HTTP client. Must not touch the
- * database, the policy, runs or steps: the route has checked the token, the permission and the
- * run's token budget, and committed the allow gate, before a request arrives here.
+ * <p>It does not touch the database, the policy, runs or steps: the route has checked the token,
+ * the permission and the run's token budget, and committed the allow gate, before a request arrives
+ * here.
  */
 package dev.worka.gateway.skill.model;

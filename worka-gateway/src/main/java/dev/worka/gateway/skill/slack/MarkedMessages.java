@@ -17,7 +17,7 @@ import java.util.function.Predicate;
  * whose outcome was never recorded (the Gateway died, or Slack's answer was lost) is found again
  * instead of being posted twice.
  */
-final class MarkedMessages {
+public final class MarkedMessages {
   private MarkedMessages() {}
 
   static final int PAGE_SIZE = 200;
@@ -26,18 +26,18 @@ final class MarkedMessages {
   static final int PAGES = 5;
 
   /** What a search came to. */
-  sealed interface Search {}
+  public sealed interface Search {}
 
   /** The marked message. */
-  record Found(Message message) implements Search {}
+  public record Found(Message message) implements Search {}
 
   /** Every message of the place was read ({@code seen}); none is marked. */
-  record Absent(int seen) implements Search {}
+  public record Absent(int seen) implements Search {}
 
   /** The {@code seen} messages read are not marked and there are more that were not read. */
-  record NotAllRead(int seen) implements Search {}
+  public record NotAllRead(int seen) implements Search {}
 
-  static Message.Metadata mark(String eventType, Map<String, ?> payload) {
+  public static Message.Metadata mark(String eventType, Map<String, ?> payload) {
     return Message.Metadata.builder()
         .eventType(eventType)
         .eventPayload(Map.copyOf(payload))
@@ -48,7 +48,7 @@ final class MarkedMessages {
    * Whether {@code m} carries the mark {@code eventType} with {@code field} = {@code value} in its
    * payload.
    */
-  static boolean marked(Message m, String eventType, String field, String value) {
+  public static boolean marked(Message m, String eventType, String field, String value) {
     Message.Metadata metadata = m.getMetadata();
     return metadata != null
         && eventType.equals(metadata.getEventType())
@@ -62,7 +62,7 @@ final class MarkedMessages {
    *
    * @throws SlackErrors.Failed when Slack could not be asked
    */
-  static Search search(
+  public static Search search(
       MethodsClient methods, String channel, String threadTs, Predicate<Message> marked) {
     String cursor = null;
     int seen = 0;
@@ -113,7 +113,7 @@ final class MarkedMessages {
     return new NotAllRead(seen);
   }
 
-  static String where(String channel, String threadTs) {
+  public static String where(String channel, String threadTs) {
     return threadTs == null ? "channel " + channel : "thread " + threadTs + " of " + channel;
   }
 }

@@ -13,7 +13,7 @@ import java.util.Set;
  * and {@code {"ok": false, "error": "…"}}; a few with an HTTP status ({@code 429} rate limited,
  * {@code 5xx}). The SDK returns the first and throws {@link SlackApiException} for the second.
  */
-final class SlackErrors {
+public final class SlackErrors {
   private SlackErrors() {}
 
   /** Errors Slack documents as transient: the call was not made, or may be made again. */
@@ -27,7 +27,7 @@ final class SlackErrors {
   static final Set<String> MAYBE_DONE = Set.of("internal_error", "fatal_error");
 
   /** How a failed call ended. */
-  enum Kind {
+  public enum Kind {
     /** The call was not made; trying again may work. */
     RETRYABLE,
     /** The call may or may not have taken effect; trying again may work. */
@@ -37,18 +37,18 @@ final class SlackErrors {
   }
 
   /** One Web API call through the SDK. */
-  interface Call<T extends SlackApiTextResponse> {
+  public interface Call<T extends SlackApiTextResponse> {
     T run() throws IOException, SlackApiException;
   }
 
   /**
    * A call that did not answer {@code ok}: how it ended, in a sentence, and the exception if any.
    */
-  static final class Failed extends RuntimeException {
-    final Kind kind;
+  public static final class Failed extends RuntimeException {
+    public final Kind kind;
 
     /** Slack's error code ({@code not_in_channel}), when it named one. */
-    final String error;
+    public final String error;
 
     Failed(Kind kind, String error, String why, Throwable cause) {
       super(why, cause);
@@ -61,7 +61,7 @@ final class SlackErrors {
    * Makes {@code call}; its answer when {@code ok}, else {@link Failed} saying whether trying again
    * may work (a missing scope is named).
    */
-  static <T extends SlackApiTextResponse> T ok(Call<T> call) {
+  public static <T extends SlackApiTextResponse> T ok(Call<T> call) {
     try {
       T response = call.run();
       if (response.isOk()) {

@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * <p>Apply it once, to the text as written (escaping is not idempotent: <code>&amp;amp;</code> is
  * escaped again).
  */
-final class SlackText {
+public final class SlackText {
   private static final Pattern BROADCAST =
       Pattern.compile("<!(channel|here|everyone|group)(?:\\|[^>]*)?>", Pattern.CASE_INSENSITIVE);
   private static final Pattern GROUP_MENTION =
@@ -35,7 +35,7 @@ final class SlackText {
   private SlackText() {}
 
   /** {@code text} with nothing left that Slack would read as markup. */
-  static String inert(String text) {
+  public static String inert(String text) {
     if (text == null) {
       return null;
     }

@@ -3,6 +3,7 @@ package dev.worka.gateway.skill.github;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.worka.gateway.schema.McpSchemaValidator;
 import dev.worka.protocol.Json;
 import io.modelcontextprotocol.json.McpJsonDefaults;
 import io.modelcontextprotocol.server.McpServer;
@@ -294,7 +295,7 @@ public final class CountingGithubMcpServer implements AutoCloseable {
     return spec.serverInfo("counting-github-mcp-server", "1.0")
         .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
         .validateToolInputs(false)
-        .jsonSchemaValidator(new ToolSchema.ForMcp())
+        .jsonSchemaValidator(new McpSchemaValidator())
         .tools(tools);
   }
 

@@ -1,4 +1,4 @@
-package dev.worka.gateway.skill.slack;
+package dev.worka.gateway.delivery.slack;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.slack.api.methods.MethodsClient;
@@ -6,12 +6,15 @@ import com.slack.api.methods.response.chat.ChatPostMessageResponse;
 import dev.worka.gateway.delivery.AnswerPlace;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.PublicReason;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.run.Run;
-import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
+import dev.worka.gateway.skill.slack.MarkedMessages;
+import dev.worka.gateway.skill.slack.SlackErrors;
+import dev.worka.gateway.skill.slack.SlackText;
 import dev.worka.protocol.Json;
 import java.util.Map;
 import java.util.Objects;

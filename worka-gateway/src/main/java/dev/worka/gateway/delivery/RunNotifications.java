@@ -1,5 +1,7 @@
-package dev.worka.gateway.run;
+package dev.worka.gateway.delivery;
 
+import dev.worka.gateway.run.RunOutbox;
+import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.store.Sql;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -17,7 +19,7 @@ import java.util.UUID;
  * or ends the run, so none is ever lost. The notification loop claims due ones (several Gateways
  * may run it), sends them, and records the outcome here.
  */
-public final class RunNotifications {
+public final class RunNotifications implements RunOutbox {
   /** What a notification says, with its name in {@code run_notifications.kind}. */
   public enum Kind {
     /** The run was accepted (owed from the moment it is created). */
@@ -88,11 +90,21 @@ public final class RunNotifications {
     }
   }
 
+  @Override
+  public void created(Connection c, UUID runId, RunSource source, Instant now) throws SQLException {
+    owe(c, runId, Kind.ACK, source, now);
+  }
+
+  @Override
+  public void ended(Connection c, UUID runId, RunSource source, Instant now) throws SQLException {
+    owe(c, runId, Kind.RESULT, source, now);
+  }
+
   /**
    * Records that run {@code runId} owes a {@code kind} notification to {@code source}, if it is
    * answered there.
    */
-  static void owe(Connection c, UUID runId, Kind kind, RunSource source, Instant now)
+  private static void owe(Connection c, UUID runId, Kind kind, RunSource source, Instant now)
       throws SQLException {
     if (!source.answered()) {
       return;

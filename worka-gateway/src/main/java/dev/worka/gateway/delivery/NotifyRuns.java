@@ -1,14 +1,10 @@
-package dev.worka.gateway.control;
+package dev.worka.gateway.delivery;
 
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.BurnKind;
 import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
-import dev.worka.gateway.delivery.DeliveryPolicy;
-import dev.worka.gateway.delivery.NotificationFailedException;
-import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.Run;
-import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.store.Lock;

@@ -1,7 +1,8 @@
-package dev.worka.gateway.control;
+package dev.worka.gateway.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.gateway.SettableClock;
@@ -10,13 +11,8 @@ import dev.worka.gateway.audit.Burn;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
-import dev.worka.gateway.delivery.AnswerPlace;
-import dev.worka.gateway.delivery.DeliveryPolicy;
-import dev.worka.gateway.delivery.NotificationFailedException;
-import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.Run;
-import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
@@ -24,6 +20,7 @@ import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
@@ -40,7 +37,7 @@ class NotifyRunsTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
   private final SettableClock clock = new SettableClock();
-  private final RunStore runs = new RunStore(clock);
+  private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
   private final RunNotifications notifications = new RunNotifications(clock);
   private final AuditLog audit = new AuditLog(clock);
 
@@ -428,5 +425,18 @@ class NotifyRunsTest {
         Transactions.withConnection(db.dataSource(), c -> audit.burnsOfRun(c, run.id()));
     assertEquals(1, burns.size());
     assertTrue(burns.get(0).reason().contains("ended without an outcome"), burns.get(0).reason());
+  }
+
+  @Test
+  void notificationKindsKeepTheirStoredNames() {
+    assertEquals(
+        List.of("ack", "result"),
+        Arrays.stream(RunNotifications.Kind.values()).map(RunNotifications.Kind::sql).toList());
+    for (RunNotifications.Kind kind : RunNotifications.Kind.values()) {
+      assertEquals(kind, RunNotifications.Kind.fromSql(kind.sql()));
+    }
+    IllegalStateException kind =
+        assertThrows(IllegalStateException.class, () -> RunNotifications.Kind.fromSql("nudge"));
+    assertTrue(kind.getMessage().contains("'nudge'"), kind.getMessage());
   }
 }

@@ -1,4 +1,4 @@
-package dev.worka.gateway.control;
+package dev.worka.gateway.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,15 +9,14 @@ import com.slack.api.SlackConfig;
 import dev.worka.gateway.SettableClock;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Burn;
+import dev.worka.gateway.delivery.slack.SlackNotifier;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.Run;
-import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.skill.slack.SlackApiStandIn;
-import dev.worka.gateway.skill.slack.SlackNotifier;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
 import java.util.List;
@@ -39,7 +38,7 @@ class SlackDeliveryTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
 
   private final SettableClock clock = new SettableClock();
-  private final RunStore runs = new RunStore(clock);
+  private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
   private final AuditLog audit = new AuditLog(clock);
   private SlackApiStandIn slack;
   private Slack sdk;

@@ -1,14 +1,14 @@
-package dev.worka.gateway.skill.github;
+package dev.worka.gateway.delivery.github;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.gateway.delivery.AnswerPlace;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.PublicReason;
+import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.delivery.RunNotifier;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.run.Run;
-import dev.worka.gateway.run.RunNotifications;
 import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.skill.InvocationContext;
@@ -16,6 +16,7 @@ import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillFailedException;
 import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.SkillUnavailableException;
+import dev.worka.gateway.skill.github.McpGithubProvider;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;

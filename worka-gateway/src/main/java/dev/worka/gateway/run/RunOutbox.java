@@ -1,0 +1,22 @@
+package dev.worka.gateway.run;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * What a run owes the place its request came from, written by {@link RunStore} on the connection
+ * that creates or ends the run, so the debt commits with the run's move and is never lost. The
+ * delivery outbox ({@code delivery.RunNotifications}) implements it: an acknowledgement is owed
+ * from the moment a run is created, its result from the moment it ends — when its source is one
+ * Worka answers.
+ */
+public interface RunOutbox {
+
+  /** Run {@code runId} from {@code source} was just created on {@code c}. */
+  void created(Connection c, UUID runId, RunSource source, Instant now) throws SQLException;
+
+  /** Run {@code runId} from {@code source} just ended (a terminal status) on {@code c}. */
+  void ended(Connection c, UUID runId, RunSource source, Instant now) throws SQLException;
+}
