@@ -245,7 +245,7 @@ public record WorkaConfig(
   }
 
   /** A copy with another HTTP port (tests). */
-  public WorkaConfig withHttpPort(int port) {
+  WorkaConfig withHttpPort(int port) {
     return new WorkaConfig(
         home,
         database,

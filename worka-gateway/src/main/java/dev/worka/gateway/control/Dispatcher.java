@@ -157,7 +157,7 @@ public final class Dispatcher implements AutoCloseable {
    * One round by hand: reap, end overdue runs, then run every claimable control task (not
    * executions).
    */
-  public int tick() {
+  int tick() {
     queue.reapExpired();
     deadlines.sweep();
     int n = 0;

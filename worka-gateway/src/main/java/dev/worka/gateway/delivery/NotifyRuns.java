@@ -112,7 +112,7 @@ public final class NotifyRuns implements AutoCloseable {
   }
 
   /** Claims and sends up to {@code max} due notifications; returns how many were handled. */
-  public int sendDue(int max) {
+  int sendDue(int max) {
     List<RunNotifications.Notification> due =
         Transactions.inTransaction(dataSource, c -> notifications.claim(c, owner, max, CLAIM));
     for (RunNotifications.Notification n : due) {

@@ -85,7 +85,7 @@ public final class RunNotifications implements RunOutbox {
      * For a claimed notification: whether an earlier attempt may have reached the upstream (it
      * failed, perhaps after sending, or was cut off).
      */
-    public boolean maybeSentBefore() {
+    boolean maybeSentBefore() {
       return attempts > 1 || interrupted;
     }
   }
@@ -165,7 +165,7 @@ public final class RunNotifications implements RunOutbox {
    * An attempt failed: tried again at {@code nextAttemptAt}, or, when that is null, never again
    * ({@code failed}).
    */
-  public boolean attemptFailed(
+  boolean attemptFailed(
       Connection c, UUID runId, Kind kind, String owner, String error, Instant nextAttemptAt)
       throws SQLException {
     return Sql.update(

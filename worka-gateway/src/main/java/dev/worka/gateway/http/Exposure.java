@@ -5,7 +5,7 @@ package dev.worka.gateway.http;
  * there; with an ingress port, a route is served only on the listener its exposure names. A route
  * says nothing else is {@link #PRIVATE}: it is never on the ingress port (deny by default).
  */
-public enum Exposure {
+enum Exposure {
   /** The operator and agent APIs: only on the main port ({@code WORKA_HTTP_PORT}). The default. */
   PRIVATE,
   /**

@@ -109,7 +109,7 @@ public final class ModelUsageStore {
       }
     }
 
-    public long totalTokens() {
+    long totalTokens() {
       return inputTokens + outputTokens;
     }
   }

@@ -57,7 +57,7 @@ public final class Attempts {
    *     UPDATE; otherwise FOR SHARE, so decisions of the run's other steps proceed alongside (a
    *     status change of the run still waits for them)
    */
-  public Optional<String> lockStillRunning(Connection c, Caller caller, boolean updatesRun)
+  Optional<String> lockStillRunning(Connection c, Caller caller, boolean updatesRun)
       throws SQLException {
     Optional<Run> run = runs.find(c, caller.run().id(), updatesRun ? Lock.UPDATE : Lock.SHARE);
     Optional<Step> step = steps.find(c, caller.step().id(), Lock.UPDATE);

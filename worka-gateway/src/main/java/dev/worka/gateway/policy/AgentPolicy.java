@@ -68,7 +68,7 @@ public record AgentPolicy(
   }
 
   /** Whether the policy grants this agent {@code permission} (regardless of enabled). */
-  public boolean hasPermission(String permission) {
+  boolean hasPermission(String permission) {
     return permission != null && permissions.contains(permission);
   }
 

@@ -19,7 +19,7 @@ public enum AgentRole {
   }
 
   /** The role named {@code name} in a manifest, if it is one. */
-  public static Optional<AgentRole> fromWireName(String name) {
+  static Optional<AgentRole> fromWireName(String name) {
     for (AgentRole role : values()) {
       if (role.wireName.equals(name)) {
         return Optional.of(role);

@@ -114,7 +114,7 @@ public record CompiledPolicy(
    * Every skill the policy names, on an allowlist or under {@code skills:}, sorted. The composition
    * root checks that each exists in the skill catalog.
    */
-  public Set<String> referencedSkills() {
+  Set<String> referencedSkills() {
     Set<String> names = new TreeSet<>(skills.keySet());
     for (AgentPolicy agent : agents.values()) {
       names.addAll(agent.skills());
@@ -123,7 +123,7 @@ public record CompiledPolicy(
   }
 
   /** The agents of a role, in manifest order (enabled or not). */
-  public List<AgentPolicy> agentsWithRole(AgentRole role) {
+  List<AgentPolicy> agentsWithRole(AgentRole role) {
     List<AgentPolicy> out = new ArrayList<>();
     for (AgentPolicy agent : agents.values()) {
       if (agent.role() == role) {

@@ -22,7 +22,7 @@ public final class Permissions {
           new java.util.TreeSet<>(Set.of(PLAN_SUBMIT, SKILL_INVOKE, MEMORY_SEARCH, MODEL_INVOKE)));
 
   /** Whether {@code name} is a permission this version knows. */
-  public static boolean isKnown(String name) {
+  static boolean isKnown(String name) {
     return name != null && ALL.contains(name);
   }
 

@@ -200,7 +200,7 @@ public final class PolicyStore {
   }
 
   /** Every stored version, oldest first. */
-  public List<StoredPolicy> versions() {
+  List<StoredPolicy> versions() {
     return Transactions.withConnection(
         dataSource,
         c ->

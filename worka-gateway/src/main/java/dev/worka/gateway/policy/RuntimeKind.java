@@ -20,7 +20,7 @@ public enum RuntimeKind {
   }
 
   /** The runtime named {@code name} in a manifest, if it is one. */
-  public static Optional<RuntimeKind> fromWireName(String name) {
+  static Optional<RuntimeKind> fromWireName(String name) {
     for (RuntimeKind kind : values()) {
       if (kind.wireName.equals(name)) {
         return Optional.of(kind);

@@ -44,7 +44,7 @@ public record RuntimeSpec(RuntimeKind kind, List<String> command, String image, 
     return new RuntimeSpec(RuntimeKind.PROCESS, command, null, null);
   }
 
-  public static RuntimeSpec kubernetes(String image) {
+  static RuntimeSpec kubernetes(String image) {
     return new RuntimeSpec(RuntimeKind.KUBERNETES, List.of(), image, null);
   }
 

@@ -243,7 +243,7 @@ public final class TaskQueue {
   }
 
   /** Waits until {@link #wakeUp()} is called or {@code max} passes (other Gateways' work). */
-  public void awaitWork(long seenWakeups, Duration max) throws InterruptedException {
+  void awaitWork(long seenWakeups, Duration max) throws InterruptedException {
     long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(1, max.toMillis()));
     synchronized (wakeLock) {
       // In a loop: a spurious wake-up waits again for the time left.
@@ -256,7 +256,7 @@ public final class TaskQueue {
   }
 
   /** The wake-up counter, read before claiming so no wake-up is missed. */
-  public long wakeups() {
+  long wakeups() {
     synchronized (wakeLock) {
       return wakeups;
     }

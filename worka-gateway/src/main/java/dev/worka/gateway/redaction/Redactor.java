@@ -75,7 +75,7 @@ public final class Redactor {
   }
 
   /** A redactor of the known token formats only (no configured credentials). */
-  public static Redactor tokenFormats() {
+  static Redactor tokenFormats() {
     return TOKENS_ONLY;
   }
 
@@ -98,7 +98,7 @@ public final class Redactor {
   }
 
   /** Whether {@code text} holds a configured secret or a token of a known format. */
-  public boolean holdsSecret(String text) {
+  boolean holdsSecret(String text) {
     return text != null && (secrets.stream().anyMatch(text::contains) || holdsToken(text));
   }
 

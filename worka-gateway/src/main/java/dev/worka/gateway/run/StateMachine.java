@@ -11,7 +11,7 @@ import java.util.Set;
  * An explicit state machine: the allowed moves of an enum of states, declared in one place.
  * Terminal states have no moves out.
  */
-public final class StateMachine<S extends Enum<S>> {
+final class StateMachine<S extends Enum<S>> {
   private final Map<S, Set<S>> moves;
   private final Set<S> terminal;
 
@@ -24,7 +24,7 @@ public final class StateMachine<S extends Enum<S>> {
     return moves.getOrDefault(from, Set.of()).contains(to);
   }
 
-  public boolean isTerminal(S state) {
+  boolean isTerminal(S state) {
     return terminal.contains(state);
   }
 

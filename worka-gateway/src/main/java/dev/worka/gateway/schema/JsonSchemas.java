@@ -107,7 +107,7 @@ public final class JsonSchemas {
    * is not a {@code #} fragment. Anywhere in the tree: every nested keyword is checked, also those
    * under keys the validator would ignore.
    */
-  public static Optional<String> refersOutside(JsonNode node) {
+  static Optional<String> refersOutside(JsonNode node) {
     if (node == null) {
       return Optional.empty();
     }

@@ -287,7 +287,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
   }
 
   /** Where the Unix socket is ({@link #prepareSocketDirectory}), if the server has one. */
-  public Optional<Path> socketDirectory() {
+  Optional<Path> socketDirectory() {
     return socketDirectory;
   }
 
@@ -475,7 +475,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
     return postgres.getPort();
   }
 
-  public Path dataDirectory() {
+  Path dataDirectory() {
     return dataDirectory;
   }
 

@@ -120,8 +120,7 @@ public final class Sql {
     }
   }
 
-  public static void setInstant(PreparedStatement ps, int index, Instant value)
-      throws SQLException {
+  static void setInstant(PreparedStatement ps, int index, Instant value) throws SQLException {
     if (value == null) {
       ps.setNull(index, Types.TIMESTAMP_WITH_TIMEZONE);
     } else {
@@ -134,7 +133,7 @@ public final class Sql {
     return ts == null ? null : ts.toInstant();
   }
 
-  public static void setJson(PreparedStatement ps, int index, String json) throws SQLException {
+  static void setJson(PreparedStatement ps, int index, String json) throws SQLException {
     if (json == null) {
       ps.setNull(index, Types.OTHER);
     } else {

@@ -112,7 +112,7 @@ public final class SigningKeys {
   }
 
   /** The {@code kid} every token signed with this key carries. */
-  public String keyId() {
+  String keyId() {
     return keyId;
   }
 

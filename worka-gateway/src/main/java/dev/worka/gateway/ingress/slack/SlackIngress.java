@@ -246,7 +246,7 @@ public final class SlackIngress implements AutoCloseable {
   }
 
   /** Whether Socket Mode is connected (tests, readiness). */
-  public boolean socketModeConnected() {
+  boolean socketModeConnected() {
     SocketModeApp s = socketMode;
     return s != null && s.getClient() != null && s.getClient().verifyConnection();
   }

@@ -37,7 +37,7 @@ import java.util.Set;
  * This class uses the JDK only, because inside the sandbox it runs with nothing else on its class
  * path.
  */
-public final class GatewayRelay implements AutoCloseable {
+final class GatewayRelay implements AutoCloseable {
   private static final int BUFFER = 16 * 1024;
   static final String SOCKET_NAME = "gateway.sock";
 

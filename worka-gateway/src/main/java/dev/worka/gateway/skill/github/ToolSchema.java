@@ -14,7 +14,7 @@ import java.util.Map;
  * refused rather than followed: a server must not make the Gateway fetch URLs. Patterns match whole
  * values.
  */
-public final class ToolSchema {
+final class ToolSchema {
   private final JsonNode source;
   private final JsonSchema schema;
 
