@@ -1,9 +1,9 @@
 package dev.worka.gateway.audit;
 
-import java.util.Arrays;
+import dev.worka.gateway.store.SqlName;
 
 /** What kind of failure a burn records, with its name in {@code burns.kind} and the run story. */
-public enum BurnKind {
+public enum BurnKind implements SqlName {
   /** A step attempt, or a run, passed its deadline. */
   TIMEOUT("timeout"),
   /** A worker exited without a result. */
@@ -30,6 +30,7 @@ public enum BurnKind {
   }
 
   /** The kind's name in {@code burns.kind} (and in the run story's {@code burns[].kind}). */
+  @Override
   public String sql() {
     return sql;
   }
@@ -42,16 +43,6 @@ public enum BurnKind {
 
   /** The kind named {@code sql} in {@code burns.kind}; an unknown name is an error naming it. */
   static BurnKind fromSql(String sql) {
-    for (BurnKind kind : values()) {
-      if (kind.sql.equals(sql)) {
-        return kind;
-      }
-    }
-    throw new IllegalStateException(
-        "unknown burn kind '"
-            + sql
-            + "' in burns.kind (known: "
-            + Arrays.stream(values()).map(BurnKind::sql).toList()
-            + ")");
+    return SqlName.fromSql(BurnKind.class, "burn kind", "burns.kind", sql);
   }
 }

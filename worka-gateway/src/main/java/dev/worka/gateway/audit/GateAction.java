@@ -1,5 +1,6 @@
 package dev.worka.gateway.audit;
 
+import dev.worka.gateway.store.SqlName;
 import java.util.Arrays;
 
 /**
@@ -7,7 +8,7 @@ import java.util.Arrays;
  * names appear in the operator API ({@code GET /v1/gates?action=}, the run story) and the CLI, and
  * each gate's hash covers its action's name.
  */
-public enum GateAction {
+public enum GateAction implements SqlName {
   /** A planner submitted a plan. */
   PLAN_SUBMIT("plan.submit"),
 
@@ -63,6 +64,7 @@ public enum GateAction {
   }
 
   /** The action's name in {@code gates.action}. */
+  @Override
   public String sql() {
     return sql;
   }
@@ -82,16 +84,6 @@ public enum GateAction {
    * The action named {@code sql} in {@code gates.action}; an unknown name is an error naming it.
    */
   static GateAction fromSql(String sql) {
-    for (GateAction action : values()) {
-      if (action.sql.equals(sql)) {
-        return action;
-      }
-    }
-    throw new IllegalStateException(
-        "unknown gate action '"
-            + sql
-            + "' in gates.action (known: "
-            + Arrays.stream(values()).map(GateAction::sql).toList()
-            + ")");
+    return SqlName.fromSql(GateAction.class, "gate action", "gates.action", sql);
   }
 }

@@ -1,5 +1,6 @@
 package dev.worka.gateway.control;
 
+import dev.worka.gateway.store.SqlName;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
@@ -9,7 +10,7 @@ import java.util.UUID;
  * that claims it, and their idempotency keys. The queue itself knows kinds only as names; what a
  * kind means is decided here and in {@link Dispatcher}, which has a handler for every constant.
  */
-public enum TaskKind {
+public enum TaskKind implements SqlName {
   /** Move a received run to planning and queue its planner step. */
   START_RUN("start_run", Loop.CONTROL),
 
@@ -42,6 +43,7 @@ public enum TaskKind {
   }
 
   /** The kind's name in {@code tasks.kind}. */
+  @Override
   public String sql() {
     return sql;
   }
@@ -54,17 +56,7 @@ public enum TaskKind {
 
   /** The kind named {@code sql} in {@code tasks.kind}; an unknown name is an error naming it. */
   static TaskKind fromSql(String sql) {
-    for (TaskKind kind : values()) {
-      if (kind.sql.equals(sql)) {
-        return kind;
-      }
-    }
-    throw new IllegalStateException(
-        "unknown task kind '"
-            + sql
-            + "' in tasks.kind (known: "
-            + Arrays.stream(values()).map(TaskKind::sql).toList()
-            + ")");
+    return SqlName.fromSql(TaskKind.class, "task kind", "tasks.kind", sql);
   }
 
   /** The names of the kinds the {@code loop} claims. */

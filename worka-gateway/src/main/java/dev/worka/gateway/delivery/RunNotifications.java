@@ -3,6 +3,7 @@ package dev.worka.gateway.delivery;
 import dev.worka.gateway.run.RunOutbox;
 import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.store.Sql;
+import dev.worka.gateway.store.SqlName;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -21,7 +22,7 @@ import java.util.UUID;
  */
 public final class RunNotifications implements RunOutbox {
   /** What a notification says, with its name in {@code run_notifications.kind}. */
-  public enum Kind {
+  public enum Kind implements SqlName {
     /** The run was accepted (owed from the moment it is created). */
     ACK("ack"),
     /** How the run ended (owed from the moment it ends). */
@@ -34,6 +35,7 @@ public final class RunNotifications implements RunOutbox {
     }
 
     /** The kind's name in {@code run_notifications.kind} (and in the run story). */
+    @Override
     public String sql() {
       return sql;
     }
@@ -46,13 +48,7 @@ public final class RunNotifications implements RunOutbox {
 
     /** The kind named {@code sql}; an unknown name is an error naming it. */
     static Kind fromSql(String sql) {
-      for (Kind kind : values()) {
-        if (kind.sql.equals(sql)) {
-          return kind;
-        }
-      }
-      throw new IllegalStateException(
-          "unknown notification kind '" + sql + "' in run_notifications.kind (known: ack, result)");
+      return SqlName.fromSql(Kind.class, "notification kind", "run_notifications.kind", sql);
     }
   }
 

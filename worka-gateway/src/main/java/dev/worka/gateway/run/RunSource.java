@@ -1,12 +1,12 @@
 package dev.worka.gateway.run;
 
-import java.util.Arrays;
+import dev.worka.gateway.store.SqlName;
 
 /**
  * Where a request for a run came from, with its name in {@code runs.source} (and in the operator
  * API, the CLI, gate subjects and the ingress policy's decisions).
  */
-public enum RunSource {
+public enum RunSource implements SqlName {
   /** A Slack mention, direct message or slash command ({@code SlackIngress}). */
   SLACK("slack"),
   /** A GitHub issue or pull-request comment ({@code GithubWebhook}). */
@@ -23,6 +23,7 @@ public enum RunSource {
   }
 
   /** The source's name in {@code runs.source}. */
+  @Override
   public String sql() {
     return sql;
   }
@@ -46,16 +47,6 @@ public enum RunSource {
 
   /** The source named {@code sql} in {@code runs.source}; an unknown name is an error naming it. */
   public static RunSource fromSql(String sql) {
-    for (RunSource source : values()) {
-      if (source.sql.equals(sql)) {
-        return source;
-      }
-    }
-    throw new IllegalStateException(
-        "unknown run source '"
-            + sql
-            + "' (known: "
-            + Arrays.stream(values()).map(RunSource::sql).toList()
-            + ")");
+    return SqlName.fromSql(RunSource.class, "run source", "runs.source", sql);
   }
 }
