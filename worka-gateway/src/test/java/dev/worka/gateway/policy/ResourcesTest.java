@@ -46,6 +46,17 @@ class ResourcesTest {
   }
 
   @Test
+  void theBuiltInManifestsCommentedResourcesAreTheDefaults() {
+    String source = BuiltinPolicy.source();
+    assertTrue(source.contains("\n  # resources:\n"), "the built-in manifest shows resources");
+    String uncommented =
+        source.replace("\n  # resources:\n", "\n  resources:\n").replace("\n  #   ", "\n    ");
+    CompiledPolicy policy = compiled(uncommented);
+    assertEquals(BuiltinPolicy.compiled(), policy);
+    assertEquals(Optional.empty(), policy.unenforcedResources());
+  }
+
+  @Test
   void theIssuesExampleIsAccepted() {
     assertEquals(
         Resources.DEFAULTS,
