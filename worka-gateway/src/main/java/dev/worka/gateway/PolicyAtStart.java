@@ -57,6 +57,10 @@ final class PolicyAtStart {
         policy.version(),
         policyFile.map(Path::toString).orElse(BUILT_IN),
         policy.sha256().substring(0, 12));
+    policy
+        .policy()
+        .unenforcedResources()
+        .ifPresent(warning -> log.warn("policy v{}: {}", policy.version(), warning));
     return policy;
   }
 

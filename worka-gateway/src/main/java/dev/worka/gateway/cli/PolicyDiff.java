@@ -4,6 +4,7 @@ import dev.worka.gateway.policy.AgentPolicy;
 import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.IngressPolicy;
 import dev.worka.gateway.policy.Limits;
+import dev.worka.gateway.policy.Resources;
 import dev.worka.gateway.policy.SkillCondition;
 import dev.worka.gateway.policy.SkillPolicy;
 import java.util.ArrayList;
@@ -19,8 +20,8 @@ import java.util.function.Function;
 /**
  * What changes between two policies, for people: which agents appear or go, what each agent gains
  * and loses (skills, permissions, runtime, role), how skill conditions and facts change, what the
- * named lists gain and lose, which limits move, and who may start a run (the ingress lists and
- * quotas). One line per change, in a stable order.
+ * named lists gain and lose, which limits and agents' resources move, and who may start a run (the
+ * ingress lists and quotas). One line per change, in a stable order.
  */
 final class PolicyDiff {
   private PolicyDiff() {}
@@ -42,6 +43,7 @@ final class PolicyDiff {
                 + new TreeSet<>(b.permissions())
                 + ", skills "
                 + b.skills()
+                + (b.resources().equals(Resources.DEFAULTS) ? "" : ", resources " + b.resources())
                 + ")");
       } else if (b == null) {
         lines.add(
@@ -65,6 +67,7 @@ final class PolicyDiff {
         if (!a.runtime().equals(b.runtime())) {
           changes.add("runtime " + runtime(a) + " → " + runtime(b));
         }
+        resources(changes, a.resources(), b.resources());
         if (!changes.isEmpty()) {
           lines.add("agent " + name + ": " + String.join("; ", changes));
         }
@@ -127,6 +130,38 @@ final class PolicyDiff {
         });
     ingress(lines, before.ingress(), after.ingress());
     return lines;
+  }
+
+  /** Each of an agent's resources that moves, e.g. {@code resources memory 512Mi → 1Gi}. */
+  private static void resources(List<String> changes, Resources a, Resources b) {
+    List<String> moved = new ArrayList<>();
+    if (a.memoryBytes() != b.memoryBytes()) {
+      moved.add(
+          "memory "
+              + Resources.bytesText(a.memoryBytes())
+              + " → "
+              + Resources.bytesText(b.memoryBytes()));
+    }
+    if (a.cpuMillis() != b.cpuMillis()) {
+      moved.add(
+          "cpu " + Resources.cpuText(a.cpuMillis()) + " → " + Resources.cpuText(b.cpuMillis()));
+    }
+    if (a.pids() != b.pids()) {
+      moved.add("pids " + a.pids() + " → " + b.pids());
+    }
+    if (a.diskBytes() != b.diskBytes()) {
+      moved.add(
+          "disk "
+              + Resources.bytesText(a.diskBytes())
+              + " → "
+              + Resources.bytesText(b.diskBytes()));
+    }
+    if (a.openFiles() != b.openFiles()) {
+      moved.add("open_files " + a.openFiles() + " → " + b.openFiles());
+    }
+    if (!moved.isEmpty()) {
+      changes.add("resources " + String.join(", ", moved));
+    }
   }
 
   /** {@code ingress.*}: each list that gains, loses, appears or goes, and each quota that moves. */

@@ -8,9 +8,11 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * One agent as the policy declares it: its role, how it runs, its permissions and its skill
- * allowlist. The invariants the compiler reports with precise messages hold here too, so a policy
- * read back from the database cannot be wider than one the compiler accepted.
+ * One agent as the policy declares it: its role, how it runs, its permissions, its skill allowlist
+ * and the resources its worker may use (its own {@code resources:} over {@code limits.resources}
+ * over {@link Resources#DEFAULTS}, key by key). The invariants the compiler reports with precise
+ * messages hold here too, so a policy read back from the database cannot be wider than one the
+ * compiler accepted.
  */
 public record AgentPolicy(
     String name,
@@ -19,7 +21,20 @@ public record AgentPolicy(
     boolean enabled,
     RuntimeSpec runtime,
     Set<String> permissions,
-    List<String> skills) {
+    List<String> skills,
+    Resources resources) {
+
+  /** An agent with the default resources ({@link Resources#DEFAULTS}). */
+  public AgentPolicy(
+      String name,
+      AgentRole role,
+      String description,
+      boolean enabled,
+      RuntimeSpec runtime,
+      Set<String> permissions,
+      List<String> skills) {
+    this(name, role, description, enabled, runtime, permissions, skills, Resources.DEFAULTS);
+  }
 
   public AgentPolicy {
     if (!Names.isAgentName(name)) {
@@ -39,6 +54,7 @@ public record AgentPolicy(
       }
     }
     skills = List.copyOf(Objects.requireNonNull(skills, "skills of agent " + name));
+    Objects.requireNonNull(resources, "resources of agent " + name);
     Set<String> seen = new HashSet<>();
     for (String skill : skills) {
       if (!Names.isSkillName(skill) || !seen.add(skill)) {

@@ -100,6 +100,30 @@ public record CompiledPolicy(
     return name == null ? Optional.empty() : Optional.ofNullable(agents.get(name));
   }
 
+  /**
+   * The warning a Gateway logs while it serves this policy, when an agent's resources differ from
+   * {@link Resources#DEFAULTS} (its manifest declares them, per agent or under {@code
+   * limits.resources}): they are validated and recorded but no runtime enforces them yet, and no
+   * operator may believe a limit holds that does not. Empty when every agent has the defaults.
+   */
+  public Optional<String> unenforcedResources() {
+    List<String> declared = new ArrayList<>();
+    for (AgentPolicy agent : agents.values()) {
+      if (!agent.resources().equals(Resources.DEFAULTS)) {
+        declared.add(agent.name() + " " + agent.resources());
+      }
+    }
+    if (declared.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        "the policy declares resources ("
+            + String.join("; ", declared)
+            + ") that are NOT ENFORCED yet: they are validated and recorded with the policy"
+            + " version, but the worker runtimes do not limit memory, cpu, pids, disk or open files"
+            + " (issue 13); do not rely on them to contain a worker");
+  }
+
   /** The one enabled planner: the agent that plans every run under this policy. */
   public AgentPolicy planner() {
     for (AgentPolicy agent : agents.values()) {

@@ -32,6 +32,10 @@ import org.erdtman.jcs.JsonCanonicalizer;
  * limits.max_model_tokens_per_run} follow the same rule: written only when they differ from the
  * defaults (so every manifest from before them compiles to the same row), read as the defaults when
  * absent, and refused by a Gateway from before them.
+ *
+ * <p>An agent's {@code resources} (issue 13: {@code memory_bytes}, {@code cpu_millis}, {@code
+ * pids}, {@code disk_bytes}, {@code open_files}) too: written only when they differ from {@link
+ * Resources#DEFAULTS}, read as the defaults when absent.
  */
 final class CompiledPolicyJson {
   static final int FORMAT = 1;
@@ -58,6 +62,16 @@ final class CompiledPolicyJson {
       }
       agent.permissions().forEach(a.putArray("permissions")::add);
       agent.skills().forEach(a.putArray("skills")::add);
+      // Written only when not the default, like "when": see the class comment.
+      if (!agent.resources().equals(Resources.DEFAULTS)) {
+        Resources r = agent.resources();
+        a.putObject("resources")
+            .put("memory_bytes", r.memoryBytes())
+            .put("cpu_millis", r.cpuMillis())
+            .put("pids", r.pids())
+            .put("disk_bytes", r.diskBytes())
+            .put("open_files", r.openFiles());
+      }
     }
     ObjectNode lists = root.putObject("lists");
     policy.lists().forEach((name, values) -> values.forEach(lists.putArray(name)::add));
@@ -227,7 +241,17 @@ final class CompiledPolicyJson {
   }
 
   private static AgentPolicy readAgent(ObjectNode a) {
-    only(a, "agent", "name", "role", "description", "enabled", "runtime", "permissions", "skills");
+    only(
+        a,
+        "agent",
+        "name",
+        "role",
+        "description",
+        "enabled",
+        "runtime",
+        "permissions",
+        "skills",
+        "resources");
     String name = text(a, "name", "agent");
     String where = "agent " + Names.shown(name);
     AgentRole role =
@@ -253,7 +277,28 @@ final class CompiledPolicyJson {
         bool(a, "enabled", where),
         runtime,
         permissions,
-        strings(a.get("skills"), where + " skills"));
+        strings(a.get("skills"), where + " skills"),
+        a.has("resources")
+            ? readResources(object(a.get("resources"), where + " resources"), where)
+            : Resources.DEFAULTS);
+  }
+
+  private static Resources readResources(ObjectNode r, String where) {
+    only(r, where + " resources", "memory_bytes", "cpu_millis", "pids", "disk_bytes", "open_files");
+    return new Resources(
+        longInteger(r, "memory_bytes"),
+        integer(r, "cpu_millis"),
+        integer(r, "pids"),
+        longInteger(r, "disk_bytes"),
+        integer(r, "open_files"));
+  }
+
+  private static long longInteger(ObjectNode node, String field) {
+    JsonNode value = node.get(field);
+    if (value == null || !value.canConvertToLong() || !value.isIntegralNumber()) {
+      throw new IllegalArgumentException(field + " is not an integer");
+    }
+    return value.longValue();
   }
 
   /**

@@ -40,7 +40,8 @@ public final class PolicyCompiler {
           "image",
           "module",
           "permissions",
-          "skills");
+          "skills",
+          "resources");
   private static final List<String> SKILL_KEYS = List.of("side_effect", "when");
   private static final List<String> LIMIT_KEYS =
       List.of(
@@ -53,7 +54,8 @@ public final class PolicyCompiler {
           "max_concurrent_steps",
           "retry_backoff",
           "retry_backoff_max",
-          "max_model_tokens_per_run");
+          "max_model_tokens_per_run",
+          "resources");
   private static final List<String> INGRESS_KEYS = List.of("github", "slack", "quotas");
   private static final List<String> INGRESS_GITHUB_KEYS =
       List.of("author_associations", "repositories");
@@ -69,6 +71,11 @@ public final class PolicyCompiler {
 
   private final List<String> errors = new ArrayList<>();
   private final SkillFields skillFields;
+
+  /**
+   * {@code limits.resources} over {@link Resources#DEFAULTS}: what an agent's own resources add to.
+   */
+  private Resources resourceDefaults = Resources.DEFAULTS;
 
   private PolicyCompiler(SkillFields skillFields) {
     this.skillFields = skillFields;
@@ -115,6 +122,11 @@ public final class PolicyCompiler {
       return Optional.empty();
     }
     unknownKeys(root, "", TOP_KEYS);
+    if (root.get("limits") instanceof ObjectNode limitsNode && limitsNode.has("resources")) {
+      resourceDefaults =
+          resources("limits.resources", limitsNode.get("resources"), Resources.DEFAULTS)
+              .orElse(Resources.DEFAULTS);
+    }
     Map<String, AgentPolicy> agents = agents(root.get("agents"));
     int beforeLists = errors.size();
     Map<String, List<String>> lists = lists(root.get("lists"));
@@ -254,6 +266,8 @@ public final class PolicyCompiler {
     Optional<RuntimeSpec> runtime = runtime(name, path, agent);
     Set<String> permissions = permissions(path + ".permissions", agent.get("permissions"));
     List<String> skills = skillList(path + ".skills", agent.get("skills"));
+    Optional<Resources> resources =
+        resources(path + ".resources", agent.get("resources"), resourceDefaults);
 
     switch (role) {
       case PLANNER -> {
@@ -280,11 +294,15 @@ public final class PolicyCompiler {
         }
       }
     }
-    if (errors.size() > before || runtime.isEmpty() || !Names.isAgentName(name)) {
+    if (errors.size() > before
+        || runtime.isEmpty()
+        || resources.isEmpty()
+        || !Names.isAgentName(name)) {
       return Optional.empty();
     }
     return Optional.of(
-        new AgentPolicy(name, role, description, enabled, runtime.get(), permissions, skills));
+        new AgentPolicy(
+            name, role, description, enabled, runtime.get(), permissions, skills, resources.get()));
   }
 
   private Optional<RuntimeSpec> runtime(String name, String path, ObjectNode agent) {
@@ -749,6 +767,137 @@ public final class PolicyCompiler {
               + " to "
               + DurationText.format(max)
               + ")");
+      return fallback;
+    }
+    return value;
+  }
+
+  // --- resources ------------------------------------------------------------------------------
+
+  /**
+   * {@code agents.NAME.resources} or {@code limits.resources} at {@code path}: each key it states
+   * replaces the one of {@code base}; absent, it is {@code base}. A YAML null ({@code resources:}
+   * with nothing) is refused, since it reads like "no limits".
+   */
+  private Optional<Resources> resources(String path, JsonNode node, Resources base) {
+    if (node == null) {
+      return Optional.of(base);
+    }
+    if (!(node instanceof ObjectNode map)) {
+      errors.add(
+          path
+              + ": expected a mapping ("
+              + String.join(", ", Resources.KEYS)
+              + "), found "
+              + kind(node)
+              + (node.isNull() ? " (remove the key for the defaults)" : ""));
+      return Optional.empty();
+    }
+    int before = errors.size();
+    unknownKeys(map, path + ".", Resources.KEYS);
+    long memory =
+        bytes(path, map, "memory", base.memoryBytes(), Resources.MIN_MEMORY, Resources.MAX_MEMORY);
+    int cpu = cpu(path, map, base.cpuMillis());
+    int pids = bounded(path, map, "pids", base.pids(), Resources.MIN_PIDS, Resources.MAX_PIDS);
+    long disk = bytes(path, map, "disk", base.diskBytes(), Resources.MIN_DISK, Resources.MAX_DISK);
+    int openFiles =
+        bounded(
+            path,
+            map,
+            "open_files",
+            base.openFiles(),
+            Resources.MIN_OPEN_FILES,
+            Resources.MAX_OPEN_FILES);
+    if (errors.size() > before) {
+      return Optional.empty();
+    }
+    return Optional.of(new Resources(memory, cpu, pids, disk, openFiles));
+  }
+
+  /** A byte quantity: {@code 512Mi}, {@code 64Ki}, {@code 1Gi} or a plain number of bytes. */
+  private long bytes(String prefix, ObjectNode map, String key, long fallback, long min, long max) {
+    JsonNode node = map.get(key);
+    if (node == null) {
+      return fallback;
+    }
+    String path = prefix + "." + key;
+    Optional<Long> value = Optional.empty();
+    if (node.isIntegralNumber() && node.canConvertToLong()) {
+      value = Optional.of(node.longValue());
+    } else if (node.isTextual()) {
+      value = Resources.parseBytes(node.textValue());
+    }
+    if (value.isEmpty()) {
+      errors.add(
+          path
+              + ": "
+              + (node.isTextual() ? Names.quoted(node.textValue()) : kind(node))
+              + " is not a quantity (use e.g. 512Mi: a whole number with Ki, Mi or Gi, or plain"
+              + " bytes)");
+      return fallback;
+    }
+    if (value.get() < min || value.get() > max) {
+      errors.add(
+          path
+              + ": "
+              + Resources.bytesText(value.get())
+              + " is out of bounds ("
+              + Resources.bytesText(min)
+              + " to "
+              + Resources.bytesText(max)
+              + ")");
+      return fallback;
+    }
+    return value.get();
+  }
+
+  /** A cpu quantity in cores or millicores: {@code "1"}, {@code "0.5"}, {@code "500m"}. */
+  private int cpu(String prefix, ObjectNode map, int fallback) {
+    JsonNode node = map.get("cpu");
+    if (node == null) {
+      return fallback;
+    }
+    String path = prefix + ".cpu";
+    Optional<Integer> value =
+        node.isTextual() || node.isNumber() ? Resources.parseCpu(node.asText()) : Optional.empty();
+    if (value.isEmpty()) {
+      errors.add(
+          path
+              + ": "
+              + (node.isTextual() ? Names.quoted(node.textValue()) : kind(node))
+              + " is not a cpu quantity (use e.g. \"1\", \"0.5\" or 500m: cores with at most"
+              + " three decimals, or millicores)");
+      return fallback;
+    }
+    if (value.get() < Resources.MIN_CPU_MILLIS || value.get() > Resources.MAX_CPU_MILLIS) {
+      errors.add(
+          path
+              + ": "
+              + Resources.cpuText(value.get())
+              + " is out of bounds ("
+              + Resources.cpuText(Resources.MIN_CPU_MILLIS)
+              + " to "
+              + Resources.cpuText(Resources.MAX_CPU_MILLIS)
+              + ")");
+      return fallback;
+    }
+    return value.get();
+  }
+
+  private int bounded(String prefix, ObjectNode map, String key, int fallback, int min, int max) {
+    JsonNode node = map.get(key);
+    if (node == null) {
+      return fallback;
+    }
+    String path = prefix + "." + key;
+    if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+      errors.add(
+          path + ": expected a whole number from " + min + " to " + max + ", found " + kind(node));
+      return fallback;
+    }
+    int value = node.intValue();
+    if (value < min || value > max) {
+      errors.add(path + ": " + value + " is out of bounds (" + min + " to " + max + ")");
       return fallback;
     }
     return value;

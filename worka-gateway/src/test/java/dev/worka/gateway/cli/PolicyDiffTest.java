@@ -43,6 +43,54 @@ class PolicyDiffTest {
   }
 
   @Test
+  void resourcesThatMoveAreNamedPerAgent() {
+    String before = BuiltinPolicy.source();
+    String after =
+        before
+            .replace(
+                "max_model_tokens_per_run: 200000",
+                "max_model_tokens_per_run: 200000\n  resources: {memory: 1Gi, cpu: 500m}")
+            .replace(
+                "  ernest:\n",
+                "  ernest:\n    resources: {memory: 2Gi, pids: 64, open_files: 1024}\n");
+    assertEquals(
+        List.of(
+            "agent daneel: resources memory 512Mi → 1Gi, cpu 1 → 500m",
+            "agent ernest: resources memory 512Mi → 2Gi, cpu 1 → 500m, pids 128 → 64, open_files"
+                + " 256 → 1024",
+            "agent hari: resources memory 512Mi → 1Gi, cpu 1 → 500m"),
+        PolicyDiff.between(compile(before), compile(after)));
+    assertEquals(
+        List.of(
+            "agent daneel: resources memory 1Gi → 512Mi, cpu 500m → 1",
+            "agent ernest: resources memory 2Gi → 512Mi, cpu 500m → 1, pids 64 → 128, open_files"
+                + " 1024 → 256",
+            "agent hari: resources memory 1Gi → 512Mi, cpu 500m → 1"),
+        PolicyDiff.between(compile(after), compile(before)));
+  }
+
+  @Test
+  void anAddedAgentShowsItsResourcesWhenNotTheDefaults() {
+    String before = BuiltinPolicy.source();
+    String after =
+        before.replace(
+            "agents:\n",
+            """
+            agents:
+              r2:
+                runtime: process
+                command: [bin/worka-agent, r2]
+                permissions: []
+                resources: {disk: 1Gi}
+            """);
+    assertEquals(
+        List.of(
+            "agent r2: added (worker, process, permissions [], skills [], resources {memory: 512Mi,"
+                + " cpu: \"1\", pids: 128, disk: 1Gi, open_files: 256})"),
+        PolicyDiff.between(compile(before), compile(after)));
+  }
+
+  @Test
   void whoMayStartARunIsNamedToo() {
     String changed =
         BuiltinPolicy.source()

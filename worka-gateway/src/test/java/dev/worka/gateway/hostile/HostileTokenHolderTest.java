@@ -52,6 +52,9 @@ import org.junit.jupiter.api.io.TempDir;
  *       naming the command, the active policy unchanged — through {@code PUT /v1/policy} and {@code
  *       worka policy apply}; an allowed one is applied with an allow gate;
  *   <li>a run pinned to such a manifest (stored before the rule) never starts the program;
+ *   <li>a manifest whose {@code resources} try to switch a limit off or lift it past its bound
+ *       ({@code resources:} with nothing, {@code 1Ti}, {@code pids: 0}, {@code cpu: unlimited}) is
+ *       {@code 422 invalid_policy} naming the path, the active policy unchanged and no gate;
  *   <li>with {@code WORKA_INGRESS_PORT}, the operator API, the agent API and {@code /v1/agent/mcp}
  *       do not exist on the ingress port, and the Slack and GitHub routes not on the main port.
  * </ul>
@@ -262,6 +265,38 @@ class HostileTokenHolderTest {
                 operator())
             .status());
     assertEquals(gates, policyGates().size());
+  }
+
+  @Test
+  void resourcesThatSwitchALimitOffOrLiftItPastItsBoundAreRefused() throws Exception {
+    gw = TestGateway.start(home, db.url(), TestGateway.builtinPolicyForTests());
+    String base = gw.baseUrl;
+    Map<String, String> attacks =
+        Map.of(
+            "resources:",
+            "agents.hari.resources: expected a mapping (memory, cpu, pids, disk, open_files),"
+                + " found nothing (remove the key for the defaults)",
+            "resources: {memory: 1Ti}",
+            "agents.hari.resources.memory: '1Ti' is not a quantity",
+            "resources: {memory: 65Gi}",
+            "agents.hari.resources.memory: 65Gi is out of bounds (16Mi to 64Gi)",
+            "resources: {pids: 0}",
+            "agents.hari.resources.pids: 0 is out of bounds (8 to 32768)",
+            "resources: {cpu: unlimited}",
+            "agents.hari.resources.cpu: 'unlimited' is not a cpu quantity",
+            "resources: {memory: 512Mi, swap: 64Gi}",
+            "agents.hari.resources.swap: unknown key");
+    for (Map.Entry<String, String> attack : attacks.entrySet()) {
+      String manifest =
+          TestGateway.builtinPolicyForTests()
+              .replaceFirst("(?m)^  hari:\n", "  hari:\n    " + attack.getKey() + "\n");
+      Answer refused = send(base, "PUT", "/v1/policy", manifest, operator());
+      assertEquals(422, refused.status(), attack.getKey() + ": " + refused.raw());
+      assertEquals("invalid_policy", refused.body().path("error").asText(), refused.raw());
+      assertTrue(refused.raw().contains(attack.getValue()), attack.getKey() + ": " + refused.raw());
+    }
+    assertEquals(1, gw.operator("GET", "/v1/policy", null).body().path("version").asInt());
+    assertEquals(List.of(), policyGates());
   }
 
   @Test

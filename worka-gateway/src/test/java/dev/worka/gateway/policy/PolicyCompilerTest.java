@@ -376,7 +376,7 @@ class PolicyCompilerTest {
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermisions: [skill.invoke]"),
         "agents.ernest.permisions: unknown key (expected role, description, enabled, runtime,"
-            + " command, image, module, permissions, skills)");
+            + " command, image, module, permissions, skills, resources)");
     assertError(
         PLANNER + "skills:\n  github.get_issue: {side_effects: true}\n",
         "skills.github.get_issue.side_effects: unknown key (expected side_effect, when)");
@@ -384,7 +384,8 @@ class PolicyCompilerTest {
         PLANNER + "limits:\n  max_step: 3\n",
         "limits.max_step: unknown key (expected max_steps, max_skill_calls_per_step,"
             + " max_skill_calls_per_run, step_timeout, max_attempts, run_deadline,"
-            + " max_concurrent_steps, retry_backoff, retry_backoff_max, max_model_tokens_per_run)");
+            + " max_concurrent_steps, retry_backoff, retry_backoff_max, max_model_tokens_per_run,"
+            + " resources)");
   }
 
   // --- lists and skills -----------------------------------------------------------------------
@@ -514,7 +515,7 @@ class PolicyCompilerTest {
         PLANNER + "limits: 5\n",
         "limits: expected a mapping (max_steps, max_skill_calls_per_step, max_skill_calls_per_run,"
             + " step_timeout, max_attempts, run_deadline, max_concurrent_steps, retry_backoff,"
-            + " retry_backoff_max, max_model_tokens_per_run), found the number 5");
+            + " retry_backoff_max, max_model_tokens_per_run, resources), found the number 5");
   }
 
   // --- reading YAML safely --------------------------------------------------------------------

@@ -68,6 +68,22 @@ class PolicyStoreTest {
   }
 
   @Test
+  void declaredResourcesSurviveTheDatabase() {
+    String source =
+        BUILTIN.replace(
+            "max_model_tokens_per_run: 200000",
+            "max_model_tokens_per_run: 200000\n  resources: {memory: 64Gi, disk: 1024Gi, cpu: 250m}");
+    StoredPolicy stored = store().activate(source, "operator");
+    // A fresh store reads the row back from jsonb, not from its cache.
+    CompiledPolicy read = store().byId(stored.id()).policy();
+    assertEquals(stored.policy(), read);
+    assertEquals(
+        new Resources(64L << 30, 250, 128, 1024L << 30, 256),
+        read.agents().get("hari").resources());
+    assertTrue(read.unenforcedResources().isPresent());
+  }
+
+  @Test
   void theSameSourceKeepsTheActiveVersion() throws SQLException {
     PolicyStore store = store();
     StoredPolicy v1 = store.activate(BUILTIN, "startup");

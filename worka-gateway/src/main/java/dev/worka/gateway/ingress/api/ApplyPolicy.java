@@ -18,6 +18,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Decides an uploaded manifest ({@code PUT /v1/policy}): it becomes the active version only if it
@@ -27,8 +29,13 @@ import javax.sql.DataSource;
  * without it), or a deny gate naming what was refused, committed before the refusal is answered,
  * with the active policy unchanged. Uploading the active manifest again changes nothing and records
  * nothing; a manifest that does not compile is a {@code 422} that reached no decision.
+ *
+ * <p>An applied policy that declares resources is logged with a warning that they are not enforced
+ * yet ({@link CompiledPolicy#unenforcedResources()}).
  */
 public final class ApplyPolicy {
+  private static final Logger log = LoggerFactory.getLogger(ApplyPolicy.class);
+
   /** Who uploads through the operator API: the gates' subject and the activations' actor. */
   static final String OPERATOR = "operator";
 
@@ -101,6 +108,10 @@ public final class ApplyPolicy {
                 }
               });
       boolean changed = before.isEmpty() || !before.get().id().equals(stored.id());
+      stored
+          .policy()
+          .unenforcedResources()
+          .ifPresent(warning -> log.warn("policy v{}: {}", stored.version(), warning));
       return new Outcome.Applied(stored, changed, allowGate[0]);
     } catch (InvalidPolicyException e) {
       return new Outcome.Invalid(e.errors());
