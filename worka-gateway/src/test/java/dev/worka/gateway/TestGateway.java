@@ -143,6 +143,29 @@ public final class TestGateway implements AutoCloseable {
   }
 
   /**
+   * As {@link #startWithEnvironment}, on a host "without bubblewrap" (the Gateway looks for {@code
+   * bwrap} only where there is none) and with {@code installDir} as {@code WORKA_INSTALL_DIR}
+   * (where the built-in manifest's {@code bin/worka-agent} is).
+   */
+  public static TestGateway startWithoutBubblewrap(
+      Path home,
+      DatabaseUrl database,
+      String policyYaml,
+      String sideEffects,
+      Map<String, String> environment,
+      Path installDir)
+      throws IOException {
+    Map<String, String> env = environment(home, database, policyYaml, sideEffects, environment);
+    env.put("WORKA_INSTALL_DIR", installDir.toString());
+    return new TestGateway(
+        home,
+        Gateway.startLookingForBubblewrapAt(
+            dev.worka.gateway.config.GatewaySettings.fromEnvironment(env),
+            InstantSource.system(),
+            List.of(home.resolve("no-bwrap-here"))));
+  }
+
+  /**
    * As {@link #startWithEnvironment} (dry-run), on {@code clock}, its task loops driven by hand:
    * runs stay where their creation left them, so a test sees exactly what the ingress decided.
    */
