@@ -3,6 +3,7 @@ package dev.worka.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.policy.BuiltinPolicy;
+import dev.worka.gateway.runtime.process.SandboxHere;
 import dev.worka.gateway.store.DatabaseUrl;
 import dev.worka.protocol.Json;
 import java.io.BufferedReader;
@@ -79,7 +80,8 @@ public final class TestGateway implements AutoCloseable {
       throws IOException {
     return new TestGateway(
         home,
-        Gateway.start(config(home, database, policyYaml, sideEffects), Map.of(), clock, random));
+        Gateway.start(
+            config(home, database, policyYaml, sideEffects), SandboxHere.orOff(), clock, random));
   }
 
   /**
@@ -90,7 +92,8 @@ public final class TestGateway implements AutoCloseable {
       Path home, DatabaseUrl database, String policyYaml, InstantSource clock) throws IOException {
     return new TestGateway(
         home,
-        Gateway.startWithoutLoops(config(home, database, policyYaml, "dry-run"), Map.of(), clock));
+        Gateway.startWithoutLoops(
+            config(home, database, policyYaml, "dry-run"), SandboxHere.orOff(), clock));
   }
 
   private static WorkaConfig config(
@@ -121,7 +124,8 @@ public final class TestGateway implements AutoCloseable {
 
   /** Starts a Gateway on {@code config} as it is (its home must exist). */
   public static TestGateway start(WorkaConfig config) {
-    return new TestGateway(config.home(), Gateway.start(config, Map.of(), InstantSource.system()));
+    return new TestGateway(
+        config.home(), Gateway.start(config, SandboxHere.orOff(), InstantSource.system()));
   }
 
   /**
@@ -157,6 +161,9 @@ public final class TestGateway implements AutoCloseable {
       throws IOException {
     Map<String, String> env = environment(home, database, policyYaml, sideEffects, environment);
     env.put("WORKA_INSTALL_DIR", installDir.toString());
+    if (!environment.containsKey("WORKA_SANDBOX")) {
+      env.remove("WORKA_SANDBOX"); // unset, whatever this host has
+    }
     return new TestGateway(
         home,
         Gateway.startLookingForBubblewrapAt(
@@ -189,7 +196,8 @@ public final class TestGateway implements AutoCloseable {
       Map<String, String> environment)
       throws IOException {
     Files.createDirectories(home);
-    Map<String, String> env = new java.util.HashMap<>(environment);
+    Map<String, String> env = new java.util.HashMap<>(SandboxHere.orOff());
+    env.putAll(environment);
     env.put("WORKA_HOME", home.toString());
     env.put("WORKA_HTTP_PORT", "0");
     env.put("WORKA_BIND_ADDRESS", "127.0.0.1");
