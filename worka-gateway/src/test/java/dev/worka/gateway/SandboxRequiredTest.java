@@ -3,9 +3,11 @@ package dev.worka.gateway;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.config.ConfigException;
+import dev.worka.gateway.runtime.process.SandboxHere;
 import dev.worka.gateway.store.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -119,6 +121,24 @@ class SandboxRequiredTest {
   }
 
   @Test
+  void offSkipsBubblewrapEvenWhereItWorks() throws Exception {
+    assumeTrue(SandboxHere.usable(), "bubblewrap is not usable here");
+    try (TestGateway sandboxed =
+        TestGateway.startWithEnvironment(home, db.url(), operatorManifest(), "dry-run", Map.of())) {
+      String runId = sandboxed.submit("what time is it?");
+      awaitAttempt(sandboxed, runId);
+      // Sandboxed, the program ran in a private /tmp: the host's shows nothing.
+      assertFalse(Files.exists(operatorRan), "a sandboxed worker wrote to the host's /tmp");
+    }
+    try (TestGateway unconfined =
+        TestGateway.startWithEnvironment(
+            home, db.url(), operatorManifest(), "dry-run", Map.of("WORKA_SANDBOX", "off"))) {
+      unconfined.submit("what time is it?");
+      awaitFile(operatorRan);
+    }
+  }
+
+  @Test
   void anInvalidValueRefusesToStartNamingTheVariable() {
     ConfigException e =
         assertThrows(
@@ -156,6 +176,17 @@ class SandboxRequiredTest {
       Thread.sleep(100);
     }
     throw new AssertionError("no dispatch burn in " + gw.story(runId).toPrettyString());
+  }
+
+  /** Waits until the run has a burn (the program exits 1): its first attempt ended. */
+  private static void awaitAttempt(TestGateway gw, String runId) throws Exception {
+    Instant until = Instant.now().plus(Duration.ofSeconds(60));
+    while (gw.story(runId).path("burns").isEmpty()) {
+      if (Instant.now().isAfter(until)) {
+        throw new AssertionError("no attempt ended: " + gw.story(runId).toPrettyString());
+      }
+      Thread.sleep(100);
+    }
   }
 
   private static void awaitFile(Path file) throws Exception {
