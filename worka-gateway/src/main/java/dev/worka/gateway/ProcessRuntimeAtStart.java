@@ -7,6 +7,7 @@ import dev.worka.gateway.policy.BuiltinPolicy;
 import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.runtime.process.ProcessRuntime;
 import dev.worka.gateway.runtime.process.SandboxRequirement;
+import dev.worka.gateway.skill.SideEffectMode;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -54,7 +55,8 @@ final class ProcessRuntimeAtStart {
               settings.workerNetwork(),
               SandboxRequirement.of(
                   settings.workerSandbox(),
-                  settings.config().sideEffects().equals("live"),
+                  // As the Gateway reads the mode (case and blanks ignored): live is never missed.
+                  SideEffectMode.parse(settings.config().sideEffects()) == SideEffectMode.LIVE,
                   builtInCommands()),
               bubblewrapAt);
     } catch (IllegalArgumentException e) {
