@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Random;
 import java.util.random.RandomGenerator;
@@ -61,7 +62,8 @@ public final class Gateway implements AutoCloseable {
       InstantSource clock,
       RandomGenerator random,
       boolean startLoops,
-      WorkerRuntime agentRuntime) {
+      WorkerRuntime agentRuntime,
+      Optional<List<Path>> bubblewrapAt) {
     this.config = settings.config();
     try {
       prepareHome(config.home());
@@ -106,7 +108,7 @@ public final class Gateway implements AutoCloseable {
       String gatewayUrl = config.gatewayUrl().orElse("http://127.0.0.1:" + http.port());
 
       ProcessRuntime processRuntime =
-          ProcessRuntimeAtStart.create(settings, clock, closeables::add);
+          ProcessRuntimeAtStart.create(settings, clock, closeables::add, bubblewrapAt);
       dispatcher =
           control.dispatcher(
               agentRuntime != null
@@ -135,7 +137,7 @@ public final class Gateway implements AutoCloseable {
 
   /** Starts a Gateway with its task loops running ({@code worka serve}). */
   public static Gateway start(GatewaySettings settings, InstantSource clock) {
-    return new Gateway(settings, clock, new Random(), true, null);
+    return new Gateway(settings, clock, new Random(), true, null, Optional.empty());
   }
 
   /**
@@ -153,7 +155,8 @@ public final class Gateway implements AutoCloseable {
       Map<String, String> environment,
       InstantSource clock,
       RandomGenerator random) {
-    return new Gateway(GatewaySettings.of(config, environment), clock, random, true, null);
+    return new Gateway(
+        GatewaySettings.of(config, environment), clock, random, true, null, Optional.empty());
   }
 
   /**
@@ -171,13 +174,31 @@ public final class Gateway implements AutoCloseable {
         clock,
         new Random(),
         true,
-        Objects.requireNonNull(agentRuntime));
+        Objects.requireNonNull(agentRuntime),
+        Optional.empty());
   }
 
   /** Starts a Gateway whose task loops are driven by hand through {@link #dispatcher()} (tests). */
   public static Gateway startWithoutLoops(
       WorkaConfig config, Map<String, String> environment, InstantSource clock) {
-    return new Gateway(GatewaySettings.of(config, environment), clock, new Random(), false, null);
+    return new Gateway(
+        GatewaySettings.of(config, environment),
+        clock,
+        new Random(),
+        false,
+        null,
+        Optional.empty());
+  }
+
+  /**
+   * Starts a Gateway with its task loops running that looks for {@code bwrap} only at {@code
+   * bubblewrapAt} (tests: a host "without bubblewrap" on one that has it). Package-private: no
+   * setting reaches it.
+   */
+  static Gateway startLookingForBubblewrapAt(
+      GatewaySettings settings, InstantSource clock, List<Path> bubblewrapAt) {
+    return new Gateway(
+        settings, clock, new Random(), true, null, Optional.of(List.copyOf(bubblewrapAt)));
   }
 
   public int port() {

@@ -1,6 +1,7 @@
 package dev.worka.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.runtime.process.SandboxHere;
 import dev.worka.protocol.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -72,6 +73,7 @@ public final class GatewayProcess implements AutoCloseable {
     builder.environment().put("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
     builder.environment().put("WORKA_HOME", home.toString());
     builder.environment().put("WORKA_HTTP_PORT", "0");
+    builder.environment().putAll(SandboxHere.orOff());
     builder.environment().putAll(environment);
     Process process = builder.start();
     CompletableFuture<String> url = new CompletableFuture<>();

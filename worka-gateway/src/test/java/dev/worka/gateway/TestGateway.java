@@ -3,6 +3,7 @@ package dev.worka.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.config.WorkaConfig;
 import dev.worka.gateway.policy.BuiltinPolicy;
+import dev.worka.gateway.runtime.process.SandboxHere;
 import dev.worka.gateway.store.DatabaseUrl;
 import dev.worka.protocol.Json;
 import java.io.BufferedReader;
@@ -79,7 +80,8 @@ public final class TestGateway implements AutoCloseable {
       throws IOException {
     return new TestGateway(
         home,
-        Gateway.start(config(home, database, policyYaml, sideEffects), Map.of(), clock, random));
+        Gateway.start(
+            config(home, database, policyYaml, sideEffects), SandboxHere.orOff(), clock, random));
   }
 
   /**
@@ -90,7 +92,8 @@ public final class TestGateway implements AutoCloseable {
       Path home, DatabaseUrl database, String policyYaml, InstantSource clock) throws IOException {
     return new TestGateway(
         home,
-        Gateway.startWithoutLoops(config(home, database, policyYaml, "dry-run"), Map.of(), clock));
+        Gateway.startWithoutLoops(
+            config(home, database, policyYaml, "dry-run"), SandboxHere.orOff(), clock));
   }
 
   private static WorkaConfig config(
@@ -121,7 +124,8 @@ public final class TestGateway implements AutoCloseable {
 
   /** Starts a Gateway on {@code config} as it is (its home must exist). */
   public static TestGateway start(WorkaConfig config) {
-    return new TestGateway(config.home(), Gateway.start(config, Map.of(), InstantSource.system()));
+    return new TestGateway(
+        config.home(), Gateway.start(config, SandboxHere.orOff(), InstantSource.system()));
   }
 
   /**
@@ -140,6 +144,32 @@ public final class TestGateway implements AutoCloseable {
     Map<String, String> env = environment(home, database, policyYaml, sideEffects, environment);
     return new TestGateway(
         home, Gateway.start(WorkaConfig.fromEnvironment(env), env, InstantSource.system()));
+  }
+
+  /**
+   * As {@link #startWithEnvironment}, on a host "without bubblewrap" (the Gateway looks for {@code
+   * bwrap} only where there is none) and with {@code installDir} as {@code WORKA_INSTALL_DIR}
+   * (where the built-in manifest's {@code bin/worka-agent} is).
+   */
+  public static TestGateway startWithoutBubblewrap(
+      Path home,
+      DatabaseUrl database,
+      String policyYaml,
+      String sideEffects,
+      Map<String, String> environment,
+      Path installDir)
+      throws IOException {
+    Map<String, String> env = environment(home, database, policyYaml, sideEffects, environment);
+    env.put("WORKA_INSTALL_DIR", installDir.toString());
+    if (!environment.containsKey("WORKA_SANDBOX")) {
+      env.remove("WORKA_SANDBOX"); // unset, whatever this host has
+    }
+    return new TestGateway(
+        home,
+        Gateway.startLookingForBubblewrapAt(
+            dev.worka.gateway.config.GatewaySettings.fromEnvironment(env),
+            InstantSource.system(),
+            List.of(home.resolve("no-bwrap-here"))));
   }
 
   /**
@@ -166,7 +196,8 @@ public final class TestGateway implements AutoCloseable {
       Map<String, String> environment)
       throws IOException {
     Files.createDirectories(home);
-    Map<String, String> env = new java.util.HashMap<>(environment);
+    Map<String, String> env = new java.util.HashMap<>(SandboxHere.orOff());
+    env.putAll(environment);
     env.put("WORKA_HOME", home.toString());
     env.put("WORKA_HTTP_PORT", "0");
     env.put("WORKA_BIND_ADDRESS", "127.0.0.1");

@@ -1,6 +1,7 @@
 package dev.worka.gateway.config;
 
 import dev.worka.gateway.runtime.process.WorkerNetwork;
+import dev.worka.gateway.runtime.process.WorkerSandbox;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,8 @@ import java.util.Optional;
  * @param anthropic the model route's upstream, with {@code WORKA_MODEL=anthropic} ({@link
  *     AnthropicSettings})
  * @param workerNetwork {@code WORKA_WORKER_NETWORK}: what network a sandboxed worker gets
+ * @param workerSandbox {@code WORKA_SANDBOX}: {@code required} or {@code off}; empty when unset
+ *     (then {@code runtime.process.SandboxRequirement} decides by mode and agent)
  */
 public record GatewaySettings(
     WorkaConfig config,
@@ -27,7 +30,8 @@ public record GatewaySettings(
     SlackSettings slack,
     GithubSettings github,
     Optional<AnthropicSettings> anthropic,
-    WorkerNetwork workerNetwork) {
+    WorkerNetwork workerNetwork,
+    Optional<WorkerSandbox> workerSandbox) {
 
   public GatewaySettings {
     Objects.requireNonNull(config, "config");
@@ -36,6 +40,7 @@ public record GatewaySettings(
     Objects.requireNonNull(github, "github");
     Objects.requireNonNull(anthropic, "anthropic");
     Objects.requireNonNull(workerNetwork, "workerNetwork");
+    Objects.requireNonNull(workerSandbox, "workerSandbox");
   }
 
   /**
@@ -94,10 +99,17 @@ public record GatewaySettings(
     } catch (IllegalArgumentException e) {
       problems.add(e.getMessage());
     }
+    Optional<WorkerSandbox> workerSandbox = Optional.empty();
+    try {
+      workerSandbox = WorkerSandbox.fromEnvironment(environment);
+    } catch (IllegalArgumentException e) {
+      problems.add(e.getMessage());
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    return new GatewaySettings(config, host, slack, github, anthropic, workerNetwork);
+    return new GatewaySettings(
+        config, host, slack, github, anthropic, workerNetwork, workerSandbox);
   }
 
   /**

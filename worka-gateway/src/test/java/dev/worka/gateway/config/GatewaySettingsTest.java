@@ -35,7 +35,8 @@ class GatewaySettingsTest {
             Map.entry("WORKA_SKILL_TIMEOUT", "1h"),
             Map.entry("GITHUB_WEBHOOK_SECRET", "s"),
             Map.entry("WORKA_GITHUB_HANDLE", "not a login"),
-            Map.entry("WORKA_WORKER_NETWORK", "none"));
+            Map.entry("WORKA_WORKER_NETWORK", "none"),
+            Map.entry("WORKA_SANDBOX", "sometimes"));
     ConfigException e =
         assertThrows(ConfigException.class, () -> GatewaySettings.fromEnvironment(env));
     List<String> variables =
@@ -48,7 +49,8 @@ class GatewaySettingsTest {
             "GITHUB_MCP_URL",
             "WORKA_SKILL_TIMEOUT=1h",
             "WORKA_GITHUB_HANDLE=not a login",
-            "WORKA_WORKER_NETWORK=none");
+            "WORKA_WORKER_NETWORK=none",
+            "WORKA_SANDBOX=sometimes");
     for (String variable : variables) {
       assertEquals(
           1,

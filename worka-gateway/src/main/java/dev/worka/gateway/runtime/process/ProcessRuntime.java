@@ -41,6 +41,12 @@ public final class ProcessRuntime implements WorkerRuntime {
   private final List<Path> hiddenPaths;
   private final WorkerNetwork network;
 
+  /** Which workers must be sandboxed; null: none (sandboxed when bubblewrap works). */
+  private final SandboxRequirement sandbox;
+
+  /** The built-in manifest's commands, canonical ({@link #canonical}). */
+  private final java.util.Set<List<String>> builtInCommands;
+
   /**
    * The Gateway's halves of the relays of workers without a network, by the Gateway port they
    * reach.
@@ -84,16 +90,70 @@ public final class ProcessRuntime implements WorkerRuntime {
    */
   public ProcessRuntime(
       Path installDir, InstantSource clock, Collection<Path> hiddenPaths, WorkerNetwork network) {
-    this(installDir, clock, null, findSetsid(), Isolation.detected(), hiddenPaths, network);
+    this(installDir, clock, hiddenPaths, network, null, Optional.empty());
+  }
+
+  /**
+   * The Gateway's runtime: as {@link #ProcessRuntime(Path, InstantSource, Collection,
+   * WorkerNetwork)}, but a worker that {@code sandbox} says must be sandboxed is never started
+   * where bubblewrap is not usable (its attempt fails to start, saying what to install); with
+   * {@code WORKA_SANDBOX=off} no worker is sandboxed.
+   *
+   * @param sandbox which workers must be sandboxed; null: none, and each is sandboxed when
+   *     bubblewrap works (the constructors without it)
+   * @param bubblewrapAt where to look for {@code bwrap} instead of the PATH and the well-known
+   *     places (detected once per JVM); tests pass places without one, to run a Gateway on a host
+   *     "without bubblewrap"
+   * @throws IllegalArgumentException as {@link #ProcessRuntime(Path, InstantSource, Collection,
+   *     WorkerNetwork)}
+   */
+  public ProcessRuntime(
+      Path installDir,
+      InstantSource clock,
+      Collection<Path> hiddenPaths,
+      WorkerNetwork network,
+      SandboxRequirement sandbox,
+      Optional<List<Path>> bubblewrapAt) {
+    this(
+        installDir,
+        clock,
+        null,
+        findSetsid(),
+        sandbox != null && sandbox.off()
+            ? new Isolation.None(WorkerSandbox.VARIABLE + "=off")
+            : bubblewrapAt.map(Isolation::detect).orElseGet(Isolation::detected),
+        hiddenPaths,
+        network,
+        sandbox);
     if (isolation instanceof Isolation.None none) {
-      log.warn(
-          "WORKERS ARE NOT SANDBOXED: {}. Each worker runs as this Gateway's OS user and sees the"
+      String unconfined =
+          "Each worker runs as this Gateway's OS user and sees the"
               + " host as the Gateway does: it can read WORKA_HOME (the token signing key, the"
               + " operator token, the embedded database and its password), other workers' token"
               + " files and the Gateway's /proc/<pid>/environ. Run only agents you trust as code,"
               + " or fix it: install bubblewrap: apt-get install bubblewrap (on a host with user"
-              + " namespaces enabled), and restart.",
-          none.reason());
+              + " namespaces enabled)";
+      if (sandbox == null) {
+        log.warn("WORKERS ARE NOT SANDBOXED: {}. {}, and restart.", none.reason(), unconfined);
+      } else if (sandbox.off()) {
+        log.warn(
+            "WORKERS ARE NOT SANDBOXED: {}. {}, and unset {}.",
+            none.reason(),
+            unconfined,
+            WorkerSandbox.VARIABLE);
+      } else {
+        log.warn(
+            "WORKERS CANNOT BE SANDBOXED: {}. The sandbox is {}: a worker that must be sandboxed"
+                + " is not started (its attempt is burned, kind dispatch); install bubblewrap"
+                + " (apt install bubblewrap, on a host with user namespaces enabled) and restart,"
+                + " or set {}=off to run workers unconfined.{}",
+            none.reason(),
+            sandbox.describe(),
+            WorkerSandbox.VARIABLE,
+            sandbox.builtInMayRunUnconfined()
+                ? " The built-in manifest's agents run unconfined meanwhile. " + unconfined + "."
+                : "");
+      }
     } else {
       Optional<Path> home = HomeDirectories.detected().heldBy(this.installDir);
       if (home.isPresent()) {
@@ -138,6 +198,19 @@ public final class ProcessRuntime implements WorkerRuntime {
       Isolation isolation,
       Collection<Path> hiddenPaths,
       WorkerNetwork network) {
+    this(installDir, clock, temporaryRoot, setsid, isolation, hiddenPaths, network, null);
+  }
+
+  ProcessRuntime(
+      Path installDir,
+      InstantSource clock,
+      Path temporaryRoot,
+      Optional<Path> setsid,
+      Isolation isolation,
+      Collection<Path> hiddenPaths,
+      WorkerNetwork network,
+      SandboxRequirement sandbox) {
+    this.sandbox = sandbox;
     this.network = Objects.requireNonNull(network, "network");
     this.installDir = Objects.requireNonNull(installDir, "installDir").toAbsolutePath().normalize();
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -148,6 +221,30 @@ public final class ProcessRuntime implements WorkerRuntime {
         Objects.requireNonNull(hiddenPaths, "hiddenPaths").stream()
             .map(p -> p.toAbsolutePath().normalize())
             .toList();
+    this.builtInCommands =
+        sandbox == null
+            ? java.util.Set.of()
+            : sandbox.builtInCommands().stream()
+                .map(this::canonical)
+                .flatMap(Optional::stream)
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
+  }
+
+  /**
+   * {@code command} as it is run: {@code command[0]} resolved against the installation directory
+   * and normalized, the arguments as they are; empty when it does not start with a valid path.
+   */
+  private Optional<List<String>> canonical(List<String> command) {
+    if (command.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      List<String> out = new ArrayList<>(command);
+      out.set(0, resolve(command.get(0)).toString());
+      return Optional.of(List.copyOf(out));
+    } catch (InvalidPathException e) {
+      return Optional.empty();
+    }
   }
 
   /**
@@ -271,6 +368,24 @@ public final class ProcessRuntime implements WorkerRuntime {
       program = resolve(launch.command().get(0));
     } catch (InvalidPathException e) {
       return notStarted(launch, "command " + launch.command().get(0) + " is not a valid path");
+    }
+    if (sandbox != null && isolation instanceof Isolation.None none) {
+      Optional<String> required =
+          sandbox.whyRequired(
+              canonical(launch.command()).map(builtInCommands::contains).orElse(false));
+      if (required.isPresent()) {
+        // Fail closed: nothing of the worker is created, no process started.
+        return notStarted(
+            launch,
+            "it must be sandboxed ("
+                + required.get()
+                + ") and cannot be here ("
+                + none.reason()
+                + "): install bubblewrap (apt install bubblewrap, on a host with user namespaces"
+                + " enabled) or set "
+                + WorkerSandbox.VARIABLE
+                + "=off to run workers unconfined");
+      }
     }
     if (!Files.exists(program)) {
       return notStarted(launch, "command " + program + " does not exist" + relativeHint(launch));

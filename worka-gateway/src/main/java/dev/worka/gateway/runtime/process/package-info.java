@@ -72,11 +72,18 @@
  *       the installation itself).
  * </ul>
  *
+ * <p><b>Fails closed.</b> A worker that must be sandboxed ({@code WORKA_SANDBOX}, {@link
+ * dev.worka.gateway.runtime.process.SandboxRequirement}: in {@code live} mode, for every agent an
+ * operator declares, with {@code required}) is never started without a working bubblewrap; its
+ * attempt fails to start saying what to install.
+ *
  * <p><b>Fallback.</b> Without a working bubblewrap (not installed, user namespaces disabled, an old
- * kernel), workers run unconfined as the Gateway's user with its file system, {@code /proc} and
- * network, and {@link dev.worka.gateway.runtime.process.ProcessRuntime#isolation()} says {@code
- * "none (<why>)"}; the runtime logs a warning naming the risk and the fix ({@code apt-get install
- * bubblewrap}) when it is created. Only the scrubbed environment, the token file, the deadline and
- * the tree kill hold then; the Kubernetes runtime is the isolated alternative.
+ * kernel), the other workers (the built-in manifest's agents in {@code dry-run}; every worker with
+ * {@code WORKA_SANDBOX=off}, which also skips bubblewrap where it works) run unconfined as the
+ * Gateway's user with its file system, {@code /proc} and network, and {@link
+ * dev.worka.gateway.runtime.process.ProcessRuntime#isolation()} says {@code "none (<why>)"}; the
+ * runtime logs a warning naming the risk and the fix ({@code apt-get install bubblewrap}) when it
+ * is created. Only the scrubbed environment, the token file, the deadline and the tree kill hold
+ * then; the Kubernetes runtime is the isolated alternative.
  */
 package dev.worka.gateway.runtime.process;

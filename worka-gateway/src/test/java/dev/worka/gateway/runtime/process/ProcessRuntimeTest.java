@@ -537,6 +537,42 @@ class ProcessRuntimeTest {
   }
 
   @Test
+  void aWorkerThatMustBeSandboxedAndCannotBeLeavesNothingBehind() throws Exception {
+    Path ran = install.resolve("ran");
+    script("bin/worka-agent", "touch " + ran);
+    script("bin/other", "touch " + ran);
+    Path workRoot = Files.createDirectory(install.resolve("work"));
+    ProcessRuntime runtime =
+        new ProcessRuntime(
+            install,
+            clock,
+            workRoot,
+            Optional.empty(),
+            UNSANDBOXED,
+            List.of(),
+            WorkerNetwork.GATEWAY,
+            SandboxRequirement.of(
+                Optional.empty(), false, List.of(List.of("bin/worka-agent", "hari"))));
+    // The built-in command with other arguments is another program: an operator's.
+    for (List<String> command :
+        List.of(
+            List.of("bin/other", "hari"),
+            List.of("bin/worka-agent", "hari", "--debug"),
+            List.of(install.resolve("bin/other").toString()))) {
+      FailedToStart refused =
+          assertInstanceOf(
+              FailedToStart.class, runtime.start(launch(command, Duration.ofSeconds(30))).await());
+      assertTrue(refused.reason().contains("install bubblewrap"), refused.reason());
+    }
+    assertFalse(Files.exists(ran), "a refused worker ran");
+    assertEquals(0, entries(workRoot), "a refused worker left a directory or token file");
+    // The built-in manifest's own argv, however written, may run unconfined in dry-run.
+    List<String> builtIn = List.of(install.resolve("bin/../bin/worka-agent").toString(), "hari");
+    assertInstanceOf(Exited.class, runtime.start(launch(builtIn, Duration.ofSeconds(30))).await());
+    assertTrue(Files.exists(ran));
+  }
+
+  @Test
   void publicConstructorFindsItsOwnWay() throws Exception {
     script("bin/agent", "echo ok");
     ProcessRuntime runtime = new ProcessRuntime(install, clock);
