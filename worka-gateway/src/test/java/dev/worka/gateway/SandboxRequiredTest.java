@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,9 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -164,39 +165,36 @@ class SandboxRequiredTest {
         reason);
   }
 
-  private static JsonNode awaitDispatchBurn(TestGateway gw, String runId) throws Exception {
-    Instant until = Instant.now().plus(Duration.ofSeconds(60));
-    while (Instant.now().isBefore(until)) {
-      JsonNode story = gw.story(runId);
-      for (JsonNode burn : story.path("burns")) {
-        if (burn.path("kind").asText().equals("dispatch")) {
-          return burn;
-        }
+  private static JsonNode awaitDispatchBurn(TestGateway gw, String runId) {
+    return await("a dispatch burn in run " + runId)
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> dispatchBurn(gw.story(runId)), Optional::isPresent)
+        .orElseThrow();
+  }
+
+  private static Optional<JsonNode> dispatchBurn(JsonNode story) {
+    for (JsonNode burn : story.path("burns")) {
+      if (burn.path("kind").asText().equals("dispatch")) {
+        return Optional.of(burn);
       }
-      Thread.sleep(100);
     }
-    throw new AssertionError("no dispatch burn in " + gw.story(runId).toPrettyString());
+    return Optional.empty();
   }
 
   /** Waits until the run has a burn (the program exits 1): its first attempt ended. */
-  private static void awaitAttempt(TestGateway gw, String runId) throws Exception {
-    Instant until = Instant.now().plus(Duration.ofSeconds(60));
-    while (gw.story(runId).path("burns").isEmpty()) {
-      if (Instant.now().isAfter(until)) {
-        throw new AssertionError("no attempt ended: " + gw.story(runId).toPrettyString());
-      }
-      Thread.sleep(100);
-    }
+  private static void awaitAttempt(TestGateway gw, String runId) {
+    await("an ended attempt (a burn) in run " + runId)
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> !gw.story(runId).path("burns").isEmpty());
   }
 
-  private static void awaitFile(Path file) throws Exception {
-    Instant until = Instant.now().plus(Duration.ofSeconds(60));
-    while (!Files.exists(file)) {
-      if (Instant.now().isAfter(until)) {
-        throw new AssertionError(file + " never appeared: the worker did not run");
-      }
-      Thread.sleep(100);
-    }
+  private static void awaitFile(Path file) {
+    await(file + " written: the worker ran")
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> Files.exists(file));
   }
 
   private static Path executable(Path file, String body) throws Exception {
