@@ -11,6 +11,8 @@ import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -171,31 +173,8 @@ public final class NotifyRuns implements AutoCloseable {
         c -> {
           if (notifications.attemptFailed(c, n.runId(), n.kind(), owner, why, next)
               && next == null) {
-            audit.recordBurn(
-                c,
-                n.runId(),
-                null,
-                null,
-                null,
-                BurnKind.DELIVERY,
-                "the "
-                    + n.kind().sql()
-                    + " to "
-                    + n.source().sql()
-                    + " could not be sent after "
-                    + attempt
-                    + " attempt(s): "
-                    + why,
-                Json.write(
-                    Map.of(
-                        "kind",
-                        n.kind().sql(),
-                        "source",
-                        n.source().sql(),
-                        "attempts",
-                        attempt,
-                        "retryable",
-                        retryable)));
+            deliveryBurn(
+                c, n, "could not be sent after " + attempt + " attempt(s): " + why, retryable);
           }
           return null;
         });
@@ -220,6 +199,33 @@ public final class NotifyRuns implements AutoCloseable {
   }
 
   /**
+   * The {@code delivery} burn of a notification that failed for good: "the KIND to SOURCE " +
+   * {@code what}, with its kind, source, attempts and whether its last failure was retryable.
+   */
+  private void deliveryBurn(
+      Connection c, RunNotifications.Notification n, String what, boolean retryable)
+      throws SQLException {
+    audit.recordBurn(
+        c,
+        n.runId(),
+        null,
+        null,
+        null,
+        BurnKind.DELIVERY,
+        "the " + n.kind().sql() + " to " + n.source().sql() + " " + what,
+        Json.write(
+            Map.of(
+                "kind",
+                n.kind().sql(),
+                "source",
+                n.source().sql(),
+                "attempts",
+                n.attempts(),
+                "retryable",
+                retryable)));
+  }
+
+  /**
    * Records the {@code delivery.post} gate of this attempt before anything is posted ({@link
    * DeliveryPolicy}): allow — the post may go; deny — the notification fails for good, with a
    * {@code delivery} burn, in the same transaction. Returns whether to post.
@@ -234,29 +240,7 @@ public final class NotifyRuns implements AutoCloseable {
           if (!allowed
               && notifications.attemptFailed(
                   c, n.runId(), n.kind(), owner, decision.reason(), null)) {
-            audit.recordBurn(
-                c,
-                n.runId(),
-                null,
-                null,
-                null,
-                BurnKind.DELIVERY,
-                "the "
-                    + n.kind().sql()
-                    + " to "
-                    + n.source().sql()
-                    + " was refused: "
-                    + decision.reason(),
-                Json.write(
-                    Map.of(
-                        "kind",
-                        n.kind().sql(),
-                        "source",
-                        n.source().sql(),
-                        "attempts",
-                        n.attempts(),
-                        "retryable",
-                        false)));
+            deliveryBurn(c, n, "was refused: " + decision.reason(), false);
           }
           return audit.recordGate(
               c,
