@@ -25,6 +25,8 @@ import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -188,17 +190,7 @@ final class ModelProxy {
                         + " may have at once (WORKA_MODEL_CALLS_PER_STEP="
                         + callsPerStep
                         + "); retry when one has ended";
-                return new Busy(
-                    denials.record(
-                        c,
-                        caller.run(),
-                        caller.step().id(),
-                        caller.claims().attempt(),
-                        agent,
-                        GateAction.MODEL_INVOKE,
-                        null,
-                        why),
-                    why);
+                return new Busy(deny(c, caller, agent, why), why);
               }
               long used = usage.tokensOfRun(c, caller.run().id());
               long reserved = usage.reservedTokens(c, caller.run().id());
@@ -218,17 +210,7 @@ final class ModelProxy {
                         + " (limits.max_model_tokens_per_run, policy v"
                         + policyVersion
                         + ")";
-                return new Denied(
-                    denials.record(
-                        c,
-                        caller.run(),
-                        caller.step().id(),
-                        caller.claims().attempt(),
-                        agent,
-                        GateAction.MODEL_INVOKE,
-                        null,
-                        why),
-                    why);
+                return new Denied(deny(c, caller, agent, why), why);
               }
               long granted = Math.min(asked, left - input);
               Gate gate =
@@ -376,6 +358,19 @@ final class ModelProxy {
       throw failure;
     }
     return new ApiResponse.Json(status, reply, Map.of());
+  }
+
+  /** The {@code model.invoke} deny gate of a call refused in its decision transaction. */
+  private Gate deny(Connection c, Caller caller, String agent, String why) throws SQLException {
+    return denials.record(
+        c,
+        caller.run(),
+        caller.step().id(),
+        caller.claims().attempt(),
+        agent,
+        GateAction.MODEL_INVOKE,
+        null,
+        why);
   }
 
   /**
