@@ -58,6 +58,7 @@ public final class Gateway implements AutoCloseable {
   private final Dispatcher dispatcher;
   private final String operatorToken;
   private final StoredPolicy policy;
+  private Router router;
 
   private Gateway(
       GatewaySettings settings,
@@ -93,7 +94,7 @@ public final class Gateway implements AutoCloseable {
       ControlPlane control =
           new ControlPlane(
               database, config, skills, policies, launches, keys, secrets, clock, random);
-      Router router =
+      router =
           HttpAtStart.routes(
               control,
               database,
@@ -214,6 +215,14 @@ public final class Gateway implements AutoCloseable {
 
   public String operatorToken() {
     return operatorToken;
+  }
+
+  /**
+   * {@code METHOD pattern} of every route this Gateway serves (the agent and operator APIs, and the
+   * ingress routes of the integrations it runs), e.g. {@code GET /v1/runs/{id}}.
+   */
+  public List<String> routes() {
+    return router.routes();
   }
 
   public Database database() {

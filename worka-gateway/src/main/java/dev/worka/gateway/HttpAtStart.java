@@ -4,6 +4,7 @@ import dev.worka.gateway.agent.AgentApi;
 import dev.worka.gateway.agent.GatewayNames;
 import dev.worka.gateway.config.GatewaySettings;
 import dev.worka.gateway.http.HttpServer;
+import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.ingress.api.OperatorApi;
 import dev.worka.gateway.skill.model.AnthropicMessages;
@@ -67,6 +68,7 @@ final class HttpAtStart {
             model,
             names)
         .register(router);
+    OpenApiDocument.register(router);
     return router;
   }
 

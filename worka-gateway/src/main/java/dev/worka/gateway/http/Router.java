@@ -64,6 +64,11 @@ public final class Router {
         .toList();
   }
 
+  /** {@code METHOD pattern} of every route, whatever its exposure, in the order added. */
+  public List<String> routes() {
+    return entries.stream().map(e -> e.method() + " " + e.pattern()).toList();
+  }
+
   /** {@code METHOD pattern} of every route of {@code exposure}, in the order added. */
   List<String> withExposure(Exposure exposure) {
     return entries.stream()
