@@ -20,18 +20,16 @@ import dev.worka.gateway.run.RunStatus;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Lock;
+import dev.worka.gateway.store.Sha256;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -398,9 +396,8 @@ public final class RunService {
     canonical.put("slack_channel", slack == null ? null : slack.channel());
     canonical.put("slack_thread_ts", slack == null ? null : slack.threadTs());
     try {
-      byte[] bytes = Json.STRICT.writeValueAsBytes(canonical);
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException | com.fasterxml.jackson.core.JsonProcessingException e) {
+      return Sha256.hex(Json.STRICT.writeValueAsBytes(canonical));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException("cannot hash a request", e);
     }
   }

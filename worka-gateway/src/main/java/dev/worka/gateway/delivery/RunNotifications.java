@@ -2,6 +2,7 @@ package dev.worka.gateway.delivery;
 
 import dev.worka.gateway.run.RunOutbox;
 import dev.worka.gateway.run.RunSource;
+import dev.worka.gateway.store.Sha256;
 import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.SqlName;
 import java.sql.Connection;
@@ -141,19 +142,32 @@ public final class RunNotifications implements RunOutbox {
         max);
   }
 
-  /** The notification was sent: {@code upstreamRef} is what the upstream calls it. */
+  /**
+   * The notification was sent: {@code upstreamRef} is what the upstream calls it (a comment's URL,
+   * a Slack message's {@code channel/ts}), also kept as the run's evidence: an artifact of kind
+   * {@code delivery} with its SHA-256, in the same statement.
+   */
   public boolean sent(Connection c, UUID runId, Kind kind, String owner, String upstreamRef)
       throws SQLException {
-    return Sql.update(
-            c,
-            "update run_notifications set status = 'sent', sent_at = ?, upstream_ref = ?,"
-                + " last_error = null, claimed_by = null, claimed_until = null"
-                + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?",
-            clock.instant(),
-            upstreamRef,
-            runId,
-            kind.sql(),
-            owner)
+    return Sql.one(
+                c,
+                "with done as (update run_notifications set status = 'sent', sent_at = ?,"
+                    + " upstream_ref = ?, last_error = null, claimed_by = null, claimed_until = null"
+                    + " where run_id = ? and kind = ? and status = 'pending' and claimed_by = ?"
+                    + " returning run_id, kind, upstream_ref, sent_at),"
+                    + " evidence as (insert into artifacts (id, run_id, kind, name, uri, sha256,"
+                    + " created_at) select gen_random_uuid(), run_id, 'delivery',"
+                    + " 'answer (' || kind || ')', upstream_ref, ?, sent_at from done"
+                    + " where upstream_ref is not null)"
+                    + " select count(*) from done",
+                rs -> rs.getLong(1),
+                clock.instant(),
+                upstreamRef,
+                runId,
+                kind.sql(),
+                owner,
+                upstreamRef == null ? null : Sha256.hex(upstreamRef))
+            .orElse(0L)
         == 1;
   }
 

@@ -106,9 +106,11 @@ public final class InvocationStore {
   }
 
   /**
-   * Records a started call's outcome and releases its lock (the {@code released} lock event), in
-   * one statement: called on a connection in auto-commit, it is durable in one round trip. Does
-   * nothing if the invocation is no longer {@code started}.
+   * Records a started call's outcome and releases its lock (the {@code released} lock event), with
+   * its evidence ({@link Evidence}: an {@code effect}'s upstream reference — a read's names what
+   * was read, not an effect —, an output above {@link Evidence#LARGE_OUTPUT_BYTES}) — in one
+   * statement: called on a connection in auto-commit, it is durable in one round trip. Does nothing
+   * if the invocation is no longer {@code started}.
    */
   public void finish(
       Connection c,
@@ -116,6 +118,7 @@ public final class InvocationStore {
       String status,
       String outputJson,
       String upstreamRef,
+      boolean effect,
       String error,
       String cleaningJson)
       throws SQLException {
@@ -124,17 +127,21 @@ public final class InvocationStore {
         "with done as (update skill_invocations set status = ?, output = ?, upstream_ref = ?, error = ?,"
             + " cleaning = coalesce(?::jsonb, cleaning), lock_status = 'released', completed_at = ?"
             + " where id = ? and status = 'started'"
-            + " returning id, run_id, step_id, skill, idempotency_key, gate_id, completed_at)"
+            + " returning id, run_id, step_id, skill, idempotency_key, gate_id, completed_at),"
+            + Evidence.FROM_DONE
             + " insert into invocation_lock_events (invocation_id, run_id, step_id, skill, idempotency_key,"
             + " lock_status, gate_id, created_at) select id, run_id, step_id, skill, idempotency_key,"
             + " 'released', gate_id, completed_at from done",
-        status,
-        Sql.json(outputJson),
-        upstreamRef,
-        error,
-        cleaningJson,
-        clock.instant(),
-        id);
+        Evidence.parameters(
+            effect ? upstreamRef : null,
+            outputJson,
+            status,
+            Sql.json(outputJson),
+            upstreamRef,
+            error,
+            cleaningJson,
+            clock.instant(),
+            id));
   }
 
   /**
@@ -179,20 +186,32 @@ public final class InvocationStore {
         == 1;
   }
 
-  /** {@code unknown} → {@code succeeded}: reconciliation found the effect upstream. */
+  /**
+   * {@code unknown} → {@code succeeded}: reconciliation (or an operator) found the effect upstream;
+   * its evidence ({@link Evidence}) is recorded in the same statement.
+   */
   public boolean resolvePerformed(
       Connection c, UUID id, String outputJson, String upstreamRef, String cleaningJson, String why)
       throws SQLException {
-    return Sql.update(
-            c,
-            "update skill_invocations set status = 'succeeded', output = ?, upstream_ref = ?, error = ?,"
-                + " cleaning = coalesce(?::jsonb, cleaning), completed_at = ? where id = ? and status = 'unknown'",
-            Sql.json(outputJson),
-            upstreamRef,
-            why,
-            cleaningJson,
-            clock.instant(),
-            id)
+    return Sql.one(
+                c,
+                "with done as (update skill_invocations set status = 'succeeded', output = ?,"
+                    + " upstream_ref = ?, error = ?, cleaning = coalesce(?::jsonb, cleaning),"
+                    + " completed_at = ? where id = ? and status = 'unknown'"
+                    + " returning id, run_id, step_id, skill, completed_at),"
+                    + Evidence.FROM_DONE
+                    + " select count(*) from done",
+                rs -> rs.getLong(1),
+                Evidence.parameters(
+                    upstreamRef,
+                    outputJson,
+                    Sql.json(outputJson),
+                    upstreamRef,
+                    why,
+                    cleaningJson,
+                    clock.instant(),
+                    id))
+            .orElse(0L)
         == 1;
   }
 

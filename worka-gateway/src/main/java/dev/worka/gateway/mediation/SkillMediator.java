@@ -386,27 +386,28 @@ public final class SkillMediator {
       }
     } catch (SkillOutcomeUnknownException e) {
       String reason = cleaner.upstreamReason(e.getMessage(), MAX_UPSTREAM_REASON);
-      finish(invocationId, "unknown", null, reason, null, null);
+      finish(skill, invocationId, "unknown", null, reason, null, null);
       return new Refusal.UpstreamFailed(
           skill
               + " failed upstream: "
               + reason
               + "; a retry with the same input (or idempotency key) is reconciled first, never performed blindly");
     } catch (SkillOutputInvalidException e) {
-      finish(invocationId, "failed", null, e.getMessage(), null, e.upstreamRef());
+      finish(skill, invocationId, "failed", null, e.getMessage(), null, e.upstreamRef());
       return new Refusal.OutputInvalid(skill + " failed: " + e.getMessage(), e.violations());
     } catch (SkillUnavailableException | SkillFailedException e) {
       String reason = cleaner.upstreamReason(e.getMessage(), MAX_UPSTREAM_REASON);
-      finish(invocationId, "failed", null, reason, null, null);
+      finish(skill, invocationId, "failed", null, reason, null, null);
       return new Refusal.UpstreamFailed(skill + " failed upstream: " + reason);
     } catch (RuntimeException e) {
-      finish(invocationId, "unknown", null, e.toString(), null, null);
+      finish(skill, invocationId, "unknown", null, e.toString(), null, null);
       throw e;
     }
     OutputCleaner.Cleaned cleaned = cleaner.clean(output);
     String outputJson = Json.write(cleaned.value());
     if (outputJson.getBytes(StandardCharsets.UTF_8).length > MAX_OUTPUT_BYTES) {
       finish(
+          skill,
           invocationId,
           "failed",
           null,
@@ -417,6 +418,7 @@ public final class SkillMediator {
           skill + " returned more than " + MAX_OUTPUT_BYTES + " bytes");
     }
     finish(
+        skill,
         invocationId,
         "succeeded",
         outputJson,
@@ -716,8 +718,13 @@ public final class SkillMediator {
     return new SkillCall.Replayed(recorded.id(), Json.parse(recorded.outputJson()));
   }
 
-  /** The outcome and the released lock event: one statement, one round trip, durable on return. */
+  /**
+   * The outcome and the released lock event, with its evidence if {@code skill} has side effects
+   * (the effect's upstream reference; a large output): one statement, one round trip, durable on
+   * return.
+   */
   private void finish(
+      String skill,
       UUID id,
       String status,
       String outputJson,
@@ -727,7 +734,8 @@ public final class SkillMediator {
     Transactions.withConnection(
         dataSource,
         c -> {
-          invocations.finish(c, id, status, outputJson, upstreamRef, error, cleaningJson);
+          boolean effect = skills.find(skill).map(d -> d.sideEffect()).orElse(false);
+          invocations.finish(c, id, status, outputJson, upstreamRef, effect, error, cleaningJson);
           return null;
         });
   }

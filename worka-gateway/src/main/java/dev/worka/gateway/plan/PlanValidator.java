@@ -9,15 +9,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.gateway.policy.AgentPolicy;
 import dev.worka.gateway.policy.AgentRole;
 import dev.worka.gateway.policy.CompiledPolicy;
+import dev.worka.gateway.store.Sha256;
 import dev.worka.protocol.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -408,11 +406,7 @@ public final class PlanValidator {
   }
 
   static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-    }
+    return Sha256.hex(bytes);
   }
 
   private static String at(JsonLocation location) {

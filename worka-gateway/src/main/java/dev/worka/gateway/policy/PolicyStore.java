@@ -1,15 +1,12 @@
 package dev.worka.gateway.policy;
 
+import dev.worka.gateway.store.Sha256;
 import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.InstantSource;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -216,13 +213,7 @@ public final class PolicyStore {
 
   /** Hex SHA-256 of the UTF-8 source text, as stored in {@code policy_manifests.sha256}. */
   static String sha256(String source) {
-    try {
-      return HexFormat.of()
-          .formatHex(
-              MessageDigest.getInstance("SHA-256").digest(source.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-    }
+    return Sha256.hex(source);
   }
 
   private static Optional<StoredPolicy> activeRow(Connection c) throws SQLException {

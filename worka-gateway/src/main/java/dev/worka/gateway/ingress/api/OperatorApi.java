@@ -27,6 +27,7 @@ import dev.worka.gateway.skill.SkillDefinition;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.Lock;
+import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
@@ -106,6 +107,7 @@ public final class OperatorApi {
     router.add("GET", "/v1/runs/{id}/events", this::events);
     router.add("POST", "/v1/runs/{id}/cancel", this::cancel);
     router.add("POST", "/v1/invocations/{id}/resolve", this::resolveInvocation);
+    router.add("GET", "/v1/artifacts/{id}", this::artifact);
     router.add("GET", "/v1/skills", this::skills);
     router.add("GET", "/v1/audit/verify", this::verifyAudit);
     router.add("GET", "/v1/gates", this::gates);
@@ -515,6 +517,45 @@ public final class OperatorApi {
             }
           }
         });
+  }
+
+  /**
+   * One artifact of a run's evidence, with its content (an output kept because it was large; null
+   * for a reference, whose {@code uri} is the point).
+   */
+  private ApiResponse artifact(ApiRequest r) {
+    auth.require(r);
+    UUID id;
+    try {
+      id = UUID.fromString(r.pathVariable("id"));
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(404, ErrorCodes.NOT_FOUND, "no artifact " + r.pathVariable("id"));
+    }
+    Optional<Map<String, Object>> found =
+        Transactions.withConnection(
+            dataSource,
+            c ->
+                Sql.one(
+                    c,
+                    "select id, run_id, step_id, skill_invocation_id, kind, name, content, uri,"
+                        + " sha256, created_at from artifacts where id = ?",
+                    rs -> {
+                      Map<String, Object> v = new LinkedHashMap<>();
+                      v.put("artifact_id", rs.getString("id"));
+                      v.put("run_id", rs.getString("run_id"));
+                      v.put("step_id", rs.getString("step_id"));
+                      v.put("invocation_id", rs.getString("skill_invocation_id"));
+                      v.put("kind", rs.getString("kind"));
+                      v.put("name", rs.getString("name"));
+                      v.put("uri", rs.getString("uri"));
+                      v.put("sha256", rs.getString("sha256"));
+                      v.put("content", rs.getString("content"));
+                      v.put("at", Sql.getInstant(rs, "created_at").toString());
+                      return v;
+                    },
+                    id));
+    return ApiResponse.ok(
+        found.orElseThrow(() -> new ApiException(404, ErrorCodes.NOT_FOUND, "no artifact " + id)));
   }
 
   private ApiResponse skills(ApiRequest r) {

@@ -265,15 +265,21 @@ public final class RunStory {
           List<Map<String, Object>> artifacts =
               Sql.list(
                   c,
-                  "select id, step_id, kind, name, uri, sha256 from artifacts where run_id = ? order by created_at",
+                  "select id, step_id, skill_invocation_id, kind, name, uri, sha256,"
+                      + " octet_length(content) as bytes, created_at from artifacts"
+                      + " where run_id = ? order by created_at, id",
                   rs -> {
                     Map<String, Object> v = new LinkedHashMap<>();
                     v.put("artifact_id", rs.getString("id"));
                     v.put("step_id", rs.getString("step_id"));
+                    v.put("invocation_id", rs.getString("skill_invocation_id"));
                     v.put("kind", rs.getString("kind"));
                     v.put("name", rs.getString("name"));
                     v.put("uri", rs.getString("uri"));
                     v.put("sha256", rs.getString("sha256"));
+                    long bytes = rs.getLong("bytes");
+                    v.put("content_bytes", rs.wasNull() ? null : bytes);
+                    v.put("at", str(Sql.getInstant(rs, "created_at")));
                     return v;
                   },
                   runId);

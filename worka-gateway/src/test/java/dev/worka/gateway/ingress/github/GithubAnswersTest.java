@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.TestGateway;
 import dev.worka.gateway.skill.github.CountingGithubMcpServer;
+import dev.worka.gateway.store.Sha256;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
@@ -191,6 +192,24 @@ class GithubAnswersTest {
       }
       JsonNode all = after.path("gates");
       assertEquals(delivery.get(1), all.get(all.size() - 1), "the result's gate is the run's last");
+      // The evidence: the agent's comment (its effect) and Worka's two answers, each by its URL.
+      Map<String, List<String>> evidence = new java.util.TreeMap<>();
+      for (JsonNode a : after.path("artifacts")) {
+        evidence
+            .computeIfAbsent(a.path("kind").asText(), k -> new ArrayList<>())
+            .add(a.path("uri").asText());
+        assertEquals(Sha256.hex(a.path("uri").asText()), a.path("sha256").asText(), a.toString());
+      }
+      List<String> answers = new ArrayList<>();
+      for (JsonNode n : after.path("notifications")) {
+        answers.add(n.path("upstream_ref").asText());
+      }
+      String agentsComment = after.path("skill_invocations").get(0).path("upstream_ref").asText();
+      assertEquals(
+          Map.of("delivery", answers, "upstream_ref", List.of(agentsComment)),
+          evidence,
+          after.path("artifacts").toPrettyString());
+      assertEquals(2, answers.size(), after.path("notifications").toPrettyString());
       assertTrue(
           seen.stream().anyMatch(t -> t.startsWith("1 Worka accepted")),
           "the acknowledgement after its gate: " + seen);
