@@ -29,10 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The seccomp filter in a real kernel, through bubblewrap: a hostile worker ({@code
  * HostileSyscalls.java}, a JVM calling libc's {@code syscall}) gets {@code EPERM} for each denied
- * call, {@code ENOSYS} for {@code clone3}, is killed for an x32 call, and still runs what it may;
- * the same worker in the same sandbox without the filter gets the kernel's own answers, so the
- * filter is what refuses. A host without a table for its architecture refuses a worker that must be
- * sandboxed. Skipped where {@code bwrap} is missing or does not work ({@code .ci/run} installs it).
+ * call, {@code ENOSYS} for {@code clone3}, is killed for an x32 call or one through the i386 entry,
+ * and still runs what it may; the same worker in the same sandbox without the filter gets the
+ * kernel's own answers, so the filter is what refuses. A host without a table for its architecture
+ * refuses a worker that must be sandboxed. Skipped where {@code bwrap} is missing or does not work
+ * ({@code .ci/run} installs it).
  */
 class SeccompSandboxTest {
   @TempDir Path install;
@@ -195,6 +196,37 @@ class SeccompSandboxTest {
     String all = String.join("\n", exited.lastLines());
     assertTrue(exited.lastLines().contains("x32 getpid next"), all);
     assertFalse(all.contains("x32 getpid errno") || all.contains("x32 getpid returned"), all);
+    assertFalse(exited.lastLines().contains("done"), all);
+    assertTrue(exited.exitCode() != 0 && exited.exitCode() != 3, all);
+  }
+
+  @Test
+  void aCallThroughTheI386EntryKillsTheWorker() {
+    assumeTrue(
+        bubblewrap.seccomp(), () -> "no seccomp filter here: " + bubblewrap.withoutSeccomp());
+    assumeTrue(
+        List.of("amd64", "x86_64").contains(System.getProperty("os.arch")), "i386 is x86_64's");
+    // The control first: without the filter, int 0x80 works in the sandbox on this kernel.
+    Isolation.Bubblewrap unfiltered =
+        new Isolation.Bubblewrap(
+            bubblewrap.executable(),
+            bubblewrap.disableUserns(),
+            bubblewrap.ownNetwork(),
+            Optional.of("the control of this test"));
+    Exited control =
+        assertInstanceOf(
+            Exited.class,
+            run(runtime(unfiltered, null), hostileCommand(hostile, "control", "i386")));
+    assumeTrue(
+        results(control.lastLines()).getOrDefault("i386 getpid", "").startsWith("returned="),
+        () -> "this kernel has no i386 entry (IA32 emulation): " + control.lastLines());
+
+    AttemptOutcome outcome = run(runtime(bubblewrap, null), hostileCommand(hostile, "i386"));
+
+    Exited exited = assertInstanceOf(Exited.class, outcome, outcome::toString);
+    String all = String.join("\n", exited.lastLines());
+    assertTrue(exited.lastLines().contains("i386 getpid next"), all);
+    assertFalse(all.contains("i386 getpid returned"), all);
     assertFalse(exited.lastLines().contains("done"), all);
     assertTrue(exited.exitCode() != 0 && exited.exitCode() != 3, all);
   }

@@ -7,6 +7,8 @@
 // not the filter's.
 //   control: skip ptrace(PTRACE_TRACEME), which without a filter would make the JVM a tracee.
 //   x32 (x86_64): last, an x32 getpid, which the filter answers by killing the process.
+//   i386 (x86_64): last, getpid through the i386 entry (int 0x80, from a page of machine code),
+//   which the filter answers by killing the process.
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -68,6 +70,18 @@ public class HostileSyscalls {
         }
       }
       System.out.println(fdLeft ? "filter fd open" : "filter fd closed");
+      if (options.contains("i386") && !arm) {
+        long page = (long) syscall.invokeExact(state, 9L, 0L, 4096L, 7L, 0x22L, -1L, 0L); // mmap
+        MemorySegment code = MemorySegment.ofAddress(page).reinterpret(4096);
+        byte[] getpid = { // mov eax, 20 (i386 getpid); int 0x80; ret
+          (byte) 0xb8, 20, 0, 0, 0, (byte) 0xcd, (byte) 0x80, (byte) 0xc3
+        };
+        MemorySegment.copy(getpid, 0, code, ValueLayout.JAVA_BYTE, 0, getpid.length);
+        MethodHandle i386 = linker.downcallHandle(code, FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        System.out.println("i386 getpid next");
+        System.out.flush();
+        System.out.println("i386 getpid returned=" + (int) i386.invokeExact());
+      }
       if (options.contains("x32") && !arm) {
         System.out.println("x32 getpid next");
         System.out.flush();
