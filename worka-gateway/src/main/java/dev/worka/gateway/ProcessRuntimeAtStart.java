@@ -21,9 +21,9 @@ import org.slf4j.LoggerFactory;
  * The runtime of {@code process} agents on this host: {@code WORKA_HOME} (keys, operator token,
  * database) and the policy file hidden from workers, their network ({@code WORKA_WORKER_NETWORK}).
  * Creating it detects bubblewrap once, and whether it can give a worker a network of its own, and
- * logs {@code worker isolation: …}; which workers must be sandboxed ({@code WORKA_SANDBOX}, {@link
- * SandboxRequirement}: a worker that must be and cannot be is never started); then it kills the
- * workers a Gateway that stopped left running.
+ * logs {@code worker isolation: …} (with its seccomp filter, or why there is none); which workers
+ * must be sandboxed ({@code WORKA_SANDBOX}, {@link SandboxRequirement}: a worker that must be and
+ * cannot be is never started); then it kills the workers a Gateway that stopped left running.
  */
 final class ProcessRuntimeAtStart {
   private static final Logger log = LoggerFactory.getLogger(ProcessRuntimeAtStart.class);
@@ -63,7 +63,10 @@ final class ProcessRuntimeAtStart {
       throw new ConfigException(List.of(e.getMessage()));
     }
     closeWithGateway.accept(processRuntime::close);
-    log.info("worker isolation: {}", processRuntime.isolation());
+    log.info(
+        "worker isolation: {}; system call filter: {}",
+        processRuntime.isolation(),
+        processRuntime.syscallFilter());
     int leftovers = processRuntime.killWorkersLeftIn(home.resolve("workers"));
     if (leftovers > 0) {
       log.warn(

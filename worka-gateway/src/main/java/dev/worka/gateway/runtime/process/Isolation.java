@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -25,22 +26,61 @@ import org.slf4j.LoggerFactory;
  */
 sealed interface Isolation {
 
-  /** {@code "bubblewrap"}, or {@code "none (<why>)"}. */
+  /**
+   * {@code "bubblewrap"}, or {@code "none (<why>)"}; whether the sandbox also filters system calls
+   * is {@link Bubblewrap#withoutSeccomp()}.
+   */
   String describe();
 
   /**
    * Workers run inside {@code bwrap} at {@code executable}; {@code ownNetwork}: it can also give a
    * worker a network namespace of its own ({@code --unshare-net}, proven by a trial), so that the
-   * worker reaches only the Gateway ({@link GatewayRelay}).
+   * worker reaches only the Gateway ({@link GatewayRelay}); {@code withoutSeccomp}: empty when
+   * bubblewrap loads the {@link SeccompFilter} into every sandbox (proven by a trial), else why it
+   * cannot here.
    */
-  record Bubblewrap(Path executable, boolean disableUserns, boolean ownNetwork)
+  record Bubblewrap(
+      Path executable, boolean disableUserns, boolean ownNetwork, Optional<String> withoutSeccomp)
       implements Isolation {
     public Bubblewrap {
       Objects.requireNonNull(executable, "executable");
+      Objects.requireNonNull(withoutSeccomp, "withoutSeccomp");
+    }
+
+    /** Not probed for seccomp: the filter is applied where this host has a table for it. */
+    Bubblewrap(Path executable, boolean disableUserns, boolean ownNetwork) {
+      this(executable, disableUserns, ownNetwork, SeccompFilter.unsupportedHere());
     }
 
     Bubblewrap(Path executable, boolean disableUserns) {
       this(executable, disableUserns, false);
+    }
+
+    /** Whether sandboxed workers get the {@link SeccompFilter}. */
+    boolean seccomp() {
+      return withoutSeccomp.isEmpty();
+    }
+
+    /**
+     * The argv that starts bubblewrap, up to its flags: with the filter, a {@code /bin/sh} that
+     * opens {@code filterFile} (the {@link SeccompFilter#program()}) as file descriptor 3 — Java
+     * cannot hand a child any other descriptor — and execs bubblewrap with {@code --seccomp 3}
+     * (bubblewrap reads and closes it, and loads the filter last, after its own mounts); every
+     * argument passed as {@code "$@"}, never pasted into the script. Without, bubblewrap alone.
+     */
+    List<String> launch(Path filterFile) {
+      if (!seccomp()) {
+        return List.of(executable.toString());
+      }
+      return List.of(
+          SeccompFilter.SHELL.toString(),
+          "-c",
+          "exec 3<\"$1\" || exit 126; shift; exec \"$@\"",
+          "worka-seccomp",
+          filterFile.toString(),
+          executable.toString(),
+          "--seccomp",
+          "3");
     }
 
     @Override
@@ -170,13 +210,51 @@ sealed interface Isolation {
                       + " here ({}): they share the host's network",
                   networkFailure);
         }
-        return new Bubblewrap(bwrap, disableUserns, networkFailure == null);
+        return new Bubblewrap(
+            bwrap, disableUserns, networkFailure == null, seccompTrial(candidate, argv));
       }
       if (firstFailure == null) {
         firstFailure = failure;
       }
     }
     return new None(bwrap + " is installed but cannot start a sandbox here: " + firstFailure);
+  }
+
+  /**
+   * Why {@code bubblewrap} cannot load the {@link SeccompFilter} here: no table for this
+   * architecture, no {@code /bin/sh}, or the trial {@code argv} (the working one without the
+   * filter) fails with it; empty when it can.
+   */
+  private static Optional<String> seccompTrial(Bubblewrap bubblewrap, List<String> argv) {
+    Optional<String> unsupported = SeccompFilter.unsupportedHere();
+    if (unsupported.isPresent()) {
+      return unsupported;
+    }
+    if (!Files.isExecutable(SeccompFilter.SHELL)) {
+      return Optional.of("there is no " + SeccompFilter.SHELL + " to hand bubblewrap the filter");
+    }
+    Path file = null;
+    try {
+      file = SeccompFilter.writeTemporary();
+      List<String> withFilter = new ArrayList<>(bubblewrap.launch(file));
+      withFilter.addAll(argv.subList(1, argv.size()));
+      String failure = trial(withFilter);
+      if (failure != null) {
+        LoggerFactory.getLogger(Isolation.class)
+            .warn("bubblewrap cannot load the seccomp filter here: {}", failure);
+      }
+      return Optional.ofNullable(failure).map(f -> "bubblewrap cannot load it here: " + f);
+    } catch (IOException e) {
+      return Optional.of("cannot write the filter for a trial: " + e);
+    } finally {
+      if (file != null) {
+        try {
+          Files.deleteIfExists(file);
+        } catch (IOException e) {
+          // a small temporary file left behind
+        }
+      }
+    }
   }
 
   /** Runs {@code argv}; null when it exits 0, else what went wrong. */

@@ -177,6 +177,15 @@ public final class ProcessRuntime implements WorkerRuntime {
               : bubblewrap.ownNetwork()
                   ? "their own, reaching only the Gateway"
                   : "the host's (bubblewrap cannot unshare the network here)");
+      if (!bubblewrap.seccomp()) {
+        log.warn(
+            "SANDBOXED WORKERS' SYSTEM CALLS ARE NOT FILTERED: {}. A worker that must be"
+                + " sandboxed (the sandbox is {}) is not started (its attempt is burned, kind"
+                + " dispatch); the others run in the sandbox without the seccomp filter, able to"
+                + " call ptrace, bpf, io_uring, keyctl and the rest of the kernel.",
+            bubblewrap.withoutSeccomp().orElseThrow(),
+            sandbox == null ? "not required" : sandbox.describe());
+      }
     }
   }
 
@@ -355,6 +364,18 @@ public final class ProcessRuntime implements WorkerRuntime {
     return isolation.describe();
   }
 
+  /**
+   * Whether sandboxed workers' system calls are filtered, for the Gateway to report: what the
+   * {@code seccomp} filter denies, or {@code "none (<why>)"}.
+   */
+  public String syscallFilter() {
+    return switch (isolation) {
+      case Isolation.Bubblewrap b when b.seccomp() -> SeccompFilter.describe();
+      case Isolation.Bubblewrap b -> "none (" + b.withoutSeccomp().orElseThrow() + ")";
+      case Isolation.None none -> "none (workers are not sandboxed)";
+    };
+  }
+
   @Override
   public WorkerHandle start(WorkerLaunch launch) {
     Objects.requireNonNull(launch, "launch");
@@ -383,6 +404,26 @@ public final class ProcessRuntime implements WorkerRuntime {
                 + none.reason()
                 + "): install bubblewrap (apt install bubblewrap, on a host with user namespaces"
                 + " enabled) or set "
+                + WorkerSandbox.VARIABLE
+                + "=off to run workers unconfined");
+      }
+    }
+    if (sandbox != null
+        && isolation instanceof Isolation.Bubblewrap bubblewrap
+        && bubblewrap.withoutSeccomp().isPresent()) {
+      Optional<String> required =
+          sandbox.whyRequired(
+              canonical(launch.command()).map(builtInCommands::contains).orElse(false));
+      if (required.isPresent()) {
+        // Fail closed: a sandbox without its system call filter is not the sandbox required.
+        return notStarted(
+            launch,
+            "it must be sandboxed ("
+                + required.get()
+                + ") and the sandbox cannot filter its system calls here ("
+                + bubblewrap.withoutSeccomp().get()
+                + "): run the Gateway on x86_64 or aarch64 with a bubblewrap that takes --seccomp"
+                + " (0.3 or later), or set "
                 + WorkerSandbox.VARIABLE
                 + "=off to run workers unconfined");
       }
@@ -466,7 +507,16 @@ public final class ProcessRuntime implements WorkerRuntime {
         }
         layout.bindSocket(socket);
       }
-      argv.add(bubblewrap.executable().toString());
+      Path filter = null;
+      if (bubblewrap.seccomp()) {
+        try {
+          filter = SeccompFilter.write(directory.path());
+        } catch (IOException | RuntimeException e) {
+          directory.delete();
+          return notStarted(launch, "cannot write the worker's seccomp filter: " + e);
+        }
+      }
+      argv.addAll(bubblewrap.launch(filter));
       argv.addAll(bubblewrap.flags());
       if (socket != null) {
         argv.add("--unshare-net");

@@ -42,6 +42,13 @@
  *   <li><b>Privileges.</b> A user namespace with every capability dropped, no nested user
  *       namespaces (bubblewrap ≥ 0.8), a new session (no {@code TIOCSTI} into the Gateway's
  *       terminal), and its own IPC, UTS and (where available) cgroup namespaces.
+ *   <li><b>System calls.</b> A seccomp filter ({@code SeccompFilter}, a deny list with a default of
+ *       allow, for x86_64 and aarch64) that bubblewrap loads last: {@code EPERM} for {@code
+ *       ptrace}, the keyring, {@code bpf}, {@code perf_event_open}, io_uring, the mount API, kernel
+ *       modules, {@code kexec}, namespace calls ({@code clone} with a {@code CLONE_NEW*} flag
+ *       included) and the rest of its list; {@code ENOSYS} for {@code clone3}; a call through
+ *       another architecture's entry or x32 kills the worker. Where it cannot be applied (another
+ *       architecture, a failed trial), a worker that must be sandboxed is not started.
  *   <li><b>Network</b> ({@link dev.worka.gateway.runtime.process.WorkerNetwork}, default {@code
  *       gateway}). A network namespace of its own with only a loopback, where {@link
  *       dev.worka.gateway.runtime.process.GatewayRelay} — a small JVM in front of the worker, which
@@ -63,10 +70,11 @@
  *   <li><b>No resource limits</b>: no cgroup CPU, memory or process-count limits and no rlimits; a
  *       worker can exhaust memory (also through its tmpfs {@code /tmp}) or fork until the deadline
  *       kills it.
- *   <li><b>Same kernel, same file owner</b>: the worker's files are the Gateway user's on the host,
- *       and what is visible (the installation directory, system files) is readable as far as that
- *       user can read it. No home directory nor a parent of one ({@code /root}, {@code /home},
- *       {@code /home/alice}, {@code /}) is ever bound: an argument naming one is not bound
+ *   <li><b>Same kernel, same file owner</b>: the seccomp filter is a deny list (calls it does not
+ *       name, a future kernel's included, are allowed); the worker's files are the Gateway user's
+ *       on the host, and what is visible (the installation directory, system files) is readable as
+ *       far as that user can read it. No home directory nor a parent of one ({@code /root}, {@code
+ *       /home}, {@code /home/alice}, {@code /}) is ever bound: an argument naming one is not bound
  *       (logged), an absolute command there brings only its own directory or file, and an
  *       installation directory that is one is refused at start (set {@code WORKA_INSTALL_DIR} to
  *       the installation itself).

@@ -79,6 +79,64 @@ class IsolationTest {
   }
 
   @Test
+  void aBwrapThatCannotLoadTheSeccompFilterIsUsedWithoutItAndSaysWhy() throws Exception {
+    assumeTrue(SeccompFilter.unsupportedHere().isEmpty(), "no seccomp table for this host");
+    // A kernel without seccomp filters, a bubblewrap without --seccomp: the rest works.
+    Path noSeccomp =
+        executable(
+            "bwrap",
+            "for a in \"$@\"; do [ \"$a\" = --seccomp ] && { echo 'bwrap: prctl(PR_SET_SECCOMP):"
+                + " Invalid argument' >&2; exit 1; }; done; exit 0");
+
+    Isolation.Bubblewrap bubblewrap =
+        assertInstanceOf(Isolation.Bubblewrap.class, Isolation.probe(noSeccomp));
+
+    assertTrue(!bubblewrap.seccomp());
+    String why = bubblewrap.withoutSeccomp().orElseThrow();
+    assertTrue(why.contains("PR_SET_SECCOMP"), why);
+    assertEquals(List.of(noSeccomp.toString()), bubblewrap.launch(dir.resolve("unused")));
+  }
+
+  @Test
+  void theFilterReachesBwrapAsDescriptor3ThroughAShellThatPassesArgumentsAsTheyAre()
+      throws Exception {
+    assumeTrue(SeccompFilter.unsupportedHere().isEmpty(), "no seccomp table for this host");
+    // This fake bwrap copies what it reads from descriptor 3 and records its arguments.
+    Path seen = dir.resolve("seen.bpf");
+    Path arguments = dir.resolve("arguments");
+    Path fake =
+        executable(
+            "bwrap",
+            "cat <&3 > '"
+                + seen
+                + "'; for a in \"$@\"; do echo \"$a\"; done > '"
+                + arguments
+                + "'");
+    Isolation.Bubblewrap bubblewrap =
+        assertInstanceOf(Isolation.Bubblewrap.class, Isolation.probe(fake));
+    assertTrue(bubblewrap.seccomp(), bubblewrap.toString());
+    Path filter = SeccompFilter.write(Files.createDirectories(dir.resolve("work")));
+    List<String> argv = new java.util.ArrayList<>(bubblewrap.launch(filter));
+    argv.addAll(List.of("--", "a b", "$(touch " + dir.resolve("injected") + ")", "'\"", ""));
+
+    Process process = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    assertEquals(
+        0,
+        process.waitFor(),
+        new String(
+            process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+
+    assertTrue(
+        java.util.Arrays.equals(SeccompFilter.program(), Files.readAllBytes(seen)),
+        "bwrap read the program from descriptor 3");
+    assertEquals(
+        List.of(
+            "--seccomp", "3", "--", "a b", "$(touch " + dir.resolve("injected") + ")", "'\"", ""),
+        Files.readAllLines(arguments));
+    assertTrue(!Files.exists(dir.resolve("injected")), "an argument was run as shell code");
+  }
+
+  @Test
   void candidatesComeFromThePathThenTheWellKnownPlaces() {
     assertEquals(
         List.of(
