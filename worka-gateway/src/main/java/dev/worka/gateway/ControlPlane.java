@@ -22,6 +22,7 @@ import dev.worka.gateway.plan.PlanValidator;
 import dev.worka.gateway.plan.SkillDirectory;
 import dev.worka.gateway.policy.LaunchAllowance;
 import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.run.RunStore;
@@ -38,6 +39,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -166,10 +168,11 @@ final class ControlPlane {
   }
 
   /**
-   * The dispatcher (task loops, lease reaper, deadline sweeper), not started: workers run in {@code
-   * agents} and reach the Gateway at {@code gatewayUrl}.
+   * The dispatcher (task loops, lease reaper, deadline sweeper), not started: workers run in the
+   * runtime of their agent's kind ({@code runtimes}; a kind absent there fails its steps at once)
+   * and reach the Gateway at {@code gatewayUrl}.
    */
-  Dispatcher dispatcher(WorkerRuntime agents, Supplier<String> gatewayUrl) {
+  Dispatcher dispatcher(Map<RuntimeKind, WorkerRuntime> runtimes, Supplier<String> gatewayUrl) {
     return new Dispatcher(
         dataSource,
         runs,
@@ -177,7 +180,7 @@ final class ControlPlane {
         policies,
         queue,
         tokenIssuer,
-        agents,
+        runtimes,
         workers,
         audit,
         clock,

@@ -11,6 +11,7 @@ import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.policy.LaunchAllowance;
 import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.runtime.WorkerRuntime;
@@ -26,6 +27,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -109,12 +111,12 @@ public final class Gateway implements AutoCloseable {
 
       ProcessRuntime processRuntime =
           ProcessRuntimeAtStart.create(settings, clock, closeables::add, bubblewrapAt);
-      dispatcher =
-          control.dispatcher(
-              agentRuntime != null
-                  ? agentRuntime
-                  : new HostAllowedLaunches(processRuntime, launches),
-              () -> gatewayUrl);
+      // Each kind of agent runs in its runtime; a kind missing here fails its steps at once.
+      Map<RuntimeKind, WorkerRuntime> runtimes = new EnumMap<>(RuntimeKind.class);
+      runtimes.put(
+          RuntimeKind.PROCESS,
+          agentRuntime != null ? agentRuntime : new HostAllowedLaunches(processRuntime, launches));
+      dispatcher = control.dispatcher(runtimes, () -> gatewayUrl);
       closeables.add(dispatcher);
       if (startLoops) {
         LoopsAtStart.start(control, dispatcher, notifiers, closeables::add);

@@ -95,7 +95,7 @@ final class PackageGraph {
           .uses("skill.model")
           .uses("skill", "error", "policy", "schema")
           .uses("runtime.process", "runtime")
-          .uses("runtime")
+          .uses("runtime", "policy")
           .uses("run", "store")
           .uses("policy", "error", "run", "store")
           .uses("audit", "store")

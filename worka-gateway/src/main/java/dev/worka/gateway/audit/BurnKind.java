@@ -12,6 +12,8 @@ public enum BurnKind implements SqlName {
   INVALID_OUTPUT("invalid_output"),
   /** The policy refused what a worker asked (a plan, too many denied calls). */
   POLICY("policy"),
+  /** A worker reached one of its resource limits (memory, pids, disk, …) and was stopped. */
+  RESOURCE("resource"),
   /** A step could not be started (no such agent in the run's policy, no runtime). */
   DISPATCH("dispatch"),
   /** A step attempt's worker is gone (its Gateway died while it ran). */

@@ -2,6 +2,7 @@ package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.queue.ClaimLoop;
 import dev.worka.gateway.queue.Task;
 import dev.worka.gateway.queue.TaskQueue;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -72,7 +74,7 @@ public final class Dispatcher implements AutoCloseable {
       PolicyStore policies,
       TaskQueue queue,
       TokenIssuer tokens,
-      WorkerRuntime runtime,
+      Map<RuntimeKind, WorkerRuntime> runtimes,
       RunningWorkers workers,
       AuditLog audit,
       InstantSource clock,
@@ -106,7 +108,7 @@ public final class Dispatcher implements AutoCloseable {
                     policies,
                     queue,
                     tokens,
-                    runtime,
+                    runtimes,
                     workers,
                     audit,
                     endFailed,

@@ -52,7 +52,7 @@ final class ExecuteStep implements TaskHandler {
   private final PolicyStore policies;
   private final TaskQueue queue;
   private final TokenIssuer tokens;
-  private final WorkerRuntime processRuntime;
+  private final Map<RuntimeKind, WorkerRuntime> runtimes;
   private final RunningWorkers workers;
   private final AuditLog audit;
   private final EndFailedAttempt failures;
@@ -67,7 +67,7 @@ final class ExecuteStep implements TaskHandler {
       PolicyStore policies,
       TaskQueue queue,
       TokenIssuer tokens,
-      WorkerRuntime processRuntime,
+      Map<RuntimeKind, WorkerRuntime> runtimes,
       RunningWorkers workers,
       AuditLog audit,
       EndFailedAttempt failures,
@@ -80,7 +80,7 @@ final class ExecuteStep implements TaskHandler {
     this.policies = policies;
     this.queue = queue;
     this.tokens = tokens;
-    this.processRuntime = processRuntime;
+    this.runtimes = Map.copyOf(runtimes);
     this.workers = workers;
     this.audit = audit;
     this.failures = failures;
@@ -207,15 +207,19 @@ final class ExecuteStep implements TaskHandler {
   private void run(Task task, Start.Launch l) throws Exception {
     Step step = l.step();
     AttemptOutcome outcome;
-    boolean runtimeUnsupported = l.agent().runtime().kind() != RuntimeKind.PROCESS;
+    RuntimeKind runtimeKind = l.agent().runtime().kind();
+    WorkerRuntime runtime = runtimes.get(runtimeKind);
+    boolean runtimeUnsupported = runtime == null;
     if (runtimeUnsupported) {
       outcome =
           new AttemptOutcome.FailedToStart(
               "runtime "
-                  + l.agent().runtime().kind().wireName()
-                  + " is not available in this version (only process); change agent "
+                  + runtimeKind.wireName()
+                  + " is not available on this Gateway (available: "
+                  + runtimes.keySet().stream().map(RuntimeKind::wireName).sorted().toList()
+                  + "); change agent "
                   + step.agent()
-                  + "'s runtime in the policy");
+                  + "'s runtime in the policy, or configure the runtime");
     } else {
       IssuedToken token =
           tokens.mint(step.agent(), step.runId(), step.id(), l.attempt(), l.deadline());
@@ -225,12 +229,13 @@ final class ExecuteStep implements TaskHandler {
               step.id(),
               l.attempt(),
               step.agent(),
-              l.agent().runtime().command(),
+              l.agent().runtime(),
+              l.agent().resources(),
               gatewayUrl.get(),
               token.token(),
               traceparent(l.run().traceId()),
               l.deadline());
-      WorkerHandle handle = processRuntime.start(launch);
+      WorkerHandle handle = runtime.start(launch);
       workers.started(step.id(), handle);
       Thread watcher =
           Thread.ofVirtual()
@@ -286,6 +291,15 @@ final class ExecuteStep implements TaskHandler {
               kind = BurnKind.CRASH;
               why = "agent " + step.agent() + " was stopped: " + s.reason();
               diagnostics.put("last_lines", storable(s.lastLines()));
+            }
+            case AttemptOutcome.LimitReached r -> {
+              to = StepStatus.FAILED;
+              kind = BurnKind.RESOURCE;
+              why = "agent " + step.agent() + " reached its " + r.limit() + " limit: " + r.detail();
+              diagnostics.put("limit", r.limit());
+              diagnostics.put("detail", r.detail());
+              diagnostics.put("last_lines", storable(r.lastLines()));
+              diagnostics.put("ran_ms", r.ran().toMillis());
             }
             case AttemptOutcome.FailedToStart f -> {
               to = StepStatus.FAILED;

@@ -26,7 +26,7 @@ public final class HostAllowedLaunches implements WorkerRuntime {
 
   @Override
   public WorkerHandle start(WorkerLaunch launch) {
-    Optional<String> refusal = launches.commandRefusal(launch.command());
+    Optional<String> refusal = launches.refusal(launch.runtime());
     if (refusal.isEmpty()) {
       return runtime.start(launch);
     }

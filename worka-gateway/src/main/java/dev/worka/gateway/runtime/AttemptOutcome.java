@@ -13,6 +13,7 @@ public sealed interface AttemptOutcome
     permits AttemptOutcome.Exited,
         AttemptOutcome.TimedOut,
         AttemptOutcome.Stopped,
+        AttemptOutcome.LimitReached,
         AttemptOutcome.FailedToStart {
 
   /** The worker exited by itself with {@code exitCode} (its leftover children were killed). */
@@ -38,6 +39,30 @@ public sealed interface AttemptOutcome
       lastLines = lines(lastLines);
       ran = duration(ran);
     }
+  }
+
+  /**
+   * The worker reached one of its resource limits and was stopped (with everything it started).
+   * {@code limit} names it: {@code memory}, {@code cpu}, {@code pids}, {@code disk}, {@code
+   * open_files} (the manifest's {@code resources} keys), {@code connections} (through the Gateway
+   * relay) or {@code output} (what it wrote); {@code detail} says what was seen, in words an
+   * operator can act on.
+   */
+  record LimitReached(String limit, String detail, List<String> lastLines, Duration ran)
+      implements AttemptOutcome {
+    public LimitReached {
+      Objects.requireNonNull(limit, "limit");
+      if (!LIMITS.contains(limit)) {
+        throw new IllegalArgumentException("limit must be one of " + LIMITS + ", was " + limit);
+      }
+      Objects.requireNonNull(detail, "detail");
+      lastLines = lines(lastLines);
+      ran = duration(ran);
+    }
+
+    /** The names a {@code limit} may have. */
+    public static final List<String> LIMITS =
+        List.of("memory", "cpu", "pids", "disk", "open_files", "connections", "output");
   }
 
   /** The worker never ran; {@code reason} says why in words an operator can act on. */

@@ -1,5 +1,8 @@
 package dev.worka.gateway.runtime;
 
+import dev.worka.gateway.policy.Resources;
+import dev.worka.gateway.policy.RuntimeKind;
+import dev.worka.gateway.policy.RuntimeSpec;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -7,10 +10,11 @@ import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
- * Everything a runtime needs to start the worker of one step attempt: the ids it passes on, the
- * agent's command (an argv list from the policy manifest; {@code command.get(0)} relative to the
- * installation unless absolute), the Gateway URL, the step-scoped token, the W3C trace context of
- * the step span (or null), and the deadline after which the worker is killed.
+ * Everything a runtime needs to start the worker of one step attempt: the ids it passes on, where
+ * the agent runs ({@code runtime}: a process command, a Kubernetes image, a WASI module — from the
+ * policy manifest), what its worker may use ({@code resources}, enforced by the runtime), the
+ * Gateway URL, the step-scoped token, the W3C trace context of the step span (or null), and the
+ * deadline after which the worker is killed.
  *
  * <p>{@link #toString()} leaves the token out, so the record is safe to log.
  */
@@ -19,7 +23,8 @@ public record WorkerLaunch(
     UUID stepId,
     int attempt,
     String agent,
-    List<String> command,
+    RuntimeSpec runtime,
+    Resources resources,
     String gatewayUrl,
     String token,
     String traceparent,
@@ -40,16 +45,12 @@ public record WorkerLaunch(
       throw new IllegalArgumentException(
           "agent must match " + AGENT_NAME.pattern() + ", was '" + agent + "'");
     }
-    Objects.requireNonNull(command, "command");
-    command = List.copyOf(command);
-    if (command.isEmpty() || command.get(0).isBlank()) {
-      throw new IllegalArgumentException("command must start with a program, was " + command);
+    Objects.requireNonNull(runtime, "runtime");
+    if (runtime.kind() == RuntimeKind.PROCESS && runtime.command().get(0).isBlank()) {
+      throw new IllegalArgumentException(
+          "command must start with a program, was " + runtime.command());
     }
-    for (String argument : command) {
-      if (argument.indexOf('\0') >= 0) {
-        throw new IllegalArgumentException("command arguments must not contain NUL: " + command);
-      }
-    }
+    Objects.requireNonNull(resources, "resources");
     Objects.requireNonNull(gatewayUrl, "gatewayUrl");
     if (gatewayUrl.isBlank() || hasControlOrSpace(gatewayUrl)) {
       throw new IllegalArgumentException("gatewayUrl must be a URL, was '" + gatewayUrl + "'");
@@ -67,13 +68,46 @@ public record WorkerLaunch(
     Objects.requireNonNull(deadline, "deadline");
   }
 
+  /**
+   * A {@code process} launch of {@code command} (an argv list; {@code command.get(0)} relative to
+   * the installation unless absolute) with the default resources.
+   */
+  public WorkerLaunch(
+      UUID runId,
+      UUID stepId,
+      int attempt,
+      String agent,
+      List<String> command,
+      String gatewayUrl,
+      String token,
+      String traceparent,
+      Instant deadline) {
+    this(
+        runId,
+        stepId,
+        attempt,
+        agent,
+        RuntimeSpec.process(command),
+        Resources.DEFAULTS,
+        gatewayUrl,
+        token,
+        traceparent,
+        deadline);
+  }
+
+  /** The argv of a {@code process} agent; empty for the other runtimes. */
+  public List<String> command() {
+    return runtime.command();
+  }
+
   private static boolean hasControlOrSpace(String text) {
     return text.chars().anyMatch(c -> c <= ' ' || c == 0x7f);
   }
 
   @Override
   public String toString() {
-    return "WorkerLaunch[runId=%s, stepId=%s, attempt=%d, agent=%s, command=%s, gatewayUrl=%s, token=<redacted>, traceparent=%s, deadline=%s]"
-        .formatted(runId, stepId, attempt, agent, command, gatewayUrl, traceparent, deadline);
+    return "WorkerLaunch[runId=%s, stepId=%s, attempt=%d, agent=%s, runtime=%s, resources=%s, gatewayUrl=%s, token=<redacted>, traceparent=%s, deadline=%s]"
+        .formatted(
+            runId, stepId, attempt, agent, runtime, resources, gatewayUrl, traceparent, deadline);
   }
 }

@@ -1,6 +1,8 @@
 package dev.worka.gateway.control;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.gateway.SettableClock;
@@ -8,6 +10,8 @@ import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.delivery.RunNotifications;
 import dev.worka.gateway.policy.BuiltinPolicy;
 import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.Resources;
+import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.queue.Task;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.RunSource;
@@ -17,24 +21,45 @@ import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.runtime.AttemptOutcome;
+import dev.worka.gateway.runtime.WorkerHandle;
+import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.token.SigningKeys;
+import dev.worka.gateway.token.TokenIssuer;
+import java.nio.file.Path;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A queued step that cannot start ends without a worker: timed out when its run's deadline passed
- * before it could start, failed when the run's policy does not declare its agent. Neither launches
- * anything, so this handler has no runtime, tokens or Gateway URL here.
+ * before it could start, failed when the run's policy does not declare its agent, or names a
+ * runtime this Gateway does not have. A step whose worker reaches a resource limit is a {@code
+ * resource} burn naming the limit. The runtime here is a stand-in that records what it was asked to
+ * start and ends as each test says.
  */
 class ExecuteStepTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
+  @TempDir static Path home;
+
+  /** What the stand-in runtime was asked to start, and how its worker ends. */
+  private final List<WorkerLaunch> launched = new CopyOnWriteArrayList<>();
+
+  private final AttemptOutcome ending =
+      new AttemptOutcome.LimitReached(
+          "pids", "fork failed: 128 processes", List.of("fork: retry"), Duration.ofMillis(40));
 
   private final SettableClock clock = new SettableClock();
   private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
@@ -45,7 +70,14 @@ class ExecuteStepTest {
   @BeforeEach
   void setUp() {
     PolicyStore policies = new PolicyStore(db.dataSource(), clock);
-    policies.activate(BuiltinPolicy.source(), "test");
+    // The built-in policy, but ernest runs as a Kubernetes Job: no such runtime here.
+    String source =
+        BuiltinPolicy.source()
+            .replace(
+                "runtime: process\n    command: [bin/worka-agent, ernest]",
+                "runtime: kubernetes\n    image: example.org/ernest:1");
+    assertNotEquals(BuiltinPolicy.source(), source, "the test's policy must differ");
+    policies.activate(source, "test");
     TaskQueue queue = new TaskQueue(db.dataSource(), clock, "test", Duration.ofSeconds(30));
     RunningWorkers workers = new RunningWorkers();
     AuditLog audit = new AuditLog(clock);
@@ -56,13 +88,18 @@ class ExecuteStepTest {
             steps,
             policies,
             queue,
-            null, // no tokens: nothing is launched
-            null, // no runtime
+            new TokenIssuer(SigningKeys.loadOrCreate(home), "test", clock),
+            Map.of(
+                RuntimeKind.PROCESS,
+                launch -> {
+                  launched.add(launch);
+                  return new Finished(ending);
+                }),
             workers,
             audit,
             new EndFailedAttempt(runs, steps, policies, queue, audit, clock, new Random(1)),
             clock,
-            () -> null, // no Gateway URL
+            () -> "http://127.0.0.1:9", // nobody calls it: the stand-in starts nothing
             Duration.ofSeconds(1));
     RunService service =
         new RunService(db.dataSource(), runs, steps, policies, queue, workers, audit, clock);
@@ -100,6 +137,84 @@ class ExecuteStepTest {
     assertEquals(0, step.attempt(), "no attempt started");
     assertTrue(
         step.error().contains("agent nobody is not declared in the run's policy"), step.error());
+  }
+
+  @Test
+  void aWorkerThatReachesALimitIsAResourceBurnNamingTheLimit() throws Exception {
+    UUID stepId = queuedStep("daneel");
+    execute.handle(task(stepId));
+
+    WorkerLaunch launch = launched.getFirst();
+    assertEquals(RuntimeKind.PROCESS, launch.runtime().kind());
+    assertEquals(List.of("bin/worka-agent", "daneel"), launch.command());
+    assertEquals(Resources.DEFAULTS, launch.resources(), "the agent's resources go to the runtime");
+    Step step = step(stepId);
+    assertEquals(StepStatus.FAILED, step.status());
+    Map<String, Object> burn = burn(stepId);
+    assertEquals("resource", burn.get("kind"));
+    assertEquals(
+        "agent daneel reached its pids limit: fork failed: 128 processes", burn.get("reason"));
+    String diagnostics = (String) burn.get("diagnostics");
+    assertTrue(diagnostics.contains("\"limit\": \"pids\""), diagnostics);
+    assertTrue(diagnostics.contains("fork: retry"), diagnostics);
+  }
+
+  @Test
+  void aStepWhoseAgentsRuntimeThisGatewayDoesNotHaveFailsWithoutRetry() throws Exception {
+    UUID stepId = queuedStep("ernest");
+    execute.handle(task(stepId));
+
+    assertTrue(launched.isEmpty(), "nothing is started: " + launched);
+    Step step = step(stepId);
+    assertEquals(StepStatus.FAILED, step.status());
+    Map<String, Object> burn = burn(stepId);
+    assertEquals("dispatch", burn.get("kind"));
+    assertTrue(
+        ((String) burn.get("reason"))
+            .contains("runtime kubernetes is not available on this Gateway (available: [process])"),
+        burn.toString());
+  }
+
+  /** The one burn of {@code stepId}: kind, reason, diagnostics (as JSON text). */
+  private static Map<String, Object> burn(UUID stepId) {
+    return Transactions.withConnection(
+        db.dataSource(),
+        c -> {
+          try (PreparedStatement q =
+              c.prepareStatement(
+                  "select kind, reason, diagnostics::text from burns where step_id = ?")) {
+            q.setObject(1, stepId);
+            try (ResultSet r = q.executeQuery()) {
+              assertTrue(r.next(), "a burn for the step");
+              Map<String, Object> burn =
+                  Map.of(
+                      "kind",
+                      r.getString(1),
+                      "reason",
+                      r.getString(2),
+                      "diagnostics",
+                      r.getString(3));
+              assertFalse(r.next(), "only one burn");
+              return burn;
+            }
+          }
+        });
+  }
+
+  /** A worker that has already ended as {@code outcome}. */
+  private record Finished(AttemptOutcome outcome) implements WorkerHandle {
+    @Override
+    public AttemptOutcome await() {
+      return outcome;
+    }
+
+    @Override
+    public void stop(String reason) {}
+
+    @Override
+    public long pid() {
+      return -1;
+    }
   }
 
   private UUID queuedStep(String agent) {

@@ -138,6 +138,7 @@ final class ProcessWorker implements WorkerHandle {
           case AttemptOutcome.Exited e -> "exited with " + e.exitCode();
           case AttemptOutcome.TimedOut t -> "killed at its deadline " + launch.deadline();
           case AttemptOutcome.Stopped s -> "stopped (" + s.reason() + ")";
+          case AttemptOutcome.LimitReached r -> "stopped at its " + r.limit() + " limit";
           case AttemptOutcome.FailedToStart f -> "failed to start (" + f.reason() + ")";
         },
         ran,

@@ -127,6 +127,7 @@ class BubblewrapSandboxTest {
       case Exited e -> String.join("\n", e.lastLines());
       case TimedOut t -> String.join("\n", t.lastLines());
       case Stopped s -> String.join("\n", s.lastLines());
+      case AttemptOutcome.LimitReached r -> String.join("\n", r.lastLines());
       case AttemptOutcome.FailedToStart f -> f.reason();
     };
   }
