@@ -407,8 +407,8 @@ class ChartTest {
   }
 
   @Test
-  void thePolicyIsTheBuiltInManifestWithEveryAgentAsAKubernetesJobOfTheAgentsImage()
-      throws IOException {
+  void thePolicyIsTheBuiltInManifestWithEveryAgentAsAKubernetesJobOfTheAgentsImage(
+      @TempDir Path policyDirectory) throws IOException, InterruptedException {
     Map<?, ?> builtIn =
         Chart.yaml(
             Files.readString(
@@ -437,6 +437,8 @@ class ChartTest {
       }
       assertEquals(withoutLaunch(builtIn), withoutLaunch(policy), "all but how agents start");
     }
+    // And the Gateway itself accepts it (`worka policy check`, the jar the image runs).
+    assertGatewayAccepts(one(byReference, ConfigMap.class, FULLNAME + "-policy"), policyDirectory);
     // A manifest of one's own replaces it whole.
     ConfigMap own =
         one(
@@ -444,6 +446,31 @@ class ChartTest {
             ConfigMap.class,
             FULLNAME + "-policy");
     assertEquals("agents: {}", own.getData().get("policy.yaml").strip());
+  }
+
+  private static void assertGatewayAccepts(ConfigMap config, Path directory)
+      throws IOException, InterruptedException {
+    Path policy =
+        Files.writeString(directory.resolve("policy.yaml"), config.getData().get("policy.yaml"));
+    Path jar =
+        Chart.ROOT
+            .resolve("worka-gateway")
+            .resolve(System.getProperty("worka.target", "target"))
+            .resolve("worka-gateway.jar");
+    assertTrue(
+        Files.isRegularFile(jar),
+        jar + " is missing: package the modules first (bin/test runs verify)");
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    if (Runtime.version().feature() >= 23) {
+      command.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    command.addAll(List.of("-jar", jar.toString(), "policy", "check", policy.toString()));
+    Process check = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output =
+        new String(check.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, check.waitFor(), output);
+    assertTrue(output.contains("is valid"), output);
   }
 
   private static Map<Object, Object> withoutLaunch(Map<?, ?> policy) {
