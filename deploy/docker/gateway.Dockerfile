@@ -27,6 +27,7 @@ USER 10001:10001
 WORKDIR /opt/worka
 EXPOSE 8080 8081
 # As bin/worka runs it: protobuf (under CEL) uses sun.misc.Unsafe (allowed, JDK 23+);
-# -XX:-UsePerfData: no hsperfdata file (the root filesystem is read-only).
-ENTRYPOINT ["java", "-XX:-UsePerfData", "--sun-misc-unsafe-memory-access=allow", "-jar", "/opt/worka/worka-gateway.jar"]
+# -XX:-UsePerfData: no hsperfdata file (the root filesystem is read-only); the heap sized from the
+# container's memory limit. More JVM options: JAVA_TOOL_OPTIONS (the chart's gateway.javaOpts).
+ENTRYPOINT ["java", "-XX:-UsePerfData", "-XX:MaxRAMPercentage=75", "--sun-misc-unsafe-memory-access=allow", "-jar", "/opt/worka/worka-gateway.jar"]
 CMD ["serve"]

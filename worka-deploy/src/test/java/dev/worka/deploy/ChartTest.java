@@ -407,6 +407,36 @@ class ChartTest {
   }
 
   @Test
+  void refusesAValueItDoesNotKnowAndACredentialInPlainEnvironment() {
+    // values.schema.json: a misspelled key never falls back to a default silently.
+    String misspelled = Chart.failure(with(BY_REFERENCE, "gateway.sideEffect", "live"));
+    assertTrue(misspelled.contains("sideEffect"), misspelled);
+    String unknownMode = Chart.failure(with(BY_REFERENCE, "gateway.sideEffects", "sometimes"));
+    assertTrue(unknownMode.contains("sideEffects"), unknownMode);
+    // A credential would be in the pod spec in the clear: it goes in a Secret.
+    for (String credential :
+        List.of("GITHUB_TOKEN", "WORKA_DATABASE_PASSWORD", "ANTHROPIC_API_KEY")) {
+      String refused = Chart.failure(with(BY_REFERENCE, "gateway.env." + credential, "x"));
+      assertTrue(refused.contains(credential), refused);
+    }
+    // And a setting the chart owns cannot be overridden behind its back.
+    Chart.failure(with(BY_REFERENCE, "gateway.env.WORKA_KUBERNETES_NAMESPACE", "default"));
+    // A plain setting is passed as it is.
+    assertEquals(
+        "https://api.githubcopilot.com/mcp/",
+        env(all(
+                    Chart.render(
+                        with(
+                            BY_REFERENCE,
+                            "gateway.env.GITHUB_MCP_URL",
+                            "https://api.githubcopilot.com/mcp/")),
+                    Deployment.class)
+                .get(0))
+            .get("GITHUB_MCP_URL")
+            .getValue());
+  }
+
+  @Test
   void thePolicyIsTheBuiltInManifestWithEveryAgentAsAKubernetesJobOfTheAgentsImage(
       @TempDir Path policyDirectory) throws IOException, InterruptedException {
     Map<?, ?> builtIn =
