@@ -413,6 +413,8 @@ class ChartTest {
     assertTrue(misspelled.contains("sideEffect"), misspelled);
     String unknownMode = Chart.failure(with(BY_REFERENCE, "gateway.sideEffects", "sometimes"));
     assertTrue(unknownMode.contains("sideEffects"), unknownMode);
+    String notADuration = Chart.failure(with(BY_REFERENCE, "gateway.pendingTimeout", "soon"));
+    assertTrue(notADuration.contains("pendingTimeout"), notADuration);
     // A credential would be in the pod spec in the clear: it goes in a Secret.
     for (String credential :
         List.of("GITHUB_TOKEN", "WORKA_DATABASE_PASSWORD", "ANTHROPIC_API_KEY")) {
