@@ -53,8 +53,13 @@ final class Chart {
 
   /** The rendered objects, each read into its model type; fails on a field Kubernetes lacks. */
   static List<HasMetadata> render(Map<String, String> values) {
+    return parse(template(values));
+  }
+
+  /** Rendered YAML, each document read into its model type; fails on a field Kubernetes lacks. */
+  static List<HasMetadata> parse(String rendered) {
     List<HasMetadata> objects = new ArrayList<>();
-    for (String document : DOCUMENT_SEPARATOR.split(template(values))) {
+    for (String document : DOCUMENT_SEPARATOR.split(rendered)) {
       if (document.lines().allMatch(line -> line.isBlank() || line.startsWith("#"))) {
         continue;
       }

@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
+import com.marcnuri.helm.TemplateCommand;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -521,6 +522,49 @@ class ChartTest {
 
   @Test
   void helmLintFindsNothingWithTheCredentialsByReference(@TempDir Path copy) throws IOException {
+    copyChart(copy);
+    Path values = copy.resolve("values.yaml");
+    Files.writeString(
+        values,
+        Files.readString(values).replace("existingSecret: \"\"", "existingSecret: \"given\""));
+    LintResult lint = new Helm(copy).lint().strict().call();
+    assertFalse(lint.isFailed(), lint.getMessages().toString());
+  }
+
+  /**
+   * NOTES.txt is rendered only by a real install, which needs a cluster: a copy of the chart
+   * renders it into a ConfigMap instead.
+   */
+  @Test
+  void theNotesSayHowToReachTheGatewayAndThatSideEffectsAreDryRun(@TempDir Path copy)
+      throws IOException {
+    copyChart(copy);
+    Files.copy(copy.resolve("templates/NOTES.txt"), copy.resolve("files/notes.txt"));
+    Files.writeString(
+        copy.resolve("templates/notes-check.yaml"),
+        """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: notes
+        data:
+          notes: {{ tpl (.Files.Get "files/notes.txt") . | quote }}
+        """);
+    TemplateCommand template =
+        new Helm(copy)
+            .template()
+            .withName(Chart.RELEASE)
+            .withNamespace(NAMESPACE)
+            .withKubeVersion(Chart.KUBERNETES_VERSION);
+    BY_REFERENCE.forEach(template::set);
+    String notes =
+        one(Chart.parse(template.call()), ConfigMap.class, "notes").getData().get("notes");
+    assertTrue(notes.contains("kubectl -n agents port-forward svc/prod-worka 8080:8080"), notes);
+    assertTrue(notes.contains("Side effects: dry-run (gated and recorded, never sent"), notes);
+    assertTrue(notes.contains("as a Job from worka-agents:0.1.0"), notes);
+  }
+
+  private static void copyChart(Path copy) throws IOException {
     try (Stream<Path> files = Files.walk(Chart.DIRECTORY)) {
       for (Path file : files.toList()) {
         Path target = copy.resolve(Chart.DIRECTORY.relativize(file).toString());
@@ -531,12 +575,6 @@ class ChartTest {
         }
       }
     }
-    Path values = copy.resolve("values.yaml");
-    Files.writeString(
-        values,
-        Files.readString(values).replace("existingSecret: \"\"", "existingSecret: \"given\""));
-    LintResult lint = new Helm(copy).lint().strict().call();
-    assertFalse(lint.isFailed(), lint.getMessages().toString());
   }
 
   private static Map<String, String> with(Map<String, String> base, String... pairs) {
