@@ -110,10 +110,13 @@ class DockerfilesTest {
         jar + " is missing: package the modules first (mvn package; bin/test runs verify)");
     String jarDestination = null;
     String libDestination = null;
+    List<String> context = Files.readAllLines(ROOT.resolve(".dockerignore"));
+    assertTrue(context.contains("*"), ".dockerignore leaves everything out but what it lists");
     for (String copy : image.all("COPY")) {
       List<String> words = List.of(copy.trim().split("\\s+"));
       assertEquals(2, words.size(), "COPY SOURCE DESTINATION, no flags: " + copy);
       String source = words.get(0);
+      assertTrue(context.contains("!" + source), source + " is not let in by .dockerignore");
       String destination = words.get(1);
       assertTrue(source.startsWith(module + "/target/"), "only what " + module + " made: " + copy);
       Path made =
