@@ -293,6 +293,11 @@ class ChartTest {
     assertEquals(
         "http://" + FULLNAME + "." + NAMESPACE + ".svc:8080",
         env.get("WORKA_KUBERNETES_GATEWAY_URL").getValue());
+    // Its host is one of the Gateway's own names only if WORKA_GATEWAY_URL says so: without it a
+    // worker's MCP request through the Service is refused as DNS rebinding (403).
+    assertEquals(
+        env.get("WORKA_KUBERNETES_GATEWAY_URL").getValue(),
+        env.get("WORKA_GATEWAY_URL").getValue());
     assertEquals("2m", env.get("WORKA_KUBERNETES_PENDING_TIMEOUT").getValue());
     assertEquals("/var/lib/worka", env.get("WORKA_HOME").getValue());
     assertEquals("8081", env.get("WORKA_INGRESS_PORT").getValue());
