@@ -302,6 +302,8 @@ class ChartTest {
     assertEquals("/var/lib/worka", env.get("WORKA_HOME").getValue());
     assertEquals("8081", env.get("WORKA_INGRESS_PORT").getValue());
     assertEquals("dry-run", env.get("WORKA_SIDE_EFFECTS").getValue());
+    // No worker ever runs unconfined inside the Gateway's pod (the image has no bubblewrap).
+    assertEquals("required", env.get("WORKA_SANDBOX").getValue());
 
     Service agents = one(byReference, Service.class, FULLNAME);
     assertEquals("ClusterIP", agents.getSpec().getType());
