@@ -319,6 +319,7 @@ class ChartTest {
     assertEquals(8081, containerPort(deployment, "ingress"));
 
     Container gateway = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
+    assertEquals("/healthz", gateway.getStartupProbe().getHttpGet().getPath());
     assertEquals("/healthz", gateway.getLivenessProbe().getHttpGet().getPath());
     assertEquals("/readyz", gateway.getReadinessProbe().getHttpGet().getPath());
     assertEquals("http", gateway.getReadinessProbe().getHttpGet().getPort().getStrVal());
