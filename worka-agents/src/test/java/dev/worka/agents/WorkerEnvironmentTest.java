@@ -37,6 +37,28 @@ class WorkerEnvironmentTest {
     assertFalse(environment.toString().contains("secret"), environment.toString());
   }
 
+  /** The agents image's ENTRYPOINT passes no argument: the Job names the agent in WORKA_AGENT. */
+  @Test
+  void anArgumentWinsOverWorkaAgentAndWithNeitherTheMessageSaysWhatToSet() {
+    Map<String, String> env =
+        Map.of(
+            AgentEnvironment.GATEWAY_URL, "http://gateway.example:8080",
+            AgentEnvironment.TOKEN, "t.t.t",
+            AgentEnvironment.AGENT, "daneel");
+    assertEquals("ernest", usable(env, "ernest").agent());
+    assertEquals("daneel", usable(env, null).agent());
+    var unusable =
+        assertInstanceOf(
+            WorkerEnvironment.Reading.Unusable.class,
+            WorkerEnvironment.read(
+                Map.of(
+                    AgentEnvironment.GATEWAY_URL, "http://gateway.example:8080",
+                    AgentEnvironment.TOKEN, "t.t.t",
+                    AgentEnvironment.AGENT, " "),
+                null));
+    assertTrue(unusable.message().contains(AgentEnvironment.AGENT), unusable.message());
+  }
+
   @Test
   void dropsATraceparentThatIsNotW3CTraceContext() {
     WorkerEnvironment.Reading reading =
