@@ -267,7 +267,7 @@ final class PolicyDiff {
         + switch (a.runtime().kind()) {
           case PROCESS -> " " + a.runtime().command();
           case KUBERNETES -> " " + a.runtime().image();
-          case WASM -> " " + a.runtime().module();
+          case WASM -> " " + a.runtime().module() + " sha256 " + a.runtime().moduleSha256();
         };
   }
 

@@ -33,6 +33,7 @@ class CompiledPolicyJsonTest {
             tiny:
               runtime: wasm
               module: agents/tiny.wasm
+              module_sha256: abababababababababababababababababababababababababababababababab
           lists:
             repos: [acme/widgets]
             empty: []
@@ -128,7 +129,13 @@ class CompiledPolicyJsonTest {
     assertThrows(IllegalArgumentException.class, () -> RuntimeSpec.kubernetes(" "));
     assertThrows(
         IllegalArgumentException.class,
-        () -> new RuntimeSpec(RuntimeKind.WASM, List.of("x"), null, "m.wasm"));
+        () ->
+            new RuntimeSpec(
+                RuntimeKind.WASM,
+                List.of("x"),
+                null,
+                "m.wasm",
+                "abababababababababababababababababababababababababababababababab"));
     assertThrows(
         IllegalArgumentException.class,
         () ->
@@ -137,7 +144,8 @@ class CompiledPolicyJsonTest {
                 AgentRole.WORKER,
                 "",
                 true,
-                RuntimeSpec.wasm("m"),
+                RuntimeSpec.wasm(
+                    "m", "abababababababababababababababababababababababababababababababab"),
                 java.util.Set.of(),
                 List.of("github.get_issue")));
     assertThrows(
