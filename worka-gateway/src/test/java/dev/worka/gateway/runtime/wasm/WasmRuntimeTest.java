@@ -254,6 +254,51 @@ class WasmRuntimeTest {
   }
 
   @Test
+  void aHostCallWithAPointerOutsideItsMemoryTrapsTheModuleAndCallsNothing() throws Exception {
+    Recorded calls = new Recorded();
+    AttemptOutcome outcome =
+        startWat(
+                calls,
+                """
+                (module
+                  (import "worka" "skill" (func $skill (param i32 i32 i32 i32) (result i32)))
+                  (memory (export "memory") 1)
+                  (func (export "_start")
+                    (drop (call $skill (i32.const 65530) (i32.const 100) (i32.const 0)
+                                       (i32.const 2)))))
+                """,
+                Duration.ofSeconds(30))
+            .await();
+    assertEquals(
+        WasmWorker.TRAP_STATUS,
+        assertInstanceOf(AttemptOutcome.Exited.class, outcome, outcome::toString).exitCode());
+    assertEquals(List.of(), calls.calls);
+  }
+
+  @Test
+  void stdoutIsTheResultOnlyWhenTheModuleExitsZero() throws Exception {
+    Recorded calls = new Recorded();
+    String wat =
+        Modules.command(
+                "",
+                """
+            (i32.store (i32.const 100) (i32.const 200))
+            (i32.store (i32.const 104) (i32.const 22))
+            (drop (call $fd_write (i32.const 1) (i32.const 100) (i32.const 1) (i32.const 108)))
+            (call $exit (i32.const 3))
+            """)
+            .replace(
+                "(memory (export \"memory\") 1)",
+                "(memory (export \"memory\") 1) (data (i32.const 200) \"{\\22status\\22:\\22succeeded\\22}\")");
+    AttemptOutcome outcome = startWat(calls, wat, Duration.ofSeconds(30)).await();
+    AttemptOutcome.Exited exited =
+        assertInstanceOf(AttemptOutcome.Exited.class, outcome, outcome::toString);
+    assertEquals(3, exited.exitCode());
+    assertEquals(List.of("{\"status\":\"succeeded\"}"), exited.lastLines());
+    assertEquals(List.of(), calls.calls, "nothing posted for a module that exited 3");
+  }
+
+  @Test
   void theTokenIsNeverShownInTheLastLines() throws Exception {
     // A module cannot learn its token; were it to print it anyway, diagnostics would not keep it.
     ModuleOutput output = new ModuleOutput(TOKEN, 1024);
