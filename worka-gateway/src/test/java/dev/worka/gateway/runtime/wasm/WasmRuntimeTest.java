@@ -299,6 +299,52 @@ class WasmRuntimeTest {
   }
 
   @Test
+  void contextAnswerAndResultAreHostFunctionsToo() throws Exception {
+    // context → 200 with the envelope as the answer; answer(0, 0) its length, answer(ptr, cap) its
+    // bytes; result → 200, after which what the module writes to stdout is not posted again. The
+    // exit status sums the checks that held (15: all four).
+    Recorded calls = new Recorded();
+    int envelopeLength = calls.envelope.getBytes(StandardCharsets.UTF_8).length;
+    String wat =
+        Modules.command(
+                """
+                (import "worka" "context" (func $context (result i32)))
+                (import "worka" "answer" (func $answer (param i32 i32) (result i32)))
+                (import "worka" "result" (func $result (param i32 i32) (result i32)))
+                """,
+                """
+                (local $context i32) (local $length i32) (local $posted i32)
+                (local.set $context (call $context))
+                (local.set $length (call $answer (i32.const 0) (i32.const 0)))
+                (drop (call $answer (i32.const 1024) (i32.const 4096)))
+                (local.set $posted (call $result (i32.const 200) (i32.const 22)))
+                (i32.store (i32.const 100) (i32.const 300))
+                (i32.store (i32.const 104) (i32.const 8))
+                (drop (call $fd_write (i32.const 1) (i32.const 100) (i32.const 1) (i32.const 108)))
+                (call $exit
+                  (i32.add
+                    (i32.add (i32.eq (local.get $posted) (i32.const 200))
+                             (i32.mul (i32.const 2) (i32.eq (local.get $context) (i32.const 200))))
+                    (i32.add
+                      (i32.mul (i32.const 4) (i32.eq (local.get $length) (i32.const %d)))
+                      (i32.mul (i32.const 8)
+                               (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 123))))))
+                """
+                    .formatted(envelopeLength))
+            .replace(
+                "(memory (export \"memory\") 1)",
+                "(memory (export \"memory\") 1)"
+                    + " (data (i32.const 200) \"{\\22status\\22:\\22succeeded\\22}\")"
+                    + " (data (i32.const 300) \"ignored\\0a\")");
+    AttemptOutcome outcome = startWat(calls, wat, Duration.ofSeconds(30)).await();
+    assertEquals(
+        15, assertInstanceOf(AttemptOutcome.Exited.class, outcome, outcome::toString).exitCode());
+    assertEquals(
+        List.of("context " + TOKEN, "result " + TOKEN + " {\"status\":\"succeeded\"}"),
+        calls.calls);
+  }
+
+  @Test
   void theTokenIsNeverShownInTheLastLines() throws Exception {
     // A module cannot learn its token; were it to print it anyway, diagnostics would not keep it.
     ModuleOutput output = new ModuleOutput(TOKEN, 1024);
