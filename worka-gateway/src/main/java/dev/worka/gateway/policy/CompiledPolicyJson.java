@@ -58,7 +58,12 @@ final class CompiledPolicyJson {
       switch (spec.kind()) {
         case PROCESS -> spec.command().forEach(runtime.putArray("command")::add);
         case KUBERNETES -> runtime.put("image", spec.image());
-        case WASM -> runtime.put("module", spec.module()).put("module_sha256", spec.moduleSha256());
+        case WASM -> {
+          runtime.put("module", spec.module());
+          if (spec.moduleSha256() != null) {
+            runtime.put("module_sha256", spec.moduleSha256());
+          }
+        }
       }
       agent.permissions().forEach(a.putArray("permissions")::add);
       agent.skills().forEach(a.putArray("skills")::add);

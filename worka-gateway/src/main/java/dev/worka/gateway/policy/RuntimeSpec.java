@@ -7,8 +7,9 @@ import java.util.regex.Pattern;
 /**
  * How to start an agent: a {@code process} with an argv {@code command}, a {@code kubernetes} Job
  * from an {@code image}, or a {@code wasm} {@code module} with the sha256 its bytes must have
- * ({@code moduleSha256}, 64 lowercase hex digits). Exactly the fields of its kind are set; the
- * others are empty ({@code command}) or null.
+ * ({@code moduleSha256}, 64 lowercase hex digits; null only in a policy version stored before the
+ * field existed, whose module then never runs). Exactly the fields of its kind are set; the others
+ * are empty ({@code command}) or null.
  */
 public record RuntimeSpec(
     RuntimeKind kind, List<String> command, String image, String module, String moduleSha256) {
@@ -41,7 +42,9 @@ public record RuntimeSpec(
       }
       case WASM -> {
         requireText(module, "module", kind);
-        if (moduleSha256 == null || !SHA256.matcher(moduleSha256).matches()) {
+        // Null only in a version stored before module_sha256 existed (the compiler requires it):
+        // read back so the version still loads, its module pinned to no bytes and never run.
+        if (moduleSha256 != null && !SHA256.matcher(moduleSha256).matches()) {
           throw new IllegalArgumentException(
               "runtime wasm needs moduleSha256, 64 lowercase hex digits, got " + moduleSha256);
         }
@@ -60,7 +63,12 @@ public record RuntimeSpec(
   }
 
   public static RuntimeSpec wasm(String module, String moduleSha256) {
-    return new RuntimeSpec(RuntimeKind.WASM, List.of(), null, module, moduleSha256);
+    return new RuntimeSpec(
+        RuntimeKind.WASM,
+        List.of(),
+        null,
+        module,
+        Objects.requireNonNull(moduleSha256, "moduleSha256"));
   }
 
   private static void requireText(String value, String field, RuntimeKind kind) {

@@ -69,6 +69,27 @@ class CompiledPolicyJsonTest {
   }
 
   @Test
+  void aWasmAgentStoredBeforeModuleSha256StillLoadsPinnedToNoBytes() throws Exception {
+    // RICH's wasm agent as a version stored before module_sha256 existed: it must still load (runs
+    // pinned to it, GET /v1/policy), its module pinned to nothing (WasmRuntime never runs it).
+    ObjectNode json = (ObjectNode) Json.STRICT.readTree(compiled(RICH).toJson());
+    ObjectNode wasm = null;
+    for (JsonNode agent : json.get("agents")) {
+      if (agent.get("runtime").get("kind").textValue().equals("wasm")) {
+        wasm = (ObjectNode) agent.get("runtime");
+      }
+    }
+    assertTrue(wasm != null && wasm.has("module_sha256"), json.toString());
+    wasm.remove("module_sha256");
+    CompiledPolicy old = CompiledPolicy.fromJson(json.toString());
+    RuntimeSpec runtime = old.agent("tiny").orElseThrow().runtime();
+    assertEquals(RuntimeKind.WASM, runtime.kind());
+    assertEquals(null, runtime.moduleSha256());
+    assertEquals(json.toString(), Json.STRICT.readTree(old.toJson()).toString(), "written as read");
+    assertThrows(NullPointerException.class, () -> RuntimeSpec.wasm("m.wasm", null));
+  }
+
+  @Test
   void retryBackoffIsStoredOnlyWhenNotTheDefault() throws Exception {
     JsonNode builtin = Json.STRICT.readTree(BuiltinPolicy.compiled().toJson());
     assertFalse(

@@ -68,6 +68,14 @@ public final class WasmRuntime implements WorkerRuntime {
               + ")");
     }
     Path path = installDir.resolve(spec.module());
+    if (spec.moduleSha256() == null) {
+      return refused(
+          launch,
+          "its policy version was stored before module_sha256 existed, so its module "
+              + path
+              + " is pinned to no bytes and never runs; put module_sha256 (the module's sha256) in"
+              + " the agent's policy and apply it");
+    }
     byte[] bytes;
     try {
       bytes = read(path);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.policy.Resources;
+import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.policy.RuntimeSpec;
 import dev.worka.gateway.runtime.AttemptOutcome;
 import dev.worka.gateway.runtime.WorkerHandle;
@@ -191,6 +192,31 @@ class WasmRuntimeTest {
     assertFalse(refused.retryable());
     assertTrue(refused.reason().contains("has sha256 " + Modules.sha256(bytes)), refused.reason());
     assertTrue(refused.reason().contains("pins module_sha256 " + pinned), refused.reason());
+    assertEquals(List.of(), calls.calls);
+  }
+
+  @Test
+  void aModuleOfAVersionStoredBeforeModuleSha256NeverRuns() throws Exception {
+    Recorded calls = new Recorded();
+    String module = install("m.wasm", Modules.wasm(Modules.exits(0)));
+    WorkerLaunch unpinned =
+        new WorkerLaunch(
+            UUID.randomUUID(),
+            UUID.randomUUID(),
+            1,
+            "wasmy",
+            new RuntimeSpec(RuntimeKind.WASM, List.of(), null, module, null),
+            Resources.DEFAULTS,
+            "http://127.0.0.1:1",
+            TOKEN,
+            null,
+            Instant.now().plusSeconds(30));
+    AttemptOutcome outcome =
+        new WasmRuntime(install, InstantSource.system(), calls).start(unpinned).await();
+    AttemptOutcome.FailedToStart refused =
+        assertInstanceOf(AttemptOutcome.FailedToStart.class, outcome, outcome::toString);
+    assertFalse(refused.retryable());
+    assertTrue(refused.reason().contains("put module_sha256"), refused.reason());
     assertEquals(List.of(), calls.calls);
   }
 
