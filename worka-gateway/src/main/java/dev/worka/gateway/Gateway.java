@@ -16,6 +16,7 @@ import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.runtime.process.ProcessRuntime;
+import dev.worka.gateway.runtime.wasm.WasmRuntime;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.Database;
@@ -43,9 +44,10 @@ import org.slf4j.LoggerFactory;
  * checked before anything starts). The constructor is the start order: home and database ({@link
  * OpenDatabase}), the integrations ({@link Integrations}) and the skills, the policy ({@link
  * PolicyAtStart}), keys and tokens, the services ({@link ControlPlane}), the APIs on one router and
- * HTTP ({@link HttpAtStart}), the worker runtime ({@link ProcessRuntimeAtStart}), then the loops
- * ({@link LoopsAtStart}): the dispatcher (claims and runs tasks, reaps leases, fails overdue runs),
- * the reconciliation sweep and the notification loop. {@link #close()} stops them in reverse.
+ * HTTP ({@link HttpAtStart}), the worker runtimes ({@link ProcessRuntimeAtStart}; {@link
+ * WasmRuntime}, in this process, over the agent API's in-process calls), then the loops ({@link
+ * LoopsAtStart}): the dispatcher (claims and runs tasks, reaps leases, fails overdue runs), the
+ * reconciliation sweep and the notification loop. {@link #close()} stops them in reverse.
  */
 public final class Gateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
@@ -94,13 +96,14 @@ public final class Gateway implements AutoCloseable {
       ControlPlane control =
           new ControlPlane(
               database, config, skills, policies, launches, keys, secrets, clock, random);
-      router =
+      HttpAtStart.Routes routes =
           HttpAtStart.routes(
               control,
               database,
               operatorToken,
               integrations.model(),
               new GatewayNames(config.bindAddress(), config.gatewayUrl()));
+      router = routes.router();
       List<RunNotifier> notifiers =
           integrations.connectIngress(router, control.runService, new Redactor(secrets), clock);
 
@@ -117,6 +120,11 @@ public final class Gateway implements AutoCloseable {
       runtimes.put(
           RuntimeKind.PROCESS,
           agentRuntime != null ? agentRuntime : new HostAllowedLaunches(processRuntime, launches));
+      // wasm modules run in this process; their Gateway calls are the agent API's, without HTTP.
+      runtimes.put(
+          RuntimeKind.WASM,
+          new HostAllowedLaunches(
+              new WasmRuntime(config.installDir(), clock, routes.inProcessAgents()), launches));
       dispatcher = control.dispatcher(runtimes, () -> gatewayUrl);
       closeables.add(dispatcher);
       if (startLoops) {

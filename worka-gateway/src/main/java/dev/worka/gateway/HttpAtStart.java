@@ -7,6 +7,7 @@ import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.ingress.api.OperatorApi;
+import dev.worka.gateway.runtime.wasm.AgentCalls;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Database;
 import dev.worka.protocol.Json;
@@ -23,11 +24,17 @@ final class HttpAtStart {
   private HttpAtStart() {}
 
   /**
+   * The router, and the agent API's calls for workers inside this process ({@code wasm} modules):
+   * the same routes without HTTP.
+   */
+  record Routes(Router router, AgentCalls inProcessAgents) {}
+
+  /**
    * The router with the operator API (authenticated by {@code operatorToken}) and the agent API
    * ({@code model} the model its model route proxies to, {@code names} the names its MCP route
    * answers to).
    */
-  static Router routes(
+  static Routes routes(
       ControlPlane control,
       Database database,
       String operatorToken,
@@ -47,7 +54,8 @@ final class HttpAtStart {
             control.resolveInvocation,
             control.applyPolicy)
         .register(router);
-    new AgentApi(
+    AgentApi agents =
+        new AgentApi(
             control.dataSource,
             control.tokenVerifier,
             control.verifiedTokens,
@@ -66,10 +74,10 @@ final class HttpAtStart {
             control.cleaner,
             control.clock,
             model,
-            names)
-        .register(router);
+            names);
+    agents.register(router);
     OpenApiDocument.register(router);
-    return router;
+    return new Routes(router, agents.inProcess());
   }
 
   /**

@@ -65,6 +65,7 @@ final class PackageGraph {
               "queue",
               "redaction",
               "run",
+              "runtime.wasm",
               "schema",
               "skill",
               "skill.model",
@@ -95,6 +96,7 @@ final class PackageGraph {
           .uses("skill.model")
           .uses("skill", "error", "policy", "schema")
           .uses("runtime.process", "runtime")
+          .uses("runtime.wasm", "policy", "runtime")
           .uses("runtime", "policy")
           .uses("run", "store")
           .uses("policy", "error", "run", "store")

@@ -32,6 +32,7 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.Step;
 import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStore;
+import dev.worka.gateway.runtime.wasm.AgentCalls;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Transactions;
@@ -79,6 +80,7 @@ public final class AgentApi {
   private final McpSkillServer mcp;
   private final ModelProxy model;
   private final ModelOffer modelOffer;
+  private final AgentCalls inProcess;
 
   /**
    * The agent API over the decisions the composition root built: {@code plans}, {@code skillCalls}
@@ -122,6 +124,15 @@ public final class AgentApi {
         new ModelProxy(
             dataSource, auth, attempts, denials, audit, modelUsage, model, cleaner, clock);
     this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
+    this.inProcess = new InProcessAgentCalls(this, auth);
+  }
+
+  /**
+   * The agent protocol for a worker that runs inside this process (a {@code wasm} module): the same
+   * authentication, decisions and answers as these routes, over the step token its runtime holds.
+   */
+  public AgentCalls inProcess() {
+    return inProcess;
   }
 
   public void register(Router router) {
@@ -138,6 +149,11 @@ public final class AgentApi {
   private ApiResponse context(ApiRequest request) throws Exception {
     Caller caller = auth.authenticate(request, "context", false);
     auth.checkIdentity(request, caller, "context", null);
+    return ApiResponse.ok(envelope(caller));
+  }
+
+  /** The step envelope of {@code caller}'s step attempt ({@code GET /v1/agent/context}). */
+  StepEnvelope envelope(Caller caller) throws Exception {
     Step step = caller.step();
     Run run = caller.run();
     CompiledPolicy policy = caller.policy().policy();
@@ -188,7 +204,7 @@ public final class AgentApi {
             step.deadline() == null ? null : step.deadline().toString(),
             planning,
             modelOffer);
-    return ApiResponse.ok(envelope);
+    return envelope;
   }
 
   @SuppressWarnings("ReferenceEquality") // checkIdentity hands back the very node it was given
@@ -235,6 +251,15 @@ public final class AgentApi {
     request.requireJson();
     JsonNode body = parse(request);
     body = auth.checkIdentity(request, caller, GateAction.SKILL_INVOKE.sql(), body);
+    return skillCall(caller, skill, body);
+  }
+
+  /**
+   * {@code caller}'s call of {@code skill} with {@code body} ({@code {"input": {...},
+   * "idempotency_key": "optional"}}, its identity fields checked): one decision of the {@link
+   * SkillMediator}, answered as {@code POST /v1/agent/skills/{skill}} answers it.
+   */
+  ApiResponse skillCall(Caller caller, String skill, JsonNode body) {
     if (!(body instanceof ObjectNode o) || !o.path("input").isObject()) {
       throw invalid("the body must be {\"input\": {...}, \"idempotency_key\": \"optional\"}");
     }
@@ -267,6 +292,14 @@ public final class AgentApi {
     Caller caller = auth.authenticate(request, "result", true);
     request.requireJson();
     JsonNode body = auth.checkIdentity(request, caller, "agent.result", parse(request));
+    return result(caller, body);
+  }
+
+  /**
+   * {@code caller}'s result ({@code body} with its identity fields checked): one decision of {@link
+   * AcceptResult}, answered as {@code POST /v1/agent/result} answers it.
+   */
+  ApiResponse result(Caller caller, JsonNode body) throws Exception {
     return switch (results.submit(caller, body)) {
       case ResultSubmission.Recorded r -> ApiResponse.ok(answer(r));
       case Refusal r -> throw AgentErrors.of(r);

@@ -88,7 +88,20 @@ final class Authenticator {
   }
 
   private Caller authenticate(ApiRequest request, String action, boolean isResult, boolean apiKey) {
-    WorkerClaims claims = verifiedClaims(request, apiKey);
+    return callerOf(verifiedClaims(request, apiKey), action, isResult);
+  }
+
+  /**
+   * The caller of {@code action} for a step token held in this process rather than sent over HTTP
+   * (a {@code wasm} module's, which its runtime holds): the same verification, the same check that
+   * the step attempt is running and the same refusals, as {@link ApiException}s ({@code
+   * remoteAddress} in the log is {@code in-process}).
+   */
+  Caller authenticateToken(String token, String action, boolean isResult) {
+    return callerOf(verifiedClaims(token, token, "in-process", action), action, isResult);
+  }
+
+  private Caller callerOf(WorkerClaims claims, String action, boolean isResult) {
     record Loaded(Optional<Step> step, Optional<Run> run, boolean agentReported) {}
     Loaded loaded =
         Transactions.withConnection(
@@ -163,6 +176,12 @@ final class Authenticator {
       token = apiKey.trim();
       header = token;
     }
+    return verifiedClaims(
+        token, header, request.remoteAddress(), request.method() + " " + request.path());
+  }
+
+  /** The claims of {@code token} (as presented: {@code header}), or the {@code 401} refusal. */
+  private WorkerClaims verifiedClaims(String token, String header, String from, String call) {
     Optional<WorkerClaims> known = verified.find(token);
     if (known.isPresent()) {
       return known.get();
@@ -174,12 +193,7 @@ final class Authenticator {
       }
       case Verification.Rejected r -> {
         verified.forget(token);
-        log.info(
-            "agent call {} {} refused from {}: {}",
-            request.method(),
-            request.path(),
-            request.remoteAddress(),
-            r.reason());
+        log.info("agent call {} refused from {}: {}", call, from, r.reason());
         throw new ApiException(401, r.code(), r.reason());
       }
     };
@@ -190,15 +204,27 @@ final class Authenticator {
    * step, attempt or agent than the token; returns the body with matching identity fields removed.
    */
   JsonNode checkIdentity(ApiRequest request, Caller caller, String action, JsonNode body) {
-    return identified(
-        attempts.checkIdentity(
-            field -> {
-              List<String> values = request.queryParameters().getValues(field);
-              return values == null ? List.of() : values;
-            },
-            caller,
-            action,
-            body));
+    return checkIdentity(
+        field -> {
+          List<String> values = request.queryParameters().getValues(field);
+          return values == null ? List.of() : values;
+        },
+        caller,
+        action,
+        body);
+  }
+
+  /** As {@link #checkIdentity(ApiRequest, Caller, String, JsonNode)} for a call without a query. */
+  JsonNode checkIdentity(Caller caller, String action, JsonNode body) {
+    return checkIdentity(field -> List.of(), caller, action, body);
+  }
+
+  private JsonNode checkIdentity(
+      java.util.function.Function<String, List<String>> query,
+      Caller caller,
+      String action,
+      JsonNode body) {
+    return identified(attempts.checkIdentity(query, caller, action, body));
   }
 
   private static JsonNode identified(IdentityCheck check) {

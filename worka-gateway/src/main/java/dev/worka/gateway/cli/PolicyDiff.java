@@ -267,7 +267,12 @@ final class PolicyDiff {
         + switch (a.runtime().kind()) {
           case PROCESS -> " " + a.runtime().command();
           case KUBERNETES -> " " + a.runtime().image();
-          case WASM -> " " + a.runtime().module();
+          case WASM ->
+              " "
+                  + a.runtime().module()
+                  + (a.runtime().moduleSha256() == null
+                      ? " (no module_sha256: never runs)"
+                      : " sha256 " + a.runtime().moduleSha256());
         };
   }
 

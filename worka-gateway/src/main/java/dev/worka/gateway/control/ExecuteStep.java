@@ -313,6 +313,11 @@ final class ExecuteStep implements TaskHandler {
             failure =
                 failure.notRetryable(
                     "the runtime is not available; every attempt would fail the same way");
+          } else if (finalOutcome instanceof AttemptOutcome.FailedToStart f && !f.retryable()) {
+            failure =
+                failure.notRetryable(
+                    "the runtime refused the agent as configured; every attempt would fail the"
+                        + " same way until the operator fixes it");
           }
           failures.end(c, now, l.attempt(), failure, "gateway");
           return null;

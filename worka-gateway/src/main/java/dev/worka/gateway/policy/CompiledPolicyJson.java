@@ -58,7 +58,12 @@ final class CompiledPolicyJson {
       switch (spec.kind()) {
         case PROCESS -> spec.command().forEach(runtime.putArray("command")::add);
         case KUBERNETES -> runtime.put("image", spec.image());
-        case WASM -> runtime.put("module", spec.module());
+        case WASM -> {
+          runtime.put("module", spec.module());
+          if (spec.moduleSha256() != null) {
+            runtime.put("module_sha256", spec.moduleSha256());
+          }
+        }
       }
       agent.permissions().forEach(a.putArray("permissions")::add);
       agent.skills().forEach(a.putArray("skills")::add);
@@ -258,7 +263,7 @@ final class CompiledPolicyJson {
         AgentRole.fromWireName(text(a, "role", where))
             .orElseThrow(() -> new IllegalArgumentException(where + ": unknown role"));
     ObjectNode r = object(a.get("runtime"), where + " runtime");
-    only(r, where + " runtime", "kind", "command", "image", "module");
+    only(r, where + " runtime", "kind", "command", "image", "module", "module_sha256");
     RuntimeKind kind =
         RuntimeKind.fromWireName(text(r, "kind", where))
             .orElseThrow(() -> new IllegalArgumentException(where + ": unknown runtime kind"));
@@ -267,7 +272,8 @@ final class CompiledPolicyJson {
             kind,
             r.has("command") ? strings(r.get("command"), where + " command") : List.of(),
             r.has("image") ? text(r, "image", where) : null,
-            r.has("module") ? text(r, "module", where) : null);
+            r.has("module") ? text(r, "module", where) : null,
+            r.has("module_sha256") ? text(r, "module_sha256", where) : null);
     Set<String> permissions =
         new LinkedHashSet<>(strings(a.get("permissions"), where + " permissions"));
     return new AgentPolicy(

@@ -39,6 +39,7 @@ public final class PolicyCompiler {
           "command",
           "image",
           "module",
+          "module_sha256",
           "permissions",
           "skills",
           "resources");
@@ -328,6 +329,7 @@ public final class PolicyCompiler {
     JsonNode command = agent.get("command");
     JsonNode image = agent.get("image");
     JsonNode module = agent.get("module");
+    JsonNode moduleSha256 = agent.get("module_sha256");
     String runtimeName = kind.get().wireName();
     if (command != null && kind.get() != RuntimeKind.PROCESS) {
       errors.add(
@@ -347,6 +349,13 @@ public final class PolicyCompiler {
       errors.add(
           path
               + ".module: only used with runtime wasm (this agent's runtime is "
+              + runtimeName
+              + ")");
+    }
+    if (moduleSha256 != null && kind.get() != RuntimeKind.WASM) {
+      errors.add(
+          path
+              + ".module_sha256: only used with runtime wasm (this agent's runtime is "
               + runtimeName
               + ")");
     }
@@ -377,11 +386,47 @@ public final class PolicyCompiler {
           single(path + ".image", image, "a container image reference", true)
               .filter(x -> errors.size() == before)
               .map(RuntimeSpec::kubernetes);
-      case WASM ->
-          single(path + ".module", module, "the path of a WASI module", false)
-              .filter(x -> errors.size() == before)
-              .map(RuntimeSpec::wasm);
+      case WASM -> {
+        Optional<String> file =
+            single(path + ".module", module, "the path of a WASI module", false);
+        Optional<String> sha256 = moduleSha256(path + ".module_sha256", moduleSha256);
+        yield errors.size() > before || file.isEmpty() || sha256.isEmpty()
+            ? Optional.empty()
+            : Optional.of(RuntimeSpec.wasm(file.get(), sha256.get()));
+      }
     };
+  }
+
+  /**
+   * A wasm module's pinned sha256: required, 64 lowercase hex digits (what {@code sha256sum}
+   * prints), so the bytes a worker runs are the bytes the operator reviewed.
+   */
+  private Optional<String> moduleSha256(String path, JsonNode node) {
+    if (node == null || node.isNull()) {
+      errors.add(
+          path
+              + ": required for runtime wasm (the module's sha256, 64 lowercase hex digits: run"
+              + " sha256sum on the module)");
+      return Optional.empty();
+    }
+    if (!node.isTextual()) {
+      errors.add(
+          path
+              + ": "
+              + Names.quoted(node.toString())
+              + " is not a sha256: write it as a quoted string, module_sha256: \"<64 lowercase"
+              + " hex digits>\" (unquoted, YAML may read it as a number)");
+      return Optional.empty();
+    }
+    if (!node.asText().matches("[0-9a-f]{64}")) {
+      errors.add(
+          path
+              + ": "
+              + Names.quoted(node.asText())
+              + " is not a sha256 (64 lowercase hex digits, as sha256sum prints it)");
+      return Optional.empty();
+    }
+    return Optional.of(node.asText());
   }
 
   private Optional<String> single(String path, JsonNode node, String what, boolean noSpaces) {

@@ -2,13 +2,19 @@ package dev.worka.gateway.policy;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * How to start an agent: a {@code process} with an argv {@code command}, a {@code kubernetes} Job
- * from an {@code image}, or a {@code wasm} {@code module}. Exactly the field of its kind is set;
- * the others are empty ({@code command}) or null.
+ * from an {@code image}, or a {@code wasm} {@code module} with the sha256 its bytes must have
+ * ({@code moduleSha256}, 64 lowercase hex digits; null only in a policy version stored before the
+ * field existed, whose module then never runs). Exactly the fields of its kind are set; the others
+ * are empty ({@code command}) or null.
  */
-public record RuntimeSpec(RuntimeKind kind, List<String> command, String image, String module) {
+public record RuntimeSpec(
+    RuntimeKind kind, List<String> command, String image, String module, String moduleSha256) {
+
+  private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
   public RuntimeSpec {
     Objects.requireNonNull(kind, "runtime kind");
@@ -26,14 +32,22 @@ public record RuntimeSpec(RuntimeKind kind, List<String> command, String image, 
         }
         requireAbsent(image, "image", kind);
         requireAbsent(module, "module", kind);
+        requireAbsent(moduleSha256, "moduleSha256", kind);
       }
       case KUBERNETES -> {
         requireText(image, "image", kind);
         requireNoCommand(command, kind);
         requireAbsent(module, "module", kind);
+        requireAbsent(moduleSha256, "moduleSha256", kind);
       }
       case WASM -> {
         requireText(module, "module", kind);
+        // Null only in a version stored before module_sha256 existed (the compiler requires it):
+        // read back so the version still loads, its module pinned to no bytes and never run.
+        if (moduleSha256 != null && !SHA256.matcher(moduleSha256).matches()) {
+          throw new IllegalArgumentException(
+              "runtime wasm needs moduleSha256, 64 lowercase hex digits, got " + moduleSha256);
+        }
         requireNoCommand(command, kind);
         requireAbsent(image, "image", kind);
       }
@@ -41,15 +55,20 @@ public record RuntimeSpec(RuntimeKind kind, List<String> command, String image, 
   }
 
   public static RuntimeSpec process(List<String> command) {
-    return new RuntimeSpec(RuntimeKind.PROCESS, command, null, null);
+    return new RuntimeSpec(RuntimeKind.PROCESS, command, null, null, null);
   }
 
   static RuntimeSpec kubernetes(String image) {
-    return new RuntimeSpec(RuntimeKind.KUBERNETES, List.of(), image, null);
+    return new RuntimeSpec(RuntimeKind.KUBERNETES, List.of(), image, null, null);
   }
 
-  public static RuntimeSpec wasm(String module) {
-    return new RuntimeSpec(RuntimeKind.WASM, List.of(), null, module);
+  public static RuntimeSpec wasm(String module, String moduleSha256) {
+    return new RuntimeSpec(
+        RuntimeKind.WASM,
+        List.of(),
+        null,
+        module,
+        Objects.requireNonNull(moduleSha256, "moduleSha256"));
   }
 
   private static void requireText(String value, String field, RuntimeKind kind) {

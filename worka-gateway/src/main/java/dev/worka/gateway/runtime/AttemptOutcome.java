@@ -65,13 +65,22 @@ public sealed interface AttemptOutcome
         List.of("memory", "cpu", "pids", "disk", "open_files", "connections", "output");
   }
 
-  /** The worker never ran; {@code reason} says why in words an operator can act on. */
-  record FailedToStart(String reason) implements AttemptOutcome {
+  /**
+   * The worker never ran; {@code reason} says why in words an operator can act on. {@code
+   * retryable} false: another attempt would fail the same way until the operator acts (a wasm
+   * module whose bytes are not the ones the policy pins), so the step is not retried.
+   */
+  record FailedToStart(String reason, boolean retryable) implements AttemptOutcome {
     public FailedToStart {
       Objects.requireNonNull(reason, "reason");
       if (reason.isBlank()) {
         throw new IllegalArgumentException("reason must not be blank");
       }
+    }
+
+    /** A worker that did not start this time; another attempt may. */
+    public FailedToStart(String reason) {
+      this(reason, true);
     }
   }
 

@@ -22,6 +22,7 @@ final class PlanFixtures {
                       enabled: false
                       runtime: wasm
                       module: m.wasm
+                      module_sha256: abababababababababababababababababababababababababababababababab
                       permissions: [skill.invoke]
                       skills: [github.get_issue]
                     daneel:

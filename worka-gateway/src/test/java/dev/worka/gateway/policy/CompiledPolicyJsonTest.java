@@ -33,6 +33,7 @@ class CompiledPolicyJsonTest {
             tiny:
               runtime: wasm
               module: agents/tiny.wasm
+              module_sha256: abababababababababababababababababababababababababababababababab
           lists:
             repos: [acme/widgets]
             empty: []
@@ -65,6 +66,27 @@ class CompiledPolicyJsonTest {
     assertEquals("PT1.5S", json.get("limits").get("step_timeout").textValue());
     assertEquals("PT1H", json.get("limits").get("run_deadline").textValue());
     assertTrue(json.get("skills").get("slack.post_message").get("side_effect").booleanValue());
+  }
+
+  @Test
+  void aWasmAgentStoredBeforeModuleSha256StillLoadsPinnedToNoBytes() throws Exception {
+    // RICH's wasm agent as a version stored before module_sha256 existed: it must still load (runs
+    // pinned to it, GET /v1/policy), its module pinned to nothing (WasmRuntime never runs it).
+    ObjectNode json = (ObjectNode) Json.STRICT.readTree(compiled(RICH).toJson());
+    ObjectNode wasm = null;
+    for (JsonNode agent : json.get("agents")) {
+      if (agent.get("runtime").get("kind").textValue().equals("wasm")) {
+        wasm = (ObjectNode) agent.get("runtime");
+      }
+    }
+    assertTrue(wasm != null && wasm.has("module_sha256"), json.toString());
+    wasm.remove("module_sha256");
+    CompiledPolicy old = CompiledPolicy.fromJson(json.toString());
+    RuntimeSpec runtime = old.agent("tiny").orElseThrow().runtime();
+    assertEquals(RuntimeKind.WASM, runtime.kind());
+    assertEquals(null, runtime.moduleSha256());
+    assertEquals(json.toString(), Json.STRICT.readTree(old.toJson()).toString(), "written as read");
+    assertThrows(NullPointerException.class, () -> RuntimeSpec.wasm("m.wasm", null));
   }
 
   @Test
@@ -128,7 +150,13 @@ class CompiledPolicyJsonTest {
     assertThrows(IllegalArgumentException.class, () -> RuntimeSpec.kubernetes(" "));
     assertThrows(
         IllegalArgumentException.class,
-        () -> new RuntimeSpec(RuntimeKind.WASM, List.of("x"), null, "m.wasm"));
+        () ->
+            new RuntimeSpec(
+                RuntimeKind.WASM,
+                List.of("x"),
+                null,
+                "m.wasm",
+                "abababababababababababababababababababababababababababababababab"));
     assertThrows(
         IllegalArgumentException.class,
         () ->
@@ -137,7 +165,8 @@ class CompiledPolicyJsonTest {
                 AgentRole.WORKER,
                 "",
                 true,
-                RuntimeSpec.wasm("m"),
+                RuntimeSpec.wasm(
+                    "m", "abababababababababababababababababababababababababababababababab"),
                 java.util.Set.of(),
                 List.of("github.get_issue")));
     assertThrows(

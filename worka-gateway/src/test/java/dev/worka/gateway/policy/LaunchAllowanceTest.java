@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Which launch specs a host allows, case by case (HostileTokenHolderTest goes through the API). */
 class LaunchAllowanceTest {
+  private static final String SHA = "0".repeat(64);
   @TempDir Path host;
 
   static Path executable(Path file) throws Exception {
@@ -90,9 +91,9 @@ class LaunchAllowanceTest {
         Optional.empty(), a.refusal(RuntimeSpec.kubernetes("registry.test/agents@sha256:00")));
     assertTrue(a.refusal(RuntimeSpec.kubernetes("registry.test/agents-evil/x")).isPresent());
     assertTrue(a.refusal(RuntimeSpec.kubernetes("evil.test/registry.test/agents/x")).isPresent());
-    assertEquals(Optional.empty(), a.refusal(RuntimeSpec.wasm(module.toString())));
-    assertTrue(a.refusal(RuntimeSpec.wasm(modules + "/../evil.wasm")).isPresent());
-    assertTrue(a.refusal(RuntimeSpec.wasm("/etc/passwd")).isPresent());
+    assertEquals(Optional.empty(), a.refusal(RuntimeSpec.wasm(module.toString(), SHA)));
+    assertTrue(a.refusal(RuntimeSpec.wasm(modules + "/../evil.wasm", SHA)).isPresent());
+    assertTrue(a.refusal(RuntimeSpec.wasm("/etc/passwd", SHA)).isPresent());
   }
 
   @Test

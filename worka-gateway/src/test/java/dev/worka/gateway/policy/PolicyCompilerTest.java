@@ -167,6 +167,7 @@ class PolicyCompilerTest {
                   tiny:
                     runtime: wasm
                     module: agents/tiny.wasm
+                    module_sha256: abababababababababababababababababababababababababababababababab
                 lists:
                   empty: []
                   channels: [C123, "0042"]
@@ -190,7 +191,9 @@ class PolicyCompilerTest {
         policy.agent("kube").orElseThrow().runtime());
     assertEquals("runs in a cluster", policy.agent("kube").orElseThrow().description());
     assertEquals(
-        RuntimeSpec.wasm("agents/tiny.wasm"), policy.agent("tiny").orElseThrow().runtime());
+        RuntimeSpec.wasm(
+            "agents/tiny.wasm", "abababababababababababababababababababababababababababababababab"),
+        policy.agent("tiny").orElseThrow().runtime());
     assertEquals(List.of(), policy.agent("tiny").orElseThrow().skills());
     assertEquals(List.of("C123", "0042"), policy.lists().get("channels"));
     assertFalse(policy.skills().get("github.get_issue").sideEffect());
@@ -261,6 +264,50 @@ class PolicyCompilerTest {
   }
 
   @Test
+  void aWasmModuleIsPinnedByItsSha256() {
+    String sha = "0123456789abcdef".repeat(4);
+    assertEquals(
+        RuntimeSpec.wasm("m.wasm", sha),
+        compiled(withWorker("runtime: wasm\nmodule: m.wasm\nmodule_sha256: " + sha))
+            .agent("ernest")
+            .orElseThrow()
+            .runtime());
+    assertError(
+        withWorker("runtime: wasm\nmodule: m.wasm"),
+        "agents.ernest.module_sha256: required for runtime wasm (the module's sha256, 64 lowercase"
+            + " hex digits: run sha256sum on the module)");
+    for (String bad :
+        List.of(
+            sha.toUpperCase(java.util.Locale.ROOT),
+            sha.substring(1),
+            sha + "0",
+            "sha256:" + sha,
+            " " + sha)) {
+      assertError(
+          withWorker("runtime: wasm\nmodule: m.wasm\nmodule_sha256: '" + bad + "'"),
+          "agents.ernest.module_sha256: '"
+              + bad
+              + "' is not a sha256 (64 lowercase hex digits, as sha256sum prints it)");
+    }
+    assertErrorContaining(
+        withWorker("runtime: wasm\nmodule: m.wasm\nmodule_sha256: [" + sha + "]"),
+        "agents.ernest.module_sha256: '[\""
+            + sha
+            + "\"]' is not a sha256: write it as a quoted"
+            + " string");
+    assertErrorContaining(
+        withWorker("runtime: wasm\nmodule: m.wasm\nmodule_sha256: " + "1".repeat(30)),
+        "agents.ernest.module_sha256: '"
+            + "1".repeat(30)
+            + "' is not a sha256: write it as a"
+            + " quoted string");
+    assertError(
+        withWorker("runtime: kubernetes\nimage: x\nmodule_sha256: " + sha),
+        "agents.ernest.module_sha256: only used with runtime wasm (this agent's runtime is"
+            + " kubernetes)");
+  }
+
+  @Test
   void unknownAndDuplicatePermissionsAreErrors() {
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermissions: [skill.invoke, skills.invoke]"),
@@ -313,7 +360,7 @@ class PolicyCompilerTest {
   @Test
   void exactlyOneEnabledPlannerIsRequired() {
     assertError(
-        "agents:\n  ernest:\n    runtime: wasm\n    module: m.wasm\n",
+        "agents:\n  ernest:\n    runtime: wasm\n    module: m.wasm\n    module_sha256: abababababababababababababababababababababababababababababababab\n",
         "agents: no enabled planner; exactly one agent must have role: planner");
     assertError(
         PLANNER.replace("role: planner", "role: planner\n    enabled: false"),
@@ -324,6 +371,7 @@ class PolicyCompilerTest {
             + "    role: planner\n"
             + "    runtime: wasm\n"
             + "    module: m.wasm\n"
+            + "    module_sha256: abababababababababababababababababababababababababababababababab\n"
             + "    permissions: [plan.submit]\n",
         "agents: 2 enabled planners (hari, hari2); exactly one is allowed (disable the others with"
             + " enabled: false)");
@@ -354,6 +402,7 @@ class PolicyCompilerTest {
             """
             runtime: wasm
             module: m.wasm
+            module_sha256: abababababababababababababababababababababababababababababababab
             skills: [github.get_issue, GitHub.x, github.get_issue]
             permissions: [skill.invoke]"""),
         "agents.ernest.skills[1]: invalid skill name 'GitHub.x' (expected provider.action,"
@@ -363,6 +412,7 @@ class PolicyCompilerTest {
             """
             runtime: wasm
             module: m.wasm
+            module_sha256: abababababababababababababababababababababababababababababababab
             skills: [github.get_issue, github.get_issue]
             permissions: [skill.invoke]"""),
         "agents.ernest.skills[1]: github.get_issue is listed twice");
@@ -376,7 +426,7 @@ class PolicyCompilerTest {
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermisions: [skill.invoke]"),
         "agents.ernest.permisions: unknown key (expected role, description, enabled, runtime,"
-            + " command, image, module, permissions, skills, resources)");
+            + " command, image, module, module_sha256, permissions, skills, resources)");
     assertError(
         PLANNER + "skills:\n  github.get_issue: {side_effects: true}\n",
         "skills.github.get_issue.side_effects: unknown key (expected side_effect, when)");

@@ -21,11 +21,13 @@ class PolicyDeciderTest {
                       enabled: false
                       runtime: wasm
                       module: m.wasm
+                      module_sha256: abababababababababababababababababababababababababababababababab
                       permissions: [skill.invoke]
                       skills: [github.get_issue]
                     thinker:
                       runtime: wasm
                       module: m.wasm
+                      module_sha256: abababababababababababababababababababababababababababababababab
                       permissions: [model.invoke]
                     daneel:
                   """));
