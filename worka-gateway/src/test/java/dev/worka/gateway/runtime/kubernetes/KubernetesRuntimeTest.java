@@ -38,7 +38,6 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,45 +52,45 @@ class KubernetesRuntimeTest {
   private static final String GATEWAY_URL = "http://worka-agents.worka-test.svc:8080";
   private static final String TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJlcm5lc3QifQ.c2lnbmF0dXJl";
 
+  /**
+   * How long a pod may stay Pending here. Every test but the Pending one writes its pod right after
+   * the start; one runtime serves the class (the mock server can stall for a long time when a
+   * client closes a watch while it is sending an event).
+   */
+  private static final Duration PENDING_TIMEOUT = Duration.ofSeconds(2);
+
   private static KubernetesMock mock;
 
   /** Step attempts "running by the database" (the orphan check's answer). */
-  private final Set<String> running = ConcurrentHashMap.newKeySet();
+  private static final Set<String> running = ConcurrentHashMap.newKeySet();
 
-  private KubernetesRuntime runtime;
+  private static KubernetesRuntime runtime;
 
   @BeforeAll
-  static void startMock() {
+  static void start() {
     mock = new KubernetesMock();
+    runtime =
+        new KubernetesRuntime(
+            mock.newClient(),
+            NS,
+            GATEWAY_URL,
+            PENDING_TIMEOUT,
+            Duration.ofMinutes(1),
+            InstantSource.system(),
+            (step, attempt) -> running.contains(step + "/" + attempt));
   }
 
   @AfterAll
-  static void stopMock() {
+  static void stop() {
+    runtime.close();
     mock.close();
   }
 
-  @BeforeEach
-  void startRuntime() {
-    runtime = runtime(Duration.ofMinutes(2));
-  }
-
   @AfterEach
-  void stopRuntime() {
-    runtime.close();
+  void clean() {
     mock.client().batch().v1().jobs().inNamespace(NS).delete();
     mock.client().secrets().inNamespace(NS).delete();
     mock.client().pods().inNamespace(NS).delete();
-  }
-
-  private KubernetesRuntime runtime(Duration pendingTimeout) {
-    return new KubernetesRuntime(
-        mock.newClient(),
-        NS,
-        GATEWAY_URL,
-        pendingTimeout,
-        Duration.ofMinutes(1),
-        InstantSource.system(),
-        (step, attempt) -> running.contains(step + "/" + attempt));
   }
 
   @Test
@@ -101,6 +100,7 @@ class KubernetesRuntimeTest {
     String name = "worka-step-" + launch.stepId() + "-2";
     Job job = job(name);
     assertNotNull(job, "the Job " + name);
+    mock.pod(job, "Running", null);
 
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put("app.kubernetes.io/name", "worka");
@@ -272,10 +272,9 @@ class KubernetesRuntimeTest {
 
   @Test
   void aPodStillPendingAfterThePendingTimeoutFailsToStartWithItsReason() {
-    KubernetesRuntime quick = runtime(Duration.ofMillis(300));
-    try {
+    {
       WorkerLaunch launch = launch(null, Duration.ofSeconds(60));
-      WorkerHandle handle = quick.start(launch);
+      WorkerHandle handle = runtime.start(launch);
       Job job = job(JobManifest.name(launch.stepId(), 2));
       mock.pod(
           job,
@@ -292,8 +291,6 @@ class KubernetesRuntimeTest {
       assertTrue(failed.reason().contains("ImagePullBackOff"), failed.reason());
       assertTrue(failed.reason().contains("registry.test/worka/agents:1"), failed.reason());
       assertJobGone(job);
-    } finally {
-      quick.close();
     }
   }
 
@@ -313,17 +310,16 @@ class KubernetesRuntimeTest {
 
   @Test
   void theJobsAStoppedGatewayLeftAreDeletedUnlessTheirAttemptStillRuns() {
-    runtime.close();
     UUID left = UUID.randomUUID();
     UUID stillRunning = UUID.randomUUID();
     running.add(stillRunning + "/1");
     leftJob(left, 1);
     leftJob(stillRunning, 1);
-    runtime = runtime(Duration.ofMinutes(2));
     WorkerLaunch ours = launch(null, Duration.ofSeconds(60));
     WorkerHandle handle = runtime.start(ours);
+    mock.pod(job(JobManifest.name(ours.stepId(), 2)), "Running", null);
 
-    // At start (the informer, on its first list, may delete it first: either way it goes).
+    // The sweep at start, or the informer on first sight of it (whichever comes first).
     int deleted = runtime.deleteJobsLeftBehind();
 
     assertTrue(deleted <= 1, "only the one left behind: " + deleted);
@@ -383,7 +379,7 @@ class KubernetesRuntimeTest {
   }
 
   /** An attempt of agent ernest, running by the database (as ExecuteStep starts it). */
-  private WorkerLaunch launch(String runtimeClass, Duration left) {
+  private static WorkerLaunch launch(String runtimeClass, Duration left) {
     WorkerLaunch launch =
         new WorkerLaunch(
             UUID.randomUUID(),
