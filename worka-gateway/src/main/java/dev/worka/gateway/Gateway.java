@@ -101,7 +101,12 @@ public final class Gateway implements AutoCloseable {
               database,
               operatorToken,
               integrations.model(),
-              new GatewayNames(config.bindAddress(), config.gatewayUrl()));
+              new GatewayNames(
+                  config.bindAddress(),
+                  java.util.stream.Stream.of(
+                          config.gatewayUrl(), settings.kubernetes().gatewayUrl())
+                      .flatMap(Optional::stream)
+                      .toList()));
       List<RunNotifier> notifiers =
           integrations.connectIngress(router, control.runService, new Redactor(secrets), clock);
 

@@ -8,6 +8,8 @@ import dev.worka.gateway.policy.BuiltinPolicy;
 import dev.worka.gateway.runtime.kubernetes.KubernetesMock;
 import dev.worka.gateway.runtime.kubernetes.TestKubelet;
 import dev.worka.gateway.store.TestDatabase;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,7 +100,32 @@ class KubernetesRunTest {
             .until(
                 () -> mock.client().batch().v1().jobs().inNamespace(NS).list().getItems(),
                 List::isEmpty);
+
+        // MCP answers the name workers are given (the Service), as it answers the Gateway's own
+        // (a token is asked for next); another name stays refused (DNS rebinding).
+        int port = Integer.parseInt(gw.baseUrl.substring(gw.baseUrl.lastIndexOf(':') + 1));
+        assertEquals(401, mcpStatus(port, "worka-agents.worka-e2e.svc:8080"));
+        assertEquals(403, mcpStatus(port, "worka-agents.worka-e2e.svc.rebound.example:8080"));
       }
+    }
+  }
+
+  /** The status of a token-less {@code POST /v1/agent/mcp} naming {@code host}. */
+  private static int mcpStatus(int port, String host) throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(30_000);
+      String body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
+      String request =
+          "POST /v1/agent/mcp HTTP/1.1\r\nHost: "
+              + host
+              + "\r\nContent-Type: application/json\r\nAccept: application/json,"
+              + " text/event-stream\r\nConnection: close\r\nContent-Length: "
+              + body.length()
+              + "\r\n\r\n"
+              + body;
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      return Integer.parseInt(answer.substring(9, 12));
     }
   }
 }
