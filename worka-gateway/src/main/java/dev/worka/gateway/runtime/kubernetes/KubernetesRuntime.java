@@ -238,24 +238,30 @@ public final class KubernetesRuntime implements WorkerRuntime, AutoCloseable {
     }
   }
 
-  /** The pods of one step attempt (by its labels). */
-  List<Pod> pods(WorkerLaunch launch) {
+  /** The pods of one step attempt (by its labels); empty when the API server did not answer. */
+  Optional<List<Pod>> listPods(WorkerLaunch launch) {
     try {
-      return client
-          .pods()
-          .inNamespace(namespace)
-          .withLabel(JobManifest.STEP_LABEL, launch.stepId().toString())
-          .withLabel(JobManifest.ATTEMPT_LABEL, Integer.toString(launch.attempt()))
-          .list()
-          .getItems();
+      return Optional.of(
+          client
+              .pods()
+              .inNamespace(namespace)
+              .withLabel(JobManifest.STEP_LABEL, launch.stepId().toString())
+              .withLabel(JobManifest.ATTEMPT_LABEL, Integer.toString(launch.attempt()))
+              .list()
+              .getItems());
     } catch (KubernetesClientException e) {
       log.warn(
           "could not list the pods of step {} attempt {}: {}",
           launch.stepId(),
           launch.attempt(),
           describe(e));
-      return List.of();
+      return Optional.empty();
     }
+  }
+
+  /** The pods of one step attempt; none when the API server did not answer. */
+  List<Pod> pods(WorkerLaunch launch) {
+    return listPods(launch).orElse(List.of());
   }
 
   /** The last lines of the worker container's log; null when it cannot be read. */

@@ -244,8 +244,12 @@ final class KubernetesWorker implements WorkerHandle {
    * ended).
    */
   private Optional<String> pending() {
-    List<Pod> pods = runtime.pods(launch);
-    Optional<Pod> pod = newest(pods);
+    Optional<List<Pod>> listed = runtime.listPods(launch);
+    if (listed.isEmpty()) {
+      // Not knowing is no reason to fail the attempt: its deadline still bounds it.
+      return Optional.empty();
+    }
+    Optional<Pod> pod = newest(listed.get());
     String timeout = "after " + runtime.pendingTimeout().toSeconds() + "s";
     if (pod.isEmpty()) {
       return Optional.of(

@@ -16,6 +16,7 @@ import dev.worka.gateway.runtime.WorkerLaunch;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -292,6 +293,52 @@ class KubernetesRuntimeTest {
       assertTrue(failed.reason().contains("registry.test/worka/agents:1"), failed.reason());
       assertJobGone(job);
     }
+  }
+
+  @Test
+  void anUnschedulablePodFailsToStartWithTheSchedulersMessage() {
+    WorkerLaunch launch = launch(null, Duration.ofSeconds(60));
+    WorkerHandle handle = runtime.start(launch);
+    Job job = job(JobManifest.name(launch.stepId(), 2));
+    var pod = mock.pod(job, "Pending", null);
+    pod.getStatus().getContainerStatuses().clear();
+    pod.getStatus()
+        .getConditions()
+        .add(
+            new PodConditionBuilder()
+                .withType("PodScheduled")
+                .withStatus("False")
+                .withReason("Unschedulable")
+                .withMessage("0/3 nodes are available: 3 Insufficient memory.")
+                .build());
+    mock.client().pods().inNamespace(NS).resource(pod).update();
+
+    AttemptOutcome.FailedToStart failed =
+        assertInstanceOf(AttemptOutcome.FailedToStart.class, handle.await());
+    assertTrue(
+        failed.reason().contains("Unschedulable: 0/3 nodes are available: 3 Insufficient memory."),
+        failed.reason());
+    assertJobGone(job);
+  }
+
+  @Test
+  void aPodEvictedForItsEphemeralStorageReachedItsDiskLimit() {
+    WorkerLaunch launch = launch(null, Duration.ofSeconds(60));
+    WorkerHandle handle = runtime.start(launch);
+    Job job = job(JobManifest.name(launch.stepId(), 2));
+    var pod = mock.pod(job, "Failed", null);
+    pod.getStatus().setReason("Evicted");
+    pod.getStatus()
+        .setMessage(
+            "Pod ephemeral local storage usage exceeds the total limit of containers 64Mi.");
+    mock.client().pods().inNamespace(NS).resource(pod).update();
+    mock.finish(job, "Failed", "BackoffLimitExceeded");
+
+    AttemptOutcome.LimitReached limit =
+        assertInstanceOf(AttemptOutcome.LimitReached.class, handle.await());
+    assertEquals("disk", limit.limit());
+    assertTrue(limit.detail().contains("ephemeral local storage"), limit.detail());
+    assertJobGone(job);
   }
 
   @Test
