@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * attempt when its lease expires, and the next resync deletes it.
  *
  * <p>The client needs, in its namespace only: {@code jobs} (get, list, watch, create, delete),
- * {@code secrets} (create, delete), {@code pods} (get, list) and {@code pods/log} (get).
+ * {@code secrets} (create; they go with their Job), {@code pods} (list) and {@code pods/log} (get).
  */
 public final class KubernetesRuntime implements WorkerRuntime, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(KubernetesRuntime.class);
