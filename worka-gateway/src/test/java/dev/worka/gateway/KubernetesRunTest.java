@@ -35,8 +35,8 @@ class KubernetesRunTest {
   @TempDir Path home;
   @TempDir Path scratch;
 
-  @Test
-  void aRunGoesFromPlannerToDeliveryThroughKubernetesJobs() throws Exception {
+  /** The built-in manifest with every agent a Job of {@link #IMAGE}. */
+  private static String kubernetesPolicy() {
     String policy = BuiltinPolicy.source();
     for (String agent : List.of("hari", "ernest", "daneel")) {
       policy =
@@ -45,6 +45,33 @@ class KubernetesRunTest {
               "runtime: kubernetes\n    image: " + IMAGE);
     }
     assertEquals(3, policy.split("image: " + IMAGE, -1).length - 1, "every agent is a Job");
+    return policy;
+  }
+
+  @Test
+  void withoutItsSettingsAKubernetesStepFailsAtOnceSayingWhatToSet() throws Exception {
+    try (TestGateway gw =
+        TestGateway.startWithEnvironment(home, db.url(), kubernetesPolicy(), "dry-run", Map.of())) {
+      JsonNode run = gw.finish(gw.submit("open an issue in acme/widgets titled 'x'"));
+
+      assertEquals("failed", run.path("status").asText(), run.toPrettyString());
+      JsonNode steps = run.path("steps");
+      assertEquals(1, steps.size(), steps.toPrettyString());
+      assertEquals(1, steps.get(0).path("attempt").asInt(), "not retried: " + steps);
+      JsonNode burn = run.path("burns").get(0);
+      assertEquals("dispatch", burn.path("kind").asText());
+      assertEquals(
+          "agent hari could not be started: runtime kubernetes is not configured on this Gateway:"
+              + " set WORKA_KUBERNETES_NAMESPACE (the namespace of the workers' Jobs; the Gateway's"
+              + " own when it runs in a pod) and WORKA_KUBERNETES_GATEWAY_URL (the URL workers use"
+              + " for the Gateway's agent API, e.g. http://worka-agents.NAMESPACE.svc:8080)",
+          burn.path("reason").asText());
+    }
+  }
+
+  @Test
+  void aRunGoesFromPlannerToDeliveryThroughKubernetesJobs() throws Exception {
+    String policy = kubernetesPolicy();
 
     // The agents image's entrypoint: the built-in agent runner, which runs WORKA_AGENT's agent.
     List<String> argv = TestGateway.agentArgv("hari");
