@@ -14,6 +14,7 @@ import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.gateway.redaction.Redactor;
+import dev.worka.gateway.runtime.UnconfiguredRuntime;
 import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.runtime.process.ProcessRuntime;
 import dev.worka.gateway.runtime.wasm.WasmRuntime;
@@ -44,10 +45,11 @@ import org.slf4j.LoggerFactory;
  * checked before anything starts). The constructor is the start order: home and database ({@link
  * OpenDatabase}), the integrations ({@link Integrations}) and the skills, the policy ({@link
  * PolicyAtStart}), keys and tokens, the services ({@link ControlPlane}), the APIs on one router and
- * HTTP ({@link HttpAtStart}), the worker runtimes ({@link ProcessRuntimeAtStart}; {@link
- * WasmRuntime}, in this process, over the agent API's in-process calls), then the loops ({@link
- * LoopsAtStart}): the dispatcher (claims and runs tasks, reaps leases, fails overdue runs), the
- * reconciliation sweep and the notification loop. {@link #close()} stops them in reverse.
+ * HTTP ({@link HttpAtStart}), the worker runtimes ({@link ProcessRuntimeAtStart}, {@link
+ * KubernetesRuntimeAtStart}; {@link WasmRuntime}, in this process, over the agent API's in-process
+ * calls), then the loops ({@link LoopsAtStart}): the dispatcher (claims and runs tasks, reaps
+ * leases, fails overdue runs), the reconciliation sweep and the notification loop. {@link #close()}
+ * stops them in reverse.
  */
 public final class Gateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
@@ -102,7 +104,12 @@ public final class Gateway implements AutoCloseable {
               database,
               operatorToken,
               integrations.model(),
-              new GatewayNames(config.bindAddress(), config.gatewayUrl()));
+              new GatewayNames(
+                  config.bindAddress(),
+                  java.util.stream.Stream.of(
+                          config.gatewayUrl(), settings.kubernetes().gatewayUrl())
+                      .flatMap(Optional::stream)
+                      .toList()));
       router = routes.router();
       List<RunNotifier> notifiers =
           integrations.connectIngress(router, control.runService, new Redactor(secrets), clock);
@@ -125,6 +132,14 @@ public final class Gateway implements AutoCloseable {
           RuntimeKind.WASM,
           new HostAllowedLaunches(
               new WasmRuntime(config.installDir(), clock, routes.inProcessAgents()), launches));
+      WorkerRuntime kubernetes =
+          KubernetesRuntimeAtStart.create(
+              settings.kubernetes(), database.dataSource(), clock, closeables::add);
+      runtimes.put(
+          RuntimeKind.KUBERNETES,
+          kubernetes instanceof UnconfiguredRuntime
+              ? kubernetes
+              : new HostAllowedLaunches(kubernetes, launches));
       dispatcher = control.dispatcher(runtimes, () -> gatewayUrl);
       closeables.add(dispatcher);
       if (startLoops) {

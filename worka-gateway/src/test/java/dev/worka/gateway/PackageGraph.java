@@ -35,6 +35,7 @@ final class PackageGraph {
               "config",
               "error",
               "policy",
+              "runtime.kubernetes",
               "runtime.process",
               "skill.github",
               "skill.model",
@@ -95,6 +96,7 @@ final class PackageGraph {
           .uses("skill.github", "schema", "skill")
           .uses("skill.model")
           .uses("skill", "error", "policy", "schema")
+          .uses("runtime.kubernetes", "policy", "runtime")
           .uses("runtime.process", "runtime")
           .uses("runtime.wasm", "policy", "runtime")
           .uses("runtime", "policy")

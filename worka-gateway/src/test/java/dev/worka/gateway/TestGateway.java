@@ -276,6 +276,11 @@ public final class TestGateway implements AutoCloseable {
 
   /** A flow-style YAML argv running a built-in agent from the test classpath. */
   public static String agentCommand(String agent) {
+    return yamlList(agentArgv(agent));
+  }
+
+  /** The argv running a built-in agent from the test classpath. */
+  public static List<String> agentArgv(String agent) {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String classpath =
         Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
@@ -286,16 +291,15 @@ public final class TestGateway implements AutoCloseable {
                         || e.contains("jackson")
                         || AGENT_SDK_JARS.matcher(e.replace('\\', '/')).find())
             .collect(Collectors.joining(java.io.File.pathSeparator));
-    return yamlList(
-        List.of(
-            javaBin,
-            "-XX:TieredStopAtLevel=1",
-            "-XX:+UseSerialGC",
-            "-Xshare:auto",
-            "-cp",
-            classpath,
-            "dev.worka.agents.AgentMain",
-            agent));
+    return List.of(
+        javaBin,
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+        "-Xshare:auto",
+        "-cp",
+        classpath,
+        "dev.worka.agents.AgentMain",
+        agent);
   }
 
   public static String yamlList(List<String> items) {

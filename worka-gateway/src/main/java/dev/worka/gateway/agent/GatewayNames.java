@@ -4,6 +4,8 @@ import dev.worka.gateway.http.ApiRequest;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -17,9 +19,10 @@ import java.util.regex.Pattern;
  * <p>Own, at the port the request arrived on: the loopback names ({@code localhost}, any {@code
  * 127.x.x.x}, {@code ::1}), the bind address ({@code WORKA_BIND_ADDRESS}) and the address the
  * connection reached (an IP literal; it names this host, whatever the bind address). Own at its own
- * port: the host of {@code WORKA_GATEWAY_URL}, which workers are given (a proxy or a Kubernetes
- * service may put another port in front of the Gateway's). Nothing here resolves a name: a host is
- * compared as written, an IP literal by its address.
+ * port: the host of each URL workers are given ({@code WORKA_GATEWAY_URL}, {@code
+ * WORKA_KUBERNETES_GATEWAY_URL}: a proxy or a Kubernetes service may put another port in front of
+ * the Gateway's). Nothing here resolves a name: a host is compared as written, an IP literal by its
+ * address.
  */
 public final class GatewayNames {
   private static final Pattern IPV4 =
@@ -29,34 +32,43 @@ public final class GatewayNames {
   private static final Set<String> WILDCARDS = Set.of("0.0.0.0", "::", "0:0:0:0:0:0:0:0");
 
   private final Optional<String> bindHost;
-  private final Optional<String> urlHost;
-  private final int urlPort;
-  private final String urlScheme;
+  private final List<WorkerUrl> workerUrls;
+
+  /** The host (normalized), port and scheme of a URL workers are given. */
+  private record WorkerUrl(String host, int port, String scheme) {}
 
   /**
    * @param bindAddress the address the HTTP server listens on ({@code WORKA_BIND_ADDRESS})
    * @param gatewayUrl {@code WORKA_GATEWAY_URL}, when set
    */
   public GatewayNames(String bindAddress, Optional<String> gatewayUrl) {
+    this(bindAddress, gatewayUrl == null ? List.of() : gatewayUrl.stream().toList());
+  }
+
+  /**
+   * @param bindAddress the address the HTTP server listens on ({@code WORKA_BIND_ADDRESS})
+   * @param workerUrls the URLs workers are given for the Gateway: {@code WORKA_GATEWAY_URL} and
+   *     {@code WORKA_KUBERNETES_GATEWAY_URL}, those that are set
+   */
+  public GatewayNames(String bindAddress, List<String> workerUrls) {
     String bind = bindAddress == null ? null : normalize(bindAddress);
     this.bindHost =
         bind == null || bind.isEmpty() || WILDCARDS.contains(bind)
             ? Optional.empty()
             : Optional.of(bind);
-    Optional<String> host = Optional.empty();
-    int port = -1;
-    String scheme = "http";
-    if (gatewayUrl != null && gatewayUrl.isPresent()) {
-      URI uri = URI.create(gatewayUrl.get());
+    List<WorkerUrl> urls = new ArrayList<>();
+    for (String url : workerUrls) {
+      URI uri = URI.create(url);
       if (uri.getHost() != null) {
-        host = Optional.of(normalize(uri.getHost()));
-        scheme = uri.getScheme() == null ? "http" : uri.getScheme().toLowerCase(Locale.ROOT);
-        port = uri.getPort() != -1 ? uri.getPort() : defaultPort(scheme);
+        String scheme = uri.getScheme() == null ? "http" : uri.getScheme().toLowerCase(Locale.ROOT);
+        urls.add(
+            new WorkerUrl(
+                normalize(uri.getHost()),
+                uri.getPort() != -1 ? uri.getPort() : defaultPort(scheme),
+                scheme));
       }
     }
-    this.urlHost = host;
-    this.urlPort = port;
-    this.urlScheme = scheme;
+    this.workerUrls = List.copyOf(urls);
   }
 
   /** Why the request's {@code Host} is not one of this Gateway's names, or empty if it is. */
@@ -103,11 +115,12 @@ public final class GatewayNames {
    * loopback name, the bind address or the address the connection reached.
    */
   private boolean own(Authority a, ApiRequest request) {
-    if (urlHost.isPresent()
-        && urlHost.get().equals(a.host())
-        && a.port() == urlPort
-        && (a.scheme() == null || a.scheme().equals(urlScheme))) {
-      return true;
+    for (WorkerUrl url : workerUrls) {
+      if (url.host().equals(a.host())
+          && a.port() == url.port()
+          && (a.scheme() == null || a.scheme().equals(url.scheme()))) {
+        return true;
+      }
     }
     if (a.port() != request.localPort() || (a.scheme() != null && !a.scheme().equals("http"))) {
       return false;

@@ -437,7 +437,7 @@ final class McpSkillServer {
     String why =
         host.orElseGet(origin::get)
             + "; an MCP request is answered only when it names the Gateway as"
-            + " its workers reach it (WORKA_GATEWAY_URL, the bind address or loopback), as DNS rebinding defence";
+            + " its workers reach it (WORKA_GATEWAY_URL, WORKA_KUBERNETES_GATEWAY_URL, the bind address or loopback), as DNS rebinding defence";
     String gateId = null;
     if (request.authorization() != null) {
       Caller caller;

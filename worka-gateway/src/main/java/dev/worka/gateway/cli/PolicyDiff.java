@@ -266,7 +266,12 @@ final class PolicyDiff {
     return a.runtime().kind().wireName()
         + switch (a.runtime().kind()) {
           case PROCESS -> " " + a.runtime().command();
-          case KUBERNETES -> " " + a.runtime().image();
+          case KUBERNETES ->
+              " "
+                  + a.runtime().image()
+                  + (a.runtime().runtimeClass() != null
+                      ? " (runtime_class " + a.runtime().runtimeClass() + ")"
+                      : "");
           case WASM ->
               " "
                   + a.runtime().module()

@@ -1,5 +1,6 @@
 package dev.worka.gateway.config;
 
+import dev.worka.gateway.runtime.kubernetes.KubernetesSettings;
 import dev.worka.gateway.runtime.process.WorkerNetwork;
 import dev.worka.gateway.runtime.process.WorkerSandbox;
 import java.util.ArrayList;
@@ -23,6 +24,8 @@ import java.util.Optional;
  * @param workerNetwork {@code WORKA_WORKER_NETWORK}: what network a sandboxed worker gets
  * @param workerSandbox {@code WORKA_SANDBOX}: {@code required} or {@code off}; empty when unset
  *     (then {@code runtime.process.SandboxRequirement} decides by mode and agent)
+ * @param kubernetes {@code runtime: kubernetes}: {@code WORKA_KUBERNETES_NAMESPACE}, {@code
+ *     WORKA_KUBERNETES_GATEWAY_URL}, {@code WORKA_KUBERNETES_PENDING_TIMEOUT}, {@code KUBECONFIG}
  */
 public record GatewaySettings(
     WorkaConfig config,
@@ -31,7 +34,8 @@ public record GatewaySettings(
     GithubSettings github,
     Optional<AnthropicSettings> anthropic,
     WorkerNetwork workerNetwork,
-    Optional<WorkerSandbox> workerSandbox) {
+    Optional<WorkerSandbox> workerSandbox,
+    KubernetesSettings kubernetes) {
 
   public GatewaySettings {
     Objects.requireNonNull(config, "config");
@@ -41,6 +45,7 @@ public record GatewaySettings(
     Objects.requireNonNull(anthropic, "anthropic");
     Objects.requireNonNull(workerNetwork, "workerNetwork");
     Objects.requireNonNull(workerSandbox, "workerSandbox");
+    Objects.requireNonNull(kubernetes, "kubernetes");
   }
 
   /**
@@ -105,11 +110,17 @@ public record GatewaySettings(
     } catch (IllegalArgumentException e) {
       problems.add(e.getMessage());
     }
+    KubernetesSettings kubernetes = null;
+    try {
+      kubernetes = KubernetesSettings.fromEnvironment(environment);
+    } catch (IllegalArgumentException e) {
+      problems.addAll(List.of(e.getMessage().split("\n")));
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
     return new GatewaySettings(
-        config, host, slack, github, anthropic, workerNetwork, workerSandbox);
+        config, host, slack, github, anthropic, workerNetwork, workerSandbox, kubernetes);
   }
 
   /**

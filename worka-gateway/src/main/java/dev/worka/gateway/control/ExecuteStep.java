@@ -15,6 +15,7 @@ import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.run.Transition;
 import dev.worka.gateway.runtime.AttemptOutcome;
+import dev.worka.gateway.runtime.UnconfiguredRuntime;
 import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.gateway.runtime.WorkerRuntime;
@@ -209,14 +210,25 @@ final class ExecuteStep implements TaskHandler {
     AttemptOutcome outcome;
     RuntimeKind runtimeKind = l.agent().runtime().kind();
     WorkerRuntime runtime = runtimes.get(runtimeKind);
-    boolean runtimeUnsupported = runtime == null;
-    if (runtimeUnsupported) {
+    boolean runtimeUnsupported = runtime == null || runtime instanceof UnconfiguredRuntime;
+    if (runtime instanceof UnconfiguredRuntime unconfigured) {
+      outcome =
+          new AttemptOutcome.FailedToStart(
+              "runtime "
+                  + runtimeKind.wireName()
+                  + " is not configured on this Gateway: "
+                  + unconfigured.reason());
+    } else if (runtimeUnsupported) {
       outcome =
           new AttemptOutcome.FailedToStart(
               "runtime "
                   + runtimeKind.wireName()
                   + " is not available on this Gateway (available: "
-                  + runtimes.keySet().stream().map(RuntimeKind::wireName).sorted().toList()
+                  + runtimes.entrySet().stream()
+                      .filter(e -> !(e.getValue() instanceof UnconfiguredRuntime))
+                      .map(e -> e.getKey().wireName())
+                      .sorted()
+                      .toList()
                   + "); change agent "
                   + step.agent()
                   + "'s runtime in the policy, or configure the runtime");

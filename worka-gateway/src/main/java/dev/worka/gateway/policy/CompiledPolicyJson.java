@@ -57,7 +57,12 @@ final class CompiledPolicyJson {
       runtime.put("kind", spec.kind().wireName());
       switch (spec.kind()) {
         case PROCESS -> spec.command().forEach(runtime.putArray("command")::add);
-        case KUBERNETES -> runtime.put("image", spec.image());
+        case KUBERNETES -> {
+          runtime.put("image", spec.image());
+          if (spec.runtimeClass() != null) {
+            runtime.put("runtime_class", spec.runtimeClass());
+          }
+        }
         case WASM -> {
           runtime.put("module", spec.module());
           if (spec.moduleSha256() != null) {
@@ -263,7 +268,15 @@ final class CompiledPolicyJson {
         AgentRole.fromWireName(text(a, "role", where))
             .orElseThrow(() -> new IllegalArgumentException(where + ": unknown role"));
     ObjectNode r = object(a.get("runtime"), where + " runtime");
-    only(r, where + " runtime", "kind", "command", "image", "module", "module_sha256");
+    only(
+        r,
+        where + " runtime",
+        "kind",
+        "command",
+        "image",
+        "runtime_class",
+        "module",
+        "module_sha256");
     RuntimeKind kind =
         RuntimeKind.fromWireName(text(r, "kind", where))
             .orElseThrow(() -> new IllegalArgumentException(where + ": unknown runtime kind"));
@@ -272,6 +285,7 @@ final class CompiledPolicyJson {
             kind,
             r.has("command") ? strings(r.get("command"), where + " command") : List.of(),
             r.has("image") ? text(r, "image", where) : null,
+            r.has("runtime_class") ? text(r, "runtime_class", where) : null,
             r.has("module") ? text(r, "module", where) : null,
             r.has("module_sha256") ? text(r, "module_sha256", where) : null);
     Set<String> permissions =

@@ -38,6 +38,7 @@ public final class PolicyCompiler {
           "runtime",
           "command",
           "image",
+          "runtime_class",
           "module",
           "module_sha256",
           "permissions",
@@ -328,6 +329,7 @@ public final class PolicyCompiler {
     int before = errors.size();
     JsonNode command = agent.get("command");
     JsonNode image = agent.get("image");
+    JsonNode runtimeClass = agent.get("runtime_class");
     JsonNode module = agent.get("module");
     JsonNode moduleSha256 = agent.get("module_sha256");
     String runtimeName = kind.get().wireName();
@@ -342,6 +344,13 @@ public final class PolicyCompiler {
       errors.add(
           path
               + ".image: only used with runtime kubernetes (this agent's runtime is "
+              + runtimeName
+              + ")");
+    }
+    if (runtimeClass != null && kind.get() != RuntimeKind.KUBERNETES) {
+      errors.add(
+          path
+              + ".runtime_class: only used with runtime kubernetes (this agent's runtime is "
               + runtimeName
               + ")");
     }
@@ -382,10 +391,29 @@ public final class PolicyCompiler {
         }
         yield errors.size() > before ? Optional.empty() : Optional.of(RuntimeSpec.process(argv));
       }
-      case KUBERNETES ->
-          single(path + ".image", image, "a container image reference", true)
-              .filter(x -> errors.size() == before)
-              .map(RuntimeSpec::kubernetes);
+      case KUBERNETES -> {
+        Optional<String> ref = single(path + ".image", image, "a container image reference", true);
+        String className = null;
+        if (runtimeClass != null) {
+          Optional<String> given =
+              single(
+                  path + ".runtime_class",
+                  runtimeClass,
+                  "a RuntimeClass name (e.g. gvisor, kata)",
+                  true);
+          if (given.isPresent() && !RuntimeSpec.isRuntimeClass(given.get())) {
+            errors.add(
+                path
+                    + ".runtime_class: "
+                    + Names.quoted(given.get())
+                    + " is not a RuntimeClass name (lower-case letters, digits, '-' and '.')");
+          }
+          className = given.orElse(null);
+        }
+        String chosenClass = className;
+        yield ref.filter(x -> errors.size() == before)
+            .map(i -> RuntimeSpec.kubernetes(i, chosenClass));
+      }
       case WASM -> {
         Optional<String> file =
             single(path + ".module", module, "the path of a WASI module", false);

@@ -91,6 +91,21 @@ class PolicyDiffTest {
   }
 
   @Test
+  void aRuntimeClassThatChangesIsNamed() {
+    String before =
+        BuiltinPolicy.source()
+            .replace(
+                "runtime: process\n    command: [bin/worka-agent, ernest]",
+                "runtime: kubernetes\n    image: registry.test/worka/agents:1");
+    String after = before.replace("agents:1", "agents:1\n    runtime_class: gvisor");
+    assertEquals(
+        List.of(
+            "agent ernest: runtime kubernetes registry.test/worka/agents:1 → kubernetes"
+                + " registry.test/worka/agents:1 (runtime_class gvisor)"),
+        PolicyDiff.between(compile(before), compile(after)));
+  }
+
+  @Test
   void whoMayStartARunIsNamedToo() {
     String changed =
         BuiltinPolicy.source()

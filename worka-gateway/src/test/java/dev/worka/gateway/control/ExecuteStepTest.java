@@ -22,8 +22,10 @@ import dev.worka.gateway.run.StepRole;
 import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.runtime.AttemptOutcome;
+import dev.worka.gateway.runtime.UnconfiguredRuntime;
 import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
+import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
@@ -38,6 +40,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -65,6 +68,10 @@ class ExecuteStepTest {
   private final RunStore runs = new RunStore(clock, new RunNotifications(clock));
   private final StepStore steps = new StepStore(clock);
   private ExecuteStep execute;
+
+  /** An ExecuteStep with these runtimes (the others as in every test). */
+  private Function<Map<RuntimeKind, WorkerRuntime>, ExecuteStep> executeWith;
+
   private UUID runId;
 
   @BeforeEach
@@ -81,26 +88,28 @@ class ExecuteStepTest {
     TaskQueue queue = new TaskQueue(db.dataSource(), clock, "test", Duration.ofSeconds(30));
     RunningWorkers workers = new RunningWorkers();
     AuditLog audit = new AuditLog(clock);
-    execute =
-        new ExecuteStep(
-            db.dataSource(),
-            runs,
-            steps,
-            policies,
-            queue,
-            new TokenIssuer(SigningKeys.loadOrCreate(home), "test", clock),
-            Map.of(
-                RuntimeKind.PROCESS,
-                launch -> {
-                  launched.add(launch);
-                  return new Finished(ending);
-                }),
-            workers,
-            audit,
-            new EndFailedAttempt(runs, steps, policies, queue, audit, clock, new Random(1)),
-            clock,
-            () -> "http://127.0.0.1:9", // nobody calls it: the stand-in starts nothing
-            Duration.ofSeconds(1));
+    WorkerRuntime process =
+        launch -> {
+          launched.add(launch);
+          return new Finished(ending);
+        };
+    executeWith =
+        runtimes ->
+            new ExecuteStep(
+                db.dataSource(),
+                runs,
+                steps,
+                policies,
+                queue,
+                new TokenIssuer(SigningKeys.loadOrCreate(home), "test", clock),
+                runtimes,
+                workers,
+                audit,
+                new EndFailedAttempt(runs, steps, policies, queue, audit, clock, new Random(1)),
+                clock,
+                () -> "http://127.0.0.1:9", // nobody calls it: the stand-in starts nothing
+                Duration.ofSeconds(1));
+    execute = executeWith.apply(Map.of(RuntimeKind.PROCESS, process));
     RunService service =
         new RunService(db.dataSource(), runs, steps, policies, queue, workers, audit, clock);
     RunService.Creation created =
@@ -173,6 +182,30 @@ class ExecuteStepTest {
         ((String) burn.get("reason"))
             .contains("runtime kubernetes is not available on this Gateway (available: [process])"),
         burn.toString());
+  }
+
+  @Test
+  void aStepWhoseRuntimeIsNotConfiguredFailsWithoutRetrySayingWhatToSet() throws Exception {
+    execute =
+        executeWith.apply(
+            Map.of(
+                RuntimeKind.PROCESS,
+                launch -> {
+                  throw new AssertionError("not a process agent");
+                },
+                RuntimeKind.KUBERNETES,
+                new UnconfiguredRuntime("set WORKA_KUBERNETES_NAMESPACE")));
+    UUID stepId = queuedStep("ernest");
+    execute.handle(task(stepId));
+
+    Step step = step(stepId);
+    assertEquals(StepStatus.FAILED, step.status(), "no other attempt: each would fail the same");
+    Map<String, Object> burn = burn(stepId);
+    assertEquals("dispatch", burn.get("kind"));
+    assertEquals(
+        "agent ernest could not be started: runtime kubernetes is not configured on this Gateway:"
+            + " set WORKA_KUBERNETES_NAMESPACE",
+        burn.get("reason"));
   }
 
   /** The one burn of {@code stepId}: kind, reason, diagnostics (as JSON text). */

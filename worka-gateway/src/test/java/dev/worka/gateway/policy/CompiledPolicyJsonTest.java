@@ -28,6 +28,7 @@ class CompiledPolicyJsonTest {
             kube:
               runtime: kubernetes
               image: ghcr.io/acme/agent:1.2
+              runtime_class: gvisor
               permissions: [model.invoke, skill.invoke]
               skills: [github.get_issue, github.search_issues]
             tiny:
@@ -63,6 +64,8 @@ class CompiledPolicyJsonTest {
     assertEquals(1, json.get("format").intValue());
     assertEquals("hari", json.get("agents").get(0).get("name").textValue());
     assertEquals("kubernetes", json.get("agents").get(2).get("runtime").get("kind").textValue());
+    assertEquals(
+        "gvisor", json.get("agents").get(2).get("runtime").get("runtime_class").textValue());
     assertEquals("PT1.5S", json.get("limits").get("step_timeout").textValue());
     assertEquals("PT1H", json.get("limits").get("run_deadline").textValue());
     assertTrue(json.get("skills").get("slack.post_message").get("side_effect").booleanValue());
@@ -154,6 +157,7 @@ class CompiledPolicyJsonTest {
             new RuntimeSpec(
                 RuntimeKind.WASM,
                 List.of("x"),
+                null,
                 null,
                 "m.wasm",
                 "abababababababababababababababababababababababababababababababab"));

@@ -308,6 +308,43 @@ class PolicyCompilerTest {
   }
 
   @Test
+  void aKubernetesAgentMayNameItsRuntimeClassAndNoOtherAgentMay() {
+    CompiledPolicy policy =
+        compiled(
+            PLANNER
+                + """
+                  kube:
+                    runtime: kubernetes
+                    image: ghcr.io/acme/agent:1.2
+                    runtime_class: gvisor
+                """);
+    assertEquals(
+        RuntimeSpec.kubernetes("ghcr.io/acme/agent:1.2", "gvisor"),
+        policy.agent("kube").orElseThrow().runtime());
+    assertError(
+        withWorker("runtime: kubernetes\nimage: x\nruntime_class: 'Not A Class'"),
+        "agents.ernest.runtime_class: 'Not A Class' is not a RuntimeClass name (e.g. gvisor, kata)");
+    assertError(
+        withWorker("runtime: kubernetes\nimage: x\nruntime_class: Kata_1"),
+        "agents.ernest.runtime_class: 'Kata_1' is not a RuntimeClass name (lower-case letters,"
+            + " digits, '-' and '.')");
+    assertError(
+        withWorker("runtime: kubernetes\nimage: x\nruntime_class: [gvisor]"),
+        "agents.ernest.runtime_class: expected a string, found a list");
+    assertError(
+        withWorker("runtime: process\ncommand: [bin/a]\nruntime_class: gvisor"),
+        "agents.ernest.runtime_class: only used with runtime kubernetes (this agent's runtime is"
+            + " process)");
+    assertError(
+        withWorker(
+            "runtime: wasm\nmodule: m.wasm\nmodule_sha256: '"
+                + "ab".repeat(32)
+                + "'\nruntime_class: gvisor"),
+        "agents.ernest.runtime_class: only used with runtime kubernetes (this agent's runtime is"
+            + " wasm)");
+  }
+
+  @Test
   void unknownAndDuplicatePermissionsAreErrors() {
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermissions: [skill.invoke, skills.invoke]"),
@@ -426,7 +463,7 @@ class PolicyCompilerTest {
     assertError(
         withWorker("runtime: wasm\nmodule: m.wasm\npermisions: [skill.invoke]"),
         "agents.ernest.permisions: unknown key (expected role, description, enabled, runtime,"
-            + " command, image, module, module_sha256, permissions, skills, resources)");
+            + " command, image, runtime_class, module, module_sha256, permissions, skills, resources)");
     assertError(
         PLANNER + "skills:\n  github.get_issue: {side_effects: true}\n",
         "skills.github.get_issue.side_effects: unknown key (expected side_effect, when)");

@@ -205,7 +205,7 @@ class WasmRuntimeTest {
             UUID.randomUUID(),
             1,
             "wasmy",
-            new RuntimeSpec(RuntimeKind.WASM, List.of(), null, module, null),
+            new RuntimeSpec(RuntimeKind.WASM, List.of(), null, null, module, null),
             Resources.DEFAULTS,
             "http://127.0.0.1:1",
             TOKEN,
