@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * database) and the policy file hidden from workers, their network ({@code WORKA_WORKER_NETWORK}).
  * Creating it detects bubblewrap once, and whether it can give a worker a network of its own, and
  * logs {@code worker isolation: …}; which workers must be sandboxed ({@code WORKA_SANDBOX}, {@link
- * SandboxRequirement}: a worker that must be and cannot be is never started); then it kills the
- * workers a Gateway that stopped left running.
+ * SandboxRequirement}: a worker that must be and cannot be is never started); what enforces each
+ * resource limit of a worker here, logged as {@code worker limits: memory=cgroup v1, …}; then it
+ * kills the workers a Gateway that stopped left running (their processes, and their cgroups).
  */
 final class ProcessRuntimeAtStart {
   private static final Logger log = LoggerFactory.getLogger(ProcessRuntimeAtStart.class);
@@ -64,6 +65,7 @@ final class ProcessRuntimeAtStart {
     }
     closeWithGateway.accept(processRuntime::close);
     log.info("worker isolation: {}", processRuntime.isolation());
+    log.info("worker limits: {}", processRuntime.limits());
     int leftovers = processRuntime.killWorkersLeftIn(home.resolve("workers"));
     if (leftovers > 0) {
       log.warn(

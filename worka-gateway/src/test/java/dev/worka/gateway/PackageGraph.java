@@ -94,7 +94,7 @@ final class PackageGraph {
           .uses("skill.github", "schema", "skill")
           .uses("skill.model")
           .uses("skill", "error", "policy", "schema")
-          .uses("runtime.process", "runtime")
+          .uses("runtime.process", "policy", "runtime")
           .uses("runtime", "policy")
           .uses("run", "store")
           .uses("policy", "error", "run", "store")

@@ -58,6 +58,9 @@ public final class ProcessRuntime implements WorkerRuntime {
       new java.util.concurrent.atomic.AtomicBoolean();
   private volatile WorkerRecords records;
 
+  /** What enforces each resource limit here; none for the package's own test constructors. */
+  private final WorkerLimits limits;
+
   /**
    * A runtime with no hidden paths; see {@link #ProcessRuntime(Path, InstantSource, Collection)}.
    */
@@ -124,7 +127,8 @@ public final class ProcessRuntime implements WorkerRuntime {
             : bubblewrapAt.map(Isolation::detect).orElseGet(Isolation::detected),
         hiddenPaths,
         network,
-        sandbox);
+        sandbox,
+        WorkerLimits.probe());
     if (isolation instanceof Isolation.None none) {
       String unconfined =
           "Each worker runs as this Gateway's OS user and sees the"
@@ -210,6 +214,29 @@ public final class ProcessRuntime implements WorkerRuntime {
       Collection<Path> hiddenPaths,
       WorkerNetwork network,
       SandboxRequirement sandbox) {
+    this(
+        installDir,
+        clock,
+        temporaryRoot,
+        setsid,
+        isolation,
+        hiddenPaths,
+        network,
+        sandbox,
+        WorkerLimits.none("not probed by this runtime"));
+  }
+
+  ProcessRuntime(
+      Path installDir,
+      InstantSource clock,
+      Path temporaryRoot,
+      Optional<Path> setsid,
+      Isolation isolation,
+      Collection<Path> hiddenPaths,
+      WorkerNetwork network,
+      SandboxRequirement sandbox,
+      WorkerLimits limits) {
+    this.limits = Objects.requireNonNull(limits, "limits");
     this.sandbox = sandbox;
     this.network = Objects.requireNonNull(network, "network");
     this.installDir = Objects.requireNonNull(installDir, "installDir").toAbsolutePath().normalize();
@@ -259,7 +286,22 @@ public final class ProcessRuntime implements WorkerRuntime {
     WorkerRecords found = new WorkerRecords(directory);
     int killed = found.killLeftovers();
     records = found;
+    killed += limits.cgroups().map(c -> c.removeLeftovers(Path.of("/proc"))).orElse(0);
     return killed;
+  }
+
+  /**
+   * What enforces each of a worker's resource limits on this host: {@code memory=cgroup v1,
+   * cpu=cgroup v1 (cfs quota), pids=cgroup v1, disk=not enforced, open_files=rlimit RLIMIT_NOFILE}
+   * (the Gateway logs it at start as {@code worker limits: …}).
+   */
+  public String limits() {
+    return limits.describe();
+  }
+
+  /** The resource limits nothing enforces on this host ({@code memory}, {@code disk}, …). */
+  public List<String> unenforcedLimits() {
+    return limits.unenforced();
   }
 
   private static final String RELAY_DIRECTORY_PREFIX = "worka-relay-";
@@ -341,6 +383,7 @@ public final class ProcessRuntime implements WorkerRuntime {
       }
     }
     relaySockets.clear();
+    limits.close();
   }
 
   private static Optional<Path> findSetsid() {
@@ -408,6 +451,17 @@ public final class ProcessRuntime implements WorkerRuntime {
       directory.delete();
       return notStarted(launch, "cannot write the worker's token file in " + directory + ": " + e);
     }
+    AttemptCgroup cgroup = null;
+    if (limits.cgroups().isPresent()) {
+      String name = launch.stepId() + "-" + launch.attempt();
+      try {
+        cgroup = limits.cgroups().get().create(name, launch.resources());
+      } catch (IOException e) {
+        // Fail closed: a worker whose limits cannot be set is not started without them.
+        directory.delete();
+        return notStarted(launch, "cannot create the worker's cgroup " + name + ": " + e);
+      }
+    }
 
     Map<String, String> protocol = new LinkedHashMap<>();
     protocol.put(AgentEnvironment.GATEWAY_URL, launch.gatewayUrl());
@@ -421,7 +475,6 @@ public final class ProcessRuntime implements WorkerRuntime {
     List<String> arguments = launch.command().subList(1, launch.command().size());
 
     List<String> argv = new ArrayList<>();
-    setsid.ifPresent(path -> argv.add(path.toString()));
     if (isolation instanceof Isolation.Bubblewrap bubblewrap) {
       SandboxLayout layout =
           SandboxLayout.of(
@@ -461,6 +514,9 @@ public final class ProcessRuntime implements WorkerRuntime {
           socket = relaySocket(gatewayPort.get());
         } catch (IOException | RuntimeException e) {
           directory.delete();
+          if (cgroup != null) {
+            cgroup.remove();
+          }
           return notStarted(
               launch, "cannot open the relay to the Gateway for a worker without a network: " + e);
         }
@@ -496,16 +552,20 @@ public final class ProcessRuntime implements WorkerRuntime {
     }
     argv.add(program.toString());
     argv.addAll(arguments);
+    List<String> started = new ArrayList<>(limits.wrap(argv, launch.resources(), cgroup));
+    if (setsid.isPresent()) {
+      started.add(0, setsid.get().toString());
+    }
     if (log.isDebugEnabled()) {
       log.debug(
           "worker of run {} step {} attempt {}: {}",
           launch.runId(),
           launch.stepId(),
           launch.attempt(),
-          argv);
+          started);
     }
     ProcessBuilder builder =
-        new ProcessBuilder(argv).directory(directory.path().toFile()).redirectErrorStream(true);
+        new ProcessBuilder(started).directory(directory.path().toFile()).redirectErrorStream(true);
     Map<String, String> environment = builder.environment();
     environment.clear();
     if (!(isolation instanceof Isolation.Bubblewrap)) {
@@ -518,6 +578,9 @@ public final class ProcessRuntime implements WorkerRuntime {
       process = Launcher.start(builder);
     } catch (IOException | RuntimeException e) {
       directory.delete();
+      if (cgroup != null) {
+        cgroup.remove();
+      }
       return notStarted(launch, "cannot start " + program + ": " + e.getMessage());
     }
     log.info(
@@ -537,7 +600,8 @@ public final class ProcessRuntime implements WorkerRuntime {
       recording.started(process, launch, directory.path());
       ended = () -> recording.ended(process.pid());
     }
-    return new ProcessWorker(launch, process, setsid.isPresent(), directory, clock, now, ended);
+    return new ProcessWorker(
+        launch, process, setsid.isPresent(), directory, clock, now, ended, cgroup);
   }
 
   private Path resolve(String command) {

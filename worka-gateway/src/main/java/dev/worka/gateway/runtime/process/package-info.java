@@ -60,9 +60,12 @@
  *       reachable, including the embedded PostgreSQL port (which still demands the password kept in
  *       the hidden {@code WORKA_HOME}) and abstract Unix sockets, and so is any address the host
  *       can reach.
- *   <li><b>No resource limits</b>: no cgroup CPU, memory or process-count limits and no rlimits; a
- *       worker can exhaust memory (also through its tmpfs {@code /tmp}) or fork until the deadline
- *       kills it.
+ *   <li><b>Disk, and limits the host lacks the means for</b>: the agent's {@code resources} are
+ *       enforced by a cgroup v1 per attempt (memory, pids, cpu) where the host mounts those
+ *       controllers writable, and by rlimits ({@code RLIMIT_NOFILE}; {@code RLIMIT_DATA} without
+ *       the memory controller) — see {@code WorkerLimits}; {@code disk} is not enforced, nor are
+ *       pids and cpu without their cgroups (cgroup v2 is not used yet). A worker that hits its
+ *       memory or pids limit is stopped and its attempt ends as {@code LimitReached}.
  *   <li><b>Same kernel, same file owner</b>: the worker's files are the Gateway user's on the host,
  *       and what is visible (the installation directory, system files) is readable as far as that
  *       user can read it. No home directory nor a parent of one ({@code /root}, {@code /home},
