@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.runtime.process.SandboxHere;
 import dev.worka.gateway.store.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,10 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
  * attacker: an agent whose program — an operator's, or one prompt-injected into running hostile
  * code — tries to take the host's processes or memory from the Gateway, its database and the other
  * runs. Daneel (who takes the "answer" step) runs a shell script that turns hostile as the test
- * says, with {@code resources: {memory: 64Mi, pids: 32}}; each attack ends as a {@code resource}
- * burn naming the limit, long before the step's deadline, while a run of the built-in agents (hari,
- * ernest: JVMs within the default limits) started at the same time on the same Gateway succeeds.
- * Skipped only on a host where the Gateway reports those limits as not enforced.
+ * says, with {@code resources: {memory: 64Mi, pids: 96}} — a fork bomb, a memory hog, a flood of
+ * connections to the Gateway through its relay; each attack ends as a {@code resource} burn naming
+ * the limit, long before the step's deadline, while a run of the built-in agents (hari, ernest:
+ * JVMs within the default limits) started at the same time on the same Gateway succeeds. Skipped
+ * only on a host where the Gateway reports those limits as not enforced.
  */
 class HostileWorkerLimitsTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
@@ -50,6 +52,9 @@ class HostileWorkerLimitsTest {
         case "$(cat "$1/mode")" in
           bomb) b() { b & b & wait; }; b ;;
           hog) x=0123456789; while :; do x=$x$x; done ;;
+          flood) exec /bin/bash -c 'p=${WORKA_GATEWAY_URL##*:}; p=${p%%/*}; i=0
+            while [ $i -lt 40 ] && exec {fd}<>"/dev/tcp/127.0.0.1/$p"; do i=$((i+1)); done
+            echo "opened $i"; sleep 50' ;;
         esac
         exit 1
         """);
@@ -60,9 +65,11 @@ class HostileWorkerLimitsTest {
                 Map.of("daneel", List.of("/bin/sh", script.toString(), mode.toString())), "60s"),
             "max_attempts",
             "1");
+    // pids 96: the relay in front of a sandboxed worker is a JVM (about 20 threads, two more per
+    // relayed connection), and the flood must reach the relay's cap before its pids limit.
     policy =
         policy.replaceFirst(
-            "(?m)^  daneel:\n", "  daneel:\n    resources: {memory: 64Mi, pids: 32}\n");
+            "(?m)^  daneel:\n", "  daneel:\n    resources: {memory: 64Mi, pids: 96}\n");
     gw = TestGateway.start(home, db.url(), policy);
   }
 
@@ -113,7 +120,17 @@ class HostileWorkerLimitsTest {
   @Test
   void aForkBombIsStoppedAtItsPidsLimitWhileAnotherRunSucceeds() throws Exception {
     assumeEnforced("pids");
-    attackWhileAnotherRunSucceeds("bomb", "pids", "more than 32 processes and threads");
+    attackWhileAnotherRunSucceeds("bomb", "pids", "more than 96 processes and threads");
+  }
+
+  @Test
+  void aConnectionFloodIsStoppedAtItsRelaysCapWhileAnotherRunSucceeds() throws Exception {
+    assumeTrue(
+        SandboxHere.ownNetwork(),
+        "workers do not get a network of their own here (no usable bubblewrap --unshare-net):"
+            + " no relay counts their connections");
+    attackWhileAnotherRunSucceeds(
+        "flood", "connections", "more than 16 connections to the Gateway at once");
   }
 
   @Test

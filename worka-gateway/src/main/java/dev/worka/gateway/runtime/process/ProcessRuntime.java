@@ -47,13 +47,11 @@ public final class ProcessRuntime implements WorkerRuntime {
   /** The built-in manifest's commands, canonical ({@link #canonical}). */
   private final java.util.Set<List<String>> builtInCommands;
 
-  /**
-   * The Gateway's halves of the relays of workers without a network, by the Gateway port they
-   * reach.
-   */
-  private final Map<Integer, Path> relaySockets = new java.util.HashMap<>();
+  /** The Gateway's halves of the relays of the running workers without a network. */
+  private final List<AttemptRelay> relays = new ArrayList<>();
 
-  private final List<GatewayRelay> relays = new ArrayList<>();
+  private final java.util.concurrent.atomic.AtomicBoolean staleRelaysRemoved =
+      new java.util.concurrent.atomic.AtomicBoolean();
   private final java.util.concurrent.atomic.AtomicBoolean warnedSharedNetwork =
       new java.util.concurrent.atomic.AtomicBoolean();
   private volatile WorkerRecords records;
@@ -179,7 +177,9 @@ public final class ProcessRuntime implements WorkerRuntime {
           network == WorkerNetwork.HOST
               ? "the host's (WORKA_WORKER_NETWORK=host)"
               : bubblewrap.ownNetwork()
-                  ? "their own, reaching only the Gateway"
+                  ? "their own, reaching only the Gateway (at most "
+                      + GatewayRelay.MAX_CONNECTIONS_PER_WORKER
+                      + " connections at once per worker)"
                   : "the host's (bubblewrap cannot unshare the network here)");
     }
   }
@@ -341,11 +341,31 @@ public final class ProcessRuntime implements WorkerRuntime {
     }
   }
 
-  /** The Unix socket relayed to the Gateway's {@code port}, opened on first use. */
-  private synchronized Path relaySocket(int port) throws IOException {
-    Path socket = relaySockets.get(port);
-    if (socket == null) {
-      Path temporary = Path.of(System.getProperty("java.io.tmpdir"));
+  /**
+   * One worker's relay to the Gateway: its own Unix socket (in a 0700 directory of its own), so
+   * that the Gateway can count that worker's connections.
+   */
+  private record AttemptRelay(GatewayRelay relay, Path socket) {
+    void close() {
+      relay.close();
+      try {
+        Files.deleteIfExists(socket);
+        Files.deleteIfExists(socket.getParent());
+      } catch (IOException ignored) {
+        // a temporary directory left behind; removeStale takes it later
+      }
+    }
+  }
+
+  /**
+   * Opens a worker's relay to the Gateway's {@code port}, capped at {@link
+   * GatewayRelay#MAX_CONNECTIONS_PER_WORKER} connections at once; past them, {@code worker} is
+   * stopped at its {@code connections} limit.
+   */
+  private AttemptRelay openRelay(
+      int port, java.util.concurrent.CompletableFuture<ProcessWorker> worker) throws IOException {
+    Path temporary = Path.of(System.getProperty("java.io.tmpdir"));
+    if (staleRelaysRemoved.compareAndSet(false, true)) {
       int stale = GatewayRelay.removeStale(temporary, RELAY_DIRECTORY_PREFIX);
       if (stale > 0) {
         log.info(
@@ -353,36 +373,46 @@ public final class ProcessRuntime implements WorkerRuntime {
             stale,
             temporary);
       }
-      Path directory =
-          Files.createTempDirectory(
-              temporary,
-              RELAY_DIRECTORY_PREFIX,
-              java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                  java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-      socket = directory.resolve(GatewayRelay.SOCKET_NAME);
-      directory
-          .toFile()
-          .deleteOnExit(); // run in reverse order: the socket first, then its directory
-      socket.toFile().deleteOnExit();
-      relays.add(GatewayRelay.serve(socket, port));
-      relaySockets.put(port, socket);
     }
-    return socket;
+    Path directory =
+        Files.createTempDirectory(
+            temporary,
+            RELAY_DIRECTORY_PREFIX,
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    Path socket = directory.resolve(GatewayRelay.SOCKET_NAME);
+    GatewayRelay relay;
+    try {
+      relay =
+          GatewayRelay.serve(
+              socket,
+              port,
+              GatewayRelay.MAX_CONNECTIONS_PER_WORKER,
+              detail -> {
+                // Runs once the handle exists (at once, unless the flood beat its construction).
+                var unused =
+                    worker.thenAccept(w -> w.reached(new AttemptCgroup.Hit("connections", detail)));
+              });
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(directory);
+      throw e;
+    }
+    AttemptRelay opened = new AttemptRelay(relay, socket);
+    synchronized (this) {
+      relays.add(opened);
+    }
+    return opened;
+  }
+
+  private synchronized void closed(AttemptRelay relay) {
+    relays.remove(relay);
+    relay.close();
   }
 
   /** Stops the relays to the Gateway (workers without a network can no longer reach it). */
   public synchronized void close() {
-    relays.forEach(GatewayRelay::close);
+    relays.forEach(AttemptRelay::close);
     relays.clear();
-    for (Path socket : relaySockets.values()) {
-      try {
-        Files.deleteIfExists(socket);
-        Files.deleteIfExists(socket.getParent());
-      } catch (IOException ignored) {
-        // a temporary directory left behind
-      }
-    }
-    relaySockets.clear();
     limits.close();
   }
 
@@ -475,6 +505,9 @@ public final class ProcessRuntime implements WorkerRuntime {
     List<String> arguments = launch.command().subList(1, launch.command().size());
 
     List<String> argv = new ArrayList<>();
+    java.util.concurrent.CompletableFuture<ProcessWorker> worker =
+        new java.util.concurrent.CompletableFuture<>();
+    AttemptRelay relay = null;
     if (isolation instanceof Isolation.Bubblewrap bubblewrap) {
       SandboxLayout layout =
           SandboxLayout.of(
@@ -508,10 +541,9 @@ public final class ProcessRuntime implements WorkerRuntime {
                 + " port of 1024 or more, which a worker without a network of its own could reach through the relay",
             launch.gatewayUrl());
       }
-      Path socket = null;
       if (gatewayPort.isPresent()) {
         try {
-          socket = relaySocket(gatewayPort.get());
+          relay = openRelay(gatewayPort.get(), worker);
         } catch (IOException | RuntimeException e) {
           directory.delete();
           if (cgroup != null) {
@@ -520,8 +552,9 @@ public final class ProcessRuntime implements WorkerRuntime {
           return notStarted(
               launch, "cannot open the relay to the Gateway for a worker without a network: " + e);
         }
-        layout.bindSocket(socket);
+        layout.bindSocket(relay.socket());
       }
+      Path socket = relay == null ? null : relay.socket();
       argv.add(bubblewrap.executable().toString());
       argv.addAll(bubblewrap.flags());
       if (socket != null) {
@@ -581,6 +614,9 @@ public final class ProcessRuntime implements WorkerRuntime {
       if (cgroup != null) {
         cgroup.remove();
       }
+      if (relay != null) {
+        closed(relay);
+      }
       return notStarted(launch, "cannot start " + program + ": " + e.getMessage());
     }
     log.info(
@@ -595,13 +631,24 @@ public final class ProcessRuntime implements WorkerRuntime {
         isolation.describe(),
         launch.command());
     WorkerRecords recording = records;
-    Runnable ended = () -> {};
     if (recording != null) {
       recording.started(process, launch, directory.path());
-      ended = () -> recording.ended(process.pid());
     }
-    return new ProcessWorker(
-        launch, process, setsid.isPresent(), directory, clock, now, ended, cgroup);
+    AttemptRelay attemptRelay = relay;
+    Runnable ended =
+        () -> {
+          if (attemptRelay != null) {
+            closed(attemptRelay);
+          }
+          if (recording != null) {
+            recording.ended(process.pid());
+          }
+        };
+    ProcessWorker handle =
+        new ProcessWorker(
+            launch, process, setsid.isPresent(), directory, clock, now, ended, cgroup);
+    worker.complete(handle);
+    return handle;
   }
 
   private Path resolve(String command) {

@@ -94,22 +94,31 @@ final class ProcessWorker implements WorkerHandle {
     if (outcome != null || limitHit.get() != null || stopReason.get() != null) {
       return;
     }
-    cgroup
-        .hit()
-        .ifPresent(
-            hit -> {
-              if (limitHit.compareAndSet(null, hit)) {
-                log.info(
-                    "stopping worker pid {} (run {} step {} attempt {}): it reached its {} limit: {}",
-                    process.pid(),
-                    launch.runId(),
-                    launch.stepId(),
-                    launch.attempt(),
-                    hit.limit(),
-                    hit.detail());
-                cgroup.killAll(); // the worker's root process too: runToEnd sees it exit
-              }
-            });
+    cgroup.hit().ifPresent(this::reached);
+  }
+
+  /**
+   * Stops the worker because it reached a limit (seen in its cgroup, or by its relay to the
+   * Gateway); {@link #await()} then returns {@link AttemptOutcome.LimitReached}. A no-op once it
+   * ended, was stopped, or reached another limit first.
+   */
+  void reached(AttemptCgroup.Hit hit) {
+    if (outcome != null || stopReason.get() != null || !limitHit.compareAndSet(null, hit)) {
+      return;
+    }
+    log.info(
+        "stopping worker pid {} (run {} step {} attempt {}): it reached its {} limit: {}",
+        process.pid(),
+        launch.runId(),
+        launch.stepId(),
+        launch.attempt(),
+        hit.limit(),
+        hit.detail());
+    if (cgroup != null) {
+      cgroup.killAll(); // the worker's root process too: runToEnd sees it exit
+    } else {
+      tree.kill();
+    }
   }
 
   @Override
@@ -163,15 +172,15 @@ final class ProcessWorker implements WorkerHandle {
     Integer exitCode = exited ? process.exitValue() : null;
     // In every outcome: nothing the worker started outlives it (leftovers of a clean exit too).
     int leftovers = tree.kill();
-    AttemptCgroup.Hit hit = null;
     if (cgroup != null) {
       if (watch != null) {
         watch.cancel(false);
       }
       leftovers += cgroup.killAll(); // double-forked, re-parented: whatever is still in it
-      hit = limitHit.get() != null ? limitHit.get() : cgroup.hit().orElse(null);
+      cgroup.hit().ifPresent(seen -> limitHit.compareAndSet(null, seen));
       cgroup.remove();
     }
+    AttemptCgroup.Hit hit = limitHit.get();
     String stopped = stopReason.get();
     joinReader();
     Duration ran = Duration.between(started, clock.instant());

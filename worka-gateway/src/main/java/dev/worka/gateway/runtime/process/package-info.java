@@ -46,11 +46,13 @@
  *       gateway}). A network namespace of its own with only a loopback, where {@link
  *       dev.worka.gateway.runtime.process.GatewayRelay} — a small JVM in front of the worker, which
  *       it starts as its child — listens at the Gateway's port and carries each connection through
- *       a Unix socket (mounted read-only; a file system socket crosses network namespaces) to the
- *       Gateway's own relay, which connects it to the Gateway's HTTP port: the worker's {@code
- *       WORKA_GATEWAY_URL} works and nothing else is reachable. Needs a bubblewrap that can unshare
- *       the network (probed) and a Gateway URL on {@code 127.0.0.1}/{@code localhost} at a port of
- *       1024 or more; otherwise, or with {@code host}, the worker shares the host's network.
+ *       a Unix socket of that attempt's own (mounted read-only; a file system socket crosses
+ *       network namespaces) to the Gateway's own relay, which connects it to the Gateway's HTTP
+ *       port, at most {@code GatewayRelay.MAX_CONNECTIONS_PER_WORKER} (16) at once (one more stops
+ *       the worker at its {@code connections} limit): the worker's {@code WORKA_GATEWAY_URL} works
+ *       and nothing else is reachable. Needs a bubblewrap that can unshare the network (probed) and
+ *       a Gateway URL on {@code 127.0.0.1}/{@code localhost} at a port of 1024 or more; otherwise,
+ *       or with {@code host}, the worker shares the host's network.
  * </ul>
  *
  * <p>What the sandbox does <b>not</b> isolate, yet:
