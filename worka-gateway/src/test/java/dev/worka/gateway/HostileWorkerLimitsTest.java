@@ -25,11 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
  * attacker: an agent whose program — an operator's, or one prompt-injected into running hostile
  * code — tries to take the host's processes or memory from the Gateway, its database and the other
  * runs. Daneel (who takes the "answer" step) runs a shell script that turns hostile as the test
- * says, with {@code resources: {memory: 64Mi, pids: 96}} — a fork bomb, a memory hog, a flood of
- * connections to the Gateway through its relay; each attack ends as a {@code resource} burn naming
- * the limit, long before the step's deadline, while a run of the built-in agents (hari, ernest:
- * JVMs within the default limits) started at the same time on the same Gateway succeeds. Skipped
- * only on a host where the Gateway reports those limits as not enforced.
+ * says, with {@code resources: {memory: 128Mi, pids: 96, disk: 16Mi}} — a fork bomb, a memory hog,
+ * a flood of connections to the Gateway through its relay; each attack ends as a {@code resource}
+ * burn naming the limit, long before the step's deadline, while a run of the built-in agents (hari,
+ * ernest: JVMs within the default limits) started at the same time on the same Gateway succeeds.
+ * Skipped only on a host where the Gateway reports those limits as not enforced.
  */
 class HostileWorkerLimitsTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
@@ -52,6 +52,7 @@ class HostileWorkerLimitsTest {
         case "$(cat "$1/mode")" in
           bomb) b() { b & b & wait; }; b ;;
           hog) x=0123456789; while :; do x=$x$x; done ;;
+          fill) dd if=/dev/zero of=/tmp/fill bs=1M count=64 2>&1 | tail -n 1; sleep 50 ;;
           flood) exec /bin/bash -c 'p=${WORKA_GATEWAY_URL##*:}; p=${p%%/*}; i=0
             while [ $i -lt 40 ] && exec {fd}<>"/dev/tcp/127.0.0.1/$p"; do i=$((i+1)); done
             echo "opened $i"; sleep 50' ;;
@@ -69,7 +70,8 @@ class HostileWorkerLimitsTest {
     // relayed connection), and the flood must reach the relay's cap before its pids limit.
     policy =
         policy.replaceFirst(
-            "(?m)^  daneel:\n", "  daneel:\n    resources: {memory: 64Mi, pids: 96}\n");
+            "(?m)^  daneel:\n",
+            "  daneel:\n    resources: {memory: 128Mi, pids: 96, disk: 16Mi}\n");
     gw = TestGateway.start(home, db.url(), policy);
   }
 
@@ -85,8 +87,8 @@ class HostileWorkerLimitsTest {
     String said = gw.gateway.workerLimits();
     Matcher m = Pattern.compile(limit + "=([^,]*)").matcher(said);
     assumeTrue(
-        m.find() && m.group(1).startsWith("cgroup"),
-        "the " + limit + " limit is not enforced by a cgroup on this host: " + said);
+        m.find() && !m.group(1).startsWith("not enforced"),
+        "the " + limit + " limit is not enforced on this host: " + said);
   }
 
   private static JsonNode resourceBurnOf(JsonNode run) {
@@ -134,8 +136,14 @@ class HostileWorkerLimitsTest {
   }
 
   @Test
+  void aDiskFillerIsStoppedAtItsDiskLimitWhileAnotherRunSucceeds() throws Exception {
+    assumeEnforced("disk");
+    attackWhileAnotherRunSucceeds("fill", "disk", "its disk limit is 16Mi");
+  }
+
+  @Test
   void aMemoryHogIsStoppedAtItsMemoryLimitWhileAnotherRunSucceeds() throws Exception {
     assumeEnforced("memory");
-    attackWhileAnotherRunSucceeds("hog", "memory", "more than 64Mi of memory");
+    attackWhileAnotherRunSucceeds("hog", "memory", "more than 128Mi of memory");
   }
 }

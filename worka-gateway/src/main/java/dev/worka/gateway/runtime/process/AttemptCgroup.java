@@ -19,6 +19,9 @@ final class AttemptCgroup {
   private final Map<String, Path> dirs;
   private final Resources resources;
 
+  /** Whether the worker writes only to tmpfs mounts, whose pages its memory cgroup counts. */
+  private volatile boolean diskOnTmpfs;
+
   AttemptCgroup(Map<String, Path> dirs, Resources resources) {
     this.dirs = new LinkedHashMap<>(dirs);
     this.resources = resources;
@@ -26,6 +29,14 @@ final class AttemptCgroup {
 
   /** A limit the worker hit: {@code limit} as {@code AttemptOutcome.LimitReached} names it. */
   record Hit(String limit, String detail) {}
+
+  /**
+   * The worker writes only to tmpfs mounts ({@link SandboxLayout#boundDisk}): what it wrote there
+   * is its memory cgroup's {@code shmem}, which {@link #hit()} then holds against its disk limit.
+   */
+  void watchDisk() {
+    diskOnTmpfs = true;
+  }
 
   /** The {@code cgroup.procs} files the launcher writes its pid to before it execs the worker. */
   List<Path> procsFiles() {
@@ -37,8 +48,9 @@ final class AttemptCgroup {
   /**
    * The limit the worker hit, if it hit one: a fork or a new thread refused at {@code pids.max}
    * ({@code pids.events} {@code max}), or a process the kernel's OOM killer ended at the memory
-   * limit ({@code memory.oom_control} {@code oom_kill}). Reaching the cpu quota only slows the
-   * worker down: it is never a hit.
+   * limit ({@code memory.oom_control} {@code oom_kill}), or — for a worker whose files are on tmpfs
+   * — files of its disk limit's size or more ({@code memory.stat} {@code shmem}). Reaching the cpu
+   * quota only slows the worker down: it is never a hit.
    */
   Optional<Hit> hit() {
     Path pids = dirs.get("pids");
@@ -67,6 +79,18 @@ final class AttemptCgroup {
                     + " of memory; the kernel's OOM killer ended "
                     + killed
                     + " of its processes"));
+      }
+    }
+    if (memory != null && diskOnTmpfs) {
+      long written = counter(memory.resolve("memory.stat"), "shmem");
+      if (written >= resources.diskBytes()) {
+        return Optional.of(
+            new Hit(
+                "disk",
+                "it wrote "
+                    + Resources.bytesText(written)
+                    + " to its /tmp and work directory, its disk limit is "
+                    + Resources.bytesText(resources.diskBytes())));
       }
     }
     return Optional.empty();

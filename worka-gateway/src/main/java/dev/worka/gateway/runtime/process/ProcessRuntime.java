@@ -236,7 +236,11 @@ public final class ProcessRuntime implements WorkerRuntime {
       WorkerNetwork network,
       SandboxRequirement sandbox,
       WorkerLimits limits) {
-    this.limits = Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(limits, "limits");
+    this.limits =
+        isolation instanceof Isolation.None none
+            ? limits.unsandboxed("workers are not sandboxed: " + none.reason())
+            : limits;
     this.sandbox = sandbox;
     this.network = Objects.requireNonNull(network, "network");
     this.installDir = Objects.requireNonNull(installDir, "installDir").toAbsolutePath().normalize();
@@ -520,6 +524,10 @@ public final class ProcessRuntime implements WorkerRuntime {
               network == WorkerNetwork.GATEWAY && bubblewrap.ownNetwork()
                   ? List.of(Path.of(System.getProperty("java.home")), RELAY_CLASS_PATH)
                   : List.of(Path.of(System.getProperty("java.home"))));
+      if (cgroup != null && limits.disk()) {
+        layout.boundDisk(launch.resources().diskBytes(), tokenFile);
+        cgroup.watchDisk();
+      }
       for (String refusal : layout.refusals()) {
         log.warn(
             "run {} step {} attempt {}: not visible in the worker's sandbox: {}",

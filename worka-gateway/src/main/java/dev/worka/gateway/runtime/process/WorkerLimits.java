@@ -22,7 +22,10 @@ import java.util.Optional;
  *       counts every process of the Gateway's user (the Gateway's own threads included), and {@code
  *       RLIMIT_CPU} bounds total cpu time, not a rate (the step deadline bounds time already).
  *   <li>{@code open_files}: {@code RLIMIT_NOFILE}, soft and hard, set by the launcher shell.
- *   <li>{@code disk}: not enforced.
+ *   <li>{@code disk}: for sandboxed workers, {@code /tmp} and the work directory are tmpfs mounts
+ *       of at most {@code disk} each (nothing they write reaches the host's disk), and their sum
+ *       (the memory cgroup's {@code shmem}) is watched: at {@code disk} the worker is stopped. Not
+ *       enforced for unsandboxed workers, nor without the memory controller.
  * </ul>
  *
  * <p>The cgroup v2 hierarchy of a host that has one is not used yet: a worker there gets the
@@ -97,9 +100,32 @@ final class WorkerLimits {
                 + " ("
                 + probe.absent().get("pids")
                 + "; RLIMIT_NPROC would count every process of the Gateway's user)");
-    how.put("disk", NOT_ENFORCED);
+    how.put(
+        "disk",
+        controllers.contains("memory")
+            ? "tmpfs size (sandboxed workers: /tmp and the work directory, each at most disk;"
+                + " their sum watched through the memory cgroup)"
+            : NOT_ENFORCED + " (no memory cgroup to watch a worker's files)");
     how.put("open_files", "rlimit RLIMIT_NOFILE");
     return new WorkerLimits(probe.cgroups(), how, true);
+  }
+
+  /**
+   * These limits for workers that are not sandboxed: their files are on the host's disk, which
+   * nothing bounds.
+   */
+  WorkerLimits unsandboxed(String why) {
+    if (!disk()) {
+      return this;
+    }
+    Map<String, String> how = new LinkedHashMap<>(enforcement);
+    how.put("disk", NOT_ENFORCED + " (" + why + ")");
+    return new WorkerLimits(cgroups, how, shell);
+  }
+
+  /** Whether sandboxed workers' files are bounded ({@link SandboxLayout#boundDisk}). */
+  boolean disk() {
+    return !enforcement.get("disk").startsWith(NOT_ENFORCED);
   }
 
   /** {@code memory=cgroup v1, cpu=cgroup v1 (cfs quota), ...}: for the start-up log. */

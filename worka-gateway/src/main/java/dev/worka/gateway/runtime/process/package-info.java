@@ -65,7 +65,8 @@
  *   <li><b>Disk, and limits the host lacks the means for</b>: the agent's {@code resources} are
  *       enforced by a cgroup v1 per attempt (memory, pids, cpu) where the host mounts those
  *       controllers writable, and by rlimits ({@code RLIMIT_NOFILE}; {@code RLIMIT_DATA} without
- *       the memory controller) — see {@code WorkerLimits}; {@code disk} is not enforced, nor are
+ *       the memory controller), a sandboxed worker's files on tmpfs mounts of its {@code disk} size
+ *       — see {@code WorkerLimits}; {@code disk} is not enforced for unsandboxed workers, nor are
  *       pids and cpu without their cgroups (cgroup v2 is not used yet). A worker that hits its
  *       memory or pids limit is stopped and its attempt ends as {@code LimitReached}.
  *   <li><b>Same kernel, same file owner</b>: the worker's files are the Gateway user's on the host,
