@@ -96,7 +96,14 @@ final class WorkerCgroups {
     for (String controller : CONTROLLERS) {
       Optional<String[]> mount = v1Mount(mountinfo, controller);
       if (mount.isEmpty()) {
-        absent.put(controller, "no cgroup v1 hierarchy with the " + controller + " controller");
+        absent.put(
+            controller,
+            "no cgroup v1 hierarchy with the "
+                + controller
+                + " controller"
+                + (hasV2(mountinfo)
+                    ? "; this host has cgroup v2, which Worka does not use yet"
+                    : ""));
         continue;
       }
       String mountPoint = mount.get()[0];
@@ -175,6 +182,11 @@ final class WorkerCgroups {
       }
     }
     return Optional.empty();
+  }
+
+  /** Whether a cgroup v2 hierarchy is mounted ({@code - cgroup2} in mountinfo). */
+  static boolean hasV2(List<String> mountinfo) {
+    return mountinfo.stream().anyMatch(line -> line.contains(" - cgroup2 "));
   }
 
   /** mountinfo escapes space, tab, newline and backslash as octal {@code \040} etc. */
