@@ -106,6 +106,7 @@ final class ControlPlane {
       SkillRegistry skills,
       PolicyStore policies,
       LaunchAllowance launches,
+      List<String> unenforcedLimits,
       SigningKeys keys,
       List<String> secrets,
       InstantSource clock,
@@ -163,7 +164,7 @@ final class ControlPlane {
 
     story = new RunStory(dataSource, runs, steps, plans, audit, invocations, policies);
     resolveInvocation = new ResolveInvocation(dataSource, invocations, runs, audit);
-    applyPolicy = new ApplyPolicy(dataSource, policies, launches, audit);
+    applyPolicy = new ApplyPolicy(dataSource, policies, launches, unenforcedLimits, audit);
     metrics = new Metrics(dataSource, workers);
   }
 

@@ -64,6 +64,9 @@ public final class Gateway implements AutoCloseable {
   private final StoredPolicy policy;
   private Router router;
 
+  /** What enforces each resource limit of a process worker here (the `worker limits:` line). */
+  private final String workerLimits;
+
   private Gateway(
       GatewaySettings settings,
       InstantSource clock,
@@ -82,7 +85,12 @@ public final class Gateway implements AutoCloseable {
       closeables.add(integrations);
       SkillRegistry skills = new SkillRegistry(integrations.skillProviders(), sideEffects);
       PolicyStore policies = new PolicyStore(database.dataSource(), clock, skills.policyFields());
-      policy = PolicyAtStart.activate(policies, config.policyFile());
+      // First: what enforces workers' limits here, which the policy's warning names.
+      ProcessRuntime processRuntime =
+          ProcessRuntimeAtStart.create(settings, clock, closeables::add, bubblewrapAt);
+      workerLimits = processRuntime.limits();
+      policy =
+          PolicyAtStart.activate(policies, config.policyFile(), processRuntime.unenforcedLimits());
       LaunchAllowance launches =
           PolicyAtStart.launches(
               config.installDir(), config.policyFile(), settings.host().allowedLaunch(), policy);
@@ -97,7 +105,16 @@ public final class Gateway implements AutoCloseable {
 
       ControlPlane control =
           new ControlPlane(
-              database, config, skills, policies, launches, keys, secrets, clock, random);
+              database,
+              config,
+              skills,
+              policies,
+              launches,
+              processRuntime.unenforcedLimits(),
+              keys,
+              secrets,
+              clock,
+              random);
       HttpAtStart.Routes routes =
           HttpAtStart.routes(
               control,
@@ -120,8 +137,6 @@ public final class Gateway implements AutoCloseable {
       integrations.startSocketMode();
       String gatewayUrl = config.gatewayUrl().orElse("http://127.0.0.1:" + http.port());
 
-      ProcessRuntime processRuntime =
-          ProcessRuntimeAtStart.create(settings, clock, closeables::add, bubblewrapAt);
       // Each kind of agent runs in its runtime; a kind missing here fails its steps at once.
       Map<RuntimeKind, WorkerRuntime> runtimes = new EnumMap<>(RuntimeKind.class);
       runtimes.put(
@@ -225,6 +240,14 @@ public final class Gateway implements AutoCloseable {
       GatewaySettings settings, InstantSource clock, List<Path> bubblewrapAt) {
     return new Gateway(
         settings, clock, new Random(), true, null, Optional.of(List.copyOf(bubblewrapAt)));
+  }
+
+  /**
+   * What enforces each resource limit of a {@code process} worker on this host: {@code
+   * memory=cgroup v1, cpu=cgroup v1 (cfs quota), …}, as logged at start.
+   */
+  public String workerLimits() {
+    return workerLimits;
   }
 
   public int port() {

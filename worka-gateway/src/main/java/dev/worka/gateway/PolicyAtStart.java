@@ -28,7 +28,9 @@ final class PolicyAtStart {
    * manifest is applied only while no operator has activated another one (by {@code PUT
    * /v1/policy}): a restart never silently undoes an operator's policy change.
    */
-  static StoredPolicy activate(PolicyStore policies, Optional<Path> policyFile) throws IOException {
+  static StoredPolicy activate(
+      PolicyStore policies, Optional<Path> policyFile, List<String> unenforcedLimits)
+      throws IOException {
     Optional<StoredPolicy> active = policies.active();
     Optional<String> actor = policies.activeActor();
     StoredPolicy policy;
@@ -59,7 +61,7 @@ final class PolicyAtStart {
         policy.sha256().substring(0, 12));
     policy
         .policy()
-        .unenforcedResources()
+        .unenforcedResources(unenforcedLimits)
         .ifPresent(warning -> log.warn("policy v{}: {}", policy.version(), warning));
     return policy;
   }

@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * Creating it detects bubblewrap once, and whether it can give a worker a network of its own, and
  * logs {@code worker isolation: …} (with its seccomp filter, or why there is none); which workers
  * must be sandboxed ({@code WORKA_SANDBOX}, {@link SandboxRequirement}: a worker that must be and
- * cannot be is never started); then it kills the workers a Gateway that stopped left running.
+ * cannot be is never started); what enforces each resource limit of a worker here, logged as {@code
+ * worker limits: memory=cgroup v1, …}; then it kills the workers a Gateway that stopped left
+ * running (their processes, and their cgroups).
  */
 final class ProcessRuntimeAtStart {
   private static final Logger log = LoggerFactory.getLogger(ProcessRuntimeAtStart.class);
@@ -67,6 +69,7 @@ final class ProcessRuntimeAtStart {
         "worker isolation: {}; system call filter: {}",
         processRuntime.isolation(),
         processRuntime.syscallFilter());
+    log.info("worker limits: {}", processRuntime.limits());
     int leftovers = processRuntime.killWorkersLeftIn(home.resolve("workers"));
     if (leftovers > 0) {
       log.warn(

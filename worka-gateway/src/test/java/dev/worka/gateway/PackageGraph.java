@@ -97,7 +97,7 @@ final class PackageGraph {
           .uses("skill.model")
           .uses("skill", "error", "policy", "schema")
           .uses("runtime.kubernetes", "policy", "runtime")
-          .uses("runtime.process", "runtime")
+          .uses("runtime.process", "policy", "runtime")
           .uses("runtime.wasm", "policy", "runtime")
           .uses("runtime", "policy")
           .uses("run", "store")

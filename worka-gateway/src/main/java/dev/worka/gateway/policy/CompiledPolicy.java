@@ -101,27 +101,48 @@ public record CompiledPolicy(
   }
 
   /**
-   * The warning a Gateway logs while it serves this policy, when an agent's resources differ from
-   * {@link Resources#DEFAULTS} (its manifest declares them, per agent or under {@code
-   * limits.resources}): they are validated and recorded but no runtime enforces them yet, and no
-   * operator may believe a limit holds that does not. Empty when every agent has the defaults.
+   * The warning a Gateway logs while it serves this policy when a {@code process} agent declares a
+   * resource limit (a value other than {@link Resources#DEFAULTS}, per agent or under {@code
+   * limits.resources}) that nothing enforces on this host: no operator may believe a limit holds
+   * that does not. Names, per agent, only such limits; empty when there is none.
+   *
+   * @param unenforcedHere the limits ({@code memory}, {@code cpu}, {@code pids}, {@code disk},
+   *     {@code open_files}) the process runtime cannot enforce on this host
    */
-  public Optional<String> unenforcedResources() {
+  public Optional<String> unenforcedResources(java.util.Collection<String> unenforcedHere) {
     List<String> declared = new ArrayList<>();
     for (AgentPolicy agent : agents.values()) {
-      if (!agent.resources().equals(Resources.DEFAULTS)) {
-        declared.add(agent.name() + " " + agent.resources());
+      if (agent.runtime().kind() != RuntimeKind.PROCESS) {
+        continue;
+      }
+      Resources r = agent.resources();
+      Resources d = Resources.DEFAULTS;
+      List<String> names = new ArrayList<>();
+      addIf(names, unenforcedHere, "memory", r.memoryBytes() != d.memoryBytes());
+      addIf(names, unenforcedHere, "cpu", r.cpuMillis() != d.cpuMillis());
+      addIf(names, unenforcedHere, "pids", r.pids() != d.pids());
+      addIf(names, unenforcedHere, "disk", r.diskBytes() != d.diskBytes());
+      addIf(names, unenforcedHere, "open_files", r.openFiles() != d.openFiles());
+      if (!names.isEmpty()) {
+        declared.add(agent.name() + " " + r + ": " + String.join(", ", names));
       }
     }
     if (declared.isEmpty()) {
       return Optional.empty();
     }
     return Optional.of(
-        "the policy declares resources ("
+        "the policy declares resources whose limits are NOT ENFORCED on this host ("
             + String.join("; ", declared)
-            + ") that are NOT ENFORCED yet: they are validated and recorded with the policy"
-            + " version, but the worker runtimes do not limit memory, cpu, pids, disk or open files"
-            + " (issue 13); do not rely on them to contain a worker");
+            + "): they are validated and recorded with the policy version, but the process"
+            + " runtime here has no means to enforce those (the Gateway's `worker limits:` line at"
+            + " start says what enforces each); do not rely on them to contain a worker");
+  }
+
+  private static void addIf(
+      List<String> names, java.util.Collection<String> unenforced, String limit, boolean declared) {
+    if (declared && unenforced.contains(limit)) {
+      names.add(limit);
+    }
   }
 
   /** The one enabled planner: the agent that plans every run under this policy. */

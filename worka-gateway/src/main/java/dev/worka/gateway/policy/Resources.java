@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
  * {@code cpu} 10m..64, {@code pids} 8..32768, {@code open_files} 16..1048576), so a typo can
  * neither turn a limit off nor starve a worker before it starts.
  *
- * <p>Validated and recorded with each policy version; not yet enforced by the runtimes (the rest of
- * issue 13).
+ * <p>Validated and recorded with each policy version; the process runtime enforces them as far as
+ * the host allows (its {@code WorkerLimits} says how, per limit), and {@link
+ * CompiledPolicy#unenforcedResources} names what it cannot.
  */
 public record Resources(long memoryBytes, int cpuMillis, int pids, long diskBytes, int openFiles) {
 

@@ -80,7 +80,9 @@ class PolicyStoreTest {
     assertEquals(
         new Resources(64L << 30, 250, 128, 1024L << 30, 256),
         read.agents().get("hari").resources());
-    assertTrue(read.unenforcedResources().isPresent());
+    assertTrue(
+        read.unenforcedResources(List.of("memory", "cpu", "pids", "disk", "open_files"))
+            .isPresent());
   }
 
   @Test

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,10 @@ class ResourcesTest {
     return PLANNER + "    resources: " + body + "\n";
   }
 
+  /** As on a host where nothing enforces a limit (a runtime without cgroups or rlimits). */
+  static final List<String> NOTHING_ENFORCED =
+      List.of("memory", "cpu", "pids", "disk", "open_files");
+
   private static Resources hari(String yaml) {
     return compiled(yaml).agents().get("hari").resources();
   }
@@ -38,11 +43,11 @@ class ResourcesTest {
     assertEquals(new Resources(512 * MI, 1000, 128, 256 * MI, 256), Resources.DEFAULTS);
     CompiledPolicy policy = compiled(PLANNER);
     assertEquals(Resources.DEFAULTS, policy.agents().get("hari").resources());
-    assertEquals(Optional.empty(), policy.unenforcedResources());
+    assertEquals(Optional.empty(), policy.unenforcedResources(NOTHING_ENFORCED));
     for (AgentPolicy agent : BuiltinPolicy.compiled().agents().values()) {
       assertEquals(Resources.DEFAULTS, agent.resources(), agent.name());
     }
-    assertEquals(Optional.empty(), BuiltinPolicy.compiled().unenforcedResources());
+    assertEquals(Optional.empty(), BuiltinPolicy.compiled().unenforcedResources(NOTHING_ENFORCED));
   }
 
   @Test
@@ -53,7 +58,7 @@ class ResourcesTest {
         source.replace("\n  # resources:\n", "\n  resources:\n").replace("\n  #   ", "\n    ");
     CompiledPolicy policy = compiled(uncommented);
     assertEquals(BuiltinPolicy.compiled(), policy);
-    assertEquals(Optional.empty(), policy.unenforcedResources());
+    assertEquals(Optional.empty(), policy.unenforcedResources(NOTHING_ENFORCED));
   }
 
   @Test
@@ -227,18 +232,34 @@ class ResourcesTest {
   @Test
   void aPolicyThatDeclaresResourcesSaysTheyAreNotEnforced() {
     Optional<String> warning =
-        compiled(plannerWith("{memory: 1Gi, cpu: 500m}")).unenforcedResources();
+        compiled(plannerWith("{memory: 1Gi, cpu: 500m}")).unenforcedResources(NOTHING_ENFORCED);
     assertTrue(warning.isPresent());
     assertTrue(
         warning
             .get()
             .contains(
-                "hari {memory: 1Gi, cpu: \"500m\", pids: 128, disk: 256Mi," + " open_files: 256}"),
+                "hari {memory: 1Gi, cpu: \"500m\", pids: 128, disk: 256Mi,"
+                    + " open_files: 256}: memory, cpu"),
         warning.get());
     assertTrue(warning.get().contains("NOT ENFORCED"), warning.get());
     Optional<String> fromLimits =
-        compiled(PLANNER + "limits:\n  resources: {pids: 64}\n").unenforcedResources();
+        compiled(PLANNER + "limits:\n  resources: {pids: 64}\n")
+            .unenforcedResources(NOTHING_ENFORCED);
     assertTrue(fromLimits.isPresent(), "limits.resources alone is a declaration too");
+  }
+
+  @Test
+  void theWarningNamesOnlyTheDeclaredLimitsThisHostCannotEnforce() {
+    CompiledPolicy policy = compiled(plannerWith("{memory: 1Gi, pids: 64, disk: 1Gi}"));
+    Optional<String> onlyDisk = policy.unenforcedResources(List.of("disk"));
+    assertTrue(onlyDisk.isPresent());
+    assertTrue(onlyDisk.get().contains("open_files: 256}: disk)"), onlyDisk.get());
+    assertFalse(onlyDisk.get().contains(": memory"), onlyDisk.get());
+    // Declared limits that are all enforced here, and an unenforced one nobody declared: silence.
+    assertEquals(Optional.empty(), policy.unenforcedResources(List.of()));
+    assertEquals(
+        Optional.empty(),
+        compiled(plannerWith("{memory: 1Gi, cpu: 500m}")).unenforcedResources(List.of("disk")));
   }
 
   @Test

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * with the active policy unchanged. Uploading the active manifest again changes nothing and records
  * nothing; a manifest that does not compile is a {@code 422} that reached no decision.
  *
- * <p>An applied policy that declares resources is logged with a warning that they are not enforced
- * yet ({@link CompiledPolicy#unenforcedResources()}).
+ * <p>An applied policy that declares resource limits this host cannot enforce is logged with a
+ * warning naming them ({@link CompiledPolicy#unenforcedResources}).
  */
 public final class ApplyPolicy {
   private static final Logger log = LoggerFactory.getLogger(ApplyPolicy.class);
@@ -59,8 +59,16 @@ public final class ApplyPolicy {
   private final LaunchAllowance launches;
   private final AuditLog audit;
 
+  /** The resource limits the process runtime cannot enforce on this host. */
+  private final List<String> unenforcedLimits;
+
   public ApplyPolicy(
-      DataSource dataSource, PolicyStore policies, LaunchAllowance launches, AuditLog audit) {
+      DataSource dataSource,
+      PolicyStore policies,
+      LaunchAllowance launches,
+      List<String> unenforcedLimits,
+      AuditLog audit) {
+    this.unenforcedLimits = List.copyOf(unenforcedLimits);
     this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
     this.policies = Objects.requireNonNull(policies, "policies");
     this.launches = Objects.requireNonNull(launches, "launches");
@@ -110,7 +118,7 @@ public final class ApplyPolicy {
       boolean changed = before.isEmpty() || !before.get().id().equals(stored.id());
       stored
           .policy()
-          .unenforcedResources()
+          .unenforcedResources(unenforcedLimits)
           .ifPresent(warning -> log.warn("policy v{}: {}", stored.version(), warning));
       return new Outcome.Applied(stored, changed, allowGate[0]);
     } catch (InvalidPolicyException e) {

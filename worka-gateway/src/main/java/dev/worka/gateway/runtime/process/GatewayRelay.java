@@ -50,14 +50,36 @@ final class GatewayRelay implements AutoCloseable {
   }
 
   /**
+   * How many connections one worker may hold open through its relay at once: a fixed 16, far above
+   * what an agent needs (the built-in agents use one or two) and low enough that a flood of them
+   * costs the Gateway little (each is two virtual threads and two sockets here, two threads inside
+   * the worker's sandbox). The connection past it stops the worker ({@code connections} limit).
+   */
+  static final int MAX_CONNECTIONS_PER_WORKER = 16;
+
+  /**
    * Listens on a new Unix socket at {@code socket} (its directory must exist and should be this
-   * user's only) and relays each connection to {@code 127.0.0.1:port}.
+   * user's only) and relays each connection to {@code 127.0.0.1:port}, without a cap.
    */
   static GatewayRelay serve(Path socket, int port) throws IOException {
+    return serve(socket, port, Integer.MAX_VALUE, detail -> {});
+  }
+
+  /**
+   * As {@link #serve(Path, int)}, for one worker: at most {@code maxConnections} relayed at once; a
+   * connection past them is closed unrelayed and {@code overLimit} is told, once, what happened.
+   */
+  static GatewayRelay serve(
+      Path socket, int port, int maxConnections, java.util.function.Consumer<String> overLimit)
+      throws IOException {
     Files.deleteIfExists(socket);
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(socket));
     InetSocketAddress gateway = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+    java.util.concurrent.atomic.AtomicInteger open =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean told =
+        new java.util.concurrent.atomic.AtomicBoolean();
     Thread acceptor =
         Thread.ofVirtual()
             .name("worka-gateway-relay")
@@ -70,6 +92,17 @@ final class GatewayRelay implements AutoCloseable {
                     } catch (IOException e) {
                       return; // closed
                     }
+                    if (open.incrementAndGet() > maxConnections) {
+                      open.decrementAndGet();
+                      closeQuietly(worker);
+                      if (told.compareAndSet(false, true)) {
+                        overLimit.accept(
+                            "it opened more than "
+                                + maxConnections
+                                + " connections to the Gateway at once");
+                      }
+                      continue;
+                    }
                     Thread.ofVirtual()
                         .start(
                             () -> {
@@ -77,6 +110,8 @@ final class GatewayRelay implements AutoCloseable {
                                 join(worker, toGateway);
                               } catch (IOException e) {
                                 closeQuietly(worker);
+                              } finally {
+                                open.decrementAndGet();
                               }
                             });
                   }

@@ -47,16 +47,17 @@ public final class ProcessRuntime implements WorkerRuntime {
   /** The built-in manifest's commands, canonical ({@link #canonical}). */
   private final java.util.Set<List<String>> builtInCommands;
 
-  /**
-   * The Gateway's halves of the relays of workers without a network, by the Gateway port they
-   * reach.
-   */
-  private final Map<Integer, Path> relaySockets = new java.util.HashMap<>();
+  /** The Gateway's halves of the relays of the running workers without a network. */
+  private final List<AttemptRelay> relays = new ArrayList<>();
 
-  private final List<GatewayRelay> relays = new ArrayList<>();
+  private final java.util.concurrent.atomic.AtomicBoolean staleRelaysRemoved =
+      new java.util.concurrent.atomic.AtomicBoolean();
   private final java.util.concurrent.atomic.AtomicBoolean warnedSharedNetwork =
       new java.util.concurrent.atomic.AtomicBoolean();
   private volatile WorkerRecords records;
+
+  /** What enforces each resource limit here; none for the package's own test constructors. */
+  private final WorkerLimits limits;
 
   /**
    * A runtime with no hidden paths; see {@link #ProcessRuntime(Path, InstantSource, Collection)}.
@@ -124,7 +125,8 @@ public final class ProcessRuntime implements WorkerRuntime {
             : bubblewrapAt.map(Isolation::detect).orElseGet(Isolation::detected),
         hiddenPaths,
         network,
-        sandbox);
+        sandbox,
+        WorkerLimits.probe());
     if (isolation instanceof Isolation.None none) {
       String unconfined =
           "Each worker runs as this Gateway's OS user and sees the"
@@ -175,7 +177,9 @@ public final class ProcessRuntime implements WorkerRuntime {
           network == WorkerNetwork.HOST
               ? "the host's (WORKA_WORKER_NETWORK=host)"
               : bubblewrap.ownNetwork()
-                  ? "their own, reaching only the Gateway"
+                  ? "their own, reaching only the Gateway (at most "
+                      + GatewayRelay.MAX_CONNECTIONS_PER_WORKER
+                      + " connections at once per worker)"
                   : "the host's (bubblewrap cannot unshare the network here)");
       if (!bubblewrap.seccomp()) {
         log.warn(
@@ -219,6 +223,33 @@ public final class ProcessRuntime implements WorkerRuntime {
       Collection<Path> hiddenPaths,
       WorkerNetwork network,
       SandboxRequirement sandbox) {
+    this(
+        installDir,
+        clock,
+        temporaryRoot,
+        setsid,
+        isolation,
+        hiddenPaths,
+        network,
+        sandbox,
+        WorkerLimits.none("not probed by this runtime"));
+  }
+
+  ProcessRuntime(
+      Path installDir,
+      InstantSource clock,
+      Path temporaryRoot,
+      Optional<Path> setsid,
+      Isolation isolation,
+      Collection<Path> hiddenPaths,
+      WorkerNetwork network,
+      SandboxRequirement sandbox,
+      WorkerLimits limits) {
+    Objects.requireNonNull(limits, "limits");
+    this.limits =
+        isolation instanceof Isolation.None none
+            ? limits.unsandboxed("workers are not sandboxed: " + none.reason())
+            : limits;
     this.sandbox = sandbox;
     this.network = Objects.requireNonNull(network, "network");
     this.installDir = Objects.requireNonNull(installDir, "installDir").toAbsolutePath().normalize();
@@ -268,7 +299,22 @@ public final class ProcessRuntime implements WorkerRuntime {
     WorkerRecords found = new WorkerRecords(directory);
     int killed = found.killLeftovers();
     records = found;
+    killed += limits.cgroups().map(c -> c.removeLeftovers(Path.of("/proc"))).orElse(0);
     return killed;
+  }
+
+  /**
+   * What enforces each of a worker's resource limits on this host: {@code memory=cgroup v1,
+   * cpu=cgroup v1 (cfs quota), pids=cgroup v1, disk=not enforced, open_files=rlimit RLIMIT_NOFILE}
+   * (the Gateway logs it at start as {@code worker limits: …}).
+   */
+  public String limits() {
+    return limits.describe();
+  }
+
+  /** The resource limits nothing enforces on this host ({@code memory}, {@code disk}, …). */
+  public List<String> unenforcedLimits() {
+    return limits.unenforced();
   }
 
   private static final String RELAY_DIRECTORY_PREFIX = "worka-relay-";
@@ -308,11 +354,31 @@ public final class ProcessRuntime implements WorkerRuntime {
     }
   }
 
-  /** The Unix socket relayed to the Gateway's {@code port}, opened on first use. */
-  private synchronized Path relaySocket(int port) throws IOException {
-    Path socket = relaySockets.get(port);
-    if (socket == null) {
-      Path temporary = Path.of(System.getProperty("java.io.tmpdir"));
+  /**
+   * One worker's relay to the Gateway: its own Unix socket (in a 0700 directory of its own), so
+   * that the Gateway can count that worker's connections.
+   */
+  private record AttemptRelay(GatewayRelay relay, Path socket) {
+    void close() {
+      relay.close();
+      try {
+        Files.deleteIfExists(socket);
+        Files.deleteIfExists(socket.getParent());
+      } catch (IOException ignored) {
+        // a temporary directory left behind; removeStale takes it later
+      }
+    }
+  }
+
+  /**
+   * Opens a worker's relay to the Gateway's {@code port}, capped at {@link
+   * GatewayRelay#MAX_CONNECTIONS_PER_WORKER} connections at once; past them, {@code worker} is
+   * stopped at its {@code connections} limit.
+   */
+  private AttemptRelay openRelay(
+      int port, java.util.concurrent.CompletableFuture<ProcessWorker> worker) throws IOException {
+    Path temporary = Path.of(System.getProperty("java.io.tmpdir"));
+    if (staleRelaysRemoved.compareAndSet(false, true)) {
       int stale = GatewayRelay.removeStale(temporary, RELAY_DIRECTORY_PREFIX);
       if (stale > 0) {
         log.info(
@@ -320,36 +386,47 @@ public final class ProcessRuntime implements WorkerRuntime {
             stale,
             temporary);
       }
-      Path directory =
-          Files.createTempDirectory(
-              temporary,
-              RELAY_DIRECTORY_PREFIX,
-              java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                  java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-      socket = directory.resolve(GatewayRelay.SOCKET_NAME);
-      directory
-          .toFile()
-          .deleteOnExit(); // run in reverse order: the socket first, then its directory
-      socket.toFile().deleteOnExit();
-      relays.add(GatewayRelay.serve(socket, port));
-      relaySockets.put(port, socket);
     }
-    return socket;
+    Path directory =
+        Files.createTempDirectory(
+            temporary,
+            RELAY_DIRECTORY_PREFIX,
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    Path socket = directory.resolve(GatewayRelay.SOCKET_NAME);
+    GatewayRelay relay;
+    try {
+      relay =
+          GatewayRelay.serve(
+              socket,
+              port,
+              GatewayRelay.MAX_CONNECTIONS_PER_WORKER,
+              detail -> {
+                // Runs once the handle exists (at once, unless the flood beat its construction).
+                var unused =
+                    worker.thenAccept(w -> w.reached(new AttemptCgroup.Hit("connections", detail)));
+              });
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(directory);
+      throw e;
+    }
+    AttemptRelay opened = new AttemptRelay(relay, socket);
+    synchronized (this) {
+      relays.add(opened);
+    }
+    return opened;
+  }
+
+  private synchronized void closed(AttemptRelay relay) {
+    relays.remove(relay);
+    relay.close();
   }
 
   /** Stops the relays to the Gateway (workers without a network can no longer reach it). */
   public synchronized void close() {
-    relays.forEach(GatewayRelay::close);
+    relays.forEach(AttemptRelay::close);
     relays.clear();
-    for (Path socket : relaySockets.values()) {
-      try {
-        Files.deleteIfExists(socket);
-        Files.deleteIfExists(socket.getParent());
-      } catch (IOException ignored) {
-        // a temporary directory left behind
-      }
-    }
-    relaySockets.clear();
+    limits.close();
   }
 
   private static Optional<Path> findSetsid() {
@@ -449,6 +526,17 @@ public final class ProcessRuntime implements WorkerRuntime {
       directory.delete();
       return notStarted(launch, "cannot write the worker's token file in " + directory + ": " + e);
     }
+    AttemptCgroup cgroup = null;
+    if (limits.cgroups().isPresent()) {
+      String name = launch.stepId() + "-" + launch.attempt();
+      try {
+        cgroup = limits.cgroups().get().create(name, launch.resources());
+      } catch (IOException e) {
+        // Fail closed: a worker whose limits cannot be set is not started without them.
+        directory.delete();
+        return notStarted(launch, "cannot create the worker's cgroup " + name + ": " + e);
+      }
+    }
 
     Map<String, String> protocol = new LinkedHashMap<>();
     protocol.put(AgentEnvironment.GATEWAY_URL, launch.gatewayUrl());
@@ -462,7 +550,9 @@ public final class ProcessRuntime implements WorkerRuntime {
     List<String> arguments = launch.command().subList(1, launch.command().size());
 
     List<String> argv = new ArrayList<>();
-    setsid.ifPresent(path -> argv.add(path.toString()));
+    java.util.concurrent.CompletableFuture<ProcessWorker> worker =
+        new java.util.concurrent.CompletableFuture<>();
+    AttemptRelay relay = null;
     if (isolation instanceof Isolation.Bubblewrap bubblewrap) {
       SandboxLayout layout =
           SandboxLayout.of(
@@ -475,6 +565,10 @@ public final class ProcessRuntime implements WorkerRuntime {
               network == WorkerNetwork.GATEWAY && bubblewrap.ownNetwork()
                   ? List.of(Path.of(System.getProperty("java.home")), RELAY_CLASS_PATH)
                   : List.of(Path.of(System.getProperty("java.home"))));
+      if (cgroup != null && limits.disk()) {
+        layout.boundDisk(launch.resources().diskBytes(), tokenFile);
+        cgroup.watchDisk();
+      }
       for (String refusal : layout.refusals()) {
         log.warn(
             "run {} step {} attempt {}: not visible in the worker's sandbox: {}",
@@ -496,23 +590,32 @@ public final class ProcessRuntime implements WorkerRuntime {
                 + " port of 1024 or more, which a worker without a network of its own could reach through the relay",
             launch.gatewayUrl());
       }
-      Path socket = null;
       if (gatewayPort.isPresent()) {
         try {
-          socket = relaySocket(gatewayPort.get());
+          relay = openRelay(gatewayPort.get(), worker);
         } catch (IOException | RuntimeException e) {
           directory.delete();
+          if (cgroup != null) {
+            cgroup.remove();
+          }
           return notStarted(
               launch, "cannot open the relay to the Gateway for a worker without a network: " + e);
         }
-        layout.bindSocket(socket);
+        layout.bindSocket(relay.socket());
       }
+      Path socket = relay == null ? null : relay.socket();
       Path filter = null;
       if (bubblewrap.seccomp()) {
         try {
           filter = SeccompFilter.write(directory.path());
         } catch (IOException | RuntimeException e) {
           directory.delete();
+          if (cgroup != null) {
+            cgroup.remove();
+          }
+          if (relay != null) {
+            closed(relay);
+          }
           return notStarted(launch, "cannot write the worker's seccomp filter: " + e);
         }
       }
@@ -546,16 +649,20 @@ public final class ProcessRuntime implements WorkerRuntime {
     }
     argv.add(program.toString());
     argv.addAll(arguments);
+    List<String> started = new ArrayList<>(limits.wrap(argv, launch.resources(), cgroup));
+    if (setsid.isPresent()) {
+      started.add(0, setsid.get().toString());
+    }
     if (log.isDebugEnabled()) {
       log.debug(
           "worker of run {} step {} attempt {}: {}",
           launch.runId(),
           launch.stepId(),
           launch.attempt(),
-          argv);
+          started);
     }
     ProcessBuilder builder =
-        new ProcessBuilder(argv).directory(directory.path().toFile()).redirectErrorStream(true);
+        new ProcessBuilder(started).directory(directory.path().toFile()).redirectErrorStream(true);
     Map<String, String> environment = builder.environment();
     environment.clear();
     if (!(isolation instanceof Isolation.Bubblewrap)) {
@@ -568,6 +675,12 @@ public final class ProcessRuntime implements WorkerRuntime {
       process = Launcher.start(builder);
     } catch (IOException | RuntimeException e) {
       directory.delete();
+      if (cgroup != null) {
+        cgroup.remove();
+      }
+      if (relay != null) {
+        closed(relay);
+      }
       return notStarted(launch, "cannot start " + program + ": " + e.getMessage());
     }
     log.info(
@@ -582,12 +695,24 @@ public final class ProcessRuntime implements WorkerRuntime {
         isolation.describe(),
         launch.command());
     WorkerRecords recording = records;
-    Runnable ended = () -> {};
     if (recording != null) {
       recording.started(process, launch, directory.path());
-      ended = () -> recording.ended(process.pid());
     }
-    return new ProcessWorker(launch, process, setsid.isPresent(), directory, clock, now, ended);
+    AttemptRelay attemptRelay = relay;
+    Runnable ended =
+        () -> {
+          if (attemptRelay != null) {
+            closed(attemptRelay);
+          }
+          if (recording != null) {
+            recording.ended(process.pid());
+          }
+        };
+    ProcessWorker handle =
+        new ProcessWorker(
+            launch, process, setsid.isPresent(), directory, clock, now, ended, cgroup);
+    worker.complete(handle);
+    return handle;
   }
 
   private Path resolve(String command) {

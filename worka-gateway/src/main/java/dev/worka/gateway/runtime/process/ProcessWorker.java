@@ -36,6 +36,22 @@ final class ProcessWorker implements WorkerHandle {
   private volatile AttemptOutcome outcome;
   private final Runnable ended;
 
+  /** The worker's cgroup, or null where the host has none ({@link WorkerLimits}). */
+  private final AttemptCgroup cgroup;
+
+  /** The limit the worker hit while it ran, seen by {@link #watchLimits()}. */
+  private final AtomicReference<AttemptCgroup.Hit> limitHit = new AtomicReference<>();
+
+  private final java.util.concurrent.ScheduledFuture<?> watch;
+
+  /** Checks every running worker's cgroup counters; one daemon thread for all of them. */
+  private static final java.util.concurrent.ScheduledExecutorService WATCHER =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          task -> Thread.ofPlatform().daemon().name("worka-worker-limits").unstarted(task));
+
+  /** How often a running worker's cgroup is checked for a limit it hit. */
+  static final Duration WATCH_INTERVAL = Duration.ofMillis(100);
+
   ProcessWorker(
       WorkerLaunch launch,
       Process process,
@@ -43,8 +59,10 @@ final class ProcessWorker implements WorkerHandle {
       WorkDirectory directory,
       InstantSource clock,
       Instant started,
-      Runnable ended) {
+      Runnable ended,
+      AttemptCgroup cgroup) {
     this.ended = ended;
+    this.cgroup = cgroup;
     this.launch = launch;
     this.process = process;
     this.tree = new ProcessTree(process, ownSession);
@@ -57,6 +75,50 @@ final class ProcessWorker implements WorkerHandle {
             .daemon()
             .name("worka-worker-output-" + process.pid())
             .start(() -> readOutput(process.getInputStream()));
+    this.watch =
+        cgroup == null
+            ? null
+            : WATCHER.scheduleWithFixedDelay(
+                this::watchLimits,
+                WATCH_INTERVAL.toMillis(),
+                WATCH_INTERVAL.toMillis(),
+                TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Stops the worker as soon as its cgroup shows a limit it hit: a fork bomb would otherwise spin
+   * at its pids limit until the deadline, and a process the OOM killer chose may not be the one
+   * that keeps the worker alive.
+   */
+  private void watchLimits() {
+    if (outcome != null || limitHit.get() != null || stopReason.get() != null) {
+      return;
+    }
+    cgroup.hit().ifPresent(this::reached);
+  }
+
+  /**
+   * Stops the worker because it reached a limit (seen in its cgroup, or by its relay to the
+   * Gateway); {@link #await()} then returns {@link AttemptOutcome.LimitReached}. A no-op once it
+   * ended, was stopped, or reached another limit first.
+   */
+  void reached(AttemptCgroup.Hit hit) {
+    if (outcome != null || stopReason.get() != null || !limitHit.compareAndSet(null, hit)) {
+      return;
+    }
+    log.info(
+        "stopping worker pid {} (run {} step {} attempt {}): it reached its {} limit: {}",
+        process.pid(),
+        launch.runId(),
+        launch.stepId(),
+        launch.attempt(),
+        hit.limit(),
+        hit.detail());
+    if (cgroup != null) {
+      cgroup.killAll(); // the worker's root process too: runToEnd sees it exit
+    } else {
+      tree.kill();
+    }
   }
 
   @Override
@@ -110,6 +172,15 @@ final class ProcessWorker implements WorkerHandle {
     Integer exitCode = exited ? process.exitValue() : null;
     // In every outcome: nothing the worker started outlives it (leftovers of a clean exit too).
     int leftovers = tree.kill();
+    if (cgroup != null) {
+      if (watch != null) {
+        watch.cancel(false);
+      }
+      leftovers += cgroup.killAll(); // double-forked, re-parented: whatever is still in it
+      cgroup.hit().ifPresent(seen -> limitHit.compareAndSet(null, seen));
+      cgroup.remove();
+    }
+    AttemptCgroup.Hit hit = limitHit.get();
     String stopped = stopReason.get();
     joinReader();
     Duration ran = Duration.between(started, clock.instant());
@@ -122,6 +193,8 @@ final class ProcessWorker implements WorkerHandle {
     AttemptOutcome result;
     if (stopped != null) {
       result = new AttemptOutcome.Stopped(stopped, tail.lastLines(), ran);
+    } else if (hit != null) {
+      result = new AttemptOutcome.LimitReached(hit.limit(), hit.detail(), tail.lastLines(), ran);
     } else if (exitCode != null) {
       result = new AttemptOutcome.Exited(exitCode, tail.lastLines(), ran);
     } else {
@@ -138,7 +211,8 @@ final class ProcessWorker implements WorkerHandle {
           case AttemptOutcome.Exited e -> "exited with " + e.exitCode();
           case AttemptOutcome.TimedOut t -> "killed at its deadline " + launch.deadline();
           case AttemptOutcome.Stopped s -> "stopped (" + s.reason() + ")";
-          case AttemptOutcome.LimitReached r -> "stopped at its " + r.limit() + " limit";
+          case AttemptOutcome.LimitReached l ->
+              "stopped at its " + l.limit() + " limit (" + l.detail() + ")";
           case AttemptOutcome.FailedToStart f -> "failed to start (" + f.reason() + ")";
         },
         ran,

@@ -223,6 +223,25 @@ final class SandboxLayout {
     return layout;
   }
 
+  /**
+   * Bounds what the worker can write: {@code /tmp} and its work directory become tmpfs mounts of at
+   * most {@code bytes} each (bubblewrap's {@code --size}), the work directory holding only the
+   * token file, bound read-only from the host's work directory. Nothing the worker writes reaches
+   * the host's disk.
+   */
+  void boundDisk(long bytes, Path tokenFile) {
+    String size = Long.toString(bytes);
+    Path token = normalize(tokenFile);
+    for (int i = 0; i < mounts.size(); i++) {
+      Mount mount = mounts.get(i);
+      if (mount.target().equals(TMP) || mount.target().equals(token.getParent())) {
+        String target = mount.target().toString();
+        mounts.set(i, new Mount(mount.target(), List.of("--size", size, "--tmpfs", target), false));
+      }
+    }
+    mounts.add(new Mount(token, List.of("--ro-bind", token.toString(), token.toString()), false));
+  }
+
   /** Makes the Unix socket {@code socket} visible at its own path (to connect to; read-only). */
   void bindSocket(Path socket) {
     Path s = normalize(socket);

@@ -53,11 +53,13 @@
  *       gateway}). A network namespace of its own with only a loopback, where {@link
  *       dev.worka.gateway.runtime.process.GatewayRelay} — a small JVM in front of the worker, which
  *       it starts as its child — listens at the Gateway's port and carries each connection through
- *       a Unix socket (mounted read-only; a file system socket crosses network namespaces) to the
- *       Gateway's own relay, which connects it to the Gateway's HTTP port: the worker's {@code
- *       WORKA_GATEWAY_URL} works and nothing else is reachable. Needs a bubblewrap that can unshare
- *       the network (probed) and a Gateway URL on {@code 127.0.0.1}/{@code localhost} at a port of
- *       1024 or more; otherwise, or with {@code host}, the worker shares the host's network.
+ *       a Unix socket of that attempt's own (mounted read-only; a file system socket crosses
+ *       network namespaces) to the Gateway's own relay, which connects it to the Gateway's HTTP
+ *       port, at most {@code GatewayRelay.MAX_CONNECTIONS_PER_WORKER} (16) at once (one more stops
+ *       the worker at its {@code connections} limit): the worker's {@code WORKA_GATEWAY_URL} works
+ *       and nothing else is reachable. Needs a bubblewrap that can unshare the network (probed) and
+ *       a Gateway URL on {@code 127.0.0.1}/{@code localhost} at a port of 1024 or more; otherwise,
+ *       or with {@code host}, the worker shares the host's network.
  * </ul>
  *
  * <p>What the sandbox does <b>not</b> isolate, yet:
@@ -67,9 +69,13 @@
  *       reachable, including the embedded PostgreSQL port (which still demands the password kept in
  *       the hidden {@code WORKA_HOME}) and abstract Unix sockets, and so is any address the host
  *       can reach.
- *   <li><b>No resource limits</b>: no cgroup CPU, memory or process-count limits and no rlimits; a
- *       worker can exhaust memory (also through its tmpfs {@code /tmp}) or fork until the deadline
- *       kills it.
+ *   <li><b>Disk, and limits the host lacks the means for</b>: the agent's {@code resources} are
+ *       enforced by a cgroup v1 per attempt (memory, pids, cpu) where the host mounts those
+ *       controllers writable, and by rlimits ({@code RLIMIT_NOFILE}; {@code RLIMIT_DATA} without
+ *       the memory controller), a sandboxed worker's files on tmpfs mounts of its {@code disk} size
+ *       — see {@code WorkerLimits}; {@code disk} is not enforced for unsandboxed workers, nor are
+ *       pids and cpu without their cgroups (cgroup v2 is not used yet). A worker that hits its
+ *       memory or pids limit is stopped and its attempt ends as {@code LimitReached}.
  *   <li><b>Same kernel, same file owner</b>: the seccomp filter is a deny list (calls it does not
  *       name, a future kernel's included, are allowed); the worker's files are the Gateway user's
  *       on the host, and what is visible (the installation directory, system files) is readable as

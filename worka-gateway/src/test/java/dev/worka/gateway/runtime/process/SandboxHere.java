@@ -15,6 +15,15 @@ public final class SandboxHere {
   }
 
   /**
+   * Whether sandboxed workers get a network of their own here, reaching only the Gateway through
+   * their relay (which caps their connections).
+   */
+  public static boolean ownNetwork() {
+    return Isolation.detected() instanceof Isolation.Bubblewrap bubblewrap
+        && bubblewrap.ownNetwork();
+  }
+
+  /**
    * Empty where bubblewrap works (the Gateway's own default applies); else {@code
    * WORKA_SANDBOX=off}, so that a test Gateway's agents — declared by the test's policy file, so
    * otherwise refused without a sandbox — run unconfined, as every worker did before the sandbox
