@@ -13,12 +13,14 @@ import dev.worka.gateway.policy.LaunchAllowance;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.policy.StoredPolicy;
+import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.runtime.process.ProcessRuntime;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.Database;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.SigningKeys;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,6 +30,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -89,10 +92,15 @@ public final class Gateway implements AutoCloseable {
       List<String> secrets = new ArrayList<>(config.secrets());
       secrets.add(operatorToken);
       secrets.addAll(opened.secrets());
+      secrets.addAll(settings.tracing().secrets());
+      OutputCleaner spanCleaner = new OutputCleaner(secrets);
+      Tracing tracing =
+          Tracing.start(settings.tracing(), s -> spanCleaner.cleanText(s, new HashMap<>()));
+      closeables.add(tracing); // closed last: flushes the spans of everything stopped before
 
       ControlPlane control =
           new ControlPlane(
-              database, config, skills, policies, launches, keys, secrets, clock, random);
+              database, config, skills, policies, launches, keys, secrets, tracing, clock, random);
       Router router =
           HttpAtStart.routes(
               control,
@@ -101,7 +109,8 @@ public final class Gateway implements AutoCloseable {
               integrations.model(),
               new GatewayNames(config.bindAddress(), config.gatewayUrl()));
       List<RunNotifier> notifiers =
-          integrations.connectIngress(router, control.runService, new Redactor(secrets), clock);
+          integrations.connectIngress(
+              router, control.runService, new Redactor(secrets), tracing, clock);
 
       database.watch(Duration.ofSeconds(1));
       http = HttpAtStart.listen(settings, router, database);

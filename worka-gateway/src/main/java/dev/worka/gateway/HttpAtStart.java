@@ -44,7 +44,8 @@ final class HttpAtStart {
             control.policies,
             control.metrics::render,
             control.resolveInvocation,
-            control.applyPolicy)
+            control.applyPolicy,
+            control.tracing)
         .register(router);
     new AgentApi(
             control.dataSource,

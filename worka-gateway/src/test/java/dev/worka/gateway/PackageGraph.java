@@ -38,10 +38,11 @@ final class PackageGraph {
               "runtime.process",
               "skill.github",
               "skill.model",
-              "store")
+              "store",
+              "telemetry")
           .uses("ingress")
           .uses("ingress.slack", "control", "http", "policy", "run")
-          .uses("ingress.github", "control", "http", "policy", "run")
+          .uses("ingress.github", "control", "http", "policy", "run", "telemetry")
           .uses(
               "ingress.api",
               "audit",
@@ -53,7 +54,8 @@ final class PackageGraph {
               "policy",
               "run",
               "skill",
-              "store")
+              "store",
+              "telemetry")
           .uses(
               "agent",
               "audit",
@@ -87,7 +89,16 @@ final class PackageGraph {
           .uses("delivery.github", "delivery", "redaction", "run", "skill", "skill.github")
           .uses("delivery", "audit", "error", "redaction", "run", "store")
           .uses(
-              "control", "audit", "delivery", "policy", "queue", "run", "runtime", "store", "token")
+              "control",
+              "audit",
+              "delivery",
+              "policy",
+              "queue",
+              "run",
+              "runtime",
+              "store",
+              "telemetry",
+              "token")
           .uses("invocation", "audit", "redaction", "run", "skill", "store")
           .uses("plan", "policy", "run", "schema", "store")
           .uses("skill.slack", "skill")
@@ -96,15 +107,16 @@ final class PackageGraph {
           .uses("skill", "error", "policy", "schema")
           .uses("runtime.process", "runtime")
           .uses("runtime", "policy")
-          .uses("run", "store")
+          .uses("run", "store", "telemetry")
           .uses("policy", "error", "run", "store")
-          .uses("audit", "store")
+          .uses("audit", "store", "telemetry")
           .uses("queue", "store")
           .uses("token", "error")
           .uses("store", "error")
           .uses("http", "error")
           .uses("schema")
           .uses("redaction")
+          .uses("telemetry")
           .uses("error");
 
   private final Map<String, List<String>> uses = new LinkedHashMap<>();

@@ -2,6 +2,7 @@ package dev.worka.gateway.config;
 
 import dev.worka.gateway.runtime.process.WorkerNetwork;
 import dev.worka.gateway.runtime.process.WorkerSandbox;
+import dev.worka.gateway.telemetry.TracingSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +24,8 @@ import java.util.Optional;
  * @param workerNetwork {@code WORKA_WORKER_NETWORK}: what network a sandboxed worker gets
  * @param workerSandbox {@code WORKA_SANDBOX}: {@code required} or {@code off}; empty when unset
  *     (then {@code runtime.process.SandboxRequirement} decides by mode and agent)
+ * @param tracing where traces go ({@link TracingSettings}: {@code OTEL_*}, {@code LANGFUSE_*},
+ *     {@code WORKA_TRACE_CONTENT})
  */
 public record GatewaySettings(
     WorkaConfig config,
@@ -31,7 +34,8 @@ public record GatewaySettings(
     GithubSettings github,
     Optional<AnthropicSettings> anthropic,
     WorkerNetwork workerNetwork,
-    Optional<WorkerSandbox> workerSandbox) {
+    Optional<WorkerSandbox> workerSandbox,
+    TracingSettings tracing) {
 
   public GatewaySettings {
     Objects.requireNonNull(config, "config");
@@ -41,6 +45,7 @@ public record GatewaySettings(
     Objects.requireNonNull(anthropic, "anthropic");
     Objects.requireNonNull(workerNetwork, "workerNetwork");
     Objects.requireNonNull(workerSandbox, "workerSandbox");
+    Objects.requireNonNull(tracing, "tracing");
   }
 
   /**
@@ -105,11 +110,12 @@ public record GatewaySettings(
     } catch (IllegalArgumentException e) {
       problems.add(e.getMessage());
     }
+    TracingSettings tracing = TracingSettings.read(environment, problems);
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
     return new GatewaySettings(
-        config, host, slack, github, anthropic, workerNetwork, workerSandbox);
+        config, host, slack, github, anthropic, workerNetwork, workerSandbox, tracing);
   }
 
   /**
