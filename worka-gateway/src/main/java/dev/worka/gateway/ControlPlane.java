@@ -156,7 +156,8 @@ final class ControlPlane {
             attempts,
             denials,
             cleaner,
-            skills.mode() == SideEffectMode.DRY_RUN);
+            skills.mode() == SideEffectMode.DRY_RUN,
+            tracing);
     acceptResult =
         new AcceptResult(
             dataSource,

@@ -66,7 +66,8 @@ final class HttpAtStart {
             control.cleaner,
             control.clock,
             model,
-            names)
+            names,
+            control.tracing)
         .register(router);
     return router;
   }

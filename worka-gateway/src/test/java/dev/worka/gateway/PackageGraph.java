@@ -71,6 +71,7 @@ final class PackageGraph {
               "skill",
               "skill.model",
               "store",
+              "telemetry",
               "token")
           .uses(
               "mediation",
@@ -84,10 +85,11 @@ final class PackageGraph {
               "run",
               "skill",
               "store",
+              "telemetry",
               "token")
           .uses("delivery.slack", "delivery", "redaction", "run", "skill.slack")
           .uses("delivery.github", "delivery", "redaction", "run", "skill", "skill.github")
-          .uses("delivery", "audit", "error", "redaction", "run", "store")
+          .uses("delivery", "audit", "error", "redaction", "run", "store", "telemetry")
           .uses(
               "control",
               "audit",

@@ -1,16 +1,19 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.OtlpReceiver.ReceivedSpan;
+import dev.worka.gateway.skill.model.StubMessagesApi;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.telemetry.SpanIds;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -103,6 +106,17 @@ class TracedRunTest {
         githubHeader = delivered.raw().headers().firstValue("traceparent").orElse("");
         JsonNode story = gw.finish(github.path("run_id").asText());
         assertEquals("succeeded", story.path("status").asText(), story.toPrettyString());
+        // The answers go out after the run ended: wait until both were sent (and exported).
+        await("the acknowledgement and the result delivered")
+            .atMost(Duration.ofSeconds(30))
+            .pollInterval(Duration.ofMillis(50))
+            .until(
+                () ->
+                    receiver.spansOf(GITHUB_TRACE).stream()
+                        .filter(x -> x.name().equals("worka.delivery"))
+                        .filter(x -> "sent".equals(x.attributes().get("worka.delivery.outcome")))
+                        .count(),
+                n -> n >= 2);
       }
       return new RunDone(
           UUID.fromString(runId),
@@ -219,9 +233,25 @@ class TracedRunTest {
     assertTrue(planGate.attributes().get("worka.gate.chain_seq").matches("[1-9][0-9]*"));
     ReceivedSpan skillGate = gate(spans, "skill.invoke");
     assertEquals("github.create_issue", skillGate.attributes().get("worka.skill"));
+
+    // ernest's skill call: under its attempt, its gate and upstream call its children
+    ReceivedSpan skill = one(spans, "worka.skill");
+    assertEquals(steps.get(1).spanId(), skill.parentSpanId());
+    assertEquals("github.create_issue", skill.attributes().get("worka.skill"));
+    assertEquals("performed", skill.attributes().get("worka.skill.outcome"));
+    assertEquals("ernest", skill.attributes().get("worka.agent"));
+    assertEquals(
+        done.story().path("skill_invocations").get(0).path("invocation_id").asText(),
+        skill.attributes().get("worka.invocation_id"));
     assertTrue(
-        ancestors(skillGate, byId).contains(steps.get(1).spanId()),
-        "the skill gate is under ernest's attempt");
+        skill.attributes().get("langfuse.observation.input").contains("Login test is flaky"),
+        skill.toString());
+    assertTrue(skill.attributes().containsKey("langfuse.observation.output"), skill.toString());
+    assertEquals(skill.spanId(), skillGate.parentSpanId());
+    ReceivedSpan upstream = one(spans, "worka.skill.upstream");
+    assertEquals(skill.spanId(), upstream.parentSpanId());
+    assertEquals("SPAN_KIND_CLIENT", upstream.kind());
+    assertEquals("true", upstream.attributes().get("worka.skill.dry_run"));
 
     // every span hangs from the caller's span through parents the trace holds
     for (ReceivedSpan s : spans) {
@@ -250,6 +280,17 @@ class TracedRunTest {
     assertEquals(
         List.of("hari", "ernest"),
         gitSteps.stream().map(s -> s.attributes().get("worka.agent")).toList());
+    // the answers on the issue: the acknowledgement and the result, each delivered under the run
+    List<ReceivedSpan> answers = all(git, "worka.delivery");
+    assertEquals(
+        List.of("ack", "result"),
+        answers.stream().map(a -> a.attributes().get("worka.delivery.kind")).sorted().toList(),
+        git.toString());
+    for (ReceivedSpan a : answers) {
+      assertEquals(gitRun.spanId(), a.parentSpanId());
+      assertEquals("github", a.attributes().get("worka.delivery.channel"));
+      assertEquals("sent", a.attributes().get("worka.delivery.outcome"), a.toString());
+    }
     for (ReceivedSpan s : git) {
       assertTrue(
           ancestors(s, gitById).contains(GITHUB_SPAN) || s.parentSpanId().equals(GITHUB_SPAN),
@@ -287,6 +328,69 @@ class TracedRunTest {
         OtlpReceiver.allValues(spans).stream().anyMatch(v -> v.contains(REQUEST)),
         "the request's text is in no span");
     noSecretIn(spans, List.of(TestGateway.OPERATOR_TOKEN, secretKey, basic.substring(6)));
+  }
+
+  @Test
+  void eachModelCallIsAGenerationUnderItsAttemptAndTheProviderKeyIsInNoSpan() throws Exception {
+    try (StubMessagesApi stub =
+        StubMessagesApi.start(ModelThroughGatewayTest.KEY, ModelThroughGatewayTest::playModel)) {
+      RunDone done =
+          run(
+              Map.of(
+                  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                  receiver.url() + "/v1/traces",
+                  "OTEL_BSP_SCHEDULE_DELAY",
+                  "20",
+                  "OTEL_SERVICE_NAME",
+                  "worka-test",
+                  "WORKA_MODEL",
+                  "anthropic",
+                  "ANTHROPIC_API_KEY",
+                  ModelThroughGatewayTest.KEY,
+                  "ANTHROPIC_BASE_URL",
+                  stub.baseUrl(),
+                  "WORKA_ANTHROPIC_MODEL",
+                  ModelThroughGatewayTest.MODEL));
+      assertEquals(
+          "succeeded", done.story().path("status").asText(), done.story().toPrettyString());
+    }
+    List<ReceivedSpan> spans = receiver.spansOf(CALLER_TRACE);
+    assertTrue(spans.stream().allMatch(s -> s.serviceName().equals("worka-test")));
+    List<ReceivedSpan> steps = all(spans, "worka.step");
+    List<ReceivedSpan> calls = all(spans, "chat " + ModelThroughGatewayTest.MODEL);
+    assertEquals(
+        List.of("hari", "ernest", "ernest"),
+        calls.stream().map(c -> c.attributes().get("worka.agent")).toList(),
+        spans.toString());
+    for (ReceivedSpan c : calls) {
+      String agent = c.attributes().get("worka.agent");
+      ReceivedSpan attempt =
+          steps.stream()
+              .filter(st -> st.attributes().get("worka.agent").equals(agent))
+              .findFirst()
+              .orElseThrow();
+      assertEquals(attempt.spanId(), c.parentSpanId());
+      assertEquals("SPAN_KIND_CLIENT", c.kind());
+      assertEquals("chat", c.attributes().get("gen_ai.operation.name"));
+      assertEquals("anthropic", c.attributes().get("gen_ai.provider.name"));
+      assertEquals(ModelThroughGatewayTest.MODEL, c.attributes().get("gen_ai.request.model"));
+      assertEquals("generation", c.attributes().get("langfuse.observation.type"));
+      assertTrue(c.attributes().get("gen_ai.usage.input_tokens").matches("[1-9][0-9]*"));
+      assertTrue(c.attributes().get("gen_ai.usage.output_tokens").matches("[1-9][0-9]*"));
+      assertTrue(c.attributes().containsKey("langfuse.observation.input"), c.toString());
+    }
+    assertEquals(
+        String.valueOf(ModelThroughGatewayTest.PLAN_IN),
+        calls.get(0).attributes().get("gen_ai.usage.input_tokens"));
+    assertEquals(
+        String.valueOf(ModelThroughGatewayTest.PLAN_OUT),
+        calls.get(0).attributes().get("gen_ai.usage.output_tokens"));
+    assertEquals(
+        3,
+        spans.stream()
+            .filter(s -> "model.invoke".equals(s.attributes().get("worka.gate.action")))
+            .count());
+    noSecretIn(spans, List.of(ModelThroughGatewayTest.KEY, TestGateway.OPERATOR_TOKEN));
   }
 
   private static void noSecretIn(List<ReceivedSpan> spans, List<String> secrets) {
