@@ -127,7 +127,8 @@ final class Integrations implements AutoCloseable {
       GithubWebhook github =
           new GithubWebhook(runs, webhook.get().secret(), webhook.get().handle(), tracing);
       github.register(router);
-      notifiers.add(new GithubNotifier(liveGithub.orElse(null), dryRun, redactor));
+      notifiers.add(
+          new GithubNotifier(liveGithub.orElse(null), dryRun, redactor, tracing::traceLink));
       log.info(
           "GitHub webhook on POST /github/webhook: comments mentioning @{} start runs{}",
           github.handle(),
@@ -139,7 +140,7 @@ final class Integrations implements AutoCloseable {
     }
     SlackSettings slackSettings = settings.slack();
     if (slackSettings.configured()) {
-      notifiers.add(new SlackNotifier(slackMethods(), dryRun, redactor));
+      notifiers.add(new SlackNotifier(slackMethods(), dryRun, redactor, tracing::traceLink));
       if (slackSettings.ingress() != SlackSettings.Ingress.NONE) {
         slackIngress =
             new SlackIngress(

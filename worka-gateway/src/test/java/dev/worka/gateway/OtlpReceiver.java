@@ -25,9 +25,9 @@ import java.util.zip.GZIPInputStream;
  * (Langfuse's path), and keeps its spans and the {@code Authorization} header it came with. The
  * Gateway reaches it through its real exporter, configured only by URL.
  */
-final class OtlpReceiver implements AutoCloseable {
+public final class OtlpReceiver implements AutoCloseable {
   /** A received span, flattened: ids in hex, attributes as strings. */
-  record ReceivedSpan(
+  public record ReceivedSpan(
       String path,
       String serviceName,
       String traceId,
@@ -41,31 +41,31 @@ final class OtlpReceiver implements AutoCloseable {
   private final List<ReceivedSpan> spans = new CopyOnWriteArrayList<>();
   private final List<String> authorizations = new CopyOnWriteArrayList<>();
 
-  OtlpReceiver() throws IOException {
+  public OtlpReceiver() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/v1/traces", this::exportOrFail);
     server.createContext("/api/public/otel/v1/traces", this::exportOrFail);
     server.start();
   }
 
-  String url() {
+  public String url() {
     return "http://127.0.0.1:" + server.getAddress().getPort();
   }
 
-  List<ReceivedSpan> spans() {
+  public List<ReceivedSpan> spans() {
     return List.copyOf(spans);
   }
 
-  List<ReceivedSpan> spansOf(String traceId) {
+  public List<ReceivedSpan> spansOf(String traceId) {
     return spans.stream().filter(s -> s.traceId().equals(traceId)).toList();
   }
 
-  List<String> authorizations() {
+  public List<String> authorizations() {
     return List.copyOf(authorizations);
   }
 
   /** Failures of the receiver itself, which the exporter would only see as a dropped answer. */
-  final List<Throwable> failures = new CopyOnWriteArrayList<>();
+  public final List<Throwable> failures = new CopyOnWriteArrayList<>();
 
   private void exportOrFail(HttpExchange x) throws IOException {
     try {
@@ -135,7 +135,7 @@ final class OtlpReceiver implements AutoCloseable {
   }
 
   /** Every attribute value of every span, for scanning. */
-  static List<String> allValues(List<ReceivedSpan> spans) {
+  public static List<String> allValues(List<ReceivedSpan> spans) {
     List<String> values = new ArrayList<>();
     spans.forEach(s -> values.addAll(s.attributes().values()));
     return values;

@@ -173,9 +173,14 @@ public final class Tracing implements AutoCloseable {
     return sdk.isPresent();
   }
 
-  /** Where a person sees trace {@code traceId}: Langfuse's page, when Langfuse is configured. */
+  /**
+   * Where a person sees trace {@code traceId}: Langfuse's page, when spans are exported to
+   * Langfuse.
+   */
   public Optional<String> traceLink(String traceId) {
-    return langfuse.map(l -> l.traceLink(traceId));
+    return exporting() && RunIds.valid(traceId)
+        ? langfuse.map(l -> l.traceLink(traceId))
+        : Optional.empty();
   }
 
   /**
