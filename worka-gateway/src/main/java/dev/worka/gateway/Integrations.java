@@ -148,7 +148,8 @@ final class Integrations implements AutoCloseable {
                 slackClient(),
                 slackSettings.botToken().get(),
                 slackSettings.signingSecret().orElse(null),
-                clock);
+                clock,
+                tracing);
         closeables.add(slackIngress);
         if (slackSettings.ingress() == SlackSettings.Ingress.HTTP) {
           slackIngress.register(router);

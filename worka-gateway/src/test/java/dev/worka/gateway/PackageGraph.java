@@ -41,7 +41,7 @@ final class PackageGraph {
               "store",
               "telemetry")
           .uses("ingress")
-          .uses("ingress.slack", "control", "http", "policy", "run")
+          .uses("ingress.slack", "control", "http", "policy", "run", "telemetry")
           .uses("ingress.github", "control", "http", "policy", "run", "telemetry")
           .uses(
               "ingress.api",
