@@ -413,6 +413,19 @@ public final class Tracing implements AutoCloseable {
     };
   }
 
+  /**
+   * Sets the run's ids on this thread's log lines for the rest of an HTTP request (the HTTP server
+   * removes them when it has answered).
+   */
+  public static void putLogIds(String traceId, UUID runId) {
+    if (traceId != null) {
+      MDC.put("trace_id", traceId);
+    }
+    if (runId != null) {
+      MDC.put("run_id", runId.toString());
+    }
+  }
+
   /** A scope of {@link #logScope} (closing it throws nothing). */
   @FunctionalInterface
   public interface LogScope extends AutoCloseable {
