@@ -31,6 +31,7 @@ import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.Database;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.SigningKeys;
 import dev.worka.gateway.token.TokenIssuer;
 import dev.worka.gateway.token.TokenVerifier;
@@ -93,12 +94,17 @@ final class ControlPlane {
 
   final InstantSource clock;
   final RandomGenerator random;
+
+  /** The run's spans (a no-op tracer when no exporter is configured). */
+  final Tracing tracing;
+
   private final WorkaConfig config;
 
   /**
    * @param launches the launch specs the host allows an uploaded manifest ({@code PUT /v1/policy})
    * @param keys what step tokens are signed and verified with
    * @param secrets every credential this Gateway holds, cleaned from outputs wherever it appears
+   * @param tracing where the spans of runs go
    */
   ControlPlane(
       Database database,
@@ -109,6 +115,7 @@ final class ControlPlane {
       List<String> unenforcedLimits,
       SigningKeys keys,
       List<String> secrets,
+      Tracing tracing,
       InstantSource clock,
       RandomGenerator random) {
     this.dataSource = database.dataSource();
@@ -118,9 +125,10 @@ final class ControlPlane {
     this.secrets = List.copyOf(secrets);
     this.clock = clock;
     this.random = random;
+    this.tracing = tracing;
 
-    audit = new AuditLog(clock);
-    runs = new RunStore(clock, new RunNotifications(clock));
+    audit = new AuditLog(clock, tracing);
+    runs = new RunStore(clock, new RunNotifications(clock), tracing);
     steps = new StepStore(clock);
     plans = new PlanStore(clock, steps);
     invocations = new InvocationStore(clock);
@@ -149,7 +157,8 @@ final class ControlPlane {
             attempts,
             denials,
             cleaner,
-            skills.mode() == SideEffectMode.DRY_RUN);
+            skills.mode() == SideEffectMode.DRY_RUN,
+            tracing);
     acceptResult =
         new AcceptResult(
             dataSource,
@@ -184,6 +193,7 @@ final class ControlPlane {
         runtimes,
         workers,
         audit,
+        tracing,
         clock,
         gatewayUrl,
         config.maxConcurrentSteps(),

@@ -13,6 +13,7 @@ import dev.worka.gateway.policy.LaunchAllowance;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.policy.StoredPolicy;
+import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.runtime.UnconfiguredRuntime;
 import dev.worka.gateway.runtime.WorkerRuntime;
@@ -21,6 +22,7 @@ import dev.worka.gateway.runtime.wasm.WasmRuntime;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.Database;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.SigningKeys;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,6 +32,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -102,6 +105,11 @@ public final class Gateway implements AutoCloseable {
       List<String> secrets = new ArrayList<>(config.secrets());
       secrets.add(operatorToken);
       secrets.addAll(opened.secrets());
+      secrets.addAll(settings.tracing().secrets());
+      OutputCleaner spanCleaner = new OutputCleaner(secrets);
+      Tracing tracing =
+          Tracing.start(settings.tracing(), s -> spanCleaner.cleanText(s, new HashMap<>()));
+      closeables.add(tracing); // closed last: flushes the spans of everything stopped before
 
       ControlPlane control =
           new ControlPlane(
@@ -113,6 +121,7 @@ public final class Gateway implements AutoCloseable {
               processRuntime.unenforcedLimits(),
               keys,
               secrets,
+              tracing,
               clock,
               random);
       HttpAtStart.Routes routes =
@@ -129,7 +138,8 @@ public final class Gateway implements AutoCloseable {
                       .toList()));
       router = routes.router();
       List<RunNotifier> notifiers =
-          integrations.connectIngress(router, control.runService, new Redactor(secrets), clock);
+          integrations.connectIngress(
+              router, control.runService, new Redactor(secrets), tracing, clock);
 
       database.watch(Duration.ofSeconds(1));
       http = HttpAtStart.listen(settings, router, database);

@@ -52,7 +52,8 @@ final class HttpAtStart {
             control.policies,
             control.metrics::render,
             control.resolveInvocation,
-            control.applyPolicy)
+            control.applyPolicy,
+            control.tracing)
         .register(router);
     AgentApi agents =
         new AgentApi(
@@ -74,7 +75,8 @@ final class HttpAtStart {
             control.cleaner,
             control.clock,
             model,
-            names);
+            names,
+            control.tracing);
     agents.register(router);
     OpenApiDocument.register(router);
     return new Routes(router, agents.inProcess());

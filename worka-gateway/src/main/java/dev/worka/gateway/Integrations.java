@@ -21,6 +21,7 @@ import dev.worka.gateway.skill.SkillProvider;
 import dev.worka.gateway.skill.github.McpGithubProvider;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.skill.slack.SlackProvider;
+import dev.worka.gateway.telemetry.Tracing;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -115,18 +116,19 @@ final class Integrations implements AutoCloseable {
    * Registers on {@code router} the ingress that starts runs through {@code runs} — the GitHub
    * webhook ({@code GITHUB_WEBHOOK_SECRET}), Slack's HTTP routes ({@code SLACK_SIGNING_SECRET}) —
    * and returns who answers runs where their requests came from, by source (GitHub, Slack), each
-   * cleaning what it posts with {@code redactor}.
+   * cleaning what it posts with {@code redactor}; the ingress spans go to {@code tracing}.
    */
   List<RunNotifier> connectIngress(
-      Router router, RunService runs, Redactor redactor, InstantSource clock) {
+      Router router, RunService runs, Redactor redactor, Tracing tracing, InstantSource clock) {
     boolean dryRun = sideEffects == SideEffectMode.DRY_RUN;
     List<RunNotifier> notifiers = new ArrayList<>();
     Optional<GithubSettings.Webhook> webhook = settings.github().webhook();
     if (webhook.isPresent()) {
       GithubWebhook github =
-          new GithubWebhook(runs, webhook.get().secret(), webhook.get().handle());
+          new GithubWebhook(runs, webhook.get().secret(), webhook.get().handle(), tracing);
       github.register(router);
-      notifiers.add(new GithubNotifier(liveGithub.orElse(null), dryRun, redactor));
+      notifiers.add(
+          new GithubNotifier(liveGithub.orElse(null), dryRun, redactor, tracing::traceLink));
       log.info(
           "GitHub webhook on POST /github/webhook: comments mentioning @{} start runs{}",
           github.handle(),
@@ -138,7 +140,7 @@ final class Integrations implements AutoCloseable {
     }
     SlackSettings slackSettings = settings.slack();
     if (slackSettings.configured()) {
-      notifiers.add(new SlackNotifier(slackMethods(), dryRun, redactor));
+      notifiers.add(new SlackNotifier(slackMethods(), dryRun, redactor, tracing::traceLink));
       if (slackSettings.ingress() != SlackSettings.Ingress.NONE) {
         slackIngress =
             new SlackIngress(
@@ -146,7 +148,8 @@ final class Integrations implements AutoCloseable {
                 slackClient(),
                 slackSettings.botToken().get(),
                 slackSettings.signingSecret().orElse(null),
-                clock);
+                clock,
+                tracing);
         closeables.add(slackIngress);
         if (slackSettings.ingress() == SlackSettings.Ingress.HTTP) {
           slackIngress.register(router);

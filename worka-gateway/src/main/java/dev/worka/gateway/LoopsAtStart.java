@@ -51,7 +51,8 @@ final class LoopsAtStart {
             notifiers,
             control.clock,
             control.random,
-            control.owner);
+            control.owner,
+            control.tracing);
     notify.start();
     closeWithGateway.accept(notify);
   }

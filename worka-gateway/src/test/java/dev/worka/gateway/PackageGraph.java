@@ -39,10 +39,11 @@ final class PackageGraph {
               "runtime.process",
               "skill.github",
               "skill.model",
-              "store")
+              "store",
+              "telemetry")
           .uses("ingress")
-          .uses("ingress.slack", "control", "http", "policy", "run")
-          .uses("ingress.github", "control", "http", "policy", "run")
+          .uses("ingress.slack", "control", "http", "policy", "run", "telemetry")
+          .uses("ingress.github", "control", "http", "policy", "run", "telemetry")
           .uses(
               "ingress.api",
               "audit",
@@ -54,7 +55,8 @@ final class PackageGraph {
               "policy",
               "run",
               "skill",
-              "store")
+              "store",
+              "telemetry")
           .uses(
               "agent",
               "audit",
@@ -71,6 +73,7 @@ final class PackageGraph {
               "skill",
               "skill.model",
               "store",
+              "telemetry",
               "token")
           .uses(
               "mediation",
@@ -84,12 +87,22 @@ final class PackageGraph {
               "run",
               "skill",
               "store",
+              "telemetry",
               "token")
           .uses("delivery.slack", "delivery", "redaction", "run", "skill.slack")
           .uses("delivery.github", "delivery", "redaction", "run", "skill", "skill.github")
-          .uses("delivery", "audit", "error", "redaction", "run", "store")
+          .uses("delivery", "audit", "error", "redaction", "run", "store", "telemetry")
           .uses(
-              "control", "audit", "delivery", "policy", "queue", "run", "runtime", "store", "token")
+              "control",
+              "audit",
+              "delivery",
+              "policy",
+              "queue",
+              "run",
+              "runtime",
+              "store",
+              "telemetry",
+              "token")
           .uses("invocation", "audit", "redaction", "run", "skill", "store")
           .uses("plan", "policy", "run", "schema", "store")
           .uses("skill.slack", "skill")
@@ -100,15 +113,16 @@ final class PackageGraph {
           .uses("runtime.process", "policy", "runtime")
           .uses("runtime.wasm", "policy", "runtime")
           .uses("runtime", "policy")
-          .uses("run", "store")
+          .uses("run", "store", "telemetry")
           .uses("policy", "error", "run", "store")
-          .uses("audit", "store")
+          .uses("audit", "store", "telemetry")
           .uses("queue", "store")
           .uses("token", "error")
           .uses("store", "error")
           .uses("http", "error")
           .uses("schema")
           .uses("redaction")
+          .uses("telemetry")
           .uses("error");
 
   private final Map<String, List<String>> uses = new LinkedHashMap<>();

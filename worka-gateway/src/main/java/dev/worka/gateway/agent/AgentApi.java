@@ -36,6 +36,7 @@ import dev.worka.gateway.runtime.wasm.AgentCalls;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.protocol.DependencyOutput;
@@ -110,7 +111,8 @@ public final class AgentApi {
       OutputCleaner cleaner,
       InstantSource clock,
       Optional<AnthropicMessages> model,
-      GatewayNames names) {
+      GatewayNames names,
+      Tracing tracing) {
     this.dataSource = dataSource;
     this.auth = new Authenticator(dataSource, verifier, verified, runs, steps, policies, attempts);
     this.steps = steps;
@@ -122,7 +124,7 @@ public final class AgentApi {
     this.mcp = new McpSkillServer(auth, attempts, skillCalls, skills, results, names);
     this.model =
         new ModelProxy(
-            dataSource, auth, attempts, denials, audit, modelUsage, model, cleaner, clock);
+            dataSource, auth, attempts, denials, audit, modelUsage, model, cleaner, clock, tracing);
     this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
     this.inProcess = new InProcessAgentCalls(this, auth);
   }

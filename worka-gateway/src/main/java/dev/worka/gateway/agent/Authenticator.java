@@ -19,6 +19,7 @@ import dev.worka.gateway.run.StepStatus;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.Verification;
 import dev.worka.gateway.token.VerifiedTokens;
@@ -148,6 +149,8 @@ final class Authenticator {
               + ")";
       throw AgentErrors.of(attempts.ended(run, step.id(), claims, action, why));
     }
+    // The rest of this request's log lines carry the run's ids (HttpServer removes them after).
+    Tracing.putLogIds(run.traceId(), run.id());
     return new Caller(claims, run, step, policies.byId(run.policyManifestId()));
   }
 

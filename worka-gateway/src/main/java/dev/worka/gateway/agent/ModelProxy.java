@@ -21,9 +21,12 @@ import dev.worka.gateway.policy.PolicyDecider;
 import dev.worka.gateway.redaction.OutputCleaner;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -96,6 +99,7 @@ final class ModelProxy {
   private final Optional<AnthropicMessages> model;
   private final OutputCleaner cleaner;
   private final InstantSource clock;
+  private final Tracing tracing;
 
   ModelProxy(
       DataSource dataSource,
@@ -106,7 +110,9 @@ final class ModelProxy {
       ModelUsageStore usage,
       Optional<AnthropicMessages> model,
       OutputCleaner cleaner,
-      InstantSource clock) {
+      InstantSource clock,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.dataSource = dataSource;
     this.auth = auth;
     this.attempts = attempts;
@@ -271,8 +277,29 @@ final class ModelProxy {
         };
 
     message.put("max_tokens", allowed.granted());
-    AnthropicMessages.Answer answer =
-        upstream.send(Json.STRICT.writeValueAsBytes(message), request.header("anthropic-version"));
+    // The model call's span (GenAI conventions), under the step attempt that made it.
+    Span span =
+        tracing.model(
+            caller.run().traceId(),
+            caller.run().id(),
+            caller.step().id(),
+            caller.claims().attempt(),
+            agent,
+            "anthropic",
+            upstream.model());
+    span.setAttribute("gen_ai.request.max_tokens", allowed.granted());
+    span.setAttribute("worka.gate.id", allowed.gate().id().toString());
+    tracing.content(span, Tracing.INPUT, Json.write(message.path("messages")));
+    AnthropicMessages.Answer answer;
+    try {
+      answer =
+          upstream.send(
+              Json.STRICT.writeValueAsBytes(message), request.header("anthropic-version"));
+    } catch (RuntimeException | Error e) {
+      span.setStatus(StatusCode.ERROR);
+      span.end();
+      throw e;
+    }
 
     int status = 0;
     long inputTokens = 0;
@@ -354,6 +381,18 @@ final class ModelProxy {
         inputTokens,
         outputTokens,
         charged ? " (charged its reservation: no usage came back)" : "");
+    Tracing.usage(
+        span, reply == null ? null : reply.path("model").asText(null), inputTokens, outputTokens);
+    span.setAttribute("worka.model.charged_by_reservation", charged);
+    if (status != 0) {
+      span.setAttribute("http.response.status_code", (long) status);
+    }
+    if (failure != null) {
+      span.setStatus(StatusCode.ERROR);
+    } else if (reply != null) {
+      tracing.content(span, Tracing.OUTPUT, Json.write(reply.path("content")));
+    }
+    span.end();
     if (failure != null) {
       throw failure;
     }

@@ -2,6 +2,7 @@ package dev.worka.gateway.audit;
 
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
+import dev.worka.gateway.telemetry.Tracing;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -16,9 +17,16 @@ import java.util.UUID;
 /** Writes and reads gates and burns. Writes go on the caller's connection (its transaction). */
 public final class AuditLog {
   private final InstantSource clock;
+  private final Tracing tracing;
 
   public AuditLog(InstantSource clock) {
+    this(clock, Tracing.off());
+  }
+
+  /** An audit log whose gates are also short spans of their run's trace ({@code tracing}). */
+  public AuditLog(InstantSource clock, Tracing tracing) {
     this.clock = clock;
+    this.tracing = tracing;
   }
 
   /** The facts of a decision; {@link #recordGate} stamps id and time. */
@@ -100,6 +108,18 @@ public final class AuditLog {
       throw new IllegalStateException(
           "the audit chain head is missing (migration V3 not applied?)");
     }
+    tracing.gate(
+        gate.traceId(),
+        gate.runId(),
+        gate.stepId(),
+        gate.attempt(),
+        gate.action().sql(),
+        gate.status().sql(),
+        gate.reason(),
+        gate.id(),
+        gate.chainIndex(),
+        gate.subject(),
+        gate.skill());
     return gate;
   }
 

@@ -3,6 +3,7 @@ package dev.worka.gateway.config;
 import dev.worka.gateway.runtime.kubernetes.KubernetesSettings;
 import dev.worka.gateway.runtime.process.WorkerNetwork;
 import dev.worka.gateway.runtime.process.WorkerSandbox;
+import dev.worka.gateway.telemetry.TracingSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +27,8 @@ import java.util.Optional;
  *     (then {@code runtime.process.SandboxRequirement} decides by mode and agent)
  * @param kubernetes {@code runtime: kubernetes}: {@code WORKA_KUBERNETES_NAMESPACE}, {@code
  *     WORKA_KUBERNETES_GATEWAY_URL}, {@code WORKA_KUBERNETES_PENDING_TIMEOUT}, {@code KUBECONFIG}
+ * @param tracing where traces go ({@link TracingSettings}: {@code OTEL_*}, {@code LANGFUSE_*},
+ *     {@code WORKA_TRACE_CONTENT})
  */
 public record GatewaySettings(
     WorkaConfig config,
@@ -35,7 +38,8 @@ public record GatewaySettings(
     Optional<AnthropicSettings> anthropic,
     WorkerNetwork workerNetwork,
     Optional<WorkerSandbox> workerSandbox,
-    KubernetesSettings kubernetes) {
+    KubernetesSettings kubernetes,
+    TracingSettings tracing) {
 
   public GatewaySettings {
     Objects.requireNonNull(config, "config");
@@ -46,6 +50,7 @@ public record GatewaySettings(
     Objects.requireNonNull(workerNetwork, "workerNetwork");
     Objects.requireNonNull(workerSandbox, "workerSandbox");
     Objects.requireNonNull(kubernetes, "kubernetes");
+    Objects.requireNonNull(tracing, "tracing");
   }
 
   /**
@@ -116,11 +121,12 @@ public record GatewaySettings(
     } catch (IllegalArgumentException e) {
       problems.addAll(List.of(e.getMessage().split("\n")));
     }
+    TracingSettings tracing = TracingSettings.read(environment, problems);
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
     return new GatewaySettings(
-        config, host, slack, github, anthropic, workerNetwork, workerSandbox, kubernetes);
+        config, host, slack, github, anthropic, workerNetwork, workerSandbox, kubernetes, tracing);
   }
 
   /**

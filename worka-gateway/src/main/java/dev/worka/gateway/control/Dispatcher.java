@@ -9,6 +9,9 @@ import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.run.StepStore;
 import dev.worka.gateway.runtime.WorkerRuntime;
+import dev.worka.gateway.store.Sql;
+import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.TokenIssuer;
 import java.time.Duration;
 import java.time.Instant;
@@ -58,6 +61,7 @@ public final class Dispatcher implements AutoCloseable {
   private final TaskQueue queue;
   private final InstantSource clock;
   private final EnumMap<TaskKind, TaskHandler> handlers;
+  private final DataSource dataSource;
   private final RunningWorkers workers;
   private final Duration lease;
   private final EnforceRunDeadlines deadlines;
@@ -77,11 +81,13 @@ public final class Dispatcher implements AutoCloseable {
       Map<RuntimeKind, WorkerRuntime> runtimes,
       RunningWorkers workers,
       AuditLog audit,
+      Tracing tracing,
       InstantSource clock,
       Supplier<String> gatewayUrl,
       int maxConcurrentSteps,
       Duration lease,
       RandomGenerator random) {
+    this.dataSource = dataSource;
     this.queue = queue;
     this.clock = clock;
     this.workers = workers;
@@ -112,6 +118,7 @@ public final class Dispatcher implements AutoCloseable {
                     workers,
                     audit,
                     endFailed,
+                    tracing,
                     clock,
                     gatewayUrl,
                     watchEvery);
@@ -200,10 +207,39 @@ public final class Dispatcher implements AutoCloseable {
     var unused = run(task);
   }
 
+  /** The trace id of the task's run, for its log lines (null when it cannot be read). */
+  private String traceId(Task task) {
+    if (task.runId() == null) {
+      return null;
+    }
+    try {
+      return Transactions.withConnection(
+          dataSource,
+          c ->
+              Sql.one(
+                      c,
+                      "select trace_id from runs where id = ?",
+                      rs -> rs.getString(1),
+                      task.runId())
+                  .orElse(null));
+    } catch (RuntimeException e) {
+      return null; // the handler meets the same failure and reports it
+    }
+  }
+
   /**
    * Runs a task's handler; the answer is its completion's (already there if the handler failed).
    */
   private CompletableFuture<?> run(Task task) {
+    Tracing.LogScope logs = Tracing.logScope(traceId(task), task.runId());
+    try {
+      return handle(task);
+    } finally {
+      logs.close();
+    }
+  }
+
+  private CompletableFuture<?> handle(Task task) {
     try {
       handlers.get(TaskKind.fromSql(task.kind())).handle(task);
     } catch (Exception e) {

@@ -21,8 +21,12 @@ import dev.worka.gateway.runtime.WorkerLaunch;
 import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.telemetry.SpanIds;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.IssuedToken;
 import dev.worka.gateway.token.TokenIssuer;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -57,6 +61,7 @@ final class ExecuteStep implements TaskHandler {
   private final RunningWorkers workers;
   private final AuditLog audit;
   private final EndFailedAttempt failures;
+  private final Tracing tracing;
   private final InstantSource clock;
   private final Supplier<String> gatewayUrl;
   private final Duration watchEvery;
@@ -72,6 +77,7 @@ final class ExecuteStep implements TaskHandler {
       RunningWorkers workers,
       AuditLog audit,
       EndFailedAttempt failures,
+      Tracing tracing,
       InstantSource clock,
       Supplier<String> gatewayUrl,
       Duration watchEvery) {
@@ -85,6 +91,7 @@ final class ExecuteStep implements TaskHandler {
     this.workers = workers;
     this.audit = audit;
     this.failures = failures;
+    this.tracing = tracing;
     this.clock = clock;
     this.gatewayUrl = gatewayUrl;
     this.watchEvery = watchEvery;
@@ -206,6 +213,30 @@ final class ExecuteStep implements TaskHandler {
   }
 
   private void run(Task task, Start.Launch l) throws Exception {
+    // The attempt's span: its id is derived from the step and attempt, so the worker's
+    // TRACEPARENT and every span the agent API starts for this attempt name it as their parent.
+    Span span =
+        tracing.attempt(
+            l.run().traceId(),
+            l.step().runId(),
+            l.step().id(),
+            l.attempt(),
+            l.step().agent(),
+            l.agent().runtime().kind().wireName());
+    try {
+      String status = runAttempt(task, l);
+      span.setAttribute("worka.step.status", status);
+    } catch (Exception | Error e) {
+      span.recordException(e);
+      span.setStatus(StatusCode.ERROR);
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Runs the attempt; answers the step's status after it. */
+  private String runAttempt(Task task, Start.Launch l) throws Exception {
     Step step = l.step();
     AttemptOutcome outcome;
     RuntimeKind runtimeKind = l.agent().runtime().kind();
@@ -245,7 +276,7 @@ final class ExecuteStep implements TaskHandler {
               l.agent().resources(),
               gatewayUrl.get(),
               token.token(),
-              traceparent(l.run().traceId()),
+              traceparent(l.run().traceId(), step.id(), l.attempt()),
               l.deadline());
       WorkerHandle handle = runtime.start(launch);
       workers.started(step.id(), handle);
@@ -261,80 +292,89 @@ final class ExecuteStep implements TaskHandler {
       }
     }
     AttemptOutcome finalOutcome = outcome;
-    Transactions.inTransaction(
-        dataSource,
-        c -> {
-          Step now = steps.find(c, step.id(), Lock.NONE).orElseThrow();
-          if (now.status() != StepStatus.RUNNING || now.attempt() != l.attempt()) {
-            return null; // the worker posted its result, or the step was cancelled
-          }
-          Map<String, Object> diagnostics = new LinkedHashMap<>();
-          StepStatus to;
-          BurnKind kind;
-          String why;
-          switch (finalOutcome) {
-            case AttemptOutcome.Exited e -> {
-              to = StepStatus.FAILED;
-              kind = BurnKind.CRASH;
-              why =
-                  "agent "
-                      + step.agent()
-                      + " exited with status "
-                      + e.exitCode()
-                      + " without posting a result";
-              diagnostics.put("exit_code", e.exitCode());
-              diagnostics.put("last_lines", storable(e.lastLines()));
-              diagnostics.put("ran_ms", e.ran().toMillis());
-            }
-            case AttemptOutcome.TimedOut t -> {
-              to = StepStatus.TIMED_OUT;
-              kind = BurnKind.TIMEOUT;
-              why =
-                  "agent "
-                      + step.agent()
-                      + " was still running at its deadline after "
-                      + t.ran().toSeconds()
-                      + "s; its process tree was killed";
-              diagnostics.put("last_lines", storable(t.lastLines()));
-              diagnostics.put("ran_ms", t.ran().toMillis());
-            }
-            case AttemptOutcome.Stopped s -> {
-              to = StepStatus.FAILED;
-              kind = BurnKind.CRASH;
-              why = "agent " + step.agent() + " was stopped: " + s.reason();
-              diagnostics.put("last_lines", storable(s.lastLines()));
-            }
-            case AttemptOutcome.LimitReached r -> {
-              to = StepStatus.FAILED;
-              kind = BurnKind.RESOURCE;
-              why = "agent " + step.agent() + " reached its " + r.limit() + " limit: " + r.detail();
-              diagnostics.put("limit", r.limit());
-              diagnostics.put("detail", r.detail());
-              diagnostics.put("last_lines", storable(r.lastLines()));
-              diagnostics.put("ran_ms", r.ran().toMillis());
-            }
-            case AttemptOutcome.FailedToStart f -> {
-              to = StepStatus.FAILED;
-              kind = BurnKind.DISPATCH;
-              why = "agent " + step.agent() + " could not be started: " + f.reason();
-            }
-          }
-          EndFailedAttempt.Failure failure =
-              EndFailedAttempt.Failure.of(kind, to, why, diagnostics);
-          if (runtimeUnsupported) {
-            failure =
-                failure.notRetryable(
-                    "the runtime is not available; every attempt would fail the same way");
-          } else if (finalOutcome instanceof AttemptOutcome.FailedToStart f && !f.retryable()) {
-            failure =
-                failure.notRetryable(
-                    "the runtime refused the agent as configured; every attempt would fail the"
-                        + " same way until the operator fixes it");
-          }
-          failures.end(c, now, l.attempt(), failure, "gateway");
-          return null;
-        });
+    String status =
+        Transactions.inTransaction(
+            dataSource,
+            c -> {
+              Step now = steps.find(c, step.id(), Lock.NONE).orElseThrow();
+              if (now.status() != StepStatus.RUNNING || now.attempt() != l.attempt()) {
+                return now.status()
+                    .sql(); // the worker posted its result, or the step was cancelled
+              }
+              Map<String, Object> diagnostics = new LinkedHashMap<>();
+              StepStatus to;
+              BurnKind kind;
+              String why;
+              switch (finalOutcome) {
+                case AttemptOutcome.Exited e -> {
+                  to = StepStatus.FAILED;
+                  kind = BurnKind.CRASH;
+                  why =
+                      "agent "
+                          + step.agent()
+                          + " exited with status "
+                          + e.exitCode()
+                          + " without posting a result";
+                  diagnostics.put("exit_code", e.exitCode());
+                  diagnostics.put("last_lines", storable(e.lastLines()));
+                  diagnostics.put("ran_ms", e.ran().toMillis());
+                }
+                case AttemptOutcome.TimedOut t -> {
+                  to = StepStatus.TIMED_OUT;
+                  kind = BurnKind.TIMEOUT;
+                  why =
+                      "agent "
+                          + step.agent()
+                          + " was still running at its deadline after "
+                          + t.ran().toSeconds()
+                          + "s; its process tree was killed";
+                  diagnostics.put("last_lines", storable(t.lastLines()));
+                  diagnostics.put("ran_ms", t.ran().toMillis());
+                }
+                case AttemptOutcome.Stopped s -> {
+                  to = StepStatus.FAILED;
+                  kind = BurnKind.CRASH;
+                  why = "agent " + step.agent() + " was stopped: " + s.reason();
+                  diagnostics.put("last_lines", storable(s.lastLines()));
+                }
+                case AttemptOutcome.LimitReached r -> {
+                  to = StepStatus.FAILED;
+                  kind = BurnKind.RESOURCE;
+                  why =
+                      "agent "
+                          + step.agent()
+                          + " reached its "
+                          + r.limit()
+                          + " limit: "
+                          + r.detail();
+                  diagnostics.put("limit", r.limit());
+                  diagnostics.put("detail", r.detail());
+                  diagnostics.put("last_lines", storable(r.lastLines()));
+                  diagnostics.put("ran_ms", r.ran().toMillis());
+                }
+                case AttemptOutcome.FailedToStart f -> {
+                  to = StepStatus.FAILED;
+                  kind = BurnKind.DISPATCH;
+                  why = "agent " + step.agent() + " could not be started: " + f.reason();
+                }
+              }
+              EndFailedAttempt.Failure failure =
+                  EndFailedAttempt.Failure.of(kind, to, why, diagnostics);
+              if (runtimeUnsupported) {
+                failure =
+                    failure.notRetryable(
+                        "the runtime is not available; every attempt would fail the same way");
+              } else if (finalOutcome instanceof AttemptOutcome.FailedToStart f && !f.retryable()) {
+                failure =
+                    failure.notRetryable(
+                        "the runtime refused the agent as configured; every attempt would fail the"
+                            + " same way until the operator fixes it");
+              }
+              failures.end(c, now, l.attempt(), failure, "gateway");
+              return to.sql();
+            });
     queue.wakeUp();
+    return status;
   }
 
   /**
@@ -395,13 +435,11 @@ final class ExecuteStep implements TaskHandler {
     return lines.stream().map(l -> l.replace("\u0000", "")).toList();
   }
 
-  /** A W3C traceparent for the step (the run's trace id, a fresh span id). */
-  static String traceparent(String traceId) {
+  /** The worker's W3C traceparent: the run's trace, the attempt's span ({@link SpanIds}). */
+  static String traceparent(String traceId, java.util.UUID stepId, int attempt) {
     if (traceId == null || !traceId.matches("[0-9a-f]{32}")) {
       return null;
     }
-    String span =
-        String.format("%016x", java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L);
-    return "00-" + traceId + "-" + span + "-01";
+    return SpanIds.traceparent(traceId, SpanIds.attempt(stepId, attempt));
   }
 }

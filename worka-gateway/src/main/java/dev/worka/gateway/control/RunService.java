@@ -91,13 +91,22 @@ public final class RunService {
      * of its own: the requester is the body's {@code requester}, or the operator itself when null.
      */
     public Request(RunSource source, String text, String requester, String idempotencyKey) {
+      this(source, text, requester, idempotencyKey, null);
+    }
+
+    /**
+     * An operator request ({@code api} or {@code cli}), answered nowhere, whose run continues the
+     * caller's trace {@code traceId} (null: a trace of its own).
+     */
+    public Request(
+        RunSource source, String text, String requester, String idempotencyKey, String traceId) {
       this(
           source,
           text,
           requester,
           new ReplyTo.Nowhere(),
           idempotencyKey,
-          null,
+          traceId,
           new Requester.Operator(source, requester));
     }
 

@@ -10,7 +10,10 @@ import dev.worka.gateway.run.RunStore;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.protocol.Json;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -58,6 +61,7 @@ public final class NotifyRuns implements AutoCloseable {
   private final RandomGenerator random;
   private final String owner;
   private final Semaphore wake = new Semaphore(0);
+  private final Tracing tracing;
   private volatile Thread loop;
   private volatile boolean stopping;
 
@@ -70,6 +74,21 @@ public final class NotifyRuns implements AutoCloseable {
       InstantSource clock,
       RandomGenerator random,
       String owner) {
+    this(dataSource, runs, notifications, audit, notifiers, clock, random, owner, Tracing.off());
+  }
+
+  /** As the other constructor, each sending a span of its run's trace ({@code tracing}). */
+  public NotifyRuns(
+      DataSource dataSource,
+      RunStore runs,
+      RunNotifications notifications,
+      AuditLog audit,
+      Collection<RunNotifier> notifiers,
+      InstantSource clock,
+      RandomGenerator random,
+      String owner,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.dataSource = dataSource;
     this.runs = runs;
     this.notifications = notifications;
@@ -123,10 +142,28 @@ public final class NotifyRuns implements AutoCloseable {
     return due.size();
   }
 
+  @SuppressWarnings("try") // the span's scope is used by what runs inside it (its children)
   private void send(RunNotifications.Notification n) {
     Run run =
         Transactions.withConnection(dataSource, c -> runs.find(c, n.runId(), Lock.NONE))
             .orElseThrow();
+    Span span = tracing.delivery(run.traceId(), run.id(), n.source().sql());
+    span.setAttribute("worka.delivery.kind", n.kind().name().toLowerCase(java.util.Locale.ROOT));
+    span.setAttribute("worka.delivery.attempt", (long) n.attempts());
+    Tracing.LogScope logs = Tracing.logScope(run.traceId(), run.id());
+    try (Scope scope = span.makeCurrent()) {
+      span.setAttribute("worka.delivery.outcome", send(n, run));
+    } finally {
+      logs.close();
+      span.end();
+    }
+  }
+
+  /**
+   * Sends {@code n}; answers what happened: {@code sent}, {@code refused}, {@code retrying}, {@code
+   * failed}.
+   */
+  private String send(RunNotifications.Notification n, Run run) {
     RunNotifier notifier = notifiers.get(n.source());
     String error;
     boolean retryable;
@@ -139,7 +176,7 @@ public final class NotifyRuns implements AutoCloseable {
           "no " + n.source().sql() + " connection is configured on this Gateway to answer there";
       retryable = true; // another Gateway, or this one after a restart, may have it
     } else if (!gate(run, n, notifier)) {
-      return;
+      return "refused";
     } else {
       try {
         Optional<String> ref =
@@ -155,7 +192,7 @@ public final class NotifyRuns implements AutoCloseable {
             n.kind(),
             n.source(),
             ref.map(r -> " (" + r + ")").orElse(""));
-        return;
+        return "sent";
       } catch (NotificationFailedException e) {
         error = e.getMessage();
         retryable = e.retryable();
@@ -196,6 +233,7 @@ public final class NotifyRuns implements AutoCloseable {
           next,
           why);
     }
+    return next == null ? "failed" : "retrying";
   }
 
   /**

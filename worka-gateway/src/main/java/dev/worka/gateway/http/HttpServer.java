@@ -22,6 +22,7 @@ import org.eclipse.jetty.util.FutureCallback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * The Gateway's HTTP server: Jetty 12 core handlers on virtual threads, dispatching to a router. It
@@ -204,6 +205,16 @@ public final class HttpServer implements AutoCloseable {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
+      try {
+        return answer(request, response, callback);
+      } finally {
+        // A route that served a run's worker put the run's ids on this thread's log lines.
+        MDC.remove("run_id");
+        MDC.remove("trace_id");
+      }
+    }
+
+    private boolean answer(Request request, Response response, Callback callback) {
       String path = Request.getPathInContext(request);
       String method = request.getMethod();
       response.getHeaders().put("X-Content-Type-Options", "nosniff");

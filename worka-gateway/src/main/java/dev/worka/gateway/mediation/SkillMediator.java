@@ -22,7 +22,12 @@ import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.SkillUnavailableException;
 import dev.worka.gateway.store.StoreException;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.telemetry.Tracing;
+import dev.worka.gateway.token.WorkerClaims;
 import dev.worka.protocol.Json;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Scope;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -78,6 +83,7 @@ public final class SkillMediator {
   private final Denials denials;
   private final OutputCleaner cleaner;
   private final boolean dryRun;
+  private final Tracing tracing;
 
   public SkillMediator(
       DataSource dataSource,
@@ -88,6 +94,21 @@ public final class SkillMediator {
       Denials denials,
       OutputCleaner cleaner,
       boolean dryRun) {
+    this(dataSource, skills, invocations, audit, attempts, denials, cleaner, dryRun, Tracing.off());
+  }
+
+  /** As the other constructor, each call a span of its step attempt ({@code tracing}). */
+  public SkillMediator(
+      DataSource dataSource,
+      SkillRegistry skills,
+      InvocationStore invocations,
+      AuditLog audit,
+      Attempts attempts,
+      Denials denials,
+      OutputCleaner cleaner,
+      boolean dryRun,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.dataSource = dataSource;
     this.skills = skills;
     this.invocations = invocations;
@@ -130,7 +151,53 @@ public final class SkillMediator {
    * Decides {@code caller}'s call of {@code skill} with {@code input}, and performs it if allowed.
    * Throws only for what no outcome covers (the database unreachable, a provider's own bug).
    */
+  @SuppressWarnings("try") // the span's scope is used by what runs inside it (its children)
   public SkillCall call(Caller caller, String skill, JsonNode input, String idempotencyKey) {
+    WorkerClaims claims = caller.claims();
+    Span span =
+        tracing.skill(
+            caller.run().traceId(),
+            claims.runId(),
+            claims.stepId(),
+            claims.attempt(),
+            claims.agent(),
+            skill);
+    try (Scope scope = span.makeCurrent()) {
+      tracing.content(span, Tracing.INPUT, input == null ? null : Json.write(input));
+      SkillCall answer = decideAndPerform(caller, skill, input, idempotencyKey);
+      span.setAttribute("worka.skill.outcome", outcome(answer));
+      switch (answer) {
+        case SkillCall.Performed p -> {
+          span.setAttribute("worka.invocation_id", p.invocationId().toString());
+          tracing.content(span, Tracing.OUTPUT, Json.write(p.output()));
+        }
+        case SkillCall.Replayed p -> {
+          span.setAttribute("worka.invocation_id", p.invocationId().toString());
+          tracing.content(span, Tracing.OUTPUT, Json.write(p.output()));
+        }
+        default -> {}
+      }
+      return answer;
+    } catch (RuntimeException | Error e) {
+      span.setAttribute("worka.skill.outcome", "error");
+      span.setStatus(StatusCode.ERROR);
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  /**
+   * A call's outcome as a span shows it: {@code performed}, {@code replayed}, or the refusal's
+   * kind.
+   */
+  private static String outcome(SkillCall answer) {
+    String name = answer.getClass().getSimpleName();
+    return name.replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private SkillCall decideAndPerform(
+      Caller caller, String skill, JsonNode input, String idempotencyKey) {
     try {
       if (!admission.tryAcquire(
           ADMISSION_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
@@ -361,6 +428,7 @@ public final class SkillMediator {
   }
 
   /** The allow gate and the invocation are committed: now, and only now, the effect. */
+  @SuppressWarnings("try") // the span's scope is used by what runs inside it (its children)
   private SkillCall perform(
       Caller caller, String skill, JsonNode input, UUID invocationId, String key) {
     JsonNode output;
@@ -372,14 +440,22 @@ public final class SkillMediator {
       admission.release();
     }
     try {
-      try {
+      Span upstream = tracing.upstream(skill);
+      upstream.setAttribute("worka.invocation_id", invocationId.toString());
+      upstream.setAttribute("worka.skill.dry_run", !live);
+      try (Scope scope = upstream.makeCurrent()) {
         output =
             skills.invoke(
                 skill,
                 input,
                 new InvocationContext(
                     caller.run().id(), caller.step().id(), caller.agent(), invocationId, key));
+      } catch (RuntimeException e) {
+        upstream.setStatus(StatusCode.ERROR);
+        upstream.setAttribute("worka.skill.error", e.getClass().getSimpleName());
+        throw e;
       } finally {
+        upstream.end();
         if (live) {
           admission.acquireUninterruptibly();
         }

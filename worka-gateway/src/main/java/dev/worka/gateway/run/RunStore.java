@@ -3,6 +3,7 @@ package dev.worka.gateway.run;
 import com.google.errorprone.annotations.CheckReturnValue;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.protocol.Json;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -22,14 +23,21 @@ import java.util.UUID;
 public final class RunStore {
   private final InstantSource clock;
   private final RunOutbox outbox;
+  private final Tracing tracing;
 
   /**
    * @param outbox what a created or ended run owes the place its request came from, written in the
    *     same transaction
    */
   public RunStore(InstantSource clock, RunOutbox outbox) {
+    this(clock, outbox, Tracing.off());
+  }
+
+  /** A run store that writes each run's span of its trace when the run ends ({@code tracing}). */
+  public RunStore(InstantSource clock, RunOutbox outbox, Tracing tracing) {
     this.clock = clock;
     this.outbox = outbox;
+    this.tracing = tracing;
   }
 
   /** What a new run is made of. */
@@ -131,8 +139,15 @@ public final class RunStore {
             "update runs set status = ?, version = version + 1, updated_at = ?,"
                 + " error = coalesce(?, error), result = coalesce(?::jsonb, result),"
                 + " completed_at = case when ? then ? else completed_at end"
-                + " where id = ? and status = ? returning trace_id, source",
-            rs -> new Moved(rs.getString(1), RunSource.fromSql(rs.getString(2))),
+                + " where id = ? and status = ? returning trace_id, source, created_at, text,"
+                + " error",
+            rs ->
+                new Moved(
+                    rs.getString(1),
+                    RunSource.fromSql(rs.getString(2)),
+                    rs.getTimestamp(3).toInstant(),
+                    rs.getString(4),
+                    rs.getString(5)),
             to.sql(),
             now,
             error,
@@ -147,6 +162,14 @@ public final class RunStore {
     }
     if (to.terminal()) {
       outbox.ended(c, runId, moved.get().source(), now);
+      tracing.runEnded(
+          moved.get().traceId(),
+          runId,
+          moved.get().source().sql(),
+          moved.get().createdAt(),
+          to.sql(),
+          moved.get().text(),
+          moved.get().error());
     }
     long event =
         RunEvents.append(
@@ -155,7 +178,8 @@ public final class RunStore {
   }
 
   /** What a run's compare-and-set update returns. */
-  private record Moved(String traceId, RunSource source) {}
+  private record Moved(
+      String traceId, RunSource source, Instant createdAt, String text, String error) {}
 
   private static final Map<Lock, String> FIND = Lock.statements("select * from runs where id = ?");
 

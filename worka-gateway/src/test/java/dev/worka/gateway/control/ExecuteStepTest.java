@@ -29,6 +29,7 @@ import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.TestDatabase;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.SigningKeys;
 import dev.worka.gateway.token.TokenIssuer;
 import java.nio.file.Path;
@@ -106,6 +107,7 @@ class ExecuteStepTest {
                 workers,
                 audit,
                 new EndFailedAttempt(runs, steps, policies, queue, audit, clock, new Random(1)),
+                Tracing.off(),
                 clock,
                 () -> "http://127.0.0.1:9", // nobody calls it: the stand-in starts nothing
                 Duration.ofSeconds(1));

@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -51,6 +52,7 @@ public final class GithubNotifier implements RunNotifier {
   private final SkillDefinition addComment;
   private final boolean dryRun;
   private final Redactor redactor;
+  private final Function<String, Optional<String>> traceLink;
 
   /**
    * @param github the live GitHub provider; null when there is none
@@ -58,6 +60,19 @@ public final class GithubNotifier implements RunNotifier {
    * @param redactor the Gateway's secrets, redacted from a failure's public reason
    */
   public GithubNotifier(McpGithubProvider github, boolean dryRun, Redactor redactor) {
+    this(github, dryRun, redactor, traceId -> Optional.empty());
+  }
+
+  /**
+   * As the other constructor; {@code traceLink} gives, for a run's trace id, where a person sees
+   * its trace (Langfuse's page), appended to the result.
+   */
+  public GithubNotifier(
+      McpGithubProvider github,
+      boolean dryRun,
+      Redactor redactor,
+      Function<String, Optional<String>> traceLink) {
+    this.traceLink = Objects.requireNonNull(traceLink, "traceLink");
     this.github = github;
     this.dryRun = dryRun;
     this.redactor = Objects.requireNonNull(redactor, "redactor");
@@ -141,6 +156,7 @@ public final class GithubNotifier implements RunNotifier {
       String reason = PublicReason.of(run, redactor);
       text.append(reason == null ? "." : ": " + reason);
     }
+    traceLink.apply(run.traceId()).ifPresent(link -> text.append("\n\nTrace: ").append(link));
     return comment(run, RunNotifications.Kind.RESULT.sql(), text.toString());
   }
 

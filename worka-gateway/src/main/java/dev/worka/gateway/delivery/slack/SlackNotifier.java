@@ -19,6 +19,7 @@ import dev.worka.protocol.Json;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,6 +71,7 @@ public final class SlackNotifier implements RunNotifier {
   private final MethodsClient methods;
   private final boolean dryRun;
   private final Redactor redactor;
+  private final Function<String, Optional<String>> traceLink;
 
   /**
    * @param methods the Web API client, bound to the bot token
@@ -77,6 +79,19 @@ public final class SlackNotifier implements RunNotifier {
    * @param redactor the Gateway's secrets, redacted from a failure's public reason
    */
   public SlackNotifier(MethodsClient methods, boolean dryRun, Redactor redactor) {
+    this(methods, dryRun, redactor, traceId -> Optional.empty());
+  }
+
+  /**
+   * As the other constructor; {@code traceLink} gives, for a run's trace id, where a person sees
+   * its trace (Langfuse's page), appended to the result.
+   */
+  public SlackNotifier(
+      MethodsClient methods,
+      boolean dryRun,
+      Redactor redactor,
+      Function<String, Optional<String>> traceLink) {
+    this.traceLink = Objects.requireNonNull(traceLink, "traceLink");
     this.methods = Objects.requireNonNull(methods, "methods");
     this.dryRun = dryRun;
     this.redactor = Objects.requireNonNull(redactor, "redactor");
@@ -148,8 +163,10 @@ public final class SlackNotifier implements RunNotifier {
 
   @Override
   public Optional<String> deliver(Run run, boolean maybeSentBefore) {
-    return post(
-        run, RunNotifications.Kind.RESULT.sql(), maybeSentBefore, resultText(run, redactor));
+    String text =
+        resultText(run, redactor)
+            + traceLink.apply(run.traceId()).map(link -> "\nTrace: " + link).orElse("");
+    return post(run, RunNotifications.Kind.RESULT.sql(), maybeSentBefore, text);
   }
 
   /**

@@ -29,6 +29,8 @@ import dev.worka.gateway.store.Database;
 import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
+import dev.worka.gateway.telemetry.SpanIds;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
@@ -64,6 +66,7 @@ public final class OperatorApi {
   private final Supplier<String> metrics;
   private final ResolveInvocation resolver;
   private final ApplyPolicy applyPolicy;
+  private final Tracing tracing;
 
   public OperatorApi(
       Database database,
@@ -76,7 +79,9 @@ public final class OperatorApi {
       PolicyStore policies,
       Supplier<String> metrics,
       ResolveInvocation resolver,
-      ApplyPolicy applyPolicy) {
+      ApplyPolicy applyPolicy,
+      Tracing tracing) {
+    this.tracing = tracing;
     this.resolver = resolver;
     this.applyPolicy = applyPolicy;
     this.dataSource = database.dataSource();
@@ -195,17 +200,33 @@ public final class OperatorApi {
           new ErrorBody(
               ErrorCodes.INVALID_BODY, String.join("; ", problems), null, null, problems));
     }
+    // A caller's W3C traceparent is continued: the run joins the caller's trace.
+    String traceparent = r.header("traceparent");
     RunService.Creation creation =
         service.create(
-            new RunService.Request(source, text, requester, key == null ? null : "api:" + key));
+            new RunService.Request(
+                source,
+                text,
+                requester,
+                key == null ? null : "api:" + key,
+                Tracing.traceIdOf(traceparent).orElse(null)));
     return switch (creation) {
       case RunService.Creation.Created c -> {
+        tracing.ingress(
+            "POST /v1/runs",
+            source.sql(),
+            null,
+            traceparent,
+            c.run().traceId(),
+            c.run().id(),
+            !c.replayed());
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("run_id", c.run().id().toString());
         answer.put("status", c.run().status().sql());
         answer.put("trace_id", c.run().traceId());
         answer.put("replayed", c.replayed());
-        yield ApiResponse.status(202, answer);
+        yield ApiResponse.withHeader(
+            202, answer, "traceparent", runTraceparent(c.run().traceId(), c.run().id()));
       }
       case RunService.Creation.KeyConflict k ->
           throw new ApiException(
@@ -341,7 +362,16 @@ public final class OperatorApi {
   private ApiResponse show(ApiRequest r) {
     auth.require(r);
     UUID id = runId(r);
-    return ApiResponse.ok(story.of(id).orElseThrow(() -> notFound(id)));
+    Map<String, Object> told = story.of(id).orElseThrow(() -> notFound(id));
+    Object traceId = told.get("trace_id");
+    return traceId instanceof String t
+        ? ApiResponse.withHeader(200, told, "traceparent", runTraceparent(t, id))
+        : ApiResponse.ok(told);
+  }
+
+  /** The {@code traceparent} a run route answers with: the run's trace and span. */
+  private static String runTraceparent(String traceId, UUID runId) {
+    return SpanIds.traceparent(traceId, SpanIds.run(runId));
   }
 
   private ApiResponse cancel(ApiRequest r) {
@@ -357,7 +387,12 @@ public final class OperatorApi {
       }
     }
     return switch (service.cancel(id, "operator", reason)) {
-      case RunService.Cancellation.Cancelled c -> ApiResponse.ok(RunStory.summary(c.run()));
+      case RunService.Cancellation.Cancelled c ->
+          ApiResponse.withHeader(
+              200,
+              RunStory.summary(c.run()),
+              "traceparent",
+              runTraceparent(c.run().traceId(), c.run().id()));
       case RunService.Cancellation.AlreadyEnded a ->
           throw new ApiException(
               409,

@@ -9,6 +9,8 @@ import dev.worka.gateway.http.Router;
 import dev.worka.gateway.policy.Requester;
 import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.RunSource;
+import dev.worka.gateway.telemetry.SpanIds;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
@@ -67,6 +69,7 @@ public final class GithubWebhook {
   private static final int MAX_TEXT = 4000;
 
   private final RunService runs;
+  private final Tracing tracing;
   private final SecretKeySpec secret;
   private final String handle;
   private final Pattern mention;
@@ -77,6 +80,15 @@ public final class GithubWebhook {
    *     start a run; checked to be a GitHub login by {@code config.GithubSettings}
    */
   public GithubWebhook(RunService runs, String secret, String handle) {
+    this(runs, secret, handle, Tracing.off());
+  }
+
+  /**
+   * As {@link #GithubWebhook(RunService, String, String)}, with its ingress spans ({@code
+   * tracing}).
+   */
+  public GithubWebhook(RunService runs, String secret, String handle, Tracing tracing) {
+    this.tracing = tracing;
     this.runs = runs;
     this.secret = new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
     this.handle = handle;
@@ -162,6 +174,14 @@ public final class GithubWebhook {
                 new Requester.GithubCommenter(c.author(), c.authorAssociation(), repository)));
     return switch (creation) {
       case RunService.Creation.Created created -> {
+        tracing.ingress(
+            "POST /github/webhook",
+            RunSource.GITHUB.sql(),
+            null,
+            r.header("traceparent"),
+            created.run().traceId(),
+            created.run().id(),
+            !created.replayed());
         log.info(
             "GitHub delivery {} ({} by {} on {}/{}#{}) {} run {} (trace {})",
             delivery,
@@ -177,7 +197,11 @@ public final class GithubWebhook {
         answer.put("run_id", created.run().id().toString());
         answer.put("trace_id", created.run().traceId());
         answer.put("replayed", created.replayed());
-        yield ApiResponse.status(202, answer);
+        yield ApiResponse.withHeader(
+            202,
+            answer,
+            "traceparent",
+            SpanIds.traceparent(created.run().traceId(), SpanIds.run(created.run().id())));
       }
       case RunService.Creation.KeyConflict conflict ->
           throw new ApiException(

@@ -24,6 +24,7 @@ import dev.worka.gateway.http.Router;
 import dev.worka.gateway.policy.Requester;
 import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.RunSource;
+import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
@@ -94,6 +95,16 @@ public final class SlackIngress implements AutoCloseable {
   private static final Duration MAX_RETRY = Duration.ofMinutes(1);
 
   private final RunService runs;
+  private final Tracing tracing;
+
+  /**
+   * The HTTP request a handler runs for (Bolt runs event handlers on the request's thread): its
+   * route and {@code traceparent}, continued by the run it starts. Unset in Socket Mode.
+   */
+  private static final ThreadLocal<HttpCaller> CALLER = new ThreadLocal<>();
+
+  private record HttpCaller(String route, String traceparent) {}
+
   private final App app;
   private final SlackRequestParser parser;
   private final SlackSignatureCheck signatures;
@@ -111,6 +122,18 @@ public final class SlackIngress implements AutoCloseable {
    */
   public SlackIngress(
       RunService runs, Slack slack, String botToken, String signingSecret, InstantSource clock) {
+    this(runs, slack, botToken, signingSecret, clock, Tracing.off());
+  }
+
+  /** As the other constructor, with its ingress spans ({@code tracing}). */
+  public SlackIngress(
+      RunService runs,
+      Slack slack,
+      String botToken,
+      String signingSecret,
+      InstantSource clock,
+      Tracing tracing) {
+    this.tracing = Objects.requireNonNull(tracing, "tracing");
     this.runs = Objects.requireNonNull(runs, "runs");
     Objects.requireNonNull(botToken, "botToken");
     this.signatures = signingSecret == null ? null : new SlackSignatureCheck(signingSecret, clock);
@@ -302,7 +325,13 @@ public final class SlackIngress implements AutoCloseable {
           r.path());
       return ApiResponse.status(200, null);
     }
-    Response response = app.run(request);
+    Response response;
+    CALLER.set(new HttpCaller(r.method() + " " + r.path(), r.header("traceparent")));
+    try {
+      response = app.run(request);
+    } finally {
+      CALLER.remove();
+    }
     String contentType =
         response.getContentType() == null ? "text/plain" : response.getContentType();
     return new ApiResponse.Text(
@@ -546,6 +575,8 @@ public final class SlackIngress implements AutoCloseable {
           user,
           guest.why());
     }
+    HttpCaller caller = CALLER.get();
+    String traceparent = caller == null ? null : caller.traceparent();
     RunService.Creation creation =
         runs.create(
             new RunService.Request(
@@ -555,8 +586,18 @@ public final class SlackIngress implements AutoCloseable {
                 new ReplyTo.SlackThread(
                     channel, user, threadTs, kind, teamId, userTeam, channelType),
                 key,
-                null,
+                Tracing.traceIdOf(traceparent).orElse(null),
                 new Requester.SlackUser(user, userTeam, botTeam, channel, guest.guest())));
+    if (creation instanceof RunService.Creation.Created c) {
+      tracing.ingress(
+          caller == null ? "slack socket mode" : caller.route(),
+          RunSource.SLACK.sql(),
+          null,
+          traceparent,
+          c.run().traceId(),
+          c.run().id(),
+          !c.replayed());
+    }
     switch (creation) {
       case RunService.Creation.Created c when c.replayed() ->
           log.info(

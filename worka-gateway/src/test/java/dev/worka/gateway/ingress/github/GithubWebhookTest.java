@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.OtlpReceiver;
 import dev.worka.gateway.TestGateway;
 import dev.worka.gateway.skill.github.CountingGithubMcpServer;
 import dev.worka.gateway.store.TestDatabase;
@@ -89,18 +90,23 @@ class GithubWebhookTest {
   }
 
   private TestGateway start(CountingGithubMcpServer server) throws Exception {
+    return start(server, Map.of());
+  }
+
+  private TestGateway start(CountingGithubMcpServer server, Map<String, String> more)
+      throws Exception {
+    Map<String, String> env =
+        new java.util.HashMap<>(
+            Map.of(
+                "GITHUB_MCP_URL",
+                server.url(),
+                "GITHUB_TOKEN",
+                TOKEN,
+                "GITHUB_WEBHOOK_SECRET",
+                SECRET));
+    env.putAll(more);
     return TestGateway.startWithEnvironment(
-        home,
-        db.url(),
-        TestGateway.builtinPolicyForTests(),
-        "live",
-        Map.of(
-            "GITHUB_MCP_URL",
-            server.url(),
-            "GITHUB_TOKEN",
-            TOKEN,
-            "GITHUB_WEBHOOK_SECRET",
-            SECRET));
+        home, db.url(), TestGateway.builtinPolicyForTests(), "live", env);
   }
 
   private static long runs() throws Exception {
@@ -114,8 +120,15 @@ class GithubWebhookTest {
 
   @Test
   void aMentionInACommentBecomesOneRunWhoseAnswersArePostedOnTheIssueOnce() throws Exception {
-    try (CountingGithubMcpServer server = CountingGithubMcpServer.http(0, TOKEN, Set.of());
-        TestGateway gw = start(server)) {
+    try (OtlpReceiver langfuse = new OtlpReceiver();
+        CountingGithubMcpServer server = CountingGithubMcpServer.http(0, TOKEN, Set.of());
+        TestGateway gw =
+            start(
+                server,
+                Map.of(
+                    "LANGFUSE_HOST", langfuse.url(),
+                    "LANGFUSE_PUBLIC_KEY", "pk-lf-test",
+                    "LANGFUSE_SECRET_KEY", "sk-lf-test-secret-0123456789"))) {
       CountingGithubMcpServer.Issue flaky =
           server.seedIssue("acme", "widgets", "Flaky login", "It fails on CI");
       String body =
@@ -150,6 +163,12 @@ class GithubWebhookTest {
       List<CountingGithubMcpServer.Comment> answers = awaitComments(server, flaky.number(), 2);
       assertTrue(answers.get(0).body().contains("run `" + runId + "`"), answers.get(0).body());
       assertTrue(answers.get(1).body().contains("succeeded"), answers.get(1).body());
+      assertTrue(
+          answers
+              .get(1)
+              .body()
+              .contains("Trace: " + langfuse.url() + "/trace/4bf92f3577b34da6a3ce929d0e0e4736"),
+          "the result links the run's trace in Langfuse: " + answers.get(1).body());
       assertFalse(
           answers.get(1).body().contains("@worka"), "the answer mentions nobody, not even Worka");
       assertEquals(2, server.effects("add_issue_comment"), "each answer posted once");

@@ -1,5 +1,6 @@
 package dev.worka.gateway.ingress.slack;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -8,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.slack.api.app_backend.SlackSignature;
+import dev.worka.gateway.OtlpReceiver;
 import dev.worka.gateway.TestGateway;
 import dev.worka.gateway.skill.slack.SlackApiStandIn;
 import dev.worka.gateway.store.TestDatabase;
@@ -51,10 +53,12 @@ class SlackIngressTest {
 
   private SlackApiStandIn slack;
   private TestGateway gw;
+  private OtlpReceiver collector;
 
   @BeforeEach
   void start() throws Exception {
     slack = new SlackApiStandIn();
+    collector = new OtlpReceiver();
     gw =
         TestGateway.startWithEnvironment(
             home,
@@ -67,7 +71,11 @@ class SlackIngressTest {
                 "SLACK_SIGNING_SECRET",
                 SECRET,
                 "SLACK_API_URL",
-                slack.url()));
+                slack.url(),
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                collector.url(),
+                "OTEL_BSP_SCHEDULE_DELAY",
+                "20"));
   }
 
   @AfterEach
@@ -76,6 +84,7 @@ class SlackIngressTest {
       gw.close();
     }
     slack.close();
+    collector.close();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -310,7 +319,8 @@ class SlackIngressTest {
             "1700000200.000200",
             null,
             "what is our release policy &amp; who owns it?");
-    assertEquals(200, event(body, Map.of()).status());
+    String traceparent = "00-5cf92f3577b34da6a3ce929d0e0e4799-00f067aa0ba902b8-01";
+    assertEquals(200, event(body, Map.of("traceparent", traceparent)).status());
     assertEquals(
         200,
         event(body, Map.of("X-Slack-Retry-Num", "1", "X-Slack-Retry-Reason", "http_timeout"))
@@ -341,6 +351,33 @@ class SlackIngressTest {
     assertTrue(ack.text().contains(run.id()), ack.text());
     JsonNode story = gw.finish(run.id());
     assertEquals("succeeded", story.path("status").asText(), story.toPrettyString());
+    assertEquals(
+        "5cf92f3577b34da6a3ce929d0e0e4799",
+        story.path("trace_id").asText(),
+        "the run continues the trace of the event request's traceparent");
+    // One trace: the event request (child of the caller's span) → the run → its attempts.
+    List<OtlpReceiver.ReceivedSpan> spans =
+        await("the run's spans exported")
+            .atMost(ANSWER)
+            .pollInterval(Duration.ofMillis(50))
+            .until(
+                () -> collector.spansOf("5cf92f3577b34da6a3ce929d0e0e4799"),
+                l ->
+                    l.stream().filter(x -> x.name().equals("worka.step")).count() == 2
+                        && l.stream().anyMatch(x -> x.name().equals("worka.run")));
+    OtlpReceiver.ReceivedSpan ingress =
+        spans.stream().filter(x -> x.name().equals("worka.ingress")).findFirst().orElseThrow();
+    assertEquals("00f067aa0ba902b8", ingress.parentSpanId());
+    assertEquals("POST " + SlackIngress.EVENTS, ingress.attributes().get("http.route"));
+    assertEquals("slack", ingress.attributes().get("worka.source"));
+    OtlpReceiver.ReceivedSpan runSpan =
+        spans.stream().filter(x -> x.name().equals("worka.run")).findFirst().orElseThrow();
+    assertEquals(ingress.spanId(), runSpan.parentSpanId());
+    assertTrue(
+        spans.stream()
+            .filter(x -> x.name().equals("worka.step"))
+            .allMatch(x -> x.parentSpanId().equals(runSpan.spanId())),
+        spans.toString());
     SlackApiStandIn.Message result = slack.awaitPost(p -> p.text().contains("succeeded"), ANSWER);
     assertEquals("1700000200.000200", result.threadTs());
     assertTrue(result.text().contains(run.id()), result.text());
