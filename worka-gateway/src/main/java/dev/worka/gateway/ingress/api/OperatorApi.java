@@ -572,20 +572,11 @@ public final class OperatorApi {
             c ->
                 Sql.one(
                     c,
-                    "select id, run_id, step_id, skill_invocation_id, kind, name, content, uri,"
-                        + " sha256, created_at from artifacts where id = ?",
+                    "select " + RunStory.ARTIFACT_COLUMNS + ", content from artifacts where id = ?",
                     rs -> {
-                      Map<String, Object> v = new LinkedHashMap<>();
-                      v.put("artifact_id", rs.getString("id"));
+                      Map<String, Object> v = RunStory.artifact(rs);
                       v.put("run_id", rs.getString("run_id"));
-                      v.put("step_id", rs.getString("step_id"));
-                      v.put("invocation_id", rs.getString("skill_invocation_id"));
-                      v.put("kind", rs.getString("kind"));
-                      v.put("name", rs.getString("name"));
-                      v.put("uri", rs.getString("uri"));
-                      v.put("sha256", rs.getString("sha256"));
                       v.put("content", rs.getString("content"));
-                      v.put("at", Sql.getInstant(rs, "created_at").toString());
                       return v;
                     },
                     id));

@@ -20,6 +20,8 @@ import dev.worka.gateway.store.Lock;
 import dev.worka.gateway.store.Sql;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.Json;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -265,23 +267,10 @@ public final class RunStory {
           List<Map<String, Object>> artifacts =
               Sql.list(
                   c,
-                  "select id, step_id, skill_invocation_id, kind, name, uri, sha256,"
-                      + " octet_length(content) as bytes, created_at from artifacts"
-                      + " where run_id = ? order by created_at, id",
-                  rs -> {
-                    Map<String, Object> v = new LinkedHashMap<>();
-                    v.put("artifact_id", rs.getString("id"));
-                    v.put("step_id", rs.getString("step_id"));
-                    v.put("invocation_id", rs.getString("skill_invocation_id"));
-                    v.put("kind", rs.getString("kind"));
-                    v.put("name", rs.getString("name"));
-                    v.put("uri", rs.getString("uri"));
-                    v.put("sha256", rs.getString("sha256"));
-                    long bytes = rs.getLong("bytes");
-                    v.put("content_bytes", rs.wasNull() ? null : bytes);
-                    v.put("at", str(Sql.getInstant(rs, "created_at")));
-                    return v;
-                  },
+                  "select "
+                      + ARTIFACT_COLUMNS
+                      + " from artifacts where run_id = ? order by created_at, id",
+                  RunStory::artifact,
                   runId);
           story.put("artifacts", artifacts);
 
@@ -292,6 +281,27 @@ public final class RunStory {
           story.put("events", events);
           return Optional.of(story);
         });
+  }
+
+  /** The columns {@link #artifact} reads. */
+  static final String ARTIFACT_COLUMNS =
+      "id, run_id, step_id, skill_invocation_id, kind, name, uri, sha256,"
+          + " octet_length(content) as bytes, created_at";
+
+  /** One artifact as the story lists it (without its content), from {@link #ARTIFACT_COLUMNS}. */
+  static Map<String, Object> artifact(ResultSet rs) throws SQLException {
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("artifact_id", rs.getString("id"));
+    v.put("step_id", rs.getString("step_id"));
+    v.put("invocation_id", rs.getString("skill_invocation_id"));
+    v.put("kind", rs.getString("kind"));
+    v.put("name", rs.getString("name"));
+    v.put("uri", rs.getString("uri"));
+    v.put("sha256", rs.getString("sha256"));
+    long bytes = rs.getLong("bytes");
+    v.put("content_bytes", rs.wasNull() ? null : bytes);
+    v.put("at", str(Sql.getInstant(rs, "created_at")));
+    return v;
   }
 
   /** The short form used by the run list. */
