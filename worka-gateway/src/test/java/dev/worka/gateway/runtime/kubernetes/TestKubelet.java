@@ -31,7 +31,9 @@ import java.util.stream.Collectors;
  * this machine), the environment is exactly the container's (with the Secret's token written to a
  * file of its own as {@code WORKA_TOKEN_FILE}, as the secret volume would hold it, and the Gateway
  * URL resolved as a Service would) — then writes the pod's and the Job's status as Kubernetes
- * would: {@code Complete} for exit status 0, {@code Failed} otherwise.
+ * would: {@code Complete} for exit status 0, {@code Failed} otherwise; and, as the Job controller
+ * does with a Job whose {@code activeDeadlineSeconds} have passed since it saw it, kills a process
+ * still running then and marks its Job {@code Failed} with reason {@code DeadlineExceeded}.
  */
 public final class TestKubelet implements AutoCloseable {
   private final KubernetesClient client;
@@ -43,6 +45,7 @@ public final class TestKubelet implements AutoCloseable {
   private final Set<String> seen = ConcurrentHashMap.newKeySet();
   private final List<String> ran = new CopyOnWriteArrayList<>();
   private final List<String> problems = new CopyOnWriteArrayList<>();
+  private final List<String> deadlinesExceeded = new CopyOnWriteArrayList<>();
   private final Set<Process> processes = ConcurrentHashMap.newKeySet();
 
   /**
@@ -91,6 +94,11 @@ public final class TestKubelet implements AutoCloseable {
     return List.copyOf(ran);
   }
 
+  /** The agents whose Jobs this kubelet ended at their {@code activeDeadlineSeconds}, in order. */
+  public List<String> deadlinesExceeded() {
+    return List.copyOf(deadlinesExceeded);
+  }
+
   /** What went wrong while running a Job (a test asserts there was nothing). */
   public List<String> problems() {
     return List.copyOf(problems);
@@ -98,6 +106,7 @@ public final class TestKubelet implements AutoCloseable {
 
   private void run(Job job) {
     String name = job.getMetadata().getName();
+    long seen = System.nanoTime();
     try {
       var container = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
       Map<String, String> env =
@@ -125,7 +134,22 @@ public final class TestKubelet implements AutoCloseable {
       ran.add(env.get("WORKA_AGENT"));
       Process process = builder.start();
       processes.add(process);
-      int exit = process.waitFor();
+      Long deadlineSeconds = job.getSpec().getActiveDeadlineSeconds();
+      boolean pastDeadline = false;
+      if (deadlineSeconds == null) {
+        process.waitFor();
+      } else {
+        long left = TimeUnit.SECONDS.toNanos(deadlineSeconds) - (System.nanoTime() - seen);
+        if (!process.waitFor(Math.max(0, left), TimeUnit.NANOSECONDS)) {
+          // The Job controller's end of an active Job past its deadline: its pod is killed.
+          pastDeadline = true;
+          process.descendants().forEach(ProcessHandle::destroyForcibly);
+          process.destroyForcibly();
+          process.waitFor();
+          deadlinesExceeded.add(env.get("WORKA_AGENT"));
+        }
+      }
+      int exit = process.exitValue();
       processes.remove(process);
       pod.getStatus().setPhase(exit == 0 ? "Succeeded" : "Failed");
       pod.getStatus()
@@ -139,7 +163,11 @@ public final class TestKubelet implements AutoCloseable {
                   .endTerminated()
                   .build());
       client.pods().inNamespace(namespace).resource(pod).update();
-      finish(job, exit == 0 ? "Complete" : "Failed", exit == 0 ? null : "BackoffLimitExceeded");
+      if (pastDeadline) {
+        finish(job, "Failed", "DeadlineExceeded");
+      } else {
+        finish(job, exit == 0 ? "Complete" : "Failed", exit == 0 ? null : "BackoffLimitExceeded");
+      }
     } catch (KubernetesClientException e) {
       if (e.getCode() != 404) { // the Gateway deleted the Job meanwhile
         problems.add(name + ": " + e);
