@@ -107,6 +107,7 @@ class KubernetesRunTest {
                   images,
                   // The Service in front of the Gateway's agent port.
                   Map.of(SERVICE_URL, gw.baseUrl),
+                  (pod, text) -> mock.podLog(NS, pod, text),
                   scratch)) {
         test.run(gw, kubelet, mock);
       }
@@ -220,6 +221,14 @@ class KubernetesRunTest {
               1,
               burns.get(0).path("diagnostics").path("exit_code").asInt(),
               "the exit code of the Job's container: " + burns);
+          assertTrue(
+              burns
+                  .get(0)
+                  .path("diagnostics")
+                  .path("last_lines")
+                  .toString()
+                  .contains("attempt 1: crashing on purpose"),
+              "the last lines of the pod's log: " + burns);
           assertEquals(List.of("daneel", "daneel"), kubelet.ran(), "each attempt its own Job");
           assertEquals(List.of(), kubelet.problems());
         });

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -21,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -40,6 +42,7 @@ public final class TestKubelet implements AutoCloseable {
   private final String namespace;
   private final Function<String, List<String>> commands;
   private final Map<String, String> serviceUrls;
+  private final BiConsumer<String, String> logs;
   private final Path scratch;
   private final SharedIndexInformer<Job> informer;
   private final Set<String> seen = ConcurrentHashMap.newKeySet();
@@ -52,17 +55,21 @@ public final class TestKubelet implements AutoCloseable {
    * @param commands the command of a container image (for the image's own entrypoint)
    * @param serviceUrls what the workers' {@code WORKA_GATEWAY_URL} resolves to (Service URL → the
    *     Gateway's local URL)
+   * @param logs takes a pod's name and its container's output once the container has ended, to
+   *     serve as the pod's log (e.g. {@link KubernetesMock#podLog})
    */
   public TestKubelet(
       KubernetesClient client,
       String namespace,
       Function<String, List<String>> commands,
       Map<String, String> serviceUrls,
+      BiConsumer<String, String> logs,
       Path scratch) {
     this.client = client;
     this.namespace = namespace;
     this.commands = commands;
     this.serviceUrls = Map.copyOf(serviceUrls);
+    this.logs = logs;
     this.scratch = scratch;
     this.informer =
         client
@@ -151,6 +158,9 @@ public final class TestKubelet implements AutoCloseable {
       }
       int exit = process.exitValue();
       processes.remove(process);
+      logs.accept(
+          pod.getMetadata().getName(),
+          Files.readString(scratch.resolve(name + ".log"), StandardCharsets.UTF_8));
       pod.getStatus().setPhase(exit == 0 ? "Succeeded" : "Failed");
       pod.getStatus()
           .getContainerStatuses()
