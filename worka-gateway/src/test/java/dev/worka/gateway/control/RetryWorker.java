@@ -110,7 +110,7 @@ public final class RetryWorker {
   }
 
   /** The argv that runs this worker with {@code behaviour} from the test classpath. */
-  static List<String> command(String behaviour) {
+  public static List<String> command(String behaviour) {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String classes =
         Path.of(RetryWorker.class.getProtectionDomain().getCodeSource().getLocation().getPath())

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -21,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -31,35 +33,43 @@ import java.util.stream.Collectors;
  * this machine), the environment is exactly the container's (with the Secret's token written to a
  * file of its own as {@code WORKA_TOKEN_FILE}, as the secret volume would hold it, and the Gateway
  * URL resolved as a Service would) — then writes the pod's and the Job's status as Kubernetes
- * would: {@code Complete} for exit status 0, {@code Failed} otherwise.
+ * would: {@code Complete} for exit status 0, {@code Failed} otherwise; and, as the Job controller
+ * does with a Job whose {@code activeDeadlineSeconds} have passed since it saw it, kills a process
+ * still running then and marks its Job {@code Failed} with reason {@code DeadlineExceeded}.
  */
 public final class TestKubelet implements AutoCloseable {
   private final KubernetesClient client;
   private final String namespace;
   private final Function<String, List<String>> commands;
   private final Map<String, String> serviceUrls;
+  private final BiConsumer<String, String> logs;
   private final Path scratch;
   private final SharedIndexInformer<Job> informer;
   private final Set<String> seen = ConcurrentHashMap.newKeySet();
   private final List<String> ran = new CopyOnWriteArrayList<>();
   private final List<String> problems = new CopyOnWriteArrayList<>();
+  private final List<String> deadlinesExceeded = new CopyOnWriteArrayList<>();
   private final Set<Process> processes = ConcurrentHashMap.newKeySet();
 
   /**
    * @param commands the command of a container image (for the image's own entrypoint)
    * @param serviceUrls what the workers' {@code WORKA_GATEWAY_URL} resolves to (Service URL → the
    *     Gateway's local URL)
+   * @param logs takes a pod's name and its container's output once the container has ended, to
+   *     serve as the pod's log (e.g. {@link KubernetesMock#podLog})
    */
   public TestKubelet(
       KubernetesClient client,
       String namespace,
       Function<String, List<String>> commands,
       Map<String, String> serviceUrls,
+      BiConsumer<String, String> logs,
       Path scratch) {
     this.client = client;
     this.namespace = namespace;
     this.commands = commands;
     this.serviceUrls = Map.copyOf(serviceUrls);
+    this.logs = logs;
     this.scratch = scratch;
     this.informer =
         client
@@ -91,6 +101,11 @@ public final class TestKubelet implements AutoCloseable {
     return List.copyOf(ran);
   }
 
+  /** The agents whose Jobs this kubelet ended at their {@code activeDeadlineSeconds}, in order. */
+  public List<String> deadlinesExceeded() {
+    return List.copyOf(deadlinesExceeded);
+  }
+
   /** What went wrong while running a Job (a test asserts there was nothing). */
   public List<String> problems() {
     return List.copyOf(problems);
@@ -98,6 +113,7 @@ public final class TestKubelet implements AutoCloseable {
 
   private void run(Job job) {
     String name = job.getMetadata().getName();
+    long seen = System.nanoTime();
     try {
       var container = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
       Map<String, String> env =
@@ -125,8 +141,26 @@ public final class TestKubelet implements AutoCloseable {
       ran.add(env.get("WORKA_AGENT"));
       Process process = builder.start();
       processes.add(process);
-      int exit = process.waitFor();
+      Long deadlineSeconds = job.getSpec().getActiveDeadlineSeconds();
+      boolean pastDeadline = false;
+      if (deadlineSeconds == null) {
+        process.waitFor();
+      } else {
+        long left = TimeUnit.SECONDS.toNanos(deadlineSeconds) - (System.nanoTime() - seen);
+        if (!process.waitFor(Math.max(0, left), TimeUnit.NANOSECONDS)) {
+          // The Job controller's end of an active Job past its deadline: its pod is killed.
+          pastDeadline = true;
+          process.descendants().forEach(ProcessHandle::destroyForcibly);
+          process.destroyForcibly();
+          process.waitFor();
+          deadlinesExceeded.add(env.get("WORKA_AGENT"));
+        }
+      }
+      int exit = process.exitValue();
       processes.remove(process);
+      logs.accept(
+          pod.getMetadata().getName(),
+          Files.readString(scratch.resolve(name + ".log"), StandardCharsets.UTF_8));
       pod.getStatus().setPhase(exit == 0 ? "Succeeded" : "Failed");
       pod.getStatus()
           .getContainerStatuses()
@@ -139,7 +173,11 @@ public final class TestKubelet implements AutoCloseable {
                   .endTerminated()
                   .build());
       client.pods().inNamespace(namespace).resource(pod).update();
-      finish(job, exit == 0 ? "Complete" : "Failed", exit == 0 ? null : "BackoffLimitExceeded");
+      if (pastDeadline) {
+        finish(job, "Failed", "DeadlineExceeded");
+      } else {
+        finish(job, exit == 0 ? "Complete" : "Failed", exit == 0 ? null : "BackoffLimitExceeded");
+      }
     } catch (KubernetesClientException e) {
       if (e.getCode() != 404) { // the Gateway deleted the Job meanwhile
         problems.add(name + ": " + e);
