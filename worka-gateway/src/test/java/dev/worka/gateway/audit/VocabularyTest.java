@@ -39,6 +39,7 @@ class VocabularyTest {
             "crash",
             "invalid_output",
             "policy",
+            "resource",
             "dispatch",
             "lost",
             "cancelled",
