@@ -327,7 +327,12 @@ final class ExecuteStep implements TaskHandler {
                           + step.agent()
                           + " was still running at its deadline after "
                           + t.ran().toSeconds()
-                          + "s; its process tree was killed";
+                          + "s; "
+                          + switch (runtimeKind) {
+                            case PROCESS -> "its process tree was killed";
+                            case KUBERNETES -> "its Job was ended";
+                            case WASM -> "its module was interrupted";
+                          };
                   diagnostics.put("last_lines", storable(t.lastLines()));
                   diagnostics.put("ran_ms", t.ran().toMillis());
                 }
