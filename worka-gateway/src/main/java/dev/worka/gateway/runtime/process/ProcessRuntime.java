@@ -467,43 +467,39 @@ public final class ProcessRuntime implements WorkerRuntime {
     } catch (InvalidPathException e) {
       return notStarted(launch, "command " + launch.command().get(0) + " is not a valid path");
     }
-    if (sandbox != null && isolation instanceof Isolation.None none) {
-      Optional<String> required =
-          sandbox.whyRequired(
-              canonical(launch.command()).map(builtInCommands::contains).orElse(false));
-      if (required.isPresent()) {
-        // Fail closed: nothing of the worker is created, no process started.
-        return notStarted(
-            launch,
-            "it must be sandboxed ("
-                + required.get()
-                + ") and cannot be here ("
-                + none.reason()
-                + "): install bubblewrap (apt install bubblewrap, on a host with user namespaces"
-                + " enabled) or set "
-                + WorkerSandbox.VARIABLE
-                + "=off to run workers unconfined");
-      }
+    // Whether this worker must be sandboxed (WORKA_SANDBOX): if so, fail closed where it cannot be.
+    Optional<String> required =
+        sandbox == null
+            ? Optional.empty()
+            : sandbox.whyRequired(
+                canonical(launch.command()).map(builtInCommands::contains).orElse(false));
+    if (required.isPresent() && isolation instanceof Isolation.None none) {
+      // Fail closed: nothing of the worker is created, no process started.
+      return notStarted(
+          launch,
+          "it must be sandboxed ("
+              + required.get()
+              + ") and cannot be here ("
+              + none.reason()
+              + "): install bubblewrap (apt install bubblewrap, on a host with user namespaces"
+              + " enabled) or set "
+              + WorkerSandbox.VARIABLE
+              + "=off to run workers unconfined");
     }
-    if (sandbox != null
+    if (required.isPresent()
         && isolation instanceof Isolation.Bubblewrap bubblewrap
         && bubblewrap.withoutSeccomp().isPresent()) {
-      Optional<String> required =
-          sandbox.whyRequired(
-              canonical(launch.command()).map(builtInCommands::contains).orElse(false));
-      if (required.isPresent()) {
-        // Fail closed: a sandbox without its system call filter is not the sandbox required.
-        return notStarted(
-            launch,
-            "it must be sandboxed ("
-                + required.get()
-                + ") and the sandbox cannot filter its system calls here ("
-                + bubblewrap.withoutSeccomp().get()
-                + "): run the Gateway on x86_64 or aarch64 with a bubblewrap that takes --seccomp"
-                + " (0.3 or later), or set "
-                + WorkerSandbox.VARIABLE
-                + "=off to run workers unconfined");
-      }
+      // Fail closed: a sandbox without its system call filter is not the sandbox required.
+      return notStarted(
+          launch,
+          "it must be sandboxed ("
+              + required.get()
+              + ") and the sandbox cannot filter its system calls here ("
+              + bubblewrap.withoutSeccomp().get()
+              + "): run the Gateway on x86_64 or aarch64 with a bubblewrap that takes --seccomp"
+              + " (0.3 or later), or set "
+              + WorkerSandbox.VARIABLE
+              + "=off to run workers unconfined");
     }
     if (!Files.exists(program)) {
       return notStarted(launch, "command " + program + " does not exist" + relativeHint(launch));
