@@ -12,9 +12,16 @@ public final class AgentEnvironment {
   public static final String AGENT = "WORKA_AGENT";
   public static final String TRACEPARENT = "TRACEPARENT";
 
+  /**
+   * A built-in agent's Unix socket to the Gateway, in a sandbox without a network: the agent relays
+   * its own connections to {@link #GATEWAY_URL}'s loopback port through it. Set only for the
+   * built-in manifest's commands; other workers get a relay in front of them instead.
+   */
+  public static final String GATEWAY_SOCKET = "WORKA_GATEWAY_SOCKET";
+
   /** Every name a worker environment may contain. */
   public static final List<String> ALL =
-      List.of(GATEWAY_URL, TOKEN, TOKEN_FILE, RUN_ID, STEP_ID, AGENT, TRACEPARENT);
+      List.of(GATEWAY_URL, TOKEN, TOKEN_FILE, RUN_ID, STEP_ID, AGENT, TRACEPARENT, GATEWAY_SOCKET);
 
   private AgentEnvironment() {}
 }

@@ -600,6 +600,14 @@ public final class ProcessRuntime implements WorkerRuntime {
         layout.bindSocket(relay.socket());
       }
       Path socket = relay == null ? null : relay.socket();
+      // A built-in agent relays its own connections (no relay JVM to start in front of it): the
+      // socket is all it gets, and what runs in the sandbox could reach the socket anyway.
+      boolean relaysItself =
+          socket != null
+              && canonical(launch.command()).map(builtInCommands::contains).orElse(false);
+      if (relaysItself) {
+        protocol.put(AgentEnvironment.GATEWAY_SOCKET, socket.toString());
+      }
       Path filter = null;
       if (bubblewrap.seccomp()) {
         try {
@@ -623,7 +631,7 @@ public final class ProcessRuntime implements WorkerRuntime {
       protocol.forEach((name, value) -> argv.addAll(List.of("--setenv", name, value)));
       argv.addAll(layout.arguments());
       argv.addAll(List.of("--chdir", directory.path().toString(), "--"));
-      if (socket != null) {
+      if (socket != null && !relaysItself) {
         argv.addAll(
             List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -59,7 +59,11 @@
  *       the worker at its {@code connections} limit): the worker's {@code WORKA_GATEWAY_URL} works
  *       and nothing else is reachable. Needs a bubblewrap that can unshare the network (probed) and
  *       a Gateway URL on {@code 127.0.0.1}/{@code localhost} at a port of 1024 or more; otherwise,
- *       or with {@code host}, the worker shares the host's network.
+ *       or with {@code host}, the worker shares the host's network. A built-in manifest's command
+ *       ({@code bin/worka-agent NAME}) gets no relay JVM: the socket is passed to it as {@code
+ *       WORKA_GATEWAY_SOCKET} and the agent's own JVM relays its connections (one JVM start per
+ *       attempt instead of two; the relay has no authority, anything in the sandbox can reach the
+ *       socket).
  * </ul>
  *
  * <p>What the sandbox does <b>not</b> isolate, yet:

@@ -420,6 +420,47 @@ class BubblewrapSandboxTest {
   }
 
   @Test
+  void aBuiltInAgentGetsTheSocketInsteadOfARelayInFrontAndOthersKeepTheRelay() throws Exception {
+    assumeTrue(bubblewrap.ownNetwork(), "bubblewrap cannot unshare the network here");
+    String report =
+        """
+        echo "socket=${WORKA_GATEWAY_SOCKET:-none}"
+        [ -S "${WORKA_GATEWAY_SOCKET:-/nonexistent}" ] && echo "socket is a socket"
+        for f in /proc/[0-9]*/cmdline; do
+          tr '\\0' ' ' < "$f" 2>/dev/null | grep -q "Gateway[R]elay" && echo "relay JVM running"
+        done
+        echo done
+        """;
+    script("bin/builtin", report);
+    script("bin/other", report);
+    ProcessRuntime runtime =
+        new ProcessRuntime(
+            install,
+            clock,
+            temporaryRoot,
+            Optional.empty(),
+            bubblewrap,
+            List.of(),
+            WorkerNetwork.GATEWAY,
+            SandboxRequirement.of(Optional.empty(), false, List.of(List.of("bin/builtin"))));
+    try {
+      Exited builtIn = run(runtime, List.of("bin/builtin"));
+      assertEquals(0, builtIn.exitCode(), text(builtIn));
+      assertTrue(builtIn.lastLines().contains("socket is a socket"), text(builtIn));
+      assertFalse(builtIn.lastLines().contains("relay JVM running"), text(builtIn));
+      assertTrue(builtIn.lastLines().contains("done"), text(builtIn));
+
+      // An operator's agent is not trusted to relay: the relay JVM runs in front of it.
+      Exited other = run(runtime, List.of("bin/other"));
+      assertEquals(0, other.exitCode(), text(other));
+      assertTrue(other.lastLines().contains("socket=none"), text(other));
+      assertTrue(other.lastLines().contains("relay JVM running"), text(other));
+    } finally {
+      runtime.close();
+    }
+  }
+
+  @Test
   void withTheHostNetworkTheWorkerReachesOtherLoopbackServicesToo() throws Exception {
     assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "/bin/bash is needed for /dev/tcp");
     List<String> elsewhere = new CopyOnWriteArrayList<>();
