@@ -1,5 +1,6 @@
 package dev.worka.gateway;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,7 +14,6 @@ import dev.worka.protocol.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -317,15 +318,17 @@ class MetricsScrapeTest {
     return Scrape.parse(a.raw().body());
   }
 
-  private Scrape scrapeUntil(java.util.function.Predicate<Scrape> done)
-      throws InterruptedException {
-    Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
-    Scrape s = scrape();
-    while (!done.test(s) && Instant.now().isBefore(deadline)) {
-      Thread.sleep(50);
-      s = scrape();
-    }
-    return s;
+  private Scrape scrapeUntil(java.util.function.Predicate<Scrape> done) {
+    AtomicReference<Scrape> last = new AtomicReference<>();
+    await("the scrape after the runs' workers ended")
+        .atMost(Duration.ofMinutes(1))
+        .pollInterval(Duration.ofMillis(50))
+        .until(
+            () -> {
+              last.set(scrape());
+              return done.test(last.get());
+            });
+    return last.get();
   }
 
   record Sample(String name, Map<String, String> labels, double value) {}

@@ -263,7 +263,7 @@ public final class TaskQueue {
   }
 
   /** The most tasks {@link #depth()} counts (a count above it is shown as this). */
-  public static final int DEPTH_CAP = 100_000;
+  private static final int DEPTH_CAP = 100_000;
 
   /**
    * What the queue holds now: tasks ready and due, ready but due later, claimed (each count capped

@@ -52,13 +52,13 @@ public final class Metrics implements AutoCloseable {
       Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-|[0-9a-fA-F]{16}");
 
   /** Runtimes, failure kinds, delivery channels, kinds and outcomes: series that start at 0. */
-  public static final List<String> RUNTIMES = List.of("process", "wasm", "kubernetes");
+  private static final List<String> RUNTIMES = List.of("process", "wasm", "kubernetes");
 
-  public static final List<String> WORKER_FAILURES =
+  private static final List<String> WORKER_FAILURES =
       List.of("failed_to_start", "exited", "timed_out", "stopped", "limit_reached");
-  public static final List<String> CHANNELS = List.of("github", "slack");
-  public static final List<String> DELIVERY_KINDS = List.of("ack", "result");
-  public static final List<String> DELIVERY_OUTCOMES =
+  private static final List<String> CHANNELS = List.of("github", "slack");
+  private static final List<String> DELIVERY_KINDS = List.of("ack", "result");
+  private static final List<String> DELIVERY_OUTCOMES =
       List.of("sent", "refused", "retrying", "failed");
 
   /** Seconds, from 50 ms to an hour: a skill call, a model call, a step, a whole run. */
@@ -307,7 +307,10 @@ public final class Metrics implements AutoCloseable {
     workerStarts.add(1, Attributes.of(RUNTIME, label(runtime)));
   }
 
-  /** A worker ended without a result ({@code reason}: one of {@link #WORKER_FAILURES}). */
+  /**
+   * A worker ended without a result; {@code reason}: {@code failed_to_start}, {@code exited},
+   * {@code timed_out}, {@code stopped} or {@code limit_reached}.
+   */
   public void workerFailed(String runtime, String reason) {
     workerFailures.add(1, Attributes.of(RUNTIME, label(runtime), REASON, label(reason)));
   }
