@@ -31,6 +31,7 @@ import dev.worka.gateway.runtime.WorkerRuntime;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.Database;
+import dev.worka.gateway.telemetry.Metrics;
 import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.SigningKeys;
 import dev.worka.gateway.token.TokenIssuer;
@@ -90,6 +91,8 @@ final class ControlPlane {
   final RunStory story;
   final ResolveInvocation resolveInvocation;
   final ApplyPolicy applyPolicy;
+
+  /** This process's metrics ({@code GET /metrics}), carried by {@link #tracing}. */
   final Metrics metrics;
 
   final InstantSource clock;
@@ -174,7 +177,13 @@ final class ControlPlane {
     story = new RunStory(dataSource, runs, steps, plans, audit, invocations, policies);
     resolveInvocation = new ResolveInvocation(dataSource, invocations, runs, audit);
     applyPolicy = new ApplyPolicy(dataSource, policies, launches, unenforcedLimits, audit);
-    metrics = new Metrics(dataSource, workers);
+    metrics = tracing.metrics();
+    metrics.observeWorkers(workers::count);
+    metrics.observeQueue(
+        () -> {
+          TaskQueue.Depth d = queue.depth();
+          return new Metrics.Queue(d.ready(), d.scheduled(), d.claimed(), d.lag());
+        });
   }
 
   /**

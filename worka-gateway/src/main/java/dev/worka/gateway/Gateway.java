@@ -22,6 +22,7 @@ import dev.worka.gateway.runtime.wasm.WasmRuntime;
 import dev.worka.gateway.skill.SideEffectMode;
 import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.store.Database;
+import dev.worka.gateway.telemetry.Metrics;
 import dev.worka.gateway.telemetry.Tracing;
 import dev.worka.gateway.token.SigningKeys;
 import java.io.IOException;
@@ -107,8 +108,11 @@ public final class Gateway implements AutoCloseable {
       secrets.addAll(opened.secrets());
       secrets.addAll(settings.tracing().secrets());
       OutputCleaner spanCleaner = new OutputCleaner(secrets);
+      Metrics metrics = Metrics.start(settings.tracing());
+      closeables.add(metrics); // this process's metrics: GET /metrics (and OTLP when configured)
       Tracing tracing =
-          Tracing.start(settings.tracing(), s -> spanCleaner.cleanText(s, new HashMap<>()));
+          Tracing.start(
+              settings.tracing(), s -> spanCleaner.cleanText(s, new HashMap<>()), metrics);
       closeables.add(tracing); // closed last: flushes the spans of everything stopped before
 
       ControlPlane control =

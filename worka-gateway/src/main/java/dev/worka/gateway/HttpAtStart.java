@@ -50,7 +50,7 @@ final class HttpAtStart {
             control.story,
             control.skills,
             control.policies,
-            control.metrics::render,
+            control.metrics::scrape,
             control.resolveInvocation,
             control.applyPolicy,
             control.tracing)

@@ -7,7 +7,7 @@
  * and notifiers from the settings), {@code PolicyAtStart} (which manifest is active, which launch
  * specs the host allows), {@code OperatorTokenFile}, {@code ControlPlane} (the stores, the run
  * service, the decisions of {@code mediation}, the step tokens and the operator's reads and
- * actions, built from the database and the settings; {@code Metrics} is one of them), {@code
+ * actions, built from the database and the settings; and what the metrics observe), {@code
  * HttpAtStart} (the operator and agent APIs on one router, and the HTTP server), {@code
  * ProcessRuntimeAtStart} (the worker runtime), {@code LoopsAtStart} (the dispatcher, the
  * reconciliation sweep through {@code SweepUntilShutdown}, the notification loop) and {@code

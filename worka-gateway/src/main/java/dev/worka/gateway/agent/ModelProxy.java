@@ -381,6 +381,7 @@ final class ModelProxy {
         inputTokens,
         outputTokens,
         charged ? " (charged its reservation: no usage came back)" : "");
+    tracing.metrics().modelTokens(agent, inputTokens, outputTokens);
     Tracing.usage(
         span, reply == null ? null : reply.path("model").asText(null), inputTokens, outputTokens);
     span.setAttribute("worka.model.charged_by_reservation", charged);

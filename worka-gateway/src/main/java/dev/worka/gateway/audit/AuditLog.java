@@ -120,6 +120,7 @@ public final class AuditLog {
         gate.chainIndex(),
         gate.subject(),
         gate.skill());
+    tracing.metrics().gate(gate.action().sql(), gate.status().sql());
     return gate;
   }
 

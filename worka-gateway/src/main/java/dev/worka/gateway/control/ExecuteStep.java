@@ -223,9 +223,17 @@ final class ExecuteStep implements TaskHandler {
             l.attempt(),
             l.step().agent(),
             l.agent().runtime().kind().wireName());
+    Instant started = clock.instant();
     try {
       String status = runAttempt(task, l);
       span.setAttribute("worka.step.status", status);
+      tracing
+          .metrics()
+          .attemptEnded(
+              l.step().agent(),
+              l.agent().runtime().kind().wireName(),
+              status,
+              Duration.between(started, clock.instant()));
     } catch (Exception | Error e) {
       span.recordException(e);
       span.setStatus(StatusCode.ERROR);
@@ -280,6 +288,7 @@ final class ExecuteStep implements TaskHandler {
               l.deadline());
       WorkerHandle handle = runtime.start(launch);
       workers.started(step.id(), handle);
+      tracing.metrics().workerStarted(runtimeKind.wireName());
       Thread watcher =
           Thread.ofVirtual()
               .name("watch-" + step.id())
@@ -376,10 +385,22 @@ final class ExecuteStep implements TaskHandler {
                             + " same way until the operator fixes it");
               }
               failures.end(c, now, l.attempt(), failure, "gateway");
+              tracing.metrics().workerFailed(runtimeKind.wireName(), failureKind(finalOutcome));
               return to.sql();
             });
     queue.wakeUp();
     return status;
+  }
+
+  /** The {@code reason} label of a worker's failure (docs/observability.md, "Metrics"). */
+  private static String failureKind(AttemptOutcome outcome) {
+    return switch (outcome) {
+      case AttemptOutcome.Exited e -> "exited";
+      case AttemptOutcome.TimedOut t -> "timed_out";
+      case AttemptOutcome.Stopped s -> "stopped";
+      case AttemptOutcome.LimitReached r -> "limit_reached";
+      case AttemptOutcome.FailedToStart f -> "failed_to_start";
+    };
   }
 
   /**

@@ -148,11 +148,14 @@ public final class NotifyRuns implements AutoCloseable {
         Transactions.withConnection(dataSource, c -> runs.find(c, n.runId(), Lock.NONE))
             .orElseThrow();
     Span span = tracing.delivery(run.traceId(), run.id(), n.source().sql());
-    span.setAttribute("worka.delivery.kind", n.kind().name().toLowerCase(java.util.Locale.ROOT));
+    String kind = n.kind().name().toLowerCase(java.util.Locale.ROOT);
+    span.setAttribute("worka.delivery.kind", kind);
     span.setAttribute("worka.delivery.attempt", (long) n.attempts());
     Tracing.LogScope logs = Tracing.logScope(run.traceId(), run.id());
     try (Scope scope = span.makeCurrent()) {
-      span.setAttribute("worka.delivery.outcome", send(n, run));
+      String outcome = send(n, run);
+      span.setAttribute("worka.delivery.outcome", outcome);
+      tracing.metrics().delivery(n.source().sql(), kind, outcome);
     } finally {
       logs.close();
       span.end();

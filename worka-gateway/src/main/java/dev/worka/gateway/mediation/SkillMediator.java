@@ -166,6 +166,7 @@ public final class SkillMediator {
       tracing.content(span, Tracing.INPUT, input == null ? null : Json.write(input));
       SkillCall answer = decideAndPerform(caller, skill, input, idempotencyKey);
       span.setAttribute("worka.skill.outcome", outcome(answer));
+      tracing.metrics().skillCall(known(skill), outcome(answer));
       switch (answer) {
         case SkillCall.Performed p -> {
           span.setAttribute("worka.invocation_id", p.invocationId().toString());
@@ -180,11 +181,17 @@ public final class SkillMediator {
       return answer;
     } catch (RuntimeException | Error e) {
       span.setAttribute("worka.skill.outcome", "error");
+      tracing.metrics().skillCall(known(skill), "error");
       span.setStatus(StatusCode.ERROR);
       throw e;
     } finally {
       span.end();
     }
+  }
+
+  /** {@code skill} when the catalog has it, else {@code unknown} (the worker chose the name). */
+  private String known(String skill) {
+    return skills.find(skill).isPresent() ? skill : "unknown";
   }
 
   /**

@@ -262,6 +262,48 @@ public final class TaskQueue {
     }
   }
 
+  /** The most tasks {@link #depth()} counts (a count above it is shown as this). */
+  private static final int DEPTH_CAP = 100_000;
+
+  /**
+   * What the queue holds now: tasks ready and due, ready but due later, claimed (each count capped
+   * at {@link #DEPTH_CAP}), and how long the oldest due task has waited. Two bounded reads (the
+   * partial index of ready tasks; at most {@link #DEPTH_CAP} rows), under a 2 s statement timeout.
+   */
+  public Depth depth() {
+    Instant now = clock.instant();
+    return Transactions.inTransaction(
+        dataSource,
+        c -> {
+          Sql.execute(c, "set local statement_timeout = 2000");
+          Depth counts =
+              Sql.one(
+                      c,
+                      "select count(*) filter (where status = 'ready' and run_at <= ?),"
+                          + " count(*) filter (where status = 'ready' and run_at > ?),"
+                          + " count(*) filter (where status = 'claimed')"
+                          + " from (select status, run_at from tasks"
+                          + " where status in ('ready', 'claimed') limit "
+                          + DEPTH_CAP
+                          + ") t",
+                      rs -> new Depth(rs.getLong(1), rs.getLong(2), rs.getLong(3), Duration.ZERO),
+                      now,
+                      now)
+                  .orElseThrow();
+          Optional<Instant> oldest =
+              Sql.one(
+                  c,
+                  "select min(run_at) from tasks where status = 'ready' and run_at <= ?",
+                  rs -> Sql.getInstant(rs, "min"),
+                  now);
+          Duration lag = oldest.map(o -> Duration.between(o, now)).orElse(Duration.ZERO);
+          return new Depth(counts.ready(), counts.scheduled(), counts.claimed(), lag);
+        });
+  }
+
+  /** {@link #depth()}: counts of tasks by state, and the wait of the oldest due one. */
+  public record Depth(long ready, long scheduled, long claimed, Duration lag) {}
+
   public String owner() {
     return owner;
   }

@@ -170,6 +170,12 @@ public final class RunStore {
           to.sql(),
           moved.get().text(),
           moved.get().error());
+      tracing
+          .metrics()
+          .runEnded(
+              moved.get().source().sql(),
+              to.sql(),
+              java.time.Duration.between(moved.get().createdAt(), now));
     }
     long event =
         RunEvents.append(

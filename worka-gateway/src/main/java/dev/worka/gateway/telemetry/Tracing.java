@@ -77,13 +77,16 @@ public final class Tracing implements AutoCloseable {
   private final boolean content;
   private final UnaryOperator<String> clean;
   private final Optional<TracingSettings.Langfuse> langfuse;
+  private final Metrics metrics;
 
   private Tracing(
       Optional<OpenTelemetrySdk> sdk,
       OpenTelemetry otel,
       boolean content,
       UnaryOperator<String> clean,
-      Optional<TracingSettings.Langfuse> langfuse) {
+      Optional<TracingSettings.Langfuse> langfuse,
+      Metrics metrics) {
+    this.metrics = metrics;
     this.sdk = sdk;
     this.tracer = otel.getTracer("dev.worka.gateway");
     this.content = content;
@@ -93,7 +96,16 @@ public final class Tracing implements AutoCloseable {
 
   /** No tracing: a no-op tracer (tests that build services by hand). */
   public static Tracing off() {
-    return new Tracing(Optional.empty(), OpenTelemetry.noop(), false, s -> s, Optional.empty());
+    return new Tracing(
+        Optional.empty(), OpenTelemetry.noop(), false, s -> s, Optional.empty(), Metrics.off());
+  }
+
+  /**
+   * The Gateway's metrics, recorded where the events of runs happen (they travel with the tracer,
+   * which every such place already holds).
+   */
+  public Metrics metrics() {
+    return metrics;
   }
 
   /**
@@ -104,8 +116,18 @@ public final class Tracing implements AutoCloseable {
    *     names it)
    */
   public static Tracing start(TracingSettings settings, UnaryOperator<String> clean) {
+    return start(settings, clean, Metrics.off());
+  }
+
+  /**
+   * As {@link #start(TracingSettings, UnaryOperator)}, carrying the Gateway's {@code metrics}
+   * (closed by their owner, not here).
+   */
+  public static Tracing start(
+      TracingSettings settings, UnaryOperator<String> clean, Metrics metrics) {
     if (!settings.exporting()) {
-      return new Tracing(Optional.empty(), OpenTelemetry.noop(), false, clean, settings.langfuse());
+      return new Tracing(
+          Optional.empty(), OpenTelemetry.noop(), false, clean, settings.langfuse(), metrics);
     }
     Map<String, String> properties = new HashMap<>();
     settings
@@ -152,7 +174,8 @@ public final class Tracing implements AutoCloseable {
               : endpointShown(decided),
           decided.get("otel.service.name"),
           settings.content() ? "cleaned" : "off");
-      return new Tracing(Optional.of(sdk), sdk, settings.content(), clean, settings.langfuse());
+      return new Tracing(
+          Optional.of(sdk), sdk, settings.content(), clean, settings.langfuse(), metrics);
     } catch (ConfigurationException e) {
       throw new IllegalArgumentException(
           "an OTEL_* setting was refused by OpenTelemetry: " + e.getMessage(), e);

@@ -93,7 +93,11 @@ public record TracingSettings(
           secrets.add(l.secretKey());
           secrets.add(l.authorization().substring("Basic ".length()));
         });
-    for (String name : List.of("OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS")) {
+    for (String name :
+        List.of(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS")) {
       String headers = otel.get(name);
       if (headers != null) {
         for (String pair : headers.split(",")) {

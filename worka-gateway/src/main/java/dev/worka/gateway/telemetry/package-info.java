@@ -10,5 +10,11 @@
  * in cleaned by the caller's cleaner, and not at all with {@code WORKA_TRACE_CONTENT=off}. May use
  * no other Gateway package (its settings, {@link dev.worka.gateway.telemetry.TracingSettings}, are
  * read here and carried by {@code config.GatewaySettings}); never touches the database.
+ *
+ * <p>Metrics: {@link dev.worka.gateway.telemetry.Metrics} records the events of runs with the
+ * OpenTelemetry metrics API (read by {@code GET /metrics} through the SDK's Prometheus reader, and
+ * pushed over OTLP with {@code OTEL_METRICS_EXPORTER=otlp}); it travels with the tracer ({@link
+ * dev.worka.gateway.telemetry.Tracing#metrics()}). Its label values are short names only; what it
+ * observes from the database is read by a supplier the composition root registers.
  */
 package dev.worka.gateway.telemetry;

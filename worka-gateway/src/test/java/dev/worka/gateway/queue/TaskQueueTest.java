@@ -35,6 +35,27 @@ class TaskQueueTest {
   }
 
   @Test
+  void depthCountsTasksByStateAndLagIsTheWaitOfTheOldestDueOne() {
+    TaskQueue q = queue("a");
+    assertEquals(new TaskQueue.Depth(0, 0, 0, Duration.ZERO), q.depth());
+    enqueue(q, "first");
+    clock.advance(Duration.ofSeconds(3));
+    enqueue(q, "second");
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> q.enqueue(c, "work", null, null, "later", clock.instant().plusSeconds(60)));
+    clock.advance(Duration.ofSeconds(2));
+    assertEquals(new TaskQueue.Depth(2, 1, 0, Duration.ofSeconds(5)), q.depth());
+    assertEquals(1, q.claim(Set.of("work"), 1).size()); // the oldest
+    assertEquals(new TaskQueue.Depth(1, 1, 1, Duration.ofSeconds(2)), q.depth());
+    clock.advance(Duration.ofSeconds(60));
+    assertEquals(
+        new TaskQueue.Depth(2, 0, 1, Duration.ofSeconds(62)),
+        q.depth(),
+        "the scheduled task fell due; the second waits longest");
+  }
+
+  @Test
   void theSameIdempotencyKeyMakesOneTask() {
     TaskQueue q = queue("a");
     assertTrue(enqueue(q, "k1"));
