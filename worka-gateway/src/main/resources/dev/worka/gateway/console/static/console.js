@@ -328,9 +328,9 @@
     if (planned.length === 0) {
       return el('p', { class: 'muted' }, run.plan ? 'plan ' + run.plan.status + ': no steps' : 'no plan yet');
     }
-    const ids = planned.map((s) => s.id);
+    const ids = planned.map((s) => s.step_ref);
     const deps = {};
-    planned.forEach((s) => { deps[s.id] = (s.depends_on || []).filter((d) => ids.includes(d)); });
+    planned.forEach((s) => { deps[s.step_ref] = (s.depends_on || []).filter((d) => ids.includes(d)); });
     const depth = {};
     const depthOf = (id, seen) => {
       if (depth[id] !== undefined) return depth[id];
@@ -348,18 +348,18 @@
     const width = 20 + columns.length * (W + GX) - GX;
     const height = 20 + Math.max(...columns.map((c) => c.length)) * (H + GY) - GY;
     const root = svg('svg', { width, height, viewBox: '0 0 ' + width + ' ' + height, role: 'img', 'aria-label': 'plan graph' });
-    planned.forEach((s) => deps[s.id].forEach((d) => root.append(svg('line', {
-      x1: pos[d].x + W, y1: pos[d].y + H / 2, x2: pos[s.id].x, y2: pos[s.id].y + H / 2 }))));
+    planned.forEach((s) => deps[s.step_ref].forEach((d) => root.append(svg('line', {
+      x1: pos[d].x + W, y1: pos[d].y + H / 2, x2: pos[s.step_ref].x, y2: pos[s.step_ref].y + H / 2 }))));
     planned.forEach((s) => {
       const g = svg('g', { class: 'node' });
-      const p = pos[s.id];
-      g.append(svg('rect', { x: p.x, y: p.y, width: W, height: H, rx: 6, class: statusOf[s.id] || 'planned' }));
+      const p = pos[s.step_ref];
+      g.append(svg('rect', { x: p.x, y: p.y, width: W, height: H, rx: 6, class: statusOf[s.step_ref] || 'planned' }));
       const name = svg('text', { x: p.x + 8, y: p.y + 18 });
-      name.textContent = short(s.id + ' · ' + (s.agent || ''), 28);
+      name.textContent = short(s.step_ref + ' · ' + (s.agent || ''), 28);
       const state = svg('text', { x: p.x + 8, y: p.y + 36 });
-      state.textContent = short((statusOf[s.id] || 'planned') + ((s.skills || []).length ? ' · ' + s.skills.join(', ') : ''), 30);
+      state.textContent = short((statusOf[s.step_ref] || 'planned') + ((s.skills || []).length ? ' · ' + s.skills.join(', ') : ''), 30);
       const title = svg('title', {});
-      title.textContent = s.objective || s.id;
+      title.textContent = s.objective || s.step_ref;
       g.append(title, name, state);
       root.append(g);
     });
