@@ -8,6 +8,7 @@ import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.ingress.api.OperatorApi;
+import dev.worka.gateway.policy.PolicyDiff;
 import dev.worka.gateway.runtime.wasm.AgentCalls;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Database;
@@ -81,7 +82,14 @@ final class HttpAtStart {
             control.tracing);
     agents.register(router);
     OpenApiDocument.register(router);
-    new OperatorConsole(database.dataSource(), operatorToken, router, control.clock, traceLink)
+    new OperatorConsole(
+            database.dataSource(),
+            operatorToken,
+            router,
+            control.clock,
+            traceLink,
+            control.policies,
+            PolicyDiff::between)
         .register(router);
     return new Routes(router, agents.inProcess());
   }

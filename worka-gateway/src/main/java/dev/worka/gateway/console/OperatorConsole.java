@@ -6,6 +6,9 @@ import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.policy.CompiledPolicy;
+import dev.worka.gateway.policy.PolicyStore;
+import dev.worka.gateway.policy.StoredPolicy;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
@@ -18,6 +21,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.function.BiFunction;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
@@ -101,18 +106,27 @@ public final class OperatorConsole {
   private final ConsoleAssets assets = new ConsoleAssets();
   private final Router router;
   private final Optional<UnaryOperator<String>> traceLink;
+  private final PolicyStore policies;
+  private final BiFunction<CompiledPolicy, CompiledPolicy, List<String>> policyDiff;
 
   /**
    * @param router the router whose {@code /v1} routes the console forwards to (the one it is
    *     registered on)
    * @param traceLink where a person sees a trace, from its id (Langfuse), if tracing goes there
+   * @param policies the stored policy versions, which the operator API does not list
+   * @param policyDiff what changes between two policies, one line each ({@code worka policy
+   *     check}'s diff)
    */
   public OperatorConsole(
       DataSource dataSource,
       String operatorToken,
       Router router,
       InstantSource clock,
-      Optional<UnaryOperator<String>> traceLink) {
+      Optional<UnaryOperator<String>> traceLink,
+      PolicyStore policies,
+      BiFunction<CompiledPolicy, CompiledPolicy, List<String>> policyDiff) {
+    this.policies = policies;
+    this.policyDiff = policyDiff;
     this.tokenDigest = sha256(operatorToken);
     this.operatorAuthorization = "Bearer " + operatorToken;
     this.sessions = new ConsoleSessions(dataSource, clock);
@@ -127,6 +141,8 @@ public final class OperatorConsole {
     on.add("GET", "/console/api/session", this::session);
     on.add("POST", "/console/api/session", MAX_SIGN_IN_BODY, this::signIn);
     on.add("DELETE", "/console/api/session", this::signOut);
+    on.add("GET", "/console/api/policy/versions", this::policyVersions);
+    on.add("GET", "/console/api/policy/diff", this::policyDiff);
     on.add("GET", "/console/api/v1/{path*}", this::forward);
     on.add("POST", "/console/api/v1/{path*}", 1024 * 1024, this::forward);
   }
@@ -238,6 +254,57 @@ public final class OperatorConsole {
     return answer instanceof ApiResponse.Json j
         ? new ApiResponse.Json(j.status(), j.body(), merged(j.headers()))
         : answer;
+  }
+
+  /** Every stored policy version, newest first, and which one is active. */
+  private ApiResponse policyVersions(ApiRequest r) {
+    sameOrigin(r);
+    signedIn(r);
+    Optional<UUID> active = policies.active().map(StoredPolicy::id);
+    List<Map<String, Object>> versions =
+        policies.versions().reversed().stream()
+            .map(
+                p -> {
+                  Map<String, Object> v = new LinkedHashMap<>();
+                  v.put("id", p.id().toString());
+                  v.put("version", p.version());
+                  v.put("sha256", p.sha256());
+                  v.put("created_at", p.createdAt().toString());
+                  v.put("active", active.map(p.id()::equals).orElse(false));
+                  return v;
+                })
+            .toList();
+    return new ApiResponse.Json(200, Map.of("versions", versions), HEADERS);
+  }
+
+  /** {@code ?from=ID&to=ID}: what changes from one stored version to the other, one line each. */
+  private ApiResponse policyDiff(ApiRequest r) {
+    sameOrigin(r);
+    signedIn(r);
+    Map<UUID, StoredPolicy> byId = new LinkedHashMap<>();
+    policies.versions().forEach(p -> byId.put(p.id(), p));
+    StoredPolicy from = version(byId, r.query("from"), "from");
+    StoredPolicy to = version(byId, r.query("to"), "to");
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("from", Map.of("id", from.id().toString(), "version", from.version()));
+    body.put("to", Map.of("id", to.id().toString(), "version", to.version()));
+    body.put("changes", policyDiff.apply(from.policy(), to.policy()));
+    return new ApiResponse.Json(200, body, HEADERS);
+  }
+
+  private static StoredPolicy version(Map<UUID, StoredPolicy> byId, String id, String name) {
+    try {
+      StoredPolicy found = id == null ? null : byId.get(UUID.fromString(id.strip()));
+      if (found != null) {
+        return found;
+      }
+    } catch (IllegalArgumentException e) {
+      // not an id: answered below
+    }
+    throw refused(
+        422,
+        ErrorCodes.INVALID_BODY,
+        name + " must be the id of a stored policy version (GET /console/api/policy/versions)");
   }
 
   /** The live session of the request's cookie; {@code 401} without one. */

@@ -372,4 +372,44 @@ class ConsoleTest {
     assertEquals("application/json", story.header("Content-Type"));
     assertTrue(story.body().contains("\"chain_index\""), story.body());
   }
+
+  @Test
+  void policyVersionsAndTheDiffBetweenAnyTwo() {
+    Session s = signIn();
+    Map<String, String> h = Map.of("Cookie", s.cookie());
+    assertEquals(401, call("GET", "/console/api/policy/versions", null, Map.of()).status());
+    String changed =
+        TestGateway.withLimit(TestGateway.builtinPolicyForTests(), "max_concurrent_steps", "3");
+    assertTrue(
+        List.of(200, 201)
+            .contains(
+                gw.call(
+                        "PUT",
+                        "/v1/policy",
+                        changed,
+                        Map.of(
+                            "Authorization",
+                            "Bearer " + TestGateway.OPERATOR_TOKEN,
+                            "Content-Type",
+                            "application/yaml"))
+                    .status()));
+    Answer versions = call("GET", "/console/api/policy/versions", null, h);
+    assertEquals(200, versions.status(), versions.body());
+    List<String> ids =
+        java.util.regex.Pattern.compile("\"id\":\"([^\"]+)\"")
+            .matcher(versions.body())
+            .results()
+            .map(m -> m.group(1))
+            .toList();
+    assertTrue(ids.size() >= 2, versions.body());
+    Answer diff =
+        call("GET", "/console/api/policy/diff?from=" + ids.get(1) + "&to=" + ids.get(0), null, h);
+    assertEquals(200, diff.status(), diff.body());
+    assertTrue(diff.body().contains("max_concurrent_steps"), diff.body());
+    Answer same =
+        call("GET", "/console/api/policy/diff?from=" + ids.get(0) + "&to=" + ids.get(0), null, h);
+    assertTrue(same.body().contains("\"changes\":[]"), same.body());
+    assertEquals(
+        422, call("GET", "/console/api/policy/diff?from=nope&to=" + ids.get(0), null, h).status());
+  }
 }

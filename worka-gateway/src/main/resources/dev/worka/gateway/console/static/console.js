@@ -401,8 +401,30 @@
         el('dt', {}, 'version'), el('dd', { id: 'policy-version' }, String(p.version)),
         el('dt', {}, 'sha256'), el('dd', {}, p.sha256),
         el('dt', {}, 'activated'), el('dd', {}, when(p.created_at)));
-      view.append(facts, el('h2', {}, 'Active manifest'), el('pre', { id: 'policy-source' }, p.source),
+      const versions = (await api('GET', '/policy/versions')).versions;
+      const pick = (id, chosen) => el('select', { id },
+        versions.map((v) => el('option', { value: v.id, selected: v.id === chosen ? 'selected' : null },
+          'version ' + v.version + (v.active ? ' (active)' : ''))));
+      const from = pick('diff-from', (versions[1] || versions[0]).id);
+      const to = pick('diff-to', versions[0].id);
+      const changes = el('ul', { id: 'diff' });
+      const diff = async () => {
+        const d = await api('GET', '/policy/diff?from=' + encodeURIComponent(from.value) +
+          '&to=' + encodeURIComponent(to.value));
+        changes.replaceChildren(...(d.changes.length ? d.changes.map((c) => el('li', {}, c))
+          : [el('li', { class: 'muted' }, 'no change: the same policy')]));
+      };
+      [from, to].forEach((s) => s.addEventListener('change', () => diff().catch((e) => show(e.message))));
+      view.append(facts,
+        el('h2', {}, 'Versions'),
+        table(['version', 'sha256', 'stored', ''], versions.map((v) => [String(v.version), short(v.sha256, 16),
+          when(v.created_at), v.active ? status('active') : '']), 'version-row'),
+        el('h2', {}, 'Diff'),
+        el('div', { class: 'filters' }, el('label', {}, 'from', from), el('label', {}, 'to', to)),
+        changes,
+        el('h2', {}, 'Active manifest'), el('pre', { id: 'policy-source' }, p.source),
         el('h2', {}, 'Compiled'), json(p.compiled));
+      await diff();
     } catch (e) {
       show(e.message);
     }
