@@ -139,7 +139,11 @@ public final class Gateway implements AutoCloseable {
                   java.util.stream.Stream.of(
                           config.gatewayUrl(), settings.kubernetes().gatewayUrl())
                       .flatMap(Optional::stream)
-                      .toList()));
+                      .toList()),
+              settings
+                  .tracing()
+                  .langfuse()
+                  .map(langfuse -> (java.util.function.UnaryOperator<String>) langfuse::traceLink));
       router = routes.router();
       List<RunNotifier> notifiers =
           integrations.connectIngress(

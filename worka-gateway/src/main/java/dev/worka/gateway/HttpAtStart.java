@@ -3,10 +3,12 @@ package dev.worka.gateway;
 import dev.worka.gateway.agent.AgentApi;
 import dev.worka.gateway.agent.GatewayNames;
 import dev.worka.gateway.config.GatewaySettings;
+import dev.worka.gateway.console.OperatorConsole;
 import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.ingress.api.OperatorApi;
+import dev.worka.gateway.policy.PolicyDiff;
 import dev.worka.gateway.runtime.wasm.AgentCalls;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Database;
@@ -32,14 +34,15 @@ final class HttpAtStart {
   /**
    * The router with the operator API (authenticated by {@code operatorToken}) and the agent API
    * ({@code model} the model its model route proxies to, {@code names} the names its MCP route
-   * answers to).
+   * answers to), and the operator console ({@code traceLink}: where its run pages link a trace).
    */
   static Routes routes(
       ControlPlane control,
       Database database,
       String operatorToken,
       Optional<AnthropicMessages> model,
-      GatewayNames names) {
+      GatewayNames names,
+      Optional<java.util.function.UnaryOperator<String>> traceLink) {
     Router router = new Router();
     new OperatorApi(
             database,
@@ -79,6 +82,15 @@ final class HttpAtStart {
             control.tracing);
     agents.register(router);
     OpenApiDocument.register(router);
+    new OperatorConsole(
+            database.dataSource(),
+            operatorToken,
+            router,
+            control.clock,
+            traceLink,
+            control.policies,
+            PolicyDiff::between)
+        .register(router);
     return new Routes(router, agents.inProcess());
   }
 

@@ -101,7 +101,10 @@ class OpenApiDocumentTest {
                     .forEachRemaining(
                         method ->
                             documented.add(method.toUpperCase(Locale.ROOT) + " " + path.getKey())));
-    assertEquals(new TreeSet<>(gw.gateway.routes()), documented);
+    // A route's trailing {rest*} (the rest of the path) is an OpenAPI path parameter {rest}.
+    assertEquals(
+        new TreeSet<>(gw.gateway.routes().stream().map(r -> r.replace("*}", "}")).toList()),
+        documented);
     assertEquals("3.1.0", document.path("openapi").asText());
     assertTrue(
         document.at("/components/schemas/Plan/$id").asText().endsWith("plan.schema.json"),

@@ -75,6 +75,7 @@ final class InProcessAgentCalls implements AgentCalls {
         case ApiResponse.Json j -> new Answer(j.status(), json(j.body()));
         case ApiResponse.Text t ->
             new Answer(t.status(), t.body() == null ? new byte[0] : bytes(t.body()));
+        case ApiResponse.Bytes b -> new Answer(b.status(), b.body());
         case ApiResponse.Streaming s ->
             throw new IllegalStateException("an agent route streamed to an in-process worker");
       };

@@ -8,6 +8,7 @@ import dev.worka.gateway.error.WorkaException;
 import dev.worka.gateway.policy.Compilation;
 import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.PolicyCompiler;
+import dev.worka.gateway.policy.PolicyDiff;
 import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;

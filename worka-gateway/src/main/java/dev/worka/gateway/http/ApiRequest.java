@@ -17,13 +17,34 @@ public final class ApiRequest {
   private final Map<String, String> pathVariables;
   private final Fields query;
   private final long maxBodyBytes;
+  private final String authorization;
   private byte[] body;
 
   ApiRequest(Request request, Map<String, String> pathVariables, long maxBodyBytes) {
+    this(request, pathVariables, maxBodyBytes, null);
+  }
+
+  /**
+   * @param authorization the {@code Authorization} this request carries for its route instead of
+   *     the client's header (a request {@link Router#forward forwarded} by the console), or null
+   */
+  private ApiRequest(
+      Request request, Map<String, String> pathVariables, long maxBodyBytes, String authorization) {
     this.request = request;
     this.pathVariables = pathVariables;
     this.query = Request.extractQueryParameters(request, StandardCharsets.UTF_8);
     this.maxBodyBytes = maxBodyBytes;
+    this.authorization = authorization;
+  }
+
+  /**
+   * This request as another route sees it: its variables and body limit, and {@code authorization}.
+   */
+  ApiRequest forwarded(Map<String, String> variables, long maxBody, String authorization) {
+    if (body != null) {
+      throw new IllegalStateException("a request whose body was read cannot be forwarded");
+    }
+    return new ApiRequest(request, variables, maxBody, authorization);
   }
 
   public String method() {
@@ -38,12 +59,27 @@ public final class ApiRequest {
     return pathVariables.get(name);
   }
 
+  /** A header of the client's request ({@link #authorization()} for the credential). */
   public String header(String name) {
     return request.getHeaders().get(name);
   }
 
+  /** The credential: the client's {@code Authorization}, or the one a forwarding route gave. */
   public String authorization() {
-    return request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    return authorization != null
+        ? authorization
+        : request.getHeaders().get(HttpHeader.AUTHORIZATION);
+  }
+
+  /** Whether the client reached this server over TLS (directly, or as its proxy says). */
+  public boolean secure() {
+    return request.isSecure()
+        || "https".equalsIgnoreCase(request.getHeaders().get("X-Forwarded-Proto"));
+  }
+
+  /** The values of a header the client sent (e.g. each {@code Cookie} line). */
+  public java.util.List<String> headers(String name) {
+    return request.getHeaders().getValuesList(name);
   }
 
   /** A query parameter, or null. */

@@ -17,6 +17,18 @@ public sealed interface ApiResponse {
 
   record Text(int status, String contentType, String body) implements ApiResponse {}
 
+  /**
+   * A body of bytes with its content type and headers (which replace the server's defaults, e.g.
+   * {@code Cache-Control}): the console's static files and pages.
+   */
+  @SuppressWarnings("ArrayRecordComponent") // written once as it is, never compared or hashed
+  record Bytes(int status, String contentType, byte[] body, Map<String, String> headers)
+      implements ApiResponse {
+    public Bytes {
+      headers = Map.copyOf(headers);
+    }
+  }
+
   /** The route writes the body itself, chunk by chunk, until it returns. */
   record Streaming(int status, String contentType, StreamBody body) implements ApiResponse {}
 

@@ -327,6 +327,16 @@ public final class HttpServer implements AutoCloseable {
           response.getHeaders().put(HttpHeader.CONTENT_TYPE, t.contentType());
           Content.Sink.write(response, true, t.body(), callback);
         }
+        case ApiResponse.Bytes b -> {
+          b.headers().forEach((k, v) -> response.getHeaders().put(k, v));
+          response.setStatus(b.status());
+          if (b.body().length == 0) {
+            callback.succeeded();
+            return;
+          }
+          response.getHeaders().put(HttpHeader.CONTENT_TYPE, b.contentType());
+          response.write(true, ByteBuffer.wrap(b.body()), callback);
+        }
         case ApiResponse.Streaming s -> {
           response.setStatus(s.status());
           response.getHeaders().put(HttpHeader.CONTENT_TYPE, s.contentType());

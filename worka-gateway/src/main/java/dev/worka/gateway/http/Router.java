@@ -104,6 +104,30 @@ public final class Router {
     return Optional.empty();
   }
 
+  /**
+   * Answers {@code request} with the route for its method and {@code path} — one served on the main
+   * port, never a {@link Exposure#PUBLIC} one — as if it had been sent there with {@code
+   * authorization} as its credential. The console uses it to serve the operator API to a signed-in
+   * browser without a second copy of each route.
+   *
+   * @throws ApiException 404 when no such route is served
+   */
+  public ApiResponse forward(ApiRequest request, String path, String authorization)
+      throws Exception {
+    boolean[] known = new boolean[1];
+    Match m =
+        match(request.method(), path, known, Exposure.Listener.MAIN)
+            .orElseThrow(
+                () ->
+                    new ApiException(
+                        known[0] ? 405 : 404,
+                        known[0]
+                            ? dev.worka.protocol.ErrorCodes.METHOD_NOT_ALLOWED
+                            : dev.worka.protocol.ErrorCodes.NOT_FOUND,
+                        "no such endpoint: " + request.method() + " " + path));
+    return m.route().handle(request.forwarded(m.variables(), m.maxBodyBytes(), authorization));
+  }
+
   private static Map<String, String> matchSegments(String[] pattern, String[] parts) {
     Map<String, String> vars = new HashMap<>();
     for (int i = 0; i < pattern.length; i++) {

@@ -197,7 +197,7 @@ public final class PolicyStore {
   }
 
   /** Every stored version, oldest first. */
-  List<StoredPolicy> versions() {
+  public List<StoredPolicy> versions() {
     return Transactions.withConnection(
         dataSource,
         c ->

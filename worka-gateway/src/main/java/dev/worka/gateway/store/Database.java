@@ -210,9 +210,10 @@ public final class Database implements AutoCloseable {
 
   /**
    * Grants {@code role} what the Gateway needs and nothing more: read and insert everywhere, update
-   * only {@link #MUTABLE_TABLES}, delete only done queue tasks, truncate nowhere — a right granted
-   * beyond these by hand is taken back. Run as the owner after migrating; idempotent, and one
-   * transaction, so a Gateway already serving as the role never sees it without its rights.
+   * only {@link #MUTABLE_TABLES}, delete only done queue tasks and ended console sessions, truncate
+   * nowhere — a right granted beyond these by hand is taken back. Run as the owner after migrating;
+   * idempotent, and one transaction, so a Gateway already serving as the role never sees it without
+   * its rights.
    */
   public void grantApplicationRole(String role) {
     try (Connection c = dataSource.getConnection();
@@ -225,6 +226,8 @@ public final class Database implements AutoCloseable {
       s.execute("grant update on " + String.join(", ", MUTABLE_TABLES) + " to " + role);
       // A completed task's row is deleted (its idempotency key stays in task_keys).
       s.execute("grant delete on tasks to " + role);
+      // A console session ends by deleting its row (sign-out, expiry): no audit data, only access.
+      s.execute("grant delete on console_sessions to " + role);
       // The migration history only the owner writes: a role that could insert a row there could
       // mark
       // a migration applied that never ran (say, one that guards audit rows), or make one run

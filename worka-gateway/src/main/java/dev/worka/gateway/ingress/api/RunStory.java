@@ -203,6 +203,7 @@ public final class RunStory {
                 "policy_manifest_id",
                 g.policyManifestId() == null ? null : g.policyManifestId().toString());
             v.put("at", str(g.createdAt()));
+            v.put("chain_index", g.chainIndex());
             gates.add(v);
           }
           story.put("gates", gates);

@@ -1,12 +1,5 @@
-package dev.worka.gateway.cli;
+package dev.worka.gateway.policy;
 
-import dev.worka.gateway.policy.AgentPolicy;
-import dev.worka.gateway.policy.CompiledPolicy;
-import dev.worka.gateway.policy.IngressPolicy;
-import dev.worka.gateway.policy.Limits;
-import dev.worka.gateway.policy.Resources;
-import dev.worka.gateway.policy.SkillCondition;
-import dev.worka.gateway.policy.SkillPolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,10 +16,11 @@ import java.util.function.Function;
  * named lists gain and lose, which limits and agents' resources move, and who may start a run (the
  * ingress lists and quotas). One line per change, in a stable order.
  */
-final class PolicyDiff {
+public final class PolicyDiff {
   private PolicyDiff() {}
 
-  static List<String> between(CompiledPolicy before, CompiledPolicy after) {
+  /** The changes from {@code before} to {@code after}, one line each (none: the same policy). */
+  public static List<String> between(CompiledPolicy before, CompiledPolicy after) {
     List<String> lines = new ArrayList<>();
     for (String name : union(before.agents().keySet(), after.agents().keySet())) {
       AgentPolicy a = before.agents().get(name);

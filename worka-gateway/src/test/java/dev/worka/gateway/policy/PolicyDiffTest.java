@@ -1,11 +1,7 @@
-package dev.worka.gateway.cli;
+package dev.worka.gateway.policy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.worka.gateway.policy.BuiltinPolicy;
-import dev.worka.gateway.policy.Compilation;
-import dev.worka.gateway.policy.CompiledPolicy;
-import dev.worka.gateway.policy.PolicyCompiler;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
