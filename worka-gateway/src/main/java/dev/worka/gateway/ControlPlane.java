@@ -17,6 +17,8 @@ import dev.worka.gateway.mediation.AcceptResult;
 import dev.worka.gateway.mediation.Attempts;
 import dev.worka.gateway.mediation.Denials;
 import dev.worka.gateway.mediation.SkillMediator;
+import dev.worka.gateway.memory.Memories;
+import dev.worka.gateway.memory.MemorySettings;
 import dev.worka.gateway.plan.PlanStore;
 import dev.worka.gateway.plan.PlanValidator;
 import dev.worka.gateway.plan.SkillDirectory;
@@ -92,6 +94,9 @@ final class ControlPlane {
   final ApplyPolicy applyPolicy;
   final Metrics metrics;
 
+  /** What the Gateway remembers of succeeded runs, gives to steps, and forgets for operators. */
+  final Memories memories;
+
   final InstantSource clock;
   final RandomGenerator random;
 
@@ -105,6 +110,7 @@ final class ControlPlane {
    * @param keys what step tokens are signed and verified with
    * @param secrets every credential this Gateway holds, cleaned from outputs wherever it appears
    * @param tracing where the spans of runs go
+   * @param memory where memories are kept
    */
   ControlPlane(
       Database database,
@@ -116,6 +122,7 @@ final class ControlPlane {
       SigningKeys keys,
       List<String> secrets,
       Tracing tracing,
+      MemorySettings memory,
       InstantSource clock,
       RandomGenerator random) {
     this.dataSource = database.dataSource();
@@ -175,6 +182,7 @@ final class ControlPlane {
     resolveInvocation = new ResolveInvocation(dataSource, invocations, runs, audit);
     applyPolicy = new ApplyPolicy(dataSource, policies, launches, unenforcedLimits, audit);
     metrics = new Metrics(dataSource, workers);
+    memories = new Memories(memory, dataSource, runs, steps, audit, cleaner, clock);
   }
 
   /**
@@ -193,6 +201,7 @@ final class ControlPlane {
         runtimes,
         workers,
         audit,
+        memories.remember(),
         tracing,
         clock,
         gatewayUrl,

@@ -122,6 +122,7 @@ public final class Gateway implements AutoCloseable {
               keys,
               secrets,
               tracing,
+              settings.memory(),
               clock,
               random);
       HttpAtStart.Routes routes =

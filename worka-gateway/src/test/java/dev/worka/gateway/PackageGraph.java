@@ -34,6 +34,7 @@ final class PackageGraph {
           .uses(
               "config",
               "error",
+              "memory",
               "policy",
               "runtime.kubernetes",
               "runtime.process",
@@ -51,6 +52,7 @@ final class PackageGraph {
               "delivery",
               "http",
               "invocation",
+              "memory",
               "plan",
               "policy",
               "run",
@@ -64,6 +66,7 @@ final class PackageGraph {
               "http",
               "invocation",
               "mediation",
+              "memory",
               "policy",
               "queue",
               "redaction",
@@ -96,6 +99,7 @@ final class PackageGraph {
               "control",
               "audit",
               "delivery",
+              "memory",
               "policy",
               "queue",
               "run",
@@ -103,6 +107,7 @@ final class PackageGraph {
               "store",
               "telemetry",
               "token")
+          .uses("memory", "audit", "redaction", "run", "store")
           .uses("invocation", "audit", "redaction", "run", "skill", "store")
           .uses("plan", "policy", "run", "schema", "store")
           .uses("skill.slack", "skill")

@@ -225,6 +225,8 @@ public final class Database implements AutoCloseable {
       s.execute("grant update on " + String.join(", ", MUTABLE_TABLES) + " to " + role);
       // A completed task's row is deleted (its idempotency key stays in task_keys).
       s.execute("grant delete on tasks to " + role);
+      // A memory an operator forgot is deleted (its forgetting stays in memory_forgets).
+      s.execute("grant delete on memories to " + role);
       // The migration history only the owner writes: a role that could insert a row there could
       // mark
       // a migration applied that never ran (say, one that guards audit rows), or make one run
