@@ -17,6 +17,8 @@ import dev.worka.gateway.mediation.AcceptResult;
 import dev.worka.gateway.mediation.Attempts;
 import dev.worka.gateway.mediation.Denials;
 import dev.worka.gateway.mediation.SkillMediator;
+import dev.worka.gateway.memory.Memories;
+import dev.worka.gateway.memory.MemorySettings;
 import dev.worka.gateway.plan.PlanStore;
 import dev.worka.gateway.plan.PlanValidator;
 import dev.worka.gateway.plan.SkillDirectory;
@@ -95,6 +97,9 @@ final class ControlPlane {
   /** This process's metrics ({@code GET /metrics}), carried by {@link #tracing}. */
   final Metrics metrics;
 
+  /** What the Gateway remembers of succeeded runs, gives to steps, and forgets for operators. */
+  final Memories memories;
+
   final InstantSource clock;
   final RandomGenerator random;
 
@@ -108,6 +113,7 @@ final class ControlPlane {
    * @param keys what step tokens are signed and verified with
    * @param secrets every credential this Gateway holds, cleaned from outputs wherever it appears
    * @param tracing where the spans of runs go
+   * @param memory where memories are kept
    */
   ControlPlane(
       Database database,
@@ -119,6 +125,7 @@ final class ControlPlane {
       SigningKeys keys,
       List<String> secrets,
       Tracing tracing,
+      MemorySettings memory,
       InstantSource clock,
       RandomGenerator random) {
     this.dataSource = database.dataSource();
@@ -184,6 +191,7 @@ final class ControlPlane {
           TaskQueue.Depth d = queue.depth();
           return new Metrics.Queue(d.ready(), d.scheduled(), d.claimed(), d.lag());
         });
+    memories = new Memories(memory, dataSource, runs, steps, audit, cleaner, clock);
   }
 
   /**
@@ -202,6 +210,7 @@ final class ControlPlane {
         runtimes,
         workers,
         audit,
+        memories.remember(),
         tracing,
         clock,
         gatewayUrl,

@@ -126,6 +126,7 @@ public final class Gateway implements AutoCloseable {
               keys,
               secrets,
               tracing,
+              settings.memory(),
               clock,
               random);
       HttpAtStart.Routes routes =

@@ -7,6 +7,7 @@ import dev.worka.gateway.console.OperatorConsole;
 import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.ingress.api.MemoryApi;
 import dev.worka.gateway.ingress.api.OperatorApi;
 import dev.worka.gateway.policy.PolicyDiff;
 import dev.worka.gateway.runtime.wasm.AgentCalls;
@@ -58,6 +59,7 @@ final class HttpAtStart {
             control.applyPolicy,
             control.tracing)
         .register(router);
+    new MemoryApi(operatorToken, control.memories).register(router);
     AgentApi agents =
         new AgentApi(
             control.dataSource,
@@ -79,7 +81,8 @@ final class HttpAtStart {
             control.clock,
             model,
             names,
-            control.tracing);
+            control.tracing,
+            control.memories.recall());
     agents.register(router);
     OpenApiDocument.register(router);
     new OperatorConsole(

@@ -34,6 +34,7 @@ final class PackageGraph {
           .uses(
               "config",
               "error",
+              "memory",
               "policy",
               "runtime.kubernetes",
               "runtime.process",
@@ -52,6 +53,7 @@ final class PackageGraph {
               "delivery",
               "http",
               "invocation",
+              "memory",
               "plan",
               "policy",
               "run",
@@ -65,6 +67,7 @@ final class PackageGraph {
               "http",
               "invocation",
               "mediation",
+              "memory",
               "policy",
               "queue",
               "redaction",
@@ -97,6 +100,7 @@ final class PackageGraph {
               "control",
               "audit",
               "delivery",
+              "memory",
               "policy",
               "queue",
               "run",
@@ -104,6 +108,7 @@ final class PackageGraph {
               "store",
               "telemetry",
               "token")
+          .uses("memory", "audit", "redaction", "run", "store")
           .uses("invocation", "audit", "redaction", "run", "skill", "store")
           .uses("plan", "policy", "run", "schema", "store")
           .uses("skill.slack", "skill")

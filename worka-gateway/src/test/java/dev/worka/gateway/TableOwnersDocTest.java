@@ -67,7 +67,7 @@ class TableOwnersDocTest {
       for (Path file :
           files
               .filter(f -> f.toString().endsWith(".sql"))
-              .sorted((a, b) -> Integer.compare(version(a), version(b)))
+              .sorted(TableOwnersDocTest::byVersion)
               .toList()) {
         String sql = Files.readString(file);
         CREATE.matcher(sql).results().forEach(m -> tables.add(m.group(1).toLowerCase(Locale.ROOT)));
@@ -80,9 +80,24 @@ class TableOwnersDocTest {
     return tables;
   }
 
-  private static int version(Path migration) {
+  /** Flyway's order: versions compared part by part ({@code V18_10} is 18.10, after 18.9). */
+  private static int byVersion(Path a, Path b) {
+    int[] x = version(a);
+    int[] y = version(b);
+    for (int i = 0; i < Math.max(x.length, y.length); i++) {
+      int c = Integer.compare(i < x.length ? x[i] : 0, i < y.length ? y[i] : 0);
+      if (c != 0) {
+        return c;
+      }
+    }
+    return 0;
+  }
+
+  private static int[] version(Path migration) {
     String name = migration.getFileName().toString();
-    return Integer.parseInt(name.substring(1, name.indexOf("__")));
+    return java.util.Arrays.stream(name.substring(1, name.indexOf("__")).split("[._]"))
+        .mapToInt(Integer::parseInt)
+        .toArray();
   }
 
   /** Table → the classes (as {@code pkg/Class}) whose string literals write it. */

@@ -21,9 +21,11 @@ import dev.worka.gateway.mediation.Refusal;
 import dev.worka.gateway.mediation.ResultSubmission;
 import dev.worka.gateway.mediation.SkillCall;
 import dev.worka.gateway.mediation.SkillMediator;
+import dev.worka.gateway.memory.RecallMemories;
 import dev.worka.gateway.policy.AgentPolicy;
 import dev.worka.gateway.policy.AgentRole;
 import dev.worka.gateway.policy.CompiledPolicy;
+import dev.worka.gateway.policy.Permissions;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.queue.TaskQueue;
 import dev.worka.gateway.redaction.OutputCleaner;
@@ -82,6 +84,7 @@ public final class AgentApi {
   private final ModelProxy model;
   private final ModelOffer modelOffer;
   private final AgentCalls inProcess;
+  private final RecallMemories memory;
 
   /**
    * The agent API over the decisions the composition root built: {@code plans}, {@code skillCalls}
@@ -90,7 +93,8 @@ public final class AgentApi {
    * /v1/agent/model/v1/messages} proxies to, which every step envelope then offers (empty: the
    * route answers 503 and envelopes offer none), its calls recorded in {@code modelUsage} and their
    * answers cleaned by {@code cleaner}; {@code verified} the tokens known good (minted by this
-   * Gateway's issuer or verified before); {@code names} the names {@code /v1/agent/mcp} answers to.
+   * Gateway's issuer or verified before); {@code names} the names {@code /v1/agent/mcp} answers to;
+   * {@code memory} the snippets an envelope carries for an agent granted {@code memory.search}.
    */
   public AgentApi(
       DataSource dataSource,
@@ -112,8 +116,10 @@ public final class AgentApi {
       InstantSource clock,
       Optional<AnthropicMessages> model,
       GatewayNames names,
-      Tracing tracing) {
+      Tracing tracing,
+      RecallMemories memory) {
     this.dataSource = dataSource;
+    this.memory = memory;
     this.auth = new Authenticator(dataSource, verifier, verified, runs, steps, policies, attempts);
     this.steps = steps;
     this.skills = skills;
@@ -185,6 +191,14 @@ public final class AgentApi {
       planning = new PlanningContext(offers, policy.limits().maxSteps());
     }
     JsonNode instruction = Json.LENIENT.readTree(step.instructionJson());
+    String objective = instruction.path("objective").asText();
+    // Memory is data for the agent, never authority: only an agent granted memory.search gets
+    // any, from its own namespace (the step's agent, as its token says), ranked by the objective.
+    AgentPolicy agent = policy.agents().get(step.agent());
+    List<String> snippets =
+        agent != null && agent.permissions().contains(Permissions.MEMORY_SEARCH)
+            ? memory.snippets(step.agent(), objective)
+            : List.of();
     StepEnvelope envelope =
         new StepEnvelope(
             run.id().toString(),
@@ -193,7 +207,7 @@ public final class AgentApi {
             step.attempt(),
             step.agent(),
             step.role() == StepRole.PLANNER ? StepEnvelope.ROLE_PLANNER : StepEnvelope.ROLE_WORKER,
-            instruction.path("objective").asText(),
+            objective,
             new RequestContext(
                 run.text(),
                 run.source().sql(),
@@ -202,7 +216,7 @@ public final class AgentApi {
                 run.slackThreadTs()),
             skills.specs(step.allowedSkills()),
             dependencies,
-            List.of(),
+            snippets,
             step.deadline() == null ? null : step.deadline().toString(),
             planning,
             modelOffer);

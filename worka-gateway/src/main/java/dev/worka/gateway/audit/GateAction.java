@@ -55,7 +55,14 @@ public enum GateAction implements SqlName {
    * GitHub: one gate per attempt to post, before it; subject {@code worka}, the place in the
    * reason.
    */
-  DELIVERY_POST("delivery.post");
+  DELIVERY_POST("delivery.post"),
+
+  /**
+   * An operator forgot a memory ({@code DELETE /v1/memories/{id}}, {@code worka memory forget}):
+   * subject {@code operator}, the memory's run and step, its id and agent in the reason (never its
+   * text). Recorded before the store deletes it.
+   */
+  MEMORY_FORGET("memory.forget");
 
   private final String sql;
 

@@ -76,6 +76,10 @@ final class GatewayClient {
     return send(b);
   }
 
+  Answer delete(String path) {
+    return send(HttpRequest.newBuilder(uri(path)).DELETE());
+  }
+
   Answer put(String path, String body) {
     return send(
         HttpRequest.newBuilder(uri(path))

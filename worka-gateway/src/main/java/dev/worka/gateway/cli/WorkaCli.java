@@ -46,6 +46,7 @@ import picocli.CommandLine.Parameters;
       WorkaCli.Policy.class,
       WorkaCli.Audit.class,
       WorkaCli.Invocations.class,
+      MemoryCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class WorkaCli implements Runnable {

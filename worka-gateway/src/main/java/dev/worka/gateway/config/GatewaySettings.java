@@ -1,5 +1,6 @@
 package dev.worka.gateway.config;
 
+import dev.worka.gateway.memory.MemorySettings;
 import dev.worka.gateway.runtime.kubernetes.KubernetesSettings;
 import dev.worka.gateway.runtime.process.WorkerNetwork;
 import dev.worka.gateway.runtime.process.WorkerSandbox;
@@ -29,6 +30,8 @@ import java.util.Optional;
  *     WORKA_KUBERNETES_GATEWAY_URL}, {@code WORKA_KUBERNETES_PENDING_TIMEOUT}, {@code KUBECONFIG}
  * @param tracing where traces go ({@link TracingSettings}: {@code OTEL_*}, {@code LANGFUSE_*},
  *     {@code WORKA_TRACE_CONTENT})
+ * @param memory where memories are kept ({@link MemorySettings}: {@code MEM0_API_URL}, {@code
+ *     MEM0_API_KEY}, {@code MEM0_TIMEOUT}; unset, PostgreSQL)
  */
 public record GatewaySettings(
     WorkaConfig config,
@@ -39,7 +42,8 @@ public record GatewaySettings(
     WorkerNetwork workerNetwork,
     Optional<WorkerSandbox> workerSandbox,
     KubernetesSettings kubernetes,
-    TracingSettings tracing) {
+    TracingSettings tracing,
+    MemorySettings memory) {
 
   public GatewaySettings {
     Objects.requireNonNull(config, "config");
@@ -51,6 +55,7 @@ public record GatewaySettings(
     Objects.requireNonNull(workerSandbox, "workerSandbox");
     Objects.requireNonNull(kubernetes, "kubernetes");
     Objects.requireNonNull(tracing, "tracing");
+    Objects.requireNonNull(memory, "memory");
   }
 
   /**
@@ -122,11 +127,21 @@ public record GatewaySettings(
       problems.addAll(List.of(e.getMessage().split("\n")));
     }
     TracingSettings tracing = TracingSettings.read(environment, problems);
+    MemorySettings memory = MemorySettings.read(environment, problems);
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
     return new GatewaySettings(
-        config, host, slack, github, anthropic, workerNetwork, workerSandbox, kubernetes, tracing);
+        config,
+        host,
+        slack,
+        github,
+        anthropic,
+        workerNetwork,
+        workerSandbox,
+        kubernetes,
+        tracing,
+        memory);
   }
 
   /**

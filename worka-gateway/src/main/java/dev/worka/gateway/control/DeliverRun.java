@@ -27,7 +27,7 @@ import javax.sql.DataSource;
  * depends on) — their summaries joined, and their outputs — and stores it on the run, which is
  * where the operator API and the CLI deliver it from. The move also owes the run's answer to the
  * place it came from (Slack, GitHub), written with it ({@code run.RunOutbox}) and posted by {@code
- * delivery}.
+ * delivery}. It also queues the task that remembers the run's work ({@link RememberRunTask}).
  */
 final class DeliverRun implements TaskHandler {
   private final DataSource dataSource;
@@ -84,6 +84,15 @@ final class DeliverRun implements TaskHandler {
                   null,
                   Json.write(result))
               .requireApplied("run " + task.runId());
+          // What the run's steps did is remembered after this commit, apart from the run: the
+          // run has succeeded whatever becomes of its memory.
+          queue.enqueue(
+              c,
+              TaskKind.REMEMBER_RUN.sql(),
+              task.runId(),
+              null,
+              TaskKind.rememberKey(task.runId()),
+              null);
           return null;
         });
     queue.wakeUp();

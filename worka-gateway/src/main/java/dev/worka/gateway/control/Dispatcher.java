@@ -1,6 +1,7 @@
 package dev.worka.gateway.control;
 
 import dev.worka.gateway.audit.AuditLog;
+import dev.worka.gateway.memory.RememberRun;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.RuntimeKind;
 import dev.worka.gateway.queue.ClaimLoop;
@@ -81,6 +82,7 @@ public final class Dispatcher implements AutoCloseable {
       Map<RuntimeKind, WorkerRuntime> runtimes,
       RunningWorkers workers,
       AuditLog audit,
+      RememberRun remember,
       Tracing tracing,
       InstantSource clock,
       Supplier<String> gatewayUrl,
@@ -125,6 +127,7 @@ public final class Dispatcher implements AutoCloseable {
             case ADVANCE_RUN -> new AdvanceRun(dataSource, runs, steps, policies, queue, workers);
             case DELIVER_RUN -> new DeliverRun(dataSource, runs, steps, queue);
             case RETRY_STEP -> new RequeueStep(dataSource, runs, steps, queue);
+            case REMEMBER_RUN -> new RememberRunTask(remember);
           };
       handlers.put(kind, handler);
     }

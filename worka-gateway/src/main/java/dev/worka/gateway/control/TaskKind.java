@@ -24,7 +24,10 @@ public enum TaskKind implements SqlName {
   DELIVER_RUN("deliver_run", Loop.CONTROL),
 
   /** Queue the next attempt of a step whose backoff is over (retry_wait → queued). */
-  RETRY_STEP("retry_step", Loop.CONTROL);
+  RETRY_STEP("retry_step", Loop.CONTROL),
+
+  /** Remember what a succeeded run's steps did in their agents' memory (best-effort). */
+  REMEMBER_RUN("remember_run", Loop.CONTROL);
 
   /** Which of the {@link Dispatcher}'s claim loops takes a kind. */
   enum Loop {
@@ -102,5 +105,9 @@ public enum TaskKind implements SqlName {
 
   static String deliverKey(UUID run) {
     return "deliver:" + run;
+  }
+
+  static String rememberKey(UUID run) {
+    return "remember:" + run;
   }
 }

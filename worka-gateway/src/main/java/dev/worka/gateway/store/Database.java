@@ -228,6 +228,8 @@ public final class Database implements AutoCloseable {
       s.execute("grant delete on tasks to " + role);
       // A console session ends by deleting its row (sign-out, expiry): no audit data, only access.
       s.execute("grant delete on console_sessions to " + role);
+      // A memory an operator forgot is deleted (its forgetting stays in memory_forgets).
+      s.execute("grant delete on memories to " + role);
       // The migration history only the owner writes: a role that could insert a row there could
       // mark
       // a migration applied that never ran (say, one that guards audit rows), or make one run

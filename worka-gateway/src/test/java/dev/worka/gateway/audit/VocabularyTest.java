@@ -23,7 +23,8 @@ class VocabularyTest {
             "run.create",
             "invocation.resolve",
             "policy.apply",
-            "delivery.post"),
+            "delivery.post",
+            "memory.forget"),
         Arrays.stream(GateAction.values()).map(GateAction::sql).toList());
     for (GateAction action : GateAction.values()) {
       assertEquals(action, GateAction.fromSql(action.sql()));

@@ -62,6 +62,51 @@ class GatewaySettingsTest {
   }
 
   @Test
+  void memoryIsPostgresUnlessMem0IsFullyConfiguredAndEachMistakeNamesItsVariable() {
+    Map<String, String> base = Map.of("WORKA_HOME", home.toString());
+    assertTrue(GatewaySettings.fromEnvironment(base).memory().mem0().isEmpty());
+    ConfigException keyOnly =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                GatewaySettings.fromEnvironment(
+                    Map.of("WORKA_HOME", home.toString(), "MEM0_API_KEY", "m0-secret-0123456789")));
+    assertEquals(1, keyOnly.problems().size(), keyOnly.problems().toString());
+    assertTrue(keyOnly.problems().get(0).contains("MEM0_API_URL"), keyOnly.problems().toString());
+    assertFalse(keyOnly.getMessage().contains("m0-secret"), keyOnly.getMessage());
+    ConfigException bad =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                GatewaySettings.fromEnvironment(
+                    Map.of(
+                        "WORKA_HOME",
+                        home.toString(),
+                        "MEM0_API_URL",
+                        "https://user:pw@api.mem0.ai",
+                        "MEM0_TIMEOUT",
+                        "1h")));
+    for (String variable : List.of("MEM0_API_URL=", "MEM0_API_KEY", "MEM0_TIMEOUT=1h")) {
+      assertEquals(
+          1,
+          bad.problems().stream().filter(p -> p.contains(variable)).count(),
+          variable + " in " + bad.problems());
+    }
+    GatewaySettings mem0 =
+        GatewaySettings.fromEnvironment(
+            Map.of(
+                "WORKA_HOME",
+                home.toString(),
+                "MEM0_API_URL",
+                "https://api.mem0.ai/",
+                "MEM0_API_KEY",
+                "m0-secret-0123456789"));
+    assertEquals("https://api.mem0.ai", mem0.memory().mem0().orElseThrow().baseUrl());
+    assertEquals(Duration.ofSeconds(3), mem0.memory().mem0().orElseThrow().timeout());
+    assertFalse(mem0.memory().toString().contains("m0-secret"), mem0.memory().toString());
+  }
+
+  @Test
   void theDefaultsAreEverythingOff() {
     GatewaySettings settings =
         GatewaySettings.fromEnvironment(Map.of("WORKA_HOME", home.toString()));

@@ -12,10 +12,17 @@ class TaskKindTest {
   @Test
   void theNamesInTheTasksTableStayAsTheyAre() {
     assertEquals(
-        List.of("start_run", "execute_step", "advance_run", "deliver_run", "retry_step"),
+        List.of(
+            "start_run",
+            "execute_step",
+            "advance_run",
+            "deliver_run",
+            "retry_step",
+            "remember_run"),
         Arrays.stream(TaskKind.values()).map(TaskKind::sql).toList());
     assertEquals(
-        List.of("start_run", "advance_run", "deliver_run", "retry_step"), TaskKind.CONTROL);
+        List.of("start_run", "advance_run", "deliver_run", "retry_step", "remember_run"),
+        TaskKind.CONTROL);
     assertEquals(List.of("execute_step"), TaskKind.EXECUTION);
   }
 
