@@ -16,6 +16,7 @@ import dev.worka.gateway.mediation.AcceptPlan;
 import dev.worka.gateway.mediation.AcceptResult;
 import dev.worka.gateway.mediation.Attempts;
 import dev.worka.gateway.mediation.Denials;
+import dev.worka.gateway.mediation.ReplayPolicy;
 import dev.worka.gateway.mediation.SkillMediator;
 import dev.worka.gateway.plan.PlanStore;
 import dev.worka.gateway.plan.PlanValidator;
@@ -92,6 +93,11 @@ final class ControlPlane {
   final ApplyPolicy applyPolicy;
   final Metrics metrics;
 
+  /**
+   * Policy replay: recorded decisions decided again under a candidate manifest; performs nothing.
+   */
+  final ReplayPolicy replayPolicy;
+
   final InstantSource clock;
   final RandomGenerator random;
 
@@ -138,16 +144,9 @@ final class ControlPlane {
     cleaner = new OutputCleaner(this.secrets);
     denials = new Denials(audit, steps, queue);
     attempts = new Attempts(dataSource, runs, steps, denials);
+    PlanValidator planValidator = new PlanValidator(directory(skills));
     acceptPlan =
-        new AcceptPlan(
-            attempts,
-            denials,
-            runs,
-            steps,
-            plans,
-            new PlanValidator(directory(skills)),
-            invocations,
-            audit);
+        new AcceptPlan(attempts, denials, runs, steps, plans, planValidator, invocations, audit);
     skillCalls =
         new SkillMediator(
             dataSource,
@@ -175,6 +174,19 @@ final class ControlPlane {
     resolveInvocation = new ResolveInvocation(dataSource, invocations, runs, audit);
     applyPolicy = new ApplyPolicy(dataSource, policies, launches, unenforcedLimits, audit);
     metrics = new Metrics(dataSource, workers);
+    replayPolicy =
+        new ReplayPolicy(
+            dataSource,
+            policies,
+            runs,
+            steps,
+            plans,
+            audit,
+            invocations,
+            planValidator,
+            skills.policyFields(),
+            launches,
+            clock);
   }
 
   /**

@@ -7,6 +7,7 @@ import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.ingress.api.OperatorApi;
+import dev.worka.gateway.ingress.api.PolicyReplayApi;
 import dev.worka.gateway.runtime.wasm.AgentCalls;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Database;
@@ -55,6 +56,7 @@ final class HttpAtStart {
             control.applyPolicy,
             control.tracing)
         .register(router);
+    new PolicyReplayApi(operatorToken, control.replayPolicy).register(router);
     AgentApi agents =
         new AgentApi(
             control.dataSource,
