@@ -139,6 +139,20 @@ class PolicyReplayTest {
         unreplayable.toString());
     assertTrue(same.path("counts").path("unchanged").asInt() >= 6, same.toPrettyString());
 
+    // Lower call limits: an allowed call cannot be called unchanged, the counts of the time are
+    // not decided again.
+    JsonNode limited =
+        replay(TestGateway.withLimit(builtin, "max_skill_calls_per_step", "1"), "runs", 10);
+    JsonNode counted = find(examples(limited, "not_replayable"), filed, "skill.invoke");
+    assertNotNull(counted, limited.toPrettyString());
+    assertTrue(
+        counted
+            .path("candidate_reason")
+            .asText()
+            .contains("lowers limits.max_skill_calls_per_step"),
+        counted.toString());
+    assertEquals(0, limited.path("counts").path("allow_to_deny").asInt(), limited.toPrettyString());
+
     // Stricter: ernest loses github.create_issue. The plans that gave it the skill and the
     // performed call are allow → deny; the call denied before stays denied (its grants decide).
     long rowsBefore = evalRows();
