@@ -325,6 +325,9 @@ public final class ReplayPolicy {
                     + " and author association) and the quota counts of the time are not stored"));
       }
     }
+    if (out.size() > MAX_DECISIONS) { // the last run read had more than the room left
+      out = new ArrayList<>(out.subList(0, MAX_DECISIONS));
+    }
     return new Report(
         replayId,
         sha256,
