@@ -16,6 +16,7 @@ import dev.worka.gateway.mediation.AcceptPlan;
 import dev.worka.gateway.mediation.AcceptResult;
 import dev.worka.gateway.mediation.Attempts;
 import dev.worka.gateway.mediation.Denials;
+import dev.worka.gateway.mediation.ReplayPolicy;
 import dev.worka.gateway.mediation.SkillMediator;
 import dev.worka.gateway.memory.Memories;
 import dev.worka.gateway.memory.MemorySettings;
@@ -100,6 +101,11 @@ final class ControlPlane {
   /** What the Gateway remembers of succeeded runs, gives to steps, and forgets for operators. */
   final Memories memories;
 
+  /**
+   * Policy replay: recorded decisions decided again under a candidate manifest; performs nothing.
+   */
+  final ReplayPolicy replayPolicy;
+
   final InstantSource clock;
   final RandomGenerator random;
 
@@ -148,16 +154,9 @@ final class ControlPlane {
     cleaner = new OutputCleaner(this.secrets);
     denials = new Denials(audit, steps, queue);
     attempts = new Attempts(dataSource, runs, steps, denials);
+    PlanValidator planValidator = new PlanValidator(directory(skills));
     acceptPlan =
-        new AcceptPlan(
-            attempts,
-            denials,
-            runs,
-            steps,
-            plans,
-            new PlanValidator(directory(skills)),
-            invocations,
-            audit);
+        new AcceptPlan(attempts, denials, runs, steps, plans, planValidator, invocations, audit);
     skillCalls =
         new SkillMediator(
             dataSource,
@@ -192,6 +191,19 @@ final class ControlPlane {
           return new Metrics.Queue(d.ready(), d.scheduled(), d.claimed(), d.lag());
         });
     memories = new Memories(memory, dataSource, runs, steps, audit, cleaner, clock);
+    replayPolicy =
+        new ReplayPolicy(
+            dataSource,
+            policies,
+            runs,
+            steps,
+            plans,
+            audit,
+            invocations,
+            planValidator,
+            skills.policyFields(),
+            launches,
+            clock);
   }
 
   /**

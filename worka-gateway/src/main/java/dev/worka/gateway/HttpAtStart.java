@@ -9,6 +9,7 @@ import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.ingress.api.MemoryApi;
 import dev.worka.gateway.ingress.api.OperatorApi;
+import dev.worka.gateway.ingress.api.PolicyReplayApi;
 import dev.worka.gateway.policy.PolicyDiff;
 import dev.worka.gateway.runtime.wasm.AgentCalls;
 import dev.worka.gateway.skill.model.AnthropicMessages;
@@ -60,6 +61,7 @@ final class HttpAtStart {
             control.tracing)
         .register(router);
     new MemoryApi(operatorToken, control.memories).register(router);
+    new PolicyReplayApi(operatorToken, control.replayPolicy).register(router);
     AgentApi agents =
         new AgentApi(
             control.dataSource,

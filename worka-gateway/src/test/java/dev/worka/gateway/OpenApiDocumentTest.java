@@ -133,6 +133,23 @@ class OpenApiDocumentTest {
     check("GET", "/v1/gates", gw.operator("GET", "/v1/gates?limit=3", null));
     check("GET", "/v1/skills", gw.operator("GET", "/v1/skills", null));
     check("GET", "/v1/policy", gw.operator("GET", "/v1/policy", null));
+    String manifest = gw.operator("GET", "/v1/policy", null).body().path("source").asText();
+    check(
+        "POST",
+        "/v1/policy/replay",
+        gw.operator(
+            "POST",
+            "/v1/policy/replay",
+            Json.write(
+                Map.of(
+                    "manifest",
+                    manifest.replace("      - github.search_issues\n", ""),
+                    "runs",
+                    5))));
+    check(
+        "POST",
+        "/v1/policy/replay",
+        gw.operator("POST", "/v1/policy/replay", Json.write(Map.of("manifest", "agents: {}"))));
     check("GET", "/v1/audit/verify", gw.operator("GET", "/v1/audit/verify", null));
     check(
         "POST",

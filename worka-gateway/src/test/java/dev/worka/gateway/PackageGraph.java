@@ -54,6 +54,7 @@ final class PackageGraph {
               "http",
               "invocation",
               "memory",
+              "mediation",
               "plan",
               "policy",
               "run",

@@ -563,7 +563,12 @@ public final class WorkaCli implements Runnable {
   @Command(
       name = "policy",
       description = "Work with policy manifests.",
-      subcommands = {Policy.Check.class, Policy.Diff.class, Policy.Apply.class})
+      subcommands = {
+        Policy.Check.class,
+        Policy.Diff.class,
+        Policy.Apply.class,
+        PolicyReplayCommand.class
+      })
   static final class Policy implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -79,16 +79,7 @@ public final class AcceptPlan {
    */
   public PlanSubmission submit(Caller caller, String raw) {
     CompiledPolicy policy = caller.policy().policy();
-    String refusal = null;
-    if (PolicyDecider.permission(policy, caller.agent(), Permissions.PLAN_SUBMIT)
-        instanceof Decision.Deny d) {
-      refusal = d.reason();
-    } else if (caller.step().role() != StepRole.PLANNER) {
-      refusal =
-          "step "
-              + caller.step().stepRef()
-              + " is a worker step; only the run's planning step may submit a plan";
-    }
+    String refusal = refusal(policy, caller.agent(), caller.step()).orElse(null);
     if (refusal != null) {
       String why = refusal;
       return switch (attempts.deny(caller, GateAction.PLAN_SUBMIT, null, why)) {
@@ -117,6 +108,53 @@ public final class AcceptPlan {
           };
         },
         e -> e);
+  }
+
+  /**
+   * Why {@code agent}, in {@code step}, may not submit a plan at all under {@code policy} (before
+   * the plan is looked at), if it may not.
+   */
+  static Optional<String> refusal(CompiledPolicy policy, String agent, Step step) {
+    if (PolicyDecider.permission(policy, agent, Permissions.PLAN_SUBMIT)
+        instanceof Decision.Deny d) {
+      return Optional.of(d.reason());
+    }
+    if (step.role() != StepRole.PLANNER) {
+      return Optional.of(
+          "step "
+              + step.stepRef()
+              + " is a worker step; only the run's planning step may submit a plan");
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * The whole policy decision on a plan, as {@link #submit} takes it, without storing anything:
+   * {@link #refusal}, then {@code validator}'s verdict on {@code raw} under {@code policy}. The
+   * deny reason of an invalid plan is the one its gate records ({@link #rejectedReason}). {@link
+   * ReplayPolicy} decides recorded plans with it.
+   */
+  static Decision decide(
+      PlanValidator validator, CompiledPolicy policy, String agent, Step step, String raw) {
+    Optional<String> refused = refusal(policy, agent, step);
+    if (refused.isPresent()) {
+      return new Decision.Deny(refused.get());
+    }
+    return switch (validator.validate(raw, policy)) {
+      case PlanValidation.Accepted a ->
+          new Decision.Allow(
+              "plan "
+                  + a.planHash().substring(0, 12)
+                  + " accepted: "
+                  + a.plan().steps().size()
+                  + " step(s) valid");
+      case PlanValidation.Rejected r -> new Decision.Deny(rejectedReason(r));
+    };
+  }
+
+  /** The reason of a rejected plan's deny gate. */
+  static String rejectedReason(PlanValidation.Rejected r) {
+    return "plan rejected: " + String.join("; ", r.reasons());
   }
 
   private PlanSubmission accept(
@@ -165,7 +203,7 @@ public final class AcceptPlan {
       Connection c, Caller caller, Run run, String raw, PlanValidation.Rejected r)
       throws Exception {
     plans.storeRejected(c, run.id(), caller.step().id(), caller.agent(), raw, r.reasons());
-    String why = "plan rejected: " + String.join("; ", r.reasons());
+    String why = rejectedReason(r);
     Gate gate =
         audit.recordGate(
             c,

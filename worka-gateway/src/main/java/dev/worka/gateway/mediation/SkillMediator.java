@@ -694,11 +694,7 @@ public final class SkillMediator {
 
   private String refusal(
       Caller caller, CompiledPolicy policy, String skill, Optional<SkillDefinition> definition) {
-    if (PolicyDecider.permission(policy, caller.agent(), Permissions.SKILL_INVOKE)
-        instanceof Decision.Deny d) {
-      return d.reason();
-    }
-    if (PolicyDecider.skill(policy, caller.agent(), caller.step().allowedSkills(), skill)
+    if (grants(policy, caller.agent(), caller.step().allowedSkills(), skill)
         instanceof Decision.Deny d) {
       return d.reason();
     }
@@ -708,10 +704,33 @@ public final class SkillMediator {
     return null;
   }
 
+  /**
+   * The grants part of a skill call's decision, the first thing {@link #call} asks: may {@code
+   * agent} invoke {@code skill} in a step that accepts {@code stepSkills}. The skill's condition is
+   * asked after the input was checked ({@link PolicyDecider#condition}, over {@link
+   * #conditionContext}). {@link ReplayPolicy} asks exactly these two, so a replay decides as a live
+   * call would.
+   */
+  static Decision grants(
+      CompiledPolicy policy, String agent, List<String> stepSkills, String skill) {
+    if (PolicyDecider.permission(policy, agent, Permissions.SKILL_INVOKE)
+        instanceof Decision.Deny d) {
+      return d;
+    }
+    return PolicyDecider.skill(policy, agent, stepSkills, skill);
+  }
+
   /** The facts a skill's {@code when} condition may read. */
   private static ConditionContext conditionContext(Caller caller, JsonNode input) {
-    var run = caller.run();
-    var step = caller.step();
+    return conditionContext(caller.run(), caller.step(), input);
+  }
+
+  /**
+   * The facts a skill's {@code when} condition may read about a call of {@code step} in {@code
+   * run}.
+   */
+  static ConditionContext conditionContext(
+      dev.worka.gateway.run.Run run, dev.worka.gateway.run.Step step, JsonNode input) {
     return new ConditionContext(
         input,
         new ConditionContext.Run(

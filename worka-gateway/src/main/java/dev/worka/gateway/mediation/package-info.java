@@ -18,6 +18,10 @@
  * every allow/deny decision is a gate row committed before the side effect or the refusal; outputs
  * are bounded and cleaned before they are stored.
  *
+ * <p>{@link dev.worka.gateway.mediation.ReplayPolicy} decides recorded decisions again under a
+ * candidate manifest with these same decisions (policy replay); it holds no provider, model or
+ * queue, performs nothing and writes only {@code evals} rows.
+ *
  * <p>No transport is spoken here: the adapters above ({@code agent}: REST, MCP, the model route)
  * parse requests, authenticate, and translate each outcome with one exhaustive switch.
  */

@@ -39,7 +39,8 @@ public final class PlanStore {
       String planHash,
       String rawPlan,
       String normalizedPlanJson,
-      List<String> rejectionReasons) {}
+      List<String> rejectionReasons,
+      UUID plannerStepId) {}
 
   /** Stores a rejected plan with its reasons; returns the plan id. */
   public UUID storeRejected(
@@ -130,7 +131,8 @@ public final class PlanStore {
         rs.getString("plan_hash"),
         rs.getString("raw_plan"),
         rs.getString("normalized_plan"),
-        reasons);
+        reasons,
+        Sql.getUuid(rs, "planner_step_id"));
   }
 
   /** The accepted plan of a run, if any. */

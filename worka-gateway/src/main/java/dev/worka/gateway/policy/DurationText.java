@@ -36,7 +36,7 @@ public final class DurationText {
   }
 
   /** The shortest operator form: {@code 2m}, {@code 1h30m}, {@code 90s}, {@code 1500ms}. */
-  static String format(Duration duration) {
+  public static String format(Duration duration) {
     if (duration.isZero()) {
       return "0s";
     }

@@ -249,6 +249,16 @@ public final class RunStore {
         .orElseThrow();
   }
 
+  /** The runs created at or after {@code since}, newest first, at most {@code limit}. */
+  public List<Run> createdSince(Connection c, Instant since, int limit) throws SQLException {
+    return Sql.list(
+        c,
+        "select * from runs where created_at >= ? order by created_at desc, id desc limit ?",
+        RunStore::read,
+        since,
+        limit);
+  }
+
   /** Newest first; {@code status} may be null for all. */
   public List<Run> list(Connection c, RunStatus status, int limit) throws SQLException {
     return status == null
