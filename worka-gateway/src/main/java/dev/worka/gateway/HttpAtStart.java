@@ -6,6 +6,7 @@ import dev.worka.gateway.config.GatewaySettings;
 import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.ingress.api.EvalsApi;
 import dev.worka.gateway.ingress.api.OperatorApi;
 import dev.worka.gateway.runtime.wasm.AgentCalls;
 import dev.worka.gateway.skill.model.AnthropicMessages;
@@ -54,6 +55,9 @@ final class HttpAtStart {
             control.resolveInvocation,
             control.applyPolicy,
             control.tracing)
+        .register(router);
+    new EvalsApi(
+            database.dataSource(), operatorToken, control.skills.mode().value(), control.model())
         .register(router);
     AgentApi agents =
         new AgentApi(

@@ -49,6 +49,7 @@ final class PackageGraph {
               "audit",
               "control",
               "delivery",
+              "eval",
               "http",
               "invocation",
               "plan",
@@ -115,6 +116,7 @@ final class PackageGraph {
           .uses("runtime", "policy")
           .uses("run", "store", "telemetry")
           .uses("policy", "error", "run", "store")
+          .uses("eval", "store")
           .uses("audit", "store", "telemetry")
           .uses("queue", "store")
           .uses("token", "error")
