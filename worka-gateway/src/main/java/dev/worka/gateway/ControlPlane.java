@@ -114,6 +114,11 @@ final class ControlPlane {
 
   private final WorkaConfig config;
 
+  /** {@code WORKA_MODEL}: the model the agents use ({@code scripted} or {@code anthropic}). */
+  String model() {
+    return config.model();
+  }
+
   /**
    * @param launches the launch specs the host allows an uploaded manifest ({@code PUT /v1/policy})
    * @param keys what step tokens are signed and verified with

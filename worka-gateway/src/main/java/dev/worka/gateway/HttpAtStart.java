@@ -7,6 +7,7 @@ import dev.worka.gateway.console.OperatorConsole;
 import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.ingress.api.EvalsApi;
 import dev.worka.gateway.ingress.api.MemoryApi;
 import dev.worka.gateway.ingress.api.OperatorApi;
 import dev.worka.gateway.ingress.api.PolicyReplayApi;
@@ -62,6 +63,9 @@ final class HttpAtStart {
         .register(router);
     new MemoryApi(operatorToken, control.memories).register(router);
     new PolicyReplayApi(operatorToken, control.replayPolicy).register(router);
+    new EvalsApi(
+            database.dataSource(), operatorToken, control.skills.mode().value(), control.model())
+        .register(router);
     AgentApi agents =
         new AgentApi(
             control.dataSource,

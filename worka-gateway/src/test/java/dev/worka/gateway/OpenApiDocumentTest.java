@@ -153,6 +153,18 @@ class OpenApiDocumentTest {
     check("GET", "/v1/audit/verify", gw.operator("GET", "/v1/audit/verify", null));
     check(
         "POST",
+        "/v1/evals",
+        gw.operator(
+            "POST",
+            "/v1/evals",
+            "{\"suite\": \"documented\", \"case\": \"one\", \"run_id\": \""
+                + runId
+                + "\", \"passed\": true, \"expected\": {}, \"actual\": {}}"));
+    check("POST", "/v1/evals", gw.operator("POST", "/v1/evals", "{\"suite\": 1}"));
+    check("GET", "/v1/evals", gw.operator("GET", "/v1/evals?suite=documented", null));
+    check("GET", "/v1/evals", gw.operator("GET", "/v1/evals?run=nope", null));
+    check(
+        "POST",
         "/v1/invocations/{id}/resolve",
         gw.operator(
             "POST",

@@ -51,6 +51,7 @@ final class PackageGraph {
               "audit",
               "control",
               "delivery",
+              "eval",
               "http",
               "invocation",
               "memory",
@@ -84,6 +85,7 @@ final class PackageGraph {
               "mediation",
               "audit",
               "control",
+              "eval",
               "invocation",
               "plan",
               "policy",
@@ -122,6 +124,7 @@ final class PackageGraph {
           .uses("runtime", "policy")
           .uses("run", "store", "telemetry")
           .uses("policy", "error", "run", "store")
+          .uses("eval", "store")
           .uses("audit", "store", "telemetry")
           .uses("queue", "store")
           .uses("token", "error")

@@ -52,6 +52,11 @@ final class GatewayClient {
     return new GatewayClient(url, token);
   }
 
+  /** The Gateway's base URL, as the CLI reaches it. */
+  String baseUrl() {
+    return baseUrl;
+  }
+
   /** A JSON answer with its status. */
   record Answer(int status, JsonNode body) {
     boolean ok() {

@@ -47,6 +47,7 @@ import picocli.CommandLine.Parameters;
       WorkaCli.Audit.class,
       WorkaCli.Invocations.class,
       MemoryCommand.class,
+      EvalCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class WorkaCli implements Runnable {

@@ -5,6 +5,7 @@ import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.Gate;
 import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.audit.GateStatus;
+import dev.worka.gateway.eval.EvalStore;
 import dev.worka.gateway.invocation.InvocationStore;
 import dev.worka.gateway.plan.PlanStore;
 import dev.worka.gateway.plan.PlanValidator;
@@ -736,17 +737,14 @@ public final class ReplayPolicy {
       actual.put("change", d.change().label());
       actual.put("replay_id", report.replayId().toString());
       actual.put("candidate_sha256", report.candidateSha256());
-      Sql.update(
+      EvalStore.insert(
           c,
-          "insert into evals (id, suite, case_name, run_id, passed, expected, actual)"
-              + " values (?, ?, ?, ?, ?, ?, ?)",
-          UUID.randomUUID(),
           SUITE,
           caseName(report.replayId(), d),
           d.runId(),
           d.change() == Change.UNCHANGED,
-          Sql.json(Json.write(expected)),
-          Sql.json(Json.write(actual)));
+          Json.write(expected),
+          Json.write(actual));
     }
   }
 

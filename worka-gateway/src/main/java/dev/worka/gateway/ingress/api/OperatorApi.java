@@ -706,7 +706,7 @@ public final class OperatorApi {
   }
 
   /** A list's {@code ?limit=}: 1 to 1000, 50 when absent. */
-  private static int limit(ApiRequest r) {
+  static int limit(ApiRequest r) {
     if (r.query("limit") == null) {
       return 50;
     }
