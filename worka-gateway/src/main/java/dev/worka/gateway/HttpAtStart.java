@@ -6,6 +6,7 @@ import dev.worka.gateway.config.GatewaySettings;
 import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.ingress.api.ApprovalApi;
 import dev.worka.gateway.ingress.api.OperatorApi;
 import dev.worka.gateway.runtime.wasm.AgentCalls;
 import dev.worka.gateway.skill.model.AnthropicMessages;
@@ -55,6 +56,7 @@ final class HttpAtStart {
             control.applyPolicy,
             control.tracing)
         .register(router);
+    new ApprovalApi(operatorToken, control.approvals).register(router);
     AgentApi agents =
         new AgentApi(
             control.dataSource,

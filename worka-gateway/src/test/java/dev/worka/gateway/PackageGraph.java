@@ -51,6 +51,7 @@ final class PackageGraph {
               "delivery",
               "http",
               "invocation",
+              "mediation",
               "plan",
               "policy",
               "run",

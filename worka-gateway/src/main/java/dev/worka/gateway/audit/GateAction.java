@@ -55,7 +55,24 @@ public enum GateAction implements SqlName {
    * GitHub: one gate per attempt to post, before it; subject {@code worka}, the place in the
    * reason.
    */
-  DELIVERY_POST("delivery.post");
+  DELIVERY_POST("delivery.post"),
+
+  /**
+   * A worker's call of a skill whose policy asks for approval was held (deny: not performed) as an
+   * approval request bound to its run, step, skill, input digest and policy version; subject the
+   * agent.
+   */
+  APPROVAL_REQUEST("approval.request"),
+
+  /**
+   * Someone decided an approval request: allow (approved) or deny (denied, or refused because the
+   * decider is not one of its named approvers); subject the decider's verified identity ({@code
+   * operator}, {@code slack:U…}, {@code github:login}).
+   */
+  APPROVAL_DECIDE("approval.decide"),
+
+  /** An approval request expired undecided; its step failed with {@code approval_expired}. */
+  APPROVAL_EXPIRE("approval.expire");
 
   private final String sql;
 

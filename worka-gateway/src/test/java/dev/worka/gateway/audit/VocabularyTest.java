@@ -23,7 +23,10 @@ class VocabularyTest {
             "run.create",
             "invocation.resolve",
             "policy.apply",
-            "delivery.post"),
+            "delivery.post",
+            "approval.request",
+            "approval.decide",
+            "approval.expire"),
         Arrays.stream(GateAction.values()).map(GateAction::sql).toList());
     for (GateAction action : GateAction.values()) {
       assertEquals(action, GateAction.fromSql(action.sql()));
@@ -44,7 +47,8 @@ class VocabularyTest {
             "lost",
             "cancelled",
             "failed",
-            "delivery"),
+            "delivery",
+            "approval_expired"),
         Arrays.stream(BurnKind.values()).map(BurnKind::sql).toList());
     for (BurnKind kind : BurnKind.values()) {
       assertEquals(kind, BurnKind.fromSql(kind.sql()));
