@@ -45,6 +45,7 @@ import picocli.CommandLine.Parameters;
       WorkaCli.Policy.class,
       WorkaCli.Audit.class,
       WorkaCli.Invocations.class,
+      ApprovalsCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class WorkaCli implements Runnable {

@@ -288,9 +288,18 @@ class ApprovalsTest {
             .asText());
     assertEquals(0, github.calls("create_issue"));
 
-    // Approving run A's request performs run A's call only; run B still waits.
-    assertEquals(
-        200, gw.operator("POST", "/v1/approvals/" + approvalId + "/approve", null).status());
+    // The operator's CLI: list (waiting until one is pending), approve; run A's call only.
+    Cli waited = worka("approvals", "list", "--wait", "--timeout", "30s");
+    assertEquals(0, waited.status(), waited.err());
+    assertTrue(waited.out().contains(approvalId), waited.out());
+    assertTrue(waited.out().contains("\"title\":\"same title\""), waited.out());
+    Cli approved = worka("approvals", "approve", approvalId);
+    assertEquals(0, approved.status(), approved.err());
+    assertTrue(
+        approved.out().contains("approved by operator; the call was performed"), approved.out());
+    Cli again = worka("approvals", "deny", approvalId, "--reason", "too late");
+    assertEquals(1, again.status(), again.out());
+    assertTrue(again.err().contains("already approved by operator"), again.err());
     assertEquals(1, github.effects("create_issue"));
     assertEquals(
         "awaiting_approval", stepOf(gw.story(runB)).path("status").asText(), "run b still waits");
@@ -351,6 +360,20 @@ class ApprovalsTest {
         "expired",
         gw.operator("GET", "/v1/approvals/" + approvalId, null).body().path("status").asText());
     assertEquals(0, github.calls("create_issue"));
+  }
+
+  record Cli(int status, String out, String err) {}
+
+  private Cli worka(String... args) {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    int status =
+        dev.worka.gateway.cli.WorkaCli.execute(
+            Map.of("WORKA_URL", gw.baseUrl, "WORKA_OPERATOR_TOKEN", TestGateway.OPERATOR_TOKEN),
+            new java.io.PrintWriter(out, true),
+            new java.io.PrintWriter(err, true),
+            args);
+    return new Cli(status, out.toString(), err.toString());
   }
 
   private static List<String> strings(JsonNode array) {
