@@ -307,6 +307,15 @@ class ApprovalsTest {
     assertEquals(1, pending.body().path("approvals").size(), pending.raw().body());
     assertEquals(runB, pending.body().path("approvals").get(0).path("run_id").asText());
 
+    // Run B is cancelled while it waits: its request can no longer be approved into an effect.
+    String bId = pending.body().path("approvals").get(0).path("approval_id").asText();
+    assertEquals(200, gw.operator("POST", "/v1/runs/" + runB + "/cancel", null).status());
+    assertEquals("cancelled", stepOf(gw.story(runB)).path("status").asText());
+    TestGateway.Answer afterCancel = gw.operator("POST", "/v1/approvals/" + bId + "/approve", null);
+    assertEquals(409, afterCancel.status(), afterCancel.raw().body());
+    assertEquals("illegal_state", afterCancel.body().path("error").asText());
+    assertEquals(1, github.effects("create_issue"));
+
     TestGateway.Answer unknown =
         gw.operator("POST", "/v1/approvals/" + UUID.randomUUID() + "/approve", null);
     assertEquals(404, unknown.status(), unknown.raw().body());
