@@ -277,15 +277,40 @@ class ApprovalsTest {
     naming.put("approval_id", approvalId);
     TestGateway.Answer named = asWorker(b, "POST", SKILL, naming.toString());
     assertEquals(422, named.status(), named.raw().body());
-    TestGateway.Answer own = call(b, "same title", null);
-    assertEquals(202, own.status(), own.raw().body());
-    assertNotEquals(approvalId, own.body().path("approval_id").asText());
+    // Over MCP this time: the same hold, as a tool error carrying its approval id.
+    ObjectNode request =
+        Json.STRICT
+            .createObjectNode()
+            .put("jsonrpc", "2.0")
+            .put("id", 7)
+            .put("method", "tools/call");
+    ObjectNode params = request.putObject("params").put("name", "github.create_issue");
+    params
+        .putObject("arguments")
+        .put("owner", "acme")
+        .put("repo", "widgets")
+        .put("title", "same title");
+    TestGateway.Answer viaMcp =
+        gw.call(
+            "POST",
+            McpSkillServer.PATH,
+            request.toString(),
+            Map.of(
+                "Authorization",
+                "Bearer " + b.token(),
+                "Content-Type",
+                "application/json",
+                "Accept",
+                "application/json, text/event-stream"));
+    assertEquals(200, viaMcp.status(), viaMcp.raw().body());
+    JsonNode result = viaMcp.body().path("result");
+    assertTrue(result.path("isError").asBoolean(), result.toString());
+    JsonNode own = Json.STRICT.readTree(result.path("content").get(0).path("text").asText());
+    assertEquals("awaiting_approval", own.path("error").asText(), own.toString());
+    String ownId = own.path("approval_id").asText();
+    assertNotEquals(approvalId, ownId);
     assertEquals(
-        runB,
-        gw.operator("GET", "/v1/approvals/" + own.body().path("approval_id").asText(), null)
-            .body()
-            .path("run_id")
-            .asText());
+        runB, gw.operator("GET", "/v1/approvals/" + ownId, null).body().path("run_id").asText());
     assertEquals(0, github.calls("create_issue"));
 
     // The operator's CLI: list (waiting until one is pending), approve; run A's call only.
