@@ -14,6 +14,7 @@ import dev.worka.gateway.invocation.ModelUsageStore;
 import dev.worka.gateway.invocation.ResolveInvocation;
 import dev.worka.gateway.mediation.AcceptPlan;
 import dev.worka.gateway.mediation.AcceptResult;
+import dev.worka.gateway.mediation.Approvals;
 import dev.worka.gateway.mediation.Attempts;
 import dev.worka.gateway.mediation.Denials;
 import dev.worka.gateway.mediation.ReplayPolicy;
@@ -83,6 +84,7 @@ final class ControlPlane {
   final Attempts attempts;
   final AcceptPlan acceptPlan;
   final SkillMediator skillCalls;
+  final Approvals approvals;
   final AcceptResult acceptResult;
 
   // The step tokens: minted for the workers the dispatcher starts, verified on the agent API.
@@ -173,6 +175,8 @@ final class ControlPlane {
             cleaner,
             skills.mode() == SideEffectMode.DRY_RUN,
             tracing);
+    approvals = new Approvals(dataSource, runs, steps, policies, invocations, audit, queue, clock);
+    skillCalls.holdFor(approvals);
     acceptResult =
         new AcceptResult(
             dataSource,

@@ -7,6 +7,7 @@ import dev.worka.gateway.console.OperatorConsole;
 import dev.worka.gateway.http.HttpServer;
 import dev.worka.gateway.http.OpenApiDocument;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.ingress.api.ApprovalApi;
 import dev.worka.gateway.ingress.api.EvalsApi;
 import dev.worka.gateway.ingress.api.MemoryApi;
 import dev.worka.gateway.ingress.api.OperatorApi;
@@ -66,6 +67,7 @@ final class HttpAtStart {
     new EvalsApi(
             database.dataSource(), operatorToken, control.skills.mode().value(), control.model())
         .register(router);
+    new ApprovalApi(operatorToken, control.approvals).register(router);
     AgentApi agents =
         new AgentApi(
             control.dataSource,

@@ -42,6 +42,15 @@ final class LoopsAtStart {
             Duration.ofSeconds(5),
             Duration.ofSeconds(60),
             "reconciling skill invocations failed (tried again in a minute)"));
+    // Approvals past their expiry fail their steps (approval_expired); each Gateway sweeps, a
+    // request is expired once, by whichever locks it first.
+    closeWithGateway.accept(
+        SweepUntilShutdown.start(
+            "expire-approvals",
+            control.approvals::expireDue,
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(1),
+            "expiring approvals failed (tried again in a second)"));
     NotifyRuns notify =
         new NotifyRuns(
             control.dataSource,

@@ -82,5 +82,21 @@ public final class ErrorCodes {
   /** The upstream refused the request itself as invalid (its cleaned reason is in the message). */
   public static final String UPSTREAM_REJECTED = "upstream_rejected";
 
+  // Approvals (the policy's skills.SKILL.approval).
+  /**
+   * A worker's skill call waits for a person's approval: nothing was performed. Over REST the
+   * answer is {@code 202} with this as its {@code status}; over MCP a tool error with this code.
+   */
+  public static final String AWAITING_APPROVAL = "awaiting_approval";
+
+  /** An approval was already approved or denied: a second decision changes nothing. */
+  public static final String APPROVAL_DECIDED = "approval_decided";
+
+  /** An approval expired before this decision: its step failed with {@code approval_expired}. */
+  public static final String APPROVAL_EXPIRED = "approval_expired";
+
+  /** The decider is not one of the approval's named approvers (recorded as a deny gate). */
+  public static final String NOT_AN_APPROVER = "not_an_approver";
+
   private ErrorCodes() {}
 }

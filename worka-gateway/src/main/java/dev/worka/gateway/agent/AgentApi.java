@@ -300,8 +300,31 @@ public final class AgentApi {
           ApiResponse.ok(new SkillCallResult(p.invocationId().toString(), p.output(), false));
       case SkillCall.Replayed r ->
           ApiResponse.ok(new SkillCallResult(r.invocationId().toString(), r.output(), true));
+      case SkillCall.AwaitingApproval w -> ApiResponse.status(202, awaiting(w));
       case Refusal r -> throw AgentErrors.of(r);
     };
+  }
+
+  /**
+   * The answer to a call held for approval ({@code 202} over REST, a tool error over MCP): its
+   * approval id and what the worker should do (end: its attempt is over).
+   */
+  static Map<String, Object> awaiting(SkillCall.AwaitingApproval w) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", ErrorCodes.AWAITING_APPROVAL);
+    body.put("approval_id", w.approvalId().toString());
+    body.put("expires_at", w.expiresAt().toString());
+    body.put("approvers", w.approvers());
+    body.put("reason", w.reason());
+    body.put(
+        "message",
+        "nothing was performed: the call waits for approval "
+            + w.approvalId()
+            + " and this attempt has ended (its token no longer works); exit now. If approved,"
+            + " the step runs again and the identical call (same skill, input and idempotency key)"
+            + " is answered with the approved call's outcome; any other input needs its own"
+            + " approval");
+    return body;
   }
 
   private ApiResponse result(ApiRequest request) throws Exception {

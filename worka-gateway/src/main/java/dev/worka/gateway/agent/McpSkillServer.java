@@ -370,8 +370,19 @@ final class McpSkillServer {
             switch (mediator.call(exchange.caller, request.name(), input, (String) key)) {
               case SkillCall.Performed p -> output(p.invocationId(), p.output(), false);
               case SkillCall.Replayed r -> output(r.invocationId(), r.output(), true);
+              case SkillCall.AwaitingApproval w -> awaitingApproval(w);
               case Refusal r -> refused(exchange, r);
             });
+  }
+
+  /** A call held for approval: a tool error whose JSON is the REST route's {@code 202} body. */
+  private static McpSchema.CallToolResult awaitingApproval(SkillCall.AwaitingApproval w) {
+    Map<String, Object> body = new LinkedHashMap<>(AgentApi.awaiting(w));
+    body.put("error", body.remove("status"));
+    return McpSchema.CallToolResult.builder()
+        .addTextContent(Json.write(body))
+        .isError(true)
+        .build();
   }
 
   /** A call's output as a tool result: structured, as JSON text, and its invocation in _meta. */

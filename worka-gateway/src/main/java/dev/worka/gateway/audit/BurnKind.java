@@ -23,7 +23,9 @@ public enum BurnKind implements SqlName {
   /** A worker reported its step failed. */
   FAILED("failed"),
   /** Answering where the request came from (Slack, GitHub) failed for good. */
-  DELIVERY("delivery");
+  DELIVERY("delivery"),
+  /** A call of the step waited for approval and nobody named decided before it expired. */
+  APPROVAL_EXPIRED("approval_expired");
 
   private final String sql;
 

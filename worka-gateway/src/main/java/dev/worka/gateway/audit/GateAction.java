@@ -62,7 +62,24 @@ public enum GateAction implements SqlName {
    * subject {@code operator}, the memory's run and step, its id and agent in the reason (never its
    * text). Recorded before the store deletes it.
    */
-  MEMORY_FORGET("memory.forget");
+  MEMORY_FORGET("memory.forget"),
+
+  /**
+   * A worker's call of a skill whose policy asks for approval was held (deny: not performed) as an
+   * approval request bound to its run, step, skill, input digest and policy version; subject the
+   * agent.
+   */
+  APPROVAL_REQUEST("approval.request"),
+
+  /**
+   * Someone decided an approval request: allow (approved) or deny (denied, or refused because the
+   * decider is not one of its named approvers); subject the decider's verified identity ({@code
+   * operator}, {@code slack:U…}, {@code github:login}).
+   */
+  APPROVAL_DECIDE("approval.decide"),
+
+  /** An approval request expired undecided; its step failed with {@code approval_expired}. */
+  APPROVAL_EXPIRE("approval.expire");
 
   private final String sql;
 

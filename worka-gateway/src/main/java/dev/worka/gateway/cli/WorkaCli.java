@@ -48,6 +48,7 @@ import picocli.CommandLine.Parameters;
       WorkaCli.Invocations.class,
       MemoryCommand.class,
       EvalCommand.class,
+      ApprovalsCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class WorkaCli implements Runnable {

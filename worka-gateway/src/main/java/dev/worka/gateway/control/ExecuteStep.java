@@ -427,6 +427,11 @@ final class ExecuteStep implements TaskHandler {
             handle.stop("step cancelled");
             return;
           }
+          if (now.isPresent() && now.get().status() == StepStatus.AWAITING_APPROVAL) {
+            // Nothing is held while a person decides: the step runs again once approved.
+            handle.stop("the step waits for approval");
+            return;
+          }
           if (resultSeenAt == null) {
             resultSeenAt = clock.instant();
           } else if (Duration.between(resultSeenAt, clock.instant())

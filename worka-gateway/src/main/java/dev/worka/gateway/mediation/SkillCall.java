@@ -11,6 +11,7 @@ import java.util.UUID;
 public sealed interface SkillCall
     permits SkillCall.Performed,
         SkillCall.Replayed,
+        SkillCall.AwaitingApproval,
         Refusal.AttemptEnded,
         Refusal.Denied,
         Refusal.LimitReached,
@@ -31,4 +32,13 @@ public sealed interface SkillCall
    * reconciliation, or stated by an operator): no second effect.
    */
   record Replayed(UUID invocationId, JsonNode output) implements SkillCall {}
+
+  /**
+   * The call needs a person's approval (the policy's {@code skills.SKILL.approval}): nothing was
+   * performed; the request {@code approvalId} is bound to this exact call, and the step waits in
+   * {@code awaiting_approval} (the worker's attempt is over).
+   */
+  record AwaitingApproval(
+      UUID approvalId, java.time.Instant expiresAt, java.util.List<String> approvers, String reason)
+      implements SkillCall {}
 }

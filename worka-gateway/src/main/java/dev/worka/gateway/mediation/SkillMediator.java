@@ -84,6 +84,7 @@ public final class SkillMediator {
   private final OutputCleaner cleaner;
   private final boolean dryRun;
   private final Tracing tracing;
+  private volatile Approvals approvals;
 
   public SkillMediator(
       DataSource dataSource,
@@ -119,8 +120,38 @@ public final class SkillMediator {
     this.dryRun = dryRun;
   }
 
+  /**
+   * Holds the calls whose policy asks for approval as requests of {@code approvals}, which performs
+   * them with this mediator once approved. Without it such a call is refused (fail closed).
+   */
+  public void holdFor(Approvals approvals) {
+    approvals.performWith(this);
+    this.approvals = approvals;
+  }
+
+  boolean dryRun() {
+    return dryRun;
+  }
+
+  /**
+   * Performs an approved call ({@link Approvals#approve}): its invocation and allow gate are
+   * committed; the effect, once, as any call's, under an admission like any call's.
+   */
+  SkillCall performApproved(
+      Caller caller, String skill, JsonNode input, UUID invocationId, String key) {
+    admission.acquireUninterruptibly();
+    try {
+      return perform(caller, skill, input, invocationId, key);
+    } finally {
+      admission.release();
+    }
+  }
+
   /** What the decision transaction found. */
   private sealed interface Begun {
+    /** The call needs approval: held as {@code approval}, the step now awaits it. */
+    record Held(Approvals.Approval approval) implements Begun {}
+
     record Replay(InvocationStore.Invocation recorded, Gate gate) implements Begun {}
 
     record Limited(Gate gate) implements Begun {}
@@ -250,10 +281,19 @@ public final class SkillMediator {
       return denied(caller, skill, d.reason(), gate -> new Refusal.Denied(d.reason(), gate));
     }
 
+    Optional<PolicyDecider.ApprovalNeeded> needed =
+        PolicyDecider.approval(policy, skill, conditionContext(caller, input));
+    Approvals holding = approvals;
+    if (needed.isPresent() && holding == null) {
+      String why = needed.get().reason() + ", but this Gateway holds no approvals: refused";
+      return denied(caller, skill, why, gate -> new Refusal.Denied(why, gate));
+    }
+    // A call that needs approval has a key of its input even without side effects: its next
+    // attempt's identical call must find the approved call's record.
     String key =
         idempotencyKey != null
             ? "key:" + idempotencyKey
-            : definition.get().sideEffect()
+            : definition.get().sideEffect() || needed.isPresent()
                 ? "derived:" + canonicalHash(input)
                 : "call:" + UUID.randomUUID();
     UUID invocationId = UUID.randomUUID();
@@ -317,6 +357,11 @@ public final class SkillMediator {
                                   + "; it is not performed again");
                   invocations.lockEvent(c, recorded, finished ? "replayed" : "conflict", gate.id());
                   return new Begun.Replay(recorded, gate);
+                }
+                if (needed.isPresent()) {
+                  // Nothing performed, nothing counted: the request, its gate, and the step waits.
+                  return new Begun.Held(
+                      holding.request(c, caller, skill, input, key, needed.get()));
                 }
                 // The step's count on its locked row; the run's count last before the writes, on a
                 // row
@@ -409,6 +454,12 @@ public final class SkillMediator {
       case Begun.Refused r -> r.conflict();
       case Begun.Reconcile r -> reconcile(caller, policy, skill, r.recorded());
       case Begun.Started s -> perform(caller, skill, input, invocationId, key);
+      case Begun.Held h ->
+          new SkillCall.AwaitingApproval(
+              h.approval().id(),
+              h.approval().expiresAt(),
+              h.approval().approvers(),
+              h.approval().reason());
     };
   }
 
@@ -582,6 +633,7 @@ public final class SkillMediator {
           case Begun.KeyReused k -> throw unexpected(k);
           case Begun.Reconcile r -> throw unexpected(r);
           case Begun.Started st -> throw unexpected(st);
+          case Begun.Held h -> throw unexpected(h);
         };
       }
       case SkillProvider.Reconciliation.NotPerformed n -> {
@@ -636,6 +688,7 @@ public final class SkillMediator {
           case Begun.Replay r -> throw unexpected(r);
           case Begun.KeyReused k -> throw unexpected(k);
           case Begun.Reconcile r -> throw unexpected(r);
+          case Begun.Held h -> throw unexpected(h);
         };
       }
       case SkillProvider.Reconciliation.Unknown u -> {
@@ -664,6 +717,7 @@ public final class SkillMediator {
           case Begun.KeyReused k -> throw unexpected(k);
           case Begun.Reconcile r -> throw unexpected(r);
           case Begun.Started st -> throw unexpected(st);
+          case Begun.Held h -> throw unexpected(h);
         };
       }
     };

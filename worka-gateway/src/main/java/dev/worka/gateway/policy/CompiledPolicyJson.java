@@ -92,6 +92,16 @@ final class CompiledPolicyJson {
             (name, skill) -> {
               ObjectNode s = skills.putObject(name).put("side_effect", skill.sideEffect());
               skill.when().ifPresent(condition -> s.put("when", condition.expression()));
+              // Written only when present, like "when": see the class comment.
+              skill
+                  .approval()
+                  .ifPresent(
+                      approval -> {
+                        ObjectNode a = s.putObject("approval");
+                        approval.when().ifPresent(w -> a.put("when", w.expression()));
+                        approval.approvers().forEach(a.putArray("approvers")::add);
+                        a.put("expires", approval.expires().toString());
+                      });
             });
     Limits limits = policy.limits();
     ObjectNode l = root.putObject("limits");
@@ -206,12 +216,27 @@ final class CompiledPolicyJson {
     for (Map.Entry<String, JsonNode> e : skillsNode.properties()) {
       String where = "skills." + e.getKey();
       ObjectNode s = object(e.getValue(), where);
-      only(s, where, "side_effect", "when");
+      only(s, where, "side_effect", "when", "approval");
       Optional<SkillCondition> when =
           s.has("when")
               ? Optional.of(condition(e.getKey(), text(s, "when", where), lists.keySet()))
               : Optional.empty();
-      skills.put(e.getKey(), new SkillPolicy(e.getKey(), bool(s, "side_effect", where), when));
+      Optional<ApprovalPolicy> approval = Optional.empty();
+      if (s.has("approval")) {
+        String at = where + ".approval";
+        ObjectNode a = object(s.get("approval"), at);
+        only(a, at, "when", "approvers", "expires");
+        approval =
+            Optional.of(
+                new ApprovalPolicy(
+                    a.has("when")
+                        ? Optional.of(condition(e.getKey(), text(a, "when", at), lists.keySet()))
+                        : Optional.empty(),
+                    strings(a.get("approvers"), at + ".approvers"),
+                    duration(a, "expires")));
+      }
+      skills.put(
+          e.getKey(), new SkillPolicy(e.getKey(), bool(s, "side_effect", where), when, approval));
     }
     ObjectNode l = object(root.get("limits"), "limits");
     only(

@@ -44,7 +44,8 @@ public final class PolicyCompiler {
           "permissions",
           "skills",
           "resources");
-  private static final List<String> SKILL_KEYS = List.of("side_effect", "when");
+  private static final List<String> SKILL_KEYS = List.of("side_effect", "when", "approval");
+  private static final List<String> APPROVAL_KEYS = List.of("when", "approvers", "expires");
   private static final List<String> LIMIT_KEYS =
       List.of(
           "max_steps",
@@ -593,9 +594,11 @@ public final class PolicyCompiler {
       JsonNode value = entry.getValue();
       boolean sideEffect = false;
       Optional<SkillCondition> when = Optional.empty();
+      Optional<ApprovalPolicy> approval = Optional.empty();
       if (value != null && !value.isNull()) {
         if (!(value instanceof ObjectNode settings)) {
-          errors.add(path + ": expected a mapping (side_effect, when), found " + kind(value));
+          errors.add(
+              path + ": expected a mapping (side_effect, when, approval), found " + kind(value));
           continue;
         }
         unknownKeys(settings, path + ".", SKILL_KEYS);
@@ -613,9 +616,13 @@ public final class PolicyCompiler {
           when = condition(name, path + ".when", settings.get("when"), lists, listsRead);
           valid &= when.isPresent();
         }
+        if (settings.has("approval")) {
+          approval = approval(name, path + ".approval", settings.get("approval"), lists, listsRead);
+          valid &= approval.isPresent();
+        }
       }
       if (valid) {
-        skills.put(name, new SkillPolicy(name, sideEffect, when));
+        skills.put(name, new SkillPolicy(name, sideEffect, when, approval));
       }
     }
     return skills;
@@ -663,6 +670,82 @@ public final class PolicyCompiler {
         yield Optional.empty();
       }
     };
+  }
+
+  /**
+   * Compiles a skill's {@code approval: {when, approvers, expires}}; every problem is an error
+   * naming its path ({@code skills.NAME.approval.approvers: ...}).
+   */
+  private Optional<ApprovalPolicy> approval(
+      String skill, String path, JsonNode node, Set<String> lists, boolean listsRead) {
+    if (!(node instanceof ObjectNode settings)) {
+      errors.add(
+          path
+              + ": expected a mapping {when (optional), approvers: [operator, slack:U…, github:LOGIN],"
+              + " expires: 5s..7d}, found "
+              + kind(node));
+      return Optional.empty();
+    }
+    int before = errors.size();
+    unknownKeys(settings, path + ".", APPROVAL_KEYS);
+    Optional<SkillCondition> when = Optional.empty();
+    if (settings.has("when")) {
+      when = condition(skill, path + ".when", settings.get("when"), lists, listsRead);
+    }
+    List<String> approvers = new ArrayList<>();
+    JsonNode approversNode = settings.get("approvers");
+    if (approversNode == null || !approversNode.isArray() || approversNode.isEmpty()) {
+      errors.add(
+          path
+              + ".approvers: expected a non-empty list of who may decide (operator, slack:USER_ID,"
+              + " github:LOGIN), found "
+              + (approversNode == null ? "nothing" : kind(approversNode)));
+    } else if (approversNode.size() > ApprovalPolicy.MAX_APPROVERS) {
+      errors.add(path + ".approvers: more than " + ApprovalPolicy.MAX_APPROVERS + " approvers");
+    } else {
+      for (JsonNode a : approversNode) {
+        String problem = a.isTextual() ? ApprovalPolicy.approverProblem(a.textValue()) : null;
+        if (!a.isTextual()) {
+          errors.add(path + ".approvers: expected text, found " + kind(a));
+        } else if (problem != null) {
+          errors.add(path + ".approvers: " + problem);
+        } else if (approvers.contains(a.textValue())) {
+          errors.add(path + ".approvers: " + Names.shown(a.textValue()) + " is named twice");
+        } else {
+          approvers.add(a.textValue());
+        }
+      }
+    }
+    Duration expires = null;
+    JsonNode expiresNode = settings.get("expires");
+    if (expiresNode == null || !expiresNode.isTextual()) {
+      errors.add(
+          path
+              + ".expires: expected a duration from 5s to 7d, such as 30m or 1h, found "
+              + (expiresNode == null ? "nothing" : kind(expiresNode)));
+    } else {
+      Optional<Duration> parsed = DurationText.parse(expiresNode.textValue());
+      if (parsed.isEmpty()) {
+        errors.add(
+            path
+                + ".expires: "
+                + Names.quoted(expiresNode.textValue())
+                + " is not a duration (expected e.g. 30m, 1h, 2d; units ms, s, m, h, d)");
+      } else if (parsed.get().compareTo(ApprovalPolicy.MIN_EXPIRES) < 0
+          || parsed.get().compareTo(ApprovalPolicy.MAX_EXPIRES) > 0) {
+        errors.add(
+            path
+                + ".expires: "
+                + DurationText.format(parsed.get())
+                + " is out of bounds (5s to 7d)");
+      } else {
+        expires = parsed.get();
+      }
+    }
+    if (errors.size() != before || expires == null) {
+      return Optional.empty();
+    }
+    return Optional.of(new ApprovalPolicy(when, approvers, expires));
   }
 
   /** The skill's input field names from {@link SkillFields}; a failing lookup checks nothing. */

@@ -99,6 +99,50 @@ public final class PolicyDecider {
   }
 
   /**
+   * Whether a call of {@code skill} with this context waits for a person's approval: the skill's
+   * {@code approval}, when it has one and its {@code when} holds (or it has none). A {@code when}
+   * that cannot be evaluated asks for approval (fail closed); the reason says why either way.
+   * Evaluate it after {@link #condition} allowed the call.
+   */
+  public static Optional<ApprovalNeeded> approval(
+      CompiledPolicy policy, String skill, ConditionContext context) {
+    Objects.requireNonNull(policy, "policy");
+    SkillPolicy settings = skill == null ? null : policy.skills().get(skill);
+    if (settings == null || settings.approval().isEmpty()) {
+      return Optional.empty();
+    }
+    ApprovalPolicy approval = settings.approval().get();
+    if (approval.when().isEmpty()) {
+      return Optional.of(new ApprovalNeeded(approval, "skill " + skill + " always needs approval"));
+    }
+    SkillCondition when = approval.when().get();
+    Decision d =
+        context == null
+            ? new Decision.Deny("no call context was given")
+            : when.evaluate(context, policy.lists());
+    return switch (d) {
+      case Decision.Allow a ->
+          Optional.of(
+              new ApprovalNeeded(
+                  approval, "approval of " + skill + " is needed: " + when.shown() + " holds"));
+      case Decision.Deny deny ->
+          deny.reason().startsWith("condition of " + skill + " does not hold")
+              ? Optional.empty()
+              : Optional.of(
+                  new ApprovalNeeded(
+                      approval,
+                      "approval of "
+                          + skill
+                          + " is needed: its condition could not be evaluated ("
+                          + deny.reason()
+                          + ")"));
+    };
+  }
+
+  /** A call that waits for approval: the skill's approval settings, and why it is needed. */
+  public record ApprovalNeeded(ApprovalPolicy approval, String reason) {}
+
+  /**
    * The whole policy decision on a skill call: {@link #skill(CompiledPolicy, String, List, String)}
    * and, if that allows, {@link #condition}. The first deny is the answer; an allow says both
    * passed.

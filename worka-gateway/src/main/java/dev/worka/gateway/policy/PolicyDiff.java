@@ -88,6 +88,19 @@ public final class PolicyDiff {
       if (sa != sb) {
         lines.add("skill " + name + ": side_effect " + sa + " → " + sb);
       }
+      String pa = a.flatMap(SkillPolicy::approval).map(PolicyDiff::approval).orElse(null);
+      String pb = b.flatMap(SkillPolicy::approval).map(PolicyDiff::approval).orElse(null);
+      if (!Objects.equals(pa, pb)) {
+        lines.add(
+            "skill "
+                + name
+                + ": "
+                + (pa == null
+                    ? "approval added: " + pb
+                    : pb == null
+                        ? "approval removed (was: " + pa + ")"
+                        : "approval changed: " + pa + " → " + pb));
+      }
     }
     for (String name : union(before.lists().keySet(), after.lists().keySet())) {
       List<String> changes = new ArrayList<>();
@@ -279,5 +292,14 @@ public final class PolicyDiff {
     TreeSet<String> all = new TreeSet<>(a);
     all.addAll(b);
     return all;
+  }
+
+  /** An approval as the diff shows it: {@code when '...', approvers [..], expires 1h}. */
+  private static String approval(dev.worka.gateway.policy.ApprovalPolicy a) {
+    return (a.when().isPresent() ? "when " + a.when().get().expression() + ", " : "always, ")
+        + "approvers "
+        + a.approvers()
+        + ", expires "
+        + a.expiresText();
   }
 }

@@ -206,7 +206,8 @@ public final class Database implements AutoCloseable {
           "skill_invocations",
           "audit_chain",
           "run_call_counts",
-          "run_notifications");
+          "run_notifications",
+          "approvals");
 
   /**
    * Grants {@code role} what the Gateway needs and nothing more: read and insert everywhere, update

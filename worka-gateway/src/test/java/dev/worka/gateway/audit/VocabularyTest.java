@@ -24,7 +24,10 @@ class VocabularyTest {
             "invocation.resolve",
             "policy.apply",
             "delivery.post",
-            "memory.forget"),
+            "memory.forget",
+            "approval.request",
+            "approval.decide",
+            "approval.expire"),
         Arrays.stream(GateAction.values()).map(GateAction::sql).toList());
     for (GateAction action : GateAction.values()) {
       assertEquals(action, GateAction.fromSql(action.sql()));
@@ -45,7 +48,8 @@ class VocabularyTest {
             "lost",
             "cancelled",
             "failed",
-            "delivery"),
+            "delivery",
+            "approval_expired"),
         Arrays.stream(BurnKind.values()).map(BurnKind::sql).toList());
     for (BurnKind kind : BurnKind.values()) {
       assertEquals(kind, BurnKind.fromSql(kind.sql()));

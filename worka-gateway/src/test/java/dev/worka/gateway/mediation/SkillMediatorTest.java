@@ -240,6 +240,8 @@ class SkillMediatorTest {
           new SkillCallResult(p.invocationId().toString(), p.output(), false);
       case SkillCall.Replayed r ->
           new SkillCallResult(r.invocationId().toString(), r.output(), true);
+      case SkillCall.AwaitingApproval w ->
+          throw new AssertionError("the call waits for approval " + w.approvalId());
       case Refusal r -> throw AgentErrors.of(r);
     };
   }

@@ -466,7 +466,7 @@ class PolicyCompilerTest {
             + " command, image, runtime_class, module, module_sha256, permissions, skills, resources)");
     assertError(
         PLANNER + "skills:\n  github.get_issue: {side_effects: true}\n",
-        "skills.github.get_issue.side_effects: unknown key (expected side_effect, when)");
+        "skills.github.get_issue.side_effects: unknown key (expected side_effect, when, approval)");
     assertError(
         PLANNER + "limits:\n  max_step: 3\n",
         "limits.max_step: unknown key (expected max_steps, max_skill_calls_per_step,"
@@ -509,7 +509,7 @@ class PolicyCompilerTest {
         "skills.github.create_issue.side_effect: expected true or false, found the string 'sure'");
     assertError(
         PLANNER + "skills:\n  github.create_issue: true\n",
-        "skills.github.create_issue: expected a mapping (side_effect, when), found the boolean"
+        "skills.github.create_issue: expected a mapping (side_effect, when, approval), found the boolean"
             + " true");
   }
 

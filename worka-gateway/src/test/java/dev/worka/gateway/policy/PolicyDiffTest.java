@@ -39,6 +39,33 @@ class PolicyDiffTest {
   }
 
   @Test
+  void anApprovalAddedChangedOrRemovedIsNamed() {
+    String before = BuiltinPolicy.source();
+    String with =
+        before.replace(
+            "  github.create_issue:\n    side_effect: true\n",
+            "  github.create_issue:\n    side_effect: true\n    approval: {approvers: [operator,"
+                + " slack:U0123], expires: 1h}\n");
+    String changed = with.replace("expires: 1h}", "expires: 30m, when: 'input.owner != \"acme\"'}");
+    assertEquals(
+        List.of(
+            "skill github.create_issue: approval added: always, approvers [operator, slack:U0123],"
+                + " expires 1h"),
+        PolicyDiff.between(compile(before), compile(with)));
+    assertEquals(
+        List.of(
+            "skill github.create_issue: approval changed: always, approvers [operator,"
+                + " slack:U0123], expires 1h → when input.owner != \"acme\", approvers [operator,"
+                + " slack:U0123], expires 30m"),
+        PolicyDiff.between(compile(with), compile(changed)));
+    assertEquals(
+        List.of(
+            "skill github.create_issue: approval removed (was: always, approvers [operator,"
+                + " slack:U0123], expires 1h)"),
+        PolicyDiff.between(compile(with), compile(before)));
+  }
+
+  @Test
   void resourcesThatMoveAreNamedPerAgent() {
     String before = BuiltinPolicy.source();
     String after =
