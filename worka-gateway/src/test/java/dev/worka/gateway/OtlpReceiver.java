@@ -26,7 +26,10 @@ import java.util.zip.GZIPInputStream;
  * Gateway reaches it through its real exporter, configured only by URL.
  */
 public final class OtlpReceiver implements AutoCloseable {
-  /** A received span, flattened: ids in hex, attributes as strings. */
+  /**
+   * A received span, flattened: ids in hex, attributes as strings, each event as its name followed
+   * by its attributes' {@code key=value}.
+   */
   public record ReceivedSpan(
       String path,
       String serviceName,
@@ -35,7 +38,8 @@ public final class OtlpReceiver implements AutoCloseable {
       String parentSpanId,
       String name,
       String kind,
-      Map<String, String> attributes) {}
+      Map<String, String> attributes,
+      List<String> events) {}
 
   private final HttpServer server;
   private final List<ReceivedSpan> spans = new CopyOnWriteArrayList<>();
@@ -104,6 +108,14 @@ public final class OtlpReceiver implements AutoCloseable {
             for (KeyValue kv : s.getAttributesList()) {
               attributes.put(kv.getKey(), text(kv.getValue()));
             }
+            List<String> events = new ArrayList<>();
+            for (io.opentelemetry.proto.trace.v1.Span.Event e : s.getEventsList()) {
+              StringBuilder event = new StringBuilder(e.getName());
+              for (KeyValue kv : e.getAttributesList()) {
+                event.append(' ').append(kv.getKey()).append('=').append(text(kv.getValue()));
+              }
+              events.add(event.toString());
+            }
             spans.add(
                 new ReceivedSpan(
                     path,
@@ -113,7 +125,8 @@ public final class OtlpReceiver implements AutoCloseable {
                     HexFormat.of().formatHex(s.getParentSpanId().toByteArray()),
                     s.getName(),
                     s.getKind().name(),
-                    attributes));
+                    attributes,
+                    events));
           }
         }
       }

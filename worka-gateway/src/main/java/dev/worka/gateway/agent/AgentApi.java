@@ -3,6 +3,7 @@ package dev.worka.gateway.agent;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.worka.gateway.audit.AuditLog;
 import dev.worka.gateway.audit.GateAction;
 import dev.worka.gateway.control.TaskKind;
@@ -39,6 +40,7 @@ import dev.worka.gateway.skill.SkillRegistry;
 import dev.worka.gateway.skill.model.AnthropicMessages;
 import dev.worka.gateway.store.Transactions;
 import dev.worka.gateway.telemetry.Tracing;
+import dev.worka.gateway.telemetry.WorkerSpans;
 import dev.worka.gateway.token.TokenVerifier;
 import dev.worka.gateway.token.VerifiedTokens;
 import dev.worka.protocol.DependencyOutput;
@@ -50,15 +52,25 @@ import dev.worka.protocol.PlanningContext;
 import dev.worka.protocol.RequestContext;
 import dev.worka.protocol.SkillCallResult;
 import dev.worka.protocol.StepEnvelope;
+import io.opentelemetry.proto.collector.trace.v1.ExportTracePartialSuccess;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.zip.GZIPInputStream;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@code /v1/agent/*} endpoints over REST: each route authenticates, parses, calls one decision
@@ -68,9 +80,12 @@ import javax.sql.DataSource;
  * over them: the {@link Authenticator}, the MCP server and the model route.
  */
 public final class AgentApi {
+  private static final Logger log = LoggerFactory.getLogger(AgentApi.class);
   static final long MAX_RESULT_BYTES = 1024 * 1024;
   static final long MAX_PLAN_BYTES = 512 * 1024;
   static final long MAX_SKILL_CALL_BYTES = 1024 * 1024;
+  static final long MAX_SPANS_BYTES = 1024 * 1024;
+  static final String SPANS_PATH = "/v1/agent/otel/v1/traces";
 
   private final DataSource dataSource;
   private final Authenticator auth;
@@ -85,6 +100,7 @@ public final class AgentApi {
   private final ModelOffer modelOffer;
   private final AgentCalls inProcess;
   private final RecallMemories memory;
+  private final WorkerSpans workerSpans;
 
   /**
    * The agent API over the decisions the composition root built: {@code plans}, {@code skillCalls}
@@ -133,6 +149,7 @@ public final class AgentApi {
             dataSource, auth, attempts, denials, audit, modelUsage, model, cleaner, clock, tracing);
     this.modelOffer = model.map(m -> new ModelOffer(ModelOffer.ANTHROPIC, m.model())).orElse(null);
     this.inProcess = new InProcessAgentCalls(this, auth);
+    this.workerSpans = new WorkerSpans(tracing);
   }
 
   /**
@@ -149,6 +166,7 @@ public final class AgentApi {
     router.add("POST", "/v1/agent/skills/{skill}", MAX_SKILL_CALL_BYTES, this::skill);
     router.add("POST", "/v1/agent/result", MAX_RESULT_BYTES, this::result);
     router.add("POST", "/v1/agent/heartbeat", this::heartbeat);
+    router.add("POST", SPANS_PATH, MAX_SPANS_BYTES, this::spans);
     router.add("POST", ModelProxy.PATH, ModelProxy.MAX_REQUEST_BYTES, model::messages);
     // MCP streamable HTTP, stateless: POST only (a GET for a server stream is 405, as MCP allows).
     router.add("POST", McpSkillServer.PATH, MAX_SKILL_CALL_BYTES, mcp::handle);
@@ -368,6 +386,84 @@ public final class AgentApi {
         "deadline", caller.step().deadline() == null ? null : caller.step().deadline().toString());
     answer.put("lease_until", lease.map(Instant::toString).orElse(null));
     return ApiResponse.ok(answer);
+  }
+
+  /**
+   * A worker's own spans (OTLP/HTTP protobuf): kept only when of its run's trace, stamped from its
+   * token, cleaned and re-emitted through the Gateway's exporter ({@link WorkerSpans}). Answered
+   * with OTLP's {@code ExportTraceServiceResponse}, whose {@code partial_success} counts the spans
+   * dropped (a 200 either way, so a worker's exporter does not retry what would be dropped again).
+   */
+  private ApiResponse spans(ApiRequest request) throws Exception {
+    Caller caller = auth.authenticate(request, "otel/v1/traces", false);
+    String type = request.header("Content-Type");
+    if (type == null
+        || !type.strip().toLowerCase(Locale.ROOT).startsWith("application/x-protobuf")) {
+      throw new ApiException(
+          415,
+          ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+          "send OTLP/HTTP protobuf (Content-Type: application/x-protobuf), e.g. the OpenTelemetry"
+              + " SDK's exporter with OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf");
+    }
+    byte[] body = request.body();
+    String encoding = request.header("Content-Encoding");
+    if (encoding != null && encoding.strip().equalsIgnoreCase("gzip")) {
+      body = gunzip(body);
+    } else if (encoding != null && !encoding.isBlank() && !encoding.strip().equals("identity")) {
+      throw new ApiException(
+          415,
+          ErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+          "Content-Encoding " + encoding.strip() + " is not supported: send gzip or none");
+    }
+    ExportTraceServiceRequest export;
+    try {
+      export = ExportTraceServiceRequest.parseFrom(body);
+    } catch (InvalidProtocolBufferException e) {
+      throw invalid("the body is not an OTLP ExportTraceServiceRequest: " + e.getMessage());
+    }
+    WorkerSpans.Forwarded forwarded =
+        workerSpans.forward(
+            export,
+            new WorkerSpans.Stamp(
+                caller.run().traceId(),
+                caller.run().id(),
+                caller.step().id(),
+                caller.claims().attempt(),
+                caller.agent()));
+    ExportTraceServiceResponse.Builder answer = ExportTraceServiceResponse.newBuilder();
+    if (forwarded.rejected() > 0) {
+      String why =
+          forwarded.otherTrace()
+              + " span(s) not of this run's trace "
+              + caller.run().traceId()
+              + " (use the TRACEPARENT you were given), "
+              + forwarded.overCap()
+              + " beyond "
+              + WorkerSpans.MAX_SPANS_PER_ATTEMPT
+              + " spans per step attempt";
+      log.info("worker spans of step {} dropped: {}", caller.step().id(), why);
+      answer.setPartialSuccess(
+          ExportTracePartialSuccess.newBuilder()
+              .setRejectedSpans(forwarded.rejected())
+              .setErrorMessage(why));
+    }
+    return new ApiResponse.Bytes(
+        200, "application/x-protobuf", answer.build().toByteArray(), Map.of());
+  }
+
+  private static byte[] gunzip(byte[] body) {
+    try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(body))) {
+      byte[] out = in.readNBytes((int) MAX_SPANS_BYTES + 1);
+      if (out.length > MAX_SPANS_BYTES) {
+        throw new ApiException(
+            413,
+            ErrorCodes.TOO_LARGE,
+            "the body is larger than " + MAX_SPANS_BYTES + " bytes once decompressed");
+      }
+      return out;
+    } catch (IOException e) {
+      throw invalid("the body is not valid gzip: " + e.getMessage());
+    }
   }
 
   private static JsonNode parse(ApiRequest request) {

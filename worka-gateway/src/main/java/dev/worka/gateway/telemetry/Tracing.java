@@ -468,6 +468,21 @@ public final class Tracing implements AutoCloseable {
     return s == null ? null : clean.apply(s);
   }
 
+  /** The Gateway's tracer (for {@link WorkerSpans}). */
+  Tracer tracer() {
+    return tracer;
+  }
+
+  /** Whether content goes into spans ({@code WORKA_TRACE_CONTENT} not {@code off}). */
+  boolean content() {
+    return content;
+  }
+
+  /** {@code s} cleaned as content is ({@link WorkerSpans}). */
+  String clean(String s) {
+    return clean.apply(s);
+  }
+
   private static String truncate(String s) {
     return s == null || s.length() <= MAX_CONTENT ? s : s.substring(0, MAX_CONTENT) + "…";
   }
@@ -490,7 +505,7 @@ public final class Tracing implements AutoCloseable {
   /**
    * A context whose parent is span {@code spanId} of trace {@code traceId}, from another thread.
    */
-  private static Context remote(String traceId, String spanId) {
+  static Context remote(String traceId, String spanId) {
     if (!RunIds.valid(traceId)) {
       return Context.root();
     }
