@@ -271,7 +271,7 @@ public final class TestGateway implements AutoCloseable {
   private static final Pattern AGENT_SDK_JARS =
       Pattern.compile(
           "/(com/anthropic|org/jetbrains|com/squareup"
-              + "|io/opentelemetry/opentelemetry-(api|context|common)/|com/github/victools|com/fasterxml/classmate|io/swagger|com/standardwebhooks"
+              + "|io/opentelemetry/opentelemetry-(api|context|common)|com/github/victools|com/fasterxml/classmate|io/swagger|com/standardwebhooks"
               + "|com/google/errorprone|org/slf4j/slf4j-api)/");
 
   /** A flow-style YAML argv running a built-in agent from the test classpath. */
