@@ -236,9 +236,10 @@ class KubernetesRunTest {
 
   @Test
   void aJobPastItsStepTimeoutIsEndedAtItsDeadlineAsATimeoutBurn() throws Exception {
-    // One attempt: a timeout is retried like any crash, and each would sleep to its deadline.
+    // One attempt: a timeout is retried like any crash, and each would sleep to its deadline. The
+    // step timeout is also the planner's: 10 s leaves a loaded machine room to start its JVM.
     throughJobs(
-        daneelAJob("hang", "step_timeout", "3s", "max_attempts", "1"),
+        daneelAJob("hang", "step_timeout", "10s", "max_attempts", "1"),
         KubernetesRunTest::workerImage,
         (gw, kubelet, mock) -> {
           JsonNode run = gw.finish(gw.submit("tell me a joke"));
