@@ -6,18 +6,24 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.gateway.TestGateway;
+import dev.worka.gateway.skill.github.CountingGithubMcpServer;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
@@ -33,15 +39,24 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The console in a real browser — Debian's {@code chromium}, headless, driven by Selenium through
  * {@code chromedriver} — against a real Gateway: a wrong token is refused; sign in; a run whose
  * request holds markup is watched to its end on its page, its steps and gates shown and the markup
- * shown as text, never run; every page; sign out. Skipped, saying why, where chromium is missing.
+ * shown as text, never run; every page; sign out. And a call held for approval (the policy asks for
+ * one on {@code github.create_issue} for an issue whose title starts with {@code Held}; side
+ * effects are {@code live}, against the counting GitHub MCP server): started and watched in the
+ * console until held, the worker-chosen markup in its input shown as text in the inbox, an approval
+ * without the CSRF token refused, approved in the inbox, the run finished, the issue created
+ * exactly once, and the {@code approval.decide} gate on the run page. Skipped, saying why, where
+ * chromium is missing.
  *
  * <p>With {@code -Dworka.console.screenshots=DIR} it saves a screenshot of each page there (how
  * {@code docs/console/*.png} are made: see docs/console.md).
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ConsoleBrowserTest {
   @TempDir static Path home;
   @TempDir static Path profile;
   private static TestGateway gw;
+  private static CountingGithubMcpServer github;
+  private static final String GITHUB_TOKEN = "ghp-console-Secret-5151";
   private static WebDriver browser;
   private static WebDriverWait wait;
 
@@ -58,7 +73,23 @@ class ConsoleBrowserTest {
         chromium.isPresent() && driver.isPresent(),
         "the console's browser test needs Debian's chromium and chromium-driver"
             + " (apt-get install -y chromium chromium-driver); skipped");
-    gw = TestGateway.start(home, null, TestGateway.builtinPolicyForTests());
+    github = CountingGithubMcpServer.http(0, GITHUB_TOKEN, Set.of());
+    String policy = TestGateway.builtinPolicyForTests();
+    String skill = "  github.create_issue:\n    side_effect: true\n";
+    assertTrue(policy.contains(skill), "the built-in policy declares create_issue as expected");
+    policy =
+        policy.replace(
+            skill,
+            skill
+                + "    approval: { when: 'input.title.startsWith(\"Held\")', approvers: [operator],"
+                + " expires: 10m }\n");
+    gw =
+        TestGateway.startWithEnvironment(
+            home,
+            null,
+            policy,
+            "live",
+            Map.of("GITHUB_MCP_URL", github.url(), "GITHUB_TOKEN", GITHUB_TOKEN));
     ChromeOptions options = new ChromeOptions();
     options.setBinary(chromium.get().toFile());
     options.addArguments(
@@ -86,6 +117,9 @@ class ConsoleBrowserTest {
     if (gw != null) {
       gw.close();
     }
+    if (github != null) {
+      github.close();
+    }
   }
 
   private static Optional<Path> onPath(String program) {
@@ -96,6 +130,7 @@ class ConsoleBrowserTest {
   }
 
   @Test
+  @Order(1)
   void signInWatchARunToItsEndSeeEveryPageAndSignOut() throws IOException {
     browser.get(gw.baseUrl + "/console");
     WebElement token = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token")));
@@ -170,6 +205,106 @@ class ConsoleBrowserTest {
     browser.get(gw.baseUrl + "/console#/runs");
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token")));
     assertFalse(browser.findElement(By.id("nav")).isDisplayed(), "signed out stays signed out");
+  }
+
+  /** A request whose issue title, chosen by whoever asks, would run script if parsed as markup. */
+  private static final String HELD =
+      "open an issue in acme/widgets titled 'Held <img src=x onerror=\"window.pwned=3\">"
+          + "<script>window.pwned=4</script>'";
+
+  @Test
+  @Order(2)
+  void aHeldCallIsApprovedInTheInboxAndPerformedOnce() throws IOException {
+    int before = github.calls("create_issue"); // the first test's run created one
+    browser.get(gw.baseUrl + "/console#/runs");
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token")))
+        .sendKeys(TestGateway.OPERATOR_TOKEN);
+    browser.findElement(By.cssSelector("#sign-in-form button")).click();
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("new-run-text"))).sendKeys(HELD);
+    browser.findElement(By.cssSelector("#new-run button")).click();
+    wait.until(ExpectedConditions.urlMatches("#/runs/[0-9a-f-]{36}$"));
+    String runId = browser.getCurrentUrl().replaceAll(".*#/runs/", "");
+
+    // The run page: the call is held and the page says so, with a link to the inbox.
+    wait.until(
+        d ->
+            gw.operator("GET", "/v1/approvals?status=pending", null).body().path("approvals").size()
+                    > 0
+                || List.of("succeeded", "failed", "cancelled")
+                    .contains(gw.story(runId).path("status").asText()));
+    WebElement held =
+        wait.withMessage(() -> "not held: " + gw.story(runId))
+            .until(
+                ExpectedConditions.presenceOfElementLocated(
+                    By.cssSelector("a#run-approvals.awaiting_approval")));
+    assertEquals(before, github.calls("create_issue"), "nothing performed before a decision");
+    held.click();
+
+    WebElement card =
+        wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("section.approval")));
+    String approvalId = card.getAttribute("data-approval-id");
+    String input = card.findElement(By.cssSelector("pre.approval-input")).getText();
+    assertTrue(
+        input.contains(
+            "Held <img src=x onerror=\\\"window.pwned=3\\\"><script>window.pwned=4</script>"),
+        input);
+    assertTrue(input.contains("\"repo\": \"widgets\""), input);
+    assertNull(script("return window.pwned === undefined ? null : window.pwned"), "no script ran");
+    assertEquals(
+        runId,
+        card.findElement(By.cssSelector("a.approval-run")).getText(),
+        "the inbox names the run");
+    screenshot("approvals");
+
+    // An approval without the session's CSRF token (a forged request from the page) is refused.
+    Object forged =
+        ((JavascriptExecutor) browser)
+            .executeAsyncScript(
+                "const done = arguments[arguments.length - 1];"
+                    + "fetch('/console/api/v1/approvals/' + arguments[0] + '/approve',"
+                    + " {method: 'POST', credentials: 'same-origin'}).then(r => done(r.status));",
+                approvalId);
+    assertEquals(403L, forged);
+    assertEquals(before, github.calls("create_issue"));
+
+    card.findElement(By.cssSelector("button.approve")).click();
+    wait.until(
+        ExpectedConditions.textToBePresentInElementLocated(
+            By.id("approval-outcome"), "approved by operator: the call was performed"));
+    assertEquals(before + 1, github.calls("create_issue"), "performed at once, exactly once");
+    wait.until(
+        ExpectedConditions.presenceOfElementLocated(
+            By.cssSelector("tr.decided-row[data-approval-id='" + approvalId + "']")));
+    assertTrue(browser.findElements(By.cssSelector("section.approval")).isEmpty());
+
+    browser
+        .findElement(By.cssSelector("tr.decided-row[data-approval-id='" + approvalId + "'] a"))
+        .click();
+    wait.until(ExpectedConditions.attributeToBe(By.id("run-status"), "data-status", "succeeded"));
+    wait.until(
+        d ->
+            d.findElements(By.cssSelector("tr.gate-row")).stream()
+                .anyMatch(g -> g.getText().contains("approval.decide")));
+    String gates =
+        String.join(
+            "\n",
+            browser.findElements(By.cssSelector("tr.gate-row")).stream()
+                .map(WebElement::getText)
+                .toList());
+    assertTrue(gates.contains("approval.request"), gates);
+    assertTrue(
+        browser.findElements(By.cssSelector("tr.gate-row")).stream()
+            .map(WebElement::getText)
+            .anyMatch(
+                g ->
+                    g.contains("approval.decide") && g.contains("allow") && g.contains("operator")),
+        gates);
+    assertEquals(
+        before + 1, github.calls("create_issue"), "the resumed step replayed it, no second effect");
+    assertNull(script("return window.pwned === undefined ? null : window.pwned"), "no script ran");
+
+    browser.findElement(By.id("sign-out")).click();
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token")));
   }
 
   private static Object script(String js) {

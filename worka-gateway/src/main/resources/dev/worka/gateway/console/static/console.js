@@ -44,6 +44,7 @@
     constructor(status, body) {
       super((body && body.message) || 'HTTP ' + status);
       this.status = status;
+      this.code = (body && body.error) || null;
     }
   }
 
@@ -124,6 +125,7 @@
     view.replaceChildren();
     let m;
     if ((m = hash.match(/^#\/runs\/([0-9a-fA-F-]{36})$/))) runPage(view, m[1]);
+    else if ((m = hash.match(/^#\/approvals(?:\?run=([0-9a-fA-F-]{36}))?$/))) approvalsPage(view, m[1] || null);
     else if (hash === '#/policy') policyPage(view);
     else if (hash === '#/skills') skillsPage(view);
     else if (hash === '#/audit') auditPage(view);
@@ -253,6 +255,11 @@
         ? el('a', { href: link, rel: 'noopener noreferrer', target: '_blank', id: 'trace-link' }, run.trace_id)
         : run.trace_id);
     }
+    const waiting = (run.steps || []).filter((s) => s.status === 'awaiting_approval').length;
+    fact('approvals', el('a', { id: 'run-approvals', href: '#/approvals?run=' + run.run_id,
+      class: waiting ? 'status awaiting_approval' : null },
+    waiting ? waiting + (waiting === 1 ? ' step awaits' : ' steps await') + ' approval: open the inbox'
+      : 'this run\'s approvals'));
     if (run.error) fact('error', el('span', { class: 'error' }, run.error));
     if (run.result && run.result.summary) fact('result', run.result.summary);
     const actions = el('p', {});
@@ -391,6 +398,111 @@
     });
     return el('div', { class: 'timeline' }, lanes,
       el('p', { class: 'muted' }, ((end - start) / 1000).toFixed(1) + ' s from the first start; marks are gates and burns'));
+  }
+
+  /** What a refused decision means, in words (a 409 is a decision that can no longer be made). */
+  function refusal(e) {
+    switch (e.code) {
+      case 'approval_decided': return 'Already decided: ' + e.message;
+      case 'approval_expired': return 'Expired: ' + e.message;
+      case 'illegal_state': return 'The step no longer waits: ' + e.message;
+      case 'not_an_approver': return 'Not an approver: ' + e.message;
+      default: return 'Refused (' + e.status + '): ' + e.message;
+    }
+  }
+
+  /**
+   * The approvals inbox: pending requests with the exact input and Approve / Deny, the newest
+   * decided ones below; live (every 2 s). A pending card stays in place while it is pending, so a
+   * deny reason being typed survives the refresh. {@code runId} limits it to one run.
+   */
+  function approvalsPage(view, runId) {
+    const outcome = el('p', { id: 'approval-outcome', role: 'status' });
+    const pendingList = el('div', { id: 'approvals-pending' });
+    const decidedRows = el('tbody', { id: 'approvals-decided' });
+    view.append(
+      el('h1', {}, 'Approvals', runId ? el('span', { class: 'muted' }, ' of run ', el('a', { href: '#/runs/' + runId }, short(runId, 8))) : ''),
+      runId ? el('p', {}, el('a', { href: '#/approvals' }, 'all approvals')) : '',
+      outcome,
+      el('h2', {}, 'Pending'),
+      el('p', { class: 'muted' }, 'updates every 2 s; approving performs exactly the input shown, once'),
+      pendingList,
+      el('h2', {}, 'Decided recently'),
+      el('table', {},
+        el('thead', {}, el('tr', {}, ['status', 'skill', 'run', 'agent', 'decided by', 'decided', 'input']
+          .map((h) => el('th', {}, h)))),
+        decidedRows));
+    const cards = new Map();
+    let load = async () => {};
+    const decide = async (a, verb, body, buttons) => {
+      buttons.forEach((b) => { b.disabled = true; });
+      outcome.className = '';
+      outcome.textContent = (verb === 'approve' ? 'Approving ' : 'Denying ') + a.approval_id + '…';
+      try {
+        const d = await api('POST', '/v1/approvals/' + a.approval_id + '/' + verb, body);
+        outcome.className = 'ok';
+        outcome.textContent = 'Approval ' + d.approval_id + ' ' + d.status + ' by ' + d.decided_by +
+          (d.call ? ': the call was ' + d.call.status + (d.call.reason ? ' (' + d.call.reason + ')' : '') : '') + '.';
+      } catch (e) {
+        outcome.className = 'error';
+        outcome.textContent = refusal(e);
+      }
+      await load();
+      buttons.forEach((b) => { b.disabled = false; });
+    };
+    const card = (a) => {
+      const reason = el('input', { class: 'deny-reason', placeholder: 'reason (optional)', maxlength: 1000 });
+      const approve = el('button', { type: 'button', class: 'approve' }, 'Approve');
+      const deny = el('button', { type: 'button', class: 'deny' }, 'Deny');
+      approve.addEventListener('click', () => decide(a, 'approve', undefined, [approve, deny]));
+      deny.addEventListener('click', () => decide(a, 'deny',
+        reason.value.trim() ? { reason: reason.value.trim() } : undefined, [approve, deny]));
+      const facts = el('dl', { class: 'facts' });
+      const fact = (k, v) => facts.append(el('dt', {}, k), el('dd', {}, v));
+      fact('skill', el('code', {}, a.skill));
+      fact('run', el('a', { class: 'approval-run', href: '#/runs/' + a.run_id }, a.run_id));
+      fact('step', a.step_id + ' · attempt ' + a.attempt);
+      fact('agent', a.agent);
+      fact('why', a.reason || '—');
+      fact('requested', when(a.requested_at));
+      fact('expires', when(a.expires_at));
+      fact('approvers', (a.approvers || []).join(', '));
+      fact('policy', 'version ' + a.policy_version);
+      fact('input sha256', el('code', {}, a.input_sha256));
+      fact('input', el('pre', { class: 'approval-input' }, JSON.stringify(a.input, null, 2)));
+      return el('section', { class: 'approval', 'data-approval-id': a.approval_id },
+        el('h3', {}, status('pending'), ' ', a.skill, ' ', el('span', { class: 'muted' }, a.approval_id)),
+        facts,
+        el('div', { class: 'decide' }, approve, reason, deny));
+    };
+    load = async () => {
+      const mine = (list) => list.filter((a) => !runId || a.run_id === runId);
+      const pending = mine((await api('GET', '/v1/approvals?status=pending&limit=200')).approvals);
+      const recent = mine((await api('GET', '/v1/approvals?limit=100')).approvals)
+        .filter((a) => a.status !== 'pending').slice(0, 50);
+      const ids = new Set(pending.map((a) => a.approval_id));
+      for (const [id, c] of cards) {
+        if (!ids.has(id)) {
+          c.remove();
+          cards.delete(id);
+        }
+      }
+      pending.forEach((a) => {
+        if (!cards.has(a.approval_id)) cards.set(a.approval_id, card(a));
+      });
+      pendingList.replaceChildren(...pending.map((a) => cards.get(a.approval_id)));
+      if (pending.length === 0) pendingList.append(el('p', { class: 'muted' }, 'nothing waits for a decision'));
+      decidedRows.replaceChildren(...recent.map((a) => el('tr', { class: 'decided-row', 'data-approval-id': a.approval_id },
+        el('td', {}, status(a.status)),
+        el('td', {}, el('code', {}, a.skill)),
+        el('td', {}, el('a', { href: '#/runs/' + a.run_id }, short(a.run_id, 8))),
+        el('td', {}, a.agent),
+        el('td', {}, a.decided_by || (a.status === 'expired' ? 'expired' : '—')),
+        el('td', {}, when(a.decided_at)),
+        el('td', { class: 'text' }, short(JSON.stringify(a.input), 160)))));
+      if (recent.length === 0) decidedRows.append(el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'none')));
+    };
+    stop = every(2000, load);
   }
 
   async function policyPage(view) {
