@@ -146,7 +146,22 @@ final class Integrations implements AutoCloseable {
     }
     SlackSettings slackSettings = settings.slack();
     if (slackSettings.configured()) {
-      notifiers.add(new SlackNotifier(slackMethods(), dryRun, redactor, tracing::traceLink));
+      SlackNotifier slackNotifier =
+          new SlackNotifier(slackMethods(), dryRun, redactor, tracing::traceLink);
+      slackNotifier.askApprovalsFrom( // approval messages with Approve/Deny buttons
+          id ->
+              approvals
+                  .find(id)
+                  .map(
+                      a ->
+                          new SlackNotifier.ApprovalAsk(
+                              a.agent(),
+                              a.skill(),
+                              a.inputJson(),
+                              a.expiresAt(),
+                              a.approvers(),
+                              "pending".equals(a.status()))));
+      notifiers.add(slackNotifier);
       if (slackSettings.ingress() != SlackSettings.Ingress.NONE) {
         slackIngress =
             new SlackIngress(

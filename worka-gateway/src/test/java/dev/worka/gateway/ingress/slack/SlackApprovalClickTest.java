@@ -101,7 +101,11 @@ class SlackApprovalClickTest {
 
   /** Submits a run whose worker (the test, with its step token) makes a call that is held. */
   private String held(String title) {
-    String runId = gw.submit("open an issue in acme/widgets titled '" + title + "'");
+    return hold(gw.submit("open an issue in acme/widgets titled '" + title + "'"), title);
+  }
+
+  /** Run {@code runId}'s worker (the test, with its step token) makes a call that is held. */
+  private String hold(String runId, String title) {
     AtomicInteger seen = new AtomicInteger();
     gw.followUntil(
         runId,
@@ -308,6 +312,74 @@ class SlackApprovalClickTest {
             .map(g -> g.path("status").asText() + " " + g.path("subject").asText())
             .toList(),
         gates.toString());
+  }
+
+  @Test
+  void aSlackRunsHeldCallIsAskedInItsThreadAndTheApproversClickPerformsIt() throws Exception {
+    start("{approvers: [slack:" + APPROVER + "], expires: 10m}");
+    String title = "from slack <!channel> ```";
+    String ts = "1700000100.000100";
+    String event =
+        SlackIngressTest.mention(
+            "Ev0APPROVAL",
+            CHANNEL,
+            "U0REQUEST",
+            ts,
+            null,
+            "open an issue in acme/widgets titled 'from slack'");
+    String ets = Long.toString(Instant.now().getEpochSecond());
+    HttpResponse<String> accepted =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(gw.baseUrl + SlackIngress.EVENTS))
+                .header("Content-Type", "application/json")
+                .header("X-Slack-Request-Timestamp", ets)
+                .header(
+                    "X-Slack-Signature", new SlackSignature.Generator(SECRET).generate(ets, event))
+                .POST(HttpRequest.BodyPublishers.ofString(event))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, accepted.statusCode(), accepted.body());
+    SlackApiStandIn.Message ack =
+        slack.awaitPost(m -> m.text() != null && m.text().contains("accepted this request"), WAIT);
+    java.util.regex.Matcher run =
+        java.util.regex.Pattern.compile("run `([0-9a-f-]{36})`").matcher(ack.text());
+    assertTrue(run.find(), ack.text());
+    String runId = run.group(1);
+    String id = hold(runId, title);
+
+    // The message asking the approvers: in the run's thread, through the outbox, with buttons.
+    SlackApiStandIn.Message asked =
+        slack.awaitPost(
+            m -> m.metadata() != null && m.metadata().toString().contains("approval:" + id), WAIT);
+    assertEquals(CHANNEL, asked.channel());
+    assertEquals(ts, asked.threadTs());
+    String blocks =
+        slack.calls("chat.postMessage").stream()
+            .filter(c -> c.params().getOrDefault("blocks", "").contains(id))
+            .findFirst()
+            .orElseThrow()
+            .params()
+            .get("blocks");
+    JsonNode parsed = Json.parse(blocks);
+    assertTrue(blocks.contains("\"action_id\":\"" + ApprovalClicks.APPROVE + "\""), blocks);
+    assertTrue(blocks.contains("\"action_id\":\"" + ApprovalClicks.DENY + "\""), blocks);
+    assertTrue(blocks.contains("\"value\":\"" + id + "\""), blocks);
+    String code = parsed.get(1).path("text").path("text").asText();
+    assertTrue(code.startsWith("```") && code.endsWith("```"), code);
+    assertEquals(
+        2, code.split("```", -1).length - 1, "the input cannot close the code block: " + code);
+    assertTrue(code.contains("@\u200bchannel") && !code.contains("<!channel>"), code);
+    assertTrue(
+        gw.story(runId).path("gates").toString().contains("approval request " + id),
+        "a delivery.post gate for the approval message");
+
+    // The approver clicks Approve on that message: performed once, the message updated.
+    assertEquals(
+        200, signed(click(ApprovalClicks.APPROVE, id, APPROVER, SlackApiStandIn.TEAM, asked.ts())));
+    slack.awaitCalls("chat.update", 1, WAIT);
+    assertEquals(asked.ts(), slack.calls("chat.update").getFirst().params().get("ts"));
+    assertEquals("approved", approval(id).path("status").asText());
+    assertEquals(1, github.effects("create_issue"));
   }
 
   @Test
