@@ -148,7 +148,7 @@ public final class Gateway implements AutoCloseable {
       router = routes.router();
       List<RunNotifier> notifiers =
           integrations.connectIngress(
-              router, control.runService, new Redactor(secrets), tracing, clock);
+              router, control.runService, control.approvals, new Redactor(secrets), tracing, clock);
 
       database.watch(Duration.ofSeconds(1));
       http = HttpAtStart.listen(settings, router, database);

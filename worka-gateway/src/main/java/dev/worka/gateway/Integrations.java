@@ -14,6 +14,7 @@ import dev.worka.gateway.delivery.slack.SlackNotifier;
 import dev.worka.gateway.http.Router;
 import dev.worka.gateway.ingress.github.GithubWebhook;
 import dev.worka.gateway.ingress.slack.SlackIngress;
+import dev.worka.gateway.mediation.Approvals;
 import dev.worka.gateway.redaction.Redactor;
 import dev.worka.gateway.skill.CatalogOnlyProvider;
 import dev.worka.gateway.skill.SideEffectMode;
@@ -119,7 +120,12 @@ final class Integrations implements AutoCloseable {
    * cleaning what it posts with {@code redactor}; the ingress spans go to {@code tracing}.
    */
   List<RunNotifier> connectIngress(
-      Router router, RunService runs, Redactor redactor, Tracing tracing, InstantSource clock) {
+      Router router,
+      RunService runs,
+      Approvals approvals,
+      Redactor redactor,
+      Tracing tracing,
+      InstantSource clock) {
     boolean dryRun = sideEffects == SideEffectMode.DRY_RUN;
     List<RunNotifier> notifiers = new ArrayList<>();
     Optional<GithubSettings.Webhook> webhook = settings.github().webhook();
@@ -140,7 +146,22 @@ final class Integrations implements AutoCloseable {
     }
     SlackSettings slackSettings = settings.slack();
     if (slackSettings.configured()) {
-      notifiers.add(new SlackNotifier(slackMethods(), dryRun, redactor, tracing::traceLink));
+      SlackNotifier slackNotifier =
+          new SlackNotifier(slackMethods(), dryRun, redactor, tracing::traceLink);
+      slackNotifier.askApprovalsFrom( // approval messages with Approve/Deny buttons
+          id ->
+              approvals
+                  .find(id)
+                  .map(
+                      a ->
+                          new SlackNotifier.ApprovalAsk(
+                              a.agent(),
+                              a.skill(),
+                              a.inputJson(),
+                              a.expiresAt(),
+                              a.approvers(),
+                              "pending".equals(a.status()))));
+      notifiers.add(slackNotifier);
       if (slackSettings.ingress() != SlackSettings.Ingress.NONE) {
         slackIngress =
             new SlackIngress(
@@ -151,6 +172,7 @@ final class Integrations implements AutoCloseable {
                 clock,
                 tracing);
         closeables.add(slackIngress);
+        slackIngress.decideApprovalsWith(approvals); // Approve/Deny clicks (docs/approvals.md)
         if (slackSettings.ingress() == SlackSettings.Ingress.HTTP) {
           slackIngress.register(router);
         }

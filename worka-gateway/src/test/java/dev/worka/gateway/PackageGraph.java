@@ -44,7 +44,7 @@ final class PackageGraph {
               "telemetry")
           .uses("console", "http", "policy", "store")
           .uses("ingress")
-          .uses("ingress.slack", "control", "http", "policy", "run", "telemetry")
+          .uses("ingress.slack", "control", "http", "mediation", "policy", "run", "telemetry")
           .uses("ingress.github", "control", "http", "policy", "run", "telemetry")
           .uses(
               "ingress.api",

@@ -48,6 +48,7 @@ public final class DeliveryPolicy {
             + switch (notification.kind()) {
               case ACK -> "acknowledgement";
               case RESULT -> "result";
+              case APPROVAL -> "approval request " + notification.approvalId();
             };
     if (notifierSource != run.source() || notification.source() != run.source()) {
       return new Decision.Deny(

@@ -186,9 +186,11 @@ public final class NotifyRuns implements AutoCloseable {
             switch (n.kind()) {
               case ACK -> notifier.acknowledge(run, n.maybeSentBefore());
               case RESULT -> notifier.deliver(run, n.maybeSentBefore());
+              case APPROVAL -> notifier.askApproval(run, n.approvalId(), n.maybeSentBefore());
             };
         Transactions.inTransaction(
-            dataSource, c -> notifications.sent(c, n.runId(), n.kind(), owner, ref.orElse(null)));
+            dataSource,
+            c -> notifications.sent(c, n.runId(), n.storedKind(), owner, ref.orElse(null)));
         log.info(
             "run {}: {} sent to {}{}",
             n.runId(),
@@ -211,7 +213,7 @@ public final class NotifyRuns implements AutoCloseable {
     Transactions.inTransaction(
         dataSource,
         c -> {
-          if (notifications.attemptFailed(c, n.runId(), n.kind(), owner, why, next)
+          if (notifications.attemptFailed(c, n.runId(), n.storedKind(), owner, why, next)
               && next == null) {
             deliveryBurn(
                 c, n, "could not be sent after " + attempt + " attempt(s): " + why, retryable);
@@ -280,7 +282,7 @@ public final class NotifyRuns implements AutoCloseable {
         c -> {
           if (!allowed
               && notifications.attemptFailed(
-                  c, n.runId(), n.kind(), owner, decision.reason(), null)) {
+                  c, n.runId(), n.storedKind(), owner, decision.reason(), null)) {
             deliveryBurn(c, n, "was refused: " + decision.reason(), false);
           }
           return audit.recordGate(

@@ -27,7 +27,12 @@ public final class RunNotifications implements RunOutbox {
     /** The run was accepted (owed from the moment it is created). */
     ACK("ack"),
     /** How the run ended (owed from the moment it ends). */
-    RESULT("result");
+    RESULT("result"),
+    /**
+     * A held call asks its approvers (Slack: a message with Approve/Deny buttons), owed from the
+     * moment it is held; stored as {@code approval:<approval id>}, one per request.
+     */
+    APPROVAL("approval");
 
     private final String sql;
 
@@ -76,7 +81,13 @@ public final class RunNotifications implements RunOutbox {
       String lastError,
       String upstreamRef,
       Instant sentAt,
-      boolean interrupted) {
+      boolean interrupted,
+      UUID approvalId) {
+
+    /** As stored in {@code run_notifications.kind}: {@code approval:<id>} for an approval. */
+    public String storedKind() {
+      return RunNotifications.stored(kind, approvalId);
+    }
 
     /**
      * For a claimed notification: whether an earlier attempt may have reached the upstream (it
@@ -95,6 +106,29 @@ public final class RunNotifications implements RunOutbox {
   @Override
   public void ended(Connection c, UUID runId, RunSource source, Instant now) throws SQLException {
     owe(c, runId, Kind.RESULT, source, now);
+  }
+
+  @Override
+  public void approvalRequested(
+      Connection c, UUID runId, UUID approvalId, RunSource source, Instant now)
+      throws SQLException {
+    if (source != RunSource.SLACK) {
+      return; // only Slack has buttons; elsewhere approvers use the API, CLI or console
+    }
+    Sql.update(
+        c,
+        "insert into run_notifications (run_id, kind, source, status, next_attempt_at, created_at)"
+            + " values (?, ?, ?, 'pending', ?, ?) on conflict (run_id, kind) do nothing",
+        runId,
+        stored(Kind.APPROVAL, approvalId),
+        source.sql(),
+        now,
+        now);
+  }
+
+  /** A notification's kind as stored: {@code approval:<id>} for an approval request. */
+  public static String stored(Kind kind, UUID approvalId) {
+    return kind == Kind.APPROVAL ? "approval:" + approvalId : kind.sql();
   }
 
   /**
@@ -149,6 +183,12 @@ public final class RunNotifications implements RunOutbox {
    */
   public boolean sent(Connection c, UUID runId, Kind kind, String owner, String upstreamRef)
       throws SQLException {
+    return sent(c, runId, kind.sql(), owner, upstreamRef);
+  }
+
+  /** As the other, with the kind as stored ({@link Notification#storedKind}). */
+  boolean sent(Connection c, UUID runId, String kind, String owner, String upstreamRef)
+      throws SQLException {
     return Sql.one(
                 c,
                 "with done as (update run_notifications set status = 'sent', sent_at = ?,"
@@ -164,7 +204,7 @@ public final class RunNotifications implements RunOutbox {
                 clock.instant(),
                 upstreamRef,
                 runId,
-                kind.sql(),
+                kind,
                 owner,
                 upstreamRef == null ? null : Sha256.hex(upstreamRef))
             .orElse(0L)
@@ -176,7 +216,7 @@ public final class RunNotifications implements RunOutbox {
    * ({@code failed}).
    */
   boolean attemptFailed(
-      Connection c, UUID runId, Kind kind, String owner, String error, Instant nextAttemptAt)
+      Connection c, UUID runId, String kind, String owner, String error, Instant nextAttemptAt)
       throws SQLException {
     return Sql.update(
             c,
@@ -187,7 +227,7 @@ public final class RunNotifications implements RunOutbox {
             error,
             nextAttemptAt,
             runId,
-            kind.sql(),
+            kind,
             owner)
         == 1;
   }
@@ -202,9 +242,15 @@ public final class RunNotifications implements RunOutbox {
   }
 
   private static Notification read(ResultSet rs, boolean interrupted) throws SQLException {
+    String kind = rs.getString("kind");
+    UUID approvalId = null;
+    if (kind.startsWith("approval:")) {
+      approvalId = UUID.fromString(kind.substring("approval:".length()));
+      kind = Kind.APPROVAL.sql();
+    }
     return new Notification(
         Sql.getUuid(rs, "run_id"),
-        Kind.fromSql(rs.getString("kind")),
+        Kind.fromSql(kind),
         RunSource.fromSql(rs.getString("source")),
         rs.getString("status"),
         rs.getInt("attempts"),
@@ -212,6 +258,7 @@ public final class RunNotifications implements RunOutbox {
         rs.getString("last_error"),
         rs.getString("upstream_ref"),
         Sql.getInstant(rs, "sent_at"),
-        interrupted);
+        interrupted,
+        approvalId);
   }
 }

@@ -3,6 +3,7 @@ package dev.worka.gateway.delivery;
 import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunSource;
 import java.util.Optional;
+import java.util.UUID;
 
 /**
  * Answers the runs of one source where they came from (a Slack thread, a GitHub issue), with the
@@ -45,4 +46,18 @@ public interface RunNotifier {
    * @throws NotificationFailedException when it could not be sent, saying whether to try again
    */
   Optional<String> deliver(Run run, boolean maybeSentBefore);
+
+  /**
+   * Asks the approvers of approval {@code approvalId}, a call of {@code run} held for approval
+   * (Slack: a message with Approve/Deny buttons in the run's thread). Nothing when the request is
+   * no longer pending.
+   *
+   * @param maybeSentBefore as for {@link #acknowledge}
+   * @return the upstream's reference of what was posted
+   * @throws NotificationFailedException when it could not be sent, saying whether to try again
+   */
+  default Optional<String> askApproval(Run run, UUID approvalId, boolean maybeSentBefore) {
+    throw new NotificationFailedException(
+        "answers to " + source().sql() + " cannot ask for approvals", false);
+  }
 }

@@ -240,6 +240,7 @@ public final class Approvals {
             "gateway",
             waits)
         .requireApplied("step " + a.stepId());
+    runs.approvalRequested(c, caller.run(), id, now);
     audit.recordGate(
         c,
         new AuditLog.Decision(

@@ -19,4 +19,13 @@ public interface RunOutbox {
 
   /** Run {@code runId} from {@code source} just ended (a terminal status) on {@code c}. */
   void ended(Connection c, UUID runId, RunSource source, Instant now) throws SQLException;
+
+  /**
+   * A call of run {@code runId} from {@code source} was just held for approval {@code approvalId}
+   * on {@code c}: where the source has buttons (Slack), the request is owed a message asking the
+   * approvers.
+   */
+  default void approvalRequested(
+      Connection c, UUID runId, UUID approvalId, RunSource source, Instant now)
+      throws SQLException {}
 }

@@ -33,6 +33,15 @@ public final class RunStore {
     this(clock, outbox, Tracing.off());
   }
 
+  /**
+   * Records on {@code c} that a call of {@code run} was held for approval {@code approvalId} (the
+   * outbox owes the run's place a message asking the approvers, where it has buttons).
+   */
+  public void approvalRequested(Connection c, Run run, UUID approvalId, Instant now)
+      throws SQLException {
+    outbox.approvalRequested(c, run.id(), approvalId, run.source(), now);
+  }
+
   /** A run store that writes each run's span of its trace when the run ends ({@code tracing}). */
   public RunStore(InstantSource clock, RunOutbox outbox, Tracing tracing) {
     this.clock = clock;

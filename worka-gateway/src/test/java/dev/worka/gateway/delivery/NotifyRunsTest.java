@@ -363,7 +363,8 @@ class NotifyRunsTest {
             null,
             null,
             null,
-            false);
+            false,
+            null);
     Run fromSlack = run(RunSource.SLACK);
     assertTrue(
         DeliveryPolicy.decide(
@@ -396,7 +397,8 @@ class NotifyRunsTest {
             null,
             null,
             null,
-            false);
+            false,
+            null);
     assertTrue(
         DeliveryPolicy.decide(
                 fromSlack,
@@ -430,11 +432,17 @@ class NotifyRunsTest {
   @Test
   void notificationKindsKeepTheirStoredNames() {
     assertEquals(
-        List.of("ack", "result"),
+        List.of("ack", "result", "approval"),
         Arrays.stream(RunNotifications.Kind.values()).map(RunNotifications.Kind::sql).toList());
     for (RunNotifications.Kind kind : RunNotifications.Kind.values()) {
       assertEquals(kind, RunNotifications.Kind.fromSql(kind.sql()));
     }
+    java.util.UUID approval = java.util.UUID.randomUUID();
+    assertEquals(
+        "approval:" + approval,
+        RunNotifications.stored(RunNotifications.Kind.APPROVAL, approval),
+        "one row per approval request");
+    assertEquals("ack", RunNotifications.stored(RunNotifications.Kind.ACK, null));
     IllegalStateException kind =
         assertThrows(IllegalStateException.class, () -> RunNotifications.Kind.fromSql("nudge"));
     assertTrue(kind.getMessage().contains("'nudge'"), kind.getMessage());

@@ -16,9 +16,11 @@ import dev.worka.gateway.skill.slack.MarkedMessages;
 import dev.worka.gateway.skill.slack.SlackErrors;
 import dev.worka.gateway.skill.slack.SlackText;
 import dev.worka.protocol.Json;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -49,6 +51,11 @@ import org.slf4j.LoggerFactory;
  * posted again; if Slack cannot be asked the attempt fails and is tried again later, except when
  * the app may not read the conversation (a missing scope), when it is posted again.
  *
+ * <p>A call of the run held for approval is asked about in the same thread ({@link #askApproval}):
+ * the agent, skill, approvers, expiry and the input (inert, redacted, cut, in a code block it
+ * cannot close), with Approve/Deny buttons ({@value #APPROVE} / {@value #DENY}, value the approval
+ * id) that the ingress's interactivity route decides on.
+ *
  * <p>Failures carry whether to try again: rate limits, Slack's transient errors and 5xx are
  * retryable; {@code channel_not_found}, {@code not_in_channel}, {@code invalid_auth} and every
  * other error Slack names are not.
@@ -72,6 +79,24 @@ public final class SlackNotifier implements RunNotifier {
   private final boolean dryRun;
   private final Redactor redactor;
   private final Function<String, Optional<String>> traceLink;
+  private volatile Function<UUID, Optional<ApprovalAsk>> approvals = id -> Optional.empty();
+
+  /** What an approval message shows of a held call (from {@code mediation.Approvals}). */
+  public record ApprovalAsk(
+      String agent,
+      String skill,
+      String inputJson,
+      java.time.Instant expiresAt,
+      List<String> approvers,
+      boolean pending) {}
+
+  /** Where {@link #askApproval} reads the held call it asks about. */
+  public void askApprovalsFrom(Function<UUID, Optional<ApprovalAsk>> approvals) {
+    this.approvals = Objects.requireNonNull(approvals, "approvals");
+  }
+
+  /** The most of a held call's input an approval message shows (a section takes 3000). */
+  static final int MAX_INPUT = 2000;
 
   /**
    * @param methods the Web API client, bound to the bot token
@@ -169,6 +194,89 @@ public final class SlackNotifier implements RunNotifier {
     return post(run, RunNotifications.Kind.RESULT.sql(), maybeSentBefore, text);
   }
 
+  @Override
+  public Optional<String> askApproval(Run run, UUID approvalId, boolean maybeSentBefore) {
+    Optional<ApprovalAsk> found = approvals.apply(approvalId);
+    if (found.isEmpty()) {
+      throw new NotificationFailedException(
+          "approval " + approvalId + " is not known to this Gateway", false);
+    }
+    ApprovalAsk a = found.get();
+    if (!a.pending()) {
+      return Optional.empty(); // decided or expired before it could be asked: nothing to ask
+    }
+    String input = redactor.redact(prettyInput(a.inputJson()));
+    if (input.length() > MAX_INPUT) {
+      int end = MAX_INPUT;
+      if (Character.isHighSurrogate(input.charAt(end - 1))) {
+        end--;
+      }
+      input = input.substring(0, end) + "\n… (cut; the whole input: worka approvals list)";
+    }
+    // Inert (no mention, no link markup) and unable to close the code block early.
+    String code = SlackText.inert(input).replace("```", "`\u200b``");
+    String head =
+        "Approval needed: agent `"
+            + SlackText.inert(a.agent())
+            + "` asks to call `"
+            + SlackText.inert(a.skill())
+            + "` in run `"
+            + run.id()
+            + "`. Approvers: "
+            + SlackText.inert(String.join(", ", a.approvers()))
+            + ". Expires "
+            + a.expiresAt()
+            + ". Approval `"
+            + approvalId
+            + "`.";
+    var blocks = Json.STRICT.createArrayNode();
+    blocks
+        .addObject()
+        .put("type", "section")
+        .putObject("text")
+        .put("type", "mrkdwn")
+        .put("text", head);
+    blocks
+        .addObject()
+        .put("type", "section")
+        .putObject("text")
+        .put("type", "mrkdwn")
+        .put("text", "```" + code + "```");
+    var buttons =
+        blocks
+            .addObject()
+            .put("type", "actions")
+            .put("block_id", "worka_approval")
+            .putArray("elements");
+    for (String[] b :
+        List.of(
+            new String[] {APPROVE, "Approve", "primary"}, new String[] {DENY, "Deny", "danger"})) {
+      var button =
+          buttons.addObject().put("type", "button").put("action_id", b[0]).put("style", b[2]);
+      button.put("value", approvalId.toString());
+      button.putObject("text").put("type", "plain_text").put("text", b[1]);
+    }
+    return post(
+        run,
+        RunNotifications.stored(RunNotifications.Kind.APPROVAL, approvalId),
+        maybeSentBefore,
+        head,
+        Json.write(blocks));
+  }
+
+  /** The Approve/Deny buttons' {@code action_id}s (the ingress decides on them). */
+  public static final String APPROVE = "worka_approval_approve";
+
+  public static final String DENY = "worka_approval_deny";
+
+  private static String prettyInput(String json) {
+    try {
+      return Json.STRICT.writerWithDefaultPrettyPrinter().writeValueAsString(Json.parse(json));
+    } catch (Exception e) {
+      return json;
+    }
+  }
+
   /**
    * The answer for a run that ended: its summary, or what was refused or failed and its public
    * reason; everything from the run made inert.
@@ -199,6 +307,11 @@ public final class SlackNotifier implements RunNotifier {
    * earlier attempt may have posted it, looks for that message first and posts nothing if found.
    */
   private Optional<String> post(Run run, String kind, boolean maybeSentBefore, String text) {
+    return post(run, kind, maybeSentBefore, text, null);
+  }
+
+  private Optional<String> post(
+      Run run, String kind, boolean maybeSentBefore, String text, String blocks) {
     Where where =
         where(run)
             .orElseThrow(
@@ -224,6 +337,7 @@ public final class SlackNotifier implements RunNotifier {
                           b.channel(channel)
                               .threadTs(where.threadTs())
                               .text(text)
+                              .blocksAsString(blocks)
                               .parse("none")
                               .linkNames(false)
                               .unfurlLinks(false)

@@ -21,6 +21,7 @@ import dev.worka.gateway.control.RunService;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.mediation.Approvals;
 import dev.worka.gateway.policy.Requester;
 import dev.worka.gateway.run.ReplyTo;
 import dev.worka.gateway.run.RunSource;
@@ -42,8 +43,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Where Slack's requests become runs, with Slack's official SDK (Bolt): {@code app_mention} events
  * in channels, direct messages ({@code message} events with {@code channel_type: im}), any slash
- * command sent here ({@code /worka}), and interactivity (buttons: acknowledged and logged; nothing
- * acts on them yet).
+ * command sent here ({@code /worka}), and interactivity: the Approve/Deny buttons of Worka's
+ * approval messages ({@link ApprovalClicks}); other buttons are acknowledged and logged.
  *
  * <p><b>Over HTTP</b> ({@code SLACK_SIGNING_SECRET}) the three request URLs {@link #EVENTS}, {@link
  * #COMMANDS} and {@link #INTERACTIVITY} are routes of the Gateway's own HTTP server: each checks
@@ -109,6 +110,7 @@ public final class SlackIngress implements AutoCloseable {
   private final SlackRequestParser parser;
   private final SlackSignatureCheck signatures;
   private final SlackGuests guests;
+  private volatile Approvals approvals;
   private volatile SocketModeApp socketMode;
   private volatile Thread socketModeStarter;
   private volatile boolean closed;
@@ -178,11 +180,19 @@ public final class SlackIngress implements AutoCloseable {
         any,
         (req, ctx) -> {
           var p = req.getPayload();
-          log.info(
-              "slack: button {} pressed by {} (acknowledged; Worka does not act on buttons yet)",
+          List<String> ids =
               p.getActions() == null
                   ? List.of()
-                  : p.getActions().stream().map(a -> a.getActionId()).toList(),
+                  : p.getActions().stream().map(a -> a.getActionId()).toList();
+          if (ApprovalClicks.concerns(ids)) {
+            ApprovalClicks.Click click =
+                ApprovalClicks.click(p, botTeam(ctx), ctx.client(), approvals);
+            Thread.ofVirtual().name("slack-approval-click").start(click::decide);
+            return ctx.ack();
+          }
+          log.info(
+              "slack: button {} pressed by {} (acknowledged; Worka does not act on it)",
+              ids,
               p.getUser() == null ? "?" : p.getUser().getId());
           return ctx.ack();
         });
@@ -204,6 +214,14 @@ public final class SlackIngress implements AutoCloseable {
   private static Response ignored(String what, String callbackId, Response ack) {
     log.info("slack: {} {} acknowledged (Worka does not act on it yet)", what, callbackId);
     return ack;
+  }
+
+  /**
+   * Lets Approve/Deny clicks on Worka's approval messages decide through {@code approvals} (without
+   * it a click is answered that approvals are not taken here).
+   */
+  public void decideApprovalsWith(Approvals approvals) {
+    this.approvals = approvals;
   }
 
   /** Registers the HTTP request URLs (HTTP mode). */

@@ -271,6 +271,15 @@ public final class SlackApiStandIn implements AutoCloseable {
         ok.set("message", json(m, true));
         yield ok;
       }
+      case "chat.update" -> {
+        String channel = params.get("channel");
+        if (channel == null || params.get("ts") == null) {
+          yield Json.STRICT.createObjectNode().put("ok", false).put("error", "message_not_found");
+        }
+        yield ok.put("channel", channel)
+            .put("ts", params.get("ts"))
+            .put("text", params.get("text"));
+      }
       case "conversations.replies" -> {
         String channel = params.get("channel");
         String thread = params.get("ts");
