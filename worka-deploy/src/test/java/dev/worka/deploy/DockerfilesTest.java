@@ -72,10 +72,20 @@ class DockerfilesTest {
     assertEquals("-jar", entrypoint.get(entrypoint.size() - 2), entrypoint.toString());
     assertTrue(image.all("CMD").isEmpty(), "no CMD: the Job passes no arguments");
     List<String> scriptOptions = new ArrayList<>();
+    // bin/worka-agent runs the JVM with the options bin/lib/agent-jvm.sh lists (shared with the
+    // training run of its AOT cache, which the image does not have).
     String script = Files.readString(ROOT.resolve("bin/worka-agent")).replace("\\\n", " ");
-    Matcher exec = Pattern.compile("(?m)^exec \"\\$JAVA_HOME/bin/java\"(.*?)-jar").matcher(script);
-    assertTrue(exec.find(), "bin/worka-agent's exec line was not found: update this test");
-    for (String token : exec.group(1).trim().split("\\s+")) {
+    assertTrue(
+        Pattern.compile("(?m)^exec \"\\$JAVA_HOME/bin/java\" \"\\$\\{worka_agent_jvm\\[@]}\"")
+            .matcher(script)
+            .find(),
+        "bin/worka-agent's exec line was not found: update this test");
+    Matcher array =
+        Pattern.compile("(?m)^worka_agent_jvm=\\(([^)]*)\\)")
+            .matcher(Files.readString(ROOT.resolve("bin/lib/agent-jvm.sh")));
+    assertTrue(
+        array.find(), "bin/lib/agent-jvm.sh's worka_agent_jvm was not found: update this test");
+    for (String token : array.group(1).trim().split("\\s+")) {
       scriptOptions.add(token);
     }
     assertFalse(scriptOptions.isEmpty());
