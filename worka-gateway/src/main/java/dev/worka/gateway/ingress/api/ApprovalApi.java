@@ -1,6 +1,5 @@
 package dev.worka.gateway.ingress.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
@@ -11,7 +10,6 @@ import dev.worka.gateway.mediation.Refusal;
 import dev.worka.gateway.mediation.SkillCall;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
-import dev.worka.protocol.Json;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -211,16 +209,7 @@ public final class ApprovalApi {
   }
 
   private static JsonNode body(ApiRequest r, Set<String> allowed) {
-    r.requireJson();
-    JsonNode body;
-    try {
-      body = Json.STRICT.readTree(r.bodyText());
-    } catch (JsonProcessingException e) {
-      throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
-    }
-    if (!body.isObject()) {
-      throw invalid("the body must be a JSON object");
-    }
+    JsonNode body = OperatorApi.jsonObject(r, "a JSON object");
     body.fieldNames()
         .forEachRemaining(
             f -> {

@@ -1,6 +1,5 @@
 package dev.worka.gateway.ingress.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.eval.EvalStore;
 import dev.worka.gateway.http.ApiException;
@@ -103,18 +102,11 @@ public final class EvalsApi {
    */
   private ApiResponse record(ApiRequest r) {
     auth.require(r);
-    r.requireJson();
-    JsonNode body;
-    try {
-      body = Json.STRICT.readTree(r.bodyText());
-    } catch (JsonProcessingException e) {
-      throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
-    }
-    if (body == null || !body.isObject()) {
-      throw invalid(
-          "the body must be a JSON object {\"suite\", \"case\", \"run_id\", \"passed\","
-              + " \"expected\", \"actual\"}");
-    }
+    JsonNode body =
+        OperatorApi.jsonObject(
+            r,
+            "a JSON object {\"suite\", \"case\", \"run_id\", \"passed\","
+                + " \"expected\", \"actual\"}");
     List<String> problems = new ArrayList<>();
     body.fieldNames()
         .forEachRemaining(

@@ -141,7 +141,7 @@ public final class OperatorApi {
   }
 
   /** The request's body as a JSON object, or 415/422 saying it must be {@code shape}. */
-  private static JsonNode jsonObject(ApiRequest r, String shape) {
+  static JsonNode jsonObject(ApiRequest r, String shape) {
     r.requireJson();
     JsonNode body;
     try {

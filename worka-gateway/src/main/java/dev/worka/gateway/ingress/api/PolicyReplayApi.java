@@ -1,6 +1,5 @@
 package dev.worka.gateway.ingress.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
@@ -10,7 +9,6 @@ import dev.worka.gateway.mediation.ReplayPolicy;
 import dev.worka.gateway.policy.DurationText;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
-import dev.worka.protocol.Json;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -49,18 +47,11 @@ public final class PolicyReplayApi {
 
   private ApiResponse replay(ApiRequest r) {
     auth.require(r);
-    r.requireJson();
-    JsonNode body;
-    try {
-      body = Json.STRICT.readTree(r.bodyText());
-    } catch (JsonProcessingException e) {
-      throw invalid("the body is not valid JSON: " + e.getOriginalMessage());
-    }
-    if (body == null || !body.isObject()) {
-      throw invalid(
-          "the body must be a JSON object {\"manifest\": \"<YAML>\", \"since\": \"7d\"} or"
-              + " {\"manifest\": \"<YAML>\", \"runs\": 20}");
-    }
+    JsonNode body =
+        OperatorApi.jsonObject(
+            r,
+            "a JSON object {\"manifest\": \"<YAML>\", \"since\": \"7d\"} or"
+                + " {\"manifest\": \"<YAML>\", \"runs\": 20}");
     List<String> unknown = new ArrayList<>();
     body.fieldNames()
         .forEachRemaining(
