@@ -8,6 +8,7 @@ import dev.worka.gateway.skill.github.CountingGithubMcpServer;
 import dev.worka.gateway.store.TestDatabase;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -34,33 +35,42 @@ class CrashRecoveryTest {
 
   @TempDir Path home;
 
+  /**
+   * The planner is held inside its plan's submission (the plan gate's insert waits, uncommitted),
+   * so it is certainly alive when the Gateway dies: a planner that finished first would make the
+   * moment a race.
+   */
   @Test
   void killedWhileThePlannerRunsTheRunStillSucceeds() throws Exception {
-    killAndRecover("Killed planning", "planning", "planner", null);
+    hold("insert", "gates", "new.action = 'plan.submit'");
+    killAndRecover("Killed planning", "planning", "planner", "insert into gates");
   }
 
+  /** The worker is held inside its skill call, as the planner above. */
   @Test
   void killedWhileTheWorkerRunsTheRunStillSucceeds() throws Exception {
-    killAndRecover("Killed working", "running", "worker", null);
+    hold("insert", "gates", "new.skill = 'github.create_issue'");
+    killAndRecover("Killed working", "running", "worker", "insert into gates");
   }
 
   @Test
   void killedInTheMiddleOfDeliveryTheRunStillSucceeds() throws Exception {
-    holdUpdates("runs", "new.status = 'succeeded'");
-    killAndRecover("Killed delivering", "delivering", null, "runs");
+    hold("update", "runs", "new.status = 'succeeded'");
+    killAndRecover("Killed delivering", "delivering", null, "update runs");
   }
 
   @Test
   void killedAfterThePlanWasAcceptedBeforeThePlannersResultTheRunStillSucceeds() throws Exception {
-    holdUpdates("steps", "new.status = 'succeeded' and new.role = 'planner'");
-    killAndRecover("Killed planned", "planning", null, "steps");
+    hold("update", "steps", "new.status = 'succeeded' and new.role = 'planner'");
+    killAndRecover("Killed planned", "planning", null, "update steps");
   }
 
   /**
-   * Test instrumentation on this test's own database: an update of {@code table} matching {@code
-   * when} waits while kill_hold has a row, so the Gateway can be killed inside that transaction.
+   * Test instrumentation on this test's own database: an {@code operation} (insert or update) on
+   * {@code table} matching {@code when} waits while kill_hold has a row, so the Gateway can be
+   * killed inside that transaction.
    */
-  private static void holdUpdates(String table, String when) throws Exception {
+  private static void hold(String operation, String table, String when) throws Exception {
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement()) {
       s.execute("create table kill_hold (held boolean)");
@@ -69,7 +79,9 @@ class CrashRecoveryTest {
           "create function kill_hold_wait() returns trigger language plpgsql as $$ begin"
               + " while exists (select 1 from kill_hold) loop perform pg_sleep(0.05); end loop; return new; end $$");
       s.execute(
-          "create trigger kill_hold_update before update on "
+          "create trigger kill_hold_write before "
+              + operation
+              + " on "
               + table
               + " for each row"
               + " when ("
@@ -80,12 +92,12 @@ class CrashRecoveryTest {
 
   /**
    * Runs one live run on a first Gateway, kills it once the run is in {@code runStatus} with a
-   * {@code runningRole} step running (if not null) or with an update of {@code heldTable} waiting
-   * in {@link #holdUpdates} (if not null), starts a second Gateway on the same home and checks the
+   * {@code runningRole} step running (if not null) and with a statement starting {@code held}
+   * waiting in {@link #hold} (if not null), starts a second Gateway on the same home and checks the
    * run's story.
    */
   @SuppressWarnings("try") // `second` is the Gateway recovering the run while the block waits
-  private void killAndRecover(String title, String runStatus, String runningRole, String heldTable)
+  private void killAndRecover(String title, String runStatus, String runningRole, String held)
       throws Exception {
     RunLedger ledger = new RunLedger(db.dataSource());
     try (CountingGithubMcpServer server =
@@ -103,7 +115,7 @@ class CrashRecoveryTest {
             runId,
             runStatus,
             runningRole,
-            heldTable,
+            held,
             () -> runningRole == null || !first.descendants().isEmpty(),
             Duration.ofSeconds(90));
         List<ProcessHandle> workers = first.descendants();
@@ -113,7 +125,7 @@ class CrashRecoveryTest {
         first.kill();
         awaitGone(workers, Duration.ofSeconds(10));
       }
-      if (heldTable != null) {
+      if (held != null) {
         assertEquals(
             runStatus,
             ledger.statuses(List.of(runId)).get(runId),
@@ -133,7 +145,7 @@ class CrashRecoveryTest {
       assertEquals(List.of(), ledger.overlappingAttempts(List.of(runId)));
       assertEquals(List.of(), ledger.brokenEventChains(List.of(runId)));
       assertEquals(List.of(), ledger.ungatedInvocations(List.of(runId)));
-      if (runningRole != null || "steps".equals(heldTable)) {
+      if (runningRole != null || "update steps".equals(held)) {
         assertEquals(
             Map.of("lost", 1L),
             ledger.burnsByKind(List.of(runId)),
@@ -150,36 +162,36 @@ class CrashRecoveryTest {
       String runId,
       String runStatus,
       String runningRole,
-      String heldTable,
+      String held,
       java.util.function.BooleanSupplier workerStarted,
       Duration max)
       throws Exception {
     String sql =
-        runningRole != null
-            ? "select count(*) from runs r join steps s on s.run_id = r.id where r.id = '"
-                + runId
-                + "'::uuid"
-                + " and r.status = '"
-                + runStatus
-                + "' and s.role = '"
-                + runningRole
-                + "' and s.status = 'running'"
-            // the held update waits in kill_hold_wait, its transaction open
-            : "select count(*) from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep'"
-                + " and query ilike 'update "
-                + heldTable
-                + "%'";
+        "select (select count(*) from runs where id = ?::uuid and status = ?) > 0"
+            + " and (?::text is null or exists (select 1 from steps where run_id = ?::uuid"
+            + " and role = ? and status = 'running'))"
+            // the held statement waits in kill_hold_wait, its transaction open
+            + " and (?::text is null or exists (select 1 from pg_stat_activity"
+            + " where datname = current_database() and wait_event = 'PgSleep'"
+            + " and query ilike '%' || ? || '%'))";
     try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement()) {
+        PreparedStatement s = c.prepareStatement(sql)) {
+      s.setString(1, runId);
+      s.setString(2, runStatus);
+      s.setString(3, runningRole);
+      s.setString(4, runId);
+      s.setString(5, runningRole);
+      s.setString(6, held);
+      s.setString(7, held);
       await("run " + runId + " reaching " + runStatus + " with a " + runningRole + " step running")
           .atMost(max)
           .pollInSameThread() // on the test's connection
           .pollInterval(Duration.ofMillis(10))
           .until(
               () -> {
-                try (ResultSet rs = s.executeQuery(sql)) {
+                try (ResultSet rs = s.executeQuery()) {
                   rs.next();
-                  return rs.getInt(1) > 0 && workerStarted.getAsBoolean();
+                  return rs.getBoolean(1) && workerStarted.getAsBoolean();
                 }
               });
     }
