@@ -206,6 +206,42 @@ class UnifiedCgroupTest {
   }
 
   @Test
+  void onAHybridHostTheWorkerJoinsItsV2LeafAndItsV1Cgroups() throws Exception {
+    Files.writeString(delegated.resolve("cgroup.controllers"), "pids hugetlb\n");
+    v1Memory();
+    WorkerCgroups.Probe probe = probe();
+    WorkerCgroups cgroups = probe.cgroups().orElseThrow();
+    assertTrue(cgroups.onV2("pids"));
+    assertFalse(cgroups.onV2("memory"));
+    assertEquals("+pids", read(delegated.resolve("cgroup.subtree_control")));
+    String said = WorkerLimits.of(probe, true).describe();
+    assertTrue(said.startsWith("memory=cgroup v1 (swap not accounted here; not cgroup v2:"), said);
+    assertTrue(said.contains("pids=cgroup v2, disk="), said);
+    assertTrue(said.contains("cpu=not enforced (no cgroup v1 hierarchy with the cpu"), said);
+    Path v1 = cgroups.gatewayDirectory("memory");
+    assertTrue(v1.startsWith(sysRoot.resolve("sys/fs/cgroup/memory/worka")), v1.toString());
+    AttemptOutcome outcome =
+        run(
+            probe,
+            """
+            echo $$
+            read -r v < "$1/cgroup.procs"; echo "$v"
+            read -r v < "$1/pids.max"; echo "$v"
+            v1=%s/$(basename "$1")
+            read -r v < "$v1/cgroup.procs"; echo "$v"
+            read -r v < "$v1/memory.limit_in_bytes"; echo "$v"
+            [ -e "$1/memory.max" ] && echo "memory.max in the v2 leaf"
+            exit 0
+            """
+                .formatted(v1));
+    Exited exited = assertInstanceOf(Exited.class, outcome, outcome.toString());
+    List<String> lines = exited.lastLines();
+    String pid = lines.get(0);
+    assertEquals(List.of(pid, pid, "32", pid, Long.toString(64L << 20)), lines, "both joined");
+    cgroups.close();
+  }
+
+  @Test
   void anOomKillInMemoryEventsBurnsTheAttemptNamingMemory() throws Exception {
     AttemptOutcome outcome =
         run(
