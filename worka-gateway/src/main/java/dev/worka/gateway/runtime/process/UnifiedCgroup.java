@@ -115,7 +115,7 @@ final class UnifiedCgroup {
     try {
       String text =
           Files.readString(delegated.resolve("cgroup.controllers"), StandardCharsets.US_ASCII);
-      offered.addAll(List.of(text.trim().split("\\s+")));
+      List.of(text.trim().split("\\s+")).stream().filter(c -> !c.isEmpty()).forEach(offered::add);
     } catch (java.nio.file.NoSuchFileException e) {
       return none(
           delegated + " is not a cgroup v2 directory (it has no cgroup.controllers)", absent);
@@ -133,8 +133,10 @@ final class UnifiedCgroup {
                 + delegated
                 + " does not offer the "
                 + controller
-                + " controller (its cgroup.controllers: "
-                + String.join(" ", offered).trim()
+                + " controller ("
+                + (offered.isEmpty()
+                    ? "its cgroup.controllers is empty"
+                    : "its cgroup.controllers: " + String.join(" ", offered))
                 + ")");
       }
     }

@@ -427,7 +427,7 @@ final class WorkerCgroups {
    * where there is one (cgroup v2, Linux 5.14 and later), then each in {@code cgroup.procs} until
    * it is empty (a fork racing the kill is caught by the next round), for at most 5 s.
    *
-   * @return how many processes were killed (one by one; those of cgroup.kill are not counted)
+   * @return how many processes were killed (with cgroup.kill: those alive when it was written)
    */
   static int killAll(Path dir) {
     int killed = 0;

@@ -337,6 +337,17 @@ class UnifiedCgroupTest {
   }
 
   @Test
+  void aTreeOfferingNoControllerAtAllChangesNothing() throws IOException {
+    Files.writeString(delegated.resolve("cgroup.controllers"), "\n");
+    WorkerCgroups.Probe probe = probe();
+    untouched();
+    assertTrue(probe.cgroups().isEmpty());
+    assertTrue(
+        probe.notV2().get("cpu").endsWith("(its cgroup.controllers is empty)"),
+        probe.notV2().toString());
+  }
+
+  @Test
   void aCgroupThatAlsoHoldsOtherProcessesIsNotTakenFromThem() throws IOException {
     Files.writeString(delegated.resolve("cgroup.procs"), "1\n" + self + "\n");
     WorkerCgroups.Probe probe = probe();
