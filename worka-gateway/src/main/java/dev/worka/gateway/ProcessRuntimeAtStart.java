@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * logs {@code worker isolation: …} (with its seccomp filter, or why there is none); which workers
  * must be sandboxed ({@code WORKA_SANDBOX}, {@link SandboxRequirement}: a worker that must be and
  * cannot be is never started); what enforces each resource limit of a worker here, logged as {@code
- * worker limits: memory=cgroup v1, …}; then it kills the workers a Gateway that stopped left
- * running (their processes, and their cgroups).
+ * worker limits: memory=cgroup v2, …} (or v1, or an rlimit, per limit); then it kills the workers a
+ * Gateway that stopped left running (their processes, and their cgroups).
  */
 final class ProcessRuntimeAtStart {
   private static final Logger log = LoggerFactory.getLogger(ProcessRuntimeAtStart.class);

@@ -12,19 +12,40 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The cgroups (one per v1 controller) of one step attempt's worker ({@link WorkerCgroups}): where
- * the launcher puts it, what tells that it hit a limit, and how everything in it is killed.
+ * The cgroups of one step attempt's worker ({@link WorkerCgroups}): its cgroup v2 leaf for the
+ * controllers of the delegated subtree ({@link UnifiedCgroup}), one v1 cgroup per other controller;
+ * where the launcher puts it, what tells that it hit a limit, and how everything in it is killed.
  */
 final class AttemptCgroup {
+  /** Per v1 controller, its cgroup. */
   private final Map<String, Path> dirs;
+
+  /** The cgroup v2 leaf, for {@link #onV2}'s controllers. */
+  private final Optional<Path> v2;
+
+  private final java.util.Set<String> onV2;
   private final Resources resources;
+  private final WorkerCgroups.Rmdir rmdir;
 
   /** Whether the worker writes only to tmpfs mounts, whose pages its memory cgroup counts. */
   private volatile boolean diskOnTmpfs;
 
-  AttemptCgroup(Map<String, Path> dirs, Resources resources) {
+  AttemptCgroup(
+      Map<String, Path> dirs,
+      Optional<Path> v2,
+      java.util.Set<String> onV2,
+      Resources resources,
+      WorkerCgroups.Rmdir rmdir) {
     this.dirs = new LinkedHashMap<>(dirs);
+    this.v2 = v2;
+    this.onV2 = v2.isPresent() ? java.util.Set.copyOf(onV2) : java.util.Set.of();
     this.resources = resources;
+    this.rmdir = rmdir;
+  }
+
+  /** The directory whose files hold {@code controller}'s limit and counters, or null. */
+  private Path dir(String controller) {
+    return onV2.contains(controller) ? v2.get() : dirs.get(controller);
   }
 
   /** A limit the worker hit: {@code limit} as {@code AttemptOutcome.LimitReached} names it. */
@@ -41,19 +62,22 @@ final class AttemptCgroup {
   /** The {@code cgroup.procs} files the launcher writes its pid to before it execs the worker. */
   List<Path> procsFiles() {
     List<Path> files = new ArrayList<>();
+    v2.ifPresent(dir -> files.add(dir.resolve("cgroup.procs")));
     dirs.values().forEach(dir -> files.add(dir.resolve("cgroup.procs")));
     return files;
   }
 
   /**
    * The limit the worker hit, if it hit one: a fork or a new thread refused at {@code pids.max}
-   * ({@code pids.events} {@code max}), or a process the kernel's OOM killer ended at the memory
-   * limit ({@code memory.oom_control} {@code oom_kill}), or — for a worker whose files are on tmpfs
-   * — files of its disk limit's size or more ({@code memory.stat} {@code shmem}). Reaching the cpu
-   * quota only slows the worker down: it is never a hit.
+   * ({@code pids.events} {@code max}, v1 and v2 alike), or a process the kernel's OOM killer ended
+   * at the memory limit ({@code memory.oom_control} {@code oom_kill} in v1, {@code memory.events}
+   * {@code oom_kill} in v2 — not its {@code max}, which counts reclaim at the limit, a worker that
+   * keeps running under it), or — for a worker whose files are on tmpfs — files of its disk limit's
+   * size or more ({@code memory.stat} {@code shmem}). Reaching the cpu quota only slows the worker
+   * down: it is never a hit.
    */
   Optional<Hit> hit() {
-    Path pids = dirs.get("pids");
+    Path pids = dir("pids");
     if (pids != null) {
       long refused = counter(pids.resolve("pids.events"), "max");
       if (refused > 0) {
@@ -67,9 +91,12 @@ final class AttemptCgroup {
                     + " fork(s) refused)"));
       }
     }
-    Path memory = dirs.get("memory");
+    Path memory = dir("memory");
     if (memory != null) {
-      long killed = counter(memory.resolve("memory.oom_control"), "oom_kill");
+      long killed =
+          counter(
+              memory.resolve(onV2.contains("memory") ? "memory.events" : "memory.oom_control"),
+              "oom_kill");
       if (killed > 0) {
         return Optional.of(
             new Hit(
@@ -118,20 +145,25 @@ final class AttemptCgroup {
    * @return how many were killed
    */
   int killAll() {
-    Path any = dirs.getOrDefault("pids", dirs.values().stream().findFirst().orElse(null));
+    Path any =
+        v2.orElseGet(
+            () -> dirs.getOrDefault("pids", dirs.values().stream().findFirst().orElse(null)));
     return any == null ? 0 : WorkerCgroups.killAll(any);
   }
 
   /** Kills what is left and removes the cgroups. */
   void remove() {
     killAll();
+    v2.ifPresent(dir -> WorkerCgroups.removeDirectory(dir, rmdir));
     for (Path dir : dirs.values()) {
-      WorkerCgroups.removeDirectory(dir);
+      WorkerCgroups.removeDirectory(dir, rmdir);
     }
   }
 
   @Override
   public String toString() {
-    return dirs.values().stream().findFirst().map(Path::toString).orElse("(no cgroup)");
+    return v2.or(() -> dirs.values().stream().findFirst())
+        .map(Path::toString)
+        .orElse("(no cgroup)");
   }
 }

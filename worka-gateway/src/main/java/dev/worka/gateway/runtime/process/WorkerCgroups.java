@@ -28,9 +28,10 @@ import org.slf4j.LoggerFactory;
  * shell writes its own pid to each {@code cgroup.procs} and then execs the worker), so everything
  * it starts is counted and limited.
  *
- * <p>Found by {@link #probe}: a hierarchy counts only where it is mounted read-write and the
- * Gateway can create a cgroup in it. The cgroup v2 of a host that has one is not used (yet): see
- * {@link WorkerLimits}.
+ * <p>Found by {@link #probe}: a controller the Gateway's delegated cgroup v2 offers is used there
+ * ({@link UnifiedCgroup}, preferred); for the others, a v1 hierarchy counts only where it is
+ * mounted read-write and the Gateway can create a cgroup in it. An attempt's cgroup may so be v2
+ * for some controllers and v1 for others (a hybrid host); the launcher joins each.
  */
 final class WorkerCgroups {
   private static final Logger log = LoggerFactory.getLogger(WorkerCgroups.class);
@@ -60,14 +61,43 @@ final class WorkerCgroups {
   /** Whether {@code memory.memsw.limit_in_bytes} exists: swap can be limited (turned off). */
   private final boolean swapAccounting;
 
-  private WorkerCgroups(Map<String, Path> parents, Map<String, Path> mine, boolean swap) {
+  /** The cgroup v2 subtree, for the controllers it offers (not in {@link #mine}). */
+  private final Optional<UnifiedCgroup> unified;
+
+  /** How a cgroup directory is removed: the kernel's rmdir; tests of a fake tree delete files. */
+  private final Rmdir rmdir;
+
+  /**
+   * Removes an (empty) cgroup directory. The kernel removes a cgroup's interface files with it; a
+   * directory laid out like a cgroup mount for tests needs them deleted first.
+   */
+  @FunctionalInterface
+  interface Rmdir {
+    void rmdir(Path dir) throws IOException;
+
+    /** A real cgroup mount's. */
+    Rmdir KERNEL = Files::deleteIfExists;
+  }
+
+  private WorkerCgroups(
+      Map<String, Path> parents,
+      Map<String, Path> mine,
+      boolean swap,
+      Optional<UnifiedCgroup> unified,
+      Rmdir rmdir) {
     this.parents = Map.copyOf(parents);
     this.mine = Map.copyOf(mine);
     this.swapAccounting = swap;
+    this.unified = unified;
+    this.rmdir = rmdir;
   }
 
-  /** The outcome of {@link #probe}: the cgroups, and why each controller is or is not there. */
-  record Probe(Optional<WorkerCgroups> cgroups, Map<String, String> absent) {}
+  /**
+   * The outcome of {@link #probe}: the cgroups, why each controller is or is not there, and — for a
+   * controller v1 has where a cgroup v2 is mounted — why v2 was not used for it.
+   */
+  record Probe(
+      Optional<WorkerCgroups> cgroups, Map<String, String> absent, Map<String, String> notV2) {}
 
   /**
    * Finds, from {@code proc}'s {@code self/mountinfo} and {@code self/cgroup}, the cgroup v1
@@ -78,7 +108,16 @@ final class WorkerCgroups {
    * @param sysRoot prefix of mount points (empty path for the real host; tests pass a directory)
    */
   static Probe probe(Path proc, Path sysRoot) {
+    return probe(proc, sysRoot, true, Rmdir.KERNEL);
+  }
+
+  /**
+   * {@link #probe(Path, Path)}, looking for a delegated cgroup v2 first ({@link UnifiedCgroup})
+   * only when {@code v2}; {@code rmdir} removes cgroup directories.
+   */
+  static Probe probe(Path proc, Path sysRoot, boolean v2, Rmdir rmdir) {
     Map<String, String> absent = new LinkedHashMap<>();
+    Map<String, String> notV2 = new LinkedHashMap<>();
     Map<String, Path> parents = new LinkedHashMap<>();
     Map<String, Path> mine = new LinkedHashMap<>();
     List<String> mountinfo;
@@ -90,10 +129,20 @@ final class WorkerCgroups {
       for (String controller : CONTROLLERS) {
         absent.put(controller, "cannot read " + proc + "/self/mountinfo or cgroup: " + e);
       }
-      return new Probe(Optional.empty(), absent);
+      return new Probe(Optional.empty(), absent, notV2);
     }
     String self = ownKey(proc);
+    Optional<UnifiedCgroup> unified = Optional.empty();
+    if (v2 && hasV2(mountinfo)) {
+      UnifiedCgroup.Probe found = UnifiedCgroup.probe(mountinfo, membership, sysRoot, self);
+      unified = found.tree();
+      notV2.putAll(found.absent());
+    }
+    java.util.Set<String> onV2 = unified.map(UnifiedCgroup::controllers).orElse(java.util.Set.of());
     for (String controller : CONTROLLERS) {
+      if (onV2.contains(controller)) {
+        continue;
+      }
       Optional<String[]> mount = v1Mount(mountinfo, controller);
       if (mount.isEmpty()) {
         absent.put(
@@ -101,8 +150,8 @@ final class WorkerCgroups {
             "no cgroup v1 hierarchy with the "
                 + controller
                 + " controller"
-                + (hasV2(mountinfo)
-                    ? "; this host has cgroup v2, which Worka does not use yet"
+                + (notV2.containsKey(controller)
+                    ? "; not cgroup v2: " + notV2.get(controller)
                     : ""));
         continue;
       }
@@ -137,20 +186,23 @@ final class WorkerCgroups {
         absent.put(controller, "cannot create " + gateway + ": " + e);
       }
     }
-    if (mine.isEmpty()) {
-      return new Probe(Optional.empty(), absent);
+    if (mine.isEmpty() && unified.isEmpty()) {
+      return new Probe(Optional.empty(), absent, notV2);
     }
     boolean swap =
-        mine.containsKey("memory")
-            && Files.exists(mine.get("memory").resolve("memory.memsw.limit_in_bytes"));
-    return new Probe(Optional.of(new WorkerCgroups(parents, mine, swap)), absent);
+        onV2.contains("memory")
+            ? unified.get().swapAccounting()
+            : mine.containsKey("memory")
+                && Files.exists(mine.get("memory").resolve("memory.memsw.limit_in_bytes"));
+    return new Probe(
+        Optional.of(new WorkerCgroups(parents, mine, swap, unified, rmdir)), absent, notV2);
   }
 
-  private static Path at(Path sysRoot, String absolute) {
+  static Path at(Path sysRoot, String absolute) {
     return sysRoot.toString().isEmpty() ? Path.of(absolute) : sysRoot.resolve(strip(absolute));
   }
 
-  private static String strip(String path) {
+  static String strip(String path) {
     String s = path;
     while (s.startsWith("/")) {
       s = s.substring(1);
@@ -190,7 +242,7 @@ final class WorkerCgroups {
   }
 
   /** mountinfo escapes space, tab, newline and backslash as octal {@code \040} etc. */
-  private static String unescape(String field) {
+  static String unescape(String field) {
     Matcher m = Pattern.compile("\\\\([0-7]{3})").matcher(field);
     StringBuilder out = new StringBuilder();
     while (m.find()) {
@@ -232,14 +284,25 @@ final class WorkerCgroups {
     }
   }
 
-  /** The controllers this Gateway has a hierarchy for. */
+  /** The controllers this Gateway has a hierarchy for (v2 or v1). */
   java.util.Set<String> controllers() {
-    return mine.keySet();
+    java.util.Set<String> all = new java.util.LinkedHashSet<>();
+    for (String controller : CONTROLLERS) {
+      if (mine.containsKey(controller) || onV2(controller)) {
+        all.add(controller);
+      }
+    }
+    return all;
+  }
+
+  /** Whether {@code controller} is used through the cgroup v2 subtree. */
+  boolean onV2(String controller) {
+    return unified.map(u -> u.controllers().contains(controller)).orElse(false);
   }
 
   /** This Gateway's directory in the hierarchy of {@code controller} (tests). */
   Path gatewayDirectory(String controller) {
-    return mine.get(controller);
+    return onV2(controller) ? unified.get().gatewayDirectory() : mine.get(controller);
   }
 
   boolean swapAccounting() {
@@ -255,6 +318,10 @@ final class WorkerCgroups {
    */
   AttemptCgroup create(String name, Resources resources) throws IOException {
     Map<String, Path> dirs = new LinkedHashMap<>();
+    Path v2 = null;
+    if (unified.isPresent()) {
+      v2 = unified.get().create(name, resources, rmdir);
+    }
     try {
       for (String controller : CONTROLLERS) {
         Path gateway = mine.get(controller);
@@ -283,10 +350,19 @@ final class WorkerCgroups {
         }
       }
     } catch (IOException | RuntimeException e) {
-      new AttemptCgroup(dirs, resources).remove();
+      attempt(dirs, v2, resources).remove();
       throw e instanceof IOException io ? io : new IOException(e);
     }
-    return new AttemptCgroup(dirs, resources);
+    return attempt(dirs, v2, resources);
+  }
+
+  private AttemptCgroup attempt(Map<String, Path> v1, Path v2, Resources resources) {
+    return new AttemptCgroup(
+        v1,
+        Optional.ofNullable(v2),
+        unified.map(UnifiedCgroup::controllers).orElse(java.util.Set.of()),
+        resources,
+        rmdir);
   }
 
   private static void write(Path dir, String file, String value) throws IOException {
@@ -302,13 +378,15 @@ final class WorkerCgroups {
    */
   int removeLeftovers(Path proc) {
     int killed = 0;
-    for (Map.Entry<String, Path> parent : parents.entrySet()) {
-      try (DirectoryStream<Path> owners = Files.newDirectoryStream(parent.getValue())) {
+    List<Path> searched = new ArrayList<>(parents.values());
+    unified.ifPresent(u -> searched.add(u.parent()));
+    java.util.Set<Path> own = new java.util.HashSet<>(mine.values());
+    unified.ifPresent(u -> own.add(u.gatewayDirectory()));
+    for (Path parent : searched) {
+      try (DirectoryStream<Path> owners = Files.newDirectoryStream(parent)) {
         for (Path owner : owners) {
           Matcher m = OWNER.matcher(owner.getFileName().toString());
-          if (!Files.isDirectory(owner)
-              || !m.matches()
-              || owner.equals(mine.get(parent.getKey()))) {
+          if (!Files.isDirectory(owner) || !m.matches() || own.contains(owner)) {
             continue;
           }
           long pid = Long.parseLong(m.group(1));
@@ -323,14 +401,14 @@ final class WorkerCgroups {
             for (Path attempt : attempts) {
               if (Files.isDirectory(attempt)) {
                 killed += killAll(attempt);
-                removeDirectory(attempt);
+                removeDirectory(attempt, rmdir);
               }
             }
           }
-          removeDirectory(owner);
+          removeDirectory(owner, rmdir);
         }
       } catch (IOException | RuntimeException e) {
-        log.warn("could not look for leftover worker cgroups in {}: {}", parent.getValue(), e);
+        log.warn("could not look for leftover worker cgroups in {}: {}", parent, e);
       }
     }
     return killed;
@@ -339,18 +417,32 @@ final class WorkerCgroups {
   /** Removes this Gateway's (empty) directories; at shutdown, after its workers ended. */
   void close() {
     for (Path gateway : mine.values()) {
-      removeDirectory(gateway);
+      removeDirectory(gateway, rmdir);
     }
+    unified.ifPresent(u -> removeDirectory(u.gatewayDirectory(), rmdir));
   }
 
   /**
-   * SIGKILLs every process in the cgroup at {@code dir} until it is empty (a fork racing the kill
-   * is caught by the next round), for at most 5 s.
+   * SIGKILLs every process in the cgroup at {@code dir}: all at once through {@code cgroup.kill}
+   * where there is one (cgroup v2, Linux 5.14 and later), then each in {@code cgroup.procs} until
+   * it is empty (a fork racing the kill is caught by the next round), for at most 5 s.
    *
-   * @return how many processes were killed
+   * @return how many processes were killed (with cgroup.kill: those alive when it was written)
    */
   static int killAll(Path dir) {
     int killed = 0;
+    boolean counted = false;
+    Path kill = dir.resolve("cgroup.kill");
+    if (Files.exists(kill)) {
+      int alive = (int) members(dir).stream().filter(WorkerCgroups::alive).count();
+      try {
+        Files.writeString(kill, "1", StandardCharsets.US_ASCII);
+        killed = alive;
+        counted = true;
+      } catch (IOException e) {
+        log.debug("cannot write {}: {}; killing its processes one by one", kill, e.toString());
+      }
+    }
     long deadline = System.nanoTime() + EXIT_WAIT.toNanos();
     while (System.nanoTime() < deadline) {
       List<Long> pids = members(dir);
@@ -362,7 +454,7 @@ final class WorkerCgroups {
         Optional<ProcessHandle> handle = ProcessHandle.of(pid);
         if (handle.isPresent() && !ProcessTree.gone(handle.get())) {
           alive = true;
-          if (handle.get().destroyForcibly()) {
+          if (handle.get().destroyForcibly() && !counted) {
             killed++;
           }
         }
@@ -374,6 +466,10 @@ final class WorkerCgroups {
     }
     log.warn("processes of worker cgroup {} survived 5 s of SIGKILL: {}", dir, members(dir));
     return killed;
+  }
+
+  private static boolean alive(long pid) {
+    return ProcessHandle.of(pid).map(h -> !ProcessTree.gone(h)).orElse(false);
   }
 
   /** The pids in {@code dir}'s {@code cgroup.procs} (none if it is gone). */
@@ -395,11 +491,11 @@ final class WorkerCgroups {
    * Removes an empty cgroup directory (a cgroup is removed with rmdir, its control files with it);
    * retries briefly while the kernel still counts exiting tasks.
    */
-  static void removeDirectory(Path dir) {
+  static void removeDirectory(Path dir, Rmdir rmdir) {
     long deadline = System.nanoTime() + EXIT_WAIT.toNanos();
     while (true) {
       try {
-        Files.deleteIfExists(dir);
+        rmdir.rmdir(dir);
         return;
       } catch (IOException e) {
         if (System.nanoTime() > deadline) {
@@ -413,6 +509,6 @@ final class WorkerCgroups {
 
   @Override
   public String toString() {
-    return "WorkerCgroups" + mine;
+    return "WorkerCgroups" + mine + unified.map(u -> " " + u).orElse("");
   }
 }

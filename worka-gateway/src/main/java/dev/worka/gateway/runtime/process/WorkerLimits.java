@@ -14,22 +14,25 @@ import java.util.Optional;
  * when the runtime is created and logged as {@code worker limits: memory=cgroup v1, ...}:
  *
  * <ul>
- *   <li>{@code memory}, {@code pids}, {@code cpu}: a cgroup v1 per step attempt ({@link
- *       WorkerCgroups}) where the host mounts that controller writable; memory without swap where
- *       the kernel accounts it. Without the memory controller, {@code RLIMIT_DATA} bounds each
- *       process's heap (an allocation beyond it fails; the worker's crash is not told apart from
- *       others). Without the pids or cpu controller the limit is not enforced: {@code RLIMIT_NPROC}
- *       counts every process of the Gateway's user (the Gateway's own threads included), and {@code
- *       RLIMIT_CPU} bounds total cpu time, not a rate (the step deadline bounds time already).
- *   <li>{@code open_files}: {@code RLIMIT_NOFILE}, soft and hard, set by the launcher shell.
+ *   <li>{@code memory}, {@code pids}, {@code cpu}: a cgroup per step attempt ({@link
+ *       WorkerCgroups}): cgroup v2 where the Gateway's own cgroup is delegated to it and offers the
+ *       controller ({@link UnifiedCgroup}), else cgroup v1 where the host mounts that controller
+ *       writable (then the start line says why not v2, where a cgroup v2 is mounted); memory
+ *       without swap where the kernel accounts it. Reaching {@code cpu} only throttles the worker:
+ *       never a burn (the step deadline bounds its time). Without the memory controller, {@code
+ *       RLIMIT_DATA} bounds each process's heap (an allocation beyond it fails; the worker's crash
+ *       is not told apart from others). Without the pids or cpu controller the limit is not
+ *       enforced: {@code RLIMIT_NPROC} counts every process of the Gateway's user (the Gateway's
+ *       own threads included), and {@code RLIMIT_CPU} bounds total cpu time, not a rate (the step
+ *       deadline bounds time already).
+ *   <li>{@code open_files}: {@code RLIMIT_NOFILE}, soft and hard, set by the launcher shell. A
+ *       worker past it gets {@code EMFILE}: never a burn, since its exit after that cannot be told
+ *       from another crash.
  *   <li>{@code disk}: for sandboxed workers, {@code /tmp} and the work directory are tmpfs mounts
  *       of at most {@code disk} each (nothing they write reaches the host's disk), and their sum
  *       (the memory cgroup's {@code shmem}) is watched: at {@code disk} the worker is stopped. Not
  *       enforced for unsandboxed workers, nor without the memory controller.
  * </ul>
- *
- * <p>The cgroup v2 hierarchy of a host that has one is not used yet: a worker there gets the
- * rlimits only, and the log line and the policy warning say so.
  */
 final class WorkerLimits {
   /** The limits of {@code Resources}, in the manifest's order. */
@@ -81,21 +84,24 @@ final class WorkerLimits {
     java.util.Set<String> controllers =
         probe.cgroups().map(WorkerCgroups::controllers).orElse(java.util.Set.of());
     Map<String, String> how = new LinkedHashMap<>();
+    List<String> memoryNotes = new ArrayList<>();
+    if (controllers.contains("memory") && !probe.cgroups().get().swapAccounting()) {
+      memoryNotes.add("swap not accounted here");
+    }
     how.put(
         "memory",
         controllers.contains("memory")
-            ? "cgroup v1"
-                + (probe.cgroups().get().swapAccounting() ? "" : " (swap not accounted here)")
+            ? cgroup(probe, "memory", memoryNotes)
             : "rlimit RLIMIT_DATA (" + probe.absent().get("memory") + ")");
     how.put(
         "cpu",
         controllers.contains("cpu")
-            ? "cgroup v1 (cfs quota)"
+            ? cgroup(probe, "cpu", new ArrayList<>(List.of("cfs quota")))
             : NOT_ENFORCED + " (" + probe.absent().get("cpu") + ")");
     how.put(
         "pids",
         controllers.contains("pids")
-            ? "cgroup v1"
+            ? cgroup(probe, "pids", new ArrayList<>())
             : NOT_ENFORCED
                 + " ("
                 + probe.absent().get("pids")
@@ -108,6 +114,20 @@ final class WorkerLimits {
             : NOT_ENFORCED + " (no memory cgroup to watch a worker's files)");
     how.put("open_files", "rlimit RLIMIT_NOFILE");
     return new WorkerLimits(probe.cgroups(), how, true);
+  }
+
+  /**
+   * {@code cgroup v2}, or {@code cgroup v1} — with why not v2 where a cgroup v2 is mounted — and
+   * {@code notes}, in parentheses.
+   */
+  private static String cgroup(WorkerCgroups.Probe probe, String controller, List<String> notes) {
+    if (probe.cgroups().orElseThrow().onV2(controller)) {
+      return "cgroup v2" + (notes.isEmpty() ? "" : " (" + String.join("; ", notes) + ")");
+    }
+    if (probe.notV2().containsKey(controller)) {
+      notes.add("not cgroup v2: " + probe.notV2().get(controller));
+    }
+    return "cgroup v1" + (notes.isEmpty() ? "" : " (" + String.join("; ", notes) + ")");
   }
 
   /**

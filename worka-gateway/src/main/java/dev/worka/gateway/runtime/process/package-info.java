@@ -74,12 +74,13 @@
  *       the hidden {@code WORKA_HOME}) and abstract Unix sockets, and so is any address the host
  *       can reach.
  *   <li><b>Disk, and limits the host lacks the means for</b>: the agent's {@code resources} are
- *       enforced by a cgroup v1 per attempt (memory, pids, cpu) where the host mounts those
- *       controllers writable, and by rlimits ({@code RLIMIT_NOFILE}; {@code RLIMIT_DATA} without
+ *       enforced by a cgroup per attempt (memory, pids, cpu): cgroup v2 where the Gateway's own
+ *       cgroup is delegated to it ({@code UnifiedCgroup}), else v1 where the host mounts those
+ *       controllers writable; and by rlimits ({@code RLIMIT_NOFILE}; {@code RLIMIT_DATA} without
  *       the memory controller), a sandboxed worker's files on tmpfs mounts of its {@code disk} size
  *       — see {@code WorkerLimits}; {@code disk} is not enforced for unsandboxed workers, nor are
- *       pids and cpu without their cgroups (cgroup v2 is not used yet). A worker that hits its
- *       memory or pids limit is stopped and its attempt ends as {@code LimitReached}.
+ *       pids and cpu without their cgroups. A worker that hits its memory or pids limit is stopped
+ *       and its attempt ends as {@code LimitReached}.
  *   <li><b>Same kernel, same file owner</b>: the seccomp filter is a deny list (calls it does not
  *       name, a future kernel's included, are allowed); the worker's files are the Gateway user's
  *       on the host, and what is visible (the installation directory, system files) is readable as

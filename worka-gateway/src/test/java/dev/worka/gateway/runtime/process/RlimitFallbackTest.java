@@ -48,15 +48,18 @@ class RlimitFallbackTest {
     assertTrue(said.contains("open_files=rlimit RLIMIT_NOFILE"), said);
     assertEquals(List.of("cpu", "pids", "disk"), limits.unenforced());
 
-    // A host with cgroup v2 only: the same, and said so.
+    // A host with cgroup v2 only, where the Gateway's cgroup is not one (UnifiedCgroupTest has
+    // the others): the same, and said so.
     Files.writeString(
         noCgroups.resolve("self/mountinfo"),
         "41 31 0:38 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n");
-    String v2 = WorkerLimits.of(WorkerCgroups.probe(noCgroups, Path.of("")), true).describe();
+    String v2 = WorkerLimits.of(WorkerCgroups.probe(noCgroups, noCgroups), true).describe();
     assertTrue(
         v2.contains(
             "pids=not enforced (no cgroup v1 hierarchy with the pids controller;"
-                + " this host has cgroup v2, which Worka does not use yet"),
+                + " not cgroup v2: "
+                + noCgroups.resolve("sys/fs/cgroup")
+                + " is not a cgroup v2 directory (it has no cgroup.controllers)"),
         v2);
 
     ProcessRuntime runtime =
