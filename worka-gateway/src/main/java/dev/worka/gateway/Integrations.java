@@ -160,7 +160,9 @@ final class Integrations implements AutoCloseable {
                               a.inputJson(),
                               a.expiresAt(),
                               a.approvers(),
-                              "pending".equals(a.status()))));
+                              a.status(),
+                              a.decidedBy(),
+                              a.decidedAt())));
       notifiers.add(slackNotifier);
       if (slackSettings.ingress() != SlackSettings.Ingress.NONE) {
         slackIngress =

@@ -42,7 +42,7 @@ final class PackageGraph {
               "skill.model",
               "store",
               "telemetry")
-          .uses("console", "http", "policy", "store")
+          .uses("console", "eval", "http", "policy", "store")
           .uses("ingress")
           .uses("ingress.slack", "control", "http", "mediation", "policy", "run", "telemetry")
           .uses("ingress.github", "control", "http", "policy", "run", "telemetry")

@@ -2,6 +2,7 @@ package dev.worka.gateway.console;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.eval.EvalStore;
 import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
@@ -9,6 +10,7 @@ import dev.worka.gateway.http.Router;
 import dev.worka.gateway.policy.CompiledPolicy;
 import dev.worka.gateway.policy.PolicyStore;
 import dev.worka.gateway.policy.StoredPolicy;
+import dev.worka.gateway.store.Transactions;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
@@ -84,6 +86,7 @@ public final class OperatorConsole {
           new Forwarded("GET", "gates"),
           new Forwarded("GET", "skills"),
           new Forwarded("GET", "policy"),
+          new Forwarded("POST", "policy/replay"),
           new Forwarded("GET", "audit/verify"),
           new Forwarded("GET", "approvals"),
           new Forwarded("POST", "approvals/ID/approve"),
@@ -108,6 +111,15 @@ public final class OperatorConsole {
   private final Optional<UnaryOperator<String>> traceLink;
   private final PolicyStore policies;
   private final BiFunction<CompiledPolicy, CompiledPolicy, List<String>> policyDiff;
+  private final DataSource dataSource;
+
+  /** The eval suite policy replays are recorded under ({@code mediation.ReplayPolicy.SUITE}). */
+  static final String REPLAY_SUITE = "policy-replay";
+
+  /** The most replays the policy page lists, and examples of each change per replay. */
+  static final int MAX_REPLAYS = 10;
+
+  static final int REPLAY_EXAMPLES = 5;
 
   /**
    * @param router the router whose {@code /v1} routes the console forwards to (the one it is
@@ -127,6 +139,7 @@ public final class OperatorConsole {
       BiFunction<CompiledPolicy, CompiledPolicy, List<String>> policyDiff) {
     this.policies = policies;
     this.policyDiff = policyDiff;
+    this.dataSource = dataSource;
     this.tokenDigest = sha256(operatorToken);
     this.operatorAuthorization = "Bearer " + operatorToken;
     this.sessions = new ConsoleSessions(dataSource, clock);
@@ -143,6 +156,7 @@ public final class OperatorConsole {
     on.add("DELETE", "/console/api/session", this::signOut);
     on.add("GET", "/console/api/policy/versions", this::policyVersions);
     on.add("GET", "/console/api/policy/diff", this::policyDiff);
+    on.add("GET", "/console/api/policy/replays", this::policyReplays);
     on.add("GET", "/console/api/v1/{path*}", this::forward);
     on.add("POST", "/console/api/v1/{path*}", 1024 * 1024, this::forward);
   }
@@ -290,6 +304,70 @@ public final class OperatorConsole {
     body.put("to", Map.of("id", to.id().toString(), "version", to.version()));
     body.put("changes", policyDiff.apply(from.policy(), to.policy()));
     return new ApiResponse.Json(200, body, HEADERS);
+  }
+
+  /**
+   * The newest recorded policy replays (their {@code evals} rows, read only): when, the candidate,
+   * the counts, the changes per action, subject and skill, a few examples of each change.
+   */
+  private ApiResponse policyReplays(ApiRequest r) {
+    sameOrigin(r);
+    signedIn(r);
+    List<EvalStore.Replay> replays =
+        Transactions.withConnection(
+            dataSource, c -> EvalStore.replays(c, REPLAY_SUITE, MAX_REPLAYS, REPLAY_EXAMPLES));
+    List<Map<String, Object>> body =
+        replays.stream()
+            .map(
+                p -> {
+                  Map<String, Object> v = new LinkedHashMap<>();
+                  v.put("replay_id", p.replayId());
+                  v.put("at", p.at().toString());
+                  v.put("candidate_sha256", p.candidateSha256());
+                  v.put(
+                      "counts",
+                      Map.of(
+                          "decisions", p.decisions(),
+                          "unchanged", p.unchanged(),
+                          "allow_to_deny", p.allowToDeny(),
+                          "deny_to_allow", p.denyToAllow(),
+                          "not_replayable", p.notReplayable()));
+                  v.put(
+                      "changes",
+                      p.changes().stream()
+                          .map(
+                              g -> {
+                                Map<String, Object> m = new LinkedHashMap<>();
+                                m.put("action", g.action());
+                                m.put("subject", g.subject());
+                                m.put("skill", g.skill());
+                                m.put("allow_to_deny", g.allowToDeny());
+                                m.put("deny_to_allow", g.denyToAllow());
+                                return m;
+                              })
+                          .toList());
+                  v.put(
+                      "examples",
+                      p.examples().stream()
+                          .map(
+                              e -> {
+                                Map<String, Object> m = new LinkedHashMap<>();
+                                m.put("change", e.change());
+                                m.put("run_id", e.runId() == null ? null : e.runId().toString());
+                                m.put("action", e.action());
+                                m.put("subject", e.subject());
+                                m.put("skill", e.skill());
+                                m.put("recorded", e.recorded());
+                                m.put("recorded_reason", e.recordedReason());
+                                m.put("candidate", e.candidate());
+                                m.put("candidate_reason", e.candidateReason());
+                                return m;
+                              })
+                          .toList());
+                  return v;
+                })
+            .toList();
+    return new ApiResponse.Json(200, Map.of("replays", body), HEADERS);
   }
 
   private static StoredPolicy version(Map<UUID, StoredPolicy> byId, String id, String name) {

@@ -187,6 +187,7 @@ public final class NotifyRuns implements AutoCloseable {
               case ACK -> notifier.acknowledge(run, n.maybeSentBefore());
               case RESULT -> notifier.deliver(run, n.maybeSentBefore());
               case APPROVAL -> notifier.askApproval(run, n.approvalId(), n.maybeSentBefore());
+              case APPROVAL_OUTCOME -> outcome(notifier, run, n);
             };
         Transactions.inTransaction(
             dataSource,
@@ -239,6 +240,31 @@ public final class NotifyRuns implements AutoCloseable {
           why);
     }
     return next == null ? "failed" : "retrying";
+  }
+
+  /**
+   * Tells the message that asked approval {@code n.approvalId()} its outcome — if one was posted: a
+   * request closed before it could be asked, or whose message failed for good, has none to update.
+   * (The claim takes an outcome only once its message is no longer pending.)
+   */
+  private Optional<String> outcome(RunNotifier notifier, Run run, RunNotifications.Notification n) {
+    Optional<RunNotifications.Notification> ask =
+        Transactions.withConnection(
+            dataSource,
+            c ->
+                notifications.find(
+                    c,
+                    n.runId(),
+                    RunNotifications.stored(RunNotifications.Kind.APPROVAL, n.approvalId())));
+    if (ask.isEmpty() || !"sent".equals(ask.get().status()) || ask.get().upstreamRef() == null) {
+      log.info(
+          "run {}: approval {} was never asked with a message ({}); no outcome to tell",
+          n.runId(),
+          n.approvalId(),
+          ask.map(RunNotifications.Notification::status).orElse("none"));
+      return Optional.empty();
+    }
+    return notifier.approvalOutcome(run, n.approvalId(), ask.get().upstreamRef());
   }
 
   /**

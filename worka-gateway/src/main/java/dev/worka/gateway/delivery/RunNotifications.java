@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -32,7 +33,14 @@ public final class RunNotifications implements RunOutbox {
      * A held call asks its approvers (Slack: a message with Approve/Deny buttons), owed from the
      * moment it is held; stored as {@code approval:<approval id>}, one per request.
      */
-    APPROVAL("approval");
+    APPROVAL("approval"),
+    /**
+     * The outcome of a request that was asked with a message (approved, denied, expired — wherever
+     * decided): the message is updated, its buttons removed; owed from the moment the request is
+     * closed, sent only once its {@link #APPROVAL} message is no longer pending; stored as {@code
+     * approval_outcome:<approval id>}.
+     */
+    APPROVAL_OUTCOME("approval_outcome");
 
     private final String sql;
 
@@ -126,9 +134,43 @@ public final class RunNotifications implements RunOutbox {
         now);
   }
 
-  /** A notification's kind as stored: {@code approval:<id>} for an approval request. */
+  /**
+   * The request's message (if one is owed: the run's source has buttons) is owed the outcome: one
+   * {@code approval_outcome:<id>} row, only where an {@code approval:<id>} row exists.
+   */
+  @Override
+  public void approvalClosed(Connection c, UUID runId, UUID approvalId, Instant now)
+      throws SQLException {
+    Sql.update(
+        c,
+        "insert into run_notifications (run_id, kind, source, status, next_attempt_at, created_at)"
+            + " select run_id, ?, source, 'pending', ?, ? from run_notifications"
+            + " where run_id = ? and kind = ? on conflict (run_id, kind) do nothing",
+        stored(Kind.APPROVAL_OUTCOME, approvalId),
+        now,
+        now,
+        runId,
+        stored(Kind.APPROVAL, approvalId));
+  }
+
+  /**
+   * A notification's kind as stored: {@code approval:<id>} for an approval request, {@code
+   * approval_outcome:<id>} for its outcome.
+   */
   public static String stored(Kind kind, UUID approvalId) {
-    return kind == Kind.APPROVAL ? "approval:" + approvalId : kind.sql();
+    return kind == Kind.APPROVAL || kind == Kind.APPROVAL_OUTCOME
+        ? kind.sql() + ":" + approvalId
+        : kind.sql();
+  }
+
+  /** The notification of run {@code runId} stored as {@code kind}, if any. */
+  Optional<Notification> find(Connection c, UUID runId, String kind) throws SQLException {
+    return Sql.one(
+        c,
+        "select * from run_notifications where run_id = ? and kind = ?",
+        rs -> read(rs, false),
+        runId,
+        kind);
   }
 
   /**
@@ -165,7 +207,12 @@ public final class RunNotifications implements RunOutbox {
             + " from (select run_id, kind,"
             + " claimed_until as previous_claim"
             + " from run_notifications where status = 'pending' and next_attempt_at <= ?"
-            + " and (claimed_until is null or claimed_until < ?) order by next_attempt_at limit ?"
+            + " and (claimed_until is null or claimed_until < ?)"
+            + " and not (kind like 'approval\\_outcome:%' and exists (select 1 from"
+            + " run_notifications ask where ask.run_id = run_notifications.run_id"
+            + " and ask.kind = 'approval:' || substr(run_notifications.kind, 18)"
+            + " and ask.status = 'pending'))"
+            + " order by next_attempt_at limit ?"
             + " for update skip locked) due where n.run_id = due.run_id and n.kind = due.kind"
             + " returning n.*, due.previous_claim is not null as interrupted",
         rs -> read(rs, rs.getBoolean("interrupted")),
@@ -244,9 +291,10 @@ public final class RunNotifications implements RunOutbox {
   private static Notification read(ResultSet rs, boolean interrupted) throws SQLException {
     String kind = rs.getString("kind");
     UUID approvalId = null;
-    if (kind.startsWith("approval:")) {
-      approvalId = UUID.fromString(kind.substring("approval:".length()));
-      kind = Kind.APPROVAL.sql();
+    int colon = kind.indexOf(':');
+    if (colon > 0) {
+      approvalId = UUID.fromString(kind.substring(colon + 1));
+      kind = kind.substring(0, colon);
     }
     return new Notification(
         Sql.getUuid(rs, "run_id"),

@@ -60,4 +60,19 @@ public interface RunNotifier {
     throw new NotificationFailedException(
         "answers to " + source().sql() + " cannot ask for approvals", false);
   }
+
+  /**
+   * Tells the message that asked the approvers of approval {@code approvalId} its outcome (Slack:
+   * the message is replaced by who decided, and where, or that it expired; its buttons removed).
+   * Safe to repeat (the loop retries).
+   *
+   * @param askedAt the upstream's reference of the message that asked ({@link #askApproval}'s),
+   *     never null
+   * @return the upstream's reference of what was updated
+   * @throws NotificationFailedException when it could not be sent, saying whether to try again
+   */
+  default Optional<String> approvalOutcome(Run run, UUID approvalId, String askedAt) {
+    throw new NotificationFailedException(
+        "answers to " + source().sql() + " cannot tell an approval's outcome", false);
+  }
 }

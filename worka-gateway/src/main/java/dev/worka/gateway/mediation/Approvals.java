@@ -390,21 +390,31 @@ public final class Approvals {
     return Sql.getUuid(rs, "run_id");
   }
 
-  /** Sets the outcome of a pending row (the caller holds its lock); false if it was not pending. */
+  /**
+   * Sets the outcome of pending request {@code a} (the caller holds its lock); false if it was not
+   * pending. A message that asked its approvers is owed the outcome, on the same transaction
+   * (whoever decided, wherever: the outbox updates it with its retries).
+   */
   private boolean close(
-      Connection c, UUID id, String status, String by, UUID gateId, UUID invocationId)
+      Connection c, Approval a, String status, String by, UUID gateId, UUID invocationId)
       throws SQLException {
-    return Sql.update(
-            c,
-            "update approvals set status = ?, decided_by = ?, decided_at = ?,"
-                + " decision_gate_id = ?, invocation_id = ? where id = ? and status = 'pending'",
-            status,
-            by,
-            clock.instant(),
-            gateId,
-            invocationId,
-            id)
-        == 1;
+    Instant now = clock.instant();
+    boolean closed =
+        Sql.update(
+                c,
+                "update approvals set status = ?, decided_by = ?, decided_at = ?,"
+                    + " decision_gate_id = ?, invocation_id = ? where id = ? and status = 'pending'",
+                status,
+                by,
+                now,
+                gateId,
+                invocationId,
+                a.id())
+            == 1;
+    if (closed) {
+      runs.approvalClosed(c, a.runId(), a.id(), now);
+    }
+    return closed;
   }
 
   /**
@@ -454,7 +464,7 @@ public final class Approvals {
                         null,
                         null));
               }
-              if (!close(c, a.id(), "approved", identity, decisionGate, invocationId)) {
+              if (!close(c, a, "approved", identity, decisionGate, invocationId)) {
                 throw new IllegalStateException("approval " + id + " changed under its lock");
               }
               String approved =
@@ -614,7 +624,7 @@ public final class Approvals {
               Locked.Waiting w = (Locked.Waiting) locked;
               Approval a = w.approval();
               UUID gateId = UUID.randomUUID();
-              if (!close(c, a.id(), "denied", identity, gateId, null)) {
+              if (!close(c, a, "denied", identity, gateId, null)) {
                 throw new IllegalStateException("approval " + id + " changed under its lock");
               }
               String why =
@@ -684,7 +694,7 @@ public final class Approvals {
    */
   private Approval expire(Connection c, Approval a, Run run) throws SQLException {
     UUID gateId = UUID.randomUUID();
-    if (!close(c, a.id(), "expired", null, gateId, null)) {
+    if (!close(c, a, "expired", null, gateId, null)) {
       throw new IllegalStateException("approval " + a.id() + " changed under its lock");
     }
     String why =

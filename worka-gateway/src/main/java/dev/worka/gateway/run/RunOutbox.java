@@ -28,4 +28,12 @@ public interface RunOutbox {
   default void approvalRequested(
       Connection c, UUID runId, UUID approvalId, RunSource source, Instant now)
       throws SQLException {}
+
+  /**
+   * Approval {@code approvalId} of run {@code runId} was just closed on {@code c} — approved,
+   * denied or expired, wherever that happened: where its request was asked with a message (Slack),
+   * that message is owed the outcome.
+   */
+  default void approvalClosed(Connection c, UUID runId, UUID approvalId, Instant now)
+      throws SQLException {}
 }

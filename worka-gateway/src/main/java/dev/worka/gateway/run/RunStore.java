@@ -42,6 +42,15 @@ public final class RunStore {
     outbox.approvalRequested(c, run.id(), approvalId, run.source(), now);
   }
 
+  /**
+   * Records on {@code c} that approval {@code approvalId} of run {@code runId} was closed
+   * (approved, denied, expired): a message that asked its approvers is owed the outcome.
+   */
+  public void approvalClosed(Connection c, UUID runId, UUID approvalId, Instant now)
+      throws SQLException {
+    outbox.approvalClosed(c, runId, approvalId, now);
+  }
+
   /** A run store that writes each run's span of its trace when the run ends ({@code tracing}). */
   public RunStore(InstantSource clock, RunOutbox outbox, Tracing tracing) {
     this.clock = clock;

@@ -65,6 +65,9 @@ class ConsoleBrowserTest {
       "open an issue in acme/widgets titled 'Login test is flaky"
           + " <img src=x onerror=\"window.pwned=1\"><script>window.pwned=2</script>'";
 
+  /** Markup in a replayed candidate's condition, shown in the replay's reasons. */
+  private static final String REPLAY_MARKUP = "<img src=x onerror=window.pwned=5>";
+
   @BeforeAll
   static void start() throws Exception {
     Optional<Path> chromium = onPath("chromium");
@@ -107,6 +110,8 @@ class ConsoleBrowserTest {
     System.setProperty("webdriver.chrome.driver", driver.get().toString());
     browser = new ChromeDriver(options);
     wait = new WebDriverWait(browser, Duration.ofSeconds(90));
+    // A live page re-renders: an element found a moment ago may be replaced before it is read.
+    wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
   }
 
   @AfterAll
@@ -189,6 +194,60 @@ class ConsoleBrowserTest {
     browser.get(gw.baseUrl + "/console#/policy");
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("policy-version")));
     assertTrue(browser.findElement(By.id("policy-source")).getText().contains("agents:"));
+    // A replay of a pasted candidate that would deny the run's call (and whose condition carries
+    // markup): without the CSRF token refused; through the form recorded and listed, as text.
+    String builtin = TestGateway.builtinPolicyForTests();
+    String condition =
+        "'input.owner + \"/\" + input.repo in lists.github_repos && size(input.title) <= 200'";
+    assertTrue(builtin.contains(condition), "the built-in condition of create_issue as expected");
+    String candidate =
+        builtin.replace(
+            condition,
+            "'(input.owner + \"/\" + input.repo in lists.github_repos"
+                + " && !input.title.contains(\"flaky\")) || input.title == \""
+                + REPLAY_MARKUP
+                + "\"'");
+    Object forged =
+        ((JavascriptExecutor) browser)
+            .executeAsyncScript(
+                "const done = arguments[arguments.length - 1];"
+                    + "fetch('/console/api/v1/policy/replay', {method: 'POST',"
+                    + " credentials: 'same-origin', headers: {'Content-Type': 'application/json'},"
+                    + " body: JSON.stringify({manifest: arguments[0]})}).then(r => done(r.status));",
+                candidate);
+    assertEquals(403L, forged, "a replay is a change: it needs the CSRF token");
+    assertTrue(browser.findElements(By.cssSelector("section.replay")).isEmpty());
+    ((JavascriptExecutor) browser)
+        .executeScript(
+            "document.getElementById('replay-manifest').value = arguments[0]", candidate);
+    browser.findElement(By.cssSelector("#replay-form button")).click();
+    WebElement replay =
+        wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("section.replay")));
+    String changes =
+        String.join(
+            "\n",
+            replay.findElements(By.cssSelector("tr.replay-change")).stream()
+                .map(WebElement::getText)
+                .toList());
+    assertTrue(
+        changes.contains("skill.invoke")
+            && changes.contains("ernest")
+            && changes.contains("github.create_issue"),
+        changes);
+    String examples =
+        String.join(
+            "\n",
+            replay.findElements(By.cssSelector("li.replay-example")).stream()
+                .map(WebElement::getText)
+                .toList());
+    assertTrue(
+        examples.contains("allow → deny") && examples.contains(runId.substring(0, 8)), examples);
+    assertTrue(
+        examples.contains(REPLAY_MARKUP), "the candidate's reason shown as text: " + examples);
+    assertTrue(
+        replay.findElement(By.cssSelector(".replay-counts")).getText().contains("allow → deny 1"),
+        replay.getText());
+    assertNull(script("return window.pwned === undefined ? null : window.pwned"), "no script ran");
     screenshot("policy");
 
     browser.get(gw.baseUrl + "/console#/skills");

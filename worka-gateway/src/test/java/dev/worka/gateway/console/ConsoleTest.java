@@ -155,6 +155,15 @@ class ConsoleTest {
     Answer runs = call("GET", "/console/api/v1/runs", null, Map.of());
     assertEquals(401, runs.status());
     assertTrue(runs.body().contains("sign in at /console"), runs.body());
+    assertEquals(401, call("GET", "/console/api/policy/replays", null, Map.of()).status());
+    assertEquals(
+        401,
+        call(
+                "GET",
+                "/console/api/policy/replays",
+                null,
+                Map.of("Authorization", "Bearer " + TestGateway.OPERATOR_TOKEN))
+            .status());
     // Not even the operator token itself: a step token (any bearer) is no credential here.
     assertEquals(
         401,

@@ -430,9 +430,54 @@ class NotifyRunsTest {
   }
 
   @Test
+  void anApprovalsOutcomeIsOwedOnlyToAMessageThatAskedAndWaitsUntilThatMessageIsSent() {
+    Run slack = run(RunSource.SLACK);
+    Run api = run(RunSource.API);
+    java.util.UUID asked = java.util.UUID.randomUUID();
+    java.util.UUID unasked = java.util.UUID.randomUUID();
+    java.time.Instant now = clock.instant();
+    Transactions.inTransaction(
+        db.dataSource(),
+        c -> {
+          notifications.approvalRequested(c, slack.id(), asked, RunSource.SLACK, now);
+          notifications.approvalRequested(c, api.id(), unasked, RunSource.API, now);
+          notifications.approvalClosed(c, slack.id(), asked, now);
+          notifications.approvalClosed(c, api.id(), unasked, now);
+          return null;
+        });
+    String ask = RunNotifications.stored(RunNotifications.Kind.APPROVAL, asked);
+    String outcome = RunNotifications.stored(RunNotifications.Kind.APPROVAL_OUTCOME, asked);
+    assertEquals(
+        List.of("ack", ask, outcome),
+        of(slack).stream().map(RunNotifications.Notification::storedKind).sorted().toList());
+    assertEquals(List.of(), of(api), "no message asked, so no outcome owed");
+
+    // The outcome is not claimed while its message is still pending ...
+    List<String> first =
+        Transactions.inTransaction(
+                db.dataSource(),
+                c -> notifications.claim(c, "gw-1", 10, java.time.Duration.ofMinutes(2)))
+            .stream()
+            .map(RunNotifications.Notification::storedKind)
+            .toList();
+    assertEquals(List.of("ack", ask), first.stream().sorted().toList(), first.toString());
+    // ... and is, once the message is sent.
+    Transactions.inTransaction(
+        db.dataSource(), c -> notifications.sent(c, slack.id(), ask, "gw-1", "C1/1.2"));
+    List<String> then =
+        Transactions.inTransaction(
+                db.dataSource(),
+                c -> notifications.claim(c, "gw-1", 10, java.time.Duration.ofMinutes(2)))
+            .stream()
+            .map(RunNotifications.Notification::storedKind)
+            .toList();
+    assertEquals(List.of(outcome), then);
+  }
+
+  @Test
   void notificationKindsKeepTheirStoredNames() {
     assertEquals(
-        List.of("ack", "result", "approval"),
+        List.of("ack", "result", "approval", "approval_outcome"),
         Arrays.stream(RunNotifications.Kind.values()).map(RunNotifications.Kind::sql).toList());
     for (RunNotifications.Kind kind : RunNotifications.Kind.values()) {
       assertEquals(kind, RunNotifications.Kind.fromSql(kind.sql()));
@@ -442,6 +487,10 @@ class NotifyRunsTest {
         "approval:" + approval,
         RunNotifications.stored(RunNotifications.Kind.APPROVAL, approval),
         "one row per approval request");
+    assertEquals(
+        "approval_outcome:" + approval,
+        RunNotifications.stored(RunNotifications.Kind.APPROVAL_OUTCOME, approval),
+        "one outcome per approval request");
     assertEquals("ack", RunNotifications.stored(RunNotifications.Kind.ACK, null));
     IllegalStateException kind =
         assertThrows(IllegalStateException.class, () -> RunNotifications.Kind.fromSql("nudge"));

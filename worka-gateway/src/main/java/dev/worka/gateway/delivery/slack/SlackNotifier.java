@@ -81,14 +81,24 @@ public final class SlackNotifier implements RunNotifier {
   private final Function<String, Optional<String>> traceLink;
   private volatile Function<UUID, Optional<ApprovalAsk>> approvals = id -> Optional.empty();
 
-  /** What an approval message shows of a held call (from {@code mediation.Approvals}). */
+  /**
+   * What an approval message shows of a held call (from {@code mediation.Approvals}): {@code
+   * status} is one of pending, approved, denied, expired; {@code decidedBy} and {@code decidedAt}
+   * are null until it is decided.
+   */
   public record ApprovalAsk(
       String agent,
       String skill,
       String inputJson,
       java.time.Instant expiresAt,
       List<String> approvers,
-      boolean pending) {}
+      String status,
+      String decidedBy,
+      java.time.Instant decidedAt) {
+    boolean pending() {
+      return "pending".equals(status);
+    }
+  }
 
   /** Where {@link #askApproval} reads the held call it asks about. */
   public void askApprovalsFrom(Function<UUID, Optional<ApprovalAsk>> approvals) {
@@ -216,19 +226,7 @@ public final class SlackNotifier implements RunNotifier {
     // Inert (no mention, no link markup) and unable to close the code block early.
     String code = SlackText.inert(input).replace("```", "`\u200b``");
     String head =
-        "Approval needed: agent `"
-            + SlackText.inert(a.agent())
-            + "` asks to call `"
-            + SlackText.inert(a.skill())
-            + "` in run `"
-            + run.id()
-            + "`. Approvers: "
-            + SlackText.inert(String.join(", ", a.approvers()))
-            + ". Expires "
-            + a.expiresAt()
-            + ". Approval `"
-            + approvalId
-            + "`.";
+        "Approval needed: " + asked(run, approvalId, a) + " Expires " + a.expiresAt() + ".";
     var blocks = Json.STRICT.createArrayNode();
     blocks
         .addObject()
@@ -262,6 +260,124 @@ public final class SlackNotifier implements RunNotifier {
         maybeSentBefore,
         head,
         Json.write(blocks));
+  }
+
+  /** What was asked, of whom (from the run and the request; inert). */
+  private static String asked(Run run, UUID approvalId, ApprovalAsk a) {
+    return "agent `"
+        + SlackText.inert(a.agent())
+        + "` asks to call `"
+        + SlackText.inert(a.skill())
+        + "` in run `"
+        + run.id()
+        + "`. Approvers: "
+        + SlackText.inert(String.join(", ", a.approvers()))
+        + ". Approval `"
+        + approvalId
+        + "`.";
+  }
+
+  /**
+   * Replaces the message that asked ({@code askedAt}: its {@code channel/ts}, as recorded when it
+   * was posted) by what was asked and its outcome — who decided and where, or that it expired and
+   * when — without buttons ({@code chat.update}; repeating it changes nothing more). The message
+   * must be in the run's own conversation.
+   */
+  @Override
+  public Optional<String> approvalOutcome(Run run, UUID approvalId, String askedAt) {
+    Optional<ApprovalAsk> found = approvals.apply(approvalId);
+    if (found.isEmpty()) {
+      throw new NotificationFailedException(
+          "approval " + approvalId + " is not known to this Gateway", false);
+    }
+    ApprovalAsk a = found.get();
+    if (a.pending()) {
+      throw new NotificationFailedException(
+          "approval " + approvalId + " is still pending: it has no outcome to tell", false);
+    }
+    Where where =
+        where(run)
+            .orElseThrow(
+                () ->
+                    new NotificationFailedException(
+                        "run " + run.id() + " does not say which Slack conversation it came from",
+                        false));
+    int slash = askedAt.indexOf('/');
+    String channel = slash < 0 ? "" : askedAt.substring(0, slash);
+    String ts = slash < 0 ? "" : askedAt.substring(slash + 1);
+    if (!channel.equals(where.channel()) || !TS.matcher(ts).matches()) {
+      throw new NotificationFailedException(
+          "the approval message "
+              + clipped(askedAt)
+              + " is not a message of run "
+              + run.id()
+              + "'s conversation "
+              + where.channel(),
+          false);
+    }
+    String text = outcomeText(run, approvalId, a);
+    var blocks = Json.STRICT.createArrayNode();
+    blocks
+        .addObject()
+        .put("type", "section")
+        .putObject("text")
+        .put("type", "mrkdwn")
+        .put("text", text);
+    try {
+      SlackErrors.ok(
+          () ->
+              methods.chatUpdate(
+                  b ->
+                      b.channel(channel)
+                          .ts(ts)
+                          .text(text)
+                          .blocksAsString(Json.write(blocks))
+                          .parse("none")
+                          .linkNames(false)));
+    } catch (SlackErrors.Failed e) {
+      throw new NotificationFailedException(
+          "chat.update of "
+              + askedAt
+              + (e.getCause() == null
+                  ? " answered " + e.error + hint(e.error)
+                  : " failed: " + e.getMessage()),
+          e.kind != SlackErrors.Kind.PERMANENT,
+          e.getCause());
+    }
+    return Optional.of(askedAt);
+  }
+
+  /** The updated approval message: what was asked, then its outcome. */
+  static String outcomeText(Run run, UUID approvalId, ApprovalAsk a) {
+    String outcome =
+        switch (a.status()) {
+          case "approved" -> "Approved by " + decider(a.decidedBy()) + " at " + a.decidedAt() + ".";
+          case "denied" -> "Denied by " + decider(a.decidedBy()) + " at " + a.decidedAt() + ".";
+          case "expired" ->
+              "Expired at "
+                  + a.expiresAt()
+                  + ": none of the approvers decided in time; the call was not performed.";
+          default -> SlackText.inert(a.status()) + ".";
+        };
+    return outcome + " (Was: " + asked(run, approvalId, a) + ")";
+  }
+
+  /** Who decided, and where: a Slack user in Slack, the operator token (API, CLI or console). */
+  private static String decider(String identity) {
+    if (identity == null) {
+      return "nobody recorded";
+    }
+    String who = "`" + SlackText.inert(identity) + "`";
+    if (identity.startsWith("slack:")) {
+      return who + " in Slack";
+    }
+    if (identity.equals("operator")) {
+      return who + " with the operator token (API, CLI or console)";
+    }
+    if (identity.startsWith("github:")) {
+      return who + " on GitHub";
+    }
+    return who;
   }
 
   /** The Approve/Deny buttons' {@code action_id}s (the ingress decides on them). */

@@ -505,6 +505,59 @@
     stop = every(2000, load);
   }
 
+  /** One recorded replay: when, the candidate, its counts, its changes and a few examples. */
+  function replaySection(r) {
+    const c = r.counts;
+    const arrow = (ch) => (ch === 'allow_to_deny' ? 'allow → deny' : 'deny → allow');
+    return el('section', { class: 'replay', 'data-replay-id': r.replay_id },
+      el('h3', {}, when(r.at) + ' · candidate sha256 ' + short(r.candidate_sha256, 16) + ' · replay ' + short(r.replay_id, 8)),
+      el('p', { class: 'replay-counts' }, c.decisions + ' decision(s) decided again: unchanged ' + c.unchanged +
+        ' · allow → deny ' + c.allow_to_deny + ' · deny → allow ' + c.deny_to_allow +
+        ' · not replayable ' + c.not_replayable),
+      r.changes.length === 0 ? el('p', { class: 'muted' }, 'nothing would change between allow and deny')
+        : table(['action', 'agent / requester', 'skill', 'allow → deny', 'deny → allow'],
+          r.changes.map((g) => [g.action, g.subject || '—', g.skill || '—', String(g.allow_to_deny),
+            String(g.deny_to_allow)]), 'replay-change'),
+      r.examples.length === 0 ? null : el('ul', { class: 'replay-examples' },
+        r.examples.map((e) => el('li', { class: 'replay-example' },
+          el('span', { class: 'status ' + String(e.candidate || '').replace(/[^a-z_]/g, '') }, arrow(e.change)), ' ',
+          e.action + (e.skill ? ' ' + e.skill : '') + (e.subject ? ' (' + e.subject + ')' : '') + ' in run ',
+          e.run_id ? el('a', { href: '#/runs/' + e.run_id }, short(e.run_id, 8)) : '—',
+          el('div', { class: 'muted' }, 'was: ' + e.recorded + ' — ' + (e.recorded_reason || '')),
+          el('div', {}, 'now: ' + e.candidate + ' — ' + (e.candidate_reason || ''))))));
+  }
+
+  const replays = el('div', { id: 'replays' });
+
+  async function loadReplays() {
+    const data = await api('GET', '/policy/replays');
+    replays.replaceChildren(...(data.replays.length ? data.replays.map(replaySection)
+      : [el('p', { class: 'muted' }, 'no replay recorded yet (worka policy replay FILE, or below)')]));
+  }
+
+  /** Replays a pasted candidate manifest (a change: it carries the CSRF token like any other). */
+  function replayForm() {
+    const text = el('textarea', { id: 'replay-manifest', rows: 6, placeholder: 'a candidate policy manifest (YAML)' });
+    const runs = el('input', { id: 'replay-runs', type: 'number', min: 1, max: 1000, value: 100 });
+    const outcome = el('p', { id: 'replay-outcome' });
+    const form = el('form', { id: 'replay-form' }, text,
+      el('div', { class: 'decide' }, el('label', {}, 'newest runs ', runs),
+        el('button', { type: 'submit' }, 'Replay (performs nothing)')), outcome);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      outcome.textContent = 'replaying…';
+      try {
+        const r = await api('POST', '/v1/policy/replay', { manifest: text.value, runs: Number(runs.value) });
+        outcome.textContent = 'replayed ' + r.counts.decisions + ' decision(s): allow → deny ' +
+          r.counts.allow_to_deny + ', deny → allow ' + r.counts.deny_to_allow;
+        await loadReplays();
+      } catch (err) {
+        outcome.textContent = err.message;
+      }
+    });
+    return form;
+  }
+
   async function policyPage(view) {
     view.append(el('h1', {}, 'Policy'));
     try {
@@ -534,9 +587,11 @@
         el('h2', {}, 'Diff'),
         el('div', { class: 'filters' }, el('label', {}, 'from', from), el('label', {}, 'to', to)),
         changes,
+        el('h2', {}, 'Replays'), replayForm(), replays,
         el('h2', {}, 'Active manifest'), el('pre', { id: 'policy-source' }, p.source),
         el('h2', {}, 'Compiled'), json(p.compiled));
       await diff();
+      await loadReplays();
     } catch (e) {
       show(e.message);
     }

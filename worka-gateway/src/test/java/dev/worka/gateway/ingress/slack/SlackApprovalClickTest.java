@@ -214,6 +214,55 @@ class SlackApprovalClickTest {
         .toList();
   }
 
+  /** A signed Slack mention in {@link #CHANNEL}, thread {@code ts}, starts a run: its id. */
+  private String slackRun(String eventId, String ts) throws Exception {
+    String event =
+        SlackIngressTest.mention(
+            eventId,
+            CHANNEL,
+            "U0REQUEST",
+            ts,
+            null,
+            "open an issue in acme/widgets titled 'from slack'");
+    String ets = Long.toString(Instant.now().getEpochSecond());
+    HttpResponse<String> accepted =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(gw.baseUrl + SlackIngress.EVENTS))
+                .header("Content-Type", "application/json")
+                .header("X-Slack-Request-Timestamp", ets)
+                .header(
+                    "X-Slack-Signature", new SlackSignature.Generator(SECRET).generate(ets, event))
+                .POST(HttpRequest.BodyPublishers.ofString(event))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, accepted.statusCode(), accepted.body());
+    SlackApiStandIn.Message ack =
+        slack.awaitPost(
+            m ->
+                ts.equals(m.threadTs())
+                    && m.text() != null
+                    && m.text().contains("accepted this request"),
+            WAIT);
+    java.util.regex.Matcher run =
+        java.util.regex.Pattern.compile("run `([0-9a-f-]{36})`").matcher(ack.text());
+    assertTrue(run.find(), ack.text());
+    return run.group(1);
+  }
+
+  /** The message asking the approvers of request {@code id} (through the outbox). */
+  private SlackApiStandIn.Message asked(String id) {
+    return slack.awaitPost(
+        m -> m.metadata() != null && m.metadata().toString().contains("approval:" + id), WAIT);
+  }
+
+  /** The last {@code chat.update} of the message at {@code ts} (the approval message). */
+  private SlackApiStandIn.Call lastUpdateOf(String ts) {
+    return slack.calls("chat.update").stream()
+        .filter(c -> ts.equals(c.params().get("ts")))
+        .reduce((a, b) -> b)
+        .orElseThrow();
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   @Test
@@ -319,38 +368,11 @@ class SlackApprovalClickTest {
     start("{approvers: [slack:" + APPROVER + "], expires: 10m}");
     String title = "from slack <!channel> ```";
     String ts = "1700000100.000100";
-    String event =
-        SlackIngressTest.mention(
-            "Ev0APPROVAL",
-            CHANNEL,
-            "U0REQUEST",
-            ts,
-            null,
-            "open an issue in acme/widgets titled 'from slack'");
-    String ets = Long.toString(Instant.now().getEpochSecond());
-    HttpResponse<String> accepted =
-        HTTP.send(
-            HttpRequest.newBuilder(URI.create(gw.baseUrl + SlackIngress.EVENTS))
-                .header("Content-Type", "application/json")
-                .header("X-Slack-Request-Timestamp", ets)
-                .header(
-                    "X-Slack-Signature", new SlackSignature.Generator(SECRET).generate(ets, event))
-                .POST(HttpRequest.BodyPublishers.ofString(event))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, accepted.statusCode(), accepted.body());
-    SlackApiStandIn.Message ack =
-        slack.awaitPost(m -> m.text() != null && m.text().contains("accepted this request"), WAIT);
-    java.util.regex.Matcher run =
-        java.util.regex.Pattern.compile("run `([0-9a-f-]{36})`").matcher(ack.text());
-    assertTrue(run.find(), ack.text());
-    String runId = run.group(1);
+    String runId = slackRun("Ev0APPROVAL", ts);
     String id = hold(runId, title);
 
     // The message asking the approvers: in the run's thread, through the outbox, with buttons.
-    SlackApiStandIn.Message asked =
-        slack.awaitPost(
-            m -> m.metadata() != null && m.metadata().toString().contains("approval:" + id), WAIT);
+    SlackApiStandIn.Message asked = asked(id);
     assertEquals(CHANNEL, asked.channel());
     assertEquals(ts, asked.threadTs());
     String blocks =
@@ -396,5 +418,71 @@ class SlackApprovalClickTest {
     assertEquals("expired", approval(id).path("status").asText());
     assertEquals(0, github.calls("create_issue"));
     assertEquals(List.of(), decisions(gw.story(runId)));
+  }
+
+  @Test
+  void aDecisionElsewhereUpdatesTheSlackMessageAndAStaleClickChangesNothing() throws Exception {
+    start("{approvers: [slack:" + APPROVER + ", operator], expires: 10m}");
+    String runId = slackRun("Ev0ELSEWHERE", "1700000200.000100");
+    String id = hold(runId, "approved by the operator");
+    SlackApiStandIn.Message asked = asked(id);
+    assertEquals(0, slack.calls("chat.update").size());
+
+    // The operator approves through the API: performed once; the outbox updates the message.
+    assertEquals(200, gw.operator("POST", "/v1/approvals/" + id + "/approve", null).status());
+    slack.awaitCalls("chat.update", 1, WAIT);
+    SlackApiStandIn.Call update = lastUpdateOf(asked.ts());
+    assertEquals(CHANNEL, update.params().get("channel"));
+    String text = update.params().get("text");
+    assertTrue(
+        text.startsWith("Approved by `operator` with the operator token (API, CLI or console) at ")
+            && text.contains("`github.create_issue`"),
+        text);
+    String blocks = update.params().get("blocks");
+    assertTrue(
+        !blocks.contains("actions") && !blocks.contains(ApprovalClicks.APPROVE),
+        "the buttons are removed: " + blocks);
+    assertEquals(1, github.effects("create_issue"));
+    assertTrue(
+        gw.story(runId).path("gates").toString().contains("outcome of approval request " + id),
+        "a delivery.post gate for the update");
+
+    // A click on the stale message: nothing decided or performed again; the clicker alone is told.
+    assertEquals(
+        200, signed(click(ApprovalClicks.APPROVE, id, APPROVER, SlackApiStandIn.TEAM, asked.ts())));
+    slack.awaitCalls("chat.postEphemeral", 1, WAIT);
+    assertTrue(
+        toldTo(APPROVER).getLast().contains("already approved by `operator`"),
+        toldTo(APPROVER).toString());
+    assertEquals("approved", approval(id).path("status").asText());
+    assertEquals("operator", approval(id).path("decided_by").asText());
+    assertEquals(1, github.effects("create_issue"));
+    assertEquals(1, slack.calls("chat.update").size(), "a stale click changes no message");
+    assertEquals(
+        List.of("allow operator"),
+        decisions(gw.story(runId)).stream()
+            .map(g -> g.path("status").asText() + " " + g.path("subject").asText())
+            .toList());
+  }
+
+  @Test
+  void anExpiredRequestsSlackMessageSaysSoWithoutButtons() throws Exception {
+    start("{approvers: [slack:" + APPROVER + "], expires: 5s}");
+    String runId = slackRun("Ev0EXPIRES", "1700000300.000100");
+    String id = hold(runId, "nobody decides");
+    SlackApiStandIn.Message asked = asked(id);
+    JsonNode story = gw.finish(runId);
+    assertEquals("failed", story.path("status").asText(), story.toString());
+    slack.awaitCalls("chat.update", 1, WAIT);
+    SlackApiStandIn.Call update = lastUpdateOf(asked.ts());
+    String text = update.params().get("text");
+    assertTrue(text.startsWith("Expired at ") && text.contains(": none of the approvers"), text);
+    assertEquals(
+        Instant.parse(approval(id).path("expires_at").asText()),
+        Instant.parse(text.substring("Expired at ".length(), text.indexOf(": none"))),
+        text);
+    assertTrue(!update.params().get("blocks").contains("actions"), update.params().toString());
+    assertEquals("expired", approval(id).path("status").asText());
+    assertEquals(0, github.calls("create_issue"));
   }
 }
