@@ -84,6 +84,10 @@ class WorkerPoolTest {
   }
 
   ProcessRuntime runtime(int size) {
+    return runtime(size, clock);
+  }
+
+  ProcessRuntime runtime(int size, InstantSource clock) {
     ProcessRuntime runtime =
         new ProcessRuntime(
             install,
@@ -221,5 +225,25 @@ class WorkerPoolTest {
     try (var recorded = Files.list(records)) {
       assertEquals(List.of(), recorded.toList());
     }
+  }
+
+  @Test
+  void aProcessLeftUnclaimedTooLongIsRetiredAndReplaced() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<java.time.Instant> now =
+        new java.util.concurrent.atomic.AtomicReference<>(clock.instant());
+    ProcessRuntime runtime = runtime(1, now::get);
+    runtime.prime("ernest", COMMAND, Resources.DEFAULTS, URL);
+    WorkerPool.Key key = key(runtime, Resources.DEFAULTS);
+    assertTrue(runtime.pool().awaitReady(key, 1, Duration.ofSeconds(30)));
+    long old = runtime.pool().waiting(key).getFirst();
+
+    runtime.pool().retireIdle();
+    assertEquals(List.of(old), runtime.pool().waiting(key), "not yet too old");
+
+    now.set(now.get().plus(WorkerPool.MAX_IDLE).plusSeconds(1));
+    runtime.pool().retireIdle();
+    awaitProcesses("the idle process retired").until(() -> gone(old));
+    assertTrue(runtime.pool().awaitReady(key, 1, Duration.ofSeconds(30)));
+    assertFalse(runtime.pool().waiting(key).contains(old));
   }
 }
