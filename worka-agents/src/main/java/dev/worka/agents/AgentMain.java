@@ -12,6 +12,10 @@ import java.io.IOException;
  * <p>In a sandbox without a network, the Gateway passes {@code WORKA_GATEWAY_SOCKET}: the agent
  * then carries its own connections to the Gateway ({@link SandboxRelay}) — no relay JVM in front of
  * it.
+ *
+ * <p>With {@code WORKA_CLAIM=stdin} (a pre-started agent of the Gateway's worker pool), it starts
+ * its relay, warms up ({@link Warmup}) and then waits for its claim ({@link Claim}): the token and
+ * the step arrive as one line on standard input, and only then does the attempt begin.
  */
 public final class AgentMain {
   public static void main(String[] args) {
@@ -30,7 +34,22 @@ public final class AgentMain {
       System.exit(AgentRunner.RESULT_NOT_DELIVERED);
       return;
     }
-    int code = AgentRunner.standard(System.err).run(System.getenv(), args);
+    java.util.Map<String, String> env = System.getenv();
+    AgentRunner runner = AgentRunner.standard(System.err);
+    if (Claim.expected(env)) {
+      Warmup.run();
+      try {
+        env = Claim.await(env, System.in);
+      } catch (IOException e) {
+        System.err.println("worka-agent: not claimed: " + e.getMessage());
+        if (relay != null) {
+          relay.close();
+        }
+        System.exit(AgentRunner.UNUSABLE_ENVIRONMENT);
+        return;
+      }
+    }
+    int code = runner.run(env, args);
     if (relay != null) {
       relay.close();
     }

@@ -18,8 +18,9 @@ import java.util.Map;
  * 25+: {@code -XX:AOTCacheOutput}): one step attempt of {@code ernest}, start to exit, against a
  * stand-in Gateway in this JVM that answers every call {@code 401} — so the classes a real attempt
  * loads before and around its first calls (the runner, the JDK's HTTP client, Jackson, the protocol
- * types, the error path) are recorded, loaded and linked in the cache. No Gateway, no token, no
- * network beyond this JVM's own loopback. Exits 0 when the attempt ran as expected.
+ * types, the error path), and those of a pooled agent's warm-up and claim ({@link Warmup}, {@link
+ * Claim}), are recorded, loaded and linked in the cache. No Gateway, no token, no network beyond
+ * this JVM's own loopback. Exits 0 when the attempt ran as expected.
  */
 public final class StartTraining {
   private StartTraining() {}
@@ -42,6 +43,12 @@ public final class StartTraining {
               token.toString(),
               AgentEnvironment.AGENT,
               "ernest");
+      // A pooled agent's path too (WORKA_CLAIM=stdin): its warm-up and its claim line.
+      Warmup.run();
+      Claim.await(
+          Map.of(AgentEnvironment.CLAIM, Claim.STDIN),
+          new java.io.ByteArrayInputStream(
+              "{\"WORKA_RUN_ID\":\"training\"}\n".getBytes(StandardCharsets.UTF_8)));
       PrintStream quiet =
           new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
       code = AgentRunner.standard(quiet).run(env, new String[] {"ernest"});

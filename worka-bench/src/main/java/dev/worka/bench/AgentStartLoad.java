@@ -56,7 +56,11 @@ import org.HdrHistogram.Histogram;
  *       installation in {@code worka-bench/target/agent-start-plain}, cache left out) or with the
  *       one {@code bin/lib/make-agent-start-cache} made; with the default {@code cpu: "1"} (a CFS
  *       quota of one core) and with {@code cpu: "64"} (no quota to speak of here), to show what the
- *       quota costs a JVM's start.
+ *       quota costs a JVM's start;
+ *   <li>{@code agent, pool (claimed) …}: the worker pool ({@code WORKA_WORKER_POOL=1}): the agent
+ *       was pre-started in its sandbox and warmed up, and the sample is its claim — the token
+ *       delivered on its standard input — to its first call. The pool is refilled and left to
+ *       settle before and after each such sample, so its refill weighs on no sample.
  * </ul>
  *
  * <pre>
@@ -67,7 +71,16 @@ public final class AgentStartLoad {
   private AgentStartLoad() {}
 
   /** One way of starting a worker, sampled in every round. */
-  record Variant(String name, ProcessRuntime runtime, List<String> command, Resources resources) {}
+  record Variant(
+      String name,
+      ProcessRuntime runtime,
+      List<String> command,
+      Resources resources,
+      boolean pooled) {
+    Variant(String name, ProcessRuntime runtime, List<String> command, Resources resources) {
+      this(name, runtime, command, resources, false);
+    }
+  }
 
   /** A variant's samples, in microseconds. */
   record Samples(Histogram firstCall, Histogram exit, List<String> failures) {
@@ -152,12 +165,36 @@ public final class AgentStartLoad {
         new Variant("agent, own relay, AOT cache, cpu 64", here.ownNetwork(), agent, noQuota));
 
     try (StubGateway gateway = StubGateway.open()) {
+      // The worker pool (WORKA_WORKER_POOL=1): one runtime per variant, since a launch with other
+      // limits retires the pooled processes of the same agent.
+      for (Resources resources : List.of(quota, noQuota)) {
+        ProcessRuntime runtime = Runtimes.of(install, true).ownNetwork();
+        pooledRuntimes.add(runtime);
+        if (!runtime.enablePool(1)) {
+          System.out.println("the worker pool cannot be used here: its variants are left out");
+          break;
+        }
+        runtime.prime("ernest", agent, resources, gateway.url());
+        variants.add(
+            new Variant(
+                "agent, pool (claimed), AOT cache, cpu " + (resources.equals(quota) ? "1" : "64"),
+                runtime,
+                agent,
+                resources,
+                true));
+      }
       Map<Variant, Samples> results = new LinkedHashMap<>();
       variants.forEach(v -> results.put(v, new Samples()));
       List<Double> loads = new ArrayList<>();
       for (int round = -warmup; round < samples; round++) {
         for (Variant v : variants) {
+          if (v.pooled()) {
+            settle(v, gateway);
+          }
           sample(v, gateway, round < 0 ? null : results.get(v));
+          if (v.pooled()) {
+            settle(v, gateway);
+          }
         }
         double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         if (round >= 0) {
@@ -196,8 +233,26 @@ public final class AgentStartLoad {
       for (Runtimes r : List.of(here, hereRelayJvm, copy, copyRelayJvm)) {
         r.close();
       }
+      pooledRuntimes.forEach(ProcessRuntime::close);
     }
   }
+
+  private static final List<ProcessRuntime> pooledRuntimes = new ArrayList<>();
+
+  /**
+   * Before and after a pool variant's sample: waits until its pool holds a process again and lets
+   * that process's JVM finish its start and warm-up, so that a refill weighs on no sample — as on a
+   * Gateway whose steps do not come back to back.
+   */
+  private static void settle(Variant v, StubGateway gateway) throws InterruptedException {
+    if (!v.runtime().awaitPool("ernest", v.command(), v.resources(), gateway.url(), SETTLE_LIMIT)) {
+      throw new IllegalStateException("the pool of '" + v.name() + "' did not refill");
+    }
+    Thread.sleep(SETTLE);
+  }
+
+  private static final java.time.Duration SETTLE_LIMIT = java.time.Duration.ofSeconds(60);
+  private static final java.time.Duration SETTLE = java.time.Duration.ofMillis(1500);
 
   /**
    * The process runtimes of one installation: workers with a network of their own, and not. With

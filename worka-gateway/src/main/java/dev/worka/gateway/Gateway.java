@@ -71,6 +71,8 @@ public final class Gateway implements AutoCloseable {
   /** What enforces each resource limit of a process worker here (the `worker limits:` line). */
   private final String workerLimits;
 
+  private final ProcessRuntime processRuntime;
+
   private Gateway(
       GatewaySettings settings,
       InstantSource clock,
@@ -90,8 +92,7 @@ public final class Gateway implements AutoCloseable {
       SkillRegistry skills = new SkillRegistry(integrations.skillProviders(), sideEffects);
       PolicyStore policies = new PolicyStore(database.dataSource(), clock, skills.policyFields());
       // First: what enforces workers' limits here, which the policy's warning names.
-      ProcessRuntime processRuntime =
-          ProcessRuntimeAtStart.create(settings, clock, closeables::add, bubblewrapAt);
+      processRuntime = ProcessRuntimeAtStart.create(settings, clock, closeables::add, bubblewrapAt);
       workerLimits = processRuntime.limits();
       policy =
           PolicyAtStart.activate(policies, config.policyFile(), processRuntime.unenforcedLimits());
@@ -155,6 +156,7 @@ public final class Gateway implements AutoCloseable {
       closeables.add(http);
       integrations.startSocketMode();
       String gatewayUrl = config.gatewayUrl().orElse("http://127.0.0.1:" + http.port());
+      ProcessRuntimeAtStart.primePool(processRuntime, policy.policy(), gatewayUrl);
 
       // Each kind of agent runs in its runtime; a kind missing here fails its steps at once.
       Map<RuntimeKind, WorkerRuntime> runtimes = new EnumMap<>(RuntimeKind.class);
@@ -267,6 +269,11 @@ public final class Gateway implements AutoCloseable {
    */
   public String workerLimits() {
     return workerLimits;
+  }
+
+  /** The runtime of {@code process} agents (its worker pool, for tests). */
+  public ProcessRuntime processRuntime() {
+    return processRuntime;
   }
 
   public int port() {

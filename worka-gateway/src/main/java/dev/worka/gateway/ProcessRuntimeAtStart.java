@@ -77,7 +77,22 @@ final class ProcessRuntimeAtStart {
               + " or failed when their leases expire",
           leftovers);
     }
+    // After the leftovers are gone: the pool's records live in the same directory.
+    processRuntime.enablePool(settings.workerPool());
     return processRuntime;
+  }
+
+  /**
+   * Fills the worker pool ({@code WORKA_WORKER_POOL}) for the built-in agents of {@code policy}
+   * before their first attempt; a no-op when the pool is off.
+   */
+  static void primePool(
+      ProcessRuntime processRuntime, dev.worka.gateway.policy.CompiledPolicy policy, String url) {
+    for (AgentPolicy agent : policy.agents().values()) {
+      if (agent.enabled() && agent.runtime().kind() == RuntimeKind.PROCESS) {
+        processRuntime.prime(agent.name(), agent.runtime().command(), agent.resources(), url);
+      }
+    }
   }
 
   /** The process commands of the built-in manifest, as written there. */

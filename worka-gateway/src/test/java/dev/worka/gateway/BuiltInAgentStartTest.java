@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.worka.gateway.policy.AgentPolicy;
+import dev.worka.gateway.runtime.process.ProcessRuntime;
 import dev.worka.gateway.runtime.process.SandboxHere;
 import dev.worka.gateway.store.TestDatabase;
 import java.nio.file.Files;
@@ -73,6 +75,38 @@ class BuiltInAgentStartTest {
       assertEquals("ernest", steps.get(1).path("agent").asText());
       assertEquals(1, steps.get(1).path("attempt").asInt(), "no attempt was lost");
       assertEquals(0, run.path("burns").size(), run.toPrettyString());
+    }
+  }
+
+  @Test
+  void aWholeRunGoesThroughPreStartedSandboxedAgentsEachUsedOnce() throws Exception {
+    assumeTrue(SandboxHere.ownNetwork(), "needs bubblewrap with a network of the worker's own");
+    Path target = Path.of("..").toAbsolutePath().normalize().resolve("worka-agents/target");
+    assumeTrue(Files.isRegularFile(target.resolve("worka-agents.jar")), "agents jar not built");
+    Files.writeString(target.resolve("java-home"), System.getProperty("java.home") + "\n");
+    try (TestGateway gw =
+        TestGateway.startWithEnvironment(
+            home, db.url(), null, "dry-run", java.util.Map.of("WORKA_WORKER_POOL", "1"))) {
+      ProcessRuntime runtime = gw.gateway.processRuntime();
+      String url = "http://127.0.0.1:" + gw.gateway.port();
+      for (String name : java.util.List.of("hari", "ernest")) {
+        AgentPolicy agent = gw.gateway.policy().policy().agents().get(name);
+        // Primed at start from the active policy: each agent's first attempt finds one waiting.
+        assertTrue(
+            runtime.awaitPool(
+                name,
+                agent.runtime().command(),
+                agent.resources(),
+                url,
+                java.time.Duration.ofSeconds(60)),
+            name + "'s pre-started process is waiting");
+      }
+      JsonNode run = gw.finish(gw.submit("open an issue in acme/widgets titled 'A pooled start'"));
+
+      assertEquals("succeeded", run.path("status").asText(), run.toPrettyString());
+      assertEquals(2, run.path("steps").size(), run.toPrettyString());
+      assertEquals(0, run.path("burns").size(), run.toPrettyString());
+      assertEquals(2, runtime.pooledStarts(), "both steps ran in pre-started processes");
     }
   }
 }

@@ -19,9 +19,29 @@ public final class AgentEnvironment {
    */
   public static final String GATEWAY_SOCKET = "WORKA_GATEWAY_SOCKET";
 
+  /**
+   * Set to {@code stdin} in a pre-started built-in agent of the worker pool ({@code
+   * WORKA_WORKER_POOL}): the process starts with no token and no step, and waits for its claim —
+   * one line on its standard input, a JSON object of {@link #CLAIMED} names to values — before it
+   * makes any call. Absent everywhere else.
+   */
+  public static final String CLAIM = "WORKA_CLAIM";
+
+  /** The names a claim line delivers (and only these): the attempt's token and identity. */
+  public static final List<String> CLAIMED = List.of(TOKEN, RUN_ID, STEP_ID, AGENT, TRACEPARENT);
+
   /** Every name a worker environment may contain. */
   public static final List<String> ALL =
-      List.of(GATEWAY_URL, TOKEN, TOKEN_FILE, RUN_ID, STEP_ID, AGENT, TRACEPARENT, GATEWAY_SOCKET);
+      List.of(
+          GATEWAY_URL,
+          TOKEN,
+          TOKEN_FILE,
+          RUN_ID,
+          STEP_ID,
+          AGENT,
+          TRACEPARENT,
+          GATEWAY_SOCKET,
+          CLAIM);
 
   private AgentEnvironment() {}
 }

@@ -3,6 +3,7 @@ package dev.worka.gateway.config;
 import dev.worka.gateway.memory.MemorySettings;
 import dev.worka.gateway.runtime.kubernetes.KubernetesSettings;
 import dev.worka.gateway.runtime.process.WorkerNetwork;
+import dev.worka.gateway.runtime.process.WorkerPool;
 import dev.worka.gateway.runtime.process.WorkerSandbox;
 import dev.worka.gateway.telemetry.TracingSettings;
 import java.util.ArrayList;
@@ -24,6 +25,8 @@ import java.util.Optional;
  * @param anthropic the model route's upstream, with {@code WORKA_MODEL=anthropic} ({@link
  *     AnthropicSettings})
  * @param workerNetwork {@code WORKA_WORKER_NETWORK}: what network a sandboxed worker gets
+ * @param workerPool {@code WORKA_WORKER_POOL}: how many pre-started sandboxed processes per
+ *     built-in agent (0, the default: off; {@code runtime.process.WorkerPool})
  * @param workerSandbox {@code WORKA_SANDBOX}: {@code required} or {@code off}; empty when unset
  *     (then {@code runtime.process.SandboxRequirement} decides by mode and agent)
  * @param kubernetes {@code runtime: kubernetes}: {@code WORKA_KUBERNETES_NAMESPACE}, {@code
@@ -40,6 +43,7 @@ public record GatewaySettings(
     GithubSettings github,
     Optional<AnthropicSettings> anthropic,
     WorkerNetwork workerNetwork,
+    int workerPool,
     Optional<WorkerSandbox> workerSandbox,
     KubernetesSettings kubernetes,
     TracingSettings tracing,
@@ -114,6 +118,12 @@ public record GatewaySettings(
     } catch (IllegalArgumentException e) {
       problems.add(e.getMessage());
     }
+    int workerPool = 0;
+    try {
+      workerPool = WorkerPool.sizeFromEnvironment(environment);
+    } catch (IllegalArgumentException e) {
+      problems.add(e.getMessage());
+    }
     Optional<WorkerSandbox> workerSandbox = Optional.empty();
     try {
       workerSandbox = WorkerSandbox.fromEnvironment(environment);
@@ -138,6 +148,7 @@ public record GatewaySettings(
         github,
         anthropic,
         workerNetwork,
+        workerPool,
         workerSandbox,
         kubernetes,
         tracing,

@@ -36,6 +36,7 @@ class GatewaySettingsTest {
             Map.entry("GITHUB_WEBHOOK_SECRET", "s"),
             Map.entry("WORKA_GITHUB_HANDLE", "not a login"),
             Map.entry("WORKA_WORKER_NETWORK", "none"),
+            Map.entry("WORKA_WORKER_POOL", "9"),
             Map.entry("WORKA_SANDBOX", "sometimes"));
     ConfigException e =
         assertThrows(ConfigException.class, () -> GatewaySettings.fromEnvironment(env));
@@ -50,6 +51,7 @@ class GatewaySettingsTest {
             "WORKA_SKILL_TIMEOUT=1h",
             "WORKA_GITHUB_HANDLE=not a login",
             "WORKA_WORKER_NETWORK=none",
+            "WORKA_WORKER_POOL=9",
             "WORKA_SANDBOX=sometimes");
     for (String variable : variables) {
       assertEquals(

@@ -1,5 +1,6 @@
 package dev.worka.gateway.runtime.process;
 
+import dev.worka.gateway.policy.Resources;
 import dev.worka.gateway.runtime.NotStarted;
 import dev.worka.gateway.runtime.WorkerHandle;
 import dev.worka.gateway.runtime.WorkerLaunch;
@@ -58,6 +59,12 @@ public final class ProcessRuntime implements WorkerRuntime {
 
   /** What enforces each resource limit here; none for the package's own test constructors. */
   private final WorkerLimits limits;
+
+  /** Pre-started built-in agents ({@link WorkerPool}); null: off, the default. */
+  private volatile WorkerPool pool;
+
+  private final java.util.concurrent.atomic.AtomicLong pooled =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * A runtime with no hidden paths; see {@link #ProcessRuntime(Path, InstantSource, Collection)}.
@@ -422,8 +429,19 @@ public final class ProcessRuntime implements WorkerRuntime {
     relay.close();
   }
 
-  /** Stops the relays to the Gateway (workers without a network can no longer reach it). */
-  public synchronized void close() {
+  /**
+   * Kills the pre-started workers of the pool, stops the relays to the Gateway (workers without a
+   * network can no longer reach it).
+   */
+  public void close() {
+    WorkerPool p = pool;
+    if (p != null) {
+      p.close();
+    }
+    closeRelays();
+  }
+
+  private synchronized void closeRelays() {
     relays.forEach(AttemptRelay::close);
     relays.clear();
     limits.close();
@@ -507,6 +525,17 @@ public final class ProcessRuntime implements WorkerRuntime {
     if (!Files.isRegularFile(program) || !Files.isExecutable(program)) {
       return notStarted(
           launch, "command " + program + " is not an executable file (chmod +x " + program + "?)");
+    }
+
+    Optional<WorkerPool.Key> key = poolKey(launch);
+    if (key.isPresent()) {
+      Optional<WorkerPool.Entry> entry = pool.claim(key.get());
+      if (entry.isPresent()) {
+        WorkerHandle claimed = claimed(entry.get(), launch, now);
+        if (claimed != null) {
+          return claimed;
+        }
+      }
     }
 
     WorkDirectory directory;
@@ -717,6 +746,293 @@ public final class ProcessRuntime implements WorkerRuntime {
             launch, process, setsid.isPresent(), directory, clock, now, ended, cgroup);
     worker.complete(handle);
     return handle;
+  }
+
+  /**
+   * Turns the pool of pre-started built-in agents on ({@code WORKA_WORKER_POOL}): from now on a
+   * built-in agent's attempt takes a waiting process when there is one with exactly its launch, and
+   * the pool keeps {@code size} of them per launch it has seen (or been {@linkplain #prime primed}
+   * with). Only where the whole sandbox is: bubblewrap with its seccomp filter and a network of the
+   * worker's own; elsewhere it stays off and says why.
+   *
+   * @return whether the pool is on
+   */
+  public boolean enablePool(int size) {
+    return enablePool(size, WorkerPool.MAX_IDLE);
+  }
+
+  boolean enablePool(int size, java.time.Duration maxIdle) {
+    if (size < 1) {
+      return false;
+    }
+    Optional<String> why = whyNotPooled();
+    if (why.isPresent()) {
+      log.warn(
+          "{}={} ignored: built-in agents are not pre-started here ({}); each starts cold",
+          WorkerPool.VARIABLE,
+          size,
+          why.get());
+      return false;
+    }
+    if (pool == null) {
+      pool = new WorkerPool(size, maxIdle, clock, this::prestart);
+      log.info(
+          "worker pool: up to {} pre-started sandboxed process(es) per built-in agent, each"
+              + " claimed by one attempt, retired after {} unclaimed",
+          size,
+          maxIdle);
+    }
+    return true;
+  }
+
+  private Optional<String> whyNotPooled() {
+    if (!(isolation instanceof Isolation.Bubblewrap bubblewrap)) {
+      return Optional.of("workers are not sandboxed");
+    }
+    if (!bubblewrap.seccomp()) {
+      return Optional.of("the sandbox cannot filter system calls");
+    }
+    if (network != WorkerNetwork.GATEWAY || !bubblewrap.ownNetwork()) {
+      return Optional.of("workers do not get a network of their own");
+    }
+    if (builtInCommands.isEmpty()) {
+      return Optional.of("no built-in agents");
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Fills the pool for one built-in agent before its first attempt (at start, from the active
+   * policy); a no-op when the pool is off or {@code command} is not the built-in manifest's.
+   */
+  public void prime(String agent, List<String> command, Resources resources, String gatewayUrl) {
+    WorkerPool p = pool;
+    if (p == null || loopbackPort(gatewayUrl).isEmpty()) {
+      return;
+    }
+    canonical(command)
+        .filter(builtInCommands::contains)
+        .ifPresent(c -> p.want(new WorkerPool.Key(c, agent, resources, gatewayUrl)));
+  }
+
+  /** How many attempts ran in a pre-started process so far. */
+  public long pooledStarts() {
+    return pooled.get();
+  }
+
+  /**
+   * Waits until {@code agent}'s pool (for this launch) holds its full size (the benchmark: a
+   * Gateway quiet between steps); false when the pool is off or {@code patience} passed first.
+   */
+  public boolean awaitPool(
+      String agent,
+      List<String> command,
+      Resources resources,
+      String gatewayUrl,
+      java.time.Duration patience)
+      throws InterruptedException {
+    WorkerPool p = pool;
+    Optional<List<String>> c = canonical(command);
+    return p != null
+        && c.isPresent()
+        && p.awaitReady(
+            new WorkerPool.Key(c.get(), agent, resources, gatewayUrl), p.size(), patience);
+  }
+
+  WorkerPool pool() {
+    return pool;
+  }
+
+  /** The pool's key of {@code launch}; empty when it is not one the pool serves. */
+  Optional<WorkerPool.Key> poolKey(WorkerLaunch launch) {
+    if (pool == null || loopbackPort(launch.gatewayUrl()).isEmpty()) {
+      return Optional.empty();
+    }
+    return canonical(launch.command())
+        .filter(builtInCommands::contains)
+        .map(c -> new WorkerPool.Key(c, launch.agent(), launch.resources(), launch.gatewayUrl()));
+  }
+
+  /**
+   * Hands {@code entry} its attempt: the token and the step's identity as one line on its standard
+   * input (then closed: nothing more ever reaches it), and its relay's connection cap bound to the
+   * attempt's handle. Null when the line cannot be delivered (it died): the entry is retired and
+   * the attempt starts cold.
+   */
+  private WorkerHandle claimed(WorkerPool.Entry entry, WorkerLaunch launch, Instant now) {
+    com.fasterxml.jackson.databind.node.ObjectNode claim =
+        dev.worka.protocol.Json.STRICT.createObjectNode();
+    claim.put(AgentEnvironment.TOKEN, launch.token());
+    claim.put(AgentEnvironment.RUN_ID, launch.runId().toString());
+    claim.put(AgentEnvironment.STEP_ID, launch.stepId().toString());
+    claim.put(AgentEnvironment.AGENT, launch.agent());
+    if (launch.traceparent() != null) {
+      claim.put(AgentEnvironment.TRACEPARENT, launch.traceparent());
+    }
+    try (java.io.OutputStream in = entry.process.getOutputStream()) {
+      in.write(
+          (dev.worka.protocol.Json.write(claim) + "\n")
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      in.flush();
+    } catch (IOException e) {
+      log.warn(
+          "pre-started worker pid {} could not take run {} step {} attempt {} ({}); starting one"
+              + " cold",
+          entry.process.pid(),
+          launch.runId(),
+          launch.stepId(),
+          launch.attempt(),
+          e.toString());
+      entry.retire.run();
+      return null;
+    }
+    WorkerRecords recording = records;
+    if (recording != null) {
+      recording.started(entry.process, launch, entry.directory.path());
+    }
+    pooled.incrementAndGet();
+    log.info(
+        "worker pid {} (pre-started {} ago) claimed by run {} step {} attempt {} (agent {},"
+            + " deadline {})",
+        entry.process.pid(),
+        java.time.Duration.between(entry.born, now),
+        launch.runId(),
+        launch.stepId(),
+        launch.attempt(),
+        launch.agent(),
+        launch.deadline());
+    ProcessWorker handle =
+        new ProcessWorker(
+            launch,
+            entry.process,
+            setsid.isPresent(),
+            entry.directory,
+            clock,
+            now,
+            entry.ended,
+            entry.cgroup);
+    entry.worker.complete(handle);
+    return handle;
+  }
+
+  private final java.util.concurrent.atomic.AtomicLong poolSequence =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * Starts one pooled process for {@code key}: everything a cold start of that launch gets (work
+   * directory, cgroup with its limits, relay, sandbox, seccomp filter, rlimits), recorded before it
+   * starts, but no token, no run or step: {@code WORKA_CLAIM=stdin} instead, and a pipe for its
+   * standard input.
+   */
+  private Optional<WorkerPool.Entry> prestart(WorkerPool.Key key) {
+    Isolation.Bubblewrap bubblewrap = (Isolation.Bubblewrap) isolation;
+    Path program = Path.of(key.command().get(0));
+    List<String> arguments = key.command().subList(1, key.command().size());
+    int port = loopbackPort(key.gatewayUrl()).orElseThrow();
+    String name = "pool-" + poolSequence.incrementAndGet();
+    WorkerRecords recording = records;
+    List<Runnable> undo = new ArrayList<>();
+    try {
+      WorkDirectory directory = WorkDirectory.create(temporaryRoot);
+      undo.add(directory::delete);
+      if (recording != null) {
+        // Before it starts: a Gateway killed from here on leaves the next one its work directory.
+        recording.pending(name, directory.path());
+        undo.add(() -> recording.pendingDone(name));
+      }
+      AttemptCgroup cgroup = null;
+      if (limits.cgroups().isPresent()) {
+        cgroup = limits.cgroups().get().create(name, key.resources());
+        undo.add(cgroup::remove);
+      }
+      java.util.concurrent.CompletableFuture<ProcessWorker> worker =
+          new java.util.concurrent.CompletableFuture<>();
+      AttemptRelay relay = openRelay(port, worker);
+      undo.add(() -> closed(relay));
+      SandboxLayout layout =
+          SandboxLayout.of(
+              installDir,
+              program,
+              !program.startsWith(installDir),
+              arguments,
+              directory.path(),
+              hiddenPaths,
+              List.of(Path.of(System.getProperty("java.home")), RELAY_CLASS_PATH));
+      if (cgroup != null && limits.disk()) {
+        layout.boundDisk(key.resources().diskBytes(), null, directory.path());
+        cgroup.watchDisk();
+      }
+      layout.bindSocket(relay.socket());
+      Path filter = SeccompFilter.write(directory.path());
+      Map<String, String> protocol = new LinkedHashMap<>();
+      protocol.put(AgentEnvironment.GATEWAY_URL, key.gatewayUrl());
+      protocol.put(AgentEnvironment.AGENT, key.agent());
+      protocol.put(AgentEnvironment.GATEWAY_SOCKET, relay.socket().toString());
+      protocol.put(AgentEnvironment.CLAIM, "stdin");
+      List<String> argv = new ArrayList<>(bubblewrap.launch(filter));
+      argv.addAll(bubblewrap.flags());
+      argv.add("--unshare-net");
+      protocol.forEach((n, value) -> argv.addAll(List.of("--setenv", n, value)));
+      argv.addAll(layout.arguments());
+      argv.addAll(List.of("--chdir", directory.path().toString(), "--"));
+      if (Files.isExecutable(ENV) && !program.toString().contains("=")) {
+        argv.addAll(List.of(ENV.toString(), "-u", "PWD"));
+      }
+      argv.add(program.toString());
+      argv.addAll(arguments);
+      List<String> started = new ArrayList<>(limits.wrap(argv, key.resources(), cgroup));
+      if (setsid.isPresent()) {
+        started.add(0, setsid.get().toString());
+      }
+      ProcessBuilder builder =
+          new ProcessBuilder(started)
+              .directory(directory.path().toFile())
+              .redirectErrorStream(true);
+      builder.environment().clear();
+      // stdin stays a pipe: the claim arrives there.
+      Process process = Launcher.start(builder);
+      if (recording != null) {
+        recording.startedPooled(process, name, directory.path());
+      }
+      ProcessTree tree = new ProcessTree(process, setsid.isPresent());
+      AttemptCgroup attemptCgroup = cgroup;
+      Runnable ended =
+          () -> {
+            closed(relay);
+            if (recording != null) {
+              recording.ended(process.pid());
+            }
+          };
+      Runnable retire =
+          () -> {
+            tree.kill();
+            if (attemptCgroup != null) {
+              attemptCgroup.remove();
+            }
+            try {
+              process.getOutputStream().close();
+              process.getInputStream().close();
+            } catch (IOException ignored) {
+              // it is dead; the pipes go with it
+            }
+            directory.delete();
+            ended.run();
+          };
+      log.debug("pre-started worker pid {} ({}) for {}", process.pid(), name, key);
+      return Optional.of(
+          new WorkerPool.Entry(
+              key, process, directory, cgroup, worker, clock.instant(), ended, retire));
+    } catch (IOException | RuntimeException e) {
+      log.warn("could not pre-start a worker for agent {}: {}", key.agent(), e.toString());
+      for (int i = undo.size() - 1; i >= 0; i--) {
+        try {
+          undo.get(i).run();
+        } catch (RuntimeException ignored) {
+          // cleaning up what was made
+        }
+      }
+      return Optional.empty();
+    }
   }
 
   private Path resolve(String command) {

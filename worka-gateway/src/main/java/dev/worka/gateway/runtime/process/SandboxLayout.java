@@ -227,19 +227,27 @@ final class SandboxLayout {
    * Bounds what the worker can write: {@code /tmp} and its work directory become tmpfs mounts of at
    * most {@code bytes} each (bubblewrap's {@code --size}), the work directory holding only the
    * token file, bound read-only from the host's work directory. Nothing the worker writes reaches
-   * the host's disk.
+   * the host's disk. {@code tokenFile} null: a pre-started worker, whose token comes on its
+   * standard input; its work directory is then {@code workDirectory}, empty.
    */
   void boundDisk(long bytes, Path tokenFile) {
+    boundDisk(bytes, tokenFile, null);
+  }
+
+  void boundDisk(long bytes, Path tokenFile, Path workDirectory) {
     String size = Long.toString(bytes);
-    Path token = normalize(tokenFile);
+    Path token = tokenFile == null ? null : normalize(tokenFile);
+    Path work = token != null ? token.getParent() : normalize(workDirectory);
     for (int i = 0; i < mounts.size(); i++) {
       Mount mount = mounts.get(i);
-      if (mount.target().equals(TMP) || mount.target().equals(token.getParent())) {
+      if (mount.target().equals(TMP) || mount.target().equals(work)) {
         String target = mount.target().toString();
         mounts.set(i, new Mount(mount.target(), List.of("--size", size, "--tmpfs", target), false));
       }
     }
-    mounts.add(new Mount(token, List.of("--ro-bind", token.toString(), token.toString()), false));
+    if (token != null) {
+      mounts.add(new Mount(token, List.of("--ro-bind", token.toString(), token.toString()), false));
+    }
   }
 
   /** Makes the Unix socket {@code socket} visible at its own path (to connect to; read-only). */

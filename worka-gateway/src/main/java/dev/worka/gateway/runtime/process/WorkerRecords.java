@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
 final class WorkerRecords {
   private static final Logger log = LoggerFactory.getLogger(WorkerRecords.class);
   private static final String SUFFIX = ".worker";
+  private static final String PENDING = ".pending";
   private static final Duration EXIT_WAIT = Duration.ofSeconds(5);
 
   private final Path directory;
@@ -40,15 +41,56 @@ final class WorkerRecords {
     this.directory = directory.toAbsolutePath().normalize();
   }
 
+  /**
+   * Records a pre-started worker of the pool ({@link WorkerPool}) before its process starts: its
+   * work directory, under {@code name}. A Gateway killed before {@link #startedPooled} leaves this,
+   * and the next one removes the directory (the process itself is in its attempt cgroup, which the
+   * next Gateway empties, and dies with its Gateway: bubblewrap's {@code --die-with-parent}).
+   */
+  void pending(String name, Path workDirectory) throws IOException {
+    ObjectNode record = Json.STRICT.createObjectNode();
+    record.put("pool_entry", name);
+    record.put("work_directory", workDirectory.toString());
+    Files.createDirectories(directory);
+    Path tmp = directory.resolve(name + PENDING + ".tmp");
+    Files.writeString(tmp, Json.write(record));
+    Files.move(
+        tmp,
+        directory.resolve(name + PENDING),
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /**
+   * Removes the {@link #pending} record of {@code name} (its process is recorded, or never ran).
+   */
+  void pendingDone(String name) {
+    delete(directory.resolve(name + PENDING));
+  }
+
+  /** Records a started pre-started worker (no run or step yet), then drops its pending record. */
+  void startedPooled(Process process, String name, Path workDirectory) {
+    write(process, null, workDirectory);
+    pendingDone(name);
+  }
+
   void started(Process process, WorkerLaunch launch, Path workDirectory) {
+    write(process, launch, workDirectory);
+  }
+
+  private void write(Process process, WorkerLaunch launch, Path workDirectory) {
     ProcessHandle.Info info = process.info();
     ObjectNode record = Json.STRICT.createObjectNode();
     record.put("pid", process.pid());
     info.startInstant().ifPresent(t -> record.put("started", t.toString()));
     info.command().ifPresent(c -> record.put("command", c));
-    record.put("run_id", launch.runId().toString());
-    record.put("step_id", launch.stepId().toString());
-    record.put("attempt", launch.attempt());
+    if (launch == null) {
+      record.put("pooled", true);
+    } else {
+      record.put("run_id", launch.runId().toString());
+      record.put("step_id", launch.stepId().toString());
+      record.put("attempt", launch.attempt());
+    }
     record.put("work_directory", workDirectory.toString());
     try {
       Files.createDirectories(directory);
@@ -94,6 +136,21 @@ final class WorkerRecords {
       log.warn("could not read the worker records in {}: {}", directory, e.toString());
       return 0;
     }
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*" + PENDING)) {
+      for (Path file : files) {
+        try {
+          String work = Json.parse(Files.readString(file)).path("work_directory").asText("");
+          if (!work.isEmpty()) {
+            deleteTree(Path.of(work));
+          }
+        } catch (IOException | RuntimeException e) {
+          log.warn("unreadable pending worker record {} removed: {}", file, e.toString());
+        }
+        delete(file);
+      }
+    } catch (IOException e) {
+      log.warn("could not read the pending worker records in {}: {}", directory, e.toString());
+    }
     int killed = 0;
     for (Path file : records) {
       JsonNode record;
@@ -109,14 +166,22 @@ final class WorkerRecords {
       if (handle.isPresent() && !ProcessTree.gone(handle.get())) {
         int others = kill(handle.get());
         killed++;
-        log.warn(
-            "killed worker pid {} (and {} process(es) it started) left running by a Gateway that stopped:"
-                + " run {} step {} attempt {}",
-            pid,
-            others,
-            record.path("run_id").asText(),
-            record.path("step_id").asText(),
-            record.path("attempt").asInt());
+        if (record.path("pooled").asBoolean(false)) {
+          log.warn(
+              "killed pre-started worker pid {} (and {} process(es) it started), unclaimed, left"
+                  + " running by a Gateway that stopped",
+              pid,
+              others);
+        } else {
+          log.warn(
+              "killed worker pid {} (and {} process(es) it started) left running by a Gateway that"
+                  + " stopped: run {} step {} attempt {}",
+              pid,
+              others,
+              record.path("run_id").asText(),
+              record.path("step_id").asText(),
+              record.path("attempt").asInt());
+        }
       }
       String work = record.path("work_directory").asText("");
       if (!work.isEmpty()) {

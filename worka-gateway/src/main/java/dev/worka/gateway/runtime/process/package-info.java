@@ -104,5 +104,10 @@
  * runtime logs a warning naming the risk and the fix ({@code apt-get install bubblewrap}) when it
  * is created. Only the scrubbed environment, the token file, the deadline and the tree kill hold
  * then; the Kubernetes runtime is the isolated alternative.
+ *
+ * <p><b>Pre-started built-in agents</b> ({@code WORKA_WORKER_POOL}, off by default; {@link
+ * dev.worka.gateway.runtime.process.WorkerPool}): only where the whole sandbox above works, the
+ * built-in agents can be started ahead of their attempts with all of it in force but no token; one
+ * attempt claims one, and its token reaches it as one line on its standard input.
  */
 package dev.worka.gateway.runtime.process;
