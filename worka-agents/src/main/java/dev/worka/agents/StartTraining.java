@@ -18,8 +18,10 @@ import java.util.Map;
  * 25+: {@code -XX:AOTCacheOutput}): one step attempt of {@code ernest}, start to exit, against a
  * stand-in Gateway in this JVM that answers every call {@code 401} — so the classes a real attempt
  * loads before and around its first calls (the runner, the JDK's HTTP client, Jackson, the protocol
- * types, the error path) are recorded, loaded and linked in the cache. No Gateway, no token, no
- * network beyond this JVM's own loopback. Exits 0 when the attempt ran as expected.
+ * types, the error path) are recorded, loaded and linked in the cache; with a sampled {@code
+ * TRACEPARENT}, so the OpenTelemetry SDK that exports its spans at the end of the step is too. No
+ * Gateway, no token, no network beyond this JVM's own loopback. Exits 0 when the attempt ran as
+ * expected.
  */
 public final class StartTraining {
   private StartTraining() {}
@@ -41,7 +43,9 @@ public final class StartTraining {
               AgentEnvironment.TOKEN_FILE,
               token.toString(),
               AgentEnvironment.AGENT,
-              "ernest");
+              "ernest",
+              AgentEnvironment.TRACEPARENT,
+              "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
       PrintStream quiet =
           new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
       code = AgentRunner.standard(quiet).run(env, new String[] {"ernest"});

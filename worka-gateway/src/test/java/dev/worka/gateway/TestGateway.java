@@ -264,14 +264,16 @@ public final class TestGateway implements AutoCloseable {
   }
 
   /**
-   * The official Anthropic SDK and what it runs on (Kotlin, OkHttp, OpenTelemetry's API, …): the
-   * built-in agents' dependencies besides Jackson, for WORKA_MODEL=anthropic. The Gateway's own
-   * libraries stay off the workers' classpath.
+   * The official Anthropic SDK and what it runs on (Kotlin, OkHttp, OpenTelemetry's API, …), and
+   * the OpenTelemetry SDK their spans are exported with: the built-in agents' dependencies besides
+   * Jackson. The Gateway's own libraries stay off the workers' classpath.
    */
   private static final Pattern AGENT_SDK_JARS =
       Pattern.compile(
           "/(com/anthropic|org/jetbrains|com/squareup"
-              + "|io/opentelemetry/opentelemetry-(api|context|common)|com/github/victools|com/fasterxml/classmate|io/swagger|com/standardwebhooks"
+              + "|io/opentelemetry/opentelemetry-(api|context|common|sdk-common|sdk-trace|sdk-metrics"
+              + "|sdk-logs|exporter-common|exporter-otlp|exporter-otlp-common|exporter-sender-jdk)"
+              + "|com/github/victools|com/fasterxml/classmate|io/swagger|com/standardwebhooks"
               + "|com/google/errorprone|org/slf4j/slf4j-api)/");
 
   /** A flow-style YAML argv running a built-in agent from the test classpath. */
