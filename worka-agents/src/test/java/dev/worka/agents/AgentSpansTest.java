@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.worka.agents.scripted.ScriptedModel;
+import dev.worka.protocol.AgentEnvironment;
 import dev.worka.protocol.RequestContext;
 import dev.worka.protocol.SkillSpec;
 import dev.worka.protocol.StepEnvelope;
@@ -49,8 +50,17 @@ class AgentSpansTest {
     return stderr.toString(StandardCharsets.UTF_8);
   }
 
-  /** Runs Ernest's step against a stand-in {@code route} configures; the agent's exit code. */
   private int run(Duration timeout, Consumer<StandInGateway> route) throws IOException {
+    return run(timeout, route, "01");
+  }
+
+  /**
+   * Runs Ernest's step against a stand-in {@code route} configures, under trace flags {@code
+   * flags}, exporting with {@code timeout} (null: as {@link AgentRunner#standard} does); the
+   * agent's exit code.
+   */
+  private int run(Duration timeout, Consumer<StandInGateway> route, String flags)
+      throws IOException {
     gateway =
         new StandInGateway(
             new StepEnvelope(
@@ -73,23 +83,27 @@ class AgentSpansTest {
                 "2030-01-01T00:00:00Z",
                 null));
     route.accept(gateway);
-    AgentRunner.Spans toGateway =
-        (spans, environment, log) ->
-            SpanExport.send(
-                spans,
-                environment.gatewayUrl(),
-                environment.token(),
-                environment.traceparent(),
-                timeout,
-                log);
+    AgentRunner.Spans spans =
+        timeout == null
+            ? AgentRunner.Spans.GATEWAY
+            : (noted, environment, log) ->
+                SpanExport.send(
+                    noted,
+                    environment.gatewayUrl(),
+                    environment.token(),
+                    environment.traceparent(),
+                    timeout,
+                    log);
+    Map<String, String> env = new java.util.HashMap<>(gateway.env("ernest"));
+    env.put(AgentEnvironment.TRACEPARENT, "00-" + TRACE + "-" + ATTEMPT_SPAN + "-" + flags);
     return new AgentRunner(
             BuiltInAgents.using(new ScriptedModel()),
             null,
             Duration.ofHours(1),
             pause -> {},
             new PrintStream(stderr, true, StandardCharsets.UTF_8),
-            toGateway)
-        .run(gateway.env("ernest"), new String[] {"ernest"});
+            spans)
+        .run(env, new String[] {"ernest"});
   }
 
   private static String attribute(Span s, String key) {
@@ -154,6 +168,14 @@ class AgentSpansTest {
     assertEquals("200", attribute(skill, "http.response.status_code"));
     assertEquals("POST", attribute(skill, "http.request.method"));
     assertFalse(stderr().contains("spans not exported"), stderr());
+  }
+
+  @Test
+  void noSpanIsSentUnderTraceContextThatIsNotSampled() throws Exception {
+    // The Gateway clears the sampled flag when it exports no span (tracing off).
+    assertEquals(AgentRunner.RESULT_ACCEPTED, run(null, g -> {}, "00"));
+    assertEquals(List.of(), gateway.callsTo(SpanExport.PATH));
+    assertEquals("succeeded", gateway.result().path("status").asText());
   }
 
   @Test

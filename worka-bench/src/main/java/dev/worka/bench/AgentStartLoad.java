@@ -67,7 +67,21 @@ public final class AgentStartLoad {
   private AgentStartLoad() {}
 
   /** One way of starting a worker, sampled in every round. */
-  record Variant(String name, ProcessRuntime runtime, List<String> command, Resources resources) {}
+  /**
+   * A way of starting: {@code traced} gives the worker a sampled {@code TRACEPARENT}, as a Gateway
+   * that exports spans does, so the agent exports its spans (loading the OpenTelemetry SDK) before
+   * it posts its result; untraced, as with tracing off, it loads and sends nothing.
+   */
+  record Variant(
+      String name,
+      ProcessRuntime runtime,
+      List<String> command,
+      Resources resources,
+      boolean traced) {
+    Variant(String name, ProcessRuntime runtime, List<String> command, Resources resources) {
+      this(name, runtime, command, resources, false);
+    }
+  }
 
   /** A variant's samples, in microseconds. */
   record Samples(Histogram firstCall, Histogram exit, List<String> failures) {
@@ -150,6 +164,12 @@ public final class AgentStartLoad {
         new Variant("agent, own relay, AOT cache, cpu 1", here.ownNetwork(), agent, quota));
     variants.add(
         new Variant("agent, own relay, AOT cache, cpu 64", here.ownNetwork(), agent, noQuota));
+    variants.add(
+        new Variant(
+            "agent, own relay, no cache, cpu 1, traced", copy.ownNetwork(), agent, quota, true));
+    variants.add(
+        new Variant(
+            "agent, own relay, AOT cache, cpu 1, traced", here.ownNetwork(), agent, quota, true));
 
     try (StubGateway gateway = StubGateway.open()) {
       Map<Variant, Samples> results = new LinkedHashMap<>();
@@ -178,7 +198,7 @@ public final class AgentStartLoad {
           loads.stream().mapToDouble(Double::doubleValue).max().orElse(0));
       System.out.printf(
           Locale.ROOT,
-          "%-40s %27s   %27s%n",
+          "%-44s %27s   %27s%n",
           "variant (ms)",
           "start → first call p50/p95/p99",
           "start → exit p50/p95/p99");
@@ -186,7 +206,7 @@ public final class AgentStartLoad {
         Samples s = e.getValue();
         System.out.printf(
             Locale.ROOT,
-            "%-40s %27s   %27s%s%n",
+            "%-44s %27s   %27s%s%n",
             e.getKey().name(),
             percentiles(s.firstCall()),
             percentiles(s.exit()),
@@ -281,7 +301,9 @@ public final class AgentStartLoad {
             v.resources(),
             gateway.url(),
             token,
-            null,
+            v.traced()
+                ? "00-" + UUID.randomUUID().toString().replace("-", "") + "-00f067aa0ba902b7-01"
+                : null,
             Instant.now().plusSeconds(60));
     long t0 = System.nanoTime();
     AttemptOutcome outcome = v.runtime().start(launch).await();
