@@ -56,21 +56,23 @@ import org.HdrHistogram.Histogram;
  *       installation in {@code worka-bench/target/agent-start-plain}, cache left out) or with the
  *       one {@code bin/lib/make-agent-start-cache} made; with the default {@code cpu: "1"} (a CFS
  *       quota of one core) and with {@code cpu: "64"} (no quota to speak of here), to show what the
- *       quota costs a JVM's start.
+ *       quota costs a JVM's start; {@code traced}: given a sampled {@code TRACEPARENT}, so the
+ *       agent exports its spans before its result; {@code before}: with {@code --before DIR}, the
+ *       agents of another installation (an earlier build with its AOT cache) side by side.
  * </ul>
  *
  * <pre>
- * worka-bench/agent-start [--samples N] [--warmup N]
+ * worka-bench/agent-start [--samples N] [--warmup N] [--before DIR]
  * </pre>
  */
 public final class AgentStartLoad {
   private AgentStartLoad() {}
 
-  /** One way of starting a worker, sampled in every round. */
   /**
-   * A way of starting: {@code traced} gives the worker a sampled {@code TRACEPARENT}, as a Gateway
-   * that exports spans does, so the agent exports its spans (loading the OpenTelemetry SDK) before
-   * it posts its result; untraced, as with tracing off, it loads and sends nothing.
+   * One way of starting a worker, sampled in every round. {@code traced} gives the worker a sampled
+   * {@code TRACEPARENT}, as a Gateway that exports spans does, so the agent exports its spans
+   * (loading the OpenTelemetry SDK) before it posts its result; untraced, as with tracing off, it
+   * loads and sends nothing.
    */
   record Variant(
       String name,
@@ -93,13 +95,15 @@ public final class AgentStartLoad {
   public static void main(String[] args) throws Exception {
     int samples = 30;
     int warmup = 2;
+    Path before = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--samples" -> samples = Integer.parseInt(args[++i]);
         case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+        case "--before" -> before = Path.of(args[++i]).toAbsolutePath();
         default ->
             throw new IllegalArgumentException(
-                "unknown option " + args[i] + " (use --samples N --warmup N)");
+                "unknown option " + args[i] + " (use --samples N --warmup N [--before DIR])");
       }
     }
     Path install = Path.of("").toAbsolutePath();
@@ -170,6 +174,16 @@ public final class AgentStartLoad {
     variants.add(
         new Variant(
             "agent, own relay, AOT cache, cpu 1, traced", here.ownNetwork(), agent, quota, true));
+    Runtimes earlier = null;
+    if (before != null) {
+      // Another installation (an earlier build, its agents' AOT cache made), side by side.
+      Files.writeString(
+          before.resolve("worka-agents/target/java-home"), System.getProperty("java.home") + "\n");
+      earlier = Runtimes.of(before, true);
+      variants.add(
+          new Variant(
+              "before: own relay, AOT cache, cpu 1", earlier.ownNetwork(), agent, quota, false));
+    }
 
     try (StubGateway gateway = StubGateway.open()) {
       Map<Variant, Samples> results = new LinkedHashMap<>();
@@ -215,6 +229,9 @@ public final class AgentStartLoad {
     } finally {
       for (Runtimes r : List.of(here, hereRelayJvm, copy, copyRelayJvm)) {
         r.close();
+      }
+      if (earlier != null) {
+        earlier.close();
       }
     }
   }
