@@ -1,12 +1,15 @@
 package dev.worka.agents;
 
 import dev.worka.agents.anthropic.AnthropicModel;
+import dev.worka.agents.model.CallSpans;
 import dev.worka.agents.scripted.ScriptedModel;
 import dev.worka.protocol.ModelOffer;
 import dev.worka.protocol.StepEnvelope;
 import dev.worka.protocol.StepResult;
 import java.io.PrintStream;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
@@ -41,6 +44,32 @@ final class AgentRunner {
   private final Duration heartbeatEvery;
   private final Pause pause;
   private final PrintStream err;
+  private final Spans spans;
+
+  /**
+   * Where a step attempt's spans go once its work is done, before its result is posted (the Gateway
+   * refuses an attempt's token once it has its result).
+   */
+  interface Spans {
+    void export(List<StepSpans.Noted> spans, WorkerEnvironment environment, ProgressLog log);
+
+    /** Nothing is exported. */
+    Spans NONE = (spans, environment, log) -> {};
+
+    /** To the Gateway's span route ({@link SpanExport}), at most {@link SpanExport#TIMEOUT}. */
+    Spans GATEWAY =
+        (spans, environment, log) -> {
+          if (StepSpans.sampled(environment.traceparent())) {
+            SpanExport.send(
+                spans,
+                environment.gatewayUrl(),
+                environment.token(),
+                environment.traceparent(),
+                SpanExport.TIMEOUT,
+                log);
+          }
+        };
+  }
 
   /**
    * The built-in agents deciding with the model a step's envelope offers ({@code "model"}, an
@@ -51,11 +80,11 @@ final class AgentRunner {
      * The agents deciding with {@code offer}, or empty when this agent does not know its provider.
      */
     java.util.Optional<Map<String, Agent>> using(
-        WorkerEnvironment environment, ModelOffer offer, ProgressLog log);
+        WorkerEnvironment environment, ModelOffer offer, ProgressLog log, CallSpans spans);
 
     /** Claude through the Gateway's model route, with the official SDK. */
     ModelAgents ANTHROPIC =
-        (environment, offer, log) ->
+        (environment, offer, log, spans) ->
             ModelOffer.ANTHROPIC.equals(offer.provider())
                 ? java.util.Optional.of(
                     BuiltInAgents.using(
@@ -64,13 +93,14 @@ final class AgentRunner {
                             environment.token(),
                             environment.traceparent(),
                             offer,
-                            log::line)))
+                            log::line,
+                            spans)))
                 : java.util.Optional.empty();
   }
 
   /** Agents that always decide with {@code agents}' own model, whatever the envelope offers. */
   AgentRunner(Map<String, Agent> agents, Duration heartbeatEvery, Pause pause, PrintStream err) {
-    this(agents, null, heartbeatEvery, pause, err);
+    this(agents, null, heartbeatEvery, pause, err, Spans.NONE);
   }
 
   AgentRunner(
@@ -78,7 +108,9 @@ final class AgentRunner {
       ModelAgents modelAgents,
       Duration heartbeatEvery,
       Pause pause,
-      PrintStream err) {
+      PrintStream err,
+      Spans spans) {
+    this.spans = Objects.requireNonNull(spans, "spans");
     this.agents = Map.copyOf(agents);
     this.modelAgents = modelAgents;
     this.heartbeatEvery = Objects.requireNonNull(heartbeatEvery, "heartbeatEvery");
@@ -96,7 +128,8 @@ final class AgentRunner {
         ModelAgents.ANTHROPIC,
         HEARTBEAT_EVERY,
         Pause.SLEEP,
-        err);
+        err,
+        Spans.GATEWAY);
   }
 
   /** Runs one step attempt and returns the process exit code. */
@@ -138,7 +171,8 @@ final class AgentRunner {
             + orUnknown(environment.stepId())
             + " at "
             + environment.gatewayUrl());
-    try (GatewayClient gateway = new GatewayClient(environment, pause, log)) {
+    StepSpans noted = new StepSpans(Clock.systemUTC(), environment.agent());
+    try (GatewayClient gateway = new GatewayClient(environment, pause, log, noted)) {
       StepResult result =
           switch (gateway.context()) {
             case ContextOutcome.Received received -> {
@@ -148,7 +182,7 @@ final class AgentRunner {
                 yield work(agent, received.step(), gateway, log);
               }
               java.util.Optional<Map<String, Agent>> offered =
-                  modelAgents.using(environment, offer, log);
+                  modelAgents.using(environment, offer, log, noted);
               if (offered.isEmpty() || !offered.get().containsKey(environment.agent())) {
                 yield StepResult.failed(
                     "the step offers model provider '"
@@ -173,6 +207,12 @@ final class AgentRunner {
           StepResult.SUCCEEDED.equals(result.status())
               ? "succeeded: " + result.summary()
               : "failed: " + result.error());
+      noted.step().attribute("agent.step.outcome", result.status());
+      if (!StepResult.SUCCEEDED.equals(result.status())) {
+        noted.step().failed(result.error());
+      }
+      noted.step().end();
+      spans.export(noted.noted(), environment, log);
       return switch (gateway.postResult(bounded(result))) {
         case ResultOutcome.Accepted accepted -> {
           log.line("result accepted by the Gateway");

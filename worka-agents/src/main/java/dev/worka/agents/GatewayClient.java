@@ -2,6 +2,7 @@ package dev.worka.agents;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.worka.agents.model.CallSpans;
 import dev.worka.protocol.ErrorBody;
 import dev.worka.protocol.ErrorCodes;
 import dev.worka.protocol.Json;
@@ -54,8 +55,15 @@ final class GatewayClient implements AutoCloseable {
   private final Pause pause;
   private final ProgressLog log;
   private final HttpClient http;
+  private final CallSpans spans;
 
   GatewayClient(WorkerEnvironment env, Pause pause, ProgressLog log) {
+    this(env, pause, log, CallSpans.NONE);
+  }
+
+  /** A client noting a span of each context, plan and skill call in {@code spans}. */
+  GatewayClient(WorkerEnvironment env, Pause pause, ProgressLog log, CallSpans spans) {
+    this.spans = spans;
     this.base = env.gatewayUrl();
     this.token = env.token();
     this.traceparent = env.traceparent();
@@ -72,12 +80,20 @@ final class GatewayClient implements AutoCloseable {
 
   /** {@code GET /v1/agent/context}: the step envelope. */
   ContextOutcome context() {
-    return switch (send("GET /v1/agent/context", request("/v1/agent/context").GET().build())) {
-      case Answer.None none -> new ContextOutcome.Failed(none.error());
-      case Answer.Response r when r.ok() ->
-          parse(r, StepEnvelope.class, ContextOutcome.Received::new, ContextOutcome.Failed::new);
-      case Answer.Response r -> new ContextOutcome.Failed(r.error());
-    };
+    CallSpans.Call span = spans.start("agent.context");
+    ContextOutcome outcome =
+        switch (send("GET /v1/agent/context", request("/v1/agent/context").GET().build(), span)) {
+          case Answer.None none -> new ContextOutcome.Failed(none.error());
+          case Answer.Response r when r.ok() ->
+              parse(
+                  r, StepEnvelope.class, ContextOutcome.Received::new, ContextOutcome.Failed::new);
+          case Answer.Response r -> new ContextOutcome.Failed(r.error());
+        };
+    if (outcome instanceof ContextOutcome.Failed failed) {
+      span.failed(failed.error().describe());
+    }
+    span.end();
+    return outcome;
   }
 
   /** {@code POST /v1/agent/skills/{skill}}. */
@@ -92,8 +108,9 @@ final class GatewayClient implements AutoCloseable {
     }
     String path = "/v1/agent/skills/" + skill;
     log.line("asking for " + skill);
+    CallSpans.Call span = spans.start("agent.skill " + skill).attribute("agent.skill", skill);
     SkillOutcome outcome =
-        switch (send("POST " + path, post(path, call))) {
+        switch (send("POST " + path, post(path, call), span)) {
           case Answer.None none -> new SkillOutcome.Failed(none.error());
           case Answer.Response r when r.ok() ->
               parse(r, SkillCallResult.class, SkillOutcome.Output::new, SkillOutcome.Failed::new);
@@ -115,14 +132,24 @@ final class GatewayClient implements AutoCloseable {
           case SkillOutcome.Denied d -> skill + " " + d.describe();
           case SkillOutcome.Failed f -> skill + " failed: " + f.error().describe();
         });
+    switch (outcome) {
+      case SkillOutcome.Output o ->
+          span.attribute("agent.skill.outcome", o.result().replayed() ? "replayed" : "performed");
+      case SkillOutcome.Denied d -> span.attribute("agent.skill.outcome", "denied");
+      case SkillOutcome.Failed f ->
+          span.attribute("agent.skill.outcome", "failed").failed(f.error().describe());
+    }
+    span.end();
     return outcome;
   }
 
   /** {@code POST /v1/agent/plan}: planner steps only. */
   PlanOutcome submitPlan(Plan plan) {
     log.line("proposing a plan of " + plan.steps().size() + " step(s): " + plan.summary());
+    CallSpans.Call span =
+        spans.start("agent.plan").attribute("agent.plan.steps", (long) plan.steps().size());
     PlanOutcome outcome =
-        switch (send("POST /v1/agent/plan", post("/v1/agent/plan", plan))) {
+        switch (send("POST /v1/agent/plan", post("/v1/agent/plan", plan), span)) {
           case Answer.None none -> new PlanOutcome.Failed(none.error());
           case Answer.Response r when r.ok() ->
               parse(r, PlanAccepted.class, PlanOutcome.Accepted::new, PlanOutcome.Failed::new);
@@ -167,6 +194,19 @@ final class GatewayClient implements AutoCloseable {
                   + ")";
           case PlanOutcome.Failed f -> "plan not submitted: " + f.error().describe();
         });
+    span.attribute(
+        "agent.plan.outcome",
+        switch (outcome) {
+          case PlanOutcome.Accepted a -> "accepted";
+          case PlanOutcome.Rejected r -> "rejected";
+          case PlanOutcome.Denied d -> "denied";
+          case PlanOutcome.Superseded p -> "superseded";
+          case PlanOutcome.Failed f -> "failed";
+        });
+    if (outcome instanceof PlanOutcome.Failed f) {
+      span.failed(f.error().describe());
+    }
+    span.end();
     return outcome;
   }
 
@@ -266,6 +306,23 @@ final class GatewayClient implements AutoCloseable {
   }
 
   private Answer send(String what, HttpRequest request) {
+    return send(what, request, null);
+  }
+
+  /** As {@link #send(String, HttpRequest)}, noting the method, path and status on {@code span}. */
+  private Answer send(String what, HttpRequest request, CallSpans.Call span) {
+    Answer answer = sendWithRetries(what, request);
+    if (span != null) {
+      span.attribute("http.request.method", request.method())
+          .attribute("url.path", request.uri().getPath());
+      if (answer instanceof Answer.Response r) {
+        span.attribute("http.response.status_code", (long) r.status());
+      }
+    }
+    return answer;
+  }
+
+  private Answer sendWithRetries(String what, HttpRequest request) {
     Duration backoff = FIRST_BACKOFF;
     for (int retry = 0; ; retry++) {
       String problem;

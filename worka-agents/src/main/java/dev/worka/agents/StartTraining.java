@@ -19,8 +19,9 @@ import java.util.Map;
  * stand-in Gateway in this JVM that answers every call {@code 401} — so the classes a real attempt
  * loads before and around its first calls (the runner, the JDK's HTTP client, Jackson, the protocol
  * types, the error path), and those of a pooled agent's warm-up and claim ({@link Warmup}, {@link
- * Claim}), are recorded, loaded and linked in the cache. No Gateway, no token, no network beyond
- * this JVM's own loopback. Exits 0 when the attempt ran as expected.
+ * Claim}), are recorded, loaded and linked in the cache; with a sampled {@code TRACEPARENT}, so the
+ * OpenTelemetry SDK that exports its spans at the end of the step is too. No Gateway, no token, no
+ * network beyond this JVM's own loopback. Exits 0 when the attempt ran as expected.
  */
 public final class StartTraining {
   private StartTraining() {}
@@ -42,7 +43,9 @@ public final class StartTraining {
               AgentEnvironment.TOKEN_FILE,
               token.toString(),
               AgentEnvironment.AGENT,
-              "ernest");
+              "ernest",
+              AgentEnvironment.TRACEPARENT,
+              "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
       // A pooled agent's path too (WORKA_CLAIM=stdin): its warm-up and its claim line.
       Warmup.run();
       Claim.await(

@@ -5,10 +5,12 @@
  * Slack), sends heartbeats while it works, and posts exactly one result.
  *
  * <p>What lives here: {@code AgentRunner} (one step attempt, start to exit code), {@code
- * GatewayClient} (the only code that speaks HTTP; every expected answer — a denial, a rejected
- * plan, an unreachable Gateway — comes back as a sealed outcome value, never as an exception),
- * {@code HeartbeatLoop}, and the agents themselves ({@code Hari}, and {@code SkillLoop}, which
- * Ernest and Daneel both run). The agents decide what to do through the {@link
+ * GatewayClient} (the only code that speaks the JSON protocol; every expected answer — a denial, a
+ * rejected plan, an unreachable Gateway — comes back as a sealed outcome value, never as an
+ * exception), {@code HeartbeatLoop}, {@code StepSpans} and {@code SpanExport} (the attempt's own
+ * spans, noted in memory and sent once to the Gateway's span route before the result, with the
+ * OpenTelemetry SDK loaded only then), and the agents themselves ({@code Hari}, and {@code
+ * SkillLoop}, which Ernest and Daneel both run). The agents decide what to do through the {@link
  * dev.worka.agents.model.Model} seam; today the only model is {@link
  * dev.worka.agents.scripted.ScriptedModel}.
  *

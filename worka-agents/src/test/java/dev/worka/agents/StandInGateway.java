@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -56,15 +58,26 @@ final class StandInGateway implements AutoCloseable {
       body -> Reply.json(201, "{\"plan_id\": \"plan-1\", \"plan_hash\": \"h\", \"steps\": {}}");
   volatile Reply resultReply = Reply.json(200, "{}");
 
+  /** The answer to {@code POST /v1/agent/otel/v1/traces}: an empty OTLP answer by default. */
+  volatile Reply spansReply = new Reply(200, "");
+
+  /** When set, a span export is held until it counts down (the route hangs). */
+  volatile CountDownLatch holdSpans;
+
+  /** The bodies of the span exports, as sent (OTLP protobuf). */
+  final List<byte[]> spanExports = new CopyOnWriteArrayList<>();
+
   /** How many context requests are answered 503 before the envelope is served. */
   final AtomicInteger contextUnavailable = new AtomicInteger();
 
   private final HttpServer server;
+  private final ExecutorService executor = Executors.newCachedThreadPool();
 
   StandInGateway(StepEnvelope envelope) throws IOException {
     this.envelope = envelope;
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.createContext("/v1/agent/", this::handle);
+    server.setExecutor(executor);
     server.start();
   }
 
@@ -105,7 +118,14 @@ final class StandInGateway implements AutoCloseable {
 
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
-      JsonNode body = readBody(exchange.getRequestBody());
+      String type = exchange.getRequestHeaders().getFirst("Content-Type");
+      JsonNode body;
+      if (type != null && type.startsWith("application/x-protobuf")) {
+        spanExports.add(exchange.getRequestBody().readAllBytes());
+        body = NullNode.getInstance();
+      } else {
+        body = readBody(exchange.getRequestBody());
+      }
       String path = exchange.getRequestURI().getPath();
       String method = exchange.getRequestMethod();
       String authorization = exchange.getRequestHeaders().getFirst("Authorization");
@@ -130,6 +150,16 @@ final class StandInGateway implements AutoCloseable {
         reply = skills.apply(path.substring("/v1/agent/skills/".length()), body);
       } else if (method.equals("POST") && path.equals("/v1/agent/plan")) {
         reply = plans.apply(body);
+      } else if (method.equals("POST") && path.equals("/v1/agent/otel/v1/traces")) {
+        CountDownLatch hold = holdSpans;
+        if (hold != null) {
+          try {
+            hold.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        reply = spansReply;
       } else if (method.equals("POST") && path.equals("/v1/agent/result")) {
         reply = resultReply;
       } else if (method.equals("POST") && path.equals("/v1/agent/heartbeat")) {
@@ -139,7 +169,13 @@ final class StandInGateway implements AutoCloseable {
         reply = Reply.json(404, "{\"error\": \"not_found\", \"message\": \"no " + path + "\"}");
       }
       byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
-      exchange.getResponseHeaders().set("Content-Type", "application/json");
+      exchange
+          .getResponseHeaders()
+          .set(
+              "Content-Type",
+              path.equals("/v1/agent/otel/v1/traces") && reply.status() == 200
+                  ? "application/x-protobuf"
+                  : "application/json");
       exchange.sendResponseHeaders(reply.status(), bytes.length);
       exchange.getResponseBody().write(bytes);
     }
@@ -156,6 +192,11 @@ final class StandInGateway implements AutoCloseable {
 
   @Override
   public void close() {
+    CountDownLatch hold = holdSpans;
+    if (hold != null) {
+      hold.countDown();
+    }
     server.stop(0);
+    executor.shutdownNow();
   }
 }

@@ -56,7 +56,9 @@ import org.HdrHistogram.Histogram;
  *       installation in {@code worka-bench/target/agent-start-plain}, cache left out) or with the
  *       one {@code bin/lib/make-agent-start-cache} made; with the default {@code cpu: "1"} (a CFS
  *       quota of one core) and with {@code cpu: "64"} (no quota to speak of here), to show what the
- *       quota costs a JVM's start;
+ *       quota costs a JVM's start; {@code traced}: given a sampled {@code TRACEPARENT}, so the
+ *       agent exports its spans before its result; {@code before}: with {@code --before DIR}, the
+ *       agents of another installation (an earlier build with its AOT cache) side by side;
  *   <li>{@code agent, pool (claimed) …}: the worker pool ({@code WORKA_WORKER_POOL=1}): the agent
  *       was pre-started in its sandbox and warmed up, and the sample is its claim — the token
  *       delivered on its standard input — to its first call. The pool is refilled and left to
@@ -64,21 +66,27 @@ import org.HdrHistogram.Histogram;
  * </ul>
  *
  * <pre>
- * worka-bench/agent-start [--samples N] [--warmup N]
+ * worka-bench/agent-start [--samples N] [--warmup N] [--before DIR]
  * </pre>
  */
 public final class AgentStartLoad {
   private AgentStartLoad() {}
 
-  /** One way of starting a worker, sampled in every round. */
+  /**
+   * One way of starting a worker, sampled in every round. {@code traced} gives the worker a sampled
+   * {@code TRACEPARENT}, as a Gateway that exports spans does, so the agent exports its spans
+   * (loading the OpenTelemetry SDK) before it posts its result; untraced, as with tracing off, it
+   * loads and sends nothing.
+   */
   record Variant(
       String name,
       ProcessRuntime runtime,
       List<String> command,
       Resources resources,
-      boolean pooled) {
+      boolean pooled,
+      boolean traced) {
     Variant(String name, ProcessRuntime runtime, List<String> command, Resources resources) {
-      this(name, runtime, command, resources, false);
+      this(name, runtime, command, resources, false, false);
     }
   }
 
@@ -92,13 +100,15 @@ public final class AgentStartLoad {
   public static void main(String[] args) throws Exception {
     int samples = 30;
     int warmup = 2;
+    Path before = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--samples" -> samples = Integer.parseInt(args[++i]);
         case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+        case "--before" -> before = Path.of(args[++i]).toAbsolutePath();
         default ->
             throw new IllegalArgumentException(
-                "unknown option " + args[i] + " (use --samples N --warmup N)");
+                "unknown option " + args[i] + " (use --samples N --warmup N [--before DIR])");
       }
     }
     Path install = Path.of("").toAbsolutePath();
@@ -163,6 +173,37 @@ public final class AgentStartLoad {
         new Variant("agent, own relay, AOT cache, cpu 1", here.ownNetwork(), agent, quota));
     variants.add(
         new Variant("agent, own relay, AOT cache, cpu 64", here.ownNetwork(), agent, noQuota));
+    variants.add(
+        new Variant(
+            "agent, own relay, no cache, cpu 1, traced",
+            copy.ownNetwork(),
+            agent,
+            quota,
+            false,
+            true));
+    variants.add(
+        new Variant(
+            "agent, own relay, AOT cache, cpu 1, traced",
+            here.ownNetwork(),
+            agent,
+            quota,
+            false,
+            true));
+    Runtimes earlier = null;
+    if (before != null) {
+      // Another installation (an earlier build, its agents' AOT cache made), side by side.
+      Files.writeString(
+          before.resolve("worka-agents/target/java-home"), System.getProperty("java.home") + "\n");
+      earlier = Runtimes.of(before, true);
+      variants.add(
+          new Variant(
+              "before: own relay, AOT cache, cpu 1",
+              earlier.ownNetwork(),
+              agent,
+              quota,
+              false,
+              false));
+    }
 
     try (StubGateway gateway = StubGateway.open()) {
       // The worker pool (WORKA_WORKER_POOL=1): one runtime per variant, since a launch with other
@@ -181,7 +222,8 @@ public final class AgentStartLoad {
                 runtime,
                 agent,
                 resources,
-                true));
+                true,
+                false));
       }
       Map<Variant, Samples> results = new LinkedHashMap<>();
       variants.forEach(v -> results.put(v, new Samples()));
@@ -215,7 +257,7 @@ public final class AgentStartLoad {
           loads.stream().mapToDouble(Double::doubleValue).max().orElse(0));
       System.out.printf(
           Locale.ROOT,
-          "%-40s %27s   %27s%n",
+          "%-44s %27s   %27s%n",
           "variant (ms)",
           "start → first call p50/p95/p99",
           "start → exit p50/p95/p99");
@@ -223,7 +265,7 @@ public final class AgentStartLoad {
         Samples s = e.getValue();
         System.out.printf(
             Locale.ROOT,
-            "%-40s %27s   %27s%s%n",
+            "%-44s %27s   %27s%s%n",
             e.getKey().name(),
             percentiles(s.firstCall()),
             percentiles(s.exit()),
@@ -234,6 +276,9 @@ public final class AgentStartLoad {
         r.close();
       }
       pooledRuntimes.forEach(ProcessRuntime::close);
+      if (earlier != null) {
+        earlier.close();
+      }
     }
   }
 
@@ -336,7 +381,9 @@ public final class AgentStartLoad {
             v.resources(),
             gateway.url(),
             token,
-            null,
+            v.traced()
+                ? "00-" + UUID.randomUUID().toString().replace("-", "") + "-00f067aa0ba902b7-01"
+                : null,
             Instant.now().plusSeconds(60));
     long t0 = System.nanoTime();
     AttemptOutcome outcome = v.runtime().start(launch).await();

@@ -264,14 +264,16 @@ public final class TestGateway implements AutoCloseable {
   }
 
   /**
-   * The official Anthropic SDK and what it runs on (Kotlin, OkHttp, OpenTelemetry's API, …): the
-   * built-in agents' dependencies besides Jackson, for WORKA_MODEL=anthropic. The Gateway's own
-   * libraries stay off the workers' classpath.
+   * The official Anthropic SDK and what it runs on (Kotlin, OkHttp, OpenTelemetry's API, …), and
+   * the OpenTelemetry SDK their spans are exported with: the built-in agents' dependencies besides
+   * Jackson. The Gateway's own libraries stay off the workers' classpath.
    */
   private static final Pattern AGENT_SDK_JARS =
       Pattern.compile(
           "/(com/anthropic|org/jetbrains|com/squareup"
-              + "|io/opentelemetry/opentelemetry-(api|context|common)|com/github/victools|com/fasterxml/classmate|io/swagger|com/standardwebhooks"
+              + "|io/opentelemetry/opentelemetry-(api|context|common|sdk-common|sdk-trace|sdk-metrics"
+              + "|sdk-logs|exporter-common|exporter-otlp|exporter-otlp-common|exporter-sender-jdk)"
+              + "|com/github/victools|com/fasterxml/classmate|io/swagger|com/standardwebhooks"
               + "|com/google/errorprone|org/slf4j/slf4j-api)/");
 
   /** A flow-style YAML argv running a built-in agent from the test classpath. */
@@ -279,18 +281,31 @@ public final class TestGateway implements AutoCloseable {
     return yamlList(agentArgv(agent));
   }
 
-  /** The argv running a built-in agent from the test classpath. */
+  /**
+   * The argv running a built-in agent from the test classpath: its and the protocol's classes, and
+   * their libraries — from {@code worka-agents/target/lib} when the build made it (as {@code
+   * lib/*}: a manifest caps each argument at 4,096 characters, which the jars one by one exceed),
+   * else picked from the test classpath one by one.
+   */
   public static List<String> agentArgv(String agent) {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String classpath =
-        Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-            .filter(
-                e ->
-                    e.contains("worka-agents")
-                        || e.contains("worka-protocol")
-                        || e.contains("jackson")
-                        || AGENT_SDK_JARS.matcher(e.replace('\\', '/')).find())
-            .collect(Collectors.joining(java.io.File.pathSeparator));
+    Path lib = Path.of("..", "worka-agents", "target", "lib").toAbsolutePath().normalize();
+    boolean packaged = Files.isDirectory(lib);
+    List<String> entries =
+        new ArrayList<>(
+            Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(
+                    e ->
+                        e.contains("worka-agents")
+                            || e.contains("worka-protocol")
+                            || (!packaged
+                                && (e.contains("jackson")
+                                    || AGENT_SDK_JARS.matcher(e.replace('\\', '/')).find())))
+                .toList());
+    if (packaged) {
+      entries.add(lib.resolve("*").toString());
+    }
+    String classpath = String.join(java.io.File.pathSeparator, entries);
     return List.of(
         javaBin,
         "-XX:TieredStopAtLevel=1",

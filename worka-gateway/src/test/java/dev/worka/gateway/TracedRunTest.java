@@ -390,6 +390,33 @@ class TracedRunTest {
         spans.stream()
             .filter(s -> "model.invoke".equals(s.attributes().get("worka.gate.action")))
             .count());
+    // The agents' own side of each call (docs/observability.md, "The built-in agents' spans"): an
+    // agent.model span under the agent's agent.step span, itself under its attempt.
+    List<ReceivedSpan> agentCalls = all(spans, "agent.model");
+    assertEquals(
+        List.of("hari", "ernest", "ernest"),
+        agentCalls.stream().map(c -> c.attributes().get("worka.agent")).toList(),
+        spans.toString());
+    for (ReceivedSpan c : agentCalls) {
+      String agent = c.attributes().get("worka.agent");
+      ReceivedSpan agentStep =
+          spans.stream()
+              .filter(x -> x.name().equals("agent.step"))
+              .filter(x -> agent.equals(x.attributes().get("worka.agent")))
+              .findFirst()
+              .orElseThrow();
+      assertEquals(agentStep.spanId(), c.parentSpanId(), c.toString());
+      assertEquals(
+          steps.stream()
+              .filter(st -> st.attributes().get("worka.agent").equals(agent))
+              .findFirst()
+              .orElseThrow()
+              .spanId(),
+          agentStep.parentSpanId());
+      assertEquals(ModelThroughGatewayTest.MODEL, c.attributes().get("agent.model"));
+      assertEquals("true", c.attributes().get("worka.worker_span"));
+      assertTrue(c.attributes().get("agent.model.input_tokens").matches("[1-9][0-9]*"));
+    }
     noSecretIn(spans, List.of(ModelThroughGatewayTest.KEY, TestGateway.OPERATOR_TOKEN));
   }
 

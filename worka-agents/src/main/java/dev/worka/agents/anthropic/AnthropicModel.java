@@ -18,6 +18,7 @@ import com.anthropic.models.messages.ToolUseBlock;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.worka.agents.model.CallSpans;
 import dev.worka.agents.model.Model;
 import dev.worka.agents.model.Move;
 import dev.worka.agents.model.SkillExchange;
@@ -64,6 +65,7 @@ public final class AnthropicModel implements Model {
   private final AnthropicClient client;
   private final String modelName;
   private final Consumer<String> log;
+  private final CallSpans spans;
 
   // The worker's conversation: one step per process, so one conversation per instance.
   private MessageCreateParams.Builder conversation;
@@ -72,6 +74,11 @@ public final class AnthropicModel implements Model {
   private int turns;
 
   AnthropicModel(AnthropicClient client, String modelName, Consumer<String> log) {
+    this(client, modelName, log, CallSpans.NONE);
+  }
+
+  AnthropicModel(AnthropicClient client, String modelName, Consumer<String> log, CallSpans spans) {
+    this.spans = Objects.requireNonNull(spans, "spans");
     this.client = Objects.requireNonNull(client, "client");
     this.modelName = Objects.requireNonNull(modelName, "modelName");
     this.log = Objects.requireNonNull(log, "log");
@@ -84,7 +91,12 @@ public final class AnthropicModel implements Model {
    * every agent call).
    */
   public static AnthropicModel through(
-      URI gatewayUrl, String token, String traceparent, ModelOffer offer, Consumer<String> log) {
+      URI gatewayUrl,
+      String token,
+      String traceparent,
+      ModelOffer offer,
+      Consumer<String> log,
+      CallSpans spans) {
     AnthropicOkHttpClient.Builder builder =
         AnthropicOkHttpClient.builder()
             .baseUrl(gatewayUrl.toString().replaceAll("/+$", "") + ModelOffer.BASE_PATH)
@@ -95,7 +107,7 @@ public final class AnthropicModel implements Model {
       builder.putHeader("traceparent", traceparent);
     }
     String name = offer.name() == null || offer.name().isBlank() ? "claude" : offer.name();
-    return new AnthropicModel(builder.build(), name, log);
+    return new AnthropicModel(builder.build(), name, log, spans);
   }
 
   // ---- Hari
@@ -301,7 +313,27 @@ public final class AnthropicModel implements Model {
     }
   }
 
+  /** One model call through the Gateway, noted as an {@code agent.model} span. */
   private Message call(MessageCreateParams params) {
+    CallSpans.Call span =
+        spans
+            .start("agent.model")
+            .attribute("agent.model", modelName)
+            .attribute("url.path", ModelOffer.BASE_PATH + "/v1/messages");
+    try {
+      Message answer = callModel(params, span);
+      span.attribute("agent.model.input_tokens", answer.usage().inputTokens())
+          .attribute("agent.model.output_tokens", answer.usage().outputTokens());
+      return answer;
+    } catch (RuntimeException e) {
+      span.failed(e.getMessage());
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  private Message callModel(MessageCreateParams params, CallSpans.Call span) {
     try {
       Message answer = client.messages().create(params);
       log.accept(
@@ -314,9 +346,11 @@ public final class AnthropicModel implements Model {
               + " output tokens");
       return answer;
     } catch (PermissionDeniedException | UnauthorizedException e) {
+      span.attribute("http.response.status_code", e.statusCode());
       throw new Refused(
           "the Gateway refused the model call (" + e.statusCode() + "): " + describe(e));
     } catch (AnthropicServiceException e) {
+      span.attribute("http.response.status_code", e.statusCode());
       throw new ModelCallException(
           "the model call failed (" + e.statusCode() + "): " + describe(e), e);
     } catch (RuntimeException e) {

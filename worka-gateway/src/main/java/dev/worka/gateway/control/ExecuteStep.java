@@ -284,7 +284,7 @@ final class ExecuteStep implements TaskHandler {
               l.agent().resources(),
               gatewayUrl.get(),
               token.token(),
-              traceparent(l.run().traceId(), step.id(), l.attempt()),
+              traceparent(l.run().traceId(), step.id(), l.attempt(), tracing.exporting()),
               l.deadline());
       WorkerHandle handle = runtime.start(launch);
       workers.started(step.id(), handle);
@@ -466,11 +466,16 @@ final class ExecuteStep implements TaskHandler {
     return lines.stream().map(l -> l.replace("\u0000", "")).toList();
   }
 
-  /** The worker's W3C traceparent: the run's trace, the attempt's span ({@link SpanIds}). */
-  static String traceparent(String traceId, java.util.UUID stepId, int attempt) {
+  /**
+   * The worker's W3C traceparent: the run's trace, the attempt's span ({@link SpanIds}); sampled
+   * only while the Gateway exports spans, so that a worker that honours the flag (the built-in
+   * agents do) sends none the Gateway would discard.
+   */
+  static String traceparent(String traceId, java.util.UUID stepId, int attempt, boolean exporting) {
     if (traceId == null || !traceId.matches("[0-9a-f]{32}")) {
       return null;
     }
-    return SpanIds.traceparent(traceId, SpanIds.attempt(stepId, attempt));
+    String sampled = SpanIds.traceparent(traceId, SpanIds.attempt(stepId, attempt));
+    return exporting ? sampled : sampled.substring(0, sampled.length() - 2) + "00";
   }
 }

@@ -159,6 +159,10 @@ class ExecuteStepTest {
     assertEquals(RuntimeKind.PROCESS, launch.runtime().kind());
     assertEquals(List.of("bin/worka-agent", "daneel"), launch.command());
     assertEquals(Resources.DEFAULTS, launch.resources(), "the agent's resources go to the runtime");
+    // This Gateway exports no span (Tracing.off()): the worker's trace context says not sampled,
+    // so the built-in agents send none.
+    assertTrue(
+        launch.traceparent().matches("00-[0-9a-f]{32}-[0-9a-f]{16}-00"), launch.traceparent());
     Step step = step(stepId);
     assertEquals(StepStatus.FAILED, step.status());
     Map<String, Object> burn = burn(stepId);
