@@ -49,6 +49,7 @@ public final class DeliveryPolicy {
               case ACK -> "acknowledgement";
               case RESULT -> "result";
               case APPROVAL -> "approval request " + notification.approvalId();
+              case DECISION -> "outcome of approval request " + notification.approvalId();
             };
     if (notifierSource != run.source() || notification.source() != run.source()) {
       return new Decision.Deny(

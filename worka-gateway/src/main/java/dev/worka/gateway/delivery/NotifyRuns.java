@@ -187,6 +187,7 @@ public final class NotifyRuns implements AutoCloseable {
               case ACK -> notifier.acknowledge(run, n.maybeSentBefore());
               case RESULT -> notifier.deliver(run, n.maybeSentBefore());
               case APPROVAL -> notifier.askApproval(run, n.approvalId(), n.maybeSentBefore());
+              case DECISION -> notifier.tellDecision(run, n.approvalId(), n.maybeSentBefore());
             };
         Transactions.inTransaction(
             dataSource,

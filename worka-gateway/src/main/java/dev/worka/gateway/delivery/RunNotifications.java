@@ -32,7 +32,13 @@ public final class RunNotifications implements RunOutbox {
      * A held call asks its approvers (Slack: a message with Approve/Deny buttons), owed from the
      * moment it is held; stored as {@code approval:<approval id>}, one per request.
      */
-    APPROVAL("approval");
+    APPROVAL("approval"),
+    /**
+     * How a GitHub run's approval request ended (approved or denied by whom, or expired), told in
+     * the issue that was asked; owed from the moment the request is closed; stored as {@code
+     * decision:<approval id>}, one per request.
+     */
+    DECISION("decision");
 
     private final String sql;
 
@@ -84,7 +90,10 @@ public final class RunNotifications implements RunOutbox {
       boolean interrupted,
       UUID approvalId) {
 
-    /** As stored in {@code run_notifications.kind}: {@code approval:<id>} for an approval. */
+    /**
+     * As stored in {@code run_notifications.kind}: {@code approval:<id>} for an approval request,
+     * {@code decision:<id>} for its outcome.
+     */
     public String storedKind() {
       return RunNotifications.stored(kind, approvalId);
     }
@@ -112,23 +121,44 @@ public final class RunNotifications implements RunOutbox {
   public void approvalRequested(
       Connection c, UUID runId, UUID approvalId, RunSource source, Instant now)
       throws SQLException {
-    if (source != RunSource.SLACK) {
-      return; // only Slack has buttons; elsewhere approvers use the API, CLI or console
+    if (source != RunSource.SLACK && source != RunSource.GITHUB) {
+      return; // asked in a Slack thread (buttons) or a GitHub issue (/worka approve); else the API
     }
+    oweApproval(c, runId, Kind.APPROVAL, approvalId, source, now);
+  }
+
+  @Override
+  public void approvalClosed(
+      Connection c, UUID runId, UUID approvalId, RunSource source, Instant now)
+      throws SQLException {
+    if (source != RunSource.GITHUB) {
+      return; // Slack: the clicked message is updated instead (ingress.slack.ApprovalClicks)
+    }
+    oweApproval(c, runId, Kind.DECISION, approvalId, source, now);
+  }
+
+  private static void oweApproval(
+      Connection c, UUID runId, Kind kind, UUID approvalId, RunSource source, Instant now)
+      throws SQLException {
     Sql.update(
         c,
         "insert into run_notifications (run_id, kind, source, status, next_attempt_at, created_at)"
             + " values (?, ?, ?, 'pending', ?, ?) on conflict (run_id, kind) do nothing",
         runId,
-        stored(Kind.APPROVAL, approvalId),
+        stored(kind, approvalId),
         source.sql(),
         now,
         now);
   }
 
-  /** A notification's kind as stored: {@code approval:<id>} for an approval request. */
+  /**
+   * A notification's kind as stored: {@code approval:<id>} for an approval request, {@code
+   * decision:<id>} for its outcome.
+   */
   public static String stored(Kind kind, UUID approvalId) {
-    return kind == Kind.APPROVAL ? "approval:" + approvalId : kind.sql();
+    return kind == Kind.APPROVAL || kind == Kind.DECISION
+        ? kind.sql() + ":" + approvalId
+        : kind.sql();
   }
 
   /**
@@ -244,9 +274,10 @@ public final class RunNotifications implements RunOutbox {
   private static Notification read(ResultSet rs, boolean interrupted) throws SQLException {
     String kind = rs.getString("kind");
     UUID approvalId = null;
-    if (kind.startsWith("approval:")) {
-      approvalId = UUID.fromString(kind.substring("approval:".length()));
-      kind = Kind.APPROVAL.sql();
+    int colon = kind.indexOf(':');
+    if (colon > 0) {
+      approvalId = UUID.fromString(kind.substring(colon + 1));
+      kind = kind.substring(0, colon);
     }
     return new Notification(
         Sql.getUuid(rs, "run_id"),

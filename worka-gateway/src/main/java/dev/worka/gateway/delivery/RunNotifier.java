@@ -49,8 +49,8 @@ public interface RunNotifier {
 
   /**
    * Asks the approvers of approval {@code approvalId}, a call of {@code run} held for approval
-   * (Slack: a message with Approve/Deny buttons in the run's thread). Nothing when the request is
-   * no longer pending.
+   * (Slack: a message with Approve/Deny buttons in the run's thread; GitHub: a comment on the run's
+   * issue saying how to answer). Nothing when the request is no longer pending.
    *
    * @param maybeSentBefore as for {@link #acknowledge}
    * @return the upstream's reference of what was posted
@@ -59,5 +59,18 @@ public interface RunNotifier {
   default Optional<String> askApproval(Run run, UUID approvalId, boolean maybeSentBefore) {
     throw new NotificationFailedException(
         "answers to " + source().sql() + " cannot ask for approvals", false);
+  }
+
+  /**
+   * Tells the run's place how approval {@code approvalId} of {@code run} ended (approved or denied
+   * by whom, or expired), where it was asked by a comment (GitHub).
+   *
+   * @param maybeSentBefore as for {@link #acknowledge}
+   * @return the upstream's reference of what was posted
+   * @throws NotificationFailedException when it could not be sent, saying whether to try again
+   */
+  default Optional<String> tellDecision(Run run, UUID approvalId, boolean maybeSentBefore) {
+    throw new NotificationFailedException(
+        "answers to " + source().sql() + " do not tell approval outcomes", false);
   }
 }

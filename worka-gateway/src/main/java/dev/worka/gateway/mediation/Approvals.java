@@ -270,6 +270,11 @@ public final class Approvals {
         dataSource, c -> Sql.one(c, "select * from approvals where id = ?", Approvals::read, id));
   }
 
+  /** The run a request belongs to (its source and the place it answers). */
+  public Optional<Run> run(UUID runId) {
+    return Transactions.withConnection(dataSource, c -> runs.find(c, runId, Lock.NONE));
+  }
+
   /** Newest first; {@code status} null for all. */
   public List<Approval> list(String status, int limit) {
     int n = Math.max(1, Math.min(limit, MAX_LISTED));
@@ -457,6 +462,7 @@ public final class Approvals {
               if (!close(c, a.id(), "approved", identity, decisionGate, invocationId)) {
                 throw new IllegalStateException("approval " + id + " changed under its lock");
               }
+              runs.approvalClosed(c, w.run(), a.id(), clock.instant());
               String approved =
                   "approval "
                       + a.id()
@@ -617,6 +623,7 @@ public final class Approvals {
               if (!close(c, a.id(), "denied", identity, gateId, null)) {
                 throw new IllegalStateException("approval " + id + " changed under its lock");
               }
+              runs.approvalClosed(c, w.run(), a.id(), clock.instant());
               String why =
                   "approval "
                       + a.id()
@@ -687,6 +694,7 @@ public final class Approvals {
     if (!close(c, a.id(), "expired", null, gateId, null)) {
       throw new IllegalStateException("approval " + a.id() + " changed under its lock");
     }
+    runs.approvalClosed(c, run, a.id(), clock.instant());
     String why =
         "approval_expired: approval "
             + a.id()

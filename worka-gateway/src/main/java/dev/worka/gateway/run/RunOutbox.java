@@ -22,10 +22,19 @@ public interface RunOutbox {
 
   /**
    * A call of run {@code runId} from {@code source} was just held for approval {@code approvalId}
-   * on {@code c}: where the source has buttons (Slack), the request is owed a message asking the
-   * approvers.
+   * on {@code c}: where its approvers can answer in the run's place (Slack buttons, a GitHub
+   * comment), the request is owed a message asking them.
    */
   default void approvalRequested(
+      Connection c, UUID runId, UUID approvalId, RunSource source, Instant now)
+      throws SQLException {}
+
+  /**
+   * Approval {@code approvalId} of run {@code runId} from {@code source} was just closed (approved,
+   * denied or expired) on {@code c}: where the request was asked in a GitHub issue, the issue is
+   * owed a comment saying how it ended.
+   */
+  default void approvalClosed(
       Connection c, UUID runId, UUID approvalId, RunSource source, Instant now)
       throws SQLException {}
 }

@@ -42,6 +42,16 @@ public final class RunStore {
     outbox.approvalRequested(c, run.id(), approvalId, run.source(), now);
   }
 
+  /**
+   * Records on {@code c} that approval {@code approvalId} of {@code run} was closed (approved,
+   * denied, expired): the outbox owes the run's place its outcome, where it was asked there by a
+   * comment (GitHub).
+   */
+  public void approvalClosed(Connection c, Run run, UUID approvalId, Instant now)
+      throws SQLException {
+    outbox.approvalClosed(c, run.id(), approvalId, run.source(), now);
+  }
+
   /** A run store that writes each run's span of its trace when the run ends ({@code tracing}). */
   public RunStore(InstantSource clock, RunOutbox outbox, Tracing tracing) {
     this.clock = clock;

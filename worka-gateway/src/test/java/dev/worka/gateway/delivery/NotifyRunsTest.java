@@ -432,7 +432,7 @@ class NotifyRunsTest {
   @Test
   void notificationKindsKeepTheirStoredNames() {
     assertEquals(
-        List.of("ack", "result", "approval"),
+        List.of("ack", "result", "approval", "decision"),
         Arrays.stream(RunNotifications.Kind.values()).map(RunNotifications.Kind::sql).toList());
     for (RunNotifications.Kind kind : RunNotifications.Kind.values()) {
       assertEquals(kind, RunNotifications.Kind.fromSql(kind.sql()));
@@ -442,6 +442,10 @@ class NotifyRunsTest {
         "approval:" + approval,
         RunNotifications.stored(RunNotifications.Kind.APPROVAL, approval),
         "one row per approval request");
+    assertEquals(
+        "decision:" + approval,
+        RunNotifications.stored(RunNotifications.Kind.DECISION, approval),
+        "one outcome per approval request");
     assertEquals("ack", RunNotifications.stored(RunNotifications.Kind.ACK, null));
     IllegalStateException kind =
         assertThrows(IllegalStateException.class, () -> RunNotifications.Kind.fromSql("nudge"));
