@@ -9,21 +9,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.gateway.TestGateway;
 import dev.worka.gateway.skill.github.CountingGithubMcpServer;
 import dev.worka.gateway.store.TestDatabase;
-import dev.worka.gateway.token.SigningKeys;
-import dev.worka.gateway.token.TokenIssuer;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.StreamSupport;
 import javax.crypto.Mac;
@@ -38,19 +33,17 @@ import org.junit.jupiter.api.io.TempDir;
  * GitHub approvers decide with a comment ({@code /worka approve ID}, {@code /worka deny ID
  * [reason]}) on the issue of the run whose call is held: signed comment deliveries to a real
  * Gateway (embedded PostgreSQL, {@code live} side effects, the counting GitHub MCP server as
- * GitHub), the run's worker parked and played by the test with its step token. As an attacker would
- * try it: an unsigned or forged delivery, an edited comment, a bot's comment and one carrying
- * Worka's own marker, a stranger's command on the right issue, the named approver's command on
- * another run's issue and on the same number in another repository, a replayed delivery — and the
- * named approver's, which performs the held call once and records the gate with {@code
- * github:<login>}.
+ * GitHub, the built-in planner and worker processes). As an attacker would try it: an unsigned or
+ * forged delivery, an edited comment, a bot's comment and one carrying Worka's own marker, a
+ * stranger's command on the right issue, the named approver's command on another run's issue and on
+ * the same number in another repository, a replayed delivery — and the named approver's, which
+ * performs the held call once, records the gate with {@code github:<login>}, and lets the run
+ * finish: its next attempt's identical call is answered with the approved call's outcome.
  */
 class GithubApprovalCommentTest {
   @RegisterExtension static TestDatabase db = new TestDatabase();
   private static final String SECRET = "webhook-secret-for-approvals-0123456789";
   private static final String TOKEN = "ghp_approvalcommenttoken0123456789abcd";
-  private static final List<String> PARKED = List.of("/bin/sh", "-c", "sleep 600");
-  private static final String SKILL = "/v1/agent/skills/github.create_issue";
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final AtomicLong COMMENT_IDS = new AtomicLong(5000);
 
@@ -61,7 +54,7 @@ class GithubApprovalCommentTest {
   @BeforeAll
   static void start() throws Exception {
     github = CountingGithubMcpServer.http(0, TOKEN, Set.of());
-    String policy = TestGateway.policyWith(Map.of("ernest", PARKED), null);
+    String policy = TestGateway.builtinPolicyForTests();
     String skill = "  github.create_issue:\n    side_effect: true\n";
     assertTrue(policy.contains(skill), "the built-in policy declares create_issue as expected");
     policy =
@@ -157,37 +150,18 @@ class GithubApprovalCommentTest {
                 "@worka open an issue in acme/widgets titled '" + title + "'"));
     String runId = started.path("run_id").asText();
     assertEquals(36, runId.length(), started.toString());
-    AtomicInteger seen = new AtomicInteger();
-    gw.followUntil(
-        runId,
-        e ->
-            "file".equals(e.path("step_ref").asText())
-                && "running".equals(e.path("to").asText())
-                && seen.incrementAndGet() == 1);
-    JsonNode step =
-        StreamSupport.stream(gw.story(runId).path("steps").spliterator(), false)
-            .filter(s -> "file".equals(s.path("step_ref").asText()))
+    gw.followUntil(runId, e -> "awaiting_approval".equals(e.path("to").asText()));
+    JsonNode pending = gw.operator("GET", "/v1/approvals?status=pending", null).body();
+    String id =
+        StreamSupport.stream(pending.path("approvals").spliterator(), false)
+            .filter(a -> runId.equals(a.path("run_id").asText()))
             .findFirst()
-            .orElseThrow();
-    String token =
-        new TokenIssuer(SigningKeys.loadOrCreate(home), "worka-gateway", InstantSource.system())
-            .mint(
-                "ernest",
-                UUID.fromString(runId),
-                UUID.fromString(step.path("step_id").asText()),
-                1,
-                Instant.now().plus(Duration.ofMinutes(10)))
-            .token();
-    ObjectNode body = Json.STRICT.createObjectNode();
-    body.putObject("input").put("owner", "acme").put("repo", "widgets").put("title", title);
-    TestGateway.Answer answer =
-        gw.call(
-            "POST",
-            SKILL,
-            body.toString(),
-            Map.of("Authorization", "Bearer " + token, "Content-Type", "application/json"));
-    assertEquals(202, answer.status(), answer.raw().body());
-    return new String[] {runId, answer.body().path("approval_id").asText()};
+            .orElseThrow(
+                () -> new AssertionError("no pending approval of " + runId + ": " + pending))
+            .path("approval_id")
+            .asText();
+    assertEquals(title, approval(id).path("input").path("title").asText());
+    return new String[] {runId, id};
   }
 
   private static JsonNode approval(String id) {
@@ -335,6 +309,15 @@ class GithubApprovalCommentTest {
             .filter(c -> c.body().contains(id))
             .count());
     assertEquals("pending", approval(other[1]).path("status").asText());
+
+    // The whole run: the step's next attempt makes the same call, answered with the approved
+    // call's outcome (no second effect); the run succeeds and is answered on its issue.
+    JsonNode story = gw.finish(runId);
+    assertEquals("succeeded", story.path("status").asText(), story.path("error").toString());
+    assertEquals(1, github.effects("create_issue"));
+    assertEquals(1, github.calls("create_issue"), "the replayed call never reached GitHub");
+    assertEquals(List.of("deny github:mallory", "allow github:octocat"), decisions(runId));
+    awaitComment(issue, "Worka run `" + runId + "` succeeded");
   }
 
   @Test
