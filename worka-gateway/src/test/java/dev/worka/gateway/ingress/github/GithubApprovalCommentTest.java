@@ -2,6 +2,7 @@ package dev.worka.gateway.ingress.github;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -323,10 +324,14 @@ class GithubApprovalCommentTest {
   @Test
   void theNamedApproverDeniesWithAReasonAndTheStepFails() throws Exception {
     long issue = github.seedIssue("acme", "widgets", "Deny me", "please").number();
-    String[] held = heldOnIssue(issue, "deny on github", "denise");
+    // The held input is the worker's: shown inert, in a fence it cannot close.
+    String[] held = heldOnIssue(issue, "deny ```` @acme/security", "denise");
     String runId = held[0];
     String id = held[1];
-    awaitComment(issue, "/worka approve " + id);
+    String asked = awaitComment(issue, "/worka approve " + id).body();
+    assertTrue(asked.contains("\n`````json\n"), "a fence longer than the input's: " + asked);
+    assertTrue(asked.contains("@\u200bacme/security"), asked);
+    assertFalse(asked.contains("@acme"), "no live mention: " + asked);
     JsonNode denied =
         signed(
             comment(
