@@ -319,6 +319,14 @@ class GithubApprovalCommentTest {
     assertEquals(1, github.calls("create_issue"), "the replayed call never reached GitHub");
     assertEquals(List.of("deny github:mallory", "allow github:octocat"), decisions(runId));
     awaitComment(issue, "Worka run `" + runId + "` succeeded");
+
+    // A GitHub run's request decided elsewhere (the operator API) is told on its issue too.
+    TestGateway.Answer byOperator =
+        gw.operator("POST", "/v1/approvals/" + other[1] + "/deny", "{\"reason\": \"no\"}");
+    assertEquals(200, byOperator.status(), byOperator.raw().body());
+    assertTrue(
+        awaitComment(otherIssue, "denied by `operator`").body().contains(other[1]),
+        "the outcome names its request");
   }
 
   @Test
