@@ -51,11 +51,12 @@ class GithubApprovalCommentTest {
   @TempDir static Path home;
   private static CountingGithubMcpServer github;
   private static TestGateway gw;
+  private static String policy;
 
   @BeforeAll
   static void start() throws Exception {
     github = CountingGithubMcpServer.http(0, TOKEN, Set.of());
-    String policy = TestGateway.builtinPolicyForTests();
+    policy = TestGateway.builtinPolicyForTests();
     String skill = "  github.create_issue:\n    side_effect: true\n";
     assertTrue(policy.contains(skill), "the built-in policy declares create_issue as expected");
     policy =
@@ -152,13 +153,12 @@ class GithubApprovalCommentTest {
     String runId = started.path("run_id").asText();
     assertEquals(36, runId.length(), started.toString());
     gw.followUntil(runId, e -> "awaiting_approval".equals(e.path("to").asText()));
-    JsonNode pending = gw.operator("GET", "/v1/approvals?status=pending", null).body();
+    JsonNode pending = gw.operator("GET", "/v1/approvals?limit=500", null).body();
     String id =
         StreamSupport.stream(pending.path("approvals").spliterator(), false)
             .filter(a -> runId.equals(a.path("run_id").asText()))
             .findFirst()
-            .orElseThrow(
-                () -> new AssertionError("no pending approval of " + runId + ": " + pending))
+            .orElseThrow(() -> new AssertionError("no approval of " + runId + ": " + pending))
             .path("approval_id")
             .asText();
     assertEquals(title, approval(id).path("input").path("title").asText());
@@ -364,5 +364,32 @@ class GithubApprovalCommentTest {
     JsonNode story = gw.finish(runId);
     assertEquals("failed", story.path("status").asText(), story.path("error").toString());
     assertEquals(0, story.path("skill_invocations").size(), "nothing was performed");
+  }
+
+  @Test
+  void anExpiredRequestIsToldOnItsIssueAndALateCommandDecidesNothing() throws Exception {
+    TestGateway.Answer quick =
+        gw.operator("PUT", "/v1/policy", policy.replace("expires: 10m", "expires: 5s"));
+    assertEquals(201, quick.status(), quick.raw().body());
+    try {
+      long issue = github.seedIssue("acme", "widgets", "Too late", "please").number();
+      String[] held = heldOnIssue(issue, "expire on github", "tardy");
+      String runId = held[0];
+      String id = held[1];
+      int effects = github.effects("create_issue");
+      JsonNode story = gw.finish(runId);
+      assertEquals("failed", story.path("status").asText());
+      assertTrue(story.path("error").asText().contains("approval_expired"), story.toString());
+      assertTrue(awaitComment(issue, "before a named approver decided").body().contains(id));
+      JsonNode late =
+          signed(comment("created", "widgets", issue, "octocat", "User", "/worka approve " + id));
+      assertEquals("expired", late.path("outcome").asText(), late.toString());
+      assertEquals("expired", approval(id).path("status").asText());
+      assertEquals(List.of(), decisions(runId));
+      assertEquals(effects, github.effects("create_issue"));
+    } finally {
+      TestGateway.Answer back = gw.operator("PUT", "/v1/policy", policy);
+      assertEquals(201, back.status(), back.raw().body());
+    }
   }
 }
