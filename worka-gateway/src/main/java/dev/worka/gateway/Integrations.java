@@ -132,9 +132,25 @@ final class Integrations implements AutoCloseable {
     if (webhook.isPresent()) {
       GithubWebhook github =
           new GithubWebhook(runs, webhook.get().secret(), webhook.get().handle(), tracing);
+      github.decideApprovalsWith(approvals); // `/worka approve ID` comments (docs/approvals.md)
       github.register(router);
-      notifiers.add(
-          new GithubNotifier(liveGithub.orElse(null), dryRun, redactor, tracing::traceLink));
+      GithubNotifier githubNotifier =
+          new GithubNotifier(liveGithub.orElse(null), dryRun, redactor, tracing::traceLink);
+      githubNotifier.askApprovalsFrom( // approval comments on the run's issue, and their outcome
+          id ->
+              approvals
+                  .find(id)
+                  .map(
+                      a ->
+                          new GithubNotifier.HeldCall(
+                              a.agent(),
+                              a.skill(),
+                              a.inputJson(),
+                              a.expiresAt(),
+                              a.approvers(),
+                              a.status(),
+                              a.decidedBy())));
+      notifiers.add(githubNotifier);
       log.info(
           "GitHub webhook on POST /github/webhook: comments mentioning @{} start runs{}",
           github.handle(),

@@ -45,7 +45,7 @@ final class PackageGraph {
           .uses("console", "eval", "http", "policy", "store")
           .uses("ingress")
           .uses("ingress.slack", "control", "http", "mediation", "policy", "run", "telemetry")
-          .uses("ingress.github", "control", "http", "policy", "run", "telemetry")
+          .uses("ingress.github", "control", "http", "mediation", "policy", "run", "telemetry")
           .uses(
               "ingress.api",
               "audit",

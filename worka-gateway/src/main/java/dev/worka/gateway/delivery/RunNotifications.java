@@ -92,7 +92,10 @@ public final class RunNotifications implements RunOutbox {
       boolean interrupted,
       UUID approvalId) {
 
-    /** As stored in {@code run_notifications.kind}: {@code approval:<id>} for an approval. */
+    /**
+     * As stored in {@code run_notifications.kind}: {@code approval:<id>} for an approval request,
+     * {@code approval_outcome:<id>} for its outcome.
+     */
     public String storedKind() {
       return RunNotifications.stored(kind, approvalId);
     }
@@ -120,15 +123,21 @@ public final class RunNotifications implements RunOutbox {
   public void approvalRequested(
       Connection c, UUID runId, UUID approvalId, RunSource source, Instant now)
       throws SQLException {
-    if (source != RunSource.SLACK) {
-      return; // only Slack has buttons; elsewhere approvers use the API, CLI or console
+    if (source != RunSource.SLACK && source != RunSource.GITHUB) {
+      return; // asked in a Slack thread (buttons) or a GitHub issue (/worka approve); else the API
     }
+    oweApproval(c, runId, Kind.APPROVAL, approvalId, source, now);
+  }
+
+  private static void oweApproval(
+      Connection c, UUID runId, Kind kind, UUID approvalId, RunSource source, Instant now)
+      throws SQLException {
     Sql.update(
         c,
         "insert into run_notifications (run_id, kind, source, status, next_attempt_at, created_at)"
             + " values (?, ?, ?, 'pending', ?, ?) on conflict (run_id, kind) do nothing",
         runId,
-        stored(Kind.APPROVAL, approvalId),
+        stored(kind, approvalId),
         source.sql(),
         now,
         now);

@@ -49,8 +49,8 @@ public interface RunNotifier {
 
   /**
    * Asks the approvers of approval {@code approvalId}, a call of {@code run} held for approval
-   * (Slack: a message with Approve/Deny buttons in the run's thread). Nothing when the request is
-   * no longer pending.
+   * (Slack: a message with Approve/Deny buttons in the run's thread; GitHub: a comment on the run's
+   * issue saying how to answer). Nothing when the request is no longer pending.
    *
    * @param maybeSentBefore as for {@link #acknowledge}
    * @return the upstream's reference of what was posted

@@ -270,6 +270,11 @@ public final class Approvals {
         dataSource, c -> Sql.one(c, "select * from approvals where id = ?", Approvals::read, id));
   }
 
+  /** The run a request belongs to (its source and the place it answers). */
+  public Optional<Run> run(UUID runId) {
+    return Transactions.withConnection(dataSource, c -> runs.find(c, runId, Lock.NONE));
+  }
+
   /** Newest first; {@code status} null for all. */
   public List<Approval> list(String status, int limit) {
     int n = Math.max(1, Math.min(limit, MAX_LISTED));

@@ -22,8 +22,8 @@ public interface RunOutbox {
 
   /**
    * A call of run {@code runId} from {@code source} was just held for approval {@code approvalId}
-   * on {@code c}: where the source has buttons (Slack), the request is owed a message asking the
-   * approvers.
+   * on {@code c}: where its approvers can answer in the run's place (Slack buttons, a GitHub
+   * comment), the request is owed a message asking them.
    */
   default void approvalRequested(
       Connection c, UUID runId, UUID approvalId, RunSource source, Instant now)

@@ -19,6 +19,8 @@ import dev.worka.gateway.skill.SkillUnavailableException;
 import dev.worka.gateway.skill.github.McpGithubProvider;
 import dev.worka.protocol.Json;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -36,6 +38,10 @@ import java.util.regex.Pattern;
  * What it posts goes through the provider's {@code add_issue_comment}, which makes it inert ({@link
  * GithubText}: no mention — not even of {@code @worka}, so an answer starts no run —, no link whose
  * text hides its target).
+ *
+ * <p>A call of the run held for approval is asked about on the same issue ({@link #askApproval}),
+ * with how a named GitHub approver answers ({@code /worka approve ID}, {@code /worka deny ID
+ * [reason]}); how the request ended is told there once ({@link #approvalOutcome}).
  *
  * <p>Each answer carries a marker derived from the run and its kind, and is looked up before every
  * post (whether or not an earlier attempt may have posted it), so an answer whose sending was
@@ -158,6 +164,141 @@ public final class GithubNotifier implements RunNotifier {
     }
     traceLink.apply(run.traceId()).ifPresent(link -> text.append("\n\nTrace: ").append(link));
     return comment(run, RunNotifications.Kind.RESULT.sql(), text.toString());
+  }
+
+  /** What an approval comment shows of a held call and its outcome (from {@code mediation}). */
+  public record HeldCall(
+      String agent,
+      String skill,
+      String inputJson,
+      Instant expiresAt,
+      List<String> approvers,
+      String status,
+      String decidedBy) {}
+
+  /** The most of a held call's input an approval comment shows. */
+  static final int MAX_INPUT = 2000;
+
+  /** The command an approver comments to approve ({@code /worka approve ID}). */
+  public static final String APPROVE_COMMAND = "/worka approve";
+
+  /** The command an approver comments to deny ({@code /worka deny ID [reason]}). */
+  public static final String DENY_COMMAND = "/worka deny";
+
+  private volatile Function<UUID, Optional<HeldCall>> approvals = id -> Optional.empty();
+
+  /** Where {@link #askApproval} and {@link #approvalOutcome} read the held call. */
+  public void askApprovalsFrom(Function<UUID, Optional<HeldCall>> approvals) {
+    this.approvals = Objects.requireNonNull(approvals, "approvals");
+  }
+
+  private HeldCall held(UUID approvalId) {
+    return approvals
+        .apply(approvalId)
+        .orElseThrow(
+            () ->
+                new NotificationFailedException(
+                    "approval " + approvalId + " is not known to this Gateway", false));
+  }
+
+  /**
+   * A comment on the run's issue asking the named approvers: which agent asks to call which skill
+   * in which run, the approvers, the expiry, the input (redacted, cut, in a code block it cannot
+   * close; made inert by the provider) and how to answer: {@code /worka approve ID} or {@code
+   * /worka deny ID [reason]}, a comment of its own on this issue (the ingress decides on it).
+   */
+  @Override
+  public Optional<String> askApproval(Run run, UUID approvalId, boolean maybeSentBefore) {
+    HeldCall a = held(approvalId);
+    if (!"pending".equals(a.status())) {
+      return Optional.empty(); // decided or expired before it could be asked: nothing to ask
+    }
+    String input = redactor.redact(prettyInput(a.inputJson()));
+    if (input.length() > MAX_INPUT) {
+      int end = MAX_INPUT;
+      if (Character.isHighSurrogate(input.charAt(end - 1))) {
+        end--;
+      }
+      input = input.substring(0, end) + "\n… (cut; the whole input: worka approvals list)";
+    }
+    String fence = "`".repeat(Math.max(3, longestBacktickRun(input) + 1));
+    String text =
+        "**Approval needed.** Agent `"
+            + a.agent()
+            + "` asks to call `"
+            + a.skill()
+            + "` in run `"
+            + run.id()
+            + "`; nothing is performed until a named approver decides.\n\n"
+            + "Approvers: "
+            + String.join(", ", a.approvers().stream().map(x -> "`" + x + "`").toList())
+            + ". Expires "
+            + a.expiresAt()
+            + ". Approval `"
+            + approvalId
+            + "`.\n\n"
+            + fence
+            + "json\n"
+            + input
+            + "\n"
+            + fence
+            + "\n\nTo decide, a named GitHub approver comments on this issue with only:\n\n"
+            + "    "
+            + APPROVE_COMMAND
+            + " "
+            + approvalId
+            + "\n\nor\n\n    "
+            + DENY_COMMAND
+            + " "
+            + approvalId
+            + " REASON\n\n(Others may decide with `worka approvals` or the console.)";
+    return comment(run, RunNotifications.stored(RunNotifications.Kind.APPROVAL, approvalId), text);
+  }
+
+  /** A comment on the run's issue saying how approval {@code approvalId} ended. */
+  @Override
+  public Optional<String> approvalOutcome(Run run, UUID approvalId, String askedAt) {
+    HeldCall a = held(approvalId);
+    String head = "Approval `" + approvalId + "` (`" + a.skill() + "` in run `" + run.id() + "`)";
+    String text =
+        switch (a.status()) {
+          case "approved" ->
+              head
+                  + ": approved by `"
+                  + a.decidedBy()
+                  + "`. Worka performs exactly the held call, once.";
+          case "denied" ->
+              head + ": denied by `" + a.decidedBy() + "`. The call was not performed.";
+          case "expired" ->
+              head
+                  + ": expired at "
+                  + a.expiresAt()
+                  + " before a named approver decided. The call was not performed.";
+          default -> null;
+        };
+    if (text == null) {
+      return Optional.empty(); // still pending: nothing to tell (never owed before it closes)
+    }
+    return comment(
+        run, RunNotifications.stored(RunNotifications.Kind.APPROVAL_OUTCOME, approvalId), text);
+  }
+
+  private static int longestBacktickRun(String s) {
+    int longest = 0;
+    int run = 0;
+    for (int i = 0; i < s.length(); i++) {
+      run = s.charAt(i) == '`' ? run + 1 : 0;
+      longest = Math.max(longest, run);
+    }
+    return longest;
+  }
+
+  private static String prettyInput(String json) {
+    try {
+      return Json.STRICT.writerWithDefaultPrettyPrinter().writeValueAsString(Json.parse(json));
+    } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
+      return json;
+    }
   }
 
   private Optional<String> comment(Run run, String kind, String text) {

@@ -6,8 +6,10 @@ import dev.worka.gateway.http.ApiException;
 import dev.worka.gateway.http.ApiRequest;
 import dev.worka.gateway.http.ApiResponse;
 import dev.worka.gateway.http.Router;
+import dev.worka.gateway.mediation.Approvals;
 import dev.worka.gateway.policy.Requester;
 import dev.worka.gateway.run.ReplyTo;
+import dev.worka.gateway.run.Run;
 import dev.worka.gateway.run.RunSource;
 import dev.worka.gateway.telemetry.SpanIds;
 import dev.worka.gateway.telemetry.Tracing;
@@ -19,8 +21,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.crypto.Mac;
@@ -51,6 +55,17 @@ import org.slf4j.LoggerFactory;
  * context and the log. The run continues the trace this delivery started: an incoming {@code
  * traceparent} header's trace id, or a new one, returned as {@code trace_id}. Everything else is
  * acknowledged and ignored, saying why.
+ *
+ * <p><b>Approvals.</b> A new issue comment whose first line is {@code /worka approve ID} or {@code
+ * /worka deny ID [reason]} decides approval request {@code ID} for {@code
+ * github:<comment.user.login>} of the signed delivery — only when the request belongs to the run
+ * that came from this very issue (a command on any other issue decides nothing, records nothing, is
+ * answered nowhere), and through {@code mediation.Approvals} like the operator API: only the
+ * request's named approvers count (anyone else's is an {@code approval.decide} deny gate and
+ * nothing more, with no public answer), a second decision and one after expiry change nothing.
+ * Bots, Worka's own comments and edited comments never decide. How the request ended is told on the
+ * issue by the notification loop ({@code delivery.github.GithubNotifier#approvalOutcome}), not from
+ * here.
  */
 public final class GithubWebhook {
   private static final Logger log = LoggerFactory.getLogger(GithubWebhook.class);
@@ -67,6 +82,21 @@ public final class GithubWebhook {
   private static final String OWN_MARKER = "worka-invocation:";
 
   private static final int MAX_TEXT = 4000;
+
+  /**
+   * An approver's decision: a comment whose first line is {@code /worka approve ID} or {@code
+   * /worka deny ID [reason]}.
+   */
+  private static final Pattern COMMAND =
+      Pattern.compile(
+          "/worka[ \\t]+(approve|deny)[ \\t]+([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+              + "-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:[ \\t]+(.*))?",
+          Pattern.CASE_INSENSITIVE);
+
+  /** A GitHub login (a user: bots end in {@code [bot]} and are never deciders). */
+  private static final Pattern LOGIN = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})");
+
+  private volatile Approvals approvals;
 
   private final RunService runs;
   private final Tracing tracing;
@@ -96,6 +126,14 @@ public final class GithubWebhook {
         Pattern.compile(
             "(?<![A-Za-z0-9_/@.-])@" + Pattern.quote(handle) + "(?![A-Za-z0-9_-])",
             Pattern.CASE_INSENSITIVE);
+  }
+
+  /**
+   * Takes approval decisions from comments ({@code /worka approve ID}, {@code /worka deny ID
+   * [reason]}) through {@code approvals} (docs/approvals.md); without it such comments are ignored.
+   */
+  public void decideApprovalsWith(Approvals approvals) {
+    this.approvals = approvals;
   }
 
   public void register(Router router) {
@@ -145,6 +183,10 @@ public final class GithubWebhook {
     Comment c = comment.get();
     if ("Bot".equalsIgnoreCase(c.authorType()) || c.body().contains(OWN_MARKER)) {
       return ignored(delivery, event, "written by a bot or by Worka itself");
+    }
+    Matcher command = COMMAND.matcher(firstLine(c.body()));
+    if (command.matches()) {
+      return decide(delivery, event, c, command);
     }
     Matcher m = mention.matcher(c.body());
     if (!m.find()) {
@@ -233,6 +275,117 @@ public final class GithubWebhook {
               over.reason(),
               over.replayed());
     };
+  }
+
+  /**
+   * Decides approval request {@code command} names, for the comment's author — the verified
+   * delivery's {@code comment.user.login}, never the comment's text — when the request was asked on
+   * the issue this comment is on (the issue its run came from). Anything else decides nothing.
+   */
+  private ApiResponse decide(String delivery, String event, Comment c, Matcher command) {
+    if (approvals == null) {
+      return ignored(delivery, event, "this Gateway takes no approval decisions from GitHub");
+    }
+    if (!event.equals("issue_comment")) {
+      return ignored(
+          delivery, event, "approval decisions are taken from issue comments only, not " + event);
+    }
+    if (c.author() == null || !LOGIN.matcher(c.author()).matches()) {
+      return ignored(delivery, event, "the comment names no GitHub login");
+    }
+    UUID id = UUID.fromString(command.group(2).toLowerCase(Locale.ROOT));
+    boolean approve = command.group(1).equalsIgnoreCase("approve");
+    String where = c.owner() + "/" + c.repo() + "#" + c.number();
+    Optional<Run> run = approvals.find(id).flatMap(a -> approvals.run(a.runId()));
+    if (run.isEmpty() || !askedOn(run.get(), c)) {
+      // Unknown here, or asked elsewhere: no decision, no gate, no public answer (a stranger cannot
+      // make Worka post) — the log and the delivery's answer in GitHub's delivery log.
+      log.warn(
+          "GitHub delivery {} ({} by {} on {}): /worka {} {} refused: not an approval asked on"
+              + " this issue",
+          delivery,
+          event,
+          c.author(),
+          where,
+          command.group(1),
+          id);
+      Map<String, Object> answer = new LinkedHashMap<>();
+      answer.put("refused", "approval_not_asked_here");
+      answer.put(
+          "reason",
+          "approval "
+              + id
+              + " was not asked on "
+              + where
+              + ": an approval is decided only on the issue of its own run");
+      return ApiResponse.status(202, answer);
+    }
+    String identity = "github:" + c.author();
+    String said = command.group(3) == null ? "" : command.group(3).strip();
+    Approvals.Decided decided =
+        approve
+            ? approvals.approve(id, identity)
+            : approvals.deny(
+                id,
+                identity,
+                "on GitHub (comment "
+                    + c.id()
+                    + " on "
+                    + where
+                    + ")"
+                    + (said.isEmpty() ? "" : ": " + said));
+    String outcome =
+        switch (decided) {
+          case Approvals.Decided.Approved a -> "approved";
+          case Approvals.Decided.Denied d -> "denied";
+          case Approvals.Decided.Expired e -> "expired";
+          case Approvals.Decided.AlreadyDecided a -> "already_" + a.approval().status();
+          case Approvals.Decided.NotAnApprover n -> "not_an_approver";
+          case Approvals.Decided.NotFound n -> "not_found";
+          case Approvals.Decided.StepNotWaiting s -> "step_not_waiting";
+        };
+    log.info(
+        "GitHub delivery {} ({} by {} on {}): /worka {} {}: {}",
+        delivery,
+        event,
+        c.author(),
+        where,
+        command.group(1),
+        id,
+        outcome);
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("approval_id", id.toString());
+    answer.put("decider", identity);
+    answer.put("outcome", outcome);
+    switch (decided) {
+      case Approvals.Decided.NotAnApprover n -> answer.put("gate_id", n.gate().id().toString());
+      case Approvals.Decided.Denied d -> answer.put("gate_id", d.gate().id().toString());
+      default -> {}
+    }
+    return ApiResponse.status(202, answer);
+  }
+
+  /** Whether {@code run} came from the issue (or pull request) {@code c} is on. */
+  private static boolean askedOn(Run run, Comment c) {
+    if (run.source() != RunSource.GITHUB || run.deliveryJson() == null) {
+      return false;
+    }
+    JsonNode target;
+    try {
+      target = Json.parse(run.deliveryJson());
+    } catch (RuntimeException e) {
+      return false;
+    }
+    return target.path("owner").asText("").equalsIgnoreCase(c.owner())
+        && target.path("repo").asText("").equalsIgnoreCase(c.repo())
+        && target.path("issue_number").canConvertToLong()
+        && target.path("issue_number").asLong() == c.number();
+  }
+
+  private static String firstLine(String body) {
+    String b = body.strip();
+    int end = b.indexOf('\n');
+    return (end < 0 ? b : b.substring(0, end)).strip();
   }
 
   private static ApiResponse refused(
