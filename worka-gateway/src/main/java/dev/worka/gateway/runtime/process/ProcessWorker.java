@@ -70,11 +70,20 @@ final class ProcessWorker implements WorkerHandle {
     this.clock = clock;
     this.started = started;
     this.tail = new OutputTail(launch.token());
+    // The run's log ids (run_id, trace_id) of the thread that starts the worker, on its output's
+    // lines too.
+    java.util.Map<String, String> logIds = org.slf4j.MDC.getCopyOfContextMap();
     this.reader =
         Thread.ofPlatform()
             .daemon()
             .name("worka-worker-output-" + process.pid())
-            .start(() -> readOutput(process.getInputStream()));
+            .start(
+                () -> {
+                  if (logIds != null) {
+                    org.slf4j.MDC.setContextMap(logIds);
+                  }
+                  readOutput(process.getInputStream());
+                });
     this.watch =
         cgroup == null
             ? null
