@@ -3,6 +3,7 @@ package dev.worka.gateway.delivery.github;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.worka.gateway.delivery.AnswerPlace;
+import dev.worka.gateway.delivery.HeldInput;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.PublicReason;
 import dev.worka.gateway.delivery.RunNotifications;
@@ -176,9 +177,6 @@ public final class GithubNotifier implements RunNotifier {
       String status,
       String decidedBy) {}
 
-  /** The most of a held call's input an approval comment shows. */
-  static final int MAX_INPUT = 2000;
-
   /** The command an approver comments to approve ({@code /worka approve ID}). */
   public static final String APPROVE_COMMAND = "/worka approve";
 
@@ -213,14 +211,7 @@ public final class GithubNotifier implements RunNotifier {
     if (!"pending".equals(a.status())) {
       return Optional.empty(); // decided or expired before it could be asked: nothing to ask
     }
-    String input = redactor.redact(prettyInput(a.inputJson()));
-    if (input.length() > MAX_INPUT) {
-      int end = MAX_INPUT;
-      if (Character.isHighSurrogate(input.charAt(end - 1))) {
-        end--;
-      }
-      input = input.substring(0, end) + "\n… (cut; the whole input: worka approvals list)";
-    }
+    String input = HeldInput.shown(a.inputJson(), redactor);
     String fence = "`".repeat(Math.max(3, longestBacktickRun(input) + 1));
     String text =
         "**Approval needed.** Agent `"
@@ -291,14 +282,6 @@ public final class GithubNotifier implements RunNotifier {
       longest = Math.max(longest, run);
     }
     return longest;
-  }
-
-  private static String prettyInput(String json) {
-    try {
-      return Json.STRICT.writerWithDefaultPrettyPrinter().writeValueAsString(Json.parse(json));
-    } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
-      return json;
-    }
   }
 
   private Optional<String> comment(Run run, String kind, String text) {

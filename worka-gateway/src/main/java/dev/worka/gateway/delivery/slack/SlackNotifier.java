@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.slack.api.methods.MethodsClient;
 import com.slack.api.methods.response.chat.ChatPostMessageResponse;
 import dev.worka.gateway.delivery.AnswerPlace;
+import dev.worka.gateway.delivery.HeldInput;
 import dev.worka.gateway.delivery.NotificationFailedException;
 import dev.worka.gateway.delivery.PublicReason;
 import dev.worka.gateway.delivery.RunNotifications;
@@ -104,9 +105,6 @@ public final class SlackNotifier implements RunNotifier {
   public void askApprovalsFrom(Function<UUID, Optional<ApprovalAsk>> approvals) {
     this.approvals = Objects.requireNonNull(approvals, "approvals");
   }
-
-  /** The most of a held call's input an approval message shows (a section takes 3000). */
-  static final int MAX_INPUT = 2000;
 
   /**
    * @param methods the Web API client, bound to the bot token
@@ -215,14 +213,7 @@ public final class SlackNotifier implements RunNotifier {
     if (!a.pending()) {
       return Optional.empty(); // decided or expired before it could be asked: nothing to ask
     }
-    String input = redactor.redact(prettyInput(a.inputJson()));
-    if (input.length() > MAX_INPUT) {
-      int end = MAX_INPUT;
-      if (Character.isHighSurrogate(input.charAt(end - 1))) {
-        end--;
-      }
-      input = input.substring(0, end) + "\n… (cut; the whole input: worka approvals list)";
-    }
+    String input = HeldInput.shown(a.inputJson(), redactor);
     // Inert (no mention, no link markup) and unable to close the code block early.
     String code = SlackText.inert(input).replace("```", "`\u200b``");
     String head =
@@ -335,14 +326,7 @@ public final class SlackNotifier implements RunNotifier {
                           .parse("none")
                           .linkNames(false)));
     } catch (SlackErrors.Failed e) {
-      throw new NotificationFailedException(
-          "chat.update of "
-              + askedAt
-              + (e.getCause() == null
-                  ? " answered " + e.error + hint(e.error)
-                  : " failed: " + e.getMessage()),
-          e.kind != SlackErrors.Kind.PERMANENT,
-          e.getCause());
+      throw failed("chat.update of " + askedAt, e);
     }
     return Optional.of(askedAt);
   }
@@ -385,12 +369,19 @@ public final class SlackNotifier implements RunNotifier {
 
   public static final String DENY = "worka_approval_deny";
 
-  private static String prettyInput(String json) {
-    try {
-      return Json.STRICT.writerWithDefaultPrettyPrinter().writeValueAsString(Json.parse(json));
-    } catch (Exception e) {
-      return json;
-    }
+  /**
+   * A Slack call ({@code what}: method and target) that failed, as the notification loop takes it:
+   * Slack's error code with what to do about it, or the transport's failure; retryable unless
+   * Slack's answer is permanent.
+   */
+  private static NotificationFailedException failed(String what, SlackErrors.Failed e) {
+    return new NotificationFailedException(
+        what
+            + (e.getCause() == null
+                ? " answered " + e.error + hint(e.error)
+                : " failed: " + e.getMessage()),
+        e.kind != SlackErrors.Kind.PERMANENT,
+        e.getCause());
   }
 
   /**
@@ -462,14 +453,7 @@ public final class SlackNotifier implements RunNotifier {
                                   MarkedMessages.mark(
                                       METADATA_EVENT_TYPE, Map.of("run", runId, "kind", kind)))));
     } catch (SlackErrors.Failed e) {
-      throw new NotificationFailedException(
-          "chat.postMessage to "
-              + channel
-              + (e.getCause() == null
-                  ? " answered " + e.error + hint(e.error)
-                  : " failed: " + e.getMessage()),
-          e.kind != SlackErrors.Kind.PERMANENT,
-          e.getCause());
+      throw failed("chat.postMessage to " + channel, e);
     }
     return Optional.ofNullable(response.getTs()).map(ts -> channel + "/" + ts);
   }
