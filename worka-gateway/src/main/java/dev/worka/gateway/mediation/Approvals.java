@@ -353,25 +353,21 @@ public final class Approvals {
         && !(identity.startsWith("github:")
             && a.approvers().stream().anyMatch(identity::equalsIgnoreCase))) {
       Gate gate =
-          audit.recordGate(
+          gate(
               c,
-              new AuditLog.Decision(
-                  GateAction.APPROVAL_DECIDE,
-                  GateStatus.DENY,
-                  identity,
-                  a.runId(),
-                  a.stepId(),
-                  a.attempt(),
-                  a.skill(),
-                  "approval "
-                      + a.id()
-                      + ": "
-                      + identity
-                      + " is not one of its named approvers "
-                      + a.approvers()
-                      + "; the decision does not count",
-                  a.policyManifestId(),
-                  run.traceId()));
+              a,
+              GateAction.APPROVAL_DECIDE,
+              GateStatus.DENY,
+              identity,
+              "approval "
+                  + a.id()
+                  + ": "
+                  + identity
+                  + " is not one of its named approvers "
+                  + a.approvers()
+                  + "; the decision does not count",
+              run.traceId(),
+              UUID.randomUUID());
       return new Locked.Final(new Decided.NotAnApprover(a, gate));
     }
     if (run.status().terminal()
@@ -484,36 +480,26 @@ public final class Approvals {
                       + " (policy v"
                       + a.policyVersion()
                       + ")";
-              audit.recordGate(
+              gate(
                   c,
-                  new AuditLog.Decision(
-                      GateAction.APPROVAL_DECIDE,
-                      GateStatus.ALLOW,
-                      identity,
-                      a.runId(),
-                      a.stepId(),
-                      a.attempt(),
-                      a.skill(),
-                      approved,
-                      a.policyManifestId(),
-                      w.run().traceId()),
+                  a,
+                  GateAction.APPROVAL_DECIDE,
+                  GateStatus.ALLOW,
+                  identity,
+                  approved,
+                  w.run().traceId(),
                   decisionGate);
               if (existing.isEmpty()) {
-                audit.recordGate(
+                gate(
                     c,
-                    new AuditLog.Decision(
-                        GateAction.SKILL_INVOKE,
-                        GateStatus.ALLOW,
-                        a.agent(),
-                        a.runId(),
-                        a.stepId(),
-                        a.attempt(),
-                        a.skill(),
-                        "performed by the Gateway on "
-                            + approved
-                            + (mediator.dryRun() ? "; dry-run" : ""),
-                        a.policyManifestId(),
-                        w.run().traceId()),
+                    a,
+                    GateAction.SKILL_INVOKE,
+                    GateStatus.ALLOW,
+                    a.agent(),
+                    "performed by the Gateway on "
+                        + approved
+                        + (mediator.dryRun() ? "; dry-run" : ""),
+                    w.run().traceId(),
                     invokeGate);
               }
               Approval now =
@@ -645,19 +631,14 @@ public final class Approvals {
                       + " was not performed)";
               failStep(c, a, why, BurnKind.POLICY, identity);
               Gate gate =
-                  audit.recordGate(
+                  gate(
                       c,
-                      new AuditLog.Decision(
-                          GateAction.APPROVAL_DECIDE,
-                          GateStatus.DENY,
-                          identity,
-                          a.runId(),
-                          a.stepId(),
-                          a.attempt(),
-                          a.skill(),
-                          why,
-                          a.policyManifestId(),
-                          w.run().traceId()),
+                      a,
+                      GateAction.APPROVAL_DECIDE,
+                      GateStatus.DENY,
+                      identity,
+                      why,
+                      w.run().traceId(),
                       gateId);
               return new Decided.Denied(
                   Sql.one(c, "select * from approvals where id = ?", Approvals::read, id)
@@ -713,20 +694,7 @@ public final class Approvals {
             + a.expiresAt()
             + "; the call was not performed";
     failStep(c, a, why, BurnKind.APPROVAL_EXPIRED, "gateway");
-    audit.recordGate(
-        c,
-        new AuditLog.Decision(
-            GateAction.APPROVAL_EXPIRE,
-            GateStatus.DENY,
-            "gateway",
-            a.runId(),
-            a.stepId(),
-            a.attempt(),
-            a.skill(),
-            why,
-            a.policyManifestId(),
-            run.traceId()),
-        gateId);
+    gate(c, a, GateAction.APPROVAL_EXPIRE, GateStatus.DENY, "gateway", why, run.traceId(), gateId);
     return Sql.one(c, "select * from approvals where id = ?", Approvals::read, a.id())
         .orElseThrow();
   }
@@ -794,5 +762,36 @@ public final class Approvals {
       queue.wakeUp();
     }
     return expired;
+  }
+
+  /**
+   * Records on {@code c} the gate {@code gateId} of a decision about request {@code a}'s call: its
+   * run, step, attempt, skill and policy, with {@code action}, {@code status}, who ({@code
+   * subject}) and why.
+   */
+  private Gate gate(
+      Connection c,
+      Approval a,
+      GateAction action,
+      GateStatus status,
+      String subject,
+      String reason,
+      String traceId,
+      UUID gateId)
+      throws SQLException {
+    return audit.recordGate(
+        c,
+        new AuditLog.Decision(
+            action,
+            status,
+            subject,
+            a.runId(),
+            a.stepId(),
+            a.attempt(),
+            a.skill(),
+            reason,
+            a.policyManifestId(),
+            traceId),
+        gateId);
   }
 }
